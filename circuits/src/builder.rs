@@ -1,0 +1,336 @@
+//! The circuit [`Builder`]: emits gates with constant folding and structural
+//! hashing built in, so the gadgets in [`crate::gadgets`] (and the compiler)
+//! can be written plainly and still come out AND-minimal.
+//!
+//! Rules applied at every gate (none ever adds an AND):
+//! - constants fold: `x & 0 = 0`, `x & 1 = x`, `x ^ 0 = x`, `x ^ 1 = !x`,
+//!   `!0 = 1`; a gadget on constant inputs emits no gate at all;
+//! - algebra: `x & x = x`, `x & !x = 0`, `x ^ x = 0`, `x ^ !x = 1`, `!!x = x`;
+//!   negations are pushed out of XOR (`!x ^ y = !(x ^ y)`) so equal XORs meet;
+//! - structural hashing: a gate with the same operation and operands as an
+//!   earlier one returns that gate's wire (operands are ordered first, since
+//!   both operations commute).
+//!
+//! The builder hands out SSA wires; [`Builder::finish`] numbers the inputs
+//! `2, 3, …` as [`crate::Circuit`] requires.
+
+use crate::circuit::{Circuit, Gate, GateKind, Input, Output, Party, Visibility, WireId};
+use rustc_hash::FxHashMap;
+
+/// A bit vector of wires, least significant bit first. Gadgets take and
+/// return these; signedness is a property of the operation, not the value.
+pub type Bits = Vec<WireId>;
+
+/// Which rewrite rules a [`Builder`] applies while gates are added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuilderOptions {
+    /// Fold constants and apply the algebraic identities (`x & x = x` …).
+    pub fold_constants: bool,
+    /// Return an existing wire for a gate already built (common subexpressions).
+    pub structural_hashing: bool,
+}
+
+impl Default for BuilderOptions {
+    fn default() -> Self {
+        BuilderOptions { fold_constants: true, structural_hashing: true }
+    }
+}
+
+/// What [`Builder::finish`] or an input/output declaration can reject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Two inputs or two outputs share a name.
+    #[error("duplicate {kind} name `{name}`")]
+    DuplicateName {
+        /// `"input"` or `"output"`.
+        kind: &'static str,
+        /// The repeated name.
+        name: String,
+    },
+    /// The circuit outgrew 32-bit wire indices.
+    #[error("the circuit needs more than 2^32 - 1 wires")]
+    TooManyWires,
+}
+
+/// Builds a [`Circuit`] gate by gate. See the module docs for the rewrites.
+///
+/// ```
+/// use garblet_circuits::{Builder, Party, Visibility};
+/// let mut b = Builder::new();
+/// let alice = b.input("alice", Party::Garbler, 64).unwrap();
+/// let bob = b.input("bob", Party::Evaluator, 64).unwrap();
+/// let richer = b.gt(&alice, &bob, garblet_circuits::Sign::Unsigned);
+/// b.output("alice_is_richer", Visibility::Both, vec![richer]).unwrap();
+/// let circuit = b.finish().unwrap();
+/// assert_eq!(circuit.and_count(), 64);
+/// ```
+#[derive(Debug)]
+pub struct Builder {
+    options: BuilderOptions,
+    gates: Vec<Gate>,
+    next_wire: u32,
+    wires_exhausted: bool,
+    /// Each input with the SSA wires the builder gave it.
+    inputs: Vec<(Input, Bits)>,
+    outputs: Vec<Output>,
+    /// `(kind, a, b)` → out, operands ordered.
+    strash: FxHashMap<u64, WireId>,
+    /// For INV outputs: the wire they negate.
+    negation_of: FxHashMap<WireId, WireId>,
+    /// For wires that were negated: their INV output.
+    negated: FxHashMap<WireId, WireId>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder with every rewrite on.
+    pub fn new() -> Self {
+        Self::with_options(BuilderOptions::default())
+    }
+
+    /// A builder with the rewrites `options` enables.
+    pub fn with_options(options: BuilderOptions) -> Self {
+        Builder {
+            options,
+            gates: Vec::new(),
+            next_wire: WireId::FIRST_FREE,
+            wires_exhausted: false,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            strash: FxHashMap::default(),
+            negation_of: FxHashMap::default(),
+            negated: FxHashMap::default(),
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> BuilderOptions {
+        self.options
+    }
+
+    /// Gates emitted so far.
+    pub fn gate_count(&self) -> usize {
+        self.gates.len()
+    }
+
+    /// AND gates emitted so far.
+    pub fn and_count(&self) -> usize {
+        self.gates.iter().filter(|g| g.kind == GateKind::And).count()
+    }
+
+    fn fresh(&mut self) -> WireId {
+        let w = WireId::new(self.next_wire);
+        match self.next_wire.checked_add(1) {
+            Some(n) => self.next_wire = n,
+            None => self.wires_exhausted = true,
+        }
+        w
+    }
+
+    /// Declares an input of `width` bits owned by `party`; returns its wires.
+    pub fn input(&mut self, name: impl Into<String>, party: Party, width: u32) -> Result<Bits, BuildError> {
+        let name = name.into();
+        if self.inputs.iter().any(|(i, _)| i.name == name) {
+            return Err(BuildError::DuplicateName { kind: "input", name });
+        }
+        let bits: Bits = (0..width).map(|_| self.fresh()).collect();
+        let input = Input { name, party, width, first_wire: 0 };
+        self.inputs.push((input, bits.clone()));
+        Ok(bits)
+    }
+
+    /// Declares an output revealing `wires` (least significant first).
+    pub fn output(
+        &mut self,
+        name: impl Into<String>,
+        visibility: Visibility,
+        wires: Bits,
+    ) -> Result<(), BuildError> {
+        let name = name.into();
+        if self.outputs.iter().any(|o| o.name == name) {
+            return Err(BuildError::DuplicateName { kind: "output", name });
+        }
+        self.outputs.push(Output { name, visibility, wires });
+        Ok(())
+    }
+
+    /// A constant bit.
+    pub fn constant(&self, value: bool) -> WireId {
+        WireId::constant(value)
+    }
+
+    /// A constant of `width` bits holding the low bits of `value`
+    /// (two's complement for negative values; sign-extended past 128 bits).
+    pub fn constant_bits(&self, value: i128, width: u32) -> Bits {
+        (0..width).map(|k| WireId::constant((value >> k.min(127)) & 1 == 1)).collect()
+    }
+
+    /// Same as [`Builder::constant_bits`] for an unsigned value.
+    pub fn constant_bits_u128(&self, value: u128, width: u32) -> Bits {
+        (0..width).map(|k| WireId::constant(k < 128 && (value >> k) & 1 == 1)).collect()
+    }
+
+    /// If `w` is an INV output, the wire it negates.
+    fn strip(&self, w: WireId) -> (WireId, bool) {
+        match self.negation_of.get(&w) {
+            Some(&src) => (src, true),
+            None => (w, false),
+        }
+    }
+
+    fn key(kind: GateKind, a: WireId, b: WireId) -> u64 {
+        debug_assert!(kind != GateKind::Inv);
+        (u64::from(a.get()) << 32 | u64::from(b.get())) ^ (u64::from(kind.tag()) << 63)
+    }
+
+    fn emit(&mut self, kind: GateKind, a: WireId, b: WireId) -> WireId {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        if self.options.structural_hashing {
+            if let Some(&w) = self.strash.get(&Self::key(kind, a, b)) {
+                return w;
+            }
+        }
+        let out = self.fresh();
+        self.gates.push(Gate { a, b, out, kind });
+        if self.options.structural_hashing {
+            self.strash.insert(Self::key(kind, a, b), out);
+        }
+        out
+    }
+
+    /// `!a`.
+    pub fn not(&mut self, a: WireId) -> WireId {
+        if self.options.fold_constants {
+            if a.is_const() {
+                return WireId::constant(a == WireId::ZERO);
+            }
+            if let Some(&src) = self.negation_of.get(&a) {
+                return src;
+            }
+        }
+        if self.options.structural_hashing {
+            if let Some(&n) = self.negated.get(&a) {
+                return n;
+            }
+        }
+        let out = self.fresh();
+        self.gates.push(Gate::inv(a, out));
+        self.negation_of.insert(out, a);
+        self.negated.insert(a, out);
+        out
+    }
+
+    /// `a ^ b` (free under free-XOR).
+    pub fn xor(&mut self, a: WireId, b: WireId) -> WireId {
+        if !self.options.fold_constants {
+            return self.emit(GateKind::Xor, a, b);
+        }
+        let (a, na) = self.strip(a);
+        let (b, nb) = self.strip(b);
+        let base = if a == b {
+            WireId::ZERO
+        } else if a == WireId::ZERO {
+            b
+        } else if b == WireId::ZERO {
+            a
+        } else if a == WireId::ONE {
+            self.not(b)
+        } else if b == WireId::ONE {
+            self.not(a)
+        } else {
+            self.emit(GateKind::Xor, a, b)
+        };
+        if na != nb {
+            self.not(base)
+        } else {
+            base
+        }
+    }
+
+    /// `a & b` (one AND gate unless it folds).
+    pub fn and(&mut self, a: WireId, b: WireId) -> WireId {
+        if self.options.fold_constants {
+            if a == WireId::ZERO || b == WireId::ZERO {
+                return WireId::ZERO;
+            }
+            if a == WireId::ONE || a == b {
+                return b;
+            }
+            if b == WireId::ONE {
+                return a;
+            }
+            let (sa, na) = self.strip(a);
+            let (sb, nb) = self.strip(b);
+            if sa == sb {
+                // Both are the same wire up to negation: x & x = x, x & !x = 0.
+                return if na == nb { a } else { WireId::ZERO };
+            }
+        }
+        self.emit(GateKind::And, a, b)
+    }
+
+    /// `a | b` as `a ^ b ^ (a & b)`: one AND, no INV.
+    pub fn or(&mut self, a: WireId, b: WireId) -> WireId {
+        let both = self.and(a, b);
+        let either = self.xor(a, b);
+        self.xor(either, both)
+    }
+
+    /// `!(a ^ b)`.
+    pub fn xnor(&mut self, a: WireId, b: WireId) -> WireId {
+        let x = self.xor(a, b);
+        self.not(x)
+    }
+
+    /// `if s { t } else { f }` on one bit: one AND.
+    pub fn mux_bit(&mut self, s: WireId, t: WireId, f: WireId) -> WireId {
+        let d = self.xor(t, f);
+        let m = self.and(s, d);
+        self.xor(f, m)
+    }
+
+    /// Finishes the circuit: inputs move to wires `2, 3, …` in declaration
+    /// order and every other wire follows them.
+    pub fn finish(self) -> Result<Circuit, BuildError> {
+        if self.wires_exhausted {
+            return Err(BuildError::TooManyWires);
+        }
+        let n = self.next_wire as usize;
+        // Old SSA wire → new wire. Inputs first, then the rest in order.
+        let mut map = vec![u32::MAX; n];
+        map[0] = 0;
+        map[1] = 1;
+        let mut next = WireId::FIRST_FREE;
+        let mut inputs = Vec::with_capacity(self.inputs.len());
+        for (mut input, bits) in self.inputs {
+            input.first_wire = next;
+            for w in bits {
+                map[w.index()] = next;
+                next += 1;
+            }
+            inputs.push(input);
+        }
+        let mut gates = self.gates;
+        for g in &mut gates {
+            // Gate outputs are fresh wires written once; give them the next slot.
+            map[g.out.index()] = next;
+            next += 1;
+            g.a = WireId::new(map[g.a.index()]);
+            g.b = WireId::new(map[g.b.index()]);
+            g.out = WireId::new(map[g.out.index()]);
+        }
+        let mut outputs = self.outputs;
+        for o in &mut outputs {
+            for w in &mut o.wires {
+                *w = WireId::new(map[w.index()]);
+            }
+        }
+        Ok(Circuit::from_parts_unchecked(next, inputs, outputs, gates))
+    }
+}

@@ -1,0 +1,166 @@
+//! Optimisation passes. None ever increases the AND count (each rewrite
+//! either keeps a gate, drops it, or replaces it by a constant, an existing
+//! wire or a free gate).
+//!
+//! - [`fold_constants`]: constant propagation and the algebraic identities of
+//!   [`crate::Builder`] (`x & 0`, `x ^ x`, `!!x`, …).
+//! - [`structural_hash`]: one gate per distinct `(op, a, b)` (common
+//!   subexpressions).
+//! - [`remove_dead_gates`]: drops gates no output depends on.
+//! - [`renumber_wires`]: reuses the wires of dead values, so evaluation needs
+//!   memory for the largest live set only, not one slot per gate.
+//! - [`optimize`]: all four, in that order.
+
+use crate::builder::{Builder, BuilderOptions};
+use crate::circuit::{Circuit, Gate, GateKind, Input, Output, WireId};
+
+/// Replays `circuit` through a [`Builder`] with `options`.
+fn rebuild(circuit: &Circuit, options: BuilderOptions) -> Circuit {
+    let mut b = Builder::with_options(options);
+    // Old wire → new wire, updated as gates write (old circuits may reuse wires).
+    let mut map = vec![WireId::ZERO; circuit.num_wires() as usize];
+    map[1] = WireId::ONE;
+    for input in circuit.inputs() {
+        // Names are unique in a valid circuit, so this cannot fail.
+        let bits = b.input(input.name.clone(), input.party, input.width).unwrap_or_default();
+        for (old, new) in input.wires().zip(bits) {
+            map[old.index()] = new;
+        }
+    }
+    for g in circuit.gates() {
+        let (a, c) = (map[g.a.index()], map[g.b.index()]);
+        map[g.out.index()] = match g.kind {
+            GateKind::Xor => b.xor(a, c),
+            GateKind::And => b.and(a, c),
+            GateKind::Inv => b.not(a),
+        };
+    }
+    for o in circuit.outputs() {
+        let wires = o.wires.iter().map(|w| map[w.index()]).collect();
+        // Unique names again; cannot fail.
+        let _ = b.output(o.name.clone(), o.visibility, wires);
+    }
+    // The rebuilt circuit has no more wires than the builder numbered.
+    b.finish().unwrap_or_else(|_| circuit.clone())
+}
+
+/// Constant propagation and algebraic simplification.
+pub fn fold_constants(circuit: &Circuit) -> Circuit {
+    rebuild(circuit, BuilderOptions { fold_constants: true, structural_hashing: false })
+}
+
+/// Structural hashing: merges gates with equal operation and operands.
+pub fn structural_hash(circuit: &Circuit) -> Circuit {
+    rebuild(circuit, BuilderOptions { fold_constants: false, structural_hashing: true })
+}
+
+/// Removes every gate whose result no output depends on.
+pub fn remove_dead_gates(circuit: &Circuit) -> Circuit {
+    let n = circuit.num_wires() as usize;
+    let mut live = vec![false; n];
+    for o in circuit.outputs() {
+        for w in &o.wires {
+            live[w.index()] = true;
+        }
+    }
+    let gates = circuit.gates();
+    let mut keep = vec![false; gates.len()];
+    for (i, g) in gates.iter().enumerate().rev() {
+        if live[g.out.index()] {
+            keep[i] = true;
+            // Before this gate the wire held another value (or none).
+            live[g.out.index()] = false;
+            live[g.a.index()] = true;
+            live[g.b.index()] = true;
+        }
+    }
+    let kept: Vec<Gate> = gates.iter().zip(&keep).filter(|(_, &k)| k).map(|(g, _)| *g).collect();
+    let (num_wires, inputs, outputs, _) = circuit.clone().into_parts();
+    Circuit::from_parts_unchecked(num_wires, inputs, outputs, kept)
+}
+
+/// Renumbers wires so that a wire is reused once the value it holds is dead.
+/// Inputs keep their wires (which are reused after their last read); the
+/// wire count becomes the peak number of live values plus the constants.
+pub fn renumber_wires(circuit: &Circuit) -> Circuit {
+    const NEVER: u32 = u32::MAX;
+    let gates = circuit.gates();
+    // Values: inputs and constants are values 0..n_wires as wires; each gate
+    // defines value `num_wires + i`. `holder[w]` = value currently in wire w.
+    let nw = circuit.num_wires() as usize;
+    let value_of_gate = |i: usize| nw + i;
+    let mut holder: Vec<usize> = (0..nw).collect();
+    // last_read[value] = index of the last gate reading it (NEVER if none).
+    let mut last_read = vec![NEVER; nw + gates.len()];
+    let mut operands: Vec<(usize, usize)> = Vec::with_capacity(gates.len());
+    for (i, g) in gates.iter().enumerate() {
+        let (va, vb) = (holder[g.a.index()], holder[g.b.index()]);
+        last_read[va] = i as u32;
+        last_read[vb] = i as u32;
+        operands.push((va, vb));
+        holder[g.out.index()] = value_of_gate(i);
+    }
+    let mut is_output = vec![false; nw + gates.len()];
+    let output_values: Vec<Vec<usize>> =
+        circuit.outputs().iter().map(|o| o.wires.iter().map(|w| holder[w.index()]).collect()).collect();
+    for &v in output_values.iter().flatten() {
+        is_output[v] = true;
+    }
+
+    // Allocation. Constants and inputs sit where they are; freed wires go on
+    // a stack and are handed out again, lowest reuse distance first.
+    let first_free = WireId::FIRST_FREE + circuit.inputs().iter().map(|i| i.width).sum::<u32>();
+    let mut wire_of = vec![NEVER; nw + gates.len()];
+    for (w, slot) in wire_of.iter_mut().enumerate().take(first_free as usize) {
+        *slot = w as u32;
+    }
+    let mut free: Vec<u32> = Vec::new();
+    // Inputs never read (and not outputs) are free from the start.
+    for w in WireId::FIRST_FREE..first_free {
+        let v = w as usize;
+        if last_read[v] == NEVER && !is_output[v] {
+            free.push(w);
+        }
+    }
+    let mut next = first_free;
+    let mut out_gates = Vec::with_capacity(gates.len());
+    for (i, g) in gates.iter().enumerate() {
+        let (va, vb) = operands[i];
+        let (wa, wb) = (wire_of[va], wire_of[vb]);
+        for v in [va, vb] {
+            if last_read[v] == i as u32 && !is_output[v] && v >= WireId::FIRST_FREE as usize {
+                free.push(wire_of[v]);
+                last_read[v] = NEVER - 1; // freed once even when a == b
+            }
+        }
+        let v = value_of_gate(i);
+        let w = free.pop().unwrap_or_else(|| {
+            next += 1;
+            next - 1
+        });
+        wire_of[v] = w;
+        if last_read[v] == NEVER && !is_output[v] {
+            free.push(w);
+        }
+        out_gates.push(Gate { a: WireId::new(wa), b: WireId::new(wb), out: WireId::new(w), kind: g.kind });
+    }
+    let outputs: Vec<Output> = circuit
+        .outputs()
+        .iter()
+        .zip(&output_values)
+        .map(|(o, vals)| Output {
+            name: o.name.clone(),
+            visibility: o.visibility,
+            wires: vals.iter().map(|&v| WireId::new(wire_of[v])).collect(),
+        })
+        .collect();
+    let inputs: Vec<Input> = circuit.inputs().to_vec();
+    Circuit::from_parts_unchecked(next, inputs, outputs, out_gates)
+}
+
+/// Every pass: constants, structural hashing, dead gates, wire reuse.
+pub fn optimize(circuit: &Circuit) -> Circuit {
+    let c = rebuild(circuit, BuilderOptions::default());
+    let c = remove_dead_gates(&c);
+    renumber_wires(&c)
+}

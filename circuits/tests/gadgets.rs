@@ -1,0 +1,499 @@
+//! Every gadget against Rust's own integer arithmetic: exhaustively over all
+//! operand pairs at 5 and 6 bits, on random values (proptest) at 8, 16, 32,
+//! 64 and 128 bits, with its AND count asserted.
+
+use garblet_circuits::opt::optimize;
+use garblet_circuits::{Bits, Builder, Circuit, Party, Shift, Sign, Visibility};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+type BinaryGadget = fn(&mut Builder, &Bits, &Bits) -> Bits;
+type UnaryGadget = fn(&mut Builder, &Bits) -> Bits;
+
+fn mask(width: u32) -> u128 {
+    if width >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    }
+}
+
+/// Sign-extends the low `width` bits of `v` to an i128.
+fn sx(v: u128, width: u32) -> i128 {
+    let shift = 128 - width;
+    ((v << shift) as i128) >> shift
+}
+
+fn binary_circuit(width: u32, gadget: BinaryGadget) -> Circuit {
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, width).unwrap();
+    let y = b.input("y", Party::Evaluator, width).unwrap();
+    let r = gadget(&mut b, &x, &y);
+    b.output("r", Visibility::Both, r).unwrap();
+    optimize(&b.finish().unwrap())
+}
+
+fn unary_circuit(width: u32, gadget: UnaryGadget) -> Circuit {
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, width).unwrap();
+    let r = gadget(&mut b, &x);
+    b.output("r", Visibility::Both, r).unwrap();
+    optimize(&b.finish().unwrap())
+}
+
+/// Evaluates `c` on many input tuples, 64 at a time (bit-sliced).
+fn eval_many(c: &Circuit, cases: &[Vec<u128>]) -> Vec<u128> {
+    let mut results = Vec::with_capacity(cases.len());
+    for chunk in cases.chunks(64) {
+        let sliced: Vec<Vec<u64>> = c
+            .inputs()
+            .iter()
+            .enumerate()
+            .map(|(i, input)| {
+                (0..input.width)
+                    .map(|k| {
+                        chunk
+                            .iter()
+                            .enumerate()
+                            .fold(0u64, |acc, (lane, case)| acc | ((((case[i] >> k) & 1) as u64) << lane))
+                    })
+                    .collect()
+            })
+            .collect();
+        let out = c.eval_sliced(&sliced).unwrap();
+        for lane in 0..chunk.len() {
+            let v = out[0]
+                .iter()
+                .take(128)
+                .enumerate()
+                .fold(0u128, |acc, (k, &w)| acc | (u128::from((w >> lane) & 1) << k));
+            results.push(v);
+        }
+    }
+    results
+}
+
+fn check_cases(name: &str, c: &Circuit, cases: &[Vec<u128>], reference: impl Fn(&[u128]) -> u128) {
+    let got = eval_many(c, cases);
+    let out_mask = mask(c.outputs()[0].width());
+    for (case, got) in cases.iter().zip(got) {
+        let want = reference(case) & out_mask;
+        assert_eq!(got, want, "{name}{case:?}: circuit gave {got:#x}, Rust gives {want:#x}");
+    }
+}
+
+// ----- reference semantics at any width (exhaustive tests) -------------------
+
+/// Division by zero as documented: unsigned x/0 = MAX, x%0 = x; signed
+/// x/0 = -1, x%0 = x. Otherwise Rust's wrapping_div / wrapping_rem.
+fn ref_div(a: u128, b: u128, w: u32, sign: Sign, rem: bool) -> u128 {
+    match sign {
+        Sign::Unsigned => match (b, rem) {
+            (0, false) => mask(w),
+            (0, true) => a,
+            (_, false) => a / b,
+            (_, true) => a % b,
+        },
+        Sign::Signed => {
+            let (a, b) = (sx(a, w), sx(b, w));
+            let r = match (b, rem) {
+                (0, false) => -1,
+                (0, true) => a,
+                // i128 never overflows at ≤ 64-bit operands; mask wraps MIN/-1.
+                (_, false) => a.wrapping_div(b),
+                (_, true) => a.wrapping_rem(b),
+            };
+            (r as u128) & mask(w)
+        }
+    }
+}
+
+fn ref_compare(a: u128, b: u128, w: u32, sign: Sign) -> std::cmp::Ordering {
+    match sign {
+        Sign::Unsigned => a.cmp(&b),
+        Sign::Signed => sx(a, w).cmp(&sx(b, w)),
+    }
+}
+
+struct Case {
+    name: &'static str,
+    gadget: BinaryGadget,
+    reference: fn(u128, u128, u32) -> u128,
+}
+
+fn binary_cases() -> Vec<Case> {
+    use std::cmp::Ordering::*;
+    vec![
+        Case { name: "add", gadget: |b, x, y| b.add(x, y), reference: |a, b, _| a.wrapping_add(b) },
+        Case { name: "sub", gadget: |b, x, y| b.sub(x, y), reference: |a, b, _| a.wrapping_sub(b) },
+        Case { name: "mul", gadget: |b, x, y| b.mul(x, y), reference: |a, b, _| a.wrapping_mul(b) },
+        Case {
+            name: "mul_full_u",
+            gadget: |b, x, y| b.mul_full(x, y, Sign::Unsigned),
+            reference: |a, b, _| a * b,
+        },
+        Case {
+            name: "mul_full_s",
+            gadget: |b, x, y| b.mul_full(x, y, Sign::Signed),
+            reference: |a, b, w| (sx(a, w) * sx(b, w)) as u128,
+        },
+        Case {
+            name: "div_u",
+            gadget: |b, x, y| b.div(x, y, Sign::Unsigned),
+            reference: |a, b, w| ref_div(a, b, w, Sign::Unsigned, false),
+        },
+        Case {
+            name: "rem_u",
+            gadget: |b, x, y| b.rem(x, y, Sign::Unsigned),
+            reference: |a, b, w| ref_div(a, b, w, Sign::Unsigned, true),
+        },
+        Case {
+            name: "div_s",
+            gadget: |b, x, y| b.div(x, y, Sign::Signed),
+            reference: |a, b, w| ref_div(a, b, w, Sign::Signed, false),
+        },
+        Case {
+            name: "rem_s",
+            gadget: |b, x, y| b.rem(x, y, Sign::Signed),
+            reference: |a, b, w| ref_div(a, b, w, Sign::Signed, true),
+        },
+        Case {
+            name: "lt_u",
+            gadget: |b, x, y| vec![b.lt(x, y, Sign::Unsigned)],
+            reference: |a, b, w| (ref_compare(a, b, w, Sign::Unsigned) == Less) as u128,
+        },
+        Case {
+            name: "le_s",
+            gadget: |b, x, y| vec![b.le(x, y, Sign::Signed)],
+            reference: |a, b, w| (ref_compare(a, b, w, Sign::Signed) != Greater) as u128,
+        },
+        Case {
+            name: "gt_s",
+            gadget: |b, x, y| vec![b.gt(x, y, Sign::Signed)],
+            reference: |a, b, w| (ref_compare(a, b, w, Sign::Signed) == Greater) as u128,
+        },
+        Case {
+            name: "ge_u",
+            gadget: |b, x, y| vec![b.ge(x, y, Sign::Unsigned)],
+            reference: |a, b, w| (ref_compare(a, b, w, Sign::Unsigned) != Less) as u128,
+        },
+        Case { name: "eq", gadget: |b, x, y| vec![b.eq(x, y)], reference: |a, b, _| (a == b) as u128 },
+        Case { name: "ne", gadget: |b, x, y| vec![b.ne(x, y)], reference: |a, b, _| (a != b) as u128 },
+        Case {
+            name: "min_s",
+            gadget: |b, x, y| b.min(x, y, Sign::Signed),
+            reference: |a, b, w| if ref_compare(a, b, w, Sign::Signed) == Less { a } else { b },
+        },
+        Case { name: "max_u", gadget: |b, x, y| b.max(x, y, Sign::Unsigned), reference: |a, b, _| a.max(b) },
+        Case {
+            name: "shl",
+            gadget: |b, x, y| b.shift(x, y, Shift::Left),
+            reference: |a, b, w| a << (b % u128::from(w)),
+        },
+        Case {
+            name: "shr_u",
+            gadget: |b, x, y| b.shift(x, y, Shift::RightLogical),
+            reference: |a, b, w| a >> (b % u128::from(w)),
+        },
+        Case {
+            name: "shr_s",
+            gadget: |b, x, y| b.shift(x, y, Shift::RightArithmetic),
+            reference: |a, b, w| (sx(a, w) >> (b % u128::from(w))) as u128,
+        },
+        Case {
+            name: "rotl",
+            gadget: |b, x, y| b.shift(x, y, Shift::RotateLeft),
+            reference: |a, b, w| {
+                let k = (b % u128::from(w)) as u32;
+                (a << k | a >> ((w - k) % w)) & mask(w)
+            },
+        },
+        Case {
+            name: "rotr",
+            gadget: |b, x, y| b.shift(x, y, Shift::RotateRight),
+            reference: |a, b, w| {
+                let k = (b % u128::from(w)) as u32;
+                (a >> k | a << ((w - k) % w)) & mask(w)
+            },
+        },
+    ]
+}
+
+#[test]
+fn binary_gadgets_exhaustive_at_5_and_6_bits() {
+    for w in [5u32, 6] {
+        let all: Vec<Vec<u128>> =
+            (0..1u128 << w).flat_map(|a| (0..1u128 << w).map(move |b| vec![a, b])).collect();
+        for case in binary_cases() {
+            let c = binary_circuit(w, case.gadget);
+            check_cases(&format!("{}@{w}", case.name), &c, &all, |v| (case.reference)(v[0], v[1], w));
+        }
+    }
+}
+
+#[test]
+fn unary_gadgets_exhaustive_at_5_and_6_bits() {
+    type Reference = fn(u128, u32) -> u128;
+    let cases: [(&str, UnaryGadget, Reference); 4] = [
+        ("neg", |b, x| b.neg(x), |a, _| a.wrapping_neg()),
+        ("abs", |b, x| b.abs(x), |a, w| sx(a, w).unsigned_abs()),
+        ("popcount", |b, x| b.popcount(x), |a, _| u128::from(a.count_ones())),
+        ("not", |b, x| b.not_bits(x), |a, _| !a),
+    ];
+    for w in [5u32, 6] {
+        let all: Vec<Vec<u128>> = (0..1u128 << w).map(|a| vec![a]).collect();
+        for (name, gadget, reference) in cases {
+            let c = unary_circuit(w, gadget);
+            check_cases(&format!("{name}@{w}"), &c, &all, |v| reference(v[0], w));
+        }
+    }
+}
+
+#[test]
+fn mux_and_constant_shifts_exhaustive_at_6_bits() {
+    let w = 6;
+    let mut b = Builder::new();
+    let s = b.input("s", Party::Garbler, 1).unwrap();
+    let t = b.input("t", Party::Garbler, w).unwrap();
+    let f = b.input("f", Party::Evaluator, w).unwrap();
+    let r = b.mux(s[0], &t, &f);
+    b.output("r", Visibility::Both, r).unwrap();
+    let c = optimize(&b.finish().unwrap());
+    assert_eq!(c.stats().and, u64::from(w));
+    let all: Vec<Vec<u128>> = (0..2u128)
+        .flat_map(|s| (0..64u128).flat_map(move |t| (0..64u128).map(move |f| vec![s, t, f])))
+        .collect();
+    check_cases("mux", &c, &all, |v| if v[0] == 1 { v[1] } else { v[2] });
+
+    for k in 0..8u64 {
+        for (kind, reference) in [
+            (Shift::Left, (|a, k| a << k) as fn(u128, u32) -> u128),
+            (Shift::RightLogical, |a, k| a >> k),
+            (Shift::RightArithmetic, |a, k| (sx(a, 6) >> k) as u128),
+            (Shift::RotateLeft, |a, k| {
+                let k = k % 6;
+                a << k | a >> ((6 - k) % 6)
+            }),
+        ] {
+            let mut b = Builder::new();
+            let x = b.input("x", Party::Garbler, w).unwrap();
+            let r = b.shift_const(&x, k, kind);
+            b.output("r", Visibility::Both, r).unwrap();
+            let c = b.finish().unwrap();
+            assert_eq!(c.stats().gates, 0, "a constant shift is free");
+            let all: Vec<Vec<u128>> = (0..64u128).map(|a| vec![a]).collect();
+            check_cases(&format!("{kind:?} by {k}"), &c, &all, |v| reference(v[0], k as u32));
+        }
+    }
+}
+
+/// The AND counts the gadget docs promise, for n-bit operands.
+fn expected_ands(name: &str, n: u64) -> Option<u64> {
+    let log = u64::from(n.trailing_zeros());
+    let udiv = n * n + 2 * n - 3;
+    Some(match name {
+        "add" | "sub" => n - 1,
+        "mul" => n * n - n + 1,
+        "mul_full_u" => 2 * n * n - n,
+        "div_u" => udiv,
+        "rem_u" => udiv + n,
+        "lt_u" | "le_s" | "gt_s" | "ge_u" => n,
+        "eq" | "ne" => n - 1,
+        "min_s" | "max_u" => 2 * n,
+        "shl" | "shr_u" if n.is_power_of_two() => n * log,
+        // The last stage swaps halves: the pairs share one AND (structural hashing).
+        "rotl" | "rotr" if n.is_power_of_two() => n * log - n / 2,
+        // The sign bit never moves: one mux per stage folds away.
+        "shr_s" if n.is_power_of_two() => n * log - log,
+        _ => return None,
+    })
+}
+
+macro_rules! random_width_test {
+    ($test:ident, $u:ty, $s:ty) => {
+        #[test]
+        fn $test() {
+            const W: u32 = <$u>::BITS;
+            let m = mask(W);
+            // Rust's own operations on the native types of this width.
+            let rust: Vec<(&str, Box<dyn Fn(u128, u128) -> Option<u128>>)> = vec![
+                ("add", Box::new(|a, b| Some((a as $u).wrapping_add(b as $u) as u128))),
+                ("sub", Box::new(|a, b| Some((a as $u).wrapping_sub(b as $u) as u128))),
+                ("mul", Box::new(|a, b| Some((a as $u).wrapping_mul(b as $u) as u128))),
+                ("div_u", Box::new(|a, b| (a as $u).checked_div(b as $u).map(|q| q as u128))),
+                ("rem_u", Box::new(|a, b| (a as $u).checked_rem(b as $u).map(|q| q as u128))),
+                (
+                    "div_s",
+                    Box::new(|a, b| {
+                        let (a, b) = (a as $u as $s, b as $u as $s);
+                        (b != 0).then(|| a.wrapping_div(b) as $u as u128)
+                    }),
+                ),
+                (
+                    "rem_s",
+                    Box::new(|a, b| {
+                        let (a, b) = (a as $u as $s, b as $u as $s);
+                        (b != 0).then(|| a.wrapping_rem(b) as $u as u128)
+                    }),
+                ),
+                ("lt_u", Box::new(|a, b| Some(((a as $u) < (b as $u)) as u128))),
+                ("le_s", Box::new(|a, b| Some(((a as $u as $s) <= (b as $u as $s)) as u128))),
+                ("gt_s", Box::new(|a, b| Some(((a as $u as $s) > (b as $u as $s)) as u128))),
+                ("ge_u", Box::new(|a, b| Some(((a as $u) >= (b as $u)) as u128))),
+                ("eq", Box::new(|a, b| Some((a == b) as u128))),
+                ("ne", Box::new(|a, b| Some((a != b) as u128))),
+                ("min_s", Box::new(|a, b| Some((a as $u as $s).min(b as $u as $s) as $u as u128))),
+                ("max_u", Box::new(|a, b| Some((a as $u).max(b as $u) as u128))),
+                ("shl", Box::new(|a, b| Some((a as $u).wrapping_shl(b as u32) as u128))),
+                ("shr_u", Box::new(|a, b| Some((a as $u).wrapping_shr(b as u32) as u128))),
+                ("shr_s", Box::new(|a, b| Some((a as $u as $s).wrapping_shr(b as u32) as $u as u128))),
+                ("rotl", Box::new(|a, b| Some((a as $u).rotate_left((b % u128::from(W)) as u32) as u128))),
+                ("rotr", Box::new(|a, b| Some((a as $u).rotate_right((b % u128::from(W)) as u32) as u128))),
+            ];
+            let gadgets: std::collections::HashMap<&str, BinaryGadget> =
+                binary_cases().into_iter().map(|c| (c.name, c.gadget)).collect();
+            for (name, reference) in &rust {
+                let c = binary_circuit(W, gadgets[name]);
+                if let Some(ands) = expected_ands(name, u64::from(W)) {
+                    assert_eq!(c.stats().and, ands, "AND count of {name} at {W} bits");
+                }
+                let mut runner = TestRunner::new(Config { cases: 128, ..Config::default() });
+                // Random pairs, plus the edge values that matter most.
+                let strategy = prop::collection::vec(
+                    (
+                        prop_oneof![
+                            any::<u128>(),
+                            Just(0u128),
+                            Just(m),
+                            Just(m >> 1),
+                            Just((m >> 1) + 1),
+                            Just(1)
+                        ],
+                        prop_oneof![any::<u128>(), Just(0u128), Just(m), Just(1), Just(m >> 1), Just(2)],
+                    ),
+                    64,
+                );
+                runner
+                    .run(&strategy, |pairs| {
+                        let cases: Vec<Vec<u128>> = pairs.iter().map(|&(a, b)| vec![a & m, b & m]).collect();
+                        let got = eval_many(&c, &cases);
+                        for (case, got) in cases.iter().zip(got) {
+                            let (a, b) = (case[0], case[1]);
+                            // Division by zero: the documented result.
+                            let want = reference(a, b).unwrap_or_else(|| {
+                                let signed = name.ends_with("_s");
+                                let sign = if signed { Sign::Signed } else { Sign::Unsigned };
+                                ref_div(a, b, W, sign, name.starts_with("rem"))
+                            });
+                            prop_assert_eq!(got, want, "{}({:#x}, {:#x}) at {} bits", name, a, b, W);
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+            // Unary gadgets.
+            let neg = unary_circuit(W, |b, x| b.neg(x));
+            let abs = unary_circuit(W, |b, x| b.abs(x));
+            let pop = unary_circuit(W, |b, x| b.popcount(x));
+            assert_eq!(neg.stats().and, u64::from(W) - 2);
+            assert_eq!(abs.stats().and, u64::from(W) - 1);
+            assert!(pop.stats().and <= u64::from(W), "popcount at {W} bits: {} ANDs", pop.stats().and);
+            let mut runner = TestRunner::new(Config { cases: 64, ..Config::default() });
+            runner
+                .run(&prop::collection::vec(any::<u128>(), 64), |vals| {
+                    let cases: Vec<Vec<u128>> = vals.iter().map(|&a| vec![a & m]).collect();
+                    for (case, got) in cases.iter().zip(eval_many(&neg, &cases)) {
+                        prop_assert_eq!(got, (case[0] as $u).wrapping_neg() as u128);
+                    }
+                    for (case, got) in cases.iter().zip(eval_many(&abs, &cases)) {
+                        prop_assert_eq!(got, (case[0] as $u as $s).wrapping_abs() as $u as u128);
+                    }
+                    for (case, got) in cases.iter().zip(eval_many(&pop, &cases)) {
+                        prop_assert_eq!(got, u128::from((case[0] as $u).count_ones()));
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+    };
+}
+
+random_width_test!(random_values_at_8_bits, u8, i8);
+random_width_test!(random_values_at_16_bits, u16, i16);
+random_width_test!(random_values_at_32_bits, u32, i32);
+random_width_test!(random_values_at_64_bits, u64, i64);
+random_width_test!(random_values_at_128_bits, u128, i128);
+
+/// The full product, checked at 32 and 64 bits against the widening types.
+#[test]
+fn full_products_at_32_and_64_bits() {
+    let cu = binary_circuit(64, |b, x, y| b.mul_full(x, y, Sign::Unsigned));
+    let cs = binary_circuit(64, |b, x, y| b.mul_full(x, y, Sign::Signed));
+    assert_eq!(cu.stats().and, 2 * 64 * 64 - 64);
+    assert!(cs.stats().and <= 2 * 64 * 64 - 64 + 4 * 64);
+    let mut runner = TestRunner::new(Config { cases: 32, ..Config::default() });
+    runner
+        .run(&prop::collection::vec((any::<u64>(), any::<u64>()), 64), |pairs| {
+            let cases: Vec<Vec<u128>> =
+                pairs.iter().map(|&(a, b)| vec![u128::from(a), u128::from(b)]).collect();
+            for ((a, b), got) in pairs.iter().zip(eval_many(&cu, &cases)) {
+                prop_assert_eq!(got, u128::from(*a) * u128::from(*b));
+            }
+            for ((a, b), got) in pairs.iter().zip(eval_many(&cs, &cases)) {
+                prop_assert_eq!(got, (i128::from(*a as i64) * i128::from(*b as i64)) as u128);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn constants_fold_to_no_gates() {
+    let mut b = Builder::new();
+    let x = b.constant_bits(1234, 32);
+    let y = b.constant_bits(-77, 32);
+    let p = b.mul(&x, &y);
+    let q = b.div(&x, &y, Sign::Signed);
+    let l = b.lt(&x, &y, Sign::Signed);
+    b.output("p", Visibility::Both, p).unwrap();
+    b.output("q", Visibility::Both, q).unwrap();
+    b.output("l", Visibility::Both, vec![l]).unwrap();
+    assert_eq!(b.gate_count(), 0, "a gadget on constant inputs emits no gate");
+    let c = b.finish().unwrap();
+    let out = c.eval_u128(&[]).unwrap();
+    assert_eq!(out[0] as u32, 1234u32.wrapping_mul(-77i32 as u32));
+    assert_eq!(out[1] as u32 as i32, 1234 / -77);
+    assert_eq!(out[2], 0);
+}
+
+#[test]
+fn and_with_a_constant_emits_no_and_and_x_xor_x_is_zero() {
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, 8).unwrap();
+    let k = b.constant_bits(0b1010_0110, 8);
+    let masked = b.and_bits(&x, &k);
+    assert_eq!(b.and_count(), 0);
+    let zero = b.xor_bits(&x, &x);
+    assert!(zero.iter().all(|w| *w == garblet_circuits::WireId::ZERO));
+    let nx = b.not(x[0]);
+    assert_eq!(b.and(x[0], nx), garblet_circuits::WireId::ZERO);
+    assert_eq!(b.not(nx), x[0]);
+    b.output("m", Visibility::Both, masked).unwrap();
+    assert_eq!(b.finish().unwrap().eval_u128(&[0xff]).unwrap(), vec![0b1010_0110]);
+}
+
+#[test]
+fn issue_table_counts() {
+    // u32 division, the one with an aim: at most 1,200 ANDs.
+    let div = binary_circuit(32, |b, x, y| b.div(x, y, Sign::Unsigned));
+    assert!(div.stats().and <= 1200, "u32 division: {} ANDs", div.stats().and);
+    // A shift of a u32 by a secret u32: 160.
+    let shl = binary_circuit(32, |b, x, y| b.shift(x, y, Shift::Left));
+    assert_eq!(shl.stats().and, 160);
+    // Hamming distance of 256 bits: at most 300.
+    let ham = binary_circuit(256, |b, x, y| {
+        let d = b.xor_bits(x, y);
+        b.popcount(&d)
+    });
+    assert!(ham.stats().and <= 300, "hamming 256: {} ANDs", ham.stats().and);
+}

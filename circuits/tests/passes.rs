@@ -1,0 +1,154 @@
+//! Random circuits through every optimisation pass: the same outputs on
+//! random inputs before and after, and never more AND gates.
+
+use garblet_circuits::opt::{fold_constants, optimize, remove_dead_gates, renumber_wires, structural_hash};
+use garblet_circuits::{Circuit, Gate, GateKind, InputSpec, Output, Party, Visibility, WireId};
+use proptest::prelude::*;
+
+/// A random SSA circuit: `inputs` inputs of 1–8 bits, gates drawing operands
+/// from every wire defined so far (constants included, repeats likely, so the
+/// passes have work to do), outputs on random wires.
+fn random_circuit() -> impl Strategy<Value = Circuit> {
+    (
+        prop::collection::vec(1u32..8, 1..4),
+        prop::collection::vec((0u8..3, any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..300),
+        prop::collection::vec(prop::collection::vec(any::<prop::sample::Index>(), 1..6), 1..4),
+    )
+        .prop_map(|(widths, gates, outputs)| {
+            let inputs: Vec<InputSpec> = widths
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| {
+                    InputSpec::new(
+                        format!("i{i}"),
+                        if i % 2 == 0 { Party::Garbler } else { Party::Evaluator },
+                        w,
+                    )
+                })
+                .collect();
+            let mut defined: u32 = 2 + widths.iter().sum::<u32>();
+            let mut list = Vec::new();
+            for (kind, a, b) in gates {
+                let a = WireId::new(a.index(defined as usize) as u32);
+                let b = WireId::new(b.index(defined as usize) as u32);
+                let out = WireId::new(defined);
+                list.push(match kind {
+                    0 => Gate::xor(a, b, out),
+                    1 => Gate::and(a, b, out),
+                    _ => Gate::inv(a, out),
+                });
+                defined += 1;
+            }
+            let outputs = outputs
+                .into_iter()
+                .enumerate()
+                .map(|(k, ws)| Output {
+                    name: format!("o{k}"),
+                    visibility: Visibility::Both,
+                    wires: ws.iter().map(|w| WireId::new(w.index(defined as usize) as u32)).collect(),
+                })
+                .collect();
+            Circuit::new(defined, inputs, outputs, list).unwrap()
+        })
+}
+
+fn random_lanes(c: &Circuit, seed: u64) -> Vec<Vec<u64>> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        // xorshift64*: plenty for test inputs.
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    c.inputs().iter().map(|i| (0..i.width).map(|_| next()).collect()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_pass_preserves_outputs(c in random_circuit(), seed in any::<u64>()) {
+        let lanes = random_lanes(&c, seed);
+        let want = c.eval_sliced(&lanes).unwrap();
+        let passes: [(&str, fn(&Circuit) -> Circuit); 5] = [
+            ("fold_constants", fold_constants),
+            ("structural_hash", structural_hash),
+            ("remove_dead_gates", remove_dead_gates),
+            ("renumber_wires", renumber_wires),
+            ("optimize", optimize),
+        ];
+        for (name, pass) in passes {
+            let after = pass(&c);
+            prop_assert_eq!(after.eval_sliced(&lanes).unwrap(), want.clone(), "{}", name);
+            prop_assert!(after.and_count() <= c.and_count(), "{} added ANDs", name);
+            prop_assert_eq!(after.inputs(), c.inputs());
+            // Passes compose, on circuits that already reuse wires too.
+            let twice = optimize(&renumber_wires(&after));
+            prop_assert_eq!(twice.eval_sliced(&lanes).unwrap(), want.clone(), "optimize after {}", name);
+        }
+        let opt = optimize(&c);
+        prop_assert!(opt.num_wires() <= c.num_wires());
+        // Valid: the canonical encoding decodes to the same circuit.
+        prop_assert_eq!(Circuit::from_canonical_bytes(&opt.to_canonical_bytes()).unwrap(), opt);
+    }
+}
+
+#[test]
+fn fold_constants_removes_constant_logic() {
+    // x & 0, x ^ x, !!x: all fold.
+    let x = WireId::new(2);
+    let gates = vec![
+        Gate::and(x, WireId::ZERO, WireId::new(3)),
+        Gate::xor(x, x, WireId::new(4)),
+        Gate::inv(x, WireId::new(5)),
+        Gate::inv(WireId::new(5), WireId::new(6)),
+        Gate::and(WireId::new(6), WireId::new(6), WireId::new(7)),
+    ];
+    let out =
+        Output { name: "o".into(), visibility: Visibility::Both, wires: (3..8).map(WireId::new).collect() };
+    let c = Circuit::new(8, vec![InputSpec::new("x", Party::Garbler, 1)], vec![out], gates).unwrap();
+    let f = optimize(&c);
+    assert_eq!(f.stats().and, 0);
+    assert_eq!(f.stats().gates, 1, "only !x remains");
+    assert_eq!(f.eval_u128(&[1]).unwrap(), c.eval_u128(&[1]).unwrap());
+    assert_eq!(f.eval_u128(&[0]).unwrap(), c.eval_u128(&[0]).unwrap());
+}
+
+#[test]
+fn structural_hashing_merges_duplicates() {
+    let (a, b) = (WireId::new(2), WireId::new(3));
+    let gates = vec![
+        Gate::and(a, b, WireId::new(4)),
+        Gate::and(b, a, WireId::new(5)),
+        Gate::xor(WireId::new(4), WireId::new(5), WireId::new(6)),
+    ];
+    let out = Output {
+        name: "o".into(),
+        visibility: Visibility::Both,
+        wires: vec![WireId::new(4), WireId::new(5)],
+    };
+    let c = Circuit::new(7, vec![InputSpec::new("x", Party::Garbler, 2)], vec![out], gates).unwrap();
+    assert_eq!(structural_hash(&c).and_count(), 1);
+    assert_eq!(remove_dead_gates(&c).stats().gates, 2);
+}
+
+#[test]
+fn renumbering_bounds_wires_by_the_live_set() {
+    // A chain of 10,000 ANDs needs 3 live values at a time, not 10,000 wires.
+    let mut gates = Vec::new();
+    let mut acc = WireId::new(2);
+    for i in 0..10_000u32 {
+        let out = WireId::new(4 + i);
+        gates.push(Gate::and(acc, WireId::new(3), out));
+        acc = out;
+    }
+    let out = Output { name: "o".into(), visibility: Visibility::Both, wires: vec![acc] };
+    let c = Circuit::new(10_004, vec![InputSpec::new("x", Party::Garbler, 2)], vec![out], gates).unwrap();
+    let r = renumber_wires(&c);
+    assert!(r.num_wires() <= 5, "{} wires", r.num_wires());
+    assert_eq!(r.eval_u128(&[3]).unwrap(), vec![1]);
+    assert_eq!(r.eval_u128(&[1]).unwrap(), vec![0]);
+    assert_eq!(r.stats().and_depth, 10_000);
+    assert_eq!(r.gates().iter().filter(|g| g.kind == GateKind::And).count(), 10_000);
+}

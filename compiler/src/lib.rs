@@ -1,0 +1,2 @@
+//! garblet-compiler: the garblet language, compiled to Boolean circuits.
+#![forbid(unsafe_code)]
