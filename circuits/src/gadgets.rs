@@ -250,8 +250,8 @@ impl Builder {
         let n = a.len();
         let mut carry = c;
         let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let x = self.xor(a[i], c);
+        for (i, &bit) in a.iter().enumerate() {
+            let x = self.xor(bit, c);
             out.push(self.xor(x, carry));
             if i + 1 < n {
                 carry = self.and(x, carry);

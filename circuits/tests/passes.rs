@@ -52,6 +52,8 @@ fn random_circuit() -> impl Strategy<Value = Circuit> {
         })
 }
 
+type Pass = fn(&Circuit) -> Circuit;
+
 fn random_lanes(c: &Circuit, seed: u64) -> Vec<Vec<u64>> {
     let mut x = seed | 1;
     let mut next = move || {
@@ -71,7 +73,7 @@ proptest! {
     fn every_pass_preserves_outputs(c in random_circuit(), seed in any::<u64>()) {
         let lanes = random_lanes(&c, seed);
         let want = c.eval_sliced(&lanes).unwrap();
-        let passes: [(&str, fn(&Circuit) -> Circuit); 5] = [
+        let passes: [(&str, Pass); 5] = [
             ("fold_constants", fold_constants),
             ("structural_hash", structural_hash),
             ("remove_dead_gates", remove_dead_gates),
