@@ -1,4 +1,5 @@
 //! Hot paths of garblet-circuits: Bristol parsing, bit-sliced plaintext
+#![allow(missing_docs)] // criterion_group! generates undocumented public functions
 //! evaluation, building and optimising gadget circuits.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
