@@ -1,6 +1,6 @@
 //! Hot paths of garblet-circuits: Bristol parsing, bit-sliced plaintext
-#![allow(missing_docs)] // criterion_group! generates undocumented public functions
 //! evaluation, building and optimising gadget circuits.
+#![allow(missing_docs)] // criterion_group! generates undocumented public functions
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use garblet::circuits::{bristol, opt, Builder, Party, Sign, Visibility};
