@@ -16,10 +16,11 @@
 //! | `abs`, conditional negate | n − 1 | (a ⊕ s) + s |
 //! | `min`, `max` | 2n | compare, then mux |
 //! | `mul` (low n bits) | n² − n + 1 | schoolbook, each row added on the bits it reaches |
-//! | `mul_full` (2n bits) | 2n² − n (+ 4n − 2 signed) | schoolbook with carries; signed by the (a·b)ₕᵢ correction |
+//! | `mul_full` (2n bits) | 2n² − n (+ 2n − 2 signed) | schoolbook with carries; signed by the (a·b)ₕᵢ correction, whose masks are partial products already built |
 //! | `div`, `rem` unsigned | ≈ n² + 2n | restoring division on a growing remainder (1,117 at n = 32) |
 //! | shifts/rotates by a secret | n·⌈log₂ n⌉ | barrel shifter over the amount's low bits |
 //! | `popcount` | ≈ n | carry-save column compression with full adders |
+//! | `add_many` (k terms) | ≈ (k − 1)(n − 1) | the same compression over all terms' columns |
 //!
 //! Division by zero has a defined result (Rust would panic), the one RISC-V
 //! chose: unsigned `x / 0 = MAX` and `x % 0 = x`; signed `x / 0 = -1` and
@@ -61,6 +62,25 @@ pub enum Shift {
 
 fn same_width(a: &Bits, b: &Bits, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: operands must have the same width");
+}
+
+/// The fewest low bits of `a` that `a` is the zero-extension (unsigned) or
+/// sign-extension (signed) of.
+fn significant_width(a: &Bits, sign: Sign) -> usize {
+    let mut k = a.len();
+    match sign {
+        Sign::Unsigned => {
+            while k > 0 && a[k - 1] == WireId::ZERO {
+                k -= 1;
+            }
+        }
+        Sign::Signed => {
+            while k > 1 && a[k - 2] == a[k - 1] {
+                k -= 1;
+            }
+        }
+    }
+    k
 }
 
 /// Bits needed to hold the number `n` (0 for 0).
@@ -348,11 +368,32 @@ impl Builder {
 
     /// Wrapping `a · b` (the low n bits; the same for signed and unsigned):
     /// n² − n + 1 ANDs (993 at 32 bits, 4,033 at 64).
+    ///
+    /// When both operands are zero- or sign-extensions of narrower values
+    /// (their high bits are constant zero or copies of one bit), the product
+    /// is taken at the narrow width with [`Builder::mul_full`] instead, which
+    /// is cheaper: `(x as i32) * (y as i32)` for `i16` values costs 526 ANDs.
     pub fn mul(&mut self, a: &Bits, b: &Bits) -> Bits {
         same_width(a, b, "mul");
         let n = a.len();
         if n == 0 {
             return Vec::new();
+        }
+        let full_cost =
+            |k: usize, sign: Sign| 2 * k * k - k + if sign == Sign::Signed { 2 * k - 2 } else { 0 };
+        let narrow = [Sign::Unsigned, Sign::Signed]
+            .into_iter()
+            .map(|sign| {
+                let k = significant_width(a, sign).max(significant_width(b, sign)).max(1);
+                (full_cost(k, sign), k, sign)
+            })
+            .min_by_key(|&(cost, k, _)| (cost, k));
+        if let Some((cost, k, sign)) = narrow {
+            if cost < n * n - n + 1 {
+                let (x, y) = (self.resize(a, k as u32, sign), self.resize(b, k as u32, sign));
+                let product = self.mul_full(&x, &y, sign);
+                return self.resize(&product, n as u32, sign);
+            }
         }
         let mut acc: Bits = a.iter().map(|&x| self.and(x, b[0])).collect();
         for i in 1..n {
@@ -363,7 +404,7 @@ impl Builder {
         acc
     }
 
-    /// The full 2n-bit product: 2n² − n ANDs unsigned, plus 4n − 2 signed.
+    /// The full 2n-bit product: 2n² − n ANDs unsigned, plus 2n − 2 signed.
     pub fn mul_full(&mut self, a: &Bits, b: &Bits, sign: Sign) -> Bits {
         same_width(a, b, "mul_full");
         let n = a.len();
@@ -525,32 +566,50 @@ impl Builder {
     /// Number of set bits, as an unsigned value of ⌊log₂ n⌋ + 1 bits: carry-save
     /// column compression with full adders (one AND each), ≈ n ANDs.
     pub fn popcount(&mut self, a: &Bits) -> Bits {
-        let width = bits_for(a.len() as u64) as usize;
-        let mut columns: Vec<VecDeque<WireId>> = vec![VecDeque::new(); width + 1];
-        columns[0].extend(a.iter().copied());
+        let width = bits_for(a.len() as u64);
+        let terms: Vec<Bits> = a.iter().map(|&bit| vec![bit]).collect();
+        self.add_many(&terms, width)
+    }
+
+    /// The wrapping sum (mod 2^width) of many terms of any widths (each
+    /// zero-extended or truncated to `width`), by carry-save column
+    /// compression: every full adder costs one AND and removes one bit, so k
+    /// n-bit terms cost about (k − 1)(n − 1) ANDs (as many as k − 1 ripple
+    /// adders) and N one-bit terms about N ANDs (where ripple adders would
+    /// cost N·log N). The top column needs no carries and costs nothing.
+    pub fn add_many(&mut self, terms: &[Bits], width: u32) -> Bits {
+        let width = width as usize;
+        let mut columns: Vec<VecDeque<WireId>> = vec![VecDeque::new(); width];
+        for term in terms {
+            for (c, &bit) in term.iter().take(width).enumerate() {
+                if bit != WireId::ZERO {
+                    columns[c].push_back(bit);
+                }
+            }
+        }
         let mut out = Vec::with_capacity(width);
-        for w in 0..width {
-            while columns[w].len() >= 3 {
-                let (x, y, z) = (
-                    columns[w].pop_front().unwrap_or(WireId::ZERO),
-                    columns[w].pop_front().unwrap_or(WireId::ZERO),
-                    columns[w].pop_front().unwrap_or(WireId::ZERO),
-                );
+        for c in 0..width {
+            let top = c + 1 == width;
+            while columns[c].len() >= 3 {
+                let (x, y, z) = (columns[c][0], columns[c][1], columns[c][2]);
+                columns[c].drain(..3);
                 let xy = self.xor(x, y);
-                let sum = self.xor(xy, z);
-                let carry = self.majority(x, y, z);
-                columns[w].push_back(sum);
-                columns[w + 1].push_back(carry);
+                columns[c].push_back(self.xor(xy, z));
+                if !top {
+                    let carry = self.majority(x, y, z);
+                    columns[c + 1].push_back(carry);
+                }
             }
-            if columns[w].len() == 2 {
-                let (x, y) = (columns[w][0], columns[w][1]);
-                let sum = self.xor(x, y);
-                let carry = self.and(x, y);
-                columns[w].clear();
-                columns[w].push_back(sum);
-                columns[w + 1].push_back(carry);
+            if columns[c].len() == 2 {
+                let (x, y) = (columns[c][0], columns[c][1]);
+                columns[c].clear();
+                columns[c].push_back(self.xor(x, y));
+                if !top {
+                    let carry = self.and(x, y);
+                    columns[c + 1].push_back(carry);
+                }
             }
-            out.push(columns[w].pop_front().unwrap_or(WireId::ZERO));
+            out.push(columns[c].pop_front().unwrap_or(WireId::ZERO));
         }
         out
     }

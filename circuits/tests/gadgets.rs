@@ -430,7 +430,7 @@ fn full_products_at_32_and_64_bits() {
     let cu = binary_circuit(64, |b, x, y| b.mul_full(x, y, Sign::Unsigned));
     let cs = binary_circuit(64, |b, x, y| b.mul_full(x, y, Sign::Signed));
     assert_eq!(cu.stats().and, 2 * 64 * 64 - 64);
-    assert!(cs.stats().and <= 2 * 64 * 64 - 64 + 4 * 64);
+    assert_eq!(cs.stats().and, 2 * 64 * 64 - 64 + 2 * 64 - 2);
     let mut runner = TestRunner::new(Config { cases: 32, ..Config::default() });
     runner
         .run(&prop::collection::vec((any::<u64>(), any::<u64>()), 64), |pairs| {
@@ -496,4 +496,71 @@ fn issue_table_counts() {
         b.popcount(&d)
     });
     assert!(ham.stats().and <= 300, "hamming 256: {} ANDs", ham.stats().and);
+}
+
+#[test]
+fn add_many_sums_like_rust() {
+    // 200 u32 terms (the sum-of-200 row of the compiler's table): ≤ 199 · 31.
+    let mut b = Builder::new();
+    let terms: Vec<Bits> = (0..200).map(|i| b.input(format!("t{i}"), Party::Garbler, 32).unwrap()).collect();
+    let sum = b.add_many(&terms, 32);
+    b.output("s", Visibility::Both, sum).unwrap();
+    let c = optimize(&b.finish().unwrap());
+    assert!(c.stats().and <= 199 * 31, "{} ANDs", c.stats().and);
+    let mut runner = TestRunner::new(Config { cases: 16, ..Config::default() });
+    runner
+        .run(&prop::collection::vec(prop::collection::vec(any::<u32>(), 200), 64), |lanes| {
+            let cases: Vec<Vec<u128>> =
+                lanes.iter().map(|v| v.iter().map(|&x| u128::from(x)).collect()).collect();
+            for (v, got) in lanes.iter().zip(eval_many(&c, &cases)) {
+                prop_assert_eq!(got, u128::from(v.iter().fold(0u32, |a, &x| a.wrapping_add(x))));
+            }
+            Ok(())
+        })
+        .unwrap();
+    // Mixed widths, exhaustive over three small terms.
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, 3).unwrap();
+    let y = b.input("y", Party::Garbler, 5).unwrap();
+    let z = b.input("z", Party::Evaluator, 1).unwrap();
+    let s = b.add_many(&[x, y, z], 6);
+    b.output("s", Visibility::Both, s).unwrap();
+    let c = optimize(&b.finish().unwrap());
+    let all: Vec<Vec<u128>> = (0..8u128)
+        .flat_map(|x| (0..32u128).flat_map(move |y| (0..2u128).map(move |z| vec![x, y, z])))
+        .collect();
+    check_cases("add_many", &c, &all, |v| v[0] + v[1] + v[2]);
+}
+
+#[test]
+fn mul_narrows_extended_operands() {
+    // (x as i32) * (y as i32) for i16 x, y: a signed 16-bit full product.
+    let widen = |sign: Sign| -> Circuit {
+        let mut b = Builder::new();
+        let x = b.input("x", Party::Garbler, 16).unwrap();
+        let y = b.input("y", Party::Evaluator, 16).unwrap();
+        let (x, y) = (b.resize(&x, 32, sign), b.resize(&y, 32, sign));
+        let p = b.mul(&x, &y);
+        b.output("p", Visibility::Both, p).unwrap();
+        optimize(&b.finish().unwrap())
+    };
+    let signed = widen(Sign::Signed);
+    let unsigned = widen(Sign::Unsigned);
+    assert_eq!(signed.stats().and, 2 * 16 * 16 - 16 + 2 * 16 - 2);
+    assert_eq!(unsigned.stats().and, 2 * 16 * 16 - 16);
+    let mut runner = TestRunner::new(Config { cases: 64, ..Config::default() });
+    runner
+        .run(&prop::collection::vec((any::<u16>(), any::<u16>()), 64), |pairs| {
+            let cases: Vec<Vec<u128>> =
+                pairs.iter().map(|&(a, b)| vec![u128::from(a), u128::from(b)]).collect();
+            for ((a, b), got) in pairs.iter().zip(eval_many(&signed, &cases)) {
+                let want = i32::from(*a as i16).wrapping_mul(i32::from(*b as i16)) as u32;
+                prop_assert_eq!(got, u128::from(want));
+            }
+            for ((a, b), got) in pairs.iter().zip(eval_many(&unsigned, &cases)) {
+                prop_assert_eq!(got, u128::from(u32::from(*a).wrapping_mul(u32::from(*b))));
+            }
+            Ok(())
+        })
+        .unwrap();
 }
