@@ -119,3 +119,57 @@ fn user_errors_are_one_line_with_exit_code_2() {
     assert_one_line_error(&["stats", bad.to_str().unwrap()], "line 5");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn example(name: &str) -> String {
+    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn programs_compile_evaluate_and_report_costs() {
+    let out = garblet(&[
+        "eval",
+        &example("millionaires.gbl"),
+        "--input",
+        "alice=5000000",
+        "--input",
+        "bob=3000000",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["outputs"]["result"], true);
+
+    let out = garblet(&["stats", &example("millionaires.gbl"), "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["and"], 64);
+    assert_eq!(v["inputs"][0]["name"], "alice");
+    assert_eq!(v["inputs"][1]["party"], "evaluator");
+    assert_eq!(v["outputs"][0]["name"], "result");
+
+    let out = garblet(&["stats", &example("millionaires.gbl"), "--by-line"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("alice > bob") && text.contains("64"), "{text}");
+
+    // compile → Bristol → eval gives the same answer.
+    let dir = std::env::temp_dir().join(format!("garblet-compile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bristol = dir.join("m.txt");
+    let out = garblet(&["compile", &example("millionaires.gbl"), "-o", bristol.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = garblet(&["eval", bristol.to_str().unwrap(), "-i", "in0=7", "-i", "in1=3", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["outputs"]["out0"], "0x1");
+
+    // A value that does not fit its type, and a program with an error.
+    let out = garblet(&["eval", &example("millionaires.gbl"), "-i", "alice=-1", "-i", "bob=3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let bad = dir.join("bad.gbl");
+    std::fs::write(&bad, "fn main(#[garbler] a: u8, #[evaluator] b: u8) -> u8 {\n    a + c\n}\n").unwrap();
+    let out = garblet(&["eval", bad.to_str().unwrap(), "-i", "a=1", "-i", "b=2"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains('^') && err.contains("a + c"), "a caret under the source line: {err}");
+    assert!(err.lines().last().unwrap().starts_with("error: could not compile"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -216,10 +216,15 @@ pub fn read<R: BufRead>(reader: R) -> Result<Circuit, BristolError> {
     let mut next_wire = WireId::FIRST_FREE + total_in as u32;
     let mut gates: Vec<Gate> = Vec::with_capacity((n_gates as usize).min(1 << 24));
     let mut seen_gates: u32 = 0;
+    // One buffer for every gate line's numbers: no allocation per gate.
+    let mut nums: Vec<u64> = Vec::with_capacity(8);
     let mut parse_gate = |line: usize, text: &str, wires: &mut WireMap| -> Result<(), BristolError> {
         let mut tokens = text.split_ascii_whitespace();
         let op = tokens.next_back().ok_or_else(|| syntax(line, "empty gate line"))?;
-        let nums = numbers(line, &tokens.collect::<Vec<_>>().join(" "), "gate")?;
+        nums.clear();
+        for t in tokens {
+            nums.push(t.parse::<u64>().map_err(|_| syntax(line, format!("gate: `{t}` is not a number")))?);
+        }
         if nums.len() < 2 {
             return Err(syntax(line, "a gate line is `n_in n_out wires… OP`"));
         }

@@ -1,2 +1,128 @@
 //! garblet-compiler: the garblet language, compiled to Boolean circuits.
+//!
+//! A program is a small Rust-like file whose `fn main` takes each party's
+//! inputs and returns the result (see `docs/LANGUAGE.md`). The compiler is a
+//! pipeline in one direction, one stage per module:
+//!
+//! [`scan`] → [`parse`] → [`check`] → [`lower`] → [`garblet_circuits::opt::optimize`]
+//!
+//! Each stage reports every error it finds as a [`Diagnostic`] with a source
+//! span; [`Diagnostics::render_plain`] prints them with the source line and a
+//! caret underline. No input makes the compiler panic: nesting, array sizes,
+//! loop trip counts and circuit size are bounded, and the pipeline runs on a
+//! thread with its own large stack.
+//!
+//! ```
+//! let source = "
+//! fn main(#[garbler] alice: u64, #[evaluator] bob: u64) -> bool {
+//!     alice > bob
+//! }";
+//! let program = garblet_compiler::compile(source, "millionaires.gbl").unwrap();
+//! assert_eq!(program.circuit.stats().and, 64);
+//!
+//! let alice = program.params[0].ty.encode(&serde_json::json!(5_000_000)).unwrap();
+//! let bob = program.params[1].ty.encode(&serde_json::json!(3_000_000)).unwrap();
+//! let out = program.circuit.eval_bits(&[alice, bob]).unwrap();
+//! assert_eq!(program.result.decode(&out[0]), serde_json::json!(true));
+//!
+//! let errors = garblet_compiler::compile("fn main() -> u8 { 300 }", "bad.gbl").unwrap_err();
+//! assert!(errors.render_plain("fn main() -> u8 { 300 }", "bad.gbl").contains("^^^"));
+//! ```
 #![forbid(unsafe_code)]
+
+pub mod ast;
+pub mod check;
+pub mod diag;
+pub mod lower;
+pub mod parse;
+pub mod scan;
+pub mod types;
+pub mod value;
+
+pub use check::Param;
+pub use diag::{Diagnostic, Diagnostics, Span};
+pub use types::Type;
+pub use value::ValueError;
+
+use garblet_circuits::{Circuit, Visibility};
+
+/// The bounds that keep every input from exhausting the compiler.
+pub mod limits {
+    /// Deepest nesting of expressions, blocks and types the parser accepts.
+    pub const MAX_NESTING: usize = 200;
+    /// Most binary operators in one chain such as `a + b + c + …`.
+    pub const MAX_CHAIN: usize = 10_000;
+    /// Deepest chain of inlined calls.
+    pub const MAX_INLINE_DEPTH: usize = 200;
+    /// Longest array.
+    pub const MAX_ARRAY_LEN: u32 = 1 << 24;
+    /// Widest type, in bits.
+    pub const MAX_TYPE_BITS: u64 = 1 << 26;
+    /// Most gates lowering may emit.
+    pub const MAX_GATES: usize = 100_000_000;
+    /// Most statements and loop iterations lowering may execute.
+    pub const MAX_STEPS: u64 = 20_000_000;
+    /// Stack of the compiler thread.
+    pub const STACK_BYTES: usize = 256 << 20;
+}
+
+/// A compiled program.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The circuit, optimised with [`garblet_circuits::opt::optimize`]: one
+    /// input per parameter of `main` (named as the parameter, owned by its
+    /// party, [`Type::width`] bits wide) and one output `"result"`.
+    pub circuit: Circuit,
+    /// `main`'s parameters, in order.
+    pub params: Vec<Param>,
+    /// The result type.
+    pub result: Type,
+    /// Who learns the result (`#[reveal(…)]` on `main`; both by default).
+    pub reveal: Visibility,
+    /// `(line, AND gates)` for each 1-based source line whose statements or
+    /// expressions emitted AND gates the result depends on, sorted by line.
+    /// Measured by tagging each gate with the line of the innermost
+    /// statement (or block tail) being lowered when the builder emitted it;
+    /// the gates of an inlined function body count on the body's lines.
+    /// The counts add up to the circuit's AND count.
+    pub line_costs: Vec<(u32, u64)>,
+}
+
+/// Compiles `source` (the contents of `file_name`) into a [`Program`], or
+/// returns every error of the first stage that found any.
+pub fn compile(source: &str, file_name: &str) -> Result<Program, Diagnostics> {
+    let _ = file_name;
+    let owned = source.to_owned();
+    let worker = std::thread::Builder::new()
+        .name("garblet-compile".into())
+        .stack_size(limits::STACK_BYTES)
+        .spawn(move || compile_here(&owned));
+    let handle = match worker {
+        Ok(h) => h,
+        // No thread available: compile on this one (the depth limits still hold).
+        Err(_) => return compile_here(source),
+    };
+    match handle.join() {
+        Ok(r) => r,
+        Err(_) => Err(Diagnostics::single(
+            Diagnostic::new(Span::new(0, 0), "internal compiler error: the compiler panicked")
+                .with_help("please report this program to the garblet developers"),
+        )),
+    }
+}
+
+/// The pipeline on the current thread.
+fn compile_here(source: &str) -> Result<Program, Diagnostics> {
+    let tokens = scan::scan(source)?;
+    let untyped = parse::parse(tokens)?;
+    let checked = check::check(untyped)?;
+    let lowered = lower::lower(&checked, source)?;
+    let circuit = garblet_circuits::opt::optimize(&lowered.circuit);
+    Ok(Program {
+        circuit,
+        params: checked.params,
+        result: checked.result,
+        reveal: checked.reveal,
+        line_costs: lowered.line_costs,
+    })
+}

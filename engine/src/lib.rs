@@ -3,3 +3,12 @@
 #![deny(unsafe_code)]
 
 pub use garblet_circuits as circuits;
+
+pub mod block;
+pub mod channel;
+pub mod garble;
+pub mod hash;
+pub mod net;
+pub mod ot;
+pub mod prg;
+pub mod session;

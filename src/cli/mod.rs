@@ -1,17 +1,23 @@
 //! Command-line front end: argument parsing (clap) and the commands.
 //!
 //! Every failure the user can fix (a missing file, a malformed circuit, an
-//! input that does not fit) is one line on stderr, `error: …`, and exit
-//! code 2.
+//! input that does not fit, a missing identity) is one line on stderr,
+//! `error: …`, and exit code 2. A run that fails once under way (the peer
+//! vanished, refused us, or ran another program) exits with code 1.
 
+mod bench;
+mod program;
+mod run;
 mod values;
 
-use anyhow::{anyhow, bail, Context, Result};
-use clap::{Parser, Subcommand};
-use garblet::circuits::{bristol, Circuit};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use garblet::circuits::Party;
+use program::Loaded;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Two-party computation with garbled circuits.
 #[derive(Parser, Debug)]
@@ -21,66 +27,249 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Role {
+    Garbler,
+    Evaluator,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Print a circuit's gate counts, AND-depth, wires, inputs and outputs.
     Stats {
-        /// A Bristol Fashion circuit file.
+        /// A program (.gbl) or a Bristol Fashion circuit file.
         file: PathBuf,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// For programs: the AND gates each source line costs.
+        #[arg(long)]
+        by_line: bool,
+    },
+    /// Compile a program (.gbl) to a Bristol Fashion circuit file.
+    Compile {
+        /// The program.
+        file: PathBuf,
+        /// Where to write the Bristol Fashion circuit.
+        #[arg(short = 'o', long = "out", value_name = "OUT.txt")]
+        out: PathBuf,
     },
     /// Evaluate a circuit in plaintext on inputs given in full.
     Eval {
-        /// A Bristol Fashion circuit file.
+        /// A program (.gbl) or a Bristol Fashion circuit file.
         file: PathBuf,
-        /// An input value, NAME=VALUE (decimal or 0x hex; bit k is wire k). Repeat per input.
+        /// An input value, NAME=VALUE: JSON for programs; for Bristol files decimal or 0x hex, bit k is wire k. Repeat per input.
         #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
         inputs: Vec<String>,
+        /// A JSON object of NAME: VALUE with (more) inputs.
+        #[arg(long = "inputs", value_name = "FILE.json")]
+        inputs_file: Option<PathBuf>,
         /// Print `{"outputs": {...}}` as JSON.
         #[arg(long)]
         json: bool,
     },
+    /// Run one party of a two-party computation with a peer on another host.
+    Run {
+        /// The program (.gbl) or Bristol Fashion circuit (both parties must use the same).
+        file: PathBuf,
+        /// Which party this is.
+        #[arg(long = "as", value_enum)]
+        role: Role,
+        /// Wait for the peer on ADDR (e.g. 0.0.0.0:7000).
+        #[arg(long, value_name = "ADDR", conflicts_with = "connect", required_unless_present = "connect")]
+        listen: Option<String>,
+        /// Connect to the peer at ADDR (e.g. host:7000); retried until the timeout.
+        #[arg(long, value_name = "ADDR")]
+        connect: Option<String>,
+        /// This party's input, NAME=VALUE. Repeat per input; give only your own.
+        #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+        inputs: Vec<String>,
+        /// A JSON object of NAME: VALUE with (more) inputs.
+        #[arg(long = "inputs", value_name = "FILE.json")]
+        inputs_file: Option<PathBuf>,
+        /// For Bristol files: who owns an input (default: in0 the garbler, the rest the evaluator).
+        #[arg(long = "owner", value_name = "NAME=garbler|evaluator")]
+        owners: Vec<String>,
+        /// This party's identity directory (from `garblet keygen`).
+        #[arg(long, value_name = "DIR")]
+        identity: Option<PathBuf>,
+        /// The peer's SHA-256 certificate fingerprint (64 hex digits), or its cert.pem.
+        #[arg(long, value_name = "FINGERPRINT")]
+        peer: Option<String>,
+        /// Plain TCP with no encryption or authentication (prints a warning).
+        #[arg(long)]
+        insecure: bool,
+        /// Seconds to wait for the peer to connect, and for each message.
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        timeout: u64,
+        /// Append one JSON line about this run (never an input value).
+        #[arg(long, value_name = "FILE")]
+        audit_log: Option<PathBuf>,
+        /// Print `{"outputs": {...}, "stats": {...}}` as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Both parties in this process over loopback TLS, with the millionaires' program.
+    Demo {
+        /// A program (.gbl) or Bristol Fashion circuit to run instead of the built-in millionaires.
+        #[arg(long, value_name = "FILE")]
+        program: Option<PathBuf>,
+        /// Inputs of both parties, NAME=VALUE (defaults: alice=5000000, bob=4200000).
+        #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+        inputs: Vec<String>,
+    },
+    /// Measure garbling, evaluation, end-to-end and OT throughput on this machine.
+    Bench {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also run 10^8 AND gates end to end and report their peak memory.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Create a party identity (key and self-signed certificate) and print its fingerprint.
+    Keygen {
+        /// Directory to write cert.pem and key.pem into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A name for people reading the certificate (trust is by fingerprint only).
+        #[arg(long, default_value = "garblet party")]
+        name: String,
+    },
 }
 
-/// Runs the CLI; errors become one line on stderr and exit code 2.
+/// An error that arose after the run started (exit code 1, not 2).
+#[derive(Debug)]
+struct RunFailed(anyhow::Error);
+
+impl std::fmt::Display for RunFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&one_line(&self.0))
+    }
+}
+
+impl std::error::Error for RunFailed {}
+
+/// Runs the CLI; errors become one line on stderr.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            let code = if e.downcast_ref::<RunFailed>().is_some() { 1 } else { 2 };
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::from(code)
         }
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// The error and its causes on one line, skipping a cause whose text the
+/// message already carries.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Stats { file, json } => stats(&file, json),
-        Command::Eval { file, inputs, json } => eval(&file, &inputs, json),
-    }
-}
-
-/// Loads a circuit file.
-fn load(path: &Path) -> Result<Circuit> {
-    if path.extension().is_some_and(|e| e == "gbl") {
-        bail!(
-            "{}: programs in the garblet language are not supported by this build yet; give a Bristol Fashion circuit",
-            path.display()
-        );
-    }
-    bristol::read_file(path).map_err(|e| match e {
-        bristol::BristolError::Syntax { .. } => {
-            anyhow!("{}: {e} (not a valid Bristol Fashion circuit)", path.display())
+        Command::Stats { file, json, by_line } => stats(&file, json, by_line),
+        Command::Compile { file, out } => {
+            if file.extension().is_none_or(|e| e != "gbl") {
+                anyhow::bail!(
+                    "{}: `garblet compile` takes a program in the garblet language (.gbl)",
+                    file.display()
+                );
+            }
+            let program = Loaded::from_file(&file, &[])?;
+            garblet::circuits::bristol::write_file(&program.circuit, &out)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            let s = program.circuit.stats();
+            eprintln!("wrote {}: {} AND, {} XOR, {} INV gates", out.display(), s.and, s.xor, s.inv);
+            Ok(())
         }
-        other => anyhow::Error::new(other),
-    })
+        Command::Eval { file, inputs, inputs_file, json } => {
+            eval(&file, &inputs, inputs_file.as_deref(), json)
+        }
+        Command::Run {
+            file,
+            role,
+            listen,
+            connect,
+            inputs,
+            inputs_file,
+            owners,
+            identity,
+            peer,
+            insecure,
+            timeout,
+            audit_log,
+            json,
+        } => {
+            let program = Loaded::from_file(&file, &owners)?;
+            let role = match role {
+                Role::Garbler => Party::Garbler,
+                Role::Evaluator => Party::Evaluator,
+            };
+            let own = program.collect_inputs(Some(role), &inputs, inputs_file.as_deref())?;
+            let security = run::security_from_args(identity.as_deref(), peer.as_deref(), insecure)?;
+            let endpoint = match (listen, connect) {
+                (Some(addr), _) => run::Endpoint::Listen(addr),
+                (None, Some(addr)) => run::Endpoint::Connect(addr),
+                (None, None) => anyhow::bail!("give --listen ADDR or --connect ADDR"),
+            };
+            let request = run::RunRequest {
+                program,
+                role,
+                endpoint,
+                security,
+                timeout: Duration::from_secs(timeout.max(1)),
+                inputs: own,
+                audit_log,
+                progress: !json,
+            };
+            let report = run::run(&request).map_err(|e| anyhow::Error::new(RunFailed(e)))?;
+            run::print_report(&request.program, &report, json);
+            Ok(())
+        }
+        Command::Demo { program, inputs } => {
+            let builtin = program.is_none();
+            let program = match program {
+                Some(path) => Loaded::from_file(&path, &[])?,
+                None => Loaded::millionaires()?,
+            };
+            let mut given = inputs;
+            if builtin {
+                for (name, default) in [("alice", "5000000"), ("bob", "4200000")] {
+                    if !given.iter().any(|a| a.split('=').next() == Some(name)) {
+                        given.push(format!("{name}={default}"));
+                    }
+                }
+            }
+            let all = program.collect_inputs(None, &given, None)?;
+            run::demo(program, all).map_err(|e| anyhow::Error::new(RunFailed(e)))
+        }
+        Command::Keygen { out, name } => run::keygen(&out, &name),
+        Command::Bench { json, full } => {
+            bench::bench(json, full).map_err(|e| anyhow::Error::new(RunFailed(e)))
+        }
+    }
 }
 
-fn stats(path: &Path, as_json: bool) -> Result<()> {
-    let circuit = load(path)?;
+fn stats(path: &Path, as_json: bool, by_line: bool) -> Result<()> {
+    let loaded = Loaded::from_file(path, &[])?;
+    if by_line {
+        return stats_by_line(&loaded, as_json);
+    }
+    let circuit = loaded.circuit;
     let s = circuit.stats();
     let digest = circuit.digest().to_hex();
     if as_json {
@@ -129,32 +318,52 @@ fn stats(path: &Path, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-fn eval(path: &Path, given: &[String], as_json: bool) -> Result<()> {
-    let circuit = load(path)?;
-    let assignments = values::parse_assignments(given)?;
-    let mut bits = Vec::with_capacity(circuit.inputs().len());
-    for input in circuit.inputs() {
-        let text = assignments.get(input.name.as_str()).ok_or_else(|| {
-            anyhow!("missing input `{}` ({} bits): add --input {}=VALUE", input.name, input.width, input.name)
-        })?;
-        bits.push(
-            values::parse_integer(text, input.width).with_context(|| format!("input `{}`", input.name))?,
-        );
-    }
-    if let Some(unknown) = assignments.keys().find(|k| circuit.input(k).is_none()) {
-        let names: Vec<&str> = circuit.inputs().iter().map(|i| i.name.as_str()).collect();
-        bail!("unknown input `{unknown}`: this circuit's inputs are {}", names.join(", "));
-    }
-    let outputs = circuit.eval_bits(&bits)?;
+/// The AND gates each source line of a program costs.
+fn stats_by_line(loaded: &Loaded, as_json: bool) -> Result<()> {
+    let (Some(program), Some(source)) = (&loaded.program, &loaded.source) else {
+        anyhow::bail!("--by-line needs a program in the garblet language (.gbl), not a Bristol file");
+    };
+    let lines: Vec<&str> = source.lines().collect();
+    let total = loaded.circuit.and_count();
     if as_json {
-        let mut map = Map::new();
-        for (o, v) in circuit.outputs().iter().zip(&outputs) {
-            map.insert(o.name.clone(), Value::String(values::format_hex(v)));
-        }
+        let rows: Vec<Value> = program
+            .line_costs
+            .iter()
+            .map(|&(line, ands)| {
+                let text = (line as usize).checked_sub(1).and_then(|i| lines.get(i)).map_or("", |l| l.trim());
+                json!({"line": line, "and": ands, "source": text})
+            })
+            .collect();
+        println!("{}", json!({"and": total, "lines": rows}));
+        return Ok(());
+    }
+    println!("{:>6}  {:>9}  {:>6}  source", "line", "AND", "share");
+    for &(line, ands) in &program.line_costs {
+        let text = (line as usize).checked_sub(1).and_then(|i| lines.get(i)).map_or("", |l| l.trim());
+        let share = if total == 0 { 0.0 } else { 100.0 * ands as f64 / total as f64 };
+        println!("{line:>6}  {ands:>9}  {share:>5.1}%  {text}");
+    }
+    println!("{:>6}  {total:>9}  100.0%", "total");
+    Ok(())
+}
+
+fn eval(path: &Path, given: &[String], inputs_file: Option<&Path>, as_json: bool) -> Result<()> {
+    let program = Loaded::from_file(path, &[])?;
+    let all = program.collect_inputs(None, given, inputs_file)?;
+    let bits: Vec<Vec<bool>> = all.into_iter().map(|(_, b)| b).collect();
+    let outputs = program.circuit.eval_bits(&bits).context("evaluation")?;
+    let mut map = Map::new();
+    for (o, v) in program.circuit.outputs().iter().zip(&outputs) {
+        map.insert(o.name.clone(), program.format_output(&o.name, v));
+    }
+    if as_json {
         println!("{}", json!({ "outputs": map }));
     } else {
-        for (o, v) in circuit.outputs().iter().zip(&outputs) {
-            println!("{} = {}", o.name, values::format_hex(v));
+        for (name, value) in map {
+            match value {
+                Value::String(s) => println!("{name} = {s}"),
+                other => println!("{name} = {other}"),
+            }
         }
     }
     Ok(())

@@ -1,0 +1,422 @@
+//! The syntax tree, generic over what each expression carries: `()` after
+//! parsing ([`Untyped`]), a [`Type`] after checking ([`Typed`]) — so the
+//! phase shows in the type, and lowering only ever sees checked programs.
+
+use crate::diag::Span;
+use crate::types::Type;
+use garblet_circuits::{Party, Visibility};
+
+/// A program as parsed.
+pub type Untyped = Program<()>;
+/// A program as checked: every expression carries its type.
+pub type Typed = Program<Type>;
+
+/// A whole source file.
+#[derive(Clone, Debug)]
+pub struct Program<T> {
+    /// `const` items.
+    pub consts: Vec<ConstDef<T>>,
+    /// `struct` items.
+    pub structs: Vec<StructDef>,
+    /// `fn` items.
+    pub fns: Vec<FnDef<T>>,
+}
+
+/// `const NAME: T = value;`
+#[derive(Clone, Debug)]
+pub struct ConstDef<T> {
+    /// Its name.
+    pub name: String,
+    /// Span of the name.
+    pub span: Span,
+    /// Declared type.
+    pub ty: TypeExpr,
+    /// Value expression.
+    pub value: Expr<T>,
+}
+
+/// `struct Name { field: T, … }`
+#[derive(Clone, Debug)]
+pub struct StructDef {
+    /// Its name.
+    pub name: String,
+    /// Span of the name.
+    pub span: Span,
+    /// Fields: name, type, span of the name.
+    pub fields: Vec<(String, TypeExpr, Span)>,
+}
+
+/// `fn name(params) -> ret { body }`
+#[derive(Clone, Debug)]
+pub struct FnDef<T> {
+    /// Its name.
+    pub name: String,
+    /// Span of the name.
+    pub span: Span,
+    /// Parameters.
+    pub params: Vec<ParamDef>,
+    /// Declared return type (`None` for `()`).
+    pub ret: Option<TypeExpr>,
+    /// Who learns the result of `main` (`#[reveal(…)]`; `Both` by default).
+    pub reveal: Visibility,
+    /// The body.
+    pub body: Block<T>,
+}
+
+/// A function parameter.
+#[derive(Clone, Debug)]
+pub struct ParamDef {
+    /// Its name.
+    pub name: String,
+    /// Span of the name.
+    pub span: Span,
+    /// `mut name: T`.
+    pub mutable: bool,
+    /// Declared type.
+    pub ty: TypeExpr,
+    /// Owner (`#[garbler]`/`#[evaluator]`), for `main`'s parameters.
+    pub party: Option<Party>,
+}
+
+/// A type as written.
+#[derive(Clone, Debug)]
+pub enum TypeExpr {
+    /// `bool`, `u32`, a struct name, …
+    Named(String, Span),
+    /// `[T; N]`; `N` is a constant expression.
+    Array(Box<TypeExpr>, Box<Expr<()>>, Span),
+    /// `(A, B)`, `()`.
+    Tuple(Vec<TypeExpr>, Span),
+}
+
+impl TypeExpr {
+    /// Where it is written.
+    pub fn span(&self) -> Span {
+        match self {
+            TypeExpr::Named(_, s) | TypeExpr::Array(_, _, s) | TypeExpr::Tuple(_, s) => *s,
+        }
+    }
+}
+
+/// A `{ … }` block: statements, then an optional value.
+#[derive(Clone, Debug)]
+pub struct Block<T> {
+    /// Statements in order.
+    pub stmts: Vec<Stmt<T>>,
+    /// The value of the block (the last expression without `;`).
+    pub tail: Option<Box<Expr<T>>>,
+    /// From `{` to `}`.
+    pub span: Span,
+}
+
+/// A statement.
+#[derive(Clone, Debug)]
+pub struct Stmt<T> {
+    /// What it is.
+    pub kind: StmtKind<T>,
+    /// Where.
+    pub span: Span,
+}
+
+/// The statements.
+#[derive(Clone, Debug)]
+pub enum StmtKind<T> {
+    /// `let pat: T = init;`
+    Let {
+        /// What is bound.
+        pat: Pattern,
+        /// Optional annotation.
+        ty: Option<TypeExpr>,
+        /// The value.
+        init: Expr<T>,
+    },
+    /// `place = value;` or `place op= value;`
+    Assign {
+        /// A variable, possibly indexed or with fields.
+        place: Expr<T>,
+        /// For compound assignment, the operator.
+        op: Option<BinOp>,
+        /// The value.
+        value: Expr<T>,
+    },
+    /// An expression evaluated for its effect (`if`, a block, …).
+    Expr(Expr<T>),
+    /// `for pat in iter { body }`
+    For {
+        /// The loop variable(s).
+        pat: Pattern,
+        /// What it ranges over.
+        iter: ForIter<T>,
+        /// The body.
+        body: Block<T>,
+    },
+    /// `return value;`
+    Return(Option<Expr<T>>),
+}
+
+/// What a `for` loop ranges over: a range or an array, then iterator
+/// adaptors applied in order (`(0..n).rev()`, `a.iter().enumerate()`).
+#[derive(Clone, Debug)]
+pub struct ForIter<T> {
+    /// The range or array.
+    pub source: ForSource<T>,
+    /// `rev`, `step_by`, `enumerate`, in the order written.
+    pub adaptors: Vec<Adaptor<T>>,
+}
+
+/// The start of a `for` iterator.
+#[derive(Clone, Debug)]
+pub enum ForSource<T> {
+    /// `A..B` or `A..=B` (compile-time bounds).
+    Range(Expr<T>, Expr<T>, bool),
+    /// The elements of an array.
+    Array(Expr<T>),
+}
+
+/// An iterator adaptor of a `for` loop.
+#[derive(Clone, Debug)]
+pub enum Adaptor<T> {
+    /// `.rev()`.
+    Rev,
+    /// `.step_by(k)` (`k` a compile-time constant).
+    StepBy(Expr<T>),
+    /// `.enumerate()`: items become `(index, item)` with a `usize` index.
+    Enumerate,
+}
+
+/// The left of `let` and `for`.
+#[derive(Clone, Debug)]
+pub enum Pattern {
+    /// `x` or `mut x`.
+    Ident {
+        /// The name.
+        name: String,
+        /// Declared `mut`.
+        mutable: bool,
+        /// Where.
+        span: Span,
+    },
+    /// `_`.
+    Wild(Span),
+    /// `(a, b, …)`.
+    Tuple(Vec<Pattern>, Span),
+}
+
+impl Pattern {
+    /// Where.
+    pub fn span(&self) -> Span {
+        match self {
+            Pattern::Ident { span, .. } | Pattern::Wild(span) | Pattern::Tuple(_, span) => *span,
+        }
+    }
+}
+
+/// An expression with what the phase attaches (`()` or its [`Type`]).
+#[derive(Clone, Debug)]
+pub struct Expr<T> {
+    /// What it is.
+    pub kind: ExprKind<T>,
+    /// Where.
+    pub span: Span,
+    /// `()` when parsed, the type when checked.
+    pub ty: T,
+}
+
+/// The expressions.
+#[derive(Clone, Debug)]
+pub enum ExprKind<T> {
+    /// An integer literal, `-` folded in (`-128i8`), with its suffix.
+    Int {
+        /// Written with a leading `-`.
+        negative: bool,
+        /// The magnitude.
+        value: u128,
+        /// The suffix, if any.
+        suffix: Option<String>,
+    },
+    /// `true`/`false`.
+    Bool(bool),
+    /// A variable or a `const`.
+    Var(String),
+    /// `-x`, `!x`.
+    Unary(UnOp, Box<Expr<T>>),
+    /// `a op b`.
+    Binary(BinOp, Box<Expr<T>>, Box<Expr<T>>),
+    /// `x as T`.
+    Cast(Box<Expr<T>>, TypeExpr),
+    /// `if c { … } else …` (the else is a block expression or another `if`).
+    If(Box<Expr<T>>, Block<T>, Option<Box<Expr<T>>>),
+    /// `{ … }`.
+    Block(Block<T>),
+    /// `f(args)`, including the built-ins `min`, `max`, `abs` (method calls
+    /// `a.max(b)` are parsed as `max(a, b)`).
+    Call(String, Vec<Expr<T>>),
+    /// `a[i]`.
+    Index(Box<Expr<T>>, Box<Expr<T>>),
+    /// `s.field`.
+    Field(Box<Expr<T>>, String),
+    /// `t.0`.
+    TupleField(Box<Expr<T>>, u32),
+    /// `[a, b, c]`.
+    Array(Vec<Expr<T>>),
+    /// `[v; N]` (`N` a constant expression).
+    Repeat(Box<Expr<T>>, Box<Expr<()>>),
+    /// `(a, b)`; `()` is the unit value.
+    Tuple(Vec<Expr<T>>),
+    /// `Name { field: value, … }`.
+    Struct(String, Vec<(String, Span, Expr<T>)>),
+}
+
+/// Unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    /// `-x` (wrapping).
+    Neg,
+    /// `!x`: logical on `bool`, bitwise on integers.
+    Not,
+}
+
+/// Binary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Rem,
+    /// `&`
+    BitAnd,
+    /// `|`
+    BitOr,
+    /// `^`
+    BitXor,
+    /// `<<`
+    Shl,
+    /// `>>`
+    Shr,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `&&` (both sides evaluated)
+    And,
+    /// `||` (both sides evaluated)
+    Or,
+}
+
+impl BinOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "^",
+            BinOp::Shl => "<<",
+            BinOp::Shr => ">>",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::And => "&&",
+            BinOp::Or => "||",
+        }
+    }
+
+    /// True for `== != < <= > >=`.
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
+    }
+}
+
+// ----- changing what the tree carries -----------------------------------------
+
+impl<T> Expr<T> {
+    /// The same tree with `f` applied to what every expression carries.
+    pub fn map<U>(self, f: &mut impl FnMut(T) -> U) -> Expr<U> {
+        let kind = match self.kind {
+            ExprKind::Int { negative, value, suffix } => ExprKind::Int { negative, value, suffix },
+            ExprKind::Bool(b) => ExprKind::Bool(b),
+            ExprKind::Var(n) => ExprKind::Var(n),
+            ExprKind::Unary(op, e) => ExprKind::Unary(op, Box::new(e.map(f))),
+            ExprKind::Binary(op, a, b) => ExprKind::Binary(op, Box::new(a.map(f)), Box::new(b.map(f))),
+            ExprKind::Cast(e, t) => ExprKind::Cast(Box::new(e.map(f)), t),
+            ExprKind::If(c, t, e) => {
+                ExprKind::If(Box::new(c.map(f)), t.map(f), e.map(|e| Box::new(e.map(f))))
+            }
+            ExprKind::Block(b) => ExprKind::Block(b.map(f)),
+            ExprKind::Call(n, args) => ExprKind::Call(n, args.into_iter().map(|a| a.map(f)).collect()),
+            ExprKind::Index(a, i) => ExprKind::Index(Box::new(a.map(f)), Box::new(i.map(f))),
+            ExprKind::Field(e, n) => ExprKind::Field(Box::new(e.map(f)), n),
+            ExprKind::TupleField(e, k) => ExprKind::TupleField(Box::new(e.map(f)), k),
+            ExprKind::Array(items) => ExprKind::Array(items.into_iter().map(|a| a.map(f)).collect()),
+            ExprKind::Repeat(e, n) => ExprKind::Repeat(Box::new(e.map(f)), n),
+            ExprKind::Tuple(items) => ExprKind::Tuple(items.into_iter().map(|a| a.map(f)).collect()),
+            ExprKind::Struct(n, fields) => {
+                ExprKind::Struct(n, fields.into_iter().map(|(k, s, e)| (k, s, e.map(f))).collect())
+            }
+        };
+        Expr { kind, span: self.span, ty: f(self.ty) }
+    }
+}
+
+impl<T> Block<T> {
+    /// The same block with `f` applied to what every expression carries.
+    pub fn map<U>(self, f: &mut impl FnMut(T) -> U) -> Block<U> {
+        Block {
+            stmts: self.stmts.into_iter().map(|s| s.map(f)).collect(),
+            tail: self.tail.map(|e| Box::new(e.map(f))),
+            span: self.span,
+        }
+    }
+}
+
+impl<T> Stmt<T> {
+    /// The same statement with `f` applied to what every expression carries.
+    pub fn map<U>(self, f: &mut impl FnMut(T) -> U) -> Stmt<U> {
+        let kind = match self.kind {
+            StmtKind::Let { pat, ty, init } => StmtKind::Let { pat, ty, init: init.map(f) },
+            StmtKind::Assign { place, op, value } => {
+                StmtKind::Assign { place: place.map(f), op, value: value.map(f) }
+            }
+            StmtKind::Expr(e) => StmtKind::Expr(e.map(f)),
+            StmtKind::For { pat, iter, body } => {
+                let source = match iter.source {
+                    ForSource::Range(a, b, inc) => ForSource::Range(a.map(f), b.map(f), inc),
+                    ForSource::Array(a) => ForSource::Array(a.map(f)),
+                };
+                let adaptors = iter
+                    .adaptors
+                    .into_iter()
+                    .map(|a| match a {
+                        Adaptor::Rev => Adaptor::Rev,
+                        Adaptor::StepBy(e) => Adaptor::StepBy(e.map(f)),
+                        Adaptor::Enumerate => Adaptor::Enumerate,
+                    })
+                    .collect();
+                StmtKind::For { pat, iter: ForIter { source, adaptors }, body: body.map(f) }
+            }
+            StmtKind::Return(e) => StmtKind::Return(e.map(|e| e.map(f))),
+        };
+        Stmt { kind, span: self.span }
+    }
+}

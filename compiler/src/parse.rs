@@ -1,0 +1,1221 @@
+//! Stage 2, parsing: tokens → [`Untyped`] program. A recursive-descent
+//! parser with precedence climbing for binary operators (Rust's
+//! precedences). On an error it records a diagnostic, skips to the next `;`
+//! or `}` (or item), and goes on, so every syntax error is reported. Nesting
+//! deeper than [`crate::limits::MAX_NESTING`] is an error, never a stack
+//! overflow. Rust constructs the language leaves out get a message naming
+//! them and what to write instead.
+
+use crate::ast::*;
+use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::limits::{MAX_CHAIN, MAX_NESTING};
+use crate::scan::{Tok, Token};
+use garblet_circuits::{Party, Visibility};
+
+/// Parses a token list (ending with [`Tok::Eof`]) into a program.
+pub fn parse(tokens: Vec<Token>) -> Result<Untyped, Diagnostics> {
+    let mut p = Parser { tokens, pos: 0, errors: Diagnostics::new(), depth: 0 };
+    let program = p.program();
+    if p.errors.is_empty() {
+        Ok(program)
+    } else {
+        Err(p.errors)
+    }
+}
+
+/// A syntax error already recorded; unwinds to a recovery point.
+struct Bail;
+
+type PResult<T> = Result<T, Bail>;
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+    errors: Diagnostics,
+    depth: usize,
+}
+
+/// Keywords of Rust the language does not have, and what to say about them.
+fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
+    Some(match word {
+        "while" => (
+            "`while` loops are not supported: loops must have compile-time bounds",
+            "use `for i in 0..N` with a constant `N`",
+        ),
+        "loop" => (
+            "`loop` is not supported: loops must have compile-time bounds",
+            "use `for i in 0..N` with a constant `N`",
+        ),
+        "match" => ("`match` is not supported", "use `if` / `else if` / `else`"),
+        "break" | "continue" => (
+            "`break` and `continue` are not supported: every loop runs to its bound",
+            "put the rest of the body under an `if`",
+        ),
+        "impl" => ("`impl` blocks are not supported", "write free functions: `fn f(s: S) -> T`"),
+        "trait" => ("traits are not supported", "write free functions"),
+        "enum" => ("`enum` is not supported", "use integer constants or a `struct`"),
+        "use" | "mod" | "extern" | "crate" => {
+            ("modules and imports are not supported", "a program is one file; the built-ins need no import")
+        }
+        "static" => ("`static` items are not supported", "use `const`"),
+        "type" => ("type aliases are not supported", "write the type out"),
+        "unsafe" | "async" | "await" | "dyn" | "move" | "ref" | "where" | "self" | "Self" | "super"
+        | "box" | "yield" => ("this Rust feature is not supported", "see docs/LANGUAGE.md for the language"),
+        "f32" | "f64" => ("floating-point numbers are not supported", "use integers, e.g. fixed point"),
+        "char" | "str" | "String" => ("text types are not supported", "use integers"),
+        _ => return None,
+    })
+}
+
+const KEYWORDS: &[&str] = &[
+    "fn", "let", "mut", "if", "else", "for", "in", "return", "const", "struct", "as", "true", "false", "pub",
+];
+
+impl Parser {
+    // ----- token helpers -----------------------------------------------------
+
+    fn peek(&self) -> &Tok {
+        &self.tokens[self.pos.min(self.tokens.len() - 1)].tok
+    }
+
+    fn peek_at(&self, k: usize) -> &Tok {
+        &self.tokens[(self.pos + k).min(self.tokens.len() - 1)].tok
+    }
+
+    fn span(&self) -> Span {
+        self.tokens[self.pos.min(self.tokens.len() - 1)].span
+    }
+
+    fn prev_span(&self) -> Span {
+        self.tokens[self.pos.saturating_sub(1).min(self.tokens.len() - 1)].span
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.tokens[self.pos.min(self.tokens.len() - 1)].clone();
+        if self.pos < self.tokens.len() - 1 {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn is_punct(&self, p: &str) -> bool {
+        matches!(self.peek(), Tok::Punct(q) if *q == p)
+    }
+
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Tok::Ident(s) if s == w)
+    }
+
+    fn eat_punct(&mut self, p: &str) -> bool {
+        if self.is_punct(p) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn eat_word(&mut self, w: &str) -> bool {
+        if self.is_word(w) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn describe(tok: &Tok) -> String {
+        match tok {
+            Tok::Ident(s) => format!("`{s}`"),
+            Tok::Int { .. } => "an integer".to_owned(),
+            Tok::Punct(p) => format!("`{p}`"),
+            Tok::Eof => "the end of the file".to_owned(),
+        }
+    }
+
+    fn error<T>(&mut self, span: Span, message: impl Into<String>) -> PResult<T> {
+        self.errors.push(Diagnostic::new(span, message));
+        Err(Bail)
+    }
+
+    fn error_help<T>(
+        &mut self,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> PResult<T> {
+        self.errors.push(Diagnostic::new(span, message).with_help(help));
+        Err(Bail)
+    }
+
+    fn unexpected<T>(&mut self, expected: &str) -> PResult<T> {
+        let tok = self.peek().clone();
+        let span = self.span();
+        if let Tok::Ident(w) = &tok {
+            if let Some((msg, help)) = unsupported_keyword(w) {
+                return self.error_help(span, msg, help);
+            }
+        }
+        let found = Self::describe(&tok);
+        self.errors.push(
+            Diagnostic::new(span, format!("expected {expected}, found {found}"))
+                .with_label(format!("expected {expected}")),
+        );
+        Err(Bail)
+    }
+
+    fn expect_punct(&mut self, p: &str) -> PResult<Span> {
+        if self.is_punct(p) {
+            Ok(self.bump().span)
+        } else {
+            self.unexpected(&format!("`{p}`"))
+        }
+    }
+
+    fn expect_ident(&mut self, what: &str) -> PResult<(String, Span)> {
+        match self.peek().clone() {
+            Tok::Ident(s) if !KEYWORDS.contains(&s.as_str()) && unsupported_keyword(&s).is_none() => {
+                let span = self.bump().span;
+                Ok((s, span))
+            }
+            _ => self.unexpected(what),
+        }
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            let span = self.span();
+            // Fatal: stop parsing altogether.
+            self.pos = self.tokens.len() - 1;
+            return self.error_help(
+                span,
+                format!("the program nests deeper than {MAX_NESTING} levels"),
+                "split the expression with `let` bindings or functions",
+            );
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Skips to just after the next `;` or to the next `}` closing the
+    /// current block (not consumed).
+    fn recover_stmt(&mut self) {
+        let mut depth = 0usize;
+        loop {
+            match self.peek() {
+                Tok::Eof => return,
+                Tok::Punct("{") | Tok::Punct("(") | Tok::Punct("[") => depth += 1,
+                Tok::Punct("}") | Tok::Punct(")") | Tok::Punct("]") => {
+                    if depth == 0 {
+                        return;
+                    }
+                    depth -= 1;
+                    if depth == 0 && self.is_punct("}") {
+                        self.bump();
+                        // A block statement ended: stop here.
+                        return;
+                    }
+                }
+                Tok::Punct(";") if depth == 0 => {
+                    self.bump();
+                    return;
+                }
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
+    /// Skips to the next item keyword at brace depth 0.
+    fn recover_item(&mut self) {
+        let mut depth = 0usize;
+        loop {
+            match self.peek() {
+                Tok::Eof => return,
+                Tok::Punct("{") => depth += 1,
+                Tok::Punct("}") => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        self.bump();
+                        return;
+                    }
+                }
+                Tok::Ident(w) if depth == 0 && matches!(w.as_str(), "fn" | "struct" | "const") => return,
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
+    // ----- items ---------------------------------------------------------------
+
+    fn program(&mut self) -> Untyped {
+        let mut program = Program { consts: Vec::new(), structs: Vec::new(), fns: Vec::new() };
+        while *self.peek() != Tok::Eof {
+            let start = self.pos;
+            if self.item(&mut program).is_err() {
+                self.depth = 0;
+                if self.pos == start {
+                    self.bump();
+                }
+                self.recover_item();
+            }
+        }
+        program
+    }
+
+    fn attributes(&mut self) -> PResult<Vec<(String, Option<String>, Span)>> {
+        let mut attrs = Vec::new();
+        while self.is_punct("#") {
+            let start = self.bump().span;
+            self.eat_punct("!");
+            self.expect_punct("[")?;
+            let (name, _) = self.expect_ident("an attribute name")?;
+            let arg = if self.eat_punct("(") {
+                let (a, _) = self.expect_ident("an attribute argument")?;
+                self.expect_punct(")")?;
+                Some(a)
+            } else {
+                None
+            };
+            let end = self.expect_punct("]")?;
+            attrs.push((name, arg, start.to(end)));
+        }
+        Ok(attrs)
+    }
+
+    fn item(&mut self, program: &mut Untyped) -> PResult<()> {
+        let attrs = self.attributes()?;
+        self.eat_word("pub");
+        if self.eat_word("fn") {
+            let mut reveal = Visibility::Both;
+            for (name, arg, span) in attrs {
+                match (name.as_str(), arg.as_deref()) {
+                    ("reveal", Some("garbler")) => reveal = Visibility::Garbler,
+                    ("reveal", Some("evaluator")) => reveal = Visibility::Evaluator,
+                    ("reveal", Some("both")) => reveal = Visibility::Both,
+                    ("inline", _) | ("allow", _) => {}
+                    _ => {
+                        return self.error_help(
+                            span,
+                            format!("unknown attribute `{name}` on a function"),
+                            "`main` takes `#[reveal(garbler)]` or `#[reveal(evaluator)]`",
+                        )
+                    }
+                }
+            }
+            let f = self.function(reveal)?;
+            program.fns.push(f);
+        } else if self.eat_word("struct") {
+            if let Some((_, _, span)) = attrs.into_iter().find(|(n, _, _)| n != "derive" && n != "allow") {
+                return self.error(span, "attributes on a `struct` are not supported");
+            }
+            let s = self.struct_def()?;
+            program.structs.push(s);
+        } else if self.eat_word("const") {
+            let (name, span) = self.expect_ident("a constant name")?;
+            self.expect_punct(":")?;
+            let ty = self.type_expr()?;
+            self.expect_punct("=")?;
+            let value = self.expr()?;
+            self.expect_punct(";")?;
+            program.consts.push(ConstDef { name, span, ty, value });
+        } else {
+            return self.unexpected("an item (`fn`, `struct` or `const`)");
+        }
+        Ok(())
+    }
+
+    fn function(&mut self, reveal: Visibility) -> PResult<FnDef<()>> {
+        let (name, span) = self.expect_ident("a function name")?;
+        if self.is_punct("<") {
+            let s = self.span();
+            return self.error_help(
+                s,
+                "generic functions are not supported",
+                "write the function for each concrete type",
+            );
+        }
+        self.expect_punct("(")?;
+        let mut params = Vec::new();
+        while !self.is_punct(")") {
+            let attrs = self.attributes()?;
+            let mut party = None;
+            for (a, arg, aspan) in attrs {
+                match (a.as_str(), arg) {
+                    ("garbler", None) => party = Some(Party::Garbler),
+                    ("evaluator", None) => party = Some(Party::Evaluator),
+                    _ => {
+                        return self.error_help(
+                            aspan,
+                            format!("unknown attribute `{a}` on a parameter"),
+                            "mark `main`'s inputs with `#[garbler]` or `#[evaluator]`",
+                        )
+                    }
+                }
+            }
+            let mutable = self.eat_word("mut");
+            if self.is_punct("&") {
+                let s = self.span();
+                return self.error_help(s, "references are not supported", "pass values: they are copied");
+            }
+            let (pname, pspan) = self.expect_ident("a parameter name")?;
+            self.expect_punct(":")?;
+            let ty = self.type_expr()?;
+            params.push(ParamDef { name: pname, span: pspan, mutable, ty, party });
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        self.expect_punct(")")?;
+        let ret = if self.eat_punct("->") { Some(self.type_expr()?) } else { None };
+        if self.is_word("where") {
+            let s = self.span();
+            return self.error(s, "`where` clauses are not supported");
+        }
+        let body = self.block()?;
+        Ok(FnDef { name, span, params, ret, reveal, body })
+    }
+
+    fn struct_def(&mut self) -> PResult<StructDef> {
+        let (name, span) = self.expect_ident("a struct name")?;
+        if self.is_punct("<") {
+            let s = self.span();
+            return self.error(s, "generic structs are not supported");
+        }
+        if self.is_punct("(") || self.is_punct(";") {
+            let s = self.span();
+            return self.error_help(
+                s,
+                "tuple and unit structs are not supported",
+                "use named fields: `struct S { x: u32 }`",
+            );
+        }
+        self.expect_punct("{")?;
+        let mut fields = Vec::new();
+        while !self.is_punct("}") {
+            self.eat_word("pub");
+            let (f, fspan) = self.expect_ident("a field name")?;
+            self.expect_punct(":")?;
+            let ty = self.type_expr()?;
+            fields.push((f, ty, fspan));
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        self.expect_punct("}")?;
+        Ok(StructDef { name, span, fields })
+    }
+
+    fn type_expr(&mut self) -> PResult<TypeExpr> {
+        self.enter()?;
+        let r = self.type_expr_inner();
+        self.leave();
+        r
+    }
+
+    fn type_expr_inner(&mut self) -> PResult<TypeExpr> {
+        let start = self.span();
+        if self.eat_punct("[") {
+            let elem = self.type_expr()?;
+            if !self.is_punct(";") {
+                let s = self.span();
+                return self.error_help(
+                    s,
+                    "slices are not supported: arrays need a length",
+                    "write `[T; N]`",
+                );
+            }
+            self.bump();
+            let len = self.expr()?;
+            let end = self.expect_punct("]")?;
+            return Ok(TypeExpr::Array(Box::new(elem), Box::new(len), start.to(end)));
+        }
+        if self.eat_punct("(") {
+            let mut items = Vec::new();
+            while !self.is_punct(")") {
+                items.push(self.type_expr()?);
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            let end = self.expect_punct(")")?;
+            return Ok(TypeExpr::Tuple(items, start.to(end)));
+        }
+        if self.is_punct("&") {
+            return self.error_help(
+                start,
+                "references are not supported",
+                "use the type itself: values are copied",
+            );
+        }
+        let (name, span) = self.expect_ident("a type")?;
+        if self.is_punct("<") {
+            let s = self.span();
+            return self.error_help(
+                s,
+                format!("`<` after the type `{name}` starts generic arguments, which are not supported"),
+                "to compare a cast value, parenthesize it: `(x as u8) < y`",
+            );
+        }
+        Ok(TypeExpr::Named(name, span))
+    }
+
+    // ----- blocks and statements ---------------------------------------------------
+
+    fn block(&mut self) -> PResult<Block<()>> {
+        self.enter()?;
+        let r = self.block_inner();
+        self.leave();
+        r
+    }
+
+    fn block_inner(&mut self) -> PResult<Block<()>> {
+        let start = self.expect_punct("{")?;
+        let mut stmts = Vec::new();
+        let mut tail = None;
+        loop {
+            if self.is_punct("}") || *self.peek() == Tok::Eof {
+                break;
+            }
+            if let Some(t) = tail.take() {
+                // An expression without `;` that is not the last thing.
+                let t: Box<Expr<()>> = t;
+                if is_block_like(&t) {
+                    let span = t.span;
+                    stmts.push(Stmt { kind: StmtKind::Expr(*t), span });
+                } else {
+                    let s = self.span();
+                    self.errors.push(
+                        Diagnostic::new(
+                            s,
+                            format!("expected `;` or `}}`, found {}", Self::describe(&self.peek().clone())),
+                        )
+                        .with_help("end the previous statement with `;`"),
+                    );
+                    self.recover_stmt();
+                    continue;
+                }
+            }
+            let before = self.pos;
+            let depth = self.depth;
+            match self.stmt() {
+                Ok(StmtOrTail::Stmt(s)) => stmts.push(*s),
+                Ok(StmtOrTail::Tail(e)) => tail = Some(Box::new(e)),
+                Err(Bail) => {
+                    self.depth = depth;
+                    if self.pos == before && !self.is_punct("}") {
+                        self.bump();
+                    }
+                    self.recover_stmt();
+                    if self.depth > MAX_NESTING || *self.peek() == Tok::Eof {
+                        break;
+                    }
+                }
+            }
+        }
+        let end = self.expect_punct("}")?;
+        Ok(Block { stmts, tail, span: start.to(end) })
+    }
+
+    fn stmt(&mut self) -> PResult<StmtOrTail> {
+        let start = self.span();
+        if self.eat_punct(";") {
+            return Ok(StmtOrTail::Stmt(Box::new(Stmt {
+                kind: StmtKind::Expr(unit_expr(start)),
+                span: start,
+            })));
+        }
+        if self.eat_word("let") {
+            let pat = self.pattern()?;
+            let ty = if self.eat_punct(":") { Some(self.type_expr()?) } else { None };
+            if !self.is_punct("=") {
+                let s = self.span();
+                return self.error_help(s, "a `let` needs an initial value", "write `let x = value;`");
+            }
+            self.bump();
+            let init = self.expr()?;
+            let end = self.expect_punct(";")?;
+            return Ok(StmtOrTail::Stmt(Box::new(Stmt {
+                kind: StmtKind::Let { pat, ty, init },
+                span: start.to(end),
+            })));
+        }
+        if self.eat_word("for") {
+            let pat = self.pattern()?;
+            if !self.eat_word("in") {
+                return self.unexpected("`in`");
+            }
+            let first = self.expr_no_struct()?;
+            let iter = if self.is_punct("..") || self.is_punct("..=") {
+                let inclusive = self.bump().tok == Tok::Punct("..=");
+                let end = self.expr_no_struct()?;
+                ForIter { source: ForSource::Range(first, end, inclusive), adaptors: Vec::new() }
+            } else {
+                self.for_iter(first)?
+            };
+            let body = self.block()?;
+            let span = start.to(body.span);
+            return Ok(StmtOrTail::Stmt(Box::new(Stmt { kind: StmtKind::For { pat, iter, body }, span })));
+        }
+        if self.eat_word("return") {
+            let value = if self.is_punct(";") || self.is_punct("}") { None } else { Some(self.expr()?) };
+            let end = if self.is_punct("}") { self.prev_span() } else { self.expect_punct(";")? };
+            return Ok(StmtOrTail::Stmt(Box::new(Stmt {
+                kind: StmtKind::Return(value),
+                span: start.to(end),
+            })));
+        }
+        if let Tok::Ident(w) = self.peek().clone() {
+            if matches!(w.as_str(), "fn" | "struct" | "const") {
+                return self.error_help(
+                    start,
+                    format!("`{w}` items inside functions are not supported"),
+                    "move it to the top level of the file",
+                );
+            }
+        }
+        let e = self.expr()?;
+        let assign_op = match self.peek() {
+            Tok::Punct("=") => Some(None),
+            Tok::Punct("+=") => Some(Some(BinOp::Add)),
+            Tok::Punct("-=") => Some(Some(BinOp::Sub)),
+            Tok::Punct("*=") => Some(Some(BinOp::Mul)),
+            Tok::Punct("/=") => Some(Some(BinOp::Div)),
+            Tok::Punct("%=") => Some(Some(BinOp::Rem)),
+            Tok::Punct("&=") => Some(Some(BinOp::BitAnd)),
+            Tok::Punct("|=") => Some(Some(BinOp::BitOr)),
+            Tok::Punct("^=") => Some(Some(BinOp::BitXor)),
+            Tok::Punct("<<=") => Some(Some(BinOp::Shl)),
+            Tok::Punct(">>=") => Some(Some(BinOp::Shr)),
+            _ => None,
+        };
+        if let Some(op) = assign_op {
+            self.bump();
+            let value = self.expr()?;
+            let end = self.expect_punct(";")?;
+            return Ok(StmtOrTail::Stmt(Box::new(Stmt {
+                kind: StmtKind::Assign { place: e, op, value },
+                span: start.to(end),
+            })));
+        }
+        if self.is_punct(";") {
+            let end = self.bump().span;
+            return Ok(StmtOrTail::Stmt(Box::new(Stmt { span: start.to(end), kind: StmtKind::Expr(e) })));
+        }
+        if self.is_punct("}") || is_block_like(&e) {
+            return Ok(StmtOrTail::Tail(e));
+        }
+        self.unexpected("`;`")
+    }
+
+    /// Peels iterator adaptors (parsed as calls of `__rev`, `__step_by`,
+    /// `__enumerate`) and ranges in parentheses (`__range`) off a `for`
+    /// loop's iterable.
+    fn for_iter(&mut self, e: Expr<()>) -> PResult<ForIter<()>> {
+        let mut adaptors = Vec::new();
+        let mut cur = e;
+        loop {
+            match cur.kind {
+                ExprKind::Call(name, args) if name.starts_with("__") && name != "__neg" => {
+                    let span = cur.span;
+                    let mut args = args.into_iter();
+                    let Some(recv) = args.next() else { return self.error(span, "malformed iterator") };
+                    match name.as_str() {
+                        "__rev" => adaptors.push(Adaptor::Rev),
+                        "__enumerate" => adaptors.push(Adaptor::Enumerate),
+                        "__step_by" => match args.next() {
+                            Some(k) => adaptors.push(Adaptor::StepBy(k)),
+                            None => return self.error(span, "`step_by` takes one argument"),
+                        },
+                        "__range" | "__range_inclusive" => {
+                            let Some(end) = args.next() else { return self.error(span, "malformed range") };
+                            adaptors.reverse();
+                            let source = ForSource::Range(recv, end, name == "__range_inclusive");
+                            return Ok(ForIter { source, adaptors });
+                        }
+                        _ => return self.error(span, "malformed iterator"),
+                    }
+                    cur = recv;
+                }
+                kind => {
+                    adaptors.reverse();
+                    return Ok(ForIter {
+                        source: ForSource::Array(Expr { kind, span: cur.span, ty: () }),
+                        adaptors,
+                    });
+                }
+            }
+        }
+    }
+
+    fn pattern(&mut self) -> PResult<Pattern> {
+        self.enter()?;
+        let r = self.pattern_inner();
+        self.leave();
+        r
+    }
+
+    fn pattern_inner(&mut self) -> PResult<Pattern> {
+        let start = self.span();
+        if self.eat_punct("(") {
+            let mut items = Vec::new();
+            while !self.is_punct(")") {
+                items.push(self.pattern()?);
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            let end = self.expect_punct(")")?;
+            return Ok(Pattern::Tuple(items, start.to(end)));
+        }
+        if self.eat_word("_") {
+            return Ok(Pattern::Wild(start));
+        }
+        let mutable = self.eat_word("mut");
+        let (name, span) = self.expect_ident("a variable name")?;
+        if self.is_punct("{") || self.is_punct("@") {
+            let s = self.span();
+            return self.error_help(
+                s,
+                "this pattern is not supported",
+                "bind a name, `_` or a tuple of them",
+            );
+        }
+        Ok(Pattern::Ident { name, mutable, span: start.to(span) })
+    }
+
+    // ----- expressions -------------------------------------------------------------
+
+    fn expr(&mut self) -> PResult<Expr<()>> {
+        self.expr_with(true)
+    }
+
+    fn expr_no_struct(&mut self) -> PResult<Expr<()>> {
+        self.expr_with(false)
+    }
+
+    fn expr_with(&mut self, structs: bool) -> PResult<Expr<()>> {
+        self.enter()?;
+        let r = self.binary(0, structs);
+        self.leave();
+        r
+    }
+
+    fn binop(&self) -> Option<(BinOp, u8)> {
+        let Tok::Punct(p) = self.peek() else { return None };
+        Some(match *p {
+            "||" => (BinOp::Or, 1),
+            "&&" => (BinOp::And, 2),
+            "==" => (BinOp::Eq, 3),
+            "!=" => (BinOp::Ne, 3),
+            "<" => (BinOp::Lt, 3),
+            "<=" => (BinOp::Le, 3),
+            ">" => (BinOp::Gt, 3),
+            ">=" => (BinOp::Ge, 3),
+            "|" => (BinOp::BitOr, 4),
+            "^" => (BinOp::BitXor, 5),
+            "&" => (BinOp::BitAnd, 6),
+            "<<" => (BinOp::Shl, 7),
+            ">>" => (BinOp::Shr, 7),
+            "+" => (BinOp::Add, 8),
+            "-" => (BinOp::Sub, 8),
+            "*" => (BinOp::Mul, 9),
+            "/" => (BinOp::Div, 9),
+            "%" => (BinOp::Rem, 9),
+            _ => return None,
+        })
+    }
+
+    fn binary(&mut self, min_prec: u8, structs: bool) -> PResult<Expr<()>> {
+        let mut lhs = self.cast(structs)?;
+        let mut chain = 0usize;
+        while let Some((op, prec)) = self.binop() {
+            if prec < min_prec {
+                break;
+            }
+            chain += 1;
+            if chain > MAX_CHAIN {
+                let s = self.span();
+                self.pos = self.tokens.len() - 1;
+                return self.error_help(
+                    s,
+                    format!("this expression has more than {MAX_CHAIN} operators"),
+                    "split it with `let` bindings or a `for` loop",
+                );
+            }
+            let op_span = self.bump().span;
+            self.enter()?;
+            let rhs = self.binary(prec + 1, structs);
+            self.leave();
+            let rhs = rhs?;
+            if op.is_comparison() && self.binop().is_some_and(|(o, _)| o.is_comparison()) {
+                let s = self.span();
+                return self.error_help(
+                    s,
+                    "comparison operators cannot be chained",
+                    "use `&&`: `a < b && b < c`",
+                );
+            }
+            let _ = op_span;
+            let span = lhs.span.to(rhs.span);
+            lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span, ty: () };
+        }
+        Ok(lhs)
+    }
+
+    fn cast(&mut self, structs: bool) -> PResult<Expr<()>> {
+        let mut e = self.unary(structs)?;
+        while self.eat_word("as") {
+            let ty = self.type_expr()?;
+            let span = e.span.to(ty.span());
+            e = Expr { kind: ExprKind::Cast(Box::new(e), ty), span, ty: () };
+        }
+        Ok(e)
+    }
+
+    fn unary(&mut self, structs: bool) -> PResult<Expr<()>> {
+        let start = self.span();
+        let op = if self.is_punct("-") {
+            UnOp::Neg
+        } else if self.is_punct("!") {
+            UnOp::Not
+        } else if self.is_punct("&") || self.is_punct("&&") {
+            return self.error_help(
+                start,
+                "references are not supported",
+                "values are copied; write the value itself",
+            );
+        } else if self.is_punct("*") {
+            return self.error_help(
+                start,
+                "dereferencing is not supported",
+                "there are no references: write the value itself",
+            );
+        } else if self.is_punct("|") || self.is_punct("||") {
+            return self.error_help(start, "closures are not supported", "write a `fn`");
+        } else {
+            return self.postfix(structs);
+        };
+        self.bump();
+        self.enter()?;
+        let operand = self.unary(structs);
+        self.leave();
+        let operand = operand?;
+        let span = start.to(operand.span);
+        if op == UnOp::Neg {
+            if let ExprKind::Int { negative: false, value, suffix } = &operand.kind {
+                return Ok(Expr {
+                    kind: ExprKind::Int { negative: true, value: *value, suffix: suffix.clone() },
+                    span,
+                    ty: (),
+                });
+            }
+        }
+        Ok(Expr { kind: ExprKind::Unary(op, Box::new(operand)), span, ty: () })
+    }
+
+    fn postfix(&mut self, structs: bool) -> PResult<Expr<()>> {
+        let mut e = self.primary(structs)?;
+        loop {
+            if self.eat_punct("[") {
+                let index = self.expr()?;
+                let end = self.expect_punct("]")?;
+                let span = e.span.to(end);
+                e = Expr { kind: ExprKind::Index(Box::new(e), Box::new(index)), span, ty: () };
+            } else if self.eat_punct(".") {
+                match self.peek().clone() {
+                    Tok::Int { value, suffix: None } => {
+                        let end = self.bump().span;
+                        let k = u32::try_from(value).unwrap_or(u32::MAX);
+                        let span = e.span.to(end);
+                        e = Expr { kind: ExprKind::TupleField(Box::new(e), k), span, ty: () };
+                    }
+                    Tok::Ident(name) => {
+                        let name_span = self.bump().span;
+                        if self.is_punct("(") || self.is_punct("::") {
+                            e = self.method_call(e, &name, name_span)?;
+                        } else {
+                            let span = e.span.to(name_span);
+                            e = Expr { kind: ExprKind::Field(Box::new(e), name), span, ty: () };
+                        }
+                    }
+                    _ => return self.unexpected("a field name or tuple index"),
+                }
+            } else if self.is_punct("?") {
+                let s = self.span();
+                return self.error(s, "the `?` operator is not supported");
+            } else {
+                return Ok(e);
+            }
+        }
+    }
+
+    /// `recv.name(args)`: the methods that map onto the language.
+    fn method_call(&mut self, recv: Expr<()>, name: &str, name_span: Span) -> PResult<Expr<()>> {
+        if self.is_punct("::") {
+            let s = self.span();
+            return self.error(s, "turbofish `::<…>` is not supported");
+        }
+        self.expect_punct("(")?;
+        let mut args = vec![recv];
+        while !self.is_punct(")") {
+            args.push(self.expr()?);
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        let end = self.expect_punct(")")?;
+        let span = args[0].span.to(end);
+        let bin = match name {
+            "wrapping_add" => Some(BinOp::Add),
+            "wrapping_sub" => Some(BinOp::Sub),
+            "wrapping_mul" => Some(BinOp::Mul),
+            "wrapping_div" => Some(BinOp::Div),
+            "wrapping_rem" => Some(BinOp::Rem),
+            "wrapping_shl" => Some(BinOp::Shl),
+            "wrapping_shr" => Some(BinOp::Shr),
+            _ => None,
+        };
+        let arity = |n: usize, args: &Vec<Expr<()>>| args.len() == n;
+        if let Some(op) = bin {
+            if !arity(2, &args) {
+                return self.error(span, format!("`{name}` takes one argument"));
+            }
+            let mut it = args.into_iter();
+            let (a, b) = match (it.next(), it.next()) {
+                (Some(a), Some(b)) => (a, b),
+                _ => return self.error(span, format!("`{name}` takes one argument")),
+            };
+            return Ok(Expr { kind: ExprKind::Binary(op, Box::new(a), Box::new(b)), span, ty: () });
+        }
+        match name {
+            "wrapping_neg" | "wrapping_abs" | "abs" | "min" | "max" | "len" | "count_ones" => {
+                let callee = match name {
+                    "wrapping_neg" => "__neg",
+                    "wrapping_abs" => "abs",
+                    other => other,
+                };
+                Ok(Expr { kind: ExprKind::Call(callee.to_owned(), args), span, ty: () })
+            }
+            "rev" | "enumerate" | "step_by" => {
+                let want = if name == "step_by" { 2 } else { 1 };
+                if args.len() != want {
+                    return self.error(span, format!("`{name}` takes {} argument(s)", want - 1));
+                }
+                Ok(Expr { kind: ExprKind::Call(format!("__{name}"), args), span, ty: () })
+            }
+            "swap" => {
+                if args.len() != 3 {
+                    return self.error(span, "`swap` takes two indices: `v.swap(i, j)`");
+                }
+                let mut it = args.into_iter();
+                let (Some(v), Some(i), Some(j)) = (it.next(), it.next(), it.next()) else {
+                    return self.error(span, "`swap` takes two indices");
+                };
+                Ok(swap_block(v, i, j, span))
+            }
+            "clone" | "to_owned" | "iter" | "into_iter" | "copied" | "cloned" => {
+                if args.len() == 1 {
+                    Ok(args.into_iter().next().unwrap_or_else(|| unit_expr(span)))
+                } else {
+                    self.error(span, format!("`{name}` takes no arguments"))
+                }
+            }
+            _ => self.error_help(
+                name_span,
+                format!("method `{name}` is not supported"),
+                "methods of the language: min, max, abs, len, count_ones, swap, wrapping_add/sub/mul/div/rem/neg/shl/shr; in `for` loops iter, rev, step_by, enumerate",
+            ),
+        }
+    }
+
+    fn primary(&mut self, structs: bool) -> PResult<Expr<()>> {
+        let start = self.span();
+        match self.peek().clone() {
+            Tok::Int { value, suffix } => {
+                self.bump();
+                Ok(Expr { kind: ExprKind::Int { negative: false, value, suffix }, span: start, ty: () })
+            }
+            Tok::Punct("(") => {
+                self.bump();
+                let mut items = Vec::new();
+                let mut trailing_comma = false;
+                while !self.is_punct(")") {
+                    items.push(self.expr()?);
+                    if items.len() == 1 && (self.is_punct("..") || self.is_punct("..=")) {
+                        let inclusive = self.bump().tok == Tok::Punct("..=");
+                        let end_expr = self.expr()?;
+                        let end = self.expect_punct(")")?;
+                        let name = if inclusive { "__range_inclusive" } else { "__range" };
+                        items.push(end_expr);
+                        return Ok(Expr {
+                            kind: ExprKind::Call(name.to_owned(), items),
+                            span: start.to(end),
+                            ty: (),
+                        });
+                    }
+                    trailing_comma = self.eat_punct(",");
+                    if !trailing_comma {
+                        break;
+                    }
+                }
+                let end = self.expect_punct(")")?;
+                let span = start.to(end);
+                if items.len() == 1 && !trailing_comma {
+                    let mut e = items.pop().unwrap_or_else(|| unit_expr(span));
+                    e.span = span;
+                    return Ok(e);
+                }
+                Ok(Expr { kind: ExprKind::Tuple(items), span, ty: () })
+            }
+            Tok::Punct("[") => {
+                self.bump();
+                if self.eat_punct("]") {
+                    return Ok(Expr {
+                        kind: ExprKind::Array(Vec::new()),
+                        span: start.to(self.prev_span()),
+                        ty: (),
+                    });
+                }
+                let first = self.expr()?;
+                if self.eat_punct(";") {
+                    let len = self.expr()?;
+                    let end = self.expect_punct("]")?;
+                    return Ok(Expr {
+                        kind: ExprKind::Repeat(Box::new(first), Box::new(len)),
+                        span: start.to(end),
+                        ty: (),
+                    });
+                }
+                let mut items = vec![first];
+                while self.eat_punct(",") {
+                    if self.is_punct("]") {
+                        break;
+                    }
+                    items.push(self.expr()?);
+                }
+                let end = self.expect_punct("]")?;
+                Ok(Expr { kind: ExprKind::Array(items), span: start.to(end), ty: () })
+            }
+            Tok::Punct("{") => {
+                let b = self.block()?;
+                let span = b.span;
+                Ok(Expr { kind: ExprKind::Block(b), span, ty: () })
+            }
+            Tok::Ident(w) => match w.as_str() {
+                "true" | "false" => {
+                    self.bump();
+                    Ok(Expr { kind: ExprKind::Bool(w == "true"), span: start, ty: () })
+                }
+                "if" => self.if_expr(),
+                _ => self.name_expr(structs),
+            },
+            _ => self.unexpected("an expression"),
+        }
+    }
+
+    fn if_expr(&mut self) -> PResult<Expr<()>> {
+        let start = self.bump().span; // `if`
+        if self.is_word("let") {
+            let s = self.span();
+            return self.error_help(s, "`if let` is not supported", "use a plain `if` on a `bool`");
+        }
+        let cond = self.expr_no_struct()?;
+        let then = self.block()?;
+        let mut end = then.span;
+        let els = if self.eat_word("else") {
+            let e = if self.is_word("if") {
+                self.enter()?;
+                let r = self.if_expr();
+                self.leave();
+                r?
+            } else {
+                let b = self.block()?;
+                let span = b.span;
+                Expr { kind: ExprKind::Block(b), span, ty: () }
+            };
+            end = e.span;
+            Some(Box::new(e))
+        } else {
+            None
+        };
+        Ok(Expr { kind: ExprKind::If(Box::new(cond), then, els), span: start.to(end), ty: () })
+    }
+
+    fn name_expr(&mut self, structs: bool) -> PResult<Expr<()>> {
+        let start = self.span();
+        if let Tok::Ident(w) = self.peek().clone() {
+            if let Some((msg, help)) = unsupported_keyword(&w) {
+                if !(self.peek_at(1) == &Tok::Punct("::") && (w == "f32" || w == "f64")) {
+                    return self.error_help(start, msg, help);
+                }
+            }
+            if KEYWORDS.contains(&w.as_str()) {
+                return self.unexpected("an expression");
+            }
+        }
+        let (name, span) = self.expect_ident("an expression")?;
+        if self.is_punct("::") {
+            self.bump();
+            let (member, mspan) = self.expect_ident("a name after `::`")?;
+            let full = span.to(mspan);
+            if let Some(crate::types::Type::Int { signed, bits }) = crate::types::int_type_by_name(&name) {
+                let (negative, value) = match member.as_str() {
+                    "MAX" if signed => (false, (1u128 << (bits - 1)) - 1),
+                    "MAX" => (false, if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 }),
+                    "MIN" if signed => (true, 1u128 << (bits - 1)),
+                    "MIN" => (false, 0),
+                    "BITS" => {
+                        return Ok(Expr {
+                            kind: ExprKind::Int {
+                                negative: false,
+                                value: u128::from(bits),
+                                suffix: Some("u32".into()),
+                            },
+                            span: full,
+                            ty: (),
+                        })
+                    }
+                    _ => {
+                        return self.error(
+                            full,
+                            format!("`{name}::{member}` is not supported; use MIN, MAX or BITS"),
+                        )
+                    }
+                };
+                return Ok(Expr {
+                    kind: ExprKind::Int { negative, value, suffix: Some(name) },
+                    span: full,
+                    ty: (),
+                });
+            }
+            return self.error_help(
+                full,
+                "paths are not supported",
+                "a program is one file: write the item's plain name",
+            );
+        }
+        if self.is_punct("!") {
+            return self.error_help(
+                span,
+                "macros are not supported",
+                "see docs/LANGUAGE.md for the built-ins",
+            );
+        }
+        if self.is_punct("(") {
+            self.bump();
+            let mut args = Vec::new();
+            while !self.is_punct(")") {
+                args.push(self.expr()?);
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            let end = self.expect_punct(")")?;
+            return Ok(Expr { kind: ExprKind::Call(name, args), span: span.to(end), ty: () });
+        }
+        if structs && self.is_punct("{") && name.starts_with(|c: char| c.is_ascii_uppercase()) {
+            self.bump();
+            let mut fields = Vec::new();
+            while !self.is_punct("}") {
+                if self.is_punct("..") {
+                    let s = self.span();
+                    return self.error(s, "struct update syntax `..base` is not supported");
+                }
+                let (f, fspan) = self.expect_ident("a field name")?;
+                let value = if self.eat_punct(":") {
+                    self.expr()?
+                } else {
+                    Expr { kind: ExprKind::Var(f.clone()), span: fspan, ty: () }
+                };
+                fields.push((f, fspan, value));
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            let end = self.expect_punct("}")?;
+            return Ok(Expr { kind: ExprKind::Struct(name, fields), span: span.to(end), ty: () });
+        }
+        Ok(Expr { kind: ExprKind::Var(name), span, ty: () })
+    }
+}
+
+enum StmtOrTail {
+    Stmt(Box<Stmt<()>>),
+    Tail(Expr<()>),
+}
+
+/// `v.swap(i, j)` as `{ let t = v[i]; v[i] = v[j]; v[j] = t; }`.
+fn swap_block(v: Expr<()>, i: Expr<()>, j: Expr<()>, span: Span) -> Expr<()> {
+    let index = |a: &Expr<()>, k: &Expr<()>| Expr {
+        kind: ExprKind::Index(Box::new(a.clone()), Box::new(k.clone())),
+        span,
+        ty: (),
+    };
+    let tmp = "__swap".to_owned();
+    let stmts = vec![
+        Stmt {
+            kind: StmtKind::Let {
+                pat: Pattern::Ident { name: tmp.clone(), mutable: false, span },
+                ty: None,
+                init: index(&v, &i),
+            },
+            span,
+        },
+        Stmt { kind: StmtKind::Assign { place: index(&v, &i), op: None, value: index(&v, &j) }, span },
+        Stmt {
+            kind: StmtKind::Assign {
+                place: index(&v, &j),
+                op: None,
+                value: Expr { kind: ExprKind::Var(tmp), span, ty: () },
+            },
+            span,
+        },
+    ];
+    Expr { kind: ExprKind::Block(Block { stmts, tail: None, span }), span, ty: () }
+}
+
+fn is_block_like(e: &Expr<()>) -> bool {
+    matches!(e.kind, ExprKind::If(..) | ExprKind::Block(_))
+}
+
+fn unit_expr(span: Span) -> Expr<()> {
+    Expr { kind: ExprKind::Tuple(Vec::new()), span, ty: () }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::scan;
+
+    fn parse_src(s: &str) -> Result<Untyped, Diagnostics> {
+        parse(scan(s)?)
+    }
+
+    #[test]
+    fn parses_precedence() {
+        let p = parse_src("fn main() -> u32 { 1 + 2 * 3 << 1 }").unwrap();
+        let tail = p.fns[0].body.tail.as_ref().unwrap();
+        // (1 + (2 * 3)) << 1
+        assert!(matches!(tail.kind, ExprKind::Binary(BinOp::Shl, _, _)));
+    }
+
+    #[test]
+    fn reports_several_errors() {
+        let e = parse_src("fn main() { let x = ; while x {} let y = 1 }").unwrap_err();
+        assert!(e.len() >= 2, "{e:?}");
+        assert!(e.errors.iter().any(|d| d.message.contains("`while` loops are not supported")));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let src = format!("fn main() -> u8 {{ {}1{} }}", "(".repeat(10_000), ")".repeat(10_000));
+        let e = parse_src(&src).unwrap_err();
+        assert!(e.errors[0].message.contains("nests deeper"));
+    }
+}

@@ -1,0 +1,238 @@
+//! Stage 1, scanning: source text → [`Token`]s. Comments (`//`, nested
+//! `/* */`) and whitespace are dropped. Unknown characters, float, string
+//! and character literals are reported (all of them) and skipped.
+
+use crate::diag::{Diagnostic, Diagnostics, Span};
+
+/// What a token is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tok {
+    /// An identifier or keyword (keywords are told apart by the parser).
+    Ident(String),
+    /// An integer literal: its value and optional type suffix (`10u8`).
+    Int {
+        /// The value (literals are never negative; `-` is an operator).
+        value: u128,
+        /// The suffix, e.g. `"u8"`.
+        suffix: Option<String>,
+    },
+    /// Punctuation or an operator, e.g. `"+="`.
+    Punct(&'static str),
+    /// End of input.
+    Eof,
+}
+
+/// A token and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Token {
+    /// The token.
+    pub tok: Tok,
+    /// Its source span.
+    pub span: Span,
+}
+
+/// Longest first, so that `<<=` wins over `<<` and `<`.
+const PUNCTS: &[&str] = &[
+    "<<=", ">>=", "...", "..=", "::", "->", "=>", "==", "!=", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/=",
+    "%=", "^=", "&=", "|=", "<<", ">>", "..", "(", ")", "[", "]", "{", "}", ",", ";", ":", ".", "#", "!",
+    "+", "-", "*", "/", "%", "^", "&", "|", "<", ">", "=", "?", "@", "$", "~",
+];
+
+/// Scans `source` into tokens ending with [`Tok::Eof`], or every lexical error.
+pub fn scan(source: &str) -> Result<Vec<Token>, Diagnostics> {
+    let mut tokens = Vec::new();
+    let mut errors = Diagnostics::new();
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if source[i..].starts_with("//") {
+            i = source[i..].find('\n').map_or(bytes.len(), |k| i + k);
+        } else if source[i..].starts_with("/*") {
+            let mut depth = 0usize;
+            while i < bytes.len() {
+                if source[i..].starts_with("/*") {
+                    depth += 1;
+                    i += 2;
+                } else if source[i..].starts_with("*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            if depth > 0 {
+                errors.push(
+                    Diagnostic::new(Span::new(start, start + 2), "unterminated block comment")
+                        .with_help("close it with `*/`"),
+                );
+            }
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            tokens.push(Token { tok: Tok::Ident(source[start..i].to_owned()), span: Span::new(start, i) });
+        } else if c.is_ascii_digit() {
+            i = scan_number(source, i, &mut tokens, &mut errors);
+        } else if c == b'"' || c == b'\'' {
+            // Skip to the closing quote (or the end of the line) to resync.
+            i += 1;
+            while i < bytes.len() && bytes[i] != c && bytes[i] != b'\n' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(bytes.len());
+            let what = if c == b'"' { "string literals are" } else { "character literals and lifetimes are" };
+            errors.push(
+                Diagnostic::new(Span::new(start, i), format!("{what} not supported"))
+                    .with_help("garblet programs compute on booleans and integers only"),
+            );
+        } else if let Some(p) = PUNCTS.iter().find(|p| source[i..].starts_with(**p)) {
+            i += p.len();
+            tokens.push(Token { tok: Tok::Punct(p), span: Span::new(start, i) });
+        } else {
+            let ch = source[i..].chars().next().unwrap_or('?');
+            i += ch.len_utf8();
+            errors.push(Diagnostic::new(Span::new(start, i), format!("unexpected character `{ch}`")));
+        }
+    }
+    tokens.push(Token { tok: Tok::Eof, span: Span::new(bytes.len(), bytes.len()) });
+    if errors.is_empty() {
+        Ok(tokens)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Scans an integer literal starting at `i` (a digit); returns the index after it.
+fn scan_number(source: &str, start: usize, tokens: &mut Vec<Token>, errors: &mut Diagnostics) -> usize {
+    let bytes = source.as_bytes();
+    let mut i = start;
+    let radix = match source.get(i..i + 2) {
+        Some("0x") | Some("0X") => 16,
+        Some("0b") | Some("0B") => 2,
+        Some("0o") | Some("0O") => 8,
+        _ => 10,
+    };
+    if radix != 10 {
+        i += 2;
+    }
+    let digits_start = i;
+    while i < bytes.len() && (bytes[i].is_ascii_hexdigit() || bytes[i] == b'_') {
+        // In decimal, stop at `e`/`E` only if it starts a suffix-less exponent
+        // (a float); hex digits include a-f, so only decimal needs care.
+        if radix == 10 && !bytes[i].is_ascii_digit() && bytes[i] != b'_' {
+            break;
+        }
+        if radix == 16 && (bytes[i] == b'i' || bytes[i] == b'u') {
+            break;
+        }
+        i += 1;
+    }
+    let digits: String = source[digits_start..i].chars().filter(|&c| c != '_').collect();
+    // A float: `1.5` or `1e3` (but `1..5` is a range and `t.0.1` is a field).
+    let is_float = radix == 10
+        && ((bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(|b| b.is_ascii_digit()))
+            || matches!(bytes.get(i), Some(b'e') | Some(b'E')));
+    let suffix_start = i;
+    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+        i += 1;
+    }
+    if is_float {
+        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.' || bytes[i] == b'_') {
+            i += 1;
+        }
+        errors.push(
+            Diagnostic::new(Span::new(start, i), "floating-point numbers are not supported")
+                .with_help("use integers, e.g. fixed-point with a scale factor"),
+        );
+        return i;
+    }
+    let suffix = &source[suffix_start..i];
+    let span = Span::new(start, i);
+    if let Some(bad) = digits.chars().find(|c| !c.is_digit(radix)) {
+        errors.push(Diagnostic::new(span, format!("invalid digit `{bad}` in a base-{radix} literal")));
+        return i;
+    }
+    let value = if digits.is_empty() { None } else { u128::from_str_radix(&digits, radix).ok() };
+    match value {
+        None if digits.is_empty() => {
+            errors.push(Diagnostic::new(span, "an integer literal needs digits"));
+        }
+        None => errors.push(
+            Diagnostic::new(span, "integer literal is too large")
+                .with_help("the largest integer is u128::MAX = 340282366920938463463374607431768211455"),
+        ),
+        Some(value) => {
+            let suffix = if suffix.is_empty() {
+                None
+            } else if crate::types::int_type_by_name(suffix).is_some() {
+                Some(suffix.to_owned())
+            } else {
+                errors.push(
+                    Diagnostic::new(
+                        Span::new(suffix_start, i),
+                        format!("invalid suffix `{suffix}` for an integer literal"),
+                    )
+                    .with_help("the suffixes are u8 u16 u32 u64 u128 i8 i16 i32 i64 i128"),
+                );
+                None
+            };
+            tokens.push(Token { tok: Tok::Int { value, suffix }, span });
+        }
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<Tok> {
+        scan(s).unwrap().into_iter().map(|t| t.tok).collect()
+    }
+
+    #[test]
+    fn scans_operators_longest_first() {
+        assert_eq!(
+            toks("a<<=b>>c..d"),
+            vec![
+                Tok::Ident("a".into()),
+                Tok::Punct("<<="),
+                Tok::Ident("b".into()),
+                Tok::Punct(">>"),
+                Tok::Ident("c".into()),
+                Tok::Punct(".."),
+                Tok::Ident("d".into()),
+                Tok::Eof
+            ]
+        );
+    }
+
+    #[test]
+    fn scans_literals_and_comments() {
+        assert_eq!(
+            toks("0xff_u8 /* a /* nested */ c */ 1_000 // x\n 0b101i32 0..3"),
+            vec![
+                Tok::Int { value: 255, suffix: Some("u8".into()) },
+                Tok::Int { value: 1000, suffix: None },
+                Tok::Int { value: 5, suffix: Some("i32".into()) },
+                Tok::Int { value: 0, suffix: None },
+                Tok::Punct(".."),
+                Tok::Int { value: 3, suffix: None },
+                Tok::Eof
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_every_bad_token() {
+        let e = scan("1.5 \"s\" 12xyz 99999999999999999999999999999999999999999").unwrap_err();
+        assert_eq!(e.len(), 4);
+    }
+}

@@ -1,0 +1,195 @@
+//! The types of the language and how a value of each is laid out in bits.
+//!
+//! Every value is flattened to a bit vector, least significant bit first:
+//! an integer's bits in order, a `bool` as one bit, array elements one after
+//! another (element 0 first), tuple and struct fields in declaration order.
+//! A circuit input or output of type `T` is [`Type::width`] bits in this
+//! layout.
+
+use std::fmt;
+
+/// A type of the language.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    /// `bool`: one bit.
+    Bool,
+    /// An integer type, e.g. `u8` or `i64`.
+    Int {
+        /// Two's-complement signed (`i…`) or unsigned (`u…`).
+        signed: bool,
+        /// Width in bits: 8, 16, 32, 64 or 128.
+        bits: u32,
+    },
+    /// `[T; N]`.
+    Array(Box<Type>, u32),
+    /// A tuple; the empty tuple is the unit type `()`.
+    Tuple(Vec<Type>),
+    /// A `struct` with named fields in declaration order.
+    Struct {
+        /// The struct's name.
+        name: String,
+        /// Field names and types.
+        fields: Vec<(String, Type)>,
+    },
+}
+
+impl Type {
+    /// The unit type `()`.
+    pub fn unit() -> Type {
+        Type::Tuple(Vec::new())
+    }
+
+    /// Width of the flattened value in bits (saturating at `u32::MAX`; the
+    /// checker rejects types wider than [`crate::limits::MAX_TYPE_BITS`]).
+    pub fn width(&self) -> u32 {
+        u32::try_from(self.width_u64()).unwrap_or(u32::MAX)
+    }
+
+    /// Width in bits without overflow.
+    pub(crate) fn width_u64(&self) -> u64 {
+        match self {
+            Type::Bool => 1,
+            Type::Int { bits, .. } => u64::from(*bits),
+            Type::Array(elem, n) => elem.width_u64().saturating_mul(u64::from(*n)),
+            Type::Tuple(ts) => ts.iter().fold(0u64, |acc, t| acc.saturating_add(t.width_u64())),
+            Type::Struct { fields, .. } => {
+                fields.iter().fold(0u64, |acc, (_, t)| acc.saturating_add(t.width_u64()))
+            }
+        }
+    }
+
+    /// True for integer types.
+    pub fn is_int(&self) -> bool {
+        matches!(self, Type::Int { .. })
+    }
+
+    /// True for signed integer types.
+    pub fn is_signed(&self) -> bool {
+        matches!(self, Type::Int { signed: true, .. })
+    }
+
+    /// True for `()`.
+    pub fn is_unit(&self) -> bool {
+        matches!(self, Type::Tuple(ts) if ts.is_empty())
+    }
+
+    /// The types of the parts a value of this type is made of, with their bit
+    /// offsets: array elements, tuple or struct fields; none for scalars.
+    pub fn parts(&self) -> Vec<(u32, &Type)> {
+        let mut out = Vec::new();
+        let mut offset = 0u32;
+        match self {
+            Type::Array(elem, n) => {
+                let w = elem.width();
+                for k in 0..*n {
+                    out.push((k.saturating_mul(w), &**elem));
+                }
+            }
+            Type::Tuple(ts) => {
+                for t in ts {
+                    out.push((offset, t));
+                    offset = offset.saturating_add(t.width());
+                }
+            }
+            Type::Struct { fields, .. } => {
+                for (_, t) in fields {
+                    out.push((offset, t));
+                    offset = offset.saturating_add(t.width());
+                }
+            }
+            Type::Bool | Type::Int { .. } => {}
+        }
+        out
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Bool => f.write_str("bool"),
+            Type::Int { signed, bits } => write!(f, "{}{bits}", if *signed { 'i' } else { 'u' }),
+            Type::Array(elem, n) => write!(f, "[{elem}; {n}]"),
+            Type::Tuple(ts) => {
+                f.write_str("(")?;
+                for (k, t) in ts.iter().enumerate() {
+                    if k > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                if ts.len() == 1 {
+                    f.write_str(",")?;
+                }
+                f.write_str(")")
+            }
+            Type::Struct { name, .. } => f.write_str(name),
+        }
+    }
+}
+
+/// The integer type called `name` (`u8` … `i128`; `usize`/`isize` are 64-bit).
+pub fn int_type_by_name(name: &str) -> Option<Type> {
+    let (signed, bits) = match name {
+        "u8" => (false, 8),
+        "u16" => (false, 16),
+        "u32" => (false, 32),
+        "u64" | "usize" => (false, 64),
+        "u128" => (false, 128),
+        "i8" => (true, 8),
+        "i16" => (true, 16),
+        "i32" => (true, 32),
+        "i64" | "isize" => (true, 64),
+        "i128" => (true, 128),
+        _ => return None,
+    };
+    Some(Type::Int { signed, bits })
+}
+
+/// The range of an integer type as `(min, max)` in i128/u128 terms: for
+/// display in errors, e.g. `0..=255`.
+pub(crate) fn int_range_text(signed: bool, bits: u32) -> String {
+    if signed {
+        let max = (1u128 << (bits - 1)) - 1;
+        format!("-{}..={max}", max + 1)
+    } else if bits == 128 {
+        format!("0..={}", u128::MAX)
+    } else {
+        format!("0..={}", (1u128 << bits) - 1)
+    }
+}
+
+/// Whether the literal `-magnitude` (if `negative`) or `magnitude` fits.
+pub(crate) fn literal_fits(negative: bool, magnitude: u128, signed: bool, bits: u32) -> bool {
+    if negative {
+        signed && magnitude <= 1u128 << (bits - 1)
+    } else if signed {
+        magnitude < 1u128 << (bits - 1)
+    } else {
+        bits == 128 || magnitude < 1u128 << bits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_in_source_syntax() {
+        let t = Type::Array(Box::new(Type::Int { signed: false, bits: 32 }), 16);
+        assert_eq!(t.to_string(), "[u32; 16]");
+        assert_eq!(Type::Tuple(vec![Type::Bool, t.clone()]).to_string(), "(bool, [u32; 16])");
+        assert_eq!(Type::unit().to_string(), "()");
+        assert_eq!(t.width(), 512);
+    }
+
+    #[test]
+    fn literal_ranges() {
+        assert!(literal_fits(true, 128, true, 8));
+        assert!(!literal_fits(false, 128, true, 8));
+        assert!(literal_fits(false, 255, false, 8));
+        assert!(!literal_fits(false, 256, false, 8));
+        assert!(!literal_fits(true, 1, false, 8));
+        assert_eq!(int_range_text(false, 8), "0..=255");
+        assert_eq!(int_range_text(true, 8), "-128..=127");
+    }
+}

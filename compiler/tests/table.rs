@@ -1,0 +1,306 @@
+//! The AND-count table of the issue: each program written plainly, its AND
+//! count asserted against the bound and its result checked against Rust.
+
+mod common;
+use common::*;
+use serde_json::json;
+
+fn check_bound(name: &str, src: &str, bound: u64) -> garblet_compiler::Program {
+    let p = build(src);
+    let and = p.circuit.stats().and;
+    println!("TABLE {name}: {and} ANDs (bound {bound})");
+    assert!(and <= bound, "{name}: {and} ANDs > {bound}");
+    let total: u64 = p.line_costs.iter().map(|&(_, n)| n).sum();
+    assert_eq!(total, and, "{name}: line costs add up to the AND count");
+    p
+}
+
+#[test]
+fn gt_u64() {
+    let p =
+        check_bound("a > b, u64", "fn main(#[garbler] a: u64, #[evaluator] b: u64) -> bool { a > b }", 64);
+    assert_eq!(run(&p, &[json!(5u64), json!(3u64)]), json!(true));
+    assert_eq!(run(&p, &[json!(u64::MAX), json!(u64::MAX)]), json!(false));
+}
+
+#[test]
+fn add_u32() {
+    let p = check_bound("a + b, u32", "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a + b }", 31);
+    assert_eq!(run(&p, &[json!(u32::MAX), json!(2)]), json!(1));
+}
+
+#[test]
+fn mul_u32() {
+    let p =
+        check_bound("a * b, u32", "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a * b }", 993);
+    assert_eq!(
+        run(&p, &[json!(123456789u32), json!(987654321u32)]),
+        json!(123456789u32.wrapping_mul(987654321))
+    );
+}
+
+#[test]
+fn mul_i64() {
+    let p =
+        check_bound("a * b, i64", "fn main(#[garbler] a: i64, #[evaluator] b: i64) -> i64 { a * b }", 4033);
+    let (a, b) = (-1234567890123i64, 9876543210i64);
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(a.wrapping_mul(b)));
+}
+
+#[test]
+fn div_u32() {
+    let p =
+        check_bound("a / b, u32", "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a / b }", 1200);
+    assert_eq!(run(&p, &[json!(1000000007u32), json!(12345u32)]), json!(1000000007u32 / 12345));
+}
+
+#[test]
+fn eq_u128() {
+    let p = check_bound(
+        "a == b, u128",
+        "fn main(#[garbler] a: u128, #[evaluator] b: u128) -> bool { a == b }",
+        127,
+    );
+    assert_eq!(
+        run(&p, &[json!("0xffffffffffffffffffffffffffffffff"), json!(u128::MAX.to_string())]),
+        json!(true)
+    );
+}
+
+#[test]
+fn sum_200_u32() {
+    let src = "
+fn main(#[garbler] a: [u32; 100], #[evaluator] b: [u32; 100]) -> u32 {
+    let mut sum = 0;
+    for i in 0..100 {
+        sum += a[i];
+    }
+    for x in b {
+        sum = sum + x;
+    }
+    sum
+}";
+    let p = check_bound("sum of 200 u32", src, 6169);
+    let a: Vec<u32> = (0..100).map(|i| i * 7919 + 4000000000u32.wrapping_mul(i)).collect();
+    let b: Vec<u32> = (0..100).map(|i| u32::MAX - i * 31).collect();
+    let want = a.iter().chain(&b).fold(0u32, |s, &x| s.wrapping_add(x));
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(want));
+}
+
+#[test]
+fn max_32_u32() {
+    let src = "
+fn main(#[garbler] a: [u32; 16], #[evaluator] b: [u32; 16]) -> u32 {
+    let mut m = a[0];
+    for i in 1..16 {
+        if a[i] > m {
+            m = a[i];
+        }
+    }
+    for x in b {
+        m = max(m, x);
+    }
+    m
+}";
+    let p = check_bound("max of 32 u32", src, 1984);
+    let a: Vec<u32> = (0..16).map(|i| i * 1000).collect();
+    let mut b: Vec<u32> = (0..16).map(|i| i * 999).collect();
+    b[7] = 4_000_000_000;
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(4_000_000_000u32));
+}
+
+#[test]
+fn dot_product_i32() {
+    let src = "
+fn main(#[garbler] a: [i32; 16], #[evaluator] b: [i32; 16]) -> i32 {
+    let mut acc: i32 = 0;
+    for i in 0..16 {
+        acc += a[i] * b[i];
+    }
+    acc
+}";
+    let p = check_bound("dot product [i32; 16]", src, 16353);
+    let a: Vec<i32> = (0..16).map(|i| (i * 123457 - 999999) * (i % 3 - 1)).collect();
+    let b: Vec<i32> = (0..16).map(|i| i32::MAX - i * 7777777).collect();
+    let want = a.iter().zip(&b).fold(0i32, |s, (&x, &y)| s.wrapping_add(x.wrapping_mul(y)));
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(want));
+}
+
+#[test]
+fn hamming_256() {
+    let src = "
+fn main(#[garbler] a: [bool; 256], #[evaluator] b: [bool; 256]) -> u32 {
+    let mut d = 0;
+    for i in 0..256 {
+        if a[i] != b[i] {
+            d += 1;
+        }
+    }
+    d
+}";
+    let p = check_bound("Hamming distance [bool; 256]", src, 300);
+    let a: Vec<bool> = (0..256).map(|i| i % 3 == 0).collect();
+    let b: Vec<bool> = (0..256).map(|i| i % 5 == 0).collect();
+    let want = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(want));
+    let src2 = "
+fn main(#[garbler] a: [bool; 256], #[evaluator] b: [bool; 256]) -> u16 {
+    let mut count: u16 = 0;
+    for i in 0..256 {
+        count += (a[i] != b[i]) as u16;
+    }
+    count
+}";
+    let p = check_bound("Hamming distance (cast form)", src2, 300);
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(want));
+}
+
+#[test]
+fn table_lookup() {
+    let src = "
+fn main(#[garbler] t: [u32; 16], #[evaluator] i: u8) -> u32 {
+    t[i]
+}";
+    let p = check_bound("t[i], [u32; 16], i: u8", src, 500);
+    let t: Vec<u32> = (0..16).map(|k| k * 1_000_003 + 17).collect();
+    for i in 0..16 {
+        assert_eq!(run(&p, &[json!(t), json!(i)]), json!(t[i]));
+    }
+}
+
+#[test]
+fn shift_by_secret() {
+    let p =
+        check_bound("a << s, u32", "fn main(#[garbler] a: u32, #[evaluator] s: u32) -> u32 { a << s }", 160);
+    for s in [0u32, 1, 5, 31, 32, 33, 100] {
+        assert_eq!(run(&p, &[json!(0xdeadbeefu32), json!(s)]), json!(0xdeadbeefu32.wrapping_shl(s)));
+    }
+}
+
+const SORT: &str = "
+const N: usize = 16;
+
+fn main(#[garbler] a: [u32; 8], #[evaluator] b: [u32; 8]) -> [u32; N] {
+    let mut v = [0u32; N];
+    for i in 0..8 {
+        v[i] = a[i];
+        v[i + 8] = b[i];
+    }
+    // Batcher's odd-even merge sort.
+    for pp in 0..4 {
+        let p = 1 << pp;
+        for kk in 0..(pp + 1) {
+            let k = p >> kk;
+            for j in 0..N {
+                for i in 0..k {
+                    if j % (2 * k) == k % p && i + j + k < N && (i + j) / (p * 2) == (i + j + k) / (p * 2) {
+                        if v[i + j] > v[i + j + k] {
+                            let t = v[i + j];
+                            v[i + j] = v[i + j + k];
+                            v[i + j + k] = t;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    v
+}";
+
+#[test]
+fn sort_16() {
+    let p = check_bound("sort 16 u32", SORT, 4032);
+    let a: Vec<u32> = vec![5, 3, 99, 1, 4000000000, 7, 7, 0];
+    let b: Vec<u32> = vec![12, 11, 10, 9, 8, 2, 6, 4];
+    let mut want: Vec<u32> = a.iter().chain(&b).copied().collect();
+    want.sort();
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(want));
+}
+
+#[test]
+fn max_32_u32_from_zero() {
+    let src = "
+fn main(#[garbler] a: [u32; 16], #[evaluator] b: [u32; 16]) -> u32 {
+    let mut m = 0;
+    for x in a {
+        if x > m {
+            m = x;
+        }
+    }
+    for i in 0..16 {
+        m = max(m, b[i]);
+    }
+    m
+}";
+    let p = check_bound("max of 32 u32 (from 0)", src, 1984);
+    let a: Vec<u32> = (0..16).map(|i| i * 1000).collect();
+    let b: Vec<u32> = (0..16).map(|i| i * 999 + 7).collect();
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(15 * 1000));
+    let src = "
+fn main(#[garbler] a: [i32; 16], #[evaluator] b: [i32; 16]) -> i32 {
+    let mut m = i32::MIN;
+    for x in a { m = m.max(x); }
+    for x in b { if x >= m { m = x; } }
+    m
+}";
+    let p = check_bound("max of 32 i32 (from MIN)", src, 1984);
+    let a: Vec<i32> = (0..16).map(|i| -i * 1000).collect();
+    let b: Vec<i32> = (0..16).map(|i| -i * 999 - 7).collect();
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(0));
+}
+
+/// Batcher's network as Wikipedia writes it (ranges with `step_by`, `min`
+/// in a bound), with `min`/`max` compare-exchanges.
+#[test]
+fn sort_16_wikipedia_form() {
+    let src = "
+const N: usize = 16;
+
+fn main(#[garbler] a: [u32; 8], #[evaluator] b: [u32; 8]) -> [u32; N] {
+    let mut v = [0u32; N];
+    for i in 0..8 {
+        v[i] = a[i];
+        v[i + 8] = b[i];
+    }
+    for lp in 0..4 {
+        let p = 1 << lp;
+        for lk in 0..=lp {
+            let k = p >> lk;
+            for j in (k % p..N - k).step_by(2 * k) {
+                for i in 0..min(k, N - j - k) {
+                    if (i + j) / (p * 2) == (i + j + k) / (p * 2) {
+                        let lo = min(v[i + j], v[i + j + k]);
+                        let hi = max(v[i + j], v[i + j + k]);
+                        v[i + j] = lo;
+                        v[i + j + k] = hi;
+                    }
+                }
+            }
+        }
+    }
+    v
+}";
+    let p = check_bound("sort 16 u32 (min/max, step_by)", src, 4032);
+    let a: Vec<u32> = vec![5, 3, 99, 1, 4000000000, 7, 7, 0];
+    let b: Vec<u32> = vec![12, 11, 10, 9, 8, 2, 6, 4];
+    let mut want: Vec<u32> = a.iter().chain(&b).copied().collect();
+    want.sort();
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(want));
+}
+
+#[test]
+fn hamming_by_count_ones() {
+    let src = "
+fn main(#[garbler] a: [u64; 4], #[evaluator] b: [u64; 4]) -> u32 {
+    let mut d = 0;
+    for i in 0..4 {
+        d += (a[i] ^ b[i]).count_ones();
+    }
+    d
+}";
+    let p = check_bound("Hamming distance [u64; 4] by count_ones", src, 300);
+    let a = [u64::MAX, 0x1234_5678_9abc_def0, 0, 77];
+    let b = [0u64, 0x0fed_cba9_8765_4321, 0, u64::MAX];
+    let want: u32 = a.iter().zip(&b).map(|(x, y)| (x ^ y).count_ones()).sum();
+    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(want));
+}

@@ -1,0 +1,223 @@
+//! Garbling benchmarks: AES blocks/s of the hash, and garbling/evaluation
+//! throughput in AND gates per second on (a) the Bristol AES-128 circuit
+//! repeated 1,000 times, (b) a wide generated circuit of 2^24 ANDs, (c) a
+//! deep chain of ANDs; single thread and all cores. Figures are recorded in
+//! `BENCHMARKS.md`.
+//!
+//! `cargo bench -p garblet-engine --bench garble`; set `GARBLET_BENCH_QUICK=1`
+//! for shorter measurements.
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use garblet_engine::block::Block;
+use garblet_engine::circuits::{bristol, Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
+use garblet_engine::garble::{
+    evaluate_many, garble_many, ActiveLabel, Encoder, Evaluator, Garbler, Plan, Repeated,
+};
+use garblet_engine::hash::{FixedKeyAes, Tmmo, TweakableHash};
+use garblet_engine::prg::Prg;
+
+fn config() -> Criterion {
+    let quick = std::env::var_os("GARBLET_BENCH_QUICK").is_some();
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(if quick { 300 } else { 1000 }))
+        .measurement_time(Duration::from_secs(if quick { 2 } else { 6 }))
+}
+
+fn bench_aes(c: &mut Criterion) {
+    let pi = FixedKeyAes::new();
+    let tmmo = Tmmo::new();
+    let mut g = c.benchmark_group("aes");
+    for n in [8usize, 64, 256, 1024, 4096] {
+        let mut blocks = vec![Block::new(7); n];
+        let mut scratch = vec![Block::ZERO; n];
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("fixed_key_aes_blocks", n), &n, |b, _| {
+            b.iter(|| pi.permute_in_place(black_box(&mut blocks)))
+        });
+        g.bench_with_input(BenchmarkId::new("tmmo_hashes", n), &n, |b, _| {
+            b.iter(|| tmmo.hash_in_place(black_box(&mut blocks), &mut scratch, |k| Block::new(k as u128)))
+        });
+    }
+    g.finish();
+}
+
+/// A wide layered body: `width` independent ANDs, each folded back into the
+/// state with an XOR, so that one repetition depends on the previous one.
+fn wide_body(width: u32) -> Circuit {
+    let num_wires = 2 + 2 * width;
+    let mut gates = Vec::with_capacity(2 * width as usize);
+    for i in 0..width {
+        let a = WireId::new(2 + i);
+        let b = WireId::new(2 + width + (i + 1) % width);
+        let t = WireId::new(2 + width + i);
+        gates.push(Gate::and(a, b, t));
+        gates.push(Gate::xor(a, t, a));
+    }
+    Circuit::new(
+        num_wires,
+        vec![InputSpec::new("a", Party::Garbler, width), InputSpec::new("b", Party::Evaluator, width)],
+        vec![Output {
+            name: "a".into(),
+            visibility: Visibility::Both,
+            wires: (2..2 + width).map(WireId::new).collect(),
+        }],
+        gates,
+    )
+    .expect("valid wide body")
+}
+
+/// A chain: `acc = acc AND x_k` over 64 inputs, every AND depending on the
+/// previous one.
+fn chain_body() -> Circuit {
+    let mut gates = Vec::new();
+    let acc = WireId::new(2);
+    for k in 1..64 {
+        gates.push(Gate::and(acc, WireId::new(2 + k), acc));
+    }
+    Circuit::new(
+        66,
+        vec![InputSpec::new("x", Party::Garbler, 32), InputSpec::new("y", Party::Evaluator, 32)],
+        vec![Output { name: "acc".into(), visibility: Visibility::Both, wires: vec![acc] }],
+        gates,
+    )
+    .expect("valid chain body")
+}
+
+fn aes_circuit() -> Circuit {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/circuits/bristol/aes_128.txt");
+    bristol::read_file(path).expect("the AES-128 Bristol circuit")
+}
+
+struct Case {
+    name: &'static str,
+    plan: Plan<'static>,
+    /// Plan of one instance for the many-instance (all cores) figures, and
+    /// how many instances.
+    instance_plan: Plan<'static>,
+    instances: usize,
+    /// Use intra-circuit parallelism for "all cores" rather than instances.
+    intra: bool,
+}
+
+fn garble_once(plan: &Plan<'_>, parallel: bool, prg: &mut Prg) -> (Encoder, Vec<u8>) {
+    let enc = Encoder::random(plan.input_bits() as usize, prg);
+    let mut stream = Vec::new();
+    Garbler::new().parallel(parallel).garble(plan, &enc, &mut stream).expect("garbling");
+    (enc, stream)
+}
+
+fn bench_case(c: &mut Criterion, case: &Case) {
+    let ands = case.plan.and_count().expect("compiled plan");
+    let mut prg = Prg::from_seed(Block::new(1));
+    let (enc, stream) = garble_once(&case.plan, false, &mut prg);
+    let inputs: Vec<ActiveLabel> = enc.encode_bits(0, &vec![true; enc.input_bits()]);
+    eprintln!(
+        "{}: {} AND gates, {} bytes on the wire = {:.3} bytes/AND",
+        case.name,
+        ands,
+        stream.len(),
+        stream.len() as f64 / ands as f64
+    );
+    let mut g = c.benchmark_group(case.name);
+    g.throughput(Throughput::Elements(ands));
+    g.bench_function("garble_1_thread", |b| {
+        b.iter(|| Garbler::new().garble(&case.plan, &enc, std::io::sink()).expect("garbling"))
+    });
+    g.bench_function("evaluate_1_thread", |b| {
+        b.iter(|| Evaluator::new().evaluate(&case.plan, &inputs, &stream[..]).expect("evaluation"))
+    });
+    if case.intra {
+        g.bench_function("garble_all_cores", |b| {
+            b.iter(|| {
+                Garbler::new().parallel(true).garble(&case.plan, &enc, std::io::sink()).expect("garbling")
+            })
+        });
+        g.bench_function("evaluate_all_cores", |b| {
+            b.iter(|| {
+                Evaluator::new()
+                    .parallel(true)
+                    .evaluate(&case.plan, &inputs, &stream[..])
+                    .expect("evaluation")
+            })
+        });
+    } else {
+        // The same ANDs as `instances` independent instances, one per task.
+        let k = case.instances;
+        let encs: Vec<Encoder> =
+            (0..k).map(|_| Encoder::random(case.instance_plan.input_bits() as usize, &mut prg)).collect();
+        let streams: Vec<Vec<u8>> = encs
+            .iter()
+            .map(|e| {
+                let mut s = Vec::new();
+                Garbler::new().garble(&case.instance_plan, e, &mut s).expect("garbling");
+                s
+            })
+            .collect();
+        let labels: Vec<Vec<ActiveLabel>> =
+            encs.iter().map(|e| e.encode_bits(0, &vec![true; e.input_bits()])).collect();
+        g.bench_function("garble_all_cores", |b| {
+            b.iter(|| {
+                let jobs = encs.iter().map(|e| (e, std::io::sink())).collect();
+                garble_many(&Garbler::new(), &case.instance_plan, jobs)
+            })
+        });
+        g.bench_function("evaluate_all_cores", |b| {
+            b.iter(|| {
+                let jobs = labels.iter().map(|l| l.as_slice()).zip(streams.iter().map(|s| &s[..])).collect();
+                evaluate_many(&Evaluator::new(), &case.instance_plan, jobs)
+            })
+        });
+    }
+    g.finish();
+}
+
+fn bench_schedule(c: &mut Criterion) {
+    let mut g = c.benchmark_group("schedule");
+    for (name, circuit) in [("aes128", aes_circuit()), ("wide_2^16", wide_body(1 << 16))] {
+        g.throughput(Throughput::Elements(circuit.gates().len() as u64));
+        g.bench_function(BenchmarkId::new("compile_gates", name), |b| {
+            b.iter(|| Plan::compile(black_box(&circuit)).expect("plan"))
+        });
+    }
+    g.finish();
+}
+
+fn bench_circuits(c: &mut Criterion) {
+    let only = std::env::var("GARBLET_BENCH_CASE").ok();
+    let want = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
+    let threads = rayon::current_num_threads();
+    if want("aes128_x1000") {
+        let aes = aes_circuit();
+        let plan = Plan::repeated(&Repeated::new(&aes, 1000)).expect("plan");
+        let instance_plan = Plan::repeated(&Repeated::new(&aes, (1000 / threads) as u64)).expect("plan");
+        bench_case(c, &Case { name: "aes128_x1000", plan, instance_plan, instances: threads, intra: false });
+    }
+    if want("wide_2^24") {
+        let body = wide_body(1 << 16);
+        let plan = Plan::repeated(&Repeated::new(&body, 256)).expect("plan");
+        let instance_plan = Plan::repeated(&Repeated::new(&body, 1)).expect("plan");
+        bench_case(c, &Case { name: "wide_2^24", plan, instance_plan, instances: 1, intra: true });
+    }
+    if want("chain") {
+        let body = chain_body();
+        // 63 ANDs per repetition; 2^22 ANDs in all, one long dependent chain.
+        let times = (1u64 << 22) / 63;
+        let plan = Plan::repeated(&Repeated::new(&body, times)).expect("plan");
+        let instance_plan = Plan::repeated(&Repeated::new(&body, times / threads as u64)).expect("plan");
+        bench_case(c, &Case { name: "chain_2^22", plan, instance_plan, instances: threads, intra: false });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_aes, bench_schedule, bench_circuits
+}
+criterion_main!(benches);

@@ -1,0 +1,148 @@
+//! Single-thread garbling/evaluation throughput measured in CPU time of the
+//! measuring thread (from `/proc/thread-self/schedstat`), which a busy
+//! shared machine distorts far less than wall-clock time. Complements the
+//! criterion benchmark `benches/garble.rs`.
+//!
+//! `cargo run --release -p garblet-engine --example garble_cpu [aes|wide|chain] [iterations] [window] [tmmo|sigma]`
+//!
+//! `sigma` swaps in, for comparison only, the one-AES-call hash
+//! `π(σ(x) ⊕ i) ⊕ σ(x)` (σ(a‖b) = (a⊕b)‖a), which the engine does not use
+//! because it is not TCCR (see `garblet_engine::hash`): it shows what the
+//! second AES layer of TMMO costs.
+
+use std::time::Instant;
+
+use garblet_engine::block::Block;
+use garblet_engine::circuits::{bristol, Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
+use garblet_engine::garble::{
+    ActiveLabel, Encoder, Evaluator, Garbler, GarblingScheme, HalfGates, Plan, Repeated,
+};
+use garblet_engine::hash::{FixedKeyAes, TweakableHash};
+use garblet_engine::prg::Prg;
+
+/// CPU time of this thread in nanoseconds (0 if unavailable).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn wide_body(width: u32) -> Circuit {
+    let num_wires = 2 + 2 * width;
+    let mut gates = Vec::new();
+    for i in 0..width {
+        let a = WireId::new(2 + i);
+        let b = WireId::new(2 + width + (i + 1) % width);
+        let t = WireId::new(2 + width + i);
+        gates.push(Gate::and(a, b, t));
+        gates.push(Gate::xor(a, t, a));
+    }
+    Circuit::new(
+        num_wires,
+        vec![InputSpec::new("a", Party::Garbler, width), InputSpec::new("b", Party::Evaluator, width)],
+        vec![Output {
+            name: "a".into(),
+            visibility: Visibility::Both,
+            wires: (2..2 + width).map(WireId::new).collect(),
+        }],
+        gates,
+    )
+    .expect("valid")
+}
+
+fn chain_body() -> Circuit {
+    let acc = WireId::new(2);
+    let gates = (1..64).map(|k| Gate::and(acc, WireId::new(2 + k), acc)).collect();
+    Circuit::new(
+        66,
+        vec![InputSpec::new("x", Party::Garbler, 32), InputSpec::new("y", Party::Evaluator, 32)],
+        vec![Output { name: "acc".into(), visibility: Visibility::Both, wires: vec![acc] }],
+        gates,
+    )
+    .expect("valid")
+}
+
+/// `π(σ(x) ⊕ i) ⊕ σ(x)`: comparison only, not TCCR.
+struct SigmaXorTweak(FixedKeyAes);
+
+impl TweakableHash for SigmaXorTweak {
+    fn hash_in_place(&self, xs: &mut [Block], scratch: &mut [Block], tweak: impl Fn(usize) -> Block) {
+        let saved = &mut scratch[..xs.len()];
+        for (k, (x, s)) in xs.iter_mut().zip(saved.iter_mut()).enumerate() {
+            let v = x.to_u128();
+            let (hi, lo) = ((v >> 64) as u64, v as u64);
+            *s = Block::new((u128::from(hi ^ lo) << 64) | u128::from(hi));
+            *x = *s ^ tweak(k);
+        }
+        self.0.permute_in_place(xs);
+        for (x, s) in xs.iter_mut().zip(saved.iter()) {
+            *x ^= *s;
+        }
+    }
+}
+
+fn measure<G: GarblingScheme>(
+    case: &str,
+    plan: &Plan<'_>,
+    garbler: &Garbler<G>,
+    evaluator: &Evaluator<G>,
+    iters: usize,
+) {
+    let ands = plan.and_count().unwrap_or(0);
+    let window = plan.window_gates();
+    let mut prg = Prg::from_seed(Block::new(5));
+    let enc = Encoder::random(plan.input_bits() as usize, &mut prg);
+    let inputs: Vec<ActiveLabel> = enc.encode_bits(0, &vec![true; enc.input_bits()]);
+    let mut stream = Vec::with_capacity(32 * ands as usize + 64);
+    garbler.garble(plan, &enc, &mut stream).expect("garble");
+    for _ in 0..iters {
+        let (c0, t0) = (thread_cpu_ns(), Instant::now());
+        garbler.garble(plan, &enc, std::io::sink()).expect("garble");
+        let (c1, t1) = (thread_cpu_ns(), Instant::now());
+        evaluator.evaluate(plan, &inputs, &stream[..]).expect("evaluate");
+        let (c2, t2) = (thread_cpu_ns(), Instant::now());
+        println!(
+            "{case}: {ands} ANDs, window {window}: garble {:.1} M AND/s (cpu) {:.1} (wall); evaluate {:.1} M AND/s (cpu) {:.1} (wall)",
+            ands as f64 / ((c1 - c0) as f64 / 1e3),
+            ands as f64 / (t1 - t0).as_secs_f64() / 1e6,
+            ands as f64 / ((c2 - c1) as f64 / 1e3),
+            ands as f64 / (t2 - t1).as_secs_f64() / 1e6,
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let case = args.get(1).map(String::as_str).unwrap_or("aes");
+    let iters: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let window: usize = args
+        .get(3)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(garblet_engine::garble::schedule::DEFAULT_WINDOW_GATES);
+    let repeated = match case {
+        "aes" => {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/circuits/bristol/aes_128.txt");
+            Repeated::new(&bristol::read_file(path).expect("AES circuit"), 1000)
+        }
+        "wide" => Repeated::new(&wide_body(1 << 16), 256),
+        _ => Repeated::new(&chain_body(), (1 << 22) / 63),
+    };
+    let plan = Plan::repeated_with_window(&repeated, window).expect("plan");
+    if args.get(4).map(String::as_str) == Some("sigma") {
+        let scheme = || HalfGates::with_hash(SigmaXorTweak(FixedKeyAes::new()));
+        measure(
+            &format!("{case} (sigma hash)"),
+            &plan,
+            &Garbler::with_scheme(scheme()),
+            &Evaluator::with_scheme(scheme()),
+            iters,
+        );
+    } else {
+        // GARBLET_PARALLEL=1: split large AND batches over all cores (compare
+        // the wall-clock figures then).
+        let par = std::env::var_os("GARBLET_PARALLEL").is_some();
+        measure(case, &plan, &Garbler::new().parallel(par), &Evaluator::new().parallel(par), iters);
+    }
+}

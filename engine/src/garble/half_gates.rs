@@ -1,0 +1,198 @@
+//! Half-gates garbling: Zahur, Rosulek and Evans, *Two Halves Make a Whole:
+//! Reducing Data Transfer in Garbled Circuits using Half Gates*
+//! (Eurocrypt 2015), with point-and-permute and free XOR.
+//!
+//! An AND gate `c = a ∧ b` costs two ciphertexts (32 bytes) and four hashes
+//! to garble, two to evaluate. With zero labels `A₀, B₀`, offset Δ,
+//! permute bits `pa = lsb(A₀)`, `pb = lsb(B₀)` and the gate's schedule
+//! index `g` (tweaks `j = 2g`, `j' = 2g + 1`):
+//!
+//! ```text
+//! garbler half:    T_G = H(A₀, j) ⊕ H(A₁, j) ⊕ pb·Δ      W_G = H(A₀, j) ⊕ pa·T_G
+//! evaluator half:  T_E = H(B₀, j') ⊕ H(B₁, j') ⊕ A₀       W_E = H(B₀, j') ⊕ pb·(T_E ⊕ A₀)
+//! output:          C₀ = W_G ⊕ W_E; send (T_G, T_E)
+//! evaluation:      C = H(A, j) ⊕ sa·T_G ⊕ H(B, j') ⊕ sb·(T_E ⊕ A),  sa = lsb(A), sb = lsb(B)
+//! ```
+//!
+//! `H` is the TCCR hash of [`crate::hash`] (TMMO). All hashes of a batch go
+//! through the hash in chunks of [`CHUNK`] gates (4·CHUNK blocks per AES
+//! call when garbling, 2·CHUNK when evaluating), with stack buffers: no
+//! allocation.
+
+use std::cell::RefCell;
+
+use crate::block::Block;
+use crate::hash::{Tmmo, TweakableHash};
+use crate::prg::Delta;
+
+use super::scheme::{GarblingScheme, Op};
+
+/// Gates hashed per AES call (the call covers `4 × CHUNK` blocks when
+/// garbling and `2 × CHUNK` when evaluating). Tuned by measurement (see
+/// `BENCHMARKS.md`).
+pub const CHUNK: usize = 256;
+
+/// Bytes sent per AND gate.
+pub const TABLE_BYTES: usize = 32;
+
+/// The half-gates scheme over a tweakable hash (TMMO by default).
+#[derive(Clone, Debug, Default)]
+pub struct HalfGates<H = Tmmo> {
+    hash: H,
+}
+
+impl HalfGates<Tmmo> {
+    /// Half-gates over TMMO with the fixed AES key.
+    pub fn new() -> HalfGates<Tmmo> {
+        HalfGates { hash: Tmmo::new() }
+    }
+}
+
+impl<H: TweakableHash> HalfGates<H> {
+    /// Half-gates over another hash.
+    pub fn with_hash(hash: H) -> HalfGates<H> {
+        HalfGates { hash }
+    }
+}
+
+thread_local! {
+    /// Per-thread hash buffers (input/output and scratch), grown once: no
+    /// allocation and no zeroing per batch.
+    static BUFFERS: RefCell<(Vec<Block>, Vec<Block>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with two per-thread buffers of at least `len` blocks each.
+fn with_buffers<R>(len: usize, f: impl FnOnce(&mut [Block], &mut [Block]) -> R) -> R {
+    BUFFERS.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (buf, scratch) = &mut *guard;
+        if buf.len() < len {
+            buf.resize(len, Block::ZERO);
+            scratch.resize(len, Block::ZERO);
+        }
+        f(&mut buf[..len], &mut scratch[..len])
+    })
+}
+
+// Tweaks: half `j` (0: garbler half, 1: evaluator half) of the AND gate
+// with schedule index `g` uses `2g + j` as a 128-bit block (`g` stays far
+// below 2^63).
+
+impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
+    fn material_len(&self, ands: usize) -> usize {
+        ands * TABLE_BYTES
+    }
+
+    fn garble_ands(
+        &self,
+        delta: &Delta,
+        first_and: u64,
+        labels: &[Block],
+        ands: &[Op],
+        c0: &mut [Block],
+        material: &mut [u8],
+    ) {
+        let d = delta.as_block();
+        let tables: &mut [Block] = bytemuck::cast_slice_mut(material);
+        with_buffers(4 * CHUNK, |buf, scratch| {
+            let mut base = first_and;
+            for ((ops, c0), tables) in
+                ands.chunks(CHUNK).zip(c0.chunks_mut(CHUNK)).zip(tables.chunks_mut(2 * CHUNK))
+            {
+                let n = ops.len();
+                let buf = &mut buf[..4 * n];
+                for (op, h) in ops.iter().zip(buf.chunks_exact_mut(4)) {
+                    let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
+                    h[0] = a;
+                    h[1] = a ^ d;
+                    h[2] = b;
+                    h[3] = b ^ d;
+                }
+                // Block m = 4k + j of gate k hashes with tweak 2(base + k) + j/2,
+                // which is 2·base + m/2.
+                let t0 = base << 1;
+                self.hash.hash_in_place(buf, scratch, |m| Block::from_u64(t0 + (m >> 1) as u64));
+                for (((op, h), c), t) in
+                    ops.iter().zip(buf.chunks_exact(4)).zip(c0.iter_mut()).zip(tables.chunks_exact_mut(2))
+                {
+                    let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
+                    let (pa, pb) = (a.lsb(), b.lsb());
+                    let tg = h[0] ^ h[1] ^ d.select(pb);
+                    let wg = h[0] ^ tg.select(pa);
+                    let te = h[2] ^ h[3] ^ a;
+                    let we = h[2] ^ (te ^ a).select(pb);
+                    *c = wg ^ we;
+                    t[0] = tg;
+                    t[1] = te;
+                }
+                base += n as u64;
+            }
+        })
+    }
+
+    fn eval_ands(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]) {
+        let tables: &[Block] = bytemuck::cast_slice(material);
+        const ECHUNK: usize = 2 * CHUNK;
+        with_buffers(2 * ECHUNK, |buf, scratch| {
+            let mut base = first_and;
+            for ((ops, c), tables) in
+                ands.chunks(ECHUNK).zip(c.chunks_mut(ECHUNK)).zip(tables.chunks(2 * ECHUNK))
+            {
+                let n = ops.len();
+                let buf = &mut buf[..2 * n];
+                for (op, h) in ops.iter().zip(buf.chunks_exact_mut(2)) {
+                    h[0] = labels[op.a as usize];
+                    h[1] = labels[op.b as usize];
+                }
+                // Block m = 2k + j of gate k hashes with tweak 2(base + k) + j,
+                // which is 2·base + m.
+                let t0 = base << 1;
+                self.hash.hash_in_place(buf, scratch, |m| Block::from_u64(t0 + m as u64));
+                for (((op, h), out), t) in
+                    ops.iter().zip(buf.chunks_exact(2)).zip(c.iter_mut()).zip(tables.chunks_exact(2))
+                {
+                    let (x, y) = (labels[op.a as usize], labels[op.b as usize]);
+                    let wg = h[0] ^ t[0].select(x.lsb());
+                    let we = h[1] ^ (t[1] ^ x).select(y.lsb());
+                    *out = wg ^ we;
+                }
+                base += n as u64;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prg::Prg;
+
+    #[test]
+    fn all_four_input_combinations_decode_to_and() {
+        let mut prg = Prg::from_seed(Block::new(1));
+        let delta = Delta::random(&mut prg);
+        let d = delta.as_block();
+        let hg = HalfGates::new();
+        let n = 1000; // spans several chunks
+                      // labels[2k] and labels[2k + 1] are the inputs of gate k.
+        let zero: Vec<Block> = (0..2 * n).map(|_| prg.random_block()).collect();
+        let ops: Vec<Op> = (0..n as u32).map(|k| Op { a: 2 * k, b: 2 * k + 1, out: 0 }).collect();
+        let mut c0 = vec![Block::ZERO; n];
+        let mut mat = vec![0u8; hg.material_len(n)];
+        hg.garble_ands(&delta, 77, &zero, &ops, &mut c0, &mut mat);
+        for (x, y) in [(false, false), (false, true), (true, false), (true, true)] {
+            let active: Vec<Block> =
+                zero.iter().enumerate().map(|(i, &l)| l ^ d.select(if i % 2 == 0 { x } else { y })).collect();
+            let mut c = vec![Block::ZERO; n];
+            hg.eval_ands(77, &active, &ops, &mat, &mut c);
+            for k in 0..n {
+                assert_eq!(c[k], c0[k] ^ d.select(x & y), "gate {k} inputs {x} {y}");
+            }
+        }
+        // Another tweak base gives another garbling.
+        let mut c0b = vec![Block::ZERO; n];
+        let mut matb = vec![0u8; hg.material_len(n)];
+        hg.garble_ands(&delta, 78, &zero, &ops, &mut c0b, &mut matb);
+        assert_ne!(mat, matb);
+    }
+}

@@ -1,0 +1,926 @@
+//! Garbling: half-gates garbler and evaluator, streaming, batched and
+//! multi-core.
+//!
+//! # Overview
+//!
+//! * [`Encoder`] (garbler only) holds Δ (lsb 1, [`crate::prg::Delta`]) and
+//!   the zero label of every input wire; the label of bit `b` is
+//!   `zero ⊕ b·Δ`. The evaluator's input labels reach it by correlated OT
+//!   with correlation Δ ([`Encoder::with_ot_labels`] takes the zero labels
+//!   the OT produced), the garbler's own are sent as
+//!   [`Encoder::encode_input`] gives them.
+//! * [`Plan`] is the batching schedule, derived from the circuit alone by
+//!   both sides ([`schedule`] explains it).
+//! * [`Garbler::garble`] writes the garbled circuit to any [`std::io::Write`]
+//!   as it goes (one window of tables at a time) and returns
+//!   [`GarbledOutputs`]: the output zero labels, from which come the
+//!   [`OutputDecoder`] for the evaluator (lsb of each output zero label) and
+//!   [`GarbledOutputs::verify`] to check output labels sent back by the
+//!   evaluator.
+//! * [`Evaluator::evaluate`] reads the stream from any [`std::io::Read`] as
+//!   it arrives and returns the output [`ActiveLabel`]s. The evaluator's side
+//!   of the API handles only active labels: no type it can reach holds Δ or
+//!   a zero label.
+//!
+//! Memory on both sides is the wire labels (16 bytes × wires) plus a few
+//! windows (see [`schedule::DEFAULT_WINDOW_GATES`]), whatever the number of
+//! gates; [`Plan::streaming`] and [`Repeated`] keep the circuit itself out of
+//! memory too.
+//!
+//! # Example
+//!
+//! ```
+//! use garblet_engine::circuits::{Builder, Party, Visibility};
+//! use garblet_engine::garble::{ActiveLabel, Encoder, Evaluator, Garbler, Plan};
+//! use garblet_engine::prg::Prg;
+//!
+//! // x + y on 8 bits; x is the garbler's, y the evaluator's.
+//! let mut b = Builder::new();
+//! let x = b.input("x", Party::Garbler, 8).unwrap();
+//! let y = b.input("y", Party::Evaluator, 8).unwrap();
+//! let sum = b.add(&x, &y);
+//! b.output("sum", Visibility::Both, sum).unwrap();
+//! let circuit = b.finish().unwrap();
+//! let plan = Plan::compile(&circuit).unwrap(); // both sides, from the circuit alone
+//!
+//! // Garbler: Δ and input zero labels (wires of x then y).
+//! let mut prg = Prg::from_entropy();
+//! let encoder = Encoder::random(16, &mut prg);
+//! let x_bits: Vec<bool> = (0..8).map(|k| (100u8 >> k) & 1 == 1).collect();
+//! let mut inputs = encoder.encode_bits(0, &x_bits); // sent to the evaluator
+//! // The evaluator's labels would come by correlated OT; here we encode them.
+//! let y_bits: Vec<bool> = (0..8).map(|k| (55u8 >> k) & 1 == 1).collect();
+//! inputs.extend(encoder.encode_bits(8, &y_bits));
+//!
+//! let mut channel = Vec::new(); // any `Write`: a socket, a pipe, a file
+//! let outputs = Garbler::new().garble(&plan, &encoder, &mut channel).unwrap();
+//! let decoder = outputs.decoder(); // sent to the evaluator (1 bit per output wire)
+//!
+//! // Evaluator: reads the stream from any `Read`.
+//! let labels: Vec<ActiveLabel> = Evaluator::new().evaluate(&plan, &inputs, &channel[..]).unwrap();
+//! let bits = decoder.decode(&labels).unwrap();
+//! let value: u32 = bits.iter().enumerate().map(|(k, &b)| u32::from(b) << k).sum();
+//! assert_eq!(value, 155);
+//! // Or the evaluator sends the labels back and the garbler checks them.
+//! assert_eq!(outputs.verify(&labels).unwrap(), bits);
+//! ```
+//!
+//! # Stream format
+//!
+//! All blocks are 16 bytes ([`Block::to_bytes`]):
+//!
+//! 1. the active labels of wire 0 (constant false) and wire 1 (constant
+//!    true): the garbler draws their zero labels at random like any input's
+//!    and sends the labels of the constant values, so constants cost 32
+//!    bytes once and nothing per gate;
+//! 2. for every window of the plan, its AND tables in execution order, 32
+//!    bytes (`T_G`, `T_E`) per AND gate; XOR and INV send nothing;
+//! 3. a trailer: the block `"garblet!" ‖ and_count` (tag in the high 64
+//!    bits) and the XOR of all blocks before it. The evaluator knows how many
+//!    bytes to expect from the plan, so a short stream is
+//!    [`EvalError::Truncated`]; a trailer that does not match (a stream for
+//!    another circuit, misframed, corrupted) is [`EvalError::BadTrailer`] or
+//!    [`EvalError::Corrupt`]. The checksum catches accidental corruption
+//!    (e.g. any single corrupted table block); it is not a MAC.
+
+use std::io::{self, Read, Write};
+
+use rayon::prelude::*;
+use zeroize::Zeroize;
+
+use garblet_circuits::{Circuit, Input, Party};
+
+use crate::block::Block;
+use crate::prg::{Delta, Prg};
+
+pub mod half_gates;
+pub mod schedule;
+pub mod scheme;
+pub mod source;
+
+pub use half_gates::HalfGates;
+pub use schedule::Plan;
+pub use scheme::GarblingScheme;
+pub use source::{eval_plain, GateSource, Repeated};
+
+use schedule::Window;
+
+/// Tag in the high 64 bits of the trailer's first block: `"garblet!"`.
+const TRAILER_TAG: u64 = u64::from_be_bytes(*b"garblet!");
+
+/// AND batches at least this long are split over the rayon pool when
+/// garbling or evaluating in parallel.
+const PAR_MIN_ANDS: usize = 2048;
+/// Piece of an AND batch given to one rayon task.
+const PAR_PIECE: usize = 1024;
+
+/// A circuit that cannot be scheduled: a malformed [`GateSource`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// A gate or an output names a wire at or past the wire count (`gate`
+    /// is `u64::MAX` for an output).
+    #[error("gate {gate} uses wire {wire}, but the circuit has {num_wires} wires")]
+    WireOutOfRange {
+        /// Gate index in the source.
+        gate: u64,
+        /// The wire.
+        wire: u32,
+        /// The wire count.
+        num_wires: u32,
+    },
+    /// A gate writes wire 0 or 1.
+    #[error("gate {gate} writes the constant wire {wire}")]
+    WritesConstant {
+        /// Gate index.
+        gate: u64,
+        /// The wire.
+        wire: u32,
+    },
+    /// An INV gate with two different operands.
+    #[error("gate {gate} is an INV whose operands differ")]
+    MalformedInv {
+        /// Gate index.
+        gate: u64,
+    },
+    /// The constants and inputs need more wires than the circuit has.
+    #[error("{input_bits} input bits do not fit in {num_wires} wires")]
+    InputsExceedWires {
+        /// Input bits.
+        input_bits: u64,
+        /// The wire count.
+        num_wires: u32,
+    },
+    /// Wires plus window slots must be indexable by `u32`.
+    #[error("{num_wires} wires and a window of {window_gates} gates exceed the label index space")]
+    TooManyWires {
+        /// The wire count.
+        num_wires: u32,
+        /// The window size.
+        window_gates: usize,
+    },
+}
+
+/// Garbling failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GarbleError {
+    /// Writing the garbled stream to the sink failed.
+    #[error("writing the garbled circuit failed: {0}")]
+    Io(#[from] io::Error),
+    /// The circuit could not be scheduled.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A number of input labels or bits does not match the circuit's input
+    /// wires.
+    #[error("expected {expected} input labels or bits, got {got}")]
+    InputCount {
+        /// Input wires of the circuit.
+        expected: u64,
+        /// Labels in the encoder.
+        got: u64,
+    },
+}
+
+/// Evaluation failed; every variant caused by the peer's data is an error
+/// here, never a panic.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The garbled stream ended early.
+    #[error("the garbled stream ended early: {expected} more bytes were expected at byte {offset}")]
+    Truncated {
+        /// Stream offset where the read started.
+        offset: u64,
+        /// Bytes that read wanted.
+        expected: u64,
+    },
+    /// Reading the garbled stream failed (other than ending early).
+    #[error("reading the garbled circuit failed: {0}")]
+    Io(io::Error),
+    /// The trailer does not close this circuit's stream (wrong tag or AND
+    /// count): the stream is misframed or belongs to another circuit.
+    #[error("the garbled stream's trailer does not match: expected {expected_ands} AND gates, trailer says {trailer:x}")]
+    BadTrailer {
+        /// AND gates of this plan.
+        expected_ands: u64,
+        /// The trailer block received.
+        trailer: u128,
+    },
+    /// The checksum of the tables received differs from the garbler's.
+    #[error("the garbled tables are corrupt (checksum mismatch)")]
+    Corrupt,
+    /// The number of input labels does not match the circuit's input wires.
+    #[error("{got} input labels given but the circuit has {expected} input wires")]
+    InputCount {
+        /// Input wires of the circuit.
+        expected: u64,
+        /// Labels given.
+        got: u64,
+    },
+    /// The circuit could not be scheduled.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+/// Decoding or verifying output labels failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The number of labels (or decoding bits) does not match.
+    #[error("expected {expected} output labels, got {got}")]
+    Count {
+        /// Expected number.
+        expected: usize,
+        /// Received number.
+        got: usize,
+    },
+    /// A label is neither of the two labels of its output wire.
+    #[error("output label {index} is not a valid label of its wire")]
+    InvalidLabel {
+        /// Position of the label.
+        index: usize,
+    },
+    /// A serialised decoder has the wrong length or stray bits.
+    #[error("malformed output decoding information")]
+    Malformed,
+}
+
+/// A wire label the evaluator holds: the label of the wire's actual value.
+/// It is all the evaluator ever sees of a wire; it reveals neither the value
+/// nor Δ.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(transparent)]
+pub struct ActiveLabel(Block);
+
+impl ActiveLabel {
+    /// A label received from the peer (or from OT).
+    pub fn from_block(block: Block) -> ActiveLabel {
+        ActiveLabel(block)
+    }
+
+    /// The label's block (e.g. to send it back to the garbler).
+    pub fn as_block(self) -> Block {
+        self.0
+    }
+}
+
+/// The garbler's encoding: Δ and the zero labels of the input and constant
+/// wires. Garbler-side only; zeroised on drop.
+pub struct Encoder {
+    delta: Delta,
+    inputs: Vec<Block>,
+    constants: [Block; 2],
+}
+
+impl Encoder {
+    /// An encoding with a random Δ and random zero labels for `input_bits`
+    /// input wires.
+    pub fn random(input_bits: usize, prg: &mut Prg) -> Encoder {
+        let delta = Delta::random(prg);
+        let mut inputs = vec![Block::ZERO; input_bits];
+        prg.fill_blocks(&mut inputs);
+        Encoder::new(delta, inputs, prg)
+    }
+
+    /// An encoding with a given Δ and given input zero labels (in input wire
+    /// order), e.g. those fixed by a correlated OT with correlation Δ. The
+    /// constant wires' zero labels are drawn from `prg`.
+    pub fn new(delta: Delta, input_zero_labels: Vec<Block>, prg: &mut Prg) -> Encoder {
+        let constants = [prg.random_block(), prg.random_block()];
+        Encoder { delta, inputs: input_zero_labels, constants }
+    }
+
+    /// An encoding for `circuit` as the session protocol builds it: the
+    /// input wires of the evaluator's inputs take, in wire order, the zero
+    /// labels `evaluator_zero_labels` of a correlated OT whose correlation is
+    /// `delta` (the evaluator received `zero ⊕ b·Δ` for its bit `b`); the
+    /// garbler's input wires get fresh random zero labels from `prg`.
+    pub fn with_ot_labels(
+        circuit: &Circuit,
+        delta: Delta,
+        evaluator_zero_labels: &[Block],
+        prg: &mut Prg,
+    ) -> Result<Encoder, GarbleError> {
+        let expected = circuit.input_bits_of(Party::Evaluator);
+        if evaluator_zero_labels.len() as u64 != expected {
+            return Err(GarbleError::InputCount { expected, got: evaluator_zero_labels.len() as u64 });
+        }
+        let mut zero = Vec::with_capacity(circuit.input_bits() as usize);
+        let mut from_ot = evaluator_zero_labels.iter();
+        for input in circuit.inputs() {
+            for _ in 0..input.width {
+                let ot = if input.party == Party::Evaluator { from_ot.next().copied() } else { None };
+                zero.push(ot.unwrap_or_else(|| prg.random_block()));
+            }
+        }
+        Ok(Encoder::new(delta, zero, prg))
+    }
+
+    /// The active labels of `input` (an input of the circuit this encoder was
+    /// made for) holding `bits`, least significant first: what the garbler
+    /// sends for its own inputs.
+    pub fn encode_input(&self, input: &Input, bits: &[bool]) -> Result<Vec<ActiveLabel>, GarbleError> {
+        let first = (input.first_wire as usize).saturating_sub(2);
+        if bits.len() != input.width as usize || first + bits.len() > self.inputs.len() {
+            return Err(GarbleError::InputCount { expected: u64::from(input.width), got: bits.len() as u64 });
+        }
+        Ok(self.encode_bits(first, bits))
+    }
+
+    /// Δ.
+    pub fn delta(&self) -> &Delta {
+        &self.delta
+    }
+
+    /// The zero labels of the input wires, in wire order (the OT sender's
+    /// messages are `zero` and `zero ⊕ Δ`).
+    pub fn zero_labels(&self) -> &[Block] {
+        &self.inputs
+    }
+
+    /// Number of input wires.
+    pub fn input_bits(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// The active labels of input bits `first, first + 1, …` holding `bits`.
+    ///
+    /// # Panics
+    /// If `first + bits.len()` exceeds the input wires (a caller bug: input
+    /// positions come from the circuit, not from the peer).
+    pub fn encode_bits(&self, first: usize, bits: &[bool]) -> Vec<ActiveLabel> {
+        let d = self.delta.as_block();
+        self.inputs[first..first + bits.len()]
+            .iter()
+            .zip(bits)
+            .map(|(&z, &b)| ActiveLabel(z ^ d.select(b)))
+            .collect()
+    }
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        self.inputs.zeroize();
+        self.constants.zeroize();
+    }
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder").field("input_bits", &self.inputs.len()).finish_non_exhaustive()
+    }
+}
+
+/// What the garbler keeps of the outputs: their zero labels and Δ.
+/// Garbler-side only; zeroised on drop.
+pub struct GarbledOutputs {
+    delta: Delta,
+    zero: Vec<Block>,
+}
+
+impl GarbledOutputs {
+    /// Number of output wires.
+    pub fn len(&self) -> usize {
+        self.zero.len()
+    }
+
+    /// True if the circuit has no output wire.
+    pub fn is_empty(&self) -> bool {
+        self.zero.is_empty()
+    }
+
+    /// Decoding information for all outputs: the lsb of each output's zero
+    /// label. Give it only for outputs the evaluator may learn (see
+    /// [`OutputDecoder::range`]).
+    pub fn decoder(&self) -> OutputDecoder {
+        OutputDecoder { bits: self.zero.iter().map(|z| z.lsb()).collect() }
+    }
+
+    /// Checks output labels sent back by the evaluator (all outputs, in
+    /// order) and returns the bits; a label that is neither of its wire's two
+    /// labels is an error.
+    pub fn verify(&self, labels: &[ActiveLabel]) -> Result<Vec<bool>, DecodeError> {
+        self.verify_range(0, labels)
+    }
+
+    /// [`GarbledOutputs::verify`] for the output wires `first, first + 1, …`.
+    pub fn verify_range(&self, first: usize, labels: &[ActiveLabel]) -> Result<Vec<bool>, DecodeError> {
+        let zero = self.zero.get(first..first.saturating_add(labels.len())).ok_or(DecodeError::Count {
+            expected: self.zero.len().saturating_sub(first),
+            got: labels.len(),
+        })?;
+        let d = self.delta.as_block();
+        zero.iter()
+            .zip(labels)
+            .enumerate()
+            .map(|(i, (&z, l))| match l.0 {
+                x if x == z => Ok(false),
+                x if x == z ^ d => Ok(true),
+                _ => Err(DecodeError::InvalidLabel { index: first + i }),
+            })
+            .collect()
+    }
+}
+
+impl Drop for GarbledOutputs {
+    fn drop(&mut self) {
+        self.zero.zeroize();
+    }
+}
+
+impl std::fmt::Debug for GarbledOutputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GarbledOutputs").field("len", &self.zero.len()).finish_non_exhaustive()
+    }
+}
+
+/// Decoding information the evaluator receives: one bit per output wire
+/// (the permute bit of the wire's zero label). Reveals nothing beyond the
+/// outputs it decodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputDecoder {
+    bits: Vec<bool>,
+}
+
+impl OutputDecoder {
+    /// Number of output wires covered.
+    pub fn len(&self) -> usize {
+        self.bits.len()
+    }
+
+    /// True if it covers no wire.
+    pub fn is_empty(&self) -> bool {
+        self.bits.is_empty()
+    }
+
+    /// Decoding bits given directly (lsb of each output's zero label), e.g.
+    /// the decoders of several instances joined with [`OutputDecoder::bits`].
+    pub fn from_bits(bits: Vec<bool>) -> OutputDecoder {
+        OutputDecoder { bits }
+    }
+
+    /// The decoding bits, one per output wire.
+    pub fn bits(&self) -> &[bool] {
+        &self.bits
+    }
+
+    /// The decoder of output wires `range` only.
+    pub fn range(&self, range: std::ops::Range<usize>) -> Option<OutputDecoder> {
+        self.bits.get(range).map(|b| OutputDecoder { bits: b.to_vec() })
+    }
+
+    /// Decodes active output labels: bit = lsb(label) ⊕ decoding bit.
+    pub fn decode(&self, labels: &[ActiveLabel]) -> Result<Vec<bool>, DecodeError> {
+        if labels.len() != self.bits.len() {
+            return Err(DecodeError::Count { expected: self.bits.len(), got: labels.len() });
+        }
+        Ok(labels.iter().zip(&self.bits).map(|(l, &d)| l.0.lsb() ^ d).collect())
+    }
+
+    /// Packed bytes for the wire, least significant bit first.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = vec![0u8; self.bits.len().div_ceil(8)];
+        for (i, &b) in self.bits.iter().enumerate() {
+            out[i / 8] |= u8::from(b) << (i % 8);
+        }
+        out
+    }
+
+    /// Parses [`OutputDecoder::to_bytes`] for `len` output wires: the length
+    /// must be exact and unused bits zero.
+    pub fn from_bytes(bytes: &[u8], len: usize) -> Result<OutputDecoder, DecodeError> {
+        if bytes.len() != len.div_ceil(8) {
+            return Err(DecodeError::Malformed);
+        }
+        if !len.is_multiple_of(8) {
+            if let Some(&last) = bytes.last() {
+                if last >> (len % 8) != 0 {
+                    return Err(DecodeError::Malformed);
+                }
+            }
+        }
+        Ok(OutputDecoder { bits: (0..len).map(|i| (bytes[i / 8] >> (i % 8)) & 1 == 1).collect() })
+    }
+}
+
+/// XOR of all 16-byte blocks of `bytes` (a multiple of 16 long), read
+/// little-endian. Eight 64-bit lanes at a time, which the compiler
+/// vectorises.
+fn xor_fold(bytes: &[u8]) -> u128 {
+    let lane = |c: &[u8], i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&c[8 * i..8 * i + 8]);
+        u64::from_le_bytes(b)
+    };
+    let mut acc = [0u64; 8];
+    let mut wide = bytes.chunks_exact(64);
+    for c in &mut wide {
+        for (i, a) in acc.iter_mut().enumerate() {
+            *a ^= lane(c, i);
+        }
+    }
+    for c in wide.remainder().chunks_exact(16) {
+        acc[0] ^= lane(c, 0);
+        acc[1] ^= lane(c, 1);
+    }
+    let lo = acc[0] ^ acc[2] ^ acc[4] ^ acc[6];
+    let hi = acc[1] ^ acc[3] ^ acc[5] ^ acc[7];
+    (u128::from(hi) << 64) | u128::from(lo)
+}
+
+/// Buffers of a run, reused across windows.
+struct Run {
+    labels: Vec<Block>,
+    c: Vec<Block>,
+    material: Vec<u8>,
+    and_index: u64,
+    checksum: u128,
+}
+
+/// Label buffers kept from one run to the next by a garbler or evaluator:
+/// a batch of a small circuit would otherwise allocate (and fault in) a
+/// window's worth of labels per run. Zeroised when dropped.
+#[derive(Default)]
+struct RunCache(std::sync::Mutex<Option<Run>>);
+
+impl Clone for RunCache {
+    fn clone(&self) -> Self {
+        RunCache::default()
+    }
+}
+
+impl std::fmt::Debug for RunCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunCache")
+    }
+}
+
+impl RunCache {
+    /// A cleared run for `plan`: the cached one if it fits and is free.
+    fn take(&self, plan: &Plan<'_>) -> Run {
+        let cached = self.0.try_lock().ok().and_then(|mut slot| slot.take());
+        match cached {
+            Some(mut run) if run.labels.len() == Run::label_len(plan) => {
+                run.labels.fill(Block::ZERO);
+                run.and_index = 0;
+                run.checksum = 0;
+                run
+            }
+            _ => Run::new(plan),
+        }
+    }
+
+    /// Keeps `run` for the next call (or wipes it if the slot is busy).
+    fn give(&self, mut run: Run) {
+        match self.0.try_lock() {
+            Ok(mut slot) => *slot = Some(run),
+            Err(_) => run.labels.zeroize(),
+        }
+    }
+}
+
+impl Drop for RunCache {
+    fn drop(&mut self) {
+        if let Ok(Some(run)) = self.0.get_mut() {
+            run.labels.zeroize();
+        }
+    }
+}
+
+impl Run {
+    fn label_len(plan: &Plan<'_>) -> usize {
+        plan.num_wires() as usize + 1 + plan.window_gates()
+    }
+
+    fn new(plan: &Plan<'_>) -> Run {
+        Run {
+            labels: vec![Block::ZERO; Run::label_len(plan)],
+            c: Vec::new(),
+            material: Vec::new(),
+            and_index: 0,
+            checksum: 0,
+        }
+    }
+
+    /// Writes the AND outputs `c` to their labels.
+    fn scatter(&mut self, ops: &[schedule::Op]) {
+        for (op, &c) in ops.iter().zip(&self.c) {
+            self.labels[op.out as usize] = c;
+        }
+    }
+
+    /// Runs a segment of free gates: XOR, and INV as XOR with the label at
+    /// index `num_wires` (Δ for the garbler, zero for the evaluator).
+    fn free_gates(&mut self, ops: &[schedule::Op]) {
+        let labels = &mut self.labels;
+        for op in ops {
+            labels[op.out as usize] = labels[op.a as usize] ^ labels[op.b as usize];
+        }
+    }
+
+    fn writeback(&mut self, w: &Window) {
+        for &(wire, slot) in &w.writeback {
+            self.labels[wire as usize] = self.labels[slot as usize];
+        }
+    }
+}
+
+/// The garbler: garbles a [`Plan`] under an [`Encoder`] into a stream.
+#[derive(Clone, Debug, Default)]
+pub struct Garbler<G = HalfGates> {
+    scheme: G,
+    parallel: bool,
+    first_and: u64,
+    cache: RunCache,
+}
+
+impl Garbler<HalfGates> {
+    /// A single-threaded half-gates garbler.
+    pub fn new() -> Garbler<HalfGates> {
+        Garbler { scheme: HalfGates::new(), parallel: false, first_and: 0, cache: RunCache::default() }
+    }
+}
+
+impl<G: GarblingScheme> Garbler<G> {
+    /// A garbler for another scheme.
+    pub fn with_scheme(scheme: G) -> Garbler<G> {
+        Garbler { scheme, parallel: false, first_and: 0, cache: RunCache::default() }
+    }
+
+    /// Numbers this run's AND gates from `first` (AND gate `g` hashes under
+    /// tweaks `2g` and `2g + 1`), so that several garblings under one Δ —
+    /// the instances of a batch — never reuse a tweak. The evaluator must
+    /// use the same value.
+    pub fn first_and_index(mut self, first: u64) -> Self {
+        self.first_and = first;
+        self
+    }
+
+    /// Spread large AND batches over the rayon thread pool (the output is
+    /// byte-for-byte the same as with one thread).
+    pub fn parallel(mut self, on: bool) -> Garbler<G> {
+        self.parallel = on;
+        self
+    }
+
+    /// Garbles `plan` and writes the garbled circuit to `sink`, one window at
+    /// a time. Returns the output zero labels.
+    pub fn garble<W: Write>(
+        &self,
+        plan: &Plan<'_>,
+        encoder: &Encoder,
+        mut sink: W,
+    ) -> Result<GarbledOutputs, GarbleError> {
+        if encoder.inputs.len() as u64 != plan.input_bits() {
+            return Err(GarbleError::InputCount {
+                expected: plan.input_bits(),
+                got: encoder.inputs.len() as u64,
+            });
+        }
+        let d = encoder.delta.as_block();
+        let nw = plan.num_wires() as usize;
+        let mut run = self.cache.take(plan);
+        run.and_index = self.first_and;
+        run.labels[0] = encoder.constants[0];
+        run.labels[1] = encoder.constants[1];
+        run.labels[2..2 + encoder.inputs.len()].copy_from_slice(&encoder.inputs);
+        run.labels[nw] = d;
+        let header = [encoder.constants[0], encoder.constants[1] ^ d];
+        sink.write_all(Block::as_bytes_slice(&header))?;
+        run.checksum = xor_fold(Block::as_bytes_slice(&header));
+
+        plan.for_each_window(|w: &Window| -> Result<(), GarbleError> {
+            // Every byte is overwritten by the scheme: no need to clear.
+            run.material.resize(self.scheme.material_len(w.ands), 0);
+            let mut offset = 0;
+            for seg in &w.segments {
+                let (start, end) = (seg.start as usize, seg.end as usize);
+                let ops = &w.ops[start..end];
+                if seg.and {
+                    let n = ops.len();
+                    let len = self.scheme.material_len(n);
+                    run.c.resize(n, Block::ZERO);
+                    let (labels, out) = (&run.labels[..], &mut run.c[..]);
+                    let mat = &mut run.material[offset..offset + len];
+                    if self.parallel && n >= PAR_MIN_ANDS {
+                        let piece = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
+                        let first = run.and_index;
+                        ops.par_chunks(piece)
+                            .zip(out.par_chunks_mut(piece))
+                            .zip(mat.par_chunks_mut(self.scheme.material_len(piece)))
+                            .enumerate()
+                            .for_each(|(i, ((o, c), m))| {
+                                self.scheme.garble_ands(
+                                    &encoder.delta,
+                                    first + (i * piece) as u64,
+                                    labels,
+                                    o,
+                                    c,
+                                    m,
+                                )
+                            });
+                    } else {
+                        self.scheme.garble_ands(&encoder.delta, run.and_index, labels, ops, out, mat);
+                    }
+                    run.scatter(ops);
+                    run.and_index += n as u64;
+                    offset += len;
+                } else {
+                    run.free_gates(ops);
+                }
+            }
+            run.writeback(w);
+            run.checksum ^= xor_fold(&run.material);
+            sink.write_all(&run.material)?;
+            Ok(())
+        })?;
+
+        let trailer = [
+            Block::new((u128::from(TRAILER_TAG) << 64) | u128::from(run.and_index)),
+            Block::new(run.checksum),
+        ];
+        sink.write_all(Block::as_bytes_slice(&trailer))?;
+        sink.flush()?;
+        let zero = plan.output_wires().iter().map(|w| run.labels[w.index()]).collect();
+        self.cache.give(run);
+        Ok(GarbledOutputs { delta: encoder.delta.clone(), zero })
+    }
+}
+
+/// The evaluator: evaluates a [`Plan`] on active input labels and a garbled
+/// stream. It never holds Δ or a zero label.
+#[derive(Clone, Debug, Default)]
+pub struct Evaluator<G = HalfGates> {
+    scheme: G,
+    parallel: bool,
+    first_and: u64,
+    cache: RunCache,
+}
+
+impl Evaluator<HalfGates> {
+    /// A single-threaded half-gates evaluator.
+    pub fn new() -> Evaluator<HalfGates> {
+        Evaluator { scheme: HalfGates::new(), parallel: false, first_and: 0, cache: RunCache::default() }
+    }
+}
+
+fn read_exact_at<R: Read>(source: &mut R, buf: &mut [u8], offset: &mut u64) -> Result<(), EvalError> {
+    source.read_exact(buf).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            EvalError::Truncated { offset: *offset, expected: buf.len() as u64 }
+        } else {
+            EvalError::Io(e)
+        }
+    })?;
+    *offset += buf.len() as u64;
+    Ok(())
+}
+
+impl<G: GarblingScheme> Evaluator<G> {
+    /// An evaluator for another scheme.
+    pub fn with_scheme(scheme: G) -> Evaluator<G> {
+        Evaluator { scheme, parallel: false, first_and: 0, cache: RunCache::default() }
+    }
+
+    /// Numbers this run's AND gates from `first` (AND gate `g` hashes under
+    /// tweaks `2g` and `2g + 1`), so that several garblings under one Δ —
+    /// the instances of a batch — never reuse a tweak. The evaluator must
+    /// use the same value.
+    pub fn first_and_index(mut self, first: u64) -> Self {
+        self.first_and = first;
+        self
+    }
+
+    /// Spread large AND batches over the rayon thread pool (same results as
+    /// with one thread).
+    pub fn parallel(mut self, on: bool) -> Evaluator<G> {
+        self.parallel = on;
+        self
+    }
+
+    /// Evaluates `plan` on the active labels of all input wires (in wire
+    /// order), reading the garbled circuit from `source` one window at a
+    /// time. Returns the active labels of the output wires.
+    pub fn evaluate<R: Read>(
+        &self,
+        plan: &Plan<'_>,
+        inputs: &[ActiveLabel],
+        mut source: R,
+    ) -> Result<Vec<ActiveLabel>, EvalError> {
+        if inputs.len() as u64 != plan.input_bits() {
+            return Err(EvalError::InputCount { expected: plan.input_bits(), got: inputs.len() as u64 });
+        }
+        let mut run = self.cache.take(plan);
+        run.and_index = self.first_and;
+        let mut offset = 0u64;
+        let mut header = [0u8; 32];
+        read_exact_at(&mut source, &mut header, &mut offset)?;
+        let constants = Block::try_from_bytes_slice(&header).ok_or(EvalError::Corrupt)?;
+        run.labels[..2].copy_from_slice(constants);
+        run.checksum = xor_fold(&header);
+        for (l, i) in run.labels[2..2 + inputs.len()].iter_mut().zip(inputs) {
+            *l = i.0;
+        }
+
+        plan.for_each_window(|w: &Window| -> Result<(), EvalError> {
+            let total = self.scheme.material_len(w.ands);
+            run.material.resize(total, 0);
+            read_exact_at(&mut source, &mut run.material, &mut offset)?;
+            run.checksum ^= xor_fold(&run.material);
+            let mut mat_offset = 0;
+            for seg in &w.segments {
+                let (start, end) = (seg.start as usize, seg.end as usize);
+                let ops = &w.ops[start..end];
+                if seg.and {
+                    let n = ops.len();
+                    let len = self.scheme.material_len(n);
+                    run.c.resize(n, Block::ZERO);
+                    let (labels, out) = (&run.labels[..], &mut run.c[..]);
+                    let mat = &run.material[mat_offset..mat_offset + len];
+                    if self.parallel && n >= PAR_MIN_ANDS {
+                        let piece = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
+                        let first = run.and_index;
+                        ops.par_chunks(piece)
+                            .zip(out.par_chunks_mut(piece))
+                            .zip(mat.par_chunks(self.scheme.material_len(piece)))
+                            .enumerate()
+                            .for_each(|(i, ((o, c), m))| {
+                                self.scheme.eval_ands(first + (i * piece) as u64, labels, o, m, c)
+                            });
+                    } else {
+                        self.scheme.eval_ands(run.and_index, labels, ops, mat, out);
+                    }
+                    run.scatter(ops);
+                    run.and_index += n as u64;
+                    mat_offset += len;
+                } else {
+                    run.free_gates(ops);
+                }
+            }
+            run.writeback(w);
+            Ok(())
+        })?;
+
+        let mut trailer = [0u8; 32];
+        read_exact_at(&mut source, &mut trailer, &mut offset)?;
+        let tag = u128::from_le_bytes(trailer[..16].try_into().unwrap_or([0; 16]));
+        let expected = (u128::from(TRAILER_TAG) << 64) | u128::from(run.and_index);
+        if tag != expected {
+            return Err(EvalError::BadTrailer { expected_ands: run.and_index, trailer: tag });
+        }
+        let sum = u128::from_le_bytes(trailer[16..].try_into().unwrap_or([0; 16]));
+        if sum != run.checksum {
+            return Err(EvalError::Corrupt);
+        }
+        let outputs = plan.output_wires().iter().map(|w| ActiveLabel(run.labels[w.index()])).collect();
+        self.cache.give(run);
+        Ok(outputs)
+    }
+}
+
+/// Garbles one plan for many independent instances (e.g. the same circuit on
+/// many inputs) on all cores, one instance per rayon task. Each instance has
+/// its own encoder and sink; results are in instance order and identical to
+/// garbling them one by one.
+pub fn garble_many<G, W>(
+    garbler: &Garbler<G>,
+    plan: &Plan<'_>,
+    jobs: Vec<(&Encoder, W)>,
+) -> Vec<Result<GarbledOutputs, GarbleError>>
+where
+    G: GarblingScheme,
+    W: Write + Send,
+{
+    jobs.into_par_iter().map(|(enc, sink)| garbler.garble(plan, enc, sink)).collect()
+}
+
+/// Evaluates many independent instances of one plan on all cores, one
+/// instance per rayon task: `(input labels, garbled stream)` each.
+pub fn evaluate_many<G, R>(
+    evaluator: &Evaluator<G>,
+    plan: &Plan<'_>,
+    jobs: Vec<(&[ActiveLabel], R)>,
+) -> Vec<Result<Vec<ActiveLabel>, EvalError>>
+where
+    G: GarblingScheme,
+    R: Read + Send,
+{
+    jobs.into_par_iter().map(|(inputs, source)| evaluator.evaluate(plan, inputs, source)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xor_fold_is_the_xor_of_all_blocks() {
+        for blocks in [0usize, 1, 2, 3, 4, 5, 8, 9, 33] {
+            let bytes: Vec<u8> = (0..16 * blocks).map(|i| (i * 37 + 11) as u8).collect();
+            let naive = bytes
+                .chunks_exact(16)
+                .fold(0u128, |acc, c| acc ^ u128::from_le_bytes(<[u8; 16]>::try_from(c).unwrap()));
+            assert_eq!(xor_fold(&bytes), naive, "{blocks} blocks");
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The garbling-scheme interface: how a batch of AND gates is garbled and
+//! evaluated. XOR and INV are free in every scheme with free XOR (Kolesnikov
+//! and Schneider, ICALP 2008), so the interface is about AND gates only.
+//!
+//! [`super::HalfGates`] implements it today. Three-halves (Rosulek and Roy,
+//! Crypto 2021: 1.5κ + 5 bits per AND) fits the same interface: its
+//! material per batch is [`GarblingScheme::material_len`] bytes, and the
+//! garbler/evaluator drivers, the schedule and the stream format do not
+//! change.
+
+use crate::block::Block;
+use crate::prg::Delta;
+
+pub use super::schedule::Op;
+
+/// A garbling scheme for AND gates under free XOR with point-and-permute.
+///
+/// Gates are garbled in batches (a batch is independent ANDs whose inputs
+/// are all ready). Gate `k` of a batch is the `first_and + k`-th AND gate of
+/// the whole circuit, which the scheme uses to derive its tweaks; so that
+/// garbling a batch in pieces (e.g. on several threads) gives the same bytes
+/// as in one piece, [`GarblingScheme::material_len`] must be additive over
+/// pieces whose length is a multiple of [`GarblingScheme::GRANULE`].
+pub trait GarblingScheme: Send + Sync {
+    /// Batches split for parallel work are cut at multiples of this many
+    /// gates.
+    const GRANULE: usize = 1;
+
+    /// Bytes of garbled material for `ands` AND gates.
+    fn material_len(&self, ands: usize) -> usize;
+
+    /// Garbles a batch: gate `k` has input zero labels `labels[ands[k].a]`
+    /// and `labels[ands[k].b]`; its output zero label goes to `c0[k]` (the
+    /// caller stores it at `ands[k].out`) and its material to `material`
+    /// (`material_len(ands.len())` bytes). Indices are in range of `labels`
+    /// (the schedule guarantees it).
+    fn garble_ands(
+        &self,
+        delta: &Delta,
+        first_and: u64,
+        labels: &[Block],
+        ands: &[Op],
+        c0: &mut [Block],
+        material: &mut [u8],
+    );
+
+    /// Evaluates a batch: active input labels at `labels[ands[k].a]`,
+    /// `labels[ands[k].b]` and the material in, active output labels
+    /// `c[k]` out.
+    fn eval_ands(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]);
+}

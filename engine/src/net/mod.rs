@@ -1,0 +1,91 @@
+//! Networking between the two parties: TCP with sane defaults, and TLS 1.3
+//! with mutual authentication by pinned certificate fingerprints.
+//!
+//! Two companies running garblet do not share a certificate authority. Each
+//! party makes a self-signed identity once ([`Identity::generate`],
+//! `garblet keygen`), the two exchange the SHA-256 fingerprints of their
+//! certificates out of band (a phone call, a signed e-mail), and every run
+//! names the one fingerprint it trusts. The TLS handshake then proves that
+//! the peer holds the private key of exactly that certificate, in both
+//! directions; anyone else is refused before a byte of the protocol flows.
+//!
+//! TLS is rustls, TLS 1.3 only, with the `ring` provider; certificates are
+//! ECDSA P-256 made by rcgen. Plain TCP exists for tests and for users who
+//! pass `--insecure` explicitly.
+
+mod identity;
+mod tcp;
+mod tls;
+
+pub use identity::{Fingerprint, Identity};
+pub use tcp::{accept, connect, listen, TcpOptions};
+pub use tls::{secure, Side, TlsStream};
+
+use std::io;
+
+/// What can go wrong while connecting, authenticating or loading identities.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// Could not connect before the deadline.
+    #[error("could not connect to {addr} within {seconds} s: {source}")]
+    Connect {
+        /// The address tried.
+        addr: String,
+        /// The connect timeout.
+        seconds: u64,
+        /// The last error seen.
+        source: io::Error,
+    },
+    /// Could not listen on the address.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// No peer connected before the deadline.
+    #[error("no peer connected to {addr} within {seconds} s")]
+    AcceptTimeout {
+        /// The listening address.
+        addr: String,
+        /// The timeout.
+        seconds: u64,
+    },
+    /// The peer presented a certificate other than the one trusted.
+    #[error("the peer's certificate has fingerprint {presented}, but this run trusts only {expected}: refusing to talk to it")]
+    PeerNotTrusted {
+        /// The fingerprint given with `--peer`.
+        expected: Fingerprint,
+        /// The fingerprint the peer presented.
+        presented: Fingerprint,
+    },
+    /// The peer rejected our certificate.
+    #[error("the peer refused our certificate (does it trust our fingerprint {ours}?): {alert}")]
+    RefusedByPeer {
+        /// Our fingerprint, to tell the peer.
+        ours: Fingerprint,
+        /// The TLS alert.
+        alert: String,
+    },
+    /// Any other TLS failure.
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
+    /// An I/O error during the handshake or on the socket.
+    #[error("network error: {0}")]
+    Io(#[from] io::Error),
+    /// An identity directory or certificate file is missing or unreadable.
+    #[error("identity {path}: {message}")]
+    Identity {
+        /// The file or directory.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A fingerprint that is not 64 hex digits.
+    #[error(
+        "`{0}` is not a SHA-256 fingerprint (64 hex digits, colons allowed) nor a readable certificate file"
+    )]
+    BadFingerprint(String),
+}

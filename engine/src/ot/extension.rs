@@ -1,0 +1,605 @@
+//! IKNP OT extension with the ALSZ improvements, correlated by Δ.
+//!
+//! # Construction
+//!
+//! Ishai, Kilian, Nissim, Petrank, *Extending Oblivious Transfers
+//! Efficiently*, Crypto 2003, with the improvements of Asharov, Lindell,
+//! Schneider, Zohner, *More Efficient Oblivious Transfer and Extensions for
+//! Faster Secure Computation*, CCS 2013 (ALSZ): the κ = 128 base OTs carry
+//! random PRG seeds, so the receiver sends a single column per base OT, and
+//! the correlated-OT variant needs no message from the sender.
+//!
+//! Roles are reversed in the base OTs. The extension **sender** (garbler)
+//! is the base-OT receiver with choice string `s = Δ` and learns
+//! `k_i^{s_i}`; the extension **receiver** (evaluator) is the base-OT
+//! sender and learns both `k_i^0, k_i^1` ([`super::base`], once per
+//! session). For a batch of `m` OTs with choice bits `r` (an `m`-bit column):
+//!
+//! ```text
+//! receiver:  t^i = G(k_i^0),  u^i = t^i ⊕ G(k_i^1) ⊕ r     ──u^1..u^128──▶
+//! sender:    q^i = G(k_i^{s_i}) ⊕ s_i·u^i  (= t^i ⊕ s_i·r)
+//! rows:      q_j = t_j ⊕ r_j·Δ              (transpose the 128 × m matrices)
+//! ```
+//!
+//! `G` is AES-128 in counter mode keyed by the base-OT key, one stream per
+//! column, continued across calls (so a session can be extended again and
+//! again after one set of base OTs). The row `q_j` is the garbler's zero
+//! label and `t_j = q_j ⊕ r_j·Δ` the evaluator's label: the **correlated
+//! OT with correlation Δ**, delivered with the evaluator's one message.
+//!
+//! * Random OT: the sender's messages are `H(q_j, τ_j)`, `H(q_j ⊕ Δ, τ_j)`
+//!   and the receiver's `H(t_j, τ_j)`, with `H` the TMMO hash of
+//!   [`crate::hash`] and the tweak `τ_j = 2^127 + j` for the session-wide OT
+//!   index `j` (garbling's tweaks are below 2^64, so the two never meet).
+//!   The sender's offset Δ has lsb 1 (point-and-permute), so the receiver
+//!   knows one bit of `s`: correlation robustness then rests on 127 unknown
+//!   bits, as in every Δ-correlated IKNP used for garbling.
+//! * Chosen-message OT: the sender additionally sends
+//!   `m_j^b ⊕ H(q_j ⊕ b·Δ, τ_j)` for `b = 0, 1` (32 bytes per OT).
+//!
+//! # Performance
+//!
+//! Rows are processed in batches of [`BATCH_ROWS`] (1 MiB of matrix per
+//! batch per party). Each column is produced and finished while it is in
+//! L1: the column PRG encrypts `BATCH_ROWS / 128` counter blocks in one AES
+//! call (the `aes` crate's VAES path), then the receiver XORs in the other
+//! stream and its choice bits, the sender its `s_i·u^i`. The matrix is then
+//! transposed 128 × 128 tile by tile in safe Rust ([`super::transpose`],
+//! four tiles per pass over the columns' cache lines) straight into the
+//! caller's output, and the receiver's columns go to the channel as one
+//! large write per batch. Nothing is allocated per OT; per session, two
+//! 1 MiB buffers per party. Each party is single-threaded.
+//!
+//! # Malicious receiver
+//!
+//! With the [`MaliciousReceiver`](super::MaliciousReceiver) parameter each
+//! call appends [`KOS_PADDING`] random OTs and runs the KOS check of
+//! [`super::check`] before returning (and, for chosen-message OT, before
+//! the sender sends anything that depends on its messages).
+
+use std::io::{Read, Write};
+use std::marker::PhantomData;
+
+use aes::cipher::{Array, KeyInit};
+use aes::Aes128;
+use zeroize::{Zeroize, Zeroizing};
+
+use super::base;
+use super::check::{ReceiverCheck, SenderCheck, KOS_PADDING};
+use super::transpose::transpose_columns;
+use super::{OtError, Security, SemiHonest};
+use crate::block::Block;
+use crate::channel::Channel;
+use crate::hash::{Tmmo, TweakableHash};
+use crate::prg::{encrypt_blocks_in_place, Delta, Prg};
+
+/// Number of base OTs, the computational security parameter κ.
+pub const KAPPA: usize = 128;
+
+/// OTs per internal batch (a multiple of 128).
+pub const BATCH_ROWS: usize = 1 << 16;
+
+/// Hash tweaks of OT outputs have this bit set; garbling's tweaks never do.
+const TWEAK_DOMAIN: u128 = 1 << 127;
+
+/// Rows hashed per TMMO call.
+const HASH_CHUNK: usize = 2048;
+
+/// 128 AES-CTR streams, one per base OT key: the column PRG `G`.
+struct ColumnPrgs {
+    ciphers: Vec<Aes128>,
+}
+
+impl ColumnPrgs {
+    fn new<'a>(seeds: impl Iterator<Item = &'a Block>) -> Self {
+        let ciphers = seeds
+            .map(|s| {
+                let mut key = Array::from(s.to_bytes());
+                let c = Aes128::new(&key);
+                key.zeroize();
+                c
+            })
+            .collect();
+        ColumnPrgs { ciphers }
+    }
+
+    /// Writes blocks `ctr .. ctr + col.len()` of column `i`'s stream into
+    /// `col` (one batched AES call).
+    fn expand_column(&self, i: usize, ctr: u64, col: &mut [Block]) {
+        for (k, b) in col.iter_mut().enumerate() {
+            *b = Block::new(u128::from(ctr) + k as u128);
+        }
+        encrypt_blocks_in_place(&self.ciphers[i], col);
+    }
+}
+
+fn tweak(index: u64) -> Block {
+    Block::new(TWEAK_DOMAIN | u128::from(index))
+}
+
+/// Splits `n` rows into the batches both parties process: full batches of
+/// [`BATCH_ROWS`], then the rest rounded up to a multiple of 128.
+fn batches(n: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..n.div_ceil(BATCH_ROWS)).map(move |b| {
+        let start = b * BATCH_ROWS;
+        (start, (n - start).min(BATCH_ROWS))
+    })
+}
+
+/// The sender (garbler) of an IKNP/ALSZ OT-extension session; `S` is the
+/// security level ([`SemiHonest`] by default, or
+/// [`MaliciousReceiver`](super::MaliciousReceiver)).
+///
+/// Created once per session with [`OtExtSender::setup`] (128 base OTs),
+/// then called any number of times; each call must be matched by the
+/// corresponding receiver call with the same number of OTs.
+pub struct OtExtSender<S: Security = SemiHonest> {
+    delta: Delta,
+    prgs: ColumnPrgs,
+    ctr: u64,
+    ot_index: u64,
+    prg: Prg,
+    cols: Vec<Block>,
+    u: Vec<Block>,
+    hash: Tmmo,
+    _security: PhantomData<S>,
+}
+
+impl<S: Security> OtExtSender<S> {
+    /// Runs the base OTs as their receiver, with Δ's bits as choices, and
+    /// returns a session whose correlated OTs have correlation `delta`.
+    pub fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg, delta: Delta) -> Result<Self, OtError> {
+        let d = delta.as_block().to_u128();
+        let mut bits: Vec<bool> = (0..KAPPA).map(|i| (d >> i) & 1 == 1).collect();
+        let keys = base::receive_random(ch, prg, &bits);
+        for b in bits.iter_mut() {
+            *b = false;
+        }
+        std::hint::black_box(&bits);
+        let keys = keys?;
+        Ok(OtExtSender {
+            delta,
+            prgs: ColumnPrgs::new(keys.iter()),
+            ctr: 0,
+            ot_index: 0,
+            prg: Prg::from_seed(prg.fork_seed()),
+            cols: Vec::new(),
+            u: Vec::new(),
+            hash: Tmmo::new(),
+            _security: PhantomData,
+        })
+    }
+
+    /// [`OtExtSender::setup`] with a fresh random Δ (for uses of OT outside
+    /// garbling).
+    pub fn setup_with_random_delta<T: Read + Write>(
+        ch: &mut Channel<T>,
+        prg: &mut Prg,
+    ) -> Result<Self, OtError> {
+        let delta = Delta::random(prg);
+        Self::setup(ch, prg, delta)
+    }
+
+    /// The session's correlation Δ (the garbler's offset).
+    pub fn delta(&self) -> &Delta {
+        &self.delta
+    }
+
+    /// OTs delivered by this session so far (the next OT's hash index).
+    pub fn ot_count(&self) -> u64 {
+        self.ot_index
+    }
+
+    /// Correlated OT: fills `zero_labels` with `x_j`; the receiver gets
+    /// `x_j ⊕ b_j·Δ` for its choice bits `b_j`.
+    ///
+    /// Receives `8 + 16·⌈n/128⌉·128` bytes (plus the KOS check's in
+    /// malicious mode) and sends nothing in semi-honest mode. Errors with
+    /// [`OtError::LengthMismatch`] if the receiver asked for a different
+    /// number of OTs, and with [`OtError::ConsistencyCheckFailed`] if the
+    /// KOS check fails (then the outputs must be discarded).
+    pub fn send_correlated<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        zero_labels: &mut [Block],
+    ) -> Result<(), OtError> {
+        let n = zero_labels.len();
+        let announced = ch.recv_u64()?;
+        if announced != n as u64 {
+            return Err(OtError::LengthMismatch {
+                what: "OT extension count",
+                expected: n as u64,
+                received: announced,
+            });
+        }
+        for (start, len) in batches(n) {
+            self.extend_batch(ch, &mut zero_labels[start..start + len])?;
+        }
+        if S::MALICIOUS_RECEIVER {
+            let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
+            self.extend_batch(ch, &mut pad)?;
+            let seed = self.prg.random_block();
+            ch.send_block(seed)?;
+            ch.flush()?;
+            let x = ch.recv_block()?;
+            let t = ch.recv_block()?;
+            let mut check = SenderCheck::new(seed);
+            check.absorb(zero_labels);
+            check.absorb(&pad);
+            if !check.verify(x, t, self.delta.as_block()) {
+                return Err(OtError::ConsistencyCheckFailed);
+            }
+        }
+        self.ot_index += n as u64;
+        Ok(())
+    }
+
+    /// Random OT: fills `out[j]` with two random messages; the receiver gets
+    /// `out[j][b_j]`. Same communication as [`Self::send_correlated`];
+    /// allocates `16·n` bytes of scratch for the correlated rows.
+    pub fn send_random<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        out: &mut [[Block; 2]],
+    ) -> Result<(), OtError> {
+        let first = self.ot_index;
+        let mut q = Zeroizing::new(vec![Block::ZERO; out.len()]);
+        self.send_correlated(ch, &mut q)?;
+        let delta = self.delta.as_block();
+        let mut a = Zeroizing::new(vec![Block::ZERO; HASH_CHUNK]);
+        let mut b = Zeroizing::new(vec![Block::ZERO; HASH_CHUNK]);
+        let mut scratch = Zeroizing::new(vec![Block::ZERO; HASH_CHUNK]);
+        for (c, (qs, os)) in q.chunks(HASH_CHUNK).zip(out.chunks_mut(HASH_CHUNK)).enumerate() {
+            let base_index = first + (c * HASH_CHUNK) as u64;
+            let (a, b) = (&mut a[..qs.len()], &mut b[..qs.len()]);
+            for ((x, y), &qj) in a.iter_mut().zip(b.iter_mut()).zip(qs) {
+                *x = qj;
+                *y = qj ^ delta;
+            }
+            self.hash.hash_in_place(a, &mut scratch, |k| tweak(base_index + k as u64));
+            self.hash.hash_in_place(b, &mut scratch, |k| tweak(base_index + k as u64));
+            for ((o, &x), &y) in os.iter_mut().zip(a.iter()).zip(b.iter()) {
+                *o = [x, y];
+            }
+        }
+        Ok(())
+    }
+
+    /// Chosen-message OT: the receiver gets `messages[j][b_j]`. Sends
+    /// `32·n` bytes on top of [`Self::send_random`]'s communication, after
+    /// the KOS check has passed in malicious mode; allocates `48·n` bytes of
+    /// scratch (the random-OT pads and their correlated rows).
+    pub fn send_chosen<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        messages: &[[Block; 2]],
+    ) -> Result<(), OtError> {
+        let mut keys = Zeroizing::new(vec![[Block::ZERO; 2]; messages.len()]);
+        self.send_random(ch, &mut keys)?;
+        let mut y = vec![Block::ZERO; 2 * HASH_CHUNK];
+        for (ks, ms) in keys.chunks(HASH_CHUNK).zip(messages.chunks(HASH_CHUNK)) {
+            let y = &mut y[..2 * ks.len()];
+            for ((pair, k), m) in y.chunks_exact_mut(2).zip(ks).zip(ms) {
+                pair[0] = k[0] ^ m[0];
+                pair[1] = k[1] ^ m[1];
+            }
+            ch.send_blocks(y)?;
+        }
+        ch.flush()?;
+        Ok(())
+    }
+
+    /// Processes one batch: `rows.len()` OTs (at most [`BATCH_ROWS`]; a
+    /// length that is not a multiple of 128 is padded internally).
+    fn extend_batch<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        rows: &mut [Block],
+    ) -> Result<(), OtError> {
+        let m = rows.len().div_ceil(128) * 128;
+        let nb = m / 128;
+        // Buffers are allocated on first use (a session that only sets up
+        // pays nothing for them).
+        if self.cols.len() < m {
+            self.cols.resize(BATCH_ROWS.max(m), Block::ZERO);
+            self.u.resize(BATCH_ROWS.max(m), Block::ZERO);
+        }
+        let q = &mut self.cols[..m];
+        let u = &mut self.u[..m];
+        ch.recv_blocks(u)?;
+        let d = self.delta.as_block().to_u128();
+        // Column by column, while the column is in L1: q^i = G(k_i^{s_i}) ⊕ s_i·u^i.
+        for (i, (qc, uc)) in q.chunks_exact_mut(nb).zip(u.chunks_exact(nb)).enumerate() {
+            self.prgs.expand_column(i, self.ctr, qc);
+            // Branch-free on the secret bit s_i = Δ_i.
+            let mask = Block::new(0u128.wrapping_sub((d >> i) & 1));
+            for (qq, &uu) in qc.iter_mut().zip(uc) {
+                *qq ^= uu & mask;
+            }
+        }
+        self.ctr += nb as u64;
+        if m == rows.len() {
+            transpose_columns(q, rows);
+        } else {
+            let mut tmp = Zeroizing::new(vec![Block::ZERO; m]);
+            transpose_columns(q, &mut tmp);
+            rows.copy_from_slice(&tmp[..rows.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl<S: Security> Drop for OtExtSender<S> {
+    fn drop(&mut self) {
+        self.cols.zeroize();
+        self.u.zeroize();
+    }
+}
+
+impl<S: Security> std::fmt::Debug for OtExtSender<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtExtSender")
+            .field("security", &S::NAME)
+            .field("ot_count", &self.ot_index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The receiver (evaluator) of an IKNP/ALSZ OT-extension session; `S` is
+/// the security level ([`SemiHonest`] by default, or
+/// [`MaliciousReceiver`](super::MaliciousReceiver)).
+///
+/// Created once per session with [`OtExtReceiver::setup`] (128 base OTs),
+/// then called any number of times, matching the sender's calls.
+pub struct OtExtReceiver<S: Security = SemiHonest> {
+    prgs0: ColumnPrgs,
+    prgs1: ColumnPrgs,
+    ctr: u64,
+    ot_index: u64,
+    prg: Prg,
+    cols: Vec<Block>,
+    u: Vec<Block>,
+    rbits: Vec<Block>,
+    hash: Tmmo,
+    /// Test hook: flip bit (column, row) of the first batch's `u` matrix,
+    /// as a receiver using inconsistent choice bits would.
+    #[cfg(test)]
+    pub(crate) cheat_flip: Option<(usize, usize)>,
+    _security: PhantomData<S>,
+}
+
+impl<S: Security> OtExtReceiver<S> {
+    /// Runs the 128 base OTs as their sender and returns a session.
+    pub fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<Self, OtError> {
+        let keys = base::send_random(ch, prg, KAPPA)?;
+        Ok(OtExtReceiver {
+            prgs0: ColumnPrgs::new(keys.iter().map(|k| &k[0])),
+            prgs1: ColumnPrgs::new(keys.iter().map(|k| &k[1])),
+            ctr: 0,
+            ot_index: 0,
+            prg: Prg::from_seed(prg.fork_seed()),
+            cols: Vec::new(),
+            u: Vec::new(),
+            rbits: Vec::new(),
+            hash: Tmmo::new(),
+            #[cfg(test)]
+            cheat_flip: None,
+            _security: PhantomData,
+        })
+    }
+
+    /// OTs received by this session so far (the next OT's hash index).
+    pub fn ot_count(&self) -> u64 {
+        self.ot_index
+    }
+
+    /// Correlated OT: `labels[j] = x_j ⊕ choices[j]·Δ`, where the sender
+    /// got `x_j` and Δ is its correlation.
+    ///
+    /// Sends `8 + 16·⌈n/128⌉·128` bytes (plus the KOS check's in malicious
+    /// mode). `choices` and `labels` must have the same length.
+    pub fn receive_correlated<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        choices: &[bool],
+        labels: &mut [Block],
+    ) -> Result<(), OtError> {
+        if choices.len() != labels.len() {
+            return Err(OtError::InvalidInput("choice bits and outputs have different lengths"));
+        }
+        let n = labels.len();
+        ch.send_u64(n as u64)?;
+        for (start, len) in batches(n) {
+            self.extend_batch(ch, &choices[start..start + len], &mut labels[start..start + len])?;
+        }
+        if S::MALICIOUS_RECEIVER {
+            let pad_choices: Vec<bool> = (0..KOS_PADDING).map(|_| self.prg.random_bool()).collect();
+            let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
+            self.extend_batch(ch, &pad_choices, &mut pad)?;
+            let seed = ch.recv_block()?;
+            let mut check = ReceiverCheck::new(seed);
+            check.absorb(labels, choices);
+            check.absorb(&pad, &pad_choices);
+            let (x, t) = check.finish();
+            ch.send_block(x)?;
+            ch.send_block(t)?;
+        }
+        ch.flush()?;
+        self.ot_index += n as u64;
+        Ok(())
+    }
+
+    /// Random OT: `out[j]` is the sender's message `choices[j]` of pair `j`.
+    pub fn receive_random<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        choices: &[bool],
+        out: &mut [Block],
+    ) -> Result<(), OtError> {
+        let first = self.ot_index;
+        self.receive_correlated(ch, choices, out)?;
+        let mut scratch = Zeroizing::new(vec![Block::ZERO; HASH_CHUNK]);
+        for (c, os) in out.chunks_mut(HASH_CHUNK).enumerate() {
+            let base_index = first + (c * HASH_CHUNK) as u64;
+            self.hash.hash_in_place(os, &mut scratch, |k| tweak(base_index + k as u64));
+        }
+        Ok(())
+    }
+
+    /// Chosen-message OT: `out[j]` is the sender's `messages[j][choices[j]]`.
+    pub fn receive_chosen<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        choices: &[bool],
+        out: &mut [Block],
+    ) -> Result<(), OtError> {
+        self.receive_random(ch, choices, out)?;
+        let mut y = vec![Block::ZERO; 2 * HASH_CHUNK];
+        for (os, cs) in out.chunks_mut(HASH_CHUNK).zip(choices.chunks(HASH_CHUNK)) {
+            let y = &mut y[..2 * os.len()];
+            ch.recv_blocks(y)?;
+            for ((o, pair), &c) in os.iter_mut().zip(y.chunks_exact(2)).zip(cs) {
+                // Constant-time select of pair[c].
+                *o ^= pair[0] ^ (pair[0] ^ pair[1]).select(c);
+            }
+        }
+        Ok(())
+    }
+
+    fn extend_batch<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        choices: &[bool],
+        rows: &mut [Block],
+    ) -> Result<(), OtError> {
+        let m = rows.len().div_ceil(128) * 128;
+        let nb = m / 128;
+        if self.cols.len() < m {
+            self.cols.resize(BATCH_ROWS.max(m), Block::ZERO);
+            self.u.resize(BATCH_ROWS.max(m), Block::ZERO);
+            self.rbits.resize(BATCH_ROWS.max(m) / 128, Block::ZERO);
+        }
+        let r = &mut self.rbits[..nb];
+        r.fill(Block::ZERO);
+        for (rb, cs) in r.iter_mut().zip(choices.chunks(128)) {
+            *rb = Block::new(pack_bits(cs));
+        }
+        let t = &mut self.cols[..m];
+        let g = &mut self.u[..m];
+        // Column by column, while the column is in L1:
+        // t^i = G(k_i^0), u^i = t^i ⊕ G(k_i^1) ⊕ r.
+        for (i, (tc, gc)) in t.chunks_exact_mut(nb).zip(g.chunks_exact_mut(nb)).enumerate() {
+            self.prgs0.expand_column(i, self.ctr, tc);
+            self.prgs1.expand_column(i, self.ctr, gc);
+            for ((gg, &tt), &rr) in gc.iter_mut().zip(tc.iter()).zip(r.iter()) {
+                *gg ^= tt ^ rr;
+            }
+        }
+        self.ctr += nb as u64;
+        #[cfg(test)]
+        if let Some((col, row)) = self.cheat_flip.take() {
+            g[col * nb + row / 128] ^= Block::new(1u128 << (row % 128));
+        }
+        ch.send_blocks(g)?;
+        if m == rows.len() {
+            transpose_columns(t, rows);
+        } else {
+            let mut tmp = Zeroizing::new(vec![Block::ZERO; m]);
+            transpose_columns(t, &mut tmp);
+            rows.copy_from_slice(&tmp[..rows.len()]);
+        }
+        Ok(())
+    }
+}
+
+/// Packs up to 128 bools, bit `k` from `bits[k]`.
+fn pack_bits(bits: &[bool]) -> u128 {
+    let mut v = 0u128;
+    let mut chunks = bits.chunks_exact(8);
+    for (k, c) in (&mut chunks).enumerate() {
+        // Eight 0/1 bytes; the multiply gathers bit i of the top byte from
+        // byte i (no carries: every partial product lands on its own bit).
+        let x = u64::from_le_bytes(std::array::from_fn(|i| u8::from(c[i])));
+        let byte = x.wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        v |= u128::from(byte) << (8 * k);
+    }
+    let done = bits.len() - chunks.remainder().len();
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        v |= u128::from(b) << (done + i);
+    }
+    v
+}
+
+impl<S: Security> Drop for OtExtReceiver<S> {
+    fn drop(&mut self) {
+        self.cols.zeroize();
+        self.u.zeroize();
+        self.rbits.zeroize();
+    }
+}
+
+impl<S: Security> std::fmt::Debug for OtExtReceiver<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtExtReceiver")
+            .field("security", &S::NAME)
+            .field("ot_count", &self.ot_index)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::memory_pair;
+    use crate::ot::MaliciousReceiver;
+
+    #[test]
+    fn pack_bits_order() {
+        let mut bits = [false; 128];
+        bits[0] = true;
+        bits[9] = true;
+        bits[127] = true;
+        assert_eq!(pack_bits(&bits), 1 | (1 << 9) | (1 << 127));
+        assert_eq!(pack_bits(&[true; 3]), 7);
+        let bits: Vec<bool> = (0..123).map(|i| (i * 37 + 5) % 7 < 3).collect();
+        let expect = bits.iter().enumerate().fold(0u128, |v, (i, &b)| v | (u128::from(b) << i));
+        assert_eq!(pack_bits(&bits), expect);
+    }
+
+    #[test]
+    fn batches_cover_everything() {
+        let v: Vec<_> = batches(BATCH_ROWS * 2 + 5).collect();
+        assert_eq!(v, vec![(0, BATCH_ROWS), (BATCH_ROWS, BATCH_ROWS), (2 * BATCH_ROWS, 5)]);
+        assert_eq!(batches(0).count(), 0);
+    }
+
+    fn run_cheater(flip: (usize, usize)) -> Result<(), OtError> {
+        let (a, b) = memory_pair();
+        let n = 1000;
+        let sender = std::thread::spawn(move || {
+            let mut ch = Channel::new(a);
+            let mut prg = Prg::from_seed(Block::new(11));
+            let delta = Delta::random(&mut prg);
+            let mut ot = OtExtSender::<MaliciousReceiver>::setup(&mut ch, &mut prg, delta).unwrap();
+            let mut out = vec![Block::ZERO; n];
+            ot.send_correlated(&mut ch, &mut out)
+        });
+        let mut ch = Channel::new(b);
+        let mut prg = Prg::from_seed(Block::new(12));
+        let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(&mut ch, &mut prg).unwrap();
+        ot.cheat_flip = Some(flip);
+        let choices = vec![true; n];
+        let mut out = vec![Block::ZERO; n];
+        // The receiver's own call succeeds: it cannot tell it was caught.
+        ot.receive_correlated(&mut ch, &choices, &mut out).unwrap();
+        drop(ch);
+        sender.join().unwrap()
+    }
+
+    #[test]
+    fn kos_check_rejects_an_inconsistent_column() {
+        // Column 0 is Δ's lsb, always 1: the flipped bit always shows.
+        assert!(matches!(run_cheater((0, 7)), Err(OtError::ConsistencyCheckFailed)));
+        assert!(matches!(run_cheater((0, 999)), Err(OtError::ConsistencyCheckFailed)));
+    }
+}

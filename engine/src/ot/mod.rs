@@ -1,0 +1,191 @@
+//! Oblivious transfer: base OT over Ristretto and IKNP/ALSZ OT extension,
+//! with an optional KOS consistency check against a malicious receiver.
+//!
+//! The evaluator gets the label of each of its input bits without the
+//! garbler learning the bit, and without learning the other label. That is
+//! a **correlated OT whose correlation is the garbler's Δ**: the garbler
+//! ([`OtExtSender`]) obtains a zero label `x_j` per input bit, the
+//! evaluator ([`OtExtReceiver`]) obtains `x_j ⊕ b_j·Δ` for its bit `b_j`.
+//! This module builds it in three layers:
+//!
+//! 1. [`base`]: 128 random **base OTs**, Chou–Orlandi "simplest OT" over
+//!    Ristretto (Latincrypt 2015), one round trip, done once per session.
+//!    The module docs say why this protocol and what it guarantees.
+//! 2. [`extension`]: **IKNP OT extension** (Ishai, Kilian, Nissim, Petrank,
+//!    Crypto 2003) with the ALSZ improvements (Asharov, Lindell, Schneider,
+//!    Zohner, CCS 2013: base OTs on random seeds expanded by a PRG so the
+//!    receiver sends one `u` column per base OT, correlated OT with a
+//!    global correlation, batched transposition). The extension sender's
+//!    base-OT choice string *is* Δ, so the raw extension rows are already
+//!    the correlated OT with correlation Δ (the way emp-toolkit's IKNP
+//!    delivers garbler labels): **16 bytes per OT**, one message from the
+//!    receiver to the sender, no extra round.
+//! 3. [`check`]: the **KOS consistency check** (Keller, Orsini, Scholl,
+//!    Crypto 2015) that makes the extension secure against a malicious
+//!    receiver, enabled by the [`MaliciousReceiver`] type parameter. The
+//!    original KOS15 proof of this check was shown flawed (Roy, SoftSpokenOT,
+//!    Crypto 2022); the module docs say what we implement and what is not
+//!    verified.
+//!
+//! On top of the correlated OT, the extension offers **random OT**
+//! (messages `H(x_j)`, `H(x_j ⊕ Δ)`, no extra communication) and
+//! **chosen-message OT** (32 more bytes per OT from the sender), hashing with
+//! the garbling core's TMMO tweakable correlation-robust hash
+//! ([`crate::hash::Tmmo`], Guo–Katz–Wang–Yu S&P 2020) under tweaks
+//! `2^127 + j` that never collide with garbling's gate tweaks (< 2^64).
+//!
+//! # Security model and type names
+//!
+//! The security level is a type parameter, so the name of a session says
+//! what it guarantees:
+//!
+//! * [`SemiHonest`] (the default): IKNP/ALSZ, secure when both parties follow
+//!   the protocol. `OtExtSender<SemiHonest>`, alias [`SemiHonestOtSender`].
+//! * [`MaliciousReceiver`]: adds the KOS check; the sender aborts with
+//!   [`OtError::ConsistencyCheckFailed`] if the receiver used inconsistent
+//!   choice bits across the columns of its message. Costs 256 padding OTs,
+//!   16 bytes from the sender and 32 bytes from the receiver per call, one
+//!   more round trip per call, and one GF(2^128) multiplication per OT.
+//!   `OtExtSender<MaliciousReceiver>`, alias [`KosOtSender`].
+//!
+//! Neither mode protects against a malicious *sender* (the garbler); in
+//! garbled circuits a malicious garbler is handled, if at all, elsewhere.
+//!
+//! # Wire cost, per call of `n` OTs
+//!
+//! | output | receiver → sender | sender → receiver |
+//! |---|---|---|
+//! | correlated (Δ) | `8 + 16·⌈n/128⌉·128` | 0 |
+//! | random | same | 0 |
+//! | chosen (128-bit messages) | same | `32·n` |
+//! | + KOS check | `+ 16·256 + 32` | `+ 16` |
+//!
+//! Base OTs, once per session: 32 bytes to the receiver of the base OT (the
+//! extension receiver sends them) and `8 + 32·128` bytes back.
+//!
+//! # Example
+//!
+//! ```
+//! use garblet_engine::block::Block;
+//! use garblet_engine::channel::{memory_pair, Channel};
+//! use garblet_engine::ot::{OtExtReceiver, OtExtSender, SemiHonest};
+//! use garblet_engine::prg::{Delta, Prg};
+//!
+//! let (a, b) = memory_pair();
+//! let garbler = std::thread::spawn(move || {
+//!     let mut ch = Channel::new(a);
+//!     let mut prg = Prg::from_entropy();
+//!     let delta = Delta::random(&mut prg);
+//!     let mut ot = OtExtSender::<SemiHonest>::setup(&mut ch, &mut prg, delta).unwrap();
+//!     let mut zero_labels = vec![Block::ZERO; 1000];
+//!     ot.send_correlated(&mut ch, &mut zero_labels).unwrap();
+//!     (zero_labels, ot.delta().as_block())
+//! });
+//! let mut ch = Channel::new(b);
+//! let mut prg = Prg::from_entropy();
+//! let mut ot = OtExtReceiver::<SemiHonest>::setup(&mut ch, &mut prg).unwrap();
+//! let bits: Vec<bool> = (0..1000).map(|i| i % 3 == 0).collect();
+//! let mut labels = vec![Block::ZERO; 1000];
+//! ot.receive_correlated(&mut ch, &bits, &mut labels).unwrap();
+//! let (zero_labels, delta) = garbler.join().unwrap();
+//! for j in 0..1000 {
+//!     assert_eq!(labels[j], zero_labels[j] ^ delta.select(bits[j]));
+//! }
+//! ```
+
+pub mod base;
+pub mod check;
+pub mod extension;
+pub mod transpose;
+
+pub use extension::{OtExtReceiver, OtExtSender};
+
+use crate::channel::ChannelError;
+
+/// An error from an oblivious-transfer protocol.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OtError {
+    /// The channel failed, or the peer's message ended early (a short
+    /// message is [`ChannelError::Truncated`]).
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// The peer sent 32 bytes that are not the canonical encoding of a
+    /// Ristretto point.
+    #[error("peer sent a malformed Ristretto point (message index {index})")]
+    MalformedPoint {
+        /// Position of the point among the peer's points in that message.
+        index: usize,
+    },
+    /// The peer sent the identity point, which would make the keys
+    /// predictable.
+    #[error("peer sent the identity point (message index {index})")]
+    IdentityPoint {
+        /// Position of the point among the peer's points in that message.
+        index: usize,
+    },
+    /// The peer announced a different number of OTs than this side asked
+    /// for.
+    #[error("{what}: this side expects {expected}, the peer announced {received}")]
+    LengthMismatch {
+        /// Which count disagreed.
+        what: &'static str,
+        /// The count this side asked for.
+        expected: u64,
+        /// The count the peer sent.
+        received: u64,
+    },
+    /// The KOS consistency check failed: the receiver did not use the same
+    /// choice bits in every column (malicious or corrupted receiver). The
+    /// outputs of this call must be discarded.
+    #[error("OT extension consistency check failed: the receiver cheated or the data was corrupted")]
+    ConsistencyCheckFailed,
+    /// The caller's arguments are inconsistent (e.g. output and choice
+    /// slices of different lengths); nothing was sent.
+    #[error("invalid OT request: {0}")]
+    InvalidInput(&'static str),
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The security level of an OT extension session, as a type parameter:
+/// [`SemiHonest`] or [`MaliciousReceiver`].
+pub trait Security: sealed::Sealed + Send + Sync + 'static {
+    /// Whether the KOS consistency check runs.
+    const MALICIOUS_RECEIVER: bool;
+    /// A human-readable name, for logs and benchmark labels.
+    const NAME: &'static str;
+}
+
+/// Semi-honest security (IKNP/ALSZ): both parties follow the protocol.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SemiHonest;
+
+/// Security against a malicious receiver (KOS consistency check) and a
+/// semi-honest sender.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MaliciousReceiver;
+
+impl sealed::Sealed for SemiHonest {}
+impl sealed::Sealed for MaliciousReceiver {}
+
+impl Security for SemiHonest {
+    const MALICIOUS_RECEIVER: bool = false;
+    const NAME: &'static str = "semi-honest";
+}
+
+impl Security for MaliciousReceiver {
+    const MALICIOUS_RECEIVER: bool = true;
+    const NAME: &'static str = "malicious-receiver";
+}
+
+/// IKNP/ALSZ extension sender, semi-honest.
+pub type SemiHonestOtSender = OtExtSender<SemiHonest>;
+/// IKNP/ALSZ extension receiver, semi-honest.
+pub type SemiHonestOtReceiver = OtExtReceiver<SemiHonest>;
+/// KOS extension sender: aborts on an inconsistent receiver.
+pub type KosOtSender = OtExtSender<MaliciousReceiver>;
+/// KOS extension receiver (runs the receiver's half of the KOS check).
+pub type KosOtReceiver = OtExtReceiver<MaliciousReceiver>;

@@ -1,0 +1,463 @@
+//! Garbling end to end: random circuits against plaintext evaluation, the
+//! Bristol AES-128 and SHA-256 known answers, plans, parallelism, and hostile
+//! streams.
+
+use garblet_engine::block::Block;
+use garblet_engine::circuits::{
+    bristol, Circuit, Gate, GateKind, InputSpec, Output, Party, Visibility, WireId,
+};
+use garblet_engine::garble::{
+    eval_plain, evaluate_many, garble_many, ActiveLabel, DecodeError, Encoder, EvalError, Evaluator,
+    GarbleError, Garbler, OutputDecoder, Plan, Repeated,
+};
+use garblet_engine::prg::Prg;
+use proptest::prelude::*;
+
+/// Garbles `plan` with a seeded encoder, evaluates it, decodes; returns the
+/// output bits and the garbled bytes.
+fn run(plan: &Plan<'_>, inputs: &[bool], seed: u128, parallel: bool) -> (Vec<bool>, Vec<u8>) {
+    let mut prg = Prg::from_seed(Block::new(seed));
+    let encoder = Encoder::random(inputs.len(), &mut prg);
+    let labels = encoder.encode_bits(0, inputs);
+    let mut stream = Vec::new();
+    let outputs = Garbler::new().parallel(parallel).garble(plan, &encoder, &mut stream).unwrap();
+    let out_labels = Evaluator::new().parallel(parallel).evaluate(plan, &labels, &stream[..]).unwrap();
+    let bits = outputs.decoder().decode(&out_labels).unwrap();
+    assert_eq!(outputs.verify(&out_labels).unwrap(), bits);
+    (bits, stream)
+}
+
+fn flat_plain(circuit: &Circuit, inputs: &[bool]) -> Vec<bool> {
+    let mut per_input = Vec::new();
+    let mut pos = 0;
+    for i in circuit.inputs() {
+        per_input.push(inputs[pos..pos + i.width as usize].to_vec());
+        pos += i.width as usize;
+    }
+    circuit.eval_bits(&per_input).unwrap().concat()
+}
+
+/// A random circuit over few wires, so that wires are overwritten often
+/// (not SSA), including input wires.
+fn random_circuit(
+    g_bits: u32,
+    e_bits: u32,
+    extra: u32,
+    ops: &[(u8, u32, u32, u32)],
+    outs: &[u32],
+) -> Circuit {
+    let num_wires = 2 + g_bits + e_bits + extra;
+    let mut gates = Vec::new();
+    for &(kind, a, b, out) in ops {
+        let a = WireId::new(a % num_wires);
+        let b = WireId::new(b % num_wires);
+        let out = WireId::new(2 + out % (num_wires - 2));
+        gates.push(match kind % 3 {
+            0 => Gate::xor(a, b, out),
+            1 => Gate::and(a, b, out),
+            _ => Gate::inv(a, out),
+        });
+    }
+    // Make every read defined: wires never written before are read as
+    // constants instead (wires 0..2+inputs are defined from the start).
+    let mut defined = vec![false; num_wires as usize];
+    for d in defined.iter_mut().take((2 + g_bits + e_bits) as usize) {
+        *d = true;
+    }
+    for g in &mut gates {
+        if !defined[g.a.index()] {
+            g.a = WireId::ONE;
+        }
+        if !defined[g.b.index()] {
+            g.b = WireId::ZERO;
+        }
+        if g.kind == GateKind::Inv {
+            g.b = g.a;
+        }
+        defined[g.out.index()] = true;
+    }
+    let out_wires: Vec<WireId> =
+        outs.iter().map(|&o| WireId::new(o % num_wires)).filter(|w| defined[w.index()]).collect();
+    Circuit::new(
+        num_wires,
+        vec![InputSpec::new("g", Party::Garbler, g_bits), InputSpec::new("e", Party::Evaluator, e_bits)],
+        vec![Output { name: "o".into(), visibility: Visibility::Both, wires: out_wires }],
+        gates,
+    )
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn random_circuits_match_plaintext(
+        g_bits in 1u32..6,
+        e_bits in 1u32..6,
+        extra in 1u32..12,
+        ops in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), any::<u32>()), 0..120),
+        outs in prop::collection::vec(any::<u32>(), 1..10),
+        input_seed in any::<u64>(),
+        window in 1usize..40,
+    ) {
+        let c = random_circuit(g_bits, e_bits, extra, &ops, &outs);
+        let inputs: Vec<bool> = (0..g_bits + e_bits).map(|k| (input_seed >> k) & 1 == 1).collect();
+        let expected = flat_plain(&c, &inputs);
+        prop_assert_eq!(eval_plain(&c, &inputs).unwrap(), expected.clone());
+        let full = Plan::compile(&c).unwrap();
+        let (bits, stream) = run(&full, &inputs, 1, false);
+        prop_assert_eq!(&bits, &expected);
+        // Small windows: schedule boundaries everywhere.
+        let small = Plan::compile_with_window(&c, window).unwrap();
+        prop_assert_eq!(run(&small, &inputs, 2, false).0, expected.clone());
+        let streaming = Plan::streaming_with_window(&c, window).unwrap();
+        prop_assert_eq!(run(&streaming, &inputs, 3, false).0, expected.clone());
+        // Size on the wire: header, 32 bytes per AND, trailer.
+        prop_assert_eq!(stream.len() as u64, 32 + 32 * c.and_count() + 32);
+    }
+}
+
+#[test]
+fn repeated_plans_match_plaintext() {
+    let ops: Vec<(u8, u32, u32, u32)> = (0..300u32)
+        .map(|i| ((i * 7 % 3) as u8, i.wrapping_mul(2654435761), i.wrapping_mul(40503), i * 13))
+        .collect();
+    let c = random_circuit(4, 4, 6, &ops, &[3, 5, 7, 9, 11, 13]);
+    for times in [1u64, 2, 5, 17] {
+        let r = Repeated::new(&c, times);
+        for input_seed in 0..8u64 {
+            let inputs: Vec<bool> = (0..8).map(|k| ((input_seed * 37) >> k) & 1 == 1).collect();
+            let expected = eval_plain(&r, &inputs).unwrap();
+            for window in [16usize, 301, 1000, 1 << 16] {
+                let plan = Plan::repeated_with_window(&r, window).unwrap();
+                assert_eq!(plan.and_count(), Some(r.and_count()));
+                assert_eq!(run(&plan, &inputs, 9, false).0, expected, "times {times} window {window}");
+                let streaming = Plan::streaming_with_window(&r, window).unwrap();
+                assert_eq!(run(&streaming, &inputs, 9, false).0, expected);
+            }
+        }
+    }
+}
+
+/// A wide layered circuit (many independent ANDs per level), big enough for
+/// the parallel path.
+fn wide_circuit(width: u32, layers: u32) -> Circuit {
+    let n_in = 2 * width;
+    let num_wires = 2 + n_in;
+    let mut gates = Vec::new();
+    for l in 0..layers {
+        for i in 0..width {
+            let a = WireId::new(2 + i);
+            let b = WireId::new(2 + width + (i + l + 1) % width);
+            gates.push(Gate::and(a, b, WireId::new(2 + width + i)));
+            gates.push(Gate::xor(
+                WireId::new(2 + (i + 1) % width),
+                WireId::new(2 + width + i),
+                WireId::new(2 + i),
+            ));
+        }
+    }
+    Circuit::new(
+        num_wires,
+        vec![InputSpec::new("a", Party::Garbler, width), InputSpec::new("b", Party::Evaluator, width)],
+        vec![Output {
+            name: "o".into(),
+            visibility: Visibility::Both,
+            wires: (2..num_wires).map(WireId::new).collect(),
+        }],
+        gates,
+    )
+    .unwrap()
+}
+
+#[test]
+fn parallel_garbling_is_identical_to_one_thread() {
+    let c = wide_circuit(5000, 6);
+    let inputs: Vec<bool> = (0..10_000).map(|k| k % 3 == 0 || k % 7 == 1).collect();
+    let expected = flat_plain(&c, &inputs);
+    let plan = Plan::compile(&c).unwrap();
+    let (bits1, stream1) = run(&plan, &inputs, 5, false);
+    let (bits2, stream2) = run(&plan, &inputs, 5, true);
+    assert_eq!(bits1, expected);
+    assert_eq!(bits2, expected);
+    assert_eq!(stream1, stream2);
+}
+
+#[test]
+fn many_instances_on_all_cores() {
+    let c = wide_circuit(64, 4);
+    let plan = Plan::compile(&c).unwrap();
+    let mut prg = Prg::from_seed(Block::new(11));
+    let encoders: Vec<Encoder> = (0..8).map(|_| Encoder::random(128, &mut prg)).collect();
+    let inputs: Vec<Vec<bool>> = (0..8).map(|i| (0..128).map(|k| (k * (i + 3)) % 5 < 2).collect()).collect();
+    let labels: Vec<Vec<ActiveLabel>> =
+        encoders.iter().zip(&inputs).map(|(e, x)| e.encode_bits(0, x)).collect();
+    let mut streams: Vec<Vec<u8>> = vec![Vec::new(); 8];
+    let outs = garble_many(&Garbler::new(), &plan, encoders.iter().zip(streams.iter_mut()).collect());
+    let results = evaluate_many(
+        &Evaluator::new(),
+        &plan,
+        labels.iter().map(|l| l.as_slice()).zip(streams.iter().map(|s| &s[..])).collect(),
+    );
+    for ((out, res), x) in outs.into_iter().zip(results).zip(&inputs) {
+        let bits = out.unwrap().decoder().decode(&res.unwrap()).unwrap();
+        assert_eq!(bits, flat_plain(&c, x));
+    }
+}
+
+fn bristol_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/circuits/bristol")
+}
+
+/// Bits of a hex value under SOURCE.md's rule: bit k is bit k of the
+/// integer whose big-endian bytes are the hex string.
+fn hex_bits(hex: &str) -> Vec<bool> {
+    let bytes: Vec<u8> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    (0..bytes.len() * 8).map(|i| (bytes[bytes.len() - 1 - i / 8] >> (i % 8)) & 1 == 1).collect()
+}
+
+fn bristol_kat(file: &str, in0: &str, in1: &str, out0: &str) {
+    let c = bristol::read_file(bristol_dir().join(file)).unwrap();
+    let mut inputs = hex_bits(in0);
+    inputs.extend(hex_bits(in1));
+    let plan = Plan::compile(&c).unwrap();
+    for parallel in [false, true] {
+        let (bits, stream) = run(&plan, &inputs, 42, parallel);
+        assert_eq!(bits, hex_bits(out0), "{file} parallel={parallel}");
+        assert_eq!(stream.len() as u64, 64 + 32 * c.and_count());
+    }
+}
+
+#[test]
+fn aes128_bristol_known_answer() {
+    bristol_kat(
+        "aes_128.txt",
+        "000102030405060708090a0b0c0d0e0f",
+        "00112233445566778899aabbccddeeff",
+        "69c4e0d86a7b0430d8cdb78070b4c55a",
+    );
+    bristol_kat(
+        "aes_128.txt",
+        "00000000000000000000000000000000",
+        "00000000000000000000000000000000",
+        "66e94bd4ef8a2c3b884cfa59ca342b2e",
+    );
+}
+
+#[test]
+fn sha256_bristol_known_answer() {
+    let iv = "6a09e667bb67ae853c6ef372a54ff53a510e527f9b05688c1f83d9ab5be0cd19";
+    let empty = format!("80{}", "0".repeat(126));
+    bristol_kat("sha256.txt", &empty, iv, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    let abc = format!("61626380{}{}", "0".repeat(104), "0000000000000018");
+    bristol_kat("sha256.txt", &abc, iv, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+#[test]
+fn aes128_repeated_gives_the_same_answer() {
+    let c = bristol::read_file(bristol_dir().join("aes_128.txt")).unwrap();
+    let r = Repeated::new(&c, 20);
+    let plan = Plan::repeated(&r).unwrap();
+    let mut inputs = hex_bits("000102030405060708090a0b0c0d0e0f");
+    inputs.extend(hex_bits("00112233445566778899aabbccddeeff"));
+    let (bits, stream) = run(&plan, &inputs, 3, false);
+    assert_eq!(bits, hex_bits("69c4e0d86a7b0430d8cdb78070b4c55a"));
+    assert_eq!(stream.len() as u64, 64 + 32 * 20 * c.and_count());
+}
+
+/// A small circuit and a valid stream for the hostile-stream tests.
+fn small_setup() -> (Circuit, Vec<ActiveLabel>, Vec<u8>, Vec<bool>) {
+    let c = wide_circuit(8, 3);
+    let inputs: Vec<bool> = (0..16).map(|k| k % 3 == 1).collect();
+    let mut prg = Prg::from_seed(Block::new(8));
+    let encoder = Encoder::random(16, &mut prg);
+    let labels = encoder.encode_bits(0, &inputs);
+    let plan = Plan::compile_with_window(&c, 10).unwrap();
+    let mut stream = Vec::new();
+    Garbler::new().garble(&plan, &encoder, &mut stream).unwrap();
+    let expected = flat_plain(&c, &inputs);
+    (c, labels, stream, expected)
+}
+
+#[test]
+fn truncated_streams_are_errors() {
+    let (c, labels, stream, _) = small_setup();
+    let plan = Plan::compile_with_window(&c, 10).unwrap();
+    for len in 0..stream.len() {
+        let err = Evaluator::new().evaluate(&plan, &labels, &stream[..len]).unwrap_err();
+        assert!(matches!(err, EvalError::Truncated { .. }), "len {len}: {err:?}");
+    }
+}
+
+#[test]
+fn corrupted_streams_are_errors() {
+    let (c, labels, stream, _) = small_setup();
+    let plan = Plan::compile_with_window(&c, 10).unwrap();
+    for pos in 0..stream.len() {
+        for flip in [0x01u8, 0x80, 0xff] {
+            let mut bad = stream.clone();
+            bad[pos] ^= flip;
+            let err = Evaluator::new().evaluate(&plan, &labels, &bad[..]).unwrap_err();
+            assert!(matches!(err, EvalError::Corrupt | EvalError::BadTrailer { .. }), "pos {pos}: {err:?}");
+        }
+    }
+    // A stream for another circuit (fewer ANDs) is misframed.
+    let other = wide_circuit(8, 2);
+    let other_plan = Plan::compile(&other).unwrap();
+    let err = Evaluator::new().evaluate(&other_plan, &labels, &stream[..]).unwrap_err();
+    assert!(matches!(err, EvalError::BadTrailer { .. }), "{err:?}");
+    // Random garbage of the right length.
+    let mut prg = Prg::from_seed(Block::new(99));
+    let mut junk = vec![0u8; stream.len()];
+    prg.fill_bytes(&mut junk);
+    assert!(Evaluator::new().evaluate(&plan, &labels, &junk[..]).is_err());
+}
+
+#[test]
+fn long_streams_leave_the_rest_unread() {
+    let (c, labels, mut stream, expected) = small_setup();
+    let plan = Plan::compile_with_window(&c, 10).unwrap();
+    let len = stream.len();
+    stream.extend_from_slice(b"next protocol message");
+    let mut reader = &stream[..];
+    let out = Evaluator::new().evaluate(&plan, &labels, &mut reader).unwrap();
+    assert_eq!(reader.len(), stream.len() - len);
+    let _ = (out, expected);
+}
+
+#[test]
+fn wrong_input_counts_and_labels_are_errors() {
+    let (c, labels, stream, _) = small_setup();
+    let plan = Plan::compile_with_window(&c, 10).unwrap();
+    assert!(matches!(
+        Evaluator::new().evaluate(&plan, &labels[1..], &stream[..]),
+        Err(EvalError::InputCount { expected: 16, got: 15 })
+    ));
+    let mut prg = Prg::from_seed(Block::new(1));
+    let enc = Encoder::random(3, &mut prg);
+    assert!(matches!(
+        Garbler::new().garble(&plan, &enc, std::io::sink()),
+        Err(GarbleError::InputCount { .. })
+    ));
+
+    // Output verification rejects a label that is neither label of its wire.
+    let enc = Encoder::random(16, &mut prg);
+    let inputs = enc.encode_bits(0, &[true; 16]);
+    let mut s = Vec::new();
+    let outs = Garbler::new().garble(&plan, &enc, &mut s).unwrap();
+    let mut out_labels = Evaluator::new().evaluate(&plan, &inputs, &s[..]).unwrap();
+    assert!(outs.verify(&out_labels).is_ok());
+    out_labels[3] = ActiveLabel::from_block(out_labels[3].as_block() ^ Block::new(2));
+    assert_eq!(outs.verify(&out_labels), Err(DecodeError::InvalidLabel { index: 3 }));
+    assert!(matches!(outs.decoder().decode(&out_labels[1..]), Err(DecodeError::Count { .. })));
+
+    // Decoder serialisation is exact.
+    let dec = outs.decoder();
+    let bytes = dec.to_bytes();
+    assert_eq!(OutputDecoder::from_bytes(&bytes, dec.len()).unwrap(), dec);
+    assert_eq!(OutputDecoder::from_bytes(&bytes[1..], dec.len()), Err(DecodeError::Malformed));
+    let mut stray = bytes.clone();
+    if !dec.len().is_multiple_of(8) {
+        *stray.last_mut().unwrap() |= 0x80;
+        assert_eq!(OutputDecoder::from_bytes(&stray, dec.len()), Err(DecodeError::Malformed));
+    }
+}
+
+#[test]
+fn evaluator_sees_only_one_label_per_wire() {
+    // The evaluator's whole input is active labels; with the labels of one
+    // input assignment it cannot produce the other label of an output wire
+    // (that would reveal Δ): its outputs are exactly the garbler's labels of
+    // the true values.
+    let (c, _, _, _) = small_setup();
+    let plan = Plan::compile(&c).unwrap();
+    let mut prg = Prg::from_seed(Block::new(4));
+    let enc = Encoder::random(16, &mut prg);
+    let x: Vec<bool> = (0..16).map(|k| k % 2 == 0).collect();
+    let mut s = Vec::new();
+    let outs = Garbler::new().garble(&plan, &enc, &mut s).unwrap();
+    let labels = Evaluator::new().evaluate(&plan, &enc.encode_bits(0, &x), &s[..]).unwrap();
+    let bits = outs.verify(&labels).unwrap();
+    assert_eq!(bits, flat_plain(&c, &x));
+    // lsb decoding agrees with the garbler's check.
+    assert_eq!(outs.decoder().decode(&labels).unwrap(), bits);
+}
+
+#[test]
+fn encoder_from_correlated_ot_labels() {
+    // The evaluator's input labels come from a correlated OT with
+    // correlation Δ: it holds zero ⊕ b·Δ for its bits b.
+    let c = bristol::read_file(bristol_dir().join("aes_128.txt")).unwrap();
+    let mut prg = Prg::from_seed(Block::new(21));
+    let delta = garblet_engine::prg::Delta::random(&mut prg);
+    let d = delta.as_block();
+    let ot_zero: Vec<Block> = (0..128).map(|_| prg.random_block()).collect();
+    let key = hex_bits("000102030405060708090a0b0c0d0e0f");
+    let plaintext = hex_bits("00112233445566778899aabbccddeeff");
+    let ot_received: Vec<ActiveLabel> =
+        ot_zero.iter().zip(&plaintext).map(|(&z, &b)| ActiveLabel::from_block(z ^ d.select(b))).collect();
+    let enc = Encoder::with_ot_labels(&c, delta, &ot_zero, &mut prg).unwrap();
+    assert!(Encoder::with_ot_labels(&c, enc.delta().clone(), &ot_zero[1..], &mut prg).is_err());
+    let mut labels = enc.encode_input(&c.inputs()[0], &key).unwrap();
+    assert!(enc.encode_input(&c.inputs()[0], &key[1..]).is_err());
+    labels.extend(ot_received);
+    let plan = Plan::compile(&c).unwrap();
+    let mut stream = Vec::new();
+    let outs = Garbler::new().garble(&plan, &enc, &mut stream).unwrap();
+    let out = Evaluator::new().evaluate(&plan, &labels, &stream[..]).unwrap();
+    assert_eq!(outs.decoder().decode(&out).unwrap(), hex_bits("69c4e0d86a7b0430d8cdb78070b4c55a"));
+}
+
+/// A source whose gate 25 names a wire out of range.
+struct Broken;
+
+impl garblet_engine::garble::GateSource for Broken {
+    fn num_wires(&self) -> u32 {
+        8
+    }
+    fn input_bits(&self) -> u64 {
+        4
+    }
+    fn output_wires(&self) -> Vec<WireId> {
+        vec![WireId::new(7)]
+    }
+    fn num_gates(&self) -> u64 {
+        40
+    }
+    fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize {
+        let n = (40u64.saturating_sub(start) as usize).min(out.len());
+        for (k, g) in out[..n].iter_mut().enumerate() {
+            let i = start + k as u64;
+            let b = if i == 25 { 99 } else { 3 };
+            *g = Gate::and(WireId::new(2), WireId::new(b), WireId::new(6 + (i % 2) as u32));
+        }
+        n
+    }
+}
+
+#[test]
+fn malformed_streaming_sources_and_streams_stop_cleanly() {
+    let mut prg = Prg::from_seed(Block::new(2));
+    let enc = Encoder::random(4, &mut prg);
+    let plan = Plan::streaming_with_window(&Broken, 10).unwrap();
+    let err = Garbler::new().garble(&plan, &enc, std::io::sink()).unwrap_err();
+    assert!(matches!(
+        err,
+        GarbleError::Plan(garblet_engine::garble::PlanError::WireOutOfRange { gate: 25, .. })
+    ));
+    let labels = enc.encode_bits(0, &[true; 4]);
+    let err = Evaluator::new().evaluate(&plan, &labels, &[0u8; 4096][..]).unwrap_err();
+    assert!(matches!(err, EvalError::Plan(_)), "{err:?}");
+    assert!(Plan::compile(&Broken).is_err());
+
+    // A truncated stream under a streaming plan: an error, and the
+    // scheduling thread stops.
+    let (c, labels, stream, _) = small_setup();
+    let plan = Plan::streaming_with_window(&c, 10).unwrap();
+    for len in [0, 40, stream.len() / 2, stream.len() - 1] {
+        let err = Evaluator::new().evaluate(&plan, &labels, &stream[..len]).unwrap_err();
+        assert!(matches!(err, EvalError::Truncated { .. }), "{err:?}");
+    }
+    assert!(Evaluator::new().evaluate(&plan, &labels, &stream[..]).is_ok());
+}

@@ -1,0 +1,260 @@
+//! `garblet bench`: the figures users compare engines by, measured in this
+//! process on this machine. `BENCHMARKS.md` documents every field.
+
+use anyhow::{anyhow, Context, Result};
+use garblet::circuits::{
+    bristol, opt, Builder, Circuit, Gate, InputSpec, Output, Party, Sign, Visibility, WireId,
+};
+use garblet::engine::block::Block;
+use garblet::engine::channel::{memory_pair, Channel};
+use garblet::engine::garble::{Encoder, Evaluator, Garbler, Plan, Repeated};
+use garblet::engine::net::{self, TcpOptions};
+use garblet::engine::ot::{base, OtExtReceiver, OtExtSender, SemiHonest};
+use garblet::engine::prg::{Delta, Prg};
+use garblet::engine::session::{self, PartyInputs, SessionOutcome, SessionProgram};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// AND gates per repetition of the wide body.
+const WIDE_BODY_ANDS: u32 = 1 << 16;
+
+/// One layer of `width` independent ANDs, each folded back into its input
+/// by a free XOR: every AND of a layer can be hashed in one batch.
+fn wide_body(width: u32) -> Result<Circuit> {
+    let num_wires = 2 + 2 * width;
+    let mut gates = Vec::with_capacity(2 * width as usize);
+    for i in 0..width {
+        let a = WireId::new(2 + i);
+        let b = WireId::new(2 + width + (i + 1) % width);
+        let t = WireId::new(2 + width + i);
+        gates.push(Gate::and(a, b, t));
+        gates.push(Gate::xor(a, t, a));
+    }
+    let outputs = vec![Output {
+        name: "out".into(),
+        visibility: Visibility::Both,
+        wires: (0..64).map(|i| WireId::new(2 + i)).collect(),
+    }];
+    let inputs =
+        vec![InputSpec::new("a", Party::Garbler, width), InputSpec::new("b", Party::Evaluator, width)];
+    Ok(Circuit::new(num_wires, inputs, outputs, gates)?)
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Resets the peak-RSS mark so the next phase is measured on its own (Linux).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn random_bits(n: usize, prg: &mut Prg) -> Vec<bool> {
+    (0..n).map(|_| prg.random_bool()).collect()
+}
+
+/// Garbler and evaluator on two threads over loopback TCP.
+fn two_party_tcp(
+    program_g: SessionProgram<'_>,
+    program_e: SessionProgram<'_>,
+    g_inputs: PartyInputs,
+    e_inputs: PartyInputs,
+) -> Result<(SessionOutcome, SessionOutcome, Duration)> {
+    let listener = net::listen("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    let options =
+        TcpOptions { connect_timeout: Duration::from_secs(30), io_timeout: Duration::from_secs(120) };
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        let g = s.spawn(|| -> Result<SessionOutcome> {
+            let tcp = net::accept(&listener, &options)?;
+            let mut ch = Channel::new(tcp);
+            Ok(session::run_garbler_program(&mut ch, &program_g, &g_inputs, None)?)
+        });
+        let e = (|| -> Result<SessionOutcome> {
+            let tcp = net::connect(&addr, &options)?;
+            let mut ch = Channel::new(tcp);
+            Ok(session::run_evaluator_program(&mut ch, &program_e, &e_inputs, None)?)
+        })();
+        let g = g.join().map_err(|_| anyhow!("garbler thread panicked"))?;
+        let elapsed = started.elapsed();
+        Ok((g?, e?, elapsed))
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Runs the benchmark and prints it (JSON or a table).
+pub fn bench(as_json: bool, full: bool) -> Result<()> {
+    let mut prg = Prg::from_entropy();
+    let mut report = serde_json::Map::new();
+    let say = |what: &str| {
+        if !as_json {
+            eprintln!("measuring {what} …");
+        }
+    };
+
+    // 1. Garbling and evaluation in memory, one thread, 2^24 ANDs.
+    say("garbling and evaluation (2^24 ANDs, one thread, in memory)");
+    let body = wide_body(WIDE_BODY_ANDS)?;
+    let reps = (1u64 << 24) / u64::from(WIDE_BODY_ANDS);
+    let wide = Repeated::new(&body, reps);
+    let ands = wide.and_count();
+    let plan = Plan::repeated(&wide)?;
+    let encoder = Encoder::random(body.input_bits() as usize, &mut prg);
+    let t = Instant::now();
+    Garbler::new().garble(&plan, &encoder, std::io::sink())?;
+    let garble_s = t.elapsed().as_secs_f64();
+    let mut tables = Vec::with_capacity(ands as usize * 32 + 1024);
+    let outputs = Garbler::new().garble(&plan, &encoder, &mut tables)?;
+    let inputs: Vec<_> = encoder.encode_bits(0, &random_bits(body.input_bits() as usize, &mut prg));
+    let t = Instant::now();
+    let labels = Evaluator::new().evaluate(&plan, &inputs, &tables[..])?;
+    let eval_s = t.elapsed().as_secs_f64();
+    outputs.verify(&labels).map_err(|e| anyhow!("benchmark self-check failed: {e}"))?;
+    drop(tables);
+    report.insert("garble_and_per_s".into(), json!((ands as f64 / garble_s).round()));
+    report.insert("eval_and_per_s".into(), json!((ands as f64 / eval_s).round()));
+
+    // 2. End to end over loopback TCP, same circuit.
+    say("end to end over loopback TCP (2^24 ANDs)");
+    let g_in = PartyInputs::new([("a".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
+    let e_in = PartyInputs::new([("b".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
+    let (g, _, elapsed) = two_party_tcp(
+        SessionProgram::repeated(&body, reps)?,
+        SessionProgram::repeated(&body, reps)?,
+        g_in,
+        e_in,
+    )?;
+    report.insert("e2e_and_per_s".into(), json!((ands as f64 / elapsed.as_secs_f64()).round()));
+    report.insert("bytes_per_and".into(), json!((g.bytes_sent as f64 / ands as f64 * 100.0).round() / 100.0));
+
+    // 3. AES-128 on 1,000 blocks (one key at the garbler, 1,000 plaintexts at the evaluator).
+    say("AES-128 x 1,000 blocks end to end");
+    let aes_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/circuits/bristol/aes_128.txt");
+    let aes = match bristol::read_file(aes_path) {
+        Ok(c) => Some(opt::optimize(&c)),
+        Err(_) => None,
+    };
+    if let Some(aes) = &aes {
+        let blocks = 1000u64;
+        let key = random_bits(128, &mut prg);
+        let pts = random_bits(128 * 1000, &mut prg);
+        let (_, e, elapsed) = two_party_tcp(
+            SessionProgram::batch(aes, blocks)?,
+            SessionProgram::batch(aes, blocks)?,
+            PartyInputs::new([("in0".to_string(), key.clone())]),
+            PartyInputs::new([("in1".to_string(), pts.clone())]),
+        )?;
+        // Check two blocks against plaintext evaluation of the circuit.
+        for k in [0usize, 999] {
+            let want = aes.eval_bits(&[key.clone(), pts[128 * k..128 * (k + 1)].to_vec()])?;
+            if e.outputs[0].1[128 * k..128 * (k + 1)] != want[0][..] {
+                return Err(anyhow!("benchmark self-check failed: AES block {k} differs"));
+            }
+        }
+        report.insert("aes_e2e_ms".into(), json!((elapsed.as_secs_f64() * 1e4).round() / 10.0));
+    } else {
+        report.insert("aes_e2e_ms".into(), Value::Null);
+    }
+
+    // 4. Millionaires, u64, connect to result.
+    say("u64 millionaires, connect to result");
+    let mut b = Builder::new();
+    let x = b.input("alice", Party::Garbler, 64)?;
+    let y = b.input("bob", Party::Evaluator, 64)?;
+    let gt = b.gt(&x, &y, Sign::Unsigned);
+    b.output("alice_is_richer", Visibility::Both, vec![gt])?;
+    let millionaires = opt::optimize(&b.finish()?);
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let (_, _, elapsed) = two_party_tcp(
+            SessionProgram::from_circuit(&millionaires)?,
+            SessionProgram::from_circuit(&millionaires)?,
+            PartyInputs::new([("alice".to_string(), random_bits(64, &mut prg))]),
+            PartyInputs::new([("bob".to_string(), random_bits(64, &mut prg))]),
+        )?;
+        times.push(elapsed.as_secs_f64() * 1e3);
+    }
+    report.insert("millionaires_ms".into(), json!((median(times) * 100.0).round() / 100.0));
+
+    // 5. 128 base OTs end to end (in memory, two threads).
+    say("128 base OTs");
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let (a, b) = memory_pair();
+        let t = Instant::now();
+        let sender = std::thread::spawn(move || {
+            let mut ch = Channel::new(a);
+            let mut prg = Prg::from_entropy();
+            base::send_random(&mut ch, &mut prg, 128).map(|k| k.len())
+        });
+        let mut ch = Channel::new(b);
+        let choices = random_bits(128, &mut prg);
+        base::receive_random(&mut ch, &mut prg, &choices)?;
+        sender.join().map_err(|_| anyhow!("OT thread panicked"))??;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    report.insert("base_ot_ms".into(), json!((median(times) * 100.0).round() / 100.0));
+
+    // 6. Correlated OTs, 2^22, in memory.
+    say("2^22 correlated OTs");
+    let n = 1usize << 22;
+    let (a, b) = memory_pair();
+    let sender = std::thread::spawn(move || -> Result<f64> {
+        let mut ch = Channel::new(a);
+        let mut prg = Prg::from_entropy();
+        let delta = Delta::random(&mut prg);
+        let mut ot = OtExtSender::<SemiHonest>::setup(&mut ch, &mut prg, delta)?;
+        let mut out = vec![Block::ZERO; n];
+        let t = Instant::now();
+        ot.send_correlated(&mut ch, &mut out)?;
+        Ok(t.elapsed().as_secs_f64())
+    });
+    let mut ch = Channel::new(b);
+    let mut ot = OtExtReceiver::<SemiHonest>::setup(&mut ch, &mut prg)?;
+    let choices = random_bits(n, &mut prg);
+    let mut out = vec![Block::ZERO; n];
+    let t = Instant::now();
+    ot.receive_correlated(&mut ch, &choices, &mut out)?;
+    let recv_s = t.elapsed().as_secs_f64();
+    let send_s = sender.join().map_err(|_| anyhow!("OT thread panicked"))??;
+    report.insert("cot_per_s".into(), json!((n as f64 / recv_s.max(send_s)).round()));
+    report.insert("peak_rss_mib".into(), json!(peak_rss_mib().map(|m| m.round())));
+
+    if full {
+        say("10^8 AND gates end to end (streamed)");
+        reset_peak_rss();
+        let reps = 100_000_000u64.div_ceil(u64::from(WIDE_BODY_ANDS));
+        let ands = reps * u64::from(WIDE_BODY_ANDS);
+        let g_in = PartyInputs::new([("a".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
+        let e_in = PartyInputs::new([("b".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
+        let (_, _, elapsed) = two_party_tcp(
+            SessionProgram::repeated(&body, reps)?,
+            SessionProgram::repeated(&body, reps)?,
+            g_in,
+            e_in,
+        )
+        .context("10^8-AND run")?;
+        report.insert("full_ands".into(), json!(ands));
+        report.insert("full_e2e_and_per_s".into(), json!((ands as f64 / elapsed.as_secs_f64()).round()));
+        report.insert("full_seconds".into(), json!((elapsed.as_secs_f64() * 100.0).round() / 100.0));
+        report.insert("full_peak_rss_mib".into(), json!(peak_rss_mib().map(|m| m.round())));
+    }
+
+    if as_json {
+        println!("{}", Value::Object(report));
+    } else {
+        for (k, v) in &report {
+            println!("{k:>22}  {v}");
+        }
+    }
+    Ok(())
+}

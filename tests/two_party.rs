@@ -1,0 +1,459 @@
+//! Two OS processes of the `garblet` binary over loopback TCP with TLS 1.3:
+//! AES-128 with the key at the garbler and the plaintext at the evaluator,
+//! checked against the FIPS-197 answer and RustCrypto's AES; a wrong peer
+//! fingerprint, a different program, a killed peer and garbage on the socket
+//! each end in a clean error.
+
+use aes::cipher::{BlockEncrypt, KeyInit};
+use serde_json::Value;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_garblet"))
+}
+
+fn shared(name: &str) -> String {
+    format!("{}/../shared/circuits/bristol/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("garblet-2pc-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `garblet keygen`, returning the fingerprint it printed.
+fn keygen(dir: &Path) -> String {
+    let out = bin().args(["keygen", "--out", dir.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fp = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(fp.len(), 64, "a SHA-256 fingerprint: {fp}");
+    assert!(fp.chars().all(|c| c.is_ascii_hexdigit()));
+    fp
+}
+
+fn spawn(args: &[String]) -> Child {
+    bin().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Connects to a party that is about to listen on `addr`.
+fn connect_when_listening(addr: &str) -> std::net::TcpStream {
+    for _ in 0..250 {
+        if let Ok(s) = std::net::TcpStream::connect(addr) {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("nothing listens on {addr}");
+}
+
+struct Pair {
+    garbler: Output,
+    evaluator: Output,
+}
+
+fn run_pair(garbler: Vec<String>, evaluator: Vec<String>) -> Pair {
+    let g = spawn(&garbler);
+    let e = spawn(&evaluator);
+    Pair { garbler: g.wait_with_output().unwrap(), evaluator: e.wait_with_output().unwrap() }
+}
+
+fn json(out: &Output) -> Value {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn aes_pair(s: &Scratch, key: &[u8; 16], pt: &[u8; 16], g_peer: &str, e_peer: &str) -> Pair {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let aes = shared("aes_128.txt");
+    let (gid, eid) = (s.path("g"), s.path("e"));
+    let mut g = args(&["run", &aes, "--as", "garbler", "--listen", &listen, "--json", "--timeout", "20"]);
+    g.extend(args(&[
+        "--input",
+        &format!("in0={}", hex(key)),
+        "--identity",
+        gid.to_str().unwrap(),
+        "--peer",
+        g_peer,
+    ]));
+    g.extend(args(&["--audit-log", s.path("audit-g.jsonl").to_str().unwrap()]));
+    let mut e = args(&["run", &aes, "--as", "evaluator", "--connect", &listen, "--json", "--timeout", "20"]);
+    e.extend(args(&[
+        "--input",
+        &format!("in1={}", hex(pt)),
+        "--identity",
+        eid.to_str().unwrap(),
+        "--peer",
+        e_peer,
+    ]));
+    run_pair(g, e)
+}
+
+#[test]
+fn aes_128_between_two_processes_over_tls() {
+    let s = Scratch::new("aes");
+    let gfp = keygen(&s.path("g"));
+    let efp = keygen(&s.path("e"));
+    let mut vectors = vec![(
+        *b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f",
+        *b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff",
+    )];
+    // Fresh random key and plaintext too, checked against RustCrypto's AES.
+    let seed = Instant::now().elapsed().as_nanos() as u64 ^ u64::from(std::process::id());
+    let mut x = seed | 1;
+    let mut rnd = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut key = [0u8; 16];
+    let mut pt = [0u8; 16];
+    for b in key.iter_mut().chain(pt.iter_mut()) {
+        *b = rnd() as u8;
+    }
+    vectors.push((key, pt));
+    for (key, pt) in vectors {
+        let pair = aes_pair(&s, &key, &pt, &efp, &gfp);
+        let (g, e) = (json(&pair.garbler), json(&pair.evaluator));
+        let mut block = aes::Block::clone_from_slice(&pt);
+        aes::Aes128::new_from_slice(&key).unwrap().encrypt_block(&mut block);
+        for v in [&g, &e] {
+            assert_eq!(v["outputs"]["out0"].as_str().unwrap(), hex(&block));
+            assert_eq!(v["stats"]["and_gates"], 6400);
+            assert!(v["stats"]["bytes_sent"].as_u64().unwrap() > 0);
+            assert!(v["stats"]["seconds"].as_f64().unwrap() > 0.0);
+        }
+        assert!(g["stats"]["bytes_sent"].as_u64().unwrap() >= 6400 * 32, "the tables cross the wire");
+    }
+    assert_eq!(hex(&[0x69, 0xc4]), "0x69c4");
+    // The audit log: one line per run, no input values.
+    let audit = std::fs::read_to_string(s.path("audit-g.jsonl")).unwrap();
+    let lines: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["status"], "ok");
+    assert_eq!(lines[0]["role"], "garbler");
+    assert_eq!(lines[0]["peer_fingerprint"], efp);
+    assert!(!audit.contains("000102030405060708090a0b0c0d0e0f"), "no input value in the audit log");
+}
+
+#[test]
+fn a_wrong_peer_fingerprint_is_refused() {
+    let s = Scratch::new("fp");
+    let gfp = keygen(&s.path("g"));
+    keygen(&s.path("e"));
+    let stranger = "ab".repeat(32);
+    // The garbler expects a stranger; the evaluator trusts the garbler.
+    let pair = aes_pair(&s, &[1; 16], &[2; 16], &stranger, &gfp);
+    assert_eq!(pair.garbler.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&pair.garbler.stderr);
+    assert!(err.contains("refusing to talk to it") && err.contains(&stranger), "{err}");
+    assert!(!pair.evaluator.status.success());
+    let err = String::from_utf8_lossy(&pair.evaluator.stderr);
+    assert!(err.contains("refused our certificate") || err.contains("connection"), "{err}");
+}
+
+#[test]
+fn different_programs_are_refused_with_the_digest_message() {
+    let s = Scratch::new("prog");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    // Both circuits have in0/in1/out0 of the same widths; only the gates differ.
+    let a = s.path("a.txt");
+    let b = s.path("b.txt");
+    std::fs::write(&a, "1 3\n2 1 1\n1 1\n\n2 1 0 1 2 AND\n").unwrap();
+    std::fs::write(&b, "1 3\n2 1 1\n1 1\n\n2 1 0 1 2 XOR\n").unwrap();
+    let g = args(&[
+        "run",
+        a.to_str().unwrap(),
+        "--as",
+        "garbler",
+        "--listen",
+        &listen,
+        "--insecure",
+        "-i",
+        "in0=1",
+    ]);
+    let e = args(&[
+        "run",
+        b.to_str().unwrap(),
+        "--as",
+        "evaluator",
+        "--connect",
+        &listen,
+        "--insecure",
+        "-i",
+        "in1=1",
+    ]);
+    let pair = run_pair(g, e);
+    for out in [&pair.garbler, &pair.evaluator] {
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("programs differ") && err.contains("digest"), "{err}");
+    }
+}
+
+/// An evaluator (the library, in this test process) whose connection dies
+/// after it has received `budget` bytes: the process vanishing at that point.
+struct Dying {
+    tcp: std::net::TcpStream,
+    budget: usize,
+    hang: bool,
+}
+
+impl std::io::Read for Dying {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.budget == 0 {
+            if self.hang {
+                // Alive but silent: the garbler's timeout must end the run.
+                std::thread::sleep(Duration::from_secs(30));
+            }
+            let _ = self.tcp.shutdown(std::net::Shutdown::Both);
+            return Err(std::io::Error::other("simulated death"));
+        }
+        let n = buf.len().min(self.budget);
+        let got = self.tcp.read(&mut buf[..n])?;
+        self.budget -= got;
+        Ok(got)
+    }
+}
+
+impl Write for Dying {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+#[test]
+fn a_peer_that_dies_at_any_phase_gives_a_clean_error_within_the_timeout() {
+    use garblet::{Channel, PartyInputs};
+    use std::io::Read;
+    let aes = shared("aes_128.txt");
+    let circuit = garblet::circuits::bristol::read_file(&aes).unwrap();
+    // Received-byte budgets: inside the hello, inside the OT, inside the tables; then a silent peer.
+    for (budget, hang) in [(20usize, false), (3_000, false), (100_000, false), (100_000, true)] {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let g = args(&[
+            "run",
+            &aes,
+            "--as",
+            "garbler",
+            "--listen",
+            &listen,
+            "--insecure",
+            "--timeout",
+            "3",
+            "-i",
+            "in0=5",
+        ]);
+        let garbler = spawn(&g);
+        let tcp = connect_when_listening(&listen);
+        let started = Instant::now();
+        let evaluator_circuit = circuit.clone();
+        let evaluator = std::thread::spawn(move || {
+            let mut ch = Channel::new(Dying { tcp, budget, hang });
+            let inputs = PartyInputs::new([("in1".to_string(), vec![false; 128])]);
+            garblet::run_evaluator(&mut ch, &evaluator_circuit, &inputs, None).map(|_| ())
+        });
+        let out = garbler.wait_with_output().unwrap();
+        let elapsed = started.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "budget {budget}, hang {hang}: {err}");
+        assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(elapsed < Duration::from_secs(8), "ended within the 3 s timeout (+ slack): {elapsed:?}");
+        if !hang {
+            assert!(evaluator.join().unwrap().is_err());
+        }
+        let _ = std::io::empty().read(&mut [0u8; 1]);
+    }
+}
+
+#[test]
+fn a_killed_evaluator_process_leaves_the_garbler_with_a_clean_error() {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let sha = shared("sha256.txt");
+    let block = format!("in0=0x{}", "00".repeat(64));
+    let state = format!("in1=0x{}", "11".repeat(32));
+    let g = args(&[
+        "run",
+        &sha,
+        "--as",
+        "garbler",
+        "--listen",
+        &listen,
+        "--insecure",
+        "--timeout",
+        "5",
+        "-i",
+        &block,
+    ]);
+    let e = args(&[
+        "run",
+        &sha,
+        "--as",
+        "evaluator",
+        "--connect",
+        &listen,
+        "--insecure",
+        "--timeout",
+        "5",
+        "-i",
+        &state,
+    ]);
+    let garbler = spawn(&g);
+    let mut evaluator = spawn(&e);
+    std::thread::sleep(Duration::from_millis(100));
+    let _ = evaluator.kill();
+    let _ = evaluator.wait();
+    let started = Instant::now();
+    let out = garbler.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "ended within the timeout");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    // Either it finished before the kill or it failed cleanly.
+    if !out.status.success() {
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn garbage_on_the_socket_is_a_clean_error() {
+    let s = Scratch::new("garbage");
+    let gid = s.path("g");
+    keygen(&gid);
+    for tls in [false, true] {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let aes = shared("aes_128.txt");
+        let mut g =
+            args(&["run", &aes, "--as", "garbler", "--listen", &listen, "--timeout", "5", "-i", "in0=7"]);
+        if tls {
+            g.extend(args(&["--identity", gid.to_str().unwrap(), "--peer", &"cd".repeat(32)]));
+        } else {
+            g.push("--insecure".into());
+        }
+        let garbler = spawn(&g);
+        let mut sock = connect_when_listening(&listen);
+        let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let _ = sock.write_all(&garbage);
+        let out = garbler.wait_with_output().unwrap();
+        drop(sock);
+        assert_eq!(out.status.code(), Some(1), "tls={tls}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "tls={tls}: {err}");
+        assert_eq!(err.trim_end().lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn run_refuses_to_start_without_tls_or_insecure() {
+    let out = bin()
+        .args(["run", &shared("aes_128.txt"), "--as", "garbler", "--listen", "127.0.0.1:0", "-i", "in0=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--identity DIR and --peer"));
+    // An input of the other party is refused before any connection.
+    let out = bin()
+        .args([
+            "run",
+            &shared("aes_128.txt"),
+            "--as",
+            "garbler",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure",
+            "-i",
+            "in1=1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("belongs to the evaluator"));
+}
+
+#[test]
+fn demo_runs_with_nothing_to_configure() {
+    let out = bin().arg("demo").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("learns result = true"), "{text}");
+    assert!(text.contains("AND gates"), "{text}");
+}
+
+#[test]
+fn programs_run_between_two_processes_with_json_inputs() {
+    let s = Scratch::new("gbl");
+    let program = format!("{}/examples/auction.gbl", env!("CARGO_MANIFEST_DIR"));
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let g_inputs = s.path("g.json");
+    std::fs::write(&g_inputs, r#"{"a": [10, 70, 30, 20]}"#).unwrap();
+    let g = args(&["run", &program, "--as", "garbler", "--listen", &listen, "--insecure", "--json"]);
+    let mut g = g;
+    g.extend(args(&["--inputs", g_inputs.to_str().unwrap()]));
+    let e = args(&[
+        "run",
+        &program,
+        "--as",
+        "evaluator",
+        "--connect",
+        &listen,
+        "--insecure",
+        "--json",
+        "-i",
+        "b=[40, 5, 60, 50]",
+    ]);
+    let pair = run_pair(g, e);
+    let (gv, ev) = (json(&pair.garbler), json(&pair.evaluator));
+    // Plaintext evaluation of the same program and inputs is the reference.
+    let out = bin()
+        .args(["eval", &program, "--json", "-i", "a=[10, 70, 30, 20]", "-i", "b=[40, 5, 60, 50]"])
+        .output()
+        .unwrap();
+    let plain = json(&out);
+    for v in [&gv, &ev] {
+        if let Some(result) = v["outputs"].get("result") {
+            assert_eq!(result, &plain["outputs"]["result"]);
+        }
+    }
+    assert!(gv["outputs"].get("result").is_some() || ev["outputs"].get("result").is_some());
+}
