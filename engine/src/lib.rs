@@ -1,6 +1,6 @@
 //! garblet-engine: the two-party engine. Half-gates garbling under fixed-key
 //! AES, oblivious transfer, and the channels both run over.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub use garblet_circuits as circuits;
 

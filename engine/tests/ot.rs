@@ -96,7 +96,9 @@ fn random_and_chosen_ot_are_correct<S: Security>() {
             let mut pairs = vec![[Block::ZERO; 2]; n];
             ot.send_random(&mut cs, &mut pairs).unwrap();
             ot.send_chosen(&mut cs, &messages).unwrap();
-            pairs
+            let mut pairs2 = vec![[Block::ZERO; 2]; n];
+            ot.send_random(&mut cs, &mut pairs2).unwrap();
+            (pairs, pairs2)
         });
         let mut prg = Prg::from_entropy();
         let mut ot = OtExtReceiver::<S>::setup(&mut cr, &mut prg).unwrap();
@@ -104,7 +106,15 @@ fn random_and_chosen_ot_are_correct<S: Security>() {
         ot.receive_random(&mut cr, &choices, &mut rand_out).unwrap();
         let mut chosen_out = vec![Block::ZERO; n];
         ot.receive_chosen(&mut cr, &choices, &mut chosen_out).unwrap();
-        let pairs = sender.join().unwrap();
+        let mut random_choices = vec![false; n];
+        let mut rr_out = vec![Block::ZERO; n];
+        ot.receive_random_choices(&mut cr, &mut random_choices, &mut rr_out).unwrap();
+        let (pairs, pairs2) = sender.join().unwrap();
+        let ones = random_choices.iter().filter(|&&c| c).count();
+        assert!(ones > n / 3 && ones < 2 * n / 3, "random choices look random: {ones}/{n}");
+        for j in 0..n {
+            assert_eq!(rr_out[j], pairs2[j][usize::from(random_choices[j])], "fully random OT {j}");
+        }
         for j in 0..n {
             let c = usize::from(choices[j]);
             assert_eq!(rand_out[j], pairs[j][c], "random OT {j}");

@@ -562,7 +562,10 @@ impl RunCache {
         let cached = self.0.try_lock().ok().and_then(|mut slot| slot.take());
         match cached {
             Some(mut run) if run.labels.len() == Run::label_len(plan) => {
-                run.labels.fill(Block::ZERO);
+                // Wire labels (and the Δ slot) start cleared as in a new run;
+                // the window's slots past them are written before they are read.
+                let wires = plan.num_wires() as usize + 1;
+                run.labels[..wires].fill(Block::ZERO);
                 run.and_index = 0;
                 run.checksum = 0;
                 run

@@ -150,13 +150,9 @@ impl<S: Security> OtExtSender<S> {
     /// returns a session whose correlated OTs have correlation `delta`.
     pub fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg, delta: Delta) -> Result<Self, OtError> {
         let d = delta.as_block().to_u128();
-        let mut bits: Vec<bool> = (0..KAPPA).map(|i| (d >> i) & 1 == 1).collect();
-        let keys = base::receive_random(ch, prg, &bits);
-        for b in bits.iter_mut() {
-            *b = false;
-        }
-        std::hint::black_box(&bits);
-        let keys = keys?;
+        // Δ's bits, zeroised when dropped (also on the error path).
+        let bits: Zeroizing<Vec<bool>> = Zeroizing::new((0..KAPPA).map(|i| (d >> i) & 1 == 1).collect());
+        let keys = base::receive_random(ch, prg, &bits)?;
         Ok(OtExtSender {
             delta,
             prgs: ColumnPrgs::new(keys.iter()),
@@ -413,7 +409,9 @@ impl<S: Security> OtExtReceiver<S> {
             self.extend_batch(ch, &choices[start..start + len], &mut labels[start..start + len])?;
         }
         if S::MALICIOUS_RECEIVER {
-            let pad_choices: Vec<bool> = (0..KOS_PADDING).map(|_| self.prg.random_bool()).collect();
+            // Secret: they mask x in the check.
+            let pad_choices: Zeroizing<Vec<bool>> =
+                Zeroizing::new((0..KOS_PADDING).map(|_| self.prg.random_bool()).collect());
             let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
             self.extend_batch(ch, &pad_choices, &mut pad)?;
             let seed = ch.recv_block()?;
@@ -444,6 +442,22 @@ impl<S: Security> OtExtReceiver<S> {
             self.hash.hash_in_place(os, &mut scratch, |k| tweak(base_index + k as u64));
         }
         Ok(())
+    }
+
+    /// Fully random OT: draws the choice bits from this session's PRG
+    /// (seeded from the caller's at set-up) into `choices`, and sets
+    /// `out[j]` to the sender's message `choices[j]` of pair `j`. Pairs with
+    /// the sender's [`OtExtSender::send_random`].
+    pub fn receive_random_choices<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        choices: &mut [bool],
+        out: &mut [Block],
+    ) -> Result<(), OtError> {
+        for c in choices.iter_mut() {
+            *c = self.prg.random_bool();
+        }
+        self.receive_random(ch, choices, out)
     }
 
     /// Chosen-message OT: `out[j]` is the sender's `messages[j][choices[j]]`.

@@ -28,7 +28,8 @@
 //!    verified.
 //!
 //! On top of the correlated OT, the extension offers **random OT**
-//! (messages `H(x_j)`, `H(x_j ⊕ Δ)`, no extra communication) and
+//! (messages `H(x_j)`, `H(x_j ⊕ Δ)`, no extra communication; with chosen
+//! or, via `receive_random_choices`, random choice bits) and
 //! **chosen-message OT** (32 more bytes per OT from the sender), hashing with
 //! the garbling core's TMMO tweakable correlation-robust hash
 //! ([`crate::hash::Tmmo`], Guo–Katz–Wang–Yu S&P 2020) under tweaks
