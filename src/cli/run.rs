@@ -89,12 +89,22 @@ pub fn run(req: &RunRequest) -> Result<RunReport> {
         let total = req.program.circuit.and_count();
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} AND gates  {per_sec}  {eta} left")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} AND gates  {rate}  {eta} left")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.1} M AND/s", state.per_sec() / 1e6);
+                }),
         );
         let show = req.progress && std::io::stderr().is_terminal();
-        let mut shown = false;
+        let (mut shown, mut first) = (false, true);
         let mut on_progress = |ands: u64| {
+            if first {
+                // Rate and time left count from the first table, not from
+                // the wait for the peer.
+                bar.reset_elapsed();
+                bar.reset_eta();
+                first = false;
+            }
             if show && !shown && started.elapsed() > Duration::from_secs(1) {
                 bar.set_draw_target(ProgressDrawTarget::stderr());
                 shown = true;

@@ -3,11 +3,11 @@
 //! then several extension calls of each kind.
 //!
 //! ```text
-//! cargo run --release -p garblet-engine --example ot_standalone
+//! cargo run --release --example ot_extension
 //! ```
 //!
 //! Any `Read + Write` transport works the same way: wrap it in
-//! `garblet_engine::channel::Channel` and hand the channel to the OT calls.
+//! `garblet::engine::channel::Channel` and hand the channel to the OT calls.
 //! Both parties must make the same sequence of calls with the same counts.
 
 use std::error::Error;
@@ -15,10 +15,10 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::Instant;
 
-use garblet_engine::block::Block;
-use garblet_engine::channel::Channel;
-use garblet_engine::ot::{OtExtReceiver, OtExtSender, SemiHonest};
-use garblet_engine::prg::{Delta, Prg};
+use garblet::engine::block::Block;
+use garblet::engine::channel::Channel;
+use garblet::engine::ot::{OtExtReceiver, OtExtSender, SemiHonest};
+use garblet::engine::prg::{Delta, Prg};
 
 const N: usize = 1 << 20;
 
