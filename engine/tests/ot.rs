@@ -166,7 +166,8 @@ fn message_sizes_are_as_documented() {
         sender.join().unwrap();
     });
 
-    // The KOS check adds 256 padding OTs and (x, t) upstream, a seed downstream.
+    // The revised KOS check adds 128 extra OTs and 129 blocks (t_0..t_127, x)
+    // upstream, a 16-byte seed downstream.
     let (mut cs, mut cr) = channels();
     thread::scope(|s| {
         let sender = s.spawn(|| {
@@ -183,7 +184,7 @@ fn message_sizes_are_as_documented() {
         let before = cr.bytes_sent();
         let mut out = vec![Block::ZERO; 1024];
         ot.receive_correlated(&mut cr, &[false; 1024], &mut out).unwrap();
-        assert_eq!(cr.bytes_sent() - before, 8 + 16 * (1024 + 256) + 32);
+        assert_eq!(cr.bytes_sent() - before, 8 + 16 * (1024 + 128) + 16 * 129);
         sender.join().unwrap();
     });
 }

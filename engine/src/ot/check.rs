@@ -1,64 +1,50 @@
-//! The KOS consistency check: OT extension against a malicious receiver.
+//! The consistency check that makes OT extension secure against a malicious
+//! receiver: the **revised KOS check** (Keller, Orsini, Scholl, *Actively
+//! Secure OT Extension with Optimal Overhead*, Crypto 2015, ePrint 2015/546
+//! as revised in 2022, §4 and Fig. 10), which replaces the original check.
 //!
-//! # Construction
+//! # Why not the original KOS15 check
 //!
-//! Marcel Keller, Emmanuela Orsini, Peter Scholl, *Actively Secure OT
-//! Extension with Optimal Overhead*, Crypto 2015 (ePrint 2015/546). In IKNP
-//! the receiver sends one column `u^i = G(k_i^0) ⊕ G(k_i^1) ⊕ r^i` per base
-//! OT; an honest receiver uses the same choice vector `r^i = r` in every
-//! column, a cheating one can vary it and so learn bits of the sender's Δ
-//! (here: the garbler's free-XOR offset). After the receiver's columns are
-//! fixed, the check asks it to prove, in GF(2^128), that the rows satisfy
-//! `q_j = t_j ⊕ r_j·Δ`:
+//! The original check (KOS15 Fig. 7) combined the *transposed* rows,
+//! `Σ χ_j·q_j = t ⊕ x·Δ`, and its proof rested on a lemma that Roy's
+//! SoftSpokenOT (Crypto 2022, ePrint 2022/192, §4.1.3 and App. D) showed to
+//! be false, with an attack; its security is unproven. KOS revised the
+//! paper with a check modelled on SoftSpokenOT's, which is what this module
+//! implements (as libOTe and CryProt also do since 2025).
+//!
+//! # The revised check
+//!
+//! IKNP works on 128 *columns*, one per base OT: the receiver holds
+//! `T_i` and sends `u_i = T_i ⊕ G(k_i^1) ⊕ R`, where `R` is its choice
+//! vector; the sender derives `Q_i = G(k_i^{s_i}) ⊕ s_i·u_i`, which for an
+//! honest receiver is `Q_i = T_i ⊕ s_i·R` (`s = Δ`). Cut every column into
+//! 128-bit blocks `Q_{i,j}`, `T_{i,j}`, `R_j`. After every `u_i` has arrived,
+//! the sender picks a fresh seed; both expand it into one challenge
+//! `χ_j ∈ GF(2^128)` per block index `j`, and
 //!
 //! ```text
-//! sender: seed ← random, sent after all u columns arrived (coin toss)
-//! both:   χ_1, …, χ_m ← AES-CTR PRG(seed)        (independent, uniform)
-//! recv:   x = Σ_j r_j·χ_j,   t = Σ_j χ_j·t_j      ──(x, t)──▶
-//! sender: accept iff Σ_j χ_j·q_j = t ⊕ x·Δ
+//! receiver:  t_i = T_{i,*} ⊕ Σ_j χ_j·T_{i,j}   (i = 0..128),
+//!            x   = R_*     ⊕ Σ_j χ_j·R_j              ──(t_0..t_127, x)──▶
+//! sender:    accept iff for every i:  Q_{i,*} ⊕ Σ_j χ_j·Q_{i,j} = t_i ⊕ s_i·x
 //! ```
 //!
-//! The sum runs over the caller's OTs and `KOS_PADDING` = 256 extra OTs
-//! with random choice bits (KOS need κ + σ = 128 + 64; we round up to two
-//! 128-row tiles) that mask `x`, so the check reveals nothing about the real
-//! choices; the padding outputs are discarded. Multiplication is in the
-//! POLYVAL field (`polyval::hazmat::FieldElement`, RFC 8452), whose product
-//! is the GF(2^128) product times a fixed constant: the check is bilinear,
-//! so that constant cancels.
+//! where the starred block is one extra block of 128 OTs with random choice
+//! bits, added with coefficient 1: it masks `x` and the `t_i`, so the check
+//! reveals nothing about the real choices; those 128 OTs are discarded.
+//! A receiver that used different choice vectors in different columns must
+//! make 128 independent universal-hash equations agree on one `x`, which
+//! fails except with probability about 2^-128 per inconsistent column pair
+//! (the SoftSpokenOT-style analysis of the revised paper).
 //!
-//! The seed is chosen by the sender after the receiver's message is fixed,
-//! so the receiver cannot predict `χ`; the sender gains nothing by choosing
-//! it, since the 256 padding rows make `x` uniform for any `χ` whose padding
-//! part spans GF(2^128) (which a PRG output does except with negligible
-//! probability).
+//! Products are in the POLYVAL field (`polyval`, RFC 8452), whose product is
+//! the GF(2^128) product times the constant `x^-128`: every `χ_j` is scaled
+//! by the same constant, which leaves the challenges uniform and the
+//! equations linear, so the check is unchanged.
 //!
-//! # Soundness: the KOS15 proof and its correction
-//!
-//! The original security proof of this check is flawed: Roy's
-//! *SoftSpokenOT: Quieter OT Extension from Small-Field Silent VOLE in the
-//! Minicrypt Model* (Crypto 2022, ePrint 2022/192, §4.1.3) points out the
-//! gap and an attack showing that a malicious receiver gets further than the
-//! KOS15 bound claims, so the check gives less than κ = 128 bits of security
-//! against a malicious receiver. The KOS15 ePrint version was revised in
-//! 2022 with a correction based on SoftSpokenOT's analysis, and Diamond's
-//! *On the Security of KOS* analyses the check again.
-//!
-//! What this module implements is the check in the form those corrected
-//! analyses treat: fresh, independent, uniform `χ_j` per OT from a seed
-//! chosen after the receiver's columns are fixed; the field of size 2^128;
-//! κ + σ padding OTs; random and chosen-message outputs hashed with a
-//! tweakable correlation-robust hash (TMMO, [`crate::hash`]). A receiver that
-//! passes can still have guessed a few bits of Δ (each guess halving its
-//! chance of passing); the raw correlated outputs expose that leakage to the
-//! caller, which is the "leaky" correlated OT functionality garbling
-//! protocols with a malicious evaluator are analysed with.
-//!
-//! **Not verified here**: we have not re-derived the corrected concrete
-//! bound for these parameters, nor checked whether the SoftSpokenOT attack
-//! applies to them (emp-toolkit's maintainers state it does not apply to
-//! theirs, which are similar). Treat malicious-receiver security as below
-//! 128 bits until reviewed; SoftSpokenOT's own check, or a larger κ, is the
-//! upgrade path.
+//! Cost per call: the receiver sends the 128 extra OTs' columns (2 KiB) and
+//! 129 blocks (2,064 bytes); the sender sends the 16-byte seed; one
+//! GF(2^128) product per OT on each side; each side keeps its columns
+//! (16 bytes per OT) until the seed arrives.
 
 use polyval::hazmat::FieldElement;
 use polyval::universal_hash::{array::Array, UniversalHash};
@@ -66,85 +52,125 @@ use polyval::Polyval;
 
 use crate::block::Block;
 use crate::prg::Prg;
+use zeroize::Zeroize;
 
-/// Extra OTs with random choice bits added to each checked call (κ + σ =
-/// 192, rounded up to two 128-row tiles).
-pub const KOS_PADDING: usize = 256;
+/// Extra OTs with random choice bits added to each checked call: one block
+/// of 128, whose columns mask the check's answer.
+pub const KOS_PADDING: usize = 128;
 
-/// How many `χ` values are expanded at a time.
-const CHI_CHUNK: usize = 1024;
+/// The receiver's answer: one block per column and the combined choices.
+pub(crate) struct CheckAnswer {
+    /// `t_i` for each of the 128 columns.
+    pub(crate) t: Vec<Block>,
+    /// `x`, the combined choice vector.
+    pub(crate) x: Block,
+}
 
-/// The sender's running sum `Σ χ_j·q_j`.
+/// Columns of the batches of one call, kept until the challenge is known.
+struct Columns {
+    /// How many columns each batch has.
+    ncols: usize,
+    /// Each batch: `ncols` columns of `nb` blocks, column-major.
+    batches: Vec<Vec<Block>>,
+}
+
+impl Columns {
+    fn new(ncols: usize) -> Self {
+        Columns { ncols, batches: Vec::new() }
+    }
+
+    fn push(&mut self, cols: &[Block]) {
+        self.batches.push(cols.to_vec());
+    }
+
+    /// `Σ_j χ_j·C_{i,j}` for every column `i`, over every batch but the
+    /// last, plus the last (the extra block, one block per column) with
+    /// coefficient 1. Consumes `chi` in block order.
+    fn combine(&self, chi: &mut Prg) -> Vec<Block> {
+        let Some((extra, body)) = self.batches.split_last() else {
+            return vec![Block::ZERO; self.ncols];
+        };
+        let mut acc = vec![0u128; self.ncols];
+        let mut challenge = Vec::new();
+        for batch in body {
+            let nb = batch.len() / self.ncols;
+            challenge.resize(nb, Block::ZERO);
+            chi.fill_blocks(&mut challenge);
+            for (a, col) in acc.iter_mut().zip(batch.chunks_exact(nb.max(1))) {
+                *a ^= u128::from(dot(&challenge, col));
+            }
+        }
+        challenge.zeroize();
+        let extra_nb = (extra.len() / self.ncols).max(1);
+        acc.iter().zip(extra.chunks_exact(extra_nb)).map(|(&a, e)| Block::new(a) ^ e[0]).collect()
+    }
+}
+
+impl Drop for Columns {
+    fn drop(&mut self) {
+        for b in &mut self.batches {
+            b.zeroize();
+        }
+    }
+}
+
+/// The sender's side: its `Q` columns of every batch.
 pub(crate) struct SenderCheck {
-    chi: Prg,
-    buf: Vec<Block>,
-    acc: FieldElement,
+    cols: Columns,
+}
+
+impl Default for SenderCheck {
+    fn default() -> Self {
+        SenderCheck { cols: Columns::new(128) }
+    }
 }
 
 impl SenderCheck {
-    /// Starts a check whose `χ` stream is expanded from `seed`.
-    pub(crate) fn new(seed: Block) -> Self {
-        SenderCheck {
-            chi: Prg::from_seed(seed),
-            buf: vec![Block::ZERO; CHI_CHUNK],
-            acc: FieldElement::from(0u128),
-        }
+    /// Keeps one batch's `Q` columns (128 columns of equal length,
+    /// column-major). The extra block must be the last batch pushed.
+    pub(crate) fn push_batch(&mut self, q_cols: &[Block]) {
+        self.cols.push(q_cols);
     }
 
-    /// Adds the next rows `q_j` to the sum.
-    pub(crate) fn absorb(&mut self, rows: &[Block]) {
-        for chunk in rows.chunks(CHI_CHUNK) {
-            let chi = &mut self.buf[..chunk.len()];
-            self.chi.fill_blocks(chi);
-            self.acc = self.acc + dot(chi, chunk);
+    /// Accepts iff every column satisfies `q_i = t_i ⊕ s_i·x`, with `s = Δ`.
+    pub(crate) fn verify(self, seed: Block, answer: &CheckAnswer, delta: Block) -> bool {
+        if answer.t.len() != 128 {
+            return false;
         }
-    }
-
-    /// Accepts iff `Σ χ_j·q_j = t ⊕ x·Δ`.
-    pub(crate) fn verify(self, x: Block, t: Block, delta: Block) -> bool {
-        let expected = FieldElement::from(t.to_u128())
-            + FieldElement::from(x.to_u128()) * FieldElement::from(delta.to_u128());
-        // Equality of public values (the receiver sent t and x, and the
-        // outcome is announced), so a variable-time comparison is fine.
-        u128::from(expected) == u128::from(self.acc)
+        let q = self.cols.combine(&mut Prg::from_seed(seed));
+        let d = delta.to_u128();
+        // The receiver's answer and the verdict are public: a variable-time
+        // comparison leaks nothing; the selection by Δ's bits is branch-free.
+        q.iter().zip(&answer.t).enumerate().all(|(i, (&qi, &ti))| qi == ti ^ answer.x.select((d >> i) & 1 == 1))
     }
 }
 
-/// The receiver's running sums `x = Σ r_j·χ_j` and `t = Σ χ_j·t_j`.
+/// The receiver's side: its `T` columns and choice blocks of every batch.
 pub(crate) struct ReceiverCheck {
-    chi: Prg,
-    buf: Vec<Block>,
-    x: u128,
-    acc: FieldElement,
+    cols: Columns,
+    /// The choice blocks `R_j` of every batch, as one column.
+    choices: Columns,
+}
+
+impl Default for ReceiverCheck {
+    fn default() -> Self {
+        ReceiverCheck { cols: Columns::new(128), choices: Columns::new(1) }
+    }
 }
 
 impl ReceiverCheck {
-    /// Starts a check whose `χ` stream is expanded from `seed`.
-    pub(crate) fn new(seed: Block) -> Self {
-        ReceiverCheck {
-            chi: Prg::from_seed(seed),
-            buf: vec![Block::ZERO; CHI_CHUNK],
-            x: 0,
-            acc: FieldElement::from(0u128),
-        }
+    /// Keeps one batch's `T` columns (column-major) and its packed choice
+    /// blocks `R_j`. The extra block must be the last batch pushed.
+    pub(crate) fn push_batch(&mut self, t_cols: &[Block], r: &[Block]) {
+        self.cols.push(t_cols);
+        self.choices.push(r);
     }
 
-    /// Adds the next rows `t_j` with their choice bits `r_j`.
-    pub(crate) fn absorb(&mut self, rows: &[Block], choices: &[bool]) {
-        debug_assert_eq!(rows.len(), choices.len());
-        for (chunk, bits) in rows.chunks(CHI_CHUNK).zip(choices.chunks(CHI_CHUNK)) {
-            let chi = &mut self.buf[..chunk.len()];
-            self.chi.fill_blocks(chi);
-            for (c, &b) in chi.iter().zip(bits) {
-                self.x ^= c.select(b).to_u128();
-            }
-            self.acc = self.acc + dot(chi, chunk);
-        }
-    }
-
-    /// The receiver's message `(x, t)`.
-    pub(crate) fn finish(self) -> (Block, Block) {
-        (Block::new(self.x), Block::new(u128::from(self.acc)))
+    /// The answer to the challenge expanded from `seed`.
+    pub(crate) fn answer(self, seed: Block) -> CheckAnswer {
+        let t = self.cols.combine(&mut Prg::from_seed(seed));
+        let x = self.choices.combine(&mut Prg::from_seed(seed))[0];
+        CheckAnswer { t, x }
     }
 }
 
@@ -192,27 +218,31 @@ mod tests {
     }
 
     #[test]
-    fn honest_rows_pass_and_a_flipped_bit_fails() {
+    fn honest_columns_pass_and_an_inconsistent_column_fails() {
         let mut prg = Prg::from_seed(Block::new(9));
         let delta = prg.random_block().set_lsb();
-        let n = 3000;
-        let choices: Vec<bool> = (0..n).map(|_| prg.random_bool()).collect();
-        let t: Vec<Block> = (0..n).map(|_| prg.random_block()).collect();
-        let q: Vec<Block> = t.iter().zip(&choices).map(|(&t, &r)| t ^ delta.select(r)).collect();
+        let d = delta.to_u128();
+        // Two batches (3 and 2 blocks per column) and the extra block.
+        let mut sender = SenderCheck::default();
+        let mut receiver = ReceiverCheck::default();
+        let mut bad_sender = SenderCheck::default();
+        for (k, nb) in [3usize, 2, 1].into_iter().enumerate() {
+            let r: Vec<Block> = (0..nb).map(|_| prg.random_block()).collect();
+            let t: Vec<Block> = (0..128 * nb).map(|_| prg.random_block()).collect();
+            let q: Vec<Block> =
+                t.iter().enumerate().map(|(p, &tt)| tt ^ r[p % nb].select((d >> (p / nb)) & 1 == 1)).collect();
+            receiver.push_batch(&t, &r);
+            sender.push_batch(&q);
+            let mut bad = q.clone();
+            if k == 0 {
+                // Column 5 used another choice bit in block 1.
+                bad[5 * nb + 1] ^= Block::new(1 << 17);
+            }
+            bad_sender.push_batch(&bad);
+        }
         let seed = Block::new(77);
-        let mut r = ReceiverCheck::new(seed);
-        r.absorb(&t[..1000], &choices[..1000]);
-        r.absorb(&t[1000..], &choices[1000..]);
-        let (x, tt) = r.finish();
-        let mut s = SenderCheck::new(seed);
-        s.absorb(&q);
-        assert!(s.verify(x, tt, delta));
-
-        // A row inconsistent in column 0 (where Δ has a 1 bit).
-        let mut bad = q.clone();
-        bad[1234] ^= Block::new(1);
-        let mut s = SenderCheck::new(seed);
-        s.absorb(&bad);
-        assert!(!s.verify(x, tt, delta));
+        let answer = receiver.answer(seed);
+        assert!(sender.verify(seed, &answer, delta));
+        assert!(!bad_sender.verify(seed, &answer, delta));
     }
 }

@@ -53,8 +53,8 @@
 //! # Malicious receiver
 //!
 //! With the [`MaliciousReceiver`](super::MaliciousReceiver) parameter each
-//! call appends [`KOS_PADDING`] random OTs and runs the KOS check of
-//! [`super::check`] before returning (and, for chosen-message OT, before
+//! call appends [`KOS_PADDING`] random OTs and runs the revised KOS check of
+//! [`super::check`] on the untransposed columns before returning (and, for chosen-message OT, before
 //! the sender sends anything that depends on its messages).
 
 use std::io::{Read, Write};
@@ -65,7 +65,7 @@ use aes::Aes128;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::base;
-use super::check::{ReceiverCheck, SenderCheck, KOS_PADDING};
+use super::check::{CheckAnswer, ReceiverCheck, SenderCheck, KOS_PADDING};
 use super::transpose::transpose_columns;
 use super::{OtError, Security, SemiHonest};
 use crate::block::Block;
@@ -208,21 +208,22 @@ impl<S: Security> OtExtSender<S> {
                 received: announced,
             });
         }
+        let mut check = S::MALICIOUS_RECEIVER.then(SenderCheck::default);
         for (start, len) in batches(n) {
-            self.extend_batch(ch, &mut zero_labels[start..start + len])?;
+            self.extend_batch(ch, &mut zero_labels[start..start + len], check.as_mut())?;
         }
-        if S::MALICIOUS_RECEIVER {
+        if let Some(mut check) = check {
+            // The extra block of random OTs that masks the answer, last.
             let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
-            self.extend_batch(ch, &mut pad)?;
+            self.extend_batch(ch, &mut pad, Some(&mut check))?;
+            // Every column is fixed now: only then the challenge.
             let seed = self.prg.random_block();
             ch.send_block(seed)?;
             ch.flush()?;
+            let mut t = vec![Block::ZERO; 128];
+            ch.recv_blocks(&mut t)?;
             let x = ch.recv_block()?;
-            let t = ch.recv_block()?;
-            let mut check = SenderCheck::new(seed);
-            check.absorb(zero_labels);
-            check.absorb(&pad);
-            if !check.verify(x, t, self.delta.as_block()) {
+            if !check.verify(seed, &CheckAnswer { t, x }, self.delta.as_block()) {
                 return Err(OtError::ConsistencyCheckFailed);
             }
         }
@@ -291,6 +292,7 @@ impl<S: Security> OtExtSender<S> {
         &mut self,
         ch: &mut Channel<T>,
         rows: &mut [Block],
+        check: Option<&mut SenderCheck>,
     ) -> Result<(), OtError> {
         let m = rows.len().div_ceil(128) * 128;
         let nb = m / 128;
@@ -314,6 +316,9 @@ impl<S: Security> OtExtSender<S> {
             }
         }
         self.ctr += nb as u64;
+        if let Some(check) = check {
+            check.push_batch(q);
+        }
         if m == rows.len() {
             transpose_columns(q, rows);
         } else {
@@ -405,22 +410,21 @@ impl<S: Security> OtExtReceiver<S> {
         }
         let n = labels.len();
         ch.send_u64(n as u64)?;
+        let mut check = S::MALICIOUS_RECEIVER.then(ReceiverCheck::default);
         for (start, len) in batches(n) {
-            self.extend_batch(ch, &choices[start..start + len], &mut labels[start..start + len])?;
+            self.extend_batch(ch, &choices[start..start + len], &mut labels[start..start + len], check.as_mut())?;
         }
-        if S::MALICIOUS_RECEIVER {
-            // Secret: they mask x in the check.
+        if let Some(mut check) = check {
+            // Secret: these random choices mask the answer.
             let pad_choices: Zeroizing<Vec<bool>> =
                 Zeroizing::new((0..KOS_PADDING).map(|_| self.prg.random_bool()).collect());
             let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
-            self.extend_batch(ch, &pad_choices, &mut pad)?;
+            self.extend_batch(ch, &pad_choices, &mut pad, Some(&mut check))?;
+            ch.flush()?;
             let seed = ch.recv_block()?;
-            let mut check = ReceiverCheck::new(seed);
-            check.absorb(labels, choices);
-            check.absorb(&pad, &pad_choices);
-            let (x, t) = check.finish();
-            ch.send_block(x)?;
-            ch.send_block(t)?;
+            let answer = check.answer(seed);
+            ch.send_blocks(&answer.t)?;
+            ch.send_block(answer.x)?;
         }
         ch.flush()?;
         self.ot_index += n as u64;
@@ -485,6 +489,7 @@ impl<S: Security> OtExtReceiver<S> {
         ch: &mut Channel<T>,
         choices: &[bool],
         rows: &mut [Block],
+        check: Option<&mut ReceiverCheck>,
     ) -> Result<(), OtError> {
         let m = rows.len().div_ceil(128) * 128;
         let nb = m / 128;
@@ -515,6 +520,9 @@ impl<S: Security> OtExtReceiver<S> {
             g[col * nb + row / 128] ^= Block::new(1u128 << (row % 128));
         }
         ch.send_blocks(g)?;
+        if let Some(check) = check {
+            check.push_batch(t, r);
+        }
         if m == rows.len() {
             transpose_columns(t, rows);
         } else {

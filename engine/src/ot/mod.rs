@@ -20,12 +20,12 @@
 //!    the correlated OT with correlation Δ (the way emp-toolkit's IKNP
 //!    delivers garbler labels): **16 bytes per OT**, one message from the
 //!    receiver to the sender, no extra round.
-//! 3. [`check`]: the **KOS consistency check** (Keller, Orsini, Scholl,
-//!    Crypto 2015) that makes the extension secure against a malicious
-//!    receiver, enabled by the [`MaliciousReceiver`] type parameter. The
-//!    original KOS15 proof of this check was shown flawed (Roy, SoftSpokenOT,
-//!    Crypto 2022); the module docs say what we implement and what is not
-//!    verified.
+//! 3. [`check`]: the **revised KOS consistency check** (Keller, Orsini,
+//!    Scholl, Crypto 2015, as revised in 2022 after Roy's SoftSpokenOT showed
+//!    the original check's proof wrong) that makes the extension secure
+//!    against a malicious receiver, enabled by the [`MaliciousReceiver`]
+//!    type parameter; its module docs give the protocol and why the original
+//!    check is not used.
 //!
 //! On top of the correlated OT, the extension offers **random OT**
 //! (messages `H(x_j)`, `H(x_j ⊕ Δ)`, no extra communication; with chosen
@@ -42,11 +42,15 @@
 //!
 //! * [`SemiHonest`] (the default): IKNP/ALSZ, secure when both parties follow
 //!   the protocol. `OtExtSender<SemiHonest>`, alias [`SemiHonestOtSender`].
-//! * [`MaliciousReceiver`]: adds the KOS check; the sender aborts with
-//!   [`OtError::ConsistencyCheckFailed`] if the receiver used inconsistent
-//!   choice bits across the columns of its message. Costs 256 padding OTs,
-//!   16 bytes from the sender and 32 bytes from the receiver per call, one
-//!   more round trip per call, and one GF(2^128) multiplication per OT.
+//! * [`MaliciousReceiver`]: adds the consistency check of the *revised* KOS
+//!   paper (ePrint 2015/546, 2022 revision, Fig. 10, modelled on
+//!   SoftSpokenOT's; the original KOS15 check was shown unsound by Roy,
+//!   Crypto 2022); the sender aborts with [`OtError::ConsistencyCheckFailed`]
+//!   if the receiver used inconsistent choice bits across the columns of its
+//!   message. Costs 128 extra OTs, 16 bytes from the sender and 2,064 bytes
+//!   from the receiver per call, one more round trip per call, one
+//!   GF(2^128) multiplication per OT, and 16 bytes of memory per OT on each
+//!   side until the check.
 //!   `OtExtSender<MaliciousReceiver>`, alias [`KosOtSender`].
 //!
 //! Neither mode protects against a malicious *sender* (the garbler); in
@@ -59,7 +63,7 @@
 //! | correlated (Δ) | `8 + 16·⌈n/128⌉·128` | 0 |
 //! | random | same | 0 |
 //! | chosen (128-bit messages) | same | `32·n` |
-//! | + KOS check | `+ 16·256 + 32` | `+ 16` |
+//! | + revised KOS check | `+ 16·128 + 16·129` | `+ 16` |
 //!
 //! Base OTs, once per session: 32 bytes to the receiver of the base OT (the
 //! extension receiver sends them) and `8 + 32·128` bytes back.
