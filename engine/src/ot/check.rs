@@ -141,7 +141,10 @@ impl SenderCheck {
         let d = delta.to_u128();
         // The receiver's answer and the verdict are public: a variable-time
         // comparison leaks nothing; the selection by Δ's bits is branch-free.
-        q.iter().zip(&answer.t).enumerate().all(|(i, (&qi, &ti))| qi == ti ^ answer.x.select((d >> i) & 1 == 1))
+        q.iter()
+            .zip(&answer.t)
+            .enumerate()
+            .all(|(i, (&qi, &ti))| qi == ti ^ answer.x.select((d >> i) & 1 == 1))
     }
 }
 
@@ -229,8 +232,11 @@ mod tests {
         for (k, nb) in [3usize, 2, 1].into_iter().enumerate() {
             let r: Vec<Block> = (0..nb).map(|_| prg.random_block()).collect();
             let t: Vec<Block> = (0..128 * nb).map(|_| prg.random_block()).collect();
-            let q: Vec<Block> =
-                t.iter().enumerate().map(|(p, &tt)| tt ^ r[p % nb].select((d >> (p / nb)) & 1 == 1)).collect();
+            let q: Vec<Block> = t
+                .iter()
+                .enumerate()
+                .map(|(p, &tt)| tt ^ r[p % nb].select((d >> (p / nb)) & 1 == 1))
+                .collect();
             receiver.push_batch(&t, &r);
             sender.push_batch(&q);
             let mut bad = q.clone();

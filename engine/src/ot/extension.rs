@@ -412,7 +412,12 @@ impl<S: Security> OtExtReceiver<S> {
         ch.send_u64(n as u64)?;
         let mut check = S::MALICIOUS_RECEIVER.then(ReceiverCheck::default);
         for (start, len) in batches(n) {
-            self.extend_batch(ch, &choices[start..start + len], &mut labels[start..start + len], check.as_mut())?;
+            self.extend_batch(
+                ch,
+                &choices[start..start + len],
+                &mut labels[start..start + len],
+                check.as_mut(),
+            )?;
         }
         if let Some(mut check) = check {
             // Secret: these random choices mask the answer.
