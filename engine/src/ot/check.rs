@@ -32,9 +32,9 @@
 //! bits, added with coefficient 1: it masks `x` and the `t_i`, so the check
 //! reveals nothing about the real choices; those 128 OTs are discarded.
 //! A receiver that used different choice vectors in different columns must
-//! make 128 independent universal-hash equations agree on one `x`, which
-//! fails except with probability about 2^-128 per inconsistent column pair
-//! (the SoftSpokenOT-style analysis of the revised paper).
+//! make 128 independent universal-hash equations agree on one `x`; the
+//! revised paper's §4 gives the proof and the bound. We use one extra block
+//! (128 OTs), as libOTe and CryProt do.
 //!
 //! Products are in the POLYVAL field (`polyval`, RFC 8452), whose product is
 //! the GF(2^128) product times the constant `x^-128`: every `χ_j` is scaled
