@@ -44,6 +44,7 @@ use crate::ot::{base, OtError, OtExtReceiver, OtExtSender, SemiHonest};
 use crate::prg::{Delta, Prg};
 use garblet_circuits::{Circuit, Party, Visibility};
 use std::io::{self, Read, Write};
+use zeroize::Zeroizing;
 use std::time::Instant;
 
 /// This implementation's protocol version.
@@ -697,9 +698,10 @@ pub fn run_garbler_program<T: Read + Write>(
     // Zero labels of every input wire, in wire order; the evaluator's come
     // out of the oblivious transfer.
     let total_bits: usize = program.inputs.iter().map(|i| i.2 as usize).sum();
-    let mut zero = vec![Block::ZERO; total_bits];
+    // Secrets: wiped when dropped.
+    let mut zero = Zeroizing::new(vec![Block::ZERO; total_bits]);
     let eval_bits = program.input_bits_of(Party::Evaluator);
-    let mut eval_zero = vec![Block::ZERO; eval_bits];
+    let mut eval_zero = Zeroizing::new(vec![Block::ZERO; eval_bits]);
     if eval_bits >= EXTENSION_THRESHOLD {
         let mut ot = OtExtSender::<SemiHonest>::setup(ch, &mut prg, Delta::from_block(delta.as_block()))?;
         ot.send_correlated(ch, &mut eval_zero)?;
@@ -713,16 +715,14 @@ pub fn run_garbler_program<T: Read + Write>(
         }
         ch.send_blocks(&corrections)?;
     }
-    let mut e_iter = eval_zero.into_iter();
-    let mut offset = 0usize;
+    let (mut offset, mut from_ot) = (0usize, 0usize);
     for (_, party, width) in &program.inputs {
         let w = *width as usize;
         match party {
             Party::Garbler => prg.fill_blocks(&mut zero[offset..offset + w]),
             Party::Evaluator => {
-                for z in &mut zero[offset..offset + w] {
-                    *z = e_iter.next().unwrap_or(Block::ZERO);
-                }
+                zero[offset..offset + w].copy_from_slice(&eval_zero[from_ot..from_ot + w]);
+                from_ot += w;
             }
         }
         offset += w;
