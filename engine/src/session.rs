@@ -44,8 +44,8 @@ use crate::ot::{base, OtError, OtExtReceiver, OtExtSender, SemiHonest};
 use crate::prg::{Delta, Prg};
 use garblet_circuits::{Circuit, Party, Visibility};
 use std::io::{self, Read, Write};
-use zeroize::Zeroizing;
 use std::time::Instant;
+use zeroize::Zeroizing;
 
 /// This implementation's protocol version.
 pub const PROTOCOL_VERSION: u32 = 1;
