@@ -49,7 +49,10 @@
 //! against 0.9's 550–1,200 M); it amortises its per-call set-up over the
 //! slice, so callers hash hundreds of blocks per call (see `BENCHMARKS.md`
 //! for blocks/s by batch size). [`TweakableHash::hash_in_place`] is that
-//! batched entry point; nothing here allocates. The backend is generic code
+//! batched entry point, and [`TweakableHash::hash_split`] the one garbling
+//! uses (the first layer is written out of place and the final `⊕ π(x)` is
+//! left to the caller's next pass over the batch); nothing here allocates.
+//! The backend is generic code
 //! instantiated in this crate: build it with `codegen-units = 1`
 //! (`[profile.release.package.garblet-engine]`), or its helpers are not
 //! inlined and AES runs at half speed.
@@ -58,7 +61,7 @@ use aes::cipher::{Array, KeyInit};
 use aes::Aes128;
 
 use crate::block::Block;
-use crate::prg::encrypt_blocks_in_place;
+use crate::prg::{encrypt_blocks_in_place, encrypt_blocks_into};
 
 /// The fixed, public AES-128 key of the permutation `π`: the first 128 bits
 /// of the fractional part of π (a nothing-up-my-sleeve number), as the
@@ -74,6 +77,25 @@ pub trait TweakableHash: Send + Sync {
     /// overwritten); implementations may panic otherwise, as that is a bug
     /// of the caller, never a consequence of peer data.
     fn hash_in_place(&self, xs: &mut [Block], scratch: &mut [Block], tweak: impl Fn(usize) -> Block);
+
+    /// `H(xs[k], tweak(k))` with `xs` left as it is and the last step left
+    /// to the caller: afterwards `H(xs[k], tweak(k)) = out[k] ⊕ scratch[k]`,
+    /// so a caller that reads the hashes once, next to their inputs, saves
+    /// a pass over the batch. `out` and `scratch` must be at least as long as
+    /// `xs`. The default copies `xs` to `out`, hashes it in place and clears
+    /// `scratch`.
+    fn hash_split(
+        &self,
+        xs: &[Block],
+        out: &mut [Block],
+        scratch: &mut [Block],
+        tweak: impl Fn(usize) -> Block,
+    ) {
+        let n = xs.len();
+        out[..n].copy_from_slice(xs);
+        self.hash_in_place(&mut out[..n], scratch, tweak);
+        scratch[..n].fill(Block::ZERO);
+    }
 }
 
 /// The fixed-key AES permutation `π` (AES-128 under [`FIXED_KEY`]).
@@ -99,6 +121,12 @@ impl FixedKeyAes {
         let mut b = [x];
         self.permute_in_place(&mut b);
         b[0]
+    }
+
+    /// `out[k] ← π(xs[k])` in one batched AES call (`out` as long as `xs`).
+    #[inline]
+    pub fn permute_into(&self, xs: &[Block], out: &mut [Block]) {
+        encrypt_blocks_into(&self.aes, xs, out);
     }
 
     /// `xs[k] ← π(xs[k])` in one batched AES call.
@@ -154,18 +182,37 @@ impl TweakableHash for Tmmo {
     #[inline]
     fn hash_in_place(&self, xs: &mut [Block], scratch: &mut [Block], tweak: impl Fn(usize) -> Block) {
         let n = xs.len();
-        let saved = &mut scratch[..n];
-        // Layer 1: π(x) for the whole batch in one call.
+        let px = &mut scratch[..n];
+        // Layer 1: π(x) for the whole batch in one call, into `scratch`.
         self.pi.permute_in_place(xs);
-        for (k, (x, s)) in xs.iter_mut().zip(saved.iter_mut()).enumerate() {
-            *s = *x;
+        for (k, (x, p)) in xs.iter_mut().zip(px.iter_mut()).enumerate() {
+            *p = *x;
             *x ^= tweak(k);
         }
         // Layer 2: π(π(x) ⊕ i), again in one call, then ⊕ π(x).
         self.pi.permute_in_place(xs);
-        for (x, s) in xs.iter_mut().zip(saved.iter()) {
-            *x ^= *s;
+        for (x, p) in xs.iter_mut().zip(px.iter()) {
+            *x ^= *p;
         }
+    }
+
+    #[inline]
+    fn hash_split(
+        &self,
+        xs: &[Block],
+        out: &mut [Block],
+        scratch: &mut [Block],
+        tweak: impl Fn(usize) -> Block,
+    ) {
+        let n = xs.len();
+        let (out, px) = (&mut out[..n], &mut scratch[..n]);
+        // Layer 1: π(x) for the whole batch in one call, into `scratch`.
+        self.pi.permute_into(xs, px);
+        for (k, (o, p)) in out.iter_mut().zip(px.iter()).enumerate() {
+            *o = *p ^ tweak(k);
+        }
+        // Layer 2: π(π(x) ⊕ i), again in one call; the caller adds π(x).
+        self.pi.permute_in_place(out);
     }
 }
 
@@ -187,6 +234,18 @@ mod tests {
             let expected = h.permutation().permute(px ^ Block::new(k as u128 * 3)) ^ px;
             assert_eq!(y, expected);
             assert_eq!(y, h.hash(x, Block::new(k as u128 * 3)));
+        }
+    }
+
+    #[test]
+    fn split_hash_matches_the_hash() {
+        let h = Tmmo::new();
+        let xs: Vec<Block> =
+            (0..300u128).map(|i| Block::new(i.wrapping_mul(0x1234_5678_9abc_def1))).collect();
+        let (mut out, mut scratch) = (vec![Block::ZERO; 300], vec![Block::ZERO; 300]);
+        h.hash_split(&xs, &mut out, &mut scratch, |k| Block::new(k as u128 + 7));
+        for (k, &x) in xs.iter().enumerate() {
+            assert_eq!(out[k] ^ scratch[k], h.hash(x, Block::new(k as u128 + 7)));
         }
     }
 

@@ -29,10 +29,33 @@ use crate::block::Block;
 pub struct EntropyError(getrandom::Error);
 
 /// Encrypts `blocks` in place under `cipher`, in one batched call.
-#[inline]
+///
+/// Never inlined, here and in [`encrypt_blocks_into`]: the `aes` backend is
+/// generic code, instantiated where it is inlined, and it only runs at full
+/// speed when compiled with one codegen unit, as this crate is. Inlined into
+/// a generic caller (the garbler and evaluator are generic over their sink
+/// and source), it would be instantiated in the calling crate with that
+/// crate's codegen units: the `garblet` binary (4 units) ran its hash at
+/// about half speed that way. One call per batch of hundreds of blocks
+/// costs nothing.
+#[inline(never)]
 pub(crate) fn encrypt_blocks_in_place(cipher: &Aes128, blocks: &mut [Block]) {
     let raw: &mut [[u8; 16]] = bytemuck::cast_slice_mut(blocks);
     cipher.encrypt_blocks(Array::cast_slice_from_core_mut(raw));
+}
+
+/// Encrypts `input` into `out` (the same length) under `cipher`, in one
+/// batched call.
+///
+/// # Panics
+/// If the lengths differ (a caller bug).
+#[inline(never)]
+pub(crate) fn encrypt_blocks_into(cipher: &Aes128, input: &[Block], out: &mut [Block]) {
+    let raw_in: &[[u8; 16]] = bytemuck::cast_slice(input);
+    let raw_out: &mut [[u8; 16]] = bytemuck::cast_slice_mut(out);
+    cipher
+        .encrypt_blocks_b2b(Array::cast_slice_from_core(raw_in), Array::cast_slice_from_core_mut(raw_out))
+        .expect("encrypt_blocks_into: lengths differ");
 }
 
 /// How many blocks [`Prg::fill_bytes`] and friends buffer internally.

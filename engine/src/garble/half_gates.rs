@@ -16,8 +16,10 @@
 //!
 //! `H` is the TCCR hash of [`crate::hash`] (TMMO). All hashes of a batch go
 //! through the hash in chunks of [`CHUNK`] gates (4·CHUNK blocks per AES
-//! call when garbling, 2·CHUNK when evaluating), with stack buffers: no
-//! allocation.
+//! call when garbling, 2·CHUNK when evaluating), with per-thread buffers: no
+//! allocation. The gathered labels stay in their buffer and the hash's last
+//! XOR ([`TweakableHash::hash_split`]) is done in the pass that builds the
+//! tables, so each chunk is walked once after the second AES call.
 
 use std::cell::RefCell;
 
@@ -56,21 +58,22 @@ impl<H: TweakableHash> HalfGates<H> {
 }
 
 thread_local! {
-    /// Per-thread hash buffers (input/output and scratch), grown once: no
+    /// Per-thread hash buffers (inputs, outputs and scratch), grown once: no
     /// allocation and no zeroing per batch.
-    static BUFFERS: RefCell<(Vec<Block>, Vec<Block>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static BUFFERS: RefCell<[Vec<Block>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
 }
 
-/// Runs `f` with two per-thread buffers of at least `len` blocks each.
-fn with_buffers<R>(len: usize, f: impl FnOnce(&mut [Block], &mut [Block]) -> R) -> R {
+/// Runs `f` with three per-thread buffers of at least `len` blocks each.
+fn with_buffers<R>(len: usize, f: impl FnOnce(&mut [Block], &mut [Block], &mut [Block]) -> R) -> R {
     BUFFERS.with(|cell| {
         let mut guard = cell.borrow_mut();
-        let (buf, scratch) = &mut *guard;
-        if buf.len() < len {
-            buf.resize(len, Block::ZERO);
-            scratch.resize(len, Block::ZERO);
+        let [input, out, scratch] = &mut *guard;
+        if input.len() < len {
+            for b in [&mut *input, &mut *out, &mut *scratch] {
+                b.resize(len, Block::ZERO);
+            }
         }
-        f(&mut buf[..len], &mut scratch[..len])
+        f(&mut input[..len], &mut out[..len], &mut scratch[..len])
     })
 }
 
@@ -94,14 +97,14 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
     ) {
         let d = delta.as_block();
         let tables: &mut [Block] = bytemuck::cast_slice_mut(material);
-        with_buffers(4 * CHUNK, |buf, scratch| {
+        with_buffers(4 * CHUNK, |input, hashed, scratch| {
             let mut base = first_and;
             for ((ops, c0), tables) in
                 ands.chunks(CHUNK).zip(c0.chunks_mut(CHUNK)).zip(tables.chunks_mut(2 * CHUNK))
             {
                 let n = ops.len();
-                let buf = &mut buf[..4 * n];
-                for (op, h) in ops.iter().zip(buf.chunks_exact_mut(4)) {
+                let input = &mut input[..4 * n];
+                for (op, h) in ops.iter().zip(input.chunks_exact_mut(4)) {
                     let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
                     h[0] = a;
                     h[1] = a ^ d;
@@ -111,11 +114,17 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
                 // Block m = 4k + j of gate k hashes with tweak 2(base + k) + j/2,
                 // which is 2·base + m/2.
                 let t0 = base << 1;
-                self.hash.hash_in_place(buf, scratch, |m| Block::from_u64(t0 + (m >> 1) as u64));
-                for (((op, h), c), t) in
-                    ops.iter().zip(buf.chunks_exact(4)).zip(c0.iter_mut()).zip(tables.chunks_exact_mut(2))
+                let (hashed, scratch) = (&mut hashed[..4 * n], &mut scratch[..4 * n]);
+                self.hash.hash_split(input, hashed, scratch, |m| Block::from_u64(t0 + (m >> 1) as u64));
+                for ((((x, h), s), c), t) in input
+                    .chunks_exact(4)
+                    .zip(hashed.chunks_exact(4))
+                    .zip(scratch.chunks_exact(4))
+                    .zip(c0.iter_mut())
+                    .zip(tables.chunks_exact_mut(2))
                 {
-                    let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
+                    let h = [h[0] ^ s[0], h[1] ^ s[1], h[2] ^ s[2], h[3] ^ s[3]];
+                    let (a, b) = (x[0], x[2]);
                     let (pa, pb) = (a.lsb(), b.lsb());
                     let tg = h[0] ^ h[1] ^ d.select(pb);
                     let wg = h[0] ^ tg.select(pa);
@@ -133,27 +142,32 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
     fn eval_ands(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]) {
         let tables: &[Block] = bytemuck::cast_slice(material);
         const ECHUNK: usize = 2 * CHUNK;
-        with_buffers(2 * ECHUNK, |buf, scratch| {
+        with_buffers(2 * ECHUNK, |input, hashed, scratch| {
             let mut base = first_and;
             for ((ops, c), tables) in
                 ands.chunks(ECHUNK).zip(c.chunks_mut(ECHUNK)).zip(tables.chunks(2 * ECHUNK))
             {
                 let n = ops.len();
-                let buf = &mut buf[..2 * n];
-                for (op, h) in ops.iter().zip(buf.chunks_exact_mut(2)) {
+                let input = &mut input[..2 * n];
+                for (op, h) in ops.iter().zip(input.chunks_exact_mut(2)) {
                     h[0] = labels[op.a as usize];
                     h[1] = labels[op.b as usize];
                 }
                 // Block m = 2k + j of gate k hashes with tweak 2(base + k) + j,
                 // which is 2·base + m.
                 let t0 = base << 1;
-                self.hash.hash_in_place(buf, scratch, |m| Block::from_u64(t0 + m as u64));
-                for (((op, h), out), t) in
-                    ops.iter().zip(buf.chunks_exact(2)).zip(c.iter_mut()).zip(tables.chunks_exact(2))
+                let (hashed, scratch) = (&mut hashed[..2 * n], &mut scratch[..2 * n]);
+                self.hash.hash_split(input, hashed, scratch, |m| Block::from_u64(t0 + m as u64));
+                for ((((xy, h), s), out), t) in input
+                    .chunks_exact(2)
+                    .zip(hashed.chunks_exact(2))
+                    .zip(scratch.chunks_exact(2))
+                    .zip(c.iter_mut())
+                    .zip(tables.chunks_exact(2))
                 {
-                    let (x, y) = (labels[op.a as usize], labels[op.b as usize]);
-                    let wg = h[0] ^ t[0].select(x.lsb());
-                    let we = h[1] ^ (t[1] ^ x).select(y.lsb());
+                    let (x, y) = (xy[0], xy[1]);
+                    let wg = h[0] ^ s[0] ^ t[0].select(x.lsb());
+                    let we = h[1] ^ s[1] ^ (t[1] ^ x).select(y.lsb());
                     *out = wg ^ we;
                 }
                 base += n as u64;

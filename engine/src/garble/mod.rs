@@ -113,6 +113,9 @@ const TRAILER_TAG: u64 = u64::from_be_bytes(*b"garblet!");
 const PAR_MIN_ANDS: usize = 2048;
 /// Piece of an AND batch given to one rayon task.
 const PAR_PIECE: usize = 1024;
+/// ANDs whose tables are garbled and written, or read and evaluated, at a
+/// time: the tables stay in L1/L2 between the checksum and the hashing.
+const STREAM_PIECE: usize = 1024;
 
 /// A circuit that cannot be scheduled: a malformed [`GateSource`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -505,28 +508,20 @@ impl OutputDecoder {
 }
 
 /// XOR of all 16-byte blocks of `bytes` (a multiple of 16 long), read
-/// little-endian. Eight 64-bit lanes at a time, which the compiler
-/// vectorises.
+/// little-endian. Four 128-bit accumulators, one SIMD XOR per block.
 fn xor_fold(bytes: &[u8]) -> u128 {
-    let lane = |c: &[u8], i: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&c[8 * i..8 * i + 8]);
-        u64::from_le_bytes(b)
-    };
-    let mut acc = [0u64; 8];
-    let mut wide = bytes.chunks_exact(64);
+    let blocks: &[Block] = bytemuck::cast_slice(&bytes[..bytes.len() / 16 * 16]);
+    let mut acc = [Block::ZERO; 4];
+    let mut wide = blocks.chunks_exact(4);
     for c in &mut wide {
-        for (i, a) in acc.iter_mut().enumerate() {
-            *a ^= lane(c, i);
+        for (a, &b) in acc.iter_mut().zip(c) {
+            *a ^= b;
         }
     }
-    for c in wide.remainder().chunks_exact(16) {
-        acc[0] ^= lane(c, 0);
-        acc[1] ^= lane(c, 1);
+    for &b in wide.remainder() {
+        acc[0] ^= b;
     }
-    let lo = acc[0] ^ acc[2] ^ acc[4] ^ acc[6];
-    let hi = acc[1] ^ acc[3] ^ acc[5] ^ acc[7];
-    (u128::from(hi) << 64) | u128::from(lo)
+    (acc[0] ^ acc[1] ^ acc[2] ^ acc[3]).to_u128()
 }
 
 /// Buffers of a run, reused across windows.
@@ -603,6 +598,14 @@ impl Run {
             material: Vec::new(),
             and_index: 0,
             checksum: 0,
+        }
+    }
+
+    /// Makes `material` at least `len` bytes long (it only grows: every
+    /// byte used is written before it is read).
+    fn grow_material(&mut self, len: usize) {
+        if self.material.len() < len {
+            self.material.resize(len, 0);
         }
     }
 
@@ -694,29 +697,38 @@ impl<G: GarblingScheme> Garbler<G> {
         run.checksum = xor_fold(Block::as_bytes_slice(&header));
 
         plan.for_each_window(|w: &Window| -> Result<(), GarbleError> {
-            // Every byte is overwritten by the scheme: no need to clear.
-            run.material.resize(self.scheme.material_len(w.ands), 0);
-            let mut offset = 0;
+            // Each batch (or piece of `STREAM_PIECE` ANDs of a larger one)
+            // is folded into the checksum while its tables are in cache; the
+            // window's tables are written at once.
+            let piece = STREAM_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
+            run.grow_material(self.scheme.material_len(w.ands));
+            let mut pos = 0;
             for seg in &w.segments {
-                let (start, end) = (seg.start as usize, seg.end as usize);
-                let ops = &w.ops[start..end];
-                if seg.and {
-                    let n = ops.len();
-                    let len = self.scheme.material_len(n);
+                let ops = &w.ops[seg.start as usize..seg.end as usize];
+                if !seg.and {
+                    run.free_gates(ops);
+                    continue;
+                }
+                let n = ops.len();
+                if run.c.len() < n {
                     run.c.resize(n, Block::ZERO);
-                    let (labels, out) = (&run.labels[..], &mut run.c[..]);
-                    let mat = &mut run.material[offset..offset + len];
-                    if self.parallel && n >= PAR_MIN_ANDS {
-                        let piece = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
+                }
+                let unit = if self.parallel && n >= PAR_MIN_ANDS { n } else { piece };
+                for (k, sub) in ops.chunks(unit).enumerate() {
+                    let len = self.scheme.material_len(sub.len());
+                    let (labels, out) = (&run.labels[..], &mut run.c[k * unit..k * unit + sub.len()]);
+                    let mat = &mut run.material[pos..pos + len];
+                    if unit == n && self.parallel && n >= PAR_MIN_ANDS {
+                        let par = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
                         let first = run.and_index;
-                        ops.par_chunks(piece)
-                            .zip(out.par_chunks_mut(piece))
-                            .zip(mat.par_chunks_mut(self.scheme.material_len(piece)))
+                        sub.par_chunks(par)
+                            .zip(out.par_chunks_mut(par))
+                            .zip(mat.par_chunks_mut(self.scheme.material_len(par)))
                             .enumerate()
                             .for_each(|(i, ((o, c), m))| {
                                 self.scheme.garble_ands(
                                     &encoder.delta,
-                                    first + (i * piece) as u64,
+                                    first + (i * par) as u64,
                                     labels,
                                     o,
                                     c,
@@ -724,18 +736,16 @@ impl<G: GarblingScheme> Garbler<G> {
                                 )
                             });
                     } else {
-                        self.scheme.garble_ands(&encoder.delta, run.and_index, labels, ops, out, mat);
+                        self.scheme.garble_ands(&encoder.delta, run.and_index, labels, sub, out, mat);
                     }
-                    run.scatter(ops);
-                    run.and_index += n as u64;
-                    offset += len;
-                } else {
-                    run.free_gates(ops);
+                    run.checksum ^= xor_fold(mat);
+                    run.and_index += sub.len() as u64;
+                    pos += len;
                 }
+                run.scatter(ops);
             }
+            sink.write_all(&run.material[..pos])?;
             run.writeback(w);
-            run.checksum ^= xor_fold(&run.material);
-            sink.write_all(&run.material)?;
             Ok(())
         })?;
 
@@ -802,6 +812,28 @@ impl<G: GarblingScheme> Evaluator<G> {
         self
     }
 
+    /// Bytes of the next read of tables: from op `from` of the AND segment
+    /// `si`, one unit of `unit` ANDs if the segment's rest is larger, else
+    /// the rest and the following AND segments while they fit in `piece`
+    /// ANDs (segments split for parallel work are read alone).
+    fn piece_bytes(&self, w: &Window, si: usize, from: usize, unit: usize, piece: usize) -> usize {
+        let mut gates = 0;
+        let mut bytes = 0;
+        for (j, seg) in w.segments.iter().enumerate().skip(si).filter(|(_, s)| s.and) {
+            let n = (seg.end - seg.start) as usize;
+            let rest = if j == si { n - from } else { n };
+            if j == si && (rest > piece || unit != piece) {
+                return self.scheme.material_len(rest.min(unit));
+            }
+            if j > si && ((self.parallel && n >= PAR_MIN_ANDS) || gates + rest > piece) {
+                break;
+            }
+            gates += rest;
+            bytes += self.scheme.material_len(rest);
+        }
+        bytes
+    }
+
     /// Evaluates `plan` on the active labels of all input wires (in wire
     /// order), reading the garbled circuit from `source` one window at a
     /// time. Returns the active labels of the output wires.
@@ -827,39 +859,50 @@ impl<G: GarblingScheme> Evaluator<G> {
         }
 
         plan.for_each_window(|w: &Window| -> Result<(), EvalError> {
-            let total = self.scheme.material_len(w.ands);
-            run.material.resize(total, 0);
-            read_exact_at(&mut source, &mut run.material, &mut offset)?;
-            run.checksum ^= xor_fold(&run.material);
-            let mut mat_offset = 0;
-            for seg in &w.segments {
-                let (start, end) = (seg.start as usize, seg.end as usize);
-                let ops = &w.ops[start..end];
-                if seg.and {
-                    let n = ops.len();
-                    let len = self.scheme.material_len(n);
+            // Tables are read about `STREAM_PIECE` ANDs at a time (whole
+            // batches, or pieces of a larger batch), folded into the
+            // checksum and evaluated while still in cache.
+            let piece = STREAM_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
+            let (mut pos, mut loaded) = (0, 0);
+            for (si, seg) in w.segments.iter().enumerate() {
+                let ops = &w.ops[seg.start as usize..seg.end as usize];
+                if !seg.and {
+                    run.free_gates(ops);
+                    continue;
+                }
+                let n = ops.len();
+                if run.c.len() < n {
                     run.c.resize(n, Block::ZERO);
-                    let (labels, out) = (&run.labels[..], &mut run.c[..]);
-                    let mat = &run.material[mat_offset..mat_offset + len];
-                    if self.parallel && n >= PAR_MIN_ANDS {
-                        let piece = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
+                }
+                let unit = if self.parallel && n >= PAR_MIN_ANDS { n } else { piece };
+                for (k, sub) in ops.chunks(unit).enumerate() {
+                    let len = self.scheme.material_len(sub.len());
+                    if pos == loaded {
+                        loaded = self.piece_bytes(w, si, k * unit, unit, piece);
+                        run.grow_material(loaded);
+                        read_exact_at(&mut source, &mut run.material[..loaded], &mut offset)?;
+                        run.checksum ^= xor_fold(&run.material[..loaded]);
+                        pos = 0;
+                    }
+                    let (labels, out) = (&run.labels[..], &mut run.c[k * unit..k * unit + sub.len()]);
+                    let mat = run.material.get(pos..pos + len).ok_or(EvalError::Corrupt)?;
+                    if unit == n && self.parallel && n >= PAR_MIN_ANDS {
+                        let par = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
                         let first = run.and_index;
-                        ops.par_chunks(piece)
-                            .zip(out.par_chunks_mut(piece))
-                            .zip(mat.par_chunks(self.scheme.material_len(piece)))
+                        sub.par_chunks(par)
+                            .zip(out.par_chunks_mut(par))
+                            .zip(mat.par_chunks(self.scheme.material_len(par)))
                             .enumerate()
                             .for_each(|(i, ((o, c), m))| {
-                                self.scheme.eval_ands(first + (i * piece) as u64, labels, o, m, c)
+                                self.scheme.eval_ands(first + (i * par) as u64, labels, o, m, c)
                             });
                     } else {
-                        self.scheme.eval_ands(run.and_index, labels, ops, mat, out);
+                        self.scheme.eval_ands(run.and_index, labels, sub, mat, out);
                     }
-                    run.scatter(ops);
-                    run.and_index += n as u64;
-                    mat_offset += len;
-                } else {
-                    run.free_gates(ops);
+                    run.and_index += sub.len() as u64;
+                    pos += len;
                 }
+                run.scatter(ops);
             }
             run.writeback(w);
             Ok(())
