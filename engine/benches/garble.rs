@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use garblet_engine::block::Block;
-use garblet_engine::circuits::{bristol, Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
+use garblet_engine::circuits::{bristol, Circuit};
 use garblet_engine::garble::{
-    evaluate_many, garble_many, ActiveLabel, Encoder, Evaluator, Garbler, Plan, Repeated,
+    evaluate_many, garble_many, workloads, ActiveLabel, Encoder, Evaluator, Garbler, Plan, Repeated,
 };
 use garblet_engine::hash::{FixedKeyAes, Tmmo, TweakableHash};
 use garblet_engine::prg::Prg;
@@ -45,48 +45,6 @@ fn bench_aes(c: &mut Criterion) {
         });
     }
     g.finish();
-}
-
-/// A wide layered body: `width` independent ANDs, each folded back into the
-/// state with an XOR, so that one repetition depends on the previous one.
-fn wide_body(width: u32) -> Circuit {
-    let num_wires = 2 + 2 * width;
-    let mut gates = Vec::with_capacity(2 * width as usize);
-    for i in 0..width {
-        let a = WireId::new(2 + i);
-        let b = WireId::new(2 + width + (i + 1) % width);
-        let t = WireId::new(2 + width + i);
-        gates.push(Gate::and(a, b, t));
-        gates.push(Gate::xor(a, t, a));
-    }
-    Circuit::new(
-        num_wires,
-        vec![InputSpec::new("a", Party::Garbler, width), InputSpec::new("b", Party::Evaluator, width)],
-        vec![Output {
-            name: "a".into(),
-            visibility: Visibility::Both,
-            wires: (2..2 + width).map(WireId::new).collect(),
-        }],
-        gates,
-    )
-    .expect("valid wide body")
-}
-
-/// A chain: `acc = acc AND x_k` over 64 inputs, every AND depending on the
-/// previous one.
-fn chain_body() -> Circuit {
-    let mut gates = Vec::new();
-    let acc = WireId::new(2);
-    for k in 1..64 {
-        gates.push(Gate::and(acc, WireId::new(2 + k), acc));
-    }
-    Circuit::new(
-        66,
-        vec![InputSpec::new("x", Party::Garbler, 32), InputSpec::new("y", Party::Evaluator, 32)],
-        vec![Output { name: "acc".into(), visibility: Visibility::Both, wires: vec![acc] }],
-        gates,
-    )
-    .expect("valid chain body")
 }
 
 fn aes_circuit() -> Circuit {
@@ -180,7 +138,9 @@ fn bench_case(c: &mut Criterion, case: &Case) {
 
 fn bench_schedule(c: &mut Criterion) {
     let mut g = c.benchmark_group("schedule");
-    for (name, circuit) in [("aes128", aes_circuit()), ("wide_2^16", wide_body(1 << 16))] {
+    for (name, circuit) in
+        [("aes128", aes_circuit()), ("wide_2^16", workloads::wide_layer(1 << 16).expect("valid wide layer"))]
+    {
         g.throughput(Throughput::Elements(circuit.gates().len() as u64));
         g.bench_function(BenchmarkId::new("compile_gates", name), |b| {
             b.iter(|| Plan::compile(black_box(&circuit)).expect("plan"))
@@ -200,13 +160,13 @@ fn bench_circuits(c: &mut Criterion) {
         bench_case(c, &Case { name: "aes128_x1000", plan, instance_plan, instances: threads, intra: false });
     }
     if want("wide_2^24") {
-        let body = wide_body(1 << 16);
+        let body = workloads::wide_layer(1 << 16).expect("valid wide layer");
         let plan = Plan::repeated(&Repeated::new(&body, 256)).expect("plan");
         let instance_plan = Plan::repeated(&Repeated::new(&body, 1)).expect("plan");
         bench_case(c, &Case { name: "wide_2^24", plan, instance_plan, instances: 1, intra: true });
     }
     if want("chain") {
-        let body = chain_body();
+        let body = workloads::and_chain().expect("valid chain");
         // 63 ANDs per repetition; 2^22 ANDs in all, one long dependent chain.
         let times = (1u64 << 22) / 63;
         let plan = Plan::repeated(&Repeated::new(&body, times)).expect("plan");

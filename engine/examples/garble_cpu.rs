@@ -13,9 +13,9 @@
 use std::time::Instant;
 
 use garblet_engine::block::Block;
-use garblet_engine::circuits::{bristol, Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
+use garblet_engine::circuits::bristol;
 use garblet_engine::garble::{
-    ActiveLabel, Encoder, Evaluator, Garbler, GarblingScheme, HalfGates, Plan, Repeated,
+    workloads, ActiveLabel, Encoder, Evaluator, Garbler, GarblingScheme, HalfGates, Plan, Repeated,
 };
 use garblet_engine::hash::{FixedKeyAes, TweakableHash};
 use garblet_engine::prg::Prg;
@@ -26,41 +26,6 @@ fn thread_cpu_ns() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
         .unwrap_or(0)
-}
-
-fn wide_body(width: u32) -> Circuit {
-    let num_wires = 2 + 2 * width;
-    let mut gates = Vec::new();
-    for i in 0..width {
-        let a = WireId::new(2 + i);
-        let b = WireId::new(2 + width + (i + 1) % width);
-        let t = WireId::new(2 + width + i);
-        gates.push(Gate::and(a, b, t));
-        gates.push(Gate::xor(a, t, a));
-    }
-    Circuit::new(
-        num_wires,
-        vec![InputSpec::new("a", Party::Garbler, width), InputSpec::new("b", Party::Evaluator, width)],
-        vec![Output {
-            name: "a".into(),
-            visibility: Visibility::Both,
-            wires: (2..2 + width).map(WireId::new).collect(),
-        }],
-        gates,
-    )
-    .expect("valid")
-}
-
-fn chain_body() -> Circuit {
-    let acc = WireId::new(2);
-    let gates = (1..64).map(|k| Gate::and(acc, WireId::new(2 + k), acc)).collect();
-    Circuit::new(
-        66,
-        vec![InputSpec::new("x", Party::Garbler, 32), InputSpec::new("y", Party::Evaluator, 32)],
-        vec![Output { name: "acc".into(), visibility: Visibility::Both, wires: vec![acc] }],
-        gates,
-    )
-    .expect("valid")
 }
 
 /// `π(σ(x) ⊕ i) ⊕ σ(x)`: comparison only, not TCCR.
@@ -126,8 +91,8 @@ fn main() {
                 .join("../../shared/circuits/bristol/aes_128.txt");
             Repeated::new(&bristol::read_file(path).expect("AES circuit"), 1000)
         }
-        "wide" => Repeated::new(&wide_body(1 << 16), 256),
-        _ => Repeated::new(&chain_body(), (1 << 22) / 63),
+        "wide" => Repeated::new(&workloads::wide_layer(1 << 16).expect("valid wide layer"), 256),
+        _ => Repeated::new(&workloads::and_chain().expect("valid chain"), (1 << 22) / 63),
     };
     let plan = Plan::repeated_with_window(&repeated, window).expect("plan");
     if args.get(4).map(String::as_str) == Some("sigma") {

@@ -2,12 +2,10 @@
 //! process on this machine. `BENCHMARKS.md` documents every field.
 
 use anyhow::{anyhow, Context, Result};
-use garblet::circuits::{
-    bristol, opt, Builder, Circuit, Gate, InputSpec, Output, Party, Sign, Visibility, WireId,
-};
+use garblet::circuits::{bristol, opt, Builder, Party, Sign, Visibility};
 use garblet::engine::block::Block;
 use garblet::engine::channel::{memory_pair, Channel};
-use garblet::engine::garble::{Encoder, Evaluator, Garbler, Plan, Repeated};
+use garblet::engine::garble::{workloads, Encoder, Evaluator, Garbler, Plan, Repeated};
 use garblet::engine::net::{self, TcpOptions};
 use garblet::engine::ot::{base, OtExtReceiver, OtExtSender, SemiHonest};
 use garblet::engine::prg::{Delta, Prg};
@@ -17,28 +15,6 @@ use std::time::{Duration, Instant};
 
 /// AND gates per repetition of the wide body.
 const WIDE_BODY_ANDS: u32 = 1 << 16;
-
-/// One layer of `width` independent ANDs, each folded back into its input
-/// by a free XOR: every AND of a layer can be hashed in one batch.
-fn wide_body(width: u32) -> Result<Circuit> {
-    let num_wires = 2 + 2 * width;
-    let mut gates = Vec::with_capacity(2 * width as usize);
-    for i in 0..width {
-        let a = WireId::new(2 + i);
-        let b = WireId::new(2 + width + (i + 1) % width);
-        let t = WireId::new(2 + width + i);
-        gates.push(Gate::and(a, b, t));
-        gates.push(Gate::xor(a, t, a));
-    }
-    let outputs = vec![Output {
-        name: "out".into(),
-        visibility: Visibility::Both,
-        wires: (0..64).map(|i| WireId::new(2 + i)).collect(),
-    }];
-    let inputs =
-        vec![InputSpec::new("a", Party::Garbler, width), InputSpec::new("b", Party::Evaluator, width)];
-    Ok(Circuit::new(num_wires, inputs, outputs, gates)?)
-}
 
 /// Peak resident memory of this process (VmHWM), in MiB.
 fn peak_rss_mib() -> Option<f64> {
@@ -103,7 +79,7 @@ pub fn bench(as_json: bool, full: bool) -> Result<()> {
 
     // 1. Garbling and evaluation in memory, one thread, 2^24 ANDs.
     say("garbling and evaluation (2^24 ANDs, one thread, in memory)");
-    let body = wide_body(WIDE_BODY_ANDS)?;
+    let body = workloads::wide_layer(WIDE_BODY_ANDS)?;
     let reps = (1u64 << 24) / u64::from(WIDE_BODY_ANDS);
     let wide = Repeated::new(&body, reps);
     let ands = wide.and_count();

@@ -97,6 +97,7 @@ pub mod half_gates;
 pub mod schedule;
 pub mod scheme;
 pub mod source;
+pub mod workloads;
 
 pub use half_gates::HalfGates;
 pub use schedule::Plan;
