@@ -8,7 +8,7 @@ use garblet_engine::circuits::{
 };
 use garblet_engine::garble::{
     eval_plain, evaluate_many, garble_many, ActiveLabel, DecodeError, Encoder, EvalError, Evaluator,
-    GarbleError, Garbler, OutputDecoder, Plan, Repeated,
+    GarbleError, Garbler, HalfGates, OutputDecoder, Plan, Repeated,
 };
 use garblet_engine::prg::Prg;
 use proptest::prelude::*;
@@ -16,12 +16,26 @@ use proptest::prelude::*;
 /// Garbles `plan` with a seeded encoder, evaluates it, decodes; returns the
 /// output bits and the garbled bytes.
 fn run(plan: &Plan<'_>, inputs: &[bool], seed: u128, parallel: bool) -> (Vec<bool>, Vec<u8>) {
+    run_with(plan, inputs, seed, parallel, HalfGates::new(), HalfGates::new())
+}
+
+/// [`run`] with given garbler and evaluator schemes (fused or portable).
+fn run_with(
+    plan: &Plan<'_>,
+    inputs: &[bool],
+    seed: u128,
+    parallel: bool,
+    garbler: HalfGates,
+    evaluator: HalfGates,
+) -> (Vec<bool>, Vec<u8>) {
     let mut prg = Prg::from_seed(Block::new(seed));
     let encoder = Encoder::random(inputs.len(), &mut prg);
     let labels = encoder.encode_bits(0, inputs);
     let mut stream = Vec::new();
-    let outputs = Garbler::new().parallel(parallel).garble(plan, &encoder, &mut stream).unwrap();
-    let out_labels = Evaluator::new().parallel(parallel).evaluate(plan, &labels, &stream[..]).unwrap();
+    let outputs =
+        Garbler::with_scheme(garbler).parallel(parallel).garble(plan, &encoder, &mut stream).unwrap();
+    let out_labels =
+        Evaluator::with_scheme(evaluator).parallel(parallel).evaluate(plan, &labels, &stream[..]).unwrap();
     let bits = outputs.decoder().decode(&out_labels).unwrap();
     assert_eq!(outputs.verify(&out_labels).unwrap(), bits);
     (bits, stream)
@@ -114,6 +128,14 @@ proptest! {
         prop_assert_eq!(run(&streaming, &inputs, 3, false).0, expected.clone());
         // Size on the wire: header, 32 bytes per AND, trailer.
         prop_assert_eq!(stream.len() as u64, 32 + 32 * c.and_count() + 32);
+        // The portable code (the `aes` crate, one layer at a time) and the
+        // fused VAES kernels (where the CPU has them) give the same bytes,
+        // and each evaluates the other's garbling.
+        let (bits_p, stream_p) = run_with(&full, &inputs, 1, false, HalfGates::portable(), HalfGates::new());
+        prop_assert_eq!(&bits_p, &expected);
+        prop_assert_eq!(&stream_p, &stream);
+        let (bits_q, _) = run_with(&small, &inputs, 2, false, HalfGates::new(), HalfGates::portable());
+        prop_assert_eq!(bits_q, expected);
     }
 }
 
@@ -181,6 +203,10 @@ fn parallel_garbling_is_identical_to_one_thread() {
     assert_eq!(bits1, expected);
     assert_eq!(bits2, expected);
     assert_eq!(stream1, stream2);
+    // Portable and fused code agree on large batches too.
+    let (bits3, stream3) = run_with(&plan, &inputs, 5, false, HalfGates::portable(), HalfGates::portable());
+    assert_eq!(bits3, expected);
+    assert_eq!(stream3, stream1);
 }
 
 #[test]
@@ -227,6 +253,8 @@ fn bristol_kat(file: &str, in0: &str, in1: &str, out0: &str) {
         assert_eq!(bits, hex_bits(out0), "{file} parallel={parallel}");
         assert_eq!(stream.len() as u64, 64 + 32 * c.and_count());
     }
+    let (bits, _) = run_with(&plan, &inputs, 42, false, HalfGates::portable(), HalfGates::portable());
+    assert_eq!(bits, hex_bits(out0), "{file} portable");
 }
 
 #[test]

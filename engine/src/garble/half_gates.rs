@@ -24,8 +24,9 @@
 use std::cell::RefCell;
 
 use crate::block::Block;
-use crate::hash::{Tmmo, TweakableHash};
+use crate::hash::{Tmmo, TweakableHash, FIXED_KEY};
 use crate::prg::Delta;
+use crate::simd::VaesHalfGates;
 
 use super::scheme::{GarblingScheme, Op};
 
@@ -38,22 +39,46 @@ pub const CHUNK: usize = 256;
 pub const TABLE_BYTES: usize = 32;
 
 /// The half-gates scheme over a tweakable hash (TMMO by default).
-#[derive(Clone, Debug, Default)]
+///
+/// [`HalfGates::new`] (TMMO under the fixed key) runs the fused VAES-512
+/// kernels of the `simd` module when the CPU has them, and the portable code
+/// otherwise; [`HalfGates::portable`] always runs the portable code. Both
+/// produce the same bytes.
+#[derive(Clone, Debug)]
 pub struct HalfGates<H = Tmmo> {
     hash: H,
+    fused: Option<VaesHalfGates>,
 }
 
 impl HalfGates<Tmmo> {
-    /// Half-gates over TMMO with the fixed AES key.
+    /// Half-gates over TMMO with the fixed AES key, on the fused kernels if
+    /// this CPU has AVX-512F and VAES.
     pub fn new() -> HalfGates<Tmmo> {
-        HalfGates { hash: Tmmo::new() }
+        HalfGates { hash: Tmmo::new(), fused: VaesHalfGates::detect(FIXED_KEY) }
+    }
+
+    /// Half-gates over TMMO with the fixed AES key, portable code only
+    /// (batched through the `aes` crate): for comparison and tests.
+    pub fn portable() -> HalfGates<Tmmo> {
+        HalfGates { hash: Tmmo::new(), fused: None }
+    }
+
+    /// Whether the fused VAES-512 kernels are in use.
+    pub fn is_fused(&self) -> bool {
+        self.fused.is_some()
+    }
+}
+
+impl Default for HalfGates<Tmmo> {
+    fn default() -> Self {
+        HalfGates::new()
     }
 }
 
 impl<H: TweakableHash> HalfGates<H> {
-    /// Half-gates over another hash.
+    /// Half-gates over another hash (portable code).
     pub fn with_hash(hash: H) -> HalfGates<H> {
-        HalfGates { hash }
+        HalfGates { hash, fused: None }
     }
 }
 
@@ -174,6 +199,80 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
             }
         })
     }
+    fn garble_ands_in_place(
+        &self,
+        delta: &Delta,
+        first_and: u64,
+        labels: &mut [Block],
+        ands: &[Op],
+        material: &mut [u8],
+    ) -> u128 {
+        let Some(fused) = &self.fused else {
+            return self.garble_ands_portable_in_place(delta, first_and, labels, ands, material);
+        };
+        let tables: &mut [Block] = bytemuck::cast_slice_mut(material);
+        fused.garble(delta.as_block(), first_and, labels, ands, tables).to_u128()
+    }
+
+    fn eval_ands_in_place(&self, first_and: u64, labels: &mut [Block], ands: &[Op], material: &[u8]) -> u128 {
+        let Some(fused) = &self.fused else {
+            return self.eval_ands_portable_in_place(first_and, labels, ands, material);
+        };
+        let tables: &[Block] = bytemuck::cast_slice(material);
+        fused.eval(first_and, labels, ands, tables).to_u128()
+    }
+}
+
+impl<H: TweakableHash> HalfGates<H> {
+    /// The trait's default `garble_ands_in_place` (portable code).
+    fn garble_ands_portable_in_place(
+        &self,
+        delta: &Delta,
+        first_and: u64,
+        labels: &mut [Block],
+        ands: &[Op],
+        material: &mut [u8],
+    ) -> u128 {
+        PortableInPlace(self).garble_ands_in_place(delta, first_and, labels, ands, material)
+    }
+
+    /// The trait's default `eval_ands_in_place` (portable code).
+    fn eval_ands_portable_in_place(
+        &self,
+        first_and: u64,
+        labels: &mut [Block],
+        ands: &[Op],
+        material: &[u8],
+    ) -> u128 {
+        PortableInPlace(self).eval_ands_in_place(first_and, labels, ands, material)
+    }
+}
+
+/// A scheme's batch methods with the trait's default in-place methods.
+struct PortableInPlace<'a, S>(&'a S);
+
+impl<S: GarblingScheme> GarblingScheme for PortableInPlace<'_, S> {
+    const GRANULE: usize = S::GRANULE;
+
+    fn material_len(&self, ands: usize) -> usize {
+        self.0.material_len(ands)
+    }
+
+    fn garble_ands(
+        &self,
+        delta: &Delta,
+        first_and: u64,
+        labels: &[Block],
+        ands: &[Op],
+        c0: &mut [Block],
+        material: &mut [u8],
+    ) {
+        self.0.garble_ands(delta, first_and, labels, ands, c0, material)
+    }
+
+    fn eval_ands(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]) {
+        self.0.eval_ands(first_and, labels, ands, material, c)
+    }
 }
 
 #[cfg(test)]
@@ -208,5 +307,46 @@ mod tests {
         let mut matb = vec![0u8; hg.material_len(n)];
         hg.garble_ands(&delta, 78, &zero, &ops, &mut c0b, &mut matb);
         assert_ne!(mat, matb);
+    }
+
+    /// The fused kernels (where the CPU has them) against the portable code,
+    /// for every batch length up to a few groups (group remainders, odd
+    /// gates) and inputs overwritten by outputs in place.
+    #[test]
+    fn fused_and_portable_agree_on_every_batch_length() {
+        let fused = HalfGates::new();
+        let portable = HalfGates::portable();
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            fused.is_fused(),
+            is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("vaes")
+                && is_x86_feature_detected!("aes")
+        );
+        let mut prg = Prg::from_seed(Block::new(2));
+        let delta = Delta::random(&mut prg);
+        let d = delta.as_block();
+        for n in 0..41usize {
+            // Gate k reads labels 2k and 2k + 1 and writes label 2k (its
+            // own input: allowed, its only reader is itself).
+            let zero: Vec<Block> = (0..2 * n + 2).map(|_| prg.random_block()).collect();
+            let ops: Vec<Op> = (0..n as u32).map(|k| Op { a: 2 * k, b: 2 * k + 1, out: 2 * k }).collect();
+            let (mut lf, mut lp) = (zero.clone(), zero.clone());
+            let (mut mf, mut mp) = (vec![0u8; 32 * n], vec![0u8; 32 * n]);
+            let sf = fused.garble_ands_in_place(&delta, 1000 + n as u64, &mut lf, &ops, &mut mf);
+            let sp = portable.garble_ands_in_place(&delta, 1000 + n as u64, &mut lp, &ops, &mut mp);
+            assert_eq!((sf, &lf, &mf), (sp, &lp, &mp), "garbling {n} gates");
+            let bits: Vec<bool> = (0..2 * n + 2).map(|i| i % 3 == 1 || i % 5 == 0).collect();
+            let active: Vec<Block> = zero.iter().zip(&bits).map(|(&l, &x)| l ^ d.select(x)).collect();
+            for scheme in [&fused, &portable] {
+                let mut labels = active.clone();
+                let sum = scheme.eval_ands_in_place(1000 + n as u64, &mut labels, &ops, &mf);
+                assert_eq!(sum, sf, "checksum, {n} gates");
+                for k in 0..n {
+                    let expected = lf[2 * k] ^ d.select(bits[2 * k] & bits[2 * k + 1]);
+                    assert_eq!(labels[2 * k], expected, "gate {k} of {n}");
+                }
+            }
+        }
     }
 }

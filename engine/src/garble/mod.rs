@@ -714,12 +714,23 @@ impl<G: GarblingScheme> Garbler<G> {
                 if run.c.len() < n {
                     run.c.resize(n, Block::ZERO);
                 }
-                let unit = if self.parallel && n >= PAR_MIN_ANDS { n } else { piece };
+                let split = self.parallel && n >= PAR_MIN_ANDS;
+                let unit = if split { n } else { piece };
                 for (k, sub) in ops.chunks(unit).enumerate() {
                     let len = self.scheme.material_len(sub.len());
-                    let (labels, out) = (&run.labels[..], &mut run.c[k * unit..k * unit + sub.len()]);
                     let mat = &mut run.material[pos..pos + len];
-                    if unit == n && self.parallel && n >= PAR_MIN_ANDS {
+                    if !split {
+                        // One thread: output labels go straight to the wires.
+                        let first = run.and_index;
+                        run.checksum ^= self.scheme.garble_ands_in_place(
+                            &encoder.delta,
+                            first,
+                            &mut run.labels,
+                            sub,
+                            mat,
+                        );
+                    } else {
+                        let (labels, out) = (&run.labels[..], &mut run.c[k * unit..k * unit + sub.len()]);
                         let par = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
                         let first = run.and_index;
                         sub.par_chunks(par)
@@ -736,14 +747,14 @@ impl<G: GarblingScheme> Garbler<G> {
                                     m,
                                 )
                             });
-                    } else {
-                        self.scheme.garble_ands(&encoder.delta, run.and_index, labels, sub, out, mat);
+                        run.checksum ^= xor_fold(mat);
                     }
-                    run.checksum ^= xor_fold(mat);
                     run.and_index += sub.len() as u64;
                     pos += len;
                 }
-                run.scatter(ops);
+                if split {
+                    run.scatter(ops);
+                }
             }
             sink.write_all(&run.material[..pos])?;
             run.writeback(w);
@@ -875,19 +886,24 @@ impl<G: GarblingScheme> Evaluator<G> {
                 if run.c.len() < n {
                     run.c.resize(n, Block::ZERO);
                 }
-                let unit = if self.parallel && n >= PAR_MIN_ANDS { n } else { piece };
+                let split = self.parallel && n >= PAR_MIN_ANDS;
+                let unit = if split { n } else { piece };
                 for (k, sub) in ops.chunks(unit).enumerate() {
                     let len = self.scheme.material_len(sub.len());
                     if pos == loaded {
                         loaded = self.piece_bytes(w, si, k * unit, unit, piece);
                         run.grow_material(loaded);
                         read_exact_at(&mut source, &mut run.material[..loaded], &mut offset)?;
-                        run.checksum ^= xor_fold(&run.material[..loaded]);
                         pos = 0;
                     }
-                    let (labels, out) = (&run.labels[..], &mut run.c[k * unit..k * unit + sub.len()]);
                     let mat = run.material.get(pos..pos + len).ok_or(EvalError::Corrupt)?;
-                    if unit == n && self.parallel && n >= PAR_MIN_ANDS {
+                    if !split {
+                        // One thread: output labels go straight to the wires,
+                        // the checksum is folded as the tables are read.
+                        let first = run.and_index;
+                        run.checksum ^= self.scheme.eval_ands_in_place(first, &mut run.labels, sub, mat);
+                    } else {
+                        let (labels, out) = (&run.labels[..], &mut run.c[k * unit..k * unit + sub.len()]);
                         let par = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
                         let first = run.and_index;
                         sub.par_chunks(par)
@@ -897,13 +913,14 @@ impl<G: GarblingScheme> Evaluator<G> {
                             .for_each(|(i, ((o, c), m))| {
                                 self.scheme.eval_ands(first + (i * par) as u64, labels, o, m, c)
                             });
-                    } else {
-                        self.scheme.eval_ands(run.and_index, labels, sub, mat, out);
+                        run.checksum ^= xor_fold(mat);
                     }
                     run.and_index += sub.len() as u64;
                     pos += len;
                 }
-                run.scatter(ops);
+                if split {
+                    run.scatter(ops);
+                }
             }
             run.writeback(w);
             Ok(())

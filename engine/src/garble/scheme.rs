@@ -8,6 +8,8 @@
 //! garbler/evaluator drivers, the schedule and the stream format do not
 //! change.
 
+use zeroize::Zeroize;
+
 use crate::block::Block;
 use crate::prg::Delta;
 
@@ -48,4 +50,61 @@ pub trait GarblingScheme: Send + Sync {
     /// `labels[ands[k].b]` and the material in, active output labels
     /// `c[k]` out.
     fn eval_ands(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]);
+
+    /// [`GarblingScheme::garble_ands`] with the output zero labels stored
+    /// straight to `labels[ands[k].out]`; returns the XOR of the material's
+    /// 16-byte blocks (the stream checksum). The batch's gates must not read
+    /// each other's outputs, and a gate may overwrite a label that a gate of
+    /// the batch reads only if that reader comes no later (as the schedule
+    /// guarantees). The default garbles in pieces through a small buffer;
+    /// schemes override it with a fused kernel.
+    fn garble_ands_in_place(
+        &self,
+        delta: &Delta,
+        first_and: u64,
+        labels: &mut [Block],
+        ands: &[Op],
+        material: &mut [u8],
+    ) -> u128 {
+        let mut c0 = [Block::ZERO; IN_PLACE_PIECE];
+        const { assert!(Self::GRANULE <= IN_PLACE_PIECE) };
+        let piece = IN_PLACE_PIECE / Self::GRANULE * Self::GRANULE;
+        let mut pos = 0;
+        for (k, ops) in ands.chunks(piece).enumerate() {
+            let len = self.material_len(ops.len());
+            let first = first_and + (k * piece) as u64;
+            self.garble_ands(delta, first, labels, ops, &mut c0[..ops.len()], &mut material[pos..pos + len]);
+            for (op, &c) in ops.iter().zip(&c0) {
+                labels[op.out as usize] = c;
+            }
+            pos += len;
+        }
+        c0.zeroize();
+        super::xor_fold(&material[..pos])
+    }
+
+    /// [`GarblingScheme::eval_ands`] with the output labels stored straight
+    /// to `labels[ands[k].out]` (same conditions as
+    /// [`GarblingScheme::garble_ands_in_place`]); returns the XOR of the
+    /// material's 16-byte blocks.
+    fn eval_ands_in_place(&self, first_and: u64, labels: &mut [Block], ands: &[Op], material: &[u8]) -> u128 {
+        let mut c = [Block::ZERO; IN_PLACE_PIECE];
+        const { assert!(Self::GRANULE <= IN_PLACE_PIECE) };
+        let piece = IN_PLACE_PIECE / Self::GRANULE * Self::GRANULE;
+        let mut pos = 0;
+        for (k, ops) in ands.chunks(piece).enumerate() {
+            let len = self.material_len(ops.len());
+            let first = first_and + (k * piece) as u64;
+            self.eval_ands(first, labels, ops, &material[pos..pos + len], &mut c[..ops.len()]);
+            for (op, &c) in ops.iter().zip(&c) {
+                labels[op.out as usize] = c;
+            }
+            pos += len;
+        }
+        super::xor_fold(&material[..pos])
+    }
 }
+
+/// Gates per piece of the default in-place methods (a stack buffer of
+/// output labels).
+const IN_PLACE_PIECE: usize = 256;

@@ -1,0 +1,403 @@
+//! Fused half-gates kernels on VAES-512: the engine's only `unsafe` code.
+//!
+//! # Why hand-written
+//!
+//! The portable path ([`crate::garble::HalfGates`] over [`crate::hash::Tmmo`])
+//! hashes through the `aes` crate one layer at a time: gather the labels to
+//! a buffer, encrypt it, XOR the tweaks in another pass, encrypt again, then
+//! read inputs, hashes and tables once more to build the output labels. Each
+//! pass is cheap, but together they cost more than the AES itself. Here one
+//! loop keeps a group of gates in AVX-512 registers from the label gather to
+//! the output label: the TMMO hash `H(x, i) = π(π(x) ⊕ i) ⊕ π(x)` (Guo,
+//! Katz, Wang, Yu, IEEE S&P 2020; see [`crate::hash`]) with both AES layers
+//! back to back, the half-gates equations (Zahur, Rosulek, Evans, Eurocrypt
+//! 2015; see [`crate::garble::half_gates`]), the stream checksum, and the
+//! store of the output label to its wire. The construction, the tweaks and
+//! the bytes on the wire are exactly those of the portable path; tests check
+//! the two byte for byte.
+//!
+//! `π` is AES-128 with 4 blocks per `vaesenc` (one 128-bit lane each). The
+//! last AES round adds its round key with an XOR, so `π(y) ⊕ p` is computed
+//! as the last round under the key `k₁₀ ⊕ p`, which saves the final XOR of
+//! TMMO.
+//!
+//! # Safety
+//!
+//! A [`VaesHalfGates`] exists only if the CPU reported AVX-512F and VAES at
+//! run time ([`VaesHalfGates::detect`]). Its kernels are `#[target_feature]`
+//! functions; calling one is the only `unsafe` operation in this module and
+//! is sound because of that check. Loads and stores go through safe
+//! `bytemuck` casts between `[Block; 4]` and `__m512i`, and every slice
+//! index is bounds-checked as in any other module.
+
+#![allow(unsafe_code)]
+
+use crate::block::Block;
+use crate::garble::scheme::Op;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::VaesHalfGates;
+
+/// Stand-in on other architectures: never detected.
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum VaesHalfGates {}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl VaesHalfGates {
+    pub(crate) fn detect(_key: Block) -> Option<VaesHalfGates> {
+        None
+    }
+    pub(crate) fn garble(&self, _: Block, _: u64, _: &mut [Block], _: &[Op], _: &mut [Block]) -> Block {
+        match *self {}
+    }
+    pub(crate) fn eval(&self, _: u64, _: &mut [Block], _: &[Op], _: &[Block]) -> Block {
+        match *self {}
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    use super::{Block, Op};
+
+    /// Gates per evaluation group: 2 gates (4 hashes) per register, 8
+    /// registers in flight to cover the latency of `vaesenc`.
+    const EVAL_GROUP: usize = 16;
+    /// Gates per garbling group: 1 gate (4 hashes) per register.
+    const GARBLE_GROUP: usize = 8;
+    /// The low 64-bit half of each lane (where a tweak goes, see
+    /// [`Block::from_u64`]).
+    const LOW_QWORDS: __mmask8 = 0b0101_0101;
+
+    /// The fused half-gates kernels under TMMO with a given AES-128 key;
+    /// constructed only on CPUs with AVX-512F and VAES.
+    #[derive(Clone, Copy)]
+    pub(crate) struct VaesHalfGates {
+        /// The 11 round keys, each broadcast to the 4 lanes of a register.
+        round_keys: [__m512i; 11],
+    }
+
+    impl std::fmt::Debug for VaesHalfGates {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("VaesHalfGates")
+        }
+    }
+
+    impl VaesHalfGates {
+        /// The kernels for TMMO under AES-128 with `key`, if this CPU has
+        /// AVX-512F and VAES (and AES-NI, for the key schedule).
+        pub(crate) fn detect(key: Block) -> Option<VaesHalfGates> {
+            if !(is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("vaes")
+                && is_x86_feature_detected!("aes"))
+            {
+                return None;
+            }
+            // SAFETY: AES-NI and AVX-512F were detected just above.
+            let round_keys = unsafe { broadcast_round_keys(key) };
+            Some(VaesHalfGates { round_keys })
+        }
+
+        /// Garbles `ops` (returns the XOR of the tables written): gate `k` is AND gate
+        /// `first_and + k` of the circuit, its input zero labels are read
+        /// from `labels`, its output zero label written to
+        /// `labels[ops[k].out]` and its two table blocks to `tables[2k..]`.
+        /// The gates must be independent (as in a schedule batch).
+        pub(crate) fn garble(
+            &self,
+            delta: Block,
+            first_and: u64,
+            labels: &mut [Block],
+            ops: &[Op],
+            tables: &mut [Block],
+        ) -> Block {
+            // SAFETY: `self` exists only if AVX-512F and VAES were detected.
+            unsafe { garble_kernel(&self.round_keys, delta, first_and, labels, ops, tables) }
+        }
+
+        /// Evaluates `ops` (returns the XOR of the tables read): active labels in
+        /// `labels`, output label to `labels[ops[k].out]`, tables from
+        /// `tables[2k..]`.
+        pub(crate) fn eval(
+            &self,
+            first_and: u64,
+            labels: &mut [Block],
+            ops: &[Op],
+            tables: &[Block],
+        ) -> Block {
+            // SAFETY: `self` exists only if AVX-512F and VAES were detected.
+            unsafe { eval_kernel(&self.round_keys, first_and, labels, ops, tables) }
+        }
+    }
+
+    #[inline(always)]
+    fn to_m128(b: Block) -> __m128i {
+        bytemuck::cast(b)
+    }
+
+    #[inline(always)]
+    fn to_m512(b: [Block; 4]) -> __m512i {
+        bytemuck::cast(b)
+    }
+
+    #[inline(always)]
+    fn from_m512(v: __m512i) -> [Block; 4] {
+        bytemuck::cast(v)
+    }
+
+    /// One step of the AES-128 key schedule (FIPS-197 §5.2) with AES-NI's
+    /// `aeskeygenassist` output `assist`.
+    #[target_feature(enable = "aes,sse2")]
+    fn expand_step(key: __m128i, assist: __m128i) -> __m128i {
+        let t = _mm_shuffle_epi32::<0xff>(assist);
+        let mut k = key;
+        k = _mm_xor_si128(k, _mm_slli_si128::<4>(k));
+        k = _mm_xor_si128(k, _mm_slli_si128::<4>(k));
+        k = _mm_xor_si128(k, _mm_slli_si128::<4>(k));
+        _mm_xor_si128(k, t)
+    }
+
+    /// The AES-128 round keys of `key`, broadcast to 4 lanes.
+    #[target_feature(enable = "aes,sse2,avx512f")]
+    fn broadcast_round_keys(key: Block) -> [__m512i; 11] {
+        let mut rk = [_mm_setzero_si128(); 11];
+        rk[0] = to_m128(key);
+        macro_rules! step {
+            ($i:expr, $rcon:expr) => {
+                rk[$i] = expand_step(rk[$i - 1], _mm_aeskeygenassist_si128::<$rcon>(rk[$i - 1]));
+            };
+        }
+        step!(1, 0x01);
+        step!(2, 0x02);
+        step!(3, 0x04);
+        step!(4, 0x08);
+        step!(5, 0x10);
+        step!(6, 0x20);
+        step!(7, 0x40);
+        step!(8, 0x80);
+        step!(9, 0x1b);
+        step!(10, 0x36);
+        rk.map(|k| _mm512_broadcast_i32x4(k))
+    }
+
+    /// TMMO on `N` registers of 4 blocks: `x[j] ← π(π(x[j]) ⊕ tweak[j]) ⊕
+    /// π(x[j])`, both layers interleaved over the registers.
+    #[inline]
+    #[target_feature(enable = "avx512f,vaes")]
+    fn tmmo<const N: usize>(rk: &[__m512i; 11], x: &mut [__m512i; N], tweak: &[__m512i; N]) {
+        // Layer 1: p = π(x).
+        for v in x.iter_mut() {
+            *v = _mm512_xor_si512(*v, rk[0]);
+        }
+        for key in &rk[1..10] {
+            for v in x.iter_mut() {
+                *v = _mm512_aesenc_epi128(*v, *key);
+            }
+        }
+        let mut p = *x;
+        for v in p.iter_mut() {
+            *v = _mm512_aesenclast_epi128(*v, rk[10]);
+        }
+        // Layer 2: π(p ⊕ tweak) ⊕ p, the final XOR folded into the last
+        // round key.
+        for j in 0..N {
+            // 0x96: three-way XOR.
+            x[j] = _mm512_ternarylogic_epi64::<0x96>(p[j], tweak[j], rk[0]);
+        }
+        for key in &rk[1..10] {
+            for v in x.iter_mut() {
+                *v = _mm512_aesenc_epi128(*v, *key);
+            }
+        }
+        for j in 0..N {
+            x[j] = _mm512_aesenclast_epi128(x[j], _mm512_xor_si512(rk[10], p[j]));
+        }
+    }
+
+    #[target_feature(enable = "avx512f,vaes")]
+    fn eval_kernel(
+        rk: &[__m512i; 11],
+        first_and: u64,
+        labels: &mut [Block],
+        ops: &[Op],
+        tables: &[Block],
+    ) -> Block {
+        let mut acc = _mm512_setzero_si512();
+        let groups = ops.len() / EVAL_GROUP;
+        for g in 0..groups {
+            let ops = &ops[g * EVAL_GROUP..(g + 1) * EVAL_GROUP];
+            let tables = &tables[2 * g * EVAL_GROUP..2 * (g + 1) * EVAL_GROUP];
+            let t = 2 * (first_and + (g * EVAL_GROUP) as u64);
+            acc = _mm512_xor_si512(acc, eval_group::<{ EVAL_GROUP / 2 }>(rk, t, labels, ops, tables));
+        }
+        let mut done = groups * EVAL_GROUP;
+        // Pairs of gates left over: one register at a time.
+        while done + 2 <= ops.len() {
+            let t = 2 * (first_and + done as u64);
+            let part = eval_group::<1>(rk, t, labels, &ops[done..done + 2], &tables[2 * done..2 * done + 4]);
+            acc = _mm512_xor_si512(acc, part);
+            done += 2;
+        }
+        let mut sum = fold(acc);
+        if let Some(&op) = ops.get(done) {
+            // The last gate twice in one register, its tables counted once.
+            // The register's first half is hashed under the tweaks before
+            // the gate's (a throw-away result, written first), its second
+            // half under the gate's own, written last.
+            let t = 2 * (first_and + done as u64);
+            let (tg, te) = (tables[2 * done], tables[2 * done + 1]);
+            eval_group::<1>(rk, t.wrapping_sub(2), labels, &[op, op], &[tg, te, tg, te]);
+            sum ^= tg ^ te;
+        }
+        sum
+    }
+
+    /// Evaluates `2N` gates (`N` registers of two gates), `t` the tweak of
+    /// the first hash. Returns the XOR of the tables, lane by lane.
+    #[inline]
+    #[target_feature(enable = "avx512f,vaes")]
+    fn eval_group<const N: usize>(
+        rk: &[__m512i; 11],
+        t: u64,
+        labels: &mut [Block],
+        ops: &[Op],
+        tables: &[Block],
+    ) -> __m512i {
+        // Register j: [A, B, A', B'] of gates 2j and 2j + 1, hashed with
+        // tweaks t + 4j .. t + 4j + 3 (the garbler's are 2g and 2g + 1).
+        let mut x = [_mm512_setzero_si512(); N];
+        let mut labels_in = [_mm512_setzero_si512(); N];
+        let mut tweak = [_mm512_setzero_si512(); N];
+        let base = _mm512_set_epi64(0, 3, 0, 2, 0, 1, 0, 0);
+        for j in 0..N {
+            let (o0, o1) = (ops[2 * j], ops[2 * j + 1]);
+            x[j] = to_m512([
+                labels[o0.a as usize],
+                labels[o0.b as usize],
+                labels[o1.a as usize],
+                labels[o1.b as usize],
+            ]);
+            labels_in[j] = x[j];
+            tweak[j] = _mm512_add_epi64(base, _mm512_maskz_set1_epi64(LOW_QWORDS, (t + 4 * j as u64) as i64));
+        }
+        tmmo(rk, &mut x, &tweak);
+        let mut acc = _mm512_setzero_si512();
+        let mut out = [_mm512_setzero_si512(); N];
+        for j in 0..N {
+            // Tables [T_G, T_E, T_G', T_E'] (the stream's order).
+            let tab = to_m512([tables[4 * j], tables[4 * j + 1], tables[4 * j + 2], tables[4 * j + 3]]);
+            acc = _mm512_xor_si512(acc, tab);
+            let l = labels_in[j];
+            // [T_G, T_E ⊕ A, T_G', T_E' ⊕ A']: lanes 1 and 3 get A (lane 0 / 2).
+            let u = _mm512_xor_si512(tab, _mm512_maskz_shuffle_i64x2::<0b10_10_00_00>(0b1100_1100, l, l));
+            // Each lane adds its entry of `u` when its label's lsb is set:
+            // lane 0 by lsb(A), lane 1 by lsb(B).
+            let lsb = _mm512_test_epi64_mask(l, _mm512_set_epi64(0, 1, 0, 1, 0, 1, 0, 1));
+            let sel = lsb | (lsb << 1);
+            out[j] = _mm512_mask_xor_epi64(x[j], sel, x[j], u);
+        }
+        // Output of gate k = lane 0 ⊕ lane 1 of its half.
+        let mut j = 0;
+        while j + 1 < N {
+            let even = _mm512_shuffle_i64x2::<0b10_00_10_00>(out[j], out[j + 1]);
+            let odd = _mm512_shuffle_i64x2::<0b11_01_11_01>(out[j], out[j + 1]);
+            let c = from_m512(_mm512_xor_si512(even, odd));
+            for (k, c) in c.into_iter().enumerate() {
+                labels[ops[2 * j + k].out as usize] = c;
+            }
+            j += 2;
+        }
+        if N % 2 == 1 {
+            let h = from_m512(out[N - 1]);
+            labels[ops[2 * (N - 1)].out as usize] = h[0] ^ h[1];
+            labels[ops[2 * (N - 1) + 1].out as usize] = h[2] ^ h[3];
+        }
+        acc
+    }
+
+    #[target_feature(enable = "avx512f,vaes")]
+    fn garble_kernel(
+        rk: &[__m512i; 11],
+        delta: Block,
+        first_and: u64,
+        labels: &mut [Block],
+        ops: &[Op],
+        tables: &mut [Block],
+    ) -> Block {
+        let mut acc = Block::ZERO;
+        let mut groups = ops.chunks_exact(GARBLE_GROUP);
+        let mut done = 0;
+        for group in &mut groups {
+            let t = 2 * (first_and + done as u64);
+            let tab = &mut tables[2 * done..2 * (done + GARBLE_GROUP)];
+            acc ^= garble_group::<GARBLE_GROUP>(rk, delta, t, labels, group, tab);
+            done += GARBLE_GROUP;
+        }
+        // The rest one gate at a time.
+        for op in groups.remainder() {
+            let t = 2 * (first_and + done as u64);
+            acc ^= garble_group::<1>(
+                rk,
+                delta,
+                t,
+                labels,
+                core::slice::from_ref(op),
+                &mut tables[2 * done..2 * done + 2],
+            );
+            done += 1;
+        }
+        acc
+    }
+
+    /// Garbles `N` gates (one register each), `t` the tweak of the first
+    /// gate's garbler half. Returns the XOR of the tables written.
+    #[inline]
+    #[target_feature(enable = "avx512f,vaes")]
+    fn garble_group<const N: usize>(
+        rk: &[__m512i; 11],
+        delta: Block,
+        t: u64,
+        labels: &mut [Block],
+        ops: &[Op],
+        tables: &mut [Block],
+    ) -> Block {
+        // [0, Δ, 0, Δ]: the second label of each input wire.
+        let d4 = to_m512([Block::ZERO, delta, Block::ZERO, delta]);
+        let base = _mm512_set_epi64(0, 1, 0, 1, 0, 0, 0, 0);
+        // Register k: [A, A ⊕ Δ, B, B ⊕ Δ] of gate k, tweaks 2g, 2g, 2g + 1, 2g + 1.
+        let mut x = [_mm512_setzero_si512(); N];
+        let mut tweak = [_mm512_setzero_si512(); N];
+        let mut inputs = [(Block::ZERO, Block::ZERO); N];
+        for (k, op) in ops.iter().take(N).enumerate() {
+            let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
+            inputs[k] = (a, b);
+            x[k] = _mm512_xor_si512(to_m512([a, a, b, b]), d4);
+            tweak[k] = _mm512_add_epi64(base, _mm512_maskz_set1_epi64(LOW_QWORDS, (t + 2 * k as u64) as i64));
+        }
+        tmmo(rk, &mut x, &tweak);
+        let mut acc = Block::ZERO;
+        for (k, op) in ops.iter().take(N).enumerate() {
+            let h = from_m512(x[k]);
+            let (a, b) = inputs[k];
+            let (pa, pb) = (a.lsb(), b.lsb());
+            let tg = h[0] ^ h[1] ^ delta.select(pb);
+            let wg = h[0] ^ tg.select(pa);
+            let te = h[2] ^ h[3] ^ a;
+            let we = h[2] ^ (h[2] ^ h[3]).select(pb);
+            labels[op.out as usize] = wg ^ we;
+            tables[2 * k] = tg;
+            tables[2 * k + 1] = te;
+            acc ^= tg ^ te;
+        }
+        acc
+    }
+
+    /// XOR of the four lanes.
+    #[inline(always)]
+    fn fold(v: __m512i) -> Block {
+        let [a, b, c, d] = from_m512(v);
+        a ^ b ^ c ^ d
+    }
+}
