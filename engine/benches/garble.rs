@@ -91,6 +91,10 @@ fn bench_case(c: &mut Criterion, case: &Case) {
     g.bench_function("evaluate_1_thread", |b| {
         b.iter(|| Evaluator::new().evaluate(&case.plan, &inputs, &stream[..]).expect("evaluation"))
     });
+    // The same from memory, the tables read in place (`evaluate_slice`).
+    g.bench_function("evaluate_1_thread_in_place", |b| {
+        b.iter(|| Evaluator::new().evaluate_slice(&case.plan, &inputs, &stream).expect("evaluation"))
+    });
     if case.intra {
         g.bench_function("garble_all_cores", |b| {
             b.iter(|| {

@@ -67,12 +67,19 @@ fn measure<G: GarblingScheme>(
         let (c1, t1) = (thread_cpu_ns(), Instant::now());
         evaluator.evaluate(plan, &inputs, &stream[..]).expect("evaluate");
         let (c2, t2) = (thread_cpu_ns(), Instant::now());
+        evaluator.evaluate_slice(plan, &inputs, &stream).expect("evaluate");
+        let (c3, t3) = (thread_cpu_ns(), Instant::now());
+        let rate = |ns: u64| ands as f64 / (ns as f64 / 1e3);
+        let wall = |d: std::time::Duration| ands as f64 / d.as_secs_f64() / 1e6;
         println!(
-            "{case}: {ands} ANDs, window {window}: garble {:.1} M AND/s (cpu) {:.1} (wall); evaluate {:.1} M AND/s (cpu) {:.1} (wall)",
-            ands as f64 / ((c1 - c0) as f64 / 1e3),
-            ands as f64 / (t1 - t0).as_secs_f64() / 1e6,
-            ands as f64 / ((c2 - c1) as f64 / 1e3),
-            ands as f64 / (t2 - t1).as_secs_f64() / 1e6,
+            "{case}: {ands} ANDs, window {window}: garble {:.1} M AND/s (cpu) {:.1} (wall); \
+             evaluate (Read) {:.1} (cpu) {:.1} (wall); evaluate (in place) {:.1} (cpu) {:.1} (wall)",
+            rate(c1 - c0),
+            wall(t1 - t0),
+            rate(c2 - c1),
+            wall(t2 - t1),
+            rate(c3 - c2),
+            wall(t3 - t2),
         );
     }
 }

@@ -60,6 +60,8 @@ impl VaesHalfGates {
 mod x86 {
     use core::arch::x86_64::*;
 
+    use zeroize::Zeroize;
+
     use super::{Block, Op};
 
     /// Gates per evaluation group: 2 gates (4 hashes) per register, 8
@@ -225,37 +227,39 @@ mod x86 {
         tables: &[Block],
     ) -> Block {
         let mut acc = _mm512_setzero_si512();
-        let groups = ops.len() / EVAL_GROUP;
-        for g in 0..groups {
-            let ops = &ops[g * EVAL_GROUP..(g + 1) * EVAL_GROUP];
-            let tables = &tables[2 * g * EVAL_GROUP..2 * (g + 1) * EVAL_GROUP];
-            let t = 2 * (first_and + (g * EVAL_GROUP) as u64);
-            acc = _mm512_xor_si512(acc, eval_group::<{ EVAL_GROUP / 2 }>(rk, t, labels, ops, tables));
-        }
-        let mut done = groups * EVAL_GROUP;
-        // Pairs of gates left over: one register at a time.
-        while done + 2 <= ops.len() {
+        let mut done = 0;
+        // Full groups, then the rest (fewer than a group) padded to the next
+        // power of two of registers, so that its AES calls still overlap;
+        // the padding reads wire 0 and its results are dropped. One call
+        // site per group size keeps each inlined.
+        while done < ops.len() {
+            let live = (ops.len() - done).min(EVAL_GROUP);
             let t = 2 * (first_and + done as u64);
-            let part = eval_group::<1>(rk, t, labels, &ops[done..done + 2], &tables[2 * done..2 * done + 4]);
+            let mut pad_ops = [Op { a: 0, b: 0, out: 0 }; EVAL_GROUP];
+            let mut pad_tables = [Block::ZERO; 2 * EVAL_GROUP];
+            let size = live.div_ceil(2).next_power_of_two();
+            let (group, tab): (&[Op], &[Block]) = if live == 2 * size {
+                (&ops[done..done + live], &tables[2 * done..2 * (done + live)])
+            } else {
+                pad_ops[..live].copy_from_slice(&ops[done..done + live]);
+                pad_tables[..2 * live].copy_from_slice(&tables[2 * done..2 * (done + live)]);
+                (&pad_ops, &pad_tables)
+            };
+            let part = match size {
+                1 => eval_group::<1>(rk, t, labels, group, tab, live),
+                2 => eval_group::<2>(rk, t, labels, group, tab, live),
+                4 => eval_group::<4>(rk, t, labels, group, tab, live),
+                _ => eval_group::<8>(rk, t, labels, group, tab, live),
+            };
             acc = _mm512_xor_si512(acc, part);
-            done += 2;
+            done += live;
         }
-        let mut sum = fold(acc);
-        if let Some(&op) = ops.get(done) {
-            // The last gate twice in one register, its tables counted once.
-            // The register's first half is hashed under the tweaks before
-            // the gate's (a throw-away result, written first), its second
-            // half under the gate's own, written last.
-            let t = 2 * (first_and + done as u64);
-            let (tg, te) = (tables[2 * done], tables[2 * done + 1]);
-            eval_group::<1>(rk, t.wrapping_sub(2), labels, &[op, op], &[tg, te, tg, te]);
-            sum ^= tg ^ te;
-        }
-        sum
+        fold(acc)
     }
 
     /// Evaluates `2N` gates (`N` registers of two gates), `t` the tweak of
-    /// the first hash. Returns the XOR of the tables, lane by lane.
+    /// the first hash, and stores the outputs of the first `live` (the rest
+    /// is padding). Returns the XOR of the tables, lane by lane.
     #[inline]
     #[target_feature(enable = "avx512f,vaes")]
     fn eval_group<const N: usize>(
@@ -264,6 +268,7 @@ mod x86 {
         labels: &mut [Block],
         ops: &[Op],
         tables: &[Block],
+        live: usize,
     ) -> __m512i {
         // Register j: [A, B, A', B'] of gates 2j and 2j + 1, hashed with
         // tweaks t + 4j .. t + 4j + 3 (the garbler's are 2g and 2g + 1).
@@ -305,14 +310,19 @@ mod x86 {
             let odd = _mm512_shuffle_i64x2::<0b11_01_11_01>(out[j], out[j + 1]);
             let c = from_m512(_mm512_xor_si512(even, odd));
             for (k, c) in c.into_iter().enumerate() {
-                labels[ops[2 * j + k].out as usize] = c;
+                if 2 * j + k < live {
+                    labels[ops[2 * j + k].out as usize] = c;
+                }
             }
             j += 2;
         }
         if N % 2 == 1 {
             let h = from_m512(out[N - 1]);
-            labels[ops[2 * (N - 1)].out as usize] = h[0] ^ h[1];
-            labels[ops[2 * (N - 1) + 1].out as usize] = h[2] ^ h[3];
+            for (k, c) in [h[0] ^ h[1], h[2] ^ h[3]].into_iter().enumerate() {
+                if 2 * (N - 1) + k < live {
+                    labels[ops[2 * (N - 1) + k].out as usize] = c;
+                }
+            }
         }
         acc
     }
@@ -327,32 +337,41 @@ mod x86 {
         tables: &mut [Block],
     ) -> Block {
         let mut acc = Block::ZERO;
-        let mut groups = ops.chunks_exact(GARBLE_GROUP);
         let mut done = 0;
-        for group in &mut groups {
+        // Full groups, then the rest (fewer than a group) padded to the next
+        // power of two of registers; the padding reads wire 0 and its
+        // results are dropped. One call site per group size keeps each
+        // inlined.
+        while done < ops.len() {
+            let live = (ops.len() - done).min(GARBLE_GROUP);
             let t = 2 * (first_and + done as u64);
-            let tab = &mut tables[2 * done..2 * (done + GARBLE_GROUP)];
-            acc ^= garble_group::<GARBLE_GROUP>(rk, delta, t, labels, group, tab);
-            done += GARBLE_GROUP;
-        }
-        // The rest one gate at a time.
-        for op in groups.remainder() {
-            let t = 2 * (first_and + done as u64);
-            acc ^= garble_group::<1>(
-                rk,
-                delta,
-                t,
-                labels,
-                core::slice::from_ref(op),
-                &mut tables[2 * done..2 * done + 2],
-            );
-            done += 1;
+            let mut pad_ops = [Op { a: 0, b: 0, out: 0 }; GARBLE_GROUP];
+            let mut pad_tables = [Block::ZERO; 2 * GARBLE_GROUP];
+            let size = live.next_power_of_two();
+            let (group, tab): (&[Op], &mut [Block]) = if live == size {
+                (&ops[done..done + live], &mut tables[2 * done..2 * (done + live)])
+            } else {
+                pad_ops[..live].copy_from_slice(&ops[done..done + live]);
+                (&pad_ops, &mut pad_tables)
+            };
+            acc ^= match size {
+                1 => garble_group::<1>(rk, delta, t, labels, group, tab, live),
+                2 => garble_group::<2>(rk, delta, t, labels, group, tab, live),
+                4 => garble_group::<4>(rk, delta, t, labels, group, tab, live),
+                _ => garble_group::<8>(rk, delta, t, labels, group, tab, live),
+            };
+            if live != size {
+                tables[2 * done..2 * (done + live)].copy_from_slice(&pad_tables[..2 * live]);
+                pad_tables.zeroize();
+            }
+            done += live;
         }
         acc
     }
 
     /// Garbles `N` gates (one register each), `t` the tweak of the first
-    /// gate's garbler half. Returns the XOR of the tables written.
+    /// gate's garbler half; of the first `live` (the rest is padding) stores
+    /// the output labels, and returns the XOR of their tables.
     #[inline]
     #[target_feature(enable = "avx512f,vaes")]
     fn garble_group<const N: usize>(
@@ -362,6 +381,7 @@ mod x86 {
         labels: &mut [Block],
         ops: &[Op],
         tables: &mut [Block],
+        live: usize,
     ) -> Block {
         // [0, Δ, 0, Δ]: the second label of each input wire.
         let d4 = to_m512([Block::ZERO, delta, Block::ZERO, delta]);
@@ -386,10 +406,12 @@ mod x86 {
             let wg = h[0] ^ tg.select(pa);
             let te = h[2] ^ h[3] ^ a;
             let we = h[2] ^ (h[2] ^ h[3]).select(pb);
-            labels[op.out as usize] = wg ^ we;
+            if k < live {
+                labels[op.out as usize] = wg ^ we;
+                acc ^= tg ^ te;
+            }
             tables[2 * k] = tg;
             tables[2 * k + 1] = te;
-            acc ^= tg ^ te;
         }
         acc
     }

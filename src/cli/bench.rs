@@ -92,7 +92,7 @@ pub fn bench(as_json: bool, full: bool) -> Result<()> {
     let outputs = Garbler::new().garble(&plan, &encoder, &mut tables)?;
     let inputs: Vec<_> = encoder.encode_bits(0, &random_bits(body.input_bits() as usize, &mut prg));
     let t = Instant::now();
-    let labels = Evaluator::new().evaluate(&plan, &inputs, &tables[..])?;
+    let labels = Evaluator::new().evaluate_slice(&plan, &inputs, &tables)?;
     let eval_s = t.elapsed().as_secs_f64();
     outputs.verify(&labels).map_err(|e| anyhow!("benchmark self-check failed: {e}"))?;
     drop(tables);

@@ -790,16 +790,94 @@ impl Evaluator<HalfGates> {
     }
 }
 
-fn read_exact_at<R: Read>(source: &mut R, buf: &mut [u8], offset: &mut u64) -> Result<(), EvalError> {
-    source.read_exact(buf).map_err(|e| {
-        if e.kind() == io::ErrorKind::UnexpectedEof {
-            EvalError::Truncated { offset: *offset, expected: buf.len() as u64 }
-        } else {
-            EvalError::Io(e)
+/// Where the evaluator reads the garbled circuit from: a reader (the tables
+/// copied to a buffer piece by piece) or memory (read in place).
+trait TableSource {
+    /// Fills `buf` with the next bytes of the stream.
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), EvalError>;
+    /// Makes the next `len` bytes of the stream the [`TableSource::loaded`]
+    /// piece.
+    fn load(&mut self, len: usize) -> Result<(), EvalError>;
+    /// The piece of the last [`TableSource::load`].
+    fn loaded(&self) -> &[u8];
+}
+
+/// Tables read from a [`Read`] into a reused buffer.
+struct CopiedTables<R> {
+    reader: R,
+    /// Reused across pieces; it only grows.
+    buf: Vec<u8>,
+    /// The loaded piece is `buf[..len]`.
+    len: usize,
+    /// Bytes read so far.
+    offset: u64,
+}
+
+impl<R: Read> CopiedTables<R> {
+    fn fill(&mut self, len: usize) -> Result<(), EvalError> {
+        self.reader.read_exact(&mut self.buf[..len]).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                EvalError::Truncated { offset: self.offset, expected: len as u64 }
+            } else {
+                EvalError::Io(e)
+            }
+        })?;
+        self.offset += len as u64;
+        Ok(())
+    }
+}
+
+impl<R: Read> TableSource for CopiedTables<R> {
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), EvalError> {
+        self.load(buf.len())?;
+        buf.copy_from_slice(&self.buf[..buf.len()]);
+        Ok(())
+    }
+
+    fn load(&mut self, len: usize) -> Result<(), EvalError> {
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
         }
-    })?;
-    *offset += buf.len() as u64;
-    Ok(())
+        self.len = 0;
+        self.fill(len)?;
+        self.len = len;
+        Ok(())
+    }
+
+    fn loaded(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Tables read in place from memory.
+struct BorrowedTables<'a> {
+    bytes: &'a [u8],
+    /// The loaded piece is `bytes[start..end]`.
+    start: usize,
+    end: usize,
+}
+
+impl TableSource for BorrowedTables<'_> {
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), EvalError> {
+        self.load(buf.len())?;
+        buf.copy_from_slice(self.loaded());
+        Ok(())
+    }
+
+    fn load(&mut self, len: usize) -> Result<(), EvalError> {
+        let available = self.bytes.len() - self.end;
+        if available < len {
+            // The stream ends inside this piece: as a reader would see it.
+            return Err(EvalError::Truncated { offset: self.end as u64, expected: len as u64 });
+        }
+        self.start = self.end;
+        self.end += len;
+        Ok(())
+    }
+
+    fn loaded(&self) -> &[u8] {
+        &self.bytes[self.start..self.end]
+    }
 }
 
 impl<G: GarblingScheme> Evaluator<G> {
@@ -853,16 +931,56 @@ impl<G: GarblingScheme> Evaluator<G> {
         &self,
         plan: &Plan<'_>,
         inputs: &[ActiveLabel],
-        mut source: R,
+        source: R,
+    ) -> Result<Vec<ActiveLabel>, EvalError> {
+        let mut run = self.cache.take(plan);
+        let mut tables =
+            CopiedTables { reader: source, buf: std::mem::take(&mut run.material), len: 0, offset: 0 };
+        let result = self.evaluate_run(plan, inputs, &mut run, &mut tables);
+        run.material = tables.buf;
+        self.finish_run(run, result)
+    }
+
+    /// [`Evaluator::evaluate`] on a garbled circuit already in memory (a
+    /// received buffer, a memory-mapped file): the tables are read where
+    /// they are, not copied. Bytes after the trailer are ignored.
+    pub fn evaluate_slice(
+        &self,
+        plan: &Plan<'_>,
+        inputs: &[ActiveLabel],
+        stream: &[u8],
+    ) -> Result<Vec<ActiveLabel>, EvalError> {
+        let mut run = self.cache.take(plan);
+        let mut tables = BorrowedTables { bytes: stream, start: 0, end: 0 };
+        let result = self.evaluate_run(plan, inputs, &mut run, &mut tables);
+        self.finish_run(run, result)
+    }
+
+    /// Returns the run's buffers to the cache (on success) and the outputs.
+    fn finish_run(
+        &self,
+        run: Run,
+        result: Result<Vec<ActiveLabel>, EvalError>,
+    ) -> Result<Vec<ActiveLabel>, EvalError> {
+        if result.is_ok() {
+            self.cache.give(run);
+        }
+        result
+    }
+
+    fn evaluate_run<T: TableSource>(
+        &self,
+        plan: &Plan<'_>,
+        inputs: &[ActiveLabel],
+        run: &mut Run,
+        source: &mut T,
     ) -> Result<Vec<ActiveLabel>, EvalError> {
         if inputs.len() as u64 != plan.input_bits() {
             return Err(EvalError::InputCount { expected: plan.input_bits(), got: inputs.len() as u64 });
         }
-        let mut run = self.cache.take(plan);
         run.and_index = self.first_and;
-        let mut offset = 0u64;
         let mut header = [0u8; 32];
-        read_exact_at(&mut source, &mut header, &mut offset)?;
+        source.read_exact(&mut header)?;
         let constants = Block::try_from_bytes_slice(&header).ok_or(EvalError::Corrupt)?;
         run.labels[..2].copy_from_slice(constants);
         run.checksum = xor_fold(&header);
@@ -892,11 +1010,10 @@ impl<G: GarblingScheme> Evaluator<G> {
                     let len = self.scheme.material_len(sub.len());
                     if pos == loaded {
                         loaded = self.piece_bytes(w, si, k * unit, unit, piece);
-                        run.grow_material(loaded);
-                        read_exact_at(&mut source, &mut run.material[..loaded], &mut offset)?;
+                        source.load(loaded)?;
                         pos = 0;
                     }
-                    let mat = run.material.get(pos..pos + len).ok_or(EvalError::Corrupt)?;
+                    let mat = source.loaded().get(pos..pos + len).ok_or(EvalError::Corrupt)?;
                     if !split {
                         // One thread: output labels go straight to the wires,
                         // the checksum is folded as the tables are read.
@@ -927,7 +1044,7 @@ impl<G: GarblingScheme> Evaluator<G> {
         })?;
 
         let mut trailer = [0u8; 32];
-        read_exact_at(&mut source, &mut trailer, &mut offset)?;
+        source.read_exact(&mut trailer)?;
         let tag = u128::from_le_bytes(trailer[..16].try_into().unwrap_or([0; 16]));
         let expected = (u128::from(TRAILER_TAG) << 64) | u128::from(run.and_index);
         if tag != expected {
@@ -937,9 +1054,7 @@ impl<G: GarblingScheme> Evaluator<G> {
         if sum != run.checksum {
             return Err(EvalError::Corrupt);
         }
-        let outputs = plan.output_wires().iter().map(|w| ActiveLabel(run.labels[w.index()])).collect();
-        self.cache.give(run);
-        Ok(outputs)
+        Ok(plan.output_wires().iter().map(|w| ActiveLabel(run.labels[w.index()])).collect())
     }
 }
 
