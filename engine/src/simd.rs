@@ -235,15 +235,17 @@ mod x86 {
         while done < ops.len() {
             let live = (ops.len() - done).min(EVAL_GROUP);
             let t = 2 * (first_and + done as u64);
-            let mut pad_ops = [Op { a: 0, b: 0, out: 0 }; EVAL_GROUP];
-            let mut pad_tables = [Block::ZERO; 2 * EVAL_GROUP];
+            // Initialised only when padding is needed.
+            let (mut pad_ops, mut pad_tables);
             let size = live.div_ceil(2).next_power_of_two();
             let (group, tab): (&[Op], &[Block]) = if live == 2 * size {
                 (&ops[done..done + live], &tables[2 * done..2 * (done + live)])
             } else {
+                pad_ops = [Op { a: 0, b: 0, out: 0 }; EVAL_GROUP];
+                pad_tables = [Block::ZERO; 2 * EVAL_GROUP];
                 pad_ops[..live].copy_from_slice(&ops[done..done + live]);
                 pad_tables[..2 * live].copy_from_slice(&tables[2 * done..2 * (done + live)]);
-                (&pad_ops, &pad_tables)
+                (&pad_ops[..2 * size], &pad_tables[..4 * size])
             };
             let part = match size {
                 1 => eval_group::<1>(rk, t, labels, group, tab, live),
@@ -345,14 +347,16 @@ mod x86 {
         while done < ops.len() {
             let live = (ops.len() - done).min(GARBLE_GROUP);
             let t = 2 * (first_and + done as u64);
-            let mut pad_ops = [Op { a: 0, b: 0, out: 0 }; GARBLE_GROUP];
+            // Initialised only when padding is needed.
+            let mut pad_ops;
             let mut pad_tables = [Block::ZERO; 2 * GARBLE_GROUP];
             let size = live.next_power_of_two();
             let (group, tab): (&[Op], &mut [Block]) = if live == size {
                 (&ops[done..done + live], &mut tables[2 * done..2 * (done + live)])
             } else {
+                pad_ops = [Op { a: 0, b: 0, out: 0 }; GARBLE_GROUP];
                 pad_ops[..live].copy_from_slice(&ops[done..done + live]);
-                (&pad_ops, &mut pad_tables)
+                (&pad_ops[..size], &mut pad_tables[..2 * size])
             };
             acc ^= match size {
                 1 => garble_group::<1>(rk, delta, t, labels, group, tab, live),
