@@ -56,6 +56,11 @@
 //! instantiated in this crate: build it with `codegen-units = 1`
 //! (`[profile.release.package.garblet-engine]`), or its helpers are not
 //! inlined and AES runs at half speed.
+//!
+//! Half-gates does not call this module on CPUs with AVX-512F and VAES: the
+//! engine's `simd` module computes the same TMMO (same key, same tweaks,
+//! same bytes, tested against [`Tmmo::hash`]) inside fused kernels that keep
+//! labels in registers from the gather to the output label.
 
 use aes::cipher::{Array, KeyInit};
 use aes::Aes128;
