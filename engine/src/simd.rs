@@ -240,6 +240,17 @@ mod x86 {
             let size = live.div_ceil(2).next_power_of_two();
             let (group, tab): (&[Op], &[Block]) = if live == 2 * size {
                 (&ops[done..done + live], &tables[2 * done..2 * (done + live)])
+            } else if live == 1 {
+                // One gate (a chain's batches): the small padding only.
+                let (tg, te) = (tables[2 * done], tables[2 * done + 1]);
+                let part = eval_group::<1>(rk, t, labels, &[ops[done], ops[done]], &[tg, te, tg, te], 1);
+                // The table counted once: the padding repeated it.
+                acc = _mm512_xor_si512(
+                    acc,
+                    _mm512_xor_si512(part, to_m512([Block::ZERO, Block::ZERO, tg, te])),
+                );
+                done += 1;
+                continue;
             } else {
                 pad_ops = [Op { a: 0, b: 0, out: 0 }; EVAL_GROUP];
                 pad_tables = [Block::ZERO; 2 * EVAL_GROUP];
