@@ -188,37 +188,40 @@ mod x86 {
     }
 
     /// TMMO on `N` registers of 4 blocks: `x[j] ← π(π(x[j]) ⊕ tweak[j]) ⊕
-    /// π(x[j])`, both layers interleaved over the registers.
-    #[inline]
-    #[target_feature(enable = "avx512f,vaes")]
-    fn tmmo<const N: usize>(rk: &[__m512i; 11], x: &mut [__m512i; N], tweak: &[__m512i; N]) {
-        // Layer 1: p = π(x).
-        for v in x.iter_mut() {
-            *v = _mm512_xor_si512(*v, rk[0]);
-        }
-        for key in &rk[1..10] {
+    /// π(x[j])`, both layers interleaved over the registers. A macro, so
+    /// that it is always expanded inside the calling kernel and the blocks
+    /// stay in registers.
+    macro_rules! tmmo {
+        ($rk:expr, $x:expr, $tweak:expr) => {{
+            let (rk, x, tweak) = ($rk, $x, $tweak);
+            // Layer 1: p = π(x).
             for v in x.iter_mut() {
-                *v = _mm512_aesenc_epi128(*v, *key);
+                *v = _mm512_xor_si512(*v, rk[0]);
             }
-        }
-        let mut p = *x;
-        for v in p.iter_mut() {
-            *v = _mm512_aesenclast_epi128(*v, rk[10]);
-        }
-        // Layer 2: π(p ⊕ tweak) ⊕ p, the final XOR folded into the last
-        // round key.
-        for j in 0..N {
-            // 0x96: three-way XOR.
-            x[j] = _mm512_ternarylogic_epi64::<0x96>(p[j], tweak[j], rk[0]);
-        }
-        for key in &rk[1..10] {
-            for v in x.iter_mut() {
-                *v = _mm512_aesenc_epi128(*v, *key);
+            for key in &rk[1..10] {
+                for v in x.iter_mut() {
+                    *v = _mm512_aesenc_epi128(*v, *key);
+                }
             }
-        }
-        for j in 0..N {
-            x[j] = _mm512_aesenclast_epi128(x[j], _mm512_xor_si512(rk[10], p[j]));
-        }
+            let mut p = *x;
+            for v in p.iter_mut() {
+                *v = _mm512_aesenclast_epi128(*v, rk[10]);
+            }
+            // Layer 2: π(p ⊕ tweak) ⊕ p, the final XOR folded into the last
+            // round key.
+            for j in 0..x.len() {
+                // 0x96: three-way XOR.
+                x[j] = _mm512_ternarylogic_epi64::<0x96>(p[j], tweak[j], rk[0]);
+            }
+            for key in &rk[1..10] {
+                for v in x.iter_mut() {
+                    *v = _mm512_aesenc_epi128(*v, *key);
+                }
+            }
+            for j in 0..x.len() {
+                x[j] = _mm512_aesenclast_epi128(x[j], _mm512_xor_si512(rk[10], p[j]));
+            }
+        }};
     }
 
     #[target_feature(enable = "avx512f,vaes")]
@@ -309,7 +312,7 @@ mod x86 {
             labels_in[j] = x[j];
             tweak[j] = _mm512_add_epi64(base, _mm512_maskz_set1_epi64(LOW_QWORDS, (t + 4 * j as u64) as i64));
         }
-        tmmo(rk, &mut x, &tweak);
+        tmmo!(rk, &mut x, &tweak);
         let mut acc = _mm512_setzero_si512();
         let mut out = [_mm512_setzero_si512(); N];
         for j in 0..N {
@@ -420,7 +423,7 @@ mod x86 {
             x[k] = _mm512_xor_si512(to_m512([a, a, b, b]), d4);
             tweak[k] = _mm512_add_epi64(base, _mm512_maskz_set1_epi64(LOW_QWORDS, (t + 2 * k as u64) as i64));
         }
-        tmmo(rk, &mut x, &tweak);
+        tmmo!(rk, &mut x, &tweak);
         let mut acc = Block::ZERO;
         for (k, op) in ops.iter().take(N).enumerate() {
             let h = from_m512(x[k]);

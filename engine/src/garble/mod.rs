@@ -588,8 +588,10 @@ impl Drop for RunCache {
 }
 
 impl Run {
+    /// Wires, Δ (garbler) or zero (evaluator), a private slot per window
+    /// gate, then the zero label (see [`schedule::Op`]).
     fn label_len(plan: &Plan<'_>) -> usize {
-        plan.num_wires() as usize + 1 + plan.window_gates()
+        plan.num_wires() as usize + 2 + plan.window_gates()
     }
 
     fn new(plan: &Plan<'_>) -> Run {
@@ -614,6 +616,27 @@ impl Run {
     fn scatter(&mut self, ops: &[schedule::Op]) {
         for (op, &c) in ops.iter().zip(&self.c) {
             self.labels[op.out as usize] = c;
+        }
+    }
+
+    /// Runs a segment of free gates (see [`Run::free_gates`] and
+    /// [`Run::free_gates4`]).
+    fn free_segment(&mut self, w: &Window, seg: &schedule::Segment) {
+        let range = seg.start as usize..seg.end as usize;
+        if seg.wide {
+            self.free_gates4(&w.ops4[range]);
+        } else {
+            self.free_gates(&w.ops[range]);
+        }
+    }
+
+    /// Runs free ops of up to four inputs (folded XOR/INV chains).
+    fn free_gates4(&mut self, ops: &[schedule::Op4]) {
+        let labels = &mut self.labels[..];
+        for op in ops {
+            let [a, b, c, d] = op.ins;
+            labels[op.out as usize] =
+                labels[a as usize] ^ labels[b as usize] ^ labels[c as usize] ^ labels[d as usize];
         }
     }
 
@@ -700,6 +723,10 @@ impl<G: GarblingScheme> Garbler<G> {
         run.labels[1] = encoder.constants[1];
         run.labels[2..2 + encoder.inputs.len()].copy_from_slice(&encoder.inputs);
         run.labels[nw] = d;
+        // The zero label, last (see `schedule::Op4`).
+        if let Some(z) = run.labels.last_mut() {
+            *z = Block::ZERO;
+        }
         let header = [encoder.constants[0], encoder.constants[1] ^ d];
         sink.write_all(Block::as_bytes_slice(&header))?;
         run.checksum = xor_fold(Block::as_bytes_slice(&header));
@@ -712,11 +739,11 @@ impl<G: GarblingScheme> Garbler<G> {
             run.grow_material(self.scheme.material_len(w.ands));
             let mut pos = 0;
             for seg in &w.segments {
-                let ops = &w.ops[seg.start as usize..seg.end as usize];
                 if !seg.and {
-                    run.free_gates(ops);
+                    run.free_segment(w, seg);
                     continue;
                 }
+                let ops = &w.ops[seg.start as usize..seg.end as usize];
                 let n = ops.len();
                 if run.c.len() < n {
                     run.c.resize(n, Block::ZERO);
@@ -986,6 +1013,10 @@ impl<G: GarblingScheme> Evaluator<G> {
             return Err(EvalError::InputCount { expected: plan.input_bits(), got: inputs.len() as u64 });
         }
         run.and_index = self.first_and;
+        // The zero label, last (see `schedule::Op4`).
+        if let Some(z) = run.labels.last_mut() {
+            *z = Block::ZERO;
+        }
         let mut header = [0u8; 32];
         source.read_exact(&mut header)?;
         let constants = Block::try_from_bytes_slice(&header).ok_or(EvalError::Corrupt)?;
@@ -1002,11 +1033,11 @@ impl<G: GarblingScheme> Evaluator<G> {
             let piece = STREAM_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
             let (mut pos, mut loaded) = (0, 0);
             for (si, seg) in w.segments.iter().enumerate() {
-                let ops = &w.ops[seg.start as usize..seg.end as usize];
                 if !seg.and {
-                    run.free_gates(ops);
+                    run.free_segment(w, seg);
                     continue;
                 }
+                let ops = &w.ops[seg.start as usize..seg.end as usize];
                 let n = ops.len();
                 if run.c.len() < n {
                     run.c.resize(n, Block::ZERO);
