@@ -295,6 +295,10 @@ mod x86 {
         tables: &[Block],
         live: usize,
     ) -> __m512i {
+        // Fixed-size views (the callers pass 2N gates and 4N table blocks):
+        // no bounds checks on them below.
+        let ops: &[[Op; 2]; N] = ops.as_chunks::<2>().0.try_into().expect("2N gates");
+        let tables: &[[Block; 4]; N] = tables.as_chunks::<4>().0.try_into().expect("4N table blocks");
         // Register j: [A, B, A', B'] of gates 2j and 2j + 1, hashed with
         // tweaks t + 4j .. t + 4j + 3 (the garbler's are 2g and 2g + 1).
         let mut x = [_mm512_setzero_si512(); N];
@@ -302,7 +306,7 @@ mod x86 {
         let mut tweak = [_mm512_setzero_si512(); N];
         let base = _mm512_set_epi64(0, 3, 0, 2, 0, 1, 0, 0);
         for j in 0..N {
-            let (o0, o1) = (ops[2 * j], ops[2 * j + 1]);
+            let [o0, o1] = ops[j];
             x[j] = to_m512([
                 labels[o0.a as usize],
                 labels[o0.b as usize],
@@ -317,7 +321,7 @@ mod x86 {
         let mut out = [_mm512_setzero_si512(); N];
         for j in 0..N {
             // Tables [T_G, T_E, T_G', T_E'] (the stream's order).
-            let tab = to_m512([tables[4 * j], tables[4 * j + 1], tables[4 * j + 2], tables[4 * j + 3]]);
+            let tab = to_m512(tables[j]);
             acc = _mm512_xor_si512(acc, tab);
             let l = labels_in[j];
             // [T_G, T_E ⊕ A, T_G', T_E' ⊕ A']: lanes 1 and 3 get A (lane 0 / 2).
@@ -334,18 +338,19 @@ mod x86 {
             let even = _mm512_shuffle_i64x2::<0b10_00_10_00>(out[j], out[j + 1]);
             let odd = _mm512_shuffle_i64x2::<0b11_01_11_01>(out[j], out[j + 1]);
             let c = from_m512(_mm512_xor_si512(even, odd));
-            for (k, c) in c.into_iter().enumerate() {
+            let gates = [ops[j][0], ops[j][1], ops[j + 1][0], ops[j + 1][1]];
+            for (k, (c, op)) in c.into_iter().zip(gates).enumerate() {
                 if 2 * j + k < live {
-                    labels[ops[2 * j + k].out as usize] = c;
+                    labels[op.out as usize] = c;
                 }
             }
             j += 2;
         }
         if N % 2 == 1 {
             let h = from_m512(out[N - 1]);
-            for (k, c) in [h[0] ^ h[1], h[2] ^ h[3]].into_iter().enumerate() {
+            for (k, (c, op)) in [h[0] ^ h[1], h[2] ^ h[3]].into_iter().zip(ops[N - 1]).enumerate() {
                 if 2 * (N - 1) + k < live {
-                    labels[ops[2 * (N - 1) + k].out as usize] = c;
+                    labels[op.out as usize] = c;
                 }
             }
         }
@@ -410,6 +415,10 @@ mod x86 {
         tables: &mut [Block],
         live: usize,
     ) -> Block {
+        // Fixed-size views (the callers pass N gates and 2N table blocks):
+        // no bounds checks on them below.
+        let ops: &[Op; N] = ops.try_into().expect("N gates");
+        let tables: &mut [[Block; 2]; N] = tables.as_chunks_mut::<2>().0.try_into().expect("2N table blocks");
         // [0, Δ, 0, Δ]: the second label of each input wire.
         let d4 = to_m512([Block::ZERO, delta, Block::ZERO, delta]);
         let base = _mm512_set_epi64(0, 1, 0, 1, 0, 0, 0, 0);
@@ -417,7 +426,7 @@ mod x86 {
         let mut x = [_mm512_setzero_si512(); N];
         let mut tweak = [_mm512_setzero_si512(); N];
         let mut inputs = [(Block::ZERO, Block::ZERO); N];
-        for (k, op) in ops.iter().take(N).enumerate() {
+        for (k, op) in ops.iter().enumerate() {
             let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
             inputs[k] = (a, b);
             x[k] = _mm512_xor_si512(to_m512([a, a, b, b]), d4);
@@ -425,7 +434,7 @@ mod x86 {
         }
         tmmo!(rk, &mut x, &tweak);
         let mut acc = Block::ZERO;
-        for (k, op) in ops.iter().take(N).enumerate() {
+        for (k, (op, tab)) in ops.iter().zip(tables.iter_mut()).enumerate() {
             let h = from_m512(x[k]);
             let (a, b) = inputs[k];
             let (pa, pb) = (a.lsb(), b.lsb());
@@ -437,8 +446,7 @@ mod x86 {
                 labels[op.out as usize] = wg ^ we;
                 acc ^= tg ^ te;
             }
-            tables[2 * k] = tg;
-            tables[2 * k + 1] = te;
+            *tab = [tg, te];
         }
         acc
     }
