@@ -3,7 +3,10 @@
 //! shared machine distorts far less than wall-clock time. Complements the
 //! criterion benchmark `benches/garble.rs`.
 //!
-//! `cargo run --release -p garblet-engine --example garble_cpu [aes|wide|chain] [iterations] [window] [tmmo|sigma]`
+//! `cargo run --release -p garblet-engine --example garble_cpu [aes|wide|chain|wN] [iterations] [window] [tmmo|sigma]`
+//!
+//! `wN`: 2^24 ANDs as a wide layer of width `N` repeated, each copy
+//! depending on the last (batches of `N` ANDs, one per AND level).
 //!
 //! `sigma` swaps in, for comparison only, the one-AES-call hash
 //! `π(σ(x) ⊕ i) ⊕ σ(x)` (σ(a‖b) = (a⊕b)‖a), which the engine does not use
@@ -97,6 +100,10 @@ fn main() {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../shared/circuits/bristol/aes_128.txt");
             Repeated::new(&bristol::read_file(path).expect("AES circuit"), 1000)
+        }
+        w if w.starts_with("w") && w.len() > 1 && w != "wide" => {
+            let width: u32 = w[1..].parse().unwrap();
+            Repeated::new(&workloads::wide_layer(width).expect("valid wide layer"), (1u64 << 24) / u64::from(width))
         }
         "wide" => Repeated::new(&workloads::wide_layer(1 << 16).expect("valid wide layer"), 256),
         _ => Repeated::new(&workloads::and_chain().expect("valid chain"), (1 << 22) / 63),

@@ -116,7 +116,7 @@ const PAR_MIN_ANDS: usize = 2048;
 const PAR_PIECE: usize = 1024;
 /// ANDs whose tables are garbled and written, or read and evaluated, at a
 /// time: the tables stay in L1/L2 between the checksum and the hashing.
-const STREAM_PIECE: usize = 1024;
+const STREAM_PIECE: usize = 512;
 
 /// A circuit that cannot be scheduled: a malformed [`GateSource`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
