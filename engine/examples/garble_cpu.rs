@@ -102,8 +102,11 @@ fn main() {
             Repeated::new(&bristol::read_file(path).expect("AES circuit"), 1000)
         }
         w if w.starts_with("w") && w.len() > 1 && w != "wide" => {
-            let width: u32 = w[1..].parse().unwrap();
-            Repeated::new(&workloads::wide_layer(width).expect("valid wide layer"), (1u64 << 24) / u64::from(width))
+            let width: u32 = w[1..].parse().expect("wN: N is a width in AND gates");
+            Repeated::new(
+                &workloads::wide_layer(width).expect("valid wide layer"),
+                (1u64 << 24) / u64::from(width),
+            )
         }
         "wide" => Repeated::new(&workloads::wide_layer(1 << 16).expect("valid wide layer"), 256),
         _ => Repeated::new(&workloads::and_chain().expect("valid chain"), (1 << 22) / 63),
