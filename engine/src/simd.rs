@@ -38,6 +38,47 @@ use crate::garble::scheme::Op;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::VaesHalfGates;
 
+/// Where a kernel reads its input labels and puts its output labels.
+pub(crate) trait LabelStore {
+    /// The label at index `i`.
+    fn get(&self, i: u32) -> Block;
+    /// The output label `c` of gate `k` of the call (`op`).
+    fn put(&mut self, k: usize, op: &Op, c: Block);
+}
+
+/// Outputs go straight to `labels[op.out]` (one thread; see
+/// `GarblingScheme::eval_ands_in_place` for when that is sound).
+pub(crate) struct InPlace<'a>(pub(crate) &'a mut [Block]);
+
+impl LabelStore for InPlace<'_> {
+    #[inline(always)]
+    fn get(&self, i: u32) -> Block {
+        self.0[i as usize]
+    }
+    #[inline(always)]
+    fn put(&mut self, _k: usize, op: &Op, c: Block) {
+        self.0[op.out as usize] = c;
+    }
+}
+
+/// Outputs go to `out[k]`, labels are only read (pieces of a batch on
+/// several threads).
+pub(crate) struct ToBuffer<'a> {
+    pub(crate) labels: &'a [Block],
+    pub(crate) out: &'a mut [Block],
+}
+
+impl LabelStore for ToBuffer<'_> {
+    #[inline(always)]
+    fn get(&self, i: u32) -> Block {
+        self.labels[i as usize]
+    }
+    #[inline(always)]
+    fn put(&mut self, k: usize, _op: &Op, c: Block) {
+        self.out[k] = c;
+    }
+}
+
 /// Stand-in on other architectures: never detected.
 #[cfg(not(target_arch = "x86_64"))]
 #[derive(Clone, Copy, Debug)]
@@ -48,10 +89,17 @@ impl VaesHalfGates {
     pub(crate) fn detect(_key: Block) -> Option<VaesHalfGates> {
         None
     }
-    pub(crate) fn garble(&self, _: Block, _: u64, _: &mut [Block], _: &[Op], _: &mut [Block]) -> Block {
+    pub(crate) fn garble<S: LabelStore>(
+        &self,
+        _: Block,
+        _: u64,
+        _: &mut S,
+        _: &[Op],
+        _: &mut [Block],
+    ) -> Block {
         match *self {}
     }
-    pub(crate) fn eval(&self, _: u64, _: &mut [Block], _: &[Op], _: &[Block]) -> Block {
+    pub(crate) fn eval<S: LabelStore>(&self, _: u64, _: &mut S, _: &[Op], _: &[Block]) -> Block {
         match *self {}
     }
 }
@@ -62,7 +110,7 @@ mod x86 {
 
     use zeroize::Zeroize;
 
-    use super::{Block, Op};
+    use super::{Block, LabelStore, Op};
 
     /// Gates per evaluation group: 2 gates (4 hashes) per register, 8
     /// registers in flight to cover the latency of `vaesenc`.
@@ -107,14 +155,14 @@ mod x86 {
 
         /// Garbles `ops` (returns the XOR of the tables written): gate `k` is AND gate
         /// `first_and + k` of the circuit, its input zero labels are read
-        /// from `labels`, its output zero label written to
-        /// `labels[ops[k].out]` and its two table blocks to `tables[2k..]`.
+        /// from `labels`, its output zero label put there as gate `k`'s,
+        /// and its two table blocks written to `tables[2k..]`.
         /// The gates must be independent (as in a schedule batch).
-        pub(crate) fn garble(
+        pub(crate) fn garble<S: LabelStore>(
             &self,
             delta: Block,
             first_and: u64,
-            labels: &mut [Block],
+            labels: &mut S,
             ops: &[Op],
             tables: &mut [Block],
         ) -> Block {
@@ -122,13 +170,13 @@ mod x86 {
             unsafe { garble_kernel(&self.round_keys, delta, first_and, labels, ops, tables) }
         }
 
-        /// Evaluates `ops` (returns the XOR of the tables read): active labels in
-        /// `labels`, output label to `labels[ops[k].out]`, tables from
+        /// Evaluates `ops` (returns the XOR of the tables read): active labels
+        /// read from and output labels put to `labels`, tables from
         /// `tables[2k..]`.
-        pub(crate) fn eval(
+        pub(crate) fn eval<S: LabelStore>(
             &self,
             first_and: u64,
-            labels: &mut [Block],
+            labels: &mut S,
             ops: &[Op],
             tables: &[Block],
         ) -> Block {
@@ -225,10 +273,10 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx512f,vaes")]
-    fn eval_kernel(
+    fn eval_kernel<S: LabelStore>(
         rk: &[__m512i; 11],
         first_and: u64,
-        labels: &mut [Block],
+        labels: &mut S,
         ops: &[Op],
         tables: &[Block],
     ) -> Block {
@@ -255,7 +303,8 @@ mod x86 {
             } else if live == 1 {
                 // One gate (a chain's batches): the small padding only.
                 let (tg, te) = (tables[2 * done], tables[2 * done + 1]);
-                let part = eval_group::<1>(rk, t, labels, &[ops[done], ops[done]], &[tg, te, tg, te], 1);
+                let part =
+                    eval_group::<S, 1>(rk, t, labels, done, &[ops[done], ops[done]], &[tg, te, tg, te], 1);
                 // The table counted once: the padding repeated it.
                 acc = _mm512_xor_si512(
                     acc,
@@ -271,10 +320,10 @@ mod x86 {
                 (&pad_ops[..2 * size], &pad_tables[..4 * size])
             };
             let part = match size {
-                1 => eval_group::<1>(rk, t, labels, group, tab, live),
-                2 => eval_group::<2>(rk, t, labels, group, tab, live),
-                4 => eval_group::<4>(rk, t, labels, group, tab, live),
-                _ => eval_group::<8>(rk, t, labels, group, tab, live),
+                1 => eval_group::<S, 1>(rk, t, labels, done, group, tab, live),
+                2 => eval_group::<S, 2>(rk, t, labels, done, group, tab, live),
+                4 => eval_group::<S, 4>(rk, t, labels, done, group, tab, live),
+                _ => eval_group::<S, 8>(rk, t, labels, done, group, tab, live),
             };
             acc = _mm512_xor_si512(acc, part);
             done += live;
@@ -287,10 +336,11 @@ mod x86 {
     /// is padding). Returns the XOR of the tables, lane by lane.
     #[inline]
     #[target_feature(enable = "avx512f,vaes")]
-    fn eval_group<const N: usize>(
+    fn eval_group<S: LabelStore, const N: usize>(
         rk: &[__m512i; 11],
         t: u64,
-        labels: &mut [Block],
+        labels: &mut S,
+        k0: usize,
         ops: &[Op],
         tables: &[Block],
         live: usize,
@@ -307,12 +357,7 @@ mod x86 {
         let base = _mm512_set_epi64(0, 3, 0, 2, 0, 1, 0, 0);
         for j in 0..N {
             let [o0, o1] = ops[j];
-            x[j] = to_m512([
-                labels[o0.a as usize],
-                labels[o0.b as usize],
-                labels[o1.a as usize],
-                labels[o1.b as usize],
-            ]);
+            x[j] = to_m512([labels.get(o0.a), labels.get(o0.b), labels.get(o1.a), labels.get(o1.b)]);
             labels_in[j] = x[j];
             tweak[j] = _mm512_add_epi64(base, _mm512_maskz_set1_epi64(LOW_QWORDS, (t + 4 * j as u64) as i64));
         }
@@ -341,7 +386,7 @@ mod x86 {
             let gates = [ops[j][0], ops[j][1], ops[j + 1][0], ops[j + 1][1]];
             for (k, (c, op)) in c.into_iter().zip(gates).enumerate() {
                 if 2 * j + k < live {
-                    labels[op.out as usize] = c;
+                    labels.put(k0 + 2 * j + k, &op, c);
                 }
             }
             j += 2;
@@ -350,7 +395,7 @@ mod x86 {
             let h = from_m512(out[N - 1]);
             for (k, (c, op)) in [h[0] ^ h[1], h[2] ^ h[3]].into_iter().zip(ops[N - 1]).enumerate() {
                 if 2 * (N - 1) + k < live {
-                    labels[op.out as usize] = c;
+                    labels.put(k0 + 2 * (N - 1) + k, &op, c);
                 }
             }
         }
@@ -358,11 +403,11 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx512f,vaes")]
-    fn garble_kernel(
+    fn garble_kernel<S: LabelStore>(
         rk: &[__m512i; 11],
         delta: Block,
         first_and: u64,
-        labels: &mut [Block],
+        labels: &mut S,
         ops: &[Op],
         tables: &mut [Block],
     ) -> Block {
@@ -387,10 +432,10 @@ mod x86 {
                 (&pad_ops[..size], &mut pad_tables[..2 * size])
             };
             acc ^= match size {
-                1 => garble_group::<1>(rk, delta, t, labels, group, tab, live),
-                2 => garble_group::<2>(rk, delta, t, labels, group, tab, live),
-                4 => garble_group::<4>(rk, delta, t, labels, group, tab, live),
-                _ => garble_group::<8>(rk, delta, t, labels, group, tab, live),
+                1 => garble_group::<S, 1>(rk, delta, t, labels, done, group, tab, live),
+                2 => garble_group::<S, 2>(rk, delta, t, labels, done, group, tab, live),
+                4 => garble_group::<S, 4>(rk, delta, t, labels, done, group, tab, live),
+                _ => garble_group::<S, 8>(rk, delta, t, labels, done, group, tab, live),
             };
             if live != size {
                 tables[2 * done..2 * (done + live)].copy_from_slice(&pad_tables[..2 * live]);
@@ -406,11 +451,13 @@ mod x86 {
     /// the output labels, and returns the XOR of their tables.
     #[inline]
     #[target_feature(enable = "avx512f,vaes")]
-    fn garble_group<const N: usize>(
+    #[allow(clippy::too_many_arguments)] // one call site per size, all in `garble_kernel`
+    fn garble_group<S: LabelStore, const N: usize>(
         rk: &[__m512i; 11],
         delta: Block,
         t: u64,
-        labels: &mut [Block],
+        labels: &mut S,
+        k0: usize,
         ops: &[Op],
         tables: &mut [Block],
         live: usize,
@@ -427,7 +474,7 @@ mod x86 {
         let mut tweak = [_mm512_setzero_si512(); N];
         let mut inputs = [(Block::ZERO, Block::ZERO); N];
         for (k, op) in ops.iter().enumerate() {
-            let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
+            let (a, b) = (labels.get(op.a), labels.get(op.b));
             inputs[k] = (a, b);
             x[k] = _mm512_xor_si512(to_m512([a, a, b, b]), d4);
             tweak[k] = _mm512_add_epi64(base, _mm512_maskz_set1_epi64(LOW_QWORDS, (t + 2 * k as u64) as i64));
@@ -443,7 +490,7 @@ mod x86 {
             let te = h[2] ^ h[3] ^ a;
             let we = h[2] ^ (h[2] ^ h[3]).select(pb);
             if k < live {
-                labels[op.out as usize] = wg ^ we;
+                labels.put(k0 + k, op, wg ^ we);
                 acc ^= tg ^ te;
             }
             *tab = [tg, te];

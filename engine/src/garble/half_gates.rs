@@ -26,7 +26,7 @@ use std::cell::RefCell;
 use crate::block::Block;
 use crate::hash::{Tmmo, TweakableHash, FIXED_KEY};
 use crate::prg::Delta;
-use crate::simd::VaesHalfGates;
+use crate::simd::{InPlace, ToBuffer, VaesHalfGates};
 
 use super::scheme::{GarblingScheme, Op};
 
@@ -120,6 +120,62 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
         c0: &mut [Block],
         material: &mut [u8],
     ) {
+        match &self.fused {
+            Some(fused) => {
+                let tables: &mut [Block] = bytemuck::cast_slice_mut(material);
+                let mut store = ToBuffer { labels, out: c0 };
+                fused.garble(delta.as_block(), first_and, &mut store, ands, tables);
+            }
+            None => self.garble_portable(delta, first_and, labels, ands, c0, material),
+        }
+    }
+
+    fn eval_ands(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]) {
+        match &self.fused {
+            Some(fused) => {
+                let tables: &[Block] = bytemuck::cast_slice(material);
+                fused.eval(first_and, &mut ToBuffer { labels, out: c }, ands, tables);
+            }
+            None => self.eval_portable(first_and, labels, ands, material, c),
+        }
+    }
+
+    fn garble_ands_in_place(
+        &self,
+        delta: &Delta,
+        first_and: u64,
+        labels: &mut [Block],
+        ands: &[Op],
+        material: &mut [u8],
+    ) -> u128 {
+        let Some(fused) = &self.fused else {
+            return self.garble_ands_portable_in_place(delta, first_and, labels, ands, material);
+        };
+        let tables: &mut [Block] = bytemuck::cast_slice_mut(material);
+        fused.garble(delta.as_block(), first_and, &mut InPlace(labels), ands, tables).to_u128()
+    }
+
+    fn eval_ands_in_place(&self, first_and: u64, labels: &mut [Block], ands: &[Op], material: &[u8]) -> u128 {
+        let Some(fused) = &self.fused else {
+            return self.eval_ands_portable_in_place(first_and, labels, ands, material);
+        };
+        let tables: &[Block] = bytemuck::cast_slice(material);
+        fused.eval(first_and, &mut InPlace(labels), ands, tables).to_u128()
+    }
+}
+
+impl<H: TweakableHash> HalfGates<H> {
+    /// Garbles a batch with the portable code (the `aes` crate, one hash
+    /// layer at a time).
+    fn garble_portable(
+        &self,
+        delta: &Delta,
+        first_and: u64,
+        labels: &[Block],
+        ands: &[Op],
+        c0: &mut [Block],
+        material: &mut [u8],
+    ) {
         let d = delta.as_block();
         let tables: &mut [Block] = bytemuck::cast_slice_mut(material);
         with_buffers(4 * CHUNK, |input, hashed, scratch| {
@@ -164,7 +220,8 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
         })
     }
 
-    fn eval_ands(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]) {
+    /// Evaluates a batch with the portable code.
+    fn eval_portable(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]) {
         let tables: &[Block] = bytemuck::cast_slice(material);
         const ECHUNK: usize = 2 * CHUNK;
         with_buffers(2 * ECHUNK, |input, hashed, scratch| {
@@ -199,31 +256,7 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
             }
         })
     }
-    fn garble_ands_in_place(
-        &self,
-        delta: &Delta,
-        first_and: u64,
-        labels: &mut [Block],
-        ands: &[Op],
-        material: &mut [u8],
-    ) -> u128 {
-        let Some(fused) = &self.fused else {
-            return self.garble_ands_portable_in_place(delta, first_and, labels, ands, material);
-        };
-        let tables: &mut [Block] = bytemuck::cast_slice_mut(material);
-        fused.garble(delta.as_block(), first_and, labels, ands, tables).to_u128()
-    }
 
-    fn eval_ands_in_place(&self, first_and: u64, labels: &mut [Block], ands: &[Op], material: &[u8]) -> u128 {
-        let Some(fused) = &self.fused else {
-            return self.eval_ands_portable_in_place(first_and, labels, ands, material);
-        };
-        let tables: &[Block] = bytemuck::cast_slice(material);
-        fused.eval(first_and, labels, ands, tables).to_u128()
-    }
-}
-
-impl<H: TweakableHash> HalfGates<H> {
     /// The trait's default `garble_ands_in_place` (portable code).
     fn garble_ands_portable_in_place(
         &self,
@@ -248,12 +281,11 @@ impl<H: TweakableHash> HalfGates<H> {
     }
 }
 
-/// A scheme's batch methods with the trait's default in-place methods.
-struct PortableInPlace<'a, S>(&'a S);
+/// Half-gates' portable batch methods with the trait's default in-place
+/// methods.
+struct PortableInPlace<'a, H>(&'a HalfGates<H>);
 
-impl<S: GarblingScheme> GarblingScheme for PortableInPlace<'_, S> {
-    const GRANULE: usize = S::GRANULE;
-
+impl<H: TweakableHash> GarblingScheme for PortableInPlace<'_, H> {
     fn material_len(&self, ands: usize) -> usize {
         self.0.material_len(ands)
     }
@@ -267,11 +299,11 @@ impl<S: GarblingScheme> GarblingScheme for PortableInPlace<'_, S> {
         c0: &mut [Block],
         material: &mut [u8],
     ) {
-        self.0.garble_ands(delta, first_and, labels, ands, c0, material)
+        self.0.garble_portable(delta, first_and, labels, ands, c0, material)
     }
 
     fn eval_ands(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]) {
-        self.0.eval_ands(first_and, labels, ands, material, c)
+        self.0.eval_portable(first_and, labels, ands, material, c)
     }
 }
 
@@ -336,9 +368,28 @@ mod tests {
             let sf = fused.garble_ands_in_place(&delta, 1000 + n as u64, &mut lf, &ops, &mut mf);
             let sp = portable.garble_ands_in_place(&delta, 1000 + n as u64, &mut lp, &ops, &mut mp);
             assert_eq!((sf, &lf, &mf), (sp, &lp, &mp), "garbling {n} gates");
+            // The buffered methods (the parallel path) give the same.
+            let (mut cf, mut cp) = (vec![Block::ZERO; n], vec![Block::ZERO; n]);
+            let (mut bf, mut bp) = (vec![0u8; 32 * n], vec![0u8; 32 * n]);
+            fused.garble_ands(&delta, 1000 + n as u64, &zero, &ops, &mut cf, &mut bf);
+            portable.garble_ands(&delta, 1000 + n as u64, &zero, &ops, &mut cp, &mut bp);
+            assert_eq!((&cf, &bf), (&cp, &bp), "buffered garbling {n} gates");
+            assert_eq!(bf, mf);
+            for (k, c) in cf.iter().enumerate() {
+                assert_eq!(*c, lf[2 * k], "gate {k} of {n}");
+            }
             let bits: Vec<bool> = (0..2 * n + 2).map(|i| i % 3 == 1 || i % 5 == 0).collect();
             let active: Vec<Block> = zero.iter().zip(&bits).map(|(&l, &x)| l ^ d.select(x)).collect();
             for scheme in [&fused, &portable] {
+                let mut c = vec![Block::ZERO; n];
+                scheme.eval_ands(1000 + n as u64, &active, &ops, &mf, &mut c);
+                for k in 0..n {
+                    assert_eq!(
+                        c[k],
+                        lf[2 * k] ^ d.select(bits[2 * k] & bits[2 * k + 1]),
+                        "buffered gate {k} of {n}"
+                    );
+                }
                 let mut labels = active.clone();
                 let sum = scheme.eval_ands_in_place(1000 + n as u64, &mut labels, &ops, &mf);
                 assert_eq!(sum, sf, "checksum, {n} gates");

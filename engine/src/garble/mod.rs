@@ -767,11 +767,12 @@ impl<G: GarblingScheme> Garbler<G> {
                         let (labels, out) = (&run.labels[..], &mut run.c[k * unit..k * unit + sub.len()]);
                         let par = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
                         let first = run.and_index;
-                        sub.par_chunks(par)
+                        let sum = sub
+                            .par_chunks(par)
                             .zip(out.par_chunks_mut(par))
                             .zip(mat.par_chunks_mut(self.scheme.material_len(par)))
                             .enumerate()
-                            .for_each(|(i, ((o, c), m))| {
+                            .map(|(i, ((o, c), m))| {
                                 self.scheme.garble_ands(
                                     &encoder.delta,
                                     first + (i * par) as u64,
@@ -779,9 +780,12 @@ impl<G: GarblingScheme> Garbler<G> {
                                     o,
                                     c,
                                     m,
-                                )
-                            });
-                        run.checksum ^= xor_fold(mat);
+                                );
+                                // Each piece's checksum while it is in cache.
+                                xor_fold(m)
+                            })
+                            .reduce(|| 0, |x, y| x ^ y);
+                        run.checksum ^= sum;
                     }
                     run.and_index += sub.len() as u64;
                     pos += len;
@@ -1061,14 +1065,17 @@ impl<G: GarblingScheme> Evaluator<G> {
                         let (labels, out) = (&run.labels[..], &mut run.c[k * unit..k * unit + sub.len()]);
                         let par = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
                         let first = run.and_index;
-                        sub.par_chunks(par)
+                        let sum = sub
+                            .par_chunks(par)
                             .zip(out.par_chunks_mut(par))
                             .zip(mat.par_chunks(self.scheme.material_len(par)))
                             .enumerate()
-                            .for_each(|(i, ((o, c), m))| {
-                                self.scheme.eval_ands(first + (i * par) as u64, labels, o, m, c)
-                            });
-                        run.checksum ^= xor_fold(mat);
+                            .map(|(i, ((o, c), m))| {
+                                self.scheme.eval_ands(first + (i * par) as u64, labels, o, m, c);
+                                xor_fold(m)
+                            })
+                            .reduce(|| 0, |x, y| x ^ y);
+                        run.checksum ^= sum;
                     }
                     run.and_index += sub.len() as u64;
                     pos += len;
