@@ -104,7 +104,7 @@ fn random_circuit(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(500))]
 
     #[test]
     fn random_circuits_match_plaintext(
@@ -138,6 +138,50 @@ proptest! {
         prop_assert_eq!(&stream_p, &stream);
         let (bits_q, _) = run_with(&small, &inputs, 2, false, HalfGates::new(), HalfGates::portable());
         prop_assert_eq!(bits_q, expected);
+    }
+}
+
+/// Found by the proptest above: with windows of four gates, an INV folded
+/// into the XOR that reads it made that XOR a wider op, and the wider ops
+/// of a chain-depth group used to be moved after the group's two-input
+/// ops — one of which overwrote (in place) the wire the XOR still had to
+/// read.
+#[test]
+fn folding_keeps_reads_before_in_place_writes() {
+    let x = |a: u32, b: u32, o: u32| Gate::xor(WireId::new(a), WireId::new(b), WireId::new(o));
+    let inv = |a: u32, o: u32| Gate::inv(WireId::new(a), WireId::new(o));
+    let and = |a: u32, b: u32, o: u32| Gate::and(WireId::new(a), WireId::new(b), WireId::new(o));
+    let gates = vec![
+        and(2, 3, 6),
+        x(6, 3, 6),
+        x(0, 1, 3),
+        x(6, 2, 6),
+        inv(6, 11),   // folded into the next gate
+        x(11, 4, 12), // reads the old wire 4
+        inv(5, 5),
+        x(2, 5, 4), // overwrites wire 4 in place, same chain depth
+        inv(12, 8),
+        and(9, 4, 11),
+        x(8, 11, 10),
+    ];
+    let c = Circuit::new(
+        14,
+        vec![InputSpec::new("g", Party::Garbler, 4), InputSpec::new("e", Party::Evaluator, 4)],
+        vec![Output {
+            name: "o".into(),
+            visibility: Visibility::Both,
+            wires: [4, 5, 8, 10, 12].into_iter().map(WireId::new).collect(),
+        }],
+        gates,
+    )
+    .unwrap();
+    for seed in 0..256u32 {
+        let inputs: Vec<bool> = (0..8).map(|k| (seed >> k) & 1 == 1).collect();
+        let expected = flat_plain(&c, &inputs);
+        for window in [3usize, 4, 5, 64] {
+            let plan = Plan::compile_with_window(&c, window).unwrap();
+            assert_eq!(run(&plan, &inputs, 7, false).0, expected, "inputs {seed:#x} window {window}");
+        }
     }
 }
 

@@ -527,7 +527,11 @@ fn xor_fold(bytes: &[u8]) -> u128 {
 
 /// Buffers of a run, reused across windows.
 struct Run {
+    /// The label file: `used` labels (see [`Run::label_len`]), in a buffer
+    /// of at least [`FILE_LABELS`] (zero pages past `used` are never
+    /// touched).
     labels: Vec<Block>,
+    used: usize,
     c: Vec<Block>,
     material: Vec<u8>,
     and_index: u64,
@@ -557,7 +561,7 @@ impl RunCache {
     fn take(&self, plan: &Plan<'_>) -> Run {
         let cached = self.0.try_lock().ok().and_then(|mut slot| slot.take());
         match cached {
-            Some(mut run) if run.labels.len() == Run::label_len(plan) => {
+            Some(mut run) if run.used == Run::label_len(plan) => {
                 // Wire labels (and the Δ slot) start cleared as in a new run;
                 // the window's slots past them are written before they are read.
                 let wires = plan.num_wires() as usize + 1;
@@ -574,7 +578,7 @@ impl RunCache {
     fn give(&self, mut run: Run) {
         match self.0.try_lock() {
             Ok(mut slot) => *slot = Some(run),
-            Err(_) => run.labels.zeroize(),
+            Err(_) => run.wipe(),
         }
     }
 }
@@ -582,7 +586,7 @@ impl RunCache {
 impl Drop for RunCache {
     fn drop(&mut self) {
         if let Ok(Some(run)) = self.0.get_mut() {
-            run.labels.zeroize();
+            run.wipe();
         }
     }
 }
@@ -595,12 +599,22 @@ impl Run {
     }
 
     fn new(plan: &Plan<'_>) -> Run {
+        let used = Run::label_len(plan);
         Run {
-            labels: vec![Block::ZERO; Run::label_len(plan)],
+            // Zeroed pages from the allocator: a run only touches `used`.
+            labels: bytemuck::zeroed_vec(used.max(FILE_LABELS)),
+            used,
             c: Vec::new(),
             material: Vec::new(),
             and_index: 0,
             checksum: 0,
+        }
+    }
+
+    /// Zeroises the labels used (the rest of the buffer was never written).
+    fn wipe(&mut self) {
+        for l in &mut self.labels[..self.used] {
+            l.zeroize();
         }
     }
 
@@ -619,40 +633,25 @@ impl Run {
         }
     }
 
-    /// Runs a segment of free gates (see [`Run::free_gates`] and
-    /// [`Run::free_gates4`]).
+    /// Runs a segment of free gates (XOR, and INV as XOR with the label at
+    /// index `num_wires`: Δ for the garbler, zero for the evaluator). Free
+    /// ops address labels by byte offset; when the plan's labels fit the
+    /// fixed-size file ([`FILE_LABELS`]) the offsets are masked into it,
+    /// which costs no bounds check, else every access is checked.
     fn free_segment(&mut self, w: &Window, seg: &schedule::Segment) {
         let range = seg.start as usize..seg.end as usize;
-        if seg.wide {
-            self.free_gates4(&w.ops4[range]);
-        } else {
-            self.free_gates(&w.ops[range]);
-        }
-    }
-
-    /// Runs free ops of up to four inputs (folded XOR/INV chains).
-    fn free_gates4(&mut self, ops: &[schedule::Op4]) {
-        let labels = &mut self.labels[..];
-        for op in ops {
-            let [a, b, c, d] = op.ins;
-            labels[op.out as usize] =
-                labels[a as usize] ^ labels[b as usize] ^ labels[c as usize] ^ labels[d as usize];
-        }
-    }
-
-    /// Runs a segment of free gates: XOR, and INV as XOR with the label at
-    /// index `num_wires` (Δ for the garbler, zero for the evaluator).
-    fn free_gates(&mut self, ops: &[schedule::Op]) {
-        let labels = &mut self.labels[..];
-        // In order (an op may read the one before it), unrolled by four.
-        let mut quads = ops.chunks_exact(4);
-        for q in &mut quads {
-            for op in q {
-                labels[op.out as usize] = labels[op.a as usize] ^ labels[op.b as usize];
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut self.labels[..]);
+        if bytes.len() == FILE_BYTES {
+            let file = <&mut [u8; FILE_BYTES]>::try_from(bytes).expect("the file's size");
+            if seg.wide {
+                free_gates4(&mut FixedFile(file), &w.ops4[range]);
+            } else {
+                free_gates(&mut FixedFile(file), &w.free[range]);
             }
-        }
-        for op in quads.remainder() {
-            labels[op.out as usize] = labels[op.a as usize] ^ labels[op.b as usize];
+        } else if seg.wide {
+            free_gates4(&mut CheckedFile(bytes), &w.ops4[range]);
+        } else {
+            free_gates(&mut CheckedFile(bytes), &w.free[range]);
         }
     }
 
@@ -660,6 +659,74 @@ impl Run {
         for &(wire, slot) in &w.writeback {
             self.labels[wire as usize] = self.labels[slot as usize];
         }
+    }
+}
+
+/// Labels of a plan that fit this many can be addressed without bounds
+/// checks (16 MiB of address space per run, touched only where used).
+const FILE_LABELS: usize = 1 << 20;
+const FILE_BYTES: usize = 16 * FILE_LABELS;
+/// A free op's byte offset, masked into the file (a no-op on the offsets
+/// a plan emits, which are all below `16 × used`).
+const OFFSET_MASK: u32 = (FILE_BYTES - 16) as u32;
+
+/// Labels addressed by byte offset.
+trait LabelFile {
+    fn get(&self, off: u32) -> Block;
+    fn set(&mut self, off: u32, v: Block);
+}
+
+/// The fixed-size file: offsets masked, no bounds checks.
+struct FixedFile<'a>(&'a mut [u8; FILE_BYTES]);
+
+impl LabelFile for FixedFile<'_> {
+    #[inline(always)]
+    fn get(&self, off: u32) -> Block {
+        let o = (off & OFFSET_MASK) as usize;
+        *bytemuck::from_bytes(&self.0[o..o + 16])
+    }
+    #[inline(always)]
+    fn set(&mut self, off: u32, v: Block) {
+        let o = (off & OFFSET_MASK) as usize;
+        self.0[o..o + 16].copy_from_slice(v.as_bytes());
+    }
+}
+
+/// Any other size: every access bounds-checked.
+struct CheckedFile<'a>(&'a mut [u8]);
+
+impl LabelFile for CheckedFile<'_> {
+    #[inline(always)]
+    fn get(&self, off: u32) -> Block {
+        let o = off as usize;
+        *bytemuck::from_bytes(&self.0[o..o + 16])
+    }
+    #[inline(always)]
+    fn set(&mut self, off: u32, v: Block) {
+        let o = off as usize;
+        self.0[o..o + 16].copy_from_slice(v.as_bytes());
+    }
+}
+
+/// Free ops of two inputs, in order (an op may read the one before it),
+/// unrolled by four.
+fn free_gates<F: LabelFile>(file: &mut F, ops: &[schedule::Op]) {
+    let mut quads = ops.chunks_exact(4);
+    for q in &mut quads {
+        for op in q {
+            file.set(op.out, file.get(op.a) ^ file.get(op.b));
+        }
+    }
+    for op in quads.remainder() {
+        file.set(op.out, file.get(op.a) ^ file.get(op.b));
+    }
+}
+
+/// Free ops of up to four inputs (folded XOR/INV chains).
+fn free_gates4<F: LabelFile>(file: &mut F, ops: &[schedule::Op4]) {
+    for op in ops {
+        let [a, b, c, d] = op.ins;
+        file.set(op.out, file.get(a) ^ file.get(b) ^ file.get(c) ^ file.get(d));
     }
 }
 

@@ -100,7 +100,8 @@ pub struct Op4 {
 pub(crate) struct Segment {
     pub(crate) start: u32,
     pub(crate) end: u32,
-    /// AND batch (true) or free gates (false).
+    /// AND batch (true, the range is in `Window::ops`) or free gates
+    /// (false, the range is in `Window::free`).
     pub(crate) and: bool,
     /// Free gates with up to four inputs: the range is in `Window::ops4`.
     pub(crate) wide: bool,
@@ -109,9 +110,13 @@ pub(crate) struct Segment {
 /// A compiled window.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Window {
+    /// AND gates (label indices).
     pub(crate) ops: Vec<Op>,
     pub(crate) segments: Vec<Segment>,
-    /// Free gates with three or four inputs (see [`Op4`]).
+    /// Free gates with two inputs, as *byte offsets* of labels (index ×
+    /// 16; see [`split_free_ops`]).
+    pub(crate) free: Vec<Op>,
+    /// Free gates with three or four inputs (see [`Op4`]), as byte offsets.
     pub(crate) ops4: Vec<Op4>,
     /// `(wire, slot)` copies applied at the end of the window, for wires
     /// whose last writer in the window wrote a private slot.
@@ -398,6 +403,7 @@ impl Compiler {
         w.ands = ands;
         absorbed.clear();
         absorbed.resize(n, false);
+        w.ops4.clear();
         if let Some(esc) = escapes {
             fuse(
                 FuseInput {
@@ -406,7 +412,6 @@ impl Compiler {
                     info,
                     pos: pos.as_slice(),
                     flags: flags.as_slice(),
-                    nw,
                     zero_index,
                 },
                 esc,
@@ -422,6 +427,37 @@ impl Compiler {
                 w.writeback.push((gate.out.get(), nw + 1 + pos[g]));
             }
         }
+        split_free_ops(w);
+    }
+}
+
+/// Largest label index a plan may use: free ops address labels by byte
+/// offset in a `u32`.
+pub(crate) const MAX_LABELS: u64 = 1 << 28;
+
+/// Moves the free ops of `w.ops` to `w.free` and turns the label indices of
+/// every free op (`free`, `ops4`) into byte offsets (index × 16), so that
+/// the evaluation loop of the free gates, the hottest loop after AES,
+/// addresses a label with no shift (see `Run::free_gates`). AND ops keep
+/// label indices.
+fn split_free_ops(w: &mut Window) {
+    let ops = std::mem::take(&mut w.ops);
+    w.free.clear();
+    w.ops.reserve(ops.len());
+    for seg in w.segments.iter_mut() {
+        let range = seg.start as usize..seg.end as usize;
+        if seg.and {
+            seg.start = w.ops.len() as u32;
+            w.ops.extend_from_slice(&ops[range]);
+            seg.end = w.ops.len() as u32;
+        } else if !seg.wide {
+            seg.start = w.free.len() as u32;
+            w.free.extend(ops[range].iter().map(|op| Op { a: op.a << 4, b: op.b << 4, out: op.out << 4 }));
+            seg.end = w.free.len() as u32;
+        }
+    }
+    for op in w.ops4.iter_mut() {
+        *op = Op4 { ins: op.ins.map(|i| i << 4), out: op.out << 4 };
     }
 }
 
@@ -432,7 +468,6 @@ struct FuseInput<'a> {
     info: &'a [Info],
     pos: &'a [u32],
     flags: &'a [u8],
-    nw: u32,
     zero_index: u32,
 }
 
@@ -457,7 +492,7 @@ struct FuseBuffers<'a> {
 /// the window is read and that the window writes. A gate reading such a
 /// value is never folded.
 fn fuse(input: FuseInput<'_>, esc: &Escapes, buf: FuseBuffers<'_>, w: &mut Window) {
-    let FuseInput { first_index, gates, info, pos, flags, nw, zero_index } = input;
+    let FuseInput { first_index, gates, info, pos, flags, zero_index } = input;
     let FuseBuffers { readers, gate_at, inputs, absorbed } = buf;
     let n = gates.len();
     let is_free = |g: usize| info[g].depth != AND_DEPTH;
@@ -537,25 +572,36 @@ fn fuse(input: FuseInput<'_>, esc: &Escapes, buf: FuseBuffers<'_>, w: &mut Windo
             while q < range.end && info[gate_at[q] as usize].depth == depth {
                 q += 1;
             }
-            let (start, start4) = (w.ops.len() as u32, w.ops4.len() as u32);
-            for (pp, op) in old_ops.iter().enumerate().take(q).skip(p) {
-                let g = gate_at[pp] as usize;
-                if absorbed[g] {
-                    continue;
+            // A group's ops are independent, so two-input ops can go first
+            // and the wider ones after, in two segments. Unless one reads a
+            // wire's value from before the window that the window
+            // overwrites: its writer may be in the group too and must stay
+            // after it, so the group keeps its order, a segment per run of
+            // one kind.
+            let keep_order = (p..q).any(|pp| unstable(gate_at[pp] as usize));
+            let kinds: &[Option<bool>] = if keep_order { &[None] } else { &[Some(false), Some(true)] };
+            for &kind in kinds {
+                for (pp, op) in old_ops.iter().enumerate().take(q).skip(p) {
+                    let g = gate_at[pp] as usize;
+                    let (ins, len) = inputs[g];
+                    let wide = len > 2;
+                    if absorbed[g] || kind.is_some_and(|k| k != wide) {
+                        continue;
+                    }
+                    let at = if wide {
+                        w.ops4.push(Op4 { ins, out: op.out });
+                        w.ops4.len() as u32
+                    } else {
+                        w.ops.push(Op { a: ins[0], b: ins[1], out: op.out });
+                        w.ops.len() as u32
+                    };
+                    match w.segments.last_mut() {
+                        // Extends the last segment if it is the same kind and
+                        // ends just before: the order is unchanged.
+                        Some(s) if !s.and && s.wide == wide && s.end == at - 1 => s.end = at,
+                        _ => w.segments.push(Segment { start: at - 1, end: at, and: false, wide }),
+                    }
                 }
-                let (ins, len) = inputs[g];
-                if len <= 2 {
-                    w.ops.push(Op { a: ins[0], b: if len == 2 { ins[1] } else { nw }, out: op.out });
-                } else {
-                    w.ops4.push(Op4 { ins, out: op.out });
-                }
-            }
-            let (end, end4) = (w.ops.len() as u32, w.ops4.len() as u32);
-            if end > start {
-                w.segments.push(Segment { start, end, and: false, wide: false });
-            }
-            if end4 > start4 {
-                w.segments.push(Segment { start: start4, end: end4, and: false, wide: true });
             }
             p = q;
         }
@@ -597,7 +643,7 @@ fn check_shape(source: &dyn GateSource, window_gates: usize) -> Result<(), PlanE
         return Err(PlanError::InputsExceedWires { input_bits: source.input_bits(), num_wires: nw });
     }
     // Labels: wires, Δ (or zero), a private slot per window gate, zero.
-    if window_gates == 0 || (u64::from(nw) + 2 + window_gates as u64) >= u64::from(u32::MAX) {
+    if window_gates == 0 || (u64::from(nw) + 2 + window_gates as u64) >= MAX_LABELS {
         return Err(PlanError::TooManyWires { num_wires: nw, window_gates });
     }
     if let Some(w) = source.output_wires().iter().find(|w| w.get() >= nw) {
@@ -884,6 +930,20 @@ mod tests {
         WireId::new(i)
     }
 
+    /// The window's two-input ops in execution order, as label indices.
+    fn exec_ops(win: &Window) -> Vec<Op> {
+        let mut out = Vec::new();
+        for seg in &win.segments {
+            let range = seg.start as usize..seg.end as usize;
+            if seg.and {
+                out.extend_from_slice(&win.ops[range]);
+            } else if !seg.wide {
+                out.extend(win.free[range].iter().map(|o| Op { a: o.a >> 4, b: o.b >> 4, out: o.out >> 4 }));
+            }
+        }
+        out
+    }
+
     /// A source of raw gates over `num_wires` wires (no validation beyond
     /// the plan's own).
     fn source(num_wires: u32, gates: Vec<Gate>, outputs: Vec<u32>) -> Repeated {
@@ -898,7 +958,8 @@ mod tests {
         let src = source(10, gates, vec![9]);
         let windows = compile_all(&src, 64, &[9]).unwrap();
         let win = &windows[0];
-        assert_eq!(win.ops4, vec![Op4 { ins: [2, 3, 10, 4], out: 9 }]);
+        // (Byte offsets: label index × 16.)
+        assert_eq!(win.ops4, vec![Op4 { ins: [2 << 4, 3 << 4, 10 << 4, 4 << 4], out: 9 << 4 }]);
         assert!(win.segments.iter().all(|s| s.wide), "{:?}", win.segments);
         // Without liveness (a streaming plan) nothing is folded.
         let mut comp = Compiler::new(10, 64);
@@ -906,7 +967,7 @@ mod tests {
         let gates = src.body().to_vec();
         comp.compile(0, &gates, None, &mut plain).unwrap();
         assert!(plain.ops4.is_empty());
-        assert_eq!(plain.ops.len(), 3);
+        assert_eq!(plain.free.len(), 3);
     }
 
     #[test]
@@ -922,7 +983,7 @@ mod tests {
         let src = source(12, gates, vec![8, 9, 10, 11]);
         let windows = compile_all(&src, 64, &[8, 9, 10, 11]).unwrap();
         assert!(windows[0].ops4.is_empty());
-        assert_eq!(windows[0].ops.len(), 5);
+        assert_eq!(windows[0].free.len(), 5);
     }
 
     #[test]
@@ -981,9 +1042,10 @@ mod tests {
         // twice, so every gate writes a private slot (from index 8 + 1).
         assert_eq!(win.segments[0], Segment { start: 0, end: 2, and: true, wide: false });
         // The first XOR reads the first AND's slot (exec position 0).
-        assert_eq!(win.ops[2], Op { a: 9, b: 4, out: 9 + 2 });
+        let ops = exec_ops(&win);
+        assert_eq!(ops[2], Op { a: 9, b: 4, out: 9 + 2 });
         // The second XOR reads the first XOR's slot and the second AND's.
-        assert_eq!(win.ops[3], Op { a: 9 + 2, b: 9 + 1, out: 9 + 3 });
+        assert_eq!(ops[3], Op { a: 9 + 2, b: 9 + 1, out: 9 + 3 });
         // Last writers are copied back.
         assert_eq!(win.writeback, vec![(6, 9 + 1), (7, 9 + 3)]);
         assert!(comp.producer.iter().all(|&p| p == NONE));
@@ -1006,9 +1068,10 @@ mod tests {
         let mut win = Window::default();
         comp.compile(0, &gates, None, &mut win).unwrap();
         // Level-0 free gates first: g2 (renamed to slot 9 + 0), g3 (in place).
-        assert_eq!(win.ops[0], Op { a: 2, b: 3, out: 9 });
-        assert_eq!(win.ops[1], Op { a: 5, b: 2, out: 5 });
-        assert_eq!(win.ops[3], Op { a: 6, b: 4, out: 7 });
+        let ops = exec_ops(&win);
+        assert_eq!(ops[0], Op { a: 2, b: 3, out: 9 });
+        assert_eq!(ops[1], Op { a: 5, b: 2, out: 5 });
+        assert_eq!(ops[3], Op { a: 6, b: 4, out: 7 });
         assert_eq!(win.writeback, vec![(4, 9)]);
         assert!(comp.last_old_read.iter().all(|&p| p == 0));
     }
@@ -1020,7 +1083,7 @@ mod tests {
         let mut win = Window::default();
         comp.compile(0, &gates, None, &mut win).unwrap();
         assert_eq!(
-            win.ops,
+            exec_ops(&win),
             vec![Op { a: 2, b: 3, out: 5 }, Op { a: 5, b: 8, out: 6 }, Op { a: 6, b: 4, out: 7 }]
         );
         assert!(win.writeback.is_empty());
