@@ -185,6 +185,25 @@ fn folding_keeps_reads_before_in_place_writes() {
     }
 }
 
+/// More labels than the fixed-size label file holds: free gates take the
+/// bounds-checked path.
+#[test]
+fn circuits_beyond_the_label_file_match_plaintext() {
+    let ops: Vec<(u8, u32, u32, u32)> = (0..3000u32)
+        .map(|i| {
+            ((i % 3) as u8, i.wrapping_mul(2654435761), (i + 7).wrapping_mul(40503), i.wrapping_mul(97_003))
+        })
+        .collect();
+    let c = random_circuit(4, 4, 1_100_000, &ops, &[3, 5, 7, 9, 11, 13, 1_000_003]);
+    assert!(c.num_wires() > 1 << 20);
+    for input_seed in 0..4u64 {
+        let inputs: Vec<bool> = (0..8).map(|k| ((input_seed * 37) >> k) & 1 == 1).collect();
+        let expected = flat_plain(&c, &inputs);
+        assert_eq!(run(&Plan::compile(&c).unwrap(), &inputs, 3, false).0, expected);
+        assert_eq!(run(&Plan::streaming_with_window(&c, 500).unwrap(), &inputs, 4, false).0, expected);
+    }
+}
+
 #[test]
 fn repeated_plans_match_plaintext() {
     let ops: Vec<(u8, u32, u32, u32)> = (0..300u32)
