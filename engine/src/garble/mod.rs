@@ -528,8 +528,7 @@ fn xor_fold(bytes: &[u8]) -> u128 {
 /// Buffers of a run, reused across windows.
 struct Run {
     /// The label file: `used` labels (see [`Run::label_len`]), in a buffer
-    /// of at least [`FILE_LABELS`] (zero pages past `used` are never
-    /// touched).
+    /// of the next size in [`FILE_LABELS`] (or exactly `used` past them).
     labels: Vec<Block>,
     used: usize,
     c: Vec<Block>,
@@ -602,7 +601,7 @@ impl Run {
         let used = Run::label_len(plan);
         Run {
             // Zeroed pages from the allocator: a run only touches `used`.
-            labels: bytemuck::zeroed_vec(used.max(FILE_LABELS)),
+            labels: bytemuck::zeroed_vec(FILE_LABELS.into_iter().find(|&n| n >= used).unwrap_or(used)),
             used,
             c: Vec::new(),
             material: Vec::new(),
@@ -635,24 +634,24 @@ impl Run {
 
     /// Runs a segment of free gates (XOR, and INV as XOR with the label at
     /// index `num_wires`: Δ for the garbler, zero for the evaluator). Free
-    /// ops address labels by byte offset; when the plan's labels fit the
-    /// fixed-size file ([`FILE_LABELS`]) the offsets are masked into it,
-    /// which costs no bounds check, else every access is checked.
+    /// ops address labels by byte offset; when the plan's labels fit one of
+    /// the fixed file sizes ([`FILE_LABELS`]) the offsets are masked into
+    /// it, which costs no bounds check, else every access is checked.
     fn free_segment(&mut self, w: &Window, seg: &schedule::Segment) {
         let range = seg.start as usize..seg.end as usize;
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut self.labels[..]);
-        if bytes.len() == FILE_BYTES {
-            let file = <&mut [u8; FILE_BYTES]>::try_from(bytes).expect("the file's size");
-            if seg.wide {
-                free_gates4(&mut FixedFile(file), &w.ops4[range]);
-            } else {
-                free_gates(&mut FixedFile(file), &w.free[range]);
-            }
-        } else if seg.wide {
-            free_gates4(&mut CheckedFile(bytes), &w.ops4[range]);
-        } else {
-            free_gates(&mut CheckedFile(bytes), &w.free[range]);
+        macro_rules! fixed {
+            ($($labels:expr),*) => {
+                match bytes.len() {
+                    $(n if n == 16 * $labels => {
+                        let file = <&mut [u8; 16 * $labels]>::try_from(bytes).expect("the file's size");
+                        run_free_segment(&mut FixedFile(file), w, seg, range)
+                    })*
+                    _ => run_free_segment(&mut CheckedFile(bytes), w, seg, range),
+                }
+            };
         }
+        fixed!(1 << 12, 1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 20)
     }
 
     fn writeback(&mut self, w: &Window) {
@@ -662,13 +661,9 @@ impl Run {
     }
 }
 
-/// Labels of a plan that fit this many can be addressed without bounds
-/// checks (16 MiB of address space per run, touched only where used).
-const FILE_LABELS: usize = 1 << 20;
-const FILE_BYTES: usize = 16 * FILE_LABELS;
-/// A free op's byte offset, masked into the file (a no-op on the offsets
-/// a plan emits, which are all below `16 × used`).
-const OFFSET_MASK: u32 = (FILE_BYTES - 16) as u32;
+/// Label file sizes (in labels) addressed without bounds checks: a run's
+/// labels go in the smallest that holds them (see `Run::free_segment`).
+const FILE_LABELS: [usize; 6] = [1 << 12, 1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 20];
 
 /// Labels addressed by byte offset.
 trait LabelFile {
@@ -676,18 +671,24 @@ trait LabelFile {
     fn set(&mut self, off: u32, v: Block);
 }
 
-/// The fixed-size file: offsets masked, no bounds checks.
-struct FixedFile<'a>(&'a mut [u8; FILE_BYTES]);
+/// A file of `BYTES / 16` labels: offsets masked into it (a no-op on the
+/// offsets a plan emits, which are all below `16 × used`), so no bounds
+/// checks.
+struct FixedFile<'a, const BYTES: usize>(&'a mut [u8; BYTES]);
 
-impl LabelFile for FixedFile<'_> {
+impl<const BYTES: usize> FixedFile<'_, BYTES> {
+    const MASK: u32 = (BYTES - 16) as u32;
+}
+
+impl<const BYTES: usize> LabelFile for FixedFile<'_, BYTES> {
     #[inline(always)]
     fn get(&self, off: u32) -> Block {
-        let o = (off & OFFSET_MASK) as usize;
+        let o = (off & Self::MASK) as usize;
         *bytemuck::from_bytes(&self.0[o..o + 16])
     }
     #[inline(always)]
     fn set(&mut self, off: u32, v: Block) {
-        let o = (off & OFFSET_MASK) as usize;
+        let o = (off & Self::MASK) as usize;
         self.0[o..o + 16].copy_from_slice(v.as_bytes());
     }
 }
@@ -705,6 +706,19 @@ impl LabelFile for CheckedFile<'_> {
     fn set(&mut self, off: u32, v: Block) {
         let o = off as usize;
         self.0[o..o + 16].copy_from_slice(v.as_bytes());
+    }
+}
+
+fn run_free_segment<F: LabelFile>(
+    file: &mut F,
+    w: &Window,
+    seg: &schedule::Segment,
+    range: std::ops::Range<usize>,
+) {
+    if seg.wide {
+        free_gates4(file, &w.ops4[range]);
+    } else {
+        free_gates(file, &w.free[range]);
     }
 }
 
