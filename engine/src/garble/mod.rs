@@ -18,7 +18,9 @@
 //!   [`GarbledOutputs::verify`] to check output labels sent back by the
 //!   evaluator.
 //! * [`Evaluator::evaluate`] reads the stream from any [`std::io::Read`] as
-//!   it arrives and returns the output [`ActiveLabel`]s. The evaluator's side
+//!   it arrives and returns the output [`ActiveLabel`]s
+//!   ([`Evaluator::evaluate_slice`] reads a stream already in memory in
+//!   place, without copying the tables). The evaluator's side
 //!   of the API handles only active labels: no type it can reach holds Δ or
 //!   a zero label.
 //!
