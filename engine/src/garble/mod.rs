@@ -778,7 +778,11 @@ impl<G: GarblingScheme> Garbler<G> {
     }
 
     /// Spread large AND batches over the rayon thread pool (the output is
-    /// byte-for-byte the same as with one thread).
+    /// byte-for-byte the same as with one thread). The pieces' output labels
+    /// are then copied back by one thread and the free gates stay on it, so
+    /// this pays only with more than two cores; on two, one thread per
+    /// instance ([`garble_many`]) is the way to use both (see
+    /// `BENCHMARKS.md`).
     pub fn parallel(mut self, on: bool) -> Garbler<G> {
         self.parallel = on;
         self
@@ -1017,7 +1021,7 @@ impl<G: GarblingScheme> Evaluator<G> {
     }
 
     /// Spread large AND batches over the rayon thread pool (same results as
-    /// with one thread).
+    /// with one thread); see [`Garbler::parallel`] for when it pays.
     pub fn parallel(mut self, on: bool) -> Evaluator<G> {
         self.parallel = on;
         self
