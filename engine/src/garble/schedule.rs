@@ -28,7 +28,7 @@
 //!
 //! For whole-circuit plans ([`Plan::compile`], [`Plan::repeated`]) a
 //! liveness pass over the circuit first marks the values still needed after
-//! their window ([`Escapes`]). A free gate whose value is not needed later
+//! their window (`Escapes`). A free gate whose value is not needed later
 //! and is read by exactly one gate, itself free, is then folded into that
 //! reader: the reader becomes one op XORing up to four labels ([`Op4`]), so
 //! intermediate labels of XOR chains are never stored or loaded (AES-128:
