@@ -810,10 +810,10 @@ impl<G: GarblingScheme> Garbler<G> {
         run.labels[1] = encoder.constants[1];
         run.labels[2..2 + encoder.inputs.len()].copy_from_slice(&encoder.inputs);
         run.labels[nw] = d;
-        // The zero label, last (see `schedule::Op4`).
-        if let Some(z) = run.labels.last_mut() {
-            *z = Block::ZERO;
-        }
+        // The zero label, the last one the plan uses (the filler of
+        // `schedule::Op4`'s unused inputs).
+        let zero = run.used - 1;
+        run.labels[zero] = Block::ZERO;
         let header = [encoder.constants[0], encoder.constants[1] ^ d];
         sink.write_all(Block::as_bytes_slice(&header))?;
         run.checksum = xor_fold(Block::as_bytes_slice(&header));
@@ -1104,10 +1104,10 @@ impl<G: GarblingScheme> Evaluator<G> {
             return Err(EvalError::InputCount { expected: plan.input_bits(), got: inputs.len() as u64 });
         }
         run.and_index = self.first_and;
-        // The zero label, last (see `schedule::Op4`).
-        if let Some(z) = run.labels.last_mut() {
-            *z = Block::ZERO;
-        }
+        // The zero label, the last one the plan uses (the filler of
+        // `schedule::Op4`'s unused inputs).
+        let zero = run.used - 1;
+        run.labels[zero] = Block::ZERO;
         let mut header = [0u8; 32];
         source.read_exact(&mut header)?;
         let constants = Block::try_from_bytes_slice(&header).ok_or(EvalError::Corrupt)?;
