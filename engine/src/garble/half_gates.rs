@@ -28,7 +28,8 @@ use crate::hash::{Tmmo, TweakableHash, FIXED_KEY};
 use crate::prg::Delta;
 use crate::simd::{InPlace, ToBuffer, VaesHalfGates};
 
-use super::scheme::{GarblingScheme, Op};
+use super::scheme::{in_place_via_buffer, GarblingScheme, Op};
+use super::xor_fold;
 
 /// Gates hashed per AES call (the call covers `4 × CHUNK` blocks when
 /// garbling and `2 × CHUNK` when evaluating). Tuned by measurement (see
@@ -149,7 +150,10 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
         material: &mut [u8],
     ) -> u128 {
         let Some(fused) = &self.fused else {
-            return self.garble_ands_portable_in_place(delta, first_and, labels, ands, material);
+            let used = in_place_via_buffer(self, first_and, labels, ands, |first, labels, ops, c0, bytes| {
+                self.garble_portable(delta, first, labels, ops, c0, &mut material[bytes])
+            });
+            return xor_fold(&material[..used]);
         };
         let tables: &mut [Block] = bytemuck::cast_slice_mut(material);
         fused.garble(delta.as_block(), first_and, &mut InPlace(labels), ands, tables).to_u128()
@@ -157,7 +161,10 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
 
     fn eval_ands_in_place(&self, first_and: u64, labels: &mut [Block], ands: &[Op], material: &[u8]) -> u128 {
         let Some(fused) = &self.fused else {
-            return self.eval_ands_portable_in_place(first_and, labels, ands, material);
+            let used = in_place_via_buffer(self, first_and, labels, ands, |first, labels, ops, c, bytes| {
+                self.eval_portable(first, labels, ops, &material[bytes], c)
+            });
+            return xor_fold(&material[..used]);
         };
         let tables: &[Block] = bytemuck::cast_slice(material);
         fused.eval(first_and, &mut InPlace(labels), ands, tables).to_u128()
@@ -255,55 +262,6 @@ impl<H: TweakableHash> HalfGates<H> {
                 base += n as u64;
             }
         })
-    }
-
-    /// The trait's default `garble_ands_in_place` (portable code).
-    fn garble_ands_portable_in_place(
-        &self,
-        delta: &Delta,
-        first_and: u64,
-        labels: &mut [Block],
-        ands: &[Op],
-        material: &mut [u8],
-    ) -> u128 {
-        PortableInPlace(self).garble_ands_in_place(delta, first_and, labels, ands, material)
-    }
-
-    /// The trait's default `eval_ands_in_place` (portable code).
-    fn eval_ands_portable_in_place(
-        &self,
-        first_and: u64,
-        labels: &mut [Block],
-        ands: &[Op],
-        material: &[u8],
-    ) -> u128 {
-        PortableInPlace(self).eval_ands_in_place(first_and, labels, ands, material)
-    }
-}
-
-/// Half-gates' portable batch methods with the trait's default in-place
-/// methods.
-struct PortableInPlace<'a, H>(&'a HalfGates<H>);
-
-impl<H: TweakableHash> GarblingScheme for PortableInPlace<'_, H> {
-    fn material_len(&self, ands: usize) -> usize {
-        self.0.material_len(ands)
-    }
-
-    fn garble_ands(
-        &self,
-        delta: &Delta,
-        first_and: u64,
-        labels: &[Block],
-        ands: &[Op],
-        c0: &mut [Block],
-        material: &mut [u8],
-    ) {
-        self.0.garble_portable(delta, first_and, labels, ands, c0, material)
-    }
-
-    fn eval_ands(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]) {
-        self.0.eval_portable(first_and, labels, ands, material, c)
     }
 }
 

@@ -663,6 +663,31 @@ impl Run {
     }
 }
 
+/// Gates per rayon task when a batch is split: `PAR_PIECE` rounded up to
+/// the scheme's granule.
+fn par_piece<G: GarblingScheme>() -> usize {
+    PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE
+}
+
+/// Runs `piece(first_and, ops, outputs, material)` on the pieces of a batch
+/// (`par` gates each, `material` chunked to match) over the rayon pool;
+/// returns the XOR of what the pieces return (their checksums).
+fn split_batch<M: Send>(
+    first_and: u64,
+    par: usize,
+    ops: &[schedule::Op],
+    out: &mut [Block],
+    material: impl IndexedParallelIterator<Item = M>,
+    piece: impl Fn(u64, &[schedule::Op], &mut [Block], M) -> u128 + Sync + Send,
+) -> u128 {
+    ops.par_chunks(par)
+        .zip(out.par_chunks_mut(par))
+        .zip(material)
+        .enumerate()
+        .map(|(i, ((o, c), m))| piece(first_and + (i * par) as u64, o, c, m))
+        .reduce(|| 0, |x, y| x ^ y)
+}
+
 /// Label file sizes (in labels) addressed without bounds checks: a run's
 /// labels go in the smallest that holds them (see `Run::free_segment`).
 const FILE_LABELS: [usize; 6] = [1 << 12, 1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 20];
@@ -832,12 +857,12 @@ impl<G: GarblingScheme> Garbler<G> {
                 }
                 let ops = &w.ops[seg.start as usize..seg.end as usize];
                 let n = ops.len();
-                if run.c.len() < n {
+                let split = self.parallel && n >= PAR_MIN_ANDS;
+                if split && run.c.len() < n {
                     run.c.resize(n, Block::ZERO);
                 }
-                let split = self.parallel && n >= PAR_MIN_ANDS;
                 let unit = if split { n } else { piece };
-                for (k, sub) in ops.chunks(unit).enumerate() {
+                for sub in ops.chunks(unit) {
                     let len = self.scheme.material_len(sub.len());
                     let mat = &mut run.material[pos..pos + len];
                     if !split {
@@ -851,28 +876,14 @@ impl<G: GarblingScheme> Garbler<G> {
                             mat,
                         );
                     } else {
-                        let (labels, out) = (&run.labels[..], &mut run.c[k * unit..k * unit + sub.len()]);
-                        let par = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
-                        let first = run.and_index;
-                        let sum = sub
-                            .par_chunks(par)
-                            .zip(out.par_chunks_mut(par))
-                            .zip(mat.par_chunks_mut(self.scheme.material_len(par)))
-                            .enumerate()
-                            .map(|(i, ((o, c), m))| {
-                                self.scheme.garble_ands(
-                                    &encoder.delta,
-                                    first + (i * par) as u64,
-                                    labels,
-                                    o,
-                                    c,
-                                    m,
-                                );
-                                // Each piece's checksum while it is in cache.
-                                xor_fold(m)
-                            })
-                            .reduce(|| 0, |x, y| x ^ y);
-                        run.checksum ^= sum;
+                        // The whole batch (`unit == n`), outputs to `run.c`.
+                        let (labels, out) = (&run.labels[..], &mut run.c[..n]);
+                        let par = par_piece::<G>();
+                        let mats = mat.par_chunks_mut(self.scheme.material_len(par));
+                        run.checksum ^= split_batch(run.and_index, par, sub, out, mats, |first, o, c, m| {
+                            self.scheme.garble_ands(&encoder.delta, first, labels, o, c, m);
+                            xor_fold(m)
+                        });
                     }
                     run.and_index += sub.len() as u64;
                     pos += len;
@@ -1130,10 +1141,10 @@ impl<G: GarblingScheme> Evaluator<G> {
                 }
                 let ops = &w.ops[seg.start as usize..seg.end as usize];
                 let n = ops.len();
-                if run.c.len() < n {
+                let split = self.parallel && n >= PAR_MIN_ANDS;
+                if split && run.c.len() < n {
                     run.c.resize(n, Block::ZERO);
                 }
-                let split = self.parallel && n >= PAR_MIN_ANDS;
                 let unit = if split { n } else { piece };
                 for (k, sub) in ops.chunks(unit).enumerate() {
                     let len = self.scheme.material_len(sub.len());
@@ -1149,20 +1160,14 @@ impl<G: GarblingScheme> Evaluator<G> {
                         let first = run.and_index;
                         run.checksum ^= self.scheme.eval_ands_in_place(first, &mut run.labels, sub, mat);
                     } else {
-                        let (labels, out) = (&run.labels[..], &mut run.c[k * unit..k * unit + sub.len()]);
-                        let par = PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
-                        let first = run.and_index;
-                        let sum = sub
-                            .par_chunks(par)
-                            .zip(out.par_chunks_mut(par))
-                            .zip(mat.par_chunks(self.scheme.material_len(par)))
-                            .enumerate()
-                            .map(|(i, ((o, c), m))| {
-                                self.scheme.eval_ands(first + (i * par) as u64, labels, o, m, c);
-                                xor_fold(m)
-                            })
-                            .reduce(|| 0, |x, y| x ^ y);
-                        run.checksum ^= sum;
+                        // The whole batch (`unit == n`), outputs to `run.c`.
+                        let (labels, out) = (&run.labels[..], &mut run.c[..n]);
+                        let par = par_piece::<G>();
+                        let mats = mat.par_chunks(self.scheme.material_len(par));
+                        run.checksum ^= split_batch(run.and_index, par, sub, out, mats, |first, o, c, m| {
+                            self.scheme.eval_ands(first, labels, o, m, c);
+                            xor_fold(m)
+                        });
                     }
                     run.and_index += sub.len() as u64;
                     pos += len;

@@ -66,21 +66,10 @@ pub trait GarblingScheme: Send + Sync {
         ands: &[Op],
         material: &mut [u8],
     ) -> u128 {
-        let mut c0 = [Block::ZERO; IN_PLACE_PIECE];
-        const { assert!(Self::GRANULE <= IN_PLACE_PIECE) };
-        let piece = IN_PLACE_PIECE / Self::GRANULE * Self::GRANULE;
-        let mut pos = 0;
-        for (k, ops) in ands.chunks(piece).enumerate() {
-            let len = self.material_len(ops.len());
-            let first = first_and + (k * piece) as u64;
-            self.garble_ands(delta, first, labels, ops, &mut c0[..ops.len()], &mut material[pos..pos + len]);
-            for (op, &c) in ops.iter().zip(&c0) {
-                labels[op.out as usize] = c;
-            }
-            pos += len;
-        }
-        c0.zeroize();
-        super::xor_fold(&material[..pos])
+        let used = in_place_via_buffer(self, first_and, labels, ands, |first, labels, ops, c0, bytes| {
+            self.garble_ands(delta, first, labels, ops, c0, &mut material[bytes])
+        });
+        super::xor_fold(&material[..used])
     }
 
     /// [`GarblingScheme::eval_ands`] with the output labels stored straight
@@ -88,21 +77,39 @@ pub trait GarblingScheme: Send + Sync {
     /// [`GarblingScheme::garble_ands_in_place`]); returns the XOR of the
     /// material's 16-byte blocks.
     fn eval_ands_in_place(&self, first_and: u64, labels: &mut [Block], ands: &[Op], material: &[u8]) -> u128 {
-        let mut c = [Block::ZERO; IN_PLACE_PIECE];
-        const { assert!(Self::GRANULE <= IN_PLACE_PIECE) };
-        let piece = IN_PLACE_PIECE / Self::GRANULE * Self::GRANULE;
-        let mut pos = 0;
-        for (k, ops) in ands.chunks(piece).enumerate() {
-            let len = self.material_len(ops.len());
-            let first = first_and + (k * piece) as u64;
-            self.eval_ands(first, labels, ops, &material[pos..pos + len], &mut c[..ops.len()]);
-            for (op, &c) in ops.iter().zip(&c) {
-                labels[op.out as usize] = c;
-            }
-            pos += len;
-        }
-        super::xor_fold(&material[..pos])
+        let used = in_place_via_buffer(self, first_and, labels, ands, |first, labels, ops, c, bytes| {
+            self.eval_ands(first, labels, ops, &material[bytes], c)
+        });
+        super::xor_fold(&material[..used])
     }
+}
+
+/// The default in-place methods: runs `batch(first_and, labels, ops,
+/// outputs, material_bytes)` on pieces of `ands` through a stack buffer of
+/// output labels, then stores each piece's outputs at `labels[op.out]`.
+/// Returns the bytes of material the pieces used. The buffer is zeroised
+/// (it held the garbler's zero labels).
+pub(crate) fn in_place_via_buffer<S: GarblingScheme + ?Sized>(
+    scheme: &S,
+    first_and: u64,
+    labels: &mut [Block],
+    ands: &[Op],
+    mut batch: impl FnMut(u64, &[Block], &[Op], &mut [Block], std::ops::Range<usize>),
+) -> usize {
+    let mut out = [Block::ZERO; IN_PLACE_PIECE];
+    const { assert!(S::GRANULE <= IN_PLACE_PIECE) };
+    let piece = IN_PLACE_PIECE / S::GRANULE * S::GRANULE;
+    let mut pos = 0;
+    for (k, ops) in ands.chunks(piece).enumerate() {
+        let len = scheme.material_len(ops.len());
+        batch(first_and + (k * piece) as u64, labels, ops, &mut out[..ops.len()], pos..pos + len);
+        for (op, &c) in ops.iter().zip(&out) {
+            labels[op.out as usize] = c;
+        }
+        pos += len;
+    }
+    out.zeroize();
+    pos
 }
 
 /// Gates per piece of the default in-place methods (a stack buffer of
