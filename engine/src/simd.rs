@@ -413,8 +413,6 @@ mod x86 {
     ) -> Block {
         let mut acc = Block::ZERO;
         let mut done = 0;
-        // Tables of a short (last) group; cleared once per call.
-        let mut pad_tables = [Block::ZERO; 2 * GARBLE_GROUP];
         // Full groups, then the rest (fewer than a group) padded to the next
         // power of two of registers; the padding reads wire 0 and its
         // results are dropped. One call site per group size keeps each
@@ -424,6 +422,7 @@ mod x86 {
             let t = 2 * (first_and + done as u64);
             // Initialised only when padding is needed.
             let mut pad_ops;
+            let mut pad_tables = [Block::ZERO; 2 * GARBLE_GROUP];
             let size = live.next_power_of_two();
             let (group, tab): (&[Op], &mut [Block]) = if live == size {
                 (&ops[done..done + live], &mut tables[2 * done..2 * (done + live)])
