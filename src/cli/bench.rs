@@ -7,9 +7,9 @@ use garblet::engine::block::Block;
 use garblet::engine::channel::{memory_pair, Channel};
 use garblet::engine::garble::{workloads, Encoder, Evaluator, Garbler, Plan, Repeated};
 use garblet::engine::net::{self, TcpOptions};
-use garblet::engine::ot::{base, OtExtReceiver, OtExtSender, SemiHonest};
+use garblet::engine::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender, Security, SemiHonest};
 use garblet::engine::prg::{Delta, Prg};
-use garblet::engine::session::{self, PartyInputs, SessionOutcome, SessionProgram};
+use garblet::engine::session::{PartyInputs, SecurityMode, SessionConfig, SessionOutcome, SessionProgram};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -33,8 +33,10 @@ fn random_bits(n: usize, prg: &mut Prg) -> Vec<bool> {
     (0..n).map(|_| prg.random_bool()).collect()
 }
 
-/// Garbler and evaluator on two threads over loopback TCP.
+/// Garbler and evaluator on two threads over loopback TCP, in `mode`
+/// (dual execution: two connections per party).
 fn two_party_tcp(
+    mode: SecurityMode,
     program_g: SessionProgram<'_>,
     program_e: SessionProgram<'_>,
     g_inputs: PartyInputs,
@@ -44,22 +46,65 @@ fn two_party_tcp(
     let addr = listener.local_addr()?.to_string();
     let options =
         TcpOptions { connect_timeout: Duration::from_secs(30), io_timeout: Duration::from_secs(120) };
+    let config = SessionConfig::new().with_security(mode);
     let started = Instant::now();
     std::thread::scope(|s| {
         let g = s.spawn(|| -> Result<SessionOutcome> {
-            let tcp = net::accept(&listener, &options)?;
-            let mut ch = Channel::new(tcp);
-            Ok(session::run_garbler_program(&mut ch, &program_g, &g_inputs, None)?)
+            let mut ch = Channel::new(net::accept(&listener, &options)?);
+            if mode == SecurityMode::DualExecution {
+                let mut second = Channel::new(net::accept(&listener, &options)?);
+                return Ok(config.run_dual_execution(
+                    Party::Garbler,
+                    &mut ch,
+                    &mut second,
+                    &program_g,
+                    &g_inputs,
+                )?);
+            }
+            Ok(config.run(Party::Garbler, &mut ch, &program_g, &g_inputs)?)
         });
         let e = (|| -> Result<SessionOutcome> {
-            let tcp = net::connect(&addr, &options)?;
-            let mut ch = Channel::new(tcp);
-            Ok(session::run_evaluator_program(&mut ch, &program_e, &e_inputs, None)?)
+            let mut ch = Channel::new(net::connect(&addr, &options)?);
+            if mode == SecurityMode::DualExecution {
+                let mut second = Channel::new(net::connect(&addr, &options)?);
+                return Ok(config.run_dual_execution(
+                    Party::Evaluator,
+                    &mut ch,
+                    &mut second,
+                    &program_e,
+                    &e_inputs,
+                )?);
+            }
+            Ok(config.run(Party::Evaluator, &mut ch, &program_e, &e_inputs)?)
         })();
         let g = g.join().map_err(|_| anyhow!("garbler thread panicked"))?;
         let elapsed = started.elapsed();
         Ok((g?, e?, elapsed))
     })
+}
+
+/// Correlated OTs per second over the in-memory channel, `n` per call.
+fn cot_per_s<S: Security>(n: usize, prg: &mut Prg) -> Result<f64> {
+    let (a, b) = memory_pair();
+    let sender = std::thread::spawn(move || -> Result<f64> {
+        let mut ch = Channel::new(a);
+        let mut prg = Prg::from_entropy();
+        let delta = Delta::random(&mut prg);
+        let mut ot = OtExtSender::<S>::setup(&mut ch, &mut prg, delta)?;
+        let mut out = vec![Block::ZERO; n];
+        let t = Instant::now();
+        ot.send_correlated(&mut ch, &mut out)?;
+        Ok(t.elapsed().as_secs_f64())
+    });
+    let mut ch = Channel::new(b);
+    let mut ot = OtExtReceiver::<S>::setup(&mut ch, prg)?;
+    let choices = random_bits(n, prg);
+    let mut out = vec![Block::ZERO; n];
+    let t = Instant::now();
+    ot.receive_correlated(&mut ch, &choices, &mut out)?;
+    let recv_s = t.elapsed().as_secs_f64();
+    let send_s = sender.join().map_err(|_| anyhow!("OT thread panicked"))??;
+    Ok((n as f64 / recv_s.max(send_s)).round())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -104,13 +149,23 @@ pub fn bench(as_json: bool, full: bool) -> Result<()> {
     let g_in = PartyInputs::new([("a".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
     let e_in = PartyInputs::new([("b".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
     let (g, _, elapsed) = two_party_tcp(
+        SecurityMode::SemiHonestGarbler,
+        SessionProgram::repeated(&body, reps)?,
+        SessionProgram::repeated(&body, reps)?,
+        g_in.clone(),
+        e_in.clone(),
+    )?;
+    report.insert("e2e_and_per_s".into(), json!((ands as f64 / elapsed.as_secs_f64()).round()));
+    report.insert("bytes_per_and".into(), json!((g.bytes_sent as f64 / ands as f64 * 100.0).round() / 100.0));
+    say("end to end over loopback TCP, dual execution (2^24 ANDs each way)");
+    let (_, _, elapsed) = two_party_tcp(
+        SecurityMode::DualExecution,
         SessionProgram::repeated(&body, reps)?,
         SessionProgram::repeated(&body, reps)?,
         g_in,
         e_in,
     )?;
-    report.insert("e2e_and_per_s".into(), json!((ands as f64 / elapsed.as_secs_f64()).round()));
-    report.insert("bytes_per_and".into(), json!((g.bytes_sent as f64 / ands as f64 * 100.0).round() / 100.0));
+    report.insert("e2e_dualex_and_per_s".into(), json!((ands as f64 / elapsed.as_secs_f64()).round()));
 
     // 3. AES-128 on 1,000 blocks (one key at the garbler, 1,000 plaintexts at the evaluator).
     say("AES-128 x 1,000 blocks end to end");
@@ -123,22 +178,30 @@ pub fn bench(as_json: bool, full: bool) -> Result<()> {
         let blocks = 1000u64;
         let key = random_bits(128, &mut prg);
         let pts = random_bits(128 * 1000, &mut prg);
-        let (_, e, elapsed) = two_party_tcp(
-            SessionProgram::batch(aes, blocks)?,
-            SessionProgram::batch(aes, blocks)?,
-            PartyInputs::new([("in0".to_string(), key.clone())]),
-            PartyInputs::new([("in1".to_string(), pts.clone())]),
-        )?;
-        // Check two blocks against plaintext evaluation of the circuit.
-        for k in [0usize, 999] {
-            let want = aes.eval_bits(&[key.clone(), pts[128 * k..128 * (k + 1)].to_vec()])?;
-            if e.outputs[0].1[128 * k..128 * (k + 1)] != want[0][..] {
-                return Err(anyhow!("benchmark self-check failed: AES block {k} differs"));
+        for (mode, field) in
+            [(SecurityMode::SemiHonestGarbler, "aes_e2e_ms"), (SecurityMode::DualExecution, "aes_dualex_ms")]
+        {
+            let (g, e, elapsed) = two_party_tcp(
+                mode,
+                SessionProgram::batch(aes, blocks)?,
+                SessionProgram::batch(aes, blocks)?,
+                PartyInputs::new([("in0".to_string(), key.clone())]),
+                PartyInputs::new([("in1".to_string(), pts.clone())]),
+            )?;
+            // Check two blocks against plaintext evaluation of the circuit.
+            for k in [0usize, 999] {
+                let want = aes.eval_bits(&[key.clone(), pts[128 * k..128 * (k + 1)].to_vec()])?;
+                for o in [&g, &e] {
+                    if o.outputs[0].1[128 * k..128 * (k + 1)] != want[0][..] {
+                        return Err(anyhow!("benchmark self-check failed: AES block {k} differs ({mode})"));
+                    }
+                }
             }
+            report.insert(field.into(), json!((elapsed.as_secs_f64() * 1e4).round() / 10.0));
         }
-        report.insert("aes_e2e_ms".into(), json!((elapsed.as_secs_f64() * 1e4).round() / 10.0));
     } else {
         report.insert("aes_e2e_ms".into(), Value::Null);
+        report.insert("aes_dualex_ms".into(), Value::Null);
     }
 
     // 4. Millionaires, u64, connect to result.
@@ -152,6 +215,7 @@ pub fn bench(as_json: bool, full: bool) -> Result<()> {
     let mut times = Vec::new();
     for _ in 0..7 {
         let (_, _, elapsed) = two_party_tcp(
+            SecurityMode::SemiHonestGarbler,
             SessionProgram::from_circuit(&millionaires)?,
             SessionProgram::from_circuit(&millionaires)?,
             PartyInputs::new([("alice".to_string(), random_bits(64, &mut prg))]),
@@ -180,29 +244,12 @@ pub fn bench(as_json: bool, full: bool) -> Result<()> {
     }
     report.insert("base_ot_ms".into(), json!((median(times) * 100.0).round() / 100.0));
 
-    // 6. Correlated OTs, 2^22, in memory.
-    say("2^22 correlated OTs");
+    // 6. Correlated OTs, 2^22, in memory: unchecked (the OT layer alone)
+    // and with the malicious-receiver check every session uses.
+    say("2^22 correlated OTs, unchecked and checked");
     let n = 1usize << 22;
-    let (a, b) = memory_pair();
-    let sender = std::thread::spawn(move || -> Result<f64> {
-        let mut ch = Channel::new(a);
-        let mut prg = Prg::from_entropy();
-        let delta = Delta::random(&mut prg);
-        let mut ot = OtExtSender::<SemiHonest>::setup(&mut ch, &mut prg, delta)?;
-        let mut out = vec![Block::ZERO; n];
-        let t = Instant::now();
-        ot.send_correlated(&mut ch, &mut out)?;
-        Ok(t.elapsed().as_secs_f64())
-    });
-    let mut ch = Channel::new(b);
-    let mut ot = OtExtReceiver::<SemiHonest>::setup(&mut ch, &mut prg)?;
-    let choices = random_bits(n, &mut prg);
-    let mut out = vec![Block::ZERO; n];
-    let t = Instant::now();
-    ot.receive_correlated(&mut ch, &choices, &mut out)?;
-    let recv_s = t.elapsed().as_secs_f64();
-    let send_s = sender.join().map_err(|_| anyhow!("OT thread panicked"))??;
-    report.insert("cot_per_s".into(), json!((n as f64 / recv_s.max(send_s)).round()));
+    report.insert("cot_per_s".into(), json!(cot_per_s::<SemiHonest>(n, &mut prg)?));
+    report.insert("cot_checked_per_s".into(), json!(cot_per_s::<MaliciousReceiver>(n, &mut prg)?));
     report.insert("peak_rss_mib".into(), json!(peak_rss_mib().map(|m| m.round())));
 
     if full {
@@ -213,6 +260,7 @@ pub fn bench(as_json: bool, full: bool) -> Result<()> {
         let g_in = PartyInputs::new([("a".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
         let e_in = PartyInputs::new([("b".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
         let (_, _, elapsed) = two_party_tcp(
+            SecurityMode::SemiHonestGarbler,
             SessionProgram::repeated(&body, reps)?,
             SessionProgram::repeated(&body, reps)?,
             g_in,

@@ -33,6 +33,26 @@ enum Role {
     Evaluator,
 }
 
+/// `--security`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// Secure against a malicious evaluator; the garbler is trusted to garble.
+    #[value(name = "semi-honest")]
+    SemiHonest,
+    /// Dual execution: secure against a malicious garbler too, up to one leaked bit.
+    #[value(name = "dualex")]
+    Dualex,
+}
+
+impl From<Mode> for garblet::engine::session::SecurityMode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::SemiHonest => garblet::engine::session::SecurityMode::SemiHonestGarbler,
+            Mode::Dualex => garblet::engine::session::SecurityMode::DualExecution,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Print a circuit's gate counts, AND-depth, wires, inputs and outputs.
@@ -102,6 +122,13 @@ enum Command {
         /// Seconds to wait for the peer to connect, and for each message.
         #[arg(long, default_value_t = 30, value_name = "SECS")]
         timeout: u64,
+        /// What the run protects against; both parties must pass the same
+        /// (docs/SECURITY.md): `semi-honest` (secure against a malicious
+        /// evaluator; the garbler is trusted to garble the program) or
+        /// `dualex` (dual execution: also against a malicious garbler, up to
+        /// one leaked bit; about twice the work, two connections).
+        #[arg(long, value_enum, default_value_t = Mode::SemiHonest)]
+        security: Mode,
         /// Append one JSON line about this run (never an input value).
         #[arg(long, value_name = "FILE")]
         audit_log: Option<PathBuf>,
@@ -117,6 +144,9 @@ enum Command {
         /// Inputs of both parties, NAME=VALUE (defaults: alice=5000000, bob=4200000).
         #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
         inputs: Vec<String>,
+        /// `semi-honest` or `dualex` (see `garblet run --help`).
+        #[arg(long, value_enum, default_value_t = Mode::SemiHonest)]
+        security: Mode,
     },
     /// Measure garbling, evaluation, end-to-end and OT throughput on this machine.
     Bench {
@@ -211,6 +241,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             peer,
             insecure,
             timeout,
+            security: mode,
             audit_log,
             json,
         } => {
@@ -231,6 +262,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 role,
                 endpoint,
                 security,
+                mode: mode.into(),
                 timeout: Duration::from_secs(timeout.max(1)),
                 inputs: own,
                 audit_log,
@@ -240,7 +272,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             run::print_report(&request.program, &report, json);
             Ok(())
         }
-        Command::Demo { program, inputs } => {
+        Command::Demo { program, inputs, security } => {
             let builtin = program.is_none();
             let program = match program {
                 Some(path) => Loaded::from_file(&path, &[])?,
@@ -255,7 +287,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 }
             }
             let all = program.collect_inputs(None, &given, None)?;
-            run::demo(program, all).map_err(|e| anyhow::Error::new(RunFailed(e)))
+            run::demo(program, all, security.into()).map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
         Command::Keygen { out, name } => run::keygen(&out, &name),
         Command::Bench { json, full } => {

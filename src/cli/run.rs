@@ -7,11 +7,13 @@ use anyhow::{bail, Context, Result};
 use garblet::circuits::{Circuit, Party};
 use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, Side, TcpOptions};
-use garblet::engine::session::{self, PartyInputs, SessionOutcome};
+use garblet::engine::session::{PartyInputs, SecurityMode, SessionConfig, SessionOutcome, SessionProgram};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where to reach the peer.
@@ -43,6 +45,8 @@ pub struct RunRequest {
     pub endpoint: Endpoint,
     /// TLS or not.
     pub security: Security,
+    /// What the run protects against (both parties must agree).
+    pub mode: SecurityMode,
     /// Connect and I/O timeout.
     pub timeout: Duration,
     /// This party's inputs, already parsed.
@@ -63,19 +67,42 @@ pub struct RunReport {
 trait Transport: Read + Write + Send {}
 impl<T: Read + Write + Send> Transport for T {}
 
-fn open(endpoint: &Endpoint, security: &Security, options: &TcpOptions) -> Result<Box<dyn Transport>> {
-    let (tcp, side) = match endpoint {
-        Endpoint::Listen(addr) => {
-            let listener = net::listen(addr)?;
-            (net::accept(&listener, options)?, Side::Listener)
-        }
-        Endpoint::Bound(listener) => (net::accept(listener, options)?, Side::Listener),
-        Endpoint::Connect(addr) => (net::connect(addr, options)?, Side::Connector),
-    };
+fn secure(tcp: std::net::TcpStream, side: Side, security: &Security) -> Result<Box<dyn Transport>> {
     Ok(match security {
         Security::Tls { identity, peer } => Box::new(net::secure(tcp, side, identity, *peer)?),
         Security::Insecure => Box::new(tcp),
     })
+}
+
+/// Opens `count` connections to the peer (two for dual execution: the
+/// listener accepts them in the order the connector makes them, each
+/// authenticated on its own).
+fn open(
+    endpoint: &Endpoint,
+    security: &Security,
+    options: &TcpOptions,
+    count: usize,
+) -> Result<Vec<Box<dyn Transport>>> {
+    let mut out = Vec::with_capacity(count);
+    match endpoint {
+        Endpoint::Listen(addr) => {
+            let listener = net::listen(addr)?;
+            for _ in 0..count {
+                out.push(secure(net::accept(&listener, options)?, Side::Listener, security)?);
+            }
+        }
+        Endpoint::Bound(listener) => {
+            for _ in 0..count {
+                out.push(secure(net::accept(listener, options)?, Side::Listener, security)?);
+            }
+        }
+        Endpoint::Connect(addr) => {
+            for _ in 0..count {
+                out.push(secure(net::connect(addr, options)?, Side::Connector, security)?);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Runs one party's side; writes the audit line whatever the result.
@@ -83,8 +110,6 @@ pub fn run(req: &RunRequest) -> Result<RunReport> {
     let started = Instant::now();
     let options = TcpOptions { connect_timeout: req.timeout, io_timeout: req.timeout };
     let result = (|| -> Result<SessionOutcome> {
-        let transport = open(&req.endpoint, &req.security, &options)?;
-        let mut ch = Channel::new(transport);
         let inputs = PartyInputs::new(req.inputs.clone());
         let total = req.program.circuit.and_count();
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
@@ -96,27 +121,42 @@ pub fn run(req: &RunRequest) -> Result<RunReport> {
                 }),
         );
         let show = req.progress && std::io::stderr().is_terminal();
-        let (mut shown, mut first) = (false, true);
-        let mut on_progress = |ands: u64| {
-            if first {
+        let (shown, first) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(true)));
+        let observer_bar = bar.clone();
+        let observer = Arc::new(move |ands: u64| {
+            if first.swap(false, Ordering::Relaxed) {
                 // Rate and time left count from the first table, not from
                 // the wait for the peer.
-                bar.reset_elapsed();
-                bar.reset_eta();
-                first = false;
+                observer_bar.reset_elapsed();
+                observer_bar.reset_eta();
             }
-            if show && !shown && started.elapsed() > Duration::from_secs(1) {
-                bar.set_draw_target(ProgressDrawTarget::stderr());
-                shown = true;
+            if show && started.elapsed() > Duration::from_secs(1) && !shown.swap(true, Ordering::Relaxed) {
+                observer_bar.set_draw_target(ProgressDrawTarget::stderr());
             }
-            bar.set_position(ands.min(total));
-        };
-        let outcome = match req.role {
-            Party::Garbler => {
-                session::run_garbler(&mut ch, &req.program.circuit, &inputs, Some(&mut on_progress))
+            observer_bar.set_position(ands.min(total));
+        });
+        let config = SessionConfig::new().with_security(req.mode).with_progress(observer);
+        let circuit = &req.program.circuit;
+        let outcome = match req.mode {
+            SecurityMode::DualExecution => {
+                let program = SessionProgram::for_dual_execution(circuit)?;
+                let mut links = open(&req.endpoint, &req.security, &options, 2)?.into_iter();
+                let (Some(a), Some(b)) = (links.next(), links.next()) else {
+                    anyhow::bail!("could not open the two connections of a dual-execution run");
+                };
+                config.run_dual_execution(
+                    req.role,
+                    &mut Channel::new(a),
+                    &mut Channel::new(b),
+                    &program,
+                    &inputs,
+                )
             }
-            Party::Evaluator => {
-                session::run_evaluator(&mut ch, &req.program.circuit, &inputs, Some(&mut on_progress))
+            _ => {
+                let program = SessionProgram::from_circuit(circuit)?;
+                let mut links = open(&req.endpoint, &req.security, &options, 1)?;
+                let link = links.pop().context("no connection")?;
+                config.run(req.role, &mut Channel::new(link), &program, &inputs)
             }
         };
         bar.finish_and_clear();
@@ -164,6 +204,7 @@ fn audit_line(req: &RunRequest, result: &Result<SessionOutcome>, elapsed: Durati
         "own_fingerprint": ours,
         "endpoint": endpoint,
         "tls": !matches!(req.security, Security::Insecure),
+        "security": req.mode.as_str(),
         "outputs_revealed": revealed,
         "duration_s": elapsed.as_secs_f64(),
     });
@@ -262,12 +303,14 @@ pub fn parse_peer(arg: &str) -> Result<Fingerprint> {
 
 /// `garblet demo`: both parties in this process, over loopback TLS with
 /// fresh identities.
-pub fn demo(program: Loaded, inputs: Vec<(String, Vec<bool>)>) -> Result<()> {
+pub fn demo(program: Loaded, inputs: Vec<(String, Vec<bool>)>, mode: SecurityMode) -> Result<()> {
     let circuit: &Circuit = &program.circuit;
     let garbler_id = Identity::generate("demo garbler")?;
     let evaluator_id = Identity::generate("demo evaluator")?;
     let (gfp, efp) = (garbler_id.fingerprint(), evaluator_id.fingerprint());
-    println!("garblet demo: two parties in one process, TLS 1.3 over loopback, fresh identities");
+    println!(
+        "garblet demo: two parties in one process, TLS 1.3 over loopback, fresh identities, security {mode}"
+    );
     println!(
         "  garbler   {}…  holds {}",
         &gfp.to_string()[..16],
@@ -298,6 +341,7 @@ pub fn demo(program: Loaded, inputs: Vec<(String, Vec<bool>)>) -> Result<()> {
             role: Party::Garbler,
             endpoint: Endpoint::Bound(listener),
             security: Security::Tls { identity: garbler_id, peer: efp },
+            mode,
             timeout: Duration::from_secs(30),
             inputs: g_inputs,
             audit_log: None,
@@ -310,6 +354,7 @@ pub fn demo(program: Loaded, inputs: Vec<(String, Vec<bool>)>) -> Result<()> {
         role: Party::Evaluator,
         endpoint: Endpoint::Connect(addr),
         security: Security::Tls { identity: evaluator_id, peer: gfp },
+        mode,
         timeout: Duration::from_secs(30),
         inputs: e_inputs,
         audit_log: None,

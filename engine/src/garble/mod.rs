@@ -410,6 +410,13 @@ impl GarbledOutputs {
         self.verify_range(0, labels)
     }
 
+    /// The garbler's label of output wire `index` carrying `value`
+    /// (`zero ⊕ value·Δ`). Dual execution compares these with the labels
+    /// the peer's evaluation produced.
+    pub fn label(&self, index: usize, value: bool) -> Option<Block> {
+        self.zero.get(index).map(|&z| z ^ self.delta.as_block().select(value))
+    }
+
     /// [`GarbledOutputs::verify`] for the output wires `first, first + 1, …`.
     pub fn verify_range(&self, first: usize, labels: &[ActiveLabel]) -> Result<Vec<bool>, DecodeError> {
         let zero = self.zero.get(first..first.saturating_add(labels.len())).ok_or(DecodeError::Count {

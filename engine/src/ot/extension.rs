@@ -362,10 +362,11 @@ pub struct OtExtReceiver<S: Security = SemiHonest> {
     u: Vec<Block>,
     rbits: Vec<Block>,
     hash: Tmmo,
-    /// Test hook: flip bit (column, row) of the first batch's `u` matrix,
-    /// as a receiver using inconsistent choice bits would.
+    /// Test hook: flip bits (column, row) of the first batch's `u` matrix,
+    /// as a receiver using inconsistent choice bits would (row `j` of
+    /// column `i` then carries the other choice bit in that column only).
     #[cfg(test)]
-    pub(crate) cheat_flip: Option<(usize, usize)>,
+    pub(crate) cheat_flips: Vec<(usize, usize)>,
     _security: PhantomData<S>,
 }
 
@@ -384,7 +385,7 @@ impl<S: Security> OtExtReceiver<S> {
             rbits: Vec::new(),
             hash: Tmmo::new(),
             #[cfg(test)]
-            cheat_flip: None,
+            cheat_flips: Vec::new(),
             _security: PhantomData,
         })
     }
@@ -521,7 +522,7 @@ impl<S: Security> OtExtReceiver<S> {
         }
         self.ctr += nb as u64;
         #[cfg(test)]
-        if let Some((col, row)) = self.cheat_flip.take() {
+        for (col, row) in std::mem::take(&mut self.cheat_flips) {
             g[col * nb + row / 128] ^= Block::new(1u128 << (row % 128));
         }
         ch.send_blocks(g)?;
@@ -614,7 +615,7 @@ mod tests {
         let mut ch = Channel::new(b);
         let mut prg = Prg::from_seed(Block::new(12));
         let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(&mut ch, &mut prg).unwrap();
-        ot.cheat_flip = Some(flip);
+        ot.cheat_flips = vec![flip];
         let choices = vec![true; n];
         let mut out = vec![Block::ZERO; n];
         // The receiver's own call succeeds: it cannot tell it was caught.

@@ -1,0 +1,469 @@
+//! The session attacked, as a cheating peer would: every test here runs an
+//! honest party against an adversary built from the same protocol steps
+//! with one deviation, and checks that the honest party stops with a
+//! typed error naming the cheat (or, in dual execution, outputs the correct
+//! value), and never outputs a wrong one.
+
+use super::dualex::{self, Direction, Prepared};
+use super::hello::{self, Hello, Link};
+use super::steps;
+use super::tests::dualex_pair;
+use super::wire::{TAG_OUTPUT_LABELS, TAG_TABLES};
+use super::*;
+use crate::block::Block;
+use crate::channel::{memory_pair, MemoryChannel};
+use crate::garble::{Encoder, Garbler};
+use crate::ot::{MaliciousReceiver, OtError, OtExtReceiver, OtExtSender, SemiHonest};
+use crate::prg::{Delta, Prg};
+use garblet_circuits::{Builder, Sign, Visibility};
+
+fn bits(v: u64, w: u32) -> Vec<bool> {
+    (0..w).map(|k| (v >> k) & 1 == 1).collect()
+}
+
+/// x > y and x + y, for the garbler; `wide` evaluator bits (≥ 128 uses the
+/// OT extension).
+fn program_with(vis: Visibility, wide: u32) -> Circuit {
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, 64).unwrap();
+    let y = b.input("y", Party::Evaluator, wide).unwrap();
+    let y64 = y[..64].to_vec();
+    let gt = b.gt(&x, &y64, Sign::Unsigned);
+    let sum = b.add(&x, &y64);
+    b.output("gt", vis, vec![gt]).unwrap();
+    b.output("sum", vis, sum).unwrap();
+    garblet_circuits::opt::optimize(&b.finish().unwrap())
+}
+
+// ----- a malicious evaluator against the semi-honest mode -------------------
+
+/// A cheating evaluator's session: the honest steps, with the OT receiver
+/// and the returned output labels under the test's control.
+fn cheating_evaluator(
+    ch: &mut Channel<MemoryChannel>,
+    program: &SessionProgram<'_>,
+    own_bits: &[bool],
+    flips: Vec<(usize, usize)>,
+    forge: impl Fn(&mut Vec<Block>),
+) -> Result<(), SessionError> {
+    let config = SessionConfig::new();
+    let mut prg = Prg::from_entropy();
+    hello::exchange(ch, &Hello::new(program, Party::Evaluator, &config, Link::Primary, [1; 32]))?;
+    let own = if flips.is_empty() {
+        steps::ot_receive_labels(ch, &config, &mut prg, own_bits)?.to_vec()
+    } else {
+        let mut own = vec![Block::ZERO; own_bits.len()];
+        let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(ch, &mut prg)?;
+        ot.cheat_flips = flips;
+        ot.receive_correlated(ch, own_bits, &mut own)?;
+        own
+    };
+    let labels = steps::receive_garbler_labels(ch, program, Party::Garbler, &own)?;
+    let out = steps::receive_tables(ch, program, &labels, None)?;
+    steps::receive_decoder(ch, &out, &program.visible_ranges(Party::Evaluator))?;
+    // The labels of the garbler's outputs, as the honest evaluator would
+    // send them, then forged.
+    let mut blocks: Vec<Block> = program
+        .visible_ranges(Party::Garbler)
+        .into_iter()
+        .flat_map(|(_, r)| out.0[r].iter().map(|l| l.as_block()).collect::<Vec<_>>())
+        .collect();
+    let honest_len = blocks.len();
+    forge(&mut blocks);
+    ch.send_bytes(&[TAG_OUTPUT_LABELS])?;
+    ch.send_blocks(&blocks)?;
+    ch.flush()?;
+    if blocks.len() < honest_len {
+        // A short message, then the connection closes.
+        return Ok(());
+    }
+    super::wire::expect_tag(ch, super::wire::TAG_DONE, "the end")
+}
+
+/// Runs an honest garbler against [`cheating_evaluator`]; returns the
+/// garbler's result.
+fn against_honest_garbler(
+    program: SessionProgram<'static>,
+    x: u64,
+    y_bits: Vec<bool>,
+    flips: Vec<(usize, usize)>,
+    forge: impl Fn(&mut Vec<Block>) + Send,
+) -> Result<SessionOutcome, SessionError> {
+    let (a, b) = memory_pair();
+    std::thread::scope(|s| {
+        let g = s.spawn(|| {
+            SessionConfig::new().run(
+                Party::Garbler,
+                &mut Channel::new(a),
+                &program,
+                &PartyInputs::new([("x".to_owned(), bits(x, 64))]),
+            )
+        });
+        let mut ch = Channel::new(b);
+        let _ = cheating_evaluator(&mut ch, &program, &y_bits, flips, forge);
+        drop(ch);
+        g.join().unwrap()
+    })
+}
+
+#[test]
+fn column_varying_choice_bits_are_rejected_by_the_session() {
+    let c = program_with(Visibility::Garbler, 256);
+    for flip in [(0, 0), (0, 200), (0, 255)] {
+        let program = SessionProgram::from_circuit(&c).unwrap();
+        let err = against_honest_garbler(program, 7, vec![true; 256], vec![flip], |_| {}).unwrap_err();
+        assert!(matches!(err, SessionError::Ot(OtError::ConsistencyCheckFailed)), "{flip:?}: {err}");
+        assert!(err.is_cheating_detected());
+        assert_eq!(err.fault(), Fault::Peer);
+    }
+}
+
+#[test]
+fn forged_and_out_of_range_output_labels_are_rejected() {
+    let c = program_with(Visibility::Garbler, 64);
+    type Forgery = fn(&mut Vec<Block>);
+    let forgeries: [(&str, Forgery); 4] = [
+        ("claim the other value (flip the point-and-permute bit)", |l| l[0] ^= Block::new(1)),
+        ("a label that is neither of the two", |l| l[3] ^= Block::new(0xdead_beef << 40)),
+        ("the all-zero label", |l| l[64] = Block::ZERO),
+        ("all ones", |l| l.iter_mut().for_each(|b| *b = Block::ONES)),
+    ];
+    for (what, forge) in forgeries {
+        let program = SessionProgram::from_circuit(&c).unwrap();
+        let err = against_honest_garbler(program, 5, bits(9, 64), vec![], forge).unwrap_err();
+        assert!(matches!(err, SessionError::BadOutputLabels(_)), "{what}: {err}");
+        assert!(err.is_cheating_detected(), "{what}");
+    }
+    // The same cheater without a forgery is accepted: the test harness is
+    // sound.
+    let program = SessionProgram::from_circuit(&c).unwrap();
+    let ok = against_honest_garbler(program, 5, bits(9, 64), vec![], |_| {}).unwrap();
+    assert_eq!(ok.outputs[0], ("gt".to_owned(), vec![false]));
+}
+
+#[test]
+fn a_truncated_output_label_message_is_an_error() {
+    let c = program_with(Visibility::Garbler, 64);
+    let program = SessionProgram::from_circuit(&c).unwrap();
+    let err = against_honest_garbler(program, 5, bits(9, 64), vec![], |l| l.truncate(10)).unwrap_err();
+    assert!(matches!(err, SessionError::Channel(_)), "{err}");
+}
+
+/// The batched Δ-recovery attack: in a batch of 129 copies, copy 0 is the
+/// reference and copy c uses another choice bit in OT column c − 1 only.
+/// Against the unchecked extension each copy's output would reveal Δ's bit
+/// c − 1; the session's checked OT rejects it before any table is sent.
+#[test]
+fn the_batched_delta_recovery_attack_is_rejected() {
+    let mut b = Builder::new();
+    let key = b.input("key", Party::Garbler, 8).unwrap();
+    let x = b.input("x", Party::Evaluator, 8).unwrap();
+    let p = b.mul(&key, &x);
+    b.output("y", Visibility::Both, p).unwrap();
+    let body = b.finish().unwrap();
+    let copies = 129u64;
+    let flips: Vec<(usize, usize)> = (1..copies as usize).map(|c| (c - 1, c * 8)).collect();
+    let (a, e) = memory_pair();
+    let result = std::thread::scope(|s| {
+        let g = s.spawn(|| {
+            let program = SessionProgram::batch(&body, copies).unwrap();
+            SessionConfig::new().run(
+                Party::Garbler,
+                &mut Channel::new(a),
+                &program,
+                &PartyInputs::new([("key".to_owned(), bits(0x5b, 8))]),
+            )
+        });
+        let program = SessionProgram::batch(&body, copies).unwrap();
+        let mut ch = Channel::new(e);
+        let cheat = cheating_evaluator(&mut ch, &program, &vec![false; 8 * copies as usize], flips, |_| {});
+        drop(ch);
+        (g.join().unwrap(), cheat)
+    });
+    let err = result.0.unwrap_err();
+    assert!(matches!(err, SessionError::Ot(OtError::ConsistencyCheckFailed)), "{err}");
+    assert!(result.1.is_err(), "the cheater got no tables");
+}
+
+/// The attack above is real: against the *unchecked* extension, the label a
+/// flipping receiver gets in column i is off by exactly Δ_i in bit i, so
+/// each copy's output tells it one bit of Δ. (The session never runs the
+/// unchecked extension.)
+#[test]
+fn column_flips_against_the_unchecked_extension_would_leak_delta() {
+    let n = 256;
+    let (a, b) = memory_pair();
+    let (zero, delta) = std::thread::scope(|s| {
+        let g = s.spawn(|| {
+            let mut ch = Channel::new(a);
+            let mut prg = Prg::from_entropy();
+            let delta = Delta::random(&mut prg);
+            let mut ot = OtExtSender::<SemiHonest>::setup(&mut ch, &mut prg, delta).unwrap();
+            let mut zero = vec![Block::ZERO; n];
+            ot.send_correlated(&mut ch, &mut zero).unwrap();
+            (zero, ot.delta().as_block())
+        });
+        let mut ch = Channel::new(b);
+        let mut prg = Prg::from_entropy();
+        let mut ot = OtExtReceiver::<SemiHonest>::setup(&mut ch, &mut prg).unwrap();
+        ot.cheat_flips = (0..128).map(|i| (i, i + 100)).collect();
+        let mut labels = vec![Block::ZERO; n];
+        ot.receive_correlated(&mut ch, &vec![false; n], &mut labels).unwrap();
+        let (zero, delta) = g.join().unwrap();
+        for i in 0..128 {
+            let off = (labels[i + 100] ^ zero[i + 100]).to_u128();
+            let delta_bit = (delta.to_u128() >> i) & 1;
+            assert_eq!(off, delta_bit << i, "column {i}: the offset is Δ's bit {i}");
+        }
+        (zero, delta)
+    });
+    assert_ne!(zero[0], delta);
+}
+
+// ----- a malicious garbler against dual execution ---------------------------
+
+/// How a cheating party garbles its circuit.
+#[derive(Clone, Copy, Debug)]
+enum Cheat {
+    /// Garbles another function of the same shape.
+    OtherFunction,
+    /// Flips one bit of one table row, and fixes the stream checksum so
+    /// that the corruption is not caught before the equality check.
+    FlipTableRow { byte: usize },
+    /// Flips a table bit without fixing the checksum.
+    FlipTableRowVisibly,
+    /// Garbles with a wrong zero label for one of the honest party's OT
+    /// input bits (a selective failure on that choice bit).
+    WrongOtLabel { bit: usize },
+    /// Sends the other label for one of its own input bits.
+    WrongOwnLabel { bit: usize },
+}
+
+/// The cheater's garbling direction: the honest steps, one deviation.
+#[allow(clippy::too_many_arguments)]
+fn cheating_garble(
+    ch: &mut Channel<MemoryChannel>,
+    cheat: Cheat,
+    config: &SessionConfig,
+    program: &SessionProgram<'_>,
+    other: &SessionProgram<'_>,
+    gp: Party,
+    own_bits: &[bool],
+    prg: &mut Prg,
+) -> Result<Vec<crate::garble::GarbledOutputs>, SessionError> {
+    {
+        let delta = Delta::random(prg);
+        let mut from_ot = steps::ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()))?;
+        if let Cheat::WrongOtLabel { bit } = cheat {
+            from_ot[bit] ^= Block::new(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
+        }
+        let zero = steps::input_zero_labels(program, gp, prg, &from_ot);
+        let mut bits = own_bits.to_vec();
+        if let Cheat::WrongOwnLabel { bit } = cheat {
+            bits[bit] ^= true;
+        }
+        steps::send_garbler_labels(ch, program, gp, &zero, &delta, &bits)?;
+        let plan_of = if matches!(cheat, Cheat::OtherFunction) { other } else { program };
+        let encoder = Encoder::new(steps::copy_delta(&delta), zero.to_vec(), prg);
+        let mut tables = Vec::new();
+        let garbled = Garbler::new().garble(&plan_of.plan, &encoder, &mut tables)?;
+        let len = tables.len();
+        match cheat {
+            Cheat::FlipTableRow { byte } => {
+                // Within the tables, before the 32-byte trailer.
+                let byte = byte % (len - 32);
+                tables[byte] ^= 0x10;
+                // The checksum is the XOR of the tables' 16-byte blocks, in
+                // the trailer's last 16 bytes.
+                tables[len - 16 + byte % 16] ^= 0x10;
+            }
+            Cheat::FlipTableRowVisibly => tables[40] ^= 1,
+            _ => {}
+        }
+        ch.send_bytes(&[TAG_TABLES])?;
+        ch.send_bytes(&tables)?;
+        let garbled = vec![garbled];
+        steps::send_decoder(ch, &garbled, &program.output_ranges())?;
+        Ok(garbled)
+    }
+}
+
+/// One party of a dual-execution run that cheats in its garbling and is
+/// honest otherwise (it evaluates honestly and runs the equality check).
+fn cheating_dualex_party(
+    role: Party,
+    cheat: Cheat,
+    primary: MemoryChannel,
+    secondary: MemoryChannel,
+    circuit: &Circuit,
+    other: &Circuit,
+    inputs: &PartyInputs,
+) -> Result<SessionOutcome, SessionError> {
+    let config = SessionConfig::new().with_security(SecurityMode::DualExecution);
+    let program = SessionProgram::for_dual_execution(circuit)?;
+    let other = SessionProgram::for_dual_execution(other)?;
+    let (mut primary, mut secondary) = (Channel::new(primary), Channel::new(secondary));
+    let mut own = Prepared::new(&config, &program, inputs, role)?;
+    let session_id = dualex::handshake(&mut primary, &mut secondary, role, &config, &program, &mut own.prg)?;
+    let (mut gprg, mut eprg) = (Prg::from_entropy(), Prg::from_entropy());
+    let (garbled, evaluated) = {
+        let (g_ch, e_ch) = match role {
+            Party::Garbler => (&mut primary, &mut secondary),
+            Party::Evaluator => (&mut secondary, &mut primary),
+        };
+        let bits = own.bits.to_vec();
+        std::thread::scope(|s| {
+            let g =
+                s.spawn(|| cheating_garble(g_ch, cheat, &config, &program, &other, role, &bits, &mut gprg));
+            let e = e_ch.evaluate(&config, &program, role.peer(), &bits, &mut eprg);
+            (g.join().unwrap(), e)
+        })
+    };
+    let (garbled, evaluated) = (garbled?, evaluated?);
+    let outputs = own.conclude(&mut primary, role, &program, &session_id, &garbled, &evaluated)?;
+    Ok(SessionOutcome::new(&program, outputs, &primary, std::time::Instant::now()))
+}
+
+/// Runs an honest party against a cheater in dual execution; returns the
+/// honest party's result.
+fn honest_against(
+    cheater: Party,
+    cheat: Cheat,
+    x: u64,
+    y: u64,
+    vis: Visibility,
+) -> Result<SessionOutcome, SessionError> {
+    let c = program_with(vis, 64);
+    // The other function: y > x and x + !y, the same shape and AND count
+    // (so its stream has the honest length and reaches the check).
+    let mut b = Builder::new();
+    let xi = b.input("x", Party::Garbler, 64).unwrap();
+    let yi = b.input("y", Party::Evaluator, 64).unwrap();
+    let lt = b.gt(&yi, &xi, Sign::Unsigned);
+    let not_y: Vec<_> = yi.iter().map(|&w| b.not(w)).collect();
+    let other_sum = b.add(&xi, &not_y);
+    b.output("gt", vis, vec![lt]).unwrap();
+    b.output("sum", vis, other_sum).unwrap();
+    let other = garblet_circuits::opt::optimize(&b.finish().unwrap());
+    assert_eq!(other.and_count(), c.and_count());
+    let inputs_of = |p: Party| match p {
+        Party::Garbler => PartyInputs::new([("x".to_owned(), bits(x, 64))]),
+        Party::Evaluator => PartyInputs::new([("y".to_owned(), bits(y, 64))]),
+    };
+    let (p_g, p_e) = memory_pair();
+    let (s_g, s_e) = memory_pair();
+    let ((cp, cs), (hp, hs)) = match cheater {
+        Party::Garbler => ((p_g, s_g), (p_e, s_e)),
+        Party::Evaluator => ((p_e, s_e), (p_g, s_g)),
+    };
+    let honest = cheater.peer();
+    std::thread::scope(|s| {
+        let cheating =
+            s.spawn(|| cheating_dualex_party(cheater, cheat, cp, cs, &c, &other, &inputs_of(cheater)));
+        let config = SessionConfig::new().with_security(SecurityMode::DualExecution);
+        let program = SessionProgram::for_dual_execution(&c).unwrap();
+        let r = config.run_dual_execution(
+            honest,
+            &mut Channel::new(hp),
+            &mut Channel::new(hs),
+            &program,
+            &inputs_of(honest),
+        );
+        let _ = cheating.join().unwrap();
+        r
+    })
+}
+
+/// The honest party either aborts naming the cheat, or outputs the right
+/// values; it never outputs a wrong one.
+fn assert_aborts_or_correct(r: Result<SessionOutcome, SessionError>, x: u64, y: u64, what: &str) -> bool {
+    match r {
+        Err(e) => {
+            assert!(
+                e.is_cheating_detected(),
+                "{what}: the honest party stopped, but not as a detected cheat: {e}"
+            );
+            true
+        }
+        Ok(o) => {
+            for (name, v) in &o.outputs {
+                let want = match name.as_str() {
+                    "gt" => vec![x > y],
+                    "sum" => bits(x.wrapping_add(y), 64),
+                    other => panic!("unexpected output {other}"),
+                };
+                assert_eq!(v, &want, "{what}: the honest party accepted a wrong `{name}`");
+            }
+            false
+        }
+    }
+}
+
+#[test]
+fn a_garbler_of_another_function_is_caught() {
+    for cheater in [Party::Garbler, Party::Evaluator] {
+        let honest_only = match cheater {
+            Party::Garbler => Visibility::Evaluator,
+            Party::Evaluator => Visibility::Garbler,
+        };
+        for vis in [Visibility::Both, honest_only] {
+            let r = honest_against(cheater, Cheat::OtherFunction, 1_000, 2_000, vis);
+            // x < y and x - y differ from x > y and x + y here: abort.
+            assert!(assert_aborts_or_correct(r, 1_000, 2_000, "other function"), "{cheater} {vis:?}");
+        }
+    }
+}
+
+#[test]
+fn a_flipped_table_row_is_caught_or_harmless() {
+    for cheater in [Party::Garbler, Party::Evaluator] {
+        let mut aborted = 0;
+        for byte in [0usize, 17, 100, 1_000, 2_000, 4_000] {
+            let what = format!("{cheater} flips table byte {byte}");
+            aborted += usize::from(assert_aborts_or_correct(
+                honest_against(cheater, Cheat::FlipTableRow { byte }, 123_456, 654_321, Visibility::Both),
+                123_456,
+                654_321,
+                &what,
+            ));
+        }
+        assert!(aborted > 0, "{cheater}: some flip must reach the output");
+        let r = honest_against(cheater, Cheat::FlipTableRowVisibly, 1, 2, Visibility::Both);
+        let err = r.unwrap_err();
+        assert!(matches!(err, SessionError::Eval(crate::garble::EvalError::Corrupt)), "{err}");
+    }
+}
+
+#[test]
+fn a_wrong_input_label_is_caught_or_harmless() {
+    for cheater in [Party::Garbler, Party::Evaluator] {
+        let mut aborted = 0;
+        for bit in [0usize, 5, 63] {
+            for cheat in [Cheat::WrongOtLabel { bit }, Cheat::WrongOwnLabel { bit }] {
+                let what = format!("{cheater}: {cheat:?}");
+                aborted += usize::from(assert_aborts_or_correct(
+                    honest_against(cheater, cheat, 0xffff_0000, 0x0000_ffff, Visibility::Both),
+                    0xffff_0000,
+                    0x0000_ffff,
+                    &what,
+                ));
+            }
+        }
+        assert!(aborted > 0, "{cheater}: a garbage OT label must abort");
+    }
+}
+
+#[test]
+fn honest_dual_execution_still_passes_through_the_attack_harness() {
+    // The harness with a no-op deviation (flip and unflip) agrees with the
+    // honest run: the tests above fail because of the cheat, not the harness.
+    let c = program_with(Visibility::Both, 64);
+    let (g, e) = dualex_pair(
+        &c,
+        &c,
+        PartyInputs::new([("x".to_owned(), bits(10, 64))]),
+        PartyInputs::new([("y".to_owned(), bits(20, 64))]),
+    );
+    assert!(!assert_aborts_or_correct(g, 10, 20, "honest garbler"));
+    assert!(!assert_aborts_or_correct(e, 10, 20, "honest evaluator"));
+}

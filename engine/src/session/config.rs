@@ -1,0 +1,201 @@
+//! How a session runs: one reusable [`SessionConfig`] (in the manner of
+//! rustls's `ClientConfig`), shared by every run it drives.
+
+use crate::block::Block;
+use crate::prg::Prg;
+use std::fmt;
+use std::sync::Arc;
+
+/// From this many evaluator input bits on, OT extension (128 base OTs, then
+/// 16 bytes per bit plus the consistency check); below it, one base OT per
+/// bit is cheaper.
+pub const EXTENSION_THRESHOLD: usize = 128;
+
+/// What the session protects against. Both sides must choose the same
+/// mode: it is in the hello, and a mismatch stops the run before any input
+/// is used.
+///
+/// `docs/SECURITY.md` has the full threat model of each mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SecurityMode {
+    /// `semi-honest` on the command line: Yao's protocol with
+    /// maliciously-secure OT. Secure against a **malicious evaluator**
+    /// (checked OT extension, garbler outputs returned as labels it
+    /// verifies); the garbler is trusted to garble the agreed program.
+    #[default]
+    SemiHonestGarbler,
+    /// `dualex`: dual execution (Huang–Katz–Evans, IEEE S&P 2012). Each
+    /// party garbles once and evaluates the other's circuit, both runs with
+    /// checked OT, then a commit-then-open equality check on the output
+    /// labels. Secure against a malicious garbler *and* evaluator, except
+    /// that a cheater learns at most one bit beyond the output (the check's
+    /// verdict); the honest party never accepts a wrong output.
+    DualExecution,
+}
+
+impl SecurityMode {
+    /// The name used on the command line and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityMode::SemiHonestGarbler => "semi-honest",
+            SecurityMode::DualExecution => "dualex",
+        }
+    }
+
+    /// Parses [`SecurityMode::as_str`].
+    pub fn parse(s: &str) -> Option<SecurityMode> {
+        match s {
+            "semi-honest" => Some(SecurityMode::SemiHonestGarbler),
+            "dualex" => Some(SecurityMode::DualExecution),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn to_byte(self) -> u8 {
+        match self {
+            SecurityMode::SemiHonestGarbler => 1,
+            SecurityMode::DualExecution => 2,
+        }
+    }
+
+    pub(crate) fn from_byte(b: u8) -> Option<SecurityMode> {
+        match b {
+            1 => Some(SecurityMode::SemiHonestGarbler),
+            2 => Some(SecurityMode::DualExecution),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SecurityMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The OT extension that delivers the evaluator's input labels. Every
+/// choice is secure against a malicious receiver: an unchecked extension
+/// lets the evaluator recover Δ, so none is offered to the session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OtChoice {
+    /// IKNP/ALSZ with the revised KOS consistency check
+    /// ([`crate::ot::check`]).
+    #[default]
+    KosChecked,
+}
+
+impl OtChoice {
+    pub(crate) fn to_byte(self) -> u8 {
+        match self {
+            OtChoice::KosChecked => 1,
+        }
+    }
+}
+
+/// Where the session's randomness (Δ, labels, OT secrets) comes from.
+#[derive(Clone, Default)]
+pub enum RandomSource {
+    /// Operating-system entropy, fresh for every run. The only choice for
+    /// real runs.
+    #[default]
+    OsEntropy,
+    /// A fixed seed: every run repeats the same transcript. **Insecure**;
+    /// for reproducible tests and transcript comparisons only.
+    InsecureFixedSeed(Block),
+}
+
+impl fmt::Debug for RandomSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RandomSource::OsEntropy => f.write_str("OsEntropy"),
+            // The seed is a secret of the run: never printed.
+            RandomSource::InsecureFixedSeed(_) => f.write_str("InsecureFixedSeed(..)"),
+        }
+    }
+}
+
+/// Observes progress: called with the number of AND gates this party has
+/// garbled or evaluated so far (from any of the session's threads).
+pub type ProgressObserver = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Settings for any number of sessions. Cheap to clone.
+#[derive(Clone)]
+pub struct SessionConfig {
+    /// The security mode; both parties must agree.
+    pub security: SecurityMode,
+    /// The OT extension; both parties must agree.
+    pub ot: OtChoice,
+    /// From this many evaluator input bits on, OT extension; below it one
+    /// base OT per bit (both are secure against a malicious receiver). Both
+    /// parties must agree; it is part of the hello.
+    pub ot_extension_threshold: usize,
+    /// Progress callback.
+    pub progress: Option<ProgressObserver>,
+    /// Randomness.
+    pub random: RandomSource,
+}
+
+impl SessionConfig {
+    /// The default: semi-honest garbler (checked OT), OS entropy.
+    pub fn new() -> Self {
+        SessionConfig {
+            security: SecurityMode::default(),
+            ot: OtChoice::default(),
+            ot_extension_threshold: EXTENSION_THRESHOLD,
+            progress: None,
+            random: RandomSource::default(),
+        }
+    }
+
+    /// The same configuration in another security mode.
+    pub fn with_security(mut self, security: SecurityMode) -> Self {
+        self.security = security;
+        self
+    }
+
+    /// The same configuration with a progress observer.
+    pub fn with_progress(mut self, progress: ProgressObserver) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// The same configuration with another source of randomness.
+    pub fn with_random(mut self, random: RandomSource) -> Self {
+        self.random = random;
+        self
+    }
+
+    /// A fresh PRG for one run.
+    pub(crate) fn prg(&self) -> Prg {
+        match &self.random {
+            RandomSource::OsEntropy => Prg::from_entropy(),
+            RandomSource::InsecureFixedSeed(seed) => Prg::from_seed(*seed),
+        }
+    }
+
+    pub(crate) fn report(&self, ands: u64) {
+        if let Some(p) = &self.progress {
+            p(ands);
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig::new()
+    }
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("security", &self.security)
+            .field("ot", &self.ot)
+            .field("ot_extension_threshold", &self.ot_extension_threshold)
+            .field("progress", &self.progress.is_some())
+            .field("random", &self.random)
+            .finish()
+    }
+}

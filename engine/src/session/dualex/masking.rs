@@ -1,0 +1,124 @@
+//! Per-party outputs under dual execution. Both parties evaluate a garbled
+//! copy of the program, so both would learn every output. An output meant
+//! for one party is therefore XORed, inside the circuit, with a fresh
+//! uniformly random input of that party, and revealed to both: the other
+//! party sees a one-time-padded value, the owner removes its pad after the
+//! equality check. The XORs are free gates, so the AND count is unchanged.
+
+use super::super::error::InputError;
+use garblet_circuits::{Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
+
+/// One masked output: the mask input's name, the output's index, and the
+/// party that owns both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Mask {
+    pub(crate) input: String,
+    pub(crate) output: usize,
+    pub(crate) owner: Party,
+}
+
+/// The mask input's name for output `name`. Program identifiers and
+/// Bristol names never contain a space, so it cannot clash.
+fn mask_name(name: &str) -> String {
+    format!("dualex mask {name}")
+}
+
+/// `circuit` with every one-party output masked by that party's new input
+/// (appended after the existing inputs), and the list of masks. A circuit
+/// whose outputs are all public comes back unchanged.
+pub(crate) fn mask_private_outputs(circuit: &Circuit) -> Result<(Circuit, Vec<Mask>), InputError> {
+    let private: Vec<(usize, &Output, Party)> = circuit
+        .outputs()
+        .iter()
+        .enumerate()
+        .filter_map(|(k, o)| match o.visibility {
+            Visibility::Both => None,
+            Visibility::Garbler => Some((k, o, Party::Garbler)),
+            Visibility::Evaluator => Some((k, o, Party::Evaluator)),
+        })
+        .collect();
+    if private.is_empty() {
+        return Ok((circuit.clone(), Vec::new()));
+    }
+    let too_big = || InputError::Masking("the masked circuit needs more than 2^32 wires".into());
+    let mask_bits: u32 =
+        private.iter().try_fold(0u32, |acc, (_, o, _)| acc.checked_add(o.width())).ok_or_else(too_big)?;
+    let input_end = WireId::FIRST_FREE + u32::try_from(circuit.input_bits()).map_err(|_| too_big())?;
+    // Wires past the inputs move up by the mask inputs' width.
+    let remap = |w: WireId| if w.get() >= input_end { WireId::new(w.get() + mask_bits) } else { w };
+    let old_wires = circuit.num_wires().max(input_end);
+    let mut next = old_wires.checked_add(mask_bits).ok_or_else(too_big)?;
+    let num_wires = next.checked_add(mask_bits).ok_or_else(too_big)?;
+
+    let mut gates: Vec<Gate> = circuit
+        .gates()
+        .iter()
+        .map(|g| Gate { a: remap(g.a), b: remap(g.b), out: remap(g.out), kind: g.kind })
+        .collect();
+    let mut inputs: Vec<InputSpec> =
+        circuit.inputs().iter().map(|i| InputSpec::new(i.name.clone(), i.party, i.width)).collect();
+    let mut outputs: Vec<Output> = circuit
+        .outputs()
+        .iter()
+        .map(|o| Output {
+            name: o.name.clone(),
+            visibility: o.visibility,
+            wires: o.wires.iter().map(|&w| remap(w)).collect(),
+        })
+        .collect();
+    let mut masks = Vec::with_capacity(private.len());
+    let mut mask_wire = input_end;
+    for (k, o, owner) in private {
+        let name = mask_name(&o.name);
+        if circuit.input(&name).is_some() {
+            return Err(InputError::Masking(format!("the program already has an input named `{name}`")));
+        }
+        inputs.push(InputSpec::new(name.clone(), owner, o.width()));
+        let mut wires = Vec::with_capacity(o.wires.len());
+        for &w in &outputs[k].wires {
+            let out = WireId::new(next);
+            gates.push(Gate::xor(w, WireId::new(mask_wire), out));
+            wires.push(out);
+            next += 1;
+            mask_wire += 1;
+        }
+        outputs[k] = Output { name: o.name.clone(), visibility: Visibility::Both, wires };
+        masks.push(Mask { input: name, output: k, owner });
+    }
+    let masked =
+        Circuit::new(num_wires, inputs, outputs, gates).map_err(|e| InputError::Masking(e.to_string()))?;
+    Ok((masked, masks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use garblet_circuits::{Builder, Sign};
+
+    #[test]
+    fn masked_outputs_are_the_value_xor_the_mask() {
+        let mut b = Builder::new();
+        let x = b.input("x", Party::Garbler, 8).unwrap();
+        let y = b.input("y", Party::Evaluator, 8).unwrap();
+        let sum = b.add(&x, &y);
+        let gt = b.gt(&x, &y, Sign::Unsigned);
+        let prod = b.mul(&x, &y);
+        b.output("sum", Visibility::Garbler, sum).unwrap();
+        b.output("gt", Visibility::Both, vec![gt]).unwrap();
+        b.output("prod", Visibility::Evaluator, prod).unwrap();
+        let c = garblet_circuits::opt::optimize(&b.finish().unwrap());
+        let (m, masks) = mask_private_outputs(&c).unwrap();
+        assert_eq!(m.and_count(), c.and_count(), "masking adds no AND gate");
+        assert_eq!(masks.len(), 2);
+        assert!(m.outputs().iter().all(|o| o.visibility == Visibility::Both));
+        let bits = |v: u64, w: usize| (0..w).map(|k| (v >> k) & 1 == 1).collect::<Vec<bool>>();
+        for (xv, yv, m1, m2) in [(200u64, 100u64, 0x5au64, 0xc3u64), (3, 9, 0, 0xff)] {
+            let plain = c.eval_bits(&[bits(xv, 8), bits(yv, 8)]).unwrap();
+            let masked = m.eval_bits(&[bits(xv, 8), bits(yv, 8), bits(m1, 8), bits(m2, 8)]).unwrap();
+            let xor = |a: &[bool], b: &[bool]| a.iter().zip(b).map(|(p, q)| p ^ q).collect::<Vec<bool>>();
+            assert_eq!(masked[0], xor(&plain[0], &bits(m1, 8)));
+            assert_eq!(masked[1], plain[1]);
+            assert_eq!(masked[2], xor(&plain[2], &bits(m2, 8)));
+        }
+    }
+}

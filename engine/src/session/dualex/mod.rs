@@ -1,0 +1,246 @@
+//! The `dualex` mode: dual execution (Huang, Katz, Evans,
+//! "Quid-Pro-Quo-tocols: Strengthening Semi-Honest Protocols with Dual
+//! Execution", IEEE S&P 2012).
+//!
+//! Each party garbles the program once and evaluates the peer's garbling,
+//! over two connections at once (one thread per direction, so that on a
+//! duplex link the wall time stays near one semi-honest run). Both
+//! directions run exactly the semi-honest phases of [`super::steps`], with
+//! checked OT, roles swapped on the second connection. No output is
+//! released until the [`equality`] check on the output labels has passed;
+//! any mismatch aborts.
+//!
+//! Guarantee (`docs/SECURITY.md`): a cheating party — one that garbles
+//! another function, corrupts table rows, sends wrong input labels, or
+//! selectively fails the other party's OT choices — learns at most one bit
+//! beyond the output (whether the check passes, or whether the run aborts
+//! before it), and the honest party never accepts a wrong output.
+//! Outputs meant for one party are masked inside the circuit
+//! ([`masking`]).
+
+pub(crate) mod equality;
+pub(crate) mod masking;
+
+use super::config::SessionConfig;
+use super::error::SessionError;
+use super::hello::{self, Hello, Link};
+use super::inputs::PartyInputs;
+use super::program::SessionProgram;
+use super::steps::{self, Decoded, Labels};
+use super::SessionOutcome;
+use crate::block::Block;
+use crate::channel::Channel;
+use crate::garble::GarbledOutputs;
+use crate::prg::{Delta, Prg};
+use garblet_circuits::Party;
+use std::io::{Read, Write};
+use std::time::Instant;
+use zeroize::Zeroizing;
+
+/// Runs one party's side of a dual-execution session. `primary` carries
+/// the direction in which `role` is as chosen, `secondary` the direction
+/// with the roles swapped; both are used at once.
+pub(crate) fn run<A, B>(
+    primary: &mut Channel<A>,
+    secondary: &mut Channel<B>,
+    role: Party,
+    config: &SessionConfig,
+    program: &SessionProgram<'_>,
+    inputs: &PartyInputs,
+) -> Result<SessionOutcome, SessionError>
+where
+    A: Read + Write + Send,
+    B: Read + Write + Send,
+{
+    let start = Instant::now();
+    let mut own = Prepared::new(config, program, inputs, role)?;
+    let session_id = handshake(primary, secondary, role, config, program, &mut own.prg)?;
+    let mut garble_prg = Prg::from_seed(own.prg.fork_seed());
+    let mut eval_prg = Prg::from_seed(own.prg.fork_seed());
+    let (garbled, evaluated) = {
+        // The channel on which this party garbles, and the one on which it
+        // evaluates.
+        let (g_ch, e_ch): (&mut dyn Direction, &mut dyn Direction) = match role {
+            Party::Garbler => (&mut *primary, &mut *secondary),
+            Party::Evaluator => (&mut *secondary, &mut *primary),
+        };
+        let own_bits = &own.bits[..];
+        std::thread::scope(|s| {
+            let garbling = s.spawn(|| g_ch.garble(config, program, role, own_bits, &mut garble_prg));
+            let evaluated = e_ch.evaluate(config, program, role.peer(), own_bits, &mut eval_prg);
+            let garbled = garbling.join().map_err(|_| SessionError::Internal)?;
+            // An error of the evaluation first: it is the one that says
+            // what the peer did.
+            let evaluated = evaluated?;
+            Ok::<_, SessionError>((garbled?, evaluated))
+        })?
+    };
+    let outputs = own.conclude(primary, role, program, &session_id, &garbled, &evaluated)?;
+    let mut outcome = SessionOutcome::new(program, outputs, primary, start);
+    outcome.bytes_sent += secondary.bytes_sent();
+    outcome.bytes_received += secondary.bytes_received();
+    Ok(outcome)
+}
+
+/// This party's secrets for one run: its input bits (with its masks'
+/// pads appended), the pads, and its PRG.
+pub(crate) struct Prepared {
+    pub(crate) bits: Zeroizing<Vec<bool>>,
+    pads: Vec<(usize, Zeroizing<Vec<bool>>)>,
+    pub(crate) prg: Prg,
+}
+
+impl Prepared {
+    /// Checks the program and inputs, and draws the pads of this party's
+    /// masked outputs.
+    pub(crate) fn new(
+        config: &SessionConfig,
+        program: &SessionProgram<'_>,
+        inputs: &PartyInputs,
+        role: Party,
+    ) -> Result<Prepared, SessionError> {
+        program.check_dual_execution()?;
+        let mut prg = config.prg();
+        let mut inputs = inputs.clone();
+        let mut pads = Vec::new();
+        for mask in program.masks.iter().filter(|m| m.owner == role) {
+            let width = program.outputs()[mask.output].2 as usize;
+            let pad: Vec<bool> = (0..width).map(|_| prg.random_bool()).collect();
+            inputs.push(mask.input.clone(), pad.clone());
+            pads.push((mask.output, Zeroizing::new(pad)));
+        }
+        let bits = inputs.bits_for(program, role)?;
+        Ok(Prepared { bits, pads, prg })
+    }
+
+    /// The equality check, then this party's outputs: the public ones, and
+    /// its own masked ones with the pads removed. Nothing is returned
+    /// before the check passes.
+    pub(crate) fn conclude<T: Read + Write>(
+        &mut self,
+        primary: &mut Channel<T>,
+        role: Party,
+        program: &SessionProgram<'_>,
+        session_id: &[u8; 32],
+        garbled: &[GarbledOutputs],
+        (out_labels, decoded): &(Labels, Vec<bool>),
+    ) -> Result<Decoded, SessionError> {
+        // In the circuit this party garbled, the labels of the values it
+        // decoded from the peer's; in the peer's, the labels it evaluated.
+        let mut own = Zeroizing::new(Vec::with_capacity(decoded.len()));
+        for (i, &bit) in decoded.iter().enumerate() {
+            own.push(steps::garbler_output_label(garbled, i, bit).ok_or(SessionError::Internal)?);
+        }
+        let evaluated: Zeroizing<Vec<Block>> =
+            Zeroizing::new(out_labels.0.iter().map(|l| l.as_block()).collect());
+        let (first, second) = match role {
+            Party::Garbler => (&own[..], &evaluated[..]),
+            Party::Evaluator => (&evaluated[..], &own[..]),
+        };
+        let value = equality::check_value(session_id, first, second);
+        equality::run(primary, role, &mut self.prg, &value)?;
+
+        let mut outputs = Vec::new();
+        for (k, range) in program.output_ranges() {
+            let mut bits = decoded[range].to_vec();
+            match program.masks.iter().find(|m| m.output == k) {
+                None => {}
+                Some(mask) if mask.owner == role => {
+                    let (_, pad) = self.pads.iter().find(|(o, _)| *o == k).ok_or(SessionError::Internal)?;
+                    for (b, p) in bits.iter_mut().zip(pad.iter()) {
+                        *b ^= p;
+                    }
+                }
+                // The peer's private output: this party saw it padded.
+                Some(_) => continue,
+            }
+            outputs.push((k, bits));
+        }
+        Ok(outputs)
+    }
+}
+
+/// Both hellos: the primary one (roles as chosen, fresh nonces), then the
+/// secondary one (roles swapped), bound to the primary by the session
+/// identifier. Returns the identifier.
+pub(crate) fn handshake<A: Read + Write, B: Read + Write>(
+    primary: &mut Channel<A>,
+    secondary: &mut Channel<B>,
+    role: Party,
+    config: &SessionConfig,
+    program: &SessionProgram<'_>,
+    prg: &mut Prg,
+) -> Result<[u8; 32], SessionError> {
+    let nonce = hello::fresh_nonce(prg);
+    let ours = Hello::new(program, role, config, Link::Primary, nonce);
+    let peer = hello::exchange(primary, &ours)?;
+    let session_id = hello::session_id(&ours, &peer);
+    hello::exchange(secondary, &Hello::new(program, role.peer(), config, Link::Secondary, session_id))?;
+    Ok(session_id)
+}
+
+/// One direction's channel, type-erased so that either connection can
+/// carry either direction.
+pub(crate) trait Direction: Send {
+    fn garble(
+        &mut self,
+        config: &SessionConfig,
+        program: &SessionProgram<'_>,
+        gp: Party,
+        own_bits: &[bool],
+        prg: &mut Prg,
+    ) -> Result<Vec<GarbledOutputs>, SessionError>;
+
+    fn evaluate(
+        &mut self,
+        config: &SessionConfig,
+        program: &SessionProgram<'_>,
+        gp: Party,
+        own_bits: &[bool],
+        prg: &mut Prg,
+    ) -> Result<(Labels, Vec<bool>), SessionError>;
+}
+
+impl<T: Read + Write + Send> Direction for Channel<T> {
+    /// Garbles the program for the peer: this party is the garbler of the
+    /// direction, its inputs are those of program party `gp`.
+    fn garble(
+        &mut self,
+        config: &SessionConfig,
+        program: &SessionProgram<'_>,
+        gp: Party,
+        own_bits: &[bool],
+        prg: &mut Prg,
+    ) -> Result<Vec<GarbledOutputs>, SessionError> {
+        let delta = Delta::random(prg);
+        let from_ot = steps::ot_send_labels(self, config, prg, &delta, program.input_bits_of(gp.peer()))?;
+        let zero = steps::input_zero_labels(program, gp, prg, &from_ot);
+        drop(from_ot);
+        steps::send_garbler_labels(self, program, gp, &zero, &delta, own_bits)?;
+        let mut report = |n: u64| config.report(n);
+        let garbled = steps::send_tables(self, program, &zero, &delta, prg, Some(&mut report))?;
+        // Every output is public in this mode (private ones are masked).
+        steps::send_decoder(self, &garbled, &program.output_ranges())?;
+        Ok(garbled)
+    }
+
+    /// Evaluates the peer's garbling: the peer garbles as program party
+    /// `gp`, this party's inputs are those of the other party.
+    fn evaluate(
+        &mut self,
+        config: &SessionConfig,
+        program: &SessionProgram<'_>,
+        gp: Party,
+        own_bits: &[bool],
+        prg: &mut Prg,
+    ) -> Result<(Labels, Vec<bool>), SessionError> {
+        let own_labels = steps::ot_receive_labels(self, config, prg, own_bits)?;
+        let labels = steps::receive_garbler_labels(self, program, gp, &own_labels)?;
+        drop(own_labels);
+        let out_labels = steps::receive_tables(self, program, &labels, None)?;
+        drop(labels);
+        let decoded: Decoded = steps::receive_decoder(self, &out_labels, &program.output_ranges())?;
+        let bits = decoded.into_iter().flat_map(|(_, b)| b).collect();
+        Ok((out_labels, bits))
+    }
+}

@@ -1,0 +1,345 @@
+//! What can end a session early, and whose fault it was.
+//!
+//! Every variant carries its cause as a typed value (no message strings), so
+//! callers and tests match on variants; [`SessionError::fault`] says whether
+//! the peer, this side, or the link is to blame. Text that came from the
+//! peer (input and output names) is escaped before it is displayed, so a
+//! hostile name cannot write control sequences to a terminal.
+
+use super::program::{InputDesc, OutputDesc};
+use crate::channel::ChannelError;
+use crate::garble::{DecodeError, EvalError, GarbleError, PlanError};
+use crate::ot::OtError;
+use garblet_circuits::Party;
+use std::fmt;
+
+/// Who caused a [`SessionError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The peer sent something the protocol forbids, disagreed about the
+    /// run, or was caught cheating.
+    Peer,
+    /// This side's own arguments (inputs, program, configuration).
+    Local,
+    /// The link: an I/O error or a timeout, with no evidence against the
+    /// peer.
+    Transport,
+}
+
+/// What can end a session early. Every variant is a clean stop: no panic,
+/// no hang past the transport's timeout.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The transport failed, or the peer's message ended early.
+    #[error("connection lost: {0}")]
+    Channel(#[from] ChannelError),
+    /// The peer did not open with a garblet hello.
+    #[error("the peer is not speaking the garblet protocol (its first bytes are not a garblet hello)")]
+    NotGarblet,
+    /// The two sides are not set up for the same run.
+    #[error("the two parties disagree: {0}")]
+    Mismatch(#[from] ProgramMismatch),
+    /// A message other than the one the protocol expects next.
+    #[error("protocol violation: expected {expected}, the peer sent tag {got:#04x}")]
+    UnexpectedMessage {
+        /// What this side waited for.
+        expected: &'static str,
+        /// The tag received.
+        got: u8,
+    },
+    /// A hello that does not parse.
+    #[error("malformed hello from the peer: {0}")]
+    MalformedHello(&'static str),
+    /// Oblivious transfer failed; [`OtError::ConsistencyCheckFailed`] means
+    /// the peer, as OT receiver, used inconsistent choice bits (an attack on
+    /// Δ) or the data was corrupted.
+    #[error("oblivious transfer failed: {0}")]
+    Ot(#[from] OtError),
+    /// The program could not be scheduled.
+    #[error("the program cannot be scheduled: {0}")]
+    Plan(#[from] PlanError),
+    /// Garbling failed (writing the tables to the channel failed).
+    #[error("garbling failed: {0}")]
+    Garble(#[from] GarbleError),
+    /// Evaluating the peer's garbled circuit failed: a truncated, misframed
+    /// or corrupt stream.
+    #[error("the peer's garbled circuit is unusable: {0}")]
+    Eval(#[from] EvalError),
+    /// The peer's output decoding information is malformed.
+    #[error("the peer's output decoding information is malformed: {0}")]
+    Decoder(DecodeError),
+    /// The evaluator sent back an output label that is neither of the two
+    /// labels of that wire: it cheated, or the data was corrupted.
+    #[error("the evaluator's output labels do not verify ({0}): it cheated or the data was corrupted")]
+    BadOutputLabels(DecodeError),
+    /// Dual execution: the two executions' outputs differ. One party
+    /// garbled something other than the agreed program, or sent wrong
+    /// labels; no output was released.
+    #[error("the dual-execution equality check failed: the peer cheated (or the data was corrupted); no output was released")]
+    EqualityCheckFailed,
+    /// Dual execution: the peer opened its equality-check commitment to a
+    /// different value than it committed to.
+    #[error("the peer's equality-check commitment does not open: it cheated; no output was released")]
+    BadCommitment,
+    /// This party's own inputs or program are not what the run needs.
+    #[error("{0}")]
+    Inputs(#[from] InputError),
+    /// The configuration does not fit the call (for example, dual execution
+    /// asked of a call with one channel).
+    #[error("session configuration: {0}")]
+    Config(&'static str),
+    /// A worker thread of this side panicked (a bug in garblet).
+    #[error("internal error: a session thread panicked")]
+    Internal,
+}
+
+impl SessionError {
+    /// Who caused the error.
+    pub fn fault(&self) -> Fault {
+        use SessionError as E;
+        match self {
+            E::Channel(ChannelError::Io(_)) => Fault::Transport,
+            E::Channel(_) => Fault::Peer,
+            E::Ot(OtError::Channel(ChannelError::Io(_))) => Fault::Transport,
+            E::Ot(OtError::InvalidInput(_)) => Fault::Local,
+            E::Ot(_) => Fault::Peer,
+            E::Eval(EvalError::Io(_)) => Fault::Transport,
+            E::Eval(EvalError::InputCount { .. } | EvalError::Plan(_)) => Fault::Local,
+            E::Eval(_) => Fault::Peer,
+            E::Garble(GarbleError::Io(_)) => Fault::Transport,
+            E::Garble(_) | E::Plan(_) | E::Inputs(_) | E::Config(_) | E::Internal => Fault::Local,
+            E::NotGarblet
+            | E::Mismatch(_)
+            | E::UnexpectedMessage { .. }
+            | E::MalformedHello(_)
+            | E::Decoder(_)
+            | E::BadOutputLabels(_)
+            | E::EqualityCheckFailed
+            | E::BadCommitment => Fault::Peer,
+        }
+    }
+
+    /// True if the error is evidence that the peer deviated from the
+    /// protocol (as opposed to disagreeing about the run or losing the link).
+    pub fn is_cheating_detected(&self) -> bool {
+        matches!(
+            self,
+            SessionError::Ot(OtError::ConsistencyCheckFailed)
+                | SessionError::BadOutputLabels(_)
+                | SessionError::EqualityCheckFailed
+                | SessionError::BadCommitment
+                | SessionError::Eval(EvalError::Corrupt | EvalError::BadTrailer { .. })
+        )
+    }
+}
+
+/// How the two sides' hellos differ. Names that came from the peer are
+/// shown escaped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProgramMismatch {
+    /// Different protocol versions.
+    Version {
+        /// Ours.
+        ours: u32,
+        /// The peer's.
+        theirs: u32,
+    },
+    /// Both chose the same role.
+    SameRole(Party),
+    /// Different garbling schemes.
+    Scheme {
+        /// Ours.
+        ours: u8,
+        /// The peer's.
+        theirs: u8,
+    },
+    /// Different security modes (say, `semi-honest` here and `dualex` at
+    /// the peer): nothing was computed.
+    Security {
+        /// Ours.
+        ours: &'static str,
+        /// The peer's (a name, or the raw byte if unknown).
+        theirs: String,
+    },
+    /// Different OT extensions.
+    Ot {
+        /// Ours.
+        ours: u8,
+        /// The peer's.
+        theirs: u8,
+    },
+    /// Input `index` differs (or exists on one side only).
+    Input {
+        /// Ours.
+        ours: Option<InputDesc>,
+        /// The peer's.
+        theirs: Option<InputDesc>,
+    },
+    /// Output `index` differs (or exists on one side only).
+    Output {
+        /// Ours.
+        ours: Option<OutputDesc>,
+        /// The peer's.
+        theirs: Option<OutputDesc>,
+    },
+    /// Same shapes, different gates.
+    Digest {
+        /// Our circuit digest.
+        ours: [u8; 32],
+        /// The peer's.
+        theirs: [u8; 32],
+        /// Our AND count.
+        ours_ands: u64,
+        /// The peer's.
+        theirs_ands: u64,
+    },
+    /// Dual execution: the second connection belongs to another run.
+    SessionBinding,
+}
+
+impl std::error::Error for ProgramMismatch {}
+
+impl fmt::Display for ProgramMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let input = |d: &Option<InputDesc>| match d {
+            Some((n, p, w)) => format!("input `{}`: {w} bits from the {p}", escape(n)),
+            None => "no such input".to_owned(),
+        };
+        let output = |d: &Option<OutputDesc>| match d {
+            Some((n, v, w)) => format!("output `{}`: {w} bits to {v}", escape(n)),
+            None => "no such output".to_owned(),
+        };
+        match self {
+            ProgramMismatch::Version { ours, theirs } => write!(
+                f,
+                "protocol version {ours} here, {theirs} at the peer: run the same garblet version on both sides"
+            ),
+            ProgramMismatch::SameRole(role) => {
+                write!(f, "both parties chose to be the {role}: one must run --as {}", role.peer())
+            }
+            ProgramMismatch::Scheme { ours, theirs } => {
+                write!(f, "garbling scheme {ours} here, {theirs} at the peer")
+            }
+            ProgramMismatch::Security { ours, theirs } => write!(
+                f,
+                "security mode `{ours}` here, `{}` at the peer: both must pass the same --security",
+                escape(theirs)
+            ),
+            ProgramMismatch::Ot { ours, theirs } => {
+                write!(f, "OT extension {ours} here, {theirs} at the peer")
+            }
+            ProgramMismatch::Input { ours, theirs } => {
+                write!(f, "the programs differ: here {}, at the peer {}", input(ours), input(theirs))
+            }
+            ProgramMismatch::Output { ours, theirs } => {
+                write!(f, "the programs differ: here {}, at the peer {}", output(ours), output(theirs))
+            }
+            ProgramMismatch::Digest { ours, theirs, ours_ands, theirs_ands } => {
+                let hex = |d: &[u8; 32]| d[..8].iter().map(|b| format!("{b:02x}")).collect::<String>();
+                write!(
+                    f,
+                    "the programs differ (circuit digest {} here, {} at the peer; {ours_ands} AND gates here, {theirs_ands} there): both must run the same program",
+                    hex(ours),
+                    hex(theirs)
+                )
+            }
+            ProgramMismatch::SessionBinding => {
+                write!(f, "the second connection belongs to another run (session identifiers differ)")
+            }
+        }
+    }
+}
+
+/// This party's inputs or program do not fit the run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// An input of this party is not given.
+    #[error("missing input `{name}` ({width} bits)")]
+    Missing {
+        /// The input.
+        name: String,
+        /// Its width.
+        width: u32,
+    },
+    /// An input has the wrong number of bits.
+    #[error("input `{name}` is {width} bits wide, {given} bits were given")]
+    Width {
+        /// The input.
+        name: String,
+        /// Its width.
+        width: u32,
+        /// Bits given.
+        given: usize,
+    },
+    /// An input of the other party was given.
+    #[error("input `{name}` belongs to the {owner}; the {owner_peer} does not give it", owner_peer = owner.peer())]
+    NotOurs {
+        /// The input.
+        name: String,
+        /// Its owner.
+        owner: Party,
+    },
+    /// The program has no such input.
+    #[error("the program has no input `{0}`")]
+    Unknown(String),
+    /// A batch body must have two inputs and one output.
+    #[error("a batch body needs exactly two inputs and one output")]
+    BatchShape,
+    /// The batch's widths overflow 32 bits.
+    #[error("the batch is too large for 32-bit widths")]
+    BatchTooLarge,
+    /// A streamed program's description does not match its gate source.
+    #[error("the description ({described_inputs} input bits, {described_outputs} output bits) does not match the gate source ({source_inputs} and {source_outputs})")]
+    SourceMismatch {
+        /// Input bits described.
+        described_inputs: u64,
+        /// Output bits described.
+        described_outputs: u64,
+        /// Input bits of the source.
+        source_inputs: u64,
+        /// Output wires of the source.
+        source_outputs: u64,
+    },
+    /// Dual execution masks outputs meant for one party inside the circuit,
+    /// which needs a materialised circuit.
+    #[error("dual execution of a streamed, repeated or batched program needs every output visible to both parties (output `{0}` is not); use a materialised circuit")]
+    DualexNeedsPublicOutputs(String),
+    /// The masked circuit could not be built.
+    #[error("cannot prepare the circuit for dual execution: {0}")]
+    Masking(String),
+}
+
+/// Escapes control characters (and backslashes) in text that came from the
+/// peer, so it cannot move the cursor or recolour a terminal.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_names_are_escaped() {
+        let m = ProgramMismatch::Input {
+            ours: None,
+            theirs: Some(("evil\x1b[2J\r\nname".to_owned(), Party::Garbler, 8)),
+        };
+        let shown = m.to_string();
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert!(shown.contains("evil\\u{1b}[2J\\r\\nname"), "{shown}");
+        assert_eq!(escape("plain name"), "plain name");
+    }
+}

@@ -1,0 +1,378 @@
+//! The hello: the first message, both ways at once. It names everything
+//! both sides must agree on before any input is used — protocol version,
+//! role, garbling scheme, security mode, OT extension, the program's digest
+//! and shapes — and binds a dual-execution run's second connection to its
+//! first.
+//!
+//! The codec reads hostile bytes: every read is bounds-checked, the whole
+//! message is at most [`MAX_HELLO_BYTES`], and [`fuzz_hello`] is the entry
+//! point for fuzzing it.
+
+use super::config::{SecurityMode, SessionConfig};
+use super::error::{ProgramMismatch, SessionError};
+use super::program::{InputDesc, OutputDesc, SessionProgram};
+use crate::channel::{Channel, ChannelError};
+use crate::prg::Prg;
+use garblet_circuits::{Party, Visibility};
+use std::io::{Read, Write};
+
+/// This implementation's protocol version (2: security mode, OT choice and
+/// session binding in the hello).
+pub const PROTOCOL_VERSION: u32 = 2;
+/// The garbling scheme in the hello: 1 = half-gates (Zahur–Rosulek–Evans).
+pub const SCHEME_HALF_GATES: u8 = 1;
+const MAGIC: &[u8; 8] = b"garblet\0";
+/// The largest hello accepted from a peer.
+pub const MAX_HELLO_BYTES: u64 = 1 << 20;
+const MAX_NAMES: usize = 1 << 12;
+
+/// Which connection of a run a hello opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Link {
+    /// The only connection (semi-honest), or the first of dual execution:
+    /// roles as chosen.
+    Primary,
+    /// Dual execution's second connection: roles swapped.
+    Secondary,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Hello {
+    pub(crate) version: u32,
+    pub(crate) role: Party,
+    pub(crate) scheme: u8,
+    pub(crate) security: u8,
+    pub(crate) ot: u8,
+    pub(crate) ot_threshold: u32,
+    pub(crate) link: u8,
+    /// Fresh per run on the primary link; the session identifier derived
+    /// from both primary nonces on the secondary link.
+    pub(crate) nonce: [u8; 32],
+    pub(crate) digest: [u8; 32],
+    pub(crate) and_count: u64,
+    pub(crate) inputs: Vec<InputDesc>,
+    pub(crate) outputs: Vec<OutputDesc>,
+}
+
+fn party_byte(p: Party) -> u8 {
+    match p {
+        Party::Garbler => 0,
+        Party::Evaluator => 1,
+    }
+}
+
+fn visibility_byte(v: Visibility) -> u8 {
+    match v {
+        Visibility::Garbler => 0,
+        Visibility::Evaluator => 1,
+        Visibility::Both => 2,
+    }
+}
+
+fn party_of(b: u8) -> Option<Party> {
+    match b {
+        0 => Some(Party::Garbler),
+        1 => Some(Party::Evaluator),
+        _ => None,
+    }
+}
+
+fn visibility_of(b: u8) -> Option<Visibility> {
+    match b {
+        0 => Some(Visibility::Garbler),
+        1 => Some(Visibility::Evaluator),
+        2 => Some(Visibility::Both),
+        _ => None,
+    }
+}
+
+/// Reads the hello's fields; every read is bounds-checked.
+struct HelloReader<'a>(&'a [u8]);
+
+impl<'a> HelloReader<'a> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], SessionError> {
+        if self.0.len() < n {
+            return Err(SessionError::MalformedHello(what));
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], SessionError> {
+        self.take(N, what)?.try_into().map_err(|_| SessionError::MalformedHello(what))
+    }
+    fn byte(&mut self, what: &'static str) -> Result<u8, SessionError> {
+        Ok(self.take(1, what)?[0])
+    }
+    /// A `u16` count of `(name, tag, width)` entries.
+    fn entries<T>(
+        &mut self,
+        what: &'static str,
+        tag: fn(u8) -> Option<T>,
+    ) -> Result<Vec<(String, T, u32)>, SessionError> {
+        let n = u16::from_le_bytes(self.array("count")?);
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let len = self.byte("name length")? as usize;
+            let name = String::from_utf8_lossy(self.take(len, "name")?).into_owned();
+            let t = tag(self.byte(what)?).ok_or(SessionError::MalformedHello(what))?;
+            let width = u32::from_le_bytes(self.array("width")?);
+            out.push((name, t, width));
+        }
+        Ok(out)
+    }
+}
+
+impl Hello {
+    pub(crate) fn new(
+        program: &SessionProgram<'_>,
+        role: Party,
+        config: &SessionConfig,
+        link: Link,
+        nonce: [u8; 32],
+    ) -> Hello {
+        Hello {
+            version: PROTOCOL_VERSION,
+            role,
+            scheme: SCHEME_HALF_GATES,
+            security: config.security.to_byte(),
+            ot: config.ot.to_byte(),
+            ot_threshold: u32::try_from(config.ot_extension_threshold).unwrap_or(u32::MAX),
+            link: match link {
+                Link::Primary => 0,
+                Link::Secondary => 1,
+            },
+            nonce,
+            digest: program.digest(),
+            and_count: program.and_count(),
+            inputs: program.inputs().to_vec(),
+            outputs: program.outputs().to_vec(),
+        }
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(192);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&self.version.to_le_bytes());
+        out.push(party_byte(self.role));
+        out.push(self.scheme);
+        out.push(self.security);
+        out.push(self.ot);
+        out.extend_from_slice(&self.ot_threshold.to_le_bytes());
+        out.push(self.link);
+        out.extend_from_slice(&self.nonce);
+        out.extend_from_slice(&self.digest);
+        out.extend_from_slice(&self.and_count.to_le_bytes());
+        let name = |out: &mut Vec<u8>, n: &str| {
+            let n = &n.as_bytes()[..n.len().min(255)];
+            out.push(n.len() as u8);
+            out.extend_from_slice(n);
+        };
+        out.extend_from_slice(&(self.inputs.len().min(MAX_NAMES) as u16).to_le_bytes());
+        for (n, p, w) in self.inputs.iter().take(MAX_NAMES) {
+            name(&mut out, n);
+            out.push(party_byte(*p));
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.outputs.len().min(MAX_NAMES) as u16).to_le_bytes());
+        for (n, v, w) in self.outputs.iter().take(MAX_NAMES) {
+            name(&mut out, n);
+            out.push(visibility_byte(*v));
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Hello, SessionError> {
+        let mut r = HelloReader(bytes);
+        if r.take(8, "magic")? != MAGIC {
+            return Err(SessionError::NotGarblet);
+        }
+        let version = u32::from_le_bytes(r.array("version")?);
+        if version != PROTOCOL_VERSION {
+            // Another version's hello may be laid out differently: compare
+            // the version alone.
+            return Err(ProgramMismatch::Version { ours: PROTOCOL_VERSION, theirs: version }.into());
+        }
+        let role = party_of(r.byte("role")?).ok_or(SessionError::MalformedHello("role"))?;
+        let scheme = r.byte("scheme")?;
+        let security = r.byte("security mode")?;
+        let ot = r.byte("OT extension")?;
+        let ot_threshold = u32::from_le_bytes(r.array("OT threshold")?);
+        let link = r.byte("link")?;
+        let nonce = r.array("nonce")?;
+        let digest = r.array("digest")?;
+        let and_count = u64::from_le_bytes(r.array("AND count")?);
+        let inputs = r.entries("input owner", party_of)?;
+        let outputs = r.entries("visibility", visibility_of)?;
+        if !r.0.is_empty() {
+            return Err(SessionError::MalformedHello("trailing bytes"));
+        }
+        Ok(Hello {
+            version,
+            role,
+            scheme,
+            security,
+            ot,
+            ot_threshold,
+            link,
+            nonce,
+            digest,
+            and_count,
+            inputs,
+            outputs,
+        })
+    }
+
+    /// Names the first difference between our hello and the peer's.
+    pub(crate) fn compare(&self, peer: &Hello) -> Result<(), ProgramMismatch> {
+        if peer.version != self.version {
+            return Err(ProgramMismatch::Version { ours: self.version, theirs: peer.version });
+        }
+        if peer.role == self.role {
+            return Err(ProgramMismatch::SameRole(self.role));
+        }
+        if peer.security != self.security {
+            let name = |b: u8| {
+                SecurityMode::from_byte(b).map_or_else(|| format!("unknown mode {b}"), |m| m.to_string())
+            };
+            let ours = SecurityMode::from_byte(self.security).map_or("unknown", SecurityMode::as_str);
+            return Err(ProgramMismatch::Security { ours, theirs: name(peer.security) });
+        }
+        if peer.scheme != self.scheme {
+            return Err(ProgramMismatch::Scheme { ours: self.scheme, theirs: peer.scheme });
+        }
+        if peer.ot != self.ot || peer.ot_threshold != self.ot_threshold {
+            return Err(ProgramMismatch::Ot { ours: self.ot, theirs: peer.ot });
+        }
+        if peer.link != self.link || (self.link == 1 && peer.nonce != self.nonce) {
+            return Err(ProgramMismatch::SessionBinding);
+        }
+        if peer.digest == self.digest && peer.inputs == self.inputs && peer.outputs == self.outputs {
+            return Ok(());
+        }
+        for k in 0..self.inputs.len().max(peer.inputs.len()) {
+            let (ours, theirs) = (self.inputs.get(k), peer.inputs.get(k));
+            if ours != theirs {
+                return Err(ProgramMismatch::Input { ours: ours.cloned(), theirs: theirs.cloned() });
+            }
+        }
+        for k in 0..self.outputs.len().max(peer.outputs.len()) {
+            let (ours, theirs) = (self.outputs.get(k), peer.outputs.get(k));
+            if ours != theirs {
+                return Err(ProgramMismatch::Output { ours: ours.cloned(), theirs: theirs.cloned() });
+            }
+        }
+        Err(ProgramMismatch::Digest {
+            ours: self.digest,
+            theirs: peer.digest,
+            ours_ands: self.and_count,
+            theirs_ands: peer.and_count,
+        })
+    }
+}
+
+/// A fresh nonce for a primary hello.
+pub(crate) fn fresh_nonce(prg: &mut Prg) -> [u8; 32] {
+    let mut n = [0u8; 32];
+    n[..16].copy_from_slice(&prg.random_block().to_bytes());
+    n[16..].copy_from_slice(&prg.random_block().to_bytes());
+    n
+}
+
+/// The session identifier of a dual-execution run: both primary nonces,
+/// the garbler's first.
+pub(crate) fn session_id(ours: &Hello, peer: &Hello) -> [u8; 32] {
+    let (g, e) = if ours.role == Party::Garbler { (ours, peer) } else { (peer, ours) };
+    let mut h = blake3::Hasher::new_derive_key("garblet dual-execution session id v1");
+    h.update(&g.nonce);
+    h.update(&e.nonce);
+    *h.finalize().as_bytes()
+}
+
+/// Sends our hello, reads the peer's, and compares them. Returns the peer's.
+pub(crate) fn exchange<T: Read + Write>(ch: &mut Channel<T>, ours: &Hello) -> Result<Hello, SessionError> {
+    let bytes = ours.encode();
+    ch.send_u64(bytes.len() as u64)?;
+    ch.send_bytes(&bytes)?;
+    ch.flush()?;
+    // A peer that is not garblet (or garbage on the socket) shows up here:
+    // the length or the magic is wrong.
+    let len = ch.recv_u64().map_err(|e| match e {
+        ChannelError::Truncated { .. } => SessionError::NotGarblet,
+        other => SessionError::Channel(other),
+    })?;
+    if len > MAX_HELLO_BYTES || len < MAGIC.len() as u64 {
+        return Err(SessionError::NotGarblet);
+    }
+    let mut peer = vec![0u8; len as usize];
+    ch.recv_bytes(&mut peer)?;
+    let peer = Hello::decode(&peer)?;
+    ours.compare(&peer)?;
+    Ok(peer)
+}
+
+/// Fuzzing entry point: decodes `bytes` as a peer's hello and, if it
+/// parses, compares it with a fixed one. Must never panic, whatever the
+/// bytes.
+pub fn fuzz_hello(bytes: &[u8]) {
+    if let Ok(peer) = Hello::decode(bytes) {
+        let mut ours = peer.clone();
+        ours.role = ours.role.peer();
+        let _ = ours.compare(&peer).map(|()| ()).map_err(|e| e.to_string());
+        let _ = Hello::decode(&peer.encode());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use garblet_circuits::{Builder, Sign};
+
+    fn hello() -> Hello {
+        let mut b = Builder::new();
+        let x = b.input("alice", Party::Garbler, 64).unwrap();
+        let y = b.input("bob", Party::Evaluator, 64).unwrap();
+        let gt = b.gt(&x, &y, Sign::Unsigned);
+        b.output("richer", Visibility::Both, vec![gt]).unwrap();
+        let c = b.finish().unwrap();
+        let program = SessionProgram::from_circuit(&c).unwrap();
+        Hello::new(&program, Party::Garbler, &SessionConfig::new(), Link::Primary, [7; 32])
+    }
+
+    proptest::proptest! {
+        /// Any bytes, and any damage to a real hello, decode or fail cleanly.
+        #[test]
+        fn hostile_hellos_never_panic(junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), at in 0usize..200, byte in proptest::prelude::any::<u8>()) {
+            fuzz_hello(&junk);
+            let mut bytes = hello().encode();
+            let at = at % bytes.len();
+            bytes[at] = byte;
+            fuzz_hello(&bytes);
+        }
+    }
+
+    #[test]
+    fn hello_round_trips_and_rejects_truncation() {
+        let h = hello();
+        let bytes = h.encode();
+        assert_eq!(Hello::decode(&bytes).unwrap(), h);
+        for cut in 0..bytes.len() {
+            assert!(Hello::decode(&bytes[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn a_different_security_mode_is_named() {
+        let ours = hello();
+        let mut peer = ours.clone();
+        peer.role = Party::Evaluator;
+        assert_eq!(ours.compare(&peer), Ok(()));
+        peer.security = SecurityMode::DualExecution.to_byte();
+        let err = ours.compare(&peer).unwrap_err();
+        assert!(matches!(err, ProgramMismatch::Security { ours: "semi-honest", .. }), "{err:?}");
+        assert!(err.to_string().contains("`dualex` at the peer"), "{err}");
+        peer.security = 77;
+        assert!(ours.compare(&peer).unwrap_err().to_string().contains("unknown mode 77"));
+    }
+}

@@ -1,0 +1,267 @@
+//! What both parties run: the public description the hello compares and the
+//! compiled batching schedule of the gates, in one of a few shapes (a
+//! materialised circuit, a body repeated, a batch of copies, a stream).
+
+use super::dualex::masking::{mask_private_outputs, Mask};
+use super::error::{InputError, SessionError};
+use crate::garble::{GateSource, Plan, Repeated};
+use garblet_circuits::{Circuit, Party, Visibility};
+
+/// An input as the hello describes it: name, owner, width in bits.
+pub type InputDesc = (String, Party, u32);
+/// An output as the hello describes it: name, who learns it, width in bits.
+pub type OutputDesc = (String, Visibility, u32);
+
+/// What both parties run: the public description that the hello compares
+/// (input names, owners and widths; output names, visibility and widths; a
+/// digest of the gates) and the compiled batching schedule of the gates.
+pub struct SessionProgram<'p> {
+    inputs: Vec<InputDesc>,
+    outputs: Vec<OutputDesc>,
+    digest: [u8; 32],
+    and_count: u64,
+    pub(crate) plan: Plan<'p>,
+    shape: Shape,
+    /// Dual execution: the outputs meant for one party, masked in the
+    /// circuit by that party's random input.
+    pub(crate) masks: Vec<Mask>,
+}
+
+/// How the plan's gates cover the program.
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    /// One run of the plan is the whole program.
+    Single,
+    /// `copies` runs of the plan (a body with a shared first input, one
+    /// per-copy input and one output), each with its own input labels and
+    /// its own range of tweaks, under one Δ.
+    Batch { copies: u64, shared_bits: usize, own_bits: usize, ands: u64 },
+}
+
+impl std::fmt::Debug for SessionProgram<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionProgram")
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .field("and_count", &self.and_count)
+            .finish_non_exhaustive()
+    }
+}
+
+fn describe(c: &Circuit) -> (Vec<InputDesc>, Vec<OutputDesc>) {
+    (
+        c.inputs().iter().map(|i| (i.name.clone(), i.party, i.width)).collect(),
+        c.outputs().iter().map(|o| (o.name.clone(), o.visibility, o.width())).collect(),
+    )
+}
+
+impl SessionProgram<'static> {
+    /// A materialised circuit.
+    pub fn from_circuit(circuit: &Circuit) -> Result<Self, SessionError> {
+        let plan = Plan::compile(circuit)?;
+        let (inputs, outputs) = describe(circuit);
+        Ok(SessionProgram {
+            inputs,
+            outputs,
+            digest: circuit.digest().0,
+            and_count: circuit.and_count(),
+            plan,
+            shape: Shape::Single,
+            masks: Vec::new(),
+        })
+    }
+
+    /// A materialised circuit prepared for dual execution: every output
+    /// meant for one party only is XORed inside the circuit with a fresh
+    /// random input of that party and revealed to both, so that the other
+    /// party sees only a uniformly random value. The session adds the mask
+    /// inputs and removes the masks; callers give the circuit's own inputs.
+    /// A circuit whose outputs are all public is unchanged.
+    pub fn for_dual_execution(circuit: &Circuit) -> Result<Self, SessionError> {
+        let (masked, masks) = mask_private_outputs(circuit)?;
+        let mut program = SessionProgram::from_circuit(&masked)?;
+        program.masks = masks;
+        Ok(program)
+    }
+
+    /// `body` run `times` times over (see [`Repeated`]): a long circuit for
+    /// throughput and memory measurements, with `body`'s inputs and outputs.
+    /// The outputs equal one run of `body` only if `body` never overwrites
+    /// its input wires (a circuit from `opt::renumber_wires` may).
+    pub fn repeated(body: &Circuit, times: u64) -> Result<Self, SessionError> {
+        let source = Repeated::new(body, times);
+        let plan = Plan::repeated(&source)?;
+        let (inputs, outputs) = describe(body);
+        let mut h = blake3::Hasher::new();
+        h.update(b"garblet repeated circuit v1");
+        h.update(&body.digest().0);
+        h.update(&times.to_le_bytes());
+        Ok(SessionProgram {
+            inputs,
+            outputs,
+            digest: *h.finalize().as_bytes(),
+            and_count: source.and_count(),
+            plan,
+            shape: Shape::Single,
+            masks: Vec::new(),
+        })
+    }
+
+    /// The same circuit on many inputs: `body` (exactly two inputs and one
+    /// output) run `copies` times, its first input shared by every copy (say
+    /// an AES key) and its second fresh per copy (say 1,000 plaintext
+    /// blocks). The program's second input is the copies' inputs
+    /// concatenated, its output the copies' outputs concatenated. The body's
+    /// schedule is compiled once; every copy is garbled under the same Δ
+    /// with its own range of tweaks.
+    pub fn batch(body: &Circuit, copies: u64) -> Result<Self, SessionError> {
+        let (ins, outs) = describe(body);
+        let ([shared, own], [out]) = (&ins[..], &outs[..]) else {
+            return Err(InputError::BatchShape.into());
+        };
+        let times = |w: u32| u32::try_from(u64::from(w) * copies).map_err(|_| InputError::BatchTooLarge);
+        let inputs = vec![shared.clone(), (own.0.clone(), own.1, times(own.2)?)];
+        let outputs = vec![(out.0.clone(), out.1, times(out.2)?)];
+        let plan = Plan::compile(body)?;
+        let mut h = blake3::Hasher::new();
+        h.update(b"garblet batch v1");
+        h.update(&body.digest().0);
+        h.update(&copies.to_le_bytes());
+        Ok(SessionProgram {
+            inputs,
+            outputs,
+            digest: *h.finalize().as_bytes(),
+            and_count: body.and_count() * copies,
+            plan,
+            shape: Shape::Batch {
+                copies,
+                shared_bits: shared.2 as usize,
+                own_bits: own.2 as usize,
+                ands: body.and_count(),
+            },
+            masks: Vec::new(),
+        })
+    }
+}
+
+impl<'p> SessionProgram<'p> {
+    /// Any gate source, streamed (never materialised), with its public
+    /// description; `digest` must identify the gates (both sides compare it).
+    /// The inputs' widths must add up to the source's input bits and the
+    /// outputs' to its output wires.
+    pub fn streaming(
+        source: &'p dyn GateSource,
+        inputs: Vec<InputDesc>,
+        outputs: Vec<OutputDesc>,
+        digest: [u8; 32],
+        and_count: u64,
+    ) -> Result<Self, SessionError> {
+        let in_bits: u64 = inputs.iter().map(|i| u64::from(i.2)).sum();
+        let out_bits: u64 = outputs.iter().map(|o| u64::from(o.2)).sum();
+        if in_bits != source.input_bits() || out_bits != source.output_wires().len() as u64 {
+            return Err(InputError::SourceMismatch {
+                described_inputs: in_bits,
+                described_outputs: out_bits,
+                source_inputs: source.input_bits(),
+                source_outputs: source.output_wires().len() as u64,
+            }
+            .into());
+        }
+        let plan = Plan::streaming(source)?;
+        Ok(SessionProgram {
+            inputs,
+            outputs,
+            digest,
+            and_count,
+            plan,
+            shape: Shape::Single,
+            masks: Vec::new(),
+        })
+    }
+
+    /// AND gates.
+    pub fn and_count(&self) -> u64 {
+        self.and_count
+    }
+
+    /// The inputs, in wire order.
+    pub fn inputs(&self) -> &[InputDesc] {
+        &self.inputs
+    }
+
+    /// The outputs, in order.
+    pub fn outputs(&self) -> &[OutputDesc] {
+        &self.outputs
+    }
+
+    /// The digest both sides compare.
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
+    }
+
+    /// Dual execution reveals every output to both parties (a private
+    /// output must have been masked by [`SessionProgram::for_dual_execution`]).
+    pub(crate) fn check_dual_execution(&self) -> Result<(), InputError> {
+        match self.outputs.iter().find(|o| o.1 != Visibility::Both) {
+            Some(o) => Err(InputError::DualexNeedsPublicOutputs(o.0.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// How many runs of the plan make the program.
+    pub(crate) fn instances(&self) -> u64 {
+        match self.shape {
+            Shape::Single => 1,
+            Shape::Batch { copies, .. } => copies,
+        }
+    }
+
+    /// The program's input bits (indices in wire order) that run `k` reads.
+    pub(crate) fn instance_inputs(&self, k: u64) -> Vec<usize> {
+        match self.shape {
+            Shape::Single => (0..self.total_input_bits()).collect(),
+            Shape::Batch { shared_bits, own_bits, .. } => {
+                let first = shared_bits + k as usize * own_bits;
+                (0..shared_bits).chain(first..first + own_bits).collect()
+            }
+        }
+    }
+
+    /// The first AND index (tweak range) of run `k`.
+    pub(crate) fn first_and(&self, k: u64) -> u64 {
+        match self.shape {
+            Shape::Single => 0,
+            Shape::Batch { ands, .. } => k * ands,
+        }
+    }
+
+    pub(crate) fn total_input_bits(&self) -> usize {
+        self.inputs.iter().map(|i| i.2 as usize).sum()
+    }
+
+    pub(crate) fn input_bits_of(&self, party: Party) -> usize {
+        self.inputs.iter().filter(|i| i.1 == party).map(|i| i.2 as usize).sum()
+    }
+
+    /// Output ranges (in the concatenated output labels) `party` may learn.
+    pub(crate) fn visible_ranges(&self, party: Party) -> Vec<(usize, std::ops::Range<usize>)> {
+        self.output_ranges().into_iter().filter(|(k, _)| self.outputs[*k].1.reveals_to(party)).collect()
+    }
+
+    /// Every output's range in the concatenated output labels.
+    pub(crate) fn output_ranges(&self) -> Vec<(usize, std::ops::Range<usize>)> {
+        let mut start = 0;
+        let mut out = Vec::new();
+        for (k, (_, _, width)) in self.outputs.iter().enumerate() {
+            let end = start + *width as usize;
+            out.push((k, start..end));
+            start = end;
+        }
+        out
+    }
+
+    /// Total output bits.
+    pub(crate) fn output_bits(&self) -> usize {
+        self.outputs.iter().map(|o| o.2 as usize).sum()
+    }
+}

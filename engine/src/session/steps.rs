@@ -1,0 +1,348 @@
+//! The role-neutral phases of a run. A mode is a sequence of these calls:
+//! the semi-honest garbler and evaluator call each once, in order; dual
+//! execution calls the same phases twice, once per direction, with the
+//! roles swapped.
+//!
+//! Each phase reads and writes one [`Channel`], knows every count from the
+//! program both sides hold, and wipes the secrets it made when it returns
+//! (buffers of labels are `Zeroizing`).
+
+use super::config::{OtChoice, SessionConfig};
+use super::error::SessionError;
+use super::program::SessionProgram;
+use super::wire::{
+    expect_tag, Progress, TableSink, TableSource, TAG_DECODER, TAG_GARBLER_INPUTS, TAG_OUTPUT_LABELS,
+    TAG_TABLES,
+};
+use crate::block::Block;
+use crate::channel::Channel;
+use crate::garble::{ActiveLabel, DecodeError, Encoder, Evaluator, GarbledOutputs, Garbler, OutputDecoder};
+use crate::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender};
+use crate::prg::{Delta, Prg};
+use garblet_circuits::Party;
+use std::io::{Read, Write};
+use std::ops::Range;
+use zeroize::{Zeroize, Zeroizing};
+
+/// Output ranges, by output index, in the concatenated output labels.
+pub(crate) type Ranges = [(usize, Range<usize>)];
+
+/// Decoded outputs, by output index.
+pub(crate) type Decoded = Vec<(usize, Vec<bool>)>;
+
+/// Active labels held by an evaluator; wiped when dropped.
+pub(crate) struct Labels(pub(crate) Vec<ActiveLabel>);
+
+impl Drop for Labels {
+    fn drop(&mut self) {
+        bytemuck::cast_slice_mut::<ActiveLabel, u8>(&mut self.0).zeroize();
+    }
+}
+
+/// A copy of Δ under its own zeroising owner.
+pub(crate) fn copy_delta(delta: &Delta) -> Delta {
+    Delta::from_block(delta.as_block())
+}
+
+/// Whether `n` evaluator input bits go through OT extension.
+fn use_extension(config: &SessionConfig, n: usize) -> bool {
+    n >= config.ot_extension_threshold.clamp(1, base::MAX_BASE_OTS)
+}
+
+/// Evaluator inputs by OT, the garbler's side: returns the zero labels of
+/// the evaluator's `n` input bits, with correlation Δ. Secure against a
+/// malicious receiver on both paths: the extension runs the revised KOS
+/// check, and below the threshold every bit is its own Chou–Orlandi OT,
+/// which a receiver cannot make inconsistent.
+pub(crate) fn ot_send_labels<T: Read + Write>(
+    ch: &mut Channel<T>,
+    config: &SessionConfig,
+    prg: &mut Prg,
+    delta: &Delta,
+    n: usize,
+) -> Result<Zeroizing<Vec<Block>>, SessionError> {
+    let mut zero = Zeroizing::new(vec![Block::ZERO; n]);
+    if n == 0 {
+        return Ok(zero);
+    }
+    if use_extension(config, n) {
+        match config.ot {
+            OtChoice::KosChecked => {
+                let mut ot = OtExtSender::<MaliciousReceiver>::setup(ch, prg, copy_delta(delta))?;
+                ot.send_correlated(ch, &mut zero)?;
+            }
+        }
+    } else {
+        // One base OT per bit, derandomised into a correlated OT by sending
+        // k0 ⊕ k1 ⊕ Δ: the receiver holds one of k0, k1 and so learns
+        // exactly one of the two labels.
+        let keys = base::send_random(ch, prg, n)?;
+        let corrections: Zeroizing<Vec<Block>> =
+            Zeroizing::new(keys.iter().map(|[k0, k1]| *k0 ^ *k1 ^ delta.as_block()).collect());
+        for (z, [k0, _]) in zero.iter_mut().zip(keys.iter()) {
+            *z = *k0;
+        }
+        ch.send_blocks(&corrections)?;
+    }
+    Ok(zero)
+}
+
+/// Evaluator inputs by OT, the evaluator's side: the active label of each
+/// of its input bits.
+pub(crate) fn ot_receive_labels<T: Read + Write>(
+    ch: &mut Channel<T>,
+    config: &SessionConfig,
+    prg: &mut Prg,
+    bits: &[bool],
+) -> Result<Zeroizing<Vec<Block>>, SessionError> {
+    let mut labels = Zeroizing::new(vec![Block::ZERO; bits.len()]);
+    if bits.is_empty() {
+        return Ok(labels);
+    }
+    if use_extension(config, bits.len()) {
+        match config.ot {
+            OtChoice::KosChecked => {
+                let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(ch, prg)?;
+                ot.receive_correlated(ch, bits, &mut labels)?;
+            }
+        }
+    } else {
+        let keys = base::receive_random(ch, prg, bits)?;
+        let mut corrections = Zeroizing::new(vec![Block::ZERO; bits.len()]);
+        ch.recv_blocks(&mut corrections)?;
+        for (((l, k), c), &b) in labels.iter_mut().zip(keys.iter()).zip(corrections.iter()).zip(bits) {
+            *l = *k ^ c.select(b);
+        }
+    }
+    Ok(labels)
+}
+
+/// The garbler's zero labels of every input wire, in wire order: its own
+/// drawn from `prg`, the evaluator's those fixed by the OT. `gp` is the
+/// program party that garbles in this direction.
+pub(crate) fn input_zero_labels(
+    program: &SessionProgram<'_>,
+    gp: Party,
+    prg: &mut Prg,
+    from_ot: &[Block],
+) -> Zeroizing<Vec<Block>> {
+    let mut zero = Zeroizing::new(vec![Block::ZERO; program.total_input_bits()]);
+    let (mut offset, mut taken) = (0usize, 0usize);
+    for (_, party, width) in program.inputs() {
+        let w = *width as usize;
+        if *party == gp {
+            prg.fill_blocks(&mut zero[offset..offset + w]);
+        } else {
+            zero[offset..offset + w].copy_from_slice(&from_ot[taken..taken + w]);
+            taken += w;
+        }
+        offset += w;
+    }
+    zero
+}
+
+/// G → E: the active labels of the garbler's own input bits, zero ⊕ bit·Δ.
+pub(crate) fn send_garbler_labels<T: Read + Write>(
+    ch: &mut Channel<T>,
+    program: &SessionProgram<'_>,
+    gp: Party,
+    zero: &[Block],
+    delta: &Delta,
+    own_bits: &[bool],
+) -> Result<(), SessionError> {
+    ch.send_bytes(&[TAG_GARBLER_INPUTS])?;
+    let (mut taken, mut offset) = (0usize, 0usize);
+    for (_, party, width) in program.inputs() {
+        let w = *width as usize;
+        if *party == gp {
+            let labels: Zeroizing<Vec<Block>> = Zeroizing::new(
+                zero[offset..offset + w]
+                    .iter()
+                    .zip(&own_bits[taken..taken + w])
+                    .map(|(z, &bit)| *z ^ delta.as_block().select(bit))
+                    .collect(),
+            );
+            ch.send_blocks(&labels)?;
+            taken += w;
+        }
+        offset += w;
+    }
+    Ok(())
+}
+
+/// E: receives the garbler's input labels and merges them with its own
+/// (from the OT) into the active labels of every input wire.
+pub(crate) fn receive_garbler_labels<T: Read + Write>(
+    ch: &mut Channel<T>,
+    program: &SessionProgram<'_>,
+    gp: Party,
+    own: &[Block],
+) -> Result<Labels, SessionError> {
+    expect_tag(ch, TAG_GARBLER_INPUTS, "the garbler's input labels")?;
+    let mut theirs = Zeroizing::new(vec![Block::ZERO; program.input_bits_of(gp)]);
+    ch.recv_blocks(&mut theirs)?;
+    let mut labels = Labels(Vec::with_capacity(program.total_input_bits()));
+    let (mut g, mut e) = (theirs.iter(), own.iter());
+    for (_, party, width) in program.inputs() {
+        for _ in 0..*width {
+            let next = if *party == gp { g.next() } else { e.next() };
+            labels.0.push(ActiveLabel::from_block(next.copied().unwrap_or(Block::ZERO)));
+        }
+    }
+    Ok(labels)
+}
+
+/// G → E: the garbled tables of every run of the plan, streamed. Returns
+/// what the garbler keeps of the outputs.
+pub(crate) fn send_tables<T: Read + Write>(
+    ch: &mut Channel<T>,
+    program: &SessionProgram<'_>,
+    zero: &[Block],
+    delta: &Delta,
+    prg: &mut Prg,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<GarbledOutputs>, SessionError> {
+    ch.send_bytes(&[TAG_TABLES])?;
+    let mut garbled = Vec::new();
+    let mut sink = TableSink { ch: &mut *ch, written: 0, progress };
+    // One garbler for every run: its label buffers are reused.
+    let mut garbler = Garbler::new();
+    for k in 0..program.instances() {
+        let labels: Vec<Block> = program.instance_inputs(k).iter().map(|&i| zero[i]).collect();
+        let encoder = Encoder::new(copy_delta(delta), labels, prg);
+        garbler = garbler.first_and_index(program.first_and(k));
+        garbled.push(garbler.garble(&program.plan, &encoder, &mut sink)?);
+    }
+    Ok(garbled)
+}
+
+/// E: evaluates the streamed tables of every run; returns the active
+/// labels of all outputs, concatenated.
+pub(crate) fn receive_tables<T: Read + Write>(
+    ch: &mut Channel<T>,
+    program: &SessionProgram<'_>,
+    inputs: &Labels,
+    progress: Option<Progress<'_>>,
+) -> Result<Labels, SessionError> {
+    expect_tag(ch, TAG_TABLES, "the garbled circuit")?;
+    let mut out = Labels(Vec::with_capacity(program.output_bits()));
+    let mut source = TableSource { ch: &mut *ch, read: 0, progress };
+    let mut evaluator = Evaluator::new();
+    for k in 0..program.instances() {
+        let run_inputs = Labels(program.instance_inputs(k).iter().map(|&i| inputs.0[i]).collect());
+        evaluator = evaluator.first_and_index(program.first_and(k));
+        out.0.extend(evaluator.evaluate(&program.plan, &run_inputs.0, &mut source)?);
+    }
+    Ok(out)
+}
+
+/// G → E: decoding bits of the outputs in `ranges` (and only those).
+pub(crate) fn send_decoder<T: Read + Write>(
+    ch: &mut Channel<T>,
+    garbled: &[GarbledOutputs],
+    ranges: &Ranges,
+) -> Result<(), SessionError> {
+    ch.send_bytes(&[TAG_DECODER])?;
+    let decoder =
+        OutputDecoder::from_bits(garbled.iter().flat_map(|g| g.decoder().bits().to_vec()).collect());
+    for (_, range) in ranges {
+        let part = decoder
+            .range(range.clone())
+            .ok_or(SessionError::Decoder(DecodeError::Count { expected: range.end, got: decoder.len() }))?;
+        ch.send_bytes(&part.to_bytes())?;
+    }
+    ch.flush()?;
+    Ok(())
+}
+
+/// E: receives the decoding bits of the outputs in `ranges` and decodes
+/// its active labels with them.
+pub(crate) fn receive_decoder<T: Read + Write>(
+    ch: &mut Channel<T>,
+    out_labels: &Labels,
+    ranges: &Ranges,
+) -> Result<Decoded, SessionError> {
+    expect_tag(ch, TAG_DECODER, "the output decoding bits")?;
+    let mut outputs = Vec::new();
+    for (k, range) in ranges {
+        let n = range.len();
+        let mut bytes = vec![0u8; n.div_ceil(8)];
+        ch.recv_bytes(&mut bytes)?;
+        let decoder = OutputDecoder::from_bytes(&bytes, n).map_err(SessionError::Decoder)?;
+        let bits = decoder.decode(&out_labels.0[range.clone()]).map_err(SessionError::Decoder)?;
+        outputs.push((*k, bits));
+    }
+    Ok(outputs)
+}
+
+/// E → G: the active labels of the outputs in `ranges`.
+pub(crate) fn send_output_labels<T: Read + Write>(
+    ch: &mut Channel<T>,
+    out_labels: &Labels,
+    ranges: &Ranges,
+) -> Result<(), SessionError> {
+    if ranges.is_empty() {
+        return Ok(());
+    }
+    ch.send_bytes(&[TAG_OUTPUT_LABELS])?;
+    for (_, range) in ranges {
+        let blocks: Vec<Block> = out_labels.0[range.clone()].iter().map(|l| l.as_block()).collect();
+        ch.send_blocks(&blocks)?;
+    }
+    ch.flush()?;
+    Ok(())
+}
+
+/// G: receives the evaluator's output labels for `ranges` and checks each
+/// is one of its wire's two labels (the evaluator cannot forge the other
+/// label without Δ).
+pub(crate) fn receive_output_labels<T: Read + Write>(
+    ch: &mut Channel<T>,
+    garbled: &[GarbledOutputs],
+    ranges: &Ranges,
+) -> Result<Decoded, SessionError> {
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    expect_tag(ch, TAG_OUTPUT_LABELS, "the evaluator's output labels")?;
+    let mut outputs = Vec::new();
+    for (k, range) in ranges {
+        let mut blocks = vec![Block::ZERO; range.len()];
+        ch.recv_blocks(&mut blocks)?;
+        let labels: Vec<ActiveLabel> = blocks.into_iter().map(ActiveLabel::from_block).collect();
+        let bits = verify_outputs(garbled, range.start, &labels).map_err(SessionError::BadOutputLabels)?;
+        outputs.push((*k, bits));
+    }
+    Ok(outputs)
+}
+
+/// Checks output labels `start, start + 1, …` of the whole program against
+/// the runs' output labels (each run covers the same number of outputs).
+fn verify_outputs(
+    garbled: &[GarbledOutputs],
+    start: usize,
+    labels: &[ActiveLabel],
+) -> Result<Vec<bool>, DecodeError> {
+    let per = garbled.first().map_or(0, |g| g.len()).max(1);
+    let mut bits = Vec::with_capacity(labels.len());
+    let mut pos = start;
+    let mut rest = labels;
+    while !rest.is_empty() {
+        let (run, local) = (pos / per, pos % per);
+        let run = garbled.get(run).ok_or(DecodeError::Count { expected: per, got: labels.len() })?;
+        let take = (per - local).min(rest.len());
+        bits.extend(run.verify_range(local, &rest[..take])?);
+        pos += take;
+        rest = &rest[take..];
+    }
+    Ok(bits)
+}
+
+/// The garbler's label of output bit `index` (over all runs) for `value`.
+pub(crate) fn garbler_output_label(garbled: &[GarbledOutputs], index: usize, value: bool) -> Option<Block> {
+    let per = garbled.first().map_or(0, |g| g.len());
+    if per == 0 {
+        return None;
+    }
+    garbled.get(index / per)?.label(index % per, value)
+}

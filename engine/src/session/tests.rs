@@ -1,0 +1,386 @@
+//! Honest sessions in both modes, mode and program mismatches, and the
+//! fixed-seed transcript.
+
+use super::*;
+use crate::block::Block;
+use crate::channel::{memory_pair, MemoryChannel};
+use garblet_circuits::{Builder, Sign, Visibility};
+use std::sync::{Arc, Mutex};
+
+fn millionaires(vis: Visibility) -> Circuit {
+    let mut b = Builder::new();
+    let x = b.input("alice", Party::Garbler, 64).unwrap();
+    let y = b.input("bob", Party::Evaluator, 64).unwrap();
+    let gt = b.gt(&x, &y, Sign::Unsigned);
+    let sum = b.add(&x, &y);
+    b.output("richer", vis, vec![gt]).unwrap();
+    b.output("sum", Visibility::Both, sum).unwrap();
+    garblet_circuits::opt::optimize(&b.finish().unwrap())
+}
+
+fn bits(v: u64) -> Vec<bool> {
+    (0..64).map(|k| (v >> k) & 1 == 1).collect()
+}
+
+fn run_both(
+    gc: Circuit,
+    ec: Circuit,
+    a: u64,
+    b: u64,
+) -> (Result<SessionOutcome, SessionError>, Result<SessionOutcome, SessionError>) {
+    let (ga, eb) = memory_pair();
+    let g = std::thread::spawn(move || {
+        let mut ch = Channel::new(ga);
+        run_garbler(&mut ch, &gc, &PartyInputs::new([("alice".to_owned(), bits(a))]), None)
+    });
+    let mut ch = Channel::new(eb);
+    let e = run_evaluator(&mut ch, &ec, &PartyInputs::new([("bob".to_owned(), bits(b))]), None);
+    (g.join().unwrap(), e)
+}
+
+#[test]
+fn both_parties_get_what_the_program_reveals() {
+    for vis in [Visibility::Both, Visibility::Garbler, Visibility::Evaluator] {
+        let c = millionaires(vis);
+        let (g, e) = run_both(c.clone(), c, 1_000_000, 999_999);
+        let (g, e) = (g.unwrap(), e.unwrap());
+        let names = |o: &SessionOutcome| o.outputs.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&g).contains(&"richer".to_owned()), vis.reveals_to(Party::Garbler));
+        assert_eq!(names(&e).contains(&"richer".to_owned()), vis.reveals_to(Party::Evaluator));
+        for o in [&g, &e] {
+            for (name, value) in &o.outputs {
+                match name.as_str() {
+                    "richer" => assert_eq!(value, &vec![true]),
+                    "sum" => assert_eq!(value, &bits(1_999_999)),
+                    _ => panic!("unexpected output {name}"),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn different_programs_are_refused_naming_the_difference() {
+    let mut b = Builder::new();
+    let x = b.input("alice", Party::Garbler, 64).unwrap();
+    let y = b.input("bob", Party::Evaluator, 64).unwrap();
+    let lt = b.lt(&x, &y, Sign::Unsigned);
+    let sum = b.sub(&x, &y);
+    b.output("richer", Visibility::Both, vec![lt]).unwrap();
+    b.output("sum", Visibility::Both, sum).unwrap();
+    let other = b.finish().unwrap();
+    let (g, e) = run_both(millionaires(Visibility::Both), other, 1, 2);
+    for r in [g, e] {
+        let msg = r.unwrap_err().to_string();
+        assert!(msg.contains("programs differ"), "{msg}");
+    }
+}
+
+#[test]
+fn garbage_instead_of_a_hello_is_a_clean_error() {
+    let (a, b) = memory_pair();
+    let garbage = std::thread::spawn(move || {
+        let mut ch = Channel::new(a);
+        ch.send_bytes(&[0xde; 200]).unwrap();
+        ch.flush().unwrap();
+        // Stay until the other side's hello has gone out.
+        let mut hello = [0u8; 16];
+        let _ = ch.recv_bytes(&mut hello);
+        drop(ch);
+    });
+    let mut ch = Channel::new(b);
+    let c = millionaires(Visibility::Both);
+    let err = run_evaluator(&mut ch, &c, &PartyInputs::new([("bob".to_owned(), bits(1))]), None).unwrap_err();
+    assert!(matches!(err, SessionError::NotGarblet), "{err}");
+    garbage.join().unwrap();
+}
+
+#[test]
+fn repeated_programs_run_and_only_the_evaluator_sees_evaluator_outputs() {
+    // Not renumbered: a repeated body must not overwrite its own inputs.
+    let mut b = Builder::new();
+    let x = b.input("alice", Party::Garbler, 64).unwrap();
+    let y = b.input("bob", Party::Evaluator, 64).unwrap();
+    let gt = b.gt(&x, &y, Sign::Unsigned);
+    let sum = b.add(&x, &y);
+    b.output("richer", Visibility::Evaluator, vec![gt]).unwrap();
+    b.output("sum", Visibility::Both, sum).unwrap();
+    let c = b.finish().unwrap();
+    let (ga, eb) = memory_pair();
+    let gc = c.clone();
+    let g = std::thread::spawn(move || {
+        let program = SessionProgram::repeated(&gc, 50).unwrap();
+        run_garbler_program(
+            &mut Channel::new(ga),
+            &program,
+            &PartyInputs::new([("alice".to_owned(), bits(9))]),
+            None,
+        )
+    });
+    let program = SessionProgram::repeated(&c, 50).unwrap();
+    assert_eq!(program.and_count(), 50 * c.and_count());
+    let mut seen = 0u64;
+    let mut progress = |ands: u64| seen = seen.max(ands);
+    let e = run_evaluator_program(
+        &mut Channel::new(eb),
+        &program,
+        &PartyInputs::new([("bob".to_owned(), bits(4))]),
+        Some(&mut progress),
+    )
+    .unwrap();
+    let g = g.join().unwrap().unwrap();
+    assert_eq!(e.outputs[0], ("richer".to_owned(), vec![true]));
+    assert_eq!(g.outputs, vec![("sum".to_owned(), bits(13))], "the garbler learns only `sum`");
+    assert!(seen >= 50 * c.and_count(), "progress reached the end: {seen}");
+}
+
+#[test]
+fn batches_run_each_copy_on_its_own_inputs() {
+    let mut b = Builder::new();
+    let key = b.input("key", Party::Garbler, 8).unwrap();
+    let x = b.input("x", Party::Evaluator, 8).unwrap();
+    let p = b.mul(&key, &x);
+    b.output("y", Visibility::Both, p).unwrap();
+    let body = b.finish().unwrap();
+    let copies = 300u64;
+    let xs: Vec<u8> = (0..copies).map(|i| (i * 37 + 11) as u8).collect();
+    let x_bits: Vec<bool> = xs.iter().flat_map(|&v| (0..8).map(move |k| (v >> k) & 1 == 1)).collect();
+    let key_bits: Vec<bool> = (0..8).map(|k| (0x5bu8 >> k) & 1 == 1).collect();
+    let (ga, eb) = memory_pair();
+    let gb = body.clone();
+    let g = std::thread::spawn(move || {
+        let program = SessionProgram::batch(&gb, copies).unwrap();
+        run_garbler_program(
+            &mut Channel::new(ga),
+            &program,
+            &PartyInputs::new([("key".to_owned(), key_bits)]),
+            None,
+        )
+    });
+    let program = SessionProgram::batch(&body, copies).unwrap();
+    let e = run_evaluator_program(
+        &mut Channel::new(eb),
+        &program,
+        &PartyInputs::new([("x".to_owned(), x_bits)]),
+        None,
+    )
+    .unwrap();
+    let g = g.join().unwrap().unwrap();
+    let want: Vec<bool> =
+        xs.iter().flat_map(|&v| (0..8).map(move |k| (0x5bu8.wrapping_mul(v) >> k) & 1 == 1)).collect();
+    assert_eq!(e.outputs, vec![("y".to_owned(), want.clone())]);
+    assert_eq!(g.outputs, e.outputs, "the garbler's checked copy agrees");
+    assert_eq!(e.and_gates, copies * body.and_count());
+}
+
+/// Both parties of a dual-execution run, each on its own thread, over two
+/// in-memory connections.
+pub(super) fn dualex_pair(
+    gc: &Circuit,
+    ec: &Circuit,
+    g_in: PartyInputs,
+    e_in: PartyInputs,
+) -> (Result<SessionOutcome, SessionError>, Result<SessionOutcome, SessionError>) {
+    let (p_g, p_e) = memory_pair();
+    let (s_g, s_e) = memory_pair();
+    let config = SessionConfig::new().with_security(SecurityMode::DualExecution);
+    let gp = SessionProgram::for_dual_execution(gc).unwrap();
+    let ep = SessionProgram::for_dual_execution(ec).unwrap();
+    std::thread::scope(|s| {
+        let g = s.spawn(|| {
+            config.run_dual_execution(
+                Party::Garbler,
+                &mut Channel::new(p_g),
+                &mut Channel::new(s_g),
+                &gp,
+                &g_in,
+            )
+        });
+        let e = config.run_dual_execution(
+            Party::Evaluator,
+            &mut Channel::new(p_e),
+            &mut Channel::new(s_e),
+            &ep,
+            &e_in,
+        );
+        (g.join().unwrap(), e)
+    })
+}
+
+fn named(v: u64, name: &str) -> PartyInputs {
+    PartyInputs::new([(name.to_owned(), bits(v))])
+}
+
+#[test]
+fn dual_execution_gives_each_party_what_the_program_reveals() {
+    for vis in [Visibility::Both, Visibility::Garbler, Visibility::Evaluator] {
+        let c = millionaires(vis);
+        let (g, e) = dualex_pair(&c, &c, named(1_000_000, "alice"), named(999_999, "bob"));
+        let (g, e) = (g.unwrap(), e.unwrap());
+        for (o, party) in [(&g, Party::Garbler), (&e, Party::Evaluator)] {
+            assert_eq!(o.security, SecurityMode::DualExecution);
+            let richer = o.outputs.iter().find(|(n, _)| n == "richer");
+            assert_eq!(richer.is_some(), vis.reveals_to(party), "{vis:?} {party}");
+            if let Some((_, v)) = richer {
+                assert_eq!(v, &vec![true]);
+            }
+            let sum = o.outputs.iter().find(|(n, _)| n == "sum").unwrap();
+            assert_eq!(sum.1, bits(1_999_999));
+            assert!(o.outputs.iter().all(|(n, _)| !n.starts_with("dualex mask")));
+        }
+    }
+}
+
+#[test]
+fn dual_execution_with_many_input_bits_uses_the_checked_extension() {
+    // 256 evaluator bits: the OT extension path in both directions.
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, 256).unwrap();
+    let y = b.input("y", Party::Evaluator, 256).unwrap();
+    let xs: Vec<_> = x.chunks(64).map(|c| c.to_vec()).collect();
+    let ys: Vec<_> = y.chunks(64).map(|c| c.to_vec()).collect();
+    let mut acc = b.constant_bits(0, 64);
+    for (a, c) in xs.iter().zip(&ys) {
+        let p = b.add(a, c);
+        acc = b.add(&acc, &p);
+    }
+    b.output("total", Visibility::Garbler, acc).unwrap();
+    let c = garblet_circuits::opt::optimize(&b.finish().unwrap());
+    let xv: Vec<bool> = (0..256).map(|i| i % 3 == 0).collect();
+    let yv: Vec<bool> = (0..256).map(|i| i % 5 == 1).collect();
+    let want = c.eval_bits(&[xv.clone(), yv.clone()]).unwrap();
+    let (g, e) = dualex_pair(
+        &c,
+        &c,
+        PartyInputs::new([("x".to_owned(), xv)]),
+        PartyInputs::new([("y".to_owned(), yv)]),
+    );
+    assert_eq!(g.unwrap().outputs, vec![("total".to_owned(), want[0].clone())]);
+    assert!(e.unwrap().outputs.is_empty(), "the evaluator learns nothing");
+}
+
+#[test]
+fn a_security_mode_mismatch_stops_both_sides_before_any_input_is_used() {
+    let c = millionaires(Visibility::Both);
+    let (a, b) = memory_pair();
+    let (a2, _b2) = memory_pair();
+    let gc = c.clone();
+    let g = std::thread::spawn(move || {
+        let config = SessionConfig::new().with_security(SecurityMode::DualExecution);
+        let program = SessionProgram::for_dual_execution(&gc).unwrap();
+        config.run_dual_execution(
+            Party::Garbler,
+            &mut Channel::new(a),
+            &mut Channel::new(a2),
+            &program,
+            &named(5, "alice"),
+        )
+    });
+    let program = SessionProgram::from_circuit(&c).unwrap();
+    let e = SessionConfig::new().run(Party::Evaluator, &mut Channel::new(b), &program, &named(3, "bob"));
+    for r in [g.join().unwrap(), e] {
+        let err = r.unwrap_err();
+        assert!(matches!(err, SessionError::Mismatch(ProgramMismatch::Security { .. })), "{err}");
+        assert!(err.to_string().contains("security mode"), "{err}");
+    }
+}
+
+#[test]
+fn the_mode_must_fit_the_call() {
+    let c = millionaires(Visibility::Both);
+    let program = SessionProgram::from_circuit(&c).unwrap();
+    let (a, _b) = memory_pair();
+    let dual = SessionConfig::new().with_security(SecurityMode::DualExecution);
+    let err = dual.run(Party::Garbler, &mut Channel::new(a), &program, &named(1, "alice")).unwrap_err();
+    assert!(matches!(err, SessionError::Config(_)));
+    assert_eq!(err.fault(), Fault::Local);
+    // A private output needs the masked program.
+    let private = SessionProgram::from_circuit(&millionaires(Visibility::Garbler)).unwrap();
+    let ((a, _), (b, _)) = (memory_pair(), memory_pair());
+    let err = dual
+        .run_dual_execution(
+            Party::Garbler,
+            &mut Channel::new(a),
+            &mut Channel::new(b),
+            &private,
+            &named(1, "alice"),
+        )
+        .unwrap_err();
+    assert!(matches!(err, SessionError::Inputs(InputError::DualexNeedsPublicOutputs(_))), "{err}");
+}
+
+/// A transport that records every byte written.
+struct Recording {
+    inner: MemoryChannel,
+    log: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Read for Recording {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl Write for Recording {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.log.lock().unwrap().extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The bytes each side sent in one semi-honest run with fixed seeds.
+fn transcript(g_seed: u128, e_seed: u128, evaluator_bits: u32) -> (Vec<u8>, Vec<u8>) {
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, 64).unwrap();
+    let y = b.input("y", Party::Evaluator, evaluator_bits).unwrap();
+    let folded = b.add(&x, &y[..64].to_vec());
+    b.output("z", Visibility::Both, folded).unwrap();
+    let c = b.finish().unwrap();
+    let program = SessionProgram::from_circuit(&c).unwrap();
+    let (a, e) = memory_pair();
+    let (ga, ea) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+    let xv = PartyInputs::new([("x".to_owned(), bits(77))]);
+    let yv = PartyInputs::new([("y".to_owned(), (0..evaluator_bits).map(|i| i % 7 == 2).collect())]);
+    std::thread::scope(|s| {
+        let g = s.spawn(|| {
+            let config =
+                SessionConfig::new().with_random(RandomSource::InsecureFixedSeed(Block::new(g_seed)));
+            config.run(
+                Party::Garbler,
+                &mut Channel::new(Recording { inner: a, log: ga.clone() }),
+                &program,
+                &xv,
+            )
+        });
+        let config = SessionConfig::new().with_random(RandomSource::InsecureFixedSeed(Block::new(e_seed)));
+        config
+            .run(Party::Evaluator, &mut Channel::new(Recording { inner: e, log: ea.clone() }), &program, &yv)
+            .unwrap();
+        g.join().unwrap().unwrap();
+    });
+    let g = ga.lock().unwrap().clone();
+    let e = ea.lock().unwrap().clone();
+    (g, e)
+}
+
+#[test]
+fn fixed_seeds_give_a_fixed_transcript() {
+    for evaluator_bits in [64, 300] {
+        let first = transcript(1, 2, evaluator_bits);
+        assert_eq!(first, transcript(1, 2, evaluator_bits), "same seeds, same bytes both ways");
+        let other = transcript(3, 2, evaluator_bits);
+        assert_ne!(first.0, other.0, "another garbler seed changes what the garbler sends");
+    }
+}
+
+#[test]
+fn outcome_and_inputs_never_debug_print_values() {
+    let inputs = named(0xdead_beef, "alice");
+    assert!(!format!("{inputs:?}").contains("true"));
+    let config = SessionConfig::new().with_random(RandomSource::InsecureFixedSeed(Block::new(99)));
+    assert!(!format!("{config:?}").contains("99"));
+}

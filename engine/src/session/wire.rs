@@ -1,0 +1,82 @@
+//! Message tags and the adapters that stream garbled tables through a
+//! [`Channel`] while reporting progress.
+
+use super::error::SessionError;
+use crate::channel::{Channel, ChannelError};
+use std::io::{self, Read, Write};
+
+/// G → E: the active labels of the garbler's input bits.
+pub(crate) const TAG_GARBLER_INPUTS: u8 = 0xA1;
+/// G → E: the garbled tables, streamed.
+pub(crate) const TAG_TABLES: u8 = 0xA2;
+/// G → E: decoding bits of the outputs E may learn.
+pub(crate) const TAG_DECODER: u8 = 0xA3;
+/// E → G: active labels of the outputs G may learn.
+pub(crate) const TAG_OUTPUT_LABELS: u8 = 0xA4;
+/// G → E: the end of a semi-honest session.
+pub(crate) const TAG_DONE: u8 = 0xA5;
+/// Dual execution, first party → second: a commitment to its check value.
+pub(crate) const TAG_COMMIT: u8 = 0xB1;
+/// Dual execution, second party → first: its check value.
+pub(crate) const TAG_CHECK: u8 = 0xB2;
+/// Dual execution, first party → second: the commitment's opening.
+pub(crate) const TAG_OPEN: u8 = 0xB3;
+
+/// Called with the number of AND gates processed so far.
+pub type Progress<'a> = &'a mut dyn FnMut(u64);
+
+/// Reads one tag byte and checks it is `tag`.
+pub(crate) fn expect_tag<T: Read + Write>(
+    ch: &mut Channel<T>,
+    tag: u8,
+    expected: &'static str,
+) -> Result<(), SessionError> {
+    let mut got = [0u8; 1];
+    ch.recv_bytes(&mut got)?;
+    if got[0] != tag {
+        return Err(SessionError::UnexpectedMessage { expected, got: got[0] });
+    }
+    Ok(())
+}
+
+/// `Write` over a channel that reports AND-table progress.
+pub(crate) struct TableSink<'c, 'p, T: Read + Write> {
+    pub(crate) ch: &'c mut Channel<T>,
+    pub(crate) written: u64,
+    pub(crate) progress: Option<Progress<'p>>,
+}
+
+impl<T: Read + Write> Write for TableSink<'_, '_, T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.ch.send_bytes(buf).map_err(io::Error::other)?;
+        self.written += buf.len() as u64;
+        if let Some(p) = self.progress.as_mut() {
+            p(self.written / 32);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.ch.flush().map_err(io::Error::other)
+    }
+}
+
+/// `Read` over a channel that reports AND-table progress.
+pub(crate) struct TableSource<'c, 'p, T: Read + Write> {
+    pub(crate) ch: &'c mut Channel<T>,
+    pub(crate) read: u64,
+    pub(crate) progress: Option<Progress<'p>>,
+}
+
+impl<T: Read + Write> Read for TableSource<'_, '_, T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.ch.recv_bytes(buf).map_err(|e| match e {
+            ChannelError::Io(e) => e,
+            other => io::Error::new(io::ErrorKind::UnexpectedEof, other),
+        })?;
+        self.read += buf.len() as u64;
+        if let Some(p) = self.progress.as_mut() {
+            p(self.read / 32);
+        }
+        Ok(buf.len())
+    }
+}
