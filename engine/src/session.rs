@@ -299,7 +299,9 @@ impl<'p> SessionProgram<'p> {
     fn first_and(&self, k: u64) -> u64 {
         match self.shape {
             Shape::Single => 0,
-            Shape::Batch { ands, .. } => k * ands,
+            // Saturating: a product past u64 must not wrap onto an earlier
+            // run's tweaks; the garbler and evaluator refuse it instead.
+            Shape::Batch { ands, .. } => k.saturating_mul(ands),
         }
     }
 
