@@ -30,6 +30,10 @@
 //!   identical on both sides); half-gates hashes the garbler half with tweak
 //!   `2g` and the evaluator half with tweak `2g + 1`, so every `(x, i)` pair
 //!   is unique. The tweak enters as the 128-bit block `Block::new(i)`.
+//!   Tweaks are computed in `u64`; the garbler and evaluator refuse a run
+//!   whose AND indices would reach [`crate::garble::AND_INDEX_LIMIT`]
+//!   (2^62), so `2g + 1` never wraps and every tweak stays below 2^64 (the
+//!   OT's tweaks have bit 127 set).
 //! * **Why this one.** The cheaper one-call variant `π(σ(x) ⊕ i) ⊕ σ(x)`
 //!   (σ a linear orthomorphism, which *is* circular correlation robust
 //!   without tweaks, GKWY §7.3) is not TCCR: an adversary choosing

@@ -288,6 +288,10 @@ mod x86 {
         // site per group size keeps each inlined.
         while done < ops.len() {
             let live = (ops.len() - done).min(EVAL_GROUP);
+            // The tweak of gate `first_and + done`'s first hash. The drivers
+            // keep AND indices below `garble::AND_INDEX_LIMIT` (2^62), so
+            // this and the lane adds of `eval_group` (padding gates included,
+            // at most 15 past the last) stay below 2^63 + 64: no wrap.
             let t = 2 * (first_and + done as u64);
             // Tables read in place stream from DRAM: ask for the lines a few
             // groups ahead (a hint; never faults, even past the end).
@@ -419,6 +423,8 @@ mod x86 {
         // inlined.
         while done < ops.len() {
             let live = (ops.len() - done).min(GARBLE_GROUP);
+            // As in `eval_kernel`: below 2^63 + 64 under the drivers' bound
+            // on AND indices (2^62), padding gates included.
             let t = 2 * (first_and + done as u64);
             // Initialised only when padding is needed.
             let mut pad_ops;

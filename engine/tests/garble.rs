@@ -8,7 +8,7 @@ use garblet_engine::circuits::{
 };
 use garblet_engine::garble::{
     eval_plain, evaluate_many, garble_many, ActiveLabel, DecodeError, Encoder, EvalError, Evaluator,
-    GarbleError, Garbler, HalfGates, OutputDecoder, Plan, Repeated,
+    GarbleError, Garbler, HalfGates, OutputDecoder, Plan, Repeated, AND_INDEX_LIMIT,
 };
 use garblet_engine::prg::Prg;
 use proptest::prelude::*;
@@ -561,4 +561,163 @@ fn malformed_streaming_sources_and_streams_stop_cleanly() {
         assert!(matches!(err, EvalError::Truncated { .. }), "{err:?}");
     }
     assert!(Evaluator::new().evaluate(&plan, &labels, &stream[..]).is_ok());
+}
+
+/// The fused (where the CPU has them) and the portable code.
+fn both_schemes() -> [(&'static str, HalfGates); 2] {
+    [("fused", HalfGates::new()), ("portable", HalfGates::portable())]
+}
+
+#[test]
+fn first_and_indices_past_the_limit_are_refused_before_any_work() {
+    let (c, labels, stream, _) = small_setup();
+    let mut prg = Prg::from_seed(Block::new(8));
+    let encoder = Encoder::random(16, &mut prg);
+    for plan in [Plan::compile_with_window(&c, 10).unwrap(), Plan::streaming_with_window(&c, 10).unwrap()] {
+        // Compiled: the AND count; streaming: the gate count (an upper bound).
+        let ands = plan.and_count().unwrap_or(c.gates().len() as u64);
+        for (name, scheme) in both_schemes() {
+            for first in [u64::MAX - 5, u64::MAX, 1 << 63, AND_INDEX_LIMIT, AND_INDEX_LIMIT - ands + 1] {
+                let mut sink = Vec::new();
+                let err = Garbler::with_scheme(scheme.clone())
+                    .first_and_index(first)
+                    .garble(&plan, &encoder, &mut sink)
+                    .unwrap_err();
+                assert!(
+                    matches!(err, GarbleError::TweakRange { first_and, ands: a } if first_and == first && a == ands),
+                    "{name}, first {first}: {err:?}"
+                );
+                assert!(sink.is_empty(), "{name}, first {first}: nothing is written");
+                let evaluator = Evaluator::with_scheme(scheme.clone()).first_and_index(first);
+                let mut reader = &stream[..];
+                let err = evaluator.evaluate(&plan, &labels, &mut reader).unwrap_err();
+                assert!(
+                    matches!(err, EvalError::TweakRange { first_and, ands: a } if first_and == first && a == ands),
+                    "{name}, first {first}: {err:?}"
+                );
+                assert_eq!(reader.len(), stream.len(), "{name}, first {first}: nothing is read");
+                let err = evaluator.evaluate_slice(&plan, &labels, &stream).unwrap_err();
+                assert!(matches!(err, EvalError::TweakRange { .. }), "{name}, first {first}: {err:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_largest_first_and_index_round_trips() {
+    // Several windows, and a wide circuit whose batches are split over
+    // threads in parallel mode.
+    let cases = [(wide_circuit(8, 3), 10, 7u128), (wide_circuit(2500, 2), 1 << 16, 9)];
+    for (c, window, seed) in cases {
+        let n_in = c.input_bits() as usize;
+        let inputs: Vec<bool> = (0..n_in).map(|k| k % 3 == 1 || k % 7 == 0).collect();
+        let expected = flat_plain(&c, &inputs);
+        let compiled = Plan::compile_with_window(&c, window).unwrap();
+        let streaming = Plan::streaming_with_window(&c, window).unwrap();
+        let gates = c.gates().len() as u64;
+        for (plan, ands) in [(&compiled, compiled.and_count().unwrap()), (&streaming, gates)] {
+            let first = AND_INDEX_LIMIT - ands;
+            let mut streams = Vec::new();
+            for (gname, g) in both_schemes() {
+                for (ename, e) in both_schemes() {
+                    for parallel in [false, true] {
+                        let mut prg = Prg::from_seed(Block::new(seed));
+                        let encoder = Encoder::random(n_in, &mut prg);
+                        let labels = encoder.encode_bits(0, &inputs);
+                        let mut stream = Vec::new();
+                        let outputs = Garbler::with_scheme(g.clone())
+                            .parallel(parallel)
+                            .first_and_index(first)
+                            .garble(plan, &encoder, &mut stream)
+                            .unwrap();
+                        let evaluator =
+                            Evaluator::with_scheme(e.clone()).parallel(parallel).first_and_index(first);
+                        let out = evaluator.evaluate(plan, &labels, &stream[..]).unwrap();
+                        assert_eq!(evaluator.evaluate_slice(plan, &labels, &stream).unwrap(), out);
+                        let bits = outputs.decoder().decode(&out).unwrap();
+                        assert_eq!(bits, expected, "{gname} -> {ename}, parallel {parallel}");
+                        assert_eq!(outputs.verify(&out).unwrap(), bits);
+                        // Another first index is another stream (the trailer
+                        // carries the end index): refused.
+                        let other = Evaluator::with_scheme(e.clone()).first_and_index(first - 1);
+                        assert!(other.evaluate(plan, &labels, &stream[..]).is_err());
+                        streams.push(stream);
+                    }
+                }
+            }
+            // Same bytes from every scheme and thread count; other tables
+            // than from index 0 (no tweak wrapped onto low indices).
+            assert!(streams.windows(2).all(|w| w[0] == w[1]));
+            let mut prg = Prg::from_seed(Block::new(seed));
+            let encoder = Encoder::random(n_in, &mut prg);
+            let mut low = Vec::new();
+            Garbler::new().garble(plan, &encoder, &mut low).unwrap();
+            assert_eq!(low.len(), streams[0].len());
+            let tables = 32..low.len() - 32;
+            assert_ne!(low[tables.clone()], streams[0][tables]);
+        }
+    }
+}
+
+/// A sink that accepts `left` bytes, then fails (or, with `zero`, stops
+/// accepting: `Ok(0)`, which `write_all` reports as `WriteZero`).
+struct FailingSink {
+    left: usize,
+    zero: bool,
+    written: usize,
+}
+
+impl std::io::Write for FailingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return if self.zero { Ok(0) } else { Err(std::io::Error::other("sink failed")) };
+        }
+        let n = buf.len().min(self.left);
+        self.left -= n;
+        self.written += n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn sink_errors_mid_garbling_are_returned_cleanly() {
+    let c = wide_circuit(5000, 3);
+    let n_in = c.input_bits() as usize;
+    let inputs: Vec<bool> = (0..n_in).map(|k| k % 5 < 2).collect();
+    // Three windows, so several writes of tables before the trailer; the
+    // first window's batch of 5,000 ANDs is split over threads in parallel.
+    let plan = Plan::compile_with_window(&c, 12_000).unwrap();
+    let mut prg = Prg::from_seed(Block::new(21));
+    let encoder = Encoder::random(n_in, &mut prg);
+    let labels = encoder.encode_bits(0, &inputs);
+    let mut full = Vec::new();
+    Garbler::new().garble(&plan, &encoder, &mut full).unwrap();
+    for parallel in [false, true] {
+        // One garbler throughout: its cached buffers survive the failures.
+        let garbler = Garbler::new().parallel(parallel);
+        for cut in [0, 1, 31, 32, 33, 1000, full.len() / 2, full.len() - 33, full.len() - 1] {
+            for zero in [false, true] {
+                let mut sink = FailingSink { left: cut, zero, written: 0 };
+                let err = garbler.garble(&plan, &encoder, &mut sink).unwrap_err();
+                match err {
+                    GarbleError::Io(e) => {
+                        let kind =
+                            if zero { std::io::ErrorKind::WriteZero } else { std::io::ErrorKind::Other };
+                        assert_eq!(e.kind(), kind, "cut {cut}");
+                    }
+                    other => panic!("cut {cut}: {other:?}"),
+                }
+                assert_eq!(sink.written, cut);
+            }
+            // The next run on the same garbler is whole and correct.
+            let mut stream = Vec::new();
+            let outputs = garbler.garble(&plan, &encoder, &mut stream).unwrap();
+            assert_eq!(stream, full, "parallel {parallel}, after cut {cut}");
+            let out = Evaluator::new().evaluate(&plan, &labels, &stream[..]).unwrap();
+            assert_eq!(outputs.decoder().decode(&out).unwrap(), flat_plain(&c, &inputs));
+        }
+    }
 }

@@ -23,6 +23,8 @@
 
 use std::cell::RefCell;
 
+use zeroize::Zeroize;
+
 use crate::block::Block;
 use crate::hash::{Tmmo, TweakableHash, FIXED_KEY};
 use crate::prg::Delta;
@@ -83,17 +85,32 @@ impl<H: TweakableHash> HalfGates<H> {
     }
 }
 
+/// The per-thread hash buffers (inputs, outputs and scratch). When
+/// garbling they hold `A₀, A₀ ⊕ Δ, B₀, B₀ ⊕ Δ` and their hashes (π is
+/// public: `π(A₀)` gives `A₀` back), so they are secrets: zeroised when the
+/// thread exits. Between batches they keep the last chunk's blocks; wiping
+/// them per batch would cost a pass over 48 KiB per call.
+struct Buffers([Vec<Block>; 3]);
+
+impl Drop for Buffers {
+    fn drop(&mut self) {
+        for b in &mut self.0 {
+            b.zeroize();
+        }
+    }
+}
+
 thread_local! {
-    /// Per-thread hash buffers (inputs, outputs and scratch), grown once: no
-    /// allocation and no zeroing per batch.
-    static BUFFERS: RefCell<[Vec<Block>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+    /// Per-thread hash buffers, grown once: no allocation and no zeroing per
+    /// batch (zeroised on thread exit, see [`Buffers`]).
+    static BUFFERS: RefCell<Buffers> = const { RefCell::new(Buffers([Vec::new(), Vec::new(), Vec::new()])) };
 }
 
 /// Runs `f` with three per-thread buffers of at least `len` blocks each.
 fn with_buffers<R>(len: usize, f: impl FnOnce(&mut [Block], &mut [Block], &mut [Block]) -> R) -> R {
     BUFFERS.with(|cell| {
         let mut guard = cell.borrow_mut();
-        let [input, out, scratch] = &mut *guard;
+        let [input, out, scratch] = &mut guard.0;
         if input.len() < len {
             for b in [&mut *input, &mut *out, &mut *scratch] {
                 b.resize(len, Block::ZERO);
@@ -104,8 +121,13 @@ fn with_buffers<R>(len: usize, f: impl FnOnce(&mut [Block], &mut [Block], &mut [
 }
 
 // Tweaks: half `j` (0: garbler half, 1: evaluator half) of the AND gate
-// with schedule index `g` uses `2g + j` as a 128-bit block (`g` stays far
-// below 2^63).
+// with schedule index `g` uses `2g + j` as a 128-bit block, computed in u64
+// (`t0 = base << 1` below, then `t0 + m/2` or `t0 + m`; the fused kernels in
+// `crate::simd` compute the same). The drivers (`super::Garbler::garble`,
+// `super::Evaluator`) refuse a run unless `first_and + ands ≤
+// super::AND_INDEX_LIMIT` (2^62), so `g < 2^62`: the shift and the adds
+// never wrap and distinct gates get distinct tweaks. (Unchecked, `base << 1`
+// would silently drop bit 63: index 2^63 + g would reuse gate g's tweaks.)
 
 impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
     fn material_len(&self, ands: usize) -> usize {
@@ -297,6 +319,50 @@ mod tests {
         let mut matb = vec![0u8; hg.material_len(n)];
         hg.garble_ands(&delta, 78, &zero, &ops, &mut c0b, &mut matb);
         assert_ne!(mat, matb);
+    }
+
+    /// At the top of the allowed AND indices (the last batch ending at
+    /// `AND_INDEX_LIMIT`): the fused kernels (padding gates included) and the
+    /// portable code agree, evaluation decodes, and no tweak wrapped onto
+    /// the low indices' (overflow would also panic in a debug build).
+    #[test]
+    fn top_of_the_and_index_range() {
+        use super::super::AND_INDEX_LIMIT;
+        let fused = HalfGates::new();
+        let portable = HalfGates::portable();
+        let mut prg = Prg::from_seed(Block::new(3));
+        let delta = Delta::random(&mut prg);
+        let d = delta.as_block();
+        for n in [1usize, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 257, 600] {
+            let first = AND_INDEX_LIMIT - n as u64;
+            let zero: Vec<Block> = (0..2 * n).map(|_| prg.random_block()).collect();
+            let ops: Vec<Op> = (0..n as u32).map(|k| Op { a: 2 * k, b: 2 * k + 1, out: 0 }).collect();
+            let mut tables = Vec::new();
+            for (scheme, first) in [(&fused, first), (&portable, first), (&portable, 0)] {
+                let mut c0 = vec![Block::ZERO; n];
+                let mut mat = vec![0u8; 32 * n];
+                scheme.garble_ands(&delta, first, &zero, &ops, &mut c0, &mut mat);
+                tables.push((c0, mat));
+            }
+            assert_eq!(tables[0], tables[1], "{n} gates");
+            assert_ne!(tables[1].1, tables[2].1, "{n} gates");
+            let (c0, mat) = &tables[0];
+            let bits: Vec<bool> = (0..2 * n).map(|i| i % 3 != 1).collect();
+            let active: Vec<Block> = zero.iter().zip(&bits).map(|(&l, &x)| l ^ d.select(x)).collect();
+            for scheme in [&fused, &portable] {
+                let mut c = vec![Block::ZERO; n];
+                scheme.eval_ands(first, &active, &ops, mat, &mut c);
+                let mut labels = active.clone();
+                let ops_in_place: Vec<Op> =
+                    (0..n as u32).map(|k| Op { a: 2 * k, b: 2 * k + 1, out: 2 * k }).collect();
+                scheme.eval_ands_in_place(first, &mut labels, &ops_in_place, mat);
+                for k in 0..n {
+                    let expected = c0[k] ^ d.select(bits[2 * k] & bits[2 * k + 1]);
+                    assert_eq!(c[k], expected, "gate {k} of {n}");
+                    assert_eq!(labels[2 * k], expected, "gate {k} of {n}, in place");
+                }
+            }
+        }
     }
 
     /// The fused kernels (where the CPU has them) against the portable code,

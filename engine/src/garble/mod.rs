@@ -77,13 +77,30 @@
 //!    bytes once and nothing per gate;
 //! 2. for every window of the plan, its AND tables in execution order, 32
 //!    bytes (`T_G`, `T_E`) per AND gate; XOR and INV send nothing;
-//! 3. a trailer: the block `"garblet!" ‖ and_count` (tag in the high 64
-//!    bits) and the XOR of all blocks before it. The evaluator knows how many
+//! 3. a trailer: the block `"garblet!" ‖ end` (tag in the high 64 bits;
+//!    `end` is the AND index after the run's last AND gate, the first AND
+//!    index ([`Garbler::first_and_index`]) plus the AND count, so it binds
+//!    the stream to its tweak range too; at most [`AND_INDEX_LIMIT`]) and the
+//!    XOR of all blocks before it. The evaluator knows how many
 //!    bytes to expect from the plan, so a short stream is
 //!    [`EvalError::Truncated`]; a trailer that does not match (a stream for
 //!    another circuit, misframed, corrupted) is [`EvalError::BadTrailer`] or
 //!    [`EvalError::Corrupt`]. The checksum catches accidental corruption
 //!    (e.g. any single corrupted table block); it is not a MAC.
+//!
+//! # Tweaks
+//!
+//! AND gate `g` of a run (`g = first_and + k` for its `k`-th AND gate)
+//! hashes under the tweaks `2g` and `2g + 1`, computed in `u64` (see
+//! [`half_gates`] and the fused kernels of `crate::simd`) and used as the
+//! low 64 bits of a block. Two gates garbled under one Δ with the same
+//! tweak would leak Δ, so a run whose indices would pass
+//! [`AND_INDEX_LIMIT`] (2^62) is refused before anything is garbled or
+//! evaluated ([`GarbleError::TweakRange`], [`EvalError::TweakRange`]).
+//! Below it every tweak (with the kernels' padding gates) is below 2^63 + 64:
+//! no `u64` arithmetic on tweaks can wrap, distinct gates get distinct
+//! tweaks, and none meets the OT's tweaks `2^127 + j`
+//! ([`crate::ot::extension`]).
 
 use std::io::{self, Read, Write};
 
@@ -110,6 +127,22 @@ use schedule::Window;
 
 /// Tag in the high 64 bits of the trailer's first block: `"garblet!"`.
 const TRAILER_TAG: u64 = u64::from_be_bytes(*b"garblet!");
+
+/// The bound on AND gate indices: a run numbers its AND gates `first_and,
+/// first_and + 1, …` ([`Garbler::first_and_index`]) and is refused unless
+/// `first_and + ands ≤ AND_INDEX_LIMIT`, `ands` the plan's AND count (for a
+/// [`Plan::streaming`] plan, its gate count). Every index is then below
+/// 2^62 and every tweak (`2g`, `2g + 1`, and the fused kernels' padding
+/// gates, at most 16 past the last gate) below 2^63 + 64, far from
+/// wrapping a `u64` and from the OT's tweak domain (bit 127). 2^62 AND gates
+/// take over a century to garble at 10^9 per second.
+pub const AND_INDEX_LIMIT: u64 = 1 << 62;
+
+/// Whether AND gates `first_and .. first_and + ands` stay within
+/// [`AND_INDEX_LIMIT`].
+fn and_range_fits(first_and: u64, ands: u64) -> bool {
+    first_and.checked_add(ands).is_some_and(|end| end <= AND_INDEX_LIMIT)
+}
 
 /// AND batches at least this long are split over the rayon pool when
 /// garbling or evaluating in parallel.
@@ -186,6 +219,16 @@ pub enum GarbleError {
         /// Labels in the encoder.
         got: u64,
     },
+    /// The run's AND indices `first_and .. first_and + ands` would pass
+    /// [`AND_INDEX_LIMIT`], where tweaks would no longer be unique. Nothing
+    /// was garbled or written.
+    #[error("AND gates {first_and} + {ands} pass the AND index limit 2^62 (tweaks would repeat)")]
+    TweakRange {
+        /// The first AND index ([`Garbler::first_and_index`]).
+        first_and: u64,
+        /// The plan's AND count (its gate count if streaming).
+        ands: u64,
+    },
 }
 
 /// Evaluation failed; every variant caused by the peer's data is an error
@@ -205,10 +248,13 @@ pub enum EvalError {
     #[error("reading the garbled circuit failed: {0}")]
     Io(io::Error),
     /// The trailer does not close this circuit's stream (wrong tag or AND
-    /// count): the stream is misframed or belongs to another circuit.
-    #[error("the garbled stream's trailer does not match: expected {expected_ands} AND gates, trailer says {trailer:x}")]
+    /// index): the stream is misframed, belongs to another circuit or was
+    /// garbled from another first AND index.
+    #[error("the garbled stream's trailer does not match: expected AND index {expected_ands} at the end, trailer says {trailer:x}")]
     BadTrailer {
-        /// AND gates of this plan.
+        /// The AND index after this run's last AND gate: the first AND index
+        /// plus the plan's AND count (the AND count when the first index is
+        /// 0).
         expected_ands: u64,
         /// The trailer block received.
         trailer: u128,
@@ -227,6 +273,16 @@ pub enum EvalError {
     /// The circuit could not be scheduled.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The run's AND indices `first_and .. first_and + ands` would pass
+    /// [`AND_INDEX_LIMIT`] (see [`GarbleError::TweakRange`]). Nothing was
+    /// read or evaluated.
+    #[error("AND gates {first_and} + {ands} pass the AND index limit 2^62 (tweaks would repeat)")]
+    TweakRange {
+        /// The first AND index ([`Evaluator::first_and_index`]).
+        first_and: u64,
+        /// The plan's AND count (its gate count if streaming).
+        ands: u64,
+    },
 }
 
 /// Decoding or verifying output labels failed.
@@ -534,12 +590,33 @@ fn xor_fold(bytes: &[u8]) -> u128 {
     (acc[0] ^ acc[1] ^ acc[2] ^ acc[3]).to_u128()
 }
 
+/// Zeroises `blocks` with volatile writes that the compiler cannot drop,
+/// 8 bytes at a time where aligned (a block is 1-aligned).
+fn wipe_blocks(blocks: &mut [Block]) {
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(blocks);
+    let (head, words, tail) = bytemuck::pod_align_to_mut::<u8, u64>(bytes);
+    head.zeroize();
+    words.zeroize();
+    tail.zeroize();
+}
+
 /// Buffers of a run, reused across windows.
+///
+/// A garbler's run holds secrets: its label file holds zero labels and Δ
+/// (at index `num_wires`), and `c` the zero labels of split AND batches.
+/// Both are zeroised when the run is dropped (its [`Drop`]), whatever the
+/// path: a finished run replaced in or evicted from the [`RunCache`], an
+/// early return on a sink or stream error, a panic unwinding. `c` never
+/// reallocates with its contents ([`Run::grow_c`]), so no copy of a label is
+/// left in freed memory; `labels` is never resized. `material` holds only
+/// garbled tables (what the stream carries) and is not wiped.
 struct Run {
     /// The label file: `used` labels (see [`Run::label_len`]), in a buffer
     /// of the next size in [`FILE_LABELS`] (or exactly `used` past them).
+    /// Only `labels[..used]` is ever written.
     labels: Vec<Block>,
     used: usize,
+    /// Output labels of a batch split over threads, before [`Run::scatter`].
     c: Vec<Block>,
     material: Vec<u8>,
     and_index: u64,
@@ -548,7 +625,8 @@ struct Run {
 
 /// Label buffers kept from one run to the next by a garbler or evaluator:
 /// a batch of a small circuit would otherwise allocate (and fault in) a
-/// window's worth of labels per run. Zeroised when dropped.
+/// window's worth of labels per run. A run it drops (replaced, evicted,
+/// or with the cache) is zeroised by [`Run`]'s [`Drop`].
 #[derive(Default)]
 struct RunCache(std::sync::Mutex<Option<Run>>);
 
@@ -569,6 +647,7 @@ impl RunCache {
     fn take(&self, plan: &Plan<'_>) -> Run {
         let cached = self.0.try_lock().ok().and_then(|mut slot| slot.take());
         match cached {
+            // A cached run of another size is dropped here (and wiped).
             Some(mut run) if run.used == Run::label_len(plan) => {
                 // Wire labels (and the Δ slot) start cleared as in a new run;
                 // the window's slots past them are written before they are read.
@@ -582,20 +661,22 @@ impl RunCache {
         }
     }
 
-    /// Keeps `run` for the next call (or wipes it if the slot is busy).
-    fn give(&self, mut run: Run) {
-        match self.0.try_lock() {
-            Ok(mut slot) => *slot = Some(run),
-            Err(_) => run.wipe(),
-        }
+    /// Keeps `run` for the next call. If the slot is busy, `run` is
+    /// dropped; a run already in the slot (another thread's) is replaced
+    /// and dropped. Dropped runs are wiped, outside the lock.
+    fn give(&self, run: Run) {
+        let _dropped = match self.0.try_lock() {
+            Ok(mut slot) => slot.replace(run),
+            Err(_) => Some(run),
+        };
     }
 }
 
-impl Drop for RunCache {
+impl Drop for Run {
+    /// Zeroises every buffer that held labels: `labels[..used]` (the rest
+    /// was never written) and all of `c`'s allocation.
     fn drop(&mut self) {
-        if let Ok(Some(run)) = self.0.get_mut() {
-            run.wipe();
-        }
+        self.wipe();
     }
 }
 
@@ -619,10 +700,23 @@ impl Run {
         }
     }
 
-    /// Zeroises the labels used (the rest of the buffer was never written).
+    /// Zeroises the labels used (the rest of the buffer was never written)
+    /// and the split-batch outputs `c` (its whole allocation).
     fn wipe(&mut self) {
-        for l in &mut self.labels[..self.used] {
-            l.zeroize();
+        let used = self.used.min(self.labels.len());
+        wipe_blocks(&mut self.labels[..used]);
+        let c_all = self.c.capacity();
+        self.c.resize(c_all, Block::ZERO);
+        wipe_blocks(&mut self.c);
+    }
+
+    /// Makes `c` at least `n` labels long. A larger buffer is a new zeroed
+    /// allocation, and the old one is wiped before it is freed (a `resize`
+    /// would copy its labels and free the old buffer as it is).
+    fn grow_c(&mut self, n: usize) {
+        if self.c.len() < n {
+            let mut old = std::mem::replace(&mut self.c, vec![Block::ZERO; n]);
+            wipe_blocks(&mut old);
         }
     }
 
@@ -803,7 +897,9 @@ impl<G: GarblingScheme> Garbler<G> {
     /// Numbers this run's AND gates from `first` (AND gate `g` hashes under
     /// tweaks `2g` and `2g + 1`), so that several garblings under one Δ —
     /// the instances of a batch — never reuse a tweak. The evaluator must
-    /// use the same value.
+    /// use the same value. [`Garbler::garble`] refuses a plan whose AND
+    /// gates would pass [`AND_INDEX_LIMIT`] from here
+    /// ([`GarbleError::TweakRange`]).
     pub fn first_and_index(mut self, first: u64) -> Self {
         self.first_and = first;
         self
@@ -822,6 +918,11 @@ impl<G: GarblingScheme> Garbler<G> {
 
     /// Garbles `plan` and writes the garbled circuit to `sink`, one window at
     /// a time. Returns the output zero labels.
+    ///
+    /// A plan whose AND indices would pass [`AND_INDEX_LIMIT`] is
+    /// [`GarbleError::TweakRange`], before anything is written. On an error
+    /// of `sink` the run stops there (the stream is incomplete) and its
+    /// label buffers are wiped.
     pub fn garble<W: Write>(
         &self,
         plan: &Plan<'_>,
@@ -833,6 +934,12 @@ impl<G: GarblingScheme> Garbler<G> {
                 expected: plan.input_bits(),
                 got: encoder.inputs.len() as u64,
             });
+        }
+        // Once per run: within the limit no tweak can wrap, so the batches
+        // below need no check of their own.
+        let ands = plan.and_bound();
+        if !and_range_fits(self.first_and, ands) {
+            return Err(GarbleError::TweakRange { first_and: self.first_and, ands });
         }
         let d = encoder.delta.as_block();
         let nw = plan.num_wires() as usize;
@@ -855,6 +962,11 @@ impl<G: GarblingScheme> Garbler<G> {
             // is folded into the checksum while its tables are in cache; the
             // window's tables are written at once.
             let piece = STREAM_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
+            // Once per window, for a streaming source that yields more gates
+            // than it counted: the run stops before an index passes the limit.
+            if !and_range_fits(run.and_index, w.ands as u64) {
+                return Err(GarbleError::TweakRange { first_and: self.first_and, ands });
+            }
             run.grow_material(self.scheme.material_len(w.ands));
             let mut pos = 0;
             for seg in &w.segments {
@@ -865,8 +977,8 @@ impl<G: GarblingScheme> Garbler<G> {
                 let ops = &w.ops[seg.start as usize..seg.end as usize];
                 let n = ops.len();
                 let split = self.parallel && n >= PAR_MIN_ANDS;
-                if split && run.c.len() < n {
-                    run.c.resize(n, Block::ZERO);
+                if split {
+                    run.grow_c(n);
                 }
                 let unit = if split { n } else { piece };
                 for sub in ops.chunks(unit) {
@@ -904,6 +1016,8 @@ impl<G: GarblingScheme> Garbler<G> {
             Ok(())
         })?;
 
+        // The end index `first_and + ands` (at most `AND_INDEX_LIMIT`, checked
+        // above, so the additions never wrapped) in the low 64 bits.
         let trailer = [
             Block::new((u128::from(TRAILER_TAG) << 64) | u128::from(run.and_index)),
             Block::new(run.checksum),
@@ -1032,7 +1146,8 @@ impl<G: GarblingScheme> Evaluator<G> {
     /// Numbers this run's AND gates from `first` (AND gate `g` hashes under
     /// tweaks `2g` and `2g + 1`), so that several garblings under one Δ —
     /// the instances of a batch — never reuse a tweak. The evaluator must
-    /// use the same value.
+    /// use the same value. Evaluation refuses a plan whose AND gates would
+    /// pass [`AND_INDEX_LIMIT`] from here ([`EvalError::TweakRange`]).
     pub fn first_and_index(mut self, first: u64) -> Self {
         self.first_and = first;
         self
@@ -1121,6 +1236,11 @@ impl<G: GarblingScheme> Evaluator<G> {
         if inputs.len() as u64 != plan.input_bits() {
             return Err(EvalError::InputCount { expected: plan.input_bits(), got: inputs.len() as u64 });
         }
+        // Once per run, before anything is read (as the garbler checks).
+        let ands = plan.and_bound();
+        if !and_range_fits(self.first_and, ands) {
+            return Err(EvalError::TweakRange { first_and: self.first_and, ands });
+        }
         run.and_index = self.first_and;
         // The zero label, the last one the plan uses (the filler of
         // `schedule::Op4`'s unused inputs).
@@ -1140,6 +1260,9 @@ impl<G: GarblingScheme> Evaluator<G> {
             // batches, or pieces of a larger batch), folded into the
             // checksum and evaluated while still in cache.
             let piece = STREAM_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
+            if !and_range_fits(run.and_index, w.ands as u64) {
+                return Err(EvalError::TweakRange { first_and: self.first_and, ands });
+            }
             let (mut pos, mut loaded) = (0, 0);
             for (si, seg) in w.segments.iter().enumerate() {
                 if !seg.and {
@@ -1149,8 +1272,8 @@ impl<G: GarblingScheme> Evaluator<G> {
                 let ops = &w.ops[seg.start as usize..seg.end as usize];
                 let n = ops.len();
                 let split = self.parallel && n >= PAR_MIN_ANDS;
-                if split && run.c.len() < n {
-                    run.c.resize(n, Block::ZERO);
+                if split {
+                    run.grow_c(n);
                 }
                 let unit = if split { n } else { piece };
                 for (k, sub) in ops.chunks(unit).enumerate() {
@@ -1244,6 +1367,57 @@ mod tests {
                 .chunks_exact(16)
                 .fold(0u128, |acc, c| acc ^ u128::from_le_bytes(<[u8; 16]>::try_from(c).unwrap()));
             assert_eq!(xor_fold(&bytes), naive, "{blocks} blocks");
+        }
+    }
+
+    #[test]
+    fn and_range_bound() {
+        assert!(and_range_fits(0, 0));
+        assert!(and_range_fits(0, AND_INDEX_LIMIT));
+        assert!(and_range_fits(AND_INDEX_LIMIT - 10, 10));
+        assert!(and_range_fits(AND_INDEX_LIMIT, 0));
+        assert!(!and_range_fits(AND_INDEX_LIMIT - 10, 11));
+        assert!(!and_range_fits(AND_INDEX_LIMIT + 1, 0));
+        assert!(!and_range_fits(1 << 63, 0));
+        assert!(!and_range_fits(u64::MAX - 5, 3));
+        assert!(!and_range_fits(5, u64::MAX - 3));
+        // The largest tweak of an allowed run, with the fused kernels' padding
+        // (at most 15 gates past the last), is far from wrapping a u64.
+        const { assert!(2 * (AND_INDEX_LIMIT - 1 + 16) + 1 < (1 << 63) + 64) };
+    }
+
+    /// What `Run`'s `Drop` wipes: every label written and all of `c`'s
+    /// allocation, past its length too.
+    #[test]
+    fn run_wipe_covers_the_label_file_and_the_scatter_buffer() {
+        let c = garblet_circuits::Circuit::new(
+            6,
+            vec![garblet_circuits::InputSpec::new("x", Party::Garbler, 2)],
+            vec![],
+            vec![],
+        )
+        .unwrap();
+        let plan = Plan::compile(&c).unwrap();
+        let mut run = Run::new(&plan);
+        let secret = Block::new(0x5ec2e7_5ec2e7);
+        let used = run.used;
+        run.labels[..used].fill(secret);
+        run.grow_c(3);
+        run.c.fill(secret);
+        run.c.truncate(1); // the wipe covers the whole allocation
+        run.wipe();
+        assert!(run.labels.iter().all(|&l| l == Block::ZERO));
+        assert!(run.c.len() >= 3 && run.c.iter().all(|&l| l == Block::ZERO));
+        // A grown `c` starts zeroed (the old buffer is wiped before it is freed).
+        run.c.fill(secret);
+        run.grow_c(run.c.len() + 5);
+        assert!(run.c.iter().all(|&l| l == Block::ZERO));
+        // Odd lengths and offsets (1-aligned blocks, 8-byte words).
+        for n in 0..9 {
+            let mut v = vec![secret; n + 1];
+            wipe_blocks(&mut v[1..]);
+            assert_eq!(v[0], secret);
+            assert!(v[1..].iter().all(|&l| l == Block::ZERO));
         }
     }
 }

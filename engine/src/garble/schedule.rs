@@ -834,7 +834,9 @@ impl<'s> Plan<'s> {
             input_bits: source.input_bits(),
             outputs: source.output_wires(),
             window_gates,
-            and_count: Some(per_rep * reps + tail_ands),
+            // Saturating: a count past u64 (a huge `times`) must not wrap to a
+            // small one, which would defeat the tweak-range check of a run.
+            and_count: Some(per_rep.saturating_mul(reps).saturating_add(tail_ands)),
             kind: Kind::Repeated { windows, reps, tail },
         })
     }
@@ -858,6 +860,18 @@ impl<'s> Plan<'s> {
     /// [`Plan::streaming`]).
     pub fn and_count(&self) -> Option<u64> {
         self.and_count
+    }
+
+    /// An upper bound on the AND gates of a run: [`Plan::and_count`] when
+    /// known, else (streaming) the source's gate count, as if every gate
+    /// were an AND. Used to check a run's tweak range before it starts.
+    pub(crate) fn and_bound(&self) -> u64 {
+        match (&self.kind, self.and_count) {
+            (_, Some(n)) => n,
+            (Kind::Streaming(source), None) => source.num_gates(),
+            // Only streaming plans have no count.
+            (_, None) => u64::MAX,
+        }
     }
 
     /// The window size in gates: an upper bound on the slots a run needs.

@@ -130,9 +130,9 @@ impl Repeated {
         self.times
     }
 
-    /// AND gates over all repetitions.
+    /// AND gates over all repetitions (saturating at `u64::MAX`).
     pub fn and_count(&self) -> u64 {
-        self.body.iter().filter(|g| g.kind == GateKind::And).count() as u64 * self.times
+        (self.body.iter().filter(|g| g.kind == GateKind::And).count() as u64).saturating_mul(self.times)
     }
 }
 
@@ -147,7 +147,8 @@ impl GateSource for Repeated {
         self.outputs.clone()
     }
     fn num_gates(&self) -> u64 {
-        self.body.len() as u64 * self.times
+        // Saturating (as `and_count`): it bounds a streaming run's tweaks.
+        (self.body.len() as u64).saturating_mul(self.times)
     }
     fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize {
         let len = self.body.len() as u64;

@@ -131,7 +131,7 @@ impl SessionProgram<'static> {
             inputs,
             outputs,
             digest: *h.finalize().as_bytes(),
-            and_count: body.and_count() * copies,
+            and_count: body.and_count().saturating_mul(copies),
             plan,
             shape: Shape::Batch {
                 copies,
@@ -231,7 +231,9 @@ impl<'p> SessionProgram<'p> {
     pub(crate) fn first_and(&self, k: u64) -> u64 {
         match self.shape {
             Shape::Single => 0,
-            Shape::Batch { ands, .. } => k * ands,
+            // Saturating: a product past u64 must not wrap onto an earlier
+            // run's tweaks; the garbler and evaluator refuse it instead.
+            Shape::Batch { ands, .. } => k.saturating_mul(ands),
         }
     }
 
