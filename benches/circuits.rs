@@ -7,7 +7,7 @@ use garblet::circuits::{bristol, opt, Builder, Party, Sign, Visibility};
 use std::hint::black_box;
 
 fn aes_path() -> String {
-    format!("{}/../shared/circuits/bristol/aes_128.txt", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/circuits/bristol/aes_128.txt", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn bench_bristol(c: &mut Criterion) {

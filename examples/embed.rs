@@ -2,8 +2,8 @@
 //! channel, in two threads — what a protocol engineer wires to their own
 //! transport. `cargo run --release --example embed`
 //!
-//! The program is the shared AES-128 circuit when it is beside the
-//! repository (`../shared/circuits/bristol/aes_128.txt`), with the key at the
+//! The program is the AES-128 Bristol circuit kept in the
+//! repository (`circuits/bristol/aes_128.txt`), with the key at the
 //! garbler and the plaintext at the evaluator; otherwise a 32-bit product
 //! built with the Rust API.
 
@@ -27,7 +27,7 @@ fn hex_of_bits(bits: &[bool]) -> String {
 type Job = (Circuit, Vec<bool>, Vec<bool>);
 
 fn program() -> Result<Job, Box<dyn std::error::Error>> {
-    let aes = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/circuits/bristol/aes_128.txt");
+    let aes = concat!(env!("CARGO_MANIFEST_DIR"), "/circuits/bristol/aes_128.txt");
     if let Ok(c) = bristol::read_file(aes) {
         let key = bits_of_bytes(&(0u8..16).collect::<Vec<_>>());
         let pt = bits_of_bytes(&[

@@ -2,8 +2,10 @@
 //!
 //! Two parties, the **garbler** and the **evaluator**, compute a function of
 //! their private inputs; each learns only the outputs the circuit reveals to
-//! it. Security is against **semi-honest** parties (see the README and
-//! `docs/PROTOCOL.md`).
+//! it. Two security modes (`docs/SECURITY.md`): `semi-honest`, secure
+//! against a malicious evaluator with a trusted garbler, and `dualex`
+//! (dual execution), secure against both up to one leaked bit — chosen with
+//! [`engine::session::SessionConfig`].
 //!
 //! The facade re-exports the three crates garblet is made of —
 //! [`circuits`] (the Boolean circuit IR, builder, Bristol Fashion),

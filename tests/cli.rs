@@ -12,7 +12,7 @@ fn garblet(args: &[&str]) -> Output {
 }
 
 fn shared(name: &str) -> String {
-    format!("{}/../shared/circuits/bristol/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/circuits/bristol/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -17,7 +17,7 @@ fn bin() -> Command {
 }
 
 fn shared(name: &str) -> String {
-    format!("{}/../shared/circuits/bristol/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/circuits/bristol/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn free_port() -> u16 {

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use std::path::PathBuf;
 
 fn shared(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/circuits/bristol").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../circuits/bristol").join(name)
 }
 
 fn load(name: &str) -> Circuit {
@@ -49,7 +49,7 @@ const SHA_IV: &str = "6a09e667bb67ae853c6ef372a54ff53a510e527f9b05688c1f83d9ab5b
 
 #[test]
 fn stats_match_source_md() {
-    // (file, AND, XOR, INV, gates, wires) from shared/circuits/bristol/SOURCE.md
+    // (file, AND, XOR, INV, gates, wires) from circuits/bristol/SOURCE.md
     let table = [
         ("aes_128.txt", 6_400, 28_176, 2_087, 36_663, 36_919),
         ("aes_192.txt", 7_168, 32_080, 2_317, 41_565, 41_885),

@@ -48,8 +48,7 @@ fn bench_aes(c: &mut Criterion) {
 }
 
 fn aes_circuit() -> Circuit {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/circuits/bristol/aes_128.txt");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/bristol/aes_128.txt");
     bristol::read_file(path).expect("the AES-128 Bristol circuit")
 }
 

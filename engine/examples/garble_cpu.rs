@@ -97,8 +97,8 @@ fn main() {
         .unwrap_or(garblet_engine::garble::schedule::DEFAULT_WINDOW_GATES);
     let repeated = match case {
         "aes" => {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/circuits/bristol/aes_128.txt");
+            let path =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/bristol/aes_128.txt");
             Repeated::new(&bristol::read_file(path).expect("AES circuit"), 1000)
         }
         w if w.starts_with("w") && w.len() > 1 && w != "wide" => {

@@ -297,7 +297,7 @@ fn many_instances_on_all_cores() {
 }
 
 fn bristol_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/circuits/bristol")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/bristol")
 }
 
 /// Bits of a hex value under SOURCE.md's rule: bit k is bit k of the

@@ -74,35 +74,36 @@ fn secure(tcp: std::net::TcpStream, side: Side, security: &Security) -> Result<B
     })
 }
 
-/// Opens `count` connections to the peer (two for dual execution: the
-/// listener accepts them in the order the connector makes them, each
-/// authenticated on its own).
-fn open(
-    endpoint: &Endpoint,
-    security: &Security,
-    options: &TcpOptions,
-    count: usize,
-) -> Result<Vec<Box<dyn Transport>>> {
-    let mut out = Vec::with_capacity(count);
-    match endpoint {
-        Endpoint::Listen(addr) => {
-            let listener = net::listen(addr)?;
-            for _ in 0..count {
-                out.push(secure(net::accept(&listener, options)?, Side::Listener, security)?);
+/// Opens connections to the peer: the listener accepts, the connector
+/// connects, each connection authenticated on its own. Dual execution opens
+/// a second one once the first's hello has agreed.
+struct Links<'r> {
+    endpoint: &'r Endpoint,
+    listener: Option<std::net::TcpListener>,
+    security: &'r Security,
+    options: TcpOptions,
+}
+
+impl<'r> Links<'r> {
+    fn new(endpoint: &'r Endpoint, security: &'r Security, options: TcpOptions) -> Result<Self> {
+        let listener = match endpoint {
+            Endpoint::Listen(addr) => Some(net::listen(addr)?),
+            _ => None,
+        };
+        Ok(Links { endpoint, listener, security, options })
+    }
+
+    fn open(&self) -> Result<Box<dyn Transport>> {
+        match (self.endpoint, &self.listener) {
+            (_, Some(listener)) | (Endpoint::Bound(listener), None) => {
+                secure(net::accept(listener, &self.options)?, Side::Listener, self.security)
             }
-        }
-        Endpoint::Bound(listener) => {
-            for _ in 0..count {
-                out.push(secure(net::accept(listener, options)?, Side::Listener, security)?);
+            (Endpoint::Connect(addr), None) => {
+                secure(net::connect(addr, &self.options)?, Side::Connector, self.security)
             }
-        }
-        Endpoint::Connect(addr) => {
-            for _ in 0..count {
-                out.push(secure(net::connect(addr, options)?, Side::Connector, security)?);
-            }
+            (Endpoint::Listen(_), None) => unreachable!("Links::new binds every Listen endpoint"),
         }
     }
-    Ok(out)
 }
 
 /// Runs one party's side; writes the audit line whatever the result.
@@ -137,26 +138,17 @@ pub fn run(req: &RunRequest) -> Result<RunReport> {
         });
         let config = SessionConfig::new().with_security(req.mode).with_progress(observer);
         let circuit = &req.program.circuit;
+        let links = Links::new(&req.endpoint, &req.security, options)?;
+        let mut first = Channel::new(links.open()?);
         let outcome = match req.mode {
             SecurityMode::DualExecution => {
                 let program = SessionProgram::for_dual_execution(circuit)?;
-                let mut links = open(&req.endpoint, &req.security, &options, 2)?.into_iter();
-                let (Some(a), Some(b)) = (links.next(), links.next()) else {
-                    anyhow::bail!("could not open the two connections of a dual-execution run");
-                };
-                config.run_dual_execution(
-                    req.role,
-                    &mut Channel::new(a),
-                    &mut Channel::new(b),
-                    &program,
-                    &inputs,
-                )
+                let second = || links.open().map_err(|e| std::io::Error::other(format!("{e:#}")));
+                config.run_dual_execution(req.role, &mut first, second, &program, &inputs)
             }
             _ => {
                 let program = SessionProgram::from_circuit(circuit)?;
-                let mut links = open(&req.endpoint, &req.security, &options, 1)?;
-                let link = links.pop().context("no connection")?;
-                config.run(req.role, &mut Channel::new(link), &program, &inputs)
+                config.run(req.role, &mut first, &program, &inputs)
             }
         };
         bar.finish_and_clear();

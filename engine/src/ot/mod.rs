@@ -40,8 +40,11 @@
 //! The security level is a type parameter, so the name of a session says
 //! what it guarantees:
 //!
-//! * [`SemiHonest`] (the default): IKNP/ALSZ, secure when both parties follow
-//!   the protocol. `OtExtSender<SemiHonest>`, alias [`SemiHonestOtSender`].
+//! * [`SemiHonest`] (the default of the OT layer): IKNP/ALSZ, secure when
+//!   both parties follow the protocol. A malicious receiver can make the
+//!   sender's correlated outputs depend on bits of Δ (and so learn Δ): **the
+//!   session never uses it**. `OtExtSender<SemiHonest>`, alias
+//!   [`SemiHonestOtSender`].
 //! * [`MaliciousReceiver`]: adds the consistency check of the *revised* KOS
 //!   paper (ePrint 2015/546, 2022 revision, Fig. 10, modelled on
 //!   SoftSpokenOT's; the original KOS15 check was shown unsound by Roy,
@@ -53,8 +56,11 @@
 //!   side until the check.
 //!   `OtExtSender<MaliciousReceiver>`, alias [`KosOtSender`].
 //!
-//! Neither mode protects against a malicious *sender* (the garbler); in
-//! garbled circuits a malicious garbler is handled, if at all, elsewhere.
+//! Every garblet session runs [`MaliciousReceiver`]. Against a malicious
+//! *sender* both modes keep the receiver's choice bits private (the sender
+//! only ever sees `u^i`, masked by a PRG stream it cannot compute); a sender
+//! that delivers wrong outputs (a selective failure) is handled by the
+//! session's dual-execution mode (`docs/SECURITY.md`).
 //!
 //! # Wire cost, per call of `n` OTs
 //!

@@ -302,9 +302,10 @@ fn cheating_dualex_party(
     let config = SessionConfig::new().with_security(SecurityMode::DualExecution);
     let program = SessionProgram::for_dual_execution(circuit)?;
     let other = SessionProgram::for_dual_execution(other)?;
-    let (mut primary, mut secondary) = (Channel::new(primary), Channel::new(secondary));
+    let mut primary = Channel::new(primary);
     let mut own = Prepared::new(&config, &program, inputs, role)?;
-    let session_id = dualex::handshake(&mut primary, &mut secondary, role, &config, &program, &mut own.prg)?;
+    let (session_id, mut secondary) =
+        dualex::handshake(&mut primary, || Ok(secondary), role, &config, &program, &mut own.prg)?;
     let (mut gprg, mut eprg) = (Prg::from_entropy(), Prg::from_entropy());
     let (garbled, evaluated) = {
         let (g_ch, e_ch) = match role {
@@ -362,13 +363,8 @@ fn honest_against(
             s.spawn(|| cheating_dualex_party(cheater, cheat, cp, cs, &c, &other, &inputs_of(cheater)));
         let config = SessionConfig::new().with_security(SecurityMode::DualExecution);
         let program = SessionProgram::for_dual_execution(&c).unwrap();
-        let r = config.run_dual_execution(
-            honest,
-            &mut Channel::new(hp),
-            &mut Channel::new(hs),
-            &program,
-            &inputs_of(honest),
-        );
+        let r =
+            config.run_dual_execution(honest, &mut Channel::new(hp), || Ok(hs), &program, &inputs_of(honest));
         let _ = cheating.join().unwrap();
         r
     })

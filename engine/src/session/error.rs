@@ -83,6 +83,9 @@ pub enum SessionError {
     /// different value than it committed to.
     #[error("the peer's equality-check commitment does not open: it cheated; no output was released")]
     BadCommitment,
+    /// Dual execution: the second connection could not be opened.
+    #[error("could not open the second connection of a dual-execution run: {0}")]
+    SecondConnection(std::io::Error),
     /// This party's own inputs or program are not what the run needs.
     #[error("{0}")]
     Inputs(#[from] InputError),
@@ -100,7 +103,7 @@ impl SessionError {
     pub fn fault(&self) -> Fault {
         use SessionError as E;
         match self {
-            E::Channel(ChannelError::Io(_)) => Fault::Transport,
+            E::Channel(ChannelError::Io(_)) | E::SecondConnection(_) => Fault::Transport,
             E::Channel(_) => Fault::Peer,
             E::Ot(OtError::Channel(ChannelError::Io(_))) => Fault::Transport,
             E::Ot(OtError::InvalidInput(_)) => Fault::Local,

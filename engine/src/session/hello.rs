@@ -319,7 +319,7 @@ pub fn fuzz_hello(bytes: &[u8]) {
     if let Ok(peer) = Hello::decode(bytes) {
         let mut ours = peer.clone();
         ours.role = ours.role.peer();
-        let _ = ours.compare(&peer).map(|()| ()).map_err(|e| e.to_string());
+        let _ = ours.compare(&peer).map_err(|e| e.to_string());
         let _ = Hello::decode(&peer.encode());
     }
 }

@@ -150,15 +150,17 @@ impl SessionConfig {
     }
 
     /// Runs this party's side of a `dualex` session. `primary` carries the
-    /// direction in which this party has `role`, `secondary` the other; the
-    /// two are used at once, one thread each. For a program with outputs
-    /// meant for one party, build it with
-    /// [`SessionProgram::for_dual_execution`].
+    /// direction in which this party has `role`; once the hellos on it
+    /// agree, `open_secondary` is called for the second connection, which
+    /// carries the direction with the roles swapped (the connector connects
+    /// again, the listener accepts again). The two directions run at once,
+    /// one thread each. For a program with outputs meant for one party,
+    /// build it with [`SessionProgram::for_dual_execution`].
     pub fn run_dual_execution<A, B>(
         &self,
         role: Party,
         primary: &mut Channel<A>,
-        secondary: &mut Channel<B>,
+        open_secondary: impl FnOnce() -> std::io::Result<B>,
         program: &SessionProgram<'_>,
         inputs: &PartyInputs,
     ) -> Result<SessionOutcome, SessionError>
@@ -169,7 +171,7 @@ impl SessionConfig {
         if self.security != SecurityMode::DualExecution {
             return Err(SessionError::Config("run_dual_execution needs SecurityMode::DualExecution"));
         }
-        let mut outcome = dualex::run(primary, secondary, role, self, program, inputs)?;
+        let mut outcome = dualex::run(primary, open_secondary, role, self, program, inputs)?;
         outcome.security = SecurityMode::DualExecution;
         Ok(outcome)
     }

@@ -188,21 +188,9 @@ pub(super) fn dualex_pair(
     let ep = SessionProgram::for_dual_execution(ec).unwrap();
     std::thread::scope(|s| {
         let g = s.spawn(|| {
-            config.run_dual_execution(
-                Party::Garbler,
-                &mut Channel::new(p_g),
-                &mut Channel::new(s_g),
-                &gp,
-                &g_in,
-            )
+            config.run_dual_execution(Party::Garbler, &mut Channel::new(p_g), || Ok(s_g), &gp, &g_in)
         });
-        let e = config.run_dual_execution(
-            Party::Evaluator,
-            &mut Channel::new(p_e),
-            &mut Channel::new(s_e),
-            &ep,
-            &e_in,
-        );
+        let e = config.run_dual_execution(Party::Evaluator, &mut Channel::new(p_e), || Ok(s_e), &ep, &e_in);
         (g.join().unwrap(), e)
     })
 }
@@ -271,7 +259,7 @@ fn a_security_mode_mismatch_stops_both_sides_before_any_input_is_used() {
         config.run_dual_execution(
             Party::Garbler,
             &mut Channel::new(a),
-            &mut Channel::new(a2),
+            || Ok(a2),
             &program,
             &named(5, "alice"),
         )
@@ -298,13 +286,7 @@ fn the_mode_must_fit_the_call() {
     let private = SessionProgram::from_circuit(&millionaires(Visibility::Garbler)).unwrap();
     let ((a, _), (b, _)) = (memory_pair(), memory_pair());
     let err = dual
-        .run_dual_execution(
-            Party::Garbler,
-            &mut Channel::new(a),
-            &mut Channel::new(b),
-            &private,
-            &named(1, "alice"),
-        )
+        .run_dual_execution(Party::Garbler, &mut Channel::new(a), || Ok(b), &private, &named(1, "alice"))
         .unwrap_err();
     assert!(matches!(err, SessionError::Inputs(InputError::DualexNeedsPublicOutputs(_))), "{err}");
 }

@@ -42,7 +42,7 @@ use zeroize::Zeroizing;
 /// with the roles swapped; both are used at once.
 pub(crate) fn run<A, B>(
     primary: &mut Channel<A>,
-    secondary: &mut Channel<B>,
+    open_secondary: impl FnOnce() -> std::io::Result<B>,
     role: Party,
     config: &SessionConfig,
     program: &SessionProgram<'_>,
@@ -54,7 +54,9 @@ where
 {
     let start = Instant::now();
     let mut own = Prepared::new(config, program, inputs, role)?;
-    let session_id = handshake(primary, secondary, role, config, program, &mut own.prg)?;
+    let (session_id, mut secondary) =
+        handshake(primary, open_secondary, role, config, program, &mut own.prg)?;
+    let secondary = &mut secondary;
     let mut garble_prg = Prg::from_seed(own.prg.fork_seed());
     let mut eval_prg = Prg::from_seed(own.prg.fork_seed());
     let (garbled, evaluated) = {
@@ -160,23 +162,25 @@ impl Prepared {
     }
 }
 
-/// Both hellos: the primary one (roles as chosen, fresh nonces), then the
-/// secondary one (roles swapped), bound to the primary by the session
-/// identifier. Returns the identifier.
+/// Both hellos: the primary one (roles as chosen, fresh nonces); only if
+/// the two sides agree, the second connection is opened and its hello
+/// (roles swapped) bound to the primary by the session identifier. Returns
+/// the identifier and the second connection.
 pub(crate) fn handshake<A: Read + Write, B: Read + Write>(
     primary: &mut Channel<A>,
-    secondary: &mut Channel<B>,
+    open_secondary: impl FnOnce() -> std::io::Result<B>,
     role: Party,
     config: &SessionConfig,
     program: &SessionProgram<'_>,
     prg: &mut Prg,
-) -> Result<[u8; 32], SessionError> {
+) -> Result<([u8; 32], Channel<B>), SessionError> {
     let nonce = hello::fresh_nonce(prg);
     let ours = Hello::new(program, role, config, Link::Primary, nonce);
     let peer = hello::exchange(primary, &ours)?;
     let session_id = hello::session_id(&ours, &peer);
-    hello::exchange(secondary, &Hello::new(program, role.peer(), config, Link::Secondary, session_id))?;
-    Ok(session_id)
+    let mut secondary = Channel::new(open_secondary().map_err(SessionError::SecondConnection)?);
+    hello::exchange(&mut secondary, &Hello::new(program, role.peer(), config, Link::Secondary, session_id))?;
+    Ok((session_id, secondary))
 }
 
 /// One direction's channel, type-erased so that either connection can
