@@ -237,6 +237,9 @@ enum Cheat {
     WrongOtLabel { bit: usize },
     /// Sends the other label for one of its own input bits.
     WrongOwnLabel { bit: usize },
+    /// Sends a flipped decoding bit, to make the honest party decode the
+    /// wrong value.
+    WrongDecoder { bit: usize },
 }
 
 /// The cheater's garbling direction: the honest steps, one deviation.
@@ -283,7 +286,18 @@ fn cheating_garble(
         ch.send_bytes(&[TAG_TABLES])?;
         ch.send_bytes(&tables)?;
         let garbled = vec![garbled];
-        steps::send_decoder(ch, &garbled, &program.output_ranges())?;
+        if let Cheat::WrongDecoder { bit } = cheat {
+            let mut bits = garbled[0].decoder().bits().to_vec();
+            bits[bit] ^= true;
+            let decoder = crate::garble::OutputDecoder::from_bits(bits);
+            ch.send_bytes(&[super::wire::TAG_DECODER])?;
+            for (_, range) in program.output_ranges() {
+                ch.send_bytes(&decoder.range(range).unwrap().to_bytes())?;
+            }
+            ch.flush()?;
+        } else {
+            steps::send_decoder(ch, &garbled, &program.output_ranges())?;
+        }
         Ok(garbled)
     }
 }
@@ -446,6 +460,17 @@ fn a_wrong_input_label_is_caught_or_harmless() {
             }
         }
         assert!(aborted > 0, "{cheater}: a garbage OT label must abort");
+    }
+}
+
+#[test]
+fn a_wrong_decoding_bit_is_caught() {
+    for cheater in [Party::Garbler, Party::Evaluator] {
+        for bit in [0usize, 1, 64] {
+            let r = honest_against(cheater, Cheat::WrongDecoder { bit }, 77, 5, Visibility::Both);
+            let err = r.unwrap_err();
+            assert!(matches!(err, SessionError::EqualityCheckFailed), "{cheater} bit {bit}: {err}");
+        }
     }
 }
 
