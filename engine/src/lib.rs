@@ -1,6 +1,6 @@
 //! garblet-engine: the two-party engine. Half-gates garbling under fixed-key
 //! AES, oblivious transfer, and the channels both run over.
-#![deny(unsafe_code)] // allowed in `simd` only (VAES kernels); see its module docs
+#![deny(unsafe_code)] // allowed in `simd` only (VAES / CLMUL kernels); see its module docs
 
 pub use garblet_circuits as circuits;
 

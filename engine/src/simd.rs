@@ -1,6 +1,8 @@
-//! Fused half-gates kernels on VAES-512: the engine's only `unsafe` code.
+//! The engine's only `unsafe` code: fused half-gates kernels on VAES-512,
+//! and carry-less inner products on PCLMULQDQ / VPCLMULQDQ for the OT
+//! consistency check.
 //!
-//! # Why hand-written
+//! # Half-gates kernels: why hand-written
 //!
 //! The portable path ([`crate::garble::HalfGates`] over [`crate::hash::Tmmo`])
 //! hashes through the `aes` crate one layer at a time: gather the labels to
@@ -21,14 +23,44 @@
 //! as the last round under the key `k₁₀ ⊕ p`, which saves the final XOR of
 //! TMMO.
 //!
+//! # Carry-less inner products
+//!
+//! [`ClmulDot`] computes `Σ_j a_j ⊗ b_j`, the sum of the *unreduced*
+//! 256-bit carry-less products of two block slices (polynomials over GF(2)
+//! of degree < 128, bit `k` of [`Block::to_u128`] the coefficient of `x^k`).
+//! The KOS check ([`crate::ot::check`]) reduces the sum once per column
+//! instead of once per product ("lazy reduction", as emp-toolkit's
+//! `vector_inn_prdt_sum_red`): reduction is linear, so the result is the
+//! same field element. The 64 × 64 products are XORed into three
+//! accumulators (low, middle, high), combined at the end. Two kernels,
+//! picked once by [`ClmulDot::detect`]: VPCLMULQDQ on 256-bit registers (two
+//! products per instruction; AVX2; Karatsuba, three 64 × 64 products per
+//! 128 × 128 one), and PCLMULQDQ on 128-bit registers (schoolbook, four).
+//! Without either, the check falls back to the `polyval` crate, in safe
+//! code ([`crate::ot::check`]).
+//!
+//! [`AesCtrDot`] fuses the OT extension's column PRG (AES-128 in counter
+//! mode, here with VAES on 256-bit registers) with the VPCLMULQDQ product:
+//! the receiver's columns, re-expanded for the check, are multiplied while
+//! still in registers instead of being stored and read back.
+//!
+//! Tests check every kernel bit for bit against a portable constant-time
+//! product in safe Rust (the BearSSL multiplication with holes, as in the
+//! `polyval` crate's soft backend), and the fused one also against the
+//! `aes` crate.
+//!
 //! # Safety
 //!
 //! A [`VaesHalfGates`] exists only if the CPU reported AVX-512F and VAES at
-//! run time ([`VaesHalfGates::detect`]). Its kernels are `#[target_feature]`
-//! functions; calling one is the only `unsafe` operation in this module and
-//! is sound because of that check. Loads and stores go through safe
-//! `bytemuck` casts between `[Block; 4]` and `__m512i`, and every slice
-//! index is bounds-checked as in any other module.
+//! run time ([`VaesHalfGates::detect`]); a [`ClmulDot`] holds a private
+//! kernel choice that [`ClmulDot::detect`] makes only after the CPU reported
+//! the features of that kernel; an [`AesCtrDot`] exists only if
+//! [`AesCtrDot::detect`] saw AES-NI, AVX2, VAES, PCLMULQDQ and VPCLMULQDQ.
+//! Kernels are `#[target_feature]` functions; calling one is the only
+//! `unsafe` operation in this module and is sound because of those checks.
+//! Loads and stores go through safe `bytemuck` casts between `[Block; N]`
+//! and `__m128i` / `__m256i` / `__m512i`, and every slice index is
+//! bounds-checked as in any other module.
 
 #![allow(unsafe_code)]
 
@@ -36,7 +68,110 @@ use crate::block::Block;
 use crate::garble::scheme::Op;
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) use x86::VaesHalfGates;
+pub(crate) use x86::{AesCtrDot, VaesHalfGates};
+
+/// `Σ_j a_j ⊗ b_j` over GF(2)\[x\], unreduced: the low and high 128 bits of
+/// the 256-bit sum, as `[low, high]`.
+pub(crate) type Unreduced = [u128; 2];
+
+/// A carry-less inner-product kernel (see the module docs); exists only
+/// where [`ClmulDot::detect`] found the CPU features of one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClmulDot(ClmulKind);
+
+/// Which kernel; private, so that only [`ClmulDot::detect`] (after the
+/// feature check) and this module's tests choose one. Empty on other
+/// architectures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClmulKind {
+    #[cfg(target_arch = "x86_64")]
+    Pclmul128,
+    #[cfg(target_arch = "x86_64")]
+    Vpclmul256,
+}
+
+impl ClmulDot {
+    /// The fastest kernel this CPU supports, if any.
+    pub(crate) fn detect() -> Option<ClmulDot> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if x86::has_vpclmul256() {
+                return Some(ClmulDot(ClmulKind::Vpclmul256));
+            }
+            if x86::has_pclmul128() {
+                return Some(ClmulDot(ClmulKind::Pclmul128));
+            }
+        }
+        None
+    }
+
+    /// `Σ_j a_j ⊗ b_j`, unreduced. Constant time in the values.
+    ///
+    /// # Panics
+    /// If the slices have different lengths (a caller bug).
+    pub(crate) fn dot(&self, a: &[Block], b: &[Block]) -> Unreduced {
+        assert_eq!(a.len(), b.len(), "ClmulDot::dot: lengths differ");
+        match self.0 {
+            // SAFETY: `ClmulKind::Pclmul128` is only chosen after
+            // `has_pclmul128` saw PCLMULQDQ and SSE2.
+            #[cfg(target_arch = "x86_64")]
+            ClmulKind::Pclmul128 => unsafe { x86::dot_pclmul128(a, b) },
+            // SAFETY: `ClmulKind::Vpclmul256` is only chosen after
+            // `has_vpclmul256` saw AVX2, PCLMULQDQ and VPCLMULQDQ.
+            #[cfg(target_arch = "x86_64")]
+            ClmulKind::Vpclmul256 => unsafe { x86::dot_vpclmul256(a, b) },
+        }
+    }
+}
+
+/// Portable carry-less products in safe Rust: the reference the kernels are
+/// tested against, bit for bit.
+#[cfg(test)]
+mod clmul_portable {
+    use super::{Block, Unreduced};
+
+    /// The low 64 bits of the carry-less product of `x` and `y`, in constant
+    /// time: integer products of the operands split into four interleaved
+    /// bit classes with 3-bit holes, which absorb the carries (BearSSL's
+    /// `ghash_ctmul64.c`, Thomas Pornin; as in the `polyval` crate).
+    fn bmul64(x: u64, y: u64) -> u64 {
+        const M0: u64 = 0x1111_1111_1111_1111;
+        let m = [M0, M0 << 1, M0 << 2, M0 << 3];
+        let xs = m.map(|m| x & m);
+        let ys = m.map(|m| y & m);
+        let mut out = 0;
+        for (k, &mask) in m.iter().enumerate() {
+            // Bit class k of the product: the pairs of classes (i, j) with
+            // i + j = k mod 4.
+            let mut z = 0u64;
+            for (i, &xi) in xs.iter().enumerate() {
+                z ^= xi.wrapping_mul(ys[(k + 4 - i) % 4]);
+            }
+            out |= z & mask;
+        }
+        out
+    }
+
+    /// The 128-bit carry-less product of two 64-bit values: the low half
+    /// directly, the high half from the product of the bit-reversed values.
+    fn clmul64(x: u64, y: u64) -> u128 {
+        let lo = bmul64(x, y);
+        let hi = bmul64(x.reverse_bits(), y.reverse_bits()).reverse_bits() >> 1;
+        u128::from(lo) | (u128::from(hi) << 64)
+    }
+
+    pub(super) fn dot(a: &[Block], b: &[Block]) -> Unreduced {
+        let (mut lo, mut mid, mut hi) = (0u128, 0u128, 0u128);
+        for (x, y) in a.iter().zip(b) {
+            let (x, y) = (x.to_u128(), y.to_u128());
+            let (x0, x1, y0, y1) = (x as u64, (x >> 64) as u64, y as u64, (y >> 64) as u64);
+            lo ^= clmul64(x0, y0);
+            hi ^= clmul64(x1, y1);
+            mid ^= clmul64(x0, y1) ^ clmul64(x1, y0);
+        }
+        [lo ^ (mid << 64), hi ^ (mid >> 64)]
+    }
+}
 
 /// Where a kernel reads its input labels and puts its output labels.
 pub(crate) trait LabelStore {
@@ -104,13 +239,27 @@ impl VaesHalfGates {
     }
 }
 
+/// Stand-in on other architectures: never detected.
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) enum AesCtrDot {}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl AesCtrDot {
+    pub(crate) fn detect<'a>(_keys: impl Iterator<Item = &'a Block>) -> Option<AesCtrDot> {
+        None
+    }
+    pub(crate) fn dot(&self, _: usize, _: u64, _: &[Block]) -> Unreduced {
+        match *self {}
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
 
     use zeroize::Zeroize;
 
-    use super::{Block, LabelStore, Op};
+    use super::{Block, LabelStore, Op, Unreduced};
 
     /// Gates per evaluation group: 2 gates (4 hashes) per register, 8
     /// registers in flight to cover the latency of `vaesenc`.
@@ -509,5 +658,397 @@ mod x86 {
     fn fold(v: __m512i) -> Block {
         let [a, b, c, d] = from_m512(v);
         a ^ b ^ c ^ d
+    }
+
+    /// Whether [`dot_pclmul128`] may run.
+    pub(super) fn has_pclmul128() -> bool {
+        is_x86_feature_detected!("pclmulqdq") && is_x86_feature_detected!("sse2")
+    }
+
+    /// Whether [`dot_vpclmul256`] may run.
+    pub(super) fn has_vpclmul256() -> bool {
+        is_x86_feature_detected!("pclmulqdq")
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("vpclmulqdq")
+    }
+
+    /// The low, middle and high partial sums of carry-less products, one
+    /// 128-bit lane each.
+    struct Partial128 {
+        lo: __m128i,
+        mid: __m128i,
+        hi: __m128i,
+    }
+
+    impl Partial128 {
+        #[inline]
+        #[target_feature(enable = "pclmulqdq,sse2")]
+        fn new() -> Self {
+            Partial128 { lo: _mm_setzero_si128(), mid: _mm_setzero_si128(), hi: _mm_setzero_si128() }
+        }
+
+        /// Adds `x ⊗ y`.
+        #[inline]
+        #[target_feature(enable = "pclmulqdq,sse2")]
+        fn add(&mut self, x: Block, y: Block) {
+            let (x, y) = (to_m128(x), to_m128(y));
+            self.lo = _mm_xor_si128(self.lo, _mm_clmulepi64_si128::<0x00>(x, y));
+            self.hi = _mm_xor_si128(self.hi, _mm_clmulepi64_si128::<0x11>(x, y));
+            let cross = _mm_xor_si128(_mm_clmulepi64_si128::<0x01>(x, y), _mm_clmulepi64_si128::<0x10>(x, y));
+            self.mid = _mm_xor_si128(self.mid, cross);
+        }
+
+        /// The 256-bit sum `lo ⊕ mid·x^64 ⊕ hi·x^128`.
+        #[inline]
+        fn finish(&self) -> Unreduced {
+            let [lo, mid, hi] =
+                [self.lo, self.mid, self.hi].map(|v| bytemuck::cast::<__m128i, Block>(v).to_u128());
+            [lo ^ (mid << 64), hi ^ (mid >> 64)]
+        }
+    }
+
+    /// `Σ a_j ⊗ b_j` with 128-bit PCLMULQDQ, one product at a time (two
+    /// interleaved accumulators). The slices have equal lengths.
+    #[target_feature(enable = "pclmulqdq,sse2")]
+    pub(super) fn dot_pclmul128(a: &[Block], b: &[Block]) -> Unreduced {
+        let mut acc = [Partial128::new(), Partial128::new()];
+        let (a2, a_rest) = a.as_chunks::<2>();
+        let (b2, b_rest) = b.as_chunks::<2>();
+        for (x, y) in a2.iter().zip(b2) {
+            acc[0].add(x[0], y[0]);
+            acc[1].add(x[1], y[1]);
+        }
+        for (&x, &y) in a_rest.iter().zip(b_rest) {
+            acc[0].add(x, y);
+        }
+        let [p, q] = [acc[0].finish(), acc[1].finish()];
+        [p[0] ^ q[0], p[1] ^ q[1]]
+    }
+
+    /// `Σ a_j ⊗ b_j` with VPCLMULQDQ on 256-bit registers: two products per
+    /// instruction, four products per iteration in two independent
+    /// accumulator sets. Karatsuba: `a_0 b_0`, `a_1 b_1` and
+    /// `(a_0 ⊕ a_1)(b_0 ⊕ b_1)` per product; the middle term is corrected
+    /// once, at the end (it is linear). The slices have equal lengths.
+    #[target_feature(enable = "avx2,pclmulqdq,vpclmulqdq")]
+    pub(super) fn dot_vpclmul256(a: &[Block], b: &[Block]) -> Unreduced {
+        let zero = _mm256_setzero_si256();
+        let (mut lo, mut mid, mut hi) = ([zero; 2], [zero; 2], [zero; 2]);
+        let (a4, a_rest) = a.as_chunks::<4>();
+        let (b4, b_rest) = b.as_chunks::<4>();
+        for (x, y) in a4.iter().zip(b4) {
+            for k in 0..2 {
+                let xv: __m256i = bytemuck::cast([x[2 * k], x[2 * k + 1]]);
+                let yv: __m256i = bytemuck::cast([y[2 * k], y[2 * k + 1]]);
+                lo[k] = _mm256_xor_si256(lo[k], _mm256_clmulepi64_epi128::<0x00>(xv, yv));
+                hi[k] = _mm256_xor_si256(hi[k], _mm256_clmulepi64_epi128::<0x11>(xv, yv));
+                // The low qword of each lane: a_0 ⊕ a_1 (0x4e swaps the qwords).
+                let xs = _mm256_xor_si256(xv, _mm256_shuffle_epi32::<0x4e>(xv));
+                let ys = _mm256_xor_si256(yv, _mm256_shuffle_epi32::<0x4e>(yv));
+                mid[k] = _mm256_xor_si256(mid[k], _mm256_clmulepi64_epi128::<0x00>(xs, ys));
+            }
+        }
+        for k in 0..2 {
+            mid[k] = _mm256_xor_si256(mid[k], _mm256_xor_si256(lo[k], hi[k]));
+        }
+        // The (at most 3) remaining products, one lane at a time.
+        let mut tail = Partial128::new();
+        for (&x, &y) in a_rest.iter().zip(b_rest) {
+            tail.add(x, y);
+        }
+        // Fold the two registers of each set, then the two lanes.
+        let lanes = |v: [__m256i; 2]| {
+            let [p, q] = bytemuck::cast::<__m256i, [Block; 2]>(_mm256_xor_si256(v[0], v[1]));
+            (p ^ q).to_u128()
+        };
+        let (lo, mid, hi) = (lanes(lo), lanes(mid), lanes(hi));
+        let t = tail.finish();
+        [lo ^ (mid << 64) ^ t[0], hi ^ (mid >> 64) ^ t[1]]
+    }
+    /// The 11 AES-128 round keys of `key` (FIPS-197 §5.2, with AES-NI's
+    /// `aeskeygenassist`).
+    #[target_feature(enable = "aes,sse2")]
+    fn aes128_round_keys(key: Block) -> [__m128i; 11] {
+        let mut rk = [_mm_setzero_si128(); 11];
+        rk[0] = to_m128(key);
+        macro_rules! step {
+            ($i:expr, $rcon:expr) => {
+                rk[$i] = expand_step(rk[$i - 1], _mm_aeskeygenassist_si128::<$rcon>(rk[$i - 1]));
+            };
+        }
+        step!(1, 0x01);
+        step!(2, 0x02);
+        step!(3, 0x04);
+        step!(4, 0x08);
+        step!(5, 0x10);
+        step!(6, 0x20);
+        step!(7, 0x40);
+        step!(8, 0x80);
+        step!(9, 0x1b);
+        step!(10, 0x36);
+        rk
+    }
+
+    /// Whether [`ctr_dot_vaes256`] may run.
+    fn has_vaes256() -> bool {
+        is_x86_feature_detected!("aes")
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("vaes")
+            && is_x86_feature_detected!("pclmulqdq")
+            && is_x86_feature_detected!("vpclmulqdq")
+    }
+
+    /// AES-128 in counter mode under each of several keys (the OT
+    /// extension's column PRGs), re-expanded and folded into a carry-less
+    /// inner product without storing the stream: constructed only on CPUs
+    /// with AES-NI, AVX2, VAES, PCLMULQDQ and VPCLMULQDQ.
+    pub(crate) struct AesCtrDot {
+        /// Per key: its 11 round keys.
+        round_keys: Vec<[Block; 11]>,
+    }
+
+    impl std::fmt::Debug for AesCtrDot {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("AesCtrDot")
+        }
+    }
+
+    impl AesCtrDot {
+        /// The kernel for AES-128 under `keys`, if this CPU has the features.
+        pub(crate) fn detect<'a>(keys: impl Iterator<Item = &'a Block>) -> Option<AesCtrDot> {
+            if !has_vaes256() {
+                return None;
+            }
+            let round_keys = keys
+                .map(|&k| {
+                    // SAFETY: AES-NI (and SSE2, part of x86_64) was detected just above.
+                    let rk = unsafe { aes128_round_keys(k) };
+                    rk.map(bytemuck::cast::<__m128i, Block>)
+                })
+                .collect();
+            Some(AesCtrDot { round_keys })
+        }
+
+        /// `Σ_j chi_j ⊗ AES_{k_i}(ctr + j)`, unreduced, where the counter
+        /// `ctr + j` is the block [`Block::new`]`(ctr + j)` (a 128-bit
+        /// little-endian integer, as in the column PRGs). Constant time.
+        pub(crate) fn dot(&self, i: usize, ctr: u64, chi: &[Block]) -> Unreduced {
+            // SAFETY: `self` exists only if AES-NI, AVX2, VAES, PCLMULQDQ and
+            // VPCLMULQDQ were detected.
+            unsafe { ctr_dot_vaes256(&self.round_keys[i], ctr, chi) }
+        }
+    }
+
+    impl Drop for AesCtrDot {
+        fn drop(&mut self) {
+            for rk in &mut self.round_keys {
+                rk.zeroize();
+            }
+        }
+    }
+
+    /// Registers of two blocks per group in [`ctr_dot_vaes256`]: enough
+    /// independent `vaesenc` to cover its latency.
+    const CTR_REGS: usize = 8;
+
+    /// See [`AesCtrDot::dot`]: groups of `2·CTR_REGS` counter blocks are
+    /// encrypted with VAES on 256-bit registers and multiplied by their
+    /// challenges with VPCLMULQDQ (Karatsuba, as in [`dot_vpclmul256`])
+    /// while still in registers. The last group's missing challenges are
+    /// zero, so its extra blocks add nothing.
+    #[target_feature(enable = "aes,avx2,vaes,pclmulqdq,vpclmulqdq")]
+    fn ctr_dot_vaes256(rk: &[Block; 11], ctr: u64, chi: &[Block]) -> Unreduced {
+        let rk: [__m256i; 11] = rk.map(|k| _mm256_broadcastsi128_si256(to_m128(k)));
+        let zero = _mm256_setzero_si256();
+        let mut acc = [zero; 3];
+        let (groups, rest) = chi.as_chunks::<{ 2 * CTR_REGS }>();
+        let blocks = (2 * CTR_REGS * (groups.len() + usize::from(!rest.is_empty()))) as u64;
+        // The counter blocks [ctr + j, 0] (`Block::new(ctr + j)`, low qword
+        // first): in vector registers while `ctr + j` stays below 2^64, as
+        // it always does in practice; else built one by one as 128-bit
+        // integers.
+        let fits = ctr.checked_add(blocks).is_some();
+        let mut next = [ctr, ctr + 1].map(|c| Block::new(u128::from(c)));
+        let mut counters = move |x: &mut [__m256i; CTR_REGS]| {
+            if fits {
+                let two = _mm256_set_epi64x(0, 2, 0, 2);
+                let mut c: __m256i = bytemuck::cast(next);
+                for v in x.iter_mut() {
+                    *v = c;
+                    c = _mm256_add_epi64(c, two);
+                }
+                next = bytemuck::cast(c);
+            } else {
+                let first = next[0].to_u128();
+                for (r, v) in x.iter_mut().enumerate() {
+                    let c = first + 2 * r as u128;
+                    *v = bytemuck::cast([Block::new(c), Block::new(c + 1)]);
+                }
+                let c = first + (2 * CTR_REGS) as u128;
+                next = [Block::new(c), Block::new(c + 1)];
+            }
+        };
+        let mut x = [zero; CTR_REGS];
+        for g in groups {
+            counters(&mut x);
+            ctr_dot_group(&rk, &mut x, g, &mut acc);
+        }
+        if !rest.is_empty() {
+            let mut g = [Block::ZERO; 2 * CTR_REGS];
+            g[..rest.len()].copy_from_slice(rest);
+            counters(&mut x);
+            ctr_dot_group(&rk, &mut x, &g, &mut acc);
+        }
+        let [lo, mid, hi] = acc;
+        let mid = _mm256_xor_si256(mid, _mm256_xor_si256(lo, hi));
+        let lanes = |v: __m256i| {
+            let [p, q] = bytemuck::cast::<__m256i, [Block; 2]>(v);
+            (p ^ q).to_u128()
+        };
+        let (lo, mid, hi) = (lanes(lo), lanes(mid), lanes(hi));
+        [lo ^ (mid << 64), hi ^ (mid >> 64)]
+    }
+
+    /// One group of [`ctr_dot_vaes256`]: encrypts the counter blocks `x`
+    /// and adds their products with `chi` to `acc` = [low, raw middle,
+    /// high] (the middle term is corrected by the caller).
+    #[inline]
+    #[target_feature(enable = "aes,avx2,vaes,pclmulqdq,vpclmulqdq")]
+    fn ctr_dot_group(
+        rk: &[__m256i; 11],
+        x: &mut [__m256i; CTR_REGS],
+        chi: &[Block; 2 * CTR_REGS],
+        acc: &mut [__m256i; 3],
+    ) {
+        for v in x.iter_mut() {
+            *v = _mm256_xor_si256(*v, rk[0]);
+        }
+        for key in &rk[1..10] {
+            for v in x.iter_mut() {
+                *v = _mm256_aesenc_epi128(*v, *key);
+            }
+        }
+        for v in x.iter_mut() {
+            *v = _mm256_aesenclast_epi128(*v, rk[10]);
+        }
+        let [lo, mid, hi] = acc;
+        for (r, &t) in x.iter().enumerate() {
+            let y: __m256i = bytemuck::cast([chi[2 * r], chi[2 * r + 1]]);
+            *lo = _mm256_xor_si256(*lo, _mm256_clmulepi64_epi128::<0x00>(t, y));
+            *hi = _mm256_xor_si256(*hi, _mm256_clmulepi64_epi128::<0x11>(t, y));
+            let ts = _mm256_xor_si256(t, _mm256_shuffle_epi32::<0x4e>(t));
+            let ys = _mm256_xor_si256(y, _mm256_shuffle_epi32::<0x4e>(y));
+            *mid = _mm256_xor_si256(*mid, _mm256_clmulepi64_epi128::<0x00>(ts, ys));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prg::Prg;
+
+    /// Shift-and-add carry-less product, bit by bit: obviously right, slow.
+    fn clmul_naive(a: u128, b: u128) -> Unreduced {
+        let (mut lo, mut hi) = (0u128, 0u128);
+        for k in 0..128 {
+            if (b >> k) & 1 == 1 {
+                lo ^= a << k;
+                if k > 0 {
+                    hi ^= a >> (128 - k);
+                }
+            }
+        }
+        [lo, hi]
+    }
+
+    fn dot_naive(a: &[Block], b: &[Block]) -> Unreduced {
+        a.iter().zip(b).fold([0, 0], |acc, (x, y)| {
+            let p = clmul_naive(x.to_u128(), y.to_u128());
+            [acc[0] ^ p[0], acc[1] ^ p[1]]
+        })
+    }
+
+    /// Random blocks, with some all-ones and single-bit ones mixed in.
+    fn sample(prg: &mut Prg, n: usize) -> Vec<Block> {
+        (0..n)
+            .map(|j| match j % 7 {
+                3 => Block::ONES,
+                5 => Block::new(1u128 << (j % 128)),
+                _ => prg.random_block(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn portable_clmul_matches_the_naive_product() {
+        let p = clmul_portable::dot;
+        let one = [Block::new(1)];
+        let top = [Block::new(1 << 127)];
+        assert_eq!(p(&top, &top), [0, 1 << 126]);
+        assert_eq!(p(&one, &top), [1 << 127, 0]);
+        assert_eq!(p(&[Block::new(3)], &[Block::new(3)]), [5, 0]);
+        assert_eq!(p(&[Block::ONES], &[Block::ONES]), clmul_naive(u128::MAX, u128::MAX));
+        let mut prg = Prg::from_seed(Block::new(41));
+        for n in [0, 1, 2, 3, 17, 64] {
+            let (a, b) = (sample(&mut prg, n), sample(&mut prg, n));
+            assert_eq!(p(&a, &b), dot_naive(&a, &b), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn clmul_kernels_match_the_portable_one() {
+        #[allow(unused_mut)] // nothing to add on other architectures
+        let mut kinds: Vec<ClmulDot> = ClmulDot::detect().into_iter().collect();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if x86::has_pclmul128() {
+                kinds.push(ClmulDot(ClmulKind::Pclmul128));
+            }
+            if x86::has_vpclmul256() {
+                kinds.push(ClmulDot(ClmulKind::Vpclmul256));
+            }
+        }
+        eprintln!("testing {kinds:?} against the portable products");
+        let mut prg = Prg::from_seed(Block::new(42));
+        for n in (0..=21).chain([64, 127, 512, 513, 515]) {
+            let (a, b) = (sample(&mut prg, n), sample(&mut prg, n));
+            let expect = clmul_portable::dot(&a, &b);
+            for k in &kinds {
+                assert_eq!(k.dot(&a, &b), expect, "{k:?}, n = {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn fused_aes_ctr_dot_matches_the_aes_crate_and_the_portable_product() {
+        use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
+        let mut prg = Prg::from_seed(Block::new(43));
+        let keys: Vec<Block> = (0..3).map(|_| prg.random_block()).collect();
+        let Some(fused) = AesCtrDot::detect(keys.iter()) else {
+            eprintln!("no VAES-256 / VPCLMULQDQ on this CPU: fused kernel not tested");
+            return;
+        };
+        for (i, key) in keys.iter().enumerate() {
+            let aes = aes::Aes128::new(&Array::from(key.to_bytes()));
+            // The last counter crosses 2^64 (the column PRGs count in u128).
+            for ctr in [0u64, 1, 12_345, u64::MAX - 20] {
+                for n in (0..=17).chain([31, 32, 33, 512, 515]) {
+                    let chi = sample(&mut prg, n);
+                    let stream: Vec<Block> = (0..n)
+                        .map(|k| {
+                            let mut b = Array::from(Block::new(u128::from(ctr) + k as u128).to_bytes());
+                            aes.encrypt_block(&mut b);
+                            Block::from_bytes(b.into())
+                        })
+                        .collect();
+                    assert_eq!(
+                        fused.dot(i, ctr, &chi),
+                        clmul_portable::dot(&chi, &stream),
+                        "key {i}, ctr {ctr}, n {n}"
+                    );
+                }
+            }
+        }
     }
 }

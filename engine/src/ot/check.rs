@@ -36,23 +36,61 @@
 //! revised paper's §4 gives the proof and the bound. We use one extra block
 //! (128 OTs), as libOTe and CryProt do.
 //!
-//! Products are in the POLYVAL field (`polyval`, RFC 8452), whose product is
-//! the GF(2^128) product times the constant `x^-128`: every `χ_j` is scaled
-//! by the same constant, which leaves the challenges uniform and the
-//! equations linear, so the check is unchanged.
+//! Products are in the POLYVAL field (RFC 8452), whose product is the
+//! GF(2^128) product times the constant `x^-128`: every `χ_j` is scaled by
+//! the same constant, which leaves the challenges uniform and the equations
+//! linear, so the check is unchanged.
+//!
+//! # Computing it
+//!
+//! **Lazy reduction.** `Σ_j χ_j·C_{i,j}` is computed as the sum of the
+//! *unreduced* 256-bit carry-less products `χ_j ⊗ C_{i,j}`
+//! (`simd::ClmulDot`: VPCLMULQDQ or PCLMULQDQ), reduced once per
+//! column and call (`polyval_reduce`). Reduction is GF(2)-linear, so this
+//! is exactly the sum of the POLYVAL products: the answer is bit for bit the
+//! one of a product-by-product computation (tested against `polyval`'s own
+//! field multiplication). On CPUs without carry-less multiplication the
+//! `polyval` crate computes each product (`Products`).
+//!
+//! **No copy of the columns.** Each side folds a column into its sums while
+//! the column is in L1:
+//!
+//! * The **sender** draws the seed when the call starts and folds each batch
+//!   of `Q` columns as soon as it has computed it. It *sends* the seed only
+//!   once every column of the call (the extra block included) has been
+//!   received, and sends nothing before; its folding is constant time. So
+//!   the receiver's columns are fixed with no information about `χ`,
+//!   exactly as if the seed were drawn after them: what the proofs (revised
+//!   KOS §4; SoftSpokenOT §4) need is that `χ` is uniform and independent of
+//!   the receiver's message, not the moment the sender samples it. (If a
+//!   later change made the sender send anything derived from the seed before
+//!   the last column, this would no longer hold.) The sender sends the seed
+//!   as soon as the last columns are in, and finishes its last batch while
+//!   the receiver computes its answer.
+//! * The **receiver** must not see the seed before it has sent every column,
+//!   so it cannot fold early. It keeps only its packed choice blocks `R_j`
+//!   (one block per 128 OTs) and each batch's counter, and once the seed has
+//!   arrived it *re-expands* its `T` columns `T_i = G(k_i^0)` from the column
+//!   PRGs (`ColumnSource`), one column of a batch at a time, folding each
+//!   as it is produced; with VAES and VPCLMULQDQ the two are fused
+//!   (`simd::AesCtrDot`: the stream never leaves the registers).
+//!   That costs one AES block per OT instead of keeping (and later
+//!   re-reading) 16 bytes per OT.
 //!
 //! Cost per call: the receiver sends the 128 extra OTs' columns (2 KiB) and
-//! 129 blocks (2,064 bytes); the sender sends the 16-byte seed; one
-//! GF(2^128) product per OT on each side; each side keeps its columns
-//! (16 bytes per OT) until the seed arrives.
+//! 129 blocks (2,064 bytes); the sender sends the 16-byte seed. Each side
+//! computes one carry-less 128 × 128 product per OT and 128 reductions; the
+//! receiver also re-expands its columns (one AES block per OT), after the
+//! seed has arrived. Memory: the sender none beyond its batch buffer, the
+//! receiver 16 bytes per 128 OTs.
 
-use polyval::hazmat::FieldElement;
 use polyval::universal_hash::{array::Array, UniversalHash};
 use polyval::Polyval;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::block::Block;
 use crate::prg::Prg;
-use zeroize::Zeroize;
+use crate::simd::{ClmulDot, Unreduced};
 
 /// Extra OTs with random choice bits added to each checked call: one block
 /// of 128, whose columns mask the check's answer.
@@ -66,78 +104,183 @@ pub(crate) struct CheckAnswer {
     pub(crate) x: Block,
 }
 
-/// Columns of the batches of one call, kept until the challenge is known.
-struct Columns {
-    /// How many columns each batch has.
-    ncols: usize,
-    /// Each batch: `ncols` columns of `nb` blocks, column-major.
-    batches: Vec<Vec<Block>>,
+/// The POLYVAL reduction of a 256-bit carry-less product sum `lo ⊕ hi·x^128`:
+/// `hi ⊕ lo·x^-128 mod P`, `P = x^128 + x^127 + x^126 + x^121 + 1`. For a
+/// single product `a ⊗ b` this is POLYVAL's `a·b·x^-128` (RFC 8452); two
+/// Montgomery folding steps of 64 bits each, as in the `polyval` crate's
+/// portable backend. Constant time.
+fn polyval_reduce([lo, hi]: Unreduced) -> Block {
+    let (v0, mut v1) = (lo as u64, (lo >> 64) as u64);
+    let (mut v2, mut v3) = (hi as u64, (hi >> 64) as u64);
+    v2 ^= v0 ^ (v0 >> 1) ^ (v0 >> 2) ^ (v0 >> 7);
+    v1 ^= (v0 << 63) ^ (v0 << 62) ^ (v0 << 57);
+    v3 ^= v1 ^ (v1 >> 1) ^ (v1 >> 2) ^ (v1 >> 7);
+    v2 ^= (v1 << 63) ^ (v1 << 62) ^ (v1 << 57);
+    Block::new(u128::from(v2) | (u128::from(v3) << 64))
 }
 
-impl Columns {
-    fn new(ncols: usize) -> Self {
-        Columns { ncols, batches: Vec::new() }
+/// Unreduced inner products: a CLMUL kernel where the CPU has one, else
+/// the `polyval` crate, one product at a time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Products(Option<ClmulDot>);
+
+impl Products {
+    /// The fastest way on this CPU.
+    pub(crate) fn detect() -> Self {
+        Products(ClmulDot::detect())
     }
 
-    fn push(&mut self, cols: &[Block]) {
-        self.batches.push(cols.to_vec());
-    }
-
-    /// `Σ_j χ_j·C_{i,j}` for every column `i`, over every batch but the
-    /// last, plus the last (the extra block, one block per column) with
-    /// coefficient 1. Consumes `chi` in block order.
-    fn combine(&self, chi: &mut Prg) -> Vec<Block> {
-        let Some((extra, body)) = self.batches.split_last() else {
-            return vec![Block::ZERO; self.ncols];
-        };
-        let mut acc = vec![0u128; self.ncols];
-        let mut challenge = Vec::new();
-        for batch in body {
-            let nb = batch.len() / self.ncols;
-            challenge.resize(nb, Block::ZERO);
-            chi.fill_blocks(&mut challenge);
-            for (a, col) in acc.iter_mut().zip(batch.chunks_exact(nb.max(1))) {
-                *a ^= u128::from(dot(&challenge, col));
-            }
+    /// `Σ_j a_j ⊗ b_j` in a form whose [`polyval_reduce`] is `Σ_j a_j·b_j`
+    /// in the POLYVAL field. Constant time.
+    pub(crate) fn dot(&self, a: &[Block], b: &[Block]) -> Unreduced {
+        match &self.0 {
+            Some(kernel) => kernel.dot(a, b),
+            // Already reduced: `[0, v]` reduces to `v`.
+            None => [0, polyval_dot(a, b)],
         }
-        challenge.zeroize();
-        let extra_nb = (extra.len() / self.ncols).max(1);
-        acc.iter().zip(extra.chunks_exact(extra_nb)).map(|(&a, e)| Block::new(a) ^ e[0]).collect()
     }
 }
 
-impl Drop for Columns {
+/// `Σ a_j·b_j` in the POLYVAL field, in safe code: each product is one
+/// POLYVAL evaluation `(0 ⊕ b_j)·a_j` under the key `a_j` (the `polyval`
+/// crate's CLMUL / PMULL backend where the CPU has one, else its
+/// constant-time software; a key schedule per product, which is why the
+/// kernels of [`crate::simd`] are preferred).
+fn polyval_dot(a: &[Block], b: &[Block]) -> u128 {
+    assert_eq!(a.len(), b.len(), "polyval_dot: lengths differ");
+    let mut acc = 0u128;
+    for (x, y) in a.iter().zip(b) {
+        let mut key = Array::from(x.to_bytes());
+        let mut p = Polyval::new(&key);
+        key.zeroize();
+        p.update(&[Array::from(y.to_bytes())]);
+        acc ^= u128::from_le_bytes(p.finalize().into());
+    }
+    acc
+}
+
+/// `Σ_j χ_j·C_{i,j}` for each column `i`, folded in batch by batch, plus
+/// the extra block with coefficient 1.
+struct Combiner {
+    kernel: Products,
+    /// Expands the seed into the challenges, in block order.
+    chi_prg: Prg,
+    /// The current batch's challenges.
+    chi: Vec<Block>,
+    /// Per column: the unreduced sum so far.
+    acc: Vec<Unreduced>,
+    /// Per column: its block of the extra OTs.
+    extra: Vec<Block>,
+}
+
+impl Combiner {
+    fn new(seed: Block, ncols: usize) -> Self {
+        Combiner {
+            kernel: Products::detect(),
+            chi_prg: Prg::from_seed(seed),
+            chi: Vec::new(),
+            acc: vec![[0, 0]; ncols],
+            extra: vec![Block::ZERO; ncols],
+        }
+    }
+
+    /// Draws the challenges of the next batch, `nb` blocks per column.
+    fn next_batch(&mut self, nb: usize) {
+        self.chi.resize(nb, Block::ZERO);
+        self.chi_prg.fill_blocks(&mut self.chi);
+    }
+
+    /// Adds `Σ_j χ_j·col_j` to column `i` (`col` has the batch's length).
+    fn fold(&mut self, i: usize, col: &[Block]) {
+        let p = self.kernel.dot(&self.chi, col);
+        self.add(i, p);
+    }
+
+    /// Adds an unreduced sum to column `i`.
+    fn add(&mut self, i: usize, [lo, hi]: Unreduced) {
+        let a = &mut self.acc[i];
+        a[0] ^= lo;
+        a[1] ^= hi;
+    }
+
+    /// The combined blocks, one per column.
+    fn finish(&self) -> Vec<Block> {
+        self.acc.iter().zip(&self.extra).map(|(&a, &e)| polyval_reduce(a) ^ e).collect()
+    }
+}
+
+impl Drop for Combiner {
     fn drop(&mut self) {
-        for b in &mut self.batches {
-            b.zeroize();
+        self.chi.zeroize();
+        for a in &mut self.acc {
+            a.zeroize();
         }
+        self.extra.zeroize();
     }
 }
 
-/// The sender's side: its `Q` columns of every batch.
+/// The sender's side: folds its `Q` columns in as they are computed.
+///
+/// Protocol order, per call: [`SenderCheck::new`] with a fresh seed, then
+/// for each batch [`SenderCheck::begin_batch`] and [`SenderCheck::fold_column`]
+/// for the 128 columns in order; then [`SenderCheck::begin_padding`] and the
+/// extra block's batch the same way (one block per column). The seed
+/// ([`SenderCheck::seed`]) is sent once every column of the call has been
+/// *received* (the folding may still be under way); [`SenderCheck::verify`]
+/// comes last.
 pub(crate) struct SenderCheck {
-    cols: Columns,
-}
-
-impl Default for SenderCheck {
-    fn default() -> Self {
-        SenderCheck { cols: Columns::new(128) }
-    }
+    seed: Block,
+    q: Combiner,
+    /// The current batch is the extra block.
+    padding: bool,
+    /// Blocks per column of the current batch.
+    nb: usize,
 }
 
 impl SenderCheck {
-    /// Keeps one batch's `Q` columns (128 columns of equal length,
-    /// column-major). The extra block must be the last batch pushed.
-    pub(crate) fn push_batch(&mut self, q_cols: &[Block]) {
-        self.cols.push(q_cols);
+    /// A check whose challenges are expanded from `seed`, which must be
+    /// fresh, secret, and sent only after the receiver's last column.
+    pub(crate) fn new(seed: Block) -> Self {
+        SenderCheck { seed, q: Combiner::new(seed, 128), padding: false, nb: 0 }
     }
 
-    /// Accepts iff every column satisfies `q_i = t_i ⊕ s_i·x`, with `s = Δ`.
-    pub(crate) fn verify(self, seed: Block, answer: &CheckAnswer, delta: Block) -> bool {
-        if answer.t.len() != 128 {
+    /// The challenge seed, to send once every column has arrived.
+    pub(crate) fn seed(&self) -> Block {
+        self.seed
+    }
+
+    /// The next batch that [`Self::begin_batch`] announces is the extra block.
+    pub(crate) fn begin_padding(&mut self) {
+        self.padding = true;
+    }
+
+    /// Starts a batch of `nb` blocks per column.
+    pub(crate) fn begin_batch(&mut self, nb: usize) {
+        self.nb = nb;
+        if self.padding {
+            assert_eq!(nb, KOS_PADDING / 128, "the extra block is one block per column");
+        } else {
+            self.q.next_batch(nb);
+        }
+    }
+
+    /// Folds column `i` of the current batch.
+    pub(crate) fn fold_column(&mut self, i: usize, q_col: &[Block]) {
+        assert_eq!(q_col.len(), self.nb, "column length differs from the batch's");
+        if self.padding {
+            self.q.extra[i] = q_col[0];
+        } else {
+            self.q.fold(i, q_col);
+        }
+    }
+
+    /// Accepts iff every column satisfies `q_i = t_i ⊕ s_i·x`, with `s = Δ`
+    /// (and the extra block was folded in).
+    pub(crate) fn verify(self, answer: &CheckAnswer, delta: Block) -> bool {
+        if answer.t.len() != 128 || !self.padding {
             return false;
         }
-        let q = self.cols.combine(&mut Prg::from_seed(seed));
+        let q = Zeroizing::new(self.q.finish());
         let d = delta.to_u128();
         // The receiver's answer and the verdict are public: a variable-time
         // comparison leaks nothing; the selection by Δ's bits is branch-free.
@@ -148,107 +291,292 @@ impl SenderCheck {
     }
 }
 
-/// The receiver's side: its `T` columns and choice blocks of every batch.
-pub(crate) struct ReceiverCheck {
-    cols: Columns,
-    /// The choice blocks `R_j` of every batch, as one column.
-    choices: Columns,
+impl Drop for SenderCheck {
+    fn drop(&mut self) {
+        // Secret until sent (and never sent if the call failed before).
+        self.seed.zeroize();
+    }
 }
 
-impl Default for ReceiverCheck {
-    fn default() -> Self {
-        ReceiverCheck { cols: Columns::new(128), choices: Columns::new(1) }
+/// The receiver's `T` columns `G(k_i^0)`, re-expandable from its column
+/// PRGs.
+pub(crate) trait ColumnSource {
+    /// Writes blocks `ctr .. ctr + col.len()` of column `i` into `col`.
+    fn expand(&self, i: usize, ctr: u64, col: &mut [Block]);
+
+    /// `Σ_j chi_j ⊗ (block ctr + j of column i)`, unreduced; by default
+    /// expanded into `scratch` (at least `chi.len()` blocks) and multiplied
+    /// with `kernel`.
+    fn dot(&self, i: usize, ctr: u64, chi: &[Block], kernel: &Products, scratch: &mut [Block]) -> Unreduced {
+        let col = &mut scratch[..chi.len()];
+        self.expand(i, ctr, col);
+        kernel.dot(chi, col)
     }
+}
+
+/// The receiver's side: what it needs to recompute its `T` columns and
+/// choice blocks once the seed has arrived.
+#[derive(Default)]
+pub(crate) struct ReceiverCheck {
+    /// Each batch: the column PRGs' counter at its start and its blocks per
+    /// column.
+    batches: Vec<(u64, usize)>,
+    /// The choice blocks `R_j` of every batch, in order.
+    r: Vec<Block>,
+    /// The extra block's counter and choice block, once pushed.
+    padding: Option<(u64, Block)>,
+    /// The next batch pushed is the extra block.
+    padding_next: bool,
 }
 
 impl ReceiverCheck {
-    /// Keeps one batch's `T` columns (column-major) and its packed choice
-    /// blocks `R_j`. The extra block must be the last batch pushed.
-    pub(crate) fn push_batch(&mut self, t_cols: &[Block], r: &[Block]) {
-        self.cols.push(t_cols);
-        self.choices.push(r);
+    /// The next batch that [`Self::push_batch`] records is the extra block.
+    pub(crate) fn begin_padding(&mut self) {
+        self.padding_next = true;
     }
 
-    /// The answer to the challenge expanded from `seed`.
-    pub(crate) fn answer(self, seed: Block) -> CheckAnswer {
-        let t = self.cols.combine(&mut Prg::from_seed(seed));
-        let x = self.choices.combine(&mut Prg::from_seed(seed))[0];
+    /// Records one batch: its `T` columns are `G(k_i^0)` from counter `ctr`
+    /// on, `r.len()` blocks each; `r` are its packed choice blocks.
+    pub(crate) fn push_batch(&mut self, ctr: u64, r: &[Block]) {
+        if self.padding_next {
+            assert_eq!(r.len(), KOS_PADDING / 128, "the extra block is one block per column");
+            self.padding = Some((ctr, r[0]));
+        } else {
+            self.batches.push((ctr, r.len()));
+            self.r.extend_from_slice(r);
+        }
+    }
+
+    /// The answer to the challenge expanded from `seed`, re-expanding the
+    /// `T` columns from `cols`, one column of a batch at a time.
+    ///
+    /// # Panics
+    /// If the extra block was not pushed (a caller bug).
+    pub(crate) fn answer(self, seed: Block, cols: &impl ColumnSource) -> CheckAnswer {
+        let (pad_ctr, pad_r) = self.padding.expect("the extra block is pushed before the answer");
+        // Columns 0..128: T; column 128: the choice blocks.
+        let mut c = Combiner::new(seed, 129);
+        let max_nb = self.batches.iter().map(|&(_, nb)| nb).max().unwrap_or(0).max(1);
+        let mut scratch = Zeroizing::new(vec![Block::ZERO; max_nb]);
+        let mut r = self.r.as_slice();
+        for &(ctr, nb) in &self.batches {
+            c.next_batch(nb);
+            for i in 0..128 {
+                let p = cols.dot(i, ctr, &c.chi, &c.kernel, &mut scratch);
+                c.add(i, p);
+            }
+            let (rb, rest) = r.split_at(nb);
+            c.fold(128, rb);
+            r = rest;
+        }
+        for i in 0..128 {
+            cols.expand(i, pad_ctr, &mut scratch[..1]);
+            c.extra[i] = scratch[0];
+        }
+        c.extra[128] = pad_r;
+        let mut t = c.finish();
+        let x = t.pop().expect("129 columns");
         CheckAnswer { t, x }
     }
 }
 
-/// `Σ a_j·b_j` in the POLYVAL field.
-///
-/// Each product is one POLYVAL evaluation `(0 ⊕ b_j)·a_j` under the key
-/// `a_j`, which uses the CLMUL/PMULL backend that `polyval` picks at run
-/// time (the portable `FieldElement` product is several times slower).
-fn dot(a: &[Block], b: &[Block]) -> FieldElement {
-    let mut acc = 0u128;
-    for (x, y) in a.iter().zip(b) {
-        let mut p = Polyval::new(&Array::from(x.to_bytes()));
-        p.update(&[Array::from(y.to_bytes())]);
-        acc ^= u128::from_le_bytes(p.finalize().into());
+impl Drop for ReceiverCheck {
+    fn drop(&mut self) {
+        self.r.zeroize();
+        if let Some((_, r)) = &mut self.padding {
+            r.zeroize();
+        }
     }
-    FieldElement::from(acc)
-}
-
-/// The portable product, for cross-checking [`dot`].
-#[cfg(test)]
-fn dot_portable(a: &[Block], b: &[Block]) -> FieldElement {
-    let mut acc = FieldElement::from(0u128);
-    for (x, y) in a.iter().zip(b) {
-        acc = acc + FieldElement::from(x.to_u128()) * FieldElement::from(y.to_u128());
-    }
-    acc
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use polyval::hazmat::FieldElement;
 
-    #[test]
-    fn clmul_dot_matches_portable_product() {
-        let mut prg = Prg::from_seed(Block::new(3));
-        let a: Vec<Block> = (0..100).map(|_| prg.random_block()).collect();
-        let b: Vec<Block> = (0..100).map(|_| prg.random_block()).collect();
-        assert_eq!(u128::from(dot(&a, &b)), u128::from(dot_portable(&a, &b)));
-        // One times anything: POLYVAL's product is a·b·x^-128, so check
-        // bilinearity rather than a unit.
-        let c: Vec<Block> = a.iter().zip(&b).map(|(&x, &y)| x ^ y).collect();
-        let lhs = u128::from(dot(&c, &b));
-        let rhs = u128::from(dot(&a, &b)) ^ u128::from(dot(&b, &b));
-        assert_eq!(lhs, rhs);
+    fn fe(b: Block) -> FieldElement {
+        FieldElement::from(b.to_u128())
     }
 
     #[test]
-    fn honest_columns_pass_and_an_inconsistent_column_fails() {
-        let mut prg = Prg::from_seed(Block::new(9));
-        let delta = prg.random_block().set_lsb();
-        let d = delta.to_u128();
-        // Two batches (3 and 2 blocks per column) and the extra block.
-        let mut sender = SenderCheck::default();
-        let mut receiver = ReceiverCheck::default();
-        let mut bad_sender = SenderCheck::default();
-        for (k, nb) in [3usize, 2, 1].into_iter().enumerate() {
-            let r: Vec<Block> = (0..nb).map(|_| prg.random_block()).collect();
-            let t: Vec<Block> = (0..128 * nb).map(|_| prg.random_block()).collect();
-            let q: Vec<Block> = t
-                .iter()
-                .enumerate()
-                .map(|(p, &tt)| tt ^ r[p % nb].select((d >> (p / nb)) & 1 == 1))
-                .collect();
-            receiver.push_batch(&t, &r);
-            sender.push_batch(&q);
-            let mut bad = q.clone();
-            if k == 0 {
-                // Column 5 used another choice bit in block 1.
-                bad[5 * nb + 1] ^= Block::new(1 << 17);
+    fn lazy_reduction_matches_polyvals_product() {
+        let mut prg = Prg::from_seed(Block::new(3));
+        let a: Vec<Block> = (0..100).map(|_| prg.random_block()).collect();
+        let b: Vec<Block> = (0..100).map(|_| prg.random_block()).collect();
+        for kernel in [Products(None), Products::detect()] {
+            // One product at a time.
+            for (&x, &y) in a.iter().zip(&b) {
+                let p = polyval_reduce(kernel.dot(&[x], &[y]));
+                assert_eq!(p.to_u128(), u128::from(fe(x) * fe(y)));
             }
-            bad_sender.push_batch(&bad);
+            // A whole sum, reduced once.
+            let expect =
+                a.iter().zip(&b).fold(FieldElement::from(0u128), |acc, (&x, &y)| acc + fe(x) * fe(y));
+            assert_eq!(polyval_reduce(kernel.dot(&a, &b)).to_u128(), u128::from(expect));
         }
-        let seed = Block::new(77);
-        let answer = receiver.answer(seed);
-        assert!(sender.verify(seed, &answer, delta));
-        assert!(!bad_sender.verify(seed, &answer, delta));
+    }
+
+    /// One call's matrices: per batch (the last is the extra block, one
+    /// block per column) the receiver's `T` (column-major), its choice
+    /// blocks `R` and the sender's `Q = T ⊕ Δ_i·R`.
+    struct Call {
+        delta: Block,
+        t: Vec<Vec<Block>>,
+        r: Vec<Vec<Block>>,
+        q: Vec<Vec<Block>>,
+    }
+
+    impl Call {
+        fn honest(prg: &mut Prg, nbs: &[usize]) -> Call {
+            let delta = prg.random_block().set_lsb();
+            let d = delta.to_u128();
+            let (mut t, mut r, mut q) = (Vec::new(), Vec::new(), Vec::new());
+            for &nb in nbs.iter().chain(&[1]) {
+                let rb: Vec<Block> = (0..nb).map(|_| prg.random_block()).collect();
+                let tb: Vec<Block> = (0..128 * nb).map(|_| prg.random_block()).collect();
+                let qb = tb
+                    .iter()
+                    .enumerate()
+                    .map(|(p, &tt)| tt ^ rb[p % nb].select((d >> (p / nb)) & 1 == 1))
+                    .collect();
+                t.push(tb);
+                r.push(rb);
+                q.push(qb);
+            }
+            Call { delta, t, r, q }
+        }
+
+        /// The fake counter of batch `k` (where its columns start).
+        fn ctr(k: usize) -> u64 {
+            1000 * k as u64
+        }
+
+        /// Runs both sides through the check API; returns the answer and
+        /// the sender's verdict.
+        fn run(&self, seed: Block) -> (CheckAnswer, bool) {
+            let last = self.t.len() - 1;
+            let mut sender = SenderCheck::new(seed);
+            let mut receiver = ReceiverCheck::default();
+            for (k, (q, r)) in self.q.iter().zip(&self.r).enumerate() {
+                let nb = r.len();
+                if k == last {
+                    sender.begin_padding();
+                    receiver.begin_padding();
+                }
+                sender.begin_batch(nb);
+                for (i, col) in q.chunks_exact(nb).enumerate() {
+                    sender.fold_column(i, col);
+                }
+                receiver.push_batch(Self::ctr(k), r);
+            }
+            assert_eq!(sender.seed(), seed);
+            let answer = receiver.answer(seed, self);
+            let ok = sender.verify(&answer, self.delta);
+            (answer, ok)
+        }
+    }
+
+    impl ColumnSource for Call {
+        fn expand(&self, i: usize, ctr: u64, col: &mut [Block]) {
+            let k = (ctr / 1000) as usize;
+            let nb = self.r[k].len();
+            assert_eq!(col.len(), nb);
+            col.copy_from_slice(&self.t[k][i * nb..(i + 1) * nb]);
+        }
+    }
+
+    /// The check's answer computed product by product with `polyval`'s
+    /// field multiplication (the straightforward definition).
+    fn reference_answer(call: &Call, seed: Block) -> (Vec<u128>, u128) {
+        let mut chi = Prg::from_seed(seed);
+        let last = call.t.len() - 1;
+        let mut t = vec![FieldElement::from(0u128); 128];
+        let mut x = FieldElement::from(0u128);
+        for (tb, rb) in call.t[..last].iter().zip(&call.r[..last]) {
+            let nb = rb.len();
+            let mut c = vec![Block::ZERO; nb];
+            chi.fill_blocks(&mut c);
+            for (ti, col) in t.iter_mut().zip(tb.chunks_exact(nb)) {
+                for (&cj, &tj) in c.iter().zip(col) {
+                    *ti = *ti + fe(cj) * fe(tj);
+                }
+            }
+            for (&cj, &rj) in c.iter().zip(rb) {
+                x = x + fe(cj) * fe(rj);
+            }
+        }
+        let t = t.iter().zip(&call.t[last]).map(|(&ti, e)| u128::from(ti) ^ e.to_u128()).collect();
+        (t, u128::from(x) ^ call.r[last][0].to_u128())
+    }
+
+    #[test]
+    fn honest_answer_is_the_product_by_product_one_and_passes() {
+        let mut prg = Prg::from_seed(Block::new(9));
+        for nbs in [&[3usize, 2][..], &[1], &[], &[512, 17]] {
+            let call = Call::honest(&mut prg, nbs);
+            let seed = prg.random_block();
+            let (answer, ok) = call.run(seed);
+            assert!(ok, "batches {nbs:?}");
+            let (t, x) = reference_answer(&call, seed);
+            assert_eq!(answer.t.iter().map(|b| b.to_u128()).collect::<Vec<_>>(), t);
+            assert_eq!(answer.x.to_u128(), x);
+        }
+    }
+
+    #[test]
+    fn an_inconsistent_column_fails() {
+        let mut prg = Prg::from_seed(Block::new(10));
+        let mut call = Call::honest(&mut prg, &[3, 2]);
+        // Column 0 (Δ's lsb is 1), block 1 of the first batch: another
+        // choice bit there.
+        call.q[0][1] ^= Block::new(1 << 17);
+        assert!(!call.run(Block::new(77)).1);
+    }
+
+    /// A receiver whose column `i` used another choice bit than the other
+    /// columns: its `u_i` differs from the honest one by one bit, and the
+    /// sender's `Q_i = G(k_i^{Δ_i}) ⊕ Δ_i·u_i` by `Δ_i` times that bit (its
+    /// `T_i = G(k_i^0)` is fixed by the base OTs). So the flip shows only if
+    /// `Δ_i = 1`; then it must be caught, in any batch, any block, the extra
+    /// block included. With `Δ_i = 0` the sender's view does not change at
+    /// all (the receiver only spoils its own output): the check passes.
+    #[test]
+    fn single_bit_inconsistencies_are_caught_wherever_delta_shows_them() {
+        let mut prg = Prg::from_seed(Block::new(11));
+        let (mut caught, mut harmless) = (0, 0);
+        for trial in 0..400 {
+            let mut call = Call::honest(&mut prg, &[4, 3]);
+            let d = call.delta.to_u128();
+            let k = trial % call.t.len();
+            let nb = call.r[k].len();
+            let i = (prg.random_block().to_u128() % 128) as usize;
+            let j = (prg.random_block().to_u128() % nb as u128) as usize;
+            let bit = Block::new(1 << (prg.random_block().to_u128() % 128));
+            call.q[k][i * nb + j] ^= bit.select((d >> i) & 1 == 1);
+            let ok = call.run(prg.random_block()).1;
+            if (d >> i) & 1 == 1 {
+                assert!(!ok, "batch {k}, column {i}, block {j}");
+                caught += 1;
+            } else {
+                assert!(ok, "batch {k}, column {i}: Δ_i = 0");
+                harmless += 1;
+            }
+        }
+        assert!(caught > 100 && harmless > 100);
+    }
+
+    #[test]
+    fn a_consistent_change_of_choice_passes() {
+        // The same flip in every column is another choice bit, not a cheat.
+        let mut prg = Prg::from_seed(Block::new(12));
+        let mut call = Call::honest(&mut prg, &[3, 2]);
+        let bit = Block::new(1 << 40);
+        let nb = 3;
+        call.r[0][2] ^= bit;
+        for i in 0..128 {
+            let d = (call.delta.to_u128() >> i) & 1 == 1;
+            call.q[0][i * nb + 2] ^= bit.select(d);
+        }
+        assert!(call.run(Block::new(5)).1);
     }
 }

@@ -54,8 +54,11 @@
 //!
 //! With the [`MaliciousReceiver`](super::MaliciousReceiver) parameter each
 //! call appends [`KOS_PADDING`] random OTs and runs the revised KOS check of
-//! [`super::check`] on the untransposed columns before returning (and, for chosen-message OT, before
-//! the sender sends anything that depends on its messages).
+//! [`super::check`] on the untransposed columns before returning (and, for
+//! chosen-message OT, before the sender sends anything that depends on its
+//! messages). The sender folds each column into the check while the column
+//! is in L1; the receiver re-expands its columns from `G(k_i^0)` once the
+//! challenge has arrived (see the check's module docs).
 
 use std::io::{Read, Write};
 use std::marker::PhantomData;
@@ -65,13 +68,14 @@ use aes::Aes128;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::base;
-use super::check::{CheckAnswer, ReceiverCheck, SenderCheck, KOS_PADDING};
+use super::check::{CheckAnswer, ColumnSource, Products, ReceiverCheck, SenderCheck, KOS_PADDING};
 use super::transpose::transpose_columns;
 use super::{OtError, Security, SemiHonest};
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::hash::{Tmmo, TweakableHash};
 use crate::prg::{encrypt_blocks_in_place, Delta, Prg};
+use crate::simd::{AesCtrDot, Unreduced};
 
 /// Number of base OTs, the computational security parameter κ.
 pub const KAPPA: usize = 128;
@@ -88,11 +92,18 @@ const HASH_CHUNK: usize = 2048;
 /// 128 AES-CTR streams, one per base OT key: the column PRG `G`.
 struct ColumnPrgs {
     ciphers: Vec<Aes128>,
+    /// The same streams re-expanded straight into the KOS check's inner
+    /// products, where the CPU has VAES and VPCLMULQDQ (malicious-mode
+    /// receivers only).
+    fused: Option<AesCtrDot>,
 }
 
 impl ColumnPrgs {
-    fn new<'a>(seeds: impl Iterator<Item = &'a Block>) -> Self {
+    /// The streams under `seeds`; `fused` asks for the fused check kernel
+    /// too.
+    fn new<'a>(seeds: impl Iterator<Item = &'a Block> + Clone, fused: bool) -> Self {
         let ciphers = seeds
+            .clone()
             .map(|s| {
                 let mut key = Array::from(s.to_bytes());
                 let c = Aes128::new(&key);
@@ -100,7 +111,8 @@ impl ColumnPrgs {
                 c
             })
             .collect();
-        ColumnPrgs { ciphers }
+        let fused = if fused { AesCtrDot::detect(seeds) } else { None };
+        ColumnPrgs { ciphers, fused }
     }
 
     /// Writes blocks `ctr .. ctr + col.len()` of column `i`'s stream into
@@ -110,6 +122,23 @@ impl ColumnPrgs {
             *b = Block::new(u128::from(ctr) + k as u128);
         }
         encrypt_blocks_in_place(&self.ciphers[i], col);
+    }
+}
+
+impl ColumnSource for ColumnPrgs {
+    fn expand(&self, i: usize, ctr: u64, col: &mut [Block]) {
+        self.expand_column(i, ctr, col);
+    }
+
+    fn dot(&self, i: usize, ctr: u64, chi: &[Block], kernel: &Products, scratch: &mut [Block]) -> Unreduced {
+        match &self.fused {
+            Some(f) => f.dot(i, ctr, chi),
+            None => {
+                let col = &mut scratch[..chi.len()];
+                self.expand_column(i, ctr, col);
+                kernel.dot(chi, col)
+            }
+        }
     }
 }
 
@@ -155,7 +184,7 @@ impl<S: Security> OtExtSender<S> {
         let keys = base::receive_random(ch, prg, &bits)?;
         Ok(OtExtSender {
             delta,
-            prgs: ColumnPrgs::new(keys.iter()),
+            prgs: ColumnPrgs::new(keys.iter(), false),
             ctr: 0,
             ot_index: 0,
             prg: Prg::from_seed(prg.fork_seed()),
@@ -208,24 +237,53 @@ impl<S: Security> OtExtSender<S> {
                 received: announced,
             });
         }
-        let mut check = S::MALICIOUS_RECEIVER.then(SenderCheck::default);
-        for (start, len) in batches(n) {
-            self.extend_batch(ch, &mut zero_labels[start..start + len], check.as_mut())?;
-        }
-        if let Some(mut check) = check {
-            // The extra block of random OTs that masks the answer, last.
-            let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
-            self.extend_batch(ch, &mut pad, Some(&mut check))?;
-            // Every column is fixed now: only then the challenge.
-            let seed = self.prg.random_block();
-            ch.send_block(seed)?;
-            ch.flush()?;
-            let mut t = vec![Block::ZERO; 128];
-            ch.recv_blocks(&mut t)?;
-            let x = ch.recv_block()?;
-            if !check.verify(seed, &CheckAnswer { t, x }, self.delta.as_block()) {
-                return Err(OtError::ConsistencyCheckFailed);
+        if !S::MALICIOUS_RECEIVER {
+            for (start, len) in batches(n) {
+                let rows = &mut zero_labels[start..start + len];
+                self.recv_columns(ch, rows.len(), 0)?;
+                self.finish_batch(rows, 0, None);
             }
+            self.ot_index += n as u64;
+            return Ok(());
+        }
+        // The challenge seed is drawn now, so that each batch is folded into
+        // the check as it is computed, but it stays secret until every
+        // column has arrived (nothing leaves this side before): see
+        // `super::check`.
+        let mut check = SenderCheck::new(self.prg.random_block());
+        let plan: Vec<(usize, usize)> = batches(n).collect();
+        let (last, body) = match plan.split_last() {
+            Some((&last, body)) => (Some(last), body),
+            None => (None, &[][..]),
+        };
+        for &(start, len) in body {
+            let rows = &mut zero_labels[start..start + len];
+            self.recv_columns(ch, rows.len(), 0)?;
+            self.finish_batch(rows, 0, Some(&mut check));
+        }
+        // The last batch's columns, then those of the extra block of random
+        // OTs that masks the answer (right after them in `self.u`).
+        let last_m = last.map_or(0, |(_, len)| len.div_ceil(128) * 128);
+        if let Some((_, len)) = last {
+            self.recv_columns(ch, len, 0)?;
+        }
+        self.recv_columns(ch, KOS_PADDING, last_m)?;
+        // Every column has arrived: only now the challenge leaves this side.
+        // The receiver computes its answer while this side finishes the
+        // last batch.
+        ch.send_block(check.seed())?;
+        ch.flush()?;
+        if let Some((start, len)) = last {
+            self.finish_batch(&mut zero_labels[start..start + len], 0, Some(&mut check));
+        }
+        check.begin_padding();
+        let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
+        self.finish_batch(&mut pad, last_m, Some(&mut check));
+        let mut t = vec![Block::ZERO; 128];
+        ch.recv_blocks(&mut t)?;
+        let x = ch.recv_block()?;
+        if !check.verify(&CheckAnswer { t, x }, self.delta.as_block()) {
+            return Err(OtError::ConsistencyCheckFailed);
         }
         self.ot_index += n as u64;
         Ok(())
@@ -286,27 +344,43 @@ impl<S: Security> OtExtSender<S> {
         Ok(())
     }
 
-    /// Processes one batch: `rows.len()` OTs (at most [`BATCH_ROWS`]; a
-    /// length that is not a multiple of 128 is padded internally).
-    fn extend_batch<T: Read + Write>(
+    /// Receives the receiver's columns for a batch of `len` OTs (at most
+    /// [`BATCH_ROWS`], rounded up to a multiple of 128) into `self.u`, from
+    /// block `offset` on.
+    fn recv_columns<T: Read + Write>(
         &mut self,
         ch: &mut Channel<T>,
-        rows: &mut [Block],
-        check: Option<&mut SenderCheck>,
+        len: usize,
+        offset: usize,
     ) -> Result<(), OtError> {
-        let m = rows.len().div_ceil(128) * 128;
-        let nb = m / 128;
+        let m = len.div_ceil(128) * 128;
         // Buffers are allocated on first use (a session that only sets up
-        // pays nothing for them).
+        // pays nothing for them); `u` may also hold the KOS extra block
+        // after a full batch.
         if self.cols.len() < m {
             self.cols.resize(BATCH_ROWS.max(m), Block::ZERO);
-            self.u.resize(BATCH_ROWS.max(m), Block::ZERO);
         }
+        if self.u.len() < offset + m {
+            self.u.resize(BATCH_ROWS.max(offset + m), Block::ZERO);
+        }
+        ch.recv_blocks(&mut self.u[offset..offset + m])?;
+        Ok(())
+    }
+
+    /// Computes one batch of `rows.len()` OTs from the columns that
+    /// [`Self::recv_columns`] put at `offset` in `self.u`, folding them into
+    /// `check`.
+    fn finish_batch(&mut self, rows: &mut [Block], offset: usize, mut check: Option<&mut SenderCheck>) {
+        let m = rows.len().div_ceil(128) * 128;
+        let nb = m / 128;
         let q = &mut self.cols[..m];
-        let u = &mut self.u[..m];
-        ch.recv_blocks(u)?;
+        let u = &self.u[offset..offset + m];
         let d = self.delta.as_block().to_u128();
-        // Column by column, while the column is in L1: q^i = G(k_i^{s_i}) ⊕ s_i·u^i.
+        if let Some(check) = check.as_deref_mut() {
+            check.begin_batch(nb);
+        }
+        // Column by column, while the column is in L1: q^i = G(k_i^{s_i}) ⊕
+        // s_i·u^i, then folded into the check.
         for (i, (qc, uc)) in q.chunks_exact_mut(nb).zip(u.chunks_exact(nb)).enumerate() {
             self.prgs.expand_column(i, self.ctr, qc);
             // Branch-free on the secret bit s_i = Δ_i.
@@ -314,11 +388,11 @@ impl<S: Security> OtExtSender<S> {
             for (qq, &uu) in qc.iter_mut().zip(uc) {
                 *qq ^= uu & mask;
             }
+            if let Some(check) = check.as_deref_mut() {
+                check.fold_column(i, qc);
+            }
         }
         self.ctr += nb as u64;
-        if let Some(check) = check {
-            check.push_batch(q);
-        }
         if m == rows.len() {
             transpose_columns(q, rows);
         } else {
@@ -326,7 +400,6 @@ impl<S: Security> OtExtSender<S> {
             transpose_columns(q, &mut tmp);
             rows.copy_from_slice(&tmp[..rows.len()]);
         }
-        Ok(())
     }
 }
 
@@ -362,9 +435,12 @@ pub struct OtExtReceiver<S: Security = SemiHonest> {
     u: Vec<Block>,
     rbits: Vec<Block>,
     hash: Tmmo,
-    /// Test hook: flip bits (column, row) of the first batch's `u` matrix,
-    /// as a receiver using inconsistent choice bits would (row `j` of
-    /// column `i` then carries the other choice bit in that column only).
+    /// Test hook: flip bit `(column, row)` of the `u` matrix, as a
+    /// receiver using inconsistent choice bits would. Rows are numbered
+    /// across the session's batches as the column PRGs count them (row
+    /// `128·ctr + k`), so in the first call, row `r` is the call's row `r`
+    /// with each batch padded to a multiple of 128 and the KOS extra block
+    /// right after the last batch.
     #[cfg(test)]
     pub(crate) cheat_flips: Vec<(usize, usize)>,
     _security: PhantomData<S>,
@@ -375,8 +451,9 @@ impl<S: Security> OtExtReceiver<S> {
     pub fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<Self, OtError> {
         let keys = base::send_random(ch, prg, KAPPA)?;
         Ok(OtExtReceiver {
-            prgs0: ColumnPrgs::new(keys.iter().map(|k| &k[0])),
-            prgs1: ColumnPrgs::new(keys.iter().map(|k| &k[1])),
+            // Only the T columns G(k_i^0) are re-expanded for the check.
+            prgs0: ColumnPrgs::new(keys.iter().map(|k| &k[0]), S::MALICIOUS_RECEIVER),
+            prgs1: ColumnPrgs::new(keys.iter().map(|k| &k[1]), false),
             ctr: 0,
             ot_index: 0,
             prg: Prg::from_seed(prg.fork_seed()),
@@ -425,10 +502,12 @@ impl<S: Security> OtExtReceiver<S> {
             let pad_choices: Zeroizing<Vec<bool>> =
                 Zeroizing::new((0..KOS_PADDING).map(|_| self.prg.random_bool()).collect());
             let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
+            check.begin_padding();
             self.extend_batch(ch, &pad_choices, &mut pad, Some(&mut check))?;
             ch.flush()?;
             let seed = ch.recv_block()?;
-            let answer = check.answer(seed);
+            // The T columns are G(k_i^0): re-expanded, not kept.
+            let answer = check.answer(seed, &self.prgs0);
             ch.send_blocks(&answer.t)?;
             ch.send_block(answer.x)?;
         }
@@ -499,6 +578,7 @@ impl<S: Security> OtExtReceiver<S> {
     ) -> Result<(), OtError> {
         let m = rows.len().div_ceil(128) * 128;
         let nb = m / 128;
+        let ctr = self.ctr;
         if self.cols.len() < m {
             self.cols.resize(BATCH_ROWS.max(m), Block::ZERO);
             self.u.resize(BATCH_ROWS.max(m), Block::ZERO);
@@ -514,20 +594,22 @@ impl<S: Security> OtExtReceiver<S> {
         // Column by column, while the column is in L1:
         // t^i = G(k_i^0), u^i = t^i ⊕ G(k_i^1) ⊕ r.
         for (i, (tc, gc)) in t.chunks_exact_mut(nb).zip(g.chunks_exact_mut(nb)).enumerate() {
-            self.prgs0.expand_column(i, self.ctr, tc);
-            self.prgs1.expand_column(i, self.ctr, gc);
+            self.prgs0.expand_column(i, ctr, tc);
+            self.prgs1.expand_column(i, ctr, gc);
             for ((gg, &tt), &rr) in gc.iter_mut().zip(tc.iter()).zip(r.iter()) {
                 *gg ^= tt ^ rr;
             }
         }
         self.ctr += nb as u64;
         #[cfg(test)]
-        for (col, row) in std::mem::take(&mut self.cheat_flips) {
-            g[col * nb + row / 128] ^= Block::new(1u128 << (row % 128));
+        for &(col, row) in &self.cheat_flips {
+            if let Some(row) = row.checked_sub(128 * ctr as usize).filter(|&k| k < m) {
+                g[col * nb + row / 128] ^= Block::new(1u128 << (row % 128));
+            }
         }
         ch.send_blocks(g)?;
         if let Some(check) = check {
-            check.push_batch(t, r);
+            check.push_batch(ctr, r);
         }
         if m == rows.len() {
             transpose_columns(t, rows);
@@ -601,21 +683,24 @@ mod tests {
         assert_eq!(batches(0).count(), 0);
     }
 
-    fn run_cheater(flip: (usize, usize)) -> Result<(), OtError> {
+    /// One malicious-mode call of `n` OTs (all choice bits 1) on a fresh
+    /// session whose sender draws Δ from `sender_seed`, with the receiver
+    /// flipping the bits `flips` of its `u` matrix (see `cheat_flips`).
+    /// Returns the sender's result and Δ.
+    fn run_cheater(n: usize, sender_seed: u128, flips: Vec<(usize, usize)>) -> (Result<(), OtError>, u128) {
         let (a, b) = memory_pair();
-        let n = 1000;
         let sender = std::thread::spawn(move || {
             let mut ch = Channel::new(a);
-            let mut prg = Prg::from_seed(Block::new(11));
+            let mut prg = Prg::from_seed(Block::new(sender_seed));
             let delta = Delta::random(&mut prg);
             let mut ot = OtExtSender::<MaliciousReceiver>::setup(&mut ch, &mut prg, delta).unwrap();
             let mut out = vec![Block::ZERO; n];
-            ot.send_correlated(&mut ch, &mut out)
+            (ot.send_correlated(&mut ch, &mut out), ot.delta().as_block().to_u128())
         });
         let mut ch = Channel::new(b);
         let mut prg = Prg::from_seed(Block::new(12));
         let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(&mut ch, &mut prg).unwrap();
-        ot.cheat_flips = vec![flip];
+        ot.cheat_flips = flips;
         let choices = vec![true; n];
         let mut out = vec![Block::ZERO; n];
         // The receiver's own call succeeds: it cannot tell it was caught.
@@ -624,10 +709,62 @@ mod tests {
         sender.join().unwrap()
     }
 
+    fn rejected(r: &Result<(), OtError>) -> bool {
+        matches!(r, Err(OtError::ConsistencyCheckFailed))
+    }
+
     #[test]
     fn kos_check_rejects_an_inconsistent_column() {
         // Column 0 is Δ's lsb, always 1: the flipped bit always shows.
-        assert!(matches!(run_cheater((0, 7)), Err(OtError::ConsistencyCheckFailed)));
-        assert!(matches!(run_cheater((0, 999)), Err(OtError::ConsistencyCheckFailed)));
+        assert!(rejected(&run_cheater(1000, 11, vec![(0, 7)]).0));
+        assert!(rejected(&run_cheater(1000, 11, vec![(0, 999)]).0));
+        // A row of the last batch's rounding to 128 (choice bit 0 there).
+        assert!(rejected(&run_cheater(1000, 11, vec![(0, 1010)]).0));
+        // The extra block: rows 1024..1152 here.
+        assert!(rejected(&run_cheater(1000, 11, vec![(0, 1024)]).0));
+        assert!(rejected(&run_cheater(1000, 11, vec![(0, 1024 + 127)]).0));
+        // An honest run of the same shape passes.
+        assert!(run_cheater(1000, 11, vec![]).0.is_ok());
+    }
+
+    #[test]
+    fn kos_check_rejects_an_inconsistent_column_in_a_later_batch() {
+        // Three batches: 65,536 + 65,536 + 18,928 rows (18,944 with the
+        // rounding to 128), then the extra block from row 150,016 on.
+        let n = 2 * BATCH_ROWS + 18_928;
+        let extra = 2 * BATCH_ROWS + 18_944;
+        for row in [BATCH_ROWS, BATCH_ROWS + 4321, 2 * BATCH_ROWS + 18_927, n, extra + 77] {
+            assert!(rejected(&run_cheater(n, 11, vec![(0, row)]).0), "row {row}");
+        }
+        assert!(run_cheater(n, 11, vec![]).0.is_ok());
+    }
+
+    #[test]
+    fn kos_check_catches_a_flip_in_any_column_where_delta_shows_it() {
+        // Column i of the sender's matrix depends on the receiver's u_i only
+        // if Δ_i = 1: there a flip must be caught; with Δ_i = 0 it changes
+        // nothing the sender sees (the receiver only spoils its own label)
+        // and the check passes.
+        let mut prg = Prg::from_seed(Block::new(5));
+        let n = BATCH_ROWS + 3000;
+        let extra_start = (BATCH_ROWS + 3072) as u128;
+        let (mut caught, mut passed) = (0, 0);
+        for trial in 0..24u128 {
+            let col = (prg.random_block().to_u128() % 128) as usize;
+            // Rows anywhere in the call, the extra block included.
+            let row = (prg.random_block().to_u128() % (extra_start + 128)) as usize;
+            let (r, delta) = run_cheater(n, 100 + trial, vec![(col, row)]);
+            if (delta >> col) & 1 == 1 {
+                assert!(rejected(&r), "column {col}, row {row}: Δ_i = 1");
+                caught += 1;
+            } else {
+                assert!(r.is_ok(), "column {col}, row {row}: Δ_i = 0");
+                passed += 1;
+            }
+        }
+        assert!(caught >= 6 && passed >= 3, "{caught} caught, {passed} passed");
+        // Several inconsistent columns at once.
+        let (r, delta) = run_cheater(n, 7, (1..128).map(|i| (i, 5000 + i)).collect());
+        assert!(delta.count_ones() > 1 && rejected(&r));
     }
 }

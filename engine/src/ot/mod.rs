@@ -52,8 +52,10 @@
 //!   if the receiver used inconsistent choice bits across the columns of its
 //!   message. Costs 128 extra OTs, 16 bytes from the sender and 2,064 bytes
 //!   from the receiver per call, one more round trip per call, one
-//!   GF(2^128) multiplication per OT, and 16 bytes of memory per OT on each
-//!   side until the check.
+//!   carry-less GF(2^128) product per OT on each side, and on the
+//!   receiver's side one more AES block per OT (its columns are re-expanded
+//!   for the check rather than kept) and 16 bytes of memory per 128 OTs
+//!   until the check.
 //!   `OtExtSender<MaliciousReceiver>`, alias [`KosOtSender`].
 //!
 //! Every garblet session runs [`MaliciousReceiver`]. Against a malicious
