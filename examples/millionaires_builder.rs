@@ -20,8 +20,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let out = circuit.eval_u128(&[alice, bob])?;
         println!("alice {alice}, bob {bob}: alice is richer = {}", out[0] == 1);
     }
-    let path = std::env::temp_dir().join("millionaires.txt");
+    // A Bristol Fashion round trip through a file of this run's own, removed
+    // afterwards (never a fixed name in the shared temp folder).
+    let path = std::env::temp_dir().join(format!("garblet-millionaires-{}.txt", std::process::id()));
     bristol::write_file(&circuit, &path)?;
-    println!("wrote {}", path.display());
+    let back = bristol::read_file(&path);
+    std::fs::remove_file(&path)?;
+    println!("Bristol Fashion round trip: {} gates", back?.gates().len());
     Ok(())
 }

@@ -68,7 +68,8 @@ fn eval_gives_the_fips_197_answer() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+    // No regression file in the working tree: a failure prints its seed.
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn eval_agrees_with_rustcrypto_on_random_inputs(key in any::<[u8; 16]>(), pt in any::<[u8; 16]>(), block in prop::collection::vec(any::<u8>(), 64)) {
@@ -172,4 +173,25 @@ fn programs_compile_evaluate_and_report_costs() {
     assert!(err.contains('^') && err.contains("a + c"), "a caret under the source line: {err}");
     assert!(err.lines().last().unwrap().starts_with("error: could not compile"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_timeout_of_zero_or_past_a_week_is_refused_before_anything_runs() {
+    for bad in ["0", "604801", "18446744073709551615"] {
+        let out = garblet(&[
+            "run",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/millionaires.gbl"),
+            "--as",
+            "garbler",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure",
+            "--timeout",
+            bad,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "--timeout {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--timeout") && err.contains("1..=604800"), "--timeout {bad}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
 }

@@ -624,9 +624,9 @@ impl<'a> Lowerer<'a> {
             );
         }
         let item_width = item_ty.width();
+        let loop_start = self.b.gate_count();
         for k in 0..count {
             self.tick(body.span)?;
-            let before = self.b.gate_count();
             let pos = first.wrapping_add(step.wrapping_mul(k));
             let mut item: Bits = match &array {
                 Some(bits) => slice(bits, (pos as u32).saturating_mul(item_width), item_width),
@@ -645,8 +645,12 @@ impl<'a> Lowerer<'a> {
             if self.frame().dead {
                 break;
             }
-            if k == 0 {
-                self.check_unroll(self.b.gate_count() - before, count - 1, span)?;
+            // Project the whole loop from the iterations so far, after
+            // iterations 1, 2, 4, 8, …: the first alone can be cheaper than
+            // the rest (a value that starts as a constant or an input).
+            if (k + 1).count_ones() == 1 {
+                let per_iteration = (self.b.gate_count() - loop_start) / (k as usize + 1);
+                self.check_unroll(per_iteration, count - 1 - k, span)?;
             }
         }
         Ok(())

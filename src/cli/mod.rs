@@ -119,8 +119,9 @@ enum Command {
         /// Plain TCP with no encryption or authentication (prints a warning).
         #[arg(long)]
         insecure: bool,
-        /// Seconds to wait for the peer to connect, and for each message.
-        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        /// Seconds to wait for the peer to connect, and for each message
+        /// (1 to 604800, a week).
+        #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=604_800))]
         timeout: u64,
         /// What the run protects against; both parties must pass the same
         /// (docs/SECURITY.md): `semi-honest` (secure against a malicious
@@ -263,7 +264,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 endpoint,
                 security,
                 mode: mode.into(),
-                timeout: Duration::from_secs(timeout.max(1)),
+                timeout: Duration::from_secs(timeout),
                 inputs: own,
                 audit_log,
                 progress: !json,

@@ -232,6 +232,9 @@ enum Cheat {
     FlipTableRow { byte: usize },
     /// Flips a table bit without fixing the checksum.
     FlipTableRowVisibly,
+    /// Flips one bit in every 16-byte row of the stream (and fixes the
+    /// checksum): some flipped row is certainly on the evaluation path.
+    FlipEveryRow,
     /// Garbles with a wrong zero label for one of the honest party's OT
     /// input bits (a selective failure on that choice bit).
     WrongOtLabel { bit: usize },
@@ -281,6 +284,15 @@ fn cheating_garble(
                 tables[len - 16 + byte % 16] ^= 0x10;
             }
             Cheat::FlipTableRowVisibly => tables[40] ^= 1,
+            Cheat::FlipEveryRow => {
+                let rows = (len - 32) / 16;
+                for r in 0..rows {
+                    tables[16 * r] ^= 0x10;
+                }
+                if rows % 2 == 1 {
+                    tables[len - 16] ^= 0x10;
+                }
+            }
             _ => {}
         }
         ch.send_bytes(&[TAG_TABLES])?;
@@ -427,17 +439,23 @@ fn a_garbler_of_another_function_is_caught() {
 #[test]
 fn a_flipped_table_row_is_caught_or_harmless() {
     for cheater in [Party::Garbler, Party::Evaluator] {
-        let mut aborted = 0;
+        // One flipped row is on the evaluation path or not, depending on
+        // the run's random permute bits: abort or correct, never wrong.
         for byte in [0usize, 17, 100, 1_000, 2_000, 4_000] {
             let what = format!("{cheater} flips table byte {byte}");
-            aborted += usize::from(assert_aborts_or_correct(
+            assert_aborts_or_correct(
                 honest_against(cheater, Cheat::FlipTableRow { byte }, 123_456, 654_321, Visibility::Both),
                 123_456,
                 654_321,
                 &what,
-            ));
+            );
         }
-        assert!(aborted > 0, "{cheater}: some flip must reach the output");
+        // Every row flipped: certainly caught.
+        let every = honest_against(cheater, Cheat::FlipEveryRow, 123_456, 654_321, Visibility::Both);
+        assert!(
+            assert_aborts_or_correct(every, 123_456, 654_321, "every row"),
+            "{cheater}: every row flipped"
+        );
         let r = honest_against(cheater, Cheat::FlipTableRowVisibly, 1, 2, Visibility::Both);
         let err = r.unwrap_err();
         assert!(matches!(err, SessionError::Eval(crate::garble::EvalError::Corrupt)), "{err}");

@@ -341,6 +341,7 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { failure_persistence: None, ..Default::default() })]
         /// Any bytes, and any damage to a real hello, decode or fail cleanly.
         #[test]
         fn hostile_hellos_never_panic(junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), at in 0usize..200, byte in proptest::prelude::any::<u8>()) {
