@@ -195,3 +195,36 @@ fn a_timeout_of_zero_or_past_a_week_is_refused_before_anything_runs() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn bad_addresses_and_audit_log_paths_are_usage_errors_before_the_network() {
+    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/millionaires.gbl");
+    let base = ["run", program, "--as", "garbler", "--insecure", "--timeout", "60", "-i", "alice=1"];
+    for (flag, addr, needle) in [
+        ("--connect", "127.0.0.1", "the port is missing"),
+        ("--connect", "127.0.0.1:70000", "not a port number"),
+        ("--listen", "0.0.0.0:http", "not a port number"),
+        ("--connect", "127.0.0.1:0", "port 0"),
+    ] {
+        let started = std::time::Instant::now();
+        let mut args = base.to_vec();
+        args.extend([flag, addr]);
+        let out = garblet(&args);
+        assert_eq!(out.status.code(), Some(2), "{flag} {addr}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{flag} {addr}: {err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{flag} {addr}: no retry until the timeout"
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("garblet-audit-{}", std::process::id()));
+    let missing = dir.join("no-such-dir").join("audit.jsonl");
+    let mut args = base.to_vec();
+    let missing = missing.to_string_lossy().into_owned();
+    args.extend(["--listen", "127.0.0.1:0", "--audit-log", &missing]);
+    let out = garblet(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write the audit log"), "{err}");
+}

@@ -254,10 +254,20 @@ fn dispatch(cli: Cli) -> Result<()> {
             let own = program.collect_inputs(Some(role), &inputs, inputs_file.as_deref())?;
             let security = run::security_from_args(identity.as_deref(), peer.as_deref(), insecure)?;
             let endpoint = match (listen, connect) {
-                (Some(addr), _) => run::Endpoint::Listen(addr),
-                (None, Some(addr)) => run::Endpoint::Connect(addr),
+                (Some(addr), _) => run::Endpoint::Listen(check_address(&addr, "--listen")?),
+                (None, Some(addr)) => run::Endpoint::Connect(check_address(&addr, "--connect")?),
                 (None, None) => anyhow::bail!("give --listen ADDR or --connect ADDR"),
             };
+            // Everything local is checked before the network is touched: a
+            // run whose audit line cannot be written must not start.
+            if let Some(path) = &audit_log {
+                std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot write the audit log {}: {e} (fix --audit-log's path or its permissions)",
+                        path.display()
+                    )
+                })?;
+            }
             let request = run::RunRequest {
                 program,
                 role,
@@ -294,6 +304,22 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench { json, full } => {
             bench::bench(json, full).map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
+    }
+}
+
+/// Checks that `addr` is HOST:PORT with a port in 1..=65535 (0 only to
+/// listen on any free port), so that a typo is a usage error now rather
+/// than a connection retried until the timeout.
+fn check_address(addr: &str, flag: &str) -> Result<String> {
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        anyhow::bail!("{flag} {addr}: give HOST:PORT, e.g. 127.0.0.1:7000 (the port is missing)");
+    };
+    let host_ok = !host.is_empty() || flag == "--listen";
+    match port.parse::<u16>() {
+        Ok(0) if flag == "--connect" => anyhow::bail!("{flag} {addr}: port 0 cannot be connected to"),
+        Ok(_) if host_ok => Ok(addr.to_owned()),
+        Ok(_) => anyhow::bail!("{flag} {addr}: the host is missing (HOST:PORT)"),
+        Err(_) => anyhow::bail!("{flag} {addr}: `{port}` is not a port number (1 to 65535)"),
     }
 }
 
