@@ -228,3 +228,46 @@ fn bad_addresses_and_audit_log_paths_are_usage_errors_before_the_network() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot write the audit log"), "{err}");
 }
+
+#[test]
+fn with_json_an_error_is_one_json_object_on_stdout_too() {
+    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/millionaires.gbl");
+    // A usage error.
+    let out = garblet(&[
+        "run",
+        program,
+        "--as",
+        "garbler",
+        "--connect",
+        "127.0.0.1",
+        "--insecure",
+        "--json",
+        "-i",
+        "alice=1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    assert_eq!(v["error"]["kind"], "usage");
+    assert!(v["error"]["message"].as_str().unwrap().contains("the port is missing"), "{v}");
+    // A run that fails: nobody listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let out = garblet(&[
+        "run",
+        program,
+        "--as",
+        "garbler",
+        "--connect",
+        &addr,
+        "--insecure",
+        "--json",
+        "--timeout",
+        "1",
+        "-i",
+        "alice=1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    assert_eq!(v["error"]["kind"], "network", "{v}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error:"));
+}

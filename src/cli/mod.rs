@@ -181,17 +181,51 @@ impl std::fmt::Display for RunFailed {
 
 impl std::error::Error for RunFailed {}
 
-/// Runs the CLI; errors become one line on stderr.
+/// Runs the CLI; errors become one line on stderr and, with `--json`, one
+/// `{"error": {"kind": …, "message": …}}` object on stdout.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let as_json = match &cli.command {
+        Command::Stats { json, .. }
+        | Command::Eval { json, .. }
+        | Command::Run { json, .. }
+        | Command::Bench { json, .. } => *json,
+        _ => false,
+    };
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = if e.downcast_ref::<RunFailed>().is_some() { 1 } else { 2 };
-            eprintln!("error: {}", one_line(&e));
+            let failed = e.downcast_ref::<RunFailed>();
+            let code = if failed.is_some() { 1 } else { 2 };
+            let message = one_line(&e);
+            eprintln!("error: {message}");
+            if as_json {
+                let kind = failed.map_or("usage", |f| error_kind(&f.0));
+                println!("{}", json!({"error": {"kind": kind, "message": message}}));
+            }
             ExitCode::from(code)
         }
     }
+}
+
+/// What kind of failure ended a run, for `--json` and scripts:
+/// `peer_cheated`, `peer`, `local`, `transport`, `network` or `run`.
+fn error_kind(e: &anyhow::Error) -> &'static str {
+    use garblet::engine::session::{Fault, SessionError};
+    for cause in e.chain() {
+        if let Some(s) = cause.downcast_ref::<SessionError>() {
+            return match s.fault() {
+                _ if s.is_cheating_detected() => "peer_cheated",
+                Fault::Peer => "peer",
+                Fault::Local => "local",
+                _ => "transport",
+            };
+        }
+        if cause.downcast_ref::<garblet::engine::net::NetError>().is_some() {
+            return "network";
+        }
+    }
+    "run"
 }
 
 /// The error and its causes on one line, skipping a cause whose text the
