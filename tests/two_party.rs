@@ -380,6 +380,48 @@ fn garbage_on_the_socket_is_a_clean_error() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "tls={tls}: {err}");
         assert_eq!(err.trim_end().lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+        if tls {
+            // Over TLS the garbage is a stray: dropped, and the wait goes on
+            // until the timeout.
+            assert!(err.contains("ignored a connection from 127.0.0.1"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn a_listener_survives_strays_until_its_peer_arrives() {
+    let s = Scratch::new("strays");
+    let (gid, eid) = (s.path("g"), s.path("e"));
+    let (gfp, efp) = (keygen(&gid), keygen(&eid));
+    let stranger = s.path("x");
+    keygen(&stranger);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let aes = shared("aes_128.txt");
+    let mut g = args(&["run", &aes, "--as", "garbler", "--listen", &listen, "--json", "--timeout", "30"]);
+    g.extend(args(&["-i", "in0=0x000102030405060708090a0b0c0d0e0f", "--identity", gid.to_str().unwrap()]));
+    g.extend(args(&["--peer", &efp]));
+    let garbler = spawn(&g);
+    // An HTTP request, a port scan (connect and close), and a TLS peer with
+    // the wrong certificate: none of them ends the wait.
+    let mut http = connect_when_listening(&listen);
+    let _ = http.write_all(b"GET / HTTP/1.0\r\n\r\n");
+    let _ = std::io::Read::read(&mut http, &mut [0u8; 64]);
+    drop(std::net::TcpStream::connect(&listen).unwrap());
+    let mut wrong = args(&["run", &aes, "--as", "evaluator", "--connect", &listen, "--timeout", "5"]);
+    wrong.extend(args(&["-i", "in1=1", "--identity", stranger.to_str().unwrap(), "--peer", &gfp]));
+    let refused = spawn(&wrong).wait_with_output().unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", String::from_utf8_lossy(&refused.stderr));
+    // Then the real peer.
+    let mut e = args(&["run", &aes, "--as", "evaluator", "--connect", &listen, "--json", "--timeout", "30"]);
+    e.extend(args(&["-i", "in1=0x00112233445566778899aabbccddeeff", "--identity", eid.to_str().unwrap()]));
+    e.extend(args(&["--peer", &gfp]));
+    let evaluator = spawn(&e).wait_with_output().unwrap();
+    let garbler = garbler.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&garbler.stderr);
+    assert!(err.contains("waiting for the peer on 127.0.0.1"), "{err}");
+    assert!(err.matches("ignored a connection from").count() >= 2, "{err}");
+    for out in [&garbler, &evaluator] {
+        assert_eq!(json(out)["outputs"]["out0"], "0x69c4e0d86a7b0430d8cdb78070b4c55a");
     }
 }
 

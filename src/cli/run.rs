@@ -95,13 +95,52 @@ impl<'r> Links<'r> {
 
     fn open(&self) -> Result<Box<dyn Transport>> {
         match (self.endpoint, &self.listener) {
-            (_, Some(listener)) | (Endpoint::Bound(listener), None) => {
-                secure(net::accept(listener, &self.options)?, Side::Listener, self.security)
-            }
+            (_, Some(listener)) | (Endpoint::Bound(listener), None) => self.accept_peer(listener),
             (Endpoint::Connect(addr), None) => {
                 secure(net::connect(addr, &self.options)?, Side::Connector, self.security)
             }
             (Endpoint::Listen(_), None) => unreachable!("Links::new binds every Listen endpoint"),
+        }
+    }
+}
+
+impl Links<'_> {
+    /// Waits for the authenticated peer until the connect timeout. Over TLS,
+    /// a connection that fails the handshake (a port scan, an HTTP request,
+    /// a peer with another certificate) is dropped with one line on stderr,
+    /// and the wait goes on.
+    fn accept_peer(&self, listener: &std::net::TcpListener) -> Result<Box<dyn Transport>> {
+        let deadline = Instant::now() + self.options.connect_timeout;
+        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        if let Security::Tls { peer, .. } = self.security {
+            eprintln!("waiting for the peer on {addr} (fingerprint {peer})");
+        }
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let options = TcpOptions { connect_timeout: remaining, ..self.options };
+            let tcp = net::accept(listener, &options)?;
+            if matches!(self.security, Security::Insecure) {
+                return secure(tcp, Side::Listener, self.security);
+            }
+            let from = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "an unknown address".into());
+            // The handshake of a stray may not outlast the wait for the peer;
+            // the socket gets its I/O timeout back once the peer is in.
+            let handle = tcp.try_clone()?;
+            let _ = tcp
+                .set_read_timeout(Some(remaining.clamp(Duration::from_millis(100), self.options.io_timeout)));
+            match secure(tcp, Side::Listener, self.security) {
+                Ok(t) => {
+                    handle.set_read_timeout(Some(self.options.io_timeout))?;
+                    return Ok(t);
+                }
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!(
+                        "ignored a connection from {from}: {}",
+                        garblet::engine::session::escape(&format!("{e:#}"))
+                    );
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 }
