@@ -364,24 +364,7 @@ mod x86 {
     /// The AES-128 round keys of `key`, broadcast to 4 lanes.
     #[target_feature(enable = "aes,sse2,avx512f")]
     fn broadcast_round_keys(key: Block) -> [__m512i; 11] {
-        let mut rk = [_mm_setzero_si128(); 11];
-        rk[0] = to_m128(key);
-        macro_rules! step {
-            ($i:expr, $rcon:expr) => {
-                rk[$i] = expand_step(rk[$i - 1], _mm_aeskeygenassist_si128::<$rcon>(rk[$i - 1]));
-            };
-        }
-        step!(1, 0x01);
-        step!(2, 0x02);
-        step!(3, 0x04);
-        step!(4, 0x08);
-        step!(5, 0x10);
-        step!(6, 0x20);
-        step!(7, 0x40);
-        step!(8, 0x80);
-        step!(9, 0x1b);
-        step!(10, 0x36);
-        rk.map(|k| _mm512_broadcast_i32x4(k))
+        aes128_round_keys(key).map(|k| _mm512_broadcast_i32x4(k))
     }
 
     /// TMMO on `N` registers of 4 blocks: `x[j] ← π(π(x[j]) ⊕ tweak[j]) ⊕

@@ -78,33 +78,41 @@ fn secure(tcp: std::net::TcpStream, side: Side, security: &Security) -> Result<B
 /// connects, each connection authenticated on its own. Dual execution opens
 /// a second one once the first's hello has agreed.
 struct Links<'r> {
-    endpoint: &'r Endpoint,
-    listener: Option<std::net::TcpListener>,
+    source: Source<'r>,
     security: &'r Security,
     options: TcpOptions,
 }
 
+/// Where connections come from.
+enum Source<'r> {
+    /// A listener bound for this run.
+    Bound(std::net::TcpListener),
+    /// The caller's listener.
+    Borrowed(&'r std::net::TcpListener),
+    /// The peer's address.
+    Connect(&'r str),
+}
+
 impl<'r> Links<'r> {
     fn new(endpoint: &'r Endpoint, security: &'r Security, options: TcpOptions) -> Result<Self> {
-        let listener = match endpoint {
-            Endpoint::Listen(addr) => Some(net::listen(addr)?),
-            _ => None,
+        let source = match endpoint {
+            Endpoint::Listen(addr) => Source::Bound(net::listen(addr)?),
+            Endpoint::Bound(listener) => Source::Borrowed(listener),
+            Endpoint::Connect(addr) => Source::Connect(addr),
         };
-        Ok(Links { endpoint, listener, security, options })
+        Ok(Links { source, security, options })
     }
 
     fn open(&self) -> Result<Box<dyn Transport>> {
-        match (self.endpoint, &self.listener) {
-            (_, Some(listener)) | (Endpoint::Bound(listener), None) => self.accept_peer(listener),
-            (Endpoint::Connect(addr), None) => {
+        match &self.source {
+            Source::Bound(listener) => self.accept_peer(listener),
+            Source::Borrowed(listener) => self.accept_peer(listener),
+            Source::Connect(addr) => {
                 secure(net::connect(addr, &self.options)?, Side::Connector, self.security)
             }
-            (Endpoint::Listen(_), None) => unreachable!("Links::new binds every Listen endpoint"),
         }
     }
-}
 
-impl Links<'_> {
     /// Waits for the authenticated peer until the connect timeout. Over TLS,
     /// a connection that fails the handshake (a port scan, an HTTP request,
     /// a peer with another certificate) is dropped with one line on stderr,
@@ -161,7 +169,7 @@ pub fn run(req: &RunRequest) -> Result<RunReport> {
                 }),
         );
         let show = req.progress && std::io::stderr().is_terminal();
-        let (shown, first) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(true)));
+        let (shown, first) = (AtomicBool::new(false), AtomicBool::new(true));
         let observer_bar = bar.clone();
         let observer = Arc::new(move |ands: u64| {
             if first.swap(false, Ordering::Relaxed) {

@@ -4,7 +4,7 @@
 //! typed error naming the cheat (or, in dual execution, outputs the correct
 //! value), and never outputs a wrong one.
 
-use super::dualex::{self, Direction, Prepared};
+use super::dualex::{self, Prepared};
 use super::hello::{self, Hello, Link};
 use super::steps;
 use super::tests::dualex_pair;
@@ -155,12 +155,7 @@ fn a_truncated_output_label_message_is_an_error() {
 /// c − 1; the session's checked OT rejects it before any table is sent.
 #[test]
 fn the_batched_delta_recovery_attack_is_rejected() {
-    let mut b = Builder::new();
-    let key = b.input("key", Party::Garbler, 8).unwrap();
-    let x = b.input("x", Party::Evaluator, 8).unwrap();
-    let p = b.mul(&key, &x);
-    b.output("y", Visibility::Both, p).unwrap();
-    let body = b.finish().unwrap();
+    let body = super::tests::mul_body();
     let copies = 129u64;
     let flips: Vec<(usize, usize)> = (1..copies as usize).map(|c| (c - 1, c * 8)).collect();
     let (a, e) = memory_pair();
@@ -342,7 +337,7 @@ fn cheating_dualex_party(
         std::thread::scope(|s| {
             let g =
                 s.spawn(|| cheating_garble(g_ch, cheat, &config, &program, &other, role, &bits, &mut gprg));
-            let e = e_ch.evaluate(&config, &program, role.peer(), &bits, &mut eprg);
+            let e = dualex::evaluate_peer(e_ch, &config, &program, role.peer(), &bits, &mut eprg);
             (g.join().unwrap(), e)
         })
     };

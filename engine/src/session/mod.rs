@@ -121,13 +121,7 @@ impl SessionConfig {
         program: &SessionProgram<'_>,
         inputs: &PartyInputs,
     ) -> Result<SessionOutcome, SessionError> {
-        let observer = self.progress.clone();
-        let mut report = move |n: u64| {
-            if let Some(p) = &observer {
-                p(n)
-            }
-        };
-        self.run_semi_honest(role, ch, program, inputs, Some(&mut report))
+        self.run_semi_honest(role, ch, program, inputs, Some(&mut |n| self.report(n)))
     }
 
     fn run_semi_honest<T: Read + Write>(

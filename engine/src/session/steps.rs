@@ -9,6 +9,7 @@
 
 use super::config::{OtChoice, SessionConfig};
 use super::error::SessionError;
+use super::hello::{self, Hello, Link};
 use super::program::SessionProgram;
 use super::wire::{
     expect_tag, Progress, TableSink, TableSource, TAG_DECODER, TAG_GARBLER_INPUTS, TAG_OUTPUT_LABELS,
@@ -345,4 +346,60 @@ pub(crate) fn garbler_output_label(garbled: &[GarbledOutputs], index: usize, val
         return None;
     }
     garbled.get(index / per)?.label(index % per, value)
+}
+
+/// The primary hello: a fresh nonce, ours sent, the peer's read and
+/// compared. Returns both.
+pub(crate) fn open<T: Read + Write>(
+    ch: &mut Channel<T>,
+    config: &SessionConfig,
+    program: &SessionProgram<'_>,
+    role: Party,
+    prg: &mut Prg,
+) -> Result<(Hello, Hello), SessionError> {
+    let ours = Hello::new(program, role, config, Link::Primary, hello::fresh_nonce(prg));
+    let peer = hello::exchange(ch, &ours)?;
+    Ok((ours, peer))
+}
+
+/// One direction, the garbler's side: a fresh Δ, OT as sender, its own
+/// input labels, the tables, and the decoding bits of the outputs in
+/// `reveal`. `gp` is the program party that garbles in this direction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn garble_direction<T: Read + Write>(
+    ch: &mut Channel<T>,
+    config: &SessionConfig,
+    program: &SessionProgram<'_>,
+    gp: Party,
+    own_bits: &[bool],
+    prg: &mut Prg,
+    reveal: &Ranges,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<GarbledOutputs>, SessionError> {
+    let delta = Delta::random(prg);
+    let from_ot = ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()))?;
+    let zero = input_zero_labels(program, gp, prg, &from_ot);
+    drop(from_ot);
+    send_garbler_labels(ch, program, gp, &zero, &delta, own_bits)?;
+    let garbled = send_tables(ch, program, &zero, &delta, prg, progress)?;
+    drop((zero, delta));
+    send_decoder(ch, &garbled, reveal)?;
+    Ok(garbled)
+}
+
+/// One direction, the evaluator's side: OT as receiver, the garbler's
+/// input labels, the tables. Returns the active labels of every output.
+pub(crate) fn evaluate_direction<T: Read + Write>(
+    ch: &mut Channel<T>,
+    config: &SessionConfig,
+    program: &SessionProgram<'_>,
+    gp: Party,
+    own_bits: &[bool],
+    prg: &mut Prg,
+    progress: Option<Progress<'_>>,
+) -> Result<Labels, SessionError> {
+    let own_labels = ot_receive_labels(ch, config, prg, own_bits)?;
+    let labels = receive_garbler_labels(ch, program, gp, &own_labels)?;
+    drop(own_labels);
+    receive_tables(ch, program, &labels, progress)
 }

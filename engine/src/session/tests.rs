@@ -134,14 +134,20 @@ fn repeated_programs_run_and_only_the_evaluator_sees_evaluator_outputs() {
     assert!(seen >= 50 * c.and_count(), "progress reached the end: {seen}");
 }
 
-#[test]
-fn batches_run_each_copy_on_its_own_inputs() {
+/// A batch body: `y = key · x` on 8 bits, `key` the garbler's, `x` the
+/// evaluator's.
+pub(super) fn mul_body() -> Circuit {
     let mut b = Builder::new();
     let key = b.input("key", Party::Garbler, 8).unwrap();
     let x = b.input("x", Party::Evaluator, 8).unwrap();
     let p = b.mul(&key, &x);
     b.output("y", Visibility::Both, p).unwrap();
-    let body = b.finish().unwrap();
+    b.finish().unwrap()
+}
+
+#[test]
+fn batches_run_each_copy_on_its_own_inputs() {
+    let body = mul_body();
     let copies = 300u64;
     let xs: Vec<u8> = (0..copies).map(|i| (i * 37 + 11) as u8).collect();
     let x_bits: Vec<bool> = xs.iter().flat_map(|&v| (0..8).map(move |k| (v >> k) & 1 == 1)).collect();

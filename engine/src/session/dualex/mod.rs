@@ -31,11 +31,15 @@ use super::SessionOutcome;
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::garble::GarbledOutputs;
-use crate::prg::{Delta, Prg};
+use crate::prg::Prg;
 use garblet_circuits::Party;
 use std::io::{Read, Write};
 use std::time::Instant;
 use zeroize::Zeroizing;
+
+/// What evaluating the peer's garbling gives: the active labels of every
+/// output and the decoded outputs.
+pub(crate) type Evaluated = (Labels, Vec<bool>);
 
 /// Runs one party's side of a dual-execution session. `primary` carries
 /// the direction in which `role` is as chosen, `secondary` the direction
@@ -57,26 +61,12 @@ where
     let (session_id, mut secondary) =
         handshake(primary, open_secondary, role, config, program, &mut own.prg)?;
     let secondary = &mut secondary;
-    let mut garble_prg = Prg::from_seed(own.prg.fork_seed());
-    let mut eval_prg = Prg::from_seed(own.prg.fork_seed());
-    let (garbled, evaluated) = {
-        // The channel on which this party garbles, and the one on which it
-        // evaluates.
-        let (g_ch, e_ch): (&mut dyn Direction, &mut dyn Direction) = match role {
-            Party::Garbler => (&mut *primary, &mut *secondary),
-            Party::Evaluator => (&mut *secondary, &mut *primary),
-        };
-        let own_bits = &own.bits[..];
-        std::thread::scope(|s| {
-            let garbling = s.spawn(|| g_ch.garble(config, program, role, own_bits, &mut garble_prg));
-            let evaluated = e_ch.evaluate(config, program, role.peer(), own_bits, &mut eval_prg);
-            let garbled = garbling.join().map_err(|_| SessionError::Internal)?;
-            // An error of the evaluation first: it is the one that says
-            // what the peer did.
-            let evaluated = evaluated?;
-            Ok::<_, SessionError>((garbled?, evaluated))
-        })?
-    };
+    let prgs = [Prg::from_seed(own.prg.fork_seed()), Prg::from_seed(own.prg.fork_seed())];
+    let own_bits = &own.bits[..];
+    let (garbled, evaluated) = match role {
+        Party::Garbler => both_directions(primary, secondary, config, program, role, own_bits, prgs),
+        Party::Evaluator => both_directions(secondary, primary, config, program, role, own_bits, prgs),
+    }?;
     let outputs = own.conclude(primary, role, program, &session_id, &garbled, &evaluated)?;
     let mut outcome = SessionOutcome::new(program, outputs, primary, start);
     outcome.bytes_sent += secondary.bytes_sent();
@@ -125,7 +115,7 @@ impl Prepared {
         program: &SessionProgram<'_>,
         session_id: &[u8; 32],
         garbled: &[GarbledOutputs],
-        (out_labels, decoded): &(Labels, Vec<bool>),
+        (out_labels, decoded): &Evaluated,
     ) -> Result<Decoded, SessionError> {
         // In the circuit this party garbled, the labels of the values it
         // decoded from the peer's; in the peer's, the labels it evaluated.
@@ -174,77 +164,67 @@ pub(crate) fn handshake<A: Read + Write, B: Read + Write>(
     program: &SessionProgram<'_>,
     prg: &mut Prg,
 ) -> Result<([u8; 32], Channel<B>), SessionError> {
-    let nonce = hello::fresh_nonce(prg);
-    let ours = Hello::new(program, role, config, Link::Primary, nonce);
-    let peer = hello::exchange(primary, &ours)?;
+    let (ours, peer) = steps::open(primary, config, program, role, prg)?;
     let session_id = hello::session_id(&ours, &peer);
     let mut secondary = Channel::new(open_secondary().map_err(SessionError::SecondConnection)?);
     hello::exchange(&mut secondary, &Hello::new(program, role.peer(), config, Link::Secondary, session_id))?;
     Ok((session_id, secondary))
 }
 
-/// One direction's channel, type-erased so that either connection can
-/// carry either direction.
-pub(crate) trait Direction: Send {
-    fn garble(
-        &mut self,
-        config: &SessionConfig,
-        program: &SessionProgram<'_>,
-        gp: Party,
-        own_bits: &[bool],
-        prg: &mut Prg,
-    ) -> Result<Vec<GarbledOutputs>, SessionError>;
-
-    fn evaluate(
-        &mut self,
-        config: &SessionConfig,
-        program: &SessionProgram<'_>,
-        gp: Party,
-        own_bits: &[bool],
-        prg: &mut Prg,
-    ) -> Result<(Labels, Vec<bool>), SessionError>;
+/// Both directions at once: this party garbles on `g_ch` (one thread) and
+/// evaluates the peer's garbling on `e_ch` (this thread).
+#[allow(clippy::too_many_arguments)]
+fn both_directions<G, E>(
+    g_ch: &mut Channel<G>,
+    e_ch: &mut Channel<E>,
+    config: &SessionConfig,
+    program: &SessionProgram<'_>,
+    role: Party,
+    own_bits: &[bool],
+    [mut garble_prg, mut eval_prg]: [Prg; 2],
+) -> Result<(Vec<GarbledOutputs>, Evaluated), SessionError>
+where
+    G: Read + Write + Send,
+    E: Read + Write + Send,
+{
+    std::thread::scope(|s| {
+        let garbling = s.spawn(|| garble_for_peer(g_ch, config, program, role, own_bits, &mut garble_prg));
+        let evaluated = evaluate_peer(e_ch, config, program, role.peer(), own_bits, &mut eval_prg);
+        let garbled = garbling.join().map_err(|_| SessionError::Internal)?;
+        // An error of the evaluation first: it is the one that says what
+        // the peer did.
+        let evaluated = evaluated?;
+        Ok((garbled?, evaluated))
+    })
 }
 
-impl<T: Read + Write + Send> Direction for Channel<T> {
-    /// Garbles the program for the peer: this party is the garbler of the
-    /// direction, its inputs are those of program party `gp`.
-    fn garble(
-        &mut self,
-        config: &SessionConfig,
-        program: &SessionProgram<'_>,
-        gp: Party,
-        own_bits: &[bool],
-        prg: &mut Prg,
-    ) -> Result<Vec<GarbledOutputs>, SessionError> {
-        let delta = Delta::random(prg);
-        let from_ot = steps::ot_send_labels(self, config, prg, &delta, program.input_bits_of(gp.peer()))?;
-        let zero = steps::input_zero_labels(program, gp, prg, &from_ot);
-        drop(from_ot);
-        steps::send_garbler_labels(self, program, gp, &zero, &delta, own_bits)?;
-        let mut report = |n: u64| config.report(n);
-        let garbled = steps::send_tables(self, program, &zero, &delta, prg, Some(&mut report))?;
-        // Every output is public in this mode (private ones are masked).
-        steps::send_decoder(self, &garbled, &program.output_ranges())?;
-        Ok(garbled)
-    }
+/// Garbles the program for the peer: this party is the garbler of the
+/// direction, its inputs are those of program party `gp`; every output's
+/// decoding bits go to the peer (private outputs are masked).
+fn garble_for_peer<T: Read + Write>(
+    ch: &mut Channel<T>,
+    config: &SessionConfig,
+    program: &SessionProgram<'_>,
+    gp: Party,
+    own_bits: &[bool],
+    prg: &mut Prg,
+) -> Result<Vec<GarbledOutputs>, SessionError> {
+    let mut report = |n: u64| config.report(n);
+    let every = program.output_ranges();
+    steps::garble_direction(ch, config, program, gp, own_bits, prg, &every, Some(&mut report))
+}
 
-    /// Evaluates the peer's garbling: the peer garbles as program party
-    /// `gp`, this party's inputs are those of the other party.
-    fn evaluate(
-        &mut self,
-        config: &SessionConfig,
-        program: &SessionProgram<'_>,
-        gp: Party,
-        own_bits: &[bool],
-        prg: &mut Prg,
-    ) -> Result<(Labels, Vec<bool>), SessionError> {
-        let own_labels = steps::ot_receive_labels(self, config, prg, own_bits)?;
-        let labels = steps::receive_garbler_labels(self, program, gp, &own_labels)?;
-        drop(own_labels);
-        let out_labels = steps::receive_tables(self, program, &labels, None)?;
-        drop(labels);
-        let decoded: Decoded = steps::receive_decoder(self, &out_labels, &program.output_ranges())?;
-        let bits = decoded.into_iter().flat_map(|(_, b)| b).collect();
-        Ok((out_labels, bits))
-    }
+/// Evaluates the peer's garbling, in which the peer garbles as program
+/// party `gp`; returns the output labels and the decoded outputs.
+pub(crate) fn evaluate_peer<T: Read + Write>(
+    ch: &mut Channel<T>,
+    config: &SessionConfig,
+    program: &SessionProgram<'_>,
+    gp: Party,
+    own_bits: &[bool],
+    prg: &mut Prg,
+) -> Result<Evaluated, SessionError> {
+    let out_labels = steps::evaluate_direction(ch, config, program, gp, own_bits, prg, None)?;
+    let decoded: Decoded = steps::receive_decoder(ch, &out_labels, &program.output_ranges())?;
+    Ok((out_labels, decoded.into_iter().flat_map(|(_, b)| b).collect()))
 }

@@ -4,7 +4,6 @@
 
 use super::super::config::SessionConfig;
 use super::super::error::SessionError;
-use super::super::hello::{self, Hello, Link};
 use super::super::inputs::PartyInputs;
 use super::super::program::SessionProgram;
 use super::super::steps;
@@ -26,15 +25,10 @@ pub(crate) fn run<T: Read + Write>(
     let start = Instant::now();
     let own_bits = inputs.bits_for(program, Party::Evaluator)?;
     let mut prg = config.prg();
-    let nonce = hello::fresh_nonce(&mut prg);
-    hello::exchange(ch, &Hello::new(program, Party::Evaluator, config, Link::Primary, nonce))?;
-
-    let own_labels = steps::ot_receive_labels(ch, config, &mut prg, &own_bits)?;
+    steps::open(ch, config, program, Party::Evaluator, &mut prg)?;
+    let out_labels =
+        steps::evaluate_direction(ch, config, program, Party::Garbler, &own_bits, &mut prg, progress)?;
     drop(own_bits);
-    let labels = steps::receive_garbler_labels(ch, program, Party::Garbler, &own_labels)?;
-    drop(own_labels);
-    let out_labels = steps::receive_tables(ch, program, &labels, progress)?;
-    drop(labels);
     let mine = steps::receive_decoder(ch, &out_labels, &program.visible_ranges(Party::Evaluator))?;
     steps::send_output_labels(ch, &out_labels, &program.visible_ranges(Party::Garbler))?;
     expect_tag(ch, TAG_DONE, "the end of the session")?;

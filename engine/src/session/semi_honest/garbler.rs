@@ -4,14 +4,12 @@
 
 use super::super::config::SessionConfig;
 use super::super::error::SessionError;
-use super::super::hello::{self, Hello, Link};
 use super::super::inputs::PartyInputs;
 use super::super::program::SessionProgram;
 use super::super::steps;
 use super::super::wire::{Progress, TAG_DONE};
 use super::super::SessionOutcome;
 use crate::channel::Channel;
-use crate::prg::Delta;
 use garblet_circuits::Party;
 use std::io::{Read, Write};
 use std::time::Instant;
@@ -27,18 +25,10 @@ pub(crate) fn run<T: Read + Write>(
     let start = Instant::now();
     let own_bits = inputs.bits_for(program, Party::Garbler)?;
     let mut prg = config.prg();
-    let nonce = hello::fresh_nonce(&mut prg);
-    hello::exchange(ch, &Hello::new(program, Party::Garbler, config, Link::Primary, nonce))?;
-
-    let delta = Delta::random(&mut prg);
-    let from_ot =
-        steps::ot_send_labels(ch, config, &mut prg, &delta, program.input_bits_of(Party::Evaluator))?;
-    let zero = steps::input_zero_labels(program, Party::Garbler, &mut prg, &from_ot);
-    drop(from_ot);
-    steps::send_garbler_labels(ch, program, Party::Garbler, &zero, &delta, &own_bits)?;
-    let garbled = steps::send_tables(ch, program, &zero, &delta, &mut prg, progress)?;
-    drop((zero, delta));
-    steps::send_decoder(ch, &garbled, &program.visible_ranges(Party::Evaluator))?;
+    steps::open(ch, config, program, Party::Garbler, &mut prg)?;
+    let reveal = program.visible_ranges(Party::Evaluator);
+    let garbled =
+        steps::garble_direction(ch, config, program, Party::Garbler, &own_bits, &mut prg, &reveal, progress)?;
     let mine = steps::receive_output_labels(ch, &garbled, &program.visible_ranges(Party::Garbler))?;
     ch.send_bytes(&[TAG_DONE])?;
     ch.flush()?;
