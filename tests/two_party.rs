@@ -164,7 +164,8 @@ fn aes_128_between_two_processes_over_tls() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["status"], "ok");
     assert_eq!(lines[0]["role"], "garbler");
-    assert_eq!(lines[0]["peer_fingerprint"], efp);
+    assert_eq!(lines[0]["peer"]["fingerprint_presented"], efp);
+    assert_eq!(lines[0]["peer"]["fingerprint_expected"], efp);
     assert!(!audit.contains("000102030405060708090a0b0c0d0e0f"), "no input value in the audit log");
 }
 

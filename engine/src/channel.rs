@@ -83,6 +83,7 @@ pub enum ChannelError {
 /// ```
 pub struct Channel<T: Read + Write> {
     inner: T,
+    transcript: Option<Box<Transcript>>,
     wbuf: Vec<u8>,
     wcap: usize,
     rbuf: Box<[u8]>,
@@ -104,6 +105,7 @@ impl<T: Read + Write> Channel<T> {
         let bytes = bytes.max(64);
         Channel {
             inner,
+            transcript: None,
             wbuf: Vec::with_capacity(bytes),
             wcap: bytes,
             rbuf: vec![0u8; bytes].into_boxed_slice(),
@@ -114,8 +116,39 @@ impl<T: Read + Write> Channel<T> {
         }
     }
 
+    /// Starts hashing everything sent and received from here on (see
+    /// [`Channel::transcript`]).
+    pub fn start_transcript(&mut self) {
+        self.transcript = Some(Box::new(Transcript {
+            sent: blake3::Hasher::new_derive_key("garblet transcript v1"),
+            received: blake3::Hasher::new_derive_key("garblet transcript v1"),
+            paused: false,
+        }));
+    }
+
+    /// Leaves the bytes that follow out of the transcript (`true`) or takes
+    /// them in again (`false`): the garbled tables carry their own
+    /// checksum, and hashing them would slow the hot path.
+    pub fn pause_transcript(&mut self, paused: bool) {
+        if let Some(t) = self.transcript.as_mut() {
+            t.paused = paused;
+        }
+    }
+
+    /// The hashes of the bytes sent and received since
+    /// [`Channel::start_transcript`], pauses excepted: `(sent, received)`.
+    /// One side's `sent` equals the other's `received` unless the link
+    /// altered something: a check for links without integrity of their own
+    /// (plain TCP), not a defence against a cheating peer.
+    pub fn transcript(&self) -> Option<([u8; 32], [u8; 32])> {
+        self.transcript.as_ref().map(|t| (*t.sent.finalize().as_bytes(), *t.received.finalize().as_bytes()))
+    }
+
     /// Sends raw bytes (buffered; see [`Channel::flush`]).
     pub fn send_bytes(&mut self, data: &[u8]) -> Result<(), ChannelError> {
+        if let Some(t) = self.transcript.as_mut().filter(|t| !t.paused) {
+            t.sent.update(data);
+        }
         self.sent += data.len() as u64;
         if self.wbuf.len() + data.len() <= self.wcap {
             self.wbuf.extend_from_slice(data);
@@ -189,6 +222,9 @@ impl<T: Read + Write> Channel<T> {
             }
         }
         self.received += expected as u64;
+        if let Some(t) = self.transcript.as_mut().filter(|t| !t.paused) {
+            t.received.update(out);
+        }
         Ok(())
     }
 
@@ -264,6 +300,13 @@ impl<T: Read + Write> Channel<T> {
         self.received += received as u64;
         ChannelError::Truncated { expected, received }
     }
+}
+
+/// Running hashes of a channel's two directions.
+struct Transcript {
+    sent: blake3::Hasher,
+    received: blake3::Hasher,
+    paused: bool,
 }
 
 impl<T: Read + Write> std::fmt::Debug for Channel<T> {

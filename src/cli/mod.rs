@@ -5,7 +5,9 @@
 //! `error: …`, and exit code 2. A run that fails once under way (the peer
 //! vanished, refused us, or ran another program) exits with code 1.
 
+mod audit;
 mod bench;
+mod links;
 mod program;
 mod run;
 mod values;
@@ -213,6 +215,9 @@ pub fn main() -> ExitCode {
 fn error_kind(e: &anyhow::Error) -> &'static str {
     use garblet::engine::session::{Fault, SessionError};
     for cause in e.chain() {
+        if let Some(x) = cause.downcast_ref::<run::Explained>() {
+            return x.kind;
+        }
         if let Some(s) = cause.downcast_ref::<SessionError>() {
             return match s.fault() {
                 _ if s.is_cheating_detected() => "peer_cheated",

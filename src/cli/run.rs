@@ -2,18 +2,23 @@
 //! command each, over TLS 1.3 with pinned fingerprints (or, when asked
 //! explicitly, plain TCP).
 
+use super::audit::{self, Audit};
+use super::links::{self, Links};
 use super::program::Loaded;
 use anyhow::{bail, Context, Result};
 use garblet::circuits::{Circuit, Party};
 use garblet::engine::channel::Channel;
-use garblet::engine::net::{self, Fingerprint, Identity, Side, TcpOptions};
-use garblet::engine::session::{PartyInputs, SecurityMode, SessionConfig, SessionOutcome, SessionProgram};
+use garblet::engine::net::{self, Fingerprint, Identity, NetError, PinnedTls, StallDirection, TcpOptions};
+use garblet::engine::session::{
+    LinkFailure, PartyInputs, Phase, PhaseEntry, SecurityMode, SessionConfig, SessionError, SessionOutcome,
+    SessionProgram,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
-use std::io::{IsTerminal, Read, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Where to reach the peer.
@@ -63,129 +68,99 @@ pub struct RunReport {
     pub outcome: SessionOutcome,
 }
 
-/// Anything that is both `Read` and `Write` (TCP or TLS), boxed.
-trait Transport: Read + Write + Send {}
-impl<T: Read + Write + Send> Transport for T {}
-
-fn secure(tcp: std::net::TcpStream, side: Side, security: &Security) -> Result<Box<dyn Transport>> {
-    Ok(match security {
-        Security::Tls { identity, peer } => Box::new(net::secure(tcp, side, identity, *peer)?),
-        Security::Insecure => Box::new(tcp),
-    })
-}
-
-/// Opens connections to the peer: the listener accepts, the connector
-/// connects, each connection authenticated on its own. Dual execution opens
-/// a second one once the first's hello has agreed.
-struct Links<'r> {
-    source: Source<'r>,
-    security: &'r Security,
-    options: TcpOptions,
-}
-
-/// Where connections come from.
-enum Source<'r> {
-    /// A listener bound for this run.
-    Bound(std::net::TcpListener),
-    /// The caller's listener.
-    Borrowed(&'r std::net::TcpListener),
-    /// The peer's address.
-    Connect(&'r str),
-}
-
-impl<'r> Links<'r> {
-    fn new(endpoint: &'r Endpoint, security: &'r Security, options: TcpOptions) -> Result<Self> {
-        let source = match endpoint {
-            Endpoint::Listen(addr) => Source::Bound(net::listen(addr)?),
-            Endpoint::Bound(listener) => Source::Borrowed(listener),
-            Endpoint::Connect(addr) => Source::Connect(addr),
-        };
-        Ok(Links { source, security, options })
-    }
-
-    fn open(&self) -> Result<Box<dyn Transport>> {
-        match &self.source {
-            Source::Bound(listener) => self.accept_peer(listener),
-            Source::Borrowed(listener) => self.accept_peer(listener),
-            Source::Connect(addr) => {
-                secure(net::connect(addr, &self.options)?, Side::Connector, self.security)
-            }
-        }
-    }
-
-    /// Waits for the authenticated peer until the connect timeout. Over TLS,
-    /// a connection that fails the handshake (a port scan, an HTTP request,
-    /// a peer with another certificate) is dropped with one line on stderr,
-    /// and the wait goes on.
-    fn accept_peer(&self, listener: &std::net::TcpListener) -> Result<Box<dyn Transport>> {
-        let deadline = Instant::now() + self.options.connect_timeout;
-        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        if let Security::Tls { peer, .. } = self.security {
-            eprintln!("waiting for the peer on {addr} (fingerprint {peer})");
-        }
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let options = TcpOptions { connect_timeout: remaining, ..self.options };
-            let tcp = net::accept(listener, &options)?;
-            if matches!(self.security, Security::Insecure) {
-                return secure(tcp, Side::Listener, self.security);
-            }
-            let from = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "an unknown address".into());
-            // The handshake of a stray may not outlast the wait for the peer;
-            // the socket gets its I/O timeout back once the peer is in.
-            let handle = tcp.try_clone()?;
-            let _ = tcp
-                .set_read_timeout(Some(remaining.clamp(Duration::from_millis(100), self.options.io_timeout)));
-            match secure(tcp, Side::Listener, self.security) {
-                Ok(t) => {
-                    handle.set_read_timeout(Some(self.options.io_timeout))?;
-                    return Ok(t);
-                }
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!(
-                        "ignored a connection from {from}: {}",
-                        garblet::engine::session::escape(&format!("{e:#}"))
-                    );
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-/// Runs one party's side; writes the audit line whatever the result.
+/// Runs one party's side. The audit line (if asked for) is written and
+/// synced to disk before this returns, whatever the result.
 pub fn run(req: &RunRequest) -> Result<RunReport> {
+    audit::install_interrupt_handler();
+    let audit = Audit::start(req.audit_log.clone(), audit_fields(req));
+    let phase = Arc::new(Mutex::new(None::<Phase>));
+    let traffic = Arc::new(Mutex::new(None::<links::Traffic>));
+    let result = run_session(req, &audit, &phase, &traffic);
+    let phase = phase.lock().ok().and_then(|p| *p);
+    let (sent, received) = traffic.lock().ok().and_then(|t| t.as_ref().map(|t| t.totals())).unwrap_or((0, 0));
+    let mut extra = Map::new();
+    extra.insert("bytes_sent".into(), json!(sent));
+    extra.insert("bytes_received".into(), json!(received));
+    extra.insert("phase".into(), json!(phase.map(Phase::as_str)));
+    let result = result.map_err(|e| explain(e, phase, req.timeout));
+    let status = match &result {
+        Ok(_) => "ok",
+        Err(e) => {
+            let detail = e.downcast_ref::<Explained>().map(|x| x.detail.clone());
+            extra.insert(
+                "error".into(),
+                json!({"kind": super::error_kind(e), "message": super::one_line(e), "detail": detail}),
+            );
+            "error"
+        }
+    };
+    let written = audit.finish(status, Some(extra));
+    audit::done(&audit);
+    let outcome = result?;
+    // A result whose audit line could not be written is not shown.
+    written
+        .context("the run finished, but its audit line could not be written, so its result is withheld")?;
+    Ok(RunReport { outcome })
+}
+
+/// The run itself: connections, the session, the progress bar.
+fn run_session(
+    req: &RunRequest,
+    audit: &Audit,
+    phase: &Arc<Mutex<Option<Phase>>>,
+    traffic: &Mutex<Option<links::Traffic>>,
+) -> Result<SessionOutcome> {
     let started = Instant::now();
     let options = TcpOptions { connect_timeout: req.timeout, io_timeout: req.timeout };
+    let inputs = PartyInputs::new(req.inputs.clone());
+    let total = req.program.circuit.and_count();
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} AND gates  {rate}  {eta} left")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} M AND/s", state.per_sec() / 1e6);
+            }),
+    );
+    let show = req.progress && std::io::stderr().is_terminal();
+    let (shown, first) = (AtomicBool::new(false), AtomicBool::new(true));
+    let observer_bar = bar.clone();
+    let observer = Arc::new(move |ands: u64| {
+        if first.swap(false, Ordering::Relaxed) {
+            // Rate and time left count from the first table, not from
+            // the wait for the peer.
+            observer_bar.reset_elapsed();
+            observer_bar.reset_eta();
+        }
+        if show && started.elapsed() > Duration::from_secs(1) && !shown.swap(true, Ordering::Relaxed) {
+            observer_bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        observer_bar.set_position(ands.min(total));
+    });
+    let (phase_cell, phase_audit) = (phase.clone(), audit.clone());
+    let phases = Arc::new(move |entry: PhaseEntry| {
+        let p = entry.phase;
+        if let Ok(mut cell) = phase_cell.lock() {
+            *cell = Some(p);
+        }
+        phase_audit.set("phase", json!(p.as_str()));
+    });
+    let config = SessionConfig::new().with_security(req.mode).with_progress(observer).with_phases(phases);
+    let circuit = &req.program.circuit;
+    let tls = match &req.security {
+        Security::Tls { identity, peer } => Some(PinnedTls::new(identity, *peer)?),
+        Security::Insecure => None,
+    };
+    let source = match &req.endpoint {
+        Endpoint::Listen(addr) => links::Source::Bound(net::listen(addr)?),
+        Endpoint::Bound(listener) => links::Source::Borrowed(listener),
+        Endpoint::Connect(addr) => links::Source::Connect(addr),
+    };
+    let links = Links::new(source, tls, options, audit.clone());
+    if let Ok(mut t) = traffic.lock() {
+        *t = Some(links.traffic());
+    }
     let result = (|| -> Result<SessionOutcome> {
-        let inputs = PartyInputs::new(req.inputs.clone());
-        let total = req.program.circuit.and_count();
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} AND gates  {rate}  {eta} left")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.1} M AND/s", state.per_sec() / 1e6);
-                }),
-        );
-        let show = req.progress && std::io::stderr().is_terminal();
-        let (shown, first) = (AtomicBool::new(false), AtomicBool::new(true));
-        let observer_bar = bar.clone();
-        let observer = Arc::new(move |ands: u64| {
-            if first.swap(false, Ordering::Relaxed) {
-                // Rate and time left count from the first table, not from
-                // the wait for the peer.
-                observer_bar.reset_elapsed();
-                observer_bar.reset_eta();
-            }
-            if show && started.elapsed() > Duration::from_secs(1) && !shown.swap(true, Ordering::Relaxed) {
-                observer_bar.set_draw_target(ProgressDrawTarget::stderr());
-            }
-            observer_bar.set_position(ands.min(total));
-        });
-        let config = SessionConfig::new().with_security(req.mode).with_progress(observer);
-        let circuit = &req.program.circuit;
-        let links = Links::new(&req.endpoint, &req.security, options)?;
         let mut first = Channel::new(links.open()?);
         let outcome = match req.mode {
             SecurityMode::DualExecution => {
@@ -198,31 +173,78 @@ pub fn run(req: &RunRequest) -> Result<RunReport> {
                 config.run(req.role, &mut first, &program, &inputs)
             }
         };
-        bar.finish_and_clear();
         Ok(outcome?)
     })();
-    if let Some(path) = &req.audit_log {
-        let line = audit_line(req, &result, started.elapsed());
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open the audit log {}", path.display()))?;
-        writeln!(f, "{line}").with_context(|| format!("cannot write the audit log {}", path.display()))?;
-    }
-    Ok(RunReport { outcome: result? })
+    bar.finish_and_clear();
+    result
 }
 
-/// One JSON line: who ran what with whom, what was revealed to whom, how
-/// much crossed the wire, how it ended. Never an input value.
-fn audit_line(req: &RunRequest, result: &Result<SessionOutcome>, elapsed: Duration) -> Value {
+/// A failed run in words a person can act on; `detail` keeps the whole
+/// chain of causes for the audit line.
+#[derive(Debug)]
+pub struct Explained {
+    /// The message.
+    pub message: String,
+    /// The kind, as `error_kind` names it.
+    pub kind: &'static str,
+    /// Every cause, on one line.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Explained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Explained {}
+
+/// A stall or a closed connection becomes one sentence naming the phase it
+/// hit (and the `--timeout` it broke) instead of a chain of I/O errors;
+/// other errors keep their own message.
+fn explain(e: anyhow::Error, phase: Option<Phase>, timeout: Duration) -> anyhow::Error {
+    let failure = e.chain().find_map(|cause| {
+        if let Some(s) = cause.downcast_ref::<SessionError>() {
+            return s.link_failure();
+        }
+        match cause.downcast_ref::<NetError>() {
+            Some(NetError::Io(io)) => return LinkFailure::of_io(io),
+            Some(_) => return None,
+            None => {}
+        }
+        cause.downcast_ref::<std::io::Error>().and_then(LinkFailure::of_io)
+    });
+    let during = phase.map(|p| format!(" during {p}")).unwrap_or_default();
+    let secs = timeout.as_secs();
+    let message = match failure {
+        None => return e,
+        Some(LinkFailure::Stalled(stall)) if stall.deadline => stall.to_string(),
+        Some(LinkFailure::Stalled(stall)) if stall.direction == StallDirection::Sending => format!(
+            "the peer took none of our data for {secs} s{during} (--timeout): it is frozen or overloaded, or the network stopped forwarding"
+        ),
+        Some(LinkFailure::Stalled(_)) => format!("no message from the peer for {secs} s{during} (--timeout)"),
+        Some(LinkFailure::Altered) => format!(
+            "data was altered in transit{during}: TLS refused it and the connection was closed (a faulty or hostile network path)"
+        ),
+        Some(_) => format!("the peer closed the connection{during}"),
+    };
+    anyhow::Error::new(Explained { message, kind: super::error_kind(&e), detail: super::one_line(&e) })
+}
+
+/// What the audit line knows before the run starts. Never an input value.
+fn audit_fields(req: &RunRequest) -> Map<String, Value> {
     let c = &req.program.circuit;
     let revealed: Vec<Value> = c
         .outputs()
         .iter()
         .map(|o| json!({"name": o.name, "to": o.visibility.as_str(), "width": o.width()}))
         .collect();
-    let (peer, ours) = match &req.security {
+    let inputs: Vec<Value> = c
+        .inputs()
+        .iter()
+        .map(|i| json!({"name": i.name, "from": i.party.as_str(), "width": i.width}))
+        .collect();
+    let (expected, ours) = match &req.security {
         Security::Tls { identity, peer } => {
             (json!(peer.to_string()), json!(identity.fingerprint().to_string()))
         }
@@ -233,31 +255,30 @@ fn audit_line(req: &RunRequest, result: &Result<SessionOutcome>, elapsed: Durati
         Endpoint::Bound(l) => json!({"listen": l.local_addr().map(|a| a.to_string()).unwrap_or_default()}),
         Endpoint::Connect(a) => json!({"connect": a}),
     };
-    let mut line = json!({
-        "time": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        "role": req.role.as_str(),
-        "program": req.program.path,
-        "circuit_digest": c.digest().to_hex(),
-        "and_gates": c.and_count(),
-        "peer_fingerprint": peer,
-        "own_fingerprint": ours,
-        "endpoint": endpoint,
-        "tls": !matches!(req.security, Security::Insecure),
-        "security": req.mode.as_str(),
-        "outputs_revealed": revealed,
-        "duration_s": elapsed.as_secs_f64(),
-    });
-    match result {
-        Ok(o) => {
-            line["status"] = json!("ok");
-            line["bytes_sent"] = json!(o.bytes_sent);
-            line["bytes_received"] = json!(o.bytes_received);
-        }
-        Err(e) => {
-            line["status"] = json!("error");
-            line["error"] = json!(format!("{e:#}"));
-        }
-    }
+    let file_digest =
+        std::fs::read(&req.program.path).ok().map(|bytes| blake3::hash(&bytes).to_hex().to_string());
+    let mut line = Map::new();
+    line.insert("role".into(), json!(req.role.as_str()));
+    line.insert(
+        "program".into(),
+        json!({
+            "path": req.program.path,
+            "file_blake3": file_digest,
+            "circuit_digest": c.digest().to_hex(),
+            "and_gates": c.and_count(),
+        }),
+    );
+    line.insert("inputs".into(), json!(inputs));
+    line.insert("outputs_revealed".into(), json!(revealed));
+    line.insert("security".into(), json!(req.mode.as_str()));
+    line.insert("tls".into(), json!(!matches!(req.security, Security::Insecure)));
+    line.insert("own_fingerprint".into(), ours);
+    line.insert("endpoint".into(), endpoint);
+    line.insert("timeout_s".into(), json!(req.timeout.as_secs()));
+    line.insert(
+        "peer".into(),
+        json!({"address": null, "fingerprint_expected": expected, "fingerprint_presented": null}),
+    );
     line
 }
 

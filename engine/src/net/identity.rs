@@ -142,22 +142,96 @@ impl Identity {
         Ok(())
     }
 
-    /// Loads the identity `save` wrote.
+    /// Loads the identity `save` wrote, and checks it before any network
+    /// use: both files are there and readable, the key is private to its
+    /// owner (on Unix, like ssh), and the key is the certificate's key.
     pub fn load(dir: &Path) -> Result<Self, NetError> {
         let (cert_path, key_path) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
         let bad = |path: &Path, what: String| NetError::Identity {
             path: path.display().to_string(),
             message: what,
         };
-        if !cert_path.is_file() || !key_path.is_file() {
-            return Err(bad(
-                dir,
-                format!("no {CERT_FILE} and {KEY_FILE} here: create them with `garblet keygen --out DIR`"),
-            ));
+        match std::fs::metadata(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(bad(
+                    dir,
+                    "no such directory: create an identity with `garblet keygen --out DIR`".into(),
+                ))
+            }
+            Err(e) => return Err(bad(dir, unreadable(&e))),
+            Ok(m) if !m.is_dir() => {
+                return Err(bad(
+                    dir,
+                    "is a file, not a directory: give the directory `garblet keygen --out` made".into(),
+                ))
+            }
+            Ok(_) => {}
         }
-        let cert = CertificateDer::from_pem_file(&cert_path).map_err(|e| bad(&cert_path, e.to_string()))?;
-        let key = PrivatePkcs8KeyDer::from_pem_file(&key_path).map_err(|e| bad(&key_path, e.to_string()))?;
-        Ok(Identity { cert, key: Zeroizing::new(key.secret_pkcs8_der().to_vec()) })
+        if let Err(e) = std::fs::read_dir(dir) {
+            return Err(bad(dir, unreadable(&e)));
+        }
+        for path in [&cert_path, &key_path] {
+            match std::fs::metadata(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    return Err(bad(
+                        dir,
+                        format!("no {name} here (an identity is {CERT_FILE} and {KEY_FILE}): create one with `garblet keygen --out DIR`"),
+                    ));
+                }
+                Err(e) => return Err(bad(path, unreadable(&e))),
+                Ok(_) => {}
+            }
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_path)
+                .map_err(|e| bad(&key_path, unreadable(&e)))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(bad(
+                    &key_path,
+                    format!(
+                        "the private key is readable by other users (mode {:03o}): run `chmod 600 {}`",
+                        mode & 0o777,
+                        key_path.display()
+                    ),
+                ));
+            }
+        }
+        let read = |path: &Path| std::fs::read(path).map_err(|e| bad(path, unreadable(&e)));
+        let (cert_pem, key_pem) = (read(&cert_path)?, Zeroizing::new(read(&key_path)?));
+        let cert = CertificateDer::from_pem_slice(&cert_pem)
+            .map_err(|e| bad(&cert_path, format!("not a PEM certificate ({e})")))?;
+        let key = PrivatePkcs8KeyDer::from_pem_slice(&key_pem)
+            .map_err(|e| bad(&key_path, format!("not a PEM PKCS#8 private key ({e})")))?;
+        let identity = Identity { cert, key: Zeroizing::new(key.secret_pkcs8_der().to_vec()) };
+        identity.check_key_matches().map_err(|what| bad(dir, what))?;
+        Ok(identity)
+    }
+
+    /// The key must be the certificate's: otherwise every handshake would
+    /// fail, late and obscurely.
+    fn check_key_matches(&self) -> Result<(), String> {
+        let provider = rustls::crypto::ring::default_provider();
+        let key = provider
+            .key_provider
+            .load_private_key(self.private_key())
+            .map_err(|e| format!("{KEY_FILE} is not a usable private key ({e})"))?;
+        rustls::sign::CertifiedKey::new(vec![self.cert.clone()], key).keys_match().map_err(|_| {
+            format!("{KEY_FILE} is not the key of {CERT_FILE} (were they copied from two identities?): use the pair `garblet keygen` made together")
+        })
+    }
+}
+
+/// Advice for a file or directory that cannot be read.
+fn unreadable(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        "permission denied: this user must be able to read the identity directory and both files in it (only the owner should read key.pem: `chmod 700 DIR; chmod 600 DIR/key.pem`)".into()
+    } else {
+        format!("cannot read it: {e}")
     }
 }
 
@@ -182,6 +256,36 @@ mod tests {
         let cert_arg = dir.join(CERT_FILE);
         assert_eq!(Fingerprint::from_arg(cert_arg.to_str().unwrap()).unwrap(), id.fingerprint());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_bad_identity_is_named_before_any_handshake() {
+        let root = std::env::temp_dir().join(format!("garblet-idcheck-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let message = |dir: &Path| match Identity::load(dir) {
+            Err(NetError::Identity { message, .. }) => message,
+            other => panic!("expected an identity error, got {other:?}"),
+        };
+        assert!(message(&root.join("missing")).contains("no such directory"));
+        let (a, b) = (root.join("a"), root.join("b"));
+        Identity::generate("a").unwrap().save(&a).unwrap();
+        Identity::generate("b").unwrap().save(&b).unwrap();
+        // A key from another identity.
+        let mixed = root.join("mixed");
+        std::fs::create_dir_all(&mixed).unwrap();
+        std::fs::copy(a.join(CERT_FILE), mixed.join(CERT_FILE)).unwrap();
+        std::fs::copy(b.join(KEY_FILE), mixed.join(KEY_FILE)).unwrap();
+        assert!(message(&mixed).contains("is not the key of cert.pem"), "{}", message(&mixed));
+        std::fs::remove_file(mixed.join(KEY_FILE)).unwrap();
+        assert!(message(&mixed).contains("no key.pem here"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(a.join(KEY_FILE), std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(message(&a).contains("chmod 600"), "{}", message(&a));
+        }
+        assert!(Identity::load(&b).is_ok());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -18,8 +18,8 @@ mod tcp;
 mod tls;
 
 pub use identity::{Fingerprint, Identity};
-pub use tcp::{accept, connect, listen, TcpOptions};
-pub use tls::{secure, Side, TlsStream};
+pub use tcp::{accept, connect, listen, StallDirection, Stalled, TcpOptions, TimedStream};
+pub use tls::{PinnedTls, Side, TlsStream};
 
 use std::io;
 
@@ -61,19 +61,25 @@ pub enum NetError {
         /// The fingerprint the peer presented.
         presented: Fingerprint,
     },
-    /// The peer rejected our certificate.
-    #[error("the peer refused our certificate (does it trust our fingerprint {ours}?): {alert}")]
+    /// The peer refused our certificate.
+    #[error("the peer refused our certificate ({}ours is {ours})", match expects { Some(f) => format!("it expects fingerprint {f}; "), None => String::new() })]
     RefusedByPeer {
         /// Our fingerprint, to tell the peer.
         ours: Fingerprint,
-        /// The TLS alert.
-        alert: String,
+        /// The fingerprint the peer trusts, if it said.
+        expects: Option<Fingerprint>,
     },
+    /// The peer sent a plain garblet hello: it runs with `--insecure`.
+    #[error("the peer speaks plain TCP: did it use --insecure? (both sides use TLS, or both --insecure)")]
+    PeerIsPlainTcp,
+    /// The peer does not speak TLS at all.
+    #[error("the peer does not speak TLS (its first bytes: `{0}`)")]
+    NotTls(String),
     /// Any other TLS failure.
     #[error("TLS handshake failed: {0}")]
     Tls(String),
     /// An I/O error during the handshake or on the socket.
-    #[error("network error: {0}")]
+    #[error("{0}")]
     Io(#[from] io::Error),
     /// An identity directory or certificate file is missing or unreadable.
     #[error("identity {path}: {message}")]

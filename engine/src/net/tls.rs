@@ -6,6 +6,7 @@
 //! the two people when they exchanged fingerprints. The handshake signature
 //! is still verified, so the peer must hold the certificate's private key.
 
+use super::TimedStream;
 use super::{Fingerprint, Identity, NetError};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{
@@ -18,8 +19,8 @@ use rustls::{
     StreamOwned,
 };
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Which end of the TCP connection this party is (independent of whether it
 /// garbles or evaluates).
@@ -34,9 +35,9 @@ pub enum Side {
 /// An authenticated, encrypted stream to the one trusted peer.
 pub enum TlsStream {
     /// We connected.
-    Client(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Client(Box<StreamOwned<ClientConnection, TimedStream>>),
     /// We listened.
-    Server(Box<StreamOwned<ServerConnection, TcpStream>>),
+    Server(Box<StreamOwned<ServerConnection, TimedStream>>),
 }
 
 impl std::fmt::Debug for TlsStream {
@@ -76,26 +77,13 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Accepts exactly one certificate, by fingerprint.
+/// Accepts any certificate whose key signs the handshake; which
+/// certificate is trusted is decided after the handshake, by fingerprint, in
+/// [`PinnedTls::secure`], so that both sides can say who refused whom.
 #[derive(Debug)]
-struct Pinned {
-    expected: Fingerprint,
+struct ProvenKey {
     algorithms: WebPkiSupportedAlgorithms,
 }
-
-impl Pinned {
-    fn check(&self, cert: &CertificateDer<'_>) -> Result<(), rustls::Error> {
-        let presented = Fingerprint::of_der(cert);
-        if presented == self.expected {
-            Ok(())
-        } else {
-            // Carried to the caller through the error text; see `classify`.
-            Err(rustls::Error::General(format!("{PINNING_PREFIX}{presented}")))
-        }
-    }
-}
-
-const PINNING_PREFIX: &str = "garblet: untrusted peer fingerprint ";
 
 /// The signature checks and schemes both verifier traits share.
 macro_rules! signature_checks {
@@ -122,93 +110,223 @@ macro_rules! signature_checks {
     };
 }
 
-impl ServerCertVerifier for Pinned {
+impl ServerCertVerifier for ProvenKey {
     fn verify_server_cert(
         &self,
-        end_entity: &CertificateDer<'_>,
+        _end_entity: &CertificateDer<'_>,
         _intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.check(end_entity).map(|()| ServerCertVerified::assertion())
+        Ok(ServerCertVerified::assertion())
     }
     signature_checks!();
 }
 
-impl ClientCertVerifier for Pinned {
+impl ClientCertVerifier for ProvenKey {
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
         &[]
     }
     fn verify_client_cert(
         &self,
-        end_entity: &CertificateDer<'_>,
+        _end_entity: &CertificateDer<'_>,
         _intermediates: &[CertificateDer<'_>],
         _now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        self.check(end_entity).map(|()| ClientCertVerified::assertion())
+        Ok(ClientCertVerified::assertion())
     }
     signature_checks!();
 }
 
-/// Runs the TLS 1.3 handshake on `tcp` as `side`, presenting `identity` and
-/// accepting only a peer whose certificate has fingerprint `peer`.
-pub fn secure(
-    tcp: TcpStream,
-    side: Side,
-    identity: &Identity,
+/// The verdict each side sends right after the handshake, before any
+/// protocol byte: magic, accepted (1) or refused (0), the fingerprint this
+/// side trusts, the fingerprint the peer presented.
+const VERDICT_MAGIC: &[u8; 8] = b"gbltauth";
+const VERDICT_BYTES: usize = 8 + 1 + 32 + 32;
+
+/// Our identity and the one peer certificate we trust, ready to secure
+/// connections. Cheap to clone; every handshake thread of a listener holds
+/// one.
+#[derive(Clone)]
+pub struct PinnedTls {
+    client: Arc<rustls::ClientConfig>,
+    server: Arc<rustls::ServerConfig>,
+    ours: Fingerprint,
     peer: Fingerprint,
-) -> Result<TlsStream, NetError> {
-    let provider = provider();
-    let verifier =
-        Arc::new(Pinned { expected: peer, algorithms: provider.signature_verification_algorithms });
-    let chain = vec![identity.certificate().clone()];
-    let tls_err = |e: rustls::Error| NetError::Tls(e.to_string());
-    let classify = |e: io::Error| -> NetError {
-        let text = e.to_string();
-        if let Some(presented) = text.split(PINNING_PREFIX).nth(1) {
-            if let Ok(presented) = presented.trim().parse::<Fingerprint>() {
-                return NetError::PeerNotTrusted { expected: peer, presented };
+}
+
+impl std::fmt::Debug for PinnedTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinnedTls").field("ours", &self.ours).field("peer", &self.peer).finish()
+    }
+}
+
+impl PinnedTls {
+    /// Presents `identity`, trusts only the certificate with fingerprint
+    /// `peer`. Fails if the identity's key is not the key of its
+    /// certificate.
+    pub fn new(identity: &Identity, peer: Fingerprint) -> Result<Self, NetError> {
+        let provider = provider();
+        let verifier = Arc::new(ProvenKey { algorithms: provider.signature_verification_algorithms });
+        let chain = vec![identity.certificate().clone()];
+        let tls_err = |e: rustls::Error| NetError::Tls(e.to_string());
+        let client = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(tls_err)?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone())
+            .with_client_auth_cert(chain.clone(), identity.private_key())
+            .map_err(tls_err)?;
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(tls_err)?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, identity.private_key())
+            .map_err(tls_err)?;
+        Ok(PinnedTls {
+            client: Arc::new(client),
+            server: Arc::new(server),
+            ours: identity.fingerprint(),
+            peer,
+        })
+    }
+
+    /// Our certificate's fingerprint.
+    pub fn ours(&self) -> Fingerprint {
+        self.ours
+    }
+
+    /// The fingerprint we trust.
+    pub fn peer(&self) -> Fingerprint {
+        self.peer
+    }
+
+    /// Runs the TLS 1.3 handshake on `tcp` as `side`, then exchanges
+    /// verdicts: each side checks the fingerprint the other presented and
+    /// says whether it accepts it (and, if not, which one it expects).
+    /// Nothing else is sent until both accepted. The whole of it must end
+    /// within `within`, or the connection is dropped as stalled.
+    pub fn secure(&self, mut tcp: TimedStream, side: Side, within: Duration) -> Result<TlsStream, NetError> {
+        tcp.set_deadline(Some(within))?;
+        let mut stream = match side {
+            Side::Connector => {
+                let name = ServerName::try_from("garblet.peer").map_err(|e| NetError::Tls(e.to_string()))?;
+                let conn = ClientConnection::new(self.client.clone(), name)
+                    .map_err(|e| NetError::Tls(e.to_string()))?;
+                TlsStream::Client(Box::new(StreamOwned::new(conn, tcp)))
             }
+            Side::Listener => {
+                let conn =
+                    ServerConnection::new(self.server.clone()).map_err(|e| NetError::Tls(e.to_string()))?;
+                TlsStream::Server(Box::new(StreamOwned::new(conn, tcp)))
+            }
+        };
+        stream.handshake().map_err(|e| self.classify(e, stream.socket()))?;
+        let presented =
+            stream.peer_fingerprint().ok_or_else(|| NetError::Tls("the peer sent no certificate".into()))?;
+        let accepted = presented == self.peer;
+        let mut verdict = [0u8; VERDICT_BYTES];
+        verdict[..8].copy_from_slice(VERDICT_MAGIC);
+        verdict[8] = u8::from(accepted);
+        verdict[9..41].copy_from_slice(&self.peer.0);
+        verdict[41..].copy_from_slice(&presented.0);
+        let sent = stream.write_all(&verdict).and_then(|()| stream.flush());
+        if !accepted {
+            // Read the peer's verdict before closing: closing with unread
+            // data would reset the connection and could lose our refusal.
+            let _ = stream.read_exact(&mut [0u8; VERDICT_BYTES]);
+            return Err(NetError::PeerNotTrusted { expected: self.peer, presented });
         }
+        sent.map_err(|e| self.classify(e, stream.socket()))?;
+        let mut theirs = [0u8; VERDICT_BYTES];
+        stream.read_exact(&mut theirs).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
+                NetError::Tls("the peer closed the connection during authentication".into())
+            }
+            _ => self.classify(e, stream.socket()),
+        })?;
+        if &theirs[..8] != VERDICT_MAGIC {
+            return Err(NetError::Tls(
+                "the peer is not garblet (no authentication verdict after the handshake)".into(),
+            ));
+        }
+        if theirs[8] != 1 {
+            let mut expects = [0u8; 32];
+            expects.copy_from_slice(&theirs[9..41]);
+            return Err(NetError::RefusedByPeer { ours: self.ours, expects: Some(Fingerprint(expects)) });
+        }
+        stream.socket_mut().set_deadline(None)?;
+        Ok(stream)
+    }
+
+    /// Names a handshake failure: a stall, a refusal, a peer that speaks
+    /// plain garblet (`--insecure`) or something that is not TLS at all.
+    fn classify(&self, e: io::Error, sock: &TimedStream) -> NetError {
+        if sock.stalled().is_some() {
+            return NetError::Io(e);
+        }
+        let first = sock.first_bytes();
+        let tls_record = first.len() >= 2 && (0x14..=0x17).contains(&first[0]) && first[1] == 0x03;
+        if !first.is_empty() && !tls_record {
+            if first.len() >= 16 && &first[8..16] == b"garblet\0" {
+                return NetError::PeerIsPlainTcp;
+            }
+            return NetError::NotTls(printable(first));
+        }
+        let text = e.to_string();
         if text.contains("AlertReceived") || text.contains("received fatal alert") {
-            return NetError::RefusedByPeer { ours: identity.fingerprint(), alert: text };
+            return NetError::RefusedByPeer { ours: self.ours, expects: None };
         }
         match e.kind() {
             io::ErrorKind::InvalidData => NetError::Tls(text),
             _ => NetError::Io(e),
         }
-    };
-    match side {
-        Side::Connector => {
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_protocol_versions(&[&rustls::version::TLS13])
-                .map_err(tls_err)?
-                .dangerous()
-                .with_custom_certificate_verifier(verifier)
-                .with_client_auth_cert(chain, identity.private_key())
-                .map_err(tls_err)?;
-            let name = ServerName::try_from("garblet.peer").map_err(|e| NetError::Tls(e.to_string()))?;
-            let conn = ClientConnection::new(Arc::new(config), name).map_err(tls_err)?;
-            let mut stream = StreamOwned::new(conn, tcp);
-            while stream.conn.is_handshaking() {
-                stream.conn.complete_io(&mut stream.sock).map_err(classify)?;
+    }
+}
+
+/// The first bytes of a stream, as text a terminal can show safely.
+fn printable(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| if (0x20..0x7f).contains(&b) { char::from(b) } else { '.' }).collect()
+}
+
+impl TlsStream {
+    fn handshake(&mut self) -> io::Result<()> {
+        match self {
+            TlsStream::Client(s) => {
+                while s.conn.is_handshaking() {
+                    s.conn.complete_io(&mut s.sock)?;
+                }
             }
-            Ok(TlsStream::Client(Box::new(stream)))
+            TlsStream::Server(s) => {
+                while s.conn.is_handshaking() {
+                    s.conn.complete_io(&mut s.sock)?;
+                }
+            }
         }
-        Side::Listener => {
-            let config = rustls::ServerConfig::builder_with_provider(provider)
-                .with_protocol_versions(&[&rustls::version::TLS13])
-                .map_err(tls_err)?
-                .with_client_cert_verifier(verifier)
-                .with_single_cert(chain, identity.private_key())
-                .map_err(tls_err)?;
-            let conn = ServerConnection::new(Arc::new(config)).map_err(tls_err)?;
-            let mut stream = StreamOwned::new(conn, tcp);
-            while stream.conn.is_handshaking() {
-                stream.conn.complete_io(&mut stream.sock).map_err(classify)?;
-            }
-            Ok(TlsStream::Server(Box::new(stream)))
+        Ok(())
+    }
+
+    fn peer_fingerprint(&self) -> Option<Fingerprint> {
+        let certs = match self {
+            TlsStream::Client(s) => s.conn.peer_certificates(),
+            TlsStream::Server(s) => s.conn.peer_certificates(),
+        };
+        certs.and_then(|c| c.first()).map(|c| Fingerprint::of_der(c))
+    }
+
+    /// The TCP stream underneath.
+    pub fn socket(&self) -> &TimedStream {
+        match self {
+            TlsStream::Client(s) => &s.sock,
+            TlsStream::Server(s) => &s.sock,
+        }
+    }
+
+    fn socket_mut(&mut self) -> &mut TimedStream {
+        match self {
+            TlsStream::Client(s) => &mut s.sock,
+            TlsStream::Server(s) => &mut s.sock,
         }
     }
 }
@@ -231,7 +349,8 @@ mod tests {
             TcpOptions { connect_timeout: Duration::from_secs(5), io_timeout: Duration::from_secs(5) };
         let server = std::thread::spawn(move || {
             let tcp = accept(&listener, &options)?;
-            let mut s = secure(tcp, Side::Listener, &server_id, server_trusts)?;
+            let mut s =
+                PinnedTls::new(&server_id, server_trusts)?.secure(tcp, Side::Listener, options.io_timeout)?;
             let mut buf = [0u8; 5];
             s.read_exact(&mut buf)?;
             s.write_all(&buf)?;
@@ -240,7 +359,11 @@ mod tests {
         });
         let client = (|| {
             let tcp = connect(&addr, &options)?;
-            let mut s = secure(tcp, Side::Connector, &client_id, client_trusts)?;
+            let mut s = PinnedTls::new(&client_id, client_trusts)?.secure(
+                tcp,
+                Side::Connector,
+                options.io_timeout,
+            )?;
             s.write_all(b"hello")?;
             s.flush()?;
             let mut buf = [0u8; 5];
@@ -270,13 +393,21 @@ mod tests {
         let (fb, fc) = (b.fingerprint(), c.fingerprint());
         let fa = a.fingerprint();
         // The client expects c but a answers.
-        let (_server, client) = pair(a, fb, b, fc);
+        let (server, client) = pair(a, fb, b, fc);
         match client {
             Err(NetError::PeerNotTrusted { expected, presented }) => {
                 assert_eq!(expected, fc);
                 assert_eq!(presented, fa);
             }
             other => panic!("expected PeerNotTrusted, got {other:?}"),
+        }
+        // The server learns which certificate the client expected.
+        match server {
+            Err(NetError::RefusedByPeer { ours, expects }) => {
+                assert_eq!(ours, fa);
+                assert_eq!(expects, Some(fc));
+            }
+            other => panic!("expected RefusedByPeer, got {other:?}"),
         }
     }
 
@@ -298,6 +429,12 @@ mod tests {
             }
             other => panic!("expected PeerNotTrusted, got {other:?}"),
         }
-        assert!(client.is_err(), "the client learns it was refused");
+        match client {
+            Err(NetError::RefusedByPeer { ours, expects }) => {
+                assert_eq!(ours, fb);
+                assert_eq!(expects, Some(fc), "the client learns which fingerprint the server expects");
+            }
+            other => panic!("expected RefusedByPeer, got {other:?}"),
+        }
     }
 }

@@ -48,6 +48,7 @@ fn cheating_evaluator(
 ) -> Result<(), SessionError> {
     let config = SessionConfig::new();
     let mut prg = Prg::from_entropy();
+    ch.start_transcript();
     hello::exchange(ch, &Hello::new(program, Party::Evaluator, &config, Link::Primary, [1; 32]))?;
     let own = if flips.is_empty() {
         steps::ot_receive_labels(ch, &config, &mut prg, own_bits)?.to_vec()
@@ -72,6 +73,9 @@ fn cheating_evaluator(
     forge(&mut blocks);
     ch.send_bytes(&[TAG_OUTPUT_LABELS])?;
     ch.send_blocks(&blocks)?;
+    if blocks.len() >= honest_len {
+        steps::send_transcript(ch)?;
+    }
     ch.flush()?;
     if blocks.len() < honest_len {
         // A short message, then the connection closes.

@@ -2,6 +2,7 @@
 //! rustls's `ClientConfig`), shared by every run it drives.
 
 use crate::block::Block;
+use crate::channel::Channel;
 use crate::prg::Prg;
 use std::fmt;
 use std::sync::Arc;
@@ -120,6 +121,85 @@ impl fmt::Debug for RandomSource {
 /// garbled or evaluated so far (from any of the session's threads).
 pub type ProgressObserver = Arc<dyn Fn(u64) + Send + Sync>;
 
+/// The phases of a run, in order, as [`SessionConfig::with_phases`] reports
+/// them: what a run was doing when it failed, for messages, audit logs and
+/// fault-injection tests. Dual execution runs the middle phases once per
+/// direction, on two connections at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// The hellos: versions, program shapes and digests, security mode.
+    Hello,
+    /// The base oblivious transfers (Chou–Orlandi): 128 to seed the
+    /// extension, or one per evaluator input bit below the threshold.
+    BaseOt,
+    /// The OT extension (IKNP/ALSZ) and its KOS consistency check.
+    OtExtension,
+    /// The garbler's input labels.
+    GarblerInputs,
+    /// The garbled tables, streamed.
+    Tables,
+    /// The decoding bits of the outputs the evaluator learns.
+    Decoding,
+    /// The evaluator's output labels of the outputs the garbler learns.
+    OutputLabels,
+    /// Dual execution's equality check.
+    EqualityCheck,
+    /// The garbler's final acknowledgement.
+    Finish,
+}
+
+impl Phase {
+    /// A short name (`hello`, `base_ot`, `ot_extension`, `garbler_inputs`, `tables`, `decoding`,
+    /// `output_labels`, `equality_check`, `finish`) for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Hello => "hello",
+            Phase::BaseOt => "base_ot",
+            Phase::OtExtension => "ot_extension",
+            Phase::GarblerInputs => "garbler_inputs",
+            Phase::Tables => "tables",
+            Phase::Decoding => "decoding",
+            Phase::OutputLabels => "output_labels",
+            Phase::EqualityCheck => "equality_check",
+            Phase::Finish => "finish",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Hello => "the hello",
+            Phase::BaseOt => "the base oblivious transfers",
+            Phase::OtExtension => "the OT extension",
+            Phase::GarblerInputs => "the garbler's input labels",
+            Phase::Tables => "the garbled tables",
+            Phase::Decoding => "the output decoding bits",
+            Phase::OutputLabels => "the output labels",
+            Phase::EqualityCheck => "the equality check",
+            Phase::Finish => "the final acknowledgement",
+        })
+    }
+}
+
+/// Where a run was when it entered a [`Phase`]: the bytes it had sent and
+/// received on that phase's connection so far. The same program and inputs
+/// give the same counts on every run, so a test can aim a fault at the
+/// first byte of a phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhaseEntry {
+    /// The phase entered.
+    pub phase: Phase,
+    /// Bytes this side had sent on the connection.
+    pub bytes_sent: u64,
+    /// Bytes this side had received on the connection.
+    pub bytes_received: u64,
+}
+
+/// Called as a run enters each [`Phase`].
+pub type PhaseObserver = Arc<dyn Fn(PhaseEntry) + Send + Sync>;
+
 /// Settings for any number of sessions. Cheap to clone.
 #[derive(Clone)]
 pub struct SessionConfig {
@@ -133,6 +213,8 @@ pub struct SessionConfig {
     pub ot_extension_threshold: usize,
     /// Progress callback.
     pub progress: Option<ProgressObserver>,
+    /// Told as the run enters each phase; `None` by default.
+    pub phases: Option<PhaseObserver>,
     /// Randomness.
     pub random: RandomSource,
 }
@@ -145,6 +227,7 @@ impl SessionConfig {
             ot: OtChoice::default(),
             ot_extension_threshold: EXTENSION_THRESHOLD,
             progress: None,
+            phases: None,
             random: RandomSource::default(),
         }
     }
@@ -161,6 +244,12 @@ impl SessionConfig {
         self
     }
 
+    /// The same configuration, reporting each phase as the run enters it.
+    pub fn with_phases(mut self, phases: PhaseObserver) -> Self {
+        self.phases = Some(phases);
+        self
+    }
+
     /// The same configuration with another source of randomness.
     pub fn with_random(mut self, random: RandomSource) -> Self {
         self.random = random;
@@ -172,6 +261,12 @@ impl SessionConfig {
         match &self.random {
             RandomSource::OsEntropy => Prg::from_entropy(),
             RandomSource::InsecureFixedSeed(seed) => Prg::from_seed(*seed),
+        }
+    }
+
+    pub(crate) fn enter<T: std::io::Read + std::io::Write>(&self, phase: Phase, ch: &Channel<T>) {
+        if let Some(p) = &self.phases {
+            p(PhaseEntry { phase, bytes_sent: ch.bytes_sent(), bytes_received: ch.bytes_received() });
         }
     }
 
@@ -195,6 +290,7 @@ impl fmt::Debug for SessionConfig {
             .field("ot", &self.ot)
             .field("ot_extension_threshold", &self.ot_extension_threshold)
             .field("progress", &self.progress.is_some())
+            .field("phases", &self.phases.is_some())
             .field("random", &self.random)
             .finish()
     }

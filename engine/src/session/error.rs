@@ -9,9 +9,11 @@
 use super::program::{InputDesc, OutputDesc};
 use crate::channel::ChannelError;
 use crate::garble::{DecodeError, EvalError, GarbleError, PlanError};
+use crate::net::Stalled;
 use crate::ot::OtError;
 use garblet_circuits::Party;
 use std::fmt;
+use std::io;
 
 /// Who caused a [`SessionError`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +40,9 @@ pub enum SessionError {
     /// The peer did not open with a garblet hello.
     #[error("the peer is not speaking the garblet protocol (its first bytes are not a garblet hello)")]
     NotGarblet,
+    /// The peer opened a TLS handshake on a plain-TCP run.
+    #[error("the peer speaks TLS: this side runs with --insecure (both sides use TLS, or both --insecure)")]
+    PeerSpeaksTls,
     /// The two sides are not set up for the same run.
     #[error("the two parties disagree: {0}")]
     Mismatch(#[from] ProgramMismatch),
@@ -83,6 +88,10 @@ pub enum SessionError {
     /// different value than it committed to.
     #[error("the peer's equality-check commitment does not open: it cheated; no output was released")]
     BadCommitment,
+    /// The peer's transcript hash does not match the bytes that arrived:
+    /// the link altered data in transit. No output was returned.
+    #[error("the data from the peer was altered in transit (the transcript hashes differ); no output was released: the link corrupts data, use TLS (drop --insecure), which detects it")]
+    AlteredInTransit,
     /// Dual execution: the second connection could not be opened.
     #[error("could not open the second connection of a dual-execution run: {0}")]
     SecondConnection(std::io::Error),
@@ -103,7 +112,9 @@ impl SessionError {
     pub fn fault(&self) -> Fault {
         use SessionError as E;
         match self {
-            E::Channel(ChannelError::Io(_)) | E::SecondConnection(_) => Fault::Transport,
+            E::Channel(ChannelError::Io(_)) | E::SecondConnection(_) | E::AlteredInTransit => {
+                Fault::Transport
+            }
             E::Channel(_) => Fault::Peer,
             E::Ot(OtError::Channel(ChannelError::Io(_))) => Fault::Transport,
             E::Ot(OtError::InvalidInput(_)) => Fault::Local,
@@ -114,6 +125,7 @@ impl SessionError {
             E::Garble(GarbleError::Io(_)) => Fault::Transport,
             E::Garble(_) | E::Plan(_) | E::Inputs(_) | E::Config(_) | E::Internal => Fault::Local,
             E::NotGarblet
+            | E::PeerSpeaksTls
             | E::Mismatch(_)
             | E::UnexpectedMessage { .. }
             | E::MalformedHello(_)
@@ -135,6 +147,80 @@ impl SessionError {
                 | SessionError::BadCommitment
                 | SessionError::Eval(EvalError::Corrupt | EvalError::BadTrailer { .. })
         )
+    }
+}
+
+/// What an I/O failure under a [`SessionError`] amounts to, for a message
+/// a person can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkFailure {
+    /// The peer made no progress within the I/O timeout (or a deadline).
+    Stalled(Stalled),
+    /// The peer's stream ended: it closed or reset the connection, or the
+    /// stream stopped mid-message.
+    Closed,
+    /// TLS refused a record altered in transit (here, or at the peer, which
+    /// said so with an alert and closed the connection).
+    Altered,
+}
+
+impl SessionError {
+    /// The I/O error underneath, if the transport failed.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        use SessionError as E;
+        match self {
+            E::Channel(ChannelError::Io(e))
+            | E::Ot(OtError::Channel(ChannelError::Io(e)))
+            | E::Eval(EvalError::Io(e))
+            | E::Garble(GarbleError::Io(e))
+            | E::SecondConnection(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the link stalled or closed under this error (`None` for
+    /// every other error, including a peer caught cheating).
+    pub fn link_failure(&self) -> Option<LinkFailure> {
+        use SessionError as E;
+        match self {
+            E::Channel(ChannelError::Truncated { .. })
+            | E::Ot(OtError::Channel(ChannelError::Truncated { .. }))
+            | E::Eval(EvalError::Truncated { .. }) => Some(LinkFailure::Closed),
+            _ => self.io_error().and_then(LinkFailure::of_io),
+        }
+    }
+}
+
+impl LinkFailure {
+    /// What an I/O error amounts to, looking through channel errors wrapped
+    /// inside it (the table streams carry channel errors in `io::Error`s).
+    pub fn of_io(e: &io::Error) -> Option<LinkFailure> {
+        use io::ErrorKind as K;
+        if let Some(inner) = e.get_ref() {
+            if let Some(s) = inner.downcast_ref::<Stalled>() {
+                return Some(LinkFailure::Stalled(*s));
+            }
+            match inner.downcast_ref::<rustls::Error>() {
+                Some(rustls::Error::DecryptError)
+                | Some(rustls::Error::AlertReceived(rustls::AlertDescription::BadRecordMac)) => {
+                    return Some(LinkFailure::Altered)
+                }
+                Some(rustls::Error::AlertReceived(_)) => return Some(LinkFailure::Closed),
+                _ => {}
+            }
+            match inner.downcast_ref::<ChannelError>() {
+                Some(ChannelError::Io(e)) => return LinkFailure::of_io(e),
+                Some(ChannelError::Truncated { .. }) => return Some(LinkFailure::Closed),
+                _ => {}
+            }
+        }
+        match e.kind() {
+            K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
+                Some(LinkFailure::Closed)
+            }
+            _ => None,
+        }
     }
 }
 

@@ -17,8 +17,9 @@ use garblet_circuits::{Party, Visibility};
 use std::io::{Read, Write};
 
 /// This implementation's protocol version (2: security mode, OT choice and
-/// session binding in the hello).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// session binding in the hello; 3: transcript hashes with the output
+/// labels and the final acknowledgement).
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The garbling scheme in the hello: 1 = half-gates (Zahur–Rosulek–Evans).
 pub const SCHEME_HALF_GATES: u8 = 1;
 const MAGIC: &[u8; 8] = b"garblet\0";
@@ -298,10 +299,19 @@ pub(crate) fn exchange<T: Read + Write>(ch: &mut Channel<T>, ours: &Hello) -> Re
     ch.flush()?;
     // A peer that is not garblet (or garbage on the socket) shows up here:
     // the length or the magic is wrong.
-    let len = ch.recv_u64().map_err(|e| match e {
-        ChannelError::Truncated { .. } => SessionError::NotGarblet,
+    let mut first = [0u8; 8];
+    ch.recv_bytes(&mut first).map_err(|e| match e {
+        // Some bytes, then the end: not a garblet peer. No bytes at all:
+        // the peer closed the connection.
+        ChannelError::Truncated { received, .. } if received > 0 => SessionError::NotGarblet,
         other => SessionError::Channel(other),
     })?;
+    // A TLS record (handshake 0x16 or alert 0x15, version 3.x): the peer
+    // secures its side and we do not.
+    if matches!(first, [0x15 | 0x16, 0x03, ..]) {
+        return Err(SessionError::PeerSpeaksTls);
+    }
+    let len = u64::from_le_bytes(first);
     if len > MAX_HELLO_BYTES || len < MAGIC.len() as u64 {
         return Err(SessionError::NotGarblet);
     }

@@ -60,9 +60,10 @@ mod attacks;
 mod tests;
 
 pub use config::{
-    OtChoice, ProgressObserver, RandomSource, SecurityMode, SessionConfig, EXTENSION_THRESHOLD,
+    OtChoice, Phase, PhaseEntry, PhaseObserver, ProgressObserver, RandomSource, SecurityMode, SessionConfig,
+    EXTENSION_THRESHOLD,
 };
-pub use error::{escape, Fault, InputError, ProgramMismatch, SessionError};
+pub use error::{escape, Fault, InputError, LinkFailure, ProgramMismatch, SessionError};
 pub use hello::{fuzz_hello, PROTOCOL_VERSION, SCHEME_HALF_GATES};
 pub use inputs::PartyInputs;
 pub use program::{InputDesc, OutputDesc, SessionProgram};

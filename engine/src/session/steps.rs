@@ -7,7 +7,7 @@
 //! program both sides hold, and wipes the secrets it made when it returns
 //! (buffers of labels are `Zeroizing`).
 
-use super::config::{OtChoice, SessionConfig};
+use super::config::{OtChoice, Phase, SessionConfig};
 use super::error::SessionError;
 use super::hello::{self, Hello, Link};
 use super::program::SessionProgram;
@@ -69,7 +69,9 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
     if use_extension(config, n) {
         match config.ot {
             OtChoice::KosChecked => {
+                config.enter(Phase::BaseOt, ch);
                 let mut ot = OtExtSender::<MaliciousReceiver>::setup(ch, prg, copy_delta(delta))?;
+                config.enter(Phase::OtExtension, ch);
                 ot.send_correlated(ch, &mut zero)?;
             }
         }
@@ -77,6 +79,7 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
         // One base OT per bit, derandomised into a correlated OT by sending
         // k0 ⊕ k1 ⊕ Δ: the receiver holds one of k0, k1 and so learns
         // exactly one of the two labels.
+        config.enter(Phase::BaseOt, ch);
         let keys = base::send_random(ch, prg, n)?;
         let corrections: Zeroizing<Vec<Block>> =
             Zeroizing::new(keys.iter().map(|[k0, k1]| *k0 ^ *k1 ^ delta.as_block()).collect());
@@ -103,11 +106,14 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
     if use_extension(config, bits.len()) {
         match config.ot {
             OtChoice::KosChecked => {
+                config.enter(Phase::BaseOt, ch);
                 let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(ch, prg)?;
+                config.enter(Phase::OtExtension, ch);
                 ot.receive_correlated(ch, bits, &mut labels)?;
             }
         }
     } else {
+        config.enter(Phase::BaseOt, ch);
         let keys = base::receive_random(ch, prg, bits)?;
         let mut corrections = Zeroizing::new(vec![Block::ZERO; bits.len()]);
         ch.recv_blocks(&mut corrections)?;
@@ -204,6 +210,7 @@ pub(crate) fn send_tables<T: Read + Write>(
     progress: Option<Progress<'_>>,
 ) -> Result<Vec<GarbledOutputs>, SessionError> {
     ch.send_bytes(&[TAG_TABLES])?;
+    ch.pause_transcript(true);
     let mut garbled = Vec::new();
     let mut sink = TableSink { ch: &mut *ch, written: 0, progress };
     // One garbler for every run: its label buffers are reused.
@@ -214,6 +221,7 @@ pub(crate) fn send_tables<T: Read + Write>(
         garbler = garbler.first_and_index(program.first_and(k));
         garbled.push(garbler.garble(&program.plan, &encoder, &mut sink)?);
     }
+    ch.pause_transcript(false);
     Ok(garbled)
 }
 
@@ -226,6 +234,7 @@ pub(crate) fn receive_tables<T: Read + Write>(
     progress: Option<Progress<'_>>,
 ) -> Result<Labels, SessionError> {
     expect_tag(ch, TAG_TABLES, "the garbled circuit")?;
+    ch.pause_transcript(true);
     let mut out = Labels(Vec::with_capacity(program.output_bits()));
     let mut source = TableSource { ch: &mut *ch, read: 0, progress };
     let mut evaluator = Evaluator::new();
@@ -234,6 +243,7 @@ pub(crate) fn receive_tables<T: Read + Write>(
         evaluator = evaluator.first_and_index(program.first_and(k));
         out.0.extend(evaluator.evaluate(&program.plan, &run_inputs.0, &mut source)?);
     }
+    ch.pause_transcript(false);
     Ok(out)
 }
 
@@ -290,6 +300,7 @@ pub(crate) fn send_output_labels<T: Read + Write>(
         let blocks: Vec<Block> = out_labels.0[range.clone()].iter().map(|l| l.as_block()).collect();
         ch.send_blocks(&blocks)?;
     }
+    send_transcript(ch)?;
     ch.flush()?;
     Ok(())
 }
@@ -314,6 +325,7 @@ pub(crate) fn receive_output_labels<T: Read + Write>(
         let bits = verify_outputs(garbled, range.start, &labels).map_err(SessionError::BadOutputLabels)?;
         outputs.push((*k, bits));
     }
+    check_transcript(ch)?;
     Ok(outputs)
 }
 
@@ -340,6 +352,27 @@ fn verify_outputs(
 }
 
 /// The garbler's label of output bit `index` (over all runs) for `value`.
+/// Sends the hash of everything this side sent so far (table bodies
+/// excepted), so the peer can tell whether the link altered any of it.
+pub(crate) fn send_transcript<T: Read + Write>(ch: &mut Channel<T>) -> Result<(), SessionError> {
+    let (sent, _) = ch.transcript().ok_or(SessionError::Internal)?;
+    ch.send_bytes(&sent)?;
+    Ok(())
+}
+
+/// Reads the peer's transcript hash and compares it with what arrived
+/// here. A mismatch means the link altered data in transit (plain TCP has
+/// no integrity; TLS would have refused the altered record).
+pub(crate) fn check_transcript<T: Read + Write>(ch: &mut Channel<T>) -> Result<(), SessionError> {
+    let (_, received) = ch.transcript().ok_or(SessionError::Internal)?;
+    let mut theirs = [0u8; 32];
+    ch.recv_bytes(&mut theirs)?;
+    if theirs != received {
+        return Err(SessionError::AlteredInTransit);
+    }
+    Ok(())
+}
+
 pub(crate) fn garbler_output_label(garbled: &[GarbledOutputs], index: usize, value: bool) -> Option<Block> {
     let per = garbled.first().map_or(0, |g| g.len());
     if per == 0 {
@@ -357,6 +390,8 @@ pub(crate) fn open<T: Read + Write>(
     role: Party,
     prg: &mut Prg,
 ) -> Result<(Hello, Hello), SessionError> {
+    config.enter(Phase::Hello, ch);
+    ch.start_transcript();
     let ours = Hello::new(program, role, config, Link::Primary, hello::fresh_nonce(prg));
     let peer = hello::exchange(ch, &ours)?;
     Ok((ours, peer))
@@ -380,9 +415,12 @@ pub(crate) fn garble_direction<T: Read + Write>(
     let from_ot = ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()))?;
     let zero = input_zero_labels(program, gp, prg, &from_ot);
     drop(from_ot);
+    config.enter(Phase::GarblerInputs, ch);
     send_garbler_labels(ch, program, gp, &zero, &delta, own_bits)?;
+    config.enter(Phase::Tables, ch);
     let garbled = send_tables(ch, program, &zero, &delta, prg, progress)?;
     drop((zero, delta));
+    config.enter(Phase::Decoding, ch);
     send_decoder(ch, &garbled, reveal)?;
     Ok(garbled)
 }
@@ -399,7 +437,9 @@ pub(crate) fn evaluate_direction<T: Read + Write>(
     progress: Option<Progress<'_>>,
 ) -> Result<Labels, SessionError> {
     let own_labels = ot_receive_labels(ch, config, prg, own_bits)?;
+    config.enter(Phase::GarblerInputs, ch);
     let labels = receive_garbler_labels(ch, program, gp, &own_labels)?;
     drop(own_labels);
+    config.enter(Phase::Tables, ch);
     receive_tables(ch, program, &labels, progress)
 }

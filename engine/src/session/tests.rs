@@ -372,3 +372,66 @@ fn outcome_and_inputs_never_debug_print_values() {
     let config = SessionConfig::new().with_random(RandomSource::InsecureFixedSeed(Block::new(99)));
     assert!(!format!("{config:?}").contains("99"));
 }
+
+/// A transport that flips one byte of what it writes, at offset `at`.
+struct Flipping {
+    inner: MemoryChannel,
+    written: u64,
+    at: u64,
+}
+
+impl Read for Flipping {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl Write for Flipping {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut copy = buf.to_vec();
+        if (self.written..self.written + buf.len() as u64).contains(&self.at) {
+            copy[(self.at - self.written) as usize] ^= 0x01;
+        }
+        let n = self.inner.write(&copy)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[test]
+fn a_byte_altered_in_transit_is_caught_by_the_transcript_check() {
+    // Where the decoding bits go, from the phase observer of a clean run.
+    let c = millionaires(Visibility::Both);
+    let program = SessionProgram::from_circuit(&c).unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = log.clone();
+    let observed =
+        SessionConfig::new().with_phases(Arc::new(move |e: PhaseEntry| sink.lock().unwrap().push(e)));
+    let (a, b) = memory_pair();
+    std::thread::scope(|s| {
+        let g = s.spawn(|| observed.run(Party::Garbler, &mut Channel::new(a), &program, &named(5, "alice")));
+        SessionConfig::new().run(Party::Evaluator, &mut Channel::new(b), &program, &named(3, "bob")).unwrap();
+        g.join().unwrap().unwrap();
+    });
+    let decoding = log.lock().unwrap().iter().find(|e| e.phase == Phase::Decoding).unwrap().bytes_sent;
+    // A flipped decoding bit would silently flip the evaluator's output; the
+    // transcript check refuses to release it instead.
+    let (a, b) = memory_pair();
+    let (g, e) = std::thread::scope(|s| {
+        let g = s.spawn(|| {
+            let mut ch = Channel::new(Flipping { inner: a, written: 0, at: decoding + 1 });
+            SessionConfig::new().run(Party::Garbler, &mut ch, &program, &named(5, "alice"))
+        });
+        let e = SessionConfig::new().run(Party::Evaluator, &mut Channel::new(b), &program, &named(3, "bob"));
+        (g.join().unwrap(), e)
+    });
+    let err = e.unwrap_err();
+    assert!(matches!(err, SessionError::AlteredInTransit), "{err}");
+    assert_eq!(err.fault(), Fault::Transport);
+    assert!(!err.is_cheating_detected());
+    // The garbler's own output was checked against its labels, so it stands.
+    assert!(g.is_ok());
+}

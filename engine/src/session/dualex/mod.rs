@@ -21,7 +21,7 @@
 pub(crate) mod equality;
 pub(crate) mod masking;
 
-use super::config::SessionConfig;
+use super::config::{Phase, SessionConfig};
 use super::error::SessionError;
 use super::hello::{self, Hello, Link};
 use super::inputs::PartyInputs;
@@ -67,6 +67,7 @@ where
         Party::Garbler => both_directions(primary, secondary, config, program, role, own_bits, prgs),
         Party::Evaluator => both_directions(secondary, primary, config, program, role, own_bits, prgs),
     }?;
+    config.enter(Phase::EqualityCheck, primary);
     let outputs = own.conclude(primary, role, program, &session_id, &garbled, &evaluated)?;
     let mut outcome = SessionOutcome::new(program, outputs, primary, start);
     outcome.bytes_sent += secondary.bytes_sent();
@@ -225,6 +226,7 @@ pub(crate) fn evaluate_peer<T: Read + Write>(
     prg: &mut Prg,
 ) -> Result<Evaluated, SessionError> {
     let out_labels = steps::evaluate_direction(ch, config, program, gp, own_bits, prg, None)?;
+    config.enter(Phase::Decoding, ch);
     let decoded: Decoded = steps::receive_decoder(ch, &out_labels, &program.output_ranges())?;
     Ok((out_labels, decoded.into_iter().flat_map(|(_, b)| b).collect()))
 }

@@ -2,7 +2,7 @@
 //! input labels, the tables, its decoding bits, then the garbler's outputs
 //! as labels.
 
-use super::super::config::SessionConfig;
+use super::super::config::{Phase, SessionConfig};
 use super::super::error::SessionError;
 use super::super::inputs::PartyInputs;
 use super::super::program::SessionProgram;
@@ -29,8 +29,14 @@ pub(crate) fn run<T: Read + Write>(
     let out_labels =
         steps::evaluate_direction(ch, config, program, Party::Garbler, &own_bits, &mut prg, progress)?;
     drop(own_bits);
+    config.enter(Phase::Decoding, ch);
     let mine = steps::receive_decoder(ch, &out_labels, &program.visible_ranges(Party::Evaluator))?;
+    config.enter(Phase::OutputLabels, ch);
     steps::send_output_labels(ch, &out_labels, &program.visible_ranges(Party::Garbler))?;
+    config.enter(Phase::Finish, ch);
     expect_tag(ch, TAG_DONE, "the end of the session")?;
+    // Nothing is returned until the whole exchange is known to have
+    // arrived as sent.
+    steps::check_transcript(ch)?;
     Ok(SessionOutcome::new(program, mine, ch, start))
 }

@@ -2,7 +2,7 @@
 //! the tables, the evaluator's decoding bits, then its own outputs from the
 //! evaluator's labels, checked.
 
-use super::super::config::SessionConfig;
+use super::super::config::{Phase, SessionConfig};
 use super::super::error::SessionError;
 use super::super::inputs::PartyInputs;
 use super::super::program::SessionProgram;
@@ -29,8 +29,11 @@ pub(crate) fn run<T: Read + Write>(
     let reveal = program.visible_ranges(Party::Evaluator);
     let garbled =
         steps::garble_direction(ch, config, program, Party::Garbler, &own_bits, &mut prg, &reveal, progress)?;
+    config.enter(Phase::OutputLabels, ch);
     let mine = steps::receive_output_labels(ch, &garbled, &program.visible_ranges(Party::Garbler))?;
+    config.enter(Phase::Finish, ch);
     ch.send_bytes(&[TAG_DONE])?;
+    steps::send_transcript(ch)?;
     ch.flush()?;
     Ok(SessionOutcome::new(program, mine, ch, start))
 }

@@ -1,0 +1,150 @@
+//! The audit line: one JSON object per run attempt, appended to
+//! `--audit-log FILE` and flushed to disk (fsync) before the result is
+//! printed, so that a result a party saw always has its line.
+//!
+//! The record fills in as the run goes (the peer's address and the
+//! fingerprint it presented once a connection is up, the phase the run is
+//! in), so that a run that fails, or is interrupted by Ctrl-C or SIGTERM,
+//! still leaves a line that says how far it got. It never holds an input
+//! value. Every field is documented in the README ("The audit line").
+
+use anyhow::{Context, Result};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Instant, SystemTime};
+
+/// How many refused connections a line lists (the count is always exact).
+const MAX_LISTED_STRAYS: usize = 16;
+
+/// One run attempt's audit record, shared by the run, its connections and
+/// the signal handler; written once.
+#[derive(Clone)]
+pub struct Audit {
+    inner: Arc<Mutex<Record>>,
+}
+
+struct Record {
+    path: Option<PathBuf>,
+    fields: Map<String, Value>,
+    started: Instant,
+    written: bool,
+}
+
+/// The audits of runs under way, for the signal handler.
+fn active() -> &'static Mutex<Vec<Audit>> {
+    static ACTIVE: OnceLock<Mutex<Vec<Audit>>> = OnceLock::new();
+    ACTIVE.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Installs, once per process, the Ctrl-C / SIGTERM handler: every run
+/// under way gets its line with status `interrupted`, then the process
+/// exits with code 130.
+pub fn install_interrupt_handler() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let handler = || {
+            let audits: Vec<Audit> = active().lock().map(|a| a.clone()).unwrap_or_default();
+            for audit in audits {
+                let _ = audit.finish("interrupted", None);
+            }
+            eprintln!("\ninterrupted: the run was stopped before it finished");
+            std::process::exit(130);
+        };
+        if let Err(e) = ctrlc::set_handler(handler) {
+            eprintln!(
+                "warning: cannot catch Ctrl-C and SIGTERM ({e}): an interrupted run leaves no audit line"
+            );
+        }
+    });
+}
+
+impl Audit {
+    /// A record for a run starting now, written to `path` (or nowhere).
+    pub fn start(path: Option<PathBuf>, fields: Map<String, Value>) -> Audit {
+        let mut fields = fields;
+        fields.insert("garblet".into(), json!(env!("CARGO_PKG_VERSION")));
+        fields.insert("started".into(), json!(rfc3339(SystemTime::now())));
+        let audit = Audit {
+            inner: Arc::new(Mutex::new(Record { path, fields, started: Instant::now(), written: false })),
+        };
+        if let Ok(mut a) = active().lock() {
+            a.push(audit.clone());
+        }
+        audit
+    }
+
+    /// Sets one field.
+    pub fn set(&self, key: &str, value: Value) {
+        if let Ok(mut r) = self.inner.lock() {
+            r.fields.insert(key.to_owned(), value);
+        }
+    }
+
+    /// Sets one field of the `peer` object.
+    pub fn set_peer(&self, key: &str, value: Value) {
+        if let Ok(mut r) = self.inner.lock() {
+            let peer = r.fields.entry("peer").or_insert_with(|| json!({}));
+            if let Some(obj) = peer.as_object_mut() {
+                obj.insert(key.to_owned(), value);
+            }
+        }
+    }
+
+    /// Records a connection the listener refused.
+    pub fn stray(&self, from: &str, reason: &str) {
+        if let Ok(mut r) = self.inner.lock() {
+            let count = r.fields.get("strays_refused").and_then(Value::as_u64).unwrap_or(0) + 1;
+            r.fields.insert("strays_refused".into(), json!(count));
+            let list = r.fields.entry("strays").or_insert_with(|| json!([]));
+            if let Some(list) = list.as_array_mut() {
+                if list.len() < MAX_LISTED_STRAYS {
+                    list.push(json!({"from": from, "reason": reason}));
+                }
+            }
+        }
+    }
+
+    /// Completes the record with `status` and the end time, appends it as
+    /// one line and syncs the file to disk. Only the first call writes.
+    pub fn finish(&self, status: &str, extra: Option<Map<String, Value>>) -> Result<()> {
+        let mut r = self.inner.lock().map_err(|_| anyhow::anyhow!("the audit record is poisoned"))?;
+        if r.written {
+            return Ok(());
+        }
+        r.written = true;
+        let micros = u64::try_from(r.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        r.fields.insert("ended".into(), json!(rfc3339(SystemTime::now())));
+        r.fields.insert("duration_us".into(), json!(micros));
+        r.fields.insert("status".into(), json!(status));
+        for (k, v) in extra.unwrap_or_default() {
+            r.fields.insert(k, v);
+        }
+        let Some(path) = &r.path else { return Ok(()) };
+        let line = Value::Object(r.fields.clone()).to_string();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the audit log {}", path.display()))?;
+        // One write of the whole line, so that two runs appending to one
+        // file never interleave within a line.
+        f.write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("cannot write the audit log {}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// Stops listing `audit` among the runs under way.
+pub fn done(audit: &Audit) {
+    if let Ok(mut a) = active().lock() {
+        a.retain(|x| !Arc::ptr_eq(&x.inner, &audit.inner));
+    }
+}
+
+/// RFC 3339, UTC, to the microsecond.
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_micros(t).to_string()
+}
