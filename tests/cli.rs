@@ -271,3 +271,228 @@ fn with_json_an_error_is_one_json_object_on_stdout_too() {
     assert_eq!(v["error"]["kind"], "network", "{v}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("error:"));
 }
+
+/// A fresh directory under the system's temp dir, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("garblet-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+fn eval_result(args: &[&str]) -> Value {
+    let mut all = vec!["eval"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let out = garblet(&all);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "nothing on stderr (no progress line off a terminal)");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["outputs"]["result"].clone()
+}
+
+const WIDE: &str =
+    "fn main(#[garbler] a: u128, #[evaluator] b: u64, #[evaluator] c: i128) -> (u128, u64, i128) {
+    (a + (b as u128), b, c - 1)
+}";
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Large JSON numbers: u128, u64 and i128 written as plain JSON numbers
+    /// (on the command line and in a file) are read exactly.
+    #[test]
+    fn large_json_numbers_are_read_exactly(a in any::<u128>(), b in any::<u64>(), c in any::<i128>()) {
+        let dir = TempDir::new("wide");
+        let program = dir.file("wide.gbl", WIDE);
+        let want = serde_json::json!([
+            a.wrapping_add(u128::from(b)).to_string(),
+            b,
+            c.wrapping_sub(1).to_string(),
+        ]);
+        // u64 prints as a number when it fits; u128/i128 as strings past i64/u64.
+        let normal = |v: Value| -> Value {
+            v.as_array().unwrap().iter().map(|x| match x { Value::Number(n) => Value::String(n.to_string()), o => o.clone() }).collect()
+        };
+        let flags = [format!("a={a}"), format!("b={b}"), format!("c={c}")];
+        let got = eval_result(&[&program, "-i", &flags[0], "-i", &flags[1], "-i", &flags[2]]);
+        prop_assert_eq!(normal(got), normal(want.clone()));
+        let inputs = dir.file("in.json", &format!("{{\"a\": {a}, \"b\": {b}, \"c\": {c}}}"));
+        let got = eval_result(&[&program, "--inputs", &inputs]);
+        prop_assert_eq!(normal(got), normal(want));
+        // A Bristol input of 128 bits from a JSON number: AES-128 against RustCrypto.
+        let key = a.to_be_bytes();
+        let cipher = aes::Aes128::new_from_slice(&key).unwrap();
+        let mut ct = aes::Block::clone_from_slice(&b.to_be_bytes().repeat(2));
+        let pt = u128::from_be_bytes(ct.as_slice().try_into().unwrap());
+        cipher.encrypt_block(&mut ct);
+        let inputs = dir.file("aes.json", &format!("{{\"in0\": {a}, \"in1\": {pt}}}"));
+        let out = garblet(&["eval", &shared("aes_128.txt"), "--inputs", &inputs, "--json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        prop_assert_eq!(v["outputs"]["out0"].as_str().unwrap(), hex(&ct));
+    }
+}
+
+#[test]
+fn large_json_numbers_that_do_not_fit_or_are_not_whole_are_errors() {
+    let dir = TempDir::new("big");
+    let program = example("millionaires.gbl");
+    let two64 = (1u128 << 64).to_string();
+    let max = u64::MAX.to_string();
+    let alice = format!("alice={two64}");
+    assert_one_line_error(
+        &["eval", &program, "-i", &alice, "-i", "bob=1"],
+        &format!("input `alice`: {two64} does not fit in u64 (0..={max})"),
+    );
+    let file = dir.file("big.json", &format!("{{\"alice\": {two64}, \"bob\": 1}}"));
+    assert_one_line_error(&["eval", &program, "--inputs", &file], &format!("{two64} does not fit in u64"));
+    for fraction in ["4200000.00000000001", "0.5", "1e-1", "-0.0001"] {
+        let alice = format!("alice={fraction}");
+        assert_one_line_error(&["eval", &program, "-i", &alice, "-i", "bob=1"], "is not a whole number");
+        let file = dir.file("frac.json", &format!("{{\"alice\": {fraction}, \"bob\": 1}}"));
+        assert_one_line_error(&["eval", &program, "--inputs", &file], "is not a whole number");
+    }
+    // Whole values however written, checked against Rust's comparison.
+    for (alice, bob) in
+        [("4200000.0", 4_200_000u64), ("4.2e6", 4_199_999), ("18446744073709551615", u64::MAX - 1)]
+    {
+        let a = format!("alice={alice}");
+        let b = format!("bob={bob}");
+        let exact: u64 = match alice {
+            "4200000.0" | "4.2e6" => 4_200_000,
+            other => other.parse().unwrap(),
+        };
+        assert_eq!(eval_result(&[&program, "-i", &a, "-i", &b]), Value::Bool(exact > bob), "{alice} > {bob}");
+    }
+    // Bristol inputs: a JSON number past u64 is exact, a fraction is refused.
+    let file = dir.file("mult.json", &format!("{{\"in0\": {two64}, \"in1\": 2}}"));
+    assert_one_line_error(&["eval", &shared("mult64.txt"), "--inputs", &file], "does not fit in 64 bits");
+    let file = dir.file("mult.json", "{\"in0\": 2.5, \"in1\": 2}");
+    assert_one_line_error(&["eval", &shared("mult64.txt"), "--inputs", &file], "not an unsigned integer");
+}
+
+#[test]
+fn inputs_files_repeat_and_merge_and_a_name_given_twice_names_both_sources() {
+    let dir = TempDir::new("inputs");
+    let program = example("millionaires.gbl");
+    let a = dir.file("a.json", "{\"alice\": 7}");
+    let b = dir.file("b.json", "{\"bob\": 9}");
+    let ab = dir.file("ab.json", "{\"alice\": 1, \"bob\": 2}");
+    assert_eq!(eval_result(&[&program, "--inputs", &a, "--inputs", &b]), Value::Bool(7 > 9));
+    assert_eq!(eval_result(&[&program, "--inputs", &a, "-i", "bob=3"]), Value::Bool(7 > 3));
+    assert_one_line_error(
+        &["eval", &program, "--inputs", &ab, "--inputs", &b],
+        &format!("input `bob` is given twice, by --inputs {ab} and by --inputs {b}"),
+    );
+    assert_one_line_error(
+        &["eval", &program, "-i", "bob=1", "--inputs", &ab],
+        &format!("input `bob` is given twice, by --input and by --inputs {ab}"),
+    );
+    assert_one_line_error(
+        &["eval", &program, "-i", "bob=1", "-i", "bob=2", "-i", "alice=1"],
+        "given twice by --input",
+    );
+    // `demo` takes --inputs too, repeated, over its built-in defaults.
+    let out = garblet(&["demo", "--inputs", &a, "--inputs", &b]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("holds alice = 7") && text.contains("holds bob = 9"), "{text}");
+    assert!(text.contains("learns result = false"), "{text}");
+    let out = garblet(&["demo", "--inputs", &a]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("holds alice = 7") && text.contains("holds bob = 4200000"), "{text}");
+    assert_one_line_error(&["demo", "--inputs", &ab, "-i", "alice=3"], "input `alice` is given twice");
+}
+
+#[test]
+fn files_are_recognised_by_content_and_a_wrong_kind_says_what_was_expected() {
+    let dir = TempDir::new("kinds");
+    let source = std::fs::read_to_string(example("millionaires.gbl")).unwrap();
+    let credit = dir.file("credit.rs", &source);
+    let aes = dir.file("aes.gbl", &std::fs::read_to_string(shared("aes_128.txt")).unwrap());
+    // A program under any name compiles; a circuit under any name loads.
+    assert_eq!(eval_result(&[&credit, "-i", "alice=2", "-i", "bob=1"]), Value::Bool(true));
+    let out = garblet(&["stats", &aes, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["and"], 6400);
+    // The wrong kind for the command.
+    let out = dir.0.join("out.txt");
+    let out = out.to_str().unwrap();
+    assert_one_line_error(
+        &["compile", &aes, "-o", out],
+        "`garblet compile` takes a program in the garblet language, but",
+    );
+    assert!(!std::path::Path::new(out).exists());
+    assert_one_line_error(&["stats", &aes, "--by-line"], "--by-line needs a program in the garblet language");
+    assert_one_line_error(
+        &[
+            "run",
+            &credit,
+            "--as",
+            "garbler",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure",
+            "--owner",
+            "alice=garbler",
+        ],
+        "--owner is for Bristol circuits, but",
+    );
+    // Text that is neither.
+    let neither = dir.file("notes.txt", "hello\n");
+    let out = garblet(&["stats", &neither]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no `fn main`") && err.contains("Bristol Fashion circuit would start"), "{err}");
+    // A circuit that starts like one and breaks later says so.
+    let broken = dir.file("broken.rs", "1 3\n2 1 1\n1 1\n\n2 1 0 1 2 XNOR\n");
+    assert_one_line_error(&["stats", &broken], "starts like a Bristol Fashion circuit");
+}
+
+#[test]
+fn bad_paths_are_one_line_errors() {
+    let dir = TempDir::new("paths");
+    let program = example("millionaires.gbl");
+    let missing = dir.0.join("missing.json");
+    let missing = missing.to_str().unwrap();
+    let here = dir.0.to_str().unwrap();
+    let empty = dir.file("empty.gbl", "\n \n");
+    let binary = dir.0.join("binary.gbl");
+    std::fs::write(&binary, [0xffu8, 0xfe, 0x00, 0x80]).unwrap();
+    let binary = binary.to_str().unwrap();
+    let not_json = dir.file("inputs.json", "alice = 1");
+    let not_object = dir.file("list.json", "[1, 2]");
+    for (args, needle) in [
+        (vec!["stats", missing], format!("cannot read {missing}")),
+        (vec!["eval", here], format!("cannot read {here}")),
+        (vec!["stats", &empty], format!("{empty} is empty")),
+        (vec!["eval", &program, "--inputs", missing], format!("cannot read {missing}")),
+        (vec!["eval", &program, "--inputs", here], format!("cannot read {here}")),
+        (vec!["eval", &program, "--inputs", &not_json], format!("{not_json} is not JSON")),
+        (vec!["eval", &program, "--inputs", &not_object], "must hold a JSON object".to_owned()),
+        (vec!["demo", "--program", missing], format!("cannot read {missing}")),
+        (vec!["demo", "--inputs", missing], format!("cannot read {missing}")),
+        (vec!["compile", &program, "-o", &format!("{here}/no/such/dir/out.txt")], "cannot write".to_owned()),
+    ] {
+        assert_one_line_error(&args, &needle);
+    }
+    let out = garblet(&["stats", binary]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read") && err.contains("program in the garblet language"), "{err}");
+}

@@ -88,35 +88,81 @@ pub struct Program {
     pub line_costs: Vec<(u32, u64)>,
 }
 
-/// Compiles `source` (the contents of `file_name`) into a [`Program`], or
-/// returns every error of the first stage that found any.
-pub fn compile(source: &str, file_name: &str) -> Result<Program, Diagnostics> {
-    let _ = file_name;
-    let owned = source.to_owned();
-    let worker = std::thread::Builder::new()
-        .name("garblet-compile".into())
-        .stack_size(limits::STACK_BYTES)
-        .spawn(move || compile_here(&owned));
-    let handle = match worker {
-        Ok(h) => h,
-        // No thread available: compile on this one (the depth limits still hold).
-        Err(_) => return compile_here(source),
-    };
-    match handle.join() {
-        Ok(r) => r,
-        Err(_) => Err(Diagnostics::single(
-            Diagnostic::new(Span::new(0, 0), "internal compiler error: the compiler panicked")
-                .with_help("please report this program to the garblet developers"),
-        )),
+/// A stage of the pipeline, reported to [`compile_with_progress`]'s callback
+/// as it starts (for a progress line: lowering a large program takes seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// [`scan`]: source text to tokens.
+    Scan,
+    /// [`parse`]: tokens to syntax.
+    Parse,
+    /// [`check`]: types, names, owners.
+    Check,
+    /// [`lower`]: to gates; usually the longest stage.
+    Lower,
+    /// [`garblet_circuits::opt::optimize`].
+    Optimize,
+}
+
+impl Stage {
+    /// What the stage does, in words (`"lowering to gates"`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stage::Scan => "scanning",
+            Stage::Parse => "parsing",
+            Stage::Check => "checking types",
+            Stage::Lower => "lowering to gates",
+            Stage::Optimize => "optimising the circuit",
+        }
     }
 }
 
+/// Compiles `source` (the contents of `file_name`) into a [`Program`], or
+/// returns every error of the first stage that found any.
+pub fn compile(source: &str, file_name: &str) -> Result<Program, Diagnostics> {
+    compile_with_progress(source, file_name, &|_| {})
+}
+
+/// [`compile`], calling `on_stage` as each stage starts (from the compiler's
+/// own thread).
+pub fn compile_with_progress(
+    source: &str,
+    file_name: &str,
+    on_stage: &(dyn Fn(Stage) + Sync),
+) -> Result<Program, Diagnostics> {
+    let _ = file_name;
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("garblet-compile".into())
+            .stack_size(limits::STACK_BYTES)
+            .spawn_scoped(scope, || compile_here(source, on_stage));
+        let handle = match worker {
+            Ok(h) => h,
+            // No thread available: compile on this one (the depth limits still hold).
+            Err(_) => return compile_here(source, on_stage),
+        };
+        match handle.join() {
+            Ok(r) => r,
+            Err(_) => Err(Diagnostics::single(
+                Diagnostic::new(Span::new(0, 0), "internal compiler error: the compiler panicked")
+                    .with_help("please report this program to the garblet developers"),
+            )),
+        }
+    })
+}
+
 /// The pipeline on the current thread.
-fn compile_here(source: &str) -> Result<Program, Diagnostics> {
+fn compile_here(source: &str, on_stage: &(dyn Fn(Stage) + Sync)) -> Result<Program, Diagnostics> {
+    on_stage(Stage::Scan);
     let tokens = scan::scan(source)?;
+    on_stage(Stage::Parse);
     let untyped = parse::parse(tokens)?;
+    on_stage(Stage::Check);
     let checked = check::check(untyped)?;
+    on_stage(Stage::Lower);
     let lowered = lower::lower(&checked, source)?;
+    on_stage(Stage::Optimize);
     let circuit = garblet_circuits::opt::optimize(&lowered.circuit);
     Ok(Program {
         circuit,
@@ -125,4 +171,24 @@ fn compile_here(source: &str) -> Result<Program, Diagnostics> {
         reveal: checked.reveal,
         line_costs: lowered.line_costs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn stages_are_reported_in_pipeline_order() {
+        let seen = Mutex::new(Vec::new());
+        let src = "fn main(#[garbler] a: u8, #[evaluator] b: u8) -> bool { a < b }";
+        compile_with_progress(src, "t.gbl", &|s| seen.lock().unwrap().push(s)).unwrap();
+        let want = [Stage::Scan, Stage::Parse, Stage::Check, Stage::Lower, Stage::Optimize];
+        assert_eq!(seen.into_inner().unwrap(), want);
+        // A type error stops the pipeline after checking.
+        let seen = Mutex::new(Vec::new());
+        compile_with_progress("fn main() -> u8 { true }", "t.gbl", &|s| seen.lock().unwrap().push(s))
+            .unwrap_err();
+        assert_eq!(seen.into_inner().unwrap(), [Stage::Scan, Stage::Parse, Stage::Check]);
+    }
 }

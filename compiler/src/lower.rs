@@ -26,8 +26,10 @@
 //!   product of sign- or zero-extended operands multiplies only their
 //!   significant bits (Baugh–Wooley for signed ones).
 //! - **Secret index**: a read is a multiplexer tree over the index's low
-//!   ⌈log₂ N⌉ bits ((N − 1)·w ANDs); a write decodes those bits once and
-//!   multiplexes each element. Positions past the end read as zero and
+//!   k = ⌈log₂ N⌉ bits (w·Σ_{j=1..k} ⌈N/2^j⌉ ANDs, (N − 1)·w for N a power
+//!   of two: a node with elements on one side only still multiplexes them
+//!   with zero); a write decodes those bits once (2^k − 2 ANDs) and
+//!   multiplexes each element (N·w). Positions past the end read as zero and
 //!   writes to them are dropped.
 
 use crate::ast::*;

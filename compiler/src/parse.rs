@@ -344,11 +344,28 @@ impl Parser {
         let mut params = Vec::new();
         while !self.is_punct(")") {
             let attrs = self.attributes()?;
-            let mut party = None;
+            let mut party: Option<Party> = None;
             for (a, arg, aspan) in attrs {
                 match (a.as_str(), arg) {
-                    ("garbler", None) => party = Some(Party::Garbler),
-                    ("evaluator", None) => party = Some(Party::Evaluator),
+                    ("garbler" | "evaluator", None) => {
+                        let this = if a == "garbler" { Party::Garbler } else { Party::Evaluator };
+                        // An input has one owner: a second attribute is a
+                        // mistake whichever party it names, never a silent override.
+                        if let Some(first) = party {
+                            let message = if first == this {
+                                format!("`#[{a}]` is given twice on one parameter")
+                            } else {
+                                format!("a parameter has one owner, but this one is marked `#[{first}]` and `#[{a}]`")
+                            };
+                            let help = if first == this {
+                                "remove one of them".to_owned()
+                            } else {
+                                format!("keep `#[{first}]` or `#[{a}]`, not both")
+                            };
+                            return self.error_help(aspan, message, help);
+                        }
+                        party = Some(this);
+                    }
                     _ => {
                         return self.error_help(
                             aspan,

@@ -1,9 +1,12 @@
 //! Values in and out of a compiled program: JSON ↔ bits in the layout of
 //! [`crate::types`].
 //!
-//! - integers: JSON numbers, or strings holding a decimal (`"-5"`), hex
-//!   (`"0xff"`), octal (`"0o17"`) or binary (`"0b101"`) number, for values
-//!   beyond what a JSON number holds exactly (e.g. `u128`);
+//! - integers: JSON numbers, read exactly from their text at every width
+//!   (`18446744073709551616` is 2^64, not the nearest `f64`; serde_json's
+//!   `arbitrary_precision` keeps the text). A number whose value is not whole
+//!   (`4200000.00000000001`) is an error, never rounded; `5.0` and `4.2e6`
+//!   are whole. Strings hold a decimal (`"-5"`), hex (`"0xff"`), octal
+//!   (`"0o17"`) or binary (`"0b101"`) number;
 //! - `bool`: `true`/`false`;
 //! - arrays and tuples: JSON arrays;
 //! - structs: JSON objects with every field.
@@ -180,20 +183,22 @@ impl Type {
 fn parse_int(value: &Value, ty: &Type) -> Result<(bool, u128), ValueError> {
     match value {
         Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                Ok((false, u128::from(u)))
-            } else if let Some(i) = n.as_i64() {
-                Ok((i < 0, u128::from(i.unsigned_abs())))
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-                    Ok((f < 0.0, f.abs() as u128))
-                } else {
-                    Err(ValueError::new(format!(
-                        "{n} is not an integer of {ty} (write large values as strings, e.g. \"123456789012345678901234567890\")"
-                    )))
+            // serde_json keeps the number's text (`arbitrary_precision`), so
+            // nothing has gone through an `f64` yet: read the text exactly.
+            let text = n.to_string();
+            exact_integer(&text).map_err(|e| match e {
+                NotAnInteger::Fraction => ValueError::new(format!(
+                    "{text} is not a whole number, and {ty} holds whole numbers only"
+                )),
+                NotAnInteger::TooLarge => {
+                    let range = match ty {
+                        Type::Int { signed, bits } => format!(" ({})", int_range_text(*signed, *bits)),
+                        _ => String::new(),
+                    };
+                    ValueError::new(format!("{text} does not fit in {ty}{range}"))
                 }
-            }
+                NotAnInteger::Malformed => ValueError::new(format!("{text} is not a number (for {ty})")),
+            })
         }
         Value::String(s) => parse_int_text(s.trim())
             .ok_or_else(|| ValueError::new(format!("\"{s}\" is not an integer (for {ty})"))),
@@ -202,6 +207,71 @@ fn parse_int(value: &Value, ty: &Type) -> Result<(bool, u128), ValueError> {
         }
         other => Err(ValueError::new(format!("expected an integer for {ty}, found {other}"))),
     }
+}
+
+/// Why a JSON number is not an integer of at most 128 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NotAnInteger {
+    /// It has a non-zero fractional part (`1.5`, `4200000.00000000001`, `1e-3`).
+    Fraction,
+    /// Its magnitude is 2^128 or more.
+    TooLarge,
+    /// Not JSON number syntax (cannot come from serde_json; kept for safety).
+    Malformed,
+}
+
+/// The exact value of a JSON number's text (`-?int(.frac)?([eE][+-]?exp)?`)
+/// as `(negative, magnitude)`, when that value is a whole number. `5.0` and
+/// `4.2e6` are whole numbers; `-0` is zero.
+fn exact_integer(text: &str) -> Result<(bool, u128), NotAnInteger> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(k) => (&rest[..k], Some(&rest[k + 1..])),
+        None => (rest, None),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int_part.is_empty() || !all_digits(int_part) || !all_digits(frac_part) {
+        return Err(NotAnInteger::Malformed);
+    }
+    // The value is `digits × 10^scale`.
+    let digits: String = int_part.chars().chain(frac_part.chars()).skip_while(|&c| c == '0').collect();
+    if digits.is_empty() {
+        return Ok((false, 0));
+    }
+    let exponent: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let body = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if body.is_empty() || !all_digits(body) {
+                return Err(NotAnInteger::Malformed);
+            }
+            // An exponent past i64 is as good as infinite either way.
+            e.parse().unwrap_or(if e.starts_with('-') { i64::MIN } else { i64::MAX })
+        }
+    };
+    let frac_len = i64::try_from(frac_part.len()).unwrap_or(i64::MAX);
+    let scale = exponent.saturating_sub(frac_len);
+    let digits = if scale < 0 {
+        // The last -scale digits are the fraction: they must all be zero.
+        let cut = usize::try_from(scale.unsigned_abs()).unwrap_or(usize::MAX);
+        if cut >= digits.len() || digits[digits.len() - cut..].bytes().any(|b| b != b'0') {
+            return Err(NotAnInteger::Fraction);
+        }
+        digits[..digits.len() - cut].to_owned()
+    } else {
+        // u128::MAX has 39 digits.
+        let zeros = usize::try_from(scale).unwrap_or(usize::MAX);
+        if zeros > 39 || digits.len() + zeros > 39 {
+            return Err(NotAnInteger::TooLarge);
+        }
+        digits + &"0".repeat(zeros)
+    };
+    let magnitude = digits.parse::<u128>().map_err(|_| NotAnInteger::TooLarge)?;
+    Ok((negative, magnitude))
 }
 
 /// `123`, `-5`, `+7`, `0xff`, `-0x80`, `0o17`, `0b101`, with `_` separators.
@@ -268,5 +338,121 @@ mod tests {
         );
         assert!(u(8).encode(&json!(1.5)).is_err());
         assert!(u(8).encode(&json!("12a")).is_err());
+    }
+
+    /// A JSON number parsed from its text, as serde_json reads an inputs file.
+    fn number(text: &str) -> Value {
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert!(v.is_number(), "{text}");
+        v
+    }
+
+    /// The integer the bits of `ty` hold, by Rust's own two's complement.
+    fn as_i128(bits: &[bool], signed: bool) -> i128 {
+        let raw = bits.iter().enumerate().fold(0u128, |acc, (k, &b)| acc | (u128::from(b) << k));
+        let shift = 128 - bits.len() as u32;
+        if signed {
+            ((raw << shift) as i128) >> shift
+        } else {
+            raw as i128
+        }
+    }
+
+    #[test]
+    fn numbers_past_2_pow_53_are_exact() {
+        let two64 = (1u128 << 64).to_string();
+        assert_eq!(
+            u(64).encode(&number(&two64)).unwrap_err().to_string(),
+            format!("{two64} does not fit in u64 (0..=18446744073709551615)")
+        );
+        let bits = u(128).encode(&number(&two64)).unwrap();
+        assert_eq!(u(128).decode(&bits), json!(two64));
+        let max = u128::MAX.to_string();
+        assert_eq!(u(128).decode(&u(128).encode(&number(&max)).unwrap()), json!(max));
+        let past = (u128::MAX as f64 * 10.0).to_string();
+        assert!(u(128).encode(&number(&past)).unwrap_err().to_string().contains("does not fit in u128"));
+        let min = i128::MIN.to_string();
+        assert_eq!(i(128).decode(&i(128).encode(&number(&min)).unwrap()), json!(min));
+        // 2^53 + 1 is the first integer an f64 cannot hold.
+        let odd = (1u64 << 53) + 1;
+        assert_eq!(u(64).decode(&u(64).encode(&number(&odd.to_string())).unwrap()), json!(odd));
+    }
+
+    #[test]
+    fn a_fraction_is_never_rounded_into_an_integer() {
+        for text in ["4200000.00000000001", "1.5", "-0.5", "1e-3", "12345e-1", "0.15e1"] {
+            let err = u(64).encode(&number(text)).unwrap_err().to_string();
+            // serde_json writes the exponent's sign (`1e-3`, `0.15e+1`); the digits are as given.
+            let digits = text.split('e').next().unwrap();
+            assert!(
+                err.starts_with(digits) && err.contains("is not a whole number, and u64"),
+                "{text}: {err}"
+            );
+        }
+        for (text, want) in
+            [("4200000.0", 4_200_000u64), ("4.2e6", 4_200_000), ("12300e-2", 123), ("0.1e1", 1), ("-0", 0)]
+        {
+            assert_eq!(u(64).decode(&u(64).encode(&number(text)).unwrap()), json!(want), "{text}");
+        }
+        assert!(u(8).encode(&number("1e999999999999999999999")).is_err());
+        assert!(u(8).encode(&number("1e-999999999999999999999")).is_err());
+        assert_eq!(u(8).encode(&number("0e999999999999999999999")).unwrap(), vec![false; 8]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            failure_persistence: None,
+            ..proptest::test_runner::Config::with_cases(512)
+        })]
+
+        /// Every integer written as a plain JSON number encodes to the bits
+        /// Rust gives it, or is refused exactly when Rust's `TryFrom` refuses it.
+        #[test]
+        fn plain_numbers_agree_with_rust(v in proptest::prelude::any::<i128>(), m in proptest::prelude::any::<u128>(), shift in 0u32..128) {
+            for (value, text) in [(Some(v), v.to_string()), (i128::try_from(m >> shift).ok(), (m >> shift).to_string())] {
+                for (signed, w) in [(false, 8), (true, 8), (false, 64), (true, 64), (false, 128), (true, 128)] {
+                    let ty = Type::Int { signed, bits: w };
+                    let fits = match (value, signed) {
+                        (Some(x), true) => x >= i128::MIN >> (128 - w) && x <= i128::MAX >> (128 - w),
+                        (Some(x), false) => x >= 0 && (w == 128 || (x as u128) >> w == 0),
+                        (None, _) => !signed && w == 128,
+                    };
+                    match ty.encode(&number(&text)) {
+                        Ok(bits) if value.is_some() => proptest::prop_assert_eq!(Some(as_i128(&bits, signed)), value),
+                        Ok(bits) => proptest::prop_assert_eq!(ty.decode(&bits), json!(text)),
+                        Err(e) => {
+                            proptest::prop_assert!(!fits, "{text} into {ty}: {e}");
+                            proptest::prop_assert!(e.to_string().contains("does not fit"), "{e}");
+                        }
+                    }
+                }
+            }
+        }
+
+        /// `D.F`, `De±k`: whole exactly when Rust's arithmetic says so.
+        #[test]
+        fn fractions_and_exponents_agree_with_rust(d in 0u64..u64::MAX, frac in 0u32..1_000_000, k in 0u32..25) {
+            let ty = u(128);
+            let read = |text: &str| ty.encode(&number(text)).map(|b| as_i128(&b, false) as u128);
+            // D.F with F's digits: whole iff F == 0.
+            let text = format!("{d}.{frac:06}");
+            match read(&text) {
+                Ok(x) => { proptest::prop_assert_eq!(frac, 0); proptest::prop_assert_eq!(x, u128::from(d)); }
+                Err(e) => { proptest::prop_assert!(frac != 0); proptest::prop_assert!(e.to_string().contains("not a whole number")); }
+            }
+            // D e k = D · 10^k, if that fits in u128.
+            let up = 10u128.checked_pow(k).and_then(|p| p.checked_mul(u128::from(d)));
+            match (read(&format!("{d}e{k}")), up) {
+                (Ok(x), Some(want)) => proptest::prop_assert_eq!(x, want),
+                (Err(e), None) => proptest::prop_assert!(e.to_string().contains("does not fit")),
+                (got, want) => proptest::prop_assert!(false, "{d}e{k}: {got:?} vs {want:?}"),
+            }
+            // D e -k = D / 10^k, whole iff 10^k divides D.
+            let p = 10u128.pow(k);
+            match read(&format!("{d}E-{k}")) {
+                Ok(x) => { proptest::prop_assert_eq!(u128::from(d) % p, 0); proptest::prop_assert_eq!(x, u128::from(d) / p); }
+                Err(e) => { proptest::prop_assert!(u128::from(d) % p != 0, "{d}E-{k}: {e}"); }
+            }
+        }
     }
 }

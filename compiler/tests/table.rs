@@ -304,3 +304,74 @@ fn main(#[garbler] a: [u64; 4], #[evaluator] b: [u64; 4]) -> u32 {
     let want: u32 = a.iter().zip(&b).map(|(x, y)| (x ^ y).count_ones()).sum();
     assert_eq!(run(&p, &[json!(a), json!(b)]), json!(want));
 }
+
+/// The rows of `docs/LANGUAGE.md`'s cost table for a secret index, for
+/// every length and not only powers of two: with k = ⌈log₂ N⌉ index bits,
+/// a read costs w · Σ_{j=1..k} ⌈N / 2^j⌉ (one multiplexer per tree node
+/// that has an element under it; positions past the end read as zero) and
+/// a write 2^k − 2 for decoding the index plus N · w. Values are checked
+/// against Rust's indexing with the documented out-of-range rule.
+#[test]
+fn secret_index_costs_match_the_language_doc() {
+    for n in [2u32, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17, 31, 33, 100] {
+        for w in [1u32, 8, 32] {
+            let k = 32 - (n - 1).leading_zeros();
+            let doc_read: u64 = (1..=k).map(|j| u64::from(n.div_ceil(1 << j))).sum::<u64>() * u64::from(w);
+            let doc_write = (1u64 << k) - 2 + u64::from(n) * u64::from(w);
+            let ty = format!("u{}", w.max(8));
+            let (elem, mask) =
+                if w == 1 { ("bool".to_owned(), 1u64) } else { (ty.clone(), u64::MAX >> (64 - w)) };
+            let read =
+                format!("fn main(#[garbler] a: [{elem}; {n}], #[evaluator] i: u8) -> {elem} {{ a[i] }}");
+            let write = format!(
+                "fn main(#[garbler] a: [{elem}; {n}], #[evaluator] i: u8, #[evaluator] v: {elem}) -> [{elem}; {n}] {{
+                     let mut b = a;
+                     b[i] = v;
+                     b
+                 }}"
+            );
+            // The table's bounds and power-of-two case, from the formula.
+            assert!(doc_read <= u64::from(n + k - 1) * u64::from(w));
+            if n.is_power_of_two() {
+                assert_eq!(doc_read, u64::from(n - 1) * u64::from(w));
+            }
+            // The examples the table gives.
+            let w64 = u64::from(w);
+            match n {
+                3 => assert_eq!(doc_write, 2 + 3 * w64),
+                5 => assert_eq!(doc_read, 6 * w64),
+                100 => assert_eq!((doc_read, doc_write), (102 * w64, 126 + 100 * w64)),
+                _ => {}
+            }
+            let pr = build(&read);
+            let pw = build(&write);
+            println!(
+                "TABLE a[i], N = {n}, w = {w}: read {} (doc {doc_read}), write {} (doc {doc_write})",
+                pr.circuit.stats().and,
+                pw.circuit.stats().and
+            );
+            assert_eq!(pr.circuit.stats().and, doc_read, "read, N = {n}, w = {w}");
+            assert_eq!(pw.circuit.stats().and, doc_write, "write, N = {n}, w = {w}");
+
+            let a: Vec<u64> = (0..u64::from(n)).map(|e| (e * 0x9e37_79b9 + 5) & mask).collect();
+            let to_json = |x: u64| if w == 1 { json!(x == 1) } else { json!(x) };
+            let arr: Vec<serde_json::Value> = a.iter().map(|&x| to_json(x)).collect();
+            for i in 0..=255u32 {
+                let pos = (i % (1 << k)) as usize;
+                let want = a.get(pos).copied().unwrap_or(0);
+                assert_eq!(run(&pr, &[json!(arr), json!(i)]), to_json(want), "a[{i}], N = {n}");
+                if i % 7 == 0 {
+                    let mut b = arr.clone();
+                    if pos < n as usize {
+                        b[pos] = to_json(mask);
+                    }
+                    assert_eq!(
+                        run(&pw, &[json!(arr), json!(i), to_json(mask)]),
+                        json!(b),
+                        "b[{i}] = v, N = {n}"
+                    );
+                }
+            }
+        }
+    }
+}

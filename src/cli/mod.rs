@@ -9,6 +9,7 @@ mod audit;
 mod bench;
 mod links;
 mod program;
+mod progress;
 mod run;
 mod values;
 
@@ -59,7 +60,7 @@ impl From<Mode> for garblet::engine::session::SecurityMode {
 enum Command {
     /// Print a circuit's gate counts, AND-depth, wires, inputs and outputs.
     Stats {
-        /// A program (.gbl) or a Bristol Fashion circuit file.
+        /// A program or a Bristol Fashion circuit file (told apart by content).
         file: PathBuf,
         /// Print one JSON object instead of a table.
         #[arg(long)]
@@ -78,14 +79,15 @@ enum Command {
     },
     /// Evaluate a circuit in plaintext on inputs given in full.
     Eval {
-        /// A program (.gbl) or a Bristol Fashion circuit file.
+        /// A program or a Bristol Fashion circuit file (told apart by content).
         file: PathBuf,
         /// An input value, NAME=VALUE: JSON for programs; for Bristol files decimal or 0x hex, bit k is wire k. Repeat per input.
         #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
         inputs: Vec<String>,
-        /// A JSON object of NAME: VALUE with (more) inputs.
+        /// A JSON file holding an object of NAME: VALUE with (more) inputs.
+        /// Repeat for several files; a name given twice is an error.
         #[arg(long = "inputs", value_name = "FILE.json")]
-        inputs_file: Option<PathBuf>,
+        inputs_file: Vec<PathBuf>,
         /// Print `{"outputs": {...}}` as JSON.
         #[arg(long)]
         json: bool,
@@ -106,9 +108,10 @@ enum Command {
         /// This party's input, NAME=VALUE. Repeat per input; give only your own.
         #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
         inputs: Vec<String>,
-        /// A JSON object of NAME: VALUE with (more) inputs.
+        /// A JSON file holding an object of NAME: VALUE with (more) inputs.
+        /// Repeat for several files; a name given twice is an error.
         #[arg(long = "inputs", value_name = "FILE.json")]
-        inputs_file: Option<PathBuf>,
+        inputs_file: Vec<PathBuf>,
         /// For Bristol files: who owns an input (default: in0 the garbler, the rest the evaluator).
         #[arg(long = "owner", value_name = "NAME=garbler|evaluator")]
         owners: Vec<String>,
@@ -147,6 +150,10 @@ enum Command {
         /// Inputs of both parties, NAME=VALUE (defaults: alice=5000000, bob=4200000).
         #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
         inputs: Vec<String>,
+        /// A JSON file holding an object of NAME: VALUE with (more) inputs.
+        /// Repeat for several files; a name given twice is an error.
+        #[arg(long = "inputs", value_name = "FILE.json")]
+        inputs_file: Vec<PathBuf>,
         /// `semi-honest` or `dualex` (see `garblet run --help`).
         #[arg(long, value_enum, default_value_t = Mode::SemiHonest)]
         security: Mode,
@@ -253,10 +260,12 @@ fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Stats { file, json, by_line } => stats(&file, json, by_line),
         Command::Compile { file, out } => {
-            if file.extension().is_none_or(|e| e != "gbl") {
+            let kind = program::FileKind::of_file(&file)?;
+            if kind != program::FileKind::Program {
                 anyhow::bail!(
-                    "{}: `garblet compile` takes a program in the garblet language (.gbl)",
-                    file.display()
+                    "`garblet compile` takes a program in the garblet language, but {} is {}",
+                    file.display(),
+                    kind.describe()
                 );
             }
             let program = Loaded::from_file(&file, &[])?;
@@ -266,9 +275,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             eprintln!("wrote {}: {} AND, {} XOR, {} INV gates", out.display(), s.and, s.xor, s.inv);
             Ok(())
         }
-        Command::Eval { file, inputs, inputs_file, json } => {
-            eval(&file, &inputs, inputs_file.as_deref(), json)
-        }
+        Command::Eval { file, inputs, inputs_file, json } => eval(&file, &inputs, &inputs_file, json),
         Command::Run {
             file,
             role,
@@ -290,7 +297,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 Role::Garbler => Party::Garbler,
                 Role::Evaluator => Party::Evaluator,
             };
-            let own = program.collect_inputs(Some(role), &inputs, inputs_file.as_deref())?;
+            let own = program.collect_inputs(Some(role), &inputs, &inputs_file)?;
             let security = run::security_from_args(identity.as_deref(), peer.as_deref(), insecure)?;
             let endpoint = match (listen, connect) {
                 (Some(addr), _) => run::Endpoint::Listen(check_address(&addr, "--listen")?),
@@ -322,21 +329,12 @@ fn dispatch(cli: Cli) -> Result<()> {
             run::print_report(&request.program, &report, json);
             Ok(())
         }
-        Command::Demo { program, inputs, security } => {
-            let builtin = program.is_none();
-            let program = match program {
-                Some(path) => Loaded::from_file(&path, &[])?,
-                None => Loaded::millionaires()?,
+        Command::Demo { program, inputs, inputs_file, security } => {
+            let (program, defaults): (_, &[(&str, &str)]) = match program {
+                Some(path) => (Loaded::from_file(&path, &[])?, &[]),
+                None => (Loaded::millionaires()?, &[("alice", "5000000"), ("bob", "4200000")]),
             };
-            let mut given = inputs;
-            if builtin {
-                for (name, default) in [("alice", "5000000"), ("bob", "4200000")] {
-                    if !given.iter().any(|a| a.split('=').next() == Some(name)) {
-                        given.push(format!("{name}={default}"));
-                    }
-                }
-            }
-            let all = program.collect_inputs(None, &given, None)?;
+            let all = program.collect_inputs_with_defaults(None, &inputs, &inputs_file, defaults)?;
             run::demo(program, all, security.into()).map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
         Command::Keygen { out, name } => run::keygen(&out, &name),
@@ -419,7 +417,10 @@ fn stats(path: &Path, as_json: bool, by_line: bool) -> Result<()> {
 /// The AND gates each source line of a program costs.
 fn stats_by_line(loaded: &Loaded, as_json: bool) -> Result<()> {
     let (Some(program), Some(source)) = (&loaded.program, &loaded.source) else {
-        anyhow::bail!("--by-line needs a program in the garblet language (.gbl), not a Bristol file");
+        anyhow::bail!(
+            "--by-line needs a program in the garblet language, but {} is a Bristol Fashion circuit",
+            loaded.path
+        );
     };
     let lines: Vec<&str> = source.lines().collect();
     let total = loaded.circuit.and_count();
@@ -445,9 +446,9 @@ fn stats_by_line(loaded: &Loaded, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-fn eval(path: &Path, given: &[String], inputs_file: Option<&Path>, as_json: bool) -> Result<()> {
+fn eval(path: &Path, given: &[String], inputs_files: &[PathBuf], as_json: bool) -> Result<()> {
     let program = Loaded::from_file(path, &[])?;
-    let all = program.collect_inputs(None, given, inputs_file)?;
+    let all = program.collect_inputs(None, given, inputs_files)?;
     let bits: Vec<Vec<bool>> = all.into_iter().map(|(_, b)| b).collect();
     let outputs = program.circuit.eval_bits(&bits).context("evaluation")?;
     let mut map = Map::new();

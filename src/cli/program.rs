@@ -1,13 +1,99 @@
 //! Loading what a command runs: a Bristol Fashion circuit file (or, with the
 //! compiler, a program in the garblet language), and turning command-line
 //! values into input bits and output bits back into printable values.
+//!
+//! Which of the two a file is comes from its content, not its name: a
+//! program saved as `credit.rs` or a circuit saved as `adder.gbl` loads as
+//! what it is ([`FileKind::sniff`]), and when a command needs the other kind
+//! the error says which it expected and which it found.
 
+use super::progress::Progress;
 use super::values;
 use anyhow::{anyhow, bail, Context, Result};
 use garblet::circuits::{bristol, Circuit, Party};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What a file holds, told by its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A program in the garblet language.
+    Program,
+    /// A Bristol Fashion (or old Bristol) circuit.
+    Bristol,
+}
+
+impl FileKind {
+    /// Bristol files open with a line of two integers (gates, wires); a
+    /// program cannot (it starts with an item, an attribute or a comment).
+    /// `head` is the start of the file; anything not Bristol is taken for a
+    /// program, whose compile errors then point at the problem.
+    pub fn sniff(head: &[u8]) -> FileKind {
+        let first = head.split(|&b| b == b'\n').map(|l| l.trim_ascii()).find(|l| !l.is_empty());
+        let is_number = |t: &&[u8]| !t.is_empty() && t.iter().all(u8::is_ascii_digit);
+        match first {
+            Some(line) => {
+                let tokens: Vec<&[u8]> =
+                    line.split(u8::is_ascii_whitespace).filter(|t| !t.is_empty()).collect();
+                if tokens.len() == 2 && tokens.iter().all(is_number) {
+                    FileKind::Bristol
+                } else {
+                    FileKind::Program
+                }
+            }
+            None => FileKind::Program,
+        }
+    }
+
+    /// Reads the start of `path` and sniffs it; an unreadable or empty file
+    /// is an error.
+    pub fn of_file(path: &Path) -> Result<FileKind> {
+        let mut head = Vec::with_capacity(4096);
+        std::fs::File::open(path)
+            .and_then(|f| f.take(4096).read_to_end(&mut head))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if head.iter().all(u8::is_ascii_whitespace) {
+            bail!(
+                "{} is empty: expected a program in the garblet language or a Bristol Fashion circuit",
+                path.display()
+            );
+        }
+        Ok(FileKind::sniff(&head))
+    }
+
+    /// The kind in words, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileKind::Program => "a program in the garblet language",
+            FileKind::Bristol => {
+                "a Bristol Fashion circuit (its first line is two integers: gates and wires)"
+            }
+        }
+    }
+}
+
+/// Where an input value came from, for the error when it is given twice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Source {
+    /// `--input NAME=VALUE`.
+    Flag,
+    /// `--inputs FILE.json`.
+    File(PathBuf),
+    /// The demo's default.
+    Default,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Flag => f.write_str("--input"),
+            Source::File(p) => write!(f, "--inputs {}", p.display()),
+            Source::Default => f.write_str("the default"),
+        }
+    }
+}
 
 /// The demo's default program.
 const MILLIONAIRES: &str = include_str!("../../examples/millionaires.gbl");
@@ -44,49 +130,58 @@ pub struct CompileFailed {
     pub path: String,
     /// How many errors.
     pub errors: usize,
+    /// What the file may have been meant as instead.
+    pub hint: Option<String>,
 }
 
 impl std::fmt::Display for CompileFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = if self.errors == 1 { "" } else { "s" };
-        write!(f, "could not compile {} ({} error{s} above)", self.path, self.errors)
+        write!(f, "could not compile {} ({} error{s} above)", self.path, self.errors)?;
+        match &self.hint {
+            Some(hint) => write!(f, ": {hint}"),
+            None => Ok(()),
+        }
     }
 }
 
 impl std::error::Error for CompileFailed {}
 
 impl Loaded {
-    /// Loads a Bristol Fashion file; `owners` reassigns inputs (`in0` is the
-    /// garbler's and the rest the evaluator's otherwise).
+    /// Loads a program or a Bristol Fashion file, whichever `path` holds;
+    /// `owners` reassigns a Bristol circuit's inputs (`in0` is the garbler's
+    /// and the rest the evaluator's otherwise). A load or compile that takes
+    /// a while shows a progress line on a terminal.
     pub fn from_file(path: &Path, owners: &[String]) -> Result<Loaded> {
-        if path.extension().is_some_and(|e| e == "gbl") {
+        let kind = FileKind::of_file(path)?;
+        let shown = path.display();
+        if kind == FileKind::Program {
             if !owners.is_empty() {
-                bail!("--owner is for Bristol files; a program marks its inputs #[garbler] or #[evaluator]");
+                bail!(
+                    "--owner is for Bristol circuits, but {shown} is {}: a program marks its inputs #[garbler] or #[evaluator] (remove --owner)",
+                    kind.describe()
+                );
             }
-            let source =
-                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            return Loaded::compile(&source, &path.display().to_string());
+            let source = std::fs::read_to_string(path)
+                .map_err(|e| anyhow!("cannot read {shown} as {}: {e}", kind.describe()))?;
+            return Loaded::compile(&source, &shown.to_string());
         }
-        let circuit = bristol::read_file(path).map_err(|e| match e {
-            bristol::BristolError::Syntax { .. } => {
-                anyhow!("{}: {e} (not a valid Bristol Fashion circuit)", path.display())
-            }
-            other => anyhow::Error::new(other),
-        })?;
+        let circuit = read_bristol(path)?;
         let circuit = apply_owners(circuit, owners)?;
-        Ok(Loaded {
-            circuit,
-            path: path.display().to_string(),
-            style: ValueStyle::Hex,
-            program: None,
-            source: None,
-        })
+        Ok(Loaded { circuit, path: shown.to_string(), style: ValueStyle::Hex, program: None, source: None })
     }
 
     /// Compiles a program in the garblet language; on errors, prints the
     /// diagnostics (source line and caret) to stderr.
     pub fn compile(source: &str, name: &str) -> Result<Loaded> {
-        match garblet::compiler::compile(source, name) {
+        let compiled = {
+            let progress = Progress::spinner(format!("compiling {name}"));
+            garblet::compiler::compile_with_progress(source, name, &|stage| {
+                progress.set_message(format!("compiling {name}: {}", stage.describe()));
+            })
+            // The progress line is cleared here, before anything prints.
+        };
+        match compiled {
             Ok(program) => Ok(Loaded {
                 circuit: program.circuit.clone(),
                 path: name.to_owned(),
@@ -102,7 +197,13 @@ impl Loaded {
                     diagnostics.render_plain(source, name)
                 };
                 eprint!("{text}");
-                Err(CompileFailed { path: name.to_owned(), errors: diagnostics.len() }.into())
+                // Text with no `fn` at all was probably meant as something else.
+                let hint = (!source.contains("fn")).then(|| {
+                    format!(
+                        "{name} has no `fn main`, so it is no program; a Bristol Fashion circuit would start with a line of two integers (gates and wires)"
+                    )
+                });
+                Err(CompileFailed { path: name.to_owned(), errors: diagnostics.len(), hint }.into())
             }
         }
     }
@@ -185,32 +286,54 @@ impl Loaded {
     }
 
     /// Collects `party`'s inputs (or every input when `party` is `None`) from
-    /// `--input NAME=VALUE` arguments and an optional JSON file, checking that
-    /// each is given exactly once and that no other party's input is given.
+    /// `--input NAME=VALUE` arguments and JSON files, checking that each is
+    /// given exactly once and that no other party's input is given.
     pub fn collect_inputs(
         &self,
         party: Option<Party>,
         args: &[String],
-        json_file: Option<&Path>,
+        json_files: &[PathBuf],
     ) -> Result<Vec<(String, Vec<bool>)>> {
-        let mut given: BTreeMap<String, Vec<bool>> = BTreeMap::new();
-        for (name, text) in values::parse_assignments(args)? {
-            given.insert(name.to_owned(), self.parse_input(name, text)?);
-        }
-        if let Some(path) = json_file {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let json: Value = serde_json::from_str(&text).with_context(|| {
-                format!("{} is not JSON (expected an object of NAME: VALUE)", path.display())
-            })?;
-            let Value::Object(map) = json else {
-                bail!("{} must hold a JSON object of NAME: VALUE", path.display());
-            };
-            for (name, value) in map {
-                let bits = self.parse_json_input(&name, &value)?;
-                if given.insert(name.clone(), bits).is_some() {
-                    bail!("input `{name}` is given twice (on the command line and in {})", path.display());
+        self.collect_inputs_with_defaults(party, args, json_files, &[])
+    }
+
+    /// [`Loaded::collect_inputs`], taking `defaults` (`NAME`, `VALUE`) for
+    /// inputs no argument and no file gives.
+    pub fn collect_inputs_with_defaults(
+        &self,
+        party: Option<Party>,
+        args: &[String],
+        json_files: &[PathBuf],
+        defaults: &[(&str, &str)],
+    ) -> Result<Vec<(String, Vec<bool>)>> {
+        let mut given: BTreeMap<String, (Vec<bool>, Source)> = BTreeMap::new();
+        let add = |given: &mut BTreeMap<_, _>, name: String, bits: Vec<bool>, from: Source| -> Result<()> {
+            if let Some((_, first)) = given.get(&name) {
+                if *first == from {
+                    bail!("input `{name}` is given twice by {from}: give it once");
                 }
+                bail!("input `{name}` is given twice, by {first} and by {from}: give it once");
+            }
+            given.insert(name, (bits, from));
+            Ok(())
+        };
+        for arg in args {
+            let Some((name, text)) = arg.split_once('=') else {
+                bail!("`{arg}` is not NAME=VALUE");
+            };
+            let name = name.trim();
+            add(&mut given, name.to_owned(), self.parse_input(name, text.trim())?, Source::Flag)?;
+        }
+        for path in json_files {
+            for (name, value) in read_json_object(path)? {
+                let bits =
+                    self.parse_json_input(&name, &value).with_context(|| path.display().to_string())?;
+                add(&mut given, name, bits, Source::File(path.clone()))?;
+            }
+        }
+        for &(name, text) in defaults {
+            if !given.contains_key(name) {
+                add(&mut given, name.to_owned(), self.parse_input(name, text)?, Source::Default)?;
             }
         }
         for name in given.keys() {
@@ -225,7 +348,7 @@ impl Loaded {
         let mut out = Vec::new();
         for input in self.circuit.inputs().iter().filter(|i| party.is_none_or(|p| p == i.party)) {
             match given.remove(&input.name) {
-                Some(bits) => out.push((input.name.clone(), bits)),
+                Some((bits, _)) => out.push((input.name.clone(), bits)),
                 None => bail!(
                     "missing input `{}` ({} bits{}): add --input {}=VALUE",
                     input.name,
@@ -237,6 +360,35 @@ impl Loaded {
         }
         Ok(out)
     }
+}
+
+/// The `NAME: VALUE` pairs of a JSON inputs file, in the file's order.
+fn read_json_object(path: &Path) -> Result<Vec<(String, Value)>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let json: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON (expected an object of NAME: VALUE)", path.display()))?;
+    let Value::Object(map) = json else {
+        bail!("{} must hold a JSON object of NAME: VALUE", path.display());
+    };
+    Ok(map.into_iter().collect())
+}
+
+/// Reads a Bristol file, with a progress bar of the bytes read when that
+/// takes a while.
+fn read_bristol(path: &Path) -> Result<Circuit> {
+    let shown = path.display();
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = Progress::bytes(format!("reading {shown}"), size);
+    let read = bristol::read(std::io::BufReader::with_capacity(1 << 16, progress.reader(file)));
+    drop(progress);
+    read.map_err(|e| match e {
+        bristol::BristolError::Syntax { .. } => anyhow!(
+            "{shown}: {e} (the file starts like a Bristol Fashion circuit, with a line of two integers, but is not a valid one)"
+        ),
+        bristol::BristolError::Io { source, .. } => anyhow!("cannot read {shown}: {source}"),
+        other => anyhow::Error::new(other),
+    })
 }
 
 /// Applies `--owner NAME=garbler|evaluator` to a Bristol circuit.
@@ -254,4 +406,35 @@ fn apply_owners(circuit: Circuit, owners: &[String]) -> Result<Circuit> {
         map.insert(name.to_owned(), party);
     }
     Ok(circuit.with_roles(|i| map.get(&i.name).copied().unwrap_or(i.party), |o| o.visibility))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_told_apart_by_their_first_line() {
+        let bristol = [
+            "1 3\n2 1 1\n1 1\n\n2 1 0 1 2 AND\n",
+            "\n\n  36663 36919 \r\n2 128 128\n",
+            "32 96\n64 32 32 32\n",
+        ];
+        for text in bristol {
+            assert_eq!(FileKind::sniff(text.as_bytes()), FileKind::Bristol, "{text:?}");
+        }
+        let programs = [
+            "fn main(#[garbler] a: u8, #[evaluator] b: u8) -> bool { a < b }",
+            "// credit scoring\nfn main() -> u8 { 1 }",
+            "#[reveal(garbler)]\nfn main() -> u8 { 1 }",
+            "const N: u32 = 3;\n",
+            "1 2 3\n",
+            "12\n",
+            "1 x\n",
+            "hello",
+            "",
+        ];
+        for text in programs {
+            assert_eq!(FileKind::sniff(text.as_bytes()), FileKind::Program, "{text:?}");
+        }
+    }
 }
