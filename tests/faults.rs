@@ -318,7 +318,7 @@ impl Ending {
                 let line =
                     self.stderr.lines().rfind(|l| l.starts_with("error: ")).unwrap_or("(no error line)");
                 let text = line.trim_start_matches("error: ");
-                let short: String = text.chars().take(70).collect();
+                let short: String = text.chars().take(110).collect();
                 if short.len() < text.len() {
                     format!("{short}…")
                 } else {
@@ -509,7 +509,14 @@ struct Row {
     label: String,
     garbler: String,
     evaluator: String,
+    /// Seconds from the fault to each side's exit.
+    times: String,
     problems: Vec<String>,
+}
+
+fn times(g: &Ending, e: &Ending) -> String {
+    let t = |x: &Ending| x.after_fault.map_or("–".to_owned(), |d| format!("{:.1}", d.as_secs_f64()));
+    format!("{} / {}", t(g), t(e))
 }
 
 fn run_cases(setup: &Setup, cases: Vec<(String, Fault)>, answer: u64, workers: usize) -> Vec<Row> {
@@ -531,7 +538,13 @@ fn run_cases(setup: &Setup, cases: Vec<(String, Fault)>, answer: u64, workers: u
                 if cut && g.code == Some(0) && e.code == Some(0) {
                     problems.push("both succeeded though the stream was cut".into());
                 }
-                let row = Row { label, garbler: g.summary(), evaluator: e.summary(), problems };
+                let row = Row {
+                    label,
+                    garbler: g.summary(),
+                    evaluator: e.summary(),
+                    times: times(&g, &e),
+                    problems,
+                };
                 rows.lock().unwrap().push((i, row));
             });
         }
@@ -542,9 +555,12 @@ fn run_cases(setup: &Setup, cases: Vec<(String, Fault)>, answer: u64, workers: u
 }
 
 fn report(title: &str, rows: &[Row]) {
-    println!("\n### {title}\n\n| case | garbler | evaluator |\n|---|---|---|");
+    println!(
+        "\n### {title}\n\n| case | garbler | evaluator | s after the fault (G / E) |\n|---|---|---|---|"
+    );
     for r in rows {
-        println!("| {} | {} | {} |", r.label, r.garbler.replace('|', "/"), r.evaluator.replace('|', "/"));
+        let (g, e) = (r.garbler.replace('|', "/"), r.evaluator.replace('|', "/"));
+        println!("| {} | {g} | {e} | {} |", r.label, r.times);
     }
     let problems: Vec<&String> = rows.iter().flat_map(|r| &r.problems).collect();
     let labelled: Vec<String> = rows
@@ -639,6 +655,7 @@ fn faults_under_tls_and_a_frozen_evaluator_mid_stream_end_cleanly() {
         label: "TLS tables G→E Freeze, 20 MB of tables (garbler blocked writing)".into(),
         garbler: g.summary(),
         evaluator: e.summary(),
+        times: times(&g, &e),
         problems,
     });
     report("TLS 1.3, and a frozen evaluator with the garbler blocked writing", &rows);

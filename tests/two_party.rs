@@ -93,12 +93,12 @@ fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn aes_pair(s: &Scratch, key: &[u8; 16], pt: &[u8; 16], g_peer: &str, e_peer: &str) -> Pair {
+fn aes_pair(s: &Scratch, key: &[u8; 16], pt: &[u8; 16], g_peer: &str, e_peer: &str, timeout: &str) -> Pair {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let aes = shared("aes_128.txt");
     let (gid, eid) = (s.path("g"), s.path("e"));
-    let mut g = args(&["run", &aes, "--as", "garbler", "--listen", &listen, "--json", "--timeout", "20"]);
+    let mut g = args(&["run", &aes, "--as", "garbler", "--listen", &listen, "--json", "--timeout", timeout]);
     g.extend(args(&[
         "--input",
         &format!("in0={}", hex(key)),
@@ -108,7 +108,8 @@ fn aes_pair(s: &Scratch, key: &[u8; 16], pt: &[u8; 16], g_peer: &str, e_peer: &s
         g_peer,
     ]));
     g.extend(args(&["--audit-log", s.path("audit-g.jsonl").to_str().unwrap()]));
-    let mut e = args(&["run", &aes, "--as", "evaluator", "--connect", &listen, "--json", "--timeout", "20"]);
+    let mut e =
+        args(&["run", &aes, "--as", "evaluator", "--connect", &listen, "--json", "--timeout", timeout]);
     e.extend(args(&[
         "--input",
         &format!("in1={}", hex(pt)),
@@ -145,7 +146,7 @@ fn aes_128_between_two_processes_over_tls() {
     }
     vectors.push((key, pt));
     for (key, pt) in vectors {
-        let pair = aes_pair(&s, &key, &pt, &efp, &gfp);
+        let pair = aes_pair(&s, &key, &pt, &efp, &gfp, "20");
         let (g, e) = (json(&pair.garbler), json(&pair.evaluator));
         let mut block = aes::Block::clone_from_slice(&pt);
         aes::Aes128::new_from_slice(&key).unwrap().encrypt_block(&mut block);
@@ -166,23 +167,155 @@ fn aes_128_between_two_processes_over_tls() {
     assert_eq!(lines[0]["role"], "garbler");
     assert_eq!(lines[0]["peer"]["fingerprint_presented"], efp);
     assert_eq!(lines[0]["peer"]["fingerprint_expected"], efp);
+    // What an auditor reads: who, what, with whom, when, how much, how it ended.
+    let line = &lines[0];
+    assert_eq!(line["garblet"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(line["program"]["path"], shared("aes_128.txt"));
+    assert_eq!(line["program"]["circuit_digest"].as_str().unwrap().len(), 64);
+    assert_eq!(line["program"]["file_blake3"].as_str().unwrap().len(), 64);
+    assert!(line["peer"]["address"].as_str().unwrap().starts_with("127.0.0.1:"), "{line}");
+    assert_eq!(line["inputs"][0], serde_json::json!({"name": "in0", "from": "garbler", "width": 128}));
+    assert_eq!(line["inputs"][1], serde_json::json!({"name": "in1", "from": "evaluator", "width": 128}));
+    assert_eq!(line["outputs_revealed"][0], serde_json::json!({"name": "out0", "to": "both", "width": 128}));
+    for t in ["started", "ended"] {
+        let stamp = line[t].as_str().unwrap();
+        assert!(humantime::parse_rfc3339(stamp).is_ok(), "{t}: {stamp}");
+    }
+    assert!(line["duration_us"].as_u64().unwrap() > 0);
+    assert!(line["bytes_sent"].as_u64().unwrap() >= 6400 * 32, "{line}");
+    assert!(line["bytes_received"].as_u64().unwrap() > 0);
     assert!(!audit.contains("000102030405060708090a0b0c0d0e0f"), "no input value in the audit log");
 }
 
 #[test]
-fn a_wrong_peer_fingerprint_is_refused() {
+fn a_wrong_peer_fingerprint_is_refused_and_both_sides_say_which() {
     let s = Scratch::new("fp");
     let gfp = keygen(&s.path("g"));
-    keygen(&s.path("e"));
+    let efp = keygen(&s.path("e"));
     let stranger = "ab".repeat(32);
     // The garbler expects a stranger; the evaluator trusts the garbler.
-    let pair = aes_pair(&s, &[1; 16], &[2; 16], &stranger, &gfp);
+    let pair = aes_pair(&s, &[1; 16], &[2; 16], &stranger, &gfp, "3");
+    // The listener drops the connection, says why, and waits on until its
+    // timeout.
     assert_eq!(pair.garbler.status.code(), Some(1));
     let err = String::from_utf8_lossy(&pair.garbler.stderr);
-    assert!(err.contains("refusing to talk to it") && err.contains(&stranger), "{err}");
-    assert!(!pair.evaluator.status.success());
+    assert!(
+        err.contains(&format!(
+            "the peer's certificate has fingerprint {efp}, but this run trusts only {stranger}"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("no peer connected") && err.contains("refused 1 connection"), "{err}");
+    // The refused side learns which fingerprint the other expects.
+    assert_eq!(pair.evaluator.status.code(), Some(1));
     let err = String::from_utf8_lossy(&pair.evaluator.stderr);
-    assert!(err.contains("refused our certificate") || err.contains("connection"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the peer refused our certificate (it expects fingerprint {stranger}; ours is {efp})"
+        )),
+        "{err}"
+    );
+    // The audit line records the fingerprint the peer presented.
+    let audit = std::fs::read_to_string(s.path("audit-g.jsonl")).unwrap();
+    let line: Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(line["status"], "error");
+    assert_eq!(line["strays_refused"], 1);
+    assert!(line["strays"][0]["reason"].as_str().unwrap().contains(&efp), "{line}");
+}
+
+#[test]
+fn tls_against_plain_tcp_is_named_on_both_sides() {
+    let s = Scratch::new("plain");
+    let gid = s.path("g");
+    let gfp = keygen(&gid);
+    let aes = shared("aes_128.txt");
+    for tls_listens in [true, false] {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut g =
+            args(&["run", &aes, "--as", "garbler", "--listen", &listen, "--timeout", "3", "-i", "in0=1"]);
+        let mut e =
+            args(&["run", &aes, "--as", "evaluator", "--connect", &listen, "--timeout", "3", "-i", "in1=2"]);
+        let (secure, plain) = if tls_listens { (&mut g, &mut e) } else { (&mut e, &mut g) };
+        secure.extend(args(&["--identity", gid.to_str().unwrap(), "--peer", &gfp]));
+        plain.push("--insecure".into());
+        let pair = run_pair(g, e);
+        let (tls_side, plain_side) =
+            if tls_listens { (&pair.garbler, &pair.evaluator) } else { (&pair.evaluator, &pair.garbler) };
+        let tls_err = String::from_utf8_lossy(&tls_side.stderr);
+        let plain_err = String::from_utf8_lossy(&plain_side.stderr);
+        assert!(tls_err.contains("the peer speaks plain TCP: did it use --insecure?"), "{tls_err}");
+        assert!(plain_err.contains("the peer speaks TLS: this side runs with --insecure"), "{plain_err}");
+        assert_eq!(tls_side.status.code(), Some(1));
+        assert_eq!(plain_side.status.code(), Some(1));
+    }
+}
+
+#[test]
+fn sigterm_and_ctrl_c_leave_an_interrupted_audit_line() {
+    let s = Scratch::new("interrupt");
+    for signal in ["TERM", "INT"] {
+        let audit = s.path(&format!("audit-{signal}.jsonl"));
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut child = bin()
+            .args(["run", &shared("aes_128.txt"), "--as", "garbler", "--listen", &listen, "--insecure"])
+            .args(["-i", "in0=5", "--audit-log", audit.to_str().unwrap()])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Once it says it waits for the peer, interrupt it.
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut said = String::new();
+        while !said.contains("waiting for the peer") {
+            let mut line = String::new();
+            assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "{said}");
+            said.push_str(&line);
+        }
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        std::io::Read::read_to_string(&mut stderr, &mut said).unwrap();
+        assert_eq!(status.code(), Some(130), "{said}");
+        assert!(said.contains("interrupted"), "{said}");
+        let text = std::fs::read_to_string(&audit).unwrap();
+        let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(line["status"], "interrupted", "{line}");
+        assert_eq!(line["role"], "garbler");
+        for field in ["garblet", "started", "ended", "duration_us", "program", "inputs", "outputs_revealed"] {
+            assert!(!line[field].is_null(), "{field} missing: {line}");
+        }
+    }
+}
+
+#[test]
+fn a_bad_identity_is_a_usage_error_before_the_network() {
+    let s = Scratch::new("identity");
+    let (a, b) = (s.path("a"), s.path("b"));
+    let afp = keygen(&a);
+    keygen(&b);
+    let mixed = s.path("mixed");
+    std::fs::create_dir_all(&mixed).unwrap();
+    std::fs::copy(a.join("cert.pem"), mixed.join("cert.pem")).unwrap();
+    std::fs::copy(b.join("key.pem"), mixed.join("key.pem")).unwrap();
+    let aes = shared("aes_128.txt");
+    let listen = format!("127.0.0.1:{}", free_port());
+    for (dir, needle) in
+        [(mixed.clone(), "key.pem is not the key of cert.pem"), (s.path("nowhere"), "no such directory")]
+    {
+        let started = Instant::now();
+        let out = bin()
+            .args(["run", &aes, "--as", "garbler", "--listen", &listen, "-i", "in0=1", "--peer", &afp])
+            .args(["--identity", dir.to_str().unwrap(), "--timeout", "30"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "{err}");
+        assert!(!err.contains("waiting for the peer"), "checked before listening: {err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 }
 
 #[test]
@@ -412,12 +545,29 @@ fn a_listener_survives_strays_until_its_peer_arrives() {
     wrong.extend(args(&["-i", "in1=1", "--identity", stranger.to_str().unwrap(), "--peer", &gfp]));
     let refused = spawn(&wrong).wait_with_output().unwrap();
     assert_eq!(refused.status.code(), Some(1), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains(&format!("it expects fingerprint {efp}")));
+    // A client that trickles one byte every 500 ms holds its own handshake,
+    // not the listener: the real peer gets through while it trickles.
+    let mut trickler = connect_when_listening(&listen);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickling = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && trickler.write_all(&[0x16]).is_ok() {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
     // Then the real peer.
     let mut e = args(&["run", &aes, "--as", "evaluator", "--connect", &listen, "--json", "--timeout", "30"]);
     e.extend(args(&["-i", "in1=0x00112233445566778899aabbccddeeff", "--identity", eid.to_str().unwrap()]));
     e.extend(args(&["--peer", &gfp]));
+    let started = Instant::now();
     let evaluator = spawn(&e).wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(15), "the trickler did not hold the listener");
     let garbler = garbler.wait_with_output().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    trickling.join().unwrap();
     let err = String::from_utf8_lossy(&garbler.stderr);
     assert!(err.contains("waiting for the peer on 127.0.0.1"), "{err}");
     assert!(err.matches("ignored a connection from").count() >= 2, "{err}");

@@ -23,27 +23,55 @@ pub use tls::{PinnedTls, Side, TlsStream};
 
 use std::io;
 
+/// An I/O error in words, without the raw `os error N` text.
+pub(crate) fn describe(e: &io::Error) -> String {
+    use io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => {
+            "nothing accepts connections there (connection refused): is the peer listening yet, on that port?"
+                .into()
+        }
+        K::TimedOut => {
+            "no answer from that address (the host is down, or a firewall drops the packets)".into()
+        }
+        K::NotFound => "the host name does not resolve".into(),
+        K::AddrNotAvailable => "that address is not available on this machine".into(),
+        K::AddrInUse => "the port is already in use".into(),
+        K::PermissionDenied => "permission denied (ports below 1024 need privileges)".into(),
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+            "the peer closed the connection".into()
+        }
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
+
 /// What can go wrong while connecting, authenticating or loading identities.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NetError {
     /// Could not connect before the deadline.
-    #[error("could not connect to {addr} within {seconds} s: {source}")]
+    #[error("could not connect to {addr} within {seconds} s: {}", describe(cause))]
     Connect {
         /// The address tried.
         addr: String,
         /// The connect timeout.
         seconds: u64,
-        /// The last error seen.
-        source: io::Error,
+        /// The last error seen (described in the message, in words).
+        cause: io::Error,
     },
     /// Could not listen on the address.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {}", describe(cause))]
     Listen {
         /// The address.
         addr: String,
-        /// The cause.
-        source: io::Error,
+        /// The cause (described in the message, in words).
+        cause: io::Error,
     },
     /// No peer connected before the deadline.
     #[error("no peer connected to {addr} within {seconds} s")]
@@ -69,6 +97,10 @@ pub enum NetError {
         /// The fingerprint the peer trusts, if it said.
         expects: Option<Fingerprint>,
     },
+    /// The connection ended before the TLS handshake and the verdicts were
+    /// done.
+    #[error("the peer closed the connection during the TLS handshake")]
+    ClosedDuringHandshake,
     /// The peer sent a plain garblet hello: it runs with `--insecure`.
     #[error("the peer speaks plain TCP: did it use --insecure? (both sides use TLS, or both --insecure)")]
     PeerIsPlainTcp,

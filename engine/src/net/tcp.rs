@@ -29,10 +29,10 @@ impl Default for TcpOptions {
 pub fn connect(addr: &str, options: &TcpOptions) -> Result<TimedStream, NetError> {
     let deadline = Instant::now() + options.connect_timeout;
     let mut delay = Duration::from_millis(50);
-    let fail = |source| NetError::Connect {
+    let fail = |cause| NetError::Connect {
         addr: addr.to_owned(),
         seconds: options.connect_timeout.as_secs(),
-        source,
+        cause,
     };
     loop {
         let attempt = addr.to_socket_addrs().and_then(|mut addrs| {
@@ -53,7 +53,7 @@ pub fn connect(addr: &str, options: &TcpOptions) -> Result<TimedStream, NetError
 
 /// Binds a listener on `addr`.
 pub fn listen(addr: &str) -> Result<TcpListener, NetError> {
-    TcpListener::bind(addr).map_err(|source| NetError::Listen { addr: addr.to_owned(), source })
+    TcpListener::bind(addr).map_err(|cause| NetError::Listen { addr: addr.to_owned(), cause })
 }
 
 /// Waits up to `connect_timeout` for one peer on `listener`.

@@ -242,7 +242,7 @@ impl PinnedTls {
         let mut theirs = [0u8; VERDICT_BYTES];
         stream.read_exact(&mut theirs).map_err(|e| match e.kind() {
             io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
-                NetError::Tls("the peer closed the connection during authentication".into())
+                NetError::ClosedDuringHandshake
             }
             _ => self.classify(e, stream.socket()),
         })?;
@@ -278,8 +278,12 @@ impl PinnedTls {
         if text.contains("AlertReceived") || text.contains("received fatal alert") {
             return NetError::RefusedByPeer { ours: self.ours, expects: None };
         }
+        use io::ErrorKind as K;
         match e.kind() {
-            io::ErrorKind::InvalidData => NetError::Tls(text),
+            K::InvalidData => NetError::Tls(text),
+            K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
+                NetError::ClosedDuringHandshake
+            }
             _ => NetError::Io(e),
         }
     }

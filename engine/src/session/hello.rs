@@ -300,17 +300,23 @@ pub(crate) fn exchange<T: Read + Write>(ch: &mut Channel<T>, ours: &Hello) -> Re
     // A peer that is not garblet (or garbage on the socket) shows up here:
     // the length or the magic is wrong.
     let mut first = [0u8; 8];
-    ch.recv_bytes(&mut first).map_err(|e| match e {
+    let got = ch.recv_bytes(&mut first);
+    // A TLS record (handshake 0x16 or alert 0x15, version 3.x), whole or
+    // cut short: the peer secures its side and we do not.
+    let received = match &got {
+        Ok(()) => first.len(),
+        Err(ChannelError::Truncated { received, .. }) => *received,
+        Err(_) => 0,
+    };
+    if received >= 2 && matches!(first, [0x15 | 0x16, 0x03, ..]) {
+        return Err(SessionError::PeerSpeaksTls);
+    }
+    got.map_err(|e| match e {
         // Some bytes, then the end: not a garblet peer. No bytes at all:
         // the peer closed the connection.
         ChannelError::Truncated { received, .. } if received > 0 => SessionError::NotGarblet,
         other => SessionError::Channel(other),
     })?;
-    // A TLS record (handshake 0x16 or alert 0x15, version 3.x): the peer
-    // secures its side and we do not.
-    if matches!(first, [0x15 | 0x16, 0x03, ..]) {
-        return Err(SessionError::PeerSpeaksTls);
-    }
     let len = u64::from_le_bytes(first);
     if len > MAX_HELLO_BYTES || len < MAGIC.len() as u64 {
         return Err(SessionError::NotGarblet);
