@@ -46,6 +46,8 @@ pub struct Links<'r> {
     options: TcpOptions,
     audit: Audit,
     traffic: Traffic,
+    /// Whether the listener said where it waits (once per run).
+    announced: std::cell::Cell<bool>,
 }
 
 /// Bytes each way over all of a run's connections (protocol bytes, TLS
@@ -91,7 +93,7 @@ impl<T: Write> Write for Counted<T> {
 impl<'r> Links<'r> {
     /// Links from `source`, over TLS with `tls` or plain TCP with `None`.
     pub fn new(source: Source<'r>, tls: Option<PinnedTls>, options: TcpOptions, audit: Audit) -> Self {
-        Links { source, tls, options, audit, traffic: Traffic::default() }
+        Links { source, tls, options, audit, traffic: Traffic::default(), announced: Default::default() }
     }
 
     /// The bytes counted so far.
@@ -136,12 +138,17 @@ impl<'r> Links<'r> {
         let total = self.options.connect_timeout;
         let deadline = Instant::now() + total;
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let announce = !self.announced.replace(true);
         let Some(tls) = &self.tls else {
-            eprintln!("waiting for the peer on {addr} (plain TCP, --insecure)");
+            if announce {
+                eprintln!("waiting for the peer on {addr} (plain TCP, --insecure)");
+            }
             let tcp = net::accept(listener, &self.options)?;
             return Ok((address(&tcp), Box::new(tcp)));
         };
-        eprintln!("waiting for the peer on {addr} (fingerprint {})", tls.peer());
+        if announce {
+            eprintln!("waiting for the peer on {addr} (fingerprint {})", tls.peer());
+        }
         listener.set_nonblocking(true)?;
         let (done_tx, done_rx) = mpsc::channel::<(String, Result<net::TlsStream, NetError>)>();
         let (mut pending, mut refused) = (0usize, 0u64);

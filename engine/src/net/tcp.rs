@@ -273,7 +273,10 @@ impl Write for TimedStream {
         self.arm(StallDirection::Sending)?;
         if let Some((since, _)) = self.trickle {
             // Partial writes share one timeout between them.
-            let left = self.io_timeout.saturating_sub(since.elapsed());
+            let mut left = self.io_timeout.saturating_sub(since.elapsed());
+            if let Some((at, _)) = self.deadline {
+                left = left.min(at.saturating_duration_since(Instant::now()));
+            }
             if left.is_zero() {
                 return Err(self.stall(StallDirection::Sending));
             }
