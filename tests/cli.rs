@@ -3,20 +3,16 @@
 //! SHA-256, and the one-line errors with exit code 2.
 
 use aes::cipher::{BlockEncrypt, KeyInit};
+use garblet_testkit::hex;
 use proptest::prelude::*;
 use serde_json::Value;
-use std::process::{Command, Output};
+use std::process::Output;
+use support::shared;
+
+mod support;
 
 fn garblet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_garblet")).args(args).output().expect("the garblet binary runs")
-}
-
-fn shared(name: &str) -> String {
-    format!("{}/circuits/bristol/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    support::bin().args(args).output().expect("the garblet binary runs")
 }
 
 fn eval_json(file: &str, inputs: &[(&str, String)]) -> Value {

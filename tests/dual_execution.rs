@@ -7,26 +7,16 @@ use aes::cipher::{BlockEncrypt, KeyInit};
 use garblet::circuits::{bristol, opt, Circuit, Party};
 use garblet::engine::session::{SecurityMode, SessionConfig, SessionOutcome, SessionProgram};
 use garblet::{memory_pair, Channel, PartyInputs};
-use std::process::{Command, Stdio};
+use garblet_testkit::{bytes_bits, hex, unhex};
+use std::process::Stdio;
+use support::{bin, free_port};
+
+mod support;
 use std::time::Duration;
 
 fn circuit(name: &str) -> Circuit {
-    let path = format!("{}/circuits/bristol/{name}", env!("CARGO_MANIFEST_DIR"));
-    opt::optimize(&bristol::read_file(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
-}
-
-/// A byte string read big-endian as the input's integer: bit k is wire k.
-fn wires(bytes: &[u8]) -> Vec<bool> {
-    bytes.iter().rev().flat_map(|b| (0..8).map(move |k| (b >> k) & 1 == 1)).collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    let s = s.trim_start_matches("0x");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    let path = garblet_testkit::bristol(name);
+    opt::optimize(&bristol::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 fn dualex(c: &Circuit, g: (&str, Vec<bool>), e: (&str, Vec<bool>)) -> (SessionOutcome, SessionOutcome) {
@@ -49,8 +39,8 @@ fn aes_128_in_dual_execution_gives_both_parties_the_fips_answer() {
     let c = circuit("aes_128.txt");
     let key: Vec<u8> = (0..16).collect();
     let pt = unhex("00112233445566778899aabbccddeeff");
-    let (g, e) = dualex(&c, ("in0", wires(&key)), ("in1", wires(&pt)));
-    let want = wires(&unhex("69c4e0d86a7b0430d8cdb78070b4c55a"));
+    let (g, e) = dualex(&c, ("in0", bytes_bits(&key)), ("in1", bytes_bits(&pt)));
+    let want = bytes_bits(&unhex("69c4e0d86a7b0430d8cdb78070b4c55a"));
     assert_eq!(g.outputs, vec![("out0".to_owned(), want.clone())]);
     assert_eq!(e.outputs, g.outputs);
     // And a fresh key and block against RustCrypto's AES.
@@ -58,9 +48,9 @@ fn aes_128_in_dual_execution_gives_both_parties_the_fips_answer() {
     let pt: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(91) ^ 0x3c);
     let mut block = aes::Block::clone_from_slice(&pt);
     aes::Aes128::new_from_slice(&key).unwrap().encrypt_block(&mut block);
-    let (g, e) = dualex(&c, ("in0", wires(&key)), ("in1", wires(&pt)));
-    assert_eq!(g.outputs[0].1, wires(&block));
-    assert_eq!(e.outputs[0].1, wires(&block));
+    let (g, e) = dualex(&c, ("in0", bytes_bits(&key)), ("in1", bytes_bits(&pt)));
+    assert_eq!(g.outputs[0].1, bytes_bits(&block));
+    assert_eq!(e.outputs[0].1, bytes_bits(&block));
 }
 
 #[test]
@@ -79,26 +69,18 @@ fn sha_256_in_dual_execution_gives_both_parties_rustcryptos_answer() {
     let want: Vec<u8> = state.iter().flat_map(|w| w.to_be_bytes()).collect();
     // SHA-256("abc") (FIPS 180-2, appendix B.1).
     assert_eq!(hex(&want), "0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    let (g, e) = dualex(&c, ("in0", wires(&block)), ("in1", wires(&iv)));
-    assert_eq!(g.outputs[0].1, wires(&want));
-    assert_eq!(e.outputs[0].1, wires(&want));
-}
-
-fn garblet() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_garblet"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    let (g, e) = dualex(&c, ("in0", bytes_bits(&block)), ("in1", bytes_bits(&iv)));
+    assert_eq!(g.outputs[0].1, bytes_bits(&want));
+    assert_eq!(e.outputs[0].1, bytes_bits(&want));
 }
 
 /// `garblet run` for both parties, as two processes over plain TCP
 /// (`--insecure`: TLS is tested elsewhere), with each side's `--security`.
 fn two_processes(g_mode: &str, e_mode: &str) -> (std::process::Output, std::process::Output) {
-    let aes = format!("{}/circuits/bristol/aes_128.txt", env!("CARGO_MANIFEST_DIR"));
+    let aes = garblet_testkit::bristol("aes_128.txt").display().to_string();
     let listen = format!("127.0.0.1:{}", free_port());
     let common = ["--insecure", "--timeout", "20", "--json"];
-    let g = garblet()
+    let g = bin()
         .args(["run", &aes, "--as", "garbler", "--listen", &listen, "--security", g_mode])
         .args(common)
         .args(["-i", "in0=0x000102030405060708090a0b0c0d0e0f"])
@@ -107,7 +89,7 @@ fn two_processes(g_mode: &str, e_mode: &str) -> (std::process::Output, std::proc
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    let e = garblet()
+    let e = bin()
         .args(["run", &aes, "--as", "evaluator", "--connect", &listen, "--security", e_mode])
         .args(common)
         .args(["-i", "in1=0x00112233445566778899aabbccddeeff"])

@@ -21,8 +21,8 @@
 
 mod support;
 
-use garblet::engine::session::{Phase, PhaseEntry, SessionConfig, SessionProgram};
-use garblet::{memory_pair, Channel, Party, PartyInputs};
+use garblet::engine::session::{Phase, SessionProgram};
+use garblet::{Party, PartyInputs};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -30,7 +30,7 @@ use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{args, keygen, spawn, Scratch};
+use support::{args, free_port, keygen, spawn, Scratch};
 
 /// `--timeout` of every run.
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -116,8 +116,8 @@ struct Phases {
     spans: Vec<(Phase, Dir, u64, u64)>,
 }
 
-/// Runs `program` in process with phase observers and returns where each
-/// phase's bytes lie in each direction.
+/// Compiles `source` and returns where each phase's bytes lie in each
+/// direction, from an in-process run with phase observers.
 fn phase_spans(source: &str) -> Phases {
     let compiled = garblet::compiler::compile(source, "faults.gbl").unwrap();
     let circuit = compiled.circuit;
@@ -132,25 +132,11 @@ fn phase_spans(source: &str) -> Phases {
                 .collect::<Vec<_>>(),
         )
     };
-    let record = |log: Arc<Mutex<Vec<PhaseEntry>>>| {
-        SessionConfig::new().with_phases(Arc::new(move |e: PhaseEntry| log.lock().unwrap().push(e)))
-    };
-    let (g_log, e_log) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
-    let (a, b) = memory_pair();
-    let (g_config, e_config) = (record(g_log.clone()), record(e_log.clone()));
-    let (g_in, e_in) = (inputs(Party::Garbler), inputs(Party::Evaluator));
-    let (g, e) = std::thread::scope(|s| {
-        let g = s.spawn(|| g_config.run(Party::Garbler, &mut Channel::new(a), &program, &g_in).unwrap());
-        let e = e_config.run(Party::Evaluator, &mut Channel::new(b), &program, &e_in).unwrap();
-        (g.join().unwrap(), e)
-    });
+    let (g, e) = garblet_testkit::phase_offsets(&program, &inputs(Party::Garbler), &inputs(Party::Evaluator));
     let mut spans = Vec::new();
-    for (log, total, dir) in
-        [(g_log, g.bytes_sent, Dir::GarblerToEvaluator), (e_log, e.bytes_sent, Dir::EvaluatorToGarbler)]
-    {
-        let log = log.lock().unwrap();
-        for (k, entry) in log.iter().enumerate() {
-            let end = log.get(k + 1).map_or(total, |n| n.bytes_sent);
+    for (log, dir) in [(g, Dir::GarblerToEvaluator), (e, Dir::EvaluatorToGarbler)] {
+        for (k, entry) in log.entries.iter().enumerate() {
+            let end = log.entries.get(k + 1).map_or(log.total_sent, |n| n.bytes_sent);
             if end > entry.bytes_sent {
                 spans.push((entry.phase, dir, entry.bytes_sent, end));
             }
@@ -373,7 +359,7 @@ impl Setup {
     /// Runs both parties through a proxy applying `fault`; `case` names the
     /// audit files.
     fn run(&self, case: &str, fault: Option<Fault>) -> (Ending, Ending, Proxy) {
-        let garbler_port = support::free_port();
+        let garbler_port = free_port();
         let pids: Pids = Arc::new(Mutex::new((0, 0)));
         let proxy = Proxy::start(garbler_port, fault, pids.clone());
         let (ga, ea) = (format!("{case}-g.jsonl"), format!("{case}-e.jsonl"));

@@ -5,66 +5,14 @@
 //! each end in a clean error.
 
 use aes::cipher::{BlockEncrypt, KeyInit};
+use garblet_testkit::hex;
 use serde_json::Value;
 use std::io::Write;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
+use support::{args, bin, free_port, keygen, shared, spawn, Scratch};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_garblet"))
-}
-
-fn shared(name: &str) -> String {
-    format!("{}/circuits/bristol/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("garblet-2pc-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// `garblet keygen`, returning the fingerprint it printed.
-fn keygen(dir: &Path) -> String {
-    let out = bin().args(["keygen", "--out", dir.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let fp = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    assert_eq!(fp.len(), 64, "a SHA-256 fingerprint: {fp}");
-    assert!(fp.chars().all(|c| c.is_ascii_hexdigit()));
-    fp
-}
-
-fn spawn(args: &[String]) -> Child {
-    bin().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
-}
+mod support;
 
 /// Connects to a party that is about to listen on `addr`.
 fn connect_when_listening(addr: &str) -> std::net::TcpStream {

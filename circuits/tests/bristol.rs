@@ -5,34 +5,19 @@
 
 use garblet_circuits::bristol;
 use garblet_circuits::Circuit;
+use garblet_testkit::{bits_bytes, bytes_bits};
 use proptest::prelude::*;
-use std::path::PathBuf;
-
-fn shared(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../circuits/bristol").join(name)
-}
 
 fn load(name: &str) -> Circuit {
-    bristol::read_file(shared(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    bristol::read_file(garblet_testkit::bristol(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// Hex (big-endian byte string) → bits, bit k = wire k.
+/// Hex (big-endian byte string) → bits, bit k = wire k, checked against
+/// the input's width.
 fn hex_bits(hex: &str, width: usize) -> Vec<bool> {
-    let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
-    let bytes: Vec<u8> =
-        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
-    assert_eq!(bytes.len() * 8, width, "value width");
-    bytes_bits(&bytes)
-}
-
-fn bytes_bits(bytes: &[u8]) -> Vec<bool> {
-    let n = bytes.len();
-    (0..n * 8).map(|i| (bytes[n - 1 - i / 8] >> (i % 8)) & 1 == 1).collect()
-}
-
-fn bits_bytes(bits: &[bool]) -> Vec<u8> {
-    let n = bits.len() / 8;
-    (0..n).map(|j| (0..8).fold(0u8, |acc, b| acc | (u8::from(bits[(n - 1 - j) * 8 + b]) << b))).collect()
+    let bits = garblet_testkit::hex_bits(hex);
+    assert_eq!(bits.len(), width, "value width");
+    bits
 }
 
 fn bits_hex(bits: &[bool]) -> String {

@@ -3,54 +3,8 @@
 
 use garblet_circuits::opt::{fold_constants, optimize, remove_dead_gates, renumber_wires, structural_hash};
 use garblet_circuits::{Circuit, Gate, GateKind, InputSpec, Output, Party, Visibility, WireId};
+use garblet_testkit::random::ssa_circuit;
 use proptest::prelude::*;
-
-/// A random SSA circuit: `inputs` inputs of 1–8 bits, gates drawing operands
-/// from every wire defined so far (constants included, repeats likely, so the
-/// passes have work to do), outputs on random wires.
-fn random_circuit() -> impl Strategy<Value = Circuit> {
-    (
-        prop::collection::vec(1u32..8, 1..4),
-        prop::collection::vec((0u8..3, any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..300),
-        prop::collection::vec(prop::collection::vec(any::<prop::sample::Index>(), 1..6), 1..4),
-    )
-        .prop_map(|(widths, gates, outputs)| {
-            let inputs: Vec<InputSpec> = widths
-                .iter()
-                .enumerate()
-                .map(|(i, &w)| {
-                    InputSpec::new(
-                        format!("i{i}"),
-                        if i % 2 == 0 { Party::Garbler } else { Party::Evaluator },
-                        w,
-                    )
-                })
-                .collect();
-            let mut defined: u32 = 2 + widths.iter().sum::<u32>();
-            let mut list = Vec::new();
-            for (kind, a, b) in gates {
-                let a = WireId::new(a.index(defined as usize) as u32);
-                let b = WireId::new(b.index(defined as usize) as u32);
-                let out = WireId::new(defined);
-                list.push(match kind {
-                    0 => Gate::xor(a, b, out),
-                    1 => Gate::and(a, b, out),
-                    _ => Gate::inv(a, out),
-                });
-                defined += 1;
-            }
-            let outputs = outputs
-                .into_iter()
-                .enumerate()
-                .map(|(k, ws)| Output {
-                    name: format!("o{k}"),
-                    visibility: Visibility::Both,
-                    wires: ws.iter().map(|w| WireId::new(w.index(defined as usize) as u32)).collect(),
-                })
-                .collect();
-            Circuit::new(defined, inputs, outputs, list).unwrap()
-        })
-}
 
 type Pass = fn(&Circuit) -> Circuit;
 
@@ -70,7 +24,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn every_pass_preserves_outputs(c in random_circuit(), seed in any::<u64>()) {
+    fn every_pass_preserves_outputs(c in ssa_circuit(), seed in any::<u64>()) {
         let lanes = random_lanes(&c, seed);
         let want = c.eval_sliced(&lanes).unwrap();
         let passes: [(&str, Pass); 5] = [

@@ -3,14 +3,14 @@
 //! streams.
 
 use garblet_engine::block::Block;
-use garblet_engine::circuits::{
-    bristol, Circuit, Gate, GateKind, InputSpec, Output, Party, Visibility, WireId,
-};
+use garblet_engine::circuits::{bristol, Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
 use garblet_engine::garble::{
     eval_plain, evaluate_many, garble_many, ActiveLabel, DecodeError, Encoder, EvalError, Evaluator,
     GarbleError, Garbler, HalfGates, OutputDecoder, Plan, Repeated, AND_INDEX_LIMIT,
 };
 use garblet_engine::prg::Prg;
+use garblet_testkit::hex_bits;
+use garblet_testkit::random::reusing_circuit_from;
 use proptest::prelude::*;
 
 /// Garbles `plan` with a seeded encoder, evaluates it, decodes; returns the
@@ -53,56 +53,6 @@ fn flat_plain(circuit: &Circuit, inputs: &[bool]) -> Vec<bool> {
     circuit.eval_bits(&per_input).unwrap().concat()
 }
 
-/// A random circuit over few wires, so that wires are overwritten often
-/// (not SSA), including input wires.
-fn random_circuit(
-    g_bits: u32,
-    e_bits: u32,
-    extra: u32,
-    ops: &[(u8, u32, u32, u32)],
-    outs: &[u32],
-) -> Circuit {
-    let num_wires = 2 + g_bits + e_bits + extra;
-    let mut gates = Vec::new();
-    for &(kind, a, b, out) in ops {
-        let a = WireId::new(a % num_wires);
-        let b = WireId::new(b % num_wires);
-        let out = WireId::new(2 + out % (num_wires - 2));
-        gates.push(match kind % 3 {
-            0 => Gate::xor(a, b, out),
-            1 => Gate::and(a, b, out),
-            _ => Gate::inv(a, out),
-        });
-    }
-    // Make every read defined: wires never written before are read as
-    // constants instead (wires 0..2+inputs are defined from the start).
-    let mut defined = vec![false; num_wires as usize];
-    for d in defined.iter_mut().take((2 + g_bits + e_bits) as usize) {
-        *d = true;
-    }
-    for g in &mut gates {
-        if !defined[g.a.index()] {
-            g.a = WireId::ONE;
-        }
-        if !defined[g.b.index()] {
-            g.b = WireId::ZERO;
-        }
-        if g.kind == GateKind::Inv {
-            g.b = g.a;
-        }
-        defined[g.out.index()] = true;
-    }
-    let out_wires: Vec<WireId> =
-        outs.iter().map(|&o| WireId::new(o % num_wires)).filter(|w| defined[w.index()]).collect();
-    Circuit::new(
-        num_wires,
-        vec![InputSpec::new("g", Party::Garbler, g_bits), InputSpec::new("e", Party::Evaluator, e_bits)],
-        vec![Output { name: "o".into(), visibility: Visibility::Both, wires: out_wires }],
-        gates,
-    )
-    .unwrap()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(500))]
 
@@ -116,8 +66,8 @@ proptest! {
         input_seed in any::<u64>(),
         window in 1usize..40,
     ) {
-        let c = random_circuit(g_bits, e_bits, extra, &ops, &outs);
-        let inputs: Vec<bool> = (0..g_bits + e_bits).map(|k| (input_seed >> k) & 1 == 1).collect();
+        let c = reusing_circuit_from(g_bits, e_bits, extra, &ops, &outs);
+        let inputs = garblet_testkit::bits(input_seed.into(), g_bits + e_bits);
         let expected = flat_plain(&c, &inputs);
         prop_assert_eq!(eval_plain(&c, &inputs).unwrap(), expected.clone());
         let full = Plan::compile(&c).unwrap();
@@ -176,7 +126,7 @@ fn folding_keeps_reads_before_in_place_writes() {
     )
     .unwrap();
     for seed in 0..256u32 {
-        let inputs: Vec<bool> = (0..8).map(|k| (seed >> k) & 1 == 1).collect();
+        let inputs = garblet_testkit::bits(seed.into(), 8);
         let expected = flat_plain(&c, &inputs);
         for window in [3usize, 4, 5, 64] {
             let plan = Plan::compile_with_window(&c, window).unwrap();
@@ -194,10 +144,10 @@ fn circuits_beyond_the_label_file_match_plaintext() {
             ((i % 3) as u8, i.wrapping_mul(2654435761), (i + 7).wrapping_mul(40503), i.wrapping_mul(97_003))
         })
         .collect();
-    let c = random_circuit(4, 4, 1_100_000, &ops, &[3, 5, 7, 9, 11, 13, 1_000_003]);
+    let c = reusing_circuit_from(4, 4, 1_100_000, &ops, &[3, 5, 7, 9, 11, 13, 1_000_003]);
     assert!(c.num_wires() > 1 << 20);
     for input_seed in 0..4u64 {
-        let inputs: Vec<bool> = (0..8).map(|k| ((input_seed * 37) >> k) & 1 == 1).collect();
+        let inputs = garblet_testkit::bits((input_seed * 37).into(), 8);
         let expected = flat_plain(&c, &inputs);
         assert_eq!(run(&Plan::compile(&c).unwrap(), &inputs, 3, false).0, expected);
         assert_eq!(run(&Plan::streaming_with_window(&c, 500).unwrap(), &inputs, 4, false).0, expected);
@@ -209,11 +159,11 @@ fn repeated_plans_match_plaintext() {
     let ops: Vec<(u8, u32, u32, u32)> = (0..300u32)
         .map(|i| ((i * 7 % 3) as u8, i.wrapping_mul(2654435761), i.wrapping_mul(40503), i * 13))
         .collect();
-    let c = random_circuit(4, 4, 6, &ops, &[3, 5, 7, 9, 11, 13]);
+    let c = reusing_circuit_from(4, 4, 6, &ops, &[3, 5, 7, 9, 11, 13]);
     for times in [1u64, 2, 5, 17] {
         let r = Repeated::new(&c, times);
         for input_seed in 0..8u64 {
-            let inputs: Vec<bool> = (0..8).map(|k| ((input_seed * 37) >> k) & 1 == 1).collect();
+            let inputs = garblet_testkit::bits((input_seed * 37).into(), 8);
             let expected = eval_plain(&r, &inputs).unwrap();
             for window in [16usize, 301, 1000, 1 << 16] {
                 let plan = Plan::repeated_with_window(&r, window).unwrap();
@@ -296,20 +246,8 @@ fn many_instances_on_all_cores() {
     }
 }
 
-fn bristol_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/bristol")
-}
-
-/// Bits of a hex value under SOURCE.md's rule: bit k is bit k of the
-/// integer whose big-endian bytes are the hex string.
-fn hex_bits(hex: &str) -> Vec<bool> {
-    let bytes: Vec<u8> =
-        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
-    (0..bytes.len() * 8).map(|i| (bytes[bytes.len() - 1 - i / 8] >> (i % 8)) & 1 == 1).collect()
-}
-
 fn bristol_kat(file: &str, in0: &str, in1: &str, out0: &str) {
-    let c = bristol::read_file(bristol_dir().join(file)).unwrap();
+    let c = bristol::read_file(garblet_testkit::bristol(file)).unwrap();
     let mut inputs = hex_bits(in0);
     inputs.extend(hex_bits(in1));
     let plan = Plan::compile(&c).unwrap();
@@ -349,7 +287,7 @@ fn sha256_bristol_known_answer() {
 
 #[test]
 fn aes128_repeated_gives_the_same_answer() {
-    let c = bristol::read_file(bristol_dir().join("aes_128.txt")).unwrap();
+    let c = bristol::read_file(garblet_testkit::bristol("aes_128.txt")).unwrap();
     let r = Repeated::new(&c, 20);
     let plan = Plan::repeated(&r).unwrap();
     let mut inputs = hex_bits("000102030405060708090a0b0c0d0e0f");
@@ -489,7 +427,7 @@ fn evaluator_sees_only_one_label_per_wire() {
 fn encoder_from_correlated_ot_labels() {
     // The evaluator's input labels come from a correlated OT with
     // correlation Δ: it holds zero ⊕ b·Δ for its bits b.
-    let c = bristol::read_file(bristol_dir().join("aes_128.txt")).unwrap();
+    let c = bristol::read_file(garblet_testkit::bristol("aes_128.txt")).unwrap();
     let mut prg = Prg::from_seed(Block::new(21));
     let delta = garblet_engine::prg::Delta::random(&mut prg);
     let d = delta.as_block();

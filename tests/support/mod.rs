@@ -11,6 +11,11 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_garblet"))
 }
 
+/// A circuit of `circuits/bristol/`, as a command-line argument.
+pub fn shared(name: &str) -> String {
+    garblet_testkit::bristol(name).display().to_string()
+}
+
 /// A port nothing listens on (right now).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -18,7 +18,7 @@ use crate::prg::{Delta, Prg};
 use garblet_circuits::{Builder, Sign, Visibility};
 
 fn bits(v: u64, w: u32) -> Vec<bool> {
-    (0..w).map(|k| (v >> k) & 1 == 1).collect()
+    garblet_circuits::eval::u128_to_bits(v.into(), w)
 }
 
 /// x > y and x + y, for the garbler; `wide` evaluator bits (≥ 128 uses the

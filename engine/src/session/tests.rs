@@ -19,7 +19,7 @@ fn millionaires(vis: Visibility) -> Circuit {
 }
 
 fn bits(v: u64) -> Vec<bool> {
-    (0..64).map(|k| (v >> k) & 1 == 1).collect()
+    garblet_circuits::eval::u128_to_bits(v.into(), 64)
 }
 
 fn run_both(

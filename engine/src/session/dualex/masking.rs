@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(m.and_count(), c.and_count(), "masking adds no AND gate");
         assert_eq!(masks.len(), 2);
         assert!(m.outputs().iter().all(|o| o.visibility == Visibility::Both));
-        let bits = |v: u64, w: usize| (0..w).map(|k| (v >> k) & 1 == 1).collect::<Vec<bool>>();
+        let bits = |v: u64, w: usize| garblet_circuits::eval::u128_to_bits(v.into(), w as u32);
         for (xv, yv, m1, m2) in [(200u64, 100u64, 0x5au64, 0xc3u64), (3, 9, 0, 0xff)] {
             let plain = c.eval_bits(&[bits(xv, 8), bits(yv, 8)]).unwrap();
             let masked = m.eval_bits(&[bits(xv, 8), bits(yv, 8), bits(m1, 8), bits(m2, 8)]).unwrap();

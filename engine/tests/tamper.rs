@@ -1,0 +1,113 @@
+//! The session against a link that alters one message: every alteration
+//! ends in the typed error that names it, on the side that can tell, and
+//! no side returns a wrong output. Offsets come from a clean run's phase
+//! log, so each case hits the message it names.
+
+use garblet_engine::circuits::{Builder, Circuit, Party, Sign, Visibility};
+use garblet_engine::session::{PartyInputs, Phase, SessionError, SessionProgram};
+use garblet_testkit::{bits, phase_offsets, run_pair, PhaseLog, Tampering};
+
+/// `x > y` and `x + y` on 64 bits, both revealed to both parties (so the
+/// evaluator returns output labels to the garbler).
+fn program() -> Circuit {
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, 64).unwrap();
+    let y = b.input("y", Party::Evaluator, 64).unwrap();
+    let gt = b.gt(&x, &y, Sign::Unsigned);
+    let sum = b.add(&x, &y);
+    b.output("gt", Visibility::Both, vec![gt]).unwrap();
+    b.output("sum", Visibility::Both, sum).unwrap();
+    b.finish().unwrap()
+}
+
+fn inputs() -> (PartyInputs, PartyInputs) {
+    (
+        PartyInputs::new([("x".to_owned(), bits(9_000, 64))]),
+        PartyInputs::new([("y".to_owned(), bits(1_234, 64))]),
+    )
+}
+
+/// Where `phase` starts in the bytes its sender writes.
+fn start(log: &PhaseLog, phase: Phase) -> u64 {
+    log.entries.iter().find(|e| e.phase == phase).unwrap_or_else(|| panic!("{phase:?}")).bytes_sent
+}
+
+#[test]
+fn a_clean_run_through_the_tamper_channel_is_correct() {
+    let c = program();
+    let p = SessionProgram::from_circuit(&c).unwrap();
+    let (g_in, e_in) = inputs();
+    let (g, e) = run_pair(&p, &g_in, &e_in, None);
+    let want = c.eval_bits(&[bits(9_000, 64), bits(1_234, 64)]).unwrap();
+    for o in [g.unwrap(), e.unwrap()] {
+        assert_eq!(o.outputs[0].1, want[0]);
+        assert_eq!(o.outputs[1].1, want[1]);
+    }
+}
+
+#[test]
+fn a_flipped_output_label_is_bad_output_labels_at_the_garbler() {
+    let c = program();
+    let p = SessionProgram::from_circuit(&c).unwrap();
+    let (g_in, e_in) = inputs();
+    let (_, e_log) = phase_offsets(&p, &g_in, &e_in);
+    // Past the tag, inside the first label: a bit the garbler can check.
+    let at = start(&e_log, Phase::OutputLabels) + 1 + 5;
+    let (g, e) = run_pair(&p, &g_in, &e_in, Some((Party::Evaluator, Tampering::Flip { at, mask: 0x10 })));
+    let err = g.unwrap_err();
+    assert!(matches!(err, SessionError::BadOutputLabels(_)), "{err}");
+    // The garbler stops without its acknowledgement: the evaluator returns
+    // nothing either.
+    assert!(e.is_err());
+}
+
+#[test]
+fn a_rewritten_tag_is_an_unexpected_message_naming_what_was_expected() {
+    let c = program();
+    let p = SessionProgram::from_circuit(&c).unwrap();
+    let (g_in, e_in) = inputs();
+    let (g_log, _) = phase_offsets(&p, &g_in, &e_in);
+    for (phase, expected) in [
+        (Phase::GarblerInputs, "the garbler's input labels"),
+        (Phase::Tables, "the garbled circuit"),
+        (Phase::Decoding, "the output decoding bits"),
+    ] {
+        let at = start(&g_log, phase);
+        let tamper = Tampering::Replace { at, bytes: vec![0x7e] };
+        let (_, e) = run_pair(&p, &g_in, &e_in, Some((Party::Garbler, tamper)));
+        match e.unwrap_err() {
+            SessionError::UnexpectedMessage { expected: what, got } => {
+                assert_eq!((what, got), (expected, 0x7e), "{phase:?}");
+            }
+            other => panic!("{phase:?}: {other}"),
+        }
+    }
+}
+
+#[test]
+fn a_message_cut_at_any_phase_is_an_error_never_a_wrong_output() {
+    let c = program();
+    let p = SessionProgram::from_circuit(&c).unwrap();
+    let (g_in, e_in) = inputs();
+    let (g_log, e_log) = phase_offsets(&p, &g_in, &e_in);
+    let mut cases = Vec::new();
+    for (who, log) in [(Party::Garbler, &g_log), (Party::Evaluator, &e_log)] {
+        // Every phase in which this side sends something.
+        for (k, entry) in log.entries.iter().enumerate() {
+            let end = log.entries.get(k + 1).map_or(log.total_sent, |n| n.bytes_sent);
+            if end > entry.bytes_sent {
+                cases.push((who, Tampering::CutAt(entry.bytes_sent + 1)));
+            }
+        }
+    }
+    assert!(cases.len() >= 8, "{cases:?}");
+    let want = c.eval_bits(&[bits(9_000, 64), bits(1_234, 64)]).unwrap();
+    for (who, tamper) in cases {
+        let (g, e) = run_pair(&p, &g_in, &e_in, Some((who, tamper.clone())));
+        assert!(g.is_err() || e.is_err(), "{who:?} {tamper:?}: both succeeded");
+        for o in [g, e].into_iter().flatten() {
+            assert_eq!(o.outputs[0].1, want[0], "{who:?} {tamper:?}: a wrong output");
+            assert_eq!(o.outputs[1].1, want[1], "{who:?} {tamper:?}: a wrong output");
+        }
+    }
+}
