@@ -12,7 +12,7 @@ pub mod random;
 mod session;
 
 pub use garblet_circuits::eval::{bits_to_u128, u128_to_bits};
-pub use session::{phase_offsets, run_pair, PhaseLog, Tamper, Tampering};
+pub use session::{phase_offsets, recorded_transcript, run_pair, PhaseLog, Tamper, Tampering};
 
 use std::path::PathBuf;
 

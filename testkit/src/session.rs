@@ -161,3 +161,57 @@ pub fn phase_offsets(
         PhaseLog { entries: take(el), total_sent: e.bytes_sent },
     )
 }
+
+/// A transport that keeps a copy of every byte written through it.
+#[derive(Debug)]
+struct Recording<T> {
+    inner: T,
+    log: Arc<Mutex<Vec<u8>>>,
+}
+
+impl<T: Read> Read for Recording<T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl<T: Write> Write for Recording<T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.log.lock().unwrap().extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Runs a semi-honest session in memory with fixed seeds for both parties
+/// (`RandomSource::InsecureFixedSeed`: tests only) and returns the bytes
+/// each side sent: (garbler → evaluator, evaluator → garbler). The same
+/// program, inputs and seeds give the same bytes on every run and every
+/// machine, unless the wire format changed.
+pub fn recorded_transcript(
+    program: &SessionProgram<'_>,
+    garbler_inputs: &PartyInputs,
+    evaluator_inputs: &PartyInputs,
+    seeds: (u128, u128),
+) -> (Vec<u8>, Vec<u8>) {
+    use garblet_engine::block::Block;
+    use garblet_engine::session::RandomSource;
+    let (a, b) = memory_pair();
+    let (g_log, e_log) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+    let seeded = |s: u128| SessionConfig::new().with_random(RandomSource::InsecureFixedSeed(Block::new(s)));
+    let (gc, ec) = (seeded(seeds.0), seeded(seeds.1));
+    std::thread::scope(|s| {
+        let g = s.spawn(|| {
+            let mut ch = Channel::new(Recording { inner: a, log: g_log.clone() });
+            gc.run(Party::Garbler, &mut ch, program, garbler_inputs).unwrap()
+        });
+        let mut ch = Channel::new(Recording { inner: b, log: e_log.clone() });
+        ec.run(Party::Evaluator, &mut ch, program, evaluator_inputs).unwrap();
+        g.join().unwrap();
+    });
+    let take = |l: Arc<Mutex<Vec<u8>>>| l.lock().unwrap().clone();
+    (take(g_log), take(e_log))
+}

@@ -1,0 +1,3 @@
+//! A peer's hello: decoding and comparing never panics, whatever arrives.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| garblet_engine::session::fuzz_hello(data));
