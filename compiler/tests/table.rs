@@ -15,56 +15,71 @@ fn check_bound(name: &str, src: &str, bound: u64) -> garblet_compiler::Program {
     p
 }
 
-#[test]
-fn gt_u64() {
-    let p =
-        check_bound("a > b, u64", "fn main(#[garbler] a: u64, #[evaluator] b: u64) -> bool { a > b }", 64);
-    assert_eq!(run(&p, &[json!(5u64), json!(3u64)]), json!(true));
-    assert_eq!(run(&p, &[json!(u64::MAX), json!(u64::MAX)]), json!(false));
+/// One binary operator on two parameters: its AND bound, then results
+/// against Rust's own arithmetic.
+struct Binary {
+    name: &'static str,
+    source: &'static str,
+    bound: u64,
+    cases: Vec<([serde_json::Value; 2], serde_json::Value)>,
 }
 
 #[test]
-fn add_u32() {
-    let p = check_bound("a + b, u32", "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a + b }", 31);
-    assert_eq!(run(&p, &[json!(u32::MAX), json!(2)]), json!(1));
-}
-
-#[test]
-fn mul_u32() {
-    let p =
-        check_bound("a * b, u32", "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a * b }", 993);
-    assert_eq!(
-        run(&p, &[json!(123456789u32), json!(987654321u32)]),
-        json!(123456789u32.wrapping_mul(987654321))
-    );
-}
-
-#[test]
-fn mul_i64() {
-    let p =
-        check_bound("a * b, i64", "fn main(#[garbler] a: i64, #[evaluator] b: i64) -> i64 { a * b }", 4033);
-    let (a, b) = (-1234567890123i64, 9876543210i64);
-    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(a.wrapping_mul(b)));
-}
-
-#[test]
-fn div_u32() {
-    let p =
-        check_bound("a / b, u32", "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a / b }", 1200);
-    assert_eq!(run(&p, &[json!(1000000007u32), json!(12345u32)]), json!(1000000007u32 / 12345));
-}
-
-#[test]
-fn eq_u128() {
-    let p = check_bound(
-        "a == b, u128",
-        "fn main(#[garbler] a: u128, #[evaluator] b: u128) -> bool { a == b }",
-        127,
-    );
-    assert_eq!(
-        run(&p, &[json!("0xffffffffffffffffffffffffffffffff"), json!(u128::MAX.to_string())]),
-        json!(true)
-    );
+fn binary_operators_meet_their_bounds_and_rusts_arithmetic() {
+    let (x, y) = (-1234567890123i64, 9876543210i64);
+    let table = [
+        Binary {
+            name: "a > b, u64",
+            source: "fn main(#[garbler] a: u64, #[evaluator] b: u64) -> bool { a > b }",
+            bound: 64,
+            cases: vec![
+                ([json!(5u64), json!(3u64)], json!(5u64 > 3)),
+                ([json!(u64::MAX), json!(u64::MAX)], json!(false)),
+            ],
+        },
+        Binary {
+            name: "a + b, u32",
+            source: "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a + b }",
+            bound: 31,
+            cases: vec![([json!(u32::MAX), json!(2)], json!(u32::MAX.wrapping_add(2)))],
+        },
+        Binary {
+            name: "a * b, u32",
+            source: "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a * b }",
+            bound: 993,
+            cases: vec![(
+                [json!(123456789u32), json!(987654321u32)],
+                json!(123456789u32.wrapping_mul(987654321)),
+            )],
+        },
+        Binary {
+            name: "a * b, i64",
+            source: "fn main(#[garbler] a: i64, #[evaluator] b: i64) -> i64 { a * b }",
+            bound: 4033,
+            cases: vec![([json!(x), json!(y)], json!(x.wrapping_mul(y)))],
+        },
+        Binary {
+            name: "a / b, u32",
+            source: "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a / b }",
+            bound: 1200,
+            cases: vec![([json!(1000000007u32), json!(12345u32)], json!(1000000007u32 / 12345))],
+        },
+        Binary {
+            name: "a == b, u128",
+            source: "fn main(#[garbler] a: u128, #[evaluator] b: u128) -> bool { a == b }",
+            bound: 127,
+            cases: vec![(
+                [json!("0xffffffffffffffffffffffffffffffff"), json!(u128::MAX.to_string())],
+                json!(true),
+            )],
+        },
+    ];
+    for row in table {
+        let p = check_bound(row.name, row.source, row.bound);
+        for (inputs, want) in row.cases {
+            assert_eq!(run(&p, &inputs), want, "{}: {inputs:?}", row.name);
+        }
+    }
 }
 
 #[test]
@@ -207,14 +222,20 @@ fn main(#[garbler] a: [u32; 8], #[evaluator] b: [u32; 8]) -> [u32; N] {
     v
 }";
 
-#[test]
-fn sort_16() {
-    let p = check_bound("sort 16 u32", SORT, 4032);
+/// The 16 values of `a` and `b` come back sorted, as Rust's own sort has
+/// them.
+fn assert_sorts_16(p: &garblet_compiler::Program) {
     let a: Vec<u32> = vec![5, 3, 99, 1, 4000000000, 7, 7, 0];
     let b: Vec<u32> = vec![12, 11, 10, 9, 8, 2, 6, 4];
     let mut want: Vec<u32> = a.iter().chain(&b).copied().collect();
     want.sort();
-    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(want));
+    assert_eq!(run(p, &[json!(a), json!(b)]), json!(want));
+}
+
+#[test]
+fn sort_16() {
+    let p = check_bound("sort 16 u32", SORT, 4032);
+    assert_sorts_16(&p);
 }
 
 #[test]
@@ -281,11 +302,7 @@ fn main(#[garbler] a: [u32; 8], #[evaluator] b: [u32; 8]) -> [u32; N] {
     v
 }";
     let p = check_bound("sort 16 u32 (min/max, step_by)", src, 4032);
-    let a: Vec<u32> = vec![5, 3, 99, 1, 4000000000, 7, 7, 0];
-    let b: Vec<u32> = vec![12, 11, 10, 9, 8, 2, 6, 4];
-    let mut want: Vec<u32> = a.iter().chain(&b).copied().collect();
-    want.sort();
-    assert_eq!(run(&p, &[json!(a), json!(b)]), json!(want));
+    assert_sorts_16(&p);
 }
 
 #[test]
