@@ -21,6 +21,8 @@
 //! | shifts/rotates by a secret | n·⌈log₂ n⌉ | barrel shifter over the amount's low bits |
 //! | `popcount` | ≈ n | carry-save column compression with full adders |
 //! | `add_many` (k terms) | ≈ (k − 1)(n − 1) | the same compression over all terms' columns |
+//! | `select` (len elements) | w·(len − 1) for a power of two | multiplexer tree over the index's low ⌈log₂ len⌉ bits |
+//! | `decode` | 2^k − 2 | one-hot decoder of k index bits |
 //! | `add_columns` | one per full or half adder | [`Columns`] filled by `push_term`, `push_count`, `push_product` (one AND per partial product, Baugh–Wooley when signed); a constant's bits join free |
 //!
 //! Division by zero has a defined result (Rust would panic), the one RISC-V
@@ -168,6 +170,15 @@ impl Columns {
     /// Subtracts `c` from the constant (mod 2^128).
     pub fn sub_constant(&mut self, c: u128) {
         self.constant = self.constant.wrapping_sub(c);
+    }
+}
+
+/// Number of index bits used for an array of `len` elements.
+fn index_bits(len: u32) -> usize {
+    if len <= 1 {
+        0
+    } else {
+        (32 - (len - 1).leading_zeros()) as usize
     }
 }
 
@@ -843,5 +854,60 @@ impl Builder {
         }
         out.resize(n, WireId::ZERO);
         out
+    }
+
+    // ----- secret indices ----------------------------------------------------
+
+    /// `bits[index]`, reading `bits` as `len` elements of `elem_width` bits,
+    /// by a multiplexer tree over the index's low k = ⌈log₂ len⌉ bits:
+    /// elem_width · Σ_{j=1..k} ⌈len/2^j⌉ ANDs ((len − 1) · elem_width for a
+    /// power of two). Positions past the end (or past `bits`) read as zero.
+    pub fn select(&mut self, bits: &[WireId], index: &[WireId], elem_width: u32, len: u32) -> Bits {
+        let k = index_bits(len);
+        let w = elem_width as usize;
+        let zero = vec![WireId::ZERO; w];
+        let mut level: Vec<Bits> = (0..1usize << k)
+            .map(|e| {
+                if e < len as usize {
+                    bits.get(e * w..(e + 1) * w).map_or_else(|| zero.clone(), <[WireId]>::to_vec)
+                } else {
+                    zero.clone()
+                }
+            })
+            .collect();
+        for j in 0..k {
+            let s = index.get(j).copied().unwrap_or(WireId::ZERO);
+            let mut next = Vec::with_capacity(level.len() / 2);
+            for pair in level.chunks(2) {
+                if pair[0] == pair[1] {
+                    next.push(pair[0].clone());
+                } else {
+                    next.push(self.mux(s, &pair[1], &pair[0]));
+                }
+            }
+            level = next;
+        }
+        level.into_iter().next().unwrap_or_default()
+    }
+
+    /// One-hot decoding of the index's low k = ⌈log₂ len⌉ bits: `sel[e]` is
+    /// set when the index (mod 2^k) equals `e`, for `e < len`; 2^k − 2 ANDs
+    /// (a secret write multiplexes each element with its bit).
+    pub fn decode(&mut self, index: &[WireId], len: u32) -> Bits {
+        let k = index_bits(len);
+        let mut sel = vec![WireId::ONE];
+        for j in 0..k {
+            let bit = index.get(j).copied().unwrap_or(WireId::ZERO);
+            let half = sel.len();
+            let mut next = vec![WireId::ZERO; half * 2];
+            for e in 0..half {
+                let t = self.and(sel[e], bit);
+                next[e] = self.xor(sel[e], t);
+                next[e + half] = t;
+            }
+            sel = next;
+        }
+        sel.truncate(len as usize);
+        sel
     }
 }

@@ -164,7 +164,7 @@ impl Lowerer<'_> {
     }
 
     /// `a[i]`: a slice when `i` is known (out of bounds is an error then),
-    /// otherwise a multiplexer tree ([`Lowerer::select`]).
+    /// otherwise a multiplexer tree (`Builder::select`).
     fn index(&mut self, a: &Expr<Type>, i: &Expr<Type>) -> LResult<Val> {
         let Some(v) = self.operands(&[a, i])? else { return Ok(Val::bits(Vec::new())) };
         let (av, iv) = (&v[0], &v[1]);
@@ -175,7 +175,7 @@ impl Lowerer<'_> {
         match const_value(&ibits) {
             Some(k) if k < u128::from(*n) => Ok(Val::bits(slice(&bits, (k as u32).saturating_mul(w), w))),
             Some(k) => self.fatal(out_of_bounds(i.span, k, *n)),
-            None => Ok(Val::bits(self.select(&bits, &ibits, w, *n))),
+            None => Ok(Val::bits(self.b.select(&bits, &ibits, w, *n))),
         }
     }
 

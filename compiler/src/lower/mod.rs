@@ -6,31 +6,26 @@
 //! compile time is simply a value whose wires are the constants: the builder
 //! folds constants, so loop variables, `const` items and arithmetic on them
 //! cost nothing, `if` on a constant condition lowers only the branch taken,
-//! and an index known at compile time selects directly.
+//! and an index known at compile time selects directly. Loops are unrolled
+//! (bounds must be constants) and functions inlined at each call (the
+//! checker has ruled out recursion).
 //!
-//! - **Loops** are unrolled; bounds must be constants.
-//! - **Functions** are inlined at each call (the checker has ruled out
-//!   recursion). A `return` under a secret condition sets a "returned" bit;
-//!   the function's value is selected by it at the end (functions are pure,
-//!   so nothing else needs undoing).
-//! - **Secret `if`**: both branches are lowered from the same state and every
-//!   variable either branch changed is merged with a multiplexer (n ANDs for
-//!   n bits; unchanged variables cost nothing).
-//! - **Sums are lazy.** `+`, `-`, unary `-` and `*` build a linear form
-//!   (`Lin`): a list of terms (values, negated values, products) and a
-//!   constant, materialised only when something else reads it, by one
-//!   carry-save column compression (a full adder per AND). So a chain of
-//!   `+=` costs what one multi-operand adder costs, a product feeding a sum
-//!   never goes through its own carry-propagate adder, `count += 1` under a
-//!   secret `if` adds the condition bit itself (no multiplexer), and a
-//!   product of sign- or zero-extended operands multiplies only their
-//!   significant bits (Baugh–Wooley for signed ones).
-//! - **Secret index**: a read is a multiplexer tree over the index's low
-//!   k = ⌈log₂ N⌉ bits (w·Σ_{j=1..k} ⌈N/2^j⌉ ANDs, (N − 1)·w for N a power
-//!   of two: a node with elements on one side only still multiplexes them
-//!   with zero); a write decodes those bits once (2^k − 2 ANDs) and
-//!   multiplexes each element (N·w). Positions past the end read as zero and
-//!   writes to them are dropped.
+//! This stage walks the typed syntax; the arithmetic is the builder's
+//! (`garblet_circuits::gadgets`), which never sees the syntax. The files:
+//!
+//! - `mod.rs` — the entry point [`lower`], the lowering state (frames,
+//!   scopes, the step and gate limits).
+//! - `value.rs` — what a value is during lowering, and arithmetic on
+//!   compile-time constants.
+//! - `linear.rs` — lazy sums: `+`, `-`, `*`, `count_ones` build a linear
+//!   form added up once, by one column compression, when something reads it.
+//! - `stmt.rs` — blocks, `let`, assignment, unrolled `for`.
+//! - `expr.rs` — expressions, operators, calls and built-ins.
+//! - `place.rs` — places and secret indices (multiplexer trees, one-hot
+//!   writes).
+//! - `control.rs` — secret `if` (merging two branches' states) and `return`
+//!   under a secret condition.
+//! - `lines.rs` — which source line each AND gate is charged to.
 
 mod control;
 mod expr;

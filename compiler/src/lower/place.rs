@@ -2,13 +2,12 @@
 //!
 //! A place is a variable slot and a list of projections: constant slices
 //! (fields, tuple parts, indices known at compile time) and secret element
-//! choices. A secret read is a multiplexer tree over the index's low
-//! k = ⌈log₂ N⌉ bits (w·Σ_{j=1..k} ⌈N/2^j⌉ ANDs, (N − 1)·w for N a power of
-//! two: a node with elements on one side only still multiplexes them with
-//! zero); a secret write decodes those bits once (2^k − 2 ANDs) and
-//! multiplexes each element (N·w). Positions past the end read as zero and
-//! writes to them are dropped. Apart from statements because reads (in
-//! expressions) and writes (in assignments) share it.
+//! choices. A secret read is the builder's multiplexer tree
+//! (`Builder::select`); a secret write decodes the index once
+//! (`Builder::decode`) and multiplexes each element with its bit.
+//! Positions past the end read as zero and writes to them are dropped.
+//! Apart from statements because reads (in expressions) and writes (in
+//! assignments) share the projections.
 
 use super::value::{const_value, slice};
 use super::{Fatal, LResult, Lowerer};
@@ -84,7 +83,7 @@ impl Lowerer<'_> {
         for p in &projs[k..] {
             cur = match p {
                 Proj::Const { offset, width } => slice(&cur, *offset, *width),
-                Proj::Secret { index, elem_width, len } => self.select(&cur, index, *elem_width, *len),
+                Proj::Secret { index, elem_width, len } => self.b.select(&cur, index, *elem_width, *len),
             };
         }
         cur
@@ -104,7 +103,7 @@ impl Lowerer<'_> {
                 }
             }
             Proj::Secret { index, elem_width, len } => {
-                let sel = self.decode(index, *len);
+                let sel = self.b.decode(index, *len);
                 let w = *elem_width as usize;
                 for (k, &s) in sel.iter().enumerate() {
                     let Some(part) = container.get_mut(k * w..(k + 1) * w) else { break };
@@ -116,59 +115,6 @@ impl Lowerer<'_> {
                 }
             }
         }
-    }
-
-    /// Number of index bits used for an array of `len` elements.
-    pub(super) fn index_bits(len: u32) -> usize {
-        if len <= 1 {
-            0
-        } else {
-            (32 - (len - 1).leading_zeros()) as usize
-        }
-    }
-
-    /// `elements[index]` by a multiplexer tree over the index's low bits;
-    /// positions past the end read as zero.
-    pub(super) fn select(&mut self, bits: &[WireId], index: &[WireId], elem_width: u32, len: u32) -> Bits {
-        let k = Self::index_bits(len);
-        let w = elem_width as usize;
-        let zero = vec![WireId::ZERO; w];
-        let mut level: Vec<Bits> = (0..1usize << k)
-            .map(|e| if e < len as usize { slice(bits, (e * w) as u32, elem_width) } else { zero.clone() })
-            .collect();
-        for j in 0..k {
-            let s = index.get(j).copied().unwrap_or(WireId::ZERO);
-            let mut next = Vec::with_capacity(level.len() / 2);
-            for pair in level.chunks(2) {
-                if pair[0] == pair[1] {
-                    next.push(pair[0].clone());
-                } else {
-                    next.push(self.b.mux(s, &pair[1], &pair[0]));
-                }
-            }
-            level = next;
-        }
-        level.into_iter().next().unwrap_or_default()
-    }
-
-    /// One-hot decoding of the index's low bits: `sel[e]` is set when the
-    /// index (mod 2^⌈log₂ len⌉) equals `e`, for `e < len`.
-    pub(super) fn decode(&mut self, index: &[WireId], len: u32) -> Bits {
-        let k = Self::index_bits(len);
-        let mut sel = vec![WireId::ONE];
-        for j in 0..k {
-            let bit = index.get(j).copied().unwrap_or(WireId::ZERO);
-            let half = sel.len();
-            let mut next = vec![WireId::ZERO; half * 2];
-            for e in 0..half {
-                let t = self.b.and(sel[e], bit);
-                next[e] = self.b.xor(sel[e], t);
-                next[e + half] = t;
-            }
-            sel = next;
-        }
-        sel.truncate(len as usize);
-        sel
     }
 }
 
