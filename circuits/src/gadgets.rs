@@ -21,6 +21,9 @@
 //! | shifts/rotates by a secret | n·⌈log₂ n⌉ | barrel shifter over the amount's low bits |
 //! | `popcount` | ≈ n | carry-save column compression with full adders |
 //! | `add_many` (k terms) | ≈ (k − 1)(n − 1) | the same compression over all terms' columns |
+//! | `select` (len elements) | w·(len − 1) for a power of two | multiplexer tree over the index's low ⌈log₂ len⌉ bits |
+//! | `decode` | 2^k − 2 | one-hot decoder of k index bits |
+//! | `add_columns` | one per full or half adder | [`Columns`] filled by `push_term`, `push_count`, `push_product` (one AND per partial product, Baugh–Wooley when signed); a constant's bits join free |
 //!
 //! Division by zero has a defined result (Rust would panic), the one RISC-V
 //! chose: unsigned `x / 0 = MAX` and `x % 0 = x`; signed `x / 0 = -1` and
@@ -66,7 +69,7 @@ fn same_width(a: &Bits, b: &Bits, what: &str) {
 
 /// The fewest low bits of `a` that `a` is the zero-extension (unsigned) or
 /// sign-extension (signed) of.
-fn significant_width(a: &Bits, sign: Sign) -> usize {
+pub fn significant_width(a: &[WireId], sign: Sign) -> usize {
     let mut k = a.len();
     match sign {
         Sign::Unsigned => {
@@ -81,6 +84,102 @@ fn significant_width(a: &Bits, sign: Sign) -> usize {
         }
     }
     k
+}
+
+/// The narrower reading of `a`: its [`significant_width`] as unsigned or as
+/// signed, whichever is smaller (unsigned on a tie; a signed width is at
+/// least 1). Products of such operands need only their significant bits.
+pub fn narrowest(a: &[WireId]) -> (usize, Sign) {
+    let unsigned = significant_width(a, Sign::Unsigned);
+    let signed = significant_width(a, Sign::Signed);
+    if unsigned <= signed {
+        (unsigned, Sign::Unsigned)
+    } else {
+        (signed.max(1), Sign::Signed)
+    }
+}
+
+/// The non-adjacent form of the `width`-bit constant `c`: the signed powers
+/// of two `(shift, negative)` whose sum is `c` (mod 2^width), no two adjacent,
+/// lowest first. `x · c` is then a sum of `±(x << shift)`, with at most
+/// ⌈(width + 1) / 2⌉ terms where plain binary may need `width`.
+pub fn non_adjacent_form(c: u128, width: u32) -> Vec<(u32, bool)> {
+    let mask = if width >= 128 { u128::MAX } else { (1u128 << width) - 1 };
+    let mut k = c & mask;
+    let mut digits = Vec::new();
+    for i in 0..width {
+        if k & 1 == 1 {
+            if k & 3 == 3 && width > 1 {
+                digits.push((i, true));
+                k = k.wrapping_add(1);
+            } else {
+                digits.push((i, false));
+                k = k.wrapping_sub(1);
+            }
+        }
+        k >>= 1;
+    }
+    digits
+}
+
+/// Bits of a sum waiting to be added up: `Σ_c Σ columns[c] · 2^c + constant
+/// (mod 2^width)`. Filled with [`Columns::push`], [`Builder::push_term`],
+/// [`Builder::push_count`] and [`Builder::push_product`], then added up at
+/// once by [`Builder::add_columns`]: a whole sum of sums and products costs
+/// one carry-save compression instead of one carry-propagate adder per `+`.
+///
+/// The constant is held modulo 2^128: sums wider than 128 bits take no
+/// constant bits above bit 127.
+#[derive(Clone, Debug)]
+pub struct Columns {
+    columns: Vec<Vec<WireId>>,
+    constant: u128,
+}
+
+impl Columns {
+    /// The sum `constant` (mod 2^width), with no bits yet.
+    pub fn new(width: u32, constant: u128) -> Columns {
+        Columns { columns: vec![Vec::new(); width as usize], constant }
+    }
+
+    /// The sum's width in bits.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Adds `bit · 2^col`: nothing past the width or for a constant zero; a
+    /// constant one joins the constant (whose bits cost nothing to add).
+    pub fn push(&mut self, col: usize, bit: WireId) {
+        if col >= self.columns.len() || bit == WireId::ZERO {
+            return;
+        }
+        if bit == WireId::ONE {
+            if col < 128 {
+                self.constant = self.constant.wrapping_add(1u128 << col);
+            }
+        } else {
+            self.columns[col].push(bit);
+        }
+    }
+
+    /// Adds `c` to the constant (mod 2^128).
+    pub fn add_constant(&mut self, c: u128) {
+        self.constant = self.constant.wrapping_add(c);
+    }
+
+    /// Subtracts `c` from the constant (mod 2^128).
+    pub fn sub_constant(&mut self, c: u128) {
+        self.constant = self.constant.wrapping_sub(c);
+    }
+}
+
+/// Number of index bits used for an array of `len` elements.
+fn index_bits(len: u32) -> usize {
+    if len <= 1 {
+        0
+    } else {
+        (32 - (len - 1).leading_zeros()) as usize
+    }
 }
 
 /// Bits needed to hold the number `n` (0 for 0).
@@ -573,44 +672,242 @@ impl Builder {
 
     /// The wrapping sum (mod 2^width) of many terms of any widths (each
     /// zero-extended or truncated to `width`), by carry-save column
-    /// compression: every full adder costs one AND and removes one bit, so k
-    /// n-bit terms cost about (k − 1)(n − 1) ANDs (as many as k − 1 ripple
-    /// adders) and N one-bit terms about N ANDs (where ripple adders would
-    /// cost N·log N). The top column needs no carries and costs nothing.
+    /// compression ([`Builder::add_columns`]): every full adder costs one AND
+    /// and removes one bit, so k n-bit terms cost about (k − 1)(n − 1) ANDs
+    /// (as many as k − 1 ripple adders) and N one-bit terms about N ANDs
+    /// (where ripple adders would cost N·log N). The top column needs no
+    /// carries and costs nothing.
+    ///
+    /// Unlike [`Columns::push`], a constant-one bit of a term stays a wire
+    /// in its column (the builder folds the adders it meets), so the counts
+    /// are those of the table whatever the terms hold.
     pub fn add_many(&mut self, terms: &[Bits], width: u32) -> Bits {
-        let width = width as usize;
-        let mut columns: Vec<VecDeque<WireId>> = vec![VecDeque::new(); width];
+        let mut sum = Columns::new(width, 0);
         for term in terms {
-            for (c, &bit) in term.iter().take(width).enumerate() {
+            for (c, &bit) in term.iter().take(width as usize).enumerate() {
                 if bit != WireId::ZERO {
-                    columns[c].push_back(bit);
+                    sum.columns[c].push(bit);
                 }
             }
         }
-        let mut out = Vec::with_capacity(width);
-        for c in 0..width {
-            let top = c + 1 == width;
-            while columns[c].len() >= 3 {
-                let (x, y, z) = (columns[c][0], columns[c][1], columns[c][2]);
-                columns[c].drain(..3);
+        self.add_columns(sum)
+    }
+
+    /// Adds `x` to a sum, bit i in column i (zero-extended or truncated to
+    /// the sum's width); with `negate`, subtracts it as `¬x + 1` (free).
+    pub fn push_term(&mut self, sum: &mut Columns, x: &[WireId], negate: bool) {
+        let n = sum.width();
+        if negate {
+            for (i, &bit) in x.iter().enumerate().take(n) {
+                let nb = self.not(bit);
+                sum.push(i, nb);
+            }
+            // The complement of the zero-extension's high zeros.
+            for i in x.len()..n {
+                sum.push(i, WireId::ONE);
+            }
+            sum.add_constant(1);
+        } else {
+            for (i, &bit) in x.iter().enumerate().take(n) {
+                sum.push(i, bit);
+            }
+        }
+    }
+
+    /// Adds the number of set bits of `x` to a sum, every bit in column 0;
+    /// with `negate`, subtracts it, each bit as `¬bit − 1` (free).
+    pub fn push_count(&mut self, sum: &mut Columns, x: &[WireId], negate: bool) {
+        for &bit in x {
+            if negate {
+                let nb = self.not(bit);
+                sum.push(0, nb);
+                sum.sub_constant(1);
+            } else {
+                sum.push(0, bit);
+            }
+        }
+    }
+
+    /// Adds `bit · 2^col`, or with `negative`, `−bit · 2^col` as
+    /// `(¬bit − 1) · 2^col` (free).
+    fn push_signed(&mut self, sum: &mut Columns, col: usize, bit: WireId, negative: bool) {
+        if col >= sum.width() {
+            return;
+        }
+        if negative {
+            let nb = self.not(bit);
+            sum.push(col, nb);
+            if col < 128 {
+                sum.sub_constant(1u128 << col);
+            }
+        } else {
+            sum.push(col, bit);
+        }
+    }
+
+    /// Adds the partial products of `a · b` (with `negate`, `−a · b`), mod
+    /// the sum's width, to a sum: one AND per partial product that lands
+    /// below the width. Each operand is read at its [`narrowest`] width, so
+    /// a product of zero- or sign-extended values multiplies only their
+    /// significant bits; when either is signed, Baugh–Wooley: the partial
+    /// products that involve exactly one sign bit are subtracted (an
+    /// unsigned operand gets a zero sign bit).
+    #[allow(clippy::needless_range_loop)] // indices are the bit weights
+    pub fn push_product(&mut self, sum: &mut Columns, a: &[WireId], b: &[WireId], negate: bool) {
+        let n = sum.width();
+        let ((wa, sign_a), (wb, sign_b)) = (narrowest(a), narrowest(b));
+        if sign_a == Sign::Unsigned && sign_b == Sign::Unsigned {
+            for i in 0..wa {
+                for j in 0..wb {
+                    if i + j < n {
+                        let p = self.and(a[i], b[j]);
+                        self.push_signed(sum, i + j, p, negate);
+                    }
+                }
+            }
+            return;
+        }
+        let with_sign_bit = |x: &[WireId], w: usize, sign: Sign| -> Vec<WireId> {
+            match sign {
+                Sign::Signed => x[..w].to_vec(),
+                Sign::Unsigned => x[..w].iter().copied().chain([WireId::ZERO]).collect(),
+            }
+        };
+        let (sa, sb) = (with_sign_bit(a, wa, sign_a), with_sign_bit(b, wb, sign_b));
+        let (p, q) = (sa.len(), sb.len());
+        for i in 0..p - 1 {
+            for j in 0..q - 1 {
+                if i + j < n {
+                    let x = self.and(sa[i], sb[j]);
+                    self.push_signed(sum, i + j, x, negate);
+                }
+            }
+        }
+        if p + q - 2 < n {
+            let x = self.and(sa[p - 1], sb[q - 1]);
+            self.push_signed(sum, p + q - 2, x, negate);
+        }
+        for j in 0..q - 1 {
+            if p - 1 + j < n {
+                let x = self.and(sa[p - 1], sb[j]);
+                self.push_signed(sum, p - 1 + j, x, !negate);
+            }
+        }
+        for i in 0..p - 1 {
+            if i + q - 1 < n {
+                let x = self.and(sa[i], sb[q - 1]);
+                self.push_signed(sum, i + q - 1, x, !negate);
+            }
+        }
+    }
+
+    /// Adds up a sum by column compression, lowest column first: full adders
+    /// (one AND each) while a column has three bits or more, then a half
+    /// adder; the constant's bit of the column joins last, where a half
+    /// adder with a constant one is free (`x + 1` is `¬x` carrying `x`, and
+    /// `x + y + 1` is `¬(x ⊕ y)` carrying `x ∨ y`). The top column needs no
+    /// carry: it is the XOR of its bits.
+    pub fn add_columns(&mut self, sum: Columns) -> Bits {
+        let Columns { columns, constant } = sum;
+        let n = columns.len();
+        let mut cols: Vec<VecDeque<WireId>> = columns.into_iter().map(VecDeque::from).collect();
+        let mut out = Vec::with_capacity(n);
+        for c in 0..n {
+            let one = c < 128 && (constant >> c) & 1 == 1;
+            let mut q = std::mem::take(&mut cols[c]);
+            if c + 1 == n {
+                let mut x = if one { WireId::ONE } else { WireId::ZERO };
+                for w in q {
+                    x = self.xor(x, w);
+                }
+                out.push(x);
+                break;
+            }
+            let mut carries = Vec::new();
+            while q.len() >= 3 {
+                let (x, y, z) = match (q.pop_front(), q.pop_front(), q.pop_front()) {
+                    (Some(x), Some(y), Some(z)) => (x, y, z),
+                    _ => break,
+                };
                 let xy = self.xor(x, y);
-                columns[c].push_back(self.xor(xy, z));
-                if !top {
-                    let carry = self.majority(x, y, z);
-                    columns[c + 1].push_back(carry);
-                }
+                q.push_back(self.xor(xy, z));
+                carries.push(self.majority(x, y, z));
             }
-            if columns[c].len() == 2 {
-                let (x, y) = (columns[c][0], columns[c][1]);
-                columns[c].clear();
-                columns[c].push_back(self.xor(x, y));
-                if !top {
-                    let carry = self.and(x, y);
-                    columns[c + 1].push_back(carry);
+            let bit = match (q.pop_front(), q.pop_front(), one) {
+                (None, _, o) => self.constant(o),
+                (Some(x), None, false) => x,
+                (Some(x), None, true) => {
+                    carries.push(x);
+                    self.not(x)
                 }
-            }
-            out.push(columns[c].pop_front().unwrap_or(WireId::ZERO));
+                (Some(x), Some(y), false) => {
+                    carries.push(self.and(x, y));
+                    self.xor(x, y)
+                }
+                (Some(x), Some(y), true) => {
+                    carries.push(self.or(x, y));
+                    self.xnor(x, y)
+                }
+            };
+            out.push(bit);
+            cols[c + 1].extend(carries);
         }
+        out.resize(n, WireId::ZERO);
         out
+    }
+
+    // ----- secret indices ----------------------------------------------------
+
+    /// `bits[index]`, reading `bits` as `len` elements of `elem_width` bits,
+    /// by a multiplexer tree over the index's low k = ⌈log₂ len⌉ bits:
+    /// elem_width · Σ_{j=1..k} ⌈len/2^j⌉ ANDs ((len − 1) · elem_width for a
+    /// power of two). Positions past the end (or past `bits`) read as zero.
+    pub fn select(&mut self, bits: &[WireId], index: &[WireId], elem_width: u32, len: u32) -> Bits {
+        let k = index_bits(len);
+        let w = elem_width as usize;
+        let zero = vec![WireId::ZERO; w];
+        let mut level: Vec<Bits> = (0..1usize << k)
+            .map(|e| {
+                if e < len as usize {
+                    bits.get(e * w..(e + 1) * w).map_or_else(|| zero.clone(), <[WireId]>::to_vec)
+                } else {
+                    zero.clone()
+                }
+            })
+            .collect();
+        for j in 0..k {
+            let s = index.get(j).copied().unwrap_or(WireId::ZERO);
+            let mut next = Vec::with_capacity(level.len() / 2);
+            for pair in level.chunks(2) {
+                if pair[0] == pair[1] {
+                    next.push(pair[0].clone());
+                } else {
+                    next.push(self.mux(s, &pair[1], &pair[0]));
+                }
+            }
+            level = next;
+        }
+        level.into_iter().next().unwrap_or_default()
+    }
+
+    /// One-hot decoding of the index's low k = ⌈log₂ len⌉ bits: `sel[e]` is
+    /// set when the index (mod 2^k) equals `e`, for `e < len`; 2^k − 2 ANDs
+    /// (a secret write multiplexes each element with its bit).
+    pub fn decode(&mut self, index: &[WireId], len: u32) -> Bits {
+        let k = index_bits(len);
+        let mut sel = vec![WireId::ONE];
+        for j in 0..k {
+            let bit = index.get(j).copied().unwrap_or(WireId::ZERO);
+            let half = sel.len();
+            let mut next = vec![WireId::ZERO; half * 2];
+            for e in 0..half {
+                let t = self.and(sel[e], bit);
+                next[e] = self.xor(sel[e], t);
+                next[e + half] = t;
+            }
+            sel = next;
+        }
+        sel.truncate(len as usize);
+        sel
     }
 }

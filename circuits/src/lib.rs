@@ -43,5 +43,5 @@ pub use circuit::{
     Circuit, CircuitError, Gate, GateKind, Input, InputSpec, Output, Party, Visibility, WireId,
 };
 pub use eval::{bits_to_u128, u128_to_bits, EvalError};
-pub use gadgets::{Shift, Sign};
+pub use gadgets::{Columns, Shift, Sign};
 pub use stats::Stats;

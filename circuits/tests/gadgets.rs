@@ -564,3 +564,34 @@ fn mul_narrows_extended_operands() {
         })
         .unwrap();
 }
+
+#[test]
+fn columns_add_products_terms_counts_and_constants() {
+    // s = x·y (x sign-extended, y zero-extended to 8 bits) − z + popcount(z) − x·z + 37,
+    // mod 2^8, exhaustively over 4-bit x, y, z: Baugh–Wooley, unsigned
+    // products, negation and the constant all through one compression.
+    use garblet_circuits::{Columns, WireId};
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, 4).unwrap();
+    let y = b.input("y", Party::Evaluator, 4).unwrap();
+    let z = b.input("z", Party::Evaluator, 4).unwrap();
+    let xs = b.sext(&x, 8);
+    let yz = b.zext(&y, 8);
+    let zz = b.zext(&z, 8);
+    let mut sum = Columns::new(8, 37);
+    b.push_product(&mut sum, &xs, &yz, false);
+    b.push_term(&mut sum, &z, true);
+    b.push_count(&mut sum, &z, false);
+    b.push_product(&mut sum, &xs, &zz, true);
+    sum.push(3, WireId::ONE);
+    let s = b.add_columns(sum);
+    b.output("s", Visibility::Both, s).unwrap();
+    let c = optimize(&b.finish().unwrap());
+    let all: Vec<Vec<u128>> = (0..16u128)
+        .flat_map(|x| (0..16u128).flat_map(move |y| (0..16u128).map(move |z| vec![x, y, z])))
+        .collect();
+    check_cases("columns", &c, &all, |v| {
+        let (x, y, z) = (sx(v[0], 4), v[1] as i128, v[2] as i128);
+        (x * y - z + z.count_ones() as i128 - x * z + 37 + 8) as u128
+    });
+}

@@ -31,8 +31,10 @@
 #![forbid(unsafe_code)]
 
 pub mod ast;
+mod builtins;
 pub mod check;
 pub mod diag;
+mod infer;
 pub mod lower;
 pub mod parse;
 pub mod scan;

@@ -1081,35 +1081,14 @@ impl Parser {
             self.bump();
             let (member, mspan) = self.expect_ident("a name after `::`")?;
             let full = span.to(mspan);
-            if let Some(crate::types::Type::Int { signed, bits }) = crate::types::int_type_by_name(&name) {
-                let (negative, value) = match member.as_str() {
-                    "MAX" if signed => (false, (1u128 << (bits - 1)) - 1),
-                    "MAX" => (false, if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 }),
-                    "MIN" if signed => (true, 1u128 << (bits - 1)),
-                    "MIN" => (false, 0),
-                    "BITS" => {
-                        return Ok(Expr {
-                            kind: ExprKind::Int {
-                                negative: false,
-                                value: u128::from(bits),
-                                suffix: Some("u32".into()),
-                            },
-                            span: full,
-                            ty: (),
-                        })
-                    }
-                    _ => {
-                        return self.error(
-                            full,
-                            format!("`{name}::{member}` is not supported; use MIN, MAX or BITS"),
-                        )
-                    }
-                };
-                return Ok(Expr {
-                    kind: ExprKind::Int { negative, value, suffix: Some(name) },
-                    span: full,
-                    ty: (),
-                });
+            // `u8::MAX` and the like: the built-ins say what they stand for.
+            match crate::builtins::associated_const(&name, &member) {
+                Some(Ok(kind)) => return Ok(Expr { kind, span: full, ty: () }),
+                Some(Err(())) => {
+                    return self
+                        .error(full, format!("`{name}::{member}` is not supported; use MIN, MAX or BITS"))
+                }
+                None => {}
             }
             return self.error_help(
                 full,

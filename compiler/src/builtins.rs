@@ -1,0 +1,107 @@
+//! The built-ins: functions (`min`, `max`, `abs`, `len`, `count_ones`,
+//! and `__neg`, which `wrapping_neg()` parses to) and the associated
+//! constants `MIN`, `MAX` and `BITS` of the integer types.
+//!
+//! One place for what the language provides besides its syntax: the
+//! parser asks [`associated_const`] for `u8::MAX`, the checker types calls
+//! here ([`Checker::builtin_call`]); lowering maps each built-in onto a
+//! gadget (`lower/expr.rs`).
+
+use crate::ast::*;
+use crate::check::Checker;
+use crate::diag::{Diagnostic, Span};
+use crate::infer::Ty;
+use crate::types::{int_type_by_name, Type};
+
+/// The built-in functions' names.
+const BUILTINS: &[&str] = &["min", "max", "abs", "len", "count_ones", "__neg"];
+
+/// Whether `name` is a built-in function.
+pub(crate) fn is_builtin(name: &str) -> bool {
+    BUILTINS.contains(&name)
+}
+
+/// `ty_name::member` for an integer type (`u8::MAX`, `i32::MIN`,
+/// `u64::BITS`) as the literal it stands for: `MIN` and `MAX` typed as the
+/// type itself, `BITS` as a `u32`. `None` when `ty_name` is not an integer
+/// type; `Some(Err(()))` for a member other than these three.
+pub(crate) fn associated_const(ty_name: &str, member: &str) -> Option<Result<ExprKind<()>, ()>> {
+    let Some(Type::Int { signed, bits }) = int_type_by_name(ty_name) else { return None };
+    let (negative, value) = match member {
+        "MAX" if signed => (false, (1u128 << (bits - 1)) - 1),
+        "MAX" => (false, if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 }),
+        "MIN" if signed => (true, 1u128 << (bits - 1)),
+        "MIN" => (false, 0),
+        "BITS" => {
+            return Some(Ok(ExprKind::Int {
+                negative: false,
+                value: u128::from(bits),
+                suffix: Some("u32".into()),
+            }))
+        }
+        _ => return Some(Err(())),
+    };
+    Some(Ok(ExprKind::Int { negative, value, suffix: Some(ty_name.to_owned()) }))
+}
+
+impl Checker {
+    /// A call of the built-in `name` (already known to be one) on typed
+    /// arguments: the number of arguments, then each one's own rule.
+    pub(crate) fn builtin_call(&mut self, name: String, args: Vec<Expr<Ty>>, span: Span) -> Expr<Ty> {
+        let want = match name.as_str() {
+            "min" | "max" => 2,
+            _ => 1,
+        };
+        if args.len() != want {
+            self.err(Diagnostic::new(
+                span,
+                format!("`{name}` takes {want} argument(s), {} given", args.len()),
+            ));
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        }
+        let ty = match name.as_str() {
+            "min" | "max" => {
+                if !self.unify(&args[0].ty, &args[1].ty) {
+                    self.mismatch(args[1].span, &args[0].ty, &args[1].ty);
+                }
+                let t = args[0].ty.clone();
+                if !self.is_int_like(&t) {
+                    let msg = format!("`{name}` needs integers, found {}", self.show(&t));
+                    self.err(Diagnostic::new(span, msg));
+                }
+                self.join(&t, &args[1].ty)
+            }
+            "abs" | "__neg" => {
+                let t = args[0].ty.clone();
+                if !self.is_int_like(&t) {
+                    let msg = format!("`{name}` needs an integer, found {}", self.show(&t));
+                    self.err(Diagnostic::new(span, msg));
+                }
+                if name == "abs" {
+                    self.must_be_signed.push((span, t.clone(), "`abs`"));
+                }
+                t
+            }
+            "count_ones" => {
+                let t = args[0].ty.clone();
+                if !self.is_int_like(&t) {
+                    let msg = format!("`count_ones` needs an integer, found {}", self.show(&t));
+                    self.err(Diagnostic::new(span, msg));
+                }
+                Ty::Int { signed: false, bits: 32 }
+            }
+            _ => {
+                // len
+                match self.find(&args[0].ty) {
+                    Ty::Array(..) | Ty::Error => {}
+                    other => {
+                        let msg = format!("`len` needs an array, found {}", self.show(&other));
+                        self.err(Diagnostic::new(span, msg));
+                    }
+                }
+                self.fresh()
+            }
+        };
+        Self::typed(ExprKind::Call(name, args), span, ty)
+    }
+}

@@ -1,0 +1,394 @@
+//! Expressions: literals, variables, operators, casts, indexing, calls.
+//!
+//! Each operator picks a gadget of the builder (or a lazy sum, for `+`,
+//! `-` and `*`); operators on two compile-time constants are computed
+//! directly (`const_binary`). Calls to user functions are inlined in a fresh
+//! frame; the built-ins map onto gadgets.
+
+use super::control::Comparison;
+use super::linear::{Lin, Term, Terms};
+use super::place::out_of_bounds;
+use super::value::{const_binary, const_of, const_value, is_min_const, slice, Val};
+use super::{Frame, LResult, Lowerer};
+use crate::ast::*;
+use crate::diag::{Diagnostic, Span};
+use crate::types::Type;
+use garblet_circuits::{Shift, Sign, WireId};
+use std::rc::Rc;
+
+impl Lowerer<'_> {
+    pub(super) fn expr(&mut self, e: &Expr<Type>) -> LResult<Val> {
+        self.tick(e.span)?;
+        let v = self.expr_inner(e)?;
+        if self.frame().dead {
+            // Every path returned inside this expression: its value is never
+            // used, but keep its width right for the operations around it.
+            return Ok(Val::bits(vec![WireId::ZERO; e.ty.width() as usize]));
+        }
+        Ok(v)
+    }
+
+    /// Lowers the operands of an operation; `None` when a `return` in them
+    /// ended every path (the operation is then skipped).
+    pub(super) fn operands(&mut self, es: &[&Expr<Type>]) -> LResult<Option<Vec<Val>>> {
+        let mut out = Vec::with_capacity(es.len());
+        for e in es {
+            out.push(self.expr(e)?);
+            if self.frame().dead {
+                return Ok(None);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// One expression by its kind. The larger arms are methods of their own
+    /// (`cast`, `index`, `call`, `binary`) so that this match reads as a
+    /// table of where each kind is lowered.
+    pub(super) fn expr_inner(&mut self, e: &Expr<Type>) -> LResult<Val> {
+        let dead = || Ok(Val::bits(Vec::new()));
+        match &e.kind {
+            ExprKind::Int { negative, value, .. } => {
+                let v = if *negative { value.wrapping_neg() } else { *value };
+                Ok(Val::bits(self.b.constant_bits_u128(v, e.ty.width())))
+            }
+            ExprKind::Bool(b) => Ok(Val::bits(vec![self.b.constant(*b)])),
+            // A variable is its slot in the current frame, else a `const` item.
+            ExprKind::Var(name) => {
+                if let Some(slot) = self.slot(name) {
+                    return Ok(self.frame().vals[slot].clone());
+                }
+                self.constant(name, e.span)
+            }
+            ExprKind::Unary(op, a) => {
+                let v = self.expr(a)?;
+                match op {
+                    UnOp::Neg => Ok(self.negate(&v, a.ty.width())),
+                    UnOp::Not => {
+                        let bits = self.bits(&v);
+                        Ok(Val::bits(self.b.not_bits(&bits)))
+                    }
+                }
+            }
+            ExprKind::Binary(op, a, b) => {
+                let Some(mut v) = self.operands(&[a, b])? else { return dead() };
+                let (y, x) = (v.pop(), v.pop());
+                match (x, y) {
+                    (Some(x), Some(y)) => self.binary(*op, &a.ty, x, y),
+                    _ => dead(),
+                }
+            }
+            ExprKind::Cast(a, _) => self.cast(a, &e.ty),
+            // The whole `if` is charged to its line (the condition and the
+            // merges); the branches' statements to their own lines.
+            ExprKind::If(c, t, els) => {
+                self.depth += 1;
+                let old = self.enter_line(e.span);
+                let r = self.if_expr(c, t, els.as_deref());
+                self.set_line(old);
+                self.depth -= 1;
+                r
+            }
+            ExprKind::Block(b) => Ok(self.block(b)?.unwrap_or_else(|| Val::bits(Vec::new()))),
+            ExprKind::Call(name, args) => self.call(name, args, e),
+            ExprKind::Index(a, i) => self.index(a, i),
+            ExprKind::Field(a, name) => {
+                let v = self.expr(a)?;
+                let bits = self.bits(&v);
+                if let Type::Struct { fields, .. } = &a.ty {
+                    let mut off = 0u32;
+                    for (f, t) in fields {
+                        if f == name {
+                            return Ok(Val::bits(slice(&bits, off, t.width())));
+                        }
+                        off = off.saturating_add(t.width());
+                    }
+                }
+                Ok(Val::bits(Vec::new()))
+            }
+            ExprKind::TupleField(a, k) => {
+                let v = self.expr(a)?;
+                let bits = self.bits(&v);
+                match a.ty.parts().get(*k as usize) {
+                    Some((off, t)) => Ok(Val::bits(slice(&bits, *off, t.width()))),
+                    None => Ok(Val::bits(Vec::new())),
+                }
+            }
+            // Aggregates are their parts' wires side by side (`crate::types`).
+            ExprKind::Array(items) | ExprKind::Tuple(items) => {
+                let mut out = Vec::with_capacity(e.ty.width_u64().min(1 << 24) as usize);
+                for it in items {
+                    let v = self.expr(it)?;
+                    out.extend_from_slice(&self.bits(&v));
+                }
+                Ok(Val::bits(out))
+            }
+            ExprKind::Struct(_, fields) => {
+                let mut out = Vec::new();
+                for (_, _, it) in fields {
+                    let v = self.expr(it)?;
+                    out.extend_from_slice(&self.bits(&v));
+                }
+                Ok(Val::bits(out))
+            }
+            ExprKind::Repeat(v, _) => {
+                let Type::Array(_, n) = &e.ty else { return Ok(Val::bits(Vec::new())) };
+                let item = self.expr(v)?;
+                let bits = self.bits(&item);
+                self.tick(e.span)?;
+                let mut out = Vec::with_capacity(bits.len().saturating_mul(*n as usize));
+                for _ in 0..*n {
+                    out.extend_from_slice(&bits);
+                }
+                Ok(Val::bits(out))
+            }
+        }
+    }
+
+    /// `a as T`: to `bool`, "any bit set" (n − 1 ANDs); between integers a
+    /// free zero- or sign-extension (by the source's signedness) or
+    /// truncation; anything else keeps its bits.
+    fn cast(&mut self, a: &Expr<Type>, to: &Type) -> LResult<Val> {
+        let v = self.expr(a)?;
+        let bits = self.bits(&v);
+        Ok(Val::bits(match (&a.ty, to) {
+            (_, Type::Bool) => {
+                let nz = self.b.reduce_or(&bits);
+                vec![nz]
+            }
+            (from, Type::Int { bits: w, .. }) => {
+                let sign = if from.is_signed() { Sign::Signed } else { Sign::Unsigned };
+                self.b.resize(&bits, *w, sign)
+            }
+            _ => bits.to_vec(),
+        }))
+    }
+
+    /// `a[i]`: a slice when `i` is known (out of bounds is an error then),
+    /// otherwise a multiplexer tree (`Builder::select`).
+    fn index(&mut self, a: &Expr<Type>, i: &Expr<Type>) -> LResult<Val> {
+        let Some(v) = self.operands(&[a, i])? else { return Ok(Val::bits(Vec::new())) };
+        let (av, iv) = (&v[0], &v[1]);
+        let bits = self.bits(av);
+        let ibits = self.bits(iv);
+        let Type::Array(elem, n) = &a.ty else { return Ok(Val::bits(Vec::new())) };
+        let w = elem.width();
+        match const_value(&ibits) {
+            Some(k) if k < u128::from(*n) => Ok(Val::bits(slice(&bits, (k as u32).saturating_mul(w), w))),
+            Some(k) => self.fatal(out_of_bounds(i.span, k, *n)),
+            None => Ok(Val::bits(self.b.select(&bits, &ibits, w, *n))),
+        }
+    }
+
+    pub(super) fn constant(&mut self, name: &str, span: Span) -> LResult<Val> {
+        if let Some(v) = self.const_cache.get(name) {
+            return Ok(v.clone());
+        }
+        let Some(def) = self.consts.get(name).copied() else {
+            return self.fatal(Diagnostic::new(span, format!("cannot find `{name}`")));
+        };
+        if self.depth > crate::limits::MAX_INLINE_DEPTH {
+            return self.fatal(Diagnostic::new(span, format!("the constant `{name}` refers to itself")));
+        }
+        // Constants see only other constants: lower in an empty frame.
+        self.depth += 1;
+        self.frames.push(Frame::default());
+        let v = self.expr(&def.value);
+        self.frames.pop();
+        self.depth -= 1;
+        let v = v?;
+        let bits = self.bits(&v);
+        if bits.iter().any(|w| !w.is_const()) {
+            return self.fatal(Diagnostic::new(
+                def.value.span,
+                format!("the value of `{name}` is not known at compile time"),
+            ));
+        }
+        let v = Val::Bits(bits);
+        self.const_cache.insert(name.to_owned(), v.clone());
+        Ok(v)
+    }
+
+    /// A call: a user function is inlined in a fresh frame holding its
+    /// arguments (its gates count on the body's lines); a built-in maps onto
+    /// a gadget.
+    pub(super) fn call(&mut self, name: &str, args: &[Expr<Type>], e: &Expr<Type>) -> LResult<Val> {
+        self.tick(e.span)?;
+        let refs: Vec<&Expr<Type>> = args.iter().collect();
+        let Some(vals) = self.operands(&refs)? else { return Ok(Val::bits(Vec::new())) };
+        if let Some(f) = self.fns.get(name).copied() {
+            if self.depth > crate::limits::MAX_INLINE_DEPTH {
+                return self.fatal(
+                    Diagnostic::new(
+                        e.span,
+                        format!("calls nest deeper than {} levels", crate::limits::MAX_INLINE_DEPTH),
+                    )
+                    .with_help("functions are inlined; flatten the call chain"),
+                );
+            }
+            let mut frame = Frame::default();
+            for (p, v) in f.params.iter().zip(vals) {
+                frame.names.push(p.name.clone());
+                frame.vals.push(v);
+            }
+            self.depth += 1;
+            self.frames.push(frame);
+            let old = self.line;
+            let r = self.function_body(&f.body);
+            self.set_line(old);
+            self.frames.pop();
+            self.depth -= 1;
+            return r;
+        }
+        self.builtin(name, args, &vals, e)
+    }
+
+    /// A call of a built-in (`crate::builtins`; the checker fixed each one's
+    /// number of arguments) on its lowered arguments `vals`.
+    fn builtin(&mut self, name: &str, args: &[Expr<Type>], vals: &[Val], e: &Expr<Type>) -> LResult<Val> {
+        let ty = &e.ty;
+        let sign = |t: &Type| if t.is_signed() { Sign::Signed } else { Sign::Unsigned };
+        match name {
+            "min" | "max" => {
+                let a = self.bits(&vals[0]);
+                let b = self.bits(&vals[1]);
+                let s = sign(&args[0].ty);
+                // With the type's minimum, no comparison is needed.
+                match (is_min_const(&a, s), is_min_const(&b, s), name) {
+                    (true, _, "max") => return Ok(Val::Bits(b)),
+                    (_, true, "max") => return Ok(Val::Bits(a)),
+                    (true, _, _) => return Ok(Val::Bits(a)),
+                    (_, true, _) => return Ok(Val::Bits(b)),
+                    _ => {}
+                }
+                Ok(Val::bits(if name == "min" { self.b.min(&a, &b, s) } else { self.b.max(&a, &b, s) }))
+            }
+            "abs" => {
+                let a = self.bits(&vals[0]);
+                Ok(Val::bits(self.b.abs(&a)))
+            }
+            "__neg" => Ok(self.negate(&vals[0], ty.width())),
+            "count_ones" => {
+                // A sum of one-bit terms: added up with whatever it is added to.
+                let a = self.bits(&vals[0]);
+                Ok(Val::Lin(Rc::new(Lin::new(
+                    32,
+                    Terms::default().push(Term::Count(a, false)),
+                    0,
+                    self.line,
+                ))))
+            }
+            "len" => {
+                let n = match &args[0].ty {
+                    Type::Array(_, n) => *n,
+                    _ => 0,
+                };
+                Ok(Val::bits(self.b.constant_bits_u128(u128::from(n), ty.width())))
+            }
+            _ => self.fatal(Diagnostic::new(e.span, format!("cannot find function `{name}`"))),
+        }
+    }
+
+    /// `x op y` with `x` of type `ta` (the checker made `y` match, except
+    /// for shift amounts): computed here when both are constants, a lazy sum
+    /// for `+ - *`, otherwise the builder's gadget.
+    pub(super) fn binary(&mut self, op: BinOp, ta: &Type, x: Val, y: Val) -> LResult<Val> {
+        let sign = if ta.is_signed() { Sign::Signed } else { Sign::Unsigned };
+        let w = ta.width();
+        // Compile-time arithmetic (loop variables, constants): computed here
+        // rather than by folding a gadget's gates away.
+        if ta.is_int() || *ta == Type::Bool {
+            if let (Some(a), Some(b)) = (const_of(&x), const_of(&y)) {
+                if let Some(v) = const_binary(op, ta.is_signed(), w, a, b) {
+                    let width = if op.is_comparison() { 1 } else { w };
+                    return Ok(Val::bits(self.b.constant_bits_u128(v, width)));
+                }
+            }
+        }
+        Ok(match op {
+            BinOp::Add => self.add(&x, &y, w, false),
+            BinOp::Sub => self.add(&x, &y, w, true),
+            BinOp::Mul => self.mul(&x, &y, w),
+            BinOp::Div | BinOp::Rem => {
+                let a = self.bits(&x);
+                let b = self.bits(&y);
+                Val::bits(if op == BinOp::Div { self.b.div(&a, &b, sign) } else { self.b.rem(&a, &b, sign) })
+            }
+            BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => {
+                let a = self.bits(&x);
+                let b = self.bits(&y);
+                Val::bits(match op {
+                    BinOp::BitAnd => self.b.and_bits(&a, &b),
+                    BinOp::BitOr => self.b.or_bits(&a, &b),
+                    _ => self.b.xor_bits(&a, &b),
+                })
+            }
+            BinOp::And | BinOp::Or => {
+                let a = self.bits(&x).first().copied().unwrap_or(WireId::ZERO);
+                let b = self.bits(&y).first().copied().unwrap_or(WireId::ZERO);
+                Val::bits(vec![if op == BinOp::And { self.b.and(a, b) } else { self.b.or(a, b) }])
+            }
+            BinOp::Shl | BinOp::Shr => self.shift(op, sign, w, &x, &y),
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                self.comparison(op, ta, &x, &y)
+            }
+        })
+    }
+
+    /// `x << y`, `x >> y` (arithmetic for signed `x`): free by a known
+    /// amount (taken mod the width), else a barrel shifter over the amount's
+    /// low bits.
+    fn shift(&mut self, op: BinOp, sign: Sign, w: u32, x: &Val, y: &Val) -> Val {
+        let a = self.bits(x);
+        let amount = self.bits(y);
+        let kind = match (op, sign) {
+            (BinOp::Shl, _) => Shift::Left,
+            (_, Sign::Signed) => Shift::RightArithmetic,
+            _ => Shift::RightLogical,
+        };
+        match const_value(&amount) {
+            Some(k) => {
+                let k = if w == 0 { 0 } else { (k % u128::from(w)) as u64 };
+                Val::bits(self.b.shift_const(&a, k, kind))
+            }
+            None => {
+                // Two's complement low bits = the amount mod the width
+                // (all widths are powers of two).
+                let amount = if w.is_power_of_two() {
+                    let k = w.trailing_zeros() as usize;
+                    amount.iter().copied().take(k).collect()
+                } else {
+                    amount.to_vec()
+                };
+                Val::bits(self.b.shift(&a, &amount, kind))
+            }
+        }
+    }
+
+    /// `==`, `!=`, `<`, `<=`, `>`, `>=` on values of type `ta`. An order
+    /// comparison is remembered by its wire, so that [`Lowerer::merge`] can
+    /// see `if a < b { b } else { a }` as a maximum.
+    fn comparison(&mut self, op: BinOp, ta: &Type, x: &Val, y: &Val) -> Val {
+        let a = self.bits(x);
+        let b = self.bits(y);
+        let s = if ta.is_signed() { Sign::Signed } else { Sign::Unsigned };
+        let bit = match op {
+            BinOp::Eq => self.b.eq(&a, &b),
+            BinOp::Ne => self.b.ne(&a, &b),
+            BinOp::Lt => self.b.lt(&a, &b, s),
+            BinOp::Le => self.b.le(&a, &b, s),
+            BinOp::Gt => self.b.gt(&a, &b, s),
+            _ => self.b.ge(&a, &b, s),
+        };
+        // Remember `bit = (x < y)` (or its negation) for `merge`.
+        let (lo, hi, negated) = match op {
+            BinOp::Lt => (a, b, false),
+            BinOp::Gt => (b, a, false),
+            BinOp::Le => (b, a, true),
+            _ => (a, b, true),
+        };
+        if !matches!(op, BinOp::Eq | BinOp::Ne) && !bit.is_const() {
+            self.comparisons.insert(bit, Comparison { lo, hi, sign: s, negated });
+        }
+        Val::bits(vec![bit])
+    }
+}

@@ -1,0 +1,73 @@
+//! Per-line AND costs ([`crate::Program::line_costs`]).
+//!
+//! While lowering, every gate the builder emits belongs to the source line
+//! being lowered (a list of `(first gate, line)` segments); afterwards a
+//! backward liveness pass counts each line's AND gates that an output
+//! depends on. Apart from the walk so that attribution (which line a gate
+//! is charged to) is decided in one place.
+
+use super::Lowerer;
+use crate::diag::Span;
+use garblet_circuits::{Circuit, GateKind};
+use std::collections::HashMap;
+
+/// Live AND gates per line: gate `g` belongs to the last segment starting at
+/// or before it; a gate is live if an output depends on it.
+pub(super) fn line_costs(circuit: &Circuit, segments: &[(usize, u32)]) -> Vec<(u32, u64)> {
+    let gates = circuit.gates();
+    let mut live = vec![false; circuit.num_wires() as usize];
+    for o in circuit.outputs() {
+        for w in &o.wires {
+            live[w.index()] = true;
+        }
+    }
+    let mut per_line: HashMap<u32, u64> = HashMap::new();
+    let mut seg = segments.len();
+    for (i, g) in gates.iter().enumerate().rev() {
+        while seg > 0 && segments[seg - 1].0 > i {
+            seg -= 1;
+        }
+        if !live[g.out.index()] {
+            continue;
+        }
+        live[g.a.index()] = true;
+        live[g.b.index()] = true;
+        if g.kind == GateKind::And {
+            let line = if seg > 0 { segments[seg - 1].1 } else { 0 };
+            *per_line.entry(line).or_default() += 1;
+        }
+    }
+    let mut v: Vec<(u32, u64)> = per_line.into_iter().filter(|&(_, n)| n > 0).collect();
+    v.sort_unstable();
+    v
+}
+
+impl Lowerer<'_> {
+    pub(super) fn line_of(&self, span: Span) -> u32 {
+        let pos = span.start as usize;
+        match self.line_starts.binary_search(&pos) {
+            Ok(i) => i as u32 + 1,
+            Err(i) => i as u32,
+        }
+    }
+
+    /// Attributes the gates emitted from now on to `span`'s line; returns
+    /// the line to go back to.
+    pub(super) fn enter_line(&mut self, span: Span) -> u32 {
+        let line = self.line_of(span);
+        let old = self.line;
+        self.set_line(line);
+        old
+    }
+
+    pub(super) fn set_line(&mut self, line: u32) {
+        if line != self.line {
+            let g = self.b.gate_count();
+            match self.segments.last_mut() {
+                Some(last) if last.0 == g => last.1 = line,
+                _ => self.segments.push((g, line)),
+            }
+            self.line = line;
+        }
+    }
+}

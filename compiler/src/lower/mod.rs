@@ -1,0 +1,229 @@
+//! Stage 4, lowering: a [`Checked`] program → gates on a
+//! [`garblet_circuits::Builder`].
+//!
+//! Lowering is a symbolic execution of `main` in which every value is a
+//! vector of wires (flattened as in [`crate::types`]). What is known at
+//! compile time is simply a value whose wires are the constants: the builder
+//! folds constants, so loop variables, `const` items and arithmetic on them
+//! cost nothing, `if` on a constant condition lowers only the branch taken,
+//! and an index known at compile time selects directly. Loops are unrolled
+//! (bounds must be constants) and functions inlined at each call (the
+//! checker has ruled out recursion).
+//!
+//! This stage walks the typed syntax; the arithmetic is the builder's
+//! (`garblet_circuits::gadgets`), which never sees the syntax. The files:
+//!
+//! - `mod.rs` — the entry point [`lower`], the lowering state (frames,
+//!   scopes, the step and gate limits).
+//! - `value.rs` — what a value is during lowering, and arithmetic on
+//!   compile-time constants.
+//! - `linear.rs` — lazy sums: `+`, `-`, `*`, `count_ones` build a linear
+//!   form added up once, by one column compression, when something reads it.
+//! - `stmt.rs` — blocks, `let`, assignment, unrolled `for`.
+//! - `expr.rs` — expressions, operators, calls and built-ins.
+//! - `place.rs` — places and secret indices (multiplexer trees, one-hot
+//!   writes).
+//! - `control.rs` — secret `if` (merging two branches' states) and `return`
+//!   under a secret condition.
+//! - `lines.rs` — which source line each AND gate is charged to.
+
+mod control;
+mod expr;
+mod linear;
+mod lines;
+mod place;
+mod stmt;
+mod value;
+
+use crate::ast::*;
+use crate::check::Checked;
+use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::limits::{MAX_GATES, MAX_STEPS};
+use crate::types::Type;
+use control::Comparison;
+use garblet_circuits::{Bits, Builder, Circuit, WireId};
+use lines::line_costs;
+use std::collections::HashMap;
+use value::{slice, Val};
+
+/// What lowering produces: the (unoptimised) circuit and the AND gates each
+/// source line's expressions emitted that the outputs depend on.
+pub struct Lowered {
+    /// The circuit, straight from the builder.
+    pub circuit: Circuit,
+    /// `(line, ANDs)`, sorted by line, lines without ANDs left out.
+    pub line_costs: Vec<(u32, u64)>,
+}
+
+/// Lowers a checked program into a circuit with one input per parameter of
+/// `main` and one output `"result"`.
+pub fn lower(checked: &Checked, source: &str) -> Result<Lowered, Diagnostics> {
+    let program = &checked.program;
+    let mut l = Lowerer {
+        b: Builder::new(),
+        fns: program.fns.iter().map(|f| (f.name.as_str(), f)).collect(),
+        consts: program.consts.iter().map(|c| (c.name.as_str(), c)).collect(),
+        const_cache: HashMap::new(),
+        frames: vec![Frame::default()],
+        errors: Diagnostics::new(),
+        line_starts: std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect(),
+        segments: vec![(0, 0)],
+        line: 0,
+        steps: 0,
+        depth: 0,
+        comparisons: HashMap::new(),
+    };
+    let main = &program.fns[checked.main];
+    let mut frame = Frame::default();
+    for p in &checked.params {
+        let bits = match l.b.input(p.name.clone(), p.party, p.ty.width()) {
+            Ok(bits) => bits,
+            Err(e) => return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string()))),
+        };
+        frame.names.push(p.name.clone());
+        frame.vals.push(Val::bits(bits));
+    }
+    l.frames = vec![frame];
+    let result = match l.function_body(&main.body) {
+        Ok(v) => l.bits(&v),
+        Err(Fatal) => {
+            return Err(l.errors);
+        }
+    };
+    if !l.errors.is_empty() {
+        return Err(l.errors);
+    }
+    let result: Bits = result.to_vec();
+    if let Err(e) = l.b.output("result", checked.reveal, result) {
+        return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string())));
+    }
+    let segments = std::mem::take(&mut l.segments);
+    let circuit = match l.b.finish() {
+        Ok(c) => c,
+        Err(e) => return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string()))),
+    };
+    let line_costs = line_costs(&circuit, &segments);
+    Ok(Lowered { circuit, line_costs })
+}
+
+/// Lowering stopped; the reason is in `errors`.
+struct Fatal;
+
+type LResult<T> = Result<T, Fatal>;
+
+#[derive(Default, Clone)]
+struct Frame {
+    names: Vec<String>,
+    vals: Vec<Val>,
+    marks: Vec<usize>,
+    /// Set once a `return` ran on some path (a wire: maybe secret).
+    returned: Option<WireId>,
+    /// The value returned (valid where `returned` is set).
+    ret: Option<Val>,
+    /// Every path has returned: the rest of the block is skipped.
+    dead: bool,
+}
+
+/// What a branch changes in a frame (the names stay as they are).
+struct State {
+    vals: Vec<Val>,
+    returned: Option<WireId>,
+    ret: Option<Val>,
+    dead: bool,
+}
+
+impl Frame {
+    fn state(&self) -> State {
+        State { vals: self.vals.clone(), returned: self.returned, ret: self.ret.clone(), dead: self.dead }
+    }
+
+    fn restore(&mut self, s: State) {
+        self.vals = s.vals;
+        self.returned = s.returned;
+        self.ret = s.ret;
+        self.dead = s.dead;
+    }
+}
+
+struct Lowerer<'a> {
+    b: Builder,
+    fns: HashMap<&'a str, &'a FnDef<Type>>,
+    consts: HashMap<&'a str, &'a ConstDef<Type>>,
+    const_cache: HashMap<String, Val>,
+    frames: Vec<Frame>,
+    errors: Diagnostics,
+    line_starts: Vec<usize>,
+    /// `(first gate, line)`: gates from there on belong to that line.
+    segments: Vec<(usize, u32)>,
+    line: u32,
+    steps: u64,
+    depth: usize,
+    comparisons: HashMap<WireId, Comparison>,
+}
+
+impl Lowerer<'_> {
+    fn frame(&mut self) -> &mut Frame {
+        // `frames` always holds the frame of the function being lowered.
+        let last = self.frames.len() - 1;
+        &mut self.frames[last]
+    }
+
+    fn fatal<T>(&mut self, d: Diagnostic) -> LResult<T> {
+        self.errors.push(d);
+        Err(Fatal)
+    }
+
+    fn tick(&mut self, span: Span) -> LResult<()> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return self.fatal(
+                Diagnostic::new(span, format!("the program unrolls into more than {MAX_STEPS} steps"))
+                    .with_help("reduce loop bounds or array sizes"),
+            );
+        }
+        if self.b.gate_count() > MAX_GATES {
+            return self.fatal(
+                Diagnostic::new(span, format!("the circuit grows past {MAX_GATES} gates"))
+                    .with_help("reduce loop bounds or array sizes"),
+            );
+        }
+        Ok(())
+    }
+
+    fn push_scope(&mut self) {
+        let f = self.frame();
+        let n = f.vals.len();
+        f.marks.push(n);
+    }
+
+    fn pop_scope(&mut self) {
+        let f = self.frame();
+        let n = f.marks.pop().unwrap_or(0);
+        f.vals.truncate(n);
+        f.names.truncate(n);
+    }
+
+    fn bind(&mut self, name: &str, v: Val) {
+        let f = self.frame();
+        f.names.push(name.to_owned());
+        f.vals.push(v);
+    }
+
+    fn bind_pattern(&mut self, pat: &Pattern, ty: &Type, v: Val) {
+        match pat {
+            Pattern::Ident { name, .. } => self.bind(name, v),
+            Pattern::Wild(_) => {}
+            Pattern::Tuple(items, _) => {
+                let bits = self.bits(&v);
+                for ((p, (off, t)), _) in items.iter().zip(ty.parts()).zip(0..) {
+                    let part = slice(&bits, off, t.width());
+                    self.bind_pattern(p, t, Val::bits(part));
+                }
+            }
+        }
+    }
+
+    fn slot(&mut self, name: &str) -> Option<usize> {
+        self.frame().names.iter().rposition(|n| n == name)
+    }
+}

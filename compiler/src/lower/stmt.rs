@@ -1,0 +1,273 @@
+//! Statements: blocks and scopes, `let`, assignment, and unrolled `for`
+//! loops (bounds must be known at compile time; the size of an unrolled
+//! loop is projected from its first iterations and refused early when it
+//! would pass [`MAX_GATES`]).
+
+use super::place::Proj;
+use super::value::{const_value_signed, slice, Val};
+use super::{LResult, Lowerer};
+use crate::ast::*;
+use crate::diag::{Diagnostic, Span};
+use crate::limits::{MAX_GATES, MAX_STEPS};
+use crate::types::Type;
+use garblet_circuits::{Bits, WireId};
+use std::rc::Rc;
+
+impl Lowerer<'_> {
+    /// A block's value, or `None` when every path through it returned.
+    pub(super) fn block(&mut self, b: &Block<Type>) -> LResult<Option<Val>> {
+        self.push_scope();
+        for s in &b.stmts {
+            if self.frame().dead {
+                break;
+            }
+            let old = self.enter_line(s.span);
+            let r = self.stmt(s);
+            self.set_line(old);
+            r?;
+        }
+        let v = if self.frame().dead {
+            None
+        } else {
+            match &b.tail {
+                Some(t) => {
+                    let old = self.enter_line(t.span);
+                    let v = self.expr(t);
+                    self.set_line(old);
+                    let v = v?;
+                    if self.frame().dead {
+                        None
+                    } else {
+                        Some(v)
+                    }
+                }
+                None => Some(Val::bits(Vec::new())),
+            }
+        };
+        self.pop_scope();
+        Ok(v)
+    }
+
+    pub(super) fn stmt(&mut self, s: &Stmt<Type>) -> LResult<()> {
+        self.tick(s.span)?;
+        match &s.kind {
+            StmtKind::Let { pat, init, .. } => {
+                let v = self.expr(init)?;
+                self.bind_pattern(pat, &init.ty, v);
+            }
+            StmtKind::Assign { place, op, value } => self.assign(place, *op, value)?,
+            StmtKind::Expr(e) => {
+                self.expr(e)?;
+            }
+            StmtKind::For { pat, iter, body } => self.for_loop(pat, iter, body)?,
+            StmtKind::Return(e) => {
+                let v = match e {
+                    Some(e) => self.expr(e)?,
+                    None => Val::bits(Vec::new()),
+                };
+                if !self.frame().dead {
+                    self.return_value(v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn for_loop(
+        &mut self,
+        pat: &Pattern,
+        iter: &ForIter<Type>,
+        body: &Block<Type>,
+    ) -> LResult<()> {
+        // The iteration as an arithmetic progression of positions (range
+        // values or array indices), with the `enumerate` counter alongside.
+        let (mut first, mut step, mut count, item_ty, array) = match &iter.source {
+            ForSource::Range(a, b, inclusive) => {
+                let lo = self.const_int(a, "a loop bound")?;
+                let hi = self.const_int(b, "a loop bound")?;
+                let hi = if *inclusive { hi.saturating_add(1) } else { hi };
+                (lo, 1i128, hi.saturating_sub(lo).max(0), a.ty.clone(), None)
+            }
+            ForSource::Array(a) => {
+                let v = self.expr(a)?;
+                let bits = self.bits(&v);
+                let Type::Array(elem, n) = &a.ty else { return Ok(()) };
+                (0, 1, i128::from(*n), (**elem).clone(), Some(bits))
+            }
+        };
+        let mut counter: Option<(i128, i128)> = None;
+        let mut ty = item_ty.clone();
+        for ad in &iter.adaptors {
+            match ad {
+                Adaptor::Rev => {
+                    first = first.saturating_add(step.saturating_mul(count - 1));
+                    step = step.saturating_neg();
+                    if let Some((f, s)) = counter {
+                        counter = Some((f.saturating_add(s.saturating_mul(count - 1)), s.saturating_neg()));
+                    }
+                }
+                Adaptor::StepBy(k) => {
+                    let k = self.const_int(k, "a `step_by` step")?;
+                    if k <= 0 {
+                        return self
+                            .fatal(Diagnostic::new(iter_span(iter), "`step_by` needs a step of at least 1"));
+                    }
+                    step = step.saturating_mul(k);
+                    count = count.saturating_add(k - 1) / k;
+                    if let Some((f, s)) = counter {
+                        counter = Some((f, s.saturating_mul(k)));
+                    }
+                }
+                Adaptor::Enumerate => {
+                    counter = Some((0, 1));
+                    ty = Type::Tuple(vec![Type::Int { signed: false, bits: 64 }, ty]);
+                }
+            }
+        }
+        let span = iter_span(iter);
+        if count > i128::from(MAX_STEPS) {
+            return self.fatal(
+                Diagnostic::new(
+                    span,
+                    format!("this loop runs {count} times, more than the limit of {MAX_STEPS}"),
+                )
+                .with_help("loops are unrolled into the circuit: use smaller bounds"),
+            );
+        }
+        let item_width = item_ty.width();
+        let loop_start = self.b.gate_count();
+        for k in 0..count {
+            self.tick(body.span)?;
+            let pos = first.wrapping_add(step.wrapping_mul(k));
+            let mut item: Bits = match &array {
+                Some(bits) => slice(bits, (pos as u32).saturating_mul(item_width), item_width),
+                None => self.b.constant_bits(pos, item_width),
+            };
+            if let Some((f, s)) = counter {
+                let mut with_index = self.b.constant_bits(f.wrapping_add(s.wrapping_mul(k)), 64);
+                with_index.append(&mut item);
+                item = with_index;
+            }
+            self.push_scope();
+            self.bind_pattern(pat, &ty, Val::bits(item));
+            let r = self.block(body);
+            self.pop_scope();
+            r?;
+            if self.frame().dead {
+                break;
+            }
+            // Project the whole loop from the iterations so far, after
+            // iterations 1, 2, 4, 8, …: the first alone can be cheaper than
+            // the rest (a value that starts as a constant or an input).
+            if (k + 1).count_ones() == 1 {
+                let per_iteration = (self.b.gate_count() - loop_start) / (k as usize + 1);
+                self.check_unroll(per_iteration, count - 1 - k, span)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rejects a loop whose remaining iterations, at the cost of its first,
+    /// would take the circuit past [`MAX_GATES`].
+    pub(super) fn check_unroll(&mut self, per_iteration: usize, remaining: i128, span: Span) -> LResult<()> {
+        let projected =
+            (per_iteration as i128).saturating_mul(remaining).saturating_add(self.b.gate_count() as i128);
+        if projected > MAX_GATES as i128 {
+            return self.fatal(
+                Diagnostic::new(span, format!("this loop would unroll into about {projected} gates, more than the limit of {MAX_GATES}"))
+                    .with_help("loops are unrolled into the circuit: use smaller bounds"),
+            );
+        }
+        Ok(())
+    }
+
+    /// The value of a compile-time integer expression (loop bounds).
+    pub(super) fn const_int(&mut self, e: &Expr<Type>, what: &str) -> LResult<i128> {
+        let v = self.expr(e)?;
+        let bits = self.bits(&v);
+        match const_value_signed(&bits, e.ty.is_signed()) {
+            Some(x) => Ok(x),
+            None => self.fatal(
+                Diagnostic::new(e.span, format!("{what} must be known at compile time"))
+                    .with_help("use literals, `const` items and loop variables of enclosing loops"),
+            ),
+        }
+    }
+
+    pub(super) fn assign(
+        &mut self,
+        place: &Expr<Type>,
+        op: Option<BinOp>,
+        value: &Expr<Type>,
+    ) -> LResult<()> {
+        if let ExprKind::Tuple(items) = &place.kind {
+            // `(a, b) = value`: the value first, then each part.
+            let v = self.expr(value)?;
+            let bits = self.bits(&v);
+            return self.store_parts(items, &place.ty, &bits);
+        }
+        let mut projs = Vec::new();
+        let slot = self.place(place, &mut projs)?;
+        let Some(slot) = slot else { return Ok(()) };
+        let v = self.expr(value)?;
+        if self.frame().dead {
+            return Ok(());
+        }
+        let new = match op {
+            None => v,
+            Some(op) => {
+                let current = self.frame().vals[slot].clone();
+                let old = if projs.is_empty() {
+                    current
+                } else {
+                    let bits = self.bits(&current);
+                    Val::bits(self.read_projs(&bits, &projs))
+                };
+                self.binary(op, &place.ty, old, v)?
+            }
+        };
+        if projs.is_empty() {
+            self.frame().vals[slot] = new;
+        } else {
+            let new_bits = self.bits(&new);
+            self.write_slot(slot, &projs, &new_bits);
+        }
+        Ok(())
+    }
+
+    /// Writes `new` into the part of variable `slot` that `projs` selects
+    /// (in place unless a saved branch state shares the value).
+    pub(super) fn write_slot(&mut self, slot: usize, projs: &[Proj], new: &[WireId]) {
+        let current = std::mem::replace(&mut self.frame().vals[slot], Val::bits(Vec::new()));
+        let mut container = self.bits(&current);
+        drop(current);
+        let c: &mut Vec<WireId> = Rc::make_mut(&mut container);
+        self.write_projs(c, projs, new);
+        self.frame().vals[slot] = Val::Bits(container);
+    }
+
+    pub(super) fn store_parts(&mut self, items: &[Expr<Type>], ty: &Type, bits: &[WireId]) -> LResult<()> {
+        for (it, (off, t)) in items.iter().zip(ty.parts()) {
+            let part = slice(bits, off, t.width());
+            if let ExprKind::Tuple(inner) = &it.kind {
+                self.store_parts(inner, t, &part)?;
+                continue;
+            }
+            let mut projs = Vec::new();
+            let Some(slot) = self.place(it, &mut projs)? else { continue };
+            if projs.is_empty() {
+                self.frame().vals[slot] = Val::bits(part);
+            } else {
+                self.write_slot(slot, &projs, &part);
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn iter_span(iter: &ForIter<Type>) -> Span {
+    match &iter.source {
+        ForSource::Range(a, b, _) => a.span.to(b.span),
+        ForSource::Array(a) => a.span,
+    }
+}
