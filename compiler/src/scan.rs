@@ -49,15 +49,18 @@ pub fn scan(source: &str) -> Result<Vec<Token>, Diagnostics> {
         let start = i;
         if c.is_ascii_whitespace() {
             i += 1;
-        } else if source[i..].starts_with("//") {
-            i = source[i..].find('\n').map_or(bytes.len(), |k| i + k);
-        } else if source[i..].starts_with("/*") {
+        } else if bytes[i..].starts_with(b"//") {
+            // Byte comparisons: a comment may hold any UTF-8, and `i` steps
+            // through it a byte at a time, so it is not always on a char
+            // boundary (slicing `source` there would panic).
+            i = bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |k| i + k);
+        } else if bytes[i..].starts_with(b"/*") {
             let mut depth = 0usize;
             while i < bytes.len() {
-                if source[i..].starts_with("/*") {
+                if bytes[i..].starts_with(b"/*") {
                     depth += 1;
                     i += 2;
-                } else if source[i..].starts_with("*/") {
+                } else if bytes[i..].starts_with(b"*/") {
                     depth -= 1;
                     i += 2;
                     if depth == 0 {
@@ -92,7 +95,7 @@ pub fn scan(source: &str) -> Result<Vec<Token>, Diagnostics> {
                 Diagnostic::new(Span::new(start, i), format!("{what} not supported"))
                     .with_help("garblet programs compute on booleans and integers only"),
             );
-        } else if let Some(p) = PUNCTS.iter().find(|p| source[i..].starts_with(**p)) {
+        } else if let Some(p) = PUNCTS.iter().find(|p| bytes[i..].starts_with(p.as_bytes())) {
             i += p.len();
             tokens.push(Token { tok: Tok::Punct(p), span: Span::new(start, i) });
         } else {
@@ -234,5 +237,16 @@ mod tests {
     fn reports_every_bad_token() {
         let e = scan("1.5 \"s\" 12xyz 99999999999999999999999999999999999999999").unwrap_err();
         assert_eq!(e.len(), 4);
+    }
+
+    #[test]
+    fn comments_may_hold_any_utf8() {
+        // Found by the compiler fuzz target (and the no-panic tests): a
+        // multi-byte character inside a comment used to panic the scanner.
+        for src in ["/* € */ fn", "/* é /* ü */ ß */ fn", "// €\nfn", "/* unterminated € ", "€"] {
+            let _ = scan(src);
+        }
+        assert!(scan("/* € */ fn").is_ok());
+        assert!(scan("// ünïcödé\nfn").is_ok());
     }
 }
