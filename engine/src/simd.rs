@@ -65,7 +65,7 @@
 #![allow(unsafe_code)]
 
 use crate::block::Block;
-use crate::garble::scheme::Op;
+use crate::garble::ops::Op;
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::{AesCtrDot, VaesHalfGates};

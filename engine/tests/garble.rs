@@ -5,8 +5,8 @@
 use garblet_engine::block::Block;
 use garblet_engine::circuits::{bristol, Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
 use garblet_engine::garble::{
-    eval_plain, evaluate_many, garble_many, ActiveLabel, DecodeError, Encoder, EvalError, Evaluator,
-    GarbleError, Garbler, HalfGates, OutputDecoder, Plan, Repeated, AND_INDEX_LIMIT,
+    eval_plain, evaluate_many, garble_many, ActiveLabel, Encoder, Evaluator, GarbleError, GarbledEvalError,
+    Garbler, HalfGates, OutputDecodeError, OutputDecoder, Plan, Repeated, AND_INDEX_LIMIT,
 };
 use garblet_engine::prg::Prg;
 use garblet_testkit::hex_bits;
@@ -317,7 +317,7 @@ fn truncated_streams_are_errors() {
     let plan = Plan::compile_with_window(&c, 10).unwrap();
     for len in 0..stream.len() {
         let err = Evaluator::new().evaluate(&plan, &labels, &stream[..len]).unwrap_err();
-        assert!(matches!(err, EvalError::Truncated { .. }), "len {len}: {err:?}");
+        assert!(matches!(err, GarbledEvalError::Truncated { .. }), "len {len}: {err:?}");
         // In place: the same error at the same offset.
         let err2 = Evaluator::new().evaluate_slice(&plan, &labels, &stream[..len]).unwrap_err();
         assert_eq!(format!("{err2}"), format!("{err}"), "len {len}");
@@ -333,16 +333,22 @@ fn corrupted_streams_are_errors() {
             let mut bad = stream.clone();
             bad[pos] ^= flip;
             let err = Evaluator::new().evaluate(&plan, &labels, &bad[..]).unwrap_err();
-            assert!(matches!(err, EvalError::Corrupt | EvalError::BadTrailer { .. }), "pos {pos}: {err:?}");
+            assert!(
+                matches!(err, GarbledEvalError::Corrupt | GarbledEvalError::BadTrailer { .. }),
+                "pos {pos}: {err:?}"
+            );
             let err = Evaluator::new().evaluate_slice(&plan, &labels, &bad).unwrap_err();
-            assert!(matches!(err, EvalError::Corrupt | EvalError::BadTrailer { .. }), "pos {pos}: {err:?}");
+            assert!(
+                matches!(err, GarbledEvalError::Corrupt | GarbledEvalError::BadTrailer { .. }),
+                "pos {pos}: {err:?}"
+            );
         }
     }
     // A stream for another circuit (fewer ANDs) is misframed.
     let other = wide_circuit(8, 2);
     let other_plan = Plan::compile(&other).unwrap();
     let err = Evaluator::new().evaluate(&other_plan, &labels, &stream[..]).unwrap_err();
-    assert!(matches!(err, EvalError::BadTrailer { .. }), "{err:?}");
+    assert!(matches!(err, GarbledEvalError::BadTrailer { .. }), "{err:?}");
     // Random garbage of the right length.
     let mut prg = Prg::from_seed(Block::new(99));
     let mut junk = vec![0u8; stream.len()];
@@ -371,7 +377,7 @@ fn wrong_input_counts_and_labels_are_errors() {
     let plan = Plan::compile_with_window(&c, 10).unwrap();
     assert!(matches!(
         Evaluator::new().evaluate(&plan, &labels[1..], &stream[..]),
-        Err(EvalError::InputCount { expected: 16, got: 15 })
+        Err(GarbledEvalError::InputCount { expected: 16, got: 15 })
     ));
     let mut prg = Prg::from_seed(Block::new(1));
     let enc = Encoder::random(3, &mut prg);
@@ -388,18 +394,18 @@ fn wrong_input_counts_and_labels_are_errors() {
     let mut out_labels = Evaluator::new().evaluate(&plan, &inputs, &s[..]).unwrap();
     assert!(outs.verify(&out_labels).is_ok());
     out_labels[3] = ActiveLabel::from_block(out_labels[3].as_block() ^ Block::new(2));
-    assert_eq!(outs.verify(&out_labels), Err(DecodeError::InvalidLabel { index: 3 }));
-    assert!(matches!(outs.decoder().decode(&out_labels[1..]), Err(DecodeError::Count { .. })));
+    assert_eq!(outs.verify(&out_labels), Err(OutputDecodeError::InvalidLabel { index: 3 }));
+    assert!(matches!(outs.decoder().decode(&out_labels[1..]), Err(OutputDecodeError::Count { .. })));
 
     // Decoder serialisation is exact.
     let dec = outs.decoder();
     let bytes = dec.to_bytes();
     assert_eq!(OutputDecoder::from_bytes(&bytes, dec.len()).unwrap(), dec);
-    assert_eq!(OutputDecoder::from_bytes(&bytes[1..], dec.len()), Err(DecodeError::Malformed));
+    assert_eq!(OutputDecoder::from_bytes(&bytes[1..], dec.len()), Err(OutputDecodeError::Malformed));
     let mut stray = bytes.clone();
     if !dec.len().is_multiple_of(8) {
         *stray.last_mut().unwrap() |= 0x80;
-        assert_eq!(OutputDecoder::from_bytes(&stray, dec.len()), Err(DecodeError::Malformed));
+        assert_eq!(OutputDecoder::from_bytes(&stray, dec.len()), Err(OutputDecodeError::Malformed));
     }
 }
 
@@ -487,7 +493,7 @@ fn malformed_streaming_sources_and_streams_stop_cleanly() {
     ));
     let labels = enc.encode_bits(0, &[true; 4]);
     let err = Evaluator::new().evaluate(&plan, &labels, &[0u8; 4096][..]).unwrap_err();
-    assert!(matches!(err, EvalError::Plan(_)), "{err:?}");
+    assert!(matches!(err, GarbledEvalError::Plan(_)), "{err:?}");
     assert!(Plan::compile(&Broken).is_err());
 
     // A truncated stream under a streaming plan: an error, and the
@@ -496,7 +502,7 @@ fn malformed_streaming_sources_and_streams_stop_cleanly() {
     let plan = Plan::streaming_with_window(&c, 10).unwrap();
     for len in [0, 40, stream.len() / 2, stream.len() - 1] {
         let err = Evaluator::new().evaluate(&plan, &labels, &stream[..len]).unwrap_err();
-        assert!(matches!(err, EvalError::Truncated { .. }), "{err:?}");
+        assert!(matches!(err, GarbledEvalError::Truncated { .. }), "{err:?}");
     }
     assert!(Evaluator::new().evaluate(&plan, &labels, &stream[..]).is_ok());
 }
@@ -530,12 +536,12 @@ fn first_and_indices_past_the_limit_are_refused_before_any_work() {
                 let mut reader = &stream[..];
                 let err = evaluator.evaluate(&plan, &labels, &mut reader).unwrap_err();
                 assert!(
-                    matches!(err, EvalError::TweakRange { first_and, ands: a } if first_and == first && a == ands),
+                    matches!(err, GarbledEvalError::TweakRange { first_and, ands: a } if first_and == first && a == ands),
                     "{name}, first {first}: {err:?}"
                 );
                 assert_eq!(reader.len(), stream.len(), "{name}, first {first}: nothing is read");
                 let err = evaluator.evaluate_slice(&plan, &labels, &stream).unwrap_err();
-                assert!(matches!(err, EvalError::TweakRange { .. }), "{name}, first {first}: {err:?}");
+                assert!(matches!(err, GarbledEvalError::TweakRange { .. }), "{name}, first {first}: {err:?}");
             }
         }
     }

@@ -30,8 +30,9 @@ use crate::hash::{Tmmo, TweakableHash, FIXED_KEY};
 use crate::prg::Delta;
 use crate::simd::{InPlace, ToBuffer, VaesHalfGates};
 
-use super::scheme::{in_place_via_buffer, GarblingScheme, Op};
-use super::xor_fold;
+use super::ops::Op;
+use super::scheme::{in_place_via_buffer, GarblingScheme};
+use super::stream::xor_fold;
 
 /// Gates hashed per AES call (the call covers `4 × CHUNK` blocks when
 /// garbling and `2 × CHUNK` when evaluating). Tuned by measurement (see
@@ -123,9 +124,9 @@ fn with_buffers<R>(len: usize, f: impl FnOnce(&mut [Block], &mut [Block], &mut [
 // Tweaks: half `j` (0: garbler half, 1: evaluator half) of the AND gate
 // with schedule index `g` uses `2g + j` as a 128-bit block, computed in u64
 // (`t0 = base << 1` below, then `t0 + m/2` or `t0 + m`; the fused kernels in
-// `crate::simd` compute the same). The drivers (`super::Garbler::garble`,
-// `super::Evaluator`) refuse a run unless `first_and + ands ≤
-// super::AND_INDEX_LIMIT` (2^62), so `g < 2^62`: the shift and the adds
+// `crate::simd` compute the same). The drivers (`Garbler::garble`,
+// `Evaluator`) refuse a run unless `first_and + ands ≤ AND_INDEX_LIMIT`
+// (2^62, `stream.rs`), so `g < 2^62`: the shift and the adds
 // never wrap and distinct gates get distinct tweaks. (Unchecked, `base << 1`
 // would silently drop bit 63: index 2^63 + g would reuse gate g's tweaks.)
 
@@ -327,7 +328,7 @@ mod tests {
     /// the low indices' (overflow would also panic in a debug build).
     #[test]
     fn top_of_the_and_index_range() {
-        use super::super::AND_INDEX_LIMIT;
+        use crate::garble::stream::AND_INDEX_LIMIT;
         let fused = HalfGates::new();
         let portable = HalfGates::portable();
         let mut prg = Prg::from_seed(Block::new(3));

@@ -2,18 +2,21 @@
 //! evaluated. XOR and INV are free in every scheme with free XOR (Kolesnikov
 //! and Schneider, ICALP 2008), so the interface is about AND gates only.
 //!
-//! [`super::HalfGates`] implements it today. Three-halves (Rosulek and Roy,
+//! [`HalfGates`] implements it today. Three-halves (Rosulek and Roy,
 //! Crypto 2021: 1.5κ + 5 bits per AND) fits the same interface: its
 //! material per batch is [`GarblingScheme::material_len`] bytes, and the
 //! garbler/evaluator drivers, the schedule and the stream format do not
 //! change.
+//!
+//! [`HalfGates`]: super::half_gates::HalfGates
 
 use zeroize::Zeroize;
 
 use crate::block::Block;
 use crate::prg::Delta;
 
-pub use super::schedule::Op;
+use super::ops::Op;
+use super::stream::xor_fold;
 
 /// A garbling scheme for AND gates under free XOR with point-and-permute.
 ///
@@ -69,7 +72,7 @@ pub trait GarblingScheme: Send + Sync {
         let used = in_place_via_buffer(self, first_and, labels, ands, |first, labels, ops, c0, bytes| {
             self.garble_ands(delta, first, labels, ops, c0, &mut material[bytes])
         });
-        super::xor_fold(&material[..used])
+        xor_fold(&material[..used])
     }
 
     /// [`GarblingScheme::eval_ands`] with the output labels stored straight
@@ -80,7 +83,7 @@ pub trait GarblingScheme: Send + Sync {
         let used = in_place_via_buffer(self, first_and, labels, ands, |first, labels, ops, c, bytes| {
             self.eval_ands(first, labels, ops, &material[bytes], c)
         });
-        super::xor_fold(&material[..used])
+        xor_fold(&material[..used])
     }
 }
 

@@ -1,11 +1,13 @@
 //! Where gates come from: the [`GateSource`] trait the schedule pulls gates
 //! from, implemented by a materialised [`Circuit`] and by [`Repeated`], a
 //! generator that replays one block of gates many times without storing
-//! the copies.
+//! the copies. Also the check every consumer of a source applies to each
+//! gate (`check_gate`): the schedule, liveness, [`Repeated::from_gates`]
+//! and [`eval_plain`].
 
 use garblet_circuits::{Circuit, Gate, GateKind, WireId};
 
-use super::PlanError;
+use super::error::PlanError;
 
 /// A circuit read gate by gate, so that a circuit far larger than memory can
 /// be garbled: the garbler and evaluator pull windows of gates through
@@ -27,6 +29,22 @@ pub trait GateSource: Sync {
     /// Copies gates `start, start + 1, …` into `out`; returns how many were
     /// copied (fewer than `out.len()` only at the end, 0 past it).
     fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize;
+}
+
+/// Checks one gate against the wire space.
+pub(crate) fn check_gate(index: u64, g: &Gate, num_wires: u32) -> Result<(), PlanError> {
+    for w in [g.a, g.b, g.out] {
+        if w.get() >= num_wires {
+            return Err(PlanError::WireOutOfRange { gate: index, wire: w.get(), num_wires });
+        }
+    }
+    if g.out.is_const() {
+        return Err(PlanError::WritesConstant { gate: index, wire: g.out.get() });
+    }
+    if g.kind == GateKind::Inv && g.a != g.b {
+        return Err(PlanError::MalformedInv { gate: index });
+    }
+    Ok(())
 }
 
 impl GateSource for Circuit {
@@ -99,7 +117,7 @@ impl Repeated {
     }
 
     /// A repeated raw gate list; the list is checked as
-    /// [`super::Plan`] checks any source (wires in range, no write to a
+    /// [`Plan`](crate::garble::Plan) checks any source (wires in range, no write to a
     /// constant, INV well formed).
     pub fn from_gates(
         num_wires: u32,
@@ -112,7 +130,7 @@ impl Repeated {
             return Err(PlanError::InputsExceedWires { input_bits, num_wires });
         }
         for (i, g) in body.iter().enumerate() {
-            super::schedule::check_gate(i as u64, g, num_wires)?;
+            check_gate(i as u64, g, num_wires)?;
         }
         if let Some(w) = outputs.iter().find(|w| w.get() >= num_wires) {
             return Err(PlanError::WireOutOfRange { gate: u64::MAX, wire: w.get(), num_wires });
@@ -188,7 +206,7 @@ pub fn eval_plain(source: &dyn GateSource, inputs: &[bool]) -> Result<Vec<bool>,
             break;
         }
         for (i, g) in buf[..n].iter().enumerate() {
-            super::schedule::check_gate(pos + i as u64, g, nw)?;
+            check_gate(pos + i as u64, g, nw)?;
             let (a, b) = (wires[g.a.index()], wires[g.b.index()]);
             wires[g.out.index()] = match g.kind {
                 GateKind::Xor => a ^ b,

@@ -6,7 +6,7 @@ use garblet_circuits::{Circuit, CircuitError, Gate, InputSpec, Output, Party, Vi
 
 /// The best case for batching: `width` independent ANDs, each folded back
 /// into the garbler's state with a free XOR (`a_i ← a_i ⊕ (a_i ∧ b_{i+1})`),
-/// so that repeating the circuit ([`super::Repeated`]) chains repetitions.
+/// so that repeating the circuit ([`Repeated`](super::source::Repeated)) chains repetitions.
 /// Inputs `a` (garbler) and `b` (evaluator), `width` bits each; output `a`.
 pub fn wide_layer(width: u32) -> Result<Circuit, CircuitError> {
     let num_wires = width.checked_mul(2).and_then(|w| w.checked_add(2)).ok_or(CircuitError::TooManyWires)?;

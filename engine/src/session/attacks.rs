@@ -457,7 +457,7 @@ fn a_flipped_table_row_is_caught_or_harmless() {
         );
         let r = honest_against(cheater, Cheat::FlipTableRowVisibly, 1, 2, Visibility::Both);
         let err = r.unwrap_err();
-        assert!(matches!(err, SessionError::Eval(crate::garble::EvalError::Corrupt)), "{err}");
+        assert!(matches!(err, SessionError::Eval(crate::garble::GarbledEvalError::Corrupt)), "{err}");
     }
 }
 

@@ -8,7 +8,7 @@
 
 use super::program::{InputDesc, OutputDesc};
 use crate::channel::ChannelError;
-use crate::garble::{DecodeError, EvalError, GarbleError, PlanError};
+use crate::garble::{GarbleError, GarbledEvalError, OutputDecodeError, PlanError};
 use crate::net::Stalled;
 use crate::ot::OtError;
 use garblet_circuits::Party;
@@ -71,14 +71,14 @@ pub enum SessionError {
     /// Evaluating the peer's garbled circuit failed: a truncated, misframed
     /// or corrupt stream.
     #[error("the peer's garbled circuit is unusable: {0}")]
-    Eval(#[from] EvalError),
+    Eval(#[from] GarbledEvalError),
     /// The peer's output decoding information is malformed.
     #[error("the peer's output decoding information is malformed: {0}")]
-    Decoder(DecodeError),
+    Decoder(OutputDecodeError),
     /// The evaluator sent back an output label that is neither of the two
     /// labels of that wire: it cheated, or the data was corrupted.
     #[error("the evaluator's output labels do not verify ({0}): it cheated or the data was corrupted")]
-    BadOutputLabels(DecodeError),
+    BadOutputLabels(OutputDecodeError),
     /// Dual execution: the two executions' outputs differ. One party
     /// garbled something other than the agreed program, or sent wrong
     /// labels; no output was released.
@@ -119,8 +119,8 @@ impl SessionError {
             E::Ot(OtError::Channel(ChannelError::Io(_))) => Fault::Transport,
             E::Ot(OtError::InvalidInput(_)) => Fault::Local,
             E::Ot(_) => Fault::Peer,
-            E::Eval(EvalError::Io(_)) => Fault::Transport,
-            E::Eval(EvalError::InputCount { .. } | EvalError::Plan(_)) => Fault::Local,
+            E::Eval(GarbledEvalError::Io(_)) => Fault::Transport,
+            E::Eval(GarbledEvalError::InputCount { .. } | GarbledEvalError::Plan(_)) => Fault::Local,
             E::Eval(_) => Fault::Peer,
             E::Garble(GarbleError::Io(_)) => Fault::Transport,
             E::Garble(_) | E::Plan(_) | E::Inputs(_) | E::Config(_) | E::Internal => Fault::Local,
@@ -145,7 +145,7 @@ impl SessionError {
                 | SessionError::BadOutputLabels(_)
                 | SessionError::EqualityCheckFailed
                 | SessionError::BadCommitment
-                | SessionError::Eval(EvalError::Corrupt | EvalError::BadTrailer { .. })
+                | SessionError::Eval(GarbledEvalError::Corrupt | GarbledEvalError::BadTrailer { .. })
         )
     }
 }
@@ -172,7 +172,7 @@ impl SessionError {
         match self {
             E::Channel(ChannelError::Io(e))
             | E::Ot(OtError::Channel(ChannelError::Io(e)))
-            | E::Eval(EvalError::Io(e))
+            | E::Eval(GarbledEvalError::Io(e))
             | E::Garble(GarbleError::Io(e))
             | E::SecondConnection(e) => Some(e),
             _ => None,
@@ -186,7 +186,7 @@ impl SessionError {
         match self {
             E::Channel(ChannelError::Truncated { .. })
             | E::Ot(OtError::Channel(ChannelError::Truncated { .. }))
-            | E::Eval(EvalError::Truncated { .. }) => Some(LinkFailure::Closed),
+            | E::Eval(GarbledEvalError::Truncated { .. }) => Some(LinkFailure::Closed),
             _ => self.io_error().and_then(LinkFailure::of_io),
         }
     }

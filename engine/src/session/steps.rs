@@ -17,7 +17,9 @@ use super::wire::{
 };
 use crate::block::Block;
 use crate::channel::Channel;
-use crate::garble::{ActiveLabel, DecodeError, Encoder, Evaluator, GarbledOutputs, Garbler, OutputDecoder};
+use crate::garble::{
+    ActiveLabel, Encoder, Evaluator, GarbledOutputs, Garbler, OutputDecodeError, OutputDecoder,
+};
 use crate::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender};
 use crate::prg::{Delta, Prg};
 use garblet_circuits::Party;
@@ -257,9 +259,10 @@ pub(crate) fn send_decoder<T: Read + Write>(
     let decoder =
         OutputDecoder::from_bits(garbled.iter().flat_map(|g| g.decoder().bits().to_vec()).collect());
     for (_, range) in ranges {
-        let part = decoder
-            .range(range.clone())
-            .ok_or(SessionError::Decoder(DecodeError::Count { expected: range.end, got: decoder.len() }))?;
+        let part = decoder.range(range.clone()).ok_or(SessionError::Decoder(OutputDecodeError::Count {
+            expected: range.end,
+            got: decoder.len(),
+        }))?;
         ch.send_bytes(&part.to_bytes())?;
     }
     ch.flush()?;
@@ -335,14 +338,14 @@ fn verify_outputs(
     garbled: &[GarbledOutputs],
     start: usize,
     labels: &[ActiveLabel],
-) -> Result<Vec<bool>, DecodeError> {
+) -> Result<Vec<bool>, OutputDecodeError> {
     let per = garbled.first().map_or(0, |g| g.len()).max(1);
     let mut bits = Vec::with_capacity(labels.len());
     let mut pos = start;
     let mut rest = labels;
     while !rest.is_empty() {
         let (run, local) = (pos / per, pos % per);
-        let run = garbled.get(run).ok_or(DecodeError::Count { expected: per, got: labels.len() })?;
+        let run = garbled.get(run).ok_or(OutputDecodeError::Count { expected: per, got: labels.len() })?;
         let take = (per - local).min(rest.len());
         bits.extend(run.verify_range(local, &rest[..take])?);
         pos += take;

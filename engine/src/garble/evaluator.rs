@@ -1,0 +1,336 @@
+//! The evaluator: [`Evaluator`] evaluates a [`Plan`] on active input labels
+//! and a garbled stream read from any [`Read`] (or in place from memory),
+//! checking the stream's trailer and checksum; [`evaluate_many`] evaluates
+//! independent instances on all cores. It never holds Δ or a zero label.
+//! The evaluator's half of the drivers; the garbler's is in `garbler.rs`.
+
+use std::io::{self, Read};
+
+use rayon::prelude::*;
+
+use crate::block::Block;
+
+use super::error::GarbledEvalError;
+use super::half_gates::HalfGates;
+use super::labels::ActiveLabel;
+use super::ops::Window;
+use super::run::{par_piece, split_batch, Run, RunCache, PAR_MIN_ANDS, STREAM_PIECE};
+use super::schedule::Plan;
+use super::scheme::GarblingScheme;
+use super::stream::{and_range_fits, xor_fold, TRAILER_TAG};
+
+/// The evaluator: evaluates a [`Plan`] on active input labels and a garbled
+/// stream. It never holds Δ or a zero label.
+#[derive(Clone, Debug, Default)]
+pub struct Evaluator<G = HalfGates> {
+    scheme: G,
+    parallel: bool,
+    first_and: u64,
+    cache: RunCache,
+}
+
+impl Evaluator<HalfGates> {
+    /// A single-threaded half-gates evaluator.
+    pub fn new() -> Evaluator<HalfGates> {
+        Evaluator { scheme: HalfGates::new(), parallel: false, first_and: 0, cache: RunCache::default() }
+    }
+}
+
+/// Where the evaluator reads the garbled circuit from: a reader (the tables
+/// copied to a buffer piece by piece) or memory (read in place).
+trait TableReader {
+    /// Fills `buf` with the next bytes of the stream.
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), GarbledEvalError>;
+    /// Makes the next `len` bytes of the stream the [`TableReader::loaded`]
+    /// piece.
+    fn load(&mut self, len: usize) -> Result<(), GarbledEvalError>;
+    /// The piece of the last [`TableReader::load`].
+    fn loaded(&self) -> &[u8];
+}
+
+/// Tables read from a [`Read`] into a reused buffer.
+struct CopiedTables<R> {
+    reader: R,
+    /// Reused across pieces; it only grows.
+    buf: Vec<u8>,
+    /// The loaded piece is `buf[..len]`.
+    len: usize,
+    /// Bytes read so far.
+    offset: u64,
+}
+
+impl<R: Read> CopiedTables<R> {
+    fn fill(&mut self, len: usize) -> Result<(), GarbledEvalError> {
+        self.reader.read_exact(&mut self.buf[..len]).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                GarbledEvalError::Truncated { offset: self.offset, expected: len as u64 }
+            } else {
+                GarbledEvalError::Io(e)
+            }
+        })?;
+        self.offset += len as u64;
+        Ok(())
+    }
+}
+
+impl<R: Read> TableReader for CopiedTables<R> {
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), GarbledEvalError> {
+        self.load(buf.len())?;
+        buf.copy_from_slice(&self.buf[..buf.len()]);
+        Ok(())
+    }
+
+    fn load(&mut self, len: usize) -> Result<(), GarbledEvalError> {
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
+        }
+        self.len = 0;
+        self.fill(len)?;
+        self.len = len;
+        Ok(())
+    }
+
+    fn loaded(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Tables read in place from memory.
+struct BorrowedTables<'a> {
+    bytes: &'a [u8],
+    /// The loaded piece is `bytes[start..end]`.
+    start: usize,
+    end: usize,
+}
+
+impl TableReader for BorrowedTables<'_> {
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), GarbledEvalError> {
+        self.load(buf.len())?;
+        buf.copy_from_slice(self.loaded());
+        Ok(())
+    }
+
+    fn load(&mut self, len: usize) -> Result<(), GarbledEvalError> {
+        let available = self.bytes.len() - self.end;
+        if available < len {
+            // The stream ends inside this piece: as a reader would see it.
+            return Err(GarbledEvalError::Truncated { offset: self.end as u64, expected: len as u64 });
+        }
+        self.start = self.end;
+        self.end += len;
+        Ok(())
+    }
+
+    fn loaded(&self) -> &[u8] {
+        &self.bytes[self.start..self.end]
+    }
+}
+
+impl<G: GarblingScheme> Evaluator<G> {
+    /// An evaluator for another scheme.
+    pub fn with_scheme(scheme: G) -> Evaluator<G> {
+        Evaluator { scheme, parallel: false, first_and: 0, cache: RunCache::default() }
+    }
+
+    /// Numbers this run's AND gates from `first` (AND gate `g` hashes under
+    /// tweaks `2g` and `2g + 1`), so that several garblings under one Δ —
+    /// the instances of a batch — never reuse a tweak. The evaluator must
+    /// use the same value. Evaluation refuses a plan whose AND gates would
+    /// pass [`AND_INDEX_LIMIT`] from here ([`GarbledEvalError::TweakRange`]).
+    ///
+    /// [`AND_INDEX_LIMIT`]: crate::garble::AND_INDEX_LIMIT
+    pub fn first_and_index(mut self, first: u64) -> Self {
+        self.first_and = first;
+        self
+    }
+
+    /// Spread large AND batches over the rayon thread pool (same results as
+    /// with one thread); see [`Garbler::parallel`] for when it pays.
+    ///
+    /// [`Garbler::parallel`]: crate::garble::Garbler::parallel
+    pub fn parallel(mut self, on: bool) -> Evaluator<G> {
+        self.parallel = on;
+        self
+    }
+
+    /// Bytes of the next read of tables: from op `from` of the AND segment
+    /// `si`, one unit of `unit` ANDs if the segment's rest is larger, else
+    /// the rest and the following AND segments while they fit in `piece`
+    /// ANDs (segments split for parallel work are read alone).
+    fn piece_bytes(&self, w: &Window, si: usize, from: usize, unit: usize, piece: usize) -> usize {
+        let mut gates = 0;
+        let mut bytes = 0;
+        for (j, seg) in w.segments.iter().enumerate().skip(si).filter(|(_, s)| s.and) {
+            let n = (seg.end - seg.start) as usize;
+            let rest = if j == si { n - from } else { n };
+            if j == si && (rest > piece || unit != piece) {
+                return self.scheme.material_len(rest.min(unit));
+            }
+            if j > si && ((self.parallel && n >= PAR_MIN_ANDS) || gates + rest > piece) {
+                break;
+            }
+            gates += rest;
+            bytes += self.scheme.material_len(rest);
+        }
+        bytes
+    }
+
+    /// Evaluates `plan` on the active labels of all input wires (in wire
+    /// order), reading the garbled circuit from `source` one window at a
+    /// time. Returns the active labels of the output wires.
+    pub fn evaluate<R: Read>(
+        &self,
+        plan: &Plan<'_>,
+        inputs: &[ActiveLabel],
+        source: R,
+    ) -> Result<Vec<ActiveLabel>, GarbledEvalError> {
+        let mut run = self.cache.take(plan);
+        let mut tables =
+            CopiedTables { reader: source, buf: std::mem::take(&mut run.material), len: 0, offset: 0 };
+        let result = self.evaluate_run(plan, inputs, &mut run, &mut tables);
+        run.material = tables.buf;
+        self.finish_run(run, result)
+    }
+
+    /// [`Evaluator::evaluate`] on a garbled circuit already in memory (a
+    /// received buffer, a memory-mapped file): the tables are read where
+    /// they are, not copied. Bytes after the trailer are ignored.
+    pub fn evaluate_slice(
+        &self,
+        plan: &Plan<'_>,
+        inputs: &[ActiveLabel],
+        stream: &[u8],
+    ) -> Result<Vec<ActiveLabel>, GarbledEvalError> {
+        let mut run = self.cache.take(plan);
+        let mut tables = BorrowedTables { bytes: stream, start: 0, end: 0 };
+        let result = self.evaluate_run(plan, inputs, &mut run, &mut tables);
+        self.finish_run(run, result)
+    }
+
+    /// Returns the run's buffers to the cache (on success) and the outputs.
+    fn finish_run(
+        &self,
+        run: Run,
+        result: Result<Vec<ActiveLabel>, GarbledEvalError>,
+    ) -> Result<Vec<ActiveLabel>, GarbledEvalError> {
+        if result.is_ok() {
+            self.cache.give(run);
+        }
+        result
+    }
+
+    fn evaluate_run<T: TableReader>(
+        &self,
+        plan: &Plan<'_>,
+        inputs: &[ActiveLabel],
+        run: &mut Run,
+        source: &mut T,
+    ) -> Result<Vec<ActiveLabel>, GarbledEvalError> {
+        if inputs.len() as u64 != plan.input_bits() {
+            return Err(GarbledEvalError::InputCount {
+                expected: plan.input_bits(),
+                got: inputs.len() as u64,
+            });
+        }
+        // Once per run, before anything is read (as the garbler checks).
+        let ands = plan.and_bound();
+        if !and_range_fits(self.first_and, ands) {
+            return Err(GarbledEvalError::TweakRange { first_and: self.first_and, ands });
+        }
+        run.and_index = self.first_and;
+        // The zero label, the last one the plan uses (the filler of
+        // `Op4`'s unused inputs).
+        let zero = run.used - 1;
+        run.labels[zero] = Block::ZERO;
+        let mut header = [0u8; 32];
+        source.read_exact(&mut header)?;
+        let constants = Block::try_from_bytes_slice(&header).ok_or(GarbledEvalError::Corrupt)?;
+        run.labels[..2].copy_from_slice(constants);
+        run.checksum = xor_fold(&header);
+        for (l, i) in run.labels[2..2 + inputs.len()].iter_mut().zip(inputs) {
+            *l = i.0;
+        }
+
+        plan.for_each_window(|w: &Window| -> Result<(), GarbledEvalError> {
+            // Tables are read about `STREAM_PIECE` ANDs at a time (whole
+            // batches, or pieces of a larger batch), folded into the
+            // checksum and evaluated while still in cache.
+            let piece = STREAM_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
+            if !and_range_fits(run.and_index, w.ands as u64) {
+                return Err(GarbledEvalError::TweakRange { first_and: self.first_and, ands });
+            }
+            let (mut pos, mut loaded) = (0, 0);
+            for (si, seg) in w.segments.iter().enumerate() {
+                if !seg.and {
+                    run.free_segment(w, seg);
+                    continue;
+                }
+                let ops = &w.ops[seg.start as usize..seg.end as usize];
+                let n = ops.len();
+                let split = self.parallel && n >= PAR_MIN_ANDS;
+                if split {
+                    run.grow_c(n);
+                }
+                let unit = if split { n } else { piece };
+                for (k, sub) in ops.chunks(unit).enumerate() {
+                    let len = self.scheme.material_len(sub.len());
+                    if pos == loaded {
+                        loaded = self.piece_bytes(w, si, k * unit, unit, piece);
+                        source.load(loaded)?;
+                        pos = 0;
+                    }
+                    let mat = source.loaded().get(pos..pos + len).ok_or(GarbledEvalError::Corrupt)?;
+                    if !split {
+                        // One thread: output labels go straight to the wires,
+                        // the checksum is folded as the tables are read.
+                        let first = run.and_index;
+                        run.checksum ^= self.scheme.eval_ands_in_place(first, &mut run.labels, sub, mat);
+                    } else {
+                        // The whole batch (`unit == n`), outputs to `run.c`.
+                        let (labels, out) = (&run.labels[..], &mut run.c[..n]);
+                        let par = par_piece::<G>();
+                        let mats = mat.par_chunks(self.scheme.material_len(par));
+                        run.checksum ^= split_batch(run.and_index, par, sub, out, mats, |first, o, c, m| {
+                            self.scheme.eval_ands(first, labels, o, m, c);
+                            xor_fold(m)
+                        });
+                    }
+                    run.and_index += sub.len() as u64;
+                    pos += len;
+                }
+                if split {
+                    run.scatter(ops);
+                }
+            }
+            run.writeback(w);
+            Ok(())
+        })?;
+
+        let mut trailer = [0u8; 32];
+        source.read_exact(&mut trailer)?;
+        let tag = u128::from_le_bytes(trailer[..16].try_into().unwrap_or([0; 16]));
+        let expected = (u128::from(TRAILER_TAG) << 64) | u128::from(run.and_index);
+        if tag != expected {
+            return Err(GarbledEvalError::BadTrailer { expected_ands: run.and_index, trailer: tag });
+        }
+        let sum = u128::from_le_bytes(trailer[16..].try_into().unwrap_or([0; 16]));
+        if sum != run.checksum {
+            return Err(GarbledEvalError::Corrupt);
+        }
+        Ok(plan.output_wires().iter().map(|w| ActiveLabel(run.labels[w.index()])).collect())
+    }
+}
+
+/// Evaluates many independent instances of one plan on all cores, one
+/// instance per rayon task: `(input labels, garbled stream)` each.
+pub fn evaluate_many<G, R>(
+    evaluator: &Evaluator<G>,
+    plan: &Plan<'_>,
+    jobs: Vec<(&[ActiveLabel], R)>,
+) -> Vec<Result<Vec<ActiveLabel>, GarbledEvalError>>
+where
+    G: GarblingScheme,
+    R: Read + Send,
+{
+    jobs.into_par_iter().map(|(inputs, source)| evaluator.evaluate(plan, inputs, source)).collect()
+}

@@ -1,0 +1,197 @@
+//! The garbler: [`Garbler`] garbles a [`Plan`] under an [`Encoder`] and
+//! writes the garbled stream to any [`Write`] one window at a time;
+//! [`garble_many`] garbles independent instances on all cores. The
+//! garbler's half of the drivers; the evaluator's is in `evaluator.rs`.
+
+use std::io::Write;
+
+use rayon::prelude::*;
+
+use crate::block::Block;
+
+use super::error::GarbleError;
+use super::half_gates::HalfGates;
+use super::labels::{Encoder, GarbledOutputs};
+use super::ops::Window;
+use super::run::{par_piece, split_batch, RunCache, PAR_MIN_ANDS, STREAM_PIECE};
+use super::schedule::Plan;
+use super::scheme::GarblingScheme;
+use super::stream::{and_range_fits, xor_fold, TRAILER_TAG};
+
+/// The garbler: garbles a [`Plan`] under an [`Encoder`] into a stream.
+#[derive(Clone, Debug, Default)]
+pub struct Garbler<G = HalfGates> {
+    scheme: G,
+    parallel: bool,
+    first_and: u64,
+    cache: RunCache,
+}
+
+impl Garbler<HalfGates> {
+    /// A single-threaded half-gates garbler.
+    pub fn new() -> Garbler<HalfGates> {
+        Garbler { scheme: HalfGates::new(), parallel: false, first_and: 0, cache: RunCache::default() }
+    }
+}
+
+impl<G: GarblingScheme> Garbler<G> {
+    /// A garbler for another scheme.
+    pub fn with_scheme(scheme: G) -> Garbler<G> {
+        Garbler { scheme, parallel: false, first_and: 0, cache: RunCache::default() }
+    }
+
+    /// Numbers this run's AND gates from `first` (AND gate `g` hashes under
+    /// tweaks `2g` and `2g + 1`), so that several garblings under one Δ —
+    /// the instances of a batch — never reuse a tweak. The evaluator must
+    /// use the same value. [`Garbler::garble`] refuses a plan whose AND
+    /// gates would pass [`AND_INDEX_LIMIT`] from here
+    /// ([`GarbleError::TweakRange`]).
+    ///
+    /// [`AND_INDEX_LIMIT`]: crate::garble::AND_INDEX_LIMIT
+    pub fn first_and_index(mut self, first: u64) -> Self {
+        self.first_and = first;
+        self
+    }
+
+    /// Spread large AND batches over the rayon thread pool (the output is
+    /// byte-for-byte the same as with one thread). The pieces' output labels
+    /// are then copied back by one thread and the free gates stay on it, so
+    /// this pays only with more than two cores; on two, one thread per
+    /// instance ([`garble_many`]) is the way to use both (see
+    /// `BENCHMARKS.md`).
+    pub fn parallel(mut self, on: bool) -> Garbler<G> {
+        self.parallel = on;
+        self
+    }
+
+    /// Garbles `plan` and writes the garbled circuit to `sink`, one window at
+    /// a time. Returns the output zero labels.
+    ///
+    /// A plan whose AND indices would pass [`AND_INDEX_LIMIT`] is
+    /// [`GarbleError::TweakRange`], before anything is written. On an error
+    /// of `sink` the run stops there (the stream is incomplete) and its
+    /// label buffers are wiped.
+    ///
+    /// [`AND_INDEX_LIMIT`]: crate::garble::AND_INDEX_LIMIT
+    pub fn garble<W: Write>(
+        &self,
+        plan: &Plan<'_>,
+        encoder: &Encoder,
+        mut sink: W,
+    ) -> Result<GarbledOutputs, GarbleError> {
+        if encoder.inputs.len() as u64 != plan.input_bits() {
+            return Err(GarbleError::InputCount {
+                expected: plan.input_bits(),
+                got: encoder.inputs.len() as u64,
+            });
+        }
+        // Once per run: within the limit no tweak can wrap, so the batches
+        // below need no check of their own.
+        let ands = plan.and_bound();
+        if !and_range_fits(self.first_and, ands) {
+            return Err(GarbleError::TweakRange { first_and: self.first_and, ands });
+        }
+        let d = encoder.delta.as_block();
+        let nw = plan.num_wires() as usize;
+        let mut run = self.cache.take(plan);
+        run.and_index = self.first_and;
+        run.labels[0] = encoder.constants[0];
+        run.labels[1] = encoder.constants[1];
+        run.labels[2..2 + encoder.inputs.len()].copy_from_slice(&encoder.inputs);
+        run.labels[nw] = d;
+        // The zero label, the last one the plan uses (the filler of
+        // `Op4`'s unused inputs).
+        let zero = run.used - 1;
+        run.labels[zero] = Block::ZERO;
+        let header = [encoder.constants[0], encoder.constants[1] ^ d];
+        sink.write_all(Block::as_bytes_slice(&header))?;
+        run.checksum = xor_fold(Block::as_bytes_slice(&header));
+
+        plan.for_each_window(|w: &Window| -> Result<(), GarbleError> {
+            // Each batch (or piece of `STREAM_PIECE` ANDs of a larger one)
+            // is folded into the checksum while its tables are in cache; the
+            // window's tables are written at once.
+            let piece = STREAM_PIECE.div_ceil(G::GRANULE) * G::GRANULE;
+            // Once per window, for a streaming source that yields more gates
+            // than it counted: the run stops before an index passes the limit.
+            if !and_range_fits(run.and_index, w.ands as u64) {
+                return Err(GarbleError::TweakRange { first_and: self.first_and, ands });
+            }
+            run.grow_material(self.scheme.material_len(w.ands));
+            let mut pos = 0;
+            for seg in &w.segments {
+                if !seg.and {
+                    run.free_segment(w, seg);
+                    continue;
+                }
+                let ops = &w.ops[seg.start as usize..seg.end as usize];
+                let n = ops.len();
+                let split = self.parallel && n >= PAR_MIN_ANDS;
+                if split {
+                    run.grow_c(n);
+                }
+                let unit = if split { n } else { piece };
+                for sub in ops.chunks(unit) {
+                    let len = self.scheme.material_len(sub.len());
+                    let mat = &mut run.material[pos..pos + len];
+                    if !split {
+                        // One thread: output labels go straight to the wires.
+                        let first = run.and_index;
+                        run.checksum ^= self.scheme.garble_ands_in_place(
+                            &encoder.delta,
+                            first,
+                            &mut run.labels,
+                            sub,
+                            mat,
+                        );
+                    } else {
+                        // The whole batch (`unit == n`), outputs to `run.c`.
+                        let (labels, out) = (&run.labels[..], &mut run.c[..n]);
+                        let par = par_piece::<G>();
+                        let mats = mat.par_chunks_mut(self.scheme.material_len(par));
+                        run.checksum ^= split_batch(run.and_index, par, sub, out, mats, |first, o, c, m| {
+                            self.scheme.garble_ands(&encoder.delta, first, labels, o, c, m);
+                            xor_fold(m)
+                        });
+                    }
+                    run.and_index += sub.len() as u64;
+                    pos += len;
+                }
+                if split {
+                    run.scatter(ops);
+                }
+            }
+            sink.write_all(&run.material[..pos])?;
+            run.writeback(w);
+            Ok(())
+        })?;
+
+        // The end index `first_and + ands` (at most `AND_INDEX_LIMIT`, checked
+        // above, so the additions never wrapped) in the low 64 bits.
+        let trailer = [
+            Block::new((u128::from(TRAILER_TAG) << 64) | u128::from(run.and_index)),
+            Block::new(run.checksum),
+        ];
+        sink.write_all(Block::as_bytes_slice(&trailer))?;
+        sink.flush()?;
+        let zero = plan.output_wires().iter().map(|w| run.labels[w.index()]).collect();
+        self.cache.give(run);
+        Ok(GarbledOutputs { delta: encoder.delta.clone(), zero })
+    }
+}
+
+/// Garbles one plan for many independent instances (e.g. the same circuit on
+/// many inputs) on all cores, one instance per rayon task. Each instance has
+/// its own encoder and sink; results are in instance order and identical to
+/// garbling them one by one.
+pub fn garble_many<G, W>(
+    garbler: &Garbler<G>,
+    plan: &Plan<'_>,
+    jobs: Vec<(&Encoder, W)>,
+) -> Vec<Result<GarbledOutputs, GarbleError>>
+where
+    G: GarblingScheme,
+    W: Write + Send,
+{
+    jobs.into_par_iter().map(|(enc, sink)| garbler.garble(plan, enc, sink)).collect()
+}

@@ -1,0 +1,342 @@
+//! What the garbler and the evaluator share to execute a plan: a run's
+//! buffers ([`Run`]: the label file, the split-batch outputs, the tables)
+//! kept between runs by a [`RunCache`] and wiped on drop, the loop over free
+//! gates (labels addressed by byte offset in a fixed-size label file), and
+//! the cutting of AND batches into pieces for the stream and for threads.
+//! The two drivers differ only in what they do with each AND batch.
+
+use rayon::prelude::*;
+use zeroize::Zeroize;
+
+use crate::block::Block;
+
+use super::ops::{Op, Op4, Segment, Window};
+use super::schedule::Plan;
+use super::scheme::GarblingScheme;
+
+/// AND batches at least this long are split over the rayon pool when
+/// garbling or evaluating in parallel.
+pub(super) const PAR_MIN_ANDS: usize = 2048;
+/// Piece of an AND batch given to one rayon task.
+const PAR_PIECE: usize = 1024;
+/// ANDs whose tables are garbled and written, or read and evaluated, at a
+/// time: the tables stay in L1/L2 between the checksum and the hashing.
+pub(super) const STREAM_PIECE: usize = 512;
+
+/// Zeroises `blocks` with volatile writes that the compiler cannot drop,
+/// 8 bytes at a time where aligned (a block is 1-aligned).
+fn wipe_blocks(blocks: &mut [Block]) {
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(blocks);
+    let (head, words, tail) = bytemuck::pod_align_to_mut::<u8, u64>(bytes);
+    head.zeroize();
+    words.zeroize();
+    tail.zeroize();
+}
+
+/// Buffers of a run, reused across windows.
+///
+/// A garbler's run holds secrets: its label file holds zero labels and Δ
+/// (at index `num_wires`), and `c` the zero labels of split AND batches.
+/// Both are zeroised when the run is dropped (its [`Drop`]), whatever the
+/// path: a finished run replaced in or evicted from the [`RunCache`], an
+/// early return on a sink or stream error, a panic unwinding. `c` never
+/// reallocates with its contents ([`Run::grow_c`]), so no copy of a label is
+/// left in freed memory; `labels` is never resized. `material` holds only
+/// garbled tables (what the stream carries) and is not wiped.
+pub(super) struct Run {
+    /// The label file: `used` labels (see [`Run::label_len`]), in a buffer
+    /// of the next size in [`FILE_LABELS`] (or exactly `used` past them).
+    /// Only `labels[..used]` is ever written.
+    pub(super) labels: Vec<Block>,
+    pub(super) used: usize,
+    /// Output labels of a batch split over threads, before [`Run::scatter`].
+    pub(super) c: Vec<Block>,
+    pub(super) material: Vec<u8>,
+    pub(super) and_index: u64,
+    pub(super) checksum: u128,
+}
+
+/// Label buffers kept from one run to the next by a garbler or evaluator:
+/// a batch of a small circuit would otherwise allocate (and fault in) a
+/// window's worth of labels per run. A run it drops (replaced, evicted,
+/// or with the cache) is zeroised by [`Run`]'s [`Drop`].
+#[derive(Default)]
+pub(super) struct RunCache(std::sync::Mutex<Option<Run>>);
+
+impl Clone for RunCache {
+    fn clone(&self) -> Self {
+        RunCache::default()
+    }
+}
+
+impl std::fmt::Debug for RunCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunCache")
+    }
+}
+
+impl RunCache {
+    /// A cleared run for `plan`: the cached one if it fits and is free.
+    pub(super) fn take(&self, plan: &Plan<'_>) -> Run {
+        let cached = self.0.try_lock().ok().and_then(|mut slot| slot.take());
+        match cached {
+            // A cached run of another size is dropped here (and wiped).
+            Some(mut run) if run.used == Run::label_len(plan) => {
+                // Wire labels (and the Δ slot) start cleared as in a new run;
+                // the window's slots past them are written before they are read.
+                let wires = plan.num_wires() as usize + 1;
+                run.labels[..wires].fill(Block::ZERO);
+                run.and_index = 0;
+                run.checksum = 0;
+                run
+            }
+            _ => Run::new(plan),
+        }
+    }
+
+    /// Keeps `run` for the next call. If the slot is busy, `run` is
+    /// dropped; a run already in the slot (another thread's) is replaced
+    /// and dropped. Dropped runs are wiped, outside the lock.
+    pub(super) fn give(&self, run: Run) {
+        let _dropped = match self.0.try_lock() {
+            Ok(mut slot) => slot.replace(run),
+            Err(_) => Some(run),
+        };
+    }
+}
+
+impl Drop for Run {
+    /// Zeroises every buffer that held labels: `labels[..used]` (the rest
+    /// was never written) and all of `c`'s allocation.
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl Run {
+    /// Wires, Δ (garbler) or zero (evaluator), a private slot per window
+    /// gate, then the zero label (see [`Op`]).
+    fn label_len(plan: &Plan<'_>) -> usize {
+        plan.num_wires() as usize + 2 + plan.window_gates()
+    }
+
+    fn new(plan: &Plan<'_>) -> Run {
+        let used = Run::label_len(plan);
+        Run {
+            // Zeroed pages from the allocator: a run only touches `used`.
+            labels: bytemuck::zeroed_vec(FILE_LABELS.into_iter().find(|&n| n >= used).unwrap_or(used)),
+            used,
+            c: Vec::new(),
+            material: Vec::new(),
+            and_index: 0,
+            checksum: 0,
+        }
+    }
+
+    /// Zeroises the labels used (the rest of the buffer was never written)
+    /// and the split-batch outputs `c` (its whole allocation).
+    fn wipe(&mut self) {
+        let used = self.used.min(self.labels.len());
+        wipe_blocks(&mut self.labels[..used]);
+        let c_all = self.c.capacity();
+        self.c.resize(c_all, Block::ZERO);
+        wipe_blocks(&mut self.c);
+    }
+
+    /// Makes `c` at least `n` labels long. A larger buffer is a new zeroed
+    /// allocation, and the old one is wiped before it is freed (a `resize`
+    /// would copy its labels and free the old buffer as it is).
+    pub(super) fn grow_c(&mut self, n: usize) {
+        if self.c.len() < n {
+            let mut old = std::mem::replace(&mut self.c, vec![Block::ZERO; n]);
+            wipe_blocks(&mut old);
+        }
+    }
+
+    /// Makes `material` at least `len` bytes long (it only grows: every
+    /// byte used is written before it is read).
+    pub(super) fn grow_material(&mut self, len: usize) {
+        if self.material.len() < len {
+            self.material.resize(len, 0);
+        }
+    }
+
+    /// Writes the AND outputs `c` to their labels.
+    pub(super) fn scatter(&mut self, ops: &[Op]) {
+        for (op, &c) in ops.iter().zip(&self.c) {
+            self.labels[op.out as usize] = c;
+        }
+    }
+
+    /// Runs a segment of free gates (XOR, and INV as XOR with the label at
+    /// index `num_wires`: Δ for the garbler, zero for the evaluator). Free
+    /// ops address labels by byte offset; when the plan's labels fit one of
+    /// the fixed file sizes ([`FILE_LABELS`]) the offsets are masked into
+    /// it, which costs no bounds check, else every access is checked.
+    pub(super) fn free_segment(&mut self, w: &Window, seg: &Segment) {
+        let range = seg.start as usize..seg.end as usize;
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut self.labels[..]);
+        macro_rules! fixed {
+            ($($labels:expr),*) => {
+                match bytes.len() {
+                    $(n if n == 16 * $labels => {
+                        let file = <&mut [u8; 16 * $labels]>::try_from(bytes).expect("the file's size");
+                        run_free_segment(&mut FixedFile(file), w, seg, range)
+                    })*
+                    _ => run_free_segment(&mut CheckedFile(bytes), w, seg, range),
+                }
+            };
+        }
+        fixed!(1 << 12, 1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 20)
+    }
+
+    pub(super) fn writeback(&mut self, w: &Window) {
+        for &(wire, slot) in &w.writeback {
+            self.labels[wire as usize] = self.labels[slot as usize];
+        }
+    }
+}
+
+/// Gates per rayon task when a batch is split: `PAR_PIECE` rounded up to
+/// the scheme's granule.
+pub(super) fn par_piece<G: GarblingScheme>() -> usize {
+    PAR_PIECE.div_ceil(G::GRANULE) * G::GRANULE
+}
+
+/// Runs `piece(first_and, ops, outputs, material)` on the pieces of a batch
+/// (`par` gates each, `material` chunked to match) over the rayon pool;
+/// returns the XOR of what the pieces return (their checksums).
+pub(super) fn split_batch<M: Send>(
+    first_and: u64,
+    par: usize,
+    ops: &[Op],
+    out: &mut [Block],
+    material: impl IndexedParallelIterator<Item = M>,
+    piece: impl Fn(u64, &[Op], &mut [Block], M) -> u128 + Sync + Send,
+) -> u128 {
+    ops.par_chunks(par)
+        .zip(out.par_chunks_mut(par))
+        .zip(material)
+        .enumerate()
+        .map(|(i, ((o, c), m))| piece(first_and + (i * par) as u64, o, c, m))
+        .reduce(|| 0, |x, y| x ^ y)
+}
+
+/// Label file sizes (in labels) addressed without bounds checks: a run's
+/// labels go in the smallest that holds them (see `Run::free_segment`).
+const FILE_LABELS: [usize; 6] = [1 << 12, 1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 20];
+
+/// Labels addressed by byte offset.
+trait LabelFile {
+    fn get(&self, off: u32) -> Block;
+    fn set(&mut self, off: u32, v: Block);
+}
+
+/// A file of `BYTES / 16` labels: offsets masked into it (a no-op on the
+/// offsets a plan emits, which are all below `16 × used`), so no bounds
+/// checks.
+struct FixedFile<'a, const BYTES: usize>(&'a mut [u8; BYTES]);
+
+impl<const BYTES: usize> FixedFile<'_, BYTES> {
+    const MASK: u32 = (BYTES - 16) as u32;
+}
+
+impl<const BYTES: usize> LabelFile for FixedFile<'_, BYTES> {
+    #[inline(always)]
+    fn get(&self, off: u32) -> Block {
+        let o = (off & Self::MASK) as usize;
+        *bytemuck::from_bytes(&self.0[o..o + 16])
+    }
+    #[inline(always)]
+    fn set(&mut self, off: u32, v: Block) {
+        let o = (off & Self::MASK) as usize;
+        self.0[o..o + 16].copy_from_slice(v.as_bytes());
+    }
+}
+
+/// Any other size: every access bounds-checked.
+struct CheckedFile<'a>(&'a mut [u8]);
+
+impl LabelFile for CheckedFile<'_> {
+    #[inline(always)]
+    fn get(&self, off: u32) -> Block {
+        let o = off as usize;
+        *bytemuck::from_bytes(&self.0[o..o + 16])
+    }
+    #[inline(always)]
+    fn set(&mut self, off: u32, v: Block) {
+        let o = off as usize;
+        self.0[o..o + 16].copy_from_slice(v.as_bytes());
+    }
+}
+
+fn run_free_segment<F: LabelFile>(file: &mut F, w: &Window, seg: &Segment, range: std::ops::Range<usize>) {
+    if seg.wide {
+        free_gates4(file, &w.ops4[range]);
+    } else {
+        free_gates(file, &w.free[range]);
+    }
+}
+
+/// Free ops of two inputs, in order (an op may read the one before it),
+/// unrolled by four.
+fn free_gates<F: LabelFile>(file: &mut F, ops: &[Op]) {
+    let mut quads = ops.chunks_exact(4);
+    for q in &mut quads {
+        for op in q {
+            file.set(op.out, file.get(op.a) ^ file.get(op.b));
+        }
+    }
+    for op in quads.remainder() {
+        file.set(op.out, file.get(op.a) ^ file.get(op.b));
+    }
+}
+
+/// Free ops of up to four inputs (folded XOR/INV chains).
+fn free_gates4<F: LabelFile>(file: &mut F, ops: &[Op4]) {
+    for op in ops {
+        let [a, b, c, d] = op.ins;
+        file.set(op.out, file.get(a) ^ file.get(b) ^ file.get(c) ^ file.get(d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use garblet_circuits::Party;
+
+    /// What `Run`'s `Drop` wipes: every label written and all of `c`'s
+    /// allocation, past its length too.
+    #[test]
+    fn run_wipe_covers_the_label_file_and_the_scatter_buffer() {
+        let c = garblet_circuits::Circuit::new(
+            6,
+            vec![garblet_circuits::InputSpec::new("x", Party::Garbler, 2)],
+            vec![],
+            vec![],
+        )
+        .unwrap();
+        let plan = Plan::compile(&c).unwrap();
+        let mut run = Run::new(&plan);
+        let secret = Block::new(0x5ec2e7_5ec2e7);
+        let used = run.used;
+        run.labels[..used].fill(secret);
+        run.grow_c(3);
+        run.c.fill(secret);
+        run.c.truncate(1); // the wipe covers the whole allocation
+        run.wipe();
+        assert!(run.labels.iter().all(|&l| l == Block::ZERO));
+        assert!(run.c.len() >= 3 && run.c.iter().all(|&l| l == Block::ZERO));
+        // A grown `c` starts zeroed (the old buffer is wiped before it is freed).
+        run.c.fill(secret);
+        run.grow_c(run.c.len() + 5);
+        assert!(run.c.iter().all(|&l| l == Block::ZERO));
+        // Odd lengths and offsets (1-aligned blocks, 8-byte words).
+        for n in 0..9 {
+            let mut v = vec![secret; n + 1];
+            wipe_blocks(&mut v[1..]);
+            assert_eq!(v[0], secret);
+            assert!(v[1..].iter().all(|&l| l == Block::ZERO));
+        }
+    }
+}

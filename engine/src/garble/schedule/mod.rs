@@ -1,0 +1,451 @@
+//! The batching schedule: which AND gates are hashed together.
+//!
+//! Both parties derive the schedule from the gate list alone, so they agree
+//! on the order of the garbled tables without exchanging anything.
+//!
+//! # Algorithm
+//!
+//! Gates are taken in windows of at most `window_gates` consecutive gates
+//! (default [`DEFAULT_WINDOW_GATES`]). Each gate gets a level: an AND gate
+//! `1 + max(level of its operands)`, a free gate (XOR, INV)
+//! `max(level of its operands)`, values from before the window 0. Gates are
+//! executed by increasing level: all ANDs of level `L` as one batch (their
+//! operands are all ready), then the free gates of level `L`, ordered by the
+//! length of the chain of same-level free gates ending at them (so that
+//! independent XORs sit side by side for instruction-level parallelism).
+//!
+//! Reordering is only sound if it respects the hazards of a circuit whose
+//! wires are reused (not SSA): a gate reads the value its operand held *at
+//! its place in the original list*. Inside a window, every read is resolved
+//! to its producer at compile time (read-after-write). A gate writes its wire
+//! in place only when it is that wire's only writer in the window and every
+//! reader of the wire's previous value executes no later than it
+//! (write-after-read); otherwise (several writers, or an old-value reader
+//! scheduled later) it writes a private slot, readers are pointed at the
+//! slot, and the last writer's slot is copied to the wire when the window
+//! ends (write-after-write). SSA circuits such as Bristol files never need a
+//! slot.
+//!
+//! For whole-circuit plans ([`Plan::compile`], [`Plan::repeated`]) a
+//! liveness pass over the circuit first marks the values still needed after
+//! their window (`Escapes`). A free gate whose value is not needed later
+//! and is read by exactly one gate, itself free, is then folded into that
+//! reader: the reader becomes one op XORing up to four labels ([`Op4`]), so
+//! intermediate labels of XOR chains are never stored or loaded (AES-128:
+//! 9,179 of its 30,263 XOR/INV gates fold away). A gate reading a wire's
+//! value from before the window that the window overwrites is never folded,
+//! as its read cannot move. Values not needed after the window are not
+//! copied back to their wires either.
+//!
+//! A wide circuit puts up to a whole window of ANDs in one batch; a chain
+//! of dependent ANDs (the worst case) gives batches of one. The garbled
+//! tables are sent in execution order, and the tweak of an AND gate is its
+//! position in that order over the whole circuit.
+//!
+//! # Plans
+//!
+//! A [`Plan`] is the compiled schedule of a [`GateSource`]: compiled once
+//! and kept ([`Plan::compile`], ~20 bytes per gate, reused by every run of
+//! the circuit), compiled window by window during the run on
+//! a helper thread a few windows ahead ([`Plan::streaming`], memory
+//! independent of circuit size), or a
+//! [`Repeated`] body compiled once and replayed ([`Plan::repeated`]).
+//!
+//! # Files
+//!
+//! This file holds [`Plan`] and the driving of the window compiler over a
+//! source; `window.rs` compiles one window, `fuse.rs` folds XOR chains,
+//! `liveness.rs` computes what escapes a window, and `levels.rs` the
+//! per-gate facts the compiler and the folding share. The ops they produce
+//! are in [`crate::garble::ops`].
+//!
+//! [`Op4`]: crate::garble::ops::Op4
+
+use std::sync::mpsc::{channel, sync_channel};
+
+use garblet_circuits::{Gate, WireId};
+
+use crate::garble::error::PlanError;
+use crate::garble::ops::Window;
+use crate::garble::source::{GateSource, Repeated};
+
+mod fuse;
+mod levels;
+mod liveness;
+mod window;
+
+use liveness::Escapes;
+use window::WindowCompiler;
+
+/// Default window: gates scheduled together. Measured on the AES-128 and
+/// wide benchmarks (see `BENCHMARKS.md`).
+pub const DEFAULT_WINDOW_GATES: usize = 1 << 16;
+
+/// Windows a streaming plan schedules ahead of the run.
+const WINDOWS_AHEAD: usize = 2;
+
+/// Largest label index a plan may use: free ops address labels by byte
+/// offset in a `u32`.
+const MAX_LABELS: u64 = 1 << 28;
+
+enum Kind<'s> {
+    Compiled(Vec<Window>),
+    Streaming(&'s dyn GateSource),
+    Repeated { windows: Vec<Window>, reps: u64, tail: Vec<Window> },
+}
+
+/// The compiled batching schedule of a circuit; see the module docs.
+/// Garbler and evaluator run the same plan.
+pub struct Plan<'s> {
+    num_wires: u32,
+    input_bits: u64,
+    outputs: Vec<WireId>,
+    window_gates: usize,
+    and_count: Option<u64>,
+    kind: Kind<'s>,
+}
+
+impl std::fmt::Debug for Plan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("num_wires", &self.num_wires)
+            .field("input_bits", &self.input_bits)
+            .field("outputs", &self.outputs.len())
+            .field("window_gates", &self.window_gates)
+            .field("and_count", &self.and_count)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_shape(source: &dyn GateSource, window_gates: usize) -> Result<(), PlanError> {
+    let nw = source.num_wires();
+    if source.input_bits() + 2 > u64::from(nw) {
+        return Err(PlanError::InputsExceedWires { input_bits: source.input_bits(), num_wires: nw });
+    }
+    // Labels: wires, Δ (or zero), a private slot per window gate, zero.
+    if window_gates == 0 || (u64::from(nw) + 2 + window_gates as u64) >= MAX_LABELS {
+        return Err(PlanError::TooManyWires { num_wires: nw, window_gates });
+    }
+    if let Some(w) = source.output_wires().iter().find(|w| w.get() >= nw) {
+        return Err(PlanError::WireOutOfRange { gate: u64::MAX, wire: w.get(), num_wires: nw });
+    }
+    Ok(())
+}
+
+/// Compiles the consecutive windows of a whole circuit `source`, whose
+/// wires `live_after` are needed after its last gate.
+fn compile_all(
+    source: &dyn GateSource,
+    window_gates: usize,
+    live_after: &[u32],
+) -> Result<Vec<Window>, PlanError> {
+    let escapes = Escapes::compute(source, window_gates, live_after);
+    let mut compiler = WindowCompiler::new(source.num_wires(), window_gates);
+    let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
+    let mut windows = Vec::new();
+    let mut pos = 0u64;
+    loop {
+        let n = source.read_gates(pos, &mut buf);
+        if n == 0 {
+            break;
+        }
+        let mut w = Window::default();
+        compiler.compile(pos, &buf[..n], escapes.as_ref(), &mut w)?;
+        windows.push(w);
+        pos += n as u64;
+    }
+    Ok(windows)
+}
+
+impl<'s> Plan<'s> {
+    /// Compiles the whole schedule of `source` now and keeps it (about 20
+    /// bytes per gate): the choice for a circuit garbled more than once.
+    pub fn compile(source: &dyn GateSource) -> Result<Plan<'static>, PlanError> {
+        Plan::compile_with_window(source, DEFAULT_WINDOW_GATES)
+    }
+
+    /// [`Plan::compile`] with another window size (in gates).
+    pub fn compile_with_window(
+        source: &dyn GateSource,
+        window_gates: usize,
+    ) -> Result<Plan<'static>, PlanError> {
+        // A window never needs to be larger than the circuit: the label
+        // buffer of a run is sized by it (this keeps small circuits garbled
+        // many times, e.g. batches, from allocating a full window each time).
+        let window_gates = window_gates.min(usize::try_from(source.num_gates()).unwrap_or(usize::MAX).max(1));
+        check_shape(source, window_gates)?;
+        let outputs: Vec<u32> = source.output_wires().iter().map(|w| w.get()).collect();
+        let windows = compile_all(source, window_gates, &outputs)?;
+        let and_count = windows.iter().map(|w| w.ands as u64).sum();
+        Ok(Plan {
+            num_wires: source.num_wires(),
+            input_bits: source.input_bits(),
+            outputs: source.output_wires(),
+            window_gates,
+            and_count: Some(and_count),
+            kind: Kind::Compiled(windows),
+        })
+    }
+
+    /// A plan that compiles each window when the run reaches it: memory is
+    /// one window whatever the circuit's size.
+    pub fn streaming(source: &'s dyn GateSource) -> Result<Plan<'s>, PlanError> {
+        Plan::streaming_with_window(source, DEFAULT_WINDOW_GATES)
+    }
+
+    /// [`Plan::streaming`] with another window size (in gates).
+    pub fn streaming_with_window(
+        source: &'s dyn GateSource,
+        window_gates: usize,
+    ) -> Result<Plan<'s>, PlanError> {
+        check_shape(source, window_gates)?;
+        Ok(Plan {
+            num_wires: source.num_wires(),
+            input_bits: source.input_bits(),
+            outputs: source.output_wires(),
+            window_gates,
+            and_count: None,
+            kind: Kind::Streaming(source),
+        })
+    }
+
+    /// The plan of a [`Repeated`] circuit: as many copies of the body as fill
+    /// a window are compiled once (so that independent copies share
+    /// batches), and that schedule is replayed.
+    pub fn repeated(source: &Repeated) -> Result<Plan<'static>, PlanError> {
+        Plan::repeated_with_window(source, DEFAULT_WINDOW_GATES)
+    }
+
+    /// [`Plan::repeated`] with another window size (in gates).
+    pub fn repeated_with_window(source: &Repeated, window_gates: usize) -> Result<Plan<'static>, PlanError> {
+        check_shape(source, window_gates)?;
+        let body_len = source.body().len().max(1);
+        // After a run of copies: the outputs, and what the next copy reads
+        // before writing it.
+        let mut live_after: Vec<u32> = source.output_wires().iter().map(|w| w.get()).collect();
+        let mut written = vec![false; source.num_wires() as usize];
+        for g in source.body() {
+            for r in [g.a, g.b] {
+                if !written[r.index()] {
+                    live_after.push(r.get());
+                }
+            }
+            written[g.out.index()] = true;
+        }
+        let per = (window_gates / body_len).max(1) as u64;
+        let per = per.min(source.times().max(1));
+        let chunk = |times: u64| -> Result<Vec<Window>, PlanError> {
+            if times == 0 {
+                return Ok(Vec::new());
+            }
+            let r = Repeated::from_gates(
+                source.num_wires(),
+                source.input_bits(),
+                source.output_wires(),
+                source.body().to_vec(),
+                times,
+            )?;
+            compile_all(&r, window_gates, &live_after)
+        };
+        let windows = chunk(per)?;
+        let reps = source.times() / per;
+        let tail = chunk(source.times() % per)?;
+        let per_rep: u64 = windows.iter().map(|w| w.ands as u64).sum();
+        let tail_ands: u64 = tail.iter().map(|w| w.ands as u64).sum();
+        Ok(Plan {
+            num_wires: source.num_wires(),
+            input_bits: source.input_bits(),
+            outputs: source.output_wires(),
+            window_gates,
+            // Saturating: a count past u64 (a huge `times`) must not wrap to a
+            // small one, which would defeat the tweak-range check of a run.
+            and_count: Some(per_rep.saturating_mul(reps).saturating_add(tail_ands)),
+            kind: Kind::Repeated { windows, reps, tail },
+        })
+    }
+
+    /// The size of the wire space.
+    pub fn num_wires(&self) -> u32 {
+        self.num_wires
+    }
+
+    /// Input wires (after the two constants).
+    pub fn input_bits(&self) -> u64 {
+        self.input_bits
+    }
+
+    /// The output wires in order.
+    pub fn output_wires(&self) -> &[WireId] {
+        &self.outputs
+    }
+
+    /// AND gates in the circuit, if known before the run (not for
+    /// [`Plan::streaming`]).
+    pub fn and_count(&self) -> Option<u64> {
+        self.and_count
+    }
+
+    /// An upper bound on the AND gates of a run: [`Plan::and_count`] when
+    /// known, else (streaming) the source's gate count, as if every gate
+    /// were an AND. Used to check a run's tweak range before it starts.
+    pub(crate) fn and_bound(&self) -> u64 {
+        match (&self.kind, self.and_count) {
+            (_, Some(n)) => n,
+            (Kind::Streaming(source), None) => source.num_gates(),
+            // Only streaming plans have no count.
+            (_, None) => u64::MAX,
+        }
+    }
+
+    /// The window size in gates: an upper bound on the slots a run needs.
+    pub fn window_gates(&self) -> usize {
+        self.window_gates
+    }
+
+    /// Calls `f` on every window in order.
+    pub(crate) fn for_each_window<E: From<PlanError>>(
+        &self,
+        mut f: impl FnMut(&Window) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match &self.kind {
+            Kind::Compiled(windows) => windows.iter().try_for_each(f),
+            Kind::Repeated { windows, reps, tail } => {
+                for _ in 0..*reps {
+                    windows.iter().try_for_each(&mut f)?;
+                }
+                tail.iter().try_for_each(f)
+            }
+            Kind::Streaming(source) => {
+                // A helper thread reads and schedules windows ahead of the run
+                // (at most WINDOWS_AHEAD queued), so that on a machine with a
+                // spare core scheduling overlaps garbling. Windows are recycled.
+                let (ready_tx, ready_rx) = sync_channel::<Result<Window, PlanError>>(WINDOWS_AHEAD);
+                let (spent_tx, spent_rx) = channel::<Window>();
+                let (num_wires, window_gates) = (self.num_wires, self.window_gates);
+                std::thread::scope(|scope| {
+                    scope.spawn(move || {
+                        let mut compiler = WindowCompiler::new(num_wires, window_gates);
+                        let mut buf =
+                            vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
+                        let mut pos = 0u64;
+                        loop {
+                            let n = source.read_gates(pos, &mut buf);
+                            if n == 0 {
+                                return;
+                            }
+                            let mut w = spent_rx.try_recv().unwrap_or_default();
+                            let compiled = compiler.compile(pos, &buf[..n], None, &mut w).map(|()| w);
+                            let failed = compiled.is_err();
+                            // A closed channel means the run stopped early.
+                            if ready_tx.send(compiled).is_err() || failed {
+                                return;
+                            }
+                            pos += n as u64;
+                        }
+                    });
+                    // Returning (on success or error) drops `ready_rx`, which
+                    // stops the helper; the scope joins it.
+                    for compiled in ready_rx {
+                        let w = compiled?;
+                        f(&w)?;
+                        // The helper may have finished: then the window is dropped.
+                        let _ = spent_tx.send(w);
+                    }
+                    Ok(())
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::garble::ops::Op4;
+    use garblet_circuits::{Circuit, InputSpec, Output, Party, Visibility};
+
+    fn w(i: u32) -> WireId {
+        WireId::new(i)
+    }
+
+    /// A source of raw gates over `num_wires` wires (no validation beyond
+    /// the plan's own).
+    fn source(num_wires: u32, gates: Vec<Gate>, outputs: Vec<u32>) -> Repeated {
+        Repeated::from_gates(num_wires, 4, outputs.into_iter().map(WireId::new).collect(), gates, 1).unwrap()
+    }
+
+    #[test]
+    fn single_reader_xor_chains_are_folded() {
+        // Inputs 2..6; t7 = x2 ^ x3; t8 = !t7; t9 = t8 ^ x4 (output), read by
+        // nobody else: one op of four inputs, x2 ^ x3 ^ Δ ^ x4.
+        let gates = vec![Gate::xor(w(2), w(3), w(7)), Gate::inv(w(7), w(8)), Gate::xor(w(8), w(4), w(9))];
+        let src = source(10, gates, vec![9]);
+        let windows = compile_all(&src, 64, &[9]).unwrap();
+        let win = &windows[0];
+        // (Byte offsets: label index × 16.)
+        assert_eq!(win.ops4, vec![Op4 { ins: [2 << 4, 3 << 4, 10 << 4, 4 << 4], out: 9 << 4 }]);
+        assert!(win.segments.iter().all(|s| s.wide), "{:?}", win.segments);
+        // Without liveness (a streaming plan) nothing is folded.
+        let mut comp = WindowCompiler::new(10, 64);
+        let mut plain = Window::default();
+        let gates = src.body().to_vec();
+        comp.compile(0, &gates, None, &mut plain).unwrap();
+        assert!(plain.ops4.is_empty());
+        assert_eq!(plain.free.len(), 3);
+    }
+
+    #[test]
+    fn values_read_twice_or_needed_later_are_not_folded() {
+        // t7 = x2 ^ x3 is read twice; t8 = x4 ^ x5 is an output.
+        let gates = vec![
+            Gate::xor(w(2), w(3), w(7)),
+            Gate::xor(w(7), w(4), w(9)),
+            Gate::xor(w(7), w(5), w(10)),
+            Gate::xor(w(4), w(5), w(8)),
+            Gate::xor(w(8), w(2), w(11)),
+        ];
+        let src = source(12, gates, vec![8, 9, 10, 11]);
+        let windows = compile_all(&src, 64, &[8, 9, 10, 11]).unwrap();
+        assert!(windows[0].ops4.is_empty());
+        assert_eq!(windows[0].free.len(), 5);
+    }
+
+    #[test]
+    fn reads_of_overwritten_wires_are_not_moved() {
+        // t6 = x2 ^ x3 reads x2 before x2 is overwritten (x2 = x4 ^ x5, in
+        // place); folding t6 into t7 = t6 ^ x4 would read the new x2.
+        let gates =
+            vec![Gate::xor(w(2), w(3), w(6)), Gate::xor(w(4), w(5), w(2)), Gate::xor(w(6), w(4), w(7))];
+        let src = source(8, gates, vec![2, 7]);
+        let windows = compile_all(&src, 64, &[2, 7]).unwrap();
+        assert!(windows[0].ops4.is_empty(), "{:?}", windows[0].ops4);
+    }
+
+    #[test]
+    fn independent_ands_share_a_batch_and_chains_do_not() {
+        // Inputs 2..6. Four independent ANDs, then a chain of two.
+        let gates = vec![
+            Gate::and(w(2), w(3), w(6)),
+            Gate::and(w(4), w(5), w(7)),
+            Gate::xor(w(6), w(7), w(8)),
+            Gate::and(w(2), w(5), w(9)),
+            Gate::and(w(8), w(9), w(10)),
+            Gate::and(w(10), w(2), w(11)),
+        ];
+        let c = Circuit::new(
+            12,
+            vec![InputSpec::new("x", Party::Garbler, 4)],
+            vec![Output { name: "o".into(), visibility: Visibility::Both, wires: vec![w(11)] }],
+            gates.clone(),
+        )
+        .unwrap();
+        let mut comp = WindowCompiler::new(12, 64);
+        let mut win = Window::default();
+        comp.compile(0, &gates, None, &mut win).unwrap();
+        let and_sizes: Vec<u32> = win.segments.iter().filter(|s| s.and).map(|s| s.end - s.start).collect();
+        assert_eq!(and_sizes, vec![3, 1, 1]);
+        assert_eq!(win.ands, 5);
+        let plan = Plan::compile(&c).unwrap();
+        assert_eq!(plan.and_count(), Some(5));
+    }
+}
