@@ -294,11 +294,11 @@ impl std::error::Error for ProgramMismatch {}
 impl fmt::Display for ProgramMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let input = |d: &Option<InputDesc>| match d {
-            Some((n, p, w)) => format!("input `{}`: {w} bits from the {p}", escape(n)),
+            Some(i) => format!("input `{}`: {} bits from the {}", escape(&i.name), i.width, i.owner),
             None => "no such input".to_owned(),
         };
         let output = |d: &Option<OutputDesc>| match d {
-            Some((n, v, w)) => format!("output `{}`: {w} bits to {v}", escape(n)),
+            Some(o) => format!("output `{}`: {} bits to {}", escape(&o.name), o.width, o.to),
             None => "no such output".to_owned(),
         };
         match self {
@@ -424,7 +424,11 @@ mod tests {
     fn peer_names_are_escaped() {
         let m = ProgramMismatch::Input {
             ours: None,
-            theirs: Some(("evil\x1b[2J\r\nname".to_owned(), Party::Garbler, 8)),
+            theirs: Some(InputDesc {
+                name: "evil\x1b[2J\r\nname".to_owned(),
+                owner: Party::Garbler,
+                width: 8,
+            }),
         };
         let shown = m.to_string();
         assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");

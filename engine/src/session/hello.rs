@@ -111,6 +111,7 @@ impl<'a> HelloReader<'a> {
         what: &'static str,
         tag: fn(u8) -> Option<T>,
     ) -> Result<Vec<(String, T, u32)>, SessionError> {
+        // (name, owner or visibility, width); the callers name the fields.
         let n = u16::from_le_bytes(self.array("count")?);
         let mut out = Vec::new();
         for _ in 0..n {
@@ -170,16 +171,16 @@ impl Hello {
             out.extend_from_slice(n);
         };
         out.extend_from_slice(&(self.inputs.len().min(MAX_NAMES) as u16).to_le_bytes());
-        for (n, p, w) in self.inputs.iter().take(MAX_NAMES) {
-            name(&mut out, n);
-            out.push(party_byte(*p));
-            out.extend_from_slice(&w.to_le_bytes());
+        for i in self.inputs.iter().take(MAX_NAMES) {
+            name(&mut out, &i.name);
+            out.push(party_byte(i.owner));
+            out.extend_from_slice(&i.width.to_le_bytes());
         }
         out.extend_from_slice(&(self.outputs.len().min(MAX_NAMES) as u16).to_le_bytes());
-        for (n, v, w) in self.outputs.iter().take(MAX_NAMES) {
-            name(&mut out, n);
-            out.push(visibility_byte(*v));
-            out.extend_from_slice(&w.to_le_bytes());
+        for o in self.outputs.iter().take(MAX_NAMES) {
+            name(&mut out, &o.name);
+            out.push(visibility_byte(o.to));
+            out.extend_from_slice(&o.width.to_le_bytes());
         }
         out
     }
@@ -204,8 +205,16 @@ impl Hello {
         let nonce = r.array("nonce")?;
         let digest = r.array("digest")?;
         let and_count = u64::from_le_bytes(r.array("AND count")?);
-        let inputs = r.entries("input owner", party_of)?;
-        let outputs = r.entries("visibility", visibility_of)?;
+        let inputs = r
+            .entries("input owner", party_of)?
+            .into_iter()
+            .map(|(name, owner, width)| InputDesc { name, owner, width })
+            .collect();
+        let outputs = r
+            .entries("visibility", visibility_of)?
+            .into_iter()
+            .map(|(name, to, width)| OutputDesc { name, to, width })
+            .collect();
         if !r.0.is_empty() {
             return Err(SessionError::MalformedHello("trailing bytes"));
         }

@@ -1,7 +1,7 @@
 //! One party's own input values, by input name.
 
 use super::error::InputError;
-use super::program::SessionProgram;
+use super::program::{InputDesc, SessionProgram};
 use garblet_circuits::Party;
 use zeroize::Zeroize;
 
@@ -33,7 +33,7 @@ impl PartyInputs {
         party: Party,
     ) -> Result<zeroize::Zeroizing<Vec<bool>>, InputError> {
         let mut bits = zeroize::Zeroizing::new(Vec::new());
-        for (name, _, width) in program.inputs().iter().filter(|i| i.1 == party) {
+        for InputDesc { name, width, .. } in program.inputs().iter().filter(|i| i.owner == party) {
             let value = self
                 .values
                 .iter()
@@ -45,9 +45,9 @@ impl PartyInputs {
             bits.extend_from_slice(&value.1);
         }
         for (name, _) in &self.values {
-            match program.inputs().iter().find(|i| &i.0 == name) {
-                Some(i) if i.1 == party => {}
-                Some(i) => return Err(InputError::NotOurs { name: name.clone(), owner: i.1 }),
+            match program.inputs().iter().find(|i| &i.name == name) {
+                Some(i) if i.owner == party => {}
+                Some(i) => return Err(InputError::NotOurs { name: name.clone(), owner: i.owner }),
                 None => return Err(InputError::Unknown(name.clone())),
             }
         }

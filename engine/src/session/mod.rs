@@ -99,7 +99,7 @@ impl SessionOutcome {
         start: Instant,
     ) -> SessionOutcome {
         SessionOutcome {
-            outputs: decoded.into_iter().map(|(k, bits)| (program.outputs()[k].0.clone(), bits)).collect(),
+            outputs: decoded.into_iter().map(|(k, bits)| (program.outputs()[k].name.clone(), bits)).collect(),
             and_gates: program.and_count(),
             bytes_sent: ch.bytes_sent(),
             bytes_received: ch.bytes_received(),

@@ -7,10 +7,27 @@ use super::error::{InputError, SessionError};
 use crate::garble::{GateSource, Plan, Repeated};
 use garblet_circuits::{Circuit, Party, Visibility};
 
-/// An input as the hello describes it: name, owner, width in bits.
-pub type InputDesc = (String, Party, u32);
-/// An output as the hello describes it: name, who learns it, width in bits.
-pub type OutputDesc = (String, Visibility, u32);
+/// An input as the hello describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputDesc {
+    /// Its name.
+    pub name: String,
+    /// Who supplies it.
+    pub owner: Party,
+    /// Its width in bits.
+    pub width: u32,
+}
+
+/// An output as the hello describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputDesc {
+    /// Its name.
+    pub name: String,
+    /// Who learns it.
+    pub to: Visibility,
+    /// Its width in bits.
+    pub width: u32,
+}
 
 /// What both parties run: the public description that the hello compares
 /// (input names, owners and widths; output names, visibility and widths; a
@@ -50,8 +67,14 @@ impl std::fmt::Debug for SessionProgram<'_> {
 
 fn describe(c: &Circuit) -> (Vec<InputDesc>, Vec<OutputDesc>) {
     (
-        c.inputs().iter().map(|i| (i.name.clone(), i.party, i.width)).collect(),
-        c.outputs().iter().map(|o| (o.name.clone(), o.visibility, o.width())).collect(),
+        c.inputs()
+            .iter()
+            .map(|i| InputDesc { name: i.name.clone(), owner: i.party, width: i.width })
+            .collect(),
+        c.outputs()
+            .iter()
+            .map(|o| OutputDesc { name: o.name.clone(), to: o.visibility, width: o.width() })
+            .collect(),
     )
 }
 
@@ -120,8 +143,8 @@ impl SessionProgram<'static> {
             return Err(InputError::BatchShape.into());
         };
         let times = |w: u32| u32::try_from(u64::from(w) * copies).map_err(|_| InputError::BatchTooLarge);
-        let inputs = vec![shared.clone(), (own.0.clone(), own.1, times(own.2)?)];
-        let outputs = vec![(out.0.clone(), out.1, times(out.2)?)];
+        let inputs = vec![shared.clone(), InputDesc { width: times(own.width)?, ..own.clone() }];
+        let outputs = vec![OutputDesc { width: times(out.width)?, ..out.clone() }];
         let plan = Plan::compile(body)?;
         let mut h = blake3::Hasher::new();
         h.update(b"garblet batch v1");
@@ -135,8 +158,8 @@ impl SessionProgram<'static> {
             plan,
             shape: Shape::Batch {
                 copies,
-                shared_bits: shared.2 as usize,
-                own_bits: own.2 as usize,
+                shared_bits: shared.width as usize,
+                own_bits: own.width as usize,
                 ands: body.and_count(),
             },
             masks: Vec::new(),
@@ -156,8 +179,8 @@ impl<'p> SessionProgram<'p> {
         digest: [u8; 32],
         and_count: u64,
     ) -> Result<Self, SessionError> {
-        let in_bits: u64 = inputs.iter().map(|i| u64::from(i.2)).sum();
-        let out_bits: u64 = outputs.iter().map(|o| u64::from(o.2)).sum();
+        let in_bits: u64 = inputs.iter().map(|i| u64::from(i.width)).sum();
+        let out_bits: u64 = outputs.iter().map(|o| u64::from(o.width)).sum();
         if in_bits != source.input_bits() || out_bits != source.output_wires().len() as u64 {
             return Err(InputError::SourceMismatch {
                 described_inputs: in_bits,
@@ -202,8 +225,8 @@ impl<'p> SessionProgram<'p> {
     /// Dual execution reveals every output to both parties (a private
     /// output must have been masked by [`SessionProgram::for_dual_execution`]).
     pub(crate) fn check_dual_execution(&self) -> Result<(), InputError> {
-        match self.outputs.iter().find(|o| o.1 != Visibility::Both) {
-            Some(o) => Err(InputError::DualexNeedsPublicOutputs(o.0.clone())),
+        match self.outputs.iter().find(|o| o.to != Visibility::Both) {
+            Some(o) => Err(InputError::DualexNeedsPublicOutputs(o.name.clone())),
             None => Ok(()),
         }
     }
@@ -238,23 +261,23 @@ impl<'p> SessionProgram<'p> {
     }
 
     pub(crate) fn total_input_bits(&self) -> usize {
-        self.inputs.iter().map(|i| i.2 as usize).sum()
+        self.inputs.iter().map(|i| i.width as usize).sum()
     }
 
     pub(crate) fn input_bits_of(&self, party: Party) -> usize {
-        self.inputs.iter().filter(|i| i.1 == party).map(|i| i.2 as usize).sum()
+        self.inputs.iter().filter(|i| i.owner == party).map(|i| i.width as usize).sum()
     }
 
     /// Output ranges (in the concatenated output labels) `party` may learn.
     pub(crate) fn visible_ranges(&self, party: Party) -> Vec<(usize, std::ops::Range<usize>)> {
-        self.output_ranges().into_iter().filter(|(k, _)| self.outputs[*k].1.reveals_to(party)).collect()
+        self.output_ranges().into_iter().filter(|(k, _)| self.outputs[*k].to.reveals_to(party)).collect()
     }
 
     /// Every output's range in the concatenated output labels.
     pub(crate) fn output_ranges(&self) -> Vec<(usize, std::ops::Range<usize>)> {
         let mut start = 0;
         let mut out = Vec::new();
-        for (k, (_, _, width)) in self.outputs.iter().enumerate() {
+        for (k, OutputDesc { width, .. }) in self.outputs.iter().enumerate() {
             let end = start + *width as usize;
             out.push((k, start..end));
             start = end;
@@ -264,6 +287,6 @@ impl<'p> SessionProgram<'p> {
 
     /// Total output bits.
     pub(crate) fn output_bits(&self) -> usize {
-        self.outputs.iter().map(|o| o.2 as usize).sum()
+        self.outputs.iter().map(|o| o.width as usize).sum()
     }
 }

@@ -10,7 +10,7 @@
 use super::config::{OtChoice, Phase, SessionConfig};
 use super::error::SessionError;
 use super::hello::{self, Hello, Link};
-use super::program::SessionProgram;
+use super::program::{InputDesc, SessionProgram};
 use super::wire::{
     expect_tag, Progress, TableSink, TableSource, TAG_DECODER, TAG_GARBLER_INPUTS, TAG_OUTPUT_LABELS,
     TAG_TABLES,
@@ -137,7 +137,7 @@ pub(crate) fn input_zero_labels(
 ) -> Zeroizing<Vec<Block>> {
     let mut zero = Zeroizing::new(vec![Block::ZERO; program.total_input_bits()]);
     let (mut offset, mut taken) = (0usize, 0usize);
-    for (_, party, width) in program.inputs() {
+    for InputDesc { owner: party, width, .. } in program.inputs() {
         let w = *width as usize;
         if *party == gp {
             prg.fill_blocks(&mut zero[offset..offset + w]);
@@ -161,7 +161,7 @@ pub(crate) fn send_garbler_labels<T: Read + Write>(
 ) -> Result<(), SessionError> {
     ch.send_bytes(&[TAG_GARBLER_INPUTS])?;
     let (mut taken, mut offset) = (0usize, 0usize);
-    for (_, party, width) in program.inputs() {
+    for InputDesc { owner: party, width, .. } in program.inputs() {
         let w = *width as usize;
         if *party == gp {
             let labels: Zeroizing<Vec<Block>> = Zeroizing::new(
@@ -192,7 +192,7 @@ pub(crate) fn receive_garbler_labels<T: Read + Write>(
     ch.recv_blocks(&mut theirs)?;
     let mut labels = Labels(Vec::with_capacity(program.total_input_bits()));
     let (mut g, mut e) = (theirs.iter(), own.iter());
-    for (_, party, width) in program.inputs() {
+    for InputDesc { owner: party, width, .. } in program.inputs() {
         for _ in 0..*width {
             let next = if *party == gp { g.next() } else { e.next() };
             labels.0.push(ActiveLabel::from_block(next.copied().unwrap_or(Block::ZERO)));

@@ -97,7 +97,7 @@ impl Prepared {
         let mut inputs = inputs.clone();
         let mut pads = Vec::new();
         for mask in program.masks.iter().filter(|m| m.owner == role) {
-            let width = program.outputs()[mask.output].2 as usize;
+            let width = program.outputs()[mask.output].width as usize;
             let pad: Vec<bool> = (0..width).map(|_| prg.random_bool()).collect();
             inputs.push(mask.input.clone(), pad.clone());
             pads.push((mask.output, Zeroizing::new(pad)));
