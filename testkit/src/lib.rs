@@ -8,6 +8,8 @@
 //! A dev-dependency of every crate's integration tests (not of unit tests
 //! inside a crate, which would see a second copy of that crate's types).
 
+#![forbid(unsafe_code)]
+
 pub mod random;
 mod session;
 

@@ -20,11 +20,11 @@
 //! true output; and the commitment stops the first mover from copying the
 //! second's value. The verdict is the one bit a cheater learns.
 
-use super::super::error::SessionError;
-use super::super::wire::{expect_tag, TAG_CHECK, TAG_COMMIT, TAG_OPEN};
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::prg::Prg;
+use crate::session::error::SessionError;
+use crate::session::wire::{expect_tag, TAG_CHECK, TAG_COMMIT, TAG_OPEN};
 use garblet_circuits::Party;
 use std::io::{Read, Write};
 use zeroize::Zeroizing;

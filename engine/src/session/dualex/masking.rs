@@ -5,7 +5,7 @@
 //! party sees a one-time-padded value, the owner removes its pad after the
 //! equality check. The XORs are free gates, so the AND count is unchanged.
 
-use super::super::error::InputError;
+use crate::session::error::InputError;
 use garblet_circuits::{Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
 
 /// One masked output: the mask input's name, the output's index, and the

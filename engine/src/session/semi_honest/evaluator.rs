@@ -2,14 +2,14 @@
 //! input labels, the tables, its decoding bits, then the garbler's outputs
 //! as labels.
 
-use super::super::config::{Phase, SessionConfig};
-use super::super::error::SessionError;
-use super::super::inputs::PartyInputs;
-use super::super::program::SessionProgram;
-use super::super::steps;
-use super::super::wire::{expect_tag, Progress, TAG_DONE};
-use super::super::SessionOutcome;
 use crate::channel::Channel;
+use crate::session::config::{Phase, SessionConfig};
+use crate::session::error::SessionError;
+use crate::session::inputs::PartyInputs;
+use crate::session::program::SessionProgram;
+use crate::session::steps;
+use crate::session::wire::{expect_tag, Progress, TAG_DONE};
+use crate::session::SessionOutcome;
 use garblet_circuits::Party;
 use std::io::{Read, Write};
 use std::time::Instant;
