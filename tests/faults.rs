@@ -135,12 +135,7 @@ fn phase_spans(source: &str) -> Phases {
     let (g, e) = garblet_testkit::phase_offsets(&program, &inputs(Party::Garbler), &inputs(Party::Evaluator));
     let mut spans = Vec::new();
     for (log, dir) in [(g, Dir::GarblerToEvaluator), (e, Dir::EvaluatorToGarbler)] {
-        for (k, entry) in log.entries.iter().enumerate() {
-            let end = log.entries.get(k + 1).map_or(log.total_sent, |n| n.bytes_sent);
-            if end > entry.bytes_sent {
-                spans.push((entry.phase, dir, entry.bytes_sent, end));
-            }
-        }
+        spans.extend(log.spans().into_iter().map(|(phase, start, end)| (phase, dir, start, end)));
     }
     Phases { spans }
 }

@@ -92,13 +92,15 @@ impl<T: Write> Write for Counted<T> {
 
 impl<'r> Links<'r> {
     /// Links from `source`, over TLS with `tls` or plain TCP with `None`.
-    pub fn new(source: Source<'r>, tls: Option<PinnedTls>, options: TcpOptions, audit: Audit) -> Self {
-        Links { source, tls, options, audit, traffic: Traffic::default(), announced: Default::default() }
-    }
-
-    /// The bytes counted so far.
-    pub fn traffic(&self) -> Traffic {
-        self.traffic.clone()
+    /// (`traffic` counts the bytes of every connection opened.)
+    pub fn new(
+        source: Source<'r>,
+        tls: Option<PinnedTls>,
+        options: TcpOptions,
+        audit: Audit,
+        traffic: Traffic,
+    ) -> Self {
+        Links { source, tls, options, audit, traffic, announced: Default::default() }
     }
 
     /// The next connection to the peer, authenticated.

@@ -74,10 +74,10 @@ pub fn run(req: &RunRequest) -> Result<RunReport> {
     audit::install_interrupt_handler();
     let audit = Audit::start(req.audit_log.clone(), audit_fields(req));
     let phase = Arc::new(Mutex::new(None::<Phase>));
-    let traffic = Arc::new(Mutex::new(None::<links::Traffic>));
+    let traffic = links::Traffic::default();
     let result = run_session(req, &audit, &phase, &traffic);
     let phase = phase.lock().ok().and_then(|p| *p);
-    let (sent, received) = traffic.lock().ok().and_then(|t| t.as_ref().map(|t| t.totals())).unwrap_or((0, 0));
+    let (sent, received) = traffic.totals();
     let mut extra = Map::new();
     extra.insert("bytes_sent".into(), json!(sent));
     extra.insert("bytes_received".into(), json!(received));
@@ -108,7 +108,7 @@ fn run_session(
     req: &RunRequest,
     audit: &Audit,
     phase: &Arc<Mutex<Option<Phase>>>,
-    traffic: &Mutex<Option<links::Traffic>>,
+    traffic: &links::Traffic,
 ) -> Result<SessionOutcome> {
     let started = Instant::now();
     let options = TcpOptions { connect_timeout: req.timeout, io_timeout: req.timeout };
@@ -156,10 +156,7 @@ fn run_session(
         Endpoint::Bound(listener) => links::Source::Borrowed(listener),
         Endpoint::Connect(addr) => links::Source::Connect(addr),
     };
-    let links = Links::new(source, tls, options, audit.clone());
-    if let Ok(mut t) = traffic.lock() {
-        *t = Some(links.traffic());
-    }
+    let links = Links::new(source, tls, options, audit.clone(), traffic.clone());
     let result = (|| -> Result<SessionOutcome> {
         let mut first = Channel::new(links.open()?);
         let outcome = match req.mode {
@@ -255,8 +252,13 @@ fn audit_fields(req: &RunRequest) -> Map<String, Value> {
         Endpoint::Bound(l) => json!({"listen": l.local_addr().map(|a| a.to_string()).unwrap_or_default()}),
         Endpoint::Connect(a) => json!({"connect": a}),
     };
-    let file_digest =
-        std::fs::read(&req.program.path).ok().map(|bytes| blake3::hash(&bytes).to_hex().to_string());
+    // Streamed, and only for a run that keeps an audit line: a Bristol file
+    // may be gigabytes.
+    let file_digest = req.audit_log.as_ref().and_then(|_| {
+        let mut h = blake3::Hasher::new();
+        h.update_reader(std::fs::File::open(&req.program.path).ok()?).ok()?;
+        Some(h.finalize().to_hex().to_string())
+    });
     let mut line = Map::new();
     line.insert("role".into(), json!(req.role.as_str()));
     line.insert(

@@ -4,7 +4,7 @@
 use garblet_circuits::Party;
 use garblet_engine::channel::{memory_pair, Channel, MemoryChannel};
 use garblet_engine::session::{
-    PartyInputs, PhaseEntry, SessionConfig, SessionError, SessionOutcome, SessionProgram,
+    PartyInputs, Phase, PhaseEntry, SessionConfig, SessionError, SessionOutcome, SessionProgram,
 };
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex};
@@ -132,6 +132,20 @@ pub struct PhaseLog {
     pub entries: Vec<PhaseEntry>,
     /// Bytes the party sent over the whole run.
     pub total_sent: u64,
+}
+
+impl PhaseLog {
+    /// The phases in which this party sends something, with the byte range
+    /// of what it sends in each: `(phase, start, end)`.
+    pub fn spans(&self) -> Vec<(Phase, u64, u64)> {
+        let ends = self.entries.iter().skip(1).map(|n| n.bytes_sent).chain([self.total_sent]);
+        self.entries
+            .iter()
+            .zip(ends)
+            .filter(|(e, end)| *end > e.bytes_sent)
+            .map(|(e, end)| (e.phase, e.bytes_sent, end))
+            .collect()
+    }
 }
 
 /// The garbler's and the evaluator's [`PhaseLog`] of a clean run. Sizes

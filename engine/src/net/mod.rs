@@ -23,6 +23,14 @@ pub use tls::{PinnedTls, Side, TlsStream};
 
 use std::io;
 
+/// Whether an I/O error kind means the peer's end of the connection is
+/// gone (closed, reset, or ended mid-message): the one definition the
+/// handshake, the session's error classes and the messages share.
+pub fn is_closed(kind: io::ErrorKind) -> bool {
+    use io::ErrorKind as K;
+    matches!(kind, K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe)
+}
+
 /// An I/O error in words, without the raw `os error N` text.
 pub(crate) fn describe(e: &io::Error) -> String {
     use io::ErrorKind as K;
@@ -38,9 +46,7 @@ pub(crate) fn describe(e: &io::Error) -> String {
         K::AddrNotAvailable => "that address is not available on this machine".into(),
         K::AddrInUse => "the port is already in use".into(),
         K::PermissionDenied => "permission denied (ports below 1024 need privileges)".into(),
-        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
-            "the peer closed the connection".into()
-        }
+        kind if is_closed(kind) => "the peer closed the connection".into(),
         _ => {
             let text = e.to_string();
             match text.find(" (os error") {

@@ -240,12 +240,7 @@ impl PinnedTls {
         }
         sent.map_err(|e| self.classify(e, stream.socket()))?;
         let mut theirs = [0u8; VERDICT_BYTES];
-        stream.read_exact(&mut theirs).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
-                NetError::ClosedDuringHandshake
-            }
-            _ => self.classify(e, stream.socket()),
-        })?;
+        stream.read_exact(&mut theirs).map_err(|e| self.classify(e, stream.socket()))?;
         if &theirs[..8] != VERDICT_MAGIC {
             return Err(NetError::Tls(
                 "the peer is not garblet (no authentication verdict after the handshake)".into(),
@@ -278,12 +273,9 @@ impl PinnedTls {
         if text.contains("AlertReceived") || text.contains("received fatal alert") {
             return NetError::RefusedByPeer { ours: self.ours, expects: None };
         }
-        use io::ErrorKind as K;
         match e.kind() {
-            K::InvalidData => NetError::Tls(text),
-            K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
-                NetError::ClosedDuringHandshake
-            }
+            io::ErrorKind::InvalidData => NetError::Tls(text),
+            kind if super::is_closed(kind) => NetError::ClosedDuringHandshake,
             _ => NetError::Io(e),
         }
     }

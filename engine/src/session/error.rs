@@ -196,7 +196,6 @@ impl LinkFailure {
     /// What an I/O error amounts to, looking through channel errors wrapped
     /// inside it (the table streams carry channel errors in `io::Error`s).
     pub fn of_io(e: &io::Error) -> Option<LinkFailure> {
-        use io::ErrorKind as K;
         if let Some(inner) = e.get_ref() {
             if let Some(s) = inner.downcast_ref::<Stalled>() {
                 return Some(LinkFailure::Stalled(*s));
@@ -215,12 +214,7 @@ impl LinkFailure {
                 _ => {}
             }
         }
-        match e.kind() {
-            K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
-                Some(LinkFailure::Closed)
-            }
-            _ => None,
-        }
+        crate::net::is_closed(e.kind()).then_some(LinkFailure::Closed)
     }
 }
 
