@@ -15,10 +15,10 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::Instant;
 
-use garblet::engine::block::Block;
 use garblet::engine::channel::Channel;
 use garblet::engine::ot::{OtExtReceiver, OtExtSender, SemiHonest};
-use garblet::engine::prg::{Delta, Prg};
+use garblet::engine::Block;
+use garblet::engine::{Delta, Prg};
 
 const N: usize = 1 << 20;
 

@@ -49,9 +49,51 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Between two hosts, [`engine::net`] opens the TCP connection and secures it
-//! with TLS 1.3 and pinned certificate fingerprints; `garblet run` is that
-//! plus argument parsing.
+//! # From source to a session
+//!
+//! [`compile`] turns a program in the garblet language into a circuit and
+//! its typed parameters; [`SessionProgram`] carries that circuit with the
+//! names and widths the hello compares, [`SessionConfig`] the security mode,
+//! and [`run_garbler_program`] / [`run_evaluator_program`] run it.
+//!
+//! ```
+//! use garblet::{compile, memory_pair, Channel, Party, PartyInputs, SessionConfig, SessionProgram};
+//!
+//! let source = "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a * b + 7 }";
+//! let program = compile(source, "product.gbl").map_err(|e| e.render_plain(source, "product.gbl"))?;
+//! let session = SessionProgram::from_circuit(&program.circuit)?;
+//! // Inputs are encoded by type, as `garblet run --input` does.
+//! let a = program.params[0].ty.encode(&serde_json::json!(6_000)).unwrap();
+//! let b = program.params[1].ty.encode(&serde_json::json!(7_000)).unwrap();
+//!
+//! let config = SessionConfig::new(); // semi-honest; `with_security` for dualex
+//! let (g_end, e_end) = memory_pair();
+//! let (g, e) = std::thread::scope(|s| {
+//!     let garbler = s.spawn(|| {
+//!         let inputs = PartyInputs::new([("a".to_string(), a)]);
+//!         config.run(Party::Garbler, &mut Channel::new(g_end), &session, &inputs)
+//!     });
+//!     let inputs = PartyInputs::new([("b".to_string(), b)]);
+//!     let e = config.run(Party::Evaluator, &mut Channel::new(e_end), &session, &inputs);
+//!     (garbler.join().unwrap(), e)
+//! });
+//! let (g, e) = (g?, e?);
+//! assert_eq!(g.outputs, e.outputs);
+//! assert_eq!(program.result.decode(&e.outputs[0].1), serde_json::json!(42_000_007));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Between two hosts, [`net`] opens the TCP connection and secures it with
+//! TLS 1.3 and pinned certificate fingerprints; `garblet run` is that plus
+//! argument parsing.
+//!
+//! # What is public
+//!
+//! The facade re-exports what an embedder needs; [`engine`] documents the
+//! parts a protocol engineer builds on ([`engine::garble`], [`engine::ot`]).
+//! Everything else in the crates is private, and the engine's
+//! `#[doc(hidden)] internal` module (for garblet's own benchmarks and fuzz
+//! targets) is not covered by semver.
 #![forbid(unsafe_code)]
 
 pub use garblet_circuits as circuits;
@@ -59,5 +101,10 @@ pub use garblet_compiler as compiler;
 pub use garblet_engine as engine;
 
 pub use garblet_circuits::{Builder, Circuit, Party, Visibility};
+pub use garblet_compiler::{compile, Diagnostics, Program};
 pub use garblet_engine::channel::{memory_pair, Channel, MemoryChannel};
-pub use garblet_engine::session::{run_evaluator, run_garbler, PartyInputs, SessionError, SessionOutcome};
+pub use garblet_engine::net;
+pub use garblet_engine::session::{
+    run_evaluator, run_evaluator_program, run_garbler, run_garbler_program, PartyInputs, SecurityMode,
+    SessionConfig, SessionError, SessionOutcome, SessionProgram,
+};

@@ -242,7 +242,7 @@ fn with_json_an_error_is_one_json_object_on_stdout_too() {
         "alice=1",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
     assert_eq!(v["error"]["kind"], "usage");
     assert!(v["error"]["message"].as_str().unwrap().contains("the port is missing"), "{v}");
     // A run that fails: nobody listens.
@@ -263,7 +263,7 @@ fn with_json_an_error_is_one_json_object_on_stdout_too() {
         "alice=1",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
     assert_eq!(v["error"]["kind"], "network", "{v}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("error:"));
 }

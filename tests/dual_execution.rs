@@ -41,7 +41,7 @@ fn aes_128_in_dual_execution_gives_both_parties_the_fips_answer() {
     let pt = unhex("00112233445566778899aabbccddeeff");
     let (g, e) = dualex(&c, ("in0", bytes_bits(&key)), ("in1", bytes_bits(&pt)));
     let want = bytes_bits(&unhex("69c4e0d86a7b0430d8cdb78070b4c55a"));
-    assert_eq!(g.outputs, vec![("out0".to_owned(), want.clone())]);
+    assert_eq!(g.outputs, vec![("out0".to_owned(), want)]);
     assert_eq!(e.outputs, g.outputs);
     // And a fresh key and block against RustCrypto's AES.
     let key: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xa5);

@@ -250,7 +250,7 @@ fn a_bad_identity_is_a_usage_error_before_the_network() {
     let aes = shared("aes_128.txt");
     let listen = format!("127.0.0.1:{}", free_port());
     for (dir, needle) in
-        [(mixed.clone(), "key.pem is not the key of cert.pem"), (s.path("nowhere"), "no such directory")]
+        [(mixed, "key.pem is not the key of cert.pem"), (s.path("nowhere"), "no such directory")]
     {
         let started = Instant::now();
         let out = bin()

@@ -470,7 +470,7 @@ mod tests {
 
     #[test]
     fn gate_is_sixteen_bytes() {
-        assert_eq!(std::mem::size_of::<Gate>(), 16);
+        assert_eq!(size_of::<Gate>(), 16);
     }
 
     #[test]

@@ -7,13 +7,13 @@ use crate::types::Type;
 use garblet_circuits::{Party, Visibility};
 
 /// A program as parsed.
-pub type Untyped = Program<()>;
+pub(crate) type Untyped = Program<()>;
 /// A program as checked: every expression carries its type.
-pub type Typed = Program<Type>;
+pub(crate) type Typed = Program<Type>;
 
 /// A whole source file.
 #[derive(Clone, Debug)]
-pub struct Program<T> {
+pub(crate) struct Program<T> {
     /// `const` items.
     pub consts: Vec<ConstDef<T>>,
     /// `struct` items.
@@ -24,7 +24,7 @@ pub struct Program<T> {
 
 /// `const NAME: T = value;`
 #[derive(Clone, Debug)]
-pub struct ConstDef<T> {
+pub(crate) struct ConstDef<T> {
     /// Its name.
     pub name: String,
     /// Span of the name.
@@ -37,7 +37,7 @@ pub struct ConstDef<T> {
 
 /// `struct Name { field: T, … }`
 #[derive(Clone, Debug)]
-pub struct StructDef {
+pub(crate) struct StructDef {
     /// Its name.
     pub name: String,
     /// Span of the name.
@@ -48,7 +48,7 @@ pub struct StructDef {
 
 /// `fn name(params) -> ret { body }`
 #[derive(Clone, Debug)]
-pub struct FnDef<T> {
+pub(crate) struct FnDef<T> {
     /// Its name.
     pub name: String,
     /// Span of the name.
@@ -65,7 +65,7 @@ pub struct FnDef<T> {
 
 /// A function parameter.
 #[derive(Clone, Debug)]
-pub struct ParamDef {
+pub(crate) struct ParamDef {
     /// Its name.
     pub name: String,
     /// Span of the name.
@@ -80,7 +80,7 @@ pub struct ParamDef {
 
 /// A type as written.
 #[derive(Clone, Debug)]
-pub enum TypeExpr {
+pub(crate) enum TypeExpr {
     /// `bool`, `u32`, a struct name, …
     Named(String, Span),
     /// `[T; N]`; `N` is a constant expression.
@@ -91,7 +91,7 @@ pub enum TypeExpr {
 
 impl TypeExpr {
     /// Where it is written.
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         match self {
             TypeExpr::Named(_, s) | TypeExpr::Array(_, _, s) | TypeExpr::Tuple(_, s) => *s,
         }
@@ -100,7 +100,7 @@ impl TypeExpr {
 
 /// A `{ … }` block: statements, then an optional value.
 #[derive(Clone, Debug)]
-pub struct Block<T> {
+pub(crate) struct Block<T> {
     /// Statements in order.
     pub stmts: Vec<Stmt<T>>,
     /// The value of the block (the last expression without `;`).
@@ -111,7 +111,7 @@ pub struct Block<T> {
 
 /// A statement.
 #[derive(Clone, Debug)]
-pub struct Stmt<T> {
+pub(crate) struct Stmt<T> {
     /// What it is.
     pub kind: StmtKind<T>,
     /// Where.
@@ -120,7 +120,7 @@ pub struct Stmt<T> {
 
 /// The statements.
 #[derive(Clone, Debug)]
-pub enum StmtKind<T> {
+pub(crate) enum StmtKind<T> {
     /// `let pat: T = init;`
     Let {
         /// What is bound.
@@ -157,7 +157,7 @@ pub enum StmtKind<T> {
 /// What a `for` loop ranges over: a range or an array, then iterator
 /// adaptors applied in order (`(0..n).rev()`, `a.iter().enumerate()`).
 #[derive(Clone, Debug)]
-pub struct ForIter<T> {
+pub(crate) struct ForIter<T> {
     /// The range or array.
     pub source: ForSource<T>,
     /// `rev`, `step_by`, `enumerate`, in the order written.
@@ -166,7 +166,7 @@ pub struct ForIter<T> {
 
 /// The start of a `for` iterator.
 #[derive(Clone, Debug)]
-pub enum ForSource<T> {
+pub(crate) enum ForSource<T> {
     /// `A..B` or `A..=B` (compile-time bounds).
     Range(Expr<T>, Expr<T>, bool),
     /// The elements of an array.
@@ -175,7 +175,7 @@ pub enum ForSource<T> {
 
 /// An iterator adaptor of a `for` loop.
 #[derive(Clone, Debug)]
-pub enum Adaptor<T> {
+pub(crate) enum Adaptor<T> {
     /// `.rev()`.
     Rev,
     /// `.step_by(k)` (`k` a compile-time constant).
@@ -186,34 +186,23 @@ pub enum Adaptor<T> {
 
 /// The left of `let` and `for`.
 #[derive(Clone, Debug)]
-pub enum Pattern {
+pub(crate) enum Pattern {
     /// `x` or `mut x`.
     Ident {
         /// The name.
         name: String,
         /// Declared `mut`.
         mutable: bool,
-        /// Where.
-        span: Span,
     },
     /// `_`.
-    Wild(Span),
+    Wild,
     /// `(a, b, …)`.
     Tuple(Vec<Pattern>, Span),
 }
 
-impl Pattern {
-    /// Where.
-    pub fn span(&self) -> Span {
-        match self {
-            Pattern::Ident { span, .. } | Pattern::Wild(span) | Pattern::Tuple(_, span) => *span,
-        }
-    }
-}
-
 /// An expression with what the phase attaches (`()` or its [`Type`]).
 #[derive(Clone, Debug)]
-pub struct Expr<T> {
+pub(crate) struct Expr<T> {
     /// What it is.
     pub kind: ExprKind<T>,
     /// Where.
@@ -224,7 +213,7 @@ pub struct Expr<T> {
 
 /// The expressions.
 #[derive(Clone, Debug)]
-pub enum ExprKind<T> {
+pub(crate) enum ExprKind<T> {
     /// An integer literal, `-` folded in (`-128i8`), with its suffix.
     Int {
         /// Written with a leading `-`.
@@ -238,6 +227,14 @@ pub enum ExprKind<T> {
     Bool(bool),
     /// A variable or a `const`.
     Var(String),
+    /// `Type::NAME`, such as `u8::MAX`: an associated constant, resolved by
+    /// the checker (the built-ins say what it stands for).
+    Assoc {
+        /// The type's name as written.
+        ty: String,
+        /// The member's name.
+        member: String,
+    },
     /// `-x`, `!x`.
     Unary(UnOp, Box<Expr<T>>),
     /// `a op b`.
@@ -269,7 +266,7 @@ pub enum ExprKind<T> {
 
 /// Unary operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnOp {
+pub(crate) enum UnOp {
     /// `-x` (wrapping).
     Neg,
     /// `!x`: logical on `bool`, bitwise on integers.
@@ -278,7 +275,7 @@ pub enum UnOp {
 
 /// Binary operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BinOp {
+pub(crate) enum BinOp {
     /// `+`
     Add,
     /// `-`
@@ -319,7 +316,7 @@ pub enum BinOp {
 
 impl BinOp {
     /// The operator as written.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             BinOp::Add => "+",
             BinOp::Sub => "-",
@@ -343,7 +340,7 @@ impl BinOp {
     }
 
     /// True for `== != < <= > >=`.
-    pub fn is_comparison(self) -> bool {
+    pub(crate) fn is_comparison(self) -> bool {
         matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
     }
 }
@@ -352,11 +349,12 @@ impl BinOp {
 
 impl<T> Expr<T> {
     /// The same tree with `f` applied to what every expression carries.
-    pub fn map<U>(self, f: &mut impl FnMut(T) -> U) -> Expr<U> {
+    pub(crate) fn map<U>(self, f: &mut impl FnMut(T) -> U) -> Expr<U> {
         let kind = match self.kind {
             ExprKind::Int { negative, value, suffix } => ExprKind::Int { negative, value, suffix },
             ExprKind::Bool(b) => ExprKind::Bool(b),
             ExprKind::Var(n) => ExprKind::Var(n),
+            ExprKind::Assoc { ty, member } => ExprKind::Assoc { ty, member },
             ExprKind::Unary(op, e) => ExprKind::Unary(op, Box::new(e.map(f))),
             ExprKind::Binary(op, a, b) => ExprKind::Binary(op, Box::new(a.map(f)), Box::new(b.map(f))),
             ExprKind::Cast(e, t) => ExprKind::Cast(Box::new(e.map(f)), t),
@@ -381,7 +379,7 @@ impl<T> Expr<T> {
 
 impl<T> Block<T> {
     /// The same block with `f` applied to what every expression carries.
-    pub fn map<U>(self, f: &mut impl FnMut(T) -> U) -> Block<U> {
+    pub(crate) fn map<U>(self, f: &mut impl FnMut(T) -> U) -> Block<U> {
         Block {
             stmts: self.stmts.into_iter().map(|s| s.map(f)).collect(),
             tail: self.tail.map(|e| Box::new(e.map(f))),
@@ -392,7 +390,7 @@ impl<T> Block<T> {
 
 impl<T> Stmt<T> {
     /// The same statement with `f` applied to what every expression carries.
-    pub fn map<U>(self, f: &mut impl FnMut(T) -> U) -> Stmt<U> {
+    pub(crate) fn map<U>(self, f: &mut impl FnMut(T) -> U) -> Stmt<U> {
         let kind = match self.kind {
             StmtKind::Let { pat, ty, init } => StmtKind::Let { pat, ty, init: init.map(f) },
             StmtKind::Assign { place, op, value } => {

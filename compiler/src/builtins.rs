@@ -3,9 +3,9 @@
 //! constants `MIN`, `MAX` and `BITS` of the integer types.
 //!
 //! One place for what the language provides besides its syntax: the
-//! parser asks [`associated_const`] for `u8::MAX`, the checker types calls
-//! here ([`Checker::builtin_call`]); lowering maps each built-in onto a
-//! gadget (`lower/expr.rs`).
+//! checker resolves `u8::MAX` here ([`Checker::assoc_const`]) and types
+//! calls here ([`Checker::builtin_call`]); lowering maps each built-in onto
+//! a gadget (`lower/expr.rs`). The parser knows none of it.
 
 use crate::ast::*;
 use crate::check::Checker;
@@ -25,7 +25,7 @@ pub(crate) fn is_builtin(name: &str) -> bool {
 /// `u64::BITS`) as the literal it stands for: `MIN` and `MAX` typed as the
 /// type itself, `BITS` as a `u32`. `None` when `ty_name` is not an integer
 /// type; `Some(Err(()))` for a member other than these three.
-pub(crate) fn associated_const(ty_name: &str, member: &str) -> Option<Result<ExprKind<()>, ()>> {
+fn associated_const(ty_name: &str, member: &str) -> Option<Result<ExprKind<()>, ()>> {
     let Some(Type::Int { signed, bits }) = int_type_by_name(ty_name) else { return None };
     let (negative, value) = match member {
         "MAX" if signed => (false, (1u128 << (bits - 1)) - 1),
@@ -45,6 +45,28 @@ pub(crate) fn associated_const(ty_name: &str, member: &str) -> Option<Result<Exp
 }
 
 impl Checker {
+    /// `ty::member` (an [`ExprKind::Assoc`]) as the integer literal it
+    /// stands for, or `None` after reporting why it stands for nothing.
+    pub(crate) fn assoc_const(&mut self, ty: &str, member: &str, span: Span) -> Option<ExprKind<()>> {
+        match associated_const(ty, member) {
+            Some(Ok(kind)) => Some(kind),
+            Some(Err(())) => {
+                self.err(Diagnostic::new(
+                    span,
+                    format!("`{ty}::{member}` is not supported; use MIN, MAX or BITS"),
+                ));
+                None
+            }
+            None => {
+                self.err(
+                    Diagnostic::new(span, "paths are not supported")
+                        .with_help("a program is one file: write the item's plain name"),
+                );
+                None
+            }
+        }
+    }
+
     /// A call of the built-in `name` (already known to be one) on typed
     /// arguments: the number of arguments, then each one's own rule.
     pub(crate) fn builtin_call(&mut self, name: String, args: Vec<Expr<Ty>>, span: Span) -> Expr<Ty> {

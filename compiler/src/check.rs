@@ -34,7 +34,7 @@ pub struct Param {
 
 /// A checked program, ready to lower.
 #[derive(Clone, Debug)]
-pub struct Checked {
+pub(crate) struct Checked {
     /// The typed program.
     pub program: Typed,
     /// Index of `main` in `program.fns`.
@@ -48,7 +48,7 @@ pub struct Checked {
 }
 
 /// Type checks `program`, reporting every error.
-pub fn check(program: Untyped) -> Result<Checked, Diagnostics> {
+pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
     let mut c = Checker::new();
     c.collect(&program);
     let Program { consts, structs: _, fns } = program;
@@ -415,6 +415,13 @@ impl Checker {
                 let v = i128::try_from(*value).ok()?;
                 Some(if *negative { -v } else { v })
             }
+            ExprKind::Assoc { ty, member } => match self.assoc_const(ty, member, e.span)? {
+                ExprKind::Int { negative, value, .. } => {
+                    let v = i128::try_from(value).ok()?;
+                    Some(if negative { -v } else { v })
+                }
+                _ => None,
+            },
             ExprKind::Var(name) => {
                 if let Some(v) = self.const_values.get(name) {
                     return *v;
@@ -574,7 +581,7 @@ impl Checker {
     pub(crate) fn bind_pattern(&mut self, pat: &Pattern, ty: &Ty) {
         match pat {
             Pattern::Ident { name, mutable, .. } => self.bind(name, ty.clone(), *mutable),
-            Pattern::Wild(_) => {}
+            Pattern::Wild => {}
             Pattern::Tuple(items, span) => match self.find(ty) {
                 Ty::Tuple(ts) if ts.len() == items.len() => {
                     for (p, t) in items.iter().zip(&ts) {

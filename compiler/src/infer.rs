@@ -173,6 +173,12 @@ impl Checker {
             ExprKind::Int { negative, value, suffix } => self.int_literal(negative, value, suffix, span),
             ExprKind::Bool(b) => Self::typed(ExprKind::Bool(b), span, Ty::Bool),
             ExprKind::Var(name) => self.var(name, span),
+            ExprKind::Assoc { ty, member } => match self.assoc_const(&ty, &member, span) {
+                Some(ExprKind::Int { negative, value, suffix }) => {
+                    self.int_literal(negative, value, suffix, span)
+                }
+                _ => Self::typed(ExprKind::Assoc { ty, member }, span, Ty::Error),
+            },
             ExprKind::Unary(op, a) => self.unary(op, *a, span),
             ExprKind::Binary(op, a, b) => {
                 let a = self.expr(*a);

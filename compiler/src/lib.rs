@@ -2,9 +2,10 @@
 //!
 //! A program is a small Rust-like file whose `fn main` takes each party's
 //! inputs and returns the result (see `docs/LANGUAGE.md`). The compiler is a
-//! pipeline in one direction, one stage per module:
+//! pipeline in one direction, one stage per private module:
 //!
-//! [`scan`] → [`parse`] → [`check`] → [`lower`] → [`garblet_circuits::opt::optimize`]
+//! `scan` → `parse` → `check` (with `infer` and `builtins`) → `lower` →
+//! [`garblet_circuits::opt::optimize`]
 //!
 //! Each stage reports every error it finds as a [`Diagnostic`] with a source
 //! span; [`Diagnostics::render_plain`] prints them with the source line and a
@@ -30,16 +31,16 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod ast;
+mod ast;
 mod builtins;
-pub mod check;
-pub mod diag;
+mod check;
+mod diag;
 mod infer;
-pub mod lower;
-pub mod parse;
-pub mod scan;
-pub mod types;
-pub mod value;
+mod lower;
+mod parse;
+mod scan;
+mod types;
+mod value;
 
 pub use check::Param;
 pub use diag::{Diagnostic, Diagnostics, Span};
@@ -95,13 +96,13 @@ pub struct Program {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Stage {
-    /// [`scan`]: source text to tokens.
+    /// `scan`: source text to tokens.
     Scan,
-    /// [`parse`]: tokens to syntax.
+    /// `parse`: tokens to syntax.
     Parse,
-    /// [`check`]: types, names, owners.
+    /// `check`: types, names, owners.
     Check,
-    /// [`lower`]: to gates; usually the longest stage.
+    /// `lower`: to gates; usually the longest stage.
     Lower,
     /// [`garblet_circuits::opt::optimize`].
     Optimize,

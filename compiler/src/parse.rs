@@ -13,7 +13,7 @@ use crate::scan::{Tok, Token};
 use garblet_circuits::{Party, Visibility};
 
 /// Parses a token list (ending with [`Tok::Eof`]) into a program.
-pub fn parse(tokens: Vec<Token>) -> Result<Untyped, Diagnostics> {
+pub(crate) fn parse(tokens: Vec<Token>) -> Result<Untyped, Diagnostics> {
     let mut p = Parser { tokens, pos: 0, errors: Diagnostics::new(), depth: 0 };
     let program = p.program();
     if p.errors.is_empty() {
@@ -691,10 +691,10 @@ impl Parser {
             return Ok(Pattern::Tuple(items, start.to(end)));
         }
         if self.eat_word("_") {
-            return Ok(Pattern::Wild(start));
+            return Ok(Pattern::Wild);
         }
         let mutable = self.eat_word("mut");
-        let (name, span) = self.expect_ident("a variable name")?;
+        let (name, _) = self.expect_ident("a variable name")?;
         if self.is_punct("{") || self.is_punct("@") {
             let s = self.span();
             return self.error_help(
@@ -703,7 +703,7 @@ impl Parser {
                 "bind a name, `_` or a tuple of them",
             );
         }
-        Ok(Pattern::Ident { name, mutable, span: start.to(span) })
+        Ok(Pattern::Ident { name, mutable })
     }
 
     // ----- expressions -------------------------------------------------------------
@@ -1080,21 +1080,9 @@ impl Parser {
         if self.is_punct("::") {
             self.bump();
             let (member, mspan) = self.expect_ident("a name after `::`")?;
-            let full = span.to(mspan);
-            // `u8::MAX` and the like: the built-ins say what they stand for.
-            match crate::builtins::associated_const(&name, &member) {
-                Some(Ok(kind)) => return Ok(Expr { kind, span: full, ty: () }),
-                Some(Err(())) => {
-                    return self
-                        .error(full, format!("`{name}::{member}` is not supported; use MIN, MAX or BITS"))
-                }
-                None => {}
-            }
-            return self.error_help(
-                full,
-                "paths are not supported",
-                "a program is one file: write the item's plain name",
-            );
+            // `u8::MAX` and the like: the checker asks the built-ins what
+            // the path stands for.
+            return Ok(Expr { kind: ExprKind::Assoc { ty: name, member }, span: span.to(mspan), ty: () });
         }
         if self.is_punct("!") {
             return self.error_help(
@@ -1157,7 +1145,7 @@ fn swap_block(v: Expr<()>, i: Expr<()>, j: Expr<()>, span: Span) -> Expr<()> {
     let stmts = vec![
         Stmt {
             kind: StmtKind::Let {
-                pat: Pattern::Ident { name: tmp.clone(), mutable: false, span },
+                pat: Pattern::Ident { name: tmp.clone(), mutable: false },
                 ty: None,
                 init: index(&v, &i),
             },

@@ -6,7 +6,7 @@ use crate::diag::{Diagnostic, Diagnostics, Span};
 
 /// What a token is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Tok {
+pub(crate) enum Tok {
     /// An identifier or keyword (keywords are told apart by the parser).
     Ident(String),
     /// An integer literal: its value and optional type suffix (`10u8`).
@@ -24,7 +24,7 @@ pub enum Tok {
 
 /// A token and where it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Token {
+pub(crate) struct Token {
     /// The token.
     pub tok: Tok,
     /// Its source span.
@@ -39,7 +39,7 @@ const PUNCTS: &[&str] = &[
 ];
 
 /// Scans `source` into tokens ending with [`Tok::Eof`], or every lexical error.
-pub fn scan(source: &str) -> Result<Vec<Token>, Diagnostics> {
+pub(crate) fn scan(source: &str) -> Result<Vec<Token>, Diagnostics> {
     let mut tokens = Vec::new();
     let mut errors = Diagnostics::new();
     let bytes = source.as_bytes();

@@ -128,7 +128,7 @@ impl fmt::Display for Type {
 }
 
 /// The integer type called `name` (`u8` … `i128`; `usize`/`isize` are 64-bit).
-pub fn int_type_by_name(name: &str) -> Option<Type> {
+pub(crate) fn int_type_by_name(name: &str) -> Option<Type> {
     let (signed, bits) = match name {
         "u8" => (false, 8),
         "u16" => (false, 16),

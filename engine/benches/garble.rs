@@ -13,13 +13,13 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use garblet_engine::block::Block;
 use garblet_engine::circuits::{bristol, Circuit};
 use garblet_engine::garble::{
-    evaluate_many, garble_many, workloads, ActiveLabel, Encoder, Evaluator, Garbler, Plan, Repeated,
+    evaluate_many, garble_many, ActiveLabel, Encoder, Evaluator, Garbler, Plan, Repeated,
 };
-use garblet_engine::hash::{FixedKeyAes, Tmmo, TweakableHash};
-use garblet_engine::prg::Prg;
+use garblet_engine::internal::{workloads, FixedKeyAes, Tmmo, TweakableHash};
+use garblet_engine::Block;
+use garblet_engine::Prg;
 
 fn config() -> Criterion {
     let quick = std::env::var_os("GARBLET_BENCH_QUICK").is_some();

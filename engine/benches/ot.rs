@@ -18,11 +18,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use garblet_engine::block::Block;
 use garblet_engine::channel::{memory_pair, Channel, MemoryChannel};
-use garblet_engine::ot::transpose::{transpose_128x128, transpose_columns};
+use garblet_engine::internal::{transpose_128x128, transpose_columns};
 use garblet_engine::ot::{MaliciousReceiver, OtExtReceiver, OtExtSender, Security, SemiHonest};
-use garblet_engine::prg::{Delta, Prg};
+use garblet_engine::Block;
+use garblet_engine::{Delta, Prg};
 
 fn config() -> Criterion {
     let quick = std::env::var_os("GARBLET_BENCH_QUICK").is_some();

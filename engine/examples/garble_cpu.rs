@@ -15,13 +15,13 @@
 
 use std::time::Instant;
 
-use garblet_engine::block::Block;
 use garblet_engine::circuits::bristol;
 use garblet_engine::garble::{
-    workloads, ActiveLabel, Encoder, Evaluator, Garbler, GarblingScheme, HalfGates, Plan, Repeated,
+    ActiveLabel, Encoder, Evaluator, Garbler, GarblingScheme, HalfGates, Plan, Repeated,
 };
-use garblet_engine::hash::{FixedKeyAes, TweakableHash};
-use garblet_engine::prg::Prg;
+use garblet_engine::internal::{workloads, FixedKeyAes, TweakableHash};
+use garblet_engine::Block;
+use garblet_engine::Prg;
 
 /// CPU time of this thread in nanoseconds (0 if unavailable).
 fn thread_cpu_ns() -> u64 {
@@ -91,10 +91,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let case = args.get(1).map(String::as_str).unwrap_or("aes");
     let iters: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
-    let window: usize = args
-        .get(3)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(garblet_engine::garble::schedule::DEFAULT_WINDOW_GATES);
+    let window: usize =
+        args.get(3).and_then(|a| a.parse().ok()).unwrap_or(garblet_engine::garble::DEFAULT_WINDOW_GATES);
     let repeated = match case {
         "aes" => {
             let path =

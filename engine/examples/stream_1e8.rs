@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use garblet_engine::circuits::{Gate, WireId};
 use garblet_engine::garble::{eval_plain, Encoder, Evaluator, Garbler, GateSource, Plan, Repeated};
-use garblet_engine::prg::Prg;
+use garblet_engine::Prg;
 
 /// `layers` layers of `width` ANDs over a state of `2 × width` wires
 /// (`a` then `b`): in layer `l`, `t_i = a_i ∧ b_σ(i)` then `a_i ← a_i ⊕ t_i`

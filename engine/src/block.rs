@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn layout_is_sixteen_bytes_little_endian() {
-        assert_eq!(std::mem::size_of::<Block>(), 16);
+        assert_eq!(size_of::<Block>(), 16);
         let b = Block::new(0x0102);
         assert_eq!(b.to_bytes()[0], 0x02);
         assert_eq!(b.to_bytes()[1], 0x01);

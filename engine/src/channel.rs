@@ -66,7 +66,7 @@ pub enum ChannelError {
 /// transport.
 ///
 /// ```
-/// use garblet_engine::block::Block;
+/// use garblet_engine::Block;
 /// use garblet_engine::channel::{memory_pair, Channel};
 ///
 /// let (a, b) = memory_pair();

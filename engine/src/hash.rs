@@ -75,7 +75,7 @@ use crate::prg::{encrypt_blocks_in_place, encrypt_blocks_into};
 /// The fixed, public AES-128 key of the permutation `π`: the first 128 bits
 /// of the fractional part of π (a nothing-up-my-sleeve number), as the
 /// little-endian integer `0x243f6a8885a308d313198a2e03707344`.
-pub const FIXED_KEY: Block = Block::new(0x243f_6a88_85a3_08d3_1319_8a2e_0370_7344);
+pub(crate) const FIXED_KEY: Block = Block::new(0x243f_6a88_85a3_08d3_1319_8a2e_0370_7344);
 
 /// A hash of labels with a tweak, evaluated on batches. Garbling schemes are
 /// generic over it, so another construction can be dropped in.
@@ -107,7 +107,7 @@ pub trait TweakableHash: Send + Sync {
     }
 }
 
-/// The fixed-key AES permutation `π` (AES-128 under [`FIXED_KEY`]).
+/// The fixed-key AES permutation `π` (AES-128 under `FIXED_KEY`).
 #[derive(Clone)]
 pub struct FixedKeyAes {
     aes: Aes128,

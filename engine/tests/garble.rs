@@ -2,13 +2,13 @@
 //! Bristol AES-128 and SHA-256 known answers, plans, parallelism, and hostile
 //! streams.
 
-use garblet_engine::block::Block;
 use garblet_engine::circuits::{bristol, Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
 use garblet_engine::garble::{
     eval_plain, evaluate_many, garble_many, ActiveLabel, Encoder, Evaluator, GarbleError, GarbledEvalError,
     Garbler, HalfGates, OutputDecodeError, OutputDecoder, Plan, Repeated, AND_INDEX_LIMIT,
 };
-use garblet_engine::prg::Prg;
+use garblet_engine::Block;
+use garblet_engine::Prg;
 use garblet_testkit::hex_bits;
 use garblet_testkit::random::reusing_circuit_from;
 use proptest::prelude::*;
@@ -69,15 +69,15 @@ proptest! {
         let c = reusing_circuit_from(g_bits, e_bits, extra, &ops, &outs);
         let inputs = garblet_testkit::bits(input_seed.into(), g_bits + e_bits);
         let expected = flat_plain(&c, &inputs);
-        prop_assert_eq!(eval_plain(&c, &inputs).unwrap(), expected.clone());
+        prop_assert_eq!(&eval_plain(&c, &inputs).unwrap(), &expected);
         let full = Plan::compile(&c).unwrap();
         let (bits, stream) = run(&full, &inputs, 1, false);
         prop_assert_eq!(&bits, &expected);
         // Small windows: schedule boundaries everywhere.
         let small = Plan::compile_with_window(&c, window).unwrap();
-        prop_assert_eq!(run(&small, &inputs, 2, false).0, expected.clone());
+        prop_assert_eq!(&run(&small, &inputs, 2, false).0, &expected);
         let streaming = Plan::streaming_with_window(&c, window).unwrap();
-        prop_assert_eq!(run(&streaming, &inputs, 3, false).0, expected.clone());
+        prop_assert_eq!(&run(&streaming, &inputs, 3, false).0, &expected);
         // Size on the wire: header, 32 bytes per AND, trailer.
         prop_assert_eq!(stream.len() as u64, 32 + 32 * c.and_count() + 32);
         // The portable code (the `aes` crate, one layer at a time) and the
@@ -402,8 +402,8 @@ fn wrong_input_counts_and_labels_are_errors() {
     let bytes = dec.to_bytes();
     assert_eq!(OutputDecoder::from_bytes(&bytes, dec.len()).unwrap(), dec);
     assert_eq!(OutputDecoder::from_bytes(&bytes[1..], dec.len()), Err(OutputDecodeError::Malformed));
-    let mut stray = bytes.clone();
     if !dec.len().is_multiple_of(8) {
+        let mut stray = bytes;
         *stray.last_mut().unwrap() |= 0x80;
         assert_eq!(OutputDecoder::from_bytes(&stray, dec.len()), Err(OutputDecodeError::Malformed));
     }
@@ -435,7 +435,7 @@ fn encoder_from_correlated_ot_labels() {
     // correlation Δ: it holds zero ⊕ b·Δ for its bits b.
     let c = bristol::read_file(garblet_testkit::bristol("aes_128.txt")).unwrap();
     let mut prg = Prg::from_seed(Block::new(21));
-    let delta = garblet_engine::prg::Delta::random(&mut prg);
+    let delta = garblet_engine::Delta::random(&mut prg);
     let d = delta.as_block();
     let ot_zero: Vec<Block> = (0..128).map(|_| prg.random_block()).collect();
     let key = hex_bits("000102030405060708090a0b0c0d0e0f");

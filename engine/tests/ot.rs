@@ -5,12 +5,12 @@
 
 use std::thread;
 
-use garblet_engine::block::Block;
 use garblet_engine::channel::{memory_pair, Channel, ChannelError, MemoryChannel};
 use garblet_engine::ot::{
     base, MaliciousReceiver, OtError, OtExtReceiver, OtExtSender, Security, SemiHonest,
 };
-use garblet_engine::prg::{Delta, Prg};
+use garblet_engine::Block;
+use garblet_engine::{Delta, Prg};
 
 type Ch = Channel<MemoryChannel>;
 

@@ -1,3 +1,3 @@
 //! A peer's hello: decoding and comparing never panics, whatever arrives.
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| garblet_engine::session::fuzz_hello(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| garblet_engine::internal::fuzz_hello(data));

@@ -21,7 +21,7 @@ const MAX_LISTED_STRAYS: usize = 16;
 /// One run attempt's audit record, shared by the run, its connections and
 /// the signal handler; written once.
 #[derive(Clone)]
-pub struct Audit {
+pub(super) struct Audit {
     inner: Arc<Mutex<Record>>,
 }
 
@@ -41,7 +41,7 @@ fn active() -> &'static Mutex<Vec<Audit>> {
 /// Installs, once per process, the Ctrl-C / SIGTERM handler: every run
 /// under way gets its line with status `interrupted`, then the process
 /// exits with code 130.
-pub fn install_interrupt_handler() {
+pub(super) fn install_interrupt_handler() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let handler = || {
@@ -62,7 +62,7 @@ pub fn install_interrupt_handler() {
 
 impl Audit {
     /// A record for a run starting now, written to `path` (or nowhere).
-    pub fn start(path: Option<PathBuf>, fields: Map<String, Value>) -> Audit {
+    pub(super) fn start(path: Option<PathBuf>, fields: Map<String, Value>) -> Audit {
         let mut fields = fields;
         fields.insert("garblet".into(), json!(env!("CARGO_PKG_VERSION")));
         fields.insert("started".into(), json!(rfc3339(SystemTime::now())));
@@ -76,14 +76,14 @@ impl Audit {
     }
 
     /// Sets one field.
-    pub fn set(&self, key: &str, value: Value) {
+    pub(super) fn set(&self, key: &str, value: Value) {
         if let Ok(mut r) = self.inner.lock() {
             r.fields.insert(key.to_owned(), value);
         }
     }
 
     /// Sets one field of the `peer` object.
-    pub fn set_peer(&self, key: &str, value: Value) {
+    pub(super) fn set_peer(&self, key: &str, value: Value) {
         if let Ok(mut r) = self.inner.lock() {
             let peer = r.fields.entry("peer").or_insert_with(|| json!({}));
             if let Some(obj) = peer.as_object_mut() {
@@ -93,7 +93,7 @@ impl Audit {
     }
 
     /// Records a connection the listener refused.
-    pub fn stray(&self, from: &str, reason: &str) {
+    pub(super) fn stray(&self, from: &str, reason: &str) {
         if let Ok(mut r) = self.inner.lock() {
             let count = r.fields.get("strays_refused").and_then(Value::as_u64).unwrap_or(0) + 1;
             r.fields.insert("strays_refused".into(), json!(count));
@@ -108,7 +108,7 @@ impl Audit {
 
     /// Completes the record with `status` and the end time, appends it as
     /// one line and syncs the file to disk. Only the first call writes.
-    pub fn finish(&self, status: &str, extra: Option<Map<String, Value>>) -> Result<()> {
+    pub(super) fn finish(&self, status: &str, extra: Option<Map<String, Value>>) -> Result<()> {
         let mut r = self.inner.lock().map_err(|_| anyhow::anyhow!("the audit record is poisoned"))?;
         if r.written {
             return Ok(());
@@ -138,7 +138,7 @@ impl Audit {
 }
 
 /// Stops listing `audit` among the runs under way.
-pub fn done(audit: &Audit) {
+pub(super) fn done(audit: &Audit) {
     if let Ok(mut a) = active().lock() {
         a.retain(|x| !Arc::ptr_eq(&x.inner, &audit.inner));
     }

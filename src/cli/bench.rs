@@ -3,13 +3,14 @@
 
 use anyhow::{anyhow, Context, Result};
 use garblet::circuits::{bristol, opt, Builder, Party, Sign, Visibility};
-use garblet::engine::block::Block;
 use garblet::engine::channel::{memory_pair, Channel};
-use garblet::engine::garble::{workloads, Encoder, Evaluator, Garbler, Plan, Repeated};
+use garblet::engine::garble::{Encoder, Evaluator, Garbler, Plan, Repeated};
+use garblet::engine::internal::workloads;
 use garblet::engine::net::{self, TcpOptions};
 use garblet::engine::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender, Security, SemiHonest};
-use garblet::engine::prg::{Delta, Prg};
 use garblet::engine::session::{PartyInputs, SecurityMode, SessionConfig, SessionOutcome, SessionProgram};
+use garblet::engine::Block;
+use garblet::engine::{Delta, Prg};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -117,7 +118,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Runs the benchmark and prints it (JSON or a table).
-pub fn bench(as_json: bool, full: bool) -> Result<()> {
+pub(super) fn bench(as_json: bool, full: bool) -> Result<()> {
     let mut prg = Prg::from_entropy();
     let mut report = serde_json::Map::new();
     let say = |what: &str| {

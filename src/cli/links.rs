@@ -26,11 +26,11 @@ use std::time::{Duration, Instant};
 const MAX_PENDING_HANDSHAKES: usize = 32;
 
 /// Anything that is both `Read` and `Write` (TCP or TLS), boxed.
-pub trait Transport: Read + Write + Send {}
+pub(super) trait Transport: Read + Write + Send {}
 impl<T: Read + Write + Send> Transport for T {}
 
 /// Where connections come from.
-pub enum Source<'r> {
+pub(super) enum Source<'r> {
     /// A listener bound for this run.
     Bound(TcpListener),
     /// The caller's listener.
@@ -40,7 +40,7 @@ pub enum Source<'r> {
 }
 
 /// Opens authenticated connections to the one peer.
-pub struct Links<'r> {
+pub(super) struct Links<'r> {
     source: Source<'r>,
     tls: Option<PinnedTls>,
     options: TcpOptions,
@@ -54,14 +54,14 @@ pub struct Links<'r> {
 /// framing excluded), kept outside the session so that a failed run still
 /// reports them.
 #[derive(Clone, Default)]
-pub struct Traffic {
+pub(super) struct Traffic {
     sent: Arc<AtomicU64>,
     received: Arc<AtomicU64>,
 }
 
 impl Traffic {
     /// (sent, received) so far.
-    pub fn totals(&self) -> (u64, u64) {
+    pub(super) fn totals(&self) -> (u64, u64) {
         (self.sent.load(Ordering::Relaxed), self.received.load(Ordering::Relaxed))
     }
 }
@@ -93,7 +93,7 @@ impl<T: Write> Write for Counted<T> {
 impl<'r> Links<'r> {
     /// Links from `source`, over TLS with `tls` or plain TCP with `None`.
     /// (`traffic` counts the bytes of every connection opened.)
-    pub fn new(
+    pub(super) fn new(
         source: Source<'r>,
         tls: Option<PinnedTls>,
         options: TcpOptions,
@@ -104,7 +104,7 @@ impl<'r> Links<'r> {
     }
 
     /// The next connection to the peer, authenticated.
-    pub fn open(&self) -> Result<Box<dyn Transport>> {
+    pub(super) fn open(&self) -> Result<Box<dyn Transport>> {
         let (from, stream): (String, Box<dyn Transport>) = match &self.source {
             Source::Bound(listener) => self.accept_peer(listener)?,
             Source::Borrowed(listener) => self.accept_peer(listener)?,

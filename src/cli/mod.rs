@@ -192,7 +192,7 @@ impl std::error::Error for RunFailed {}
 
 /// Runs the CLI; errors become one line on stderr and, with `--json`, one
 /// `{"error": {"kind": …, "message": …}}` object on stdout.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let as_json = match &cli.command {
         Command::Stats { json, .. }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// What a file holds, told by its content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileKind {
+pub(super) enum FileKind {
     /// A program in the garblet language.
     Program,
     /// A Bristol Fashion (or old Bristol) circuit.
@@ -30,7 +30,7 @@ impl FileKind {
     /// program cannot (it starts with an item, an attribute or a comment).
     /// `head` is the start of the file; anything not Bristol is taken for a
     /// program, whose compile errors then point at the problem.
-    pub fn sniff(head: &[u8]) -> FileKind {
+    pub(super) fn sniff(head: &[u8]) -> FileKind {
         let first = head.split(|&b| b == b'\n').map(|l| l.trim_ascii()).find(|l| !l.is_empty());
         let is_number = |t: &&[u8]| !t.is_empty() && t.iter().all(u8::is_ascii_digit);
         match first {
@@ -49,7 +49,7 @@ impl FileKind {
 
     /// Reads the start of `path` and sniffs it; an unreadable or empty file
     /// is an error.
-    pub fn of_file(path: &Path) -> Result<FileKind> {
+    pub(super) fn of_file(path: &Path) -> Result<FileKind> {
         let mut head = Vec::with_capacity(4096);
         std::fs::File::open(path)
             .and_then(|f| f.take(4096).read_to_end(&mut head))
@@ -64,7 +64,7 @@ impl FileKind {
     }
 
     /// The kind in words, for messages.
-    pub fn describe(self) -> &'static str {
+    pub(super) fn describe(self) -> &'static str {
         match self {
             FileKind::Program => "a program in the garblet language",
             FileKind::Bristol => {
@@ -100,7 +100,7 @@ const MILLIONAIRES: &str = include_str!("../../examples/millionaires.gbl");
 
 /// How values of a loaded circuit are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ValueStyle {
+pub(super) enum ValueStyle {
     /// Bristol files: integers in, `0x` hex out, padded to the width.
     Hex,
     /// Built-in programs: one-bit values as `true`/`false`, others as
@@ -109,7 +109,7 @@ pub enum ValueStyle {
 }
 
 /// A loaded circuit with its origin.
-pub struct Loaded {
+pub(super) struct Loaded {
     /// The circuit both parties run.
     pub circuit: Circuit,
     /// The file it came from, for messages and the audit log.
@@ -125,7 +125,7 @@ pub struct Loaded {
 
 /// A program that did not compile; the diagnostics were printed already.
 #[derive(Debug)]
-pub struct CompileFailed {
+pub(super) struct CompileFailed {
     /// The file.
     pub path: String,
     /// How many errors.
@@ -152,7 +152,7 @@ impl Loaded {
     /// `owners` reassigns a Bristol circuit's inputs (`in0` is the garbler's
     /// and the rest the evaluator's otherwise). A load or compile that takes
     /// a while shows a progress line on a terminal.
-    pub fn from_file(path: &Path, owners: &[String]) -> Result<Loaded> {
+    pub(super) fn from_file(path: &Path, owners: &[String]) -> Result<Loaded> {
         let kind = FileKind::of_file(path)?;
         let shown = path.display();
         if kind == FileKind::Program {
@@ -173,7 +173,7 @@ impl Loaded {
 
     /// Compiles a program in the garblet language; on errors, prints the
     /// diagnostics (source line and caret) to stderr.
-    pub fn compile(source: &str, name: &str) -> Result<Loaded> {
+    pub(super) fn compile(source: &str, name: &str) -> Result<Loaded> {
         let compiled = {
             let progress = Progress::spinner(format!("compiling {name}"));
             garblet::compiler::compile_with_progress(source, name, &|stage| {
@@ -209,7 +209,7 @@ impl Loaded {
     }
 
     /// A copy (for the demo's second party).
-    pub fn duplicate(&self) -> Loaded {
+    pub(super) fn duplicate(&self) -> Loaded {
         Loaded {
             circuit: self.circuit.clone(),
             path: self.path.clone(),
@@ -225,7 +225,7 @@ impl Loaded {
     }
 
     /// The bits of one input value written on the command line.
-    pub fn parse_input(&self, name: &str, text: &str) -> Result<Vec<bool>> {
+    pub(super) fn parse_input(&self, name: &str, text: &str) -> Result<Vec<bool>> {
         let input = self.circuit.input(name).ok_or_else(|| self.unknown_input(name))?;
         if self.program.is_some() {
             // Programs take JSON; a bare word such as 0xff is taken as a string.
@@ -241,7 +241,7 @@ impl Loaded {
     }
 
     /// The bits of one input value from a JSON inputs file.
-    pub fn parse_json_input(&self, name: &str, value: &Value) -> Result<Vec<bool>> {
+    pub(super) fn parse_json_input(&self, name: &str, value: &Value) -> Result<Vec<bool>> {
         if let Some(ty) = self.param_type(name) {
             return ty.encode(value).map_err(|e| anyhow!("input `{name}`: {e}"));
         }
@@ -255,7 +255,7 @@ impl Loaded {
     }
 
     /// An output value for printing.
-    pub fn format_output(&self, name: &str, bits: &[bool]) -> Value {
+    pub(super) fn format_output(&self, name: &str, bits: &[bool]) -> Value {
         if let Some(p) = &self.program {
             if name == "result" {
                 return p.result.decode(bits);
@@ -275,7 +275,7 @@ impl Loaded {
     }
 
     /// The built-in millionaires' program (`examples/millionaires.gbl`).
-    pub fn millionaires() -> Result<Loaded> {
+    pub(super) fn millionaires() -> Result<Loaded> {
         Loaded::compile(MILLIONAIRES, "millionaires.gbl (built in)")
     }
 
@@ -288,7 +288,7 @@ impl Loaded {
     /// Collects `party`'s inputs (or every input when `party` is `None`) from
     /// `--input NAME=VALUE` arguments and JSON files, checking that each is
     /// given exactly once and that no other party's input is given.
-    pub fn collect_inputs(
+    pub(super) fn collect_inputs(
         &self,
         party: Option<Party>,
         args: &[String],
@@ -299,7 +299,7 @@ impl Loaded {
 
     /// [`Loaded::collect_inputs`], taking `defaults` (`NAME`, `VALUE`) for
     /// inputs no argument and no file gives.
-    pub fn collect_inputs_with_defaults(
+    pub(super) fn collect_inputs_with_defaults(
         &self,
         party: Option<Party>,
         args: &[String],

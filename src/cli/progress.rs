@@ -18,10 +18,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How long work runs before its progress line appears.
-pub const DELAY: Duration = Duration::from_secs(1);
+pub(super) const DELAY: Duration = Duration::from_secs(1);
 
 /// A progress line that shows after a delay and clears itself when dropped.
-pub struct Progress {
+pub(super) struct Progress {
     bar: ProgressBar,
     /// Dropping this tells the waker to stop waiting.
     stop: Option<mpsc::Sender<()>>,
@@ -31,7 +31,7 @@ pub struct Progress {
 
 impl Progress {
     /// A bar of bytes read, for loading a file of `total` bytes.
-    pub fn bytes(message: String, total: u64) -> Progress {
+    pub(super) fn bytes(message: String, total: u64) -> Progress {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template("{msg} {bar:30} {binary_bytes}/{binary_total_bytes}  {eta} left")
@@ -42,7 +42,7 @@ impl Progress {
     }
 
     /// A spinner with a message, for work measured in phases.
-    pub fn spinner(message: String) -> Progress {
+    pub(super) fn spinner(message: String) -> Progress {
         Progress::spinner_on(message, DELAY, stderr_if_terminal)
     }
 
@@ -78,17 +78,17 @@ impl Progress {
     }
 
     /// Sets the position (bytes read).
-    pub fn set_position(&self, position: u64) {
+    pub(super) fn set_position(&self, position: u64) {
         self.bar.set_position(position);
     }
 
     /// Sets the message (the phase).
-    pub fn set_message(&self, message: String) {
+    pub(super) fn set_message(&self, message: String) {
         self.bar.set_message(message);
     }
 
     /// Wraps `reader` so that bytes read move the bar.
-    pub fn reader<R: Read>(&self, reader: R) -> ProgressReader<'_, R> {
+    pub(super) fn reader<R: Read>(&self, reader: R) -> ProgressReader<'_, R> {
         ProgressReader { inner: reader, progress: self, read: 0 }
     }
 }
@@ -110,7 +110,7 @@ fn stderr_if_terminal() -> Option<ProgressDrawTarget> {
 }
 
 /// A reader that reports how many bytes went through it.
-pub struct ProgressReader<'a, R> {
+pub(super) struct ProgressReader<'a, R> {
     inner: R,
     progress: &'a Progress,
     read: u64,

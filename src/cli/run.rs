@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 /// Where to reach the peer.
 #[derive(Debug)]
-pub enum Endpoint {
+pub(super) enum Endpoint {
     /// Wait for the peer on this address.
     Listen(String),
     /// Wait for the peer on this already bound listener.
@@ -33,7 +33,7 @@ pub enum Endpoint {
 }
 
 /// How to secure the connection.
-pub enum Security {
+pub(super) enum Security {
     /// TLS 1.3, our identity, the one peer fingerprint we trust.
     Tls { identity: Identity, peer: Fingerprint },
     /// Plain TCP (tests, or a link secured otherwise); a warning is printed.
@@ -41,7 +41,7 @@ pub enum Security {
 }
 
 /// Everything `garblet run` needs.
-pub struct RunRequest {
+pub(super) struct RunRequest {
     /// The program.
     pub program: Loaded,
     /// Garbler or evaluator.
@@ -63,14 +63,14 @@ pub struct RunRequest {
 }
 
 /// A finished run as the CLI reports it.
-pub struct RunReport {
+pub(super) struct RunReport {
     /// The session's outcome.
     pub outcome: SessionOutcome,
 }
 
 /// Runs one party's side. The audit line (if asked for) is written and
 /// synced to disk before this returns, whatever the result.
-pub fn run(req: &RunRequest) -> Result<RunReport> {
+pub(super) fn run(req: &RunRequest) -> Result<RunReport> {
     audit::install_interrupt_handler();
     let audit = Audit::start(req.audit_log.clone(), audit_fields(req));
     let phase = Arc::new(Mutex::new(None::<Phase>));
@@ -179,7 +179,7 @@ fn run_session(
 /// A failed run in words a person can act on; `detail` keeps the whole
 /// chain of causes for the audit line.
 #[derive(Debug)]
-pub struct Explained {
+pub(super) struct Explained {
     /// The message.
     pub message: String,
     /// The kind, as `error_kind` names it.
@@ -285,7 +285,7 @@ fn audit_fields(req: &RunRequest) -> Map<String, Value> {
 }
 
 /// The outputs visible to this party, formatted, by name.
-pub fn outputs_json(program: &Loaded, outcome: &SessionOutcome) -> Map<String, Value> {
+pub(super) fn outputs_json(program: &Loaded, outcome: &SessionOutcome) -> Map<String, Value> {
     let mut map = Map::new();
     for (name, bits) in &outcome.outputs {
         map.insert(name.clone(), program.format_output(name, bits));
@@ -294,7 +294,7 @@ pub fn outputs_json(program: &Loaded, outcome: &SessionOutcome) -> Map<String, V
 }
 
 /// Prints a run's result, as text or as the JSON object of the issue.
-pub fn print_report(program: &Loaded, report: &RunReport, as_json: bool) {
+pub(super) fn print_report(program: &Loaded, report: &RunReport, as_json: bool) {
     let o = &report.outcome;
     let outputs = outputs_json(program, o);
     if as_json {
@@ -329,7 +329,7 @@ pub fn print_report(program: &Loaded, report: &RunReport, as_json: bool) {
 }
 
 /// `12.3 MiB`-style sizes.
-pub fn human_bytes(n: u64) -> String {
+pub(super) fn human_bytes(n: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut u = 0;
@@ -345,7 +345,7 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 /// `garblet keygen --out DIR`.
-pub fn keygen(dir: &Path, name: &str) -> Result<()> {
+pub(super) fn keygen(dir: &Path, name: &str) -> Result<()> {
     let identity = Identity::generate(name)?;
     identity.save(dir)?;
     println!("{}", identity.fingerprint());
@@ -359,13 +359,13 @@ pub fn keygen(dir: &Path, name: &str) -> Result<()> {
 }
 
 /// Reads `--peer`: a fingerprint or a certificate file.
-pub fn parse_peer(arg: &str) -> Result<Fingerprint> {
+pub(super) fn parse_peer(arg: &str) -> Result<Fingerprint> {
     Ok(Fingerprint::from_arg(arg)?)
 }
 
 /// `garblet demo`: both parties in this process, over loopback TLS with
 /// fresh identities.
-pub fn demo(program: Loaded, inputs: Vec<(String, Vec<bool>)>, mode: SecurityMode) -> Result<()> {
+pub(super) fn demo(program: Loaded, inputs: Vec<(String, Vec<bool>)>, mode: SecurityMode) -> Result<()> {
     let circuit: &Circuit = &program.circuit;
     let garbler_id = Identity::generate("demo garbler")?;
     let evaluator_id = Identity::generate("demo evaluator")?;
@@ -474,7 +474,11 @@ fn holdings(program: &Loaded, inputs: &[(String, Vec<bool>)], party: Party) -> S
 }
 
 /// Refuses a run without TLS unless `--insecure` was given.
-pub fn security_from_args(identity: Option<&Path>, peer: Option<&str>, insecure: bool) -> Result<Security> {
+pub(super) fn security_from_args(
+    identity: Option<&Path>,
+    peer: Option<&str>,
+    insecure: bool,
+) -> Result<Security> {
     match (identity, peer, insecure) {
         (Some(dir), Some(peer), false) => Ok(Security::Tls { identity: Identity::load(dir)?, peer: parse_peer(peer)? }),
         (None, None, true) => {

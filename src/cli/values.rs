@@ -11,7 +11,7 @@ use num_traits::Num;
 use std::collections::BTreeMap;
 
 /// Splits `NAME=VALUE` arguments; a name given twice is an error.
-pub fn parse_assignments(args: &[String]) -> Result<BTreeMap<&str, &str>> {
+pub(super) fn parse_assignments(args: &[String]) -> Result<BTreeMap<&str, &str>> {
     let mut map = BTreeMap::new();
     for arg in args {
         let Some((name, value)) = arg.split_once('=') else {
@@ -26,7 +26,7 @@ pub fn parse_assignments(args: &[String]) -> Result<BTreeMap<&str, &str>> {
 }
 
 /// Parses a decimal or `0x` hex integer into `width` bits, least significant first.
-pub fn parse_integer(text: &str, width: u32) -> Result<Vec<bool>> {
+pub(super) fn parse_integer(text: &str, width: u32) -> Result<Vec<bool>> {
     let cleaned: String = text.chars().filter(|&c| c != '_').collect();
     let parsed = if let Some(hex) = cleaned.strip_prefix("0x").or_else(|| cleaned.strip_prefix("0X")) {
         BigUint::from_str_radix(hex, 16)
@@ -43,7 +43,7 @@ pub fn parse_integer(text: &str, width: u32) -> Result<Vec<bool>> {
 }
 
 /// `0x` hex of a bit vector (bit k = bit k of the integer), padded to its width.
-pub fn format_hex(bits: &[bool]) -> String {
+pub(super) fn format_hex(bits: &[bool]) -> String {
     let digits = bits.len().div_ceil(4).max(1);
     let mut s = String::with_capacity(digits + 2);
     s.push_str("0x");
@@ -56,7 +56,7 @@ pub fn format_hex(bits: &[bool]) -> String {
 }
 
 /// Who learns an output of this visibility, in words.
-pub fn audience(v: Visibility) -> &'static str {
+pub(super) fn audience(v: Visibility) -> &'static str {
     match v {
         Visibility::Garbler => "the garbler",
         Visibility::Evaluator => "the evaluator",

@@ -211,8 +211,8 @@ pub fn recorded_transcript(
     evaluator_inputs: &PartyInputs,
     seeds: (u128, u128),
 ) -> (Vec<u8>, Vec<u8>) {
-    use garblet_engine::block::Block;
     use garblet_engine::session::RandomSource;
+    use garblet_engine::Block;
     let (a, b) = memory_pair();
     let (g_log, e_log) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
     let seeded = |s: u128| SessionConfig::new().with_random(RandomSource::InsecureFixedSeed(Block::new(s)));

@@ -7,26 +7,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// The `garblet` binary under test.
-pub fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_garblet"))
 }
 
 /// A circuit of `circuits/bristol/`, as a command-line argument.
-pub fn shared(name: &str) -> String {
+pub(crate) fn shared(name: &str) -> String {
     garblet_testkit::bristol(name).display().to_string()
 }
 
 /// A port nothing listens on (right now).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A directory under the system temp dir, removed when dropped.
-pub struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
     /// A fresh directory named after `tag` and this process.
-    pub fn new(tag: &str) -> Scratch {
+    pub(crate) fn new(tag: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("garblet-test-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -34,7 +34,7 @@ impl Scratch {
     }
 
     /// A path inside it.
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 }
@@ -46,7 +46,7 @@ impl Drop for Scratch {
 }
 
 /// `garblet keygen`, returning the fingerprint it printed.
-pub fn keygen(dir: &Path) -> String {
+pub(crate) fn keygen(dir: &Path) -> String {
     let out = bin().args(["keygen", "--out", dir.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let fp = String::from_utf8(out.stdout).unwrap().trim().to_owned();
@@ -55,11 +55,11 @@ pub fn keygen(dir: &Path) -> String {
 }
 
 /// Starts the binary with piped stdout and stderr.
-pub fn spawn(args: &[String]) -> Child {
+pub(crate) fn spawn(args: &[String]) -> Child {
     bin().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
 /// Owned arguments.
-pub fn args(list: &[&str]) -> Vec<String> {
+pub(crate) fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }

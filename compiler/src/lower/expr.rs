@@ -52,6 +52,12 @@ impl Lowerer<'_> {
                 Ok(Val::bits(self.b.constant_bits_u128(v, e.ty.width())))
             }
             ExprKind::Bool(b) => Ok(Val::bits(vec![self.b.constant(*b)])),
+            // The checker turns every `u8::MAX` into the literal it stands
+            // for, or stops with an error; none reaches here.
+            ExprKind::Assoc { ty, member } => self.fatal(Diagnostic::new(
+                e.span,
+                format!("internal compiler error: `{ty}::{member}` reached lowering unresolved"),
+            )),
             // A variable is its slot in the current frame, else a `const` item.
             ExprKind::Var(name) => {
                 if let Some(slot) = self.slot(name) {

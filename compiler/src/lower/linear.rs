@@ -182,11 +182,8 @@ impl Lowerer<'_> {
         let b = self.as_lin(y, w);
         // Append the shorter list to the longer (a sum is usually an
         // accumulator plus a term).
-        let (base, other, other_negated, base_negated) = if a.terms.len() >= b.terms.len() {
-            (a.clone(), b.clone(), subtract, false)
-        } else {
-            (b.clone(), a.clone(), false, subtract)
-        };
+        let (base, other, other_negated, base_negated) =
+            if a.terms.len() >= b.terms.len() { (a, b, subtract, false) } else { (b, a, false, subtract) };
         let mut terms = base.terms.clone();
         if base_negated {
             // b − (long a): rebuild negated (rare).

@@ -48,7 +48,7 @@ use value::{slice, Val};
 
 /// What lowering produces: the (unoptimised) circuit and the AND gates each
 /// source line's expressions emitted that the outputs depend on.
-pub struct Lowered {
+pub(crate) struct Lowered {
     /// The circuit, straight from the builder.
     pub circuit: Circuit,
     /// `(line, ANDs)`, sorted by line, lines without ANDs left out.
@@ -57,7 +57,7 @@ pub struct Lowered {
 
 /// Lowers a checked program into a circuit with one input per parameter of
 /// `main` and one output `"result"`.
-pub fn lower(checked: &Checked, source: &str) -> Result<Lowered, Diagnostics> {
+pub(crate) fn lower(checked: &Checked, source: &str) -> Result<Lowered, Diagnostics> {
     let program = &checked.program;
     let mut l = Lowerer {
         b: Builder::new(),
@@ -212,7 +212,7 @@ impl Lowerer<'_> {
     fn bind_pattern(&mut self, pat: &Pattern, ty: &Type, v: Val) {
         match pat {
             Pattern::Ident { name, .. } => self.bind(name, v),
-            Pattern::Wild(_) => {}
+            Pattern::Wild => {}
             Pattern::Tuple(items, _) => {
                 let bits = self.bits(&v);
                 for ((p, (off, t)), _) in items.iter().zip(ty.parts()).zip(0..) {

@@ -5,7 +5,7 @@ use garblet_compiler::{compile, Program};
 use serde_json::Value;
 
 /// Compiles or panics with the rendered diagnostics.
-pub fn build(src: &str) -> Program {
+pub(crate) fn build(src: &str) -> Program {
     match compile(src, "test.gbl") {
         Ok(p) => p,
         Err(e) => panic!("{}", e.render_plain(src, "test.gbl")),
@@ -13,7 +13,7 @@ pub fn build(src: &str) -> Program {
 }
 
 /// Evaluates `program` in plaintext on JSON inputs (one per parameter).
-pub fn run(program: &Program, inputs: &[Value]) -> Value {
+pub(crate) fn run(program: &Program, inputs: &[Value]) -> Value {
     let bits: Vec<Vec<bool>> =
         program.params.iter().zip(inputs).map(|(p, v)| p.ty.encode(v).expect("input encodes")).collect();
     let out = program.circuit.eval_bits(&bits).expect("evaluates");
@@ -21,11 +21,11 @@ pub fn run(program: &Program, inputs: &[Value]) -> Value {
 }
 
 /// Compiles and evaluates.
-pub fn eval(src: &str, inputs: &[Value]) -> Value {
+pub(crate) fn eval(src: &str, inputs: &[Value]) -> Value {
     run(&build(src), inputs)
 }
 
 /// The AND count.
-pub fn ands(src: &str) -> u64 {
+pub(crate) fn ands(src: &str) -> u64 {
     build(src).circuit.stats().and
 }

@@ -37,10 +37,10 @@ use super::stream::xor_fold;
 /// Gates hashed per AES call (the call covers `4 × CHUNK` blocks when
 /// garbling and `2 × CHUNK` when evaluating). Tuned by measurement (see
 /// `BENCHMARKS.md`).
-pub const CHUNK: usize = 256;
+pub(crate) const CHUNK: usize = 256;
 
 /// Bytes sent per AND gate.
-pub const TABLE_BYTES: usize = 32;
+pub(crate) const TABLE_BYTES: usize = 32;
 
 /// The half-gates scheme over a tweakable hash (TMMO by default).
 ///

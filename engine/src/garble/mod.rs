@@ -3,14 +3,14 @@
 //!
 //! # Overview
 //!
-//! * [`Encoder`] (garbler only) holds Δ (lsb 1, [`crate::prg::Delta`]) and
+//! * [`Encoder`] (garbler only) holds Δ (lsb 1, [`crate::Delta`]) and
 //!   the zero label of every input wire; the label of bit `b` is
 //!   `zero ⊕ b·Δ`. The evaluator's input labels reach it by correlated OT
 //!   with correlation Δ ([`Encoder::with_ot_labels`] takes the zero labels
 //!   the OT produced), the garbler's own are sent as
 //!   [`Encoder::encode_input`] gives them.
 //! * [`Plan`] is the batching schedule, derived from the circuit alone by
-//!   both sides ([`schedule`] explains it).
+//!   both sides (`schedule/mod.rs` explains it).
 //! * [`Garbler::garble`] writes the garbled circuit to any [`std::io::Write`]
 //!   as it goes (one window of tables at a time) and returns
 //!   [`GarbledOutputs`]: the output zero labels, from which come the
@@ -25,7 +25,7 @@
 //!   a zero label.
 //!
 //! Memory on both sides is the wire labels (16 bytes × wires) plus a few
-//! windows (see [`schedule::DEFAULT_WINDOW_GATES`]), whatever the number of
+//! windows (see [`DEFAULT_WINDOW_GATES`]), whatever the number of
 //! gates; [`Plan::streaming`] and [`Repeated`] keep the circuit itself out of
 //! memory too.
 //!
@@ -34,7 +34,7 @@
 //! ```
 //! use garblet_engine::circuits::{Builder, Party, Visibility};
 //! use garblet_engine::garble::{ActiveLabel, Encoder, Evaluator, Garbler, Plan};
-//! use garblet_engine::prg::Prg;
+//! use garblet_engine::Prg;
 //!
 //! // x + y on 8 bits; x is the garbler's, y the evaluator's.
 //! let mut b = Builder::new();
@@ -69,7 +69,7 @@
 //!
 //! # Stream format
 //!
-//! All blocks are 16 bytes ([`Block::to_bytes`](crate::block::Block::to_bytes)):
+//! All blocks are 16 bytes ([`Block::to_bytes`](crate::Block::to_bytes)):
 //!
 //! 1. the active labels of wire 0 (constant false) and wire 1 (constant
 //!    true): the garbler draws their zero labels at random like any input's
@@ -92,7 +92,7 @@
 //!
 //! AND gate `g` of a run (`g = first_and + k` for its `k`-th AND gate)
 //! hashes under the tweaks `2g` and `2g + 1`, computed in `u64` (see
-//! [`half_gates`] and the fused kernels of `crate::simd`) and used as the
+//! `half_gates.rs` and the fused kernels of `crate::simd`) and used as the
 //! low 64 bits of a block. Two gates garbled under one Δ with the same
 //! tweak would leak Δ, so a run whose indices would pass
 //! [`AND_INDEX_LIMIT`] (2^62) is refused before anything is garbled or
@@ -100,7 +100,7 @@
 //! Below it every tweak (with the kernels' padding gates) is below 2^63 + 64:
 //! no `u64` arithmetic on tweaks can wrap, distinct gates get distinct
 //! tweaks, and none meets the OT's tweaks `2^127 + j`
-//! ([`crate::ot::extension`]).
+//! (`ot/extension.rs`).
 //!
 //! # Files
 //!
@@ -108,37 +108,41 @@
 //! ones above it):
 //!
 //! * `error.rs` — the errors; `stream.rs` — trailer, checksum and the AND
-//!   index limit; [`ops`] — the plan IR ([`ops::Op`], [`ops::Op4`], segments
-//!   and windows).
+//!   index limit; `ops.rs` — the plan IR ([`Op`], `Op4`, segments and
+//!   windows).
 //! * `labels.rs` — [`ActiveLabel`], [`Encoder`], [`GarbledOutputs`],
-//!   [`OutputDecoder`]; [`source`] — [`GateSource`], [`Repeated`] and the
+//!   [`OutputDecoder`]; `source.rs` — [`GateSource`], [`Repeated`] and the
 //!   gate check.
-//! * [`scheme`] — the [`GarblingScheme`] trait; [`half_gates`] — the scheme
-//!   (its fused kernels are in `crate::simd`).
-//! * [`schedule`] — [`Plan`]: the window compiler, XOR folding, liveness.
+//! * `scheme.rs` — the [`GarblingScheme`] trait; `half_gates.rs` —
+//!   [`HalfGates`] (its fused kernels are in `crate::simd`).
+//! * `schedule/` — [`Plan`]: the window compiler, XOR folding, liveness.
 //! * `run.rs` — a run's buffers and the free-gate loop, shared by
 //!   `garbler.rs` ([`Garbler`]) and `evaluator.rs` ([`Evaluator`]).
-//! * [`workloads`] — generated circuits for benchmarks.
+//! * `workloads.rs` — generated circuits for benchmarks (not public:
+//!   reached through `crate::internal`).
+//!
+//! Only the items re-exported here are public; the files are private.
 
 mod error;
 mod evaluator;
 mod garbler;
-pub mod half_gates;
+pub(crate) mod half_gates;
 mod labels;
-pub mod ops;
+pub(crate) mod ops;
 mod run;
-pub mod schedule;
-pub mod scheme;
-pub mod source;
+pub(crate) mod schedule;
+pub(crate) mod scheme;
+pub(crate) mod source;
 mod stream;
-pub mod workloads;
+pub(crate) mod workloads;
 
 pub use error::{GarbleError, GarbledEvalError, OutputDecodeError, PlanError};
 pub use evaluator::{evaluate_many, Evaluator};
 pub use garbler::{garble_many, Garbler};
 pub use half_gates::HalfGates;
 pub use labels::{ActiveLabel, Encoder, GarbledOutputs, OutputDecoder};
-pub use schedule::Plan;
+pub use ops::Op;
+pub use schedule::{Plan, DEFAULT_WINDOW_GATES};
 pub use scheme::GarblingScheme;
 pub use source::{eval_plain, GateSource, Repeated};
 pub use stream::AND_INDEX_LIMIT;

@@ -27,7 +27,7 @@ pub struct Op {
 /// once are folded into one such op, so the intermediate labels are never
 /// stored or loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Op4 {
+pub(crate) struct Op4 {
     /// Label indices XORed together.
     pub ins: [u32; 4],
     /// Label index written.

@@ -137,7 +137,7 @@ impl Stalled {
 
 /// How many of the first bytes received a [`TimedStream`] keeps, to say what
 /// a peer that does not speak TLS spoke instead.
-pub const FIRST_BYTES: usize = 16;
+pub(super) const FIRST_BYTES: usize = 16;
 
 /// A TCP stream to the peer whose every read and write is bounded by the
 /// I/O timeout and, while one is set, by an absolute deadline.
@@ -163,7 +163,7 @@ pub struct TimedStream {
 /// Below this much accepted data per I/O timeout, a writer counts as
 /// stalled: a frozen peer's kernel still frees a few bytes now and then,
 /// and each partial write would otherwise restart the socket's timer.
-pub const MIN_SEND_PROGRESS: usize = 16 * 1024;
+pub(super) const MIN_SEND_PROGRESS: usize = 16 * 1024;
 
 impl TimedStream {
     /// Wraps a connected stream (Nagle is turned off).
@@ -200,7 +200,7 @@ impl TimedStream {
         self.tcp.peer_addr()
     }
 
-    /// The first bytes the peer sent (up to [`FIRST_BYTES`]).
+    /// The first bytes the peer sent (up to 16).
     pub fn first_bytes(&self) -> &[u8] {
         &self.first[..self.first_len]
     }

@@ -94,7 +94,7 @@ use crate::simd::{ClmulDot, Unreduced};
 
 /// Extra OTs with random choice bits added to each checked call: one block
 /// of 128, whose columns mask the check's answer.
-pub const KOS_PADDING: usize = 128;
+pub(crate) const KOS_PADDING: usize = 128;
 
 /// The receiver's answer: one block per column and the combined choices.
 pub(crate) struct CheckAnswer {

@@ -78,10 +78,10 @@ use crate::prg::{encrypt_blocks_in_place, Delta, Prg};
 use crate::simd::{AesCtrDot, Unreduced};
 
 /// Number of base OTs, the computational security parameter κ.
-pub const KAPPA: usize = 128;
+pub(crate) const KAPPA: usize = 128;
 
 /// OTs per internal batch (a multiple of 128).
-pub const BATCH_ROWS: usize = 1 << 16;
+pub(crate) const BATCH_ROWS: usize = 1 << 16;
 
 /// Hash tweaks of OT outputs have this bit set; garbling's tweaks never do.
 const TWEAK_DOMAIN: u128 = 1 << 127;

@@ -11,7 +11,7 @@
 //! 1. [`base`]: 128 random **base OTs**, Chou–Orlandi "simplest OT" over
 //!    Ristretto (Latincrypt 2015), one round trip, done once per session.
 //!    The module docs say why this protocol and what it guarantees.
-//! 2. [`extension`]: **IKNP OT extension** (Ishai, Kilian, Nissim, Petrank,
+//! 2. `extension.rs`: **IKNP OT extension** (Ishai, Kilian, Nissim, Petrank,
 //!    Crypto 2003) with the ALSZ improvements (Asharov, Lindell, Schneider,
 //!    Zohner, CCS 2013: base OTs on random seeds expanded by a PRG so the
 //!    receiver sends one `u` column per base OT, correlated OT with a
@@ -20,7 +20,7 @@
 //!    the correlated OT with correlation Δ (the way emp-toolkit's IKNP
 //!    delivers garbler labels): **16 bytes per OT**, one message from the
 //!    receiver to the sender, no extra round.
-//! 3. [`check`]: the **revised KOS consistency check** (Keller, Orsini,
+//! 3. `check.rs`: the **revised KOS consistency check** (Keller, Orsini,
 //!    Scholl, Crypto 2015, as revised in 2022 after Roy's SoftSpokenOT showed
 //!    the original check's proof wrong) that makes the extension secure
 //!    against a malicious receiver, enabled by the [`MaliciousReceiver`]
@@ -79,10 +79,10 @@
 //! # Example
 //!
 //! ```
-//! use garblet_engine::block::Block;
+//! use garblet_engine::Block;
 //! use garblet_engine::channel::{memory_pair, Channel};
 //! use garblet_engine::ot::{OtExtReceiver, OtExtSender, SemiHonest};
-//! use garblet_engine::prg::{Delta, Prg};
+//! use garblet_engine::{Delta, Prg};
 //!
 //! let (a, b) = memory_pair();
 //! let garbler = std::thread::spawn(move || {
@@ -107,9 +107,9 @@
 //! ```
 
 pub mod base;
-pub mod check;
-pub mod extension;
-pub mod transpose;
+pub(crate) mod check;
+pub(crate) mod extension;
+pub(crate) mod transpose;
 
 pub use extension::{OtExtReceiver, OtExtSender};
 
@@ -160,6 +160,9 @@ pub enum OtError {
 }
 
 mod sealed {
+    /// Seals [`super::Security`]: only this crate's levels implement it. It
+    /// is unnameable on purpose (the sealed-trait pattern).
+    #[allow(unnameable_types)]
     pub trait Sealed {}
 }
 

@@ -81,7 +81,7 @@ fn cheating_evaluator(
         // A short message, then the connection closes.
         return Ok(());
     }
-    super::wire::expect_tag(ch, super::wire::TAG_DONE, "the end")
+    wire::expect_tag(ch, wire::TAG_DONE, "the end")
 }
 
 /// Runs an honest garbler against [`cheating_evaluator`]; returns the
@@ -159,7 +159,7 @@ fn a_truncated_output_label_message_is_an_error() {
 /// c − 1; the session's checked OT rejects it before any table is sent.
 #[test]
 fn the_batched_delta_recovery_attack_is_rejected() {
-    let body = super::tests::mul_body();
+    let body = tests::mul_body();
     let copies = 129u64;
     let flips: Vec<(usize, usize)> = (1..copies as usize).map(|c| (c - 1, c * 8)).collect();
     let (a, e) = memory_pair();
@@ -301,7 +301,7 @@ fn cheating_garble(
             let mut bits = garbled[0].decoder().bits().to_vec();
             bits[bit] ^= true;
             let decoder = crate::garble::OutputDecoder::from_bits(bits);
-            ch.send_bytes(&[super::wire::TAG_DECODER])?;
+            ch.send_bytes(&[wire::TAG_DECODER])?;
             for (_, range) in program.output_ranges() {
                 ch.send_bytes(&decoder.range(range).unwrap().to_bytes())?;
             }
@@ -347,7 +347,7 @@ fn cheating_dualex_party(
     };
     let (garbled, evaluated) = (garbled?, evaluated?);
     let outputs = own.conclude(&mut primary, role, &program, &session_id, &garbled, &evaluated)?;
-    Ok(SessionOutcome::new(&program, outputs, &primary, std::time::Instant::now()))
+    Ok(SessionOutcome::new(&program, outputs, &primary, Instant::now()))
 }
 
 /// Runs an honest party against a cheater in dual execution; returns the

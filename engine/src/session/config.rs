@@ -82,7 +82,7 @@ impl fmt::Display for SecurityMode {
 #[non_exhaustive]
 pub enum OtChoice {
     /// IKNP/ALSZ with the revised KOS consistency check
-    /// ([`crate::ot::check`]).
+    /// (`ot/check.rs`).
     #[default]
     KosChecked,
 }

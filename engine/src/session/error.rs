@@ -94,7 +94,7 @@ pub enum SessionError {
     AlteredInTransit,
     /// Dual execution: the second connection could not be opened.
     #[error("could not open the second connection of a dual-execution run: {0}")]
-    SecondConnection(std::io::Error),
+    SecondConnection(io::Error),
     /// This party's own inputs or program are not what the run needs.
     #[error("{0}")]
     Inputs(#[from] InputError),

@@ -24,7 +24,7 @@ pub const PROTOCOL_VERSION: u32 = 3;
 pub const SCHEME_HALF_GATES: u8 = 1;
 const MAGIC: &[u8; 8] = b"garblet\0";
 /// The largest hello accepted from a peer.
-pub const MAX_HELLO_BYTES: u64 = 1 << 20;
+pub(super) const MAX_HELLO_BYTES: u64 = 1 << 20;
 const MAX_NAMES: usize = 1 << 12;
 
 /// Which connection of a run a hello opens.

@@ -17,21 +17,17 @@
 //!   garbler is trusted to garble the agreed program.
 //! * **`dualex`** ([`SecurityMode::DualExecution`]): dual execution over two
 //!   connections, secure against a malicious garbler and evaluator up to
-//!   one leaked bit ([`dualex`] has the construction).
+//!   one leaked bit (`dualex/mod.rs` has the construction).
 //!
-//! # Message order of one direction (G = garbler, E = evaluator)
+//! # Messages
 //!
-//! 1. **Hello** ([`hello`]), both ways at once: protocol version, role,
-//!    garbling scheme, security mode, OT extension, session nonce, the
-//!    blake3 digest of the circuit, each input's name, owner and width,
-//!    each output's name, visibility and width. A mismatch stops both sides
-//!    with a message naming what differs, before any input is used.
-//! 2. **OT** (only if E has input bits), [`steps::ot_send_labels`].
-//! 3. G → E: the active labels of G's input bits.
-//! 4. G → E: the garbled circuit, streamed (32 bytes per AND), then the
-//!    decoding bits of the outputs E may learn (and only those).
-//! 5. `semi-honest`: E → G the active labels of the outputs G may learn,
-//!    which G checks; G → E done. `dualex`: the equality check.
+//! The message table (what each party sends, in which order, with which
+//! tags and sizes) is kept in one place, `docs/PROTOCOL.md`, so that it
+//! cannot drift from a copy here; `wire.rs` holds the tags. In short: the
+//! hello both ways (a mismatch stops both sides before any input is used),
+//! OT for the evaluator's input bits, the garbler's input labels, the
+//! garbled tables streamed, the output decoding bits, then the output
+//! labels back (`semi-honest`) or the equality check (`dualex`).
 //!
 //! Every count is known from the circuit both sides hold; every length read
 //! from the peer is bounded before anything is allocated for it; any
@@ -39,17 +35,19 @@
 //!
 //! # Layout
 //!
-//! [`program`] (what is run), [`inputs`] (one party's values), [`hello`]
-//! (the codec), [`wire`] (tags and table streaming), [`steps`] (the
-//! role-neutral phases), then one file per mode and role:
-//! `semi_honest/{garbler,evaluator}.rs` and `dualex/`.
+//! `program.rs` ([`SessionProgram`]: what is run), `inputs.rs`
+//! ([`PartyInputs`]: one party's values), `hello.rs` (the codec),
+//! `wire.rs` (tags and table streaming), `steps.rs` (the role-neutral
+//! phases), then one file per mode and role: `semi_honest/{garbler,evaluator}.rs`
+//! and `dualex/`. The files are private; the items re-exported here are the
+//! API.
 
 mod config;
 pub(crate) mod dualex;
 mod error;
-pub mod hello;
+pub(crate) mod hello;
 mod inputs;
-pub mod program;
+mod program;
 mod semi_honest;
 pub(crate) mod steps;
 mod wire;
@@ -64,7 +62,7 @@ pub use config::{
     EXTENSION_THRESHOLD,
 };
 pub use error::{escape, Fault, InputError, LinkFailure, ProgramMismatch, SessionError};
-pub use hello::{fuzz_hello, PROTOCOL_VERSION, SCHEME_HALF_GATES};
+pub use hello::{PROTOCOL_VERSION, SCHEME_HALF_GATES};
 pub use inputs::PartyInputs;
 pub use program::{InputDesc, OutputDesc, SessionProgram};
 pub use wire::Progress;

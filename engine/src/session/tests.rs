@@ -173,7 +173,7 @@ fn batches_run_each_copy_on_its_own_inputs() {
     let g = g.join().unwrap().unwrap();
     let want: Vec<bool> =
         xs.iter().flat_map(|&v| (0..8).map(move |k| (0x5bu8.wrapping_mul(v) >> k) & 1 == 1)).collect();
-    assert_eq!(e.outputs, vec![("y".to_owned(), want.clone())]);
+    assert_eq!(e.outputs, vec![("y".to_owned(), want)]);
     assert_eq!(g.outputs, e.outputs, "the garbler's checked copy agrees");
     assert_eq!(e.and_gates, copies * body.and_count());
 }

@@ -1,25 +1,28 @@
 //! Message tags and the adapters that stream garbled tables through a
 //! [`Channel`] while reporting progress.
+//!
+//! The message table, with sizes and order, is `docs/PROTOCOL.md`
+//! ("Messages"); each tag below names its row there.
 
 use super::error::SessionError;
 use crate::channel::{Channel, ChannelError};
 use std::io::{self, Read, Write};
 
-/// G → E: the active labels of the garbler's input bits.
+/// G → E: the active labels of the garbler's input bits (message 3).
 pub(crate) const TAG_GARBLER_INPUTS: u8 = 0xA1;
-/// G → E: the garbled tables, streamed.
+/// G → E: the garbled tables, streamed (message 4).
 pub(crate) const TAG_TABLES: u8 = 0xA2;
-/// G → E: decoding bits of the outputs E may learn.
+/// G → E: decoding bits of the outputs E may learn (message 5).
 pub(crate) const TAG_DECODER: u8 = 0xA3;
-/// E → G: active labels of the outputs G may learn.
+/// E → G: active labels of the outputs G may learn (message 6).
 pub(crate) const TAG_OUTPUT_LABELS: u8 = 0xA4;
-/// G → E: the end of a semi-honest session.
+/// G → E: the end of a semi-honest session (message 7).
 pub(crate) const TAG_DONE: u8 = 0xA5;
-/// Dual execution, first party → second: a commitment to its check value.
+/// Dual execution, first party → second: a commitment to its check value (message 8).
 pub(crate) const TAG_COMMIT: u8 = 0xB1;
-/// Dual execution, second party → first: its check value.
+/// Dual execution, second party → first: its check value (message 9).
 pub(crate) const TAG_CHECK: u8 = 0xB2;
-/// Dual execution, first party → second: the commitment's opening.
+/// Dual execution, first party → second: the commitment's opening (message 10).
 pub(crate) const TAG_OPEN: u8 = 0xB3;
 
 /// Called with the number of AND gates processed so far.
