@@ -492,3 +492,71 @@ fn bad_paths_are_one_line_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot read") && err.contains("program in the garblet language"), "{err}");
 }
+
+/// `--input NAME=@FILE`: records from CSV (header names the fields, one row
+/// per record, any column order), a value from a JSON file, and `--const`
+/// sizing the program to the file; checked against the model computed in
+/// Rust, and each mistake named by file, row and column.
+#[test]
+fn records_from_csv_and_json_files_with_the_program_sized_by_const() {
+    let dir = TempDir::new("records");
+    let program = example("model_benchmark.gbl");
+    let weights: [i16; 8] = [3, -7, 120, 0, -32768, 32767, 5, -1];
+    let bias: i32 = -1000;
+    let mut x: u32 = 99;
+    let mut rows = Vec::new();
+    for _ in 0..37 {
+        let mut f = [0i16; 8];
+        for v in &mut f {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            *v = (x >> 16) as i16;
+        }
+        rows.push((f, x & 4 == 4));
+    }
+    // The reference: Rust's own arithmetic.
+    let want = rows
+        .iter()
+        .filter(|(f, label)| {
+            let score = bias + f.iter().zip(weights).map(|(&a, w)| i32::from(a) * i32::from(w)).sum::<i32>();
+            (score >= 0) == *label
+        })
+        .count();
+    let mut csv = String::from(
+        "label,features.7,features.6,features.5,features.4,features.3,features.2,features.1,features.0\n",
+    );
+    for (f, label) in &rows {
+        csv.push_str(if *label { "true" } else { "0" });
+        for v in f.iter().rev() {
+            csv.push_str(&format!(",{v}"));
+        }
+        csv.push('\n');
+    }
+    let records = dir.file("records.csv", &csv);
+    let model = dir.file("model.json", &format!("{{\"weights\": {weights:?}, \"bias\": {bias}}}"));
+    let (records_arg, model_arg) = (format!("records=@{records}"), format!("model=@{model}"));
+    let args = ["--const", "RECORDS=37", "-i", &model_arg, "-i", &records_arg];
+    let mut all = vec![program.as_str()];
+    all.extend(args);
+    assert_eq!(eval_result(&all), want);
+
+    // Mistakes, each one line naming where.
+    let bad = dir.file("bad.csv", &csv.replacen(&format!("{}", rows[4].0[2]), "70000", 1));
+    let row_of = csv.lines().skip(1).position(|l| l.contains(&format!(",{},", rows[4].0[2]))).unwrap() + 1;
+    assert_one_line_error(
+        &["eval", &program, "--const", "RECORDS=37", "-i", &model_arg, "-i", &format!("records=@{bad}")],
+        &format!("input `records`: {bad}: row {row_of}, column `features.2`: 70000 does not fit in i16"),
+    );
+    assert_one_line_error(
+        &["eval", &program, "--const", "RECORDS=36", "-i", &model_arg, "-i", &records_arg],
+        "37 rows, but the input holds 36 records",
+    );
+    let header = dir.file("header.csv", &csv.replace("features.3", "features.03"));
+    assert_one_line_error(
+        &["eval", &program, "--const", "RECORDS=37", "-i", &model_arg, "-i", &format!("records=@{header}")],
+        "`features.03` is not a field of Record",
+    );
+    assert_one_line_error(
+        &["eval", &program, "-i", &model_arg, "-i", "records=@/no/such/records.csv"],
+        "input `records`: cannot read /no/such/records.csv",
+    );
+}

@@ -598,3 +598,54 @@ fn programs_run_between_two_processes_with_json_inputs() {
     }
     assert!(gv["outputs"].get("result").is_some() || ev["outputs"].get("result").is_some());
 }
+
+/// `--const` sets a program constant; the hello compares the values even
+/// where the circuits agree, so parties that set different values are
+/// refused, and parties that set the same run the program at that size.
+#[test]
+fn constants_set_on_the_command_line_are_compared_by_the_hello() {
+    let s = Scratch::new("consts");
+    let program = s.path("sum.gbl");
+    std::fs::write(
+        &program,
+        "const N: usize = 2;\nconst RELEASE: u32 = 1; // not used by the circuit\n\
+         fn main(#[garbler] a: [u32; N], #[evaluator] b: [u32; N]) -> u32 {\n\
+             let mut s = 0u32;\n    for i in 0..N { s = s + a[i] * b[i]; }\n    s\n}\n",
+    )
+    .unwrap();
+    let path = program.to_str().unwrap();
+    let pair_with = |g_consts: &[&str], e_consts: &[&str]| {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut g = args(&["run", path, "--as", "garbler", "--listen", &listen, "--insecure", "--json"]);
+        g.extend(args(&["-i", "a=[3, 5, 7]"]));
+        let mut e = args(&["run", path, "--as", "evaluator", "--connect", &listen, "--insecure", "--json"]);
+        e.extend(args(&["-i", "b=[11, 13, 17]"]));
+        for c in g_consts {
+            g.extend(args(&["--const", c]));
+        }
+        for c in e_consts {
+            e.extend(args(&["--const", c]));
+        }
+        run_pair(g, e)
+    };
+    let same = pair_with(&["N=3", "RELEASE=7"], &["N=3", "RELEASE=7"]);
+    for out in [&same.garbler, &same.evaluator] {
+        assert_eq!(json(out)["outputs"]["result"], serde_json::json!(3 * 11 + 5 * 13 + 7 * 17));
+    }
+    // Same gates (RELEASE is unused), different values: refused.
+    let differ = pair_with(&["N=3", "RELEASE=7"], &["N=3", "RELEASE=8"]);
+    for out in [&differ.garbler, &differ.evaluator] {
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("programs differ") && err.contains("--const"), "{err}");
+    }
+    // A constant the program does not declare is a usage error, before the network.
+    let out = bin().args(["stats", path, "--const", "M=1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--const M: the program has no `const M`"), "{err}");
+    let out = bin().args(["stats", path, "--const", "N=5", "--json"]).output().unwrap();
+    let stats: Value = json(&out);
+    assert_eq!(stats["consts"]["N"], "5");
+    assert_eq!(stats["inputs"][0]["width"], 160);
+}

@@ -1,5 +1,6 @@
 //! Compile speed: gates of output per second, compiling the examples
-//! (scan, parse, check, lower and optimise).
+//! (scan, parse, check, lower and optimise); and reading records from CSV,
+//! in bytes per second.
 #![allow(missing_docs)] // criterion_group! generates undocumented public functions
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -21,5 +22,36 @@ fn compile_speed(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, compile_speed);
+/// 100,000 records of 8 `i16` features and a label, as the model benchmark
+/// takes them, generated here.
+fn csv_records(c: &mut Criterion) {
+    use garblet_compiler::Type;
+    const ROWS: u32 = 100_000;
+    let i16 = Type::Int { signed: true, bits: 16 };
+    let record = Type::Struct {
+        name: "Record".into(),
+        fields: vec![("features".into(), Type::Array(Box::new(i16), 8)), ("label".into(), Type::Bool)],
+    };
+    let ty = Type::Array(Box::new(record), ROWS);
+    let mut text = String::from(
+        "features.0,features.1,features.2,features.3,features.4,features.5,features.6,features.7,label\n",
+    );
+    let mut x: u32 = 12345;
+    for _ in 0..ROWS {
+        for _ in 0..8 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            text.push_str(&format!("{},", (x >> 16) as i16));
+        }
+        text.push_str(if x & 1 == 1 { "true\n" } else { "false\n" });
+    }
+    let mut group = c.benchmark_group("records");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_function("csv_100k_records", |b| {
+        b.iter(|| garblet_compiler::encode_csv(&ty, text.as_bytes()).expect("valid records"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, compile_speed, csv_records);
 criterion_main!(benches);

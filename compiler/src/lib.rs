@@ -34,16 +34,19 @@
 mod ast;
 mod builtins;
 mod check;
+mod consts;
 mod diag;
 mod infer;
 mod lower;
 mod parse;
+mod records;
 mod scan;
 mod types;
 mod value;
 
 pub use check::Param;
 pub use diag::{Diagnostic, Diagnostics, Span};
+pub use records::{encode_csv, RecordsError};
 pub use types::Type;
 pub use value::ValueError;
 
@@ -89,6 +92,35 @@ pub struct Program {
     /// the gates of an inlined function body count on the body's lines.
     /// The counts add up to the circuit's AND count.
     pub line_costs: Vec<(u32, u64)>,
+    /// The constants set from outside ([`Options::consts`]), in canonical
+    /// form (decimal, or `true`/`false`), in the order given. A session
+    /// binds them into what the hello compares, so that two parties that
+    /// set different values are refused even where the circuits agree.
+    pub consts: Vec<(String, String)>,
+}
+
+/// What a compilation takes besides the source.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// Values for `const` items, by name, as written on a command line
+    /// (`--const N=100000`): decimal, `0x`/`0b` with `_` separators, or
+    /// `true`/`false` for a `bool` constant. Each must name a `const` the
+    /// program declares and fit its type.
+    pub consts: Vec<(String, String)>,
+}
+
+impl Options {
+    /// No overrides.
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// Sets `const name` to `value` (see [`Options::consts`]).
+    pub fn with_const(mut self, name: impl Into<String>, value: impl Into<String>) -> Options {
+        self.consts.push((name.into(), value.into()));
+        self
+    }
 }
 
 /// A stage of the pipeline, reported to [`compile_with_progress`]'s callback
@@ -134,16 +166,26 @@ pub fn compile_with_progress(
     file_name: &str,
     on_stage: &(dyn Fn(Stage) + Sync),
 ) -> Result<Program, Diagnostics> {
+    compile_with(source, file_name, &Options::default(), on_stage)
+}
+
+/// [`compile_with_progress`] with [`Options`] (constants set from outside).
+pub fn compile_with(
+    source: &str,
+    file_name: &str,
+    options: &Options,
+    on_stage: &(dyn Fn(Stage) + Sync),
+) -> Result<Program, Diagnostics> {
     let _ = file_name;
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("garblet-compile".into())
             .stack_size(limits::STACK_BYTES)
-            .spawn_scoped(scope, || compile_here(source, on_stage));
+            .spawn_scoped(scope, || compile_here(source, options, on_stage));
         let handle = match worker {
             Ok(h) => h,
             // No thread available: compile on this one (the depth limits still hold).
-            Err(_) => return compile_here(source, on_stage),
+            Err(_) => return compile_here(source, options, on_stage),
         };
         match handle.join() {
             Ok(r) => r,
@@ -156,11 +198,16 @@ pub fn compile_with_progress(
 }
 
 /// The pipeline on the current thread.
-fn compile_here(source: &str, on_stage: &(dyn Fn(Stage) + Sync)) -> Result<Program, Diagnostics> {
+fn compile_here(
+    source: &str,
+    options: &Options,
+    on_stage: &(dyn Fn(Stage) + Sync),
+) -> Result<Program, Diagnostics> {
     on_stage(Stage::Scan);
     let tokens = scan::scan(source)?;
     on_stage(Stage::Parse);
-    let untyped = parse::parse(tokens)?;
+    let mut untyped = parse::parse(tokens)?;
+    let consts = consts::apply(&mut untyped, &options.consts)?;
     on_stage(Stage::Check);
     let checked = check::check(untyped)?;
     on_stage(Stage::Lower);
@@ -173,6 +220,7 @@ fn compile_here(source: &str, on_stage: &(dyn Fn(Stage) + Sync)) -> Result<Progr
         result: checked.result,
         reveal: checked.reveal,
         line_costs: lowered.line_costs,
+        consts,
     })
 }
 

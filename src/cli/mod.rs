@@ -68,6 +68,9 @@ enum Command {
         /// For programs: the AND gates each source line costs.
         #[arg(long)]
         by_line: bool,
+        /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
+        #[arg(long = "const", value_name = "NAME=VALUE")]
+        consts: Vec<String>,
     },
     /// Compile a program (.gbl) to a Bristol Fashion circuit file.
     Compile {
@@ -76,6 +79,9 @@ enum Command {
         /// Where to write the Bristol Fashion circuit.
         #[arg(short = 'o', long = "out", value_name = "OUT.txt")]
         out: PathBuf,
+        /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
+        #[arg(long = "const", value_name = "NAME=VALUE")]
+        consts: Vec<String>,
     },
     /// Evaluate a circuit in plaintext on inputs given in full.
     Eval {
@@ -91,6 +97,9 @@ enum Command {
         /// Print `{"outputs": {...}}` as JSON.
         #[arg(long)]
         json: bool,
+        /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
+        #[arg(long = "const", value_name = "NAME=VALUE")]
+        consts: Vec<String>,
     },
     /// Run one party of a two-party computation with a peer on another host.
     Run {
@@ -141,6 +150,10 @@ enum Command {
         /// Print `{"outputs": {...}, "stats": {...}}` as JSON.
         #[arg(long)]
         json: bool,
+        /// Set a `const` of the program, NAME=VALUE (e.g. N=100000); the peer
+        /// must set the same (the hello compares them). Repeat per constant.
+        #[arg(long = "const", value_name = "NAME=VALUE")]
+        consts: Vec<String>,
     },
     /// Both parties in this process over loopback TLS, with the millionaires' program.
     Demo {
@@ -157,6 +170,9 @@ enum Command {
         /// `semi-honest` or `dualex` (see `garblet run --help`).
         #[arg(long, value_enum, default_value_t = Mode::SemiHonest)]
         security: Mode,
+        /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
+        #[arg(long = "const", value_name = "NAME=VALUE")]
+        consts: Vec<String>,
     },
     /// Measure garbling, evaluation, end-to-end and OT throughput on this machine.
     Bench {
@@ -258,8 +274,8 @@ fn one_line(e: &anyhow::Error) -> String {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Stats { file, json, by_line } => stats(&file, json, by_line),
-        Command::Compile { file, out } => {
+        Command::Stats { file, json, by_line, consts } => stats(&file, json, by_line, &consts),
+        Command::Compile { file, out, consts } => {
             let kind = program::FileKind::of_file(&file)?;
             if kind != program::FileKind::Program {
                 anyhow::bail!(
@@ -268,14 +284,16 @@ fn dispatch(cli: Cli) -> Result<()> {
                     kind.describe()
                 );
             }
-            let program = Loaded::from_file(&file, &[])?;
+            let program = Loaded::from_file(&file, &[], &consts)?;
             garblet::circuits::bristol::write_file(&program.circuit, &out)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             let s = program.circuit.stats();
             eprintln!("wrote {}: {} AND, {} XOR, {} INV gates", out.display(), s.and, s.xor, s.inv);
             Ok(())
         }
-        Command::Eval { file, inputs, inputs_file, json } => eval(&file, &inputs, &inputs_file, json),
+        Command::Eval { file, inputs, inputs_file, json, consts } => {
+            eval(&file, &inputs, &inputs_file, json, &consts)
+        }
         Command::Run {
             file,
             role,
@@ -291,8 +309,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             security: mode,
             audit_log,
             json,
+            consts,
         } => {
-            let program = Loaded::from_file(&file, &owners)?;
+            let program = Loaded::from_file(&file, &owners, &consts)?;
             let role = match role {
                 Role::Garbler => Party::Garbler,
                 Role::Evaluator => Party::Evaluator,
@@ -329,9 +348,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             run::print_report(&request.program, &report, json);
             Ok(())
         }
-        Command::Demo { program, inputs, inputs_file, security } => {
+        Command::Demo { program, inputs, inputs_file, security, consts } => {
             let (program, defaults): (_, &[(&str, &str)]) = match program {
-                Some(path) => (Loaded::from_file(&path, &[])?, &[]),
+                Some(path) => (Loaded::from_file(&path, &[], &consts)?, &[]),
+                None if !consts.is_empty() => {
+                    anyhow::bail!(
+                        "--const sets a constant of the program given with --program (remove --const)"
+                    )
+                }
                 None => (Loaded::millionaires()?, &[("alice", "5000000"), ("bob", "4200000")]),
             };
             let all = program.collect_inputs_with_defaults(None, &inputs, &inputs_file, defaults)?;
@@ -360,12 +384,12 @@ fn check_address(addr: &str, flag: &str) -> Result<String> {
     }
 }
 
-fn stats(path: &Path, as_json: bool, by_line: bool) -> Result<()> {
-    let loaded = Loaded::from_file(path, &[])?;
+fn stats(path: &Path, as_json: bool, by_line: bool, consts: &[String]) -> Result<()> {
+    let loaded = Loaded::from_file(path, &[], consts)?;
     if by_line {
         return stats_by_line(&loaded, as_json);
     }
-    let circuit = loaded.circuit;
+    let circuit = &loaded.circuit;
     let s = circuit.stats();
     let digest = circuit.digest().to_hex();
     if as_json {
@@ -390,6 +414,7 @@ fn stats(path: &Path, as_json: bool, by_line: bool) -> Result<()> {
             "outputs": outputs,
             "garbled_bytes": s.and * 32,
             "digest": digest,
+            "consts": consts_json(&loaded),
         });
         println!("{obj}");
         return Ok(());
@@ -397,6 +422,10 @@ fn stats(path: &Path, as_json: bool, by_line: bool) -> Result<()> {
     let list = |items: Vec<String>| if items.is_empty() { "none".to_owned() } else { items.join(", ") };
     println!("circuit    {}", path.display());
     println!("digest     blake3:{digest}");
+    if let Some(p) = loaded.program.as_ref().filter(|p| !p.consts.is_empty()) {
+        let set: Vec<String> = p.consts.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        println!("constants  {} (set with --const; the hello compares them too)", set.join(", "));
+    }
     println!("gates      {} (AND {}, XOR {}, INV {})", s.gates, s.and, s.xor, s.inv);
     println!("AND depth  {}", s.and_depth);
     println!("wires      {}", s.wires);
@@ -412,6 +441,12 @@ fn stats(path: &Path, as_json: bool, by_line: bool) -> Result<()> {
     );
     println!("garbled    {} bytes (32 per AND gate with half-gates)", s.and * 32);
     Ok(())
+}
+
+/// The constants set with `--const`, as a JSON object.
+fn consts_json(loaded: &Loaded) -> Value {
+    let set = loaded.program.as_ref().map(|p| p.consts.as_slice()).unwrap_or_default();
+    Value::Object(set.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
 }
 
 /// The AND gates each source line of a program costs.
@@ -446,8 +481,14 @@ fn stats_by_line(loaded: &Loaded, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-fn eval(path: &Path, given: &[String], inputs_files: &[PathBuf], as_json: bool) -> Result<()> {
-    let program = Loaded::from_file(path, &[])?;
+fn eval(
+    path: &Path,
+    given: &[String],
+    inputs_files: &[PathBuf],
+    as_json: bool,
+    consts: &[String],
+) -> Result<()> {
+    let program = Loaded::from_file(path, &[], consts)?;
     let all = program.collect_inputs(None, given, inputs_files)?;
     let bits: Vec<Vec<bool>> = all.into_iter().map(|(_, b)| b).collect();
     let outputs = program.circuit.eval_bits(&bits).context("evaluation")?;

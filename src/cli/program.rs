@@ -123,6 +123,18 @@ pub(super) struct Loaded {
     pub source: Option<String>,
 }
 
+/// `--const NAME=VALUE` arguments as (name, value) pairs.
+pub(super) fn parse_consts(args: &[String]) -> Result<Vec<(String, String)>> {
+    args.iter()
+        .map(|arg| match arg.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() && !value.trim().is_empty() => {
+                Ok((name.trim().to_owned(), value.trim().to_owned()))
+            }
+            _ => bail!("--const {arg}: give NAME=VALUE, e.g. --const N=100000"),
+        })
+        .collect()
+}
+
 /// A program that did not compile; the diagnostics were printed already.
 #[derive(Debug)]
 pub(super) struct CompileFailed {
@@ -152,9 +164,19 @@ impl Loaded {
     /// `owners` reassigns a Bristol circuit's inputs (`in0` is the garbler's
     /// and the rest the evaluator's otherwise). A load or compile that takes
     /// a while shows a progress line on a terminal.
-    pub(super) fn from_file(path: &Path, owners: &[String]) -> Result<Loaded> {
+    ///
+    /// `consts` sets a program's `const` items (`--const N=100000`); the
+    /// values are bound into the digest the hello compares.
+    pub(super) fn from_file(path: &Path, owners: &[String], consts: &[String]) -> Result<Loaded> {
         let kind = FileKind::of_file(path)?;
         let shown = path.display();
+        let consts = parse_consts(consts)?;
+        if kind != FileKind::Program && !consts.is_empty() {
+            bail!(
+                "--const sets a constant of a program in the garblet language, but {shown} is {} (remove --const)",
+                kind.describe()
+            );
+        }
         if kind == FileKind::Program {
             if !owners.is_empty() {
                 bail!(
@@ -164,7 +186,7 @@ impl Loaded {
             }
             let source = std::fs::read_to_string(path)
                 .map_err(|e| anyhow!("cannot read {shown} as {}: {e}", kind.describe()))?;
-            return Loaded::compile(&source, &shown.to_string());
+            return Loaded::compile(&source, &shown.to_string(), &consts);
         }
         let circuit = read_bristol(path)?;
         let circuit = apply_owners(circuit, owners)?;
@@ -173,10 +195,13 @@ impl Loaded {
 
     /// Compiles a program in the garblet language; on errors, prints the
     /// diagnostics (source line and caret) to stderr.
-    pub(super) fn compile(source: &str, name: &str) -> Result<Loaded> {
+    pub(super) fn compile(source: &str, name: &str, consts: &[(String, String)]) -> Result<Loaded> {
+        let options = consts.iter().fold(garblet::compiler::Options::new(), |o, (name, value)| {
+            o.with_const(name.as_str(), value.as_str())
+        });
         let compiled = {
             let progress = Progress::spinner(format!("compiling {name}"));
-            garblet::compiler::compile_with_progress(source, name, &|stage| {
+            garblet::compiler::compile_with(source, name, &options, &|stage| {
                 progress.set_message(format!("compiling {name}: {}", stage.describe()));
             })
             // The progress line is cleared here, before anything prints.
@@ -208,6 +233,14 @@ impl Loaded {
         }
     }
 
+    /// What the hello binds besides the circuit: the constants set with
+    /// `--const`, as `const NAME` = canonical value.
+    pub(super) fn session_terms(&self) -> Vec<(String, String)> {
+        self.program.as_ref().map_or_else(Vec::new, |p| {
+            p.consts.iter().map(|(name, value)| (format!("const {name}"), value.clone())).collect()
+        })
+    }
+
     /// A copy (for the demo's second party).
     pub(super) fn duplicate(&self) -> Loaded {
         Loaded {
@@ -225,8 +258,14 @@ impl Loaded {
     }
 
     /// The bits of one input value written on the command line.
+    ///
+    /// `@FILE` reads the value from a file: CSV (by the `.csv` extension)
+    /// for an array of records or scalars, JSON otherwise.
     pub(super) fn parse_input(&self, name: &str, text: &str) -> Result<Vec<bool>> {
         let input = self.circuit.input(name).ok_or_else(|| self.unknown_input(name))?;
+        if let Some(file) = text.strip_prefix('@') {
+            return self.read_input_file(name, Path::new(file));
+        }
         if self.program.is_some() {
             // Programs take JSON; a bare word such as 0xff is taken as a string.
             let value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()));
@@ -238,6 +277,29 @@ impl Loaded {
             _ => text,
         };
         values::parse_integer(text, input.width).with_context(|| format!("input `{name}`"))
+    }
+
+    /// The bits of input `name` read from `path` (`--input NAME=@FILE`):
+    /// CSV records, or one JSON value. Both are streamed from the file.
+    fn read_input_file(&self, name: &str, path: &Path) -> Result<Vec<bool>> {
+        let Some(ty) = self.param_type(name) else {
+            bail!(
+                "input `{name}`: @FILE needs a program in the garblet language, whose types say how to read it; {} is a Bristol circuit (give the value itself)",
+                self.path
+            );
+        };
+        let shown = path.display();
+        let file =
+            std::fs::File::open(path).map_err(|e| anyhow!("input `{name}`: cannot read {shown}: {e}"))?;
+        let reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        if is_csv {
+            return garblet::compiler::encode_csv(ty, reader)
+                .map_err(|e| anyhow!("input `{name}`: {shown}: {e}"));
+        }
+        let value: Value = serde_json::from_reader(reader)
+            .map_err(|e| anyhow!("input `{name}`: {shown} is not JSON: {e} (a .csv file is read as CSV)"))?;
+        ty.encode(&value).map_err(|e| anyhow!("input `{name}`: {shown}: {e}"))
     }
 
     /// The bits of one input value from a JSON inputs file.
@@ -276,7 +338,7 @@ impl Loaded {
 
     /// The built-in millionaires' program (`examples/millionaires.gbl`).
     pub(super) fn millionaires() -> Result<Loaded> {
-        Loaded::compile(MILLIONAIRES, "millionaires.gbl (built in)")
+        Loaded::compile(MILLIONAIRES, "millionaires.gbl (built in)", &[])
     }
 
     fn unknown_input(&self, name: &str) -> anyhow::Error {

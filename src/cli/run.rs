@@ -147,6 +147,7 @@ fn run_session(
     });
     let config = SessionConfig::new().with_security(req.mode).with_progress(observer).with_phases(phases);
     let circuit = &req.program.circuit;
+    let terms = req.program.session_terms();
     let tls = match &req.security {
         Security::Tls { identity, peer } => Some(PinnedTls::new(identity, *peer)?),
         Security::Insecure => None,
@@ -161,12 +162,12 @@ fn run_session(
         let mut first = Channel::new(links.open()?);
         let outcome = match req.mode {
             SecurityMode::DualExecution => {
-                let program = SessionProgram::for_dual_execution(circuit)?;
+                let program = SessionProgram::for_dual_execution(circuit)?.with_terms(&terms);
                 let second = || links.open().map_err(|e| std::io::Error::other(format!("{e:#}")));
                 config.run_dual_execution(req.role, &mut first, second, &program, &inputs)
             }
             _ => {
-                let program = SessionProgram::from_circuit(circuit)?;
+                let program = SessionProgram::from_circuit(circuit)?.with_terms(&terms);
                 config.run(req.role, &mut first, &program, &inputs)
             }
         };
@@ -268,6 +269,9 @@ fn audit_fields(req: &RunRequest) -> Map<String, Value> {
             "file_blake3": file_digest,
             "circuit_digest": c.digest().to_hex(),
             "and_gates": c.and_count(),
+            "consts": req.program.program.as_ref().map(|p| {
+                p.consts.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<String, Value>>()
+            }).unwrap_or_default(),
         }),
     );
     line.insert("inputs".into(), json!(inputs));

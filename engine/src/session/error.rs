@@ -268,9 +268,10 @@ pub enum ProgramMismatch {
         /// The peer's.
         theirs: Option<OutputDesc>,
     },
-    /// Same shapes, different gates.
+    /// Same shapes, different gates (or different terms bound with
+    /// [`crate::session::SessionProgram::with_terms`]).
     Digest {
-        /// Our circuit digest.
+        /// Our program digest.
         ours: [u8; 32],
         /// The peer's.
         theirs: [u8; 32],
@@ -324,7 +325,7 @@ impl fmt::Display for ProgramMismatch {
                 let hex = |d: &[u8; 32]| d[..8].iter().map(|b| format!("{b:02x}")).collect::<String>();
                 write!(
                     f,
-                    "the programs differ (circuit digest {} here, {} at the peer; {ours_ands} AND gates here, {theirs_ands} there): both must run the same program",
+                    "the programs differ (program digest {} here, {} at the peer; {ours_ands} AND gates here, {theirs_ands} there): both must run the same program, with the same --const values",
                     hex(ours),
                     hex(theirs)
                 )

@@ -168,6 +168,33 @@ impl SessionProgram<'static> {
 }
 
 impl<'p> SessionProgram<'p> {
+    /// Binds `terms` into the digest the hello compares: name = value
+    /// pairs that shape the computation but that the gates alone may not
+    /// show, such as the constants a program was compiled with
+    /// (`garblet run --const N=…`). Two parties whose terms differ (in any
+    /// name, value or order) are refused by the hello as for different
+    /// circuits. With no terms the digest is unchanged.
+    ///
+    /// The digest becomes `blake3` in derive-key mode, context
+    /// `"garblet program terms v1"`, over the previous digest, the number
+    /// of terms, and each name and value, length-prefixed.
+    pub fn with_terms(mut self, terms: &[(String, String)]) -> Self {
+        if terms.is_empty() {
+            return self;
+        }
+        let mut h = blake3::Hasher::new_derive_key("garblet program terms v1");
+        h.update(&self.digest);
+        h.update(&(terms.len() as u64).to_le_bytes());
+        for (name, value) in terms {
+            for part in [name, value] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+        }
+        self.digest = *h.finalize().as_bytes();
+        self
+    }
+
     /// Any gate source, streamed (never materialised), with its public
     /// description; `digest` must identify the gates (both sides compare it).
     /// The inputs' widths must add up to the source's input bits and the

@@ -303,3 +303,39 @@ fn outcome_and_inputs_never_debug_print_values() {
     let config = SessionConfig::new().with_random(RandomSource::InsecureFixedSeed(Block::new(99)));
     assert!(!format!("{config:?}").contains("99"));
 }
+
+#[test]
+fn terms_bind_the_digest_only_when_given_and_in_order() {
+    let c = millionaires(Visibility::Both);
+    let plain = SessionProgram::from_circuit(&c).unwrap().digest();
+    let digest = |terms: &[(&str, &str)]| {
+        let terms: Vec<(String, String)> =
+            terms.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        SessionProgram::from_circuit(&c).unwrap().with_terms(&terms).digest()
+    };
+    assert_eq!(digest(&[]), plain, "no terms: the circuit digest as it was");
+    let one = digest(&[("const N", "3")]);
+    assert_ne!(one, plain);
+    assert_eq!(one, digest(&[("const N", "3")]));
+    assert_ne!(one, digest(&[("const N", "4")]));
+    assert_ne!(digest(&[("a", "b"), ("c", "d")]), digest(&[("c", "d"), ("a", "b")]));
+    // Length prefixes: moving a byte between name and value changes it.
+    assert_ne!(digest(&[("ab", "c")]), digest(&[("a", "bc")]));
+
+    // Two parties that bind different terms to the same circuit are refused.
+    let (ga, eb) = memory_pair();
+    let gc = c.clone();
+    let g = std::thread::spawn(move || {
+        let program =
+            SessionProgram::from_circuit(&gc).unwrap().with_terms(&[("const N".into(), "3".into())]);
+        let inputs = PartyInputs::new([("alice".to_owned(), bits(1))]);
+        SessionConfig::new().run(Party::Garbler, &mut Channel::new(ga), &program, &inputs)
+    });
+    let program = SessionProgram::from_circuit(&c).unwrap().with_terms(&[("const N".into(), "4".into())]);
+    let inputs = PartyInputs::new([("bob".to_owned(), bits(2))]);
+    let e = SessionConfig::new().run(Party::Evaluator, &mut Channel::new(eb), &program, &inputs);
+    for r in [g.join().unwrap(), e] {
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("programs differ") && err.contains("program digest"), "{err}");
+    }
+}

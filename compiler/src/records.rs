@@ -1,0 +1,333 @@
+//! Records from CSV: an array input read row by row from a file, as a data
+//! owner keeps it, instead of typed in as JSON.
+//!
+//! The input's type is `[T; N]`. Each CSV row is one element, in order, and
+//! the file must have exactly `N` rows after its header. The header names
+//! `T`'s leaves: a struct's fields by name, nested ones with dots (`a.b`),
+//! array elements and tuple fields by index (`features.0`, `features.1`, …).
+//! When `T` is a scalar the file has one column, under any name. Columns may
+//! come in any order; each leaf must have exactly one. Integers are decimal
+//! (with a sign where the type has one) or `0x` hex, `_` allowed; booleans
+//! are `true`/`false` or `1`/`0`.
+//!
+//! Reading is streamed: one reused record buffer, values parsed from bytes
+//! and written straight into the input's bits, so memory is the bits of the
+//! input (which the session needs anyway) and nothing per row. A mistake is
+//! a [`RecordsError`] naming the row (1-based, not counting the header) and
+//! the column.
+
+use crate::types::Type;
+use std::io::Read;
+
+/// Why a CSV file is not a value of the input's type.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordsError {
+    /// The input's type is not an array.
+    #[error("a CSV file gives an array of records, but the input is {0}: give it as JSON instead")]
+    NotAnArray(String),
+    /// The header does not match the element type.
+    #[error("the header: {0}")]
+    Header(String),
+    /// A value that does not parse or does not fit.
+    #[error("row {}, column `{column}`: {message}", thousands(*row))]
+    Value {
+        /// 1-based data row.
+        row: u64,
+        /// The column's header.
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A row with another number of fields than the header.
+    #[error("row {}: {found} fields, the header has {expected}", thousands(*row))]
+    Width {
+        /// 1-based data row.
+        row: u64,
+        /// Fields in the row.
+        found: usize,
+        /// Columns in the header.
+        expected: usize,
+    },
+    /// Fewer or more rows than the array's length.
+    #[error("{found} rows, but the input holds {expected} records (one row per record)")]
+    RowCount {
+        /// Data rows in the file.
+        found: u64,
+        /// The array's length.
+        expected: u32,
+    },
+    /// The file is not CSV (or could not be read).
+    #[error("{0}")]
+    Csv(String),
+}
+
+/// `1207` as `1,207`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One scalar of the element type: where its bits go and how to read it.
+#[derive(Clone, Debug)]
+struct Leaf {
+    path: String,
+    offset: u32,
+    kind: Scalar,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Scalar {
+    Bool,
+    Int { signed: bool, bits: u32 },
+}
+
+fn leaves(ty: &Type, path: &str, offset: u32, out: &mut Vec<Leaf>) {
+    let join = |step: &str| if path.is_empty() { step.to_owned() } else { format!("{path}.{step}") };
+    match ty {
+        Type::Bool => out.push(Leaf { path: path.to_owned(), offset, kind: Scalar::Bool }),
+        Type::Int { signed, bits } => out.push(Leaf {
+            path: path.to_owned(),
+            offset,
+            kind: Scalar::Int { signed: *signed, bits: *bits },
+        }),
+        Type::Array(elem, n) => {
+            for k in 0..*n {
+                leaves(elem, &join(&k.to_string()), offset + k * elem.width(), out);
+            }
+        }
+        Type::Tuple(ts) => {
+            let mut at = offset;
+            for (k, t) in ts.iter().enumerate() {
+                leaves(t, &join(&k.to_string()), at, out);
+                at += t.width();
+            }
+        }
+        Type::Struct { fields, .. } => {
+            let mut at = offset;
+            for (f, t) in fields {
+                leaves(t, &join(f), at, out);
+                at += t.width();
+            }
+        }
+    }
+}
+
+/// For each column of the header, the leaf it fills.
+fn match_header(elem: &Type, header: &csv::ByteRecord) -> Result<Vec<Leaf>, RecordsError> {
+    let mut all = Vec::new();
+    leaves(elem, "", 0, &mut all);
+    let names: Vec<String> = header.iter().map(|h| String::from_utf8_lossy(h).trim().to_owned()).collect();
+    if all.len() == 1 && all[0].path.is_empty() {
+        if names.len() != 1 {
+            return Err(RecordsError::Header(format!(
+                "{} columns, but each record is one {elem}: give one column",
+                names.len()
+            )));
+        }
+        return Ok(all);
+    }
+    let mut columns = Vec::with_capacity(names.len());
+    let mut seen = vec![false; all.len()];
+    for name in &names {
+        let Some(k) = all.iter().position(|l| &l.path == name) else {
+            let known: Vec<&str> = all.iter().take(12).map(|l| l.path.as_str()).collect();
+            let more = if all.len() > 12 { ", …" } else { "" };
+            return Err(RecordsError::Header(format!(
+                "`{name}` is not a field of {elem} (its columns are {}{more})",
+                known.join(", ")
+            )));
+        };
+        if std::mem::replace(&mut seen[k], true) {
+            return Err(RecordsError::Header(format!("column `{name}` appears twice")));
+        }
+        columns.push(all[k].clone());
+    }
+    if let Some(k) = seen.iter().position(|s| !s) {
+        let missing = all.iter().zip(&seen).filter(|(_, s)| !**s).count();
+        return Err(RecordsError::Header(format!(
+            "no column `{}`{} (every field of {elem} needs one)",
+            all[k].path,
+            if missing > 1 { format!(" and {} more", missing - 1) } else { String::new() }
+        )));
+    }
+    Ok(columns)
+}
+
+/// Reads a CSV file as a value of `ty` (`[T; N]`), as its bits (least
+/// significant first, the layout of [`Type::encode`]).
+pub fn encode_csv(ty: &Type, reader: impl Read) -> Result<Vec<bool>, RecordsError> {
+    let Type::Array(elem, n) = ty else { return Err(RecordsError::NotAnArray(ty.to_string())) };
+    let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
+    let header = csv.byte_headers().map_err(|e| RecordsError::Csv(e.to_string()))?.clone();
+    let columns = match_header(elem, &header)?;
+    let elem_bits = elem.width() as usize;
+    let mut bits = vec![false; elem_bits * *n as usize];
+    let mut record = csv::ByteRecord::new();
+    let mut row: u64 = 0;
+    while csv.read_byte_record(&mut record).map_err(|e| RecordsError::Csv(e.to_string()))? {
+        row += 1;
+        if row > u64::from(*n) {
+            // Count the rest for the message, without keeping them.
+            while csv.read_byte_record(&mut record).map_err(|e| RecordsError::Csv(e.to_string()))? {
+                row += 1;
+            }
+            return Err(RecordsError::RowCount { found: row, expected: *n });
+        }
+        if record.len() != columns.len() {
+            return Err(RecordsError::Width { row, found: record.len(), expected: columns.len() });
+        }
+        let base = (row as usize - 1) * elem_bits;
+        for (field, leaf) in record.iter().zip(&columns) {
+            let at = base + leaf.offset as usize;
+            write_scalar(field, leaf.kind, &mut bits[at..]).map_err(|message| RecordsError::Value {
+                row,
+                column: if leaf.path.is_empty() {
+                    String::from_utf8_lossy(&header[0]).trim().to_owned()
+                } else {
+                    leaf.path.clone()
+                },
+                message,
+            })?;
+        }
+    }
+    if row != u64::from(*n) {
+        return Err(RecordsError::RowCount { found: row, expected: *n });
+    }
+    Ok(bits)
+}
+
+/// Parses one field into `out[..width]`.
+fn write_scalar(field: &[u8], kind: Scalar, out: &mut [bool]) -> Result<(), String> {
+    let text = field.trim_ascii();
+    let shown = || String::from_utf8_lossy(text).into_owned();
+    match kind {
+        Scalar::Bool => {
+            out[0] = match text {
+                b"true" | b"1" => true,
+                b"false" | b"0" => false,
+                _ => return Err(format!("`{}` is not a bool (true, false, 1 or 0)", shown())),
+            };
+        }
+        Scalar::Int { signed, bits } => {
+            let (negative, magnitude) = parse_int(text).ok_or_else(|| {
+                if text.is_empty() {
+                    "the field is empty".to_owned()
+                } else {
+                    format!("`{}` is not an integer", shown())
+                }
+            })?;
+            if !crate::types::literal_fits(negative, magnitude, signed, bits) {
+                let ty = Type::Int { signed, bits };
+                return Err(format!("{} does not fit in {ty}", shown()));
+            }
+            let v = if negative { magnitude.wrapping_neg() } else { magnitude };
+            for (k, slot) in out[..bits as usize].iter_mut().enumerate() {
+                *slot = (v >> k) & 1 == 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A decimal or `0x` integer with an optional sign, as sign and magnitude;
+/// `None` if it is not one or needs more than 128 bits.
+fn parse_int(text: &[u8]) -> Option<(bool, u128)> {
+    let (negative, rest) = match text.split_first()? {
+        (b'-', r) => (true, r),
+        (b'+', r) => (false, r),
+        _ => (false, text),
+    };
+    let (radix, digits) = match rest {
+        [b'0', b'x' | b'X', h @ ..] => (16u128, h),
+        _ => (10u128, rest),
+    };
+    let mut v: u128 = 0;
+    let mut any = false;
+    for &c in digits {
+        let d = match c {
+            b'_' => continue,
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' if radix == 16 => c - b'a' + 10,
+            b'A'..=b'F' if radix == 16 => c - b'A' + 10,
+            _ => return None,
+        };
+        v = v.checked_mul(radix)?.checked_add(u128::from(d))?;
+        any = true;
+    }
+    any.then_some((negative, v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(signed: bool, bits: u32) -> Type {
+        Type::Int { signed, bits }
+    }
+
+    fn record() -> Type {
+        Type::Struct {
+            name: "Record".into(),
+            fields: vec![
+                ("age".into(), int(false, 8)),
+                ("features".into(), Type::Array(Box::new(int(true, 16)), 2)),
+                ("label".into(), Type::Bool),
+            ],
+        }
+    }
+
+    #[test]
+    fn rows_fill_the_same_bits_as_json() {
+        let ty = Type::Array(Box::new(record()), 2);
+        let csv = "label,features.1,age,features.0\ntrue,-3,42,0x7fff\n0,12,255,-32768\n";
+        let json = serde_json::json!([
+            {"age": 42, "features": [32767, -3], "label": true},
+            {"age": 255, "features": [-32768, 12], "label": false}
+        ]);
+        assert_eq!(encode_csv(&ty, csv.as_bytes()).unwrap(), ty.encode(&json).unwrap());
+        let scalars = Type::Array(Box::new(int(false, 32)), 3);
+        assert_eq!(
+            encode_csv(&scalars, "x\n1\n2\n 3 \n".as_bytes()).unwrap(),
+            scalars.encode(&serde_json::json!([1, 2, 3])).unwrap()
+        );
+    }
+
+    #[test]
+    fn mistakes_name_row_and_column() {
+        let ty = Type::Array(Box::new(record()), 2);
+        let err = |csv: &str| encode_csv(&ty, csv.as_bytes()).unwrap_err().to_string();
+        let head = "age,features.0,features.1,label\n";
+        assert_eq!(
+            err(&format!("{head}1,2,3,true\n300,2,3,true\n")),
+            "row 2, column `age`: 300 does not fit in u8"
+        );
+        assert_eq!(err(&format!("{head}1,2,x,true\n")), "row 1, column `features.1`: `x` is not an integer");
+        assert_eq!(
+            err(&format!("{head}1,2,3,yes\n")),
+            "row 1, column `label`: `yes` is not a bool (true, false, 1 or 0)"
+        );
+        assert_eq!(
+            err(&format!("{head}1,2,3,true\n")),
+            "1 rows, but the input holds 2 records (one row per record)"
+        );
+        assert_eq!(
+            err(&format!("{head}1,2,3,true\n1,2,3,true\n1,2,3,true\n")),
+            "3 rows, but the input holds 2 records (one row per record)"
+        );
+        assert_eq!(err(&format!("{head}1,2,3\n")), "row 1: 3 fields, the header has 4");
+        assert!(err("age,features.0,label\n").contains("no column `features.1`"));
+        assert!(err("age,features.0,features.1,label,colour\n").contains("`colour` is not a field of Record"));
+        assert!(err("age,age,features.0,features.1,label\n").contains("column `age` appears twice"));
+        assert_eq!(thousands(1207), "1,207");
+        assert_eq!(thousands(100), "100");
+        assert!(matches!(encode_csv(&record(), "a\n".as_bytes()), Err(RecordsError::NotAnArray(_))));
+    }
+}
