@@ -414,40 +414,13 @@ fn many_sessions_lose_no_line_and_a_slow_peer_blocks_no_one() {
 }
 
 #[test]
-fn sigterm_lets_a_session_use_its_grace_then_logs_it_interrupted() {
+fn sigterm_lets_a_session_use_its_grace_then_logs_it_and_a_crash_is_logged_lost() {
     let w = World::new("gov-term", 1);
     let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 3, 0)], "");
     let service = Service::start(&config);
-    // A vendor (through the library) that stalls once the OT starts.
-    let program = garblet::compile(EXAMPLE, "model_eval.gbl").unwrap();
-    let model: Value = serde_json::from_str(MODEL).unwrap();
-    let ty = &program.params.iter().find(|p| p.name == "model").unwrap().ty;
-    let inputs = PartyInputs::new([("model".to_owned(), ty.encode(&model["model"]).unwrap())]);
-    let identity = Identity::load(&w.s.path("ids/vendor0")).unwrap();
-    let client: Fingerprint = w.client.parse().unwrap();
-    let options =
-        TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
-    let tcp = net::connect(&service.addr, &options).unwrap();
-    let tls = PinnedTls::new(&identity, client)
-        .unwrap()
-        .secure(tcp, Side::Connector, Duration::from_secs(10))
-        .unwrap();
-    let vendor = std::thread::spawn(move || {
-        let stall = Arc::new(|e: PhaseEntry| {
-            if e.phase == Phase::BaseOt {
-                std::thread::sleep(Duration::from_secs(4));
-            }
-        });
-        let p = SessionProgram::from_circuit(&program.circuit).unwrap();
-        SessionConfig::new().with_phases(stall).run(Party::Garbler, &mut Channel::new(tls), &p, &inputs)
-    });
+    let vendor = stalled_session(&w, &service.addr);
     // The session has started once its run is reserved in the ledger.
-    let ledger = w.s.path("audit.jsonl.budget");
-    let start = Instant::now();
-    while std::fs::read_to_string(&ledger).unwrap_or_default().is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(10), "the session did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_reservations(&w, 1);
     let stopping = Instant::now();
     assert!(service.stop().success(), "SIGTERM exits 0");
     let took = stopping.elapsed();
@@ -460,6 +433,62 @@ fn sigterm_lets_a_session_use_its_grace_then_logs_it_interrupted() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["status"], "interrupted");
     assert_eq!(log[0]["peer"]["name"], "vendor0");
+
+    // A service killed mid-run (no grace, no line): the next start logs
+    // the reservation it finds without a line as `lost`.
+    let mut service = Service::start(&config);
+    let vendor = stalled_session(&w, &service.addr);
+    wait_for_reservations(&w, 2);
+    assert!(bin_kill(&["-KILL", &service.child.id().to_string()]));
+    let _ = service.child.wait();
+    let _ = vendor.join();
+    assert_eq!(w.log().len(), 1, "a killed service wrote nothing");
+    let service = Service::start(&config);
+    assert!(service.stop().success());
+    let log = w.log();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1]["status"], "lost");
+    let out = bin().args(["audit", "verify", &w.path("audit.jsonl")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// A vendor (through the library) whose session stalls for 4 s once the
+/// OT starts, in its own thread.
+fn stalled_session(w: &World, addr: &str) -> std::thread::JoinHandle<()> {
+    let program = garblet::compile(EXAMPLE, "model_eval.gbl").unwrap();
+    let model: Value = serde_json::from_str(MODEL).unwrap();
+    let ty = &program.params.iter().find(|p| p.name == "model").unwrap().ty;
+    let inputs = PartyInputs::new([("model".to_owned(), ty.encode(&model["model"]).unwrap())]);
+    let identity = Identity::load(&w.s.path("ids/vendor0")).unwrap();
+    let client: Fingerprint = w.client.parse().unwrap();
+    let options =
+        TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
+    let tcp = net::connect(addr, &options).unwrap();
+    let tls = PinnedTls::new(&identity, client)
+        .unwrap()
+        .secure(tcp, Side::Connector, Duration::from_secs(10))
+        .unwrap();
+    std::thread::spawn(move || {
+        let stall = Arc::new(|e: PhaseEntry| {
+            if e.phase == Phase::BaseOt {
+                std::thread::sleep(Duration::from_secs(4));
+            }
+        });
+        let p = SessionProgram::from_circuit(&program.circuit).unwrap();
+        let _ =
+            SessionConfig::new().with_phases(stall).run(Party::Garbler, &mut Channel::new(tls), &p, &inputs);
+    })
+}
+
+/// Waits until the service's ledger holds `n` reservations (a run has
+/// started once its reservation is on disk).
+fn wait_for_reservations(w: &World, n: usize) {
+    let ledger = w.s.path("audit.jsonl.budget");
+    let start = Instant::now();
+    while std::fs::read_to_string(&ledger).unwrap_or_default().lines().count() < n {
+        assert!(start.elapsed() < Duration::from_secs(10), "the session did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]
