@@ -257,7 +257,7 @@ pub(crate) fn main() -> ExitCode {
 }
 
 /// What kind of failure ended a run, for `--json` and scripts:
-/// `peer_cheated`, `peer`, `local`, `transport`, `network` or `run`.
+/// `peer_cheated`, `refused`, `peer`, `local`, `transport`, `network` or `run`.
 fn error_kind(e: &anyhow::Error) -> &'static str {
     use garblet::engine::session::{Fault, SessionError};
     for cause in e.chain() {
