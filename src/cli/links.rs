@@ -128,9 +128,9 @@ impl<'r> Links<'r> {
             }
         };
         self.audit.set_peer("address", json!(from));
-        if let Some(tls) = &self.tls {
+        if let Some(peer) = self.tls.as_ref().and_then(PinnedTls::peer) {
             // The handshake accepted exactly this certificate.
-            self.audit.set_peer("fingerprint_presented", json!(tls.peer().to_string()));
+            self.audit.set_peer("fingerprint_presented", json!(peer.to_string()));
         }
         Ok(Box::new(Counted { inner: stream, traffic: self.traffic.clone() }))
     }
@@ -149,7 +149,8 @@ impl<'r> Links<'r> {
             return Ok((address(&tcp), Box::new(tcp)));
         };
         if announce {
-            eprintln!("waiting for the peer on {addr} (fingerprint {})", tls.peer());
+            let peer = tls.peer().map_or_else(|| "any".to_owned(), |p| p.to_string());
+            eprintln!("waiting for the peer on {addr} (fingerprint {peer})");
         }
         listener.set_nonblocking(true)?;
         let (done_tx, done_rx) = mpsc::channel::<(String, Result<net::TlsStream, NetError>)>();

@@ -5,12 +5,14 @@
 //! `error: …`, and exit code 2. A run that fails once under way (the peer
 //! vanished, refused us, or ran another program) exits with code 1.
 
+mod approve;
 mod audit;
 mod bench;
 mod links;
 mod program;
 mod progress;
 mod run;
+mod serve;
 mod values;
 
 use anyhow::{Context, Result};
@@ -183,6 +185,31 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Serve approved programs to known peers, within budgets, with a chained audit log (docs/GOVERNANCE.md).
+    Serve {
+        /// The service's configuration (TOML; docs/GOVERNANCE.md lists every key).
+        #[arg(long, value_name = "FILE.toml")]
+        config: PathBuf,
+        /// Check the configuration, identity, programs, inputs, approvals and audit log, then exit (0 or 2) without listening.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Approve a program for a service: sign its name, circuit digest and output rules, appending to PROGRAM.approvals.
+    Approve {
+        /// The program (.gbl) or Bristol Fashion circuit.
+        program: PathBuf,
+        /// The approver's identity directory (from `garblet keygen`).
+        #[arg(long, value_name = "DIR")]
+        identity: PathBuf,
+        /// The program's name in the service's configuration (default: the file name without extension).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Audit-log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Create a party identity (key and self-signed certificate) and print its fingerprint.
     Keygen {
         /// Directory to write cert.pem and key.pem into.
@@ -191,6 +218,18 @@ enum Command {
         /// A name for people reading the certificate (trust is by fingerprint only).
         #[arg(long, default_value = "garblet party")]
         name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check a service's chained audit log and summarise it; exit 1 naming the first broken line.
+    Verify {
+        /// The audit log (`audit_log` of the service's configuration).
+        file: PathBuf,
+        /// A last hash noted earlier: the log must still contain that line (catches lines cut from the end).
+        #[arg(long, value_name = "HASH")]
+        anchor: Option<String>,
     },
 }
 
@@ -234,7 +273,7 @@ pub(crate) fn main() -> ExitCode {
 }
 
 /// What kind of failure ended a run, for `--json` and scripts:
-/// `peer_cheated`, `peer`, `local`, `transport`, `network` or `run`.
+/// `peer_cheated`, `refused`, `peer`, `local`, `transport`, `network` or `run`.
 fn error_kind(e: &anyhow::Error) -> &'static str {
     use garblet::engine::session::{Fault, SessionError};
     for cause in e.chain() {
@@ -243,6 +282,7 @@ fn error_kind(e: &anyhow::Error) -> &'static str {
         }
         if let Some(s) = cause.downcast_ref::<SessionError>() {
             return match s.fault() {
+                _ if matches!(s, SessionError::RefusedByService { .. }) => "refused",
                 _ if s.is_cheating_detected() => "peer_cheated",
                 Fault::Peer => "peer",
                 Fault::Local => "local",
@@ -362,6 +402,20 @@ fn dispatch(cli: Cli) -> Result<()> {
             run::demo(program, all, security.into()).map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
         Command::Keygen { out, name } => run::keygen(&out, &name),
+        Command::Serve { config, check } => serve::serve(&config, check),
+        Command::Approve { program, identity, name } => {
+            approve::approve(&program, &identity, name.as_deref())
+        }
+        Command::Audit { command: AuditCommand::Verify { file, anchor } } => {
+            if audit::chain::verify_command(&file, anchor.as_deref())? {
+                Ok(())
+            } else {
+                Err(anyhow::Error::new(RunFailed(anyhow::anyhow!(
+                    "the audit log {} is not intact",
+                    file.display()
+                ))))
+            }
+        }
         Command::Bench { json, full } => {
             bench::bench(json, full).map_err(|e| anyhow::Error::new(RunFailed(e)))
         }

@@ -91,7 +91,13 @@ pub(super) fn run(req: &RunRequest) -> Result<RunReport> {
                 "error".into(),
                 json!({"kind": super::error_kind(e), "message": super::one_line(e), "detail": detail}),
             );
-            "error"
+            match refusal_rule(e) {
+                Some(rule) => {
+                    extra.insert("rule".into(), json!(rule));
+                    "refused"
+                }
+                None => "error",
+            }
         }
     };
     let written = audit.finish(status, Some(extra));
@@ -101,6 +107,14 @@ pub(super) fn run(req: &RunRequest) -> Result<RunReport> {
     written
         .context("the run finished, but its audit line could not be written, so its result is withheld")?;
     Ok(RunReport { outcome })
+}
+
+/// The rule a service named when it refused the run, if it did.
+fn refusal_rule(e: &anyhow::Error) -> Option<String> {
+    e.chain().find_map(|c| match c.downcast_ref::<SessionError>() {
+        Some(SessionError::RefusedByService { rule, .. }) => Some(rule.clone()),
+        _ => None,
+    })
 }
 
 /// The run itself: connections, the session, the progress bar.
@@ -231,17 +245,6 @@ fn explain(e: anyhow::Error, phase: Option<Phase>, timeout: Duration) -> anyhow:
 
 /// What the audit line knows before the run starts. Never an input value.
 fn audit_fields(req: &RunRequest) -> Map<String, Value> {
-    let c = &req.program.circuit;
-    let revealed: Vec<Value> = c
-        .outputs()
-        .iter()
-        .map(|o| json!({"name": o.name, "to": o.visibility.as_str(), "width": o.width()}))
-        .collect();
-    let inputs: Vec<Value> = c
-        .inputs()
-        .iter()
-        .map(|i| json!({"name": i.name, "from": i.party.as_str(), "width": i.width}))
-        .collect();
     let (expected, ours) = match &req.security {
         Security::Tls { identity, peer } => {
             (json!(peer.to_string()), json!(identity.fingerprint().to_string()))
@@ -253,29 +256,8 @@ fn audit_fields(req: &RunRequest) -> Map<String, Value> {
         Endpoint::Bound(l) => json!({"listen": l.local_addr().map(|a| a.to_string()).unwrap_or_default()}),
         Endpoint::Connect(a) => json!({"connect": a}),
     };
-    // Streamed, and only for a run that keeps an audit line: a Bristol file
-    // may be gigabytes.
-    let file_digest = req.audit_log.as_ref().and_then(|_| {
-        let mut h = blake3::Hasher::new();
-        h.update_reader(std::fs::File::open(&req.program.path).ok()?).ok()?;
-        Some(h.finalize().to_hex().to_string())
-    });
-    let mut line = Map::new();
+    let mut line = audit::program_fields(&req.program, req.audit_log.is_some());
     line.insert("role".into(), json!(req.role.as_str()));
-    line.insert(
-        "program".into(),
-        json!({
-            "path": req.program.path,
-            "file_blake3": file_digest,
-            "circuit_digest": c.digest().to_hex(),
-            "and_gates": c.and_count(),
-            "consts": req.program.program.as_ref().map(|p| {
-                p.consts.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<String, Value>>()
-            }).unwrap_or_default(),
-        }),
-    );
-    line.insert("inputs".into(), json!(inputs));
-    line.insert("outputs_revealed".into(), json!(revealed));
     line.insert("security".into(), json!(req.mode.as_str()));
     line.insert("tls".into(), json!(!matches!(req.security, Security::Insecure)));
     line.insert("own_fingerprint".into(), ours);

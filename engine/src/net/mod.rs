@@ -17,7 +17,7 @@ mod identity;
 mod tcp;
 mod tls;
 
-pub use identity::{Fingerprint, Identity};
+pub use identity::{verify_signature, Fingerprint, Identity, SIGNATURE_PREFIX};
 pub use tcp::{accept, connect, listen, StallDirection, Stalled, TcpOptions, TimedStream};
 pub use tls::{PinnedTls, Side, TlsStream};
 
@@ -127,6 +127,9 @@ pub enum NetError {
         /// What is wrong.
         message: String,
     },
+    /// A signature could not be made, or does not verify.
+    #[error("signature: {0}")]
+    Signature(String),
     /// A fingerprint that is not 64 hex digits.
     #[error(
         "`{0}` is not a SHA-256 fingerprint (64 hex digits, colons allowed) nor a readable certificate file"

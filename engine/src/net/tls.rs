@@ -148,12 +148,18 @@ const VERDICT_BYTES: usize = 8 + 1 + 32 + 32;
 /// Our identity and the one peer certificate we trust, ready to secure
 /// connections. Cheap to clone; every handshake thread of a listener holds
 /// one.
+///
+/// A service that serves several peers builds it with
+/// [`PinnedTls::deciding_after`]: the handshake then proves which key the
+/// peer holds, accepts it at the TLS layer, and leaves the decision to the
+/// caller, who reads [`TlsStream::peer_fingerprint`] before anything else.
 #[derive(Clone)]
 pub struct PinnedTls {
     client: Arc<rustls::ClientConfig>,
     server: Arc<rustls::ServerConfig>,
     ours: Fingerprint,
-    peer: Fingerprint,
+    /// The one certificate trusted, or `None`: any, decided by the caller.
+    peer: Option<Fingerprint>,
 }
 
 impl std::fmt::Debug for PinnedTls {
@@ -167,6 +173,18 @@ impl PinnedTls {
     /// `peer`. Fails if the identity's key is not the key of its
     /// certificate.
     pub fn new(identity: &Identity, peer: Fingerprint) -> Result<Self, NetError> {
+        Self::build(identity, Some(peer))
+    }
+
+    /// Presents `identity` and accepts, at the TLS layer, any certificate
+    /// whose key signs the handshake. The caller **must** then decide by
+    /// [`TlsStream::peer_fingerprint`] (a service checks it against its list
+    /// of peers, and refuses with a reason the peer can read).
+    pub fn deciding_after(identity: &Identity) -> Result<Self, NetError> {
+        Self::build(identity, None)
+    }
+
+    fn build(identity: &Identity, peer: Option<Fingerprint>) -> Result<Self, NetError> {
         let provider = provider();
         let verifier = Arc::new(ProvenKey { algorithms: provider.signature_verification_algorithms });
         let chain = vec![identity.certificate().clone()];
@@ -197,8 +215,9 @@ impl PinnedTls {
         self.ours
     }
 
-    /// The fingerprint we trust.
-    pub fn peer(&self) -> Fingerprint {
+    /// The fingerprint we trust (`None` when built with
+    /// [`PinnedTls::deciding_after`]).
+    pub fn peer(&self) -> Option<Fingerprint> {
         self.peer
     }
 
@@ -225,18 +244,21 @@ impl PinnedTls {
         stream.handshake().map_err(|e| self.classify(e, stream.socket()))?;
         let presented =
             stream.peer_fingerprint().ok_or_else(|| NetError::Tls("the peer sent no certificate".into()))?;
-        let accepted = presented == self.peer;
+        // Deciding after the handshake, we accept here and name the
+        // certificate we saw as the one trusted.
+        let trusted = self.peer.unwrap_or(presented);
+        let accepted = presented == trusted;
         let mut verdict = [0u8; VERDICT_BYTES];
         verdict[..8].copy_from_slice(VERDICT_MAGIC);
         verdict[8] = u8::from(accepted);
-        verdict[9..41].copy_from_slice(&self.peer.0);
+        verdict[9..41].copy_from_slice(&trusted.0);
         verdict[41..].copy_from_slice(&presented.0);
         let sent = stream.write_all(&verdict).and_then(|()| stream.flush());
         if !accepted {
             // Read the peer's verdict before closing: closing with unread
             // data would reset the connection and could lose our refusal.
             let _ = stream.read_exact(&mut [0u8; VERDICT_BYTES]);
-            return Err(NetError::PeerNotTrusted { expected: self.peer, presented });
+            return Err(NetError::PeerNotTrusted { expected: trusted, presented });
         }
         sent.map_err(|e| self.classify(e, stream.socket()))?;
         let mut theirs = [0u8; VERDICT_BYTES];
@@ -303,7 +325,9 @@ impl TlsStream {
         Ok(())
     }
 
-    fn peer_fingerprint(&self) -> Option<Fingerprint> {
+    /// The fingerprint of the certificate the peer presented (and whose key
+    /// signed the handshake).
+    pub fn peer_fingerprint(&self) -> Option<Fingerprint> {
         let certs = match self {
             TlsStream::Client(s) => s.conn.peer_certificates(),
             TlsStream::Server(s) => s.conn.peer_certificates(),

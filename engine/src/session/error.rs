@@ -102,6 +102,16 @@ pub enum SessionError {
     /// asked of a call with one channel).
     #[error("session configuration: {0}")]
     Config(&'static str),
+    /// A service read our hello and refused to run (`garblet serve`): the
+    /// rule it applied (`peer`, `program`, `approval`, `budget`,
+    /// `capacity`, …) and its reason, escaped for display.
+    #[error("refused by the service: {reason}")]
+    RefusedByService {
+        /// The rule, 1 to 32 characters of `[a-z0-9_-]`.
+        rule: String,
+        /// The service's reason, at most 1 KiB, control characters escaped.
+        reason: String,
+    },
     /// A worker thread of this side panicked (a bug in garblet).
     #[error("internal error: a session thread panicked")]
     Internal,
@@ -132,7 +142,8 @@ impl SessionError {
             | E::Decoder(_)
             | E::BadOutputLabels(_)
             | E::EqualityCheckFailed
-            | E::BadCommitment => Fault::Peer,
+            | E::BadCommitment
+            | E::RefusedByService { .. } => Fault::Peer,
         }
     }
 

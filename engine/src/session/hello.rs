@@ -11,6 +11,7 @@
 use super::config::{SecurityMode, SessionConfig};
 use super::error::{ProgramMismatch, SessionError};
 use super::program::{InputDesc, OutputDesc, SessionProgram};
+use super::refusal::{self, REFUSAL_MAGIC};
 use crate::channel::{Channel, ChannelError};
 use crate::prg::Prg;
 use garblet_circuits::{Party, Visibility};
@@ -37,6 +38,7 @@ pub(crate) enum Link {
     Secondary,
 }
 
+/// A hello, as sent or as read from the peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Hello {
     pub(crate) version: u32,
@@ -302,10 +304,24 @@ pub(crate) fn session_id(ours: &Hello, peer: &Hello) -> [u8; 32] {
 
 /// Sends our hello, reads the peer's, and compares them. Returns the peer's.
 pub(crate) fn exchange<T: Read + Write>(ch: &mut Channel<T>, ours: &Hello) -> Result<Hello, SessionError> {
+    send(ch, ours)?;
+    let peer = read(ch)?;
+    ours.compare(&peer)?;
+    Ok(peer)
+}
+
+/// Sends our hello.
+pub(crate) fn send<T: Read + Write>(ch: &mut Channel<T>, ours: &Hello) -> Result<(), SessionError> {
     let bytes = ours.encode();
     ch.send_u64(bytes.len() as u64)?;
     ch.send_bytes(&bytes)?;
     ch.flush()?;
+    Ok(())
+}
+
+/// Reads the peer's hello (or its refusal frame, which becomes
+/// [`SessionError::RefusedByService`]) without comparing it.
+pub(crate) fn read<T: Read + Write>(ch: &mut Channel<T>) -> Result<Hello, SessionError> {
     // A peer that is not garblet (or garbage on the socket) shows up here:
     // the length or the magic is wrong.
     let mut first = [0u8; 8];
@@ -332,9 +348,10 @@ pub(crate) fn exchange<T: Read + Write>(ch: &mut Channel<T>, ours: &Hello) -> Re
     }
     let mut peer = vec![0u8; len as usize];
     ch.recv_bytes(&mut peer)?;
-    let peer = Hello::decode(&peer)?;
-    ours.compare(&peer)?;
-    Ok(peer)
+    if peer.starts_with(REFUSAL_MAGIC) {
+        return Err(refusal::decode(&peer));
+    }
+    Hello::decode(&peer)
 }
 
 /// Fuzzing entry point: decodes `bytes` as a peer's hello and, if it

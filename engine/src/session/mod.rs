@@ -38,7 +38,9 @@
 //! `program.rs` ([`SessionProgram`]: what is run), `inputs.rs`
 //! ([`PartyInputs`]: one party's values), `hello.rs` (the codec),
 //! `wire.rs` (tags and table streaming), `steps.rs` (the role-neutral
-//! phases), then one file per mode and role: `semi_honest/{garbler,evaluator}.rs`
+//! phases), `responder.rs` and `refusal.rs` (a service that reads the
+//! peer's hello first, then answers with its own or refuses), then one
+//! file per mode and role: `semi_honest/{garbler,evaluator}.rs`
 //! and `dualex/`. The files are private; the items re-exported here are the
 //! API.
 
@@ -48,6 +50,8 @@ mod error;
 pub(crate) mod hello;
 mod inputs;
 mod program;
+mod refusal;
+mod responder;
 mod semi_honest;
 pub(crate) mod steps;
 mod wire;
@@ -65,6 +69,8 @@ pub use error::{escape, Fault, InputError, LinkFailure, ProgramMismatch, Session
 pub use hello::{PROTOCOL_VERSION, SCHEME_HALF_GATES};
 pub use inputs::PartyInputs;
 pub use program::{InputDesc, OutputDesc, SessionProgram};
+pub use refusal::{refuse, MAX_REASON_BYTES};
+pub use responder::PeerHello;
 pub use wire::Progress;
 
 use crate::channel::Channel;
@@ -120,7 +126,7 @@ impl SessionConfig {
         program: &SessionProgram<'_>,
         inputs: &PartyInputs,
     ) -> Result<SessionOutcome, SessionError> {
-        self.run_semi_honest(role, ch, program, inputs, Some(&mut |n| self.report(n)))
+        self.run_semi_honest(role, ch, program, inputs, Some(&mut |n| self.report(n)), None)
     }
 
     fn run_semi_honest<T: Read + Write>(
@@ -130,6 +136,7 @@ impl SessionConfig {
         program: &SessionProgram<'_>,
         inputs: &PartyInputs,
         progress: Option<Progress<'_>>,
+        read_first: Option<hello::Hello>,
     ) -> Result<SessionOutcome, SessionError> {
         if self.security != SecurityMode::SemiHonestGarbler {
             return Err(SessionError::Config(
@@ -137,8 +144,8 @@ impl SessionConfig {
             ));
         }
         match role {
-            Party::Garbler => semi_honest::garbler::run(ch, self, program, inputs, progress),
-            Party::Evaluator => semi_honest::evaluator::run(ch, self, program, inputs, progress),
+            Party::Garbler => semi_honest::garbler::run(ch, self, program, inputs, progress, read_first),
+            Party::Evaluator => semi_honest::evaluator::run(ch, self, program, inputs, progress, read_first),
         }
     }
 
@@ -199,7 +206,7 @@ pub fn run_garbler_program<T: Read + Write>(
     inputs: &PartyInputs,
     progress: Option<Progress<'_>>,
 ) -> Result<SessionOutcome, SessionError> {
-    SessionConfig::new().run_semi_honest(Party::Garbler, ch, program, inputs, progress)
+    SessionConfig::new().run_semi_honest(Party::Garbler, ch, program, inputs, progress, None)
 }
 
 /// Runs the evaluator's side of a `semi-honest` session on `ch`.
@@ -209,5 +216,5 @@ pub fn run_evaluator_program<T: Read + Write>(
     inputs: &PartyInputs,
     progress: Option<Progress<'_>>,
 ) -> Result<SessionOutcome, SessionError> {
-    SessionConfig::new().run_semi_honest(Party::Evaluator, ch, program, inputs, progress)
+    SessionConfig::new().run_semi_honest(Party::Evaluator, ch, program, inputs, progress, None)
 }

@@ -385,18 +385,31 @@ pub(crate) fn garbler_output_label(garbled: &[GarbledOutputs], index: usize, val
 }
 
 /// The primary hello: a fresh nonce, ours sent, the peer's read and
-/// compared. Returns both.
+/// compared — or, when a service has read the peer's hello first
+/// (`read_first`), ours sent in answer and compared. Returns both.
 pub(crate) fn open<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
     program: &SessionProgram<'_>,
     role: Party,
     prg: &mut Prg,
+    read_first: Option<Hello>,
 ) -> Result<(Hello, Hello), SessionError> {
-    config.enter(Phase::Hello, ch);
-    ch.start_transcript();
     let ours = Hello::new(program, role, config, Link::Primary, hello::fresh_nonce(prg));
-    let peer = hello::exchange(ch, &ours)?;
+    let peer = match read_first {
+        None => {
+            config.enter(Phase::Hello, ch);
+            ch.start_transcript();
+            hello::exchange(ch, &ours)?
+        }
+        // The peer's hello was read first (the transcript started before
+        // it): we answer with ours, then compare.
+        Some(peer) => {
+            hello::send(ch, &ours)?;
+            ours.compare(&peer)?;
+            peer
+        }
+    };
     Ok((ours, peer))
 }
 

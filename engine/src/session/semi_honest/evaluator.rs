@@ -5,6 +5,7 @@
 use crate::channel::Channel;
 use crate::session::config::{Phase, SessionConfig};
 use crate::session::error::SessionError;
+use crate::session::hello::Hello;
 use crate::session::inputs::PartyInputs;
 use crate::session::program::SessionProgram;
 use crate::session::steps;
@@ -14,18 +15,20 @@ use garblet_circuits::Party;
 use std::io::{Read, Write};
 use std::time::Instant;
 
-/// Runs the evaluator's side of a semi-honest-mode session on `ch`.
+/// Runs the evaluator's side of a semi-honest-mode session on `ch`
+/// (`read_first`: the peer's hello, when a service read it first).
 pub(crate) fn run<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
     program: &SessionProgram<'_>,
     inputs: &PartyInputs,
     progress: Option<Progress<'_>>,
+    read_first: Option<Hello>,
 ) -> Result<SessionOutcome, SessionError> {
     let start = Instant::now();
     let own_bits = inputs.bits_for(program, Party::Evaluator)?;
     let mut prg = config.prg();
-    steps::open(ch, config, program, Party::Evaluator, &mut prg)?;
+    steps::open(ch, config, program, Party::Evaluator, &mut prg, read_first)?;
     let out_labels =
         steps::evaluate_direction(ch, config, program, Party::Garbler, &own_bits, &mut prg, progress)?;
     drop(own_bits);

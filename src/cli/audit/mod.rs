@@ -7,6 +7,11 @@
 //! in), so that a run that fails, or is interrupted by Ctrl-C or SIGTERM,
 //! still leaves a line that says how far it got. It never holds an input
 //! value. Every field is documented in the README ("The audit line").
+//!
+//! `chain.rs` is the service's log: the same records, chained by hashes
+//! and checked by `garblet audit verify`.
+
+pub(super) mod chain;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Map, Value};
@@ -84,12 +89,22 @@ impl Audit {
 
     /// Sets one field of the `peer` object.
     pub(super) fn set_peer(&self, key: &str, value: Value) {
+        self.set_in("peer", key, value);
+    }
+
+    /// Sets one field of the object `object` (made if missing).
+    pub(super) fn set_in(&self, object: &str, key: &str, value: Value) {
         if let Ok(mut r) = self.inner.lock() {
-            let peer = r.fields.entry("peer").or_insert_with(|| json!({}));
+            let peer = r.fields.entry(object).or_insert_with(|| json!({}));
             if let Some(obj) = peer.as_object_mut() {
                 obj.insert(key.to_owned(), value);
             }
         }
+    }
+
+    /// Whether `other` is this same record.
+    pub(super) fn same(&self, other: &Audit) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// Records a connection the listener refused.
@@ -106,12 +121,17 @@ impl Audit {
         }
     }
 
-    /// Completes the record with `status` and the end time, appends it as
-    /// one line and syncs the file to disk. Only the first call writes.
-    pub(super) fn finish(&self, status: &str, extra: Option<Map<String, Value>>) -> Result<()> {
-        let mut r = self.inner.lock().map_err(|_| anyhow::anyhow!("the audit record is poisoned"))?;
+    /// Completes the record with `status`, the end time and `extra`, and
+    /// returns its fields — once: `None` if it was completed before (by
+    /// the run or by a signal handler).
+    pub(super) fn complete(
+        &self,
+        status: &str,
+        extra: Option<Map<String, Value>>,
+    ) -> Option<Map<String, Value>> {
+        let mut r = self.inner.lock().ok()?;
         if r.written {
-            return Ok(());
+            return None;
         }
         r.written = true;
         let micros = u64::try_from(r.started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -121,8 +141,19 @@ impl Audit {
         for (k, v) in extra.unwrap_or_default() {
             r.fields.insert(k, v);
         }
-        let Some(path) = &r.path else { return Ok(()) };
-        let line = Value::Object(r.fields.clone()).to_string();
+        Some(r.fields.clone())
+    }
+
+    /// Completes the record with `status` and the end time, appends it as
+    /// one line and syncs the file to disk. Only the first call writes.
+    pub(super) fn finish(&self, status: &str, extra: Option<Map<String, Value>>) -> Result<()> {
+        let path = match self.inner.lock() {
+            Ok(r) => r.path.clone(),
+            Err(_) => anyhow::bail!("the audit record is poisoned"),
+        };
+        let Some(fields) = self.complete(status, extra) else { return Ok(()) };
+        let Some(path) = &path else { return Ok(()) };
+        let line = Value::Object(fields).to_string();
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -137,6 +168,47 @@ impl Audit {
     }
 }
 
+/// What a line says about the program: `program` (path, file digest when
+/// `file_digest`, circuit digest, AND gates), `inputs` (names, owners,
+/// widths: never a value) and `outputs_revealed`.
+pub(super) fn program_fields(program: &super::program::Loaded, file_digest: bool) -> Map<String, Value> {
+    let c = &program.circuit;
+    let revealed: Vec<Value> = c
+        .outputs()
+        .iter()
+        .map(|o| json!({"name": o.name, "to": o.visibility.as_str(), "width": o.width()}))
+        .collect();
+    let inputs: Vec<Value> = c
+        .inputs()
+        .iter()
+        .map(|i| json!({"name": i.name, "from": i.party.as_str(), "width": i.width}))
+        .collect();
+    // Streamed: a Bristol file may be gigabytes.
+    let file_digest = file_digest
+        .then(|| {
+            let mut h = blake3::Hasher::new();
+            h.update_reader(std::fs::File::open(&program.path).ok()?).ok()?;
+            Some(h.finalize().to_hex().to_string())
+        })
+        .flatten();
+    let mut fields = Map::new();
+    fields.insert(
+        "program".into(),
+        json!({
+            "path": program.path,
+            "file_blake3": file_digest,
+            "circuit_digest": c.digest().to_hex(),
+            "and_gates": c.and_count(),
+            "consts": program.program.as_ref().map(|p| {
+                p.consts.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<String, Value>>()
+            }).unwrap_or_default(),
+        }),
+    );
+    fields.insert("inputs".into(), json!(inputs));
+    fields.insert("outputs_revealed".into(), json!(revealed));
+    fields
+}
+
 /// Stops listing `audit` among the runs under way.
 pub(super) fn done(audit: &Audit) {
     if let Ok(mut a) = active().lock() {
@@ -145,6 +217,6 @@ pub(super) fn done(audit: &Audit) {
 }
 
 /// RFC 3339, UTC, to the microsecond.
-fn rfc3339(t: SystemTime) -> String {
+pub(super) fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_micros(t).to_string()
 }

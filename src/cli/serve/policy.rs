@@ -1,0 +1,125 @@
+//! Who may run what: the rules the service applies to each connection, in
+//! order, before any input is used — **peer** (the certificate's
+//! fingerprint is a `[[peer]]`), **program** (the circuit digest in the
+//! peer's hello is a `[[program]]` offered to that peer, in the
+//! complementary role and the mode the service runs), **approval** (enough
+//! distinct configured approvers signed this version, checked again on
+//! every run). Capacity and budget follow in `mod.rs`, with the ledger.
+//!
+//! Each refusal names its rule and says, in one sentence the peer can act
+//! on, what failed. The reasons go to a peer that may be a stranger (the
+//! `peer` rule), so they name nothing beyond what that peer already knows
+//! or may know: its own fingerprint, and the programs offered to it.
+
+use super::config::{Named, ProgramRule};
+use crate::cli::approve;
+use crate::cli::program::Loaded;
+use garblet::engine::net::Fingerprint;
+use garblet::engine::session::{PeerHello, SecurityMode};
+
+/// A refusal: the rule and the reason sent to the peer.
+#[derive(Debug, Clone)]
+pub(super) struct Refusal {
+    /// `peer`, `program`, `approval`, `capacity`, `budget`, `protocol` or
+    /// `shutdown`.
+    pub(super) rule: &'static str,
+    /// One sentence for the peer (and the audit log).
+    pub(super) reason: String,
+}
+
+impl Refusal {
+    pub(super) fn new(rule: &'static str, reason: impl Into<String>) -> Refusal {
+        Refusal { rule, reason: reason.into() }
+    }
+}
+
+/// A program the service offers, loaded and with its inputs encoded.
+pub(super) struct Offered {
+    pub(super) rule: ProgramRule,
+    pub(super) loaded: Loaded,
+    /// The service's own inputs, encoded once at start.
+    pub(super) inputs: Vec<(String, Vec<bool>)>,
+}
+
+fn short(digest: &[u8; 32]) -> String {
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>() + "…"
+}
+
+/// Rule 1, peer: the certificate is one of the configured peers.
+pub(super) fn check_peer(peers: &[Named], presented: Fingerprint) -> Result<&Named, Refusal> {
+    peers.iter().find(|p| p.fingerprint == presented).ok_or_else(|| {
+        Refusal::new(
+            "peer",
+            format!(
+                "this service does not know your certificate (fingerprint {presented}); ask its operator to add it as a [[peer]]"
+            ),
+        )
+    })
+}
+
+/// Rule 2, program: the digest the peer sent is a program offered to it,
+/// with the service in the other role, in the mode it runs.
+pub(super) fn choose_program<'o>(
+    programs: &'o [Offered],
+    peer: &Named,
+    hello: &PeerHello,
+) -> Result<&'o Offered, Refusal> {
+    let digest = hello.circuit_digest();
+    let offered: Vec<&Offered> = programs.iter().filter(|o| o.rule.peers.contains(&peer.name)).collect();
+    let Some(found) = offered.iter().find(|o| o.loaded.circuit.digest().0 == digest) else {
+        let list: Vec<String> = offered
+            .iter()
+            .map(|o| format!("`{}` (digest {})", o.rule.name, short(&o.loaded.circuit.digest().0)))
+            .collect();
+        let list = if list.is_empty() { "none".to_owned() } else { list.join(", ") };
+        return Err(Refusal::new(
+            "program",
+            format!(
+                "no program with circuit digest {} is offered to peer `{}` (offered to it: {list}); run exactly the approved file",
+                short(&digest),
+                peer.name
+            ),
+        ));
+    };
+    let o = *found;
+    if hello.role() == o.rule.role {
+        return Err(Refusal::new(
+            "program",
+            format!(
+                "program `{}` runs with this service as {}: connect with --as {}",
+                o.rule.name,
+                o.rule.role,
+                o.rule.role.peer()
+            ),
+        ));
+    }
+    if hello.security() != Some(SecurityMode::SemiHonestGarbler) {
+        return Err(Refusal::new(
+            "program",
+            format!(
+                "the service runs `{}` in semi-honest mode only: connect with --security semi-honest",
+                o.rule.name
+            ),
+        ));
+    }
+    Ok(o)
+}
+
+/// Rule 3, approval: at least `approvals` distinct configured approvers
+/// signed this program's name, digest and output rules. Read from disk on
+/// every call, so a withdrawn approval stops counting at once.
+pub(super) fn check_approvals(o: &Offered, approvers: &[Named]) -> Result<(), Refusal> {
+    if o.rule.approvals == 0 {
+        return Ok(());
+    }
+    let list: Vec<(String, Fingerprint)> =
+        approvers.iter().map(|a| (a.name.clone(), a.fingerprint)).collect();
+    let standing = approve::standing(&o.rule.path, &o.rule.name, &o.loaded.circuit, &list);
+    if standing.valid.len() >= o.rule.approvals {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        "approval",
+        format!("program `{}` lacks approvals: {}", o.rule.name, standing.describe(o.rule.approvals)),
+    ))
+}

@@ -1,0 +1,585 @@
+//! `garblet serve` between real processes (docs/GOVERNANCE.md): each rule
+//! refuses what it should, with the rule named on both sides; budgets hold
+//! under a race of ten clients and across a restart; the chained audit log
+//! verifies when intact and names the line when changed, cut or reordered;
+//! many sessions lose no line; a slow peer blocks no one; SIGTERM lets a
+//! session run out its grace and logs it; `serve --check` says what to fix.
+
+use garblet::engine::channel::Channel;
+use garblet::engine::net::{self, Fingerprint, Identity, PinnedTls, Side, TcpOptions};
+use garblet::engine::session::{PartyInputs, Phase, PhaseEntry, SessionConfig, SessionProgram};
+use garblet::Party;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{bin, keygen, Scratch};
+
+mod support;
+
+const EXAMPLE: &str = include_str!("../examples/governed/model_eval.gbl");
+const RECORDS: &str = include_str!("../examples/governed/records.json");
+const MODEL: &str = include_str!("../examples/governed/model.json");
+
+/// Identities and files of one scenario, in a scratch directory.
+struct World {
+    s: Scratch,
+    client: String,
+    vendors: Vec<String>,
+    approver: String,
+}
+
+impl World {
+    fn new(tag: &str, vendors: usize) -> World {
+        let s = Scratch::new(tag);
+        let client = keygen(&s.path("ids/client"));
+        let vendors = (0..vendors).map(|i| keygen(&s.path(&format!("ids/vendor{i}")))).collect();
+        let approver = keygen(&s.path("ids/approver"));
+        std::fs::write(s.path("model_eval.gbl"), EXAMPLE).unwrap();
+        std::fs::write(s.path("records.json"), RECORDS).unwrap();
+        std::fs::write(s.path("model.json"), MODEL).unwrap();
+        World { s, client, vendors, approver }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.s.path(name).display().to_string()
+    }
+
+    /// A configuration offering `programs` (name, file, max_runs, approvals)
+    /// to every vendor.
+    fn config(&self, name: &str, programs: &[(&str, &str, u32, u32)], extra: &str) -> PathBuf {
+        let mut t = format!(
+            "listen = \"127.0.0.1:0\"\nidentity = \"ids/client\"\naudit_log = \"audit.jsonl\"\nmax_sessions = 8\ntimeout = \"10s\"\ngrace = \"1s\"\n{extra}\n"
+        );
+        let names: Vec<String> = (0..self.vendors.len()).map(|i| format!("\"vendor{i}\"")).collect();
+        for (i, fp) in self.vendors.iter().enumerate() {
+            t += &format!("[[peer]]\nname = \"vendor{i}\"\nfingerprint = \"{fp}\"\n\n");
+        }
+        t += &format!("[[approver]]\nname = \"privacy-office\"\nfingerprint = \"{}\"\n\n", self.approver);
+        for (program, file, max_runs, approvals) in programs {
+            t += &format!(
+                "[[program]]\nname = \"{program}\"\npath = \"{file}\"\nrole = \"evaluator\"\ninputs = \"records.json\"\npeers = [{}]\nmax_runs = {max_runs}\nwindow = \"24h\"\napprovals = {approvals}\n\n",
+                names.join(", ")
+            );
+        }
+        let path = self.s.path(name);
+        std::fs::write(&path, t).unwrap();
+        path
+    }
+
+    /// `garblet approve FILE --identity ids/WHO --name NAME`.
+    fn approve(&self, file: &str, who: &str, name: &str) {
+        let out = bin()
+            .args([
+                "approve",
+                &self.path(file),
+                "--identity",
+                &self.path(&format!("ids/{who}")),
+                "--name",
+                name,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// The vendor's side: `garblet run FILE --as garbler --connect ADDR`.
+    fn run(&self, file: &str, vendor: &str, addr: &str) -> Child {
+        bin()
+            .args([
+                "run",
+                &self.path(file),
+                "--as",
+                "garbler",
+                "--connect",
+                addr,
+                "--json",
+                "--timeout",
+                "20",
+            ])
+            .args(["--identity", &self.path(&format!("ids/{vendor}")), "--peer", &self.client])
+            .args([
+                "--inputs",
+                &self.path("model.json"),
+                "--audit-log",
+                &self.path(&format!("{vendor}.jsonl")),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The service's audit lines.
+    fn log(&self) -> Vec<Value> {
+        lines(&self.s.path("audit.jsonl"))
+    }
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// A running `garblet serve`.
+struct Service {
+    child: Child,
+    addr: String,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Service {
+    fn start(config: &Path) -> Service {
+        let mut child = bin()
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (err, sink) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(addr.split(' ').next().unwrap_or("").to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+            panic!("the service did not start: {:?}", stderr.lock().unwrap());
+        });
+        Service { child, addr, stderr }
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(bin_kill(&["-TERM", &pid]));
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "the service did not stop: {:?}", self.stderr);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `kill ARGS` (by process id only).
+fn bin_kill(args: &[&str]) -> bool {
+    std::process::Command::new("kill").args(args).status().map(|s| s.success()).unwrap_or(false)
+}
+
+/// A finished client: exit code, stderr, its audit line.
+fn done(child: Child) -> Output {
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts a refusal by `rule` whose message contains `says`.
+fn assert_refused(out: &Output, says: &str) {
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
+    let e = stderr(out);
+    assert!(e.contains("error: refused by the service: ") && e.contains(says), "{e}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "refused");
+}
+
+fn assert_ok(out: &Output) {
+    assert!(out.status.success(), "{}", stderr(out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["outputs"]["result"], 7, "7 of the 8 records are classified correctly");
+}
+
+/// The example with another threshold: another circuit.
+fn variant(w: &World, file: &str, threshold: u32) {
+    std::fs::write(w.s.path(file), EXAMPLE.replace("score >= 0", &format!("score >= {threshold}"))).unwrap();
+}
+
+#[test]
+fn every_rule_refuses_and_both_sides_log_it() {
+    let w = World::new("gov-matrix", 1);
+    variant(&w, "unapproved.gbl", 1);
+    variant(&w, "forged.gbl", 2);
+    variant(&w, "edited.gbl", 3);
+    w.approve("model_eval.gbl", "approver", "accuracy");
+    // Forged: an approval by an identity that is not a configured approver,
+    // and the approver's own approval with its signature altered.
+    keygen(&w.s.path("ids/forger"));
+    w.approve("forged.gbl", "forger", "forged");
+    w.approve("forged.gbl", "approver", "forged");
+    let approvals = w.s.path("forged.gbl.approvals");
+    let text = std::fs::read_to_string(&approvals).unwrap();
+    let mut rows: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let sig = rows[1]["signature"].as_str().unwrap().to_owned();
+    let flipped = if sig.ends_with('0') { "1" } else { "0" };
+    rows[1]["signature"] = Value::from(format!("{}{flipped}", &sig[..sig.len() - 1]));
+    std::fs::write(&approvals, rows.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
+    // Edited after approval.
+    w.approve("edited.gbl", "approver", "edited");
+    std::fs::write(w.s.path("edited.gbl"), EXAMPLE.replace("score >= 0", "score >= 4")).unwrap();
+    let config = w.config(
+        "service.toml",
+        &[
+            ("accuracy", "model_eval.gbl", 1, 1),
+            ("unapproved", "unapproved.gbl", 9, 1),
+            ("forged", "forged.gbl", 9, 1),
+            ("edited", "edited.gbl", 9, 1),
+        ],
+        "",
+    );
+    let service = Service::start(&config);
+    let a = &service.addr;
+
+    assert_ok(&done(w.run("model_eval.gbl", "vendor0", a)));
+    assert_refused(
+        &done(w.run("model_eval.gbl", "vendor0", a)),
+        "budget of 1 run per 24h for program `accuracy` is used up (next run allowed at ",
+    );
+    let stranger = keygen(&w.s.path("ids/stranger"));
+    assert_refused(
+        &done(w.run("model_eval.gbl", "stranger", a)),
+        &format!("does not know your certificate (fingerprint {stranger})"),
+    );
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/millionaires.gbl"), w.s.path("other.gbl"))
+        .unwrap();
+    let other = bin()
+        .args([
+            "run",
+            &w.path("other.gbl"),
+            "--as",
+            "garbler",
+            "--connect",
+            a,
+            "--json",
+            "--input",
+            "alice=5",
+        ])
+        .args(["--identity", &w.path("ids/vendor0"), "--peer", &w.client])
+        .output()
+        .unwrap();
+    assert_refused(&other, "is offered to peer `vendor0`");
+    assert_refused(
+        &done(w.run("unapproved.gbl", "vendor0", a)),
+        "program `unapproved` lacks approvals: 0 valid of 1 needed",
+    );
+    let forged = done(w.run("forged.gbl", "vendor0", a));
+    assert_refused(&forged, "who is not a configured approver");
+    assert_refused(&forged, "the signature does not verify");
+    assert_refused(&done(w.run("edited.gbl", "vendor0", a)), "another version of the program");
+
+    // The client's own audit line says refused, with the rule.
+    let client = lines(&w.s.path("vendor0.jsonl"));
+    let rules: Vec<&str> = client.iter().filter_map(|l| l["rule"].as_str()).collect();
+    assert_eq!(rules, ["budget", "approval", "approval", "approval"]);
+    assert!(client.iter().skip(1).all(|l| l["status"] == "refused"));
+    assert!(service.stop().success());
+    // The service's chain: one line per connection, each rule named.
+    let log = w.log();
+    let rules: Vec<&str> = log.iter().map(|l| l["rule"].as_str().unwrap_or("-")).collect();
+    assert_eq!(rules, ["-", "budget", "peer", "program", "approval", "approval", "approval"]);
+    assert_eq!(log[0]["status"], "ok");
+    assert_eq!(log[0]["peer"]["name"], "vendor0");
+    assert_eq!(log[0]["program"]["name"], "accuracy");
+    let out = bin().args(["audit", "verify", &w.path("audit.jsonl")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn budgets_hold_under_a_race_and_across_a_restart_and_the_chain_verifies() {
+    let w = World::new("gov-race", 1);
+    w.approve("model_eval.gbl", "approver", "accuracy");
+    let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 3, 1)], "");
+    let service = Service::start(&config);
+    let clients: Vec<Child> = (0..10).map(|_| w.run("model_eval.gbl", "vendor0", &service.addr)).collect();
+    let outs: Vec<Output> = clients.into_iter().map(done).collect();
+    let ok = outs.iter().filter(|o| o.status.success()).count();
+    let budget = outs.iter().filter(|o| stderr(o).contains("budget of 3 runs per 24h")).count();
+    assert_eq!((ok, budget), (3, 7), "{:?}", outs.iter().map(stderr).collect::<Vec<_>>());
+    assert!(service.stop().success());
+
+    // A restart reads the ledger back: still used up.
+    let service = Service::start(&config);
+    assert_refused(&done(w.run("model_eval.gbl", "vendor0", &service.addr)), "budget of 3 runs");
+    assert!(service.stop().success());
+    let log = w.log();
+    assert_eq!(log.len(), 11);
+    assert_eq!(log.iter().filter(|l| l["status"] == "ok").count(), 3);
+
+    // audit verify: intact, then changed, cut and reordered copies.
+    let verify = |bytes: &str, anchor: Option<&str>| {
+        let path = w.s.path("copy.jsonl");
+        std::fs::write(&path, bytes).unwrap();
+        let mut cmd = bin();
+        cmd.args(["audit", "verify", path.to_str().unwrap()]);
+        if let Some(a) = anchor {
+            cmd.args(["--anchor", a]);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let text = std::fs::read_to_string(w.s.path("audit.jsonl")).unwrap();
+    let (code, summary) = verify(&text, None);
+    assert_eq!(code, Some(0), "{summary}");
+    assert!(
+        summary.contains("11 lines")
+            && summary.contains("3 ok")
+            && summary.contains("refused by rule budget: 8"),
+        "{summary}"
+    );
+    let last = summary.lines().find_map(|l| l.strip_prefix("last hash ")).unwrap().to_owned();
+    let rows: Vec<&str> = text.lines().collect();
+    let join = |rows: &[&str]| rows.iter().map(|r| format!("{r}\n")).collect::<String>();
+    let mut changed = rows.clone();
+    let edited = rows[4].replace("\"status\":\"refused\"", "\"status\":\"ok\"");
+    changed[4] = &edited;
+    let (code, out) = verify(&join(&changed), None);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("line 6 does not follow line 5: line 5 was changed"), "{out}");
+    let mut removed = rows.clone();
+    removed.remove(2);
+    let (code, out) = verify(&join(&removed), None);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("line 3 does not follow line 2"), "{out}");
+    let mut swapped = rows.clone();
+    swapped.swap(6, 7);
+    let (code, out) = verify(&join(&swapped), None);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("line 7 does not follow line 6"), "{out}");
+    // Cut from the end: the chain alone cannot tell, the anchor can.
+    let (code, _) = verify(&join(&rows[..10]), None);
+    assert_eq!(code, Some(0));
+    let (code, out) = verify(&join(&rows[..10]), Some(&last));
+    assert_eq!(code, Some(1));
+    assert!(out.contains("no line of the chain has the anchored hash"), "{out}");
+    assert_eq!(verify(&text, Some(&last)).0, Some(0));
+}
+
+#[test]
+fn many_sessions_lose_no_line_and_a_slow_peer_blocks_no_one() {
+    const PEERS: usize = 5;
+    const EACH: usize = 10;
+    let w = World::new("gov-many", PEERS);
+    let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", EACH as u32, 0)], "");
+    let service = Service::start(&config);
+    // Peers that connect and say nothing, and one that sends garbage.
+    let idle: Vec<std::net::TcpStream> =
+        (0..3).map(|_| std::net::TcpStream::connect(&service.addr).unwrap()).collect();
+    let start = Instant::now();
+    let outs: Vec<Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..PEERS)
+            .map(|p| {
+                let (w, addr) = (&w, &service.addr);
+                s.spawn(move || {
+                    (0..EACH)
+                        .map(|_| done(w.run("model_eval.gbl", &format!("vendor{p}"), addr)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    for out in &outs {
+        assert_ok(out);
+    }
+    eprintln!("{} sessions in {:.1} s", outs.len(), start.elapsed().as_secs_f64());
+    drop(idle);
+    assert!(service.stop().success());
+    let log = w.log();
+    assert_eq!(log.len(), PEERS * EACH, "one line per session, none lost");
+    for p in 0..PEERS {
+        let name = format!("vendor{p}");
+        assert_eq!(
+            log.iter().filter(|l| l["peer"]["name"] == name.as_str() && l["status"] == "ok").count(),
+            EACH
+        );
+    }
+    let out = bin().args(["audit", "verify", &w.path("audit.jsonl")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn sigterm_lets_a_session_use_its_grace_then_logs_it_and_a_crash_is_logged_lost() {
+    let w = World::new("gov-term", 1);
+    let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 3, 0)], "");
+    let service = Service::start(&config);
+    let vendor = stalled_session(&w, &service.addr);
+    // The session has started once its run is reserved in the ledger.
+    wait_for_reservations(&w, 1);
+    let stopping = Instant::now();
+    assert!(service.stop().success(), "SIGTERM exits 0");
+    let took = stopping.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "waited the 1 s grace: {took:?}"
+    );
+    let _ = vendor.join();
+    let log = w.log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "interrupted");
+    assert_eq!(log[0]["peer"]["name"], "vendor0");
+
+    // A service killed mid-run (no grace, no line): the next start logs
+    // the reservation it finds without a line as `lost`.
+    let mut service = Service::start(&config);
+    let vendor = stalled_session(&w, &service.addr);
+    wait_for_reservations(&w, 2);
+    assert!(bin_kill(&["-KILL", &service.child.id().to_string()]));
+    let _ = service.child.wait();
+    let _ = vendor.join();
+    assert_eq!(w.log().len(), 1, "a killed service wrote nothing");
+    let service = Service::start(&config);
+    assert!(service.stop().success());
+    let log = w.log();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1]["status"], "lost");
+    let out = bin().args(["audit", "verify", &w.path("audit.jsonl")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// A vendor (through the library) whose session stalls for 4 s once the
+/// OT starts, in its own thread.
+fn stalled_session(w: &World, addr: &str) -> std::thread::JoinHandle<()> {
+    let program = garblet::compile(EXAMPLE, "model_eval.gbl").unwrap();
+    let model: Value = serde_json::from_str(MODEL).unwrap();
+    let ty = &program.params.iter().find(|p| p.name == "model").unwrap().ty;
+    let inputs = PartyInputs::new([("model".to_owned(), ty.encode(&model["model"]).unwrap())]);
+    let identity = Identity::load(&w.s.path("ids/vendor0")).unwrap();
+    let client: Fingerprint = w.client.parse().unwrap();
+    let options =
+        TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
+    let tcp = net::connect(addr, &options).unwrap();
+    let tls = PinnedTls::new(&identity, client)
+        .unwrap()
+        .secure(tcp, Side::Connector, Duration::from_secs(10))
+        .unwrap();
+    std::thread::spawn(move || {
+        let stall = Arc::new(|e: PhaseEntry| {
+            if e.phase == Phase::BaseOt {
+                std::thread::sleep(Duration::from_secs(4));
+            }
+        });
+        let p = SessionProgram::from_circuit(&program.circuit).unwrap();
+        let _ =
+            SessionConfig::new().with_phases(stall).run(Party::Garbler, &mut Channel::new(tls), &p, &inputs);
+    })
+}
+
+/// Waits until the service's ledger holds `n` reservations (a run has
+/// started once its reservation is on disk).
+fn wait_for_reservations(w: &World, n: usize) {
+    let ledger = w.s.path("audit.jsonl.budget");
+    let start = Instant::now();
+    while std::fs::read_to_string(&ledger).unwrap_or_default().lines().count() < n {
+        assert!(start.elapsed() < Duration::from_secs(10), "the session did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn serve_check_says_what_to_fix() {
+    let w = World::new("gov-check", 1);
+    let check = |config: &Path| {
+        bin().args(["serve", "--check", "--config", config.to_str().unwrap()]).output().unwrap()
+    };
+    let good = w.config("good.toml", &[("accuracy", "model_eval.gbl", 3, 0)], "");
+    let out = check(&good);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 peer, 1 program"));
+    // An unknown key, named with its line.
+    let text = std::fs::read_to_string(&good).unwrap();
+    let bad = w.s.path("bad.toml");
+    std::fs::write(&bad, text.replace("max_runs = 3", "max_runs = 3\nmax_run = 4")).unwrap();
+    let out = check(&bad);
+    assert_eq!(out.status.code(), Some(2));
+    let line = text.lines().position(|l| l.starts_with("max_runs")).unwrap() + 2;
+    assert!(stderr(&out).contains(&format!("bad.toml:{line}: unknown field `max_run`")), "{}", stderr(&out));
+    // min_cohort is refused, with the reason.
+    std::fs::write(&bad, text.replace("max_runs = 3", "max_runs = 3\nmin_cohort = 50")).unwrap();
+    let out = check(&bad);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!(
+            "bad.toml:{line}: program `accuracy`: min_cohort needs the in-circuit cohort guard"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // A program that needs an approval it does not have.
+    let unapproved = w.config("unapproved.toml", &[("accuracy", "model_eval.gbl", 3, 1)], "");
+    let out = check(&unapproved);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("program `accuracy` lacks approvals: 0 valid of 1 needed"),
+        "{}",
+        stderr(&out)
+    );
+    w.approve("model_eval.gbl", "approver", "accuracy");
+    assert!(check(&unapproved).status.success());
+    // Inputs that do not encode, named with the program's line.
+    std::fs::write(w.s.path("records.json"), "{\"records\": 5}").unwrap();
+    let out = check(&unapproved);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("program `accuracy`:"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_vendor_serves_as_garbler_and_the_client_connects() {
+    let w = World::new("gov-reverse", 1);
+    // Here the "client" identity is the vendor's service, `vendor0` the
+    // client that connects as evaluator with its records.
+    let config = w.s.path("vendor-service.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\nidentity = \"ids/client\"\naudit_log = \"vendor-audit.jsonl\"\n\n[[peer]]\nname = \"client\"\nfingerprint = \"{}\"\n\n[[program]]\nname = \"accuracy\"\npath = \"model_eval.gbl\"\nrole = \"garbler\"\ninputs = \"model.json\"\npeers = [\"client\"]\nmax_runs = 1\nwindow = \"1h\"\n",
+            w.vendors[0]
+        ),
+    )
+    .unwrap();
+    let service = Service::start(&config);
+    let run = || {
+        bin()
+            .args([
+                "run",
+                &w.path("model_eval.gbl"),
+                "--as",
+                "evaluator",
+                "--connect",
+                &service.addr,
+                "--json",
+            ])
+            .args([
+                "--identity",
+                &w.path("ids/vendor0"),
+                "--peer",
+                &w.client,
+                "--inputs",
+                &w.path("records.json"),
+            ])
+            .output()
+            .unwrap()
+    };
+    assert_ok(&run());
+    assert_refused(&run(), "budget of 1 run per 1h for program `accuracy` is used up");
+    assert!(service.stop().success());
+    let log = lines(&w.s.path("vendor-audit.jsonl"));
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0]["role"], "garbler");
+    assert_eq!(log[0]["status"], "ok");
+}
