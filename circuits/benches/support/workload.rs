@@ -24,10 +24,8 @@ impl Mix {
 /// 128-bit inputs, with one 128-bit output (the last gates written).
 pub(crate) fn circuit(gates: usize, seed: u64) -> Circuit {
     let mut rng = Mix(seed);
-    let inputs = vec![
-        InputSpec::new("in0", Party::Garbler, 128),
-        InputSpec::new("in1", Party::Evaluator, 128),
-    ];
+    let inputs =
+        vec![InputSpec::new("in0", Party::Garbler, 128), InputSpec::new("in1", Party::Evaluator, 128)];
     let first = WireId::FIRST_FREE;
     let mut next = first + 256;
     let mut list = Vec::with_capacity(gates);
