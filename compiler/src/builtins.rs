@@ -57,6 +57,13 @@ impl Checker {
                 ));
                 None
             }
+            None if matches!(ty, "f32" | "f64") => {
+                self.err(
+                    Diagnostic::new(span, "floating-point numbers are not supported")
+                        .with_help("use integers, e.g. fixed point with a scale factor"),
+                );
+                None
+            }
             None => {
                 self.err(
                     Diagnostic::new(span, "paths are not supported")

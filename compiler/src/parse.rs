@@ -61,8 +61,6 @@ fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
         "type" => ("type aliases are not supported", "write the type out"),
         "unsafe" | "async" | "await" | "dyn" | "move" | "ref" | "where" | "self" | "Self" | "super"
         | "box" | "yield" => ("this Rust feature is not supported", "see docs/LANGUAGE.md for the language"),
-        "f32" | "f64" => ("floating-point numbers are not supported", "use integers, e.g. fixed point"),
-        "char" | "str" | "String" => ("text types are not supported", "use integers"),
         _ => return None,
     })
 }
@@ -76,10 +74,6 @@ impl Parser {
 
     fn peek(&self) -> &Tok {
         &self.tokens[self.pos.min(self.tokens.len() - 1)].tok
-    }
-
-    fn peek_at(&self, k: usize) -> &Tok {
-        &self.tokens[(self.pos + k).min(self.tokens.len() - 1)].tok
     }
 
     fn span(&self) -> Span {
@@ -470,13 +464,20 @@ impl Parser {
                 "use the type itself: values are copied",
             );
         }
+        let after_as = self.pos >= 1 && matches!(&self.tokens[self.pos - 1].tok, Tok::Ident(w) if w == "as");
         let (name, span) = self.expect_ident("a type")?;
         if self.is_punct("<") {
             let s = self.span();
+            let help = match name.as_str() {
+                "Option" => "for a value that may be absent, pass a flag with it: `(bool, u32)` or a struct with a `present: bool` field",
+                "Vec" | "Box" | "Rc" | "Arc" => "use a fixed-length array `[T; N]` (set N with --const N=…)",
+                _ if after_as => "to compare a cast value, parenthesize it: `(x as u8) < y`",
+                _ => "the types are bool, u8…u128, i8…i128, [T; N], tuples and structs",
+            };
             return self.error_help(
                 s,
                 format!("`<` after the type `{name}` starts generic arguments, which are not supported"),
-                "to compare a cast value, parenthesize it: `(x as u8) < y`",
+                help,
             );
         }
         Ok(TypeExpr::Named(name, span))
@@ -1068,9 +1069,7 @@ impl Parser {
         let start = self.span();
         if let Tok::Ident(w) = self.peek().clone() {
             if let Some((msg, help)) = unsupported_keyword(&w) {
-                if !(self.peek_at(1) == &Tok::Punct("::") && (w == "f32" || w == "f64")) {
-                    return self.error_help(start, msg, help);
-                }
+                return self.error_help(start, msg, help);
             }
             if KEYWORDS.contains(&w.as_str()) {
                 return self.unexpected("an expression");

@@ -393,3 +393,18 @@ fn main(#[garbler] data: [u8; 32], #[evaluator] shift: u8) -> [u16; 16] {
         assert_eq!(run(&p, &[json!(data), json!(shift)]), json!(hist));
     }
 }
+
+/// `f32`, `f64`, `char`, `str` and `String` are names in Rust, not keywords:
+/// a variable, a function or a field may be called so.
+#[test]
+fn type_names_of_rust_are_usable_as_identifiers() {
+    let src = "
+struct Reading { f32: u8, char: u8 }
+fn f64(x: u32) -> u32 { x * 2 }
+fn main(#[garbler] a: u32, #[evaluator] b: Reading) -> u32 {
+    let f32 = a + (b.f32 as u32);
+    let String = f64(f32) + (b.char as u32);
+    String
+}";
+    assert_eq!(eval(src, &[json!(7), json!({"f32": 5, "char": 3})]), json!((7 + 5) * 2 + 3));
+}
