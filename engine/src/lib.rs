@@ -43,4 +43,5 @@ pub mod internal {
     pub use crate::hash::{FixedKeyAes, Tmmo, TweakableHash};
     pub use crate::ot::transpose::{transpose_128x128, transpose_columns};
     pub use crate::session::hello::fuzz_hello;
+    pub use crate::session::refusal::fuzz_refusal;
 }

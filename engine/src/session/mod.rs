@@ -50,7 +50,7 @@ mod error;
 pub(crate) mod hello;
 mod inputs;
 mod program;
-mod refusal;
+pub(crate) mod refusal;
 mod responder;
 mod semi_honest;
 pub(crate) mod steps;

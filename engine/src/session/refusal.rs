@@ -83,6 +83,20 @@ pub(crate) fn decode(bytes: &[u8]) -> SessionError {
     }
 }
 
+/// Fuzz entry point (`fuzz/fuzz_targets/refusal.rs`): any bytes where a
+/// refusal frame's body is expected decode to a typed error whose message
+/// displays, never a panic; a frame that decodes re-encodes to a frame that
+/// decodes the same.
+pub fn fuzz_refusal(bytes: &[u8]) {
+    let e = decode(bytes);
+    let _ = e.to_string();
+    if let SessionError::RefusedByService { rule, reason } = &e {
+        if let Ok(again) = encode(rule, reason) {
+            assert!(matches!(decode(&again), SessionError::RefusedByService { .. }));
+        }
+    }
+}
+
 /// Sends a refusal frame instead of our hello (`rule`: 1 to 32 characters
 /// of `[a-z0-9_-]`; `reason`: cut to [`MAX_REASON_BYTES`]), then waits —
 /// one read, bounded by the transport's timeout — for the peer to close,

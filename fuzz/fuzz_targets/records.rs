@@ -1,0 +1,20 @@
+//! Records from CSV (`--input NAME=@FILE.csv`): any file is an error naming
+//! where, or exactly the array's bits; never a panic.
+#![no_main]
+use garblet_compiler::Type;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let i8 = Type::Int { signed: true, bits: 8 };
+    let record = Type::Struct {
+        name: "Record".into(),
+        fields: vec![
+            ("age".into(), Type::Int { signed: false, bits: 8 }),
+            ("features".into(), Type::Array(Box::new(i8), 2)),
+            ("label".into(), Type::Bool),
+        ],
+    };
+    let ty = Type::Array(Box::new(record), 3);
+    if let Ok(bits) = garblet_compiler::encode_csv(&ty, data) {
+        assert_eq!(bits.len(), ty.width() as usize);
+    }
+});
