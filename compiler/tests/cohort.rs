@@ -205,3 +205,26 @@ fn mistakes_are_clear_errors() {
     assert!(e.contains("must be an unsigned integer, found an integer that nothing gives a type"), "{e}");
     assert!(e.contains("0u32"), "{e}");
 }
+
+/// The governed example (examples/governed/): guarded by K = 4, its guard
+/// costs 9 ANDs (the counts have 4 significant bits), and the vendor's
+/// two filters give the figures and the sentinel.
+#[test]
+fn the_governed_example_releases_only_large_cohorts() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/governed/");
+    let read = |f: &str| std::fs::read_to_string(format!("{dir}{f}")).unwrap();
+    let source = read("model_eval.gbl");
+    let p = build(&source);
+    assert_eq!(p.cohort, Some(4));
+    let guard_line = source.lines().position(|l| l.contains("cohort(matched, K")).unwrap() as u32 + 1;
+    assert_eq!(p.line_costs.iter().find(|&&(l, _)| l == guard_line), Some(&(guard_line, 9)));
+    let records: Value = serde_json::from_str(&read("records.json")).unwrap();
+    for (file, want) in [
+        ("model.json", json!({"matched": 5, "correct": 4})),
+        ("narrow.json", json!({"matched": 255, "correct": 255})),
+    ] {
+        let vendor: Value = serde_json::from_str(&read(file)).unwrap();
+        let got = run(&p, &[vendor["model"].clone(), vendor["filter"].clone(), records["records"].clone()]);
+        assert_eq!(got, want, "{file}");
+    }
+}

@@ -175,3 +175,55 @@ pub(super) fn check_cohort(o: &Offered) -> Result<(), Refusal> {
         Some(reason) => Err(Refusal::new("cohort", reason)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use garblet::circuits::Party;
+    use std::time::Duration;
+
+    fn rule(role: Party, min_cohort: Option<u64>) -> ProgramRule {
+        ProgramRule {
+            name: "accuracy".into(),
+            path: "m.gbl".into(),
+            role,
+            inputs: None,
+            peers: vec!["vendor".into()],
+            max_runs: 1,
+            window: Duration::from_secs(60),
+            window_text: "1m".into(),
+            approvals: 0,
+            min_cohort,
+            line: 9,
+        }
+    }
+
+    fn program(body: &str, reveal: &str) -> Loaded {
+        let src = format!("{reveal}\nfn main(#[garbler] v: u32, #[evaluator] n: u32) -> u32 {{ {body} }}");
+        Loaded::compile(&src, "m.gbl", &[]).unwrap()
+    }
+
+    #[test]
+    fn min_cohort_admits_exactly_the_results_guarded_well_enough_for_the_peer() {
+        let service = Party::Evaluator;
+        let guarded = program("cohort(n, 50, v)", "");
+        assert_eq!(cohort_problem(&rule(service, None), &program("v", "")), None, "no min_cohort");
+        assert_eq!(cohort_problem(&rule(service, Some(50)), &guarded), None);
+        assert_eq!(cohort_problem(&rule(service, Some(20)), &guarded), None);
+        let below = cohort_problem(&rule(service, Some(51)), &guarded).unwrap();
+        assert!(below.contains("when count >= 50, below min_cohort = 51"), "{below}");
+        let escapes = cohort_problem(&rule(service, Some(5)), &program("cohort(n, 50, v) + v", "")).unwrap();
+        assert!(escapes.contains("without a cohort guard on every bit"), "{escapes}");
+        // Revealed to the service only: nothing reaches the peer.
+        let private = program("v", "#[reveal(evaluator)]");
+        assert_eq!(cohort_problem(&rule(service, Some(5)), &private), None);
+        // ... unless the service is the other party.
+        assert!(cohort_problem(&rule(Party::Garbler, Some(5)), &private).is_some());
+        // A circuit without the compiled program (a Bristol file) carries
+        // no rule, even where its gates are those of a guarded program.
+        let mut bristol = guarded.duplicate();
+        bristol.program = None;
+        let bare = cohort_problem(&rule(service, Some(5)), &bristol).unwrap();
+        assert!(bare.contains("is a Bristol circuit, which carries no cohort guard"), "{bare}");
+    }
+}
