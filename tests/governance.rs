@@ -3,7 +3,9 @@
 //! under a race of ten clients and across a restart; the chained audit log
 //! verifies when intact and names the line when changed, cut or reordered;
 //! many sessions lose no line; a slow peer blocks no one; SIGTERM lets a
-//! session run out its grace and logs it; `serve --check` says what to fix.
+//! session run out its grace and logs it; `serve --check` says what to fix;
+//! `min_cohort` admits only programs whose result the peer learns through a
+//! large enough cohort guard, and the guard releases the sentinel below it.
 
 use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, PinnedTls, Side, TcpOptions};
@@ -22,6 +24,9 @@ mod support;
 const EXAMPLE: &str = include_str!("../examples/governed/model_eval.gbl");
 const RECORDS: &str = include_str!("../examples/governed/records.json");
 const MODEL: &str = include_str!("../examples/governed/model.json");
+const NARROW: &str = include_str!("../examples/governed/narrow.json");
+/// The example's guard, as written in it.
+const GUARD: &str = "cohort(matched, K, Accuracy { matched, correct })";
 
 /// Identities and files of one scenario, in a scratch directory.
 struct World {
@@ -40,6 +45,7 @@ impl World {
         std::fs::write(s.path("model_eval.gbl"), EXAMPLE).unwrap();
         std::fs::write(s.path("records.json"), RECORDS).unwrap();
         std::fs::write(s.path("model.json"), MODEL).unwrap();
+        std::fs::write(s.path("narrow.json"), NARROW).unwrap();
         World { s, client, vendors, approver }
     }
 
@@ -85,8 +91,14 @@ impl World {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
 
-    /// The vendor's side: `garblet run FILE --as garbler --connect ADDR`.
+    /// The vendor's side: `garblet run FILE --as garbler --connect ADDR`,
+    /// with the model and filter of `model.json`.
     fn run(&self, file: &str, vendor: &str, addr: &str) -> Child {
+        self.run_with(file, vendor, addr, "model.json")
+    }
+
+    /// [`World::run`] with the vendor's inputs from `inputs`.
+    fn run_with(&self, file: &str, vendor: &str, addr: &str, inputs: &str) -> Child {
         bin()
             .args([
                 "run",
@@ -100,12 +112,7 @@ impl World {
                 "20",
             ])
             .args(["--identity", &self.path(&format!("ids/{vendor}")), "--peer", &self.client])
-            .args([
-                "--inputs",
-                &self.path("model.json"),
-                "--audit-log",
-                &self.path(&format!("{vendor}.jsonl")),
-            ])
+            .args(["--inputs", &self.path(inputs), "--audit-log", &self.path(&format!("{vendor}.jsonl"))])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -203,7 +210,11 @@ fn assert_refused(out: &Output, says: &str) {
 fn assert_ok(out: &Output) {
     assert!(out.status.success(), "{}", stderr(out));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["outputs"]["result"], 7, "7 of the 8 records are classified correctly");
+    assert_eq!(
+        json["outputs"]["result"],
+        serde_json::json!({"matched": 5, "correct": 4}),
+        "5 of the 8 records are in the filter, 4 of them classified correctly"
+    );
 }
 
 /// The example with another threshold: another circuit.
@@ -457,8 +468,13 @@ fn sigterm_lets_a_session_use_its_grace_then_logs_it_and_a_crash_is_logged_lost(
 fn stalled_session(w: &World, addr: &str) -> std::thread::JoinHandle<()> {
     let program = garblet::compile(EXAMPLE, "model_eval.gbl").unwrap();
     let model: Value = serde_json::from_str(MODEL).unwrap();
-    let ty = &program.params.iter().find(|p| p.name == "model").unwrap().ty;
-    let inputs = PartyInputs::new([("model".to_owned(), ty.encode(&model["model"]).unwrap())]);
+    let encode = |name: &str| {
+        let ty = &program.params.iter().find(|p| p.name == name).unwrap().ty;
+        (name.to_owned(), ty.encode(&model[name]).unwrap())
+    };
+    let inputs = PartyInputs::new([encode("model"), encode("filter")]);
+    // What `garblet run` binds: the program's cohort rule.
+    let terms: Vec<(String, String)> = program.cohort_term().into_iter().collect();
     let identity = Identity::load(&w.s.path("ids/vendor0")).unwrap();
     let client: Fingerprint = w.client.parse().unwrap();
     let options =
@@ -474,7 +490,7 @@ fn stalled_session(w: &World, addr: &str) -> std::thread::JoinHandle<()> {
                 std::thread::sleep(Duration::from_secs(4));
             }
         });
-        let p = SessionProgram::from_circuit(&program.circuit).unwrap();
+        let p = SessionProgram::from_circuit(&program.circuit).unwrap().with_terms(&terms);
         let _ =
             SessionConfig::new().with_phases(stall).run(Party::Garbler, &mut Channel::new(tls), &p, &inputs);
     })
@@ -509,13 +525,15 @@ fn serve_check_says_what_to_fix() {
     assert_eq!(out.status.code(), Some(2));
     let line = text.lines().position(|l| l.starts_with("max_runs")).unwrap() + 2;
     assert!(stderr(&out).contains(&format!("bad.toml:{line}: unknown field `max_run`")), "{}", stderr(&out));
-    // min_cohort is refused, with the reason.
+    // A min_cohort above the program's guard (K = 4), named with the
+    // program's line.
     std::fs::write(&bad, text.replace("max_runs = 3", "max_runs = 3\nmin_cohort = 50")).unwrap();
     let out = check(&bad);
     assert_eq!(out.status.code(), Some(2));
+    let name_line = text.lines().position(|l| l == "name = \"accuracy\"").unwrap() + 1;
     assert!(
         stderr(&out).contains(&format!(
-            "bad.toml:{line}: program `accuracy`: min_cohort needs the in-circuit cohort guard"
+            "bad.toml:{name_line}: program `accuracy` releases its result when count >= 4, below min_cohort = 50"
         )),
         "{}",
         stderr(&out)
@@ -582,4 +600,72 @@ fn the_vendor_serves_as_garbler_and_the_client_connects() {
     assert_eq!(log.len(), 2);
     assert_eq!(log[0]["role"], "garbler");
     assert_eq!(log[0]["status"], "ok");
+}
+
+/// `min_cohort`: a program whose result reaches the peer without a guard,
+/// or through a guard below the minimum, stops the service at start
+/// (`serve` and `serve --check`, exit 2, naming the program and its line);
+/// one guarded at or above it runs, releasing the figures for a large
+/// enough filter and the sentinel for a small one.
+#[test]
+fn min_cohort_admits_only_guarded_programs_and_the_guard_suppresses_small_cohorts() {
+    let w = World::new("gov-cohort", 1);
+    let unguarded = EXAMPLE.replace(GUARD, "Accuracy { matched, correct }");
+    assert_ne!(unguarded, EXAMPLE);
+    std::fs::write(w.s.path("unguarded.gbl"), &unguarded).unwrap();
+    // The same, revealed to the service only: nothing reaches the peer.
+    std::fs::write(w.s.path("private.gbl"), unguarded.replace("fn main(", "#[reveal(evaluator)]\nfn main("))
+        .unwrap();
+    let start_fails = |config: &Path, program: &str, says: &str| {
+        let text = std::fs::read_to_string(config).unwrap();
+        let name = format!("name = \"{program}\"");
+        let name_line = text.lines().position(|l| l == name).unwrap() + 1;
+        for args in [vec!["serve", "--check", "--config"], vec!["serve", "--config"]] {
+            let out = bin().args(&args).arg(config).output().unwrap();
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            let shown = config.display();
+            assert!(stderr(&out).contains(&format!("{shown}:{name_line}: ")), "{}", stderr(&out));
+            assert!(stderr(&out).contains(says), "{says:?} not in {}", stderr(&out));
+        }
+    };
+    let config = w.config("unguarded.toml", &[("plain", "unguarded.gbl", 9, 0)], "min_cohort = 4");
+    start_fails(
+        &config,
+        "plain",
+        "program `plain` reveals its result to the garbler without a cohort guard on every bit, but min_cohort = 4",
+    );
+    let config = w.config("above.toml", &[("accuracy", "model_eval.gbl", 9, 0)], "min_cohort = 5");
+    start_fails(
+        &config,
+        "accuracy",
+        "program `accuracy` releases its result when count >= 4, below min_cohort = 5",
+    );
+    let private = w.config("private.toml", &[("private", "private.gbl", 9, 0)], "min_cohort = 4");
+    let out = bin().args(["serve", "--check", "--config"]).arg(&private).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // At the minimum: accepted, and running.
+    let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 9, 0)], "min_cohort = 4");
+    let service = Service::start(&config);
+    assert_ok(&done(w.run("model_eval.gbl", "vendor0", &service.addr)));
+    // A filter that only two records pass: the sentinel, to both parties.
+    let narrow = done(w.run_with("model_eval.gbl", "vendor0", &service.addr, "narrow.json"));
+    assert!(narrow.status.success(), "{}", stderr(&narrow));
+    let json: Value = serde_json::from_slice(&narrow.stdout).unwrap();
+    assert_eq!(json["outputs"]["result"], serde_json::json!({"matched": 255, "correct": 255}));
+    // A peer that compiles the program with a smaller K runs another
+    // circuit under another rule: not offered.
+    let lowered = bin()
+        .args(["run", &w.path("model_eval.gbl"), "--as", "garbler", "--connect", &service.addr, "--json"])
+        .args(["--const", "K=2", "--identity", &w.path("ids/vendor0"), "--peer", &w.client])
+        .args(["--inputs", &w.path("narrow.json")])
+        .output()
+        .unwrap();
+    assert_refused(&lowered, "is offered to peer `vendor0`");
+    assert!(service.stop().success());
+    let log = w.log();
+    let status: Vec<&str> = log.iter().map(|l| l["status"].as_str().unwrap()).collect();
+    assert_eq!(status, ["ok", "ok", "refused"]);
+    assert_eq!(log[0]["program"]["cohort"], 4);
+    assert_eq!(log[2]["rule"], "program");
 }

@@ -649,3 +649,68 @@ fn constants_set_on_the_command_line_are_compared_by_the_hello() {
     assert_eq!(stats["consts"]["N"], "5");
     assert_eq!(stats["inputs"][0]["width"], 160);
 }
+
+/// The cohort rule of a program (`cohort(count, K, value)`) is bound into
+/// what the hello compares, next to the `--const` values: parties that
+/// compile different `K` are refused, and so are parties whose gates agree
+/// but whose rules do not; with the same `K` the guard releases the
+/// sentinel below it.
+#[test]
+fn cohort_rules_are_compared_by_the_hello_with_the_constants() {
+    let s = Scratch::new("cohort");
+    let guarded = s.path("guarded.gbl");
+    std::fs::write(
+        &guarded,
+        "const K: u32 = 50;\nfn main(#[garbler] v: u32, #[evaluator] n: u32) -> u32 { cohort(n, K, v) }\n",
+    )
+    .unwrap();
+    // No guard; with K = 0 the guard above always releases: the same gates.
+    let plain = s.path("plain.gbl");
+    std::fs::write(
+        &plain,
+        "const K: u32 = 50;\nfn main(#[garbler] v: u32, #[evaluator] n: u32) -> u32 { v }\n",
+    )
+    .unwrap();
+    let (guarded, plain) = (guarded.to_str().unwrap(), plain.to_str().unwrap());
+    let stats = |path: &str, k: &str| {
+        let out = bin().args(["stats", path, "--json", "--const", k]).output().unwrap();
+        json(&out)
+    };
+    let (g0, p0) = (stats(guarded, "K=0"), stats(plain, "K=0"));
+    assert_eq!(g0["digest"], p0["digest"], "the same circuit");
+    assert_eq!(g0["cohort"]["at_least"], 0);
+    assert_eq!(p0["cohort"], Value::Null);
+    assert_eq!(stats(guarded, "K=50")["cohort"]["at_least"], 50);
+    let text = bin().args(["stats", guarded]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("cohort     guard: result released only when count >= 50, else every bit set"),
+        "{text}"
+    );
+
+    let pair = |g_file: &str, g_k: &str, e_file: &str, e_k: &str, n: u32| {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut g = args(&["run", g_file, "--as", "garbler", "--listen", &listen, "--insecure", "--json"]);
+        g.extend(args(&["-i", "v=1234", "--const", g_k]));
+        let mut e = args(&["run", e_file, "--as", "evaluator", "--connect", &listen, "--insecure", "--json"]);
+        e.extend(args(&["-i", &format!("n={n}"), "--const", e_k]));
+        run_pair(g, e)
+    };
+    // The same K: the value at K, the sentinel below.
+    let at = pair(guarded, "K=50", guarded, "K=50", 50);
+    let below = pair(guarded, "K=50", guarded, "K=50", 49);
+    for out in [&at.garbler, &at.evaluator] {
+        assert_eq!(json(out)["outputs"]["result"], 1234);
+    }
+    for out in [&below.garbler, &below.evaluator] {
+        assert_eq!(json(out)["outputs"]["result"], u32::MAX);
+    }
+    // Different K; the same gates under different rules: refused.
+    for differ in [pair(guarded, "K=50", guarded, "K=40", 60), pair(guarded, "K=0", plain, "K=0", 60)] {
+        for out in [&differ.garbler, &differ.evaluator] {
+            assert_eq!(out.status.code(), Some(1));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("programs differ") && err.contains("cohort rules"), "{err}");
+        }
+    }
+}

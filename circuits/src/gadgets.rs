@@ -23,6 +23,8 @@
 //! | `add_many` (k terms) | ≈ (k − 1)(n − 1) | the same compression over all terms' columns |
 //! | `select` (len elements) | w·(len − 1) for a power of two | multiplexer tree over the index's low ⌈log₂ len⌉ bits |
 //! | `decode` | 2^k − 2 | one-hot decoder of k index bits |
+//! | `ge_const` (unsigned `a >= k`, k constant) | n − tz(k) − 1 for 0 < k < 2^n (30 for k = 50 on 32 bits); 0 for k = 0 or k ≥ 2^n | borrow chain of a − k: free up to and at k's lowest set bit |
+//! | `release_if_at_least` | `ge_const` + one per non-constant bit of the value | `value ∨ ¬(count ≥ k)`: the value, or every bit set |
 //! | `add_columns` | one per full or half adder | [`Columns`] filled by `push_term`, `push_count`, `push_product` (one AND per partial product, Baugh–Wooley when signed); a constant's bits join free |
 //!
 //! Division by zero has a defined result (Rust would panic), the one RISC-V
@@ -854,6 +856,37 @@ impl Builder {
         }
         out.resize(n, WireId::ZERO);
         out
+    }
+
+    // ----- release guards ------------------------------------------------------
+
+    /// `a >= k` for an unsigned `a` of n bits and a constant `k`: the borrow
+    /// chain of `a − k`, which is free below `k`'s lowest set bit and at it,
+    /// so n − tz(k) − 1 ANDs for 0 < k < 2^n (tz: trailing zeros; 30 for
+    /// k = 50 on 32 bits). Constant true for `k = 0`, constant false when
+    /// `k` does not fit in n bits.
+    pub fn ge_const(&mut self, a: &[WireId], k: u128) -> WireId {
+        let n = a.len();
+        if n < 128 && k >> n != 0 {
+            return WireId::ZERO;
+        }
+        let k = self.constant_bits_u128(k, n as u32);
+        let (_, borrow) = self.sub_with_borrow(a, &k, false);
+        self.not(borrow)
+    }
+
+    /// The minimum-cohort guard: `if count >= k { value } else { every bit
+    /// set }`, with `count` unsigned and `k` a constant, as
+    /// `value ∨ ¬(count ≥ k)` bit by bit. Costs [`Builder::ge_const`] plus
+    /// one AND per bit of `value` that is not a constant (a constant bit
+    /// is free: 1 stays 1, 0 becomes the negated condition).
+    ///
+    /// Every bit of the result depends on `value` only through this guard:
+    /// below `k` the result is all ones whatever `value` holds.
+    pub fn release_if_at_least(&mut self, count: &[WireId], k: u128, value: &[WireId]) -> Bits {
+        let released = self.ge_const(count, k);
+        let suppressed = self.not(released);
+        value.iter().map(|&v| self.or(v, suppressed)).collect()
     }
 
     // ----- secret indices ----------------------------------------------------

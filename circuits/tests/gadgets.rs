@@ -595,3 +595,42 @@ fn columns_add_products_terms_counts_and_constants() {
         (x * y - z + z.count_ones() as i128 - x * z + 37 + 8) as u128
     });
 }
+
+/// `ge_const` and the cohort guard, exhaustively at 6 bits for every
+/// constant (and two that do not fit): the values, the sentinel (every bit
+/// set) below the constant, and the AND counts the module docs promise.
+#[test]
+fn release_guard_exhaustive_at_6_bits() {
+    use garblet_circuits::WireId;
+    const N: u32 = 6;
+    for k in 0..(1u128 << N) + 2 {
+        let mut b = Builder::new();
+        let count = b.input("count", Party::Evaluator, N).unwrap();
+        let value = b.input("value", Party::Garbler, 4).unwrap();
+        let ge = b.ge_const(&count, k);
+        let ge_ands = b.and_count() as u64;
+        let want_ands = match k {
+            0 => 0,
+            k if k >= 1 << N => 0,
+            k => u64::from(N - k.trailing_zeros() - 1),
+        };
+        assert_eq!(ge_ands, want_ands, "ge_const k = {k}");
+        // A value with two constant bits: 1 stays 1, 0 becomes ¬(count ≥ k).
+        let mixed = vec![value[0], WireId::ONE, value[1], WireId::ZERO];
+        let out = b.release_if_at_least(&count, k, &mixed);
+        let guard_ands = b.and_count() as u64 - ge_ands;
+        let secret_condition = k != 0 && k < 1 << N;
+        assert_eq!(guard_ands, if secret_condition { 2 } else { 0 }, "guard k = {k}");
+        b.output("ge", Visibility::Both, vec![ge]).unwrap();
+        b.output("out", Visibility::Both, out).unwrap();
+        let c = b.finish().unwrap();
+        for n in 0..1u128 << N {
+            for v in 0..4u128 {
+                let got = c.eval_u128(&[n, v]).unwrap();
+                let released = n >= k;
+                let want = if released { (v & 1) | 0b10 | ((v >> 1) & 1) << 2 } else { 0b1111 };
+                assert_eq!(got, vec![u128::from(released), want], "count {n}, k {k}, value {v}");
+            }
+        }
+    }
+}

@@ -1,6 +1,13 @@
 //! The built-ins: functions (`min`, `max`, `abs`, `len`, `count_ones`,
-//! and `__neg`, which `wrapping_neg()` parses to) and the associated
-//! constants `MIN`, `MAX` and `BITS` of the integer types.
+//! `cohort`, and `__neg`, which `wrapping_neg()` parses to) and the
+//! associated constants `MIN`, `MAX` and `BITS` of the integer types.
+//!
+//! `cohort(count, K, value)` is the minimum-cohort guard: `value` when
+//! `count >= K`, otherwise the sentinel (every bit set), computed in the
+//! circuit. Here it is typed (`count` an unsigned integer, `K` of the same
+//! type, the result of `value`'s type); lowering checks that `K` is known
+//! at compile time and `count` is not, and records the wires it releases
+//! (`lower/expr.rs`), from which [`crate::Program::cohort`] is decided.
 //!
 //! One place for what the language provides besides its syntax: the
 //! checker resolves `u8::MAX` here ([`Checker::assoc_const`]) and types
@@ -14,7 +21,7 @@ use crate::infer::Ty;
 use crate::types::{int_type_by_name, Type};
 
 /// The built-in functions' names.
-const BUILTINS: &[&str] = &["min", "max", "abs", "len", "count_ones", "__neg"];
+const BUILTINS: &[&str] = &["min", "max", "abs", "len", "count_ones", "cohort", "__neg"];
 
 /// Whether `name` is a built-in function.
 pub(crate) fn is_builtin(name: &str) -> bool {
@@ -43,6 +50,10 @@ fn associated_const(ty_name: &str, member: &str) -> Option<Result<ExprKind<()>, 
     };
     Some(Ok(ExprKind::Int { negative, value, suffix: Some(ty_name.to_owned()) }))
 }
+
+/// What to write instead of a count that is not an unsigned integer.
+pub(crate) const COUNT_HELP: &str =
+    "a count is never negative: give it an unsigned type, e.g. `let mut n = 0u32;` or `n as u32`";
 
 impl Checker {
     /// `ty::member` (an [`ExprKind::Assoc`]) as the integer literal it
@@ -79,13 +90,18 @@ impl Checker {
     pub(crate) fn builtin_call(&mut self, name: String, args: Vec<Expr<Ty>>, span: Span) -> Expr<Ty> {
         let want = match name.as_str() {
             "min" | "max" => 2,
+            "cohort" => 3,
             _ => 1,
         };
         if args.len() != want {
-            self.err(Diagnostic::new(
-                span,
-                format!("`{name}` takes {want} argument(s), {} given", args.len()),
-            ));
+            let mut d =
+                Diagnostic::new(span, format!("`{name}` takes {want} argument(s), {} given", args.len()));
+            if name == "cohort" {
+                d = d.with_help(
+                    "write `cohort(count, K, value)`: `value` if `count >= K`, else every bit set",
+                );
+            }
+            self.err(d);
             return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
         }
         let ty = match name.as_str() {
@@ -110,6 +126,22 @@ impl Checker {
                     self.must_be_signed.push((span, t.clone(), "`abs`"));
                 }
                 t
+            }
+            "cohort" => {
+                // count and K: one unsigned integer type (K takes the
+                // count's type, as in `count >= K`); the result: value's.
+                let t = args[0].ty.clone();
+                if !self.is_int_like(&t) {
+                    let msg =
+                        format!("the count of `cohort` must be an unsigned integer, found {}", self.show(&t));
+                    self.err(Diagnostic::new(args[0].span, msg).with_help(COUNT_HELP));
+                } else {
+                    self.must_be_unsigned.push((args[0].span, t.clone(), "the count of `cohort`"));
+                }
+                if !self.unify(&t, &args[1].ty) {
+                    self.mismatch(args[1].span, &t, &args[1].ty);
+                }
+                args[2].ty.clone()
             }
             "count_ones" => {
                 let t = args[0].ty.clone();

@@ -171,6 +171,19 @@ pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
         }
     }
 
+    for (span, ty, what) in std::mem::take(&mut c.must_be_unsigned) {
+        let found = match c.find(&ty) {
+            Ty::Int { signed: true, bits } => format!("i{bits}"),
+            // Nothing gave it a type: it would default to i32.
+            Ty::Var(_) => "an integer that nothing gives a type (so an i32)".to_owned(),
+            _ => continue,
+        };
+        c.err(
+            Diagnostic::new(span, format!("{what} must be an unsigned integer, found {found}"))
+                .with_help(crate::builtins::COUNT_HELP),
+        );
+    }
+
     if !c.errors.is_empty() {
         c.errors.errors.sort_by_key(|d| (d.span.start, d.span.end));
         c.errors.errors.dedup();
@@ -233,6 +246,8 @@ pub(crate) struct Checker {
     pub(crate) calls: HashMap<String, Vec<(String, Span)>>,
     pub(crate) literals: Vec<(Span, bool, u128, Ty)>,
     pub(crate) must_be_signed: Vec<(Span, Ty, &'static str)>,
+    /// Counts (`cohort`): unsigned once types are known.
+    pub(crate) must_be_unsigned: Vec<(Span, Ty, &'static str)>,
 }
 
 impl Checker {
@@ -252,6 +267,7 @@ impl Checker {
             calls: HashMap::new(),
             literals: Vec::new(),
             must_be_signed: Vec::new(),
+            must_be_unsigned: Vec::new(),
         }
     }
 

@@ -97,6 +97,25 @@ pub struct Program {
     /// binds them into what the hello compares, so that two parties that
     /// set different values are refused even where the circuits agree.
     pub consts: Vec<(String, String)>,
+    /// The program's cohort rule: `Some(K)` when every bit of the result
+    /// that depends on an input comes straight out of a
+    /// `cohort(count, K', value)` guard with `K' >= K` (`K` is the
+    /// smallest such `K'`), so that no such bit is released unless its
+    /// guard's count reached `K`; otherwise `None` (a bit escapes every
+    /// guard, is computed from a guard's output afterwards, or the program
+    /// has no guard). Decided during lowering, on the wires each guard
+    /// produced, before optimisation; a session binds it into what the
+    /// hello compares, as [`Program::cohort_term`].
+    pub cohort: Option<u128>,
+}
+
+impl Program {
+    /// The cohort rule as a `(name, value)` term for the hello
+    /// (`("cohort result", "50")`), or `None` when the result is not
+    /// guarded.
+    pub fn cohort_term(&self) -> Option<(String, String)> {
+        self.cohort.map(|k| ("cohort result".to_owned(), k.to_string()))
+    }
 }
 
 /// What a compilation takes besides the source.
@@ -221,6 +240,7 @@ fn compile_here(
         reveal: checked.reveal,
         line_costs: lowered.line_costs,
         consts,
+        cohort: lowered.cohort,
     })
 }
 

@@ -6,16 +6,17 @@
 //! identity signature prefix of `engine::net`), the program's name in the
 //! service's configuration, its circuit digest (blake3 of the canonical
 //! encoding: gates, wires, inputs, outputs) and its output rules (every
-//! output's name, who learns it, and its width), in a length-prefixed
-//! encoding ([`statement`]). The signature is ECDSA P-256 with SHA-256 by
+//! output's name, who learns it, and its width; and, for a program whose
+//! result is guarded by `cohort(count, K, value)`, its cohort rule), in a
+//! length-prefixed encoding ([`statement`]). The signature is ECDSA P-256 with SHA-256 by
 //! the approver's identity key (from `garblet keygen`); the line also
 //! carries the approver's certificate, so the service can check the
 //! signature and match the certificate's SHA-256 fingerprint against its
 //! `[[approver]]`s. Editing the program changes its digest, so every
 //! earlier approval stops counting.
 
+use super::program::Loaded;
 use anyhow::{bail, Context, Result};
-use garblet::circuits::Circuit;
 use garblet::engine::net::{verify_signature, Fingerprint, Identity};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -35,8 +36,14 @@ pub(super) fn approvals_path(program: &Path) -> PathBuf {
 }
 
 /// The bytes an approver signs: the program's name, its circuit digest and
-/// its output rules, each length-prefixed.
-pub(super) fn statement(name: &str, circuit: &Circuit) -> Vec<u8> {
+/// its output rules, each length-prefixed. A program with a cohort rule
+/// adds, after the outputs, `u32 count ‖ per rule: u32 len ‖ name ‖ u32
+/// len ‖ value` (`cohort result` = K); a program without one signs
+/// exactly what it signed before cohort rules existed. Every part is
+/// length-prefixed and the rules come last, so no statement is another's
+/// with its rules cut off or added.
+pub(super) fn statement(name: &str, program: &Loaded) -> Vec<u8> {
+    let circuit = &program.circuit;
     let mut out = Vec::new();
     let field = |out: &mut Vec<u8>, bytes: &[u8]| {
         out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
@@ -50,7 +57,21 @@ pub(super) fn statement(name: &str, circuit: &Circuit) -> Vec<u8> {
         field(&mut out, o.visibility.as_str().as_bytes());
         out.extend_from_slice(&o.width().to_le_bytes());
     }
+    let rules = output_rules(program);
+    if !rules.is_empty() {
+        out.extend_from_slice(&(rules.len() as u32).to_le_bytes());
+        for (rule, value) in &rules {
+            field(&mut out, rule.as_bytes());
+            field(&mut out, value.as_bytes());
+        }
+    }
     out
+}
+
+/// The rules on the program's outputs that an approval binds besides
+/// their names, audiences and widths: the cohort rule, if any.
+fn output_rules(program: &Loaded) -> Vec<(String, String)> {
+    program.program.as_ref().and_then(|p| p.cohort_term()).into_iter().collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -67,7 +88,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 /// `garblet approve`: signs the statement and appends one line to
 /// `PROGRAM.approvals`.
 pub(super) fn approve(program_path: &Path, identity_dir: &Path, name: Option<&str>) -> Result<()> {
-    let program = super::program::Loaded::from_file(program_path, &[], &[])?;
+    let program = Loaded::from_file(program_path, &[], &[])?;
     let identity = Identity::load(identity_dir)?;
     let name = match name {
         Some(n) => n.to_owned(),
@@ -76,7 +97,7 @@ pub(super) fn approve(program_path: &Path, identity_dir: &Path, name: Option<&st
     if name.trim().is_empty() {
         bail!("give the program's name in the service's configuration with --name NAME");
     }
-    let signature = identity.sign(CONTEXT, &statement(&name, &program.circuit))?;
+    let signature = identity.sign(CONTEXT, &statement(&name, &program))?;
     let outputs: Vec<Value> = program
         .circuit
         .outputs()
@@ -87,6 +108,7 @@ pub(super) fn approve(program_path: &Path, identity_dir: &Path, name: Option<&st
         "program": name,
         "circuit_digest": program.circuit.digest().to_hex(),
         "outputs": outputs,
+        "cohort": program.cohort(),
         "approver_fingerprint": identity.fingerprint().to_string(),
         "signed_at": super::audit::rfc3339(std::time::SystemTime::now()),
         "certificate": hex(identity.certificate()),
@@ -139,7 +161,7 @@ impl Standing {
 pub(super) fn standing(
     program_path: &Path,
     name: &str,
-    circuit: &Circuit,
+    program: &Loaded,
     approvers: &[(String, Fingerprint)],
 ) -> Standing {
     let mut s = Standing { valid: Vec::new(), rejected: Vec::new() };
@@ -158,8 +180,9 @@ pub(super) fn standing(
             }
         },
     };
-    let message = statement(name, circuit);
-    let digest = circuit.digest().to_hex();
+    let message = statement(name, program);
+    let digest = program.circuit.digest().to_hex();
+    let cohort = program.cohort().map(|k| k.to_string());
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let n = i + 1;
         let Ok(v) = serde_json::from_str::<Value>(line) else {
@@ -180,6 +203,12 @@ pub(super) fn standing(
                 } else if said != digest {
                     "it approves another version of the program (the circuit digest differs: was the program edited?)"
                         .into()
+                } else if cohort_said(&v) != cohort {
+                    format!(
+                        "it approves other output rules (cohort guard {} there, {} here)",
+                        cohort_said(&v).as_deref().unwrap_or("none"),
+                        cohort.as_deref().unwrap_or("none")
+                    )
                 } else {
                     "the signature does not verify (forged, or altered)".into()
                 };
@@ -198,4 +227,39 @@ pub(super) fn standing(
         }
     }
     s
+}
+
+/// The cohort rule an approvals line shows (for the reason a line does not
+/// count; the signature is what decides).
+fn cohort_said(line: &Value) -> Option<String> {
+    match line.get("cohort")? {
+        Value::Null => None,
+        other => Some(other.to_string().trim_matches('"').to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_statement_binds_the_cohort_rule_and_is_unchanged_without_one() {
+        let src = "fn main(#[garbler] v: u32, #[evaluator] n: u32) -> u32 { cohort(n, 50, v) }";
+        let guarded = Loaded::compile(src, "g.gbl", &[]).unwrap();
+        assert_eq!(guarded.cohort(), Some(50));
+        let with_rule = statement("accuracy", &guarded);
+        // The same circuit without the rule: the statement of before.
+        let mut plain = guarded.duplicate();
+        if let Some(p) = plain.program.as_mut() {
+            p.cohort = None;
+        }
+        let without = statement("accuracy", &plain);
+        assert_ne!(with_rule, without);
+        assert!(with_rule.starts_with(&without), "the rule follows the outputs");
+        let mut lower = guarded.duplicate();
+        if let Some(p) = lower.program.as_mut() {
+            p.cohort = Some(5);
+        }
+        assert_ne!(statement("accuracy", &lower), with_rule);
+    }
 }

@@ -469,6 +469,7 @@ fn stats(path: &Path, as_json: bool, by_line: bool, consts: &[String]) -> Result
             "garbled_bytes": s.and * 32,
             "digest": digest,
             "consts": consts_json(&loaded),
+            "cohort": loaded.cohort().map(|k| json!({"output": "result", "at_least": k})),
         });
         println!("{obj}");
         return Ok(());
@@ -479,6 +480,11 @@ fn stats(path: &Path, as_json: bool, by_line: bool, consts: &[String]) -> Result
     if let Some(p) = loaded.program.as_ref().filter(|p| !p.consts.is_empty()) {
         let set: Vec<String> = p.consts.iter().map(|(k, v)| format!("{k} = {v}")).collect();
         println!("constants  {} (set with --const; the hello compares them too)", set.join(", "));
+    }
+    if let Some(k) = loaded.cohort() {
+        println!(
+            "cohort     guard: result released only when count >= {k}, else every bit set (the hello compares it)"
+        );
     }
     println!("gates      {} (AND {}, XOR {}, INV {})", s.gates, s.and, s.xor, s.inv);
     println!("AND depth  {}", s.and_depth);

@@ -234,11 +234,22 @@ impl Loaded {
     }
 
     /// What the hello binds besides the circuit: the constants set with
-    /// `--const`, as `const NAME` = canonical value.
+    /// `--const`, as `const NAME` = canonical value, then the program's
+    /// cohort rule, as `cohort result` = its `K` (when the result is
+    /// guarded). Two parties whose compiled rules differ are refused, even
+    /// where their gates agree.
     pub(super) fn session_terms(&self) -> Vec<(String, String)> {
         self.program.as_ref().map_or_else(Vec::new, |p| {
-            p.consts.iter().map(|(name, value)| (format!("const {name}"), value.clone())).collect()
+            let consts = p.consts.iter().map(|(name, value)| (format!("const {name}"), value.clone()));
+            consts.chain(p.cohort_term()).collect()
         })
+    }
+
+    /// The cohort rule of a compiled program: every bit of the result that
+    /// depends on an input is released only when a count reached this
+    /// `K`. `None` for an unguarded result and for Bristol circuits.
+    pub(super) fn cohort(&self) -> Option<u128> {
+        self.program.as_ref().and_then(|p| p.cohort)
     }
 
     /// A copy (for the demo's second party).

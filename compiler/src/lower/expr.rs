@@ -283,6 +283,7 @@ impl Lowerer<'_> {
                     self.line,
                 ))))
             }
+            "cohort" => self.cohort(args, vals),
             "len" => {
                 let n = match &args[0].ty {
                     Type::Array(_, n) => *n,
@@ -292,6 +293,38 @@ impl Lowerer<'_> {
             }
             _ => self.fatal(Diagnostic::new(e.span, format!("cannot find function `{name}`"))),
         }
+    }
+
+    /// `cohort(count, K, value)`: `value` if `count >= K`, else every bit
+    /// set (`Builder::release_if_at_least`). `K` must be known at compile
+    /// time and `count` must not (a guard on a constant decides nothing
+    /// about the data). Each wire it releases is recorded with `K`, for
+    /// the program's cohort rule (`super::cohort_rule`).
+    fn cohort(&mut self, args: &[Expr<Type>], vals: &[Val]) -> LResult<Val> {
+        let count = self.bits(&vals[0]);
+        let k = self.bits(&vals[1]);
+        let value = self.bits(&vals[2]);
+        let Some(k) = const_value(&k) else {
+            return self.fatal(
+                Diagnostic::new(args[1].span, "the minimum `K` of `cohort` must be known at compile time")
+                    .with_help("write a literal or a `const` item (which `--const K=…` can set)"),
+            );
+        };
+        if let Some(n) = const_value(&count) {
+            return self.fatal(
+                Diagnostic::new(
+                    args[0].span,
+                    format!("the count of `cohort` is known at compile time ({n}), so the guard would decide nothing about the data"),
+                )
+                .with_help("count what the data says, e.g. `if matches { n += 1; }` over the records"),
+            );
+        }
+        let out = self.b.release_if_at_least(&count, k, &value);
+        for &w in out.iter().filter(|w| !w.is_const()) {
+            let least = self.guarded.entry(w).or_insert(k);
+            *least = (*least).max(k);
+        }
+        Ok(Val::bits(out))
     }
 
     /// `x op y` with `x` of type `ta` (the checker made `y` match, except

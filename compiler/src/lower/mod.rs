@@ -46,13 +46,17 @@ use lines::line_costs;
 use std::collections::HashMap;
 use value::{slice, Val};
 
-/// What lowering produces: the (unoptimised) circuit and the AND gates each
-/// source line's expressions emitted that the outputs depend on.
+/// What lowering produces: the (unoptimised) circuit, the AND gates each
+/// source line's expressions emitted that the outputs depend on, and the
+/// cohort rule of the result.
 pub(crate) struct Lowered {
     /// The circuit, straight from the builder.
     pub circuit: Circuit,
     /// `(line, ANDs)`, sorted by line, lines without ANDs left out.
     pub line_costs: Vec<(u32, u64)>,
+    /// The smallest `K` of the `cohort` guards the result's bits come out
+    /// of, when every bit that is not a constant does ([`cohort_rule`]).
+    pub cohort: Option<u128>,
 }
 
 /// Lowers a checked program into a circuit with one input per parameter of
@@ -72,6 +76,7 @@ pub(crate) fn lower(checked: &Checked, source: &str) -> Result<Lowered, Diagnost
         steps: 0,
         depth: 0,
         comparisons: HashMap::new(),
+        guarded: HashMap::new(),
     };
     let main = &program.fns[checked.main];
     let mut frame = Frame::default();
@@ -94,6 +99,7 @@ pub(crate) fn lower(checked: &Checked, source: &str) -> Result<Lowered, Diagnost
         return Err(l.errors);
     }
     let result: Bits = result.to_vec();
+    let cohort = cohort_rule(&result, &l.guarded);
     if let Err(e) = l.b.output("result", checked.reveal, result) {
         return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string())));
     }
@@ -103,7 +109,30 @@ pub(crate) fn lower(checked: &Checked, source: &str) -> Result<Lowered, Diagnost
         Err(e) => return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string()))),
     };
     let line_costs = line_costs(&circuit, &segments);
-    Ok(Lowered { circuit, line_costs })
+    Ok(Lowered { circuit, line_costs, cohort })
+}
+
+/// The cohort rule of a result: the smallest `K` among the guards its bits
+/// come out of, if every bit that is not a constant is a wire some
+/// `cohort(count, K, value)` produced (`guarded`: wire → the largest `K`
+/// of a guard that produced it); `None` if any such bit is not, or if no
+/// bit is guarded at all.
+///
+/// Decided on wires, not on syntax: a guard's output wire computes
+/// `value ∨ ¬(count ≥ K)`, so wherever that wire is read — through
+/// variables, tuples, structs, function returns — it is that function,
+/// and anything computed from it afterwards (`cohort(…) + b`, a merge
+/// under a secret `if`) is a new wire that is not in `guarded`. Constant
+/// bits reveal nothing about any input, whatever the count; a guard's
+/// constant bits are its value's 1s (sentinel and value agree there), and
+/// the guard never records a constant.
+fn cohort_rule(result: &[WireId], guarded: &HashMap<WireId, u128>) -> Option<u128> {
+    let mut least: Option<u128> = None;
+    for w in result.iter().filter(|w| !w.is_const()) {
+        let k = *guarded.get(w)?;
+        least = Some(least.map_or(k, |m| m.min(k)));
+    }
+    least
 }
 
 /// Lowering stopped; the reason is in `errors`.
@@ -159,6 +188,9 @@ struct Lowerer<'a> {
     steps: u64,
     depth: usize,
     comparisons: HashMap<WireId, Comparison>,
+    /// The wires `cohort(count, K, value)` guards produced, each with the
+    /// largest `K` of a guard that produced it (see [`cohort_rule`]).
+    guarded: HashMap<WireId, u128>,
 }
 
 impl Lowerer<'_> {

@@ -336,7 +336,7 @@ impl fmt::Display for ProgramMismatch {
                 let hex = |d: &[u8; 32]| d[..8].iter().map(|b| format!("{b:02x}")).collect::<String>();
                 write!(
                     f,
-                    "the programs differ (program digest {} here, {} at the peer; {ours_ands} AND gates here, {theirs_ands} there): both must run the same program, with the same --const values",
+                    "the programs differ (program digest {} here, {} at the peer; {ours_ands} AND gates here, {theirs_ands} there): both must run the same program, with the same --const values and cohort rules",
                     hex(ours),
                     hex(theirs)
                 )

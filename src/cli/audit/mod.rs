@@ -202,6 +202,7 @@ pub(super) fn program_fields(program: &super::program::Loaded, file_digest: bool
             "consts": program.program.as_ref().map(|p| {
                 p.consts.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<String, Value>>()
             }).unwrap_or_default(),
+            "cohort": program.cohort(),
         }),
     );
     fields.insert("inputs".into(), json!(inputs));

@@ -47,6 +47,7 @@ struct RawConfig {
     max_sessions: Option<Spanned<i64>>,
     timeout: Option<Spanned<String>>,
     grace: Option<Spanned<String>>,
+    min_cohort: Option<Spanned<i64>>,
     #[serde(default)]
     peer: Vec<RawPeer>,
     #[serde(default)]
@@ -73,8 +74,7 @@ struct RawProgram {
     max_runs: Spanned<i64>,
     window: Spanned<String>,
     approvals: Option<Spanned<i64>>,
-    /// Accepted so that the refusal can say why (see `docs/GOVERNANCE.md`).
-    min_cohort: Option<Spanned<toml::Value>>,
+    min_cohort: Option<Spanned<i64>>,
 }
 
 /// A configured party (a peer or an approver).
@@ -98,6 +98,9 @@ pub(in crate::cli) struct ProgramRule {
     /// The window as written (`24h`), for messages.
     pub(in crate::cli) window_text: String,
     pub(in crate::cli) approvals: usize,
+    /// The smallest cohort the program's outputs to the peer must be
+    /// guarded by (`min_cohort`: the program's, else the service's).
+    pub(in crate::cli) min_cohort: Option<u64>,
     /// The line of its `name`, for errors found later (compiling, inputs).
     pub(in crate::cli) line: usize,
 }
@@ -201,6 +204,11 @@ impl Config {
             }
             Ok(out)
         };
+        let service_min_cohort = match &raw.min_cohort {
+            None => None,
+            Some(k) if *k.get_ref() < 1 => return Err(err(k.span(), "min_cohort must be at least 1".into())),
+            Some(k) => Some(*k.get_ref() as u64),
+        };
         let peers = named(&raw.peer, "peer")?;
         let approvers = named(&raw.approver, "approver")?;
 
@@ -214,12 +222,22 @@ impl Config {
             if programs.iter().any(|o| o.name == name) {
                 return Err(err(p.name.span(), format!("two programs are named `{name}`")));
             }
-            if let Some(k) = &p.min_cohort {
-                return Err(err(
-                    k.span(),
-                    format!("program `{name}`: min_cohort needs the in-circuit cohort guard, which garblet does not have yet; remove the key (the service will not run a program whose guard it cannot enforce)"),
-                ));
-            }
+            let min_cohort = match (&p.min_cohort, service_min_cohort) {
+                (None, service) => service,
+                (Some(k), _) if *k.get_ref() < 1 => {
+                    return Err(err(k.span(), format!("program `{name}`: min_cohort must be at least 1")))
+                }
+                (Some(k), Some(service)) if (*k.get_ref() as u64) < service => {
+                    return Err(err(
+                        k.span(),
+                        format!(
+                            "program `{name}`: min_cohort = {} is below the service's min_cohort = {service}: a program may raise it, not lower it",
+                            k.get_ref()
+                        ),
+                    ))
+                }
+                (Some(k), _) => Some(*k.get_ref() as u64),
+            };
             let role = match p.role.get_ref().as_str() {
                 "garbler" => Party::Garbler,
                 "evaluator" => Party::Evaluator,
@@ -301,6 +319,7 @@ impl Config {
                 window,
                 window_text,
                 approvals,
+                min_cohort,
                 line,
             });
         }
@@ -367,8 +386,19 @@ mod tests {
         assert!(m.contains(":13:") && m.contains("`nobody` is not configured"), "{m}");
         let m = msg(good().replace("\"24h\"", "\"3 fortnights\""));
         assert!(m.contains(":15:") && m.contains("window"), "{m}");
-        let m = msg(good() + "min_cohort = 50\n");
-        assert!(m.contains(":16:") && m.contains("cohort guard"), "{m}");
+        let m = msg(good() + "min_cohort = 0\n");
+        assert!(m.contains(":16:") && m.contains("min_cohort must be at least 1"), "{m}");
+        let with_default = |t: String| t.replace("audit.jsonl\"\n", "audit.jsonl\"\nmin_cohort = 50\n");
+        let m = msg(with_default(good()) + "min_cohort = 20\n");
+        assert!(m.contains(":17:") && m.contains("is below the service's min_cohort = 50"), "{m}");
+        assert_eq!(load(&with_default(good())).unwrap().programs[0].min_cohort, Some(50));
+        assert_eq!(
+            load(&(with_default(good()) + "min_cohort = 80\n")).unwrap().programs[0].min_cohort,
+            Some(80)
+        );
+        assert_eq!(load(&good()).unwrap().programs[0].min_cohort, None);
+        let m = msg(good() + "min_cohort = \"many\"\n");
+        assert!(m.contains(":16:"), "{m}");
         let m = msg(good().replace(FP, "abc"));
         assert!(m.contains(":7:"), "{m}");
     }

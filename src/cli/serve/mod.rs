@@ -6,9 +6,10 @@
 //! that signs it is accepted at the TLS layer, within `timeout`), then the
 //! peer's hello, read before the service says anything
 //! (`SessionConfig::read_peer_hello`), then the rules in order — peer,
-//! program, approval (`policy.rs`), capacity (at most `max_sessions` runs
-//! at once; one more waits briefly), budget (`ledger.rs`, reserved under a
-//! mutex and on disk before the run) — and either the session
+//! program, approval, cohort (`policy.rs`), capacity (at most
+//! `max_sessions` runs at once; one more waits briefly), budget
+//! (`ledger.rs`, reserved under a mutex and on disk before the run) — and
+//! either the session
 //! (`SessionConfig::run_responding`) or a refusal frame naming the rule.
 //! Every connection that completes the handshake gets exactly one line in
 //! the audit chain (`audit/chain.rs`).
@@ -155,10 +156,14 @@ fn load_programs(config: &Config) -> Result<Vec<Offered>> {
         let loaded = Loaded::from_file(&rule.path, &[], &[]).map_err(at)?;
         let files: Vec<_> = rule.inputs.iter().cloned().collect();
         let inputs = loaded.collect_inputs(Some(rule.role), &[], &files).map_err(at)?;
-        if let Some(twin) = out
-            .iter()
-            .find(|o| o.loaded.circuit.digest() == loaded.circuit.digest() && o.rule.role == rule.role)
-        {
+        if let Some(problem) = policy::cohort_problem(rule, &loaded) {
+            return Err(config.error_at(rule.line, problem).into());
+        }
+        let digest = SessionProgram::from_circuit(&loaded.circuit)
+            .map_err(|e| at(e.into()))?
+            .with_terms(&loaded.session_terms())
+            .digest();
+        if let Some(twin) = out.iter().find(|o| o.digest == digest && o.rule.role == rule.role) {
             return Err(config
                 .error_at(
                     rule.line,
@@ -169,7 +174,7 @@ fn load_programs(config: &Config) -> Result<Vec<Offered>> {
                 )
                 .into());
         }
-        out.push(Offered { rule: rule.clone(), loaded, inputs });
+        out.push(Offered { rule: rule.clone(), loaded, digest, inputs });
     }
     Ok(out)
 }
@@ -238,7 +243,7 @@ fn run_listener(service: &Arc<Service>, listener: std::net::TcpListener) -> Resu
             o.rule.name,
             o.loaded.path,
             o.rule.role,
-            &o.loaded.circuit.digest().to_hex()[..16],
+            o.digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>(),
             o.rule.peers.join(", "),
             o.rule.max_runs,
             plural(o.rule.max_runs as usize),
@@ -407,6 +412,9 @@ impl Service {
         if let Err(r) = policy::check_approvals(offered, &self.config.approvers) {
             return refused(ch, r);
         }
+        if let Err(r) = policy::check_cohort(offered) {
+            return refused(ch, r);
+        }
         let Some(_slot) =
             self.slots.acquire(self.config.max_sessions, CAPACITY_WAIT.min(self.config.timeout))
         else {
@@ -445,7 +453,8 @@ impl Service {
             }
         }
         let outcome = (|| {
-            let program = SessionProgram::from_circuit(&offered.loaded.circuit)?;
+            let program = SessionProgram::from_circuit(&offered.loaded.circuit)?
+                .with_terms(&offered.loaded.session_terms());
             let inputs = PartyInputs::new(offered.inputs.clone());
             session.run_responding(rule.role, ch, hello, &program, &inputs)
         })();
