@@ -118,10 +118,9 @@ fn main() {
                 let _ = (down.set_nodelay(true), up.set_nodelay(true));
                 served += 1;
                 wire.open.fetch_add(2, Ordering::SeqCst);
-                for (from, to, direction) in [
-                    (down.try_clone().expect("clone"), up.try_clone().expect("clone"), 0),
-                    (up, down, 1),
-                ] {
+                for (from, to, direction) in
+                    [(down.try_clone().expect("clone"), up.try_clone().expect("clone"), 0), (up, down, 1)]
+                {
                     let wire = wire.clone();
                     std::thread::spawn(move || {
                         pipe(from, to, delay, direction, wire.clone());
