@@ -645,7 +645,7 @@ fn truncated_or_corrupt_binary_circuits_are_one_line_errors() {
     b[gates + 1..gates + 5].copy_from_slice(&4_000_000u32.to_le_bytes());
     let wire = write("wire.bin", &b);
     assert_one_line_error(&["stats", &wire], "gate 0 uses wire 4000000");
-    let mut b = bytes.clone();
+    let mut b = bytes;
     b.push(0);
     let trailing = write("trailing.bin", &b);
     assert_one_line_error(&["stats", &trailing], "1 bytes follow the last gate");

@@ -441,33 +441,29 @@ impl GateDecoder {
             self.list.reserve_exact(want - start);
         }
         let n = self.num_wires;
-        // Wires >= n are clamped to n - 1 for the look-ups (n >= 2: the
-        // constants), so every index is in the set; such gates fail `fine`.
-        let top = n.saturating_sub(1);
         let defined = &mut self.defined[..];
-        // The slots are written twice (zeroed, then decoded), but while the
-        // batch is in cache; the loop then keeps its flag in a register.
-        self.list.resize(start + records.len(), Gate::xor(WireId::ZERO, WireId::ZERO, WireId::ZERO));
         let mut bad = false;
-        for (slot, record) in self.list[start..].iter_mut().zip(records) {
+        let flag = &mut bad;
+        self.list.extend(records.iter().map(move |record| {
             let (tag, a, b, out) = (record[0], word(record, 1), word(record, 5), word(record, 9));
-            let bit = |w: u32| defined[(w.min(top) >> 6) as usize] >> (w & 63) & 1;
+            // Words past the set's end read as 0: the wire is undefined.
+            let bit = |w: u32| defined.get((w >> 6) as usize).map_or(0, |bits| bits >> (w & 63));
             let fine = (tag <= 2)
-                & (a < n)
-                & (b < n)
-                & (out < n)
+                & (a.max(b).max(out) < n)
                 & ((tag != GateKind::Inv.tag()) | (a == b))
                 & (out >= WireId::FIRST_FREE)
-                & (bit(a) & bit(b) == 1);
-            bad |= !fine;
-            defined[(out.min(top) >> 6) as usize] |= u64::from(out < n) << (out & 63);
-            *slot = Gate {
+                & (bit(a) & bit(b) & 1 == 1);
+            *flag |= !fine;
+            if let Some(bits) = defined.get_mut((out >> 6) as usize) {
+                *bits |= 1 << (out & 63);
+            }
+            Gate {
                 a: WireId::new(a),
                 b: WireId::new(b),
                 out: WireId::new(out),
                 kind: KINDS[usize::from(tag & 3)],
-            };
-        }
+            }
+        }));
         if bad {
             return Err(self.first_error(start, records));
         }
@@ -584,7 +580,7 @@ mod tests {
                 );
             }
         }
-        let mut long = bytes.clone();
+        let mut long = bytes;
         long.extend_from_slice(&[0; 5]);
         assert_eq!(Circuit::from_canonical_bytes(&long), Err(DecodeError::TrailingBytes(5)));
     }

@@ -528,7 +528,7 @@ mod tests {
         for text in programs {
             assert_eq!(FileKind::sniff(text.as_bytes()), FileKind::Program, "{text:?}");
         }
-        let binary = garblet::circuits::bristol::parse_str(bristol[0]).unwrap().to_canonical_bytes();
+        let binary = bristol::parse_str(bristol[0]).unwrap().to_canonical_bytes();
         assert_eq!(FileKind::sniff(&binary), FileKind::Binary);
         assert_eq!(FileKind::sniff(&binary[..20]), FileKind::Binary);
         assert_eq!(FileKind::sniff(&binary[..10]), FileKind::Program, "too short for the magic");
