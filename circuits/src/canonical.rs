@@ -363,8 +363,6 @@ struct GateDecoder {
     list: Vec<Gate>,
     /// The gate count the header claims.
     claimed: u64,
-    /// The wires set before the first gate: constants and inputs.
-    inputs_end: u32,
 }
 
 impl GateDecoder {
@@ -377,7 +375,7 @@ impl GateDecoder {
         for w in 0..inputs_end {
             defined[(w >> 6) as usize] |= 1 << (w & 63);
         }
-        GateDecoder { num_wires, defined, list: Vec::new(), claimed, inputs_end }
+        GateDecoder { num_wires, defined, list: Vec::new(), claimed }
     }
 
     /// Reads the claimed number of gate records from `r`: whole records are
@@ -423,12 +421,6 @@ impl GateDecoder {
 
     /// Decodes whole records (`records.len()` is a multiple of 13), checking
     /// each gate as [`Circuit::new`] does.
-    ///
-    /// The loop has no early exit, so that `Vec::extend` writes the gates
-    /// with one capacity check for the whole batch: each gate's checks are
-    /// folded into one flag, and only when it is set does
-    /// [`GateDecoder::first_error`] go over the batch again to name the
-    /// first gate that fails.
     fn decode(&mut self, records: &[u8]) -> Result<(), DecodeError> {
         let (records, _) = records.as_chunks::<GATE_BYTES>();
         let start = self.list.len();
@@ -440,61 +432,53 @@ impl GateDecoder {
             let want = want.min(claimed).max(start + records.len());
             self.list.reserve_exact(want - start);
         }
-        let n = self.num_wires;
-        let defined = &mut self.defined[..];
-        let mut bad = false;
-        let flag = &mut bad;
-        self.list.extend(records.iter().map(move |record| {
-            let (tag, a, b, out) = (record[0], word(record, 1), word(record, 5), word(record, 9));
-            // Words past the set's end read as 0: the wire is undefined.
-            let bit = |w: u32| defined.get((w >> 6) as usize).map_or(0, |bits| bits >> (w & 63));
-            let fine = (tag <= 2)
-                & (a.max(b).max(out) < n)
-                & ((tag != GateKind::Inv.tag()) | (a == b))
-                & (out >= WireId::FIRST_FREE)
-                & (bit(a) & bit(b) & 1 == 1);
-            *flag |= !fine;
-            if let Some(bits) = defined.get_mut((out >> 6) as usize) {
-                *bits |= 1 << (out & 63);
-            }
-            Gate {
-                a: WireId::new(a),
-                b: WireId::new(b),
-                out: WireId::new(out),
-                kind: KINDS[usize::from(tag & 3)],
-            }
-        }));
-        if bad {
-            return Err(self.first_error(start, records));
-        }
-        Ok(())
+        decode_batch(records, self.num_wires, &mut self.defined, &mut self.list).map_err(|i| {
+            let r = &records[i];
+            let (tag, a, b, out) = (r[0], word(r, 1), word(r, 5), word(r, 9));
+            // decode_batch stopped at this gate because a check fails.
+            check(self.list.len(), tag, a, b, out, self.num_wires, &self.defined)
+                .unwrap_or(DecodeError::BadTag { what: "gate kind", tag })
+        })
     }
+}
 
-    /// The error of the first gate of `records` (decoded from index `start`
-    /// on) that fails a check. The wire set is rebuilt as it was before the
-    /// batch: the batch's own writes, bad ones included, went into it.
-    #[cold]
-    #[inline(never)]
-    fn first_error(&mut self, start: usize, records: &[[u8; GATE_BYTES]]) -> DecodeError {
-        self.list.truncate(start);
-        self.defined.fill(0);
-        for w in 0..self.inputs_end {
-            self.defined[(w >> 6) as usize] |= 1 << (w & 63);
+/// Decodes `records` onto `list` (whose capacity suffices), checking each
+/// gate and marking the wire it writes in `defined`; stops at the first
+/// gate that fails a check and returns its index in `records`, with `list`
+/// and `defined` as they were before it (the caller then names the error).
+/// Not inlined: as a function of its own, the compiler knows that the gate
+/// list and the wire set do not overlap.
+#[inline(never)]
+fn decode_batch(
+    records: &[[u8; GATE_BYTES]],
+    n: u32,
+    defined: &mut [u64],
+    list: &mut Vec<Gate>,
+) -> Result<(), usize> {
+    for (i, record) in records.iter().enumerate() {
+        let (tag, a, b, out) = (record[0], word(record, 1), word(record, 5), word(record, 9));
+        // Words past the set's end read as 0: the wire is undefined.
+        let bit = |w: u32| defined.get((w >> 6) as usize).is_some_and(|bits| bits >> (w & 63) & 1 == 1);
+        let fine = tag <= 2
+            && a.max(b).max(out) < n
+            && out >= WireId::FIRST_FREE
+            && (tag != GateKind::Inv.tag() || a == b)
+            && bit(a)
+            && bit(b);
+        if !fine {
+            return Err(i);
         }
-        for g in &self.list {
-            let w = g.out.get();
-            self.defined[(w >> 6) as usize] |= 1 << (w & 63);
+        if let Some(bits) = defined.get_mut((out >> 6) as usize) {
+            *bits |= 1 << (out & 63);
         }
-        for (i, record) in records.iter().enumerate() {
-            let (tag, a, b, out) = (record[0], word(record, 1), word(record, 5), word(record, 9));
-            if let Some(e) = check(start + i, tag, a, b, out, self.num_wires, &self.defined) {
-                return e;
-            }
-            self.defined[(out >> 6) as usize] |= 1 << (out & 63);
-        }
-        // Unreachable: the batch's flag was set by one of its gates.
-        DecodeError::Invalid(CircuitError::ReadBeforeWrite { gate: start, wire: 0 })
+        list.push(Gate {
+            a: WireId::new(a),
+            b: WireId::new(b),
+            out: WireId::new(out),
+            kind: KINDS[usize::from(tag & 3)],
+        });
     }
+    Ok(())
 }
 
 /// Gate kinds by tag (tags above 2 fail the checks before this is used).
