@@ -447,7 +447,7 @@ fn files_are_recognised_by_content_and_a_wrong_kind_says_what_was_expected() {
             "--owner",
             "alice=garbler",
         ],
-        "--owner is for Bristol circuits, but",
+        "--owner is for circuit files, but",
     );
     // Text that is neither.
     let neither = dir.file("notes.txt", "hello\n");
@@ -559,4 +559,101 @@ fn records_from_csv_and_json_files_with_the_program_sized_by_const() {
         &["eval", &program, "-i", &model_arg, "-i", "records=@/no/such/records.csv"],
         "input `records`: cannot read /no/such/records.csv",
     );
+}
+
+/// The digest `garblet stats --json` prints for `file`.
+fn digest_of(file: &str) -> String {
+    let out = garblet(&["stats", file, "--json"]);
+    assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["digest"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn binary_circuits_have_the_digest_of_what_they_were_written_from() {
+    let dir = TempDir::new("binary");
+    let bin = |name: &str| dir.0.join(name).to_str().unwrap().to_owned();
+    // A compiled program written as binary: the compiler's digest, and the
+    // file's own blake3; names kept, values given and printed as integers.
+    let source = std::fs::read_to_string(example("millionaires.gbl")).unwrap();
+    let compiled = garblet::compiler::compile(&source, "millionaires.gbl").unwrap();
+    let m = bin("m.bin");
+    let out = garblet(&["compile", &example("millionaires.gbl"), "--format", "binary", "-o", &m]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let want = compiled.circuit.digest().to_hex();
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&want), "compile prints the digest");
+    assert_eq!(digest_of(&m), want);
+    assert_eq!(blake3::hash(&std::fs::read(&m).unwrap()).to_hex().as_str(), want);
+    let out = garblet(&["eval", &m, "-i", "alice=5000000", "-i", "bob=4200000", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["outputs"]["result"], "0x1");
+
+    // A Bristol file converted to binary: the digest of the Bristol file as
+    // loaded, and the FIPS-197 answer; converted back, the same function.
+    let aes = shared("aes_128.txt");
+    let a = bin("aes.bin");
+    let out = garblet(&["convert", &aes, "--format", "binary", "-o", &a]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(digest_of(&a), digest_of(&aes));
+    let (key, pt) = ("0x000102030405060708090a0b0c0d0e0f", "0x00112233445566778899aabbccddeeff");
+    let back = bin("aes-again.txt");
+    let out = garblet(&["convert", &a, "--format", "bristol", "-o", &back]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for file in [&a, &back] {
+        let out = garblet(&["eval", file, "-i", &format!("in0={key}"), "-i", &format!("in1={pt}")]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "out0 = 0x69c4e0d86a7b0430d8cdb78070b4c55a");
+    }
+    // --owner applies before the conversion, so the owners are in the digest.
+    let owned = bin("owned.bin");
+    let out = garblet(&["convert", &aes, "--owner", "in1=garbler", "-o", &owned]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_ne!(digest_of(&owned), digest_of(&aes));
+    let out = garblet(&["stats", &owned, "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inputs"][1]["party"], "garbler");
+}
+
+#[test]
+fn truncated_or_corrupt_binary_circuits_are_one_line_errors() {
+    let dir = TempDir::new("corrupt");
+    let a = dir.0.join("aes.bin").to_str().unwrap().to_owned();
+    let out = garblet(&["convert", &shared("aes_128.txt"), "-o", &a]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&a).unwrap();
+    let write = |name: &str, b: &[u8]| {
+        let path = dir.0.join(name);
+        std::fs::write(&path, b).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let half = write("half.bin", &bytes[..bytes.len() / 2]);
+    assert_one_line_error(&["stats", &half], "ends early, inside the gates");
+    let header = write("header.bin", &bytes[..30]);
+    assert_one_line_error(&["eval", &header, "-i", "in0=1"], "ends early");
+    let mut b = bytes.clone();
+    b[16] = 9;
+    let version = write("version.bin", &b);
+    assert_one_line_error(&["stats", &version], "version 9 is not supported");
+    // The first gate's kind, then its first operand.
+    let gates = bytes.len() - 36_663 * 13;
+    assert_eq!(bytes[gates - 8..gates], 36_663u64.to_le_bytes(), "the gate count precedes the gates");
+    let mut b = bytes.clone();
+    b[gates] = 7;
+    let tag = write("tag.bin", &b);
+    assert_one_line_error(&["stats", &tag], "unknown gate kind tag 7");
+    let mut b = bytes.clone();
+    b[gates + 1..gates + 5].copy_from_slice(&4_000_000u32.to_le_bytes());
+    let wire = write("wire.bin", &b);
+    assert_one_line_error(&["stats", &wire], "gate 0 uses wire 4000000");
+    let mut b = bytes;
+    b.push(0);
+    let trailing = write("trailing.bin", &b);
+    assert_one_line_error(&["stats", &trailing], "1 bytes follow the last gate");
+    for bad in [&half, &tag] {
+        assert_one_line_error(&["stats", bad], "starts like a binary garblet circuit");
+    }
+    // A binary circuit is not a program.
+    assert_one_line_error(&["compile", &a, "-o", &half], "`garblet convert` converts a circuit file");
+    let empty = write("empty.txt", b"");
+    assert_one_line_error(&["stats", &empty], "a Bristol Fashion circuit or a binary garblet circuit");
 }

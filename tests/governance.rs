@@ -669,3 +669,18 @@ fn min_cohort_admits_only_guarded_programs_and_the_guard_suppresses_small_cohort
     assert_eq!(log[0]["program"]["cohort"], 4);
     assert_eq!(log[2]["rule"], "program");
 }
+
+/// A service's `path` may name a binary circuit (`garblet convert`); its
+/// inputs are integers, as for Bristol circuits.
+#[test]
+fn serve_check_loads_a_binary_circuit() {
+    let w = World::new("gov-binary", 1);
+    let aes = support::shared("aes_128.txt");
+    let out = bin().args(["convert", &aes, "--format", "binary", "-o", &w.path("aes.bin")]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(w.s.path("records.json"), r#"{"in1": "0x00112233445566778899aabbccddeeff"}"#).unwrap();
+    let config = w.config("binary.toml", &[("aes", "aes.bin", 3, 0)], "");
+    let out = bin().args(["serve", "--check", "--config", config.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 peer, 1 program"));
+}

@@ -714,3 +714,27 @@ fn cohort_rules_are_compared_by_the_hello_with_the_constants() {
         }
     }
 }
+
+/// One party loads the shared AES-128 Bristol file, the other its binary
+/// conversion: the hello's digests agree, and both learn the FIPS-197
+/// answer.
+#[test]
+fn a_bristol_party_and_a_binary_party_run_together() {
+    let s = Scratch::new("binary");
+    let aes = shared("aes_128.txt");
+    let converted = s.path("aes.bin");
+    let out = bin().args(["convert", &aes, "--format", "binary", "-o", converted.to_str().unwrap()]).output();
+    let out = out.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listen = format!("127.0.0.1:{}", free_port());
+    let (key, pt) = ("0x000102030405060708090a0b0c0d0e0f", "0x00112233445566778899aabbccddeeff");
+    let g = args(&["run", &aes, "--as", "garbler", "--listen", &listen, "--insecure", "--json", "-i"]);
+    let mut g = g;
+    g.push(format!("in0={key}"));
+    let mut e = args(&["run", converted.to_str().unwrap(), "--as", "evaluator", "--connect", &listen]);
+    e.extend(args(&["--insecure", "--json", "-i", &format!("in1={pt}")]));
+    let pair = run_pair(g, e);
+    for v in [json(&pair.garbler), json(&pair.evaluator)] {
+        assert_eq!(v["outputs"]["out0"], "0x69c4e0d86a7b0430d8cdb78070b4c55a");
+    }
+}

@@ -32,6 +32,10 @@ fn bench_load(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("from_canonical_bytes", "bytes"), |b| {
         b.iter(|| Circuit::from_canonical_bytes(black_box(&binary)).unwrap())
     });
+    g.throughput(Throughput::Elements(gates));
+    g.bench_function(BenchmarkId::new("from_canonical_bytes", "gates"), |b| {
+        b.iter(|| Circuit::from_canonical_bytes(black_box(&binary)).unwrap())
+    });
     g.finish();
 }
 

@@ -1,4 +1,5 @@
-//! The canonical byte encoding of a [`Circuit`] and its blake3 digest.
+//! The canonical byte encoding of a [`Circuit`] and its blake3 digest; the
+//! same bytes are garblet's binary circuit file.
 //!
 //! Before a run both parties compare [`Circuit::digest`]: equal digests mean
 //! the same gates, the same inputs (names, owners, widths) and the same
@@ -10,18 +11,27 @@
 //! wires   u32
 //! inputs  u32 count, then per input:  name (u32 len + UTF-8), party u8, width u32
 //! outputs u32 count, then per output: name, visibility u8, width u32, width × wire u32
-//! gates   u64 count, then per gate:   kind u8, a u32, b u32, out u32
+//! gates   u64 count, then per gate:   kind u8, a u32, b u32, out u32  (13 bytes)
 //! ```
 //!
-//! Decoding checks every count against the bytes that remain before it
-//! allocates, so a hostile encoding cannot make it allocate more than its own
-//! length, and the result is validated like any other circuit.
+//! A file holding exactly these bytes ([`write_file`], [`read_file`]) is a
+//! binary circuit: its blake3 is the circuit's digest, whatever format the
+//! circuit was first loaded from. [`read`] decodes from any `BufRead`,
+//! streaming: gate records are fixed-size, so they are decoded in a tight
+//! loop straight out of the reader's buffer and checked as they come (about
+//! 2 GB/s and more on one core; `BENCHMARKS.md`).
+//!
+//! Decoding allocates in proportion to what it has read, not to the counts
+//! the header claims, and the result is validated as [`Circuit::new`]
+//! validates: a malformed encoding is a [`DecodeError`], never a panic.
 
 use crate::circuit::{Circuit, CircuitError, Gate, GateKind, InputSpec, Output, Party, Visibility, WireId};
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, BufRead, Write};
+use std::path::Path;
 
-const MAGIC: &[u8; 16] = b"garblet-circuit\0";
+/// The first 16 bytes of every canonical encoding (and binary circuit file).
+pub const MAGIC: &[u8; 16] = b"garblet-circuit\0";
 const VERSION: u32 = 1;
 const GATE_BYTES: usize = 13;
 
@@ -61,7 +71,7 @@ pub enum DecodeError {
     /// The bytes end inside a field.
     #[error("the encoding ends early, inside {0}")]
     Truncated(&'static str),
-    /// Bytes follow the last gate.
+    /// Bytes follow the last gate (counted up to 16 MiB).
     #[error("{0} bytes follow the last gate")]
     TrailingBytes(usize),
     /// A name is not UTF-8.
@@ -74,6 +84,14 @@ pub enum DecodeError {
         what: &'static str,
         /// The tag read.
         tag: u8,
+    },
+    /// The bytes could not be read (a file or stream failed).
+    #[error("cannot read the circuit: {message}")]
+    Io {
+        /// The I/O error's kind.
+        kind: io::ErrorKind,
+        /// Its text.
+        message: String,
     },
     /// The decoded parts do not form a valid circuit.
     #[error(transparent)]
@@ -163,107 +181,442 @@ impl Circuit {
         CircuitDigest(*hasher.finalize().as_bytes())
     }
 
-    /// Decodes a canonical encoding (see the module docs).
+    /// Decodes a canonical encoding (see the module docs): [`read`] over
+    /// the bytes in memory, in one pass with no copy.
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Circuit, DecodeError> {
-        let mut r = Reader { bytes, pos: 0 };
-        if r.take(16, "the magic")? != MAGIC {
-            return Err(DecodeError::BadMagic);
+        read(bytes)
+    }
+}
+
+/// Writes `circuit`'s canonical encoding to a file at `path` (the binary
+/// circuit format; `docs/CIRCUITS.md`).
+pub fn write_file(circuit: &Circuit, path: impl AsRef<Path>) -> io::Result<()> {
+    let mut sink = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    circuit.write_canonical(&mut sink)?;
+    sink.flush()
+}
+
+/// Reads a binary circuit file: [`read`] over the file in 1 MiB chunks.
+pub fn read_file(path: impl AsRef<Path>) -> Result<Circuit, DecodeError> {
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    read(io::BufReader::with_capacity(READ_CHUNK, file))
+}
+
+/// Whether `head`, the start of a file, is a canonical encoding (starts
+/// with the magic string).
+pub fn is_canonical(head: &[u8]) -> bool {
+    head.starts_with(MAGIC)
+}
+
+/// Decodes a canonical encoding from `reader`, streaming: the header is read
+/// field by field, then the fixed-size gate records straight out of the
+/// reader's buffer (a `BufReader` of 1 MiB for files, the whole slice for
+/// bytes in memory) into the circuit's gate list, each checked as it is
+/// decoded — every gate reads only wires set earlier (an input, a constant,
+/// or an earlier gate's output) and writes no constant, as [`Circuit::new`]
+/// checks. Allocation follows what has been read, never a count in the
+/// header alone: the gate list grows at most to twice the gates decoded so
+/// far (and to exactly the gate count when the encoding is honest).
+///
+/// The errors are those of [`Circuit::new`] for the first gate that fails,
+/// or [`DecodeError::Truncated`] when the bytes end early.
+pub fn read<R: BufRead>(mut reader: R) -> Result<Circuit, DecodeError> {
+    let r = &mut reader;
+    if array::<16>(r, "the magic")? != *MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    let version = u32_at(r, "the version")?;
+    if version != VERSION {
+        return Err(DecodeError::Version(version));
+    }
+    let num_wires = u32_at(r, "the wire count")?;
+    let n_inputs = u32_at(r, "the input count")?;
+    let mut inputs = Vec::with_capacity((n_inputs as usize).min(HEADER_ITEMS_AHEAD));
+    for _ in 0..n_inputs {
+        let name = name(r)?;
+        let party = match u8_at(r, "an input's party")? {
+            0 => Party::Garbler,
+            1 => Party::Evaluator,
+            tag => return Err(DecodeError::BadTag { what: "party", tag }),
+        };
+        let width = u32_at(r, "an input's width")?;
+        inputs.push(InputSpec { name, party, width });
+    }
+    let n_outputs = u32_at(r, "the output count")?;
+    let mut outputs = Vec::with_capacity((n_outputs as usize).min(HEADER_ITEMS_AHEAD));
+    for _ in 0..n_outputs {
+        let name = name(r)?;
+        let visibility = match u8_at(r, "an output's visibility")? {
+            0 => Visibility::Garbler,
+            1 => Visibility::Evaluator,
+            2 => Visibility::Both,
+            tag => return Err(DecodeError::BadTag { what: "visibility", tag }),
+        };
+        let width = u32_at(r, "an output's width")?;
+        let mut wires = Vec::with_capacity((width as usize).min(HEADER_ITEMS_AHEAD));
+        for _ in 0..width {
+            wires.push(WireId::new(u32_at(r, "an output wire")?));
         }
-        let version = r.u32("the version")?;
-        if version != VERSION {
-            return Err(DecodeError::Version(version));
-        }
-        let num_wires = r.u32("the wire count")?;
-        let n_inputs = r.count(9, "the input count")?;
-        let mut inputs = Vec::with_capacity(n_inputs);
-        for _ in 0..n_inputs {
-            let name = r.name()?;
-            let party = match r.u8("an input's party")? {
-                0 => Party::Garbler,
-                1 => Party::Evaluator,
-                tag => return Err(DecodeError::BadTag { what: "party", tag }),
-            };
-            let width = r.u32("an input's width")?;
-            inputs.push(InputSpec { name, party, width });
-        }
-        let n_outputs = r.count(9, "the output count")?;
-        let mut outputs = Vec::with_capacity(n_outputs);
-        for _ in 0..n_outputs {
-            let name = r.name()?;
-            let visibility = match r.u8("an output's visibility")? {
-                0 => Visibility::Garbler,
-                1 => Visibility::Evaluator,
-                2 => Visibility::Both,
-                tag => return Err(DecodeError::BadTag { what: "visibility", tag }),
-            };
-            let width = r.count(4, "an output's width")?;
-            let mut wires = Vec::with_capacity(width);
-            for _ in 0..width {
-                wires.push(WireId::new(r.u32("an output wire")?));
+        outputs.push(Output { name, visibility, wires });
+    }
+    let n_gates = u64::from_le_bytes(array(r, "the gate count")?);
+    let inputs = Circuit::place_inputs(num_wires, inputs, &outputs)?;
+    let mut gates = GateDecoder::new(num_wires, &inputs, n_gates);
+    gates.read_from(r)?;
+    let trailing = count_rest(r)?;
+    if trailing > 0 {
+        return Err(DecodeError::TrailingBytes(trailing));
+    }
+    let GateDecoder { defined, list, .. } = gates;
+    for o in &outputs {
+        for &w in &o.wires {
+            if w.get() >= num_wires || !is_set(&defined, w.get()) {
+                return Err(CircuitError::UndefinedOutput { output: o.name.clone(), wire: w.get() }.into());
             }
-            outputs.push(Output { name, visibility, wires });
         }
-        let n_gates = u64::from_le_bytes(r.array("the gate count")?);
-        let remaining = (bytes.len() - r.pos) as u64;
-        if n_gates.checked_mul(GATE_BYTES as u64).is_none_or(|need| need > remaining) {
-            return Err(DecodeError::Truncated("the gates"));
+    }
+    Ok(Circuit::from_parts_unchecked(num_wires, inputs, outputs, list))
+}
+
+/// The chunk a file is read in.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Inputs, outputs or output wires allocated for ahead of reading them.
+const HEADER_ITEMS_AHEAD: usize = 1 << 10;
+
+/// Gates allocated for ahead of reading them, at least.
+const GATES_AHEAD: usize = 1 << 12;
+
+/// Trailing bytes counted at most, for [`DecodeError::TrailingBytes`].
+const TRAILING_COUNTED: usize = 1 << 24;
+
+fn io_error(e: io::Error) -> DecodeError {
+    DecodeError::Io { kind: e.kind(), message: e.to_string() }
+}
+
+/// Fills `out` from `r`; the end of the input is [`DecodeError::Truncated`].
+fn exact<R: BufRead>(r: &mut R, out: &mut [u8], what: &'static str) -> Result<(), DecodeError> {
+    r.read_exact(out).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => DecodeError::Truncated(what),
+        _ => io_error(e),
+    })
+}
+
+fn array<const N: usize>(r: &mut impl BufRead, what: &'static str) -> Result<[u8; N], DecodeError> {
+    let mut a = [0u8; N];
+    exact(r, &mut a, what)?;
+    Ok(a)
+}
+
+fn u8_at(r: &mut impl BufRead, what: &'static str) -> Result<u8, DecodeError> {
+    Ok(array::<1>(r, what)?[0])
+}
+
+fn u32_at(r: &mut impl BufRead, what: &'static str) -> Result<u32, DecodeError> {
+    Ok(u32::from_le_bytes(array(r, what)?))
+}
+
+/// A name: u32 length and UTF-8, read as it arrives (a length alone
+/// allocates nothing).
+fn name(r: &mut impl BufRead) -> Result<String, DecodeError> {
+    let mut left = u32_at(r, "a name's length")? as usize;
+    let mut bytes = Vec::with_capacity(left.min(256));
+    while left > 0 {
+        let buf = r.fill_buf().map_err(io_error)?;
+        if buf.is_empty() {
+            return Err(DecodeError::Truncated("a name"));
         }
-        let mut gates = Vec::with_capacity(n_gates as usize);
-        for _ in 0..n_gates {
-            let kind = match r.u8("a gate")? {
-                0 => GateKind::Xor,
-                1 => GateKind::And,
-                2 => GateKind::Inv,
-                tag => return Err(DecodeError::BadTag { what: "gate kind", tag }),
-            };
-            let a = WireId::new(r.u32("a gate")?);
-            let b = WireId::new(r.u32("a gate")?);
-            let out = WireId::new(r.u32("a gate")?);
-            gates.push(Gate { a, b, out, kind });
+        let take = buf.len().min(left);
+        bytes.extend_from_slice(&buf[..take]);
+        r.consume(take);
+        left -= take;
+    }
+    String::from_utf8(bytes).map_err(|_| DecodeError::BadName)
+}
+
+/// How many bytes remain (up to [`TRAILING_COUNTED`]).
+fn count_rest(r: &mut impl BufRead) -> Result<usize, DecodeError> {
+    let mut count = 0;
+    while count < TRAILING_COUNTED {
+        let n = r.fill_buf().map_err(io_error)?.len();
+        if n == 0 {
+            break;
         }
-        if r.pos != bytes.len() {
-            return Err(DecodeError::TrailingBytes(bytes.len() - r.pos));
+        r.consume(n);
+        count += n;
+    }
+    Ok(count)
+}
+
+/// Whether bit `w` of the set is on (bits past its end are off).
+#[inline]
+fn is_set(bits: &[u64], w: u32) -> bool {
+    bits.get((w >> 6) as usize).is_some_and(|word| word >> (w & 63) & 1 == 1)
+}
+
+/// Decodes and checks gate records as they are read.
+struct GateDecoder {
+    num_wires: u32,
+    /// One bit per wire: set once a constant, an input or a gate wrote it.
+    defined: Vec<u64>,
+    /// The gates decoded so far.
+    list: Vec<Gate>,
+    /// The gate count the header claims.
+    claimed: u64,
+}
+
+impl GateDecoder {
+    fn new(num_wires: u32, inputs: &[crate::circuit::Input], claimed: u64) -> Self {
+        // One bit per wire: num_wires / 8 bytes (512 MiB at most, zeroed
+        // lazily by the allocator); only the words touched cost memory.
+        let mut defined = vec![0u64; (num_wires as usize).div_ceil(64)];
+        // Constants and inputs: wires 0 .. inputs_end (checked <= num_wires).
+        let inputs_end = inputs.last().map_or(WireId::FIRST_FREE, |i| i.first_wire + i.width).min(num_wires);
+        for w in 0..inputs_end {
+            defined[(w >> 6) as usize] |= 1 << (w & 63);
         }
-        Ok(Circuit::new(num_wires, inputs, outputs, gates)?)
+        GateDecoder { num_wires, defined, list: Vec::new(), claimed }
+    }
+
+    /// Reads the claimed number of gate records from `r`: whole records are
+    /// decoded where they lie in the reader's buffer; a record split between
+    /// two reads is put together in a 13-byte carry.
+    fn read_from(&mut self, r: &mut impl BufRead) -> Result<(), DecodeError> {
+        let mut left = self.claimed;
+        let mut carry = [0u8; GATE_BYTES];
+        let mut carried = 0;
+        while left > 0 {
+            let buf = r.fill_buf().map_err(io_error)?;
+            if buf.is_empty() {
+                return Err(DecodeError::Truncated("the gates"));
+            }
+            let mut used = 0;
+            if carried > 0 {
+                let take = (GATE_BYTES - carried).min(buf.len());
+                carry[carried..carried + take].copy_from_slice(&buf[..take]);
+                carried += take;
+                used = take;
+                if carried == GATE_BYTES {
+                    self.decode(&carry)?;
+                    left -= 1;
+                    carried = 0;
+                }
+            }
+            let whole = ((buf.len() - used) / GATE_BYTES).min(usize::try_from(left).unwrap_or(usize::MAX));
+            let records = &buf[used..used + whole * GATE_BYTES];
+            self.decode(records)?;
+            left -= whole as u64;
+            used += records.len();
+            if left > 0 && carried == 0 {
+                // Less than a record remains in this buffer: keep it.
+                let rest = &buf[used..];
+                carry[..rest.len()].copy_from_slice(rest);
+                carried = rest.len();
+                used = buf.len();
+            }
+            r.consume(used);
+        }
+        Ok(())
+    }
+
+    /// Decodes whole records (`records.len()` is a multiple of 13), checking
+    /// each gate as [`Circuit::new`] does.
+    fn decode(&mut self, records: &[u8]) -> Result<(), DecodeError> {
+        let (records, _) = records.as_chunks::<GATE_BYTES>();
+        let start = self.list.len();
+        if start + records.len() > self.list.capacity() {
+            // Grow geometrically, but never past the claimed count: an
+            // honest encoding ends with capacity == length.
+            let want = (start + records.len()).max(2 * self.list.capacity()).max(GATES_AHEAD);
+            let claimed = usize::try_from(self.claimed).unwrap_or(usize::MAX);
+            let want = want.min(claimed).max(start + records.len());
+            self.list.reserve_exact(want - start);
+        }
+        decode_batch(records, self.num_wires, &mut self.defined, &mut self.list).map_err(|i| {
+            let r = &records[i];
+            let (tag, a, b, out) = (r[0], word(r, 1), word(r, 5), word(r, 9));
+            // decode_batch stopped at this gate because a check fails.
+            check(self.list.len(), tag, a, b, out, self.num_wires, &self.defined)
+                .unwrap_or(DecodeError::BadTag { what: "gate kind", tag })
+        })
     }
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+/// Decodes `records` onto `list` (whose capacity suffices), checking each
+/// gate and marking the wire it writes in `defined`; stops at the first
+/// gate that fails a check and returns its index in `records`, with `list`
+/// and `defined` as they were before it (the caller then names the error).
+/// Not inlined: as a function of its own, the compiler knows that the gate
+/// list and the wire set do not overlap.
+#[inline(never)]
+fn decode_batch(
+    records: &[[u8; GATE_BYTES]],
+    n: u32,
+    defined: &mut [u64],
+    list: &mut Vec<Gate>,
+) -> Result<(), usize> {
+    for (i, record) in records.iter().enumerate() {
+        let (tag, a, b, out) = (record[0], word(record, 1), word(record, 5), word(record, 9));
+        // Words past the set's end read as 0: the wire is undefined.
+        let bit = |w: u32| defined.get((w >> 6) as usize).is_some_and(|bits| bits >> (w & 63) & 1 == 1);
+        let fine = tag <= 2
+            && a.max(b).max(out) < n
+            && out >= WireId::FIRST_FREE
+            && (tag != GateKind::Inv.tag() || a == b)
+            && bit(a)
+            && bit(b);
+        if !fine {
+            return Err(i);
+        }
+        if let Some(bits) = defined.get_mut((out >> 6) as usize) {
+            *bits |= 1 << (out & 63);
+        }
+        list.push(Gate {
+            a: WireId::new(a),
+            b: WireId::new(b),
+            out: WireId::new(out),
+            kind: KINDS[usize::from(tag & 3)],
+        });
+    }
+    Ok(())
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
-        let end =
-            self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or(DecodeError::Truncated(what))?;
-        let s = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(s)
+/// Gate kinds by tag (tags above 2 fail the checks before this is used).
+const KINDS: [GateKind; 4] = [GateKind::Xor, GateKind::And, GateKind::Inv, GateKind::Inv];
+
+/// The little-endian `u32` at `at` in a gate record.
+#[inline(always)]
+fn word(record: &[u8; GATE_BYTES], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&record[at..at + 4]);
+    u32::from_le_bytes(w)
+}
+
+/// Why gate `gate` is rejected, if it is, in the order `Circuit::new`
+/// checks.
+fn check(
+    gate: usize,
+    tag: u8,
+    a: u32,
+    b: u32,
+    out: u32,
+    num_wires: u32,
+    defined: &[u64],
+) -> Option<DecodeError> {
+    if tag > 2 {
+        return Some(DecodeError::BadTag { what: "gate kind", tag });
     }
-    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], DecodeError> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N, what)?);
-        Ok(a)
-    }
-    fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
-        Ok(self.take(1, what)?[0])
-    }
-    fn u32(&mut self, what: &'static str) -> Result<u32, DecodeError> {
-        Ok(u32::from_le_bytes(self.array(what)?))
-    }
-    /// A count of items of at least `min_item_bytes` each, checked against
-    /// what remains.
-    fn count(&mut self, min_item_bytes: usize, what: &'static str) -> Result<usize, DecodeError> {
-        let n = self.u32(what)? as usize;
-        if n.saturating_mul(min_item_bytes) > self.bytes.len() - self.pos {
-            return Err(DecodeError::Truncated(what));
+    for w in [a, b, out] {
+        if w >= num_wires {
+            return Some(CircuitError::WireOutOfRange { gate, wire: w, num_wires }.into());
         }
-        Ok(n)
     }
-    fn name(&mut self) -> Result<String, DecodeError> {
-        let len = self.u32("a name's length")? as usize;
-        let raw = self.take(len, "a name")?;
-        String::from_utf8(raw.to_vec()).map_err(|_| DecodeError::BadName)
+    if tag == GateKind::Inv.tag() && a != b {
+        return Some(CircuitError::MalformedInv { gate }.into());
+    }
+    for w in [a, b] {
+        if !is_set(defined, w) {
+            return Some(CircuitError::ReadBeforeWrite { gate, wire: w }.into());
+        }
+    }
+    (out < WireId::FIRST_FREE).then(|| CircuitError::WritesConstant { gate, wire: out }.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Builder;
+
+    /// A small circuit with two inputs, a few hundred gates and two outputs.
+    fn sample() -> Circuit {
+        let mut b = Builder::new();
+        let x = b.input("x", Party::Garbler, 16).unwrap();
+        let y = b.input("y", Party::Evaluator, 16).unwrap();
+        let p = b.mul(&x, &y);
+        let s = b.add(&x, &y);
+        b.output("product", Visibility::Both, p).unwrap();
+        b.output("sum", Visibility::Evaluator, s).unwrap();
+        b.finish().unwrap()
+    }
+
+    #[test]
+    fn decodes_in_any_chunking_to_the_same_circuit() {
+        let c = sample();
+        let bytes = c.to_canonical_bytes();
+        assert_eq!(Circuit::from_canonical_bytes(&bytes).unwrap(), c);
+        // Buffers smaller than, equal to and not a multiple of a record.
+        for cap in [1, 5, 13, 14, 100, 4096] {
+            let decoded = read(io::BufReader::with_capacity(cap, &bytes[..])).unwrap();
+            assert_eq!(decoded, c, "buffer of {cap}");
+            assert_eq!(decoded.digest(), c.digest());
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let bytes = sample().to_canonical_bytes();
+        for len in 0..bytes.len() {
+            for cap in [7, 1 << 12] {
+                let err = read(io::BufReader::with_capacity(cap, &bytes[..len])).unwrap_err();
+                assert!(
+                    matches!(err, DecodeError::Truncated(_) | DecodeError::BadMagic),
+                    "{len} bytes: {err:?}"
+                );
+            }
+        }
+        let mut long = bytes;
+        long.extend_from_slice(&[0; 5]);
+        assert_eq!(Circuit::from_canonical_bytes(&long), Err(DecodeError::TrailingBytes(5)));
+    }
+
+    #[test]
+    fn corrupt_gates_give_the_errors_circuit_new_gives() {
+        let c = sample();
+        let bytes = c.to_canonical_bytes();
+        let gates_at = bytes.len() - c.gates().len() * GATE_BYTES;
+        // Gate 3: each field corrupted in turn.
+        let at = gates_at + 3 * GATE_BYTES;
+        let with = |offset: usize, value: &[u8]| {
+            let mut b = bytes.clone();
+            b[at + offset..at + offset + value.len()].copy_from_slice(value);
+            b
+        };
+        let n = c.num_wires();
+        assert_eq!(
+            Circuit::from_canonical_bytes(&with(0, &[7])),
+            Err(DecodeError::BadTag { what: "gate kind", tag: 7 })
+        );
+        assert_eq!(
+            Circuit::from_canonical_bytes(&with(5, &n.to_le_bytes())),
+            Err(CircuitError::WireOutOfRange { gate: 3, wire: n, num_wires: n }.into())
+        );
+        assert_eq!(
+            Circuit::from_canonical_bytes(&with(9, &1u32.to_le_bytes())),
+            Err(CircuitError::WritesConstant { gate: 3, wire: 1 }.into())
+        );
+        // A wire no gate has written yet: the last gate's output.
+        let last = c.gates().last().unwrap().out.get();
+        let decoded = Circuit::from_canonical_bytes(&with(1, &last.to_le_bytes()));
+        let mut gates = c.gates().to_vec();
+        gates[3].a = WireId::new(last);
+        let inputs = c.inputs().iter().map(|i| InputSpec::new(i.name.clone(), i.party, i.width)).collect();
+        let direct = Circuit::new(n, inputs, c.outputs().to_vec(), gates);
+        assert_eq!(decoded, direct.map_err(DecodeError::from));
+        assert!(matches!(decoded, Err(DecodeError::Invalid(CircuitError::ReadBeforeWrite { gate: 3, .. }))));
+    }
+
+    #[test]
+    fn a_header_count_alone_allocates_nothing() {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(MAGIC);
+        for v in [VERSION, 4, 0, 0] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(Circuit::from_canonical_bytes(&bytes), Err(DecodeError::Truncated("the gates")));
+        let mut names = bytes[..24].to_vec();
+        names.extend_from_slice(&u32::MAX.to_le_bytes()); // inputs
+        names.extend_from_slice(&u32::MAX.to_le_bytes()); // a name's length
+        assert_eq!(Circuit::from_canonical_bytes(&names), Err(DecodeError::Truncated("a name")));
     }
 }

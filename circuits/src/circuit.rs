@@ -326,6 +326,20 @@ impl Circuit {
         outputs: Vec<Output>,
         gates: Vec<Gate>,
     ) -> Result<Self, CircuitError> {
+        let placed = Circuit::place_inputs(num_wires, inputs, &outputs)?;
+        let circuit = Circuit { num_wires, inputs: placed, outputs, gates };
+        circuit.validate()?;
+        Ok(circuit)
+    }
+
+    /// The checks of [`Circuit::new`] that come before the gates: unique
+    /// names, and inputs that fit in `num_wires`; assigns the inputs' wires.
+    /// The canonical decoder runs these before it reads any gate.
+    pub(crate) fn place_inputs(
+        num_wires: u32,
+        inputs: Vec<InputSpec>,
+        outputs: &[Output],
+    ) -> Result<Vec<Input>, CircuitError> {
         check_unique("input", inputs.iter().map(|i| i.name.as_str()))?;
         check_unique("output", outputs.iter().map(|o| o.name.as_str()))?;
         let mut next = u64::from(WireId::FIRST_FREE);
@@ -338,9 +352,7 @@ impl Circuit {
         if next > u64::from(num_wires) {
             return Err(CircuitError::InputsExceedWires { needed: next, num_wires });
         }
-        let circuit = Circuit { num_wires, inputs: placed, outputs, gates };
-        circuit.validate()?;
-        Ok(circuit)
+        Ok(placed)
     }
 
     /// Assembles a circuit without the full check. For crate-internal

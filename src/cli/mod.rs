@@ -58,11 +58,34 @@ impl From<Mode> for garblet::engine::session::SecurityMode {
     }
 }
 
+/// `--format` of `compile` and `convert`: how a circuit file is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Bristol Fashion text (XOR, AND, INV), read by other tools; inputs and
+    /// outputs become in0, in1, … and out0, out1, ….
+    Bristol,
+    /// garblet's binary circuit: the canonical encoding, whose blake3 is the
+    /// digest the hello compares; keeps names, owners and who learns what;
+    /// loads several times faster.
+    Binary,
+}
+
+impl Format {
+    /// Writes `circuit` to `out` in this format.
+    fn write(self, circuit: &garblet::circuits::Circuit, out: &Path) -> Result<()> {
+        match self {
+            Format::Bristol => garblet::circuits::bristol::write_file(circuit, out),
+            Format::Binary => garblet::circuits::canonical::write_file(circuit, out),
+        }
+        .with_context(|| format!("cannot write {}", out.display()))
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Print a circuit's gate counts, AND-depth, wires, inputs and outputs.
     Stats {
-        /// A program or a Bristol Fashion circuit file (told apart by content).
+        /// A program, a Bristol Fashion or a binary circuit file (told apart by content).
         file: PathBuf,
         /// Print one JSON object instead of a table.
         #[arg(long)]
@@ -74,22 +97,43 @@ enum Command {
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
     },
-    /// Compile a program (.gbl) to a Bristol Fashion circuit file.
+    /// Compile a program (.gbl) to a circuit file (Bristol Fashion or binary).
     Compile {
         /// The program.
         file: PathBuf,
-        /// Where to write the Bristol Fashion circuit.
-        #[arg(short = 'o', long = "out", value_name = "OUT.txt")]
+        /// Where to write the circuit.
+        #[arg(short = 'o', long = "out", value_name = "OUT")]
         out: PathBuf,
+        /// `bristol` (text other tools read; names become in0, out0, …) or
+        /// `binary` (garblet's own: keeps input and output names, loads fast).
+        #[arg(long, value_enum, default_value_t = Format::Bristol)]
+        format: Format,
+        /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
+        #[arg(long = "const", value_name = "NAME=VALUE")]
+        consts: Vec<String>,
+    },
+    /// Convert a circuit file to another format (binary keeps the circuit's digest).
+    Convert {
+        /// A Bristol Fashion or binary circuit file, or a program (told apart by content).
+        file: PathBuf,
+        /// `binary` (same digest as FILE loaded) or `bristol`.
+        #[arg(long, value_enum, default_value_t = Format::Binary)]
+        format: Format,
+        /// Where to write the circuit.
+        #[arg(short = 'o', long = "out", value_name = "OUT")]
+        out: PathBuf,
+        /// For circuit files: who owns an input (default: in0 the garbler, the rest the evaluator, for Bristol).
+        #[arg(long = "owner", value_name = "NAME=garbler|evaluator")]
+        owners: Vec<String>,
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
     },
     /// Evaluate a circuit in plaintext on inputs given in full.
     Eval {
-        /// A program or a Bristol Fashion circuit file (told apart by content).
+        /// A program, a Bristol Fashion or a binary circuit file (told apart by content).
         file: PathBuf,
-        /// An input value, NAME=VALUE: JSON for programs; for Bristol files decimal or 0x hex, bit k is wire k. Repeat per input.
+        /// An input value, NAME=VALUE: JSON for programs; for circuit files decimal or 0x hex, bit k is wire k. Repeat per input.
         #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
         inputs: Vec<String>,
         /// A JSON file holding an object of NAME: VALUE with (more) inputs.
@@ -105,7 +149,7 @@ enum Command {
     },
     /// Run one party of a two-party computation with a peer on another host.
     Run {
-        /// The program (.gbl) or Bristol Fashion circuit (both parties must use the same).
+        /// The program (.gbl), Bristol Fashion or binary circuit (both parties must run the same circuit).
         file: PathBuf,
         /// Which party this is.
         #[arg(long = "as", value_enum)]
@@ -123,7 +167,7 @@ enum Command {
         /// Repeat for several files; a name given twice is an error.
         #[arg(long = "inputs", value_name = "FILE.json")]
         inputs_file: Vec<PathBuf>,
-        /// For Bristol files: who owns an input (default: in0 the garbler, the rest the evaluator).
+        /// For circuit files: who owns an input (default for Bristol: in0 the garbler, the rest the evaluator).
         #[arg(long = "owner", value_name = "NAME=garbler|evaluator")]
         owners: Vec<String>,
         /// This party's identity directory (from `garblet keygen`).
@@ -159,7 +203,7 @@ enum Command {
     },
     /// Both parties in this process over loopback TLS, with the millionaires' program.
     Demo {
-        /// A program (.gbl) or Bristol Fashion circuit to run instead of the built-in millionaires.
+        /// A program (.gbl), Bristol Fashion or binary circuit to run instead of the built-in millionaires.
         #[arg(long, value_name = "FILE")]
         program: Option<PathBuf>,
         /// Inputs of both parties, NAME=VALUE (defaults: alice=5000000, bob=4200000).
@@ -196,7 +240,7 @@ enum Command {
     },
     /// Approve a program for a service: sign its name, circuit digest and output rules, appending to PROGRAM.approvals.
     Approve {
-        /// The program (.gbl) or Bristol Fashion circuit.
+        /// The program (.gbl), Bristol Fashion or binary circuit.
         program: PathBuf,
         /// The approver's identity directory (from `garblet keygen`).
         #[arg(long, value_name = "DIR")]
@@ -315,21 +359,21 @@ fn one_line(e: &anyhow::Error) -> String {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Stats { file, json, by_line, consts } => stats(&file, json, by_line, &consts),
-        Command::Compile { file, out, consts } => {
+        Command::Compile { file, out, format, consts } => {
             let kind = program::FileKind::of_file(&file)?;
             if kind != program::FileKind::Program {
                 anyhow::bail!(
-                    "`garblet compile` takes a program in the garblet language, but {} is {}",
+                    "`garblet compile` takes a program in the garblet language, but {} is {} (`garblet convert` converts a circuit file)",
                     file.display(),
                     kind.describe()
                 );
             }
             let program = Loaded::from_file(&file, &[], &consts)?;
-            garblet::circuits::bristol::write_file(&program.circuit, &out)
-                .with_context(|| format!("cannot write {}", out.display()))?;
-            let s = program.circuit.stats();
-            eprintln!("wrote {}: {} AND, {} XOR, {} INV gates", out.display(), s.and, s.xor, s.inv);
-            Ok(())
+            write_circuit(&program.circuit, format, &out)
+        }
+        Command::Convert { file, format, out, owners, consts } => {
+            let loaded = Loaded::from_file(&file, &owners, &consts)?;
+            write_circuit(&loaded.circuit, format, &out)
         }
         Command::Eval { file, inputs, inputs_file, json, consts } => {
             eval(&file, &inputs, &inputs_file, json, &consts)
@@ -420,6 +464,19 @@ fn dispatch(cli: Cli) -> Result<()> {
             bench::bench(json, full).map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
     }
+}
+
+/// Writes a circuit file and says what it holds on stderr; for binary files
+/// the digest too, which is the file's blake3.
+fn write_circuit(circuit: &garblet::circuits::Circuit, format: Format, out: &Path) -> Result<()> {
+    format.write(circuit, out)?;
+    let s = circuit.stats();
+    let digest = match format {
+        Format::Binary => format!(", digest blake3:{}", circuit.digest()),
+        Format::Bristol => String::new(),
+    };
+    eprintln!("wrote {}: {} AND, {} XOR, {} INV gates{digest}", out.display(), s.and, s.xor, s.inv);
+    Ok(())
 }
 
 /// Checks that `addr` is HOST:PORT with a port in 1..=65535 (0 only to
@@ -513,7 +570,7 @@ fn consts_json(loaded: &Loaded) -> Value {
 fn stats_by_line(loaded: &Loaded, as_json: bool) -> Result<()> {
     let (Some(program), Some(source)) = (&loaded.program, &loaded.source) else {
         anyhow::bail!(
-            "--by-line needs a program in the garblet language, but {} is a Bristol Fashion circuit",
+            "--by-line needs a program in the garblet language, but {} is a circuit file",
             loaded.path
         );
     };

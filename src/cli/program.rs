@@ -1,16 +1,17 @@
-//! Loading what a command runs: a Bristol Fashion circuit file (or, with the
-//! compiler, a program in the garblet language), and turning command-line
+//! Loading what a command runs: a Bristol Fashion circuit file, a binary
+//! garblet circuit (the canonical encoding, `docs/CIRCUITS.md`) or, with the
+//! compiler, a program in the garblet language; and turning command-line
 //! values into input bits and output bits back into printable values.
 //!
-//! Which of the two a file is comes from its content, not its name: a
+//! Which of the three a file is comes from its content, not its name: a
 //! program saved as `credit.rs` or a circuit saved as `adder.gbl` loads as
-//! what it is ([`FileKind::sniff`]), and when a command needs the other kind
+//! what it is ([`FileKind::sniff`]), and when a command needs another kind
 //! the error says which it expected and which it found.
 
 use super::progress::Progress;
 use super::values;
 use anyhow::{anyhow, bail, Context, Result};
-use garblet::circuits::{bristol, Circuit, Party};
+use garblet::circuits::{bristol, canonical, Circuit, Party};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -23,14 +24,21 @@ pub(super) enum FileKind {
     Program,
     /// A Bristol Fashion (or old Bristol) circuit.
     Bristol,
+    /// A binary garblet circuit: the canonical encoding, which starts with
+    /// the magic `garblet-circuit\0`.
+    Binary,
 }
 
 impl FileKind {
-    /// Bristol files open with a line of two integers (gates, wires); a
-    /// program cannot (it starts with an item, an attribute or a comment).
-    /// `head` is the start of the file; anything not Bristol is taken for a
-    /// program, whose compile errors then point at the problem.
+    /// Binary circuits open with their magic; Bristol files with a line of
+    /// two integers (gates, wires); a program can do neither (it starts with
+    /// an item, an attribute or a comment). `head` is the start of the file;
+    /// anything else is taken for a program, whose compile errors then point
+    /// at the problem.
     pub(super) fn sniff(head: &[u8]) -> FileKind {
+        if canonical::is_canonical(head) {
+            return FileKind::Binary;
+        }
         let first = head.split(|&b| b == b'\n').map(|l| l.trim_ascii()).find(|l| !l.is_empty());
         let is_number = |t: &&[u8]| !t.is_empty() && t.iter().all(u8::is_ascii_digit);
         match first {
@@ -56,7 +64,7 @@ impl FileKind {
             .with_context(|| format!("cannot read {}", path.display()))?;
         if head.iter().all(u8::is_ascii_whitespace) {
             bail!(
-                "{} is empty: expected a program in the garblet language or a Bristol Fashion circuit",
+                "{} is empty: expected a program in the garblet language, a Bristol Fashion circuit or a binary garblet circuit",
                 path.display()
             );
         }
@@ -70,6 +78,7 @@ impl FileKind {
             FileKind::Bristol => {
                 "a Bristol Fashion circuit (its first line is two integers: gates and wires)"
             }
+            FileKind::Binary => "a binary garblet circuit (it starts with `garblet-circuit`)",
         }
     }
 }
@@ -101,7 +110,8 @@ const MILLIONAIRES: &str = include_str!("../../examples/millionaires.gbl");
 /// How values of a loaded circuit are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ValueStyle {
-    /// Bristol files: integers in, `0x` hex out, padded to the width.
+    /// Circuit files (Bristol and binary): integers in, `0x` hex out,
+    /// padded to the width.
     Hex,
     /// Built-in programs: one-bit values as `true`/`false`, others as
     /// unsigned decimal.
@@ -180,7 +190,7 @@ impl Loaded {
         if kind == FileKind::Program {
             if !owners.is_empty() {
                 bail!(
-                    "--owner is for Bristol circuits, but {shown} is {}: a program marks its inputs #[garbler] or #[evaluator] (remove --owner)",
+                    "--owner is for circuit files, but {shown} is {}: a program marks its inputs #[garbler] or #[evaluator] (remove --owner)",
                     kind.describe()
                 );
             }
@@ -188,7 +198,10 @@ impl Loaded {
                 .map_err(|e| anyhow!("cannot read {shown} as {}: {e}", kind.describe()))?;
             return Loaded::compile(&source, &shown.to_string(), &consts);
         }
-        let circuit = read_bristol(path)?;
+        let circuit = match kind {
+            FileKind::Binary => read_binary(path)?,
+            _ => read_bristol(path)?,
+        };
         let circuit = apply_owners(circuit, owners)?;
         Ok(Loaded { circuit, path: shown.to_string(), style: ValueStyle::Hex, program: None, source: None })
     }
@@ -295,7 +308,7 @@ impl Loaded {
     fn read_input_file(&self, name: &str, path: &Path) -> Result<Vec<bool>> {
         let Some(ty) = self.param_type(name) else {
             bail!(
-                "input `{name}`: @FILE needs a program in the garblet language, whose types say how to read it; {} is a Bristol circuit (give the value itself)",
+                "input `{name}`: @FILE needs a program in the garblet language, whose types say how to read it; {} is a circuit file (give the value itself)",
                 self.path
             );
         };
@@ -464,7 +477,24 @@ fn read_bristol(path: &Path) -> Result<Circuit> {
     })
 }
 
-/// Applies `--owner NAME=garbler|evaluator` to a Bristol circuit.
+/// Reads a binary circuit file, streaming (memory: the circuit, one 1 MiB
+/// buffer and a bit per wire), with a progress bar when that takes a while.
+fn read_binary(path: &Path) -> Result<Circuit> {
+    let shown = path.display();
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = Progress::bytes(format!("reading {shown}"), size);
+    let read = canonical::read(std::io::BufReader::with_capacity(1 << 20, progress.reader(file)));
+    drop(progress);
+    read.map_err(|e| match e {
+        canonical::DecodeError::Io { message, .. } => anyhow!("cannot read {shown}: {message}"),
+        other => anyhow!(
+            "{shown}: {other} (the file starts like a binary garblet circuit, with `garblet-circuit`, but is not a valid one)"
+        ),
+    })
+}
+
+/// Applies `--owner NAME=garbler|evaluator` to a circuit file's circuit.
 fn apply_owners(circuit: Circuit, owners: &[String]) -> Result<Circuit> {
     let mut map = BTreeMap::new();
     for (name, who) in values::parse_assignments(owners)? {
@@ -509,5 +539,9 @@ mod tests {
         for text in programs {
             assert_eq!(FileKind::sniff(text.as_bytes()), FileKind::Program, "{text:?}");
         }
+        let binary = bristol::parse_str(bristol[0]).unwrap().to_canonical_bytes();
+        assert_eq!(FileKind::sniff(&binary), FileKind::Binary);
+        assert_eq!(FileKind::sniff(&binary[..20]), FileKind::Binary);
+        assert_eq!(FileKind::sniff(&binary[..10]), FileKind::Program, "too short for the magic");
     }
 }
