@@ -229,13 +229,30 @@ fn write_scalar(field: &[u8], kind: Scalar, out: &mut [bool]) -> Result<(), Stri
                 return Err(format!("{} does not fit in {ty}", shown()));
             }
             let v = if negative { magnitude.wrapping_neg() } else { magnitude };
-            for (k, slot) in out[..bits as usize].iter_mut().enumerate() {
-                *slot = (v >> k) & 1 == 1;
+            // Integer widths are whole bytes: eight bits at a time from a
+            // table, least significant first.
+            for (k, slot) in out[..bits as usize].chunks_exact_mut(8).enumerate() {
+                slot.copy_from_slice(&BYTE_BITS[((v >> (8 * k)) & 0xff) as usize]);
             }
         }
     }
     Ok(())
 }
+
+/// The eight bits of each byte value, least significant first.
+const BYTE_BITS: [[bool; 8]; 256] = {
+    let mut table = [[false; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut k = 0;
+        while k < 8 {
+            table[b][k] = (b >> k) & 1 == 1;
+            k += 1;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// A decimal or `0x` integer with an optional sign, as sign and magnitude;
 /// `None` if it is not one or needs more than 128 bits.
@@ -249,6 +266,12 @@ fn parse_int(text: &[u8]) -> Option<(bool, u128)> {
         [b'0', b'x' | b'X', h @ ..] => (16u128, h),
         _ => (10u128, rest),
     };
+    // Up to 19 decimal digits fit a u64, whose multiply is one instruction;
+    // longer numbers continue in u128.
+    if radix == 10 && digits.len() <= 19 && !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+        let v = digits.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+        return Some((negative, u128::from(v)));
+    }
     let mut v: u128 = 0;
     let mut any = false;
     for &c in digits {
