@@ -9,44 +9,36 @@ use common::*;
 use garblet_compiler::{compile, compile_with, Options};
 use serde_json::{json, Value};
 
-/// A small deterministic generator (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
+use rand::rngs::StdRng as Rng;
+use rand::{RngCore, SeedableRng};
 
 /// Counts around `k` (from k − 4 to k + 4, clamped at 0), 0, the type's
 /// maximum, and random ones.
 fn counts(k: u64, max: u64, rng: &mut Rng) -> Vec<u64> {
     let mut out: Vec<u64> = (k.saturating_sub(4)..=k + 4).filter(|&c| c <= max).collect();
     out.extend([0, max]);
-    out.extend((0..8).map(|_| rng.next() % (max.min(4 * k.max(1)) + 1)));
+    out.extend((0..8).map(|_| rng.next_u64() % (max.min(4 * k.max(1)) + 1)));
     out
 }
 
 #[test]
 fn the_guard_releases_the_value_at_k_and_above_and_the_sentinel_below() {
     const K: u64 = 50;
-    let mut rng = Rng(13);
+    let mut rng = Rng::seed_from_u64(13);
     // (type of value, its sentinel, a random value as JSON).
     type Gen = fn(&mut Rng) -> Value;
     let cases: [(&str, Value, Gen); 6] = [
-        ("u8", json!(u8::MAX), |r| json!(r.next() as u8)),
-        ("u32", json!(u32::MAX), |r| json!(r.next() as u32)),
-        ("i16", json!(-1), |r| json!(r.next() as i16)),
-        ("bool", json!(true), |r| json!(r.next() & 1 == 1)),
-        ("[u8; 3]", json!([255, 255, 255]), |r| json!([r.next() as u8, r.next() as u8, r.next() as u8])),
+        ("u8", json!(u8::MAX), |r| json!(r.next_u64() as u8)),
+        ("u32", json!(u32::MAX), |r| json!(r.next_u64() as u32)),
+        ("i16", json!(-1), |r| json!(r.next_u64() as i16)),
+        ("bool", json!(true), |r| json!(r.next_u64() & 1 == 1)),
+        ("[u8; 3]", json!([255, 255, 255]), |r| {
+            json!([r.next_u64() as u8, r.next_u64() as u8, r.next_u64() as u8])
+        }),
         (
             "Stat",
             json!({"correct": u32::MAX, "score": -1, "ok": true}),
-            |r| json!({"correct": r.next() as u32, "score": r.next() as i16, "ok": r.next() & 1 == 1}),
+            |r| json!({"correct": r.next_u64() as u32, "score": r.next_u64() as i16, "ok": r.next_u64() & 1 == 1}),
         ),
     ];
     for count_ty in ["u8", "u16", "u64"] {

@@ -3,34 +3,23 @@
 //! that wire numbers have as many digits as in real large files.
 //!
 //! Shared by `benches/load.rs` and `examples/load_speed.rs` through
-//! `#[path]`; it needs nothing outside the crate.
+//! `#[path]`; it needs only the crate and its dev-dependency `rand`.
 
 use garblet_circuits::{Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
 
-/// splitmix64: deterministic and dependency-free.
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
+use rand::{rngs::StdRng, RngCore, SeedableRng};
 
 /// A circuit of `gates` gates (about 45 % AND, 50 % XOR, 5 % INV) on two
 /// 128-bit inputs, with one 128-bit output (the last gates written).
 pub(crate) fn circuit(gates: usize, seed: u64) -> Circuit {
-    let mut rng = Mix(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
     let inputs =
         vec![InputSpec::new("in0", Party::Garbler, 128), InputSpec::new("in1", Party::Evaluator, 128)];
     let first = WireId::FIRST_FREE;
     let mut next = first + 256;
     let mut list = Vec::with_capacity(gates);
     for _ in 0..gates {
-        let r = rng.next();
+        let r = rng.next_u64();
         // Operands among the last 4096 values written (or the inputs).
         let span = u64::from(next - first).min(4096);
         let pick = |x: u64| WireId::new(next - 1 - (x % span) as u32);
