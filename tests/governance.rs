@@ -478,8 +478,8 @@ fn stalled_session(w: &World, addr: &str) -> std::thread::JoinHandle<()> {
         (name.to_owned(), ty.encode(&model[name]).unwrap())
     };
     let inputs = PartyInputs::new([encode("model"), encode("filter")]);
-    // What `garblet run` binds: the program's cohort rule.
-    let terms: Vec<(String, String)> = program.cohort_term().into_iter().collect();
+    // What `garblet run` binds: `Program::session_terms` (here the cohort rule).
+    let terms = program.session_terms();
     let identity = Identity::load(&w.s.path("ids/vendor0")).unwrap();
     let client: Fingerprint = w.client.parse().unwrap();
     let options =

@@ -116,6 +116,16 @@ impl Program {
     pub fn cohort_term(&self) -> Option<(String, String)> {
         self.cohort.map(|k| ("cohort result".to_owned(), k.to_string()))
     }
+
+    /// Everything a session binds into the digest the hello compares
+    /// besides the circuit (`SessionProgram::with_terms`): each constant set
+    /// from outside as `("const NAME", value)`, then the cohort rule. Both
+    /// parties must bind the same terms; `garblet run` and `garblet serve`
+    /// bind exactly these.
+    pub fn session_terms(&self) -> Vec<(String, String)> {
+        let consts = self.consts.iter().map(|(name, value)| (format!("const {name}"), value.clone()));
+        consts.chain(self.cohort_term()).collect()
+    }
 }
 
 /// What a compilation takes besides the source.

@@ -252,10 +252,7 @@ impl Loaded {
     /// guarded). Two parties whose compiled rules differ are refused, even
     /// where their gates agree.
     pub(super) fn session_terms(&self) -> Vec<(String, String)> {
-        self.program.as_ref().map_or_else(Vec::new, |p| {
-            let consts = p.consts.iter().map(|(name, value)| (format!("const {name}"), value.clone()));
-            consts.chain(p.cohort_term()).collect()
-        })
+        self.program.as_ref().map_or_else(Vec::new, |p| p.session_terms())
     }
 
     /// The cohort rule of a compiled program: every bit of the result that
