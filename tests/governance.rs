@@ -5,7 +5,8 @@
 //! many sessions lose no line; a slow peer blocks no one; SIGTERM lets a
 //! session run out its grace and logs it; `serve --check` says what to fix;
 //! `min_cohort` admits only programs whose result the peer learns through a
-//! large enough cohort guard, and the guard releases the sentinel below it.
+//! large enough cohort guard, and the guard releases the sentinel below it;
+//! a run's line is in the log by the time the peer holds its result.
 
 use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, PinnedTls, Side, TcpOptions};
@@ -258,6 +259,14 @@ fn every_rule_refuses_and_both_sides_log_it() {
     let a = &service.addr;
 
     assert_ok(&done(w.run("model_eval.gbl", "vendor0", a)));
+    // The run's line was synced before the peer could decode its result:
+    // it is in the log the moment the peer has its result.
+    let first = w.log();
+    assert_eq!(first.len(), 1, "the line of a released run is written before the release");
+    assert_eq!(
+        (first[0]["status"].as_str(), first[0]["released_at"].as_str()),
+        (Some("ok"), Some("output_labels"))
+    );
     assert_refused(
         &done(w.run("model_eval.gbl", "vendor0", a)),
         "budget of 1 run per 24h for program `accuracy` is used up (next run allowed at ",
@@ -599,6 +608,13 @@ fn the_vendor_serves_as_garbler_and_the_client_connects() {
             .unwrap()
     };
     assert_ok(&run());
+    // Written and synced before the decoding bits went out.
+    let first = lines(&w.s.path("vendor-audit.jsonl"));
+    assert_eq!(first.len(), 1, "the line of a released run is written before the release");
+    assert_eq!(
+        (first[0]["status"].as_str(), first[0]["released_at"].as_str()),
+        (Some("ok"), Some("decoding"))
+    );
     assert_refused(&run(), "budget of 1 run per 1h for program `accuracy` is used up");
     assert!(service.stop().success());
     let log = lines(&w.s.path("vendor-audit.jsonl"));
@@ -688,4 +704,64 @@ fn serve_check_loads_a_binary_circuit() {
     let out = bin().args(["serve", "--check", "--config", config.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 peer, 1 program"));
+}
+
+/// A program's inputs from a CSV file (`input.NAME = "FILE"`) and its
+/// constants (`const.NAME = VALUE`) in the service's configuration: the
+/// approval must be of the same constants (`approve --const`), the peer
+/// must run the same constants (else the hello names another program),
+/// and a CSV cell that does not fit is named at start with its row.
+#[test]
+fn a_service_reads_csv_records_and_sets_constants() {
+    let w = World::new("gov-csv", 1);
+    std::fs::write(w.s.path("records.csv"), include_str!("../examples/governed/records.csv")).unwrap();
+    let base = w.config("base.toml", &[("accuracy", "model_eval.gbl", 3, 1)], "");
+    let config = w.s.path("csv.toml");
+    let text = std::fs::read_to_string(base)
+        .unwrap()
+        .replace("inputs = \"records.json\"", "input.records = \"records.csv\"\nconst.K = 5");
+    std::fs::write(&config, &text).unwrap();
+    let check = || bin().args(["serve", "--check", "--config", config.to_str().unwrap()]).output().unwrap();
+    // Approved with the default K = 4: another circuit than the one served.
+    w.approve("model_eval.gbl", "approver", "accuracy");
+    let out = check();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("lacks approvals: 0 valid of 1 needed"), "{}", stderr(&out));
+    let approved = bin()
+        .args(["approve", &w.path("model_eval.gbl"), "--identity", &w.path("ids/approver")])
+        .args(["--name", "accuracy", "--const", "K=5"])
+        .output()
+        .unwrap();
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert!(check().status.success(), "{}", stderr(&check()));
+
+    let service = Service::start(&config);
+    let run = |consts: &[&str]| {
+        let mut cmd = bin();
+        cmd.args(["run", &w.path("model_eval.gbl"), "--as", "garbler", "--connect", &service.addr, "--json"])
+            .args(["--identity", &w.path("ids/vendor0"), "--peer", &w.client])
+            .args(["--inputs", &w.path("model.json")]);
+        for c in consts {
+            cmd.args(["--const", c]);
+        }
+        cmd.output().unwrap()
+    };
+    // 5 records match, K = 5: the figures are released.
+    assert_ok(&run(&["K=5"]));
+    assert_refused(&run(&[]), "is offered to peer `vendor0`");
+    assert!(service.stop().success());
+    let log = w.log();
+    assert_eq!(log[0]["status"], "ok");
+    assert_eq!(log[1]["rule"], "program");
+
+    // A cell out of range: named by file, row and column at start.
+    let csv = include_str!("../examples/governed/records.csv").replace("-10,-1,3", "-10,300,3");
+    std::fs::write(w.s.path("records.csv"), csv).unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(
+        e.contains("records.csv") && e.contains("row 4") && e.contains("features.1") && e.contains("300"),
+        "{e}"
+    );
 }

@@ -87,8 +87,13 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 /// `garblet approve`: signs the statement and appends one line to
 /// `PROGRAM.approvals`.
-pub(super) fn approve(program_path: &Path, identity_dir: &Path, name: Option<&str>) -> Result<()> {
-    let program = Loaded::from_file(program_path, &[], &[])?;
+pub(super) fn approve(
+    program_path: &Path,
+    identity_dir: &Path,
+    name: Option<&str>,
+    consts: &[String],
+) -> Result<()> {
+    let program = Loaded::from_file(program_path, &[], consts)?;
     let identity = Identity::load(identity_dir)?;
     let name = match name {
         Some(n) => n.to_owned(),

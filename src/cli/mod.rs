@@ -248,6 +248,9 @@ enum Command {
         /// The program's name in the service's configuration (default: the file name without extension).
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
+        /// Set a `const` of the program, as the service's `const.NAME` does (repeatable); each value is another circuit to approve.
+        #[arg(long = "const", value_name = "NAME=VALUE")]
+        consts: Vec<String>,
     },
     /// Audit-log tools.
     Audit {
@@ -447,8 +450,8 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Keygen { out, name } => run::keygen(&out, &name),
         Command::Serve { config, check } => serve::serve(&config, check),
-        Command::Approve { program, identity, name } => {
-            approve::approve(&program, &identity, name.as_deref())
+        Command::Approve { program, identity, name, consts } => {
+            approve::approve(&program, &identity, name.as_deref(), &consts)
         }
         Command::Audit { command: AuditCommand::Verify { file, anchor } } => {
             if audit::chain::verify_command(&file, anchor.as_deref())? {

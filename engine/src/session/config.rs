@@ -200,6 +200,17 @@ pub struct PhaseEntry {
 /// Called as a run enters each [`Phase`].
 pub type PhaseObserver = Arc<dyn Fn(PhaseEntry) + Send + Sync>;
 
+/// Called once per direction, just before this party sends the message
+/// that lets the peer learn outputs: the output decoding bits when it
+/// garbles, the garbler's output labels when it evaluates. Until then the
+/// peer holds only labels it cannot decode. `Err(reason)` withholds them:
+/// the run stops with [`SessionError::ReleaseWithheld`] and the peer
+/// learns nothing. `garblet serve` writes and syncs the run's audit line
+/// here (`docs/GOVERNANCE.md`, "Release").
+///
+/// [`SessionError::ReleaseWithheld`]: super::SessionError::ReleaseWithheld
+pub type ReleaseGate = Arc<dyn Fn(PhaseEntry) -> Result<(), String> + Send + Sync>;
+
 /// Settings for any number of sessions. Cheap to clone.
 #[derive(Clone)]
 pub struct SessionConfig {
@@ -215,6 +226,8 @@ pub struct SessionConfig {
     pub progress: Option<ProgressObserver>,
     /// Told as the run enters each phase; `None` by default.
     pub phases: Option<PhaseObserver>,
+    /// Asked before the peer's outputs are released; `None` by default.
+    pub release_gate: Option<ReleaseGate>,
     /// Randomness.
     pub random: RandomSource,
 }
@@ -228,6 +241,7 @@ impl SessionConfig {
             ot_extension_threshold: EXTENSION_THRESHOLD,
             progress: None,
             phases: None,
+            release_gate: None,
             random: RandomSource::default(),
         }
     }
@@ -250,6 +264,13 @@ impl SessionConfig {
         self
     }
 
+    /// The same configuration, asking `gate` before the peer's outputs are
+    /// released ([`ReleaseGate`]).
+    pub fn with_release_gate(mut self, gate: ReleaseGate) -> Self {
+        self.release_gate = Some(gate);
+        self
+    }
+
     /// The same configuration with another source of randomness.
     pub fn with_random(mut self, random: RandomSource) -> Self {
         self.random = random;
@@ -267,6 +288,22 @@ impl SessionConfig {
     pub(crate) fn enter<T: std::io::Read + std::io::Write>(&self, phase: Phase, ch: &Channel<T>) {
         if let Some(p) = &self.phases {
             p(PhaseEntry { phase, bytes_sent: ch.bytes_sent(), bytes_received: ch.bytes_received() });
+        }
+    }
+
+    /// Asks the [`ReleaseGate`], if any, whether the message that
+    /// releases the peer's outputs may go out now.
+    pub(crate) fn before_release<T: std::io::Read + std::io::Write>(
+        &self,
+        phase: Phase,
+        ch: &Channel<T>,
+    ) -> Result<(), super::SessionError> {
+        match &self.release_gate {
+            None => Ok(()),
+            Some(gate) => {
+                gate(PhaseEntry { phase, bytes_sent: ch.bytes_sent(), bytes_received: ch.bytes_received() })
+                    .map_err(super::SessionError::ReleaseWithheld)
+            }
         }
     }
 
@@ -291,6 +328,7 @@ impl fmt::Debug for SessionConfig {
             .field("ot_extension_threshold", &self.ot_extension_threshold)
             .field("progress", &self.progress.is_some())
             .field("phases", &self.phases.is_some())
+            .field("release_gate", &self.release_gate.is_some())
             .field("random", &self.random)
             .finish()
     }

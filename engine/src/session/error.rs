@@ -112,6 +112,11 @@ pub enum SessionError {
         /// The service's reason, at most 1 KiB, control characters escaped.
         reason: String,
     },
+    /// This side's [`ReleaseGate`](super::ReleaseGate) withheld the
+    /// peer's outputs (for `garblet serve`: the audit line could not be
+    /// written); the peer learns nothing.
+    #[error("the peer's outputs were withheld: {0}")]
+    ReleaseWithheld(String),
     /// A worker thread of this side panicked (a bug in garblet).
     #[error("internal error: a session thread panicked")]
     Internal,
@@ -133,7 +138,9 @@ impl SessionError {
             E::Eval(GarbledEvalError::InputCount { .. } | GarbledEvalError::Plan(_)) => Fault::Local,
             E::Eval(_) => Fault::Peer,
             E::Garble(GarbleError::Io(_)) => Fault::Transport,
-            E::Garble(_) | E::Plan(_) | E::Inputs(_) | E::Config(_) | E::Internal => Fault::Local,
+            E::Garble(_) | E::Plan(_) | E::Inputs(_) | E::Config(_) | E::ReleaseWithheld(_) | E::Internal => {
+                Fault::Local
+            }
             E::NotGarblet
             | E::PeerSpeaksTls
             | E::Mismatch(_)

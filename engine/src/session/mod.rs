@@ -62,8 +62,8 @@ mod attacks;
 mod tests;
 
 pub use config::{
-    OtChoice, Phase, PhaseEntry, PhaseObserver, ProgressObserver, RandomSource, SecurityMode, SessionConfig,
-    EXTENSION_THRESHOLD,
+    OtChoice, Phase, PhaseEntry, PhaseObserver, ProgressObserver, RandomSource, ReleaseGate, SecurityMode,
+    SessionConfig, EXTENSION_THRESHOLD,
 };
 pub use error::{escape, Fault, InputError, LinkFailure, ProgramMismatch, SessionError};
 pub use hello::{PROTOCOL_VERSION, SCHEME_HALF_GATES};

@@ -414,8 +414,9 @@ pub(crate) fn open<T: Read + Write>(
 }
 
 /// One direction, the garbler's side: a fresh Δ, OT as sender, its own
-/// input labels, the tables, and the decoding bits of the outputs in
-/// `reveal`. `gp` is the program party that garbles in this direction.
+/// input labels, the tables, and — once the release gate agrees — the
+/// decoding bits of the outputs in `reveal`. `gp` is the program party
+/// that garbles in this direction.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn garble_direction<T: Read + Write>(
     ch: &mut Channel<T>,
@@ -437,6 +438,7 @@ pub(crate) fn garble_direction<T: Read + Write>(
     let garbled = send_tables(ch, program, &zero, &delta, prg, progress)?;
     drop((zero, delta));
     config.enter(Phase::Decoding, ch);
+    config.before_release(Phase::Decoding, ch)?;
     send_decoder(ch, &garbled, reveal)?;
     Ok(garbled)
 }

@@ -339,3 +339,113 @@ fn terms_bind_the_digest_only_when_given_and_in_order() {
         assert!(err.contains("programs differ") && err.contains("program digest"), "{err}");
     }
 }
+
+/// What a run with a release gate on one side saw: both results, the
+/// phases the gate was asked at, and the phases the peer entered, each
+/// with whether the gate had answered by then.
+struct Gated {
+    garbler: Result<SessionOutcome, SessionError>,
+    evaluator: Result<SessionOutcome, SessionError>,
+    asked: Vec<Phase>,
+    peer_phases: Vec<(Phase, bool)>,
+}
+
+/// Runs millionaires with a slow release gate on `gated`'s side that
+/// answers `answer`.
+fn run_with_gate(gated: Party, answer: Result<(), String>) -> Gated {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let c = millionaires(Visibility::Both);
+    let answered = Arc::new(AtomicBool::new(false));
+    let (asked, peer_phases) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+    let (done, seen) = (answered.clone(), asked.clone());
+    let gate: ReleaseGate = Arc::new(move |e: PhaseEntry| {
+        seen.lock().unwrap().push(e.phase);
+        // A slow disk: the peer must still be waiting when it answers.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        done.store(true, Ordering::SeqCst);
+        answer.clone()
+    });
+    let (done, entered) = (answered, peer_phases.clone());
+    let observer: PhaseObserver = Arc::new(move |e: PhaseEntry| {
+        entered.lock().unwrap().push((e.phase, done.load(Ordering::SeqCst)));
+    });
+    let config_of = |p: Party| {
+        if p == gated {
+            SessionConfig::new().with_release_gate(gate.clone())
+        } else {
+            SessionConfig::new().with_phases(observer.clone())
+        }
+    };
+    let (gcfg, ecfg) = (config_of(Party::Garbler), config_of(Party::Evaluator));
+    let (ga, eb) = memory_pair();
+    let c2 = c.clone();
+    let g = std::thread::spawn(move || {
+        let p = SessionProgram::from_circuit(&c2).unwrap();
+        gcfg.run(
+            Party::Garbler,
+            &mut Channel::new(ga),
+            &p,
+            &PartyInputs::new([("alice".to_owned(), bits(7))]),
+        )
+    });
+    let p = SessionProgram::from_circuit(&c).unwrap();
+    let evaluator = ecfg.run(
+        Party::Evaluator,
+        &mut Channel::new(eb),
+        &p,
+        &PartyInputs::new([("bob".to_owned(), bits(5))]),
+    );
+    let garbler = g.join().unwrap();
+    let asked = asked.lock().unwrap().clone();
+    let peer_phases = peer_phases.lock().unwrap().clone();
+    Gated { garbler, evaluator, asked, peer_phases }
+}
+
+/// The phase a peer enters once it holds its outputs: the evaluator
+/// after the decoding bits, the garbler after the output labels.
+fn decoded_phase(peer: Party) -> Phase {
+    if peer == Party::Evaluator {
+        Phase::OutputLabels
+    } else {
+        Phase::Finish
+    }
+}
+
+#[test]
+fn the_release_gate_answers_before_the_peer_can_decode() {
+    for gated in [Party::Garbler, Party::Evaluator] {
+        let r = run_with_gate(gated, Ok(()));
+        let (g, e) = (r.garbler.unwrap(), r.evaluator.unwrap());
+        assert_eq!(g.outputs, e.outputs);
+        let release = if gated == Party::Garbler { Phase::Decoding } else { Phase::OutputLabels };
+        assert_eq!(r.asked, vec![release], "gated {gated:?}: asked once, at the release step");
+        let decoded = r.peer_phases.iter().find(|(p, _)| *p == decoded_phase(gated.peer()));
+        assert_eq!(
+            decoded,
+            Some(&(decoded_phase(gated.peer()), true)),
+            "gated {gated:?}: {:?}",
+            r.peer_phases
+        );
+    }
+}
+
+#[test]
+fn a_gate_that_withholds_leaves_the_peer_without_outputs() {
+    for gated in [Party::Garbler, Party::Evaluator] {
+        let r = run_with_gate(gated, Err("the audit log is full".to_owned()));
+        let (ours, theirs) =
+            if gated == Party::Garbler { (r.garbler, r.evaluator) } else { (r.evaluator, r.garbler) };
+        match ours {
+            Err(SessionError::ReleaseWithheld(m)) => assert_eq!(m, "the audit log is full"),
+            other => panic!("gated {gated:?}: expected ReleaseWithheld, got {other:?}"),
+        }
+        assert!(theirs.is_err(), "gated {gated:?}: the peer finished: {theirs:?}");
+        // The peer never reached the step after decoding.
+        assert!(
+            !r.peer_phases.iter().any(|(p, _)| *p == decoded_phase(gated.peer())),
+            "gated {gated:?}: {:?}",
+            r.peer_phases
+        );
+    }
+}

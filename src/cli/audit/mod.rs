@@ -102,6 +102,16 @@ impl Audit {
         }
     }
 
+    /// Whether the record was completed (its line written or being written).
+    pub(super) fn is_written(&self) -> bool {
+        self.inner.lock().map(|r| r.written).unwrap_or(true)
+    }
+
+    /// A copy of the record's fields.
+    pub(super) fn snapshot(&self) -> Map<String, Value> {
+        self.inner.lock().map(|r| r.fields.clone()).unwrap_or_default()
+    }
+
     /// Whether `other` is this same record.
     pub(super) fn same(&self, other: &Audit) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)

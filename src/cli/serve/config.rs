@@ -11,7 +11,7 @@ use anyhow::Result;
 use garblet::circuits::Party;
 use garblet::engine::net::Fingerprint;
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -70,6 +70,12 @@ struct RawProgram {
     path: Spanned<String>,
     role: Spanned<String>,
     inputs: Option<Spanned<String>>,
+    /// `input.NAME = "FILE"`: one input from a CSV or JSON file.
+    #[serde(default)]
+    input: BTreeMap<String, Spanned<String>>,
+    /// `const.NAME = VALUE`: a constant of the program (as `--const`).
+    #[serde(default, rename = "const")]
+    consts: BTreeMap<String, Spanned<toml::Value>>,
     peers: Spanned<Vec<Spanned<String>>>,
     max_runs: Spanned<i64>,
     window: Spanned<String>,
@@ -92,6 +98,10 @@ pub(in crate::cli) struct ProgramRule {
     /// The service's role in the run.
     pub(in crate::cli) role: Party,
     pub(in crate::cli) inputs: Option<PathBuf>,
+    /// `input.NAME = "FILE"`, as `--input NAME=@FILE` arguments.
+    pub(in crate::cli) input_files: Vec<String>,
+    /// `const.NAME = VALUE`, as `--const NAME=VALUE` arguments.
+    pub(in crate::cli) consts: Vec<String>,
     pub(in crate::cli) peers: Vec<String>,
     pub(in crate::cli) max_runs: u32,
     pub(in crate::cli) window: Duration,
@@ -309,7 +319,32 @@ impl Config {
                 }
                 Some(a) => *a.get_ref() as usize,
             };
+            let input_files = p
+                .input
+                .iter()
+                .map(|(input, file)| format!("{input}=@{}", resolve(file.get_ref()).display()))
+                .collect();
+            let mut consts = Vec::new();
+            for (constant, value) in &p.consts {
+                let text = match value.get_ref() {
+                    toml::Value::Integer(n) => n.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    toml::Value::Float(x) => x.to_string(),
+                    toml::Value::String(t) => t.clone(),
+                    _ => {
+                        return Err(err(
+                            value.span(),
+                            format!(
+                                "program `{name}`: const.{constant} must be a number, a boolean or a string (as after --const {constant}=)"
+                            ),
+                        ))
+                    }
+                };
+                consts.push(format!("{constant}={text}"));
+            }
             programs.push(ProgramRule {
+                input_files,
+                consts,
                 name,
                 path: resolve(p.path.get_ref()),
                 role,

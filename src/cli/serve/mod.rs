@@ -14,14 +14,17 @@
 //! Every connection that completes the handshake gets exactly one line in
 //! the audit chain (`audit/chain.rs`).
 //!
-//! **Release.** The service's line for a run is written and synced when the
-//! session ends, before the service prints its own outputs; a peer may
-//! decode its outputs from the session's last messages before that (the
-//! service cannot hold a peer's computation until its disk answers).
-//! What guarantees that no run escapes the log is the reservation: a
-//! ledger line synced before the session's first message. At start, any
-//! reservation without an audit line (the service died mid-run) gets a
-//! line with status `lost`.
+//! **Release.** The service's line for a run is written and synced at the
+//! session's release gate (`SessionConfig::with_release_gate`): just
+//! before the message that lets the peer decode its outputs (the decoding
+//! bits when the service garbles, the output labels when it evaluates).
+//! Until then the peer holds labels it cannot decode; if the line cannot
+//! be written, the outputs are withheld and the peer learns nothing. A run
+//! that fails after its release (only the service's own outputs were still
+//! to come) gets a second line, status `error-after-release`, for the same
+//! run. The reservation (a ledger line synced before the session's first
+//! message) covers a service that dies mid-run: at start, any reservation
+//! without an audit line gets a line with status `lost`.
 //!
 //! SIGTERM or Ctrl-C stops accepting, lets the sessions under way finish
 //! within `grace`, writes the lines of those that did not (status
@@ -128,7 +131,7 @@ pub(super) fn serve(config_path: &Path, check: bool) -> Result<()> {
         tls,
         listen: listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| config.listen.clone()),
         programs,
-        chain,
+        chain: Arc::new(chain),
         ledger,
         slots: Slots { used: Mutex::new(0), freed: Condvar::new() },
         stopping: AtomicBool::new(false),
@@ -153,9 +156,9 @@ fn load_programs(config: &Config) -> Result<Vec<Offered>> {
     let mut out: Vec<Offered> = Vec::new();
     for rule in &config.programs {
         let at = |e: anyhow::Error| config.error_at(rule.line, format!("program `{}`: {e:#}", rule.name));
-        let loaded = Loaded::from_file(&rule.path, &[], &[]).map_err(at)?;
+        let loaded = Loaded::from_file(&rule.path, &[], &rule.consts).map_err(at)?;
         let files: Vec<_> = rule.inputs.iter().cloned().collect();
-        let inputs = loaded.collect_inputs(Some(rule.role), &[], &files).map_err(at)?;
+        let inputs = loaded.collect_inputs(Some(rule.role), &rule.input_files, &files).map_err(at)?;
         if let Some(problem) = policy::cohort_problem(rule, &loaded) {
             return Err(config.error_at(rule.line, problem).into());
         }
@@ -186,7 +189,7 @@ struct Service {
     tls: PinnedTls,
     listen: String,
     programs: Vec<Offered>,
-    chain: Chain,
+    chain: Arc<Chain>,
     ledger: Ledger,
     slots: Slots,
     stopping: AtomicBool,
@@ -369,9 +372,12 @@ impl Service {
         run: &str,
     ) -> Ending {
         let record_phase = record.clone();
-        let session = SessionConfig::new().with_phases(Arc::new(move |e: PhaseEntry| {
-            record_phase.set("phase", json!(e.phase.as_str()));
-        }));
+        let (record_release, chain) = (record.clone(), self.chain.clone());
+        let session = SessionConfig::new()
+            .with_phases(Arc::new(move |e: PhaseEntry| {
+                record_phase.set("phase", json!(e.phase.as_str()));
+            }))
+            .with_release_gate(Arc::new(move |e: PhaseEntry| release(&record_release, &chain, e)));
         let hello = match session.read_peer_hello(ch) {
             Ok(h) => h,
             Err(e) => {
@@ -471,6 +477,8 @@ impl Service {
             let e = anyhow::Error::new(e);
             json!({"kind": super::error_kind(&e), "message": super::one_line(&e)})
         };
+        let withheld =
+            matches!(&ending, Ending::Ran(o, _) if matches!(**o, Err(SessionError::ReleaseWithheld(_))));
         let (status, shown) = match ending {
             Ending::Refused(r) => {
                 extra.insert("rule".into(), json!(r.rule));
@@ -489,7 +497,50 @@ impl Service {
                 }
             },
         };
-        let Some(fields) = record.complete(status, Some(extra)) else { return };
+        let fields = if !record.is_written() {
+            let Some(fields) = record.complete(status, Some(extra)) else { return };
+            if let Err(e) = self.chain.append(fields.clone()) {
+                eprintln!("error: {e:#} (the run's own outputs are withheld)");
+                return;
+            }
+            fields
+        } else {
+            let mut line = record.snapshot();
+            if line.get("released_at").is_none() {
+                // Completed by the shutdown path (status `interrupted`).
+                return;
+            }
+            if status == "ok" {
+                // Released: the run's line is in the log.
+                line
+            } else {
+                if withheld {
+                    // The release gate could not write the run's line: the
+                    // peer learnt nothing; try once more, as an error.
+                    line.remove("released_at");
+                    line.insert("status".into(), json!("error"));
+                } else {
+                    // A failure after the release gets a line of its own.
+                    line.retain(|k, _| ["garblet", "run", "peer", "program"].contains(&k.as_str()));
+                    line.insert("status".into(), json!("error-after-release"));
+                    line.insert("ended".into(), json!(audit::rfc3339(SystemTime::now())));
+                }
+                line.extend(extra);
+                let (run, message) = (
+                    line.get("run").and_then(Value::as_str).unwrap_or("-").to_owned(),
+                    line.get("error")
+                        .and_then(|e| e.get("message"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("-")
+                        .to_owned(),
+                );
+                if let Err(e) = self.chain.append(line) {
+                    eprintln!("error: {e:#}");
+                }
+                eprintln!("error: run {run}: {message}");
+                return;
+            }
+        };
         let summary = format!(
             "{status}: peer {} program {}{}",
             fields.get("peer").and_then(|p| p.get("name")).and_then(Value::as_str).unwrap_or("(unknown)"),
@@ -497,10 +548,6 @@ impl Service {
             fields.get("reason").and_then(Value::as_str).map(|r| format!(": {r}")).unwrap_or_default(),
         );
         let run = fields.get("run").cloned().unwrap_or(Value::Null);
-        if let Err(e) = self.chain.append(fields) {
-            eprintln!("error: {e:#} (the run's own outputs are withheld)");
-            return;
-        }
         eprintln!("{summary}");
         if let Some((outcome, index)) = shown {
             let o = &self.programs[index];
@@ -508,4 +555,18 @@ impl Service {
             println!("{}", json!({"run": run, "program": o.rule.name, "outputs": outputs}));
         }
     }
+}
+
+/// The release gate of a run: completes the run's record (status `ok`, the
+/// bytes so far, the phase of the release) and appends it, synced, to the
+/// chain. An error withholds the peer's outputs.
+fn release(record: &Audit, chain: &Chain, at: PhaseEntry) -> Result<(), String> {
+    let mut extra = Map::new();
+    extra.insert("released_at".into(), json!(at.phase.as_str()));
+    extra.insert("bytes_sent".into(), json!(at.bytes_sent));
+    extra.insert("bytes_received".into(), json!(at.bytes_received));
+    let fields = record
+        .complete("ok", Some(extra))
+        .ok_or("the run's audit line was already written (the service is stopping)")?;
+    chain.append(fields).map(|_| ()).map_err(|e| format!("{e:#}"))
 }

@@ -188,6 +188,8 @@ mod tests {
             path: "m.gbl".into(),
             role,
             inputs: None,
+            input_files: Vec::new(),
+            consts: Vec::new(),
             peers: vec!["vendor".into()],
             max_runs: 1,
             window: Duration::from_secs(60),

@@ -35,6 +35,7 @@ pub(crate) fn run<T: Read + Write>(
     config.enter(Phase::Decoding, ch);
     let mine = steps::receive_decoder(ch, &out_labels, &program.visible_ranges(Party::Evaluator))?;
     config.enter(Phase::OutputLabels, ch);
+    config.before_release(Phase::OutputLabels, ch)?;
     steps::send_output_labels(ch, &out_labels, &program.visible_ranges(Party::Garbler))?;
     config.enter(Phase::Finish, ch);
     expect_tag(ch, TAG_DONE, "the end of the session")?;
