@@ -90,6 +90,27 @@ impl Ledger {
         Ok((Ledger { path: path.to_owned(), state: Mutex::new(State { file, starts }) }, reserved))
     }
 
+    /// Whether `peer`'s budget for `program` is used up at `now`, without
+    /// reserving anything: the rule's answer, in its place in the order
+    /// of rules. [`Ledger::reserve`] decides again, atomically.
+    pub(super) fn used_up(
+        &self,
+        peer: &str,
+        program: &str,
+        max_runs: u32,
+        window: Duration,
+        now: SystemTime,
+    ) -> Result<Option<UsedUp>> {
+        let state = self.state.lock().map_err(|_| anyhow::anyhow!("the budget ledger is poisoned"))?;
+        let since = now.checked_sub(window).unwrap_or(SystemTime::UNIX_EPOCH);
+        let Some(starts) = state.starts.get(&(peer.to_owned(), program.to_owned())) else { return Ok(None) };
+        let live: Vec<SystemTime> = starts.iter().copied().filter(|t| *t > since).collect();
+        if live.len() < max_runs as usize {
+            return Ok(None);
+        }
+        Ok(Some(UsedUp { next: live.iter().min().copied().unwrap_or(now) + window }))
+    }
+
     /// Reserves one run of `program` for `peer` at `now`, if fewer than
     /// `max_runs` started in the window before it: the start is recorded
     /// and on disk when this returns `Ok(Ok(()))`.
@@ -151,6 +172,8 @@ mod tests {
         drop(ledger);
         let (again, reserved) = Ledger::open(&path).unwrap();
         assert_eq!(reserved.len(), 3);
+        assert!(again.used_up("vendor", "accuracy", 3, day, now).unwrap().is_some());
+        assert!(again.used_up("other", "accuracy", 3, day, now).unwrap().is_none());
         let refused = again.reserve("vendor", "accuracy", "x", 3, day, now).unwrap().unwrap_err();
         assert!(refused.next > now && refused.next <= now + day);
         assert!(again.reserve("other", "accuracy", "y", 3, day, now).unwrap().is_ok(), "per peer");

@@ -6,9 +6,10 @@
 //! that signs it is accepted at the TLS layer, within `timeout`), then the
 //! peer's hello, read before the service says anything
 //! (`SessionConfig::read_peer_hello`), then the rules in order — peer,
-//! program, approval, cohort (`policy.rs`), capacity (at most
-//! `max_sessions` runs at once; one more waits briefly), budget
-//! (`ledger.rs`, reserved under a mutex and on disk before the run) — and
+//! program, approval (`policy.rs`), budget (`ledger.rs`), cohort — then
+//! capacity (at most `max_sessions` runs at once; one more waits briefly)
+//! and the budget slot (reserved under a mutex and on disk before the
+//! run, deciding the budget again) — and
 //! either the session
 //! (`SessionConfig::run_responding`) or a refusal frame naming the rule.
 //! Every connection that completes the handshake gets exactly one line in
@@ -418,6 +419,31 @@ impl Service {
         if let Err(r) = policy::check_approvals(offered, &self.config.approvers) {
             return refused(ch, r);
         }
+        let rule = &offered.rule;
+        let budget_refusal = |used_up: ledger::UsedUp| {
+            Refusal::new(
+                "budget",
+                format!(
+                    "budget of {} run{} per {} for program `{}` is used up (next run allowed at {})",
+                    rule.max_runs,
+                    plural(rule.max_runs as usize),
+                    rule.window_text,
+                    rule.name,
+                    humantime::format_rfc3339_seconds(used_up.next)
+                ),
+            )
+        };
+        let unrecorded = || Refusal::new("capacity", "the service cannot record the run; try again later");
+        // The budget's answer in its place among the rules; the slot is
+        // taken (atomically, deciding again) only once every rule passed.
+        match self.ledger.used_up(&peer.name, &rule.name, rule.max_runs, rule.window, SystemTime::now()) {
+            Ok(None) => {}
+            Ok(Some(used_up)) => return refused(ch, budget_refusal(used_up)),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return refused(ch, unrecorded());
+            }
+        }
         if let Err(r) = policy::check_cohort(offered) {
             return refused(ch, r);
         }
@@ -435,27 +461,13 @@ impl Service {
                 ),
             );
         };
-        let rule = &offered.rule;
         match self.ledger.reserve(&peer.name, &rule.name, run, rule.max_runs, rule.window, SystemTime::now())
         {
             Ok(Ok(())) => {}
-            Ok(Err(used_up)) => {
-                let reason = format!(
-                    "budget of {} run{} per {} for program `{}` is used up (next run allowed at {})",
-                    rule.max_runs,
-                    plural(rule.max_runs as usize),
-                    rule.window_text,
-                    rule.name,
-                    humantime::format_rfc3339_seconds(used_up.next)
-                );
-                return refused(ch, Refusal::new("budget", reason));
-            }
+            Ok(Err(used_up)) => return refused(ch, budget_refusal(used_up)),
             Err(e) => {
                 eprintln!("error: {e:#}");
-                return refused(
-                    ch,
-                    Refusal::new("capacity", "the service cannot record the run; try again later"),
-                );
+                return refused(ch, unrecorded());
             }
         }
         let outcome = (|| {
