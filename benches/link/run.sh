@@ -6,16 +6,21 @@
 # wire. Needs root (namespaces); traffic stays inside the namespaces made
 # here, which are removed on exit, also on failure.
 #
-#   sudo benches/link/run.sh [RATES] [DELAYS_MS] [RUNS]
+#   sudo [CONNECT=garbler] benches/link/run.sh [RATES] [DELAYS_MS] [RUNS]
 #   e.g. benches/link/run.sh "10gbit 1gbit 100mbit" "0 20" 3
 #
+# CONNECT names the party that connects (default: the evaluator); the
+# other listens.
+#
 # Prints one JSON line per run: workload, rate, delay, seconds (relay:
-# first to last byte; process: evaluator's wall time), bytes each way,
+# first to last byte + half a round trip; process: the connector's wall
+# time), bytes each way,
 # flights and round trips.
 set -euo pipefail
 RATES=${1:-"1gbit 100mbit"}
 DELAYS=${2:-"0 20"}
 RUNS=${3:-1}
+CONNECT=${CONNECT:-evaluator}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin garblet --example link_relay
 BIN=$ROOT/target/release/garblet
@@ -54,27 +59,34 @@ shape() { # rate
 run_one() { # name program garbler-inputs evaluator-inputs
   local name=$1 prog=$2 gin=$3 ein=$4
   local port=7000 rport=7001
-  ip netns exec $G "$BIN" run "$prog" --as garbler --listen 10.77.0.1:$port \
-      --identity "$WORK/g" --peer "$WORK/e/cert.pem" $gin --json --timeout 600 >"$WORK/g.json" 2>"$WORK/g.err" &
-  local gpid=$!
-  ip netns exec $E "$RELAY" 127.0.0.1:$rport 10.77.0.1:$port "$DELAY" "$WORK/relay.json" &
+  # The listener in its namespace; the connector in the other, through the
+  # relay (which adds the delay and counts the wire) on its loopback.
+  local lrole=garbler lns=$G laddr=10.77.0.1 lid=g lin=$gin crole=evaluator cns=$E cid=e cin=$ein
+  if [ "$CONNECT" = garbler ]; then
+    lrole=evaluator lns=$E laddr=10.77.0.2 lid=e lin=$ein crole=garbler cns=$G cid=g cin=$gin
+  fi
+  local pid_of_peer=$([ "$lid" = g ] && echo e || echo g)
+  ip netns exec $lns "$BIN" run "$prog" --as $lrole --listen $laddr:$port \
+      --identity "$WORK/$lid" --peer "$WORK/$pid_of_peer/cert.pem" $lin --json --timeout 600 >"$WORK/$lid.json" 2>"$WORK/$lid.err" &
+  local lpid=$!
+  ip netns exec $cns "$RELAY" 127.0.0.1:$rport $laddr:$port "$DELAY" "$WORK/relay.json" &
   local rpid=$!
   sleep 0.3
   local t0=$(date +%s.%N)
-  ip netns exec $E "$BIN" run "$prog" --as evaluator --connect 127.0.0.1:$rport \
-      --identity "$WORK/e" --peer "$WORK/g/cert.pem" $ein --json --timeout 600 >"$WORK/e.json" 2>"$WORK/e.err" || { cat "$WORK/e.err" >&2; }
+  ip netns exec $cns "$BIN" run "$prog" --as $crole --connect 127.0.0.1:$rport \
+      --identity "$WORK/$cid" --peer "$WORK/$lid/cert.pem" $cin --json --timeout 600 >"$WORK/$cid.json" 2>"$WORK/$cid.err" || { cat "$WORK/$cid.err" >&2; }
   local t1=$(date +%s.%N)
-  wait $gpid || cat "$WORK/g.err" >&2
+  wait $lpid || cat "$WORK/$lid.err" >&2
   wait $rpid || true
-  python3 - "$name" "$RATE" "$DELAY" "$t0" "$t1" "$WORK" <<'PY'
+  python3 - "$name" "$RATE" "$DELAY" "$t0" "$t1" "$WORK" "$crole" <<'PY'
 import json, sys
-name, rate, delay, t0, t1, work = sys.argv[1:]
+name, rate, delay, t0, t1, work, connector = sys.argv[1:]
 r = json.load(open(f"{work}/relay.json"))
 e = json.load(open(f"{work}/e.json"))
 stats = e.get("stats", {})
-out = {"workload": name, "rate": rate, "rtt_ms": int(delay),
+out = {"workload": name, "rate": rate, "rtt_ms": int(delay), "connector": connector,
        "relay_s": round(r["last_byte_s"] - r["first_byte_s"] + int(delay) / 2000, 4),
-       "evaluator_wall_s": round(float(t1) - float(t0), 4),
+       "connector_wall_s": round(float(t1) - float(t0), 4),
        "and_gates": stats.get("and_gates"), "bytes_down": r["bytes_down"], "bytes_up": r["bytes_up"],
        "flights": r["flights"], "round_trips": r["round_trips"], "connections": r["connections"]}
 if stats.get("and_gates"):

@@ -287,6 +287,15 @@ impl<T: Read + Write> Channel<T> {
         Ok(self.inner)
     }
 
+    /// [`Channel::flush`], dropping what could not be written if it fails
+    /// (the link is gone with it), so that reads can still take what the
+    /// peer sent before it closed.
+    pub(crate) fn flush_or_drop(&mut self) -> Result<(), ChannelError> {
+        let flushed = self.flush();
+        self.wbuf.clear();
+        flushed
+    }
+
     fn write_pending(&mut self) -> Result<(), ChannelError> {
         if !self.wbuf.is_empty() {
             self.inner.write_all(&self.wbuf)?;

@@ -33,7 +33,18 @@ pub enum Side {
 }
 
 /// An authenticated, encrypted stream to the one trusted peer.
-pub enum TlsStream {
+pub struct TlsStream {
+    conn: Conn,
+    /// The connector reads the listener's verdict with the first protocol
+    /// bytes rather than before sending any (one round trip less): until
+    /// then, this is our fingerprint, for the refusal message.
+    verdict_pending: Option<Fingerprint>,
+    /// Set when the deferred verdict refused us (or was not a verdict):
+    /// every later read fails with it.
+    refused: Option<(io::ErrorKind, String)>,
+}
+
+enum Conn {
     /// We connected.
     Client(Box<StreamOwned<ClientConnection, TimedStream>>),
     /// We listened.
@@ -42,36 +53,88 @@ pub enum TlsStream {
 
 impl std::fmt::Debug for TlsStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            TlsStream::Client(_) => "TlsStream::Client",
-            TlsStream::Server(_) => "TlsStream::Server",
+        f.write_str(match self.conn {
+            Conn::Client(_) => "TlsStream(connector)",
+            Conn::Server(_) => "TlsStream(listener)",
         })
     }
 }
 
 impl Read for TlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(ours) = self.verdict_pending.take() {
+            if let Err(e) = read_verdict(&mut self.conn, ours) {
+                let kind = match &e {
+                    NetError::Io(io) => io.kind(),
+                    _ => io::ErrorKind::PermissionDenied,
+                };
+                self.refused = Some((kind, e.to_string()));
+                // The first time, the typed error itself (a caller can
+                // downcast it: `NetError::RefusedByPeer`).
+                return Err(io::Error::new(kind, e));
+            }
+        }
+        if let Some((kind, message)) = &self.refused {
+            return Err(io::Error::new(*kind, message.clone()));
+        }
+        self.conn.read(buf)
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            TlsStream::Client(s) => s.read(buf),
-            TlsStream::Server(s) => s.read(buf),
+            Conn::Client(s) => s.read(buf),
+            Conn::Server(s) => s.read(buf),
         }
     }
 }
 
 impl Write for TlsStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.conn.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.conn.flush()
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            TlsStream::Client(s) => s.write(buf),
-            TlsStream::Server(s) => s.write(buf),
+            Conn::Client(s) => s.write(buf),
+            Conn::Server(s) => s.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            TlsStream::Client(s) => s.flush(),
-            TlsStream::Server(s) => s.flush(),
+            Conn::Client(s) => s.flush(),
+            Conn::Server(s) => s.flush(),
         }
     }
 }
+
+/// Reads the peer's verdict: `Ok` if it accepted us.
+fn read_verdict(conn: &mut Conn, ours: Fingerprint) -> Result<(), NetError> {
+    let mut theirs = [0u8; VERDICT_BYTES];
+    conn.read_exact(&mut theirs)?;
+    if &theirs[..8] != VERDICT_MAGIC {
+        return Err(NetError::Tls(
+            "the peer is not garblet (no authentication verdict after the handshake)".into(),
+        ));
+    }
+    if theirs[8] != 1 {
+        let mut expects = [0u8; 32];
+        expects.copy_from_slice(&theirs[9..41]);
+        return Err(NetError::RefusedByPeer { ours, expects: Some(Fingerprint(expects)) });
+    }
+    Ok(())
+}
+
+/// Bytes a side that refused reads (and drops) before closing, so that
+/// closing with unread data does not reset the connection and lose its
+/// verdict: the connector sends its first protocol bytes with its verdict.
+const DRAIN_LIMIT: usize = 1 << 20;
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -228,19 +291,20 @@ impl PinnedTls {
     /// within `within`, or the connection is dropped as stalled.
     pub fn secure(&self, mut tcp: TimedStream, side: Side, within: Duration) -> Result<TlsStream, NetError> {
         tcp.set_deadline(Some(within))?;
-        let mut stream = match side {
+        let conn = match side {
             Side::Connector => {
                 let name = ServerName::try_from("garblet.peer").map_err(|e| NetError::Tls(e.to_string()))?;
                 let conn = ClientConnection::new(self.client.clone(), name)
                     .map_err(|e| NetError::Tls(e.to_string()))?;
-                TlsStream::Client(Box::new(StreamOwned::new(conn, tcp)))
+                Conn::Client(Box::new(StreamOwned::new(conn, tcp)))
             }
             Side::Listener => {
                 let conn =
                     ServerConnection::new(self.server.clone()).map_err(|e| NetError::Tls(e.to_string()))?;
-                TlsStream::Server(Box::new(StreamOwned::new(conn, tcp)))
+                Conn::Server(Box::new(StreamOwned::new(conn, tcp)))
             }
         };
+        let mut stream = TlsStream { conn, verdict_pending: None, refused: None };
         stream.handshake().map_err(|e| self.classify(e, stream.socket()))?;
         let presented =
             stream.peer_fingerprint().ok_or_else(|| NetError::Tls("the peer sent no certificate".into()))?;
@@ -253,25 +317,41 @@ impl PinnedTls {
         verdict[8] = u8::from(accepted);
         verdict[9..41].copy_from_slice(&trusted.0);
         verdict[41..].copy_from_slice(&presented.0);
-        let sent = stream.write_all(&verdict).and_then(|()| stream.flush());
+        let sent = stream.conn.write_all(&verdict).and_then(|()| stream.conn.flush());
         if !accepted {
-            // Read the peer's verdict before closing: closing with unread
+            // Read what the peer sent before closing: closing with unread
             // data would reset the connection and could lose our refusal.
-            let _ = stream.read_exact(&mut [0u8; VERDICT_BYTES]);
+            // A listener reads on until the connector closes (a connector
+            // sends its first protocol bytes right after its verdict); the
+            // handshake's deadline bounds the wait. A connector reads the
+            // listener's verdict, after which the listener sends nothing.
+            let mut sink = [0u8; 4096];
+            match side {
+                Side::Connector => {
+                    let _ = stream.conn.read_exact(&mut sink[..VERDICT_BYTES]);
+                }
+                Side::Listener => {
+                    let mut drained = 0;
+                    while drained < DRAIN_LIMIT {
+                        match stream.conn.read(&mut sink) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => drained += n,
+                        }
+                    }
+                }
+            }
             return Err(NetError::PeerNotTrusted { expected: trusted, presented });
         }
         sent.map_err(|e| self.classify(e, stream.socket()))?;
-        let mut theirs = [0u8; VERDICT_BYTES];
-        stream.read_exact(&mut theirs).map_err(|e| self.classify(e, stream.socket()))?;
-        if &theirs[..8] != VERDICT_MAGIC {
-            return Err(NetError::Tls(
-                "the peer is not garblet (no authentication verdict after the handshake)".into(),
-            ));
-        }
-        if theirs[8] != 1 {
-            let mut expects = [0u8; 32];
-            expects.copy_from_slice(&theirs[9..41]);
-            return Err(NetError::RefusedByPeer { ours: self.ours, expects: Some(Fingerprint(expects)) });
+        match side {
+            // The listener's verdict travels back while our first protocol
+            // bytes go out: it is read with the first read.
+            Side::Connector => stream.verdict_pending = Some(self.ours),
+            // The connector's verdict came with its last handshake flight.
+            Side::Listener => read_verdict(&mut stream.conn, self.ours).map_err(|e| match e {
+                NetError::Io(io) => self.classify(io, stream.socket()),
+                other => other,
+            })?,
         }
         stream.socket_mut().set_deadline(None)?;
         Ok(stream)
@@ -310,13 +390,13 @@ fn printable(bytes: &[u8]) -> String {
 
 impl TlsStream {
     fn handshake(&mut self) -> io::Result<()> {
-        match self {
-            TlsStream::Client(s) => {
+        match &mut self.conn {
+            Conn::Client(s) => {
                 while s.conn.is_handshaking() {
                     s.conn.complete_io(&mut s.sock)?;
                 }
             }
-            TlsStream::Server(s) => {
+            Conn::Server(s) => {
                 while s.conn.is_handshaking() {
                     s.conn.complete_io(&mut s.sock)?;
                 }
@@ -328,25 +408,25 @@ impl TlsStream {
     /// The fingerprint of the certificate the peer presented (and whose key
     /// signed the handshake).
     pub fn peer_fingerprint(&self) -> Option<Fingerprint> {
-        let certs = match self {
-            TlsStream::Client(s) => s.conn.peer_certificates(),
-            TlsStream::Server(s) => s.conn.peer_certificates(),
+        let certs = match &self.conn {
+            Conn::Client(s) => s.conn.peer_certificates(),
+            Conn::Server(s) => s.conn.peer_certificates(),
         };
         certs.and_then(|c| c.first()).map(|c| Fingerprint::of_der(c))
     }
 
     /// The TCP stream underneath.
     pub fn socket(&self) -> &TimedStream {
-        match self {
-            TlsStream::Client(s) => &s.sock,
-            TlsStream::Server(s) => &s.sock,
+        match &self.conn {
+            Conn::Client(s) => &s.sock,
+            Conn::Server(s) => &s.sock,
         }
     }
 
     fn socket_mut(&mut self) -> &mut TimedStream {
-        match self {
-            TlsStream::Client(s) => &mut s.sock,
-            TlsStream::Server(s) => &mut s.sock,
+        match &mut self.conn {
+            Conn::Client(s) => &mut s.sock,
+            Conn::Server(s) => &mut s.sock,
         }
     }
 }
@@ -449,12 +529,18 @@ mod tests {
             }
             other => panic!("expected PeerNotTrusted, got {other:?}"),
         }
-        match client {
-            Err(NetError::RefusedByPeer { ours, expects }) => {
-                assert_eq!(ours, fb);
-                assert_eq!(expects, Some(fc), "the client learns which fingerprint the server expects");
+        // The connector sends its first bytes with its verdict and meets
+        // the refusal on its first read, as the typed error.
+        let Err(NetError::Io(e)) = client else {
+            panic!("expected the refusal on the first read, got {client:?}")
+        };
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<NetError>()) {
+            Some(NetError::RefusedByPeer { ours, expects }) => {
+                assert_eq!(*ours, fb);
+                assert_eq!(*expects, Some(fc), "the client learns which fingerprint the server expects");
             }
             other => panic!("expected RefusedByPeer, got {other:?}"),
         }
+        assert!(e.to_string().contains(&format!("it expects fingerprint {fc}")), "{e}");
     }
 }

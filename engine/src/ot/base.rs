@@ -99,15 +99,58 @@ pub fn send_random<T: Read + Write>(
     prg: &mut Prg,
     n: usize,
 ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
-    if n > MAX_BASE_OTS {
-        return Err(OtError::InvalidInput("too many base OTs requested"));
-    }
-    let a = Zeroizing::new(random_scalar(prg));
-    let big_a = RistrettoPoint::mul_base(&a);
-    let big_a_c = big_a.compress();
-    ch.send_bytes(big_a_c.as_bytes())?;
+    let started = SenderStart::send(ch, prg)?;
     ch.flush()?;
+    started.finish(ch, n)
+}
 
+/// The sender's side of [`send_random`] after its first message: `A` is
+/// sent, the `B_i` not yet read. A session sends `A` in the same flight as
+/// its hello ([`SenderStart::send`] before reading the peer's hello), which
+/// saves a round trip: `A` depends on nothing but fresh randomness.
+pub struct SenderStart {
+    a: Zeroizing<Scalar>,
+    big_a_c: CompressedRistretto,
+}
+
+impl std::fmt::Debug for SenderStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SenderStart")
+    }
+}
+
+impl SenderStart {
+    /// Draws `a` and sends `A = a·G` (buffered: the caller flushes, or the
+    /// next read does).
+    pub fn send<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<SenderStart, OtError> {
+        let a = Zeroizing::new(random_scalar(prg));
+        let big_a_c = RistrettoPoint::mul_base(&a).compress();
+        ch.send_bytes(big_a_c.as_bytes())?;
+        Ok(SenderStart { a, big_a_c })
+    }
+
+    /// Reads the receiver's `n` and `B_i` and returns the `n` key pairs, as
+    /// [`send_random`] does.
+    pub fn finish<T: Read + Write>(
+        self,
+        ch: &mut Channel<T>,
+        n: usize,
+    ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
+        if n > MAX_BASE_OTS {
+            return Err(OtError::InvalidInput("too many base OTs requested"));
+        }
+        let SenderStart { a, big_a_c } = self;
+        finish_send(ch, &a, &big_a_c, n)
+    }
+}
+
+fn finish_send<T: Read + Write>(
+    ch: &mut Channel<T>,
+    a: &Scalar,
+    big_a_c: &CompressedRistretto,
+    n: usize,
+) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
+    let big_a_c = *big_a_c;
     let count = ch.recv_u64()?;
     if count != n as u64 {
         return Err(OtError::LengthMismatch { what: "base OT count", expected: n as u64, received: count });

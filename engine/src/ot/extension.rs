@@ -449,7 +449,18 @@ pub struct OtExtReceiver<S: Security = SemiHonest> {
 impl<S: Security> OtExtReceiver<S> {
     /// Runs the 128 base OTs as their sender and returns a session.
     pub fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<Self, OtError> {
-        let keys = base::send_random(ch, prg, KAPPA)?;
+        let started = base::SenderStart::send(ch, prg)?;
+        Self::setup_started(ch, prg, started)
+    }
+
+    /// [`OtExtReceiver::setup`] when the base OTs' first message already
+    /// went out ([`base::SenderStart::send`], e.g. with the session's hello).
+    pub fn setup_started<T: Read + Write>(
+        ch: &mut Channel<T>,
+        prg: &mut Prg,
+        started: base::SenderStart,
+    ) -> Result<Self, OtError> {
+        let keys = started.finish(ch, KAPPA)?;
         Ok(OtExtReceiver {
             // Only the T columns G(k_i^0) are re-expanded for the check.
             prgs0: ColumnPrgs::new(keys.iter().map(|k| &k[0]), S::MALICIOUS_RECEIVER),

@@ -19,8 +19,10 @@ use std::io::{Read, Write};
 
 /// This implementation's protocol version (2: security mode, OT choice and
 /// session binding in the hello; 3: transcript hashes with the output
-/// labels and the final acknowledgement).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// labels and the final acknowledgement; 4: two round trips — the base
+/// OTs' first message in the hello's flight, the garbler's transcript hash
+/// in the tables' flight, no final acknowledgement).
+pub const PROTOCOL_VERSION: u32 = 4;
 /// The garbling scheme in the hello: 1 = half-gates (Zahur–Rosulek–Evans).
 pub const SCHEME_HALF_GATES: u8 = 1;
 const MAGIC: &[u8; 8] = b"garblet\0";

@@ -98,18 +98,27 @@ pub fn fuzz_refusal(bytes: &[u8]) {
 }
 
 /// Sends a refusal frame instead of our hello (`rule`: 1 to 32 characters
-/// of `[a-z0-9_-]`; `reason`: cut to [`MAX_REASON_BYTES`]), then waits —
-/// one read, bounded by the transport's timeout — for the peer to close,
-/// so that closing does not reset the connection before the frame is read.
+/// of `[a-z0-9_-]`; `reason`: cut to [`MAX_REASON_BYTES`]), then reads
+/// until the peer closes — at most 64 KiB, each read bounded by
+/// the transport's timeout — so that closing does not reset the connection
+/// before the frame is read (a peer may have sent the base OTs' first
+/// message after its hello).
 pub fn refuse<T: Read + Write>(ch: &mut Channel<T>, rule: &str, reason: &str) -> Result<(), SessionError> {
     let body = encode(rule, reason)?;
     ch.send_u64(body.len() as u64)?;
     ch.send_bytes(&body)?;
     ch.flush()?;
-    // An honest peer has sent its whole hello and now closes.
-    let _ = ch.recv_bytes(&mut [0u8; 1]);
+    let mut sink = [0u8; 1];
+    for _ in 0..DRAIN_BYTES {
+        if ch.recv_bytes(&mut sink).is_err() {
+            break;
+        }
+    }
     Ok(())
 }
+
+/// The most a refusing party reads, waiting for the refused peer to close.
+const DRAIN_BYTES: usize = 64 << 10;
 
 #[cfg(test)]
 mod tests {

@@ -57,12 +57,16 @@ fn use_extension(config: &SessionConfig, n: usize) -> bool {
 /// malicious receiver on both paths: the extension runs the revised KOS
 /// check, and below the threshold every bit is its own Chou–Orlandi OT,
 /// which a receiver cannot make inconsistent.
+///
+/// `started`: the base OTs' first message, if it already went out with the
+/// hello ([`open_pipelined`]).
 pub(crate) fn ot_send_labels<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
     prg: &mut Prg,
     delta: &Delta,
     n: usize,
+    started: Option<base::SenderStart>,
 ) -> Result<Zeroizing<Vec<Block>>, SessionError> {
     let mut zero = Zeroizing::new(vec![Block::ZERO; n]);
     if n == 0 {
@@ -82,7 +86,11 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
         // k0 ⊕ k1 ⊕ Δ: the receiver holds one of k0, k1 and so learns
         // exactly one of the two labels.
         config.enter(Phase::BaseOt, ch);
-        let keys = base::send_random(ch, prg, n)?;
+        let started = match started {
+            Some(s) => s,
+            None => base::SenderStart::send(ch, prg)?,
+        };
+        let keys = started.finish(ch, n)?;
         let corrections: Zeroizing<Vec<Block>> =
             Zeroizing::new(keys.iter().map(|[k0, k1]| *k0 ^ *k1 ^ delta.as_block()).collect());
         for (z, [k0, _]) in zero.iter_mut().zip(keys.iter()) {
@@ -100,6 +108,7 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
     config: &SessionConfig,
     prg: &mut Prg,
     bits: &[bool],
+    started: Option<base::SenderStart>,
 ) -> Result<Zeroizing<Vec<Block>>, SessionError> {
     let mut labels = Zeroizing::new(vec![Block::ZERO; bits.len()]);
     if bits.is_empty() {
@@ -109,7 +118,10 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
         match config.ot {
             OtChoice::KosChecked => {
                 config.enter(Phase::BaseOt, ch);
-                let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(ch, prg)?;
+                let mut ot = match started {
+                    Some(s) => OtExtReceiver::<MaliciousReceiver>::setup_started(ch, prg, s)?,
+                    None => OtExtReceiver::<MaliciousReceiver>::setup(ch, prg)?,
+                };
                 config.enter(Phase::OtExtension, ch);
                 ot.receive_correlated(ch, bits, &mut labels)?;
             }
@@ -413,6 +425,56 @@ pub(crate) fn open<T: Read + Write>(
     Ok((ours, peer))
 }
 
+/// Which party sends the first message of the base OTs for `n` evaluator
+/// input bits: the garbler below the extension threshold (one
+/// Chou–Orlandi OT per bit, the garbler their sender), the evaluator from
+/// it on (the extension's receiver is the base OTs' sender).
+pub(crate) fn base_ot_sender(config: &SessionConfig, n: usize) -> Option<Party> {
+    match n {
+        0 => None,
+        n if use_extension(config, n) => Some(Party::Evaluator),
+        _ => Some(Party::Garbler),
+    }
+}
+
+/// [`open`] for a run with one direction (`semi-honest`), in fewer round
+/// trips: when this party sends the base OTs' first message, it goes out
+/// in the same flight as our hello, before the peer's hello is read. That
+/// message is a fresh random group element (`A = a·G`), which uses no
+/// input and reveals nothing, so sending it before the hellos are compared
+/// is safe; if they differ, the run stops as in [`open`].
+pub(crate) fn open_pipelined<T: Read + Write>(
+    ch: &mut Channel<T>,
+    config: &SessionConfig,
+    program: &SessionProgram<'_>,
+    role: Party,
+    prg: &mut Prg,
+    read_first: Option<Hello>,
+) -> Result<Option<base::SenderStart>, SessionError> {
+    let ours = Hello::new(program, role, config, Link::Primary, hello::fresh_nonce(prg));
+    let early = base_ot_sender(config, program.input_bits_of(Party::Evaluator)) == Some(role);
+    match read_first {
+        None => {
+            config.enter(Phase::Hello, ch);
+            ch.start_transcript();
+            hello::send(ch, &ours)?;
+            let started = if early { Some(base::SenderStart::send(ch, prg)?) } else { None };
+            // A peer whose hello differs may close before our early message
+            // arrives: its hello (and the difference it names) comes first.
+            let sent = ch.flush_or_drop();
+            let peer = hello::read(ch)?;
+            ours.compare(&peer)?;
+            sent?;
+            Ok(started)
+        }
+        Some(peer) => {
+            hello::send(ch, &ours)?;
+            ours.compare(&peer)?;
+            Ok(if early { Some(base::SenderStart::send(ch, prg)?) } else { None })
+        }
+    }
+}
+
 /// One direction, the garbler's side: a fresh Δ, OT as sender, its own
 /// input labels, the tables, and — once the release gate agrees — the
 /// decoding bits of the outputs in `reveal`. `gp` is the program party
@@ -427,9 +489,10 @@ pub(crate) fn garble_direction<T: Read + Write>(
     prg: &mut Prg,
     reveal: &Ranges,
     progress: Option<Progress<'_>>,
+    started: Option<base::SenderStart>,
 ) -> Result<Vec<GarbledOutputs>, SessionError> {
     let delta = Delta::random(prg);
-    let from_ot = ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()))?;
+    let from_ot = ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()), started)?;
     let zero = input_zero_labels(program, gp, prg, &from_ot);
     drop(from_ot);
     config.enter(Phase::GarblerInputs, ch);
@@ -445,6 +508,7 @@ pub(crate) fn garble_direction<T: Read + Write>(
 
 /// One direction, the evaluator's side: OT as receiver, the garbler's
 /// input labels, the tables. Returns the active labels of every output.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn evaluate_direction<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
@@ -453,8 +517,9 @@ pub(crate) fn evaluate_direction<T: Read + Write>(
     own_bits: &[bool],
     prg: &mut Prg,
     progress: Option<Progress<'_>>,
+    started: Option<base::SenderStart>,
 ) -> Result<Labels, SessionError> {
-    let own_labels = ot_receive_labels(ch, config, prg, own_bits)?;
+    let own_labels = ot_receive_labels(ch, config, prg, own_bits, started)?;
     config.enter(Phase::GarblerInputs, ch);
     let labels = receive_garbler_labels(ch, program, gp, &own_labels)?;
     drop(own_labels);

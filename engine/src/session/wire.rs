@@ -16,8 +16,8 @@ pub(crate) const TAG_TABLES: u8 = 0xA2;
 pub(crate) const TAG_DECODER: u8 = 0xA3;
 /// E → G: active labels of the outputs G may learn (message 6).
 pub(crate) const TAG_OUTPUT_LABELS: u8 = 0xA4;
-/// G → E: the end of a semi-honest session (message 7).
-pub(crate) const TAG_DONE: u8 = 0xA5;
+// 0xA5 was message 7 (G → E, done) up to protocol version 3; version 4
+// folds G's transcript hash into message 5's flight and has no message 7.
 /// Dual execution, first party → second: a commitment to its check value (message 8).
 pub(crate) const TAG_COMMIT: u8 = 0xB1;
 /// Dual execution, second party → first: its check value (message 9).

@@ -212,7 +212,7 @@ fn garble_for_peer<T: Read + Write>(
 ) -> Result<Vec<GarbledOutputs>, SessionError> {
     let mut report = |n: u64| config.report(n);
     let every = program.output_ranges();
-    steps::garble_direction(ch, config, program, gp, own_bits, prg, &every, Some(&mut report))
+    steps::garble_direction(ch, config, program, gp, own_bits, prg, &every, Some(&mut report), None)
 }
 
 /// Evaluates the peer's garbling, in which the peer garbles as program
@@ -225,7 +225,7 @@ pub(crate) fn evaluate_peer<T: Read + Write>(
     own_bits: &[bool],
     prg: &mut Prg,
 ) -> Result<Evaluated, SessionError> {
-    let out_labels = steps::evaluate_direction(ch, config, program, gp, own_bits, prg, None)?;
+    let out_labels = steps::evaluate_direction(ch, config, program, gp, own_bits, prg, None, None)?;
     config.enter(Phase::Decoding, ch);
     let decoded: Decoded = steps::receive_decoder(ch, &out_labels, &program.output_ranges())?;
     Ok((out_labels, decoded.into_iter().flat_map(|(_, b)| b).collect()))

@@ -1,6 +1,7 @@
-//! The semi-honest-mode evaluator: hello, OT as receiver, the garbler's
-//! input labels, the tables, its decoding bits, then the garbler's outputs
-//! as labels.
+//! The semi-honest-mode evaluator: hello (with the base OTs' first message
+//! when it sends it), OT as receiver, the garbler's input labels, the
+//! tables, its decoding bits and the garbler's transcript hash, then the
+//! garbler's outputs as labels, and it is done.
 
 use crate::channel::Channel;
 use crate::session::config::{Phase, SessionConfig};
@@ -9,7 +10,7 @@ use crate::session::hello::Hello;
 use crate::session::inputs::PartyInputs;
 use crate::session::program::SessionProgram;
 use crate::session::steps;
-use crate::session::wire::{expect_tag, Progress, TAG_DONE};
+use crate::session::wire::Progress;
 use crate::session::SessionOutcome;
 use garblet_circuits::Party;
 use std::io::{Read, Write};
@@ -28,19 +29,26 @@ pub(crate) fn run<T: Read + Write>(
     let start = Instant::now();
     let own_bits = inputs.bits_for(program, Party::Evaluator)?;
     let mut prg = config.prg();
-    steps::open(ch, config, program, Party::Evaluator, &mut prg, read_first)?;
-    let out_labels =
-        steps::evaluate_direction(ch, config, program, Party::Garbler, &own_bits, &mut prg, progress)?;
+    let started = steps::open_pipelined(ch, config, program, Party::Evaluator, &mut prg, read_first)?;
+    let out_labels = steps::evaluate_direction(
+        ch,
+        config,
+        program,
+        Party::Garbler,
+        &own_bits,
+        &mut prg,
+        progress,
+        started,
+    )?;
     drop(own_bits);
     config.enter(Phase::Decoding, ch);
     let mine = steps::receive_decoder(ch, &out_labels, &program.visible_ranges(Party::Evaluator))?;
+    // Nothing is returned until the whole exchange is known to have
+    // arrived as sent.
+    steps::check_transcript(ch)?;
     config.enter(Phase::OutputLabels, ch);
     config.before_release(Phase::OutputLabels, ch)?;
     steps::send_output_labels(ch, &out_labels, &program.visible_ranges(Party::Garbler))?;
     config.enter(Phase::Finish, ch);
-    expect_tag(ch, TAG_DONE, "the end of the session")?;
-    // Nothing is returned until the whole exchange is known to have
-    // arrived as sent.
-    steps::check_transcript(ch)?;
     Ok(SessionOutcome::new(program, mine, ch, start))
 }

@@ -1,6 +1,7 @@
-//! The semi-honest-mode garbler: hello, OT as sender, its own input labels,
-//! the tables, the evaluator's decoding bits, then its own outputs from the
-//! evaluator's labels, checked.
+//! The semi-honest-mode garbler: hello (with the base OTs' first message
+//! when it sends it), OT as sender, its own input labels, the tables, the
+//! evaluator's decoding bits and its transcript hash in one flight, then
+//! its own outputs from the evaluator's labels, checked.
 
 use crate::channel::Channel;
 use crate::session::config::{Phase, SessionConfig};
@@ -9,7 +10,7 @@ use crate::session::hello::Hello;
 use crate::session::inputs::PartyInputs;
 use crate::session::program::SessionProgram;
 use crate::session::steps;
-use crate::session::wire::{Progress, TAG_DONE};
+use crate::session::wire::Progress;
 use crate::session::SessionOutcome;
 use garblet_circuits::Party;
 use std::io::{Read, Write};
@@ -28,15 +29,25 @@ pub(crate) fn run<T: Read + Write>(
     let start = Instant::now();
     let own_bits = inputs.bits_for(program, Party::Garbler)?;
     let mut prg = config.prg();
-    steps::open(ch, config, program, Party::Garbler, &mut prg, read_first)?;
+    let started = steps::open_pipelined(ch, config, program, Party::Garbler, &mut prg, read_first)?;
     let reveal = program.visible_ranges(Party::Evaluator);
-    let garbled =
-        steps::garble_direction(ch, config, program, Party::Garbler, &own_bits, &mut prg, &reveal, progress)?;
+    let garbled = steps::garble_direction(
+        ch,
+        config,
+        program,
+        Party::Garbler,
+        &own_bits,
+        &mut prg,
+        &reveal,
+        progress,
+        started,
+    )?;
+    // Our transcript hash closes the flight of the tables and decoding
+    // bits: the evaluator checks it before it returns anything.
+    steps::send_transcript(ch)?;
+    ch.flush()?;
     config.enter(Phase::OutputLabels, ch);
     let mine = steps::receive_output_labels(ch, &garbled, &program.visible_ranges(Party::Garbler))?;
     config.enter(Phase::Finish, ch);
-    ch.send_bytes(&[TAG_DONE])?;
-    steps::send_transcript(ch)?;
-    ch.flush()?;
     Ok(SessionOutcome::new(program, mine, ch, start))
 }
