@@ -14,7 +14,7 @@ mod common;
 use common::*;
 use fixed::traits::Fixed;
 use fixed::types::*;
-use garblet_compiler::{encode_csv, Type};
+use garblet_compiler::{compile_with, encode_csv, Options, Type};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::{json, Value};
@@ -451,4 +451,79 @@ fn csv_cells_read_as_json_values() {
     );
     assert_eq!(err("p,w,n\n0.5,x,1\n"), "row 1, column `w`: `x` is not a decimal number");
     assert_eq!(err("p,w,n\n0.5,,1\n"), "row 1, column `w`: the field is empty");
+}
+
+/// `--const RATE=0.1` sets a fixed-point constant as the literal would,
+/// and binds its exact value.
+#[test]
+fn constants_can_be_set_from_outside() {
+    let src = "const RATE: I16F16 = 0.5;\nfn main(#[garbler] a: I16F16) -> I16F16 { a * RATE }";
+    let with =
+        |value: &str| compile_with(src, "rate.gbl", &Options::new().with_const("RATE", value), &|_| {});
+    let p = with("0.1").unwrap();
+    assert_eq!(p.consts, vec![("RATE".to_owned(), "0.100006103515625".to_owned())]);
+    let tenth: I16F16 = "0.1".parse().unwrap();
+    let a = I16F16::from_num(12.25);
+    assert_eq!(run(&p, &[input(a, false)]), out(a.wrapping_mul(tenth)));
+    assert_eq!(with("-2.5e-1").unwrap().consts[0].1, "-0.25");
+    let err = |value: &str| {
+        let e = with(value).unwrap_err();
+        e.render_plain(src, "rate.gbl")
+    };
+    assert!(err("40000")
+        .contains("--const RATE=40000: 40000 does not fit in I16F16 (-32768..=32767.9999847412109375)"));
+    assert!(err("0x10").contains("`0x10` is not a decimal number"));
+}
+
+/// What each operation costs, as the cost table of `docs/LANGUAGE.md`
+/// says (so that a change is seen).
+#[test]
+fn costs_match_the_language_doc() {
+    let table: &[(&str, &str, &str, u64)] = &[
+        ("I16F16", "a + b", "I16F16", 31),
+        ("I16F16", "a * b", "I16F16", 1759),
+        ("I16F16", "a / b", "I16F16", 2570),
+        ("U16F16", "a * b", "U16F16", 1759),
+        ("U16F16", "a / b", "U16F16", 2349),
+        ("I8F24", "a * b", "I8F24", 1951),
+        ("I8F24", "a / b", "I8F24", 3410),
+        ("I8F8", "a * b", "I8F8", 431),
+        ("I8F8", "a / b", "I8F8", 706),
+        ("I32F32", "a * b", "I32F32", 7103),
+        ("I32F32", "a / b", "I32F32", 9754),
+        ("I64F64", "a * b", "I64F64", 28669),
+        ("I16F16", "a < b", "bool", 32),
+        ("I16F16", "min(a, b)", "I16F16", 64),
+        ("I16F16", "abs(a)", "I16F16", 31),
+        ("I16F16", "a * 0.1", "I16F16", 176),
+        ("I16F16", "a / 3.0", "I16F16", 1023),
+        ("I16F16", "a as i32", "i32", 0),
+        ("I16F16", "a as I8F24", "I8F24", 0),
+    ];
+    for &(t, e, r, want) in table {
+        let and = ands(&format!("fn main(#[garbler] a: {t}, #[evaluator] b: {t}) -> {r} {{ {e} }}"));
+        println!("TABLE {e} on {t}: {and} ANDs");
+        assert_eq!(and, want, "{e} on {t}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(500) })]
+
+    /// Values half-way between two of I16F16's (every odd multiple of
+    /// 2^-17) round to the even one, as `FromStr` rounds them; and exponents
+    /// read as `FromStr` reads them.
+    #[test]
+    fn ties_and_exponents_read_as_from_str(raw in any::<i32>(), mantissa in 0u64..10_000_000, k in -12i32..8) {
+        let t = ty(true, 16, 16);
+        let between = exact(I15F17::from_bits(raw | 1));
+        let want = between.parse::<I16F16>().unwrap();
+        prop_assert_eq!(t.decode(&t.encode(&json!(between)).unwrap()), out(want));
+        let text = format!("{mantissa}e{k}");
+        match (text.parse::<I16F16>(), t.encode(&json!(text))) {
+            (Ok(x), Ok(bits)) => prop_assert_eq!(t.decode(&bits), out(x)),
+            (Err(_), Err(_)) => {}
+            (theirs, ours) => prop_assert!(false, "{}: fixed {:?}, ours {:?}", text, theirs, ours),
+        }
+    }
 }
