@@ -165,7 +165,14 @@ pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
             c.err(d);
         }
     }
+    // One "type not known" per group of literals that share a type.
+    let mut untyped = HashSet::new();
     for (span, negative, text, ty) in std::mem::take(&mut c.decimals) {
+        if let Ty::Decimal(root) = c.find(&ty) {
+            if !untyped.insert(root) {
+                continue;
+            }
+        }
         c.check_decimal(span, negative, &text, &ty);
     }
     for (span, ty, what) in std::mem::take(&mut c.must_be_signed) {
