@@ -3,8 +3,10 @@
 //!
 //! - Reading (`parse`): a decimal such as `0.1`, `-2.5e-3` or `1_000.25` is
 //!   rounded to the nearest value the format holds, ties to even, as
-//!   `fixed`'s `FromStr` rounds; a value that does not fit after rounding is
-//!   an error, never wrapped.
+//!   `fixed`'s `FromStr` documents; a value that does not fit after
+//!   rounding is an error, never wrapped. (`fixed` 1.30 rounds a few long
+//!   decimals just below a half up, e.g. I16F16 `0.0631027`; this rounds
+//!   them to nearest: `compiler/tests/fixed.rs`, `nearest`.)
 //! - Writing (`display`): the exact value, in as many decimal digits as it
 //!   takes (a binary fraction of f bits has at most f decimal ones), so that
 //!   I16F16's 0.1 prints as `0.0999908447265625`. `fixed`'s `Display`

@@ -2,7 +2,9 @@
 //! × formats (signed and unsigned, 8 to 128 bits, no integer bits to no
 //! fraction bits) × edge and random values, evaluated in the compiled
 //! circuit; literals, JSON and CSV values read as `fixed`'s `FromStr` reads
-//! them; outputs written exactly.
+//! them (rounded to nearest, ties to even, checked against an exact
+//! big-integer reference too, which found near-ties `fixed` 1.30 rounds
+//! the wrong way: see `nearest`); outputs written exactly.
 //!
 //! The reference is `fixed`'s `wrapping_*` operations (`wrapping_mul`
 //! rounds the product toward −∞, `wrapping_div` truncates the quotient
@@ -361,13 +363,63 @@ fn ty(signed: bool, int_bits: u32, frac_bits: u32) -> Type {
     Type::Fixed { signed, int_bits, frac_bits }
 }
 
+/// The reference for reading decimals, worked out here with big integers:
+/// the bits of `±digits × 10^exp10` rounded to the nearest multiple of
+/// 2^-f (ties to even) in a format of `width` bits, `None` out of range;
+/// and whether the exact value lies within 2 % of a unit below a half.
+///
+/// `fixed` 1.30's `FromStr` rounds some of those up, though it documents
+/// round-to-nearest: `"0.0631027".parse::<I16F16>()` is 4136 × 2^-16, but
+/// 0.0631027 × 2^16 = 4135.4985…; about 3 in 10,000 decimals of 8 to 10
+/// digits meet this (found by `ties_and_exponents_read_as_from_str`). The
+/// compiler rounds correctly; the tests below accept `fixed`'s answer
+/// there only when it is one unit up from the correct one.
+fn nearest(
+    negative: bool,
+    digits: &str,
+    exp10: i32,
+    signed: bool,
+    width: u32,
+    f: u32,
+) -> (Option<u128>, bool) {
+    use num_bigint::BigUint;
+    let n: BigUint = digits.parse().unwrap_or_default();
+    let (num, den) = if exp10 >= 0 {
+        (n * BigUint::from(10u32).pow(exp10 as u32) << f, BigUint::from(1u32))
+    } else {
+        (n << f, BigUint::from(10u32).pow(exp10.unsigned_abs()))
+    };
+    let (q, r) = (&num / &den, &num % &den);
+    let twice: BigUint = r << 1u32;
+    let up = twice > den || (twice == den && q.bit(0));
+    let near_tie = twice < den && twice * 100u32 >= &den * 98u32;
+    let magnitude = q + u32::from(up);
+    let max = if signed {
+        (BigUint::from(1u32) << (width - 1)) - u32::from(!negative)
+    } else if negative {
+        BigUint::from(0u32)
+    } else {
+        (BigUint::from(1u32) << width) - 1u32
+    };
+    let bits = (magnitude <= max).then(|| {
+        let m = u128::try_from(magnitude).unwrap_or(0);
+        if negative {
+            m.wrapping_neg()
+        } else {
+            m
+        }
+    });
+    (bits, near_tie)
+}
+
 macro_rules! read_like_from_str {
     ($name:ident, $t:ident, $signed:expr, $i:expr, $f:expr) => {
         proptest! {
             #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(400) })]
-            /// Any decimal text reads as `fixed` reads it, or is refused
-            /// exactly when `fixed` refuses it; any value writes exactly
-            /// and reads back.
+            /// Any decimal text reads as the exact value rounded to nearest,
+            /// ties to even, or is refused exactly when that is out of range;
+            /// so does `fixed`'s `FromStr` (but for its near-tie slip, see
+            /// `nearest`). Any value writes exactly and reads back.
             #[test]
             fn $name(
                 negative in any::<bool>(),
@@ -377,13 +429,18 @@ macro_rules! read_like_from_str {
             ) {
                 let t = ty($signed, $i, $f);
                 let text = format!("{}{}.{}", if negative { "-" } else { "" }, if int.is_empty() { "0" } else { &int }, frac);
-                let ours = t.encode(&json!(text));
-                match text.parse::<$t>() {
-                    Ok(x) => {
-                        let bits = ours.unwrap_or_else(|e| panic!("{text}: {e}"));
-                        prop_assert_eq!(t.decode(&bits), out(x), "{}", text);
-                    }
-                    Err(e) => prop_assert!(ours.is_err(), "{} read, but fixed says {}", text, e),
+                let (want, near_tie) = nearest(negative, &format!("{int}{frac}"), -(frac.len() as i32), $signed, $i + $f, $f);
+                let want = want.map(|bits| <$t>::from_bits(bits as _));
+                match (t.encode(&json!(text)), want) {
+                    (Ok(bits), Some(x)) => prop_assert_eq!(t.decode(&bits), out(x), "{}", text),
+                    (Err(_), None) => {}
+                    (ours, want) => prop_assert!(false, "{}: ours {:?}, nearest {:?}", text, ours.map(|b| t.decode(&b)), want),
+                }
+                match (text.parse::<$t>(), want) {
+                    (Ok(x), Some(w)) if x == w => {}
+                    (Err(_), None) => {}
+                    (Ok(x), Some(w)) => prop_assert!(near_tie && x.dist(w) == <$t>::DELTA, "{}: fixed {}, nearest {}", text, x, w),
+                    (Err(_), Some(_)) | (Ok(_), None) => prop_assert!(near_tie, "{}: fixed and nearest disagree on the range", text),
                 }
                 let x = <$t>::from_bits(raw as _);
                 let bits = t.encode(&out(x)).unwrap();
@@ -492,6 +549,7 @@ fn costs_match_the_language_doc() {
         ("I32F32", "a * b", "I32F32", 7103),
         ("I32F32", "a / b", "I32F32", 9754),
         ("I64F64", "a * b", "I64F64", 28669),
+        ("I64F64", "a / b", "I64F64", 37946),
         ("I16F16", "a < b", "bool", 32),
         ("I16F16", "min(a, b)", "I16F16", 64),
         ("I16F16", "abs(a)", "I16F16", 31),
@@ -511,8 +569,9 @@ proptest! {
     #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(500) })]
 
     /// Values half-way between two of I16F16's (every odd multiple of
-    /// 2^-17) round to the even one, as `FromStr` rounds them; and exponents
-    /// read as `FromStr` reads them.
+    /// 2^-17) round to the even one, as `FromStr` rounds them; and
+    /// exponents read as the exact value rounded (and as `FromStr` reads
+    /// them, but for its near-tie slip, see `nearest`).
     #[test]
     fn ties_and_exponents_read_as_from_str(raw in any::<i32>(), mantissa in 0u64..10_000_000, k in -12i32..8) {
         let t = ty(true, 16, 16);
@@ -520,10 +579,52 @@ proptest! {
         let want = between.parse::<I16F16>().unwrap();
         prop_assert_eq!(t.decode(&t.encode(&json!(between)).unwrap()), out(want));
         let text = format!("{mantissa}e{k}");
-        match (text.parse::<I16F16>(), t.encode(&json!(text))) {
-            (Ok(x), Ok(bits)) => prop_assert_eq!(t.decode(&bits), out(x)),
-            (Err(_), Err(_)) => {}
-            (theirs, ours) => prop_assert!(false, "{}: fixed {:?}, ours {:?}", text, theirs, ours),
+        let (want, near_tie) = nearest(false, &mantissa.to_string(), k, true, 32, 16);
+        let want = want.map(|bits| I16F16::from_bits(bits as i32));
+        match (t.encode(&json!(text)), want) {
+            (Ok(bits), Some(x)) => prop_assert_eq!(t.decode(&bits), out(x)),
+            (Err(_), None) => {}
+            (ours, want) => prop_assert!(false, "{}: ours {:?}, nearest {:?}", text, ours.map(|b| t.decode(&b)), want),
+        }
+        match (text.parse::<I16F16>(), want) {
+            (Ok(x), Some(w)) => prop_assert!(x == w || (near_tie && x == w + I16F16::DELTA), "{}: fixed {}, nearest {}", text, x, w),
+            (Err(_), None) => {}
+            _ => prop_assert!(near_tie, "{}: fixed and nearest disagree on the range", text),
+        }
+    }
+}
+
+/// The slip of `fixed` 1.30 that `nearest` describes, pinned: if a later
+/// `fixed` rounds this correctly, the allowance can go.
+#[test]
+fn fixed_1_30_rounds_some_near_ties_up() {
+    let t = ty(true, 16, 16);
+    assert_eq!(t.decode(&t.encode(&json!("0.0631027")).unwrap()).to_string(), exact(I16F16::from_bits(4135)));
+    assert_eq!(
+        eval("fn main(#[garbler] z: bool) -> I16F16 { 0.0631027 }", &[json!(false)]).to_string(),
+        exact(I16F16::from_bits(4135))
+    );
+    assert_eq!(nearest(false, "631027", -7, true, 32, 16), (Some(4135), true));
+    assert_eq!("0.0631027".parse::<I16F16>().unwrap().to_bits(), 4136);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(300) })]
+
+    /// Any text near a decimal, in JSON or in a CSV cell, of any format,
+    /// is a value or an error: never a panic.
+    #[test]
+    fn any_text_is_a_value_or_an_error(text in "[-+0-9._eE x]{0,40}", which in 0usize..6) {
+        let formats = [ty(true, 16, 16), ty(false, 0, 128), ty(true, 128, 0), ty(false, 8, 8), ty(true, 0, 8), ty(true, 64, 64)];
+        let t = &formats[which];
+        if let Ok(bits) = t.encode(&json!(text)) {
+            prop_assert_eq!(bits.len(), t.width() as usize);
+            prop_assert_eq!(t.encode(&t.decode(&bits)).unwrap(), bits);
+        }
+        let file = Type::Array(Box::new(t.clone()), 1);
+        let csv = format!("x\n{}\n", text.replace(['\n', '"'], ""));
+        if let Ok(bits) = encode_csv(&file, csv.as_bytes()) {
+            prop_assert_eq!(bits.len(), t.width() as usize);
         }
     }
 }
