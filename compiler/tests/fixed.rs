@@ -385,7 +385,7 @@ fn nearest(
     use num_bigint::BigUint;
     let n: BigUint = digits.parse().unwrap_or_default();
     let (num, den) = if exp10 >= 0 {
-        (n * BigUint::from(10u32).pow(exp10 as u32) << f, BigUint::from(1u32))
+        ((n * BigUint::from(10u32).pow(exp10 as u32)) << f, BigUint::from(1u32))
     } else {
         (n << f, BigUint::from(10u32).pow(exp10.unsigned_abs()))
     };
