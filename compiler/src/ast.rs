@@ -223,6 +223,17 @@ pub(crate) enum ExprKind<T> {
         /// The suffix, if any.
         suffix: Option<String>,
     },
+    /// A decimal literal (`0.75`, `-2.5e-3`), `-` folded in: a fixed-point
+    /// number whose type comes from context.
+    Decimal {
+        /// Written with a leading `-`.
+        negative: bool,
+        /// The magnitude as written, without `_` (`2.5e-3`).
+        text: String,
+        /// The fixed-point type's name when the literal stands for an
+        /// associated constant (`I16F16::MAX`); source literals have none.
+        suffix: Option<String>,
+    },
     /// `true`/`false`.
     Bool(bool),
     /// A variable or a `const`.
@@ -352,6 +363,7 @@ impl<T> Expr<T> {
     pub(crate) fn map<U>(self, f: &mut impl FnMut(T) -> U) -> Expr<U> {
         let kind = match self.kind {
             ExprKind::Int { negative, value, suffix } => ExprKind::Int { negative, value, suffix },
+            ExprKind::Decimal { negative, text, suffix } => ExprKind::Decimal { negative, text, suffix },
             ExprKind::Bool(b) => ExprKind::Bool(b),
             ExprKind::Var(n) => ExprKind::Var(n),
             ExprKind::Assoc { ty, member } => ExprKind::Assoc { ty, member },

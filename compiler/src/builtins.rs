@@ -1,6 +1,7 @@
 //! The built-ins: functions (`min`, `max`, `abs`, `len`, `count_ones`,
 //! `cohort`, and `__neg`, which `wrapping_neg()` parses to) and the
-//! associated constants `MIN`, `MAX` and `BITS` of the integer types.
+//! associated constants `MIN`, `MAX` and `BITS` of the integer types and
+//! `MIN`, `MAX` and `DELTA` of the fixed-point types.
 //!
 //! `cohort(count, K, value)` is the minimum-cohort guard: `value` when
 //! `count >= K`, otherwise the sentinel (every bit set), computed in the
@@ -17,8 +18,9 @@
 use crate::ast::*;
 use crate::check::Checker;
 use crate::diag::{Diagnostic, Span};
+use crate::fixed::Format;
 use crate::infer::Ty;
-use crate::types::{int_type_by_name, Type};
+use crate::types::{fixed_type_by_name, int_type_by_name, Type};
 
 /// The built-in functions' names.
 const BUILTINS: &[&str] = &["min", "max", "abs", "len", "count_ones", "cohort", "__neg"];
@@ -33,6 +35,9 @@ pub(crate) fn is_builtin(name: &str) -> bool {
 /// type itself, `BITS` as a `u32`. `None` when `ty_name` is not an integer
 /// type; `Some(Err(()))` for a member other than these three.
 fn associated_const(ty_name: &str, member: &str) -> Option<Result<ExprKind<()>, ()>> {
+    if let Some(ty) = fixed_type_by_name(ty_name) {
+        return Some(fixed_const(&ty, ty_name, member));
+    }
     let Some(Type::Int { signed, bits }) = int_type_by_name(ty_name) else { return None };
     let (negative, value) = match member {
         "MAX" if signed => (false, (1u128 << (bits - 1)) - 1),
@@ -51,6 +56,24 @@ fn associated_const(ty_name: &str, member: &str) -> Option<Result<ExprKind<()>, 
     Some(Ok(ExprKind::Int { negative, value, suffix: Some(ty_name.to_owned()) }))
 }
 
+/// `MIN`, `MAX` and `DELTA` (the smallest positive value) of a
+/// fixed-point type, as the decimal literal each stands for, typed as the
+/// type itself (`I16F16::DELTA` is 0.0000152587890625).
+fn fixed_const(ty: &Type, ty_name: &str, member: &str) -> Result<ExprKind<()>, ()> {
+    let Some(format) = Format::of(ty) else { return Err(()) };
+    let text = match member {
+        "MIN" => format.min_text(),
+        "MAX" => format.display(format.max_raw()),
+        "DELTA" => format.display(1),
+        _ => return Err(()),
+    };
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(magnitude) => (true, magnitude.to_owned()),
+        None => (false, text),
+    };
+    Ok(ExprKind::Decimal { negative, text, suffix: Some(ty_name.to_owned()) })
+}
+
 /// What to write instead of a count that is not an unsigned integer.
 pub(crate) const COUNT_HELP: &str =
     "a count is never negative: give it an unsigned type, e.g. `let mut n = 0u32;` or `n as u32`";
@@ -62,16 +85,15 @@ impl Checker {
         match associated_const(ty, member) {
             Some(Ok(kind)) => Some(kind),
             Some(Err(())) => {
-                self.err(Diagnostic::new(
-                    span,
-                    format!("`{ty}::{member}` is not supported; use MIN, MAX or BITS"),
-                ));
+                let members =
+                    if fixed_type_by_name(ty).is_some() { "MIN, MAX or DELTA" } else { "MIN, MAX or BITS" };
+                self.err(Diagnostic::new(span, format!("`{ty}::{member}` is not supported; use {members}")));
                 None
             }
             None if matches!(ty, "f32" | "f64") => {
                 self.err(
                     Diagnostic::new(span, "floating-point numbers are not supported")
-                        .with_help("use integers, e.g. fixed point with a scale factor"),
+                        .with_help("use a fixed-point type such as I16F16"),
                 );
                 None
             }
@@ -110,16 +132,16 @@ impl Checker {
                     self.mismatch(args[1].span, &args[0].ty, &args[1].ty);
                 }
                 let t = args[0].ty.clone();
-                if !self.is_int_like(&t) {
-                    let msg = format!("`{name}` needs integers, found {}", self.show(&t));
+                if !self.is_number_like(&t) {
+                    let msg = format!("`{name}` needs numbers, found {}", self.show(&t));
                     self.err(Diagnostic::new(span, msg));
                 }
                 self.join(&t, &args[1].ty)
             }
             "abs" | "__neg" => {
                 let t = args[0].ty.clone();
-                if !self.is_int_like(&t) {
-                    let msg = format!("`{name}` needs an integer, found {}", self.show(&t));
+                if !self.is_number_like(&t) {
+                    let msg = format!("`{name}` needs a number, found {}", self.show(&t));
                     self.err(Diagnostic::new(span, msg));
                 }
                 if name == "abs" {

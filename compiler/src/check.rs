@@ -15,9 +15,12 @@
 
 use crate::ast::*;
 use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::fixed::{DecimalError, Format};
 use crate::infer::Ty;
 use crate::limits::{MAX_ARRAY_LEN, MAX_TYPE_BITS};
-use crate::types::{int_range_text, int_type_by_name, literal_fits, Type};
+use crate::types::{
+    fixed_name_parts, fixed_type_by_name, int_range_text, int_type_by_name, literal_fits, Type,
+};
 use garblet_circuits::{Party, Visibility};
 use std::collections::{HashMap, HashSet};
 
@@ -162,12 +165,31 @@ pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
             c.err(d);
         }
     }
+    // One "type not known" per group of literals that share a type.
+    let mut untyped = HashSet::new();
+    for (span, negative, text, ty) in std::mem::take(&mut c.decimals) {
+        if let Ty::Decimal(root) = c.find(&ty) {
+            if !untyped.insert(root) {
+                continue;
+            }
+        }
+        c.check_decimal(span, negative, &text, &ty);
+    }
     for (span, ty, what) in std::mem::take(&mut c.must_be_signed) {
-        if let Ty::Int { signed: false, bits } = c.find(&ty) {
-            c.err(
+        match c.find(&ty) {
+            Ty::Int { signed: false, bits } => c.err(
                 Diagnostic::new(span, format!("cannot apply {what} to the unsigned type u{bits}"))
                     .with_help("use a signed type, or `x.wrapping_neg()` / `0 - x` for wrapping negation"),
-            );
+            ),
+            t @ Ty::Fixed { signed: false, .. } => {
+                let t = c.show(&t);
+                c.err(
+                    Diagnostic::new(span, format!("cannot apply {what} to the unsigned type {t}")).with_help(
+                        "use a signed type such as I16F16, or `x.wrapping_neg()` for wrapping negation",
+                    ),
+                )
+            }
+            _ => {}
         }
     }
 
@@ -245,6 +267,8 @@ pub(crate) struct Checker {
     /// caller → (callee, call span).
     pub(crate) calls: HashMap<String, Vec<(String, Span)>>,
     pub(crate) literals: Vec<(Span, bool, u128, Ty)>,
+    /// Decimal literals: span, `-`, the text, the type (checked at the end).
+    pub(crate) decimals: Vec<(Span, bool, String, Ty)>,
     pub(crate) must_be_signed: Vec<(Span, Ty, &'static str)>,
     /// Counts (`cohort`): unsigned once types are known.
     pub(crate) must_be_unsigned: Vec<(Span, Ty, &'static str)>,
@@ -266,6 +290,7 @@ impl Checker {
             current_fn: String::new(),
             calls: HashMap::new(),
             literals: Vec::new(),
+            decimals: Vec::new(),
             must_be_signed: Vec::new(),
             must_be_unsigned: Vec::new(),
         }
@@ -365,6 +390,16 @@ impl Checker {
                 if let Some(Type::Int { signed, bits }) = int_type_by_name(name) {
                     return Ty::Int { signed, bits };
                 }
+                if let Some(Type::Fixed { signed, int_bits, frac_bits }) = fixed_type_by_name(name) {
+                    return Ty::Fixed { signed, int_bits, frac_bits };
+                }
+                if let Some((i, f)) = fixed_name_parts(name) {
+                    let msg = format!("unknown type `{name}`: a fixed-point type has {} bits in all", i + f);
+                    self.err(Diagnostic::new(*span, msg).with_help(
+                        "the integer and fraction bits of a fixed-point type add up to 8, 16, 32, 64 or 128, e.g. I16F16, I8F24, U8F8",
+                    ));
+                    return Ty::Error;
+                }
                 if self.struct_defs.contains_key(name) {
                     return match self.struct_fields(name, *span) {
                         Some(_) => Ty::Struct(name.clone()),
@@ -372,11 +407,11 @@ impl Checker {
                     };
                 }
                 let help = match name.as_str() {
-                    "f32" | "f64" => "floating point is not supported; use integers",
+                    "f32" | "f64" => "floating point is not supported; use a fixed-point type such as I16F16",
                     "usize" | "isize" => "",
                     "String" | "str" | "char" => "text is not supported; use integers",
                     "Vec" | "Option" | "Result" => "use a fixed-length array `[T; N]`",
-                    _ => "the types are bool, u8…u128, i8…i128, [T; N], tuples and structs",
+                    _ => "the types are bool, u8…u128, i8…i128, fixed point (I16F16, U8F8, …), [T; N], tuples and structs",
                 };
                 self.err(Diagnostic::new(*span, format!("unknown type `{name}`")).with_help(help));
                 Ty::Error
@@ -436,7 +471,7 @@ impl Checker {
                     let v = i128::try_from(value).ok()?;
                     Some(if negative { -v } else { v })
                 }
-                _ => None,
+                _ => fail(self, "a fixed-point value"),
             },
             ExprKind::Var(name) => {
                 if let Some(v) = self.const_values.get(name) {
@@ -483,6 +518,46 @@ impl Checker {
                 }
             }
             _ => fail(self, "this expression is not supported"),
+        }
+    }
+
+    /// A decimal literal, once every type is known: its type must be a
+    /// fixed-point type that holds it (rounded to nearest, ties to even).
+    fn check_decimal(&mut self, span: Span, negative: bool, text: &str, ty: &Ty) {
+        let shown = if negative { format!("-{text}") } else { text.to_owned() };
+        let ty = match self.find(ty) {
+            Ty::Fixed { signed, int_bits, frac_bits } => Type::Fixed { signed, int_bits, frac_bits },
+            Ty::Decimal(_) => {
+                self.err(
+                    Diagnostic::new(span, format!("the type of the decimal literal {shown} is not known"))
+                        .with_label("a fixed-point type is needed here")
+                        .with_help(format!("annotate it, e.g. `let x: I16F16 = {shown};`, or use it with a value whose type is known")),
+                );
+                return;
+            }
+            _ => return,
+        };
+        let Some(format) = Format::of(&ty) else { return };
+        let text = if negative { format!("-{text}") } else { text.to_owned() };
+        match format.parse(&text) {
+            Ok(_) => {}
+            Err(DecimalError::OutOfRange) => self.err(
+                Diagnostic::new(
+                    span,
+                    format!("literal out of range: {shown} does not fit in {ty} ({})", format.range_text()),
+                )
+                .with_help(if negative && !format.signed {
+                    format!(
+                        "{ty} is unsigned; use a signed type such as I{}F{}",
+                        format.width - format.frac_bits,
+                        format.frac_bits
+                    )
+                } else {
+                    "use a type with more integer bits".to_owned()
+                }),
+            ),
+            // The scanner only makes well-formed decimals of few enough digits.
+            Err(_) => self.err(Diagnostic::new(span, format!("{shown} is not a decimal number"))),
         }
     }
 

@@ -2,8 +2,10 @@
 //! N=100000`): one program serves any data-set size.
 //!
 //! An override replaces the value of a `const` item before type checking,
-//! as if the source said `const N: usize = 100000;`. Only integer and
-//! `bool` constants can be set; the value must fit the declared type, and
+//! as if the source said `const N: usize = 100000;`. Only integer,
+//! fixed-point and `bool` constants can be set; the value must fit the
+//! declared type (a fixed-point value is rounded to the nearest the type
+//! holds, as its literals are), and
 //! an override of a name the program does not declare is an error naming
 //! the constants it does declare. What was set is kept in
 //! [`crate::Program::consts`] so that a session can bind it into what the
@@ -11,11 +13,13 @@
 
 use crate::ast::{ConstDef, Expr, ExprKind, TypeExpr, Untyped};
 use crate::diag::{Diagnostic, Diagnostics, Span};
-use crate::types::{int_type_by_name, Type};
+use crate::fixed::{DecimalError, Format, MAX_DIGITS};
+use crate::types::{fixed_type_by_name, int_type_by_name, Type};
 
 /// Replaces the value of each `const` named in `overrides` by the literal
-/// given. Returns the overrides in canonical form (decimal integers or
-/// `true`/`false`), in the order given, or every error found.
+/// given. Returns the overrides in canonical form (decimal integers, the
+/// exact decimal value of a fixed-point one, or `true`/`false`), in the
+/// order given, or every error found.
 pub(crate) fn apply(
     program: &mut Untyped,
     overrides: &[(String, String)],
@@ -66,7 +70,7 @@ fn unknown(name: &str, consts: &[ConstDef<()>]) -> Diagnostic {
 /// The literal `text` stands for as a value of `item`'s declared type.
 fn literal(item: &ConstDef<()>, text: &str) -> Result<(ExprKind<()>, String), String> {
     let TypeExpr::Named(ty, _) = &item.ty else {
-        return Err("only integer and bool constants can be set from the command line".into());
+        return Err("only integer, fixed-point and bool constants can be set from the command line".into());
     };
     if ty == "bool" {
         return match text {
@@ -75,8 +79,14 @@ fn literal(item: &ConstDef<()>, text: &str) -> Result<(ExprKind<()>, String), St
             _ => Err(format!("`{text}` is not a bool (write true or false)")),
         };
     }
+    if let Some(fixed) = fixed_type_by_name(ty) {
+        return fixed_literal(&fixed, text);
+    }
     let Some(Type::Int { signed, bits }) = int_type_by_name(ty) else {
-        return Err(format!("only integer and bool constants can be set; `{}` is {ty}", item.name));
+        return Err(format!(
+            "only integer, fixed-point and bool constants can be set; `{}` is {ty}",
+            item.name
+        ));
     };
     let (negative, magnitude) = parse_integer(text)?;
     let max_positive = if signed { (1u128 << (bits - 1)) - 1 } else { u128::MAX >> (128 - bits) };
@@ -88,6 +98,24 @@ fn literal(item: &ConstDef<()>, text: &str) -> Result<(ExprKind<()>, String), St
     let negative = negative && magnitude != 0;
     let canonical = if negative { format!("-{magnitude}") } else { magnitude.to_string() };
     Ok((ExprKind::Int { negative, value: magnitude, suffix: None }, canonical))
+}
+
+/// A decimal as a value of the fixed-point type `ty`: the literal of its
+/// exact value (rounded to nearest, ties to even), which is also its
+/// canonical form.
+fn fixed_literal(ty: &Type, text: &str) -> Result<(ExprKind<()>, String), String> {
+    let Some(format) = Format::of(ty) else { return Err(format!("{ty} is not a fixed-point type")) };
+    let raw = format.parse(text).map_err(|e| match e {
+        DecimalError::OutOfRange => format!("{text} does not fit in {ty} ({})", format.range_text()),
+        DecimalError::Malformed => format!("`{text}` is not a decimal number"),
+        DecimalError::TooLong => format!("a number of more than {MAX_DIGITS} digits is not a value of {ty}"),
+    })?;
+    let canonical = format.display(raw);
+    let (negative, magnitude) = match canonical.strip_prefix('-') {
+        Some(m) => (true, m.to_owned()),
+        None => (false, canonical.clone()),
+    };
+    Ok((ExprKind::Decimal { negative, text: magnitude, suffix: None }, canonical))
 }
 
 /// A decimal, `0x` hexadecimal or `0b` binary integer with an optional

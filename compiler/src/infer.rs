@@ -1,11 +1,16 @@
 //! Type inference: the inference-time type [`Ty`], unification of integer
-//! type variables, and the typing of every expression.
+//! and decimal type variables, and the typing of every expression.
 //!
 //! Types are inferred the way Rust infers them for this subset: every
 //! expression has one type; an integer literal without a suffix gets a type
 //! variable that unification with its context binds; one nothing decides is
 //! `i32` ([`Checker::to_type`]), except that one used as an array index is
-//! `u64` (Rust's `usize`). Apart from `check.rs`, which walks items and
+//! `u64` (Rust's `usize`). A decimal literal (`0.75`) gets a decimal
+//! variable, which only a fixed-point type (`I16F16`, …) binds, as a float
+//! literal in Rust takes `f32` or `f64`; one nothing decides is an error
+//! (`check.rs`), since no fixed-point format is a natural default. The two
+//! kinds never mix: `x * 2` on an `I16F16` is an error that says to write
+//! `2.0`, as Rust says for floats. Apart from `check.rs`, which walks items and
 //! statements, because this is the part that knows what a type variable is:
 //! nothing outside this file creates or binds one.
 
@@ -14,7 +19,7 @@ use crate::builtins::is_builtin;
 use crate::check::Checker;
 use crate::diag::{Diagnostic, Span};
 use crate::limits::MAX_TYPE_BITS;
-use crate::types::{int_type_by_name, Type};
+use crate::types::{fixed_type_by_name, int_type_by_name, Type};
 
 /// A type during inference: integer type variables and "diverges" are
 /// only here, never in a [`Type`].
@@ -25,8 +30,17 @@ pub(crate) enum Ty {
         signed: bool,
         bits: u32,
     },
+    /// A fixed-point type, e.g. `I16F16`.
+    Fixed {
+        signed: bool,
+        int_bits: u32,
+        frac_bits: u32,
+    },
     /// An integer type not yet known.
     Var(u32),
+    /// A fixed-point type not yet known (the type of a decimal literal);
+    /// shares the variable table with [`Ty::Var`].
+    Decimal(u32),
     Array(Box<Ty>, u32),
     Tuple(Vec<Ty>),
     Struct(String),
@@ -48,17 +62,23 @@ impl Checker {
         Ty::Var(self.vars.len() as u32 - 1)
     }
 
+    /// A variable for the type of a decimal literal.
+    pub(crate) fn fresh_decimal(&mut self) -> Ty {
+        self.vars.push(None);
+        Ty::Decimal(self.vars.len() as u32 - 1)
+    }
+
     /// The type `t` stands for, following variable bindings.
     pub(crate) fn find(&self, t: &Ty) -> Ty {
         let mut t = t.clone();
         let mut steps = 0;
-        while let Ty::Var(v) = t {
+        while let Ty::Var(v) | Ty::Decimal(v) = t {
             match self.vars.get(v as usize) {
                 Some(Some(next)) if steps < 1_000_000 => {
                     t = next.clone();
                     steps += 1;
                 }
-                _ => return Ty::Var(v),
+                _ => return t,
             }
         }
         t
@@ -67,6 +87,12 @@ impl Checker {
     pub(crate) fn unify(&mut self, a: &Ty, b: &Ty) -> bool {
         let (a, b) = (self.find(a), self.find(b));
         match (&a, &b) {
+            // A decimal literal where a type failed to resolve: reported
+            // once, there, not again as a literal without a type.
+            (Ty::Decimal(x), Ty::Error) | (Ty::Error, Ty::Decimal(x)) => {
+                self.vars[*x as usize] = Some(Ty::Error);
+                true
+            }
             (Ty::Error, _) | (_, Ty::Error) | (Ty::Never, _) | (_, Ty::Never) => true,
             (Ty::Var(x), Ty::Var(y)) => {
                 if x != y {
@@ -82,8 +108,23 @@ impl Checker {
                 self.vars[*y as usize] = Some(a.clone());
                 true
             }
+            (Ty::Decimal(x), Ty::Decimal(y)) => {
+                if x != y {
+                    self.vars[*x as usize] = Some(b.clone());
+                }
+                true
+            }
+            (Ty::Decimal(x), Ty::Fixed { .. }) => {
+                self.vars[*x as usize] = Some(b.clone());
+                true
+            }
+            (Ty::Fixed { .. }, Ty::Decimal(y)) => {
+                self.vars[*y as usize] = Some(a.clone());
+                true
+            }
             (Ty::Bool, Ty::Bool) => true,
             (Ty::Int { signed: s1, bits: b1 }, Ty::Int { signed: s2, bits: b2 }) => s1 == s2 && b1 == b2,
+            (Ty::Fixed { .. }, Ty::Fixed { .. }) => a == b,
             (Ty::Array(e1, n1), Ty::Array(e2, n2)) => n1 == n2 && self.unify(e1, e2),
             (Ty::Tuple(t1), Ty::Tuple(t2)) => {
                 t1.len() == t2.len() && t1.iter().zip(t2).fold(true, |ok, (x, y)| self.unify(x, y) && ok)
@@ -105,7 +146,11 @@ impl Checker {
         match self.find(t) {
             Ty::Bool => "bool".into(),
             Ty::Int { signed, bits } => Type::Int { signed, bits }.to_string(),
+            Ty::Fixed { signed, int_bits, frac_bits } => {
+                Type::Fixed { signed, int_bits, frac_bits }.to_string()
+            }
             Ty::Var(_) => "{integer}".into(),
+            Ty::Decimal(_) => "{decimal}".into(),
             Ty::Array(e, n) => format!("[{}; {n}]", self.show(&e)),
             Ty::Tuple(ts) => {
                 let parts: Vec<String> = ts.iter().map(|t| self.show(t)).collect();
@@ -129,12 +174,27 @@ impl Checker {
         matches!(self.find(t), Ty::Int { .. } | Ty::Var(_) | Ty::Error | Ty::Never)
     }
 
+    /// A fixed-point type, known or not yet (a decimal literal's).
+    pub(crate) fn is_fixed_like(&self, t: &Ty) -> bool {
+        matches!(self.find(t), Ty::Fixed { .. } | Ty::Decimal(_))
+    }
+
+    /// What arithmetic (`+ - * /`), order comparisons, `min`, `max` and
+    /// `abs` take: integers and fixed-point numbers.
+    pub(crate) fn is_number_like(&self, t: &Ty) -> bool {
+        self.is_int_like(t) || self.is_fixed_like(t)
+    }
+
     /// The final type (unbound integer variables default to `i32`).
     pub(crate) fn to_type(&self, t: &Ty) -> Type {
         match self.find(t) {
             Ty::Bool => Type::Bool,
             Ty::Int { signed, bits } => Type::Int { signed, bits },
             Ty::Var(_) => Type::Int { signed: true, bits: 32 },
+            Ty::Fixed { signed, int_bits, frac_bits } => Type::Fixed { signed, int_bits, frac_bits },
+            // Reported by `check` (a decimal literal needs a type); checking
+            // stops there, so this never reaches lowering.
+            Ty::Decimal(_) => Type::unit(),
             Ty::Array(e, n) => Type::Array(Box::new(self.to_type(&e)), n),
             Ty::Tuple(ts) => Type::Tuple(ts.iter().map(|t| self.to_type(t)).collect()),
             Ty::Struct(name) => Type::Struct {
@@ -152,10 +212,27 @@ impl Checker {
     pub(crate) fn mismatch(&mut self, span: Span, expected: &Ty, found: &Ty) {
         let msg = format!("mismatched types: expected {}, found {}", self.show(expected), self.show(found));
         let mut d = Diagnostic::new(span, msg).with_label(format!("expected {}", self.show(expected)));
-        if self.is_int_like(expected) && self.is_int_like(found) {
-            d = d.with_help("convert with `as`, e.g. `x as u32`");
+        if let Some(help) = self.conversion_help(expected, found) {
+            d = d.with_help(help);
         }
         self.err(d);
+    }
+
+    /// What to write when a value of type `found` is given where `expected`
+    /// is wanted, between numbers.
+    pub(crate) fn conversion_help(&self, expected: &Ty, found: &Ty) -> Option<String> {
+        let (e, f) = (self.find(expected), self.find(found));
+        if matches!(f, Ty::Var(_)) && self.is_fixed_like(&e) {
+            Some("an integer literal is an integer: write a fixed-point number with a decimal point (`1.0`, not `1`)".into())
+        } else if self.is_number_like(&e) && self.is_number_like(&f) {
+            let target = match e {
+                Ty::Int { .. } | Ty::Fixed { .. } => self.show(&e),
+                _ => "u32".into(),
+            };
+            Some(format!("convert with `as`, e.g. `x as {target}`"))
+        } else {
+            None
+        }
     }
 
     // ----- expressions -----------------------------------------------------------------------
@@ -171,11 +248,17 @@ impl Checker {
         let span = e.span;
         match e.kind {
             ExprKind::Int { negative, value, suffix } => self.int_literal(negative, value, suffix, span),
+            ExprKind::Decimal { negative, text, suffix } => {
+                self.decimal_literal(negative, text, suffix, span)
+            }
             ExprKind::Bool(b) => Self::typed(ExprKind::Bool(b), span, Ty::Bool),
             ExprKind::Var(name) => self.var(name, span),
             ExprKind::Assoc { ty, member } => match self.assoc_const(&ty, &member, span) {
                 Some(ExprKind::Int { negative, value, suffix }) => {
                     self.int_literal(negative, value, suffix, span)
+                }
+                Some(ExprKind::Decimal { negative, text, suffix }) => {
+                    self.decimal_literal(negative, text, suffix, span)
                 }
                 _ => Self::typed(ExprKind::Assoc { ty, member }, span, Ty::Error),
             },
@@ -219,6 +302,24 @@ impl Checker {
         Self::typed(ExprKind::Int { negative, value, suffix }, span, ty)
     }
 
+    /// A decimal literal: a fresh decimal variable (an associated constant
+    /// such as `I16F16::MAX` has its type); its value is checked once all
+    /// types are known (`decimals`).
+    fn decimal_literal(
+        &mut self,
+        negative: bool,
+        text: String,
+        suffix: Option<String>,
+        span: Span,
+    ) -> Expr<Ty> {
+        let ty = match suffix.as_deref().and_then(fixed_type_by_name) {
+            Some(Type::Fixed { signed, int_bits, frac_bits }) => Ty::Fixed { signed, int_bits, frac_bits },
+            _ => self.fresh_decimal(),
+        };
+        self.decimals.push((span, negative, text.clone(), ty.clone()));
+        Self::typed(ExprKind::Decimal { negative, text, suffix }, span, ty)
+    }
+
     /// A name: a local (innermost first), else a `const` item.
     fn var(&mut self, name: String, span: Span) -> Expr<Ty> {
         let ty = if let Some(l) = self.lookup(&name) {
@@ -244,7 +345,7 @@ impl Checker {
         let ok = match op {
             UnOp::Neg => {
                 self.must_be_signed.push((span, a.ty.clone(), "unary `-`"));
-                self.is_int_like(&t)
+                self.is_number_like(&t)
             }
             UnOp::Not => self.is_int_like(&t) || t == Ty::Bool,
         };
@@ -257,16 +358,36 @@ impl Checker {
         Self::typed(ExprKind::Unary(op, Box::new(a)), span, ty)
     }
 
-    /// `a as T`: between integer types and `bool`.
+    /// `a as T`: between integer types, fixed-point types and `bool`
+    /// (except fixed-point to `bool`). A decimal literal cast to a
+    /// fixed-point type takes that type (`0.5 as I8F8`).
     fn cast(&mut self, a: Expr<()>, te: TypeExpr, span: Span) -> Expr<Ty> {
         let a = self.expr(a);
         let target = self.resolve_type_expr(&te);
+        if matches!(self.find(&a.ty), Ty::Decimal(_)) && matches!(target, Ty::Fixed { .. }) {
+            self.unify(&a.ty, &target);
+        }
         let from = self.find(&a.ty);
-        let from_ok = matches!(from, Ty::Int { .. } | Ty::Var(_) | Ty::Bool | Ty::Error | Ty::Never);
-        let to_ok = matches!(target, Ty::Int { .. } | Ty::Bool | Ty::Error);
-        if !from_ok || !to_ok {
+        let from_ok = matches!(
+            from,
+            Ty::Int { .. }
+                | Ty::Var(_)
+                | Ty::Fixed { .. }
+                | Ty::Decimal(_)
+                | Ty::Bool
+                | Ty::Error
+                | Ty::Never
+        );
+        let to_ok = matches!(target, Ty::Int { .. } | Ty::Fixed { .. } | Ty::Bool | Ty::Error);
+        if self.is_fixed_like(&from) && target == Ty::Bool {
+            let msg = format!("cannot cast {} as bool", self.show(&from));
+            self.err(Diagnostic::new(span, msg).with_help("compare instead: `x != 0.0`"));
+        } else if !from_ok || !to_ok {
             let msg = format!("cannot cast {} as {}", self.show(&from), self.show(&target));
-            self.err(Diagnostic::new(span, msg).with_help("`as` converts between integer types and bool"));
+            self.err(
+                Diagnostic::new(span, msg)
+                    .with_help("`as` converts between integer types, fixed-point types and bool"),
+            );
         }
         Self::typed(ExprKind::Cast(Box::new(a), te), span, target)
     }
@@ -499,7 +620,12 @@ impl Checker {
                     let msg =
                         format!("mismatched types: `{sym}` between {} and {}", self.show(a), self.show(b));
                     let mut d = Diagnostic::new(span, msg);
-                    if self.is_int_like(a) && self.is_int_like(b) {
+                    let (fa, fb) = (self.find(a), self.find(b));
+                    if matches!(fb, Ty::Var(_)) && self.is_fixed_like(&fa) {
+                        d = d.with_help(self.conversion_help(&fa, &fb).unwrap_or_default());
+                    } else if matches!(fa, Ty::Var(_)) && self.is_fixed_like(&fb) {
+                        d = d.with_help(self.conversion_help(&fb, &fa).unwrap_or_default());
+                    } else if self.is_number_like(a) && self.is_number_like(b) {
                         d = d.with_help("both operands must have the same type; convert one with `as`");
                     }
                     self.err(d);
@@ -507,14 +633,10 @@ impl Checker {
                 }
                 let t = self.find(a);
                 let ok = match op {
-                    BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => self.is_int_like(&t),
-                    BinOp::BitAnd
-                    | BinOp::BitOr
-                    | BinOp::BitXor
-                    | BinOp::Lt
-                    | BinOp::Le
-                    | BinOp::Gt
-                    | BinOp::Ge => self.is_int_like(&t) || t == Ty::Bool,
+                    BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => self.is_number_like(&t),
+                    BinOp::Rem => self.is_int_like(&t),
+                    BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => self.is_int_like(&t) || t == Ty::Bool,
+                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.is_number_like(&t) || t == Ty::Bool,
                     _ => true,
                 };
                 if !ok {
@@ -522,6 +644,10 @@ impl Checker {
                     let mut d = Diagnostic::new(span, msg);
                     if t == Ty::Bool {
                         d = d.with_help("convert with `as u8` to compute with a bool");
+                    } else if self.is_fixed_like(&t) {
+                        d = d.with_help(
+                            "fixed-point numbers have + - * /, comparisons, min, max, abs and `as`",
+                        );
                     }
                     self.err(d);
                 }

@@ -36,6 +36,7 @@ mod builtins;
 mod check;
 mod consts;
 mod diag;
+mod fixed;
 mod infer;
 mod lower;
 mod parse;

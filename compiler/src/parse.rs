@@ -122,6 +122,7 @@ impl Parser {
         match tok {
             Tok::Ident(s) => format!("`{s}`"),
             Tok::Int { .. } => "an integer".to_owned(),
+            Tok::Decimal(_) => "a decimal number".to_owned(),
             Tok::Punct(p) => format!("`{p}`"),
             Tok::Eof => "the end of the file".to_owned(),
         }
@@ -833,6 +834,13 @@ impl Parser {
                     ty: (),
                 });
             }
+            if let ExprKind::Decimal { negative: false, text, suffix } = &operand.kind {
+                return Ok(Expr {
+                    kind: ExprKind::Decimal { negative: true, text: text.clone(), suffix: suffix.clone() },
+                    span,
+                    ty: (),
+                });
+            }
         }
         Ok(Expr { kind: ExprKind::Unary(op, Box::new(operand)), span, ty: () })
     }
@@ -958,6 +966,11 @@ impl Parser {
             Tok::Int { value, suffix } => {
                 self.bump();
                 Ok(Expr { kind: ExprKind::Int { negative: false, value, suffix }, span: start, ty: () })
+            }
+            Tok::Decimal(text) => {
+                self.bump();
+                let kind = ExprKind::Decimal { negative: false, text, suffix: None };
+                Ok(Expr { kind, span: start, ty: () })
             }
             Tok::Punct("(") => {
                 self.bump();

@@ -7,8 +7,10 @@
 //! array elements and tuple fields by index (`features.0`, `features.1`, …).
 //! When `T` is a scalar the file has one column, under any name. Columns may
 //! come in any order; each leaf must have exactly one. Integers are decimal
-//! (with a sign where the type has one) or `0x` hex, `_` allowed; booleans
-//! are `true`/`false` or `1`/`0`.
+//! (with a sign where the type has one) or `0x` hex, `_` allowed;
+//! fixed-point values are decimals (`-0.75`, `2.5e-3`), rounded to the
+//! nearest value of the type, ties to even, as in JSON; booleans are
+//! `true`/`false` or `1`/`0`.
 //!
 //! Reading is streamed: one reused record buffer, values parsed from bytes
 //! and written straight into the input's bits, so memory is the bits of the
@@ -16,6 +18,7 @@
 //! a [`RecordsError`] naming the row (1-based, not counting the header) and
 //! the column.
 
+use crate::fixed::{DecimalError, Format, MAX_DIGITS};
 use crate::types::Type;
 use std::io::Read;
 
@@ -87,6 +90,7 @@ struct Leaf {
 enum Scalar {
     Bool,
     Int { signed: bool, bits: u32 },
+    Fixed(Format),
 }
 
 fn leaves(ty: &Type, path: &str, offset: u32, out: &mut Vec<Leaf>) {
@@ -98,6 +102,11 @@ fn leaves(ty: &Type, path: &str, offset: u32, out: &mut Vec<Leaf>) {
             offset,
             kind: Scalar::Int { signed: *signed, bits: *bits },
         }),
+        Type::Fixed { .. } => {
+            if let Some(format) = Format::of(ty) {
+                out.push(Leaf { path: path.to_owned(), offset, kind: Scalar::Fixed(format) });
+            }
+        }
         Type::Array(elem, n) => {
             for k in 0..*n {
                 leaves(elem, &join(&k.to_string()), offset + k * elem.width(), out);
@@ -229,14 +238,34 @@ fn write_scalar(field: &[u8], kind: Scalar, out: &mut [bool]) -> Result<(), Stri
                 return Err(format!("{} does not fit in {ty}", shown()));
             }
             let v = if negative { magnitude.wrapping_neg() } else { magnitude };
-            // Integer widths are whole bytes: eight bits at a time from a
-            // table, least significant first.
-            for (k, slot) in out[..bits as usize].chunks_exact_mut(8).enumerate() {
-                slot.copy_from_slice(&BYTE_BITS[((v >> (8 * k)) & 0xff) as usize]);
-            }
+            write_bytes(v, &mut out[..bits as usize]);
+        }
+        Scalar::Fixed(format) => {
+            let raw = match std::str::from_utf8(text).map(|t| format.parse(t)) {
+                Ok(Ok(raw)) => raw,
+                _ if text.is_empty() => return Err("the field is empty".to_owned()),
+                Ok(Err(DecimalError::OutOfRange)) => {
+                    return Err(format!("{} does not fit in {} ({})", shown(), format, format.range_text()))
+                }
+                Ok(Err(DecimalError::TooLong)) => {
+                    return Err(format!(
+                        "a number of more than {MAX_DIGITS} digits is not a value of {format}"
+                    ))
+                }
+                _ => return Err(format!("`{}` is not a decimal number", shown())),
+            };
+            write_bytes(raw, &mut out[..format.width as usize]);
         }
     }
     Ok(())
+}
+
+/// Writes `v` into `out` (a whole number of bytes), least significant bit
+/// first, eight bits at a time from a table.
+fn write_bytes(v: u128, out: &mut [bool]) {
+    for (k, slot) in out.chunks_exact_mut(8).enumerate() {
+        slot.copy_from_slice(&BYTE_BITS[((v >> (8 * k)) & 0xff) as usize]);
+    }
 }
 
 /// The eight bits of each byte value, least significant first.

@@ -1,6 +1,9 @@
 //! Stage 1, scanning: source text → [`Token`]s. Comments (`//`, nested
-//! `/* */`) and whitespace are dropped. Unknown characters, float, string
-//! and character literals are reported (all of them) and skipped.
+//! `/* */`) and whitespace are dropped. Unknown characters, string and
+//! character literals are reported (all of them) and skipped. A number with
+//! a fraction or an exponent (`0.75`, `1e-3`) is a decimal literal, whose
+//! fixed-point type the checker infers; right after a `.` a number is a
+//! tuple index (`t.0.1`), never a decimal.
 
 use crate::diag::{Diagnostic, Diagnostics, Span};
 
@@ -16,6 +19,8 @@ pub(crate) enum Tok {
         /// The suffix, e.g. `"u8"`.
         suffix: Option<String>,
     },
+    /// A decimal literal (`0.75`, `2.5e-3`) as written, without `_`.
+    Decimal(String),
     /// Punctuation or an operator, e.g. `"+="`.
     Punct(&'static str),
     /// End of input.
@@ -82,7 +87,8 @@ pub(crate) fn scan(source: &str) -> Result<Vec<Token>, Diagnostics> {
             }
             tokens.push(Token { tok: Tok::Ident(source[start..i].to_owned()), span: Span::new(start, i) });
         } else if c.is_ascii_digit() {
-            i = scan_number(source, i, &mut tokens, &mut errors);
+            let after_dot = matches!(tokens.last(), Some(Token { tok: Tok::Punct("."), .. }));
+            i = scan_number(source, i, after_dot, &mut tokens, &mut errors);
         } else if c == b'"' || c == b'\'' {
             // Skip to the closing quote (or the end of the line) to resync.
             i += 1;
@@ -112,8 +118,16 @@ pub(crate) fn scan(source: &str) -> Result<Vec<Token>, Diagnostics> {
     }
 }
 
-/// Scans an integer literal starting at `i` (a digit); returns the index after it.
-fn scan_number(source: &str, start: usize, tokens: &mut Vec<Token>, errors: &mut Diagnostics) -> usize {
+/// Scans an integer or decimal literal starting at `i` (a digit); returns
+/// the index after it. `after_dot`: the previous token is `.`, so this is a
+/// tuple index (an integer) whatever follows.
+fn scan_number(
+    source: &str,
+    start: usize,
+    after_dot: bool,
+    tokens: &mut Vec<Token>,
+    errors: &mut Diagnostics,
+) -> usize {
     let bytes = source.as_bytes();
     let mut i = start;
     let radix = match source.get(i..i + 2) {
@@ -127,8 +141,8 @@ fn scan_number(source: &str, start: usize, tokens: &mut Vec<Token>, errors: &mut
     }
     let digits_start = i;
     while i < bytes.len() && (bytes[i].is_ascii_hexdigit() || bytes[i] == b'_') {
-        // In decimal, stop at `e`/`E` only if it starts a suffix-less exponent
-        // (a float); hex digits include a-f, so only decimal needs care.
+        // In decimal, stop at any letter (`e` may start an exponent, making
+        // a decimal literal); hex digits include a-f, so only decimal needs care.
         if radix == 10 && !bytes[i].is_ascii_digit() && bytes[i] != b'_' {
             break;
         }
@@ -138,23 +152,16 @@ fn scan_number(source: &str, start: usize, tokens: &mut Vec<Token>, errors: &mut
         i += 1;
     }
     let digits: String = source[digits_start..i].chars().filter(|&c| c != '_').collect();
-    // A float: `1.5` or `1e3` (but `1..5` is a range and `t.0.1` is a field).
-    let is_float = radix == 10
-        && ((bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(|b| b.is_ascii_digit()))
-            || matches!(bytes.get(i), Some(b'e') | Some(b'E')));
+    // A decimal: `1.5` or `1e3` (but `1..5` is a range and `t.0.1` a field).
+    if radix == 10 && !after_dot {
+        let fraction = bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if fraction || exponent_end(bytes, i).is_some() {
+            return scan_decimal(source, start, i, tokens, errors);
+        }
+    }
     let suffix_start = i;
     while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
         i += 1;
-    }
-    if is_float {
-        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.' || bytes[i] == b'_') {
-            i += 1;
-        }
-        errors.push(
-            Diagnostic::new(Span::new(start, i), "floating-point numbers are not supported")
-                .with_help("use integers, e.g. fixed-point with a scale factor"),
-        );
-        return i;
     }
     let suffix = &source[suffix_start..i];
     let span = Span::new(start, i);
@@ -189,6 +196,74 @@ fn scan_number(source: &str, start: usize, tokens: &mut Vec<Token>, errors: &mut
             tokens.push(Token { tok: Tok::Int { value, suffix }, span });
         }
     }
+    i
+}
+
+/// The end of an exponent `e3`, `E-7`, `e+1_0` starting at `at`, if one does.
+fn exponent_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if !matches!(bytes.get(at), Some(b'e' | b'E')) {
+        return None;
+    }
+    let mut k = at + 1;
+    if matches!(bytes.get(k), Some(b'+' | b'-')) {
+        k += 1;
+    }
+    if !bytes.get(k).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    while k < bytes.len() && (bytes[k].is_ascii_digit() || bytes[k] == b'_') {
+        k += 1;
+    }
+    Some(k)
+}
+
+/// Scans a decimal literal from `start`, whose integer digits end at `i`:
+/// a fraction `.digits`, an exponent, then no suffix (a decimal's type
+/// comes from context). Returns the index after it.
+fn scan_decimal(
+    source: &str,
+    start: usize,
+    mut i: usize,
+    tokens: &mut Vec<Token>,
+    errors: &mut Diagnostics,
+) -> usize {
+    let bytes = source.as_bytes();
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'_') {
+            i += 1;
+        }
+    }
+    if let Some(end) = exponent_end(bytes, i) {
+        i = end;
+    }
+    let suffix_start = i;
+    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+        i += 1;
+    }
+    let help = "a decimal literal is a fixed-point number whose type comes from context, e.g. `let x: I16F16 = 1.5;`";
+    let suffix = &source[suffix_start..i];
+    if !suffix.is_empty() {
+        let d = if matches!(suffix, "f32" | "f64") {
+            Diagnostic::new(Span::new(start, i), "floating-point numbers are not supported")
+        } else {
+            Diagnostic::new(
+                Span::new(suffix_start, i),
+                format!("invalid suffix `{suffix}` for a decimal literal"),
+            )
+        };
+        errors.push(d.with_help(help));
+        return i;
+    }
+    let text: String = source[start..i].chars().filter(|&c| c != '_').collect();
+    if text.bytes().filter(u8::is_ascii_digit).count() > crate::fixed::MAX_DIGITS {
+        errors.push(Diagnostic::new(
+            Span::new(start, i),
+            format!("a decimal literal of more than {} digits", crate::fixed::MAX_DIGITS),
+        ));
+        return i;
+    }
+    tokens.push(Token { tok: Tok::Decimal(text), span: Span::new(start, i) });
     i
 }
 
@@ -235,8 +310,33 @@ mod tests {
 
     #[test]
     fn reports_every_bad_token() {
-        let e = scan("1.5 \"s\" 12xyz 99999999999999999999999999999999999999999").unwrap_err();
-        assert_eq!(e.len(), 4);
+        let e = scan("1.5f64 \"s\" 12xyz 99999999999999999999999999999999999999999 2.5x").unwrap_err();
+        assert_eq!(e.len(), 5);
+    }
+
+    #[test]
+    fn scans_decimals_and_tuple_indices() {
+        assert_eq!(
+            toks("0.75 1_000.5 2e-3 1E+2 t.0.1 1..5 2.5.max"),
+            vec![
+                Tok::Decimal("0.75".into()),
+                Tok::Decimal("1000.5".into()),
+                Tok::Decimal("2e-3".into()),
+                Tok::Decimal("1E+2".into()),
+                Tok::Ident("t".into()),
+                Tok::Punct("."),
+                Tok::Int { value: 0, suffix: None },
+                Tok::Punct("."),
+                Tok::Int { value: 1, suffix: None },
+                Tok::Int { value: 1, suffix: None },
+                Tok::Punct(".."),
+                Tok::Int { value: 5, suffix: None },
+                Tok::Decimal("2.5".into()),
+                Tok::Punct("."),
+                Tok::Ident("max".into()),
+                Tok::Eof
+            ]
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The types of the language and how a value of each is laid out in bits.
 //!
 //! Every value is flattened to a bit vector, least significant bit first:
-//! an integer's bits in order, a `bool` as one bit, array elements one after
+//! an integer's bits in order, a fixed-point number's bits as the integer
+//! it is scaled from (the layout of the `fixed` crate), a `bool` as one bit, array elements one after
 //! another (element 0 first), tuple and struct fields in declaration order.
 //! A circuit input or output of type `T` is [`Type::width`] bits in this
 //! layout.
@@ -19,6 +20,18 @@ pub enum Type {
         signed: bool,
         /// Width in bits: 8, 16, 32, 64 or 128.
         bits: u32,
+    },
+    /// A fixed-point type named as in the `fixed` crate, e.g. `I16F16` or
+    /// `U0F8`: an integer of `int_bits + frac_bits` bits (two's complement
+    /// when signed) scaled by 2^-`frac_bits`. The total is 8, 16, 32, 64
+    /// or 128 bits (`crate::fixed` has the arithmetic of its values).
+    Fixed {
+        /// Two's-complement signed (`I…`) or unsigned (`U…`).
+        signed: bool,
+        /// Integer bits (including the sign bit when signed); may be 0.
+        int_bits: u32,
+        /// Fraction bits; may be 0.
+        frac_bits: u32,
     },
     /// `[T; N]`.
     Array(Box<Type>, u32),
@@ -50,6 +63,7 @@ impl Type {
         match self {
             Type::Bool => 1,
             Type::Int { bits, .. } => u64::from(*bits),
+            Type::Fixed { int_bits, frac_bits, .. } => u64::from(*int_bits) + u64::from(*frac_bits),
             Type::Array(elem, n) => elem.width_u64().saturating_mul(u64::from(*n)),
             Type::Tuple(ts) => ts.iter().fold(0u64, |acc, t| acc.saturating_add(t.width_u64())),
             Type::Struct { fields, .. } => {
@@ -63,9 +77,14 @@ impl Type {
         matches!(self, Type::Int { .. })
     }
 
-    /// True for signed integer types.
+    /// True for fixed-point types.
+    pub fn is_fixed(&self) -> bool {
+        matches!(self, Type::Fixed { .. })
+    }
+
+    /// True for signed integer and signed fixed-point types.
     pub fn is_signed(&self) -> bool {
-        matches!(self, Type::Int { signed: true, .. })
+        matches!(self, Type::Int { signed: true, .. } | Type::Fixed { signed: true, .. })
     }
 
     /// True for `()`.
@@ -97,7 +116,7 @@ impl Type {
                     offset = offset.saturating_add(t.width());
                 }
             }
-            Type::Bool | Type::Int { .. } => {}
+            Type::Bool | Type::Int { .. } | Type::Fixed { .. } => {}
         }
         out
     }
@@ -108,6 +127,9 @@ impl fmt::Display for Type {
         match self {
             Type::Bool => f.write_str("bool"),
             Type::Int { signed, bits } => write!(f, "{}{bits}", if *signed { 'i' } else { 'u' }),
+            Type::Fixed { signed, int_bits, frac_bits } => {
+                write!(f, "{}{int_bits}F{frac_bits}", if *signed { 'I' } else { 'U' })
+            }
             Type::Array(elem, n) => write!(f, "[{elem}; {n}]"),
             Type::Tuple(ts) => {
                 f.write_str("(")?;
@@ -143,6 +165,34 @@ pub(crate) fn int_type_by_name(name: &str) -> Option<Type> {
         _ => return None,
     };
     Some(Type::Int { signed, bits })
+}
+
+/// The fixed-point type called `name`, as the `fixed` crate names them:
+/// `I` (signed) or `U` (unsigned), the integer bits, `F`, the fraction
+/// bits, the two adding up to 8, 16, 32, 64 or 128 (`I16F16`, `U0F8`,
+/// `I8F24`). Numbers are plain decimals without leading zeros.
+pub(crate) fn fixed_type_by_name(name: &str) -> Option<Type> {
+    let (int_bits, frac_bits) = fixed_name_parts(name)?;
+    matches!(int_bits + frac_bits, 8 | 16 | 32 | 64 | 128).then_some(Type::Fixed {
+        signed: name.starts_with('I'),
+        int_bits,
+        frac_bits,
+    })
+}
+
+/// `(i, f)` of a name shaped like a fixed-point type (`I10F10`), whatever
+/// the total: for telling "no such width" from "not a type name".
+pub(crate) fn fixed_name_parts(name: &str) -> Option<(u32, u32)> {
+    let rest = name.strip_prefix('I').or_else(|| name.strip_prefix('U'))?;
+    let (i, f) = rest.split_once('F')?;
+    let number = |s: &str| -> Option<u32> {
+        let plain = !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
+        if !plain || (s.len() > 1 && s.starts_with('0')) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    Some((number(i)?, number(f)?))
 }
 
 /// The range of an integer type as `(min, max)` in i128/u128 terms: for
@@ -191,5 +241,19 @@ mod tests {
         assert!(!literal_fits(true, 1, false, 8));
         assert_eq!(int_range_text(false, 8), "0..=255");
         assert_eq!(int_range_text(true, 8), "-128..=127");
+    }
+
+    #[test]
+    fn fixed_names_as_the_fixed_crate() {
+        let t = fixed_type_by_name("I16F16").unwrap();
+        assert_eq!(t, Type::Fixed { signed: true, int_bits: 16, frac_bits: 16 });
+        assert_eq!((t.to_string(), t.width(), t.is_signed()), ("I16F16".into(), 32, true));
+        let u = fixed_type_by_name("U0F8").unwrap();
+        assert_eq!((u.to_string(), u.width(), u.is_signed()), ("U0F8".into(), 8, false));
+        assert_eq!(fixed_type_by_name("I128F0").unwrap().width(), 128);
+        for bad in ["I10F10", "I016F16", "IF16", "I16F", "i16f16", "I16F16x", "U8F8F8", "I+8F8", "I9999F1"] {
+            assert_eq!(fixed_type_by_name(bad), None, "{bad}");
+        }
+        assert_eq!(fixed_name_parts("I10F10"), Some((10, 10)));
     }
 }

@@ -7,13 +7,19 @@
 //!   (`4200000.00000000001`) is an error, never rounded; `5.0` and `4.2e6`
 //!   are whole. Strings hold a decimal (`"-5"`), hex (`"0xff"`), octal
 //!   (`"0o17"`) or binary (`"0b101"`) number;
+//! - fixed point (`I16F16`, …): a JSON number or a string holding a
+//!   decimal (`0.75`, `"-2.5e-3"`), rounded to the nearest value of the
+//!   type, ties to even (as the `fixed` crate reads decimals); one that does
+//!   not fit after rounding is an error;
 //! - `bool`: `true`/`false`;
 //! - arrays and tuples: JSON arrays;
 //! - structs: JSON objects with every field.
 //!
 //! [`Type::decode`] writes integers as JSON numbers when they fit in
-//! `i64`/`u64`, else as decimal strings.
+//! `i64`/`u64`, else as decimal strings, and fixed-point values as JSON
+//! numbers holding their exact decimal value (`0.0999908447265625`).
 
+use crate::fixed::{DecimalError, Format, MAX_DIGITS};
 use crate::types::{int_range_text, Type};
 use serde_json::Value;
 
@@ -67,6 +73,10 @@ impl Type {
                 }
                 let v = if negative { magnitude.wrapping_neg() } else { magnitude };
                 out.extend((0..*bits).map(|k| (v >> k) & 1 == 1));
+            }
+            Type::Fixed { .. } => {
+                let raw = parse_fixed(value, self)?;
+                out.extend((0..self.width()).map(|k| (raw >> k) & 1 == 1));
             }
             Type::Array(elem, n) => {
                 let items = match value {
@@ -166,6 +176,19 @@ impl Type {
                     }
                 }
             }
+            Type::Fixed { .. } => {
+                let w = self.width();
+                let raw = (0..w)
+                    .filter(|&k| bits.get(*pos + k as usize).copied().unwrap_or(false))
+                    .fold(0u128, |v, k| v | 1 << k);
+                *pos += w as usize;
+                let text = Format::of(self).map(|f| f.display(raw)).unwrap_or_default();
+                // `arbitrary_precision`: the number keeps its exact text.
+                match text.parse::<serde_json::Number>() {
+                    Ok(n) => Value::Number(n),
+                    Err(_) => Value::String(text),
+                }
+            }
             Type::Array(elem, n) => Value::Array((0..*n).map(|_| elem.decode_at(bits, pos)).collect()),
             Type::Tuple(ts) => Value::Array(ts.iter().map(|t| t.decode_at(bits, pos)).collect()),
             Type::Struct { fields, .. } => {
@@ -177,6 +200,29 @@ impl Type {
             }
         }
     }
+}
+
+/// Reads a fixed-point value of type `ty` as its bits.
+fn parse_fixed(value: &Value, ty: &Type) -> Result<u128, ValueError> {
+    let Some(format) = Format::of(ty) else {
+        return Err(ValueError::new(format!("{ty} is not a fixed-point type")));
+    };
+    let (text, quoted) = match value {
+        // Exactly as written (`arbitrary_precision`): never through an f64.
+        Value::Number(n) => (n.to_string(), false),
+        Value::String(s) => (s.trim().to_owned(), true),
+        other => return Err(ValueError::new(format!("expected a decimal number for {ty}, found {other}"))),
+    };
+    format.parse(&text).map_err(|e| {
+        let shown = if quoted { format!("\"{text}\"") } else { text.clone() };
+        ValueError::new(match e {
+            DecimalError::OutOfRange => format!("{shown} does not fit in {ty} ({})", format.range_text()),
+            DecimalError::Malformed => format!("{shown} is not a decimal number (for {ty})"),
+            DecimalError::TooLong => {
+                format!("a number of more than {MAX_DIGITS} digits is not a value of {ty}")
+            }
+        })
+    })
 }
 
 /// Reads an integer as `(negative, magnitude)`.

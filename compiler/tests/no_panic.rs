@@ -21,9 +21,20 @@ fn main(#[garbler] a: [P; 3], #[evaluator] i: u16) -> (i8, u128) {
     for (k, v) in [(1u8, 2u8), (3, 4)] { t[k] += v as u128; }
     (f(a[i], 3) >> 1, t[i % 5] << i)
 }",
+    "const RATE: I16F16 = 0.05;
+fn step(x: I16F16, w: I8F24) -> I16F16 { x * RATE - (w as I16F16) / 2.5 }
+fn main(#[garbler] a: [I16F16; 3], #[evaluator] w: I8F24, #[evaluator] u: U0F8) -> (I16F16, bool, i32, U8F8) {
+    let mut s = 0.0;
+    for x in a { s += step(x, w); }
+    (max(s, -1.5).abs(), s < I16F16::MAX, s as i32, u as U8F8 * 3.75)
+}",
 ];
 
 const TOKENS: &[&str] = &[
+    "0.5",
+    "1e-3",
+    "I16F16",
+    "U0F8",
     "fn",
     "main",
     "let",
@@ -220,6 +231,11 @@ fn hostile_programs() {
         "fn main(#[garbler] a: [u8; 0], #[evaluator] i: u8) -> u8 { a[i] }".to_owned(),
         "fn main(#[garbler] a: [u8; 0], #[evaluator] i: u8) -> [u8; 0] { let mut b = a; b[i] = 1; b }".to_owned(),
         "fn main(#[garbler] a: (), #[evaluator] i: u8) -> ((), u8) { (a, i << 200) }".to_owned(),
+        "fn main(#[garbler] a: I0F128, #[evaluator] b: I0F128) -> (I0F128, U128F0) { (a / b * a, (b as U128F0) / 0.0) }".to_owned(),
+        "fn main(#[garbler] a: I16F16) -> I16F16 { a * 1e-999999999999999999999 + 1e99999999999999999999 }".to_owned(),
+        format!("fn main(#[garbler] a: U0F128) -> U0F128 {{ a + 0.{} }}", "9".repeat(100_000)),
+        format!("fn main(#[garbler] a: U0F128) -> U0F128 {{ a + 0.{}1 }}", "0".repeat(399)),
+        "fn main(#[garbler] a: I16F16) -> [u8; I16F16::MAX] { [a as u8; I16F16::DELTA] }".to_owned(),
     ];
     for src in &cases {
         let start = std::time::Instant::now();

@@ -11,6 +11,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             ("age".into(), Type::Int { signed: false, bits: 8 }),
             ("features".into(), Type::Array(Box::new(i8), 2)),
             ("label".into(), Type::Bool),
+            ("weight".into(), Type::Fixed { signed: true, int_bits: 16, frac_bits: 16 }),
+            ("share".into(), Type::Fixed { signed: false, int_bits: 0, frac_bits: 128 }),
         ],
     };
     let ty = Type::Array(Box::new(record), 3);

@@ -6,12 +6,14 @@
 //! frame; the built-ins map onto gadgets.
 
 use super::control::Comparison;
+use super::fixed;
 use super::linear::{Lin, Term, Terms};
 use super::place::out_of_bounds;
 use super::value::{const_binary, const_of, const_value, is_min_const, slice, Val};
 use super::{Frame, LResult, Lowerer};
 use crate::ast::*;
 use crate::diag::{Diagnostic, Span};
+use crate::fixed::Format;
 use crate::types::Type;
 use garblet_circuits::{Shift, Sign, WireId};
 use std::rc::Rc;
@@ -50,6 +52,17 @@ impl Lowerer<'_> {
             ExprKind::Int { negative, value, .. } => {
                 let v = if *negative { value.wrapping_neg() } else { *value };
                 Ok(Val::bits(self.b.constant_bits_u128(v, e.ty.width())))
+            }
+            ExprKind::Decimal { negative, text, .. } => {
+                // The checker made sure the format holds the literal.
+                let text = if *negative { format!("-{text}") } else { text.clone() };
+                match Format::of(&e.ty).map(|f| f.parse(&text)) {
+                    Some(Ok(raw)) => Ok(Val::bits(self.b.constant_bits_u128(raw, e.ty.width()))),
+                    _ => self.fatal(Diagnostic::new(
+                        e.span,
+                        format!("internal compiler error: the literal {text} reached lowering as {}", e.ty),
+                    )),
+                }
             }
             ExprKind::Bool(b) => Ok(Val::bits(vec![self.b.constant(*b)])),
             // The checker turns every `u8::MAX` into the literal it stands
@@ -152,11 +165,13 @@ impl Lowerer<'_> {
 
     /// `a as T`: to `bool`, "any bit set" (n − 1 ANDs); between integers a
     /// free zero- or sign-extension (by the source's signedness) or
-    /// truncation; anything else keeps its bits.
+    /// truncation; to or from a fixed-point type a free rescaling
+    /// (`fixed.rs`); anything else keeps its bits.
     fn cast(&mut self, a: &Expr<Type>, to: &Type) -> LResult<Val> {
         let v = self.expr(a)?;
         let bits = self.bits(&v);
         Ok(Val::bits(match (&a.ty, to) {
+            (from, to) if from.is_fixed() || to.is_fixed() => self.fixed_cast(&bits, from, to),
             (_, Type::Bool) => {
                 let nz = self.b.reduce_or(&bits);
                 vec![nz]
@@ -333,6 +348,15 @@ impl Lowerer<'_> {
     pub(super) fn binary(&mut self, op: BinOp, ta: &Type, x: Val, y: Val) -> LResult<Val> {
         let sign = if ta.is_signed() { Sign::Signed } else { Sign::Unsigned };
         let w = ta.width();
+        // Fixed point: `*` and `/` rescale; the rest are the integer
+        // operations on the bits (`fixed.rs`).
+        if let Some((sign, f, n)) = fixed::format(ta) {
+            match op {
+                BinOp::Mul => return Ok(self.fixed_mul(&x, &y, sign, f, n)),
+                BinOp::Div => return Ok(self.fixed_div(&x, &y, sign, f, n)),
+                _ => {}
+            }
+        }
         // Compile-time arithmetic (loop variables, constants): computed here
         // rather than by folding a gadget's gates away.
         if ta.is_int() || *ta == Type::Bool {

@@ -17,6 +17,8 @@
 //!   scopes, the step and gate limits).
 //! - `value.rs` — what a value is during lowering, and arithmetic on
 //!   compile-time constants.
+//! - `fixed.rs` — fixed-point `*`, `/` and `as` (the other fixed-point
+//!   operations are the integer ones on the bits).
 //! - `linear.rs` — lazy sums: `+`, `-`, `*`, `count_ones` build a linear
 //!   form added up once, by one column compression, when something reads it.
 //! - `stmt.rs` — blocks, `let`, assignment, unrolled `for`.
@@ -29,6 +31,7 @@
 
 mod control;
 mod expr;
+mod fixed;
 mod linear;
 mod lines;
 mod place;
