@@ -138,7 +138,7 @@ impl<G: GarblingScheme> Garbler<G> {
                         // One thread: output labels go straight to the wires.
                         let first = run.and_index;
                         run.checksum ^= self.scheme.garble_ands_in_place(
-                            &encoder.delta,
+                            encoder.key(),
                             first,
                             &mut run.labels,
                             sub,
@@ -150,7 +150,7 @@ impl<G: GarblingScheme> Garbler<G> {
                         let par = par_piece::<G>();
                         let mats = mat.par_chunks_mut(self.scheme.material_len(par));
                         run.checksum ^= split_batch(run.and_index, par, sub, out, mats, |first, o, c, m| {
-                            self.scheme.garble_ands(&encoder.delta, first, labels, o, c, m);
+                            self.scheme.garble_ands(encoder.key(), first, labels, o, c, m);
                             xor_fold(m)
                         });
                     }

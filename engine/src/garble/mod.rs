@@ -134,6 +134,7 @@ pub(crate) mod schedule;
 pub(crate) mod scheme;
 pub(crate) mod source;
 mod stream;
+pub(crate) mod three_halves;
 pub(crate) mod workloads;
 
 pub use error::{GarbleError, GarbledEvalError, OutputDecodeError, PlanError};
@@ -143,6 +144,7 @@ pub use half_gates::HalfGates;
 pub use labels::{ActiveLabel, Encoder, GarbledOutputs, OutputDecoder};
 pub use ops::Op;
 pub use schedule::{Plan, DEFAULT_WINDOW_GATES};
-pub use scheme::GarblingScheme;
+pub use scheme::{GarbleKey, GarblingScheme};
 pub use source::{eval_plain, GateSource, Repeated};
 pub use stream::AND_INDEX_LIMIT;
+pub use three_halves::ThreeHalves;

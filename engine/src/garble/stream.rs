@@ -28,10 +28,15 @@ pub(super) fn and_range_fits(first_and: u64, ands: u64) -> bool {
     first_and.checked_add(ands).is_some_and(|end| end <= AND_INDEX_LIMIT)
 }
 
-/// XOR of all 16-byte blocks of `bytes` (a multiple of 16 long), read
-/// little-endian. Four 128-bit accumulators, one SIMD XOR per block.
+/// XOR of all 16-byte blocks of `bytes`, read little-endian, the last one
+/// zero-padded if `bytes` is not a multiple of 16 long (three-halves
+/// material: 197 bytes per 8 gates; the schemes cut batches so that every
+/// piece but a batch's last is a multiple of 16 bytes, see
+/// [`GarblingScheme`](super::GarblingScheme)). Four 128-bit accumulators,
+/// one SIMD XOR per block.
 pub(super) fn xor_fold(bytes: &[u8]) -> u128 {
-    let blocks: &[Block] = bytemuck::cast_slice(&bytes[..bytes.len() / 16 * 16]);
+    let whole = bytes.len() / 16 * 16;
+    let blocks: &[Block] = bytemuck::cast_slice(&bytes[..whole]);
     let mut acc = [Block::ZERO; 4];
     let mut wide = blocks.chunks_exact(4);
     for c in &mut wide {
@@ -42,6 +47,9 @@ pub(super) fn xor_fold(bytes: &[u8]) -> u128 {
     for &b in wide.remainder() {
         acc[0] ^= b;
     }
+    let mut tail = [0u8; 16];
+    tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
+    acc[1] ^= Block::from_bytes(tail);
     (acc[0] ^ acc[1] ^ acc[2] ^ acc[3]).to_u128()
 }
 
@@ -51,12 +59,14 @@ mod tests {
 
     #[test]
     fn xor_fold_is_the_xor_of_all_blocks() {
-        for blocks in [0usize, 1, 2, 3, 4, 5, 8, 9, 33] {
-            let bytes: Vec<u8> = (0..16 * blocks).map(|i| (i * 37 + 11) as u8).collect();
-            let naive = bytes
-                .chunks_exact(16)
-                .fold(0u128, |acc, c| acc ^ u128::from_le_bytes(<[u8; 16]>::try_from(c).unwrap()));
-            assert_eq!(xor_fold(&bytes), naive, "{blocks} blocks");
+        for len in [0usize, 1, 15, 16, 17, 32, 48, 64, 80, 128, 144, 197, 394, 528] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let naive = bytes.chunks(16).fold(0u128, |acc, c| {
+                let mut b = [0u8; 16];
+                b[..c.len()].copy_from_slice(c);
+                acc ^ u128::from_le_bytes(b)
+            });
+            assert_eq!(xor_fold(&bytes), naive, "{len} bytes");
         }
     }
 
