@@ -55,12 +55,13 @@ impl<'a> GarbleKey<'a> {
 /// the whole circuit, which the scheme uses to derive its tweaks; so that
 /// garbling a batch in pieces (e.g. on several threads) gives the same bytes
 /// as in one piece, [`GarblingScheme::material_len`] must be additive over
-/// pieces whose length is a multiple of [`GarblingScheme::GRANULE`], and
-/// such a piece's material must be a multiple of 16 bytes long (the stream
-/// checksum XORs 16-byte blocks from the start of each piece, so where a
-/// batch is cut must not move the block boundaries). Garbler-side
-/// randomness, if any, must likewise be a function of the gate's index and
-/// the [`GarbleKey`]'s seed.
+/// pieces whose length is a multiple of [`GarblingScheme::GRANULE`]
+/// (within a batch: across batches it need not be, and the drivers sum it
+/// per batch).
+/// Garbler-side randomness, if any, must likewise be a function of the
+/// gate's index and the [`GarbleKey`]'s seed. Material need not be a
+/// multiple of 16 bytes: the drivers place each piece's checksum at its
+/// offset in the stream.
 pub trait GarblingScheme: Send + Sync {
     /// Batches split for parallel work are cut at multiples of this many
     /// gates.
@@ -94,7 +95,8 @@ pub trait GarblingScheme: Send + Sync {
     /// 16-byte blocks (the stream checksum). The batch's gates must not read
     /// each other's outputs, and a gate may overwrite a label that a gate of
     /// the batch reads only if that reader comes no later (as the schedule
-    /// guarantees). The default garbles in pieces through a small buffer;
+    /// guarantees). The checksum is of the material as if it started a
+    /// stream (its first byte in lane 0); the driver moves it to its place. The default garbles in pieces through a small buffer;
     /// schemes override it with a fused kernel.
     fn garble_ands_in_place(
         &self,

@@ -30,10 +30,8 @@ pub(super) fn and_range_fits(first_and: u64, ands: u64) -> bool {
 
 /// XOR of all 16-byte blocks of `bytes`, read little-endian, the last one
 /// zero-padded if `bytes` is not a multiple of 16 long (three-halves
-/// material: 197 bytes per 8 gates; the schemes cut batches so that every
-/// piece but a batch's last is a multiple of 16 bytes, see
-/// [`GarblingScheme`](super::GarblingScheme)). Four 128-bit accumulators,
-/// one SIMD XOR per block.
+/// material is 197 bytes per 8 gates). Four 128-bit accumulators, one SIMD
+/// XOR per block.
 pub(super) fn xor_fold(bytes: &[u8]) -> u128 {
     let whole = bytes.len() / 16 * 16;
     let blocks: &[Block] = bytemuck::cast_slice(&bytes[..whole]);
@@ -51,6 +49,21 @@ pub(super) fn xor_fold(bytes: &[u8]) -> u128 {
     tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
     acc[1] ^= Block::from_bytes(tail);
     (acc[0] ^ acc[1] ^ acc[2] ^ acc[3]).to_u128()
+}
+
+/// What `bytes`, found at byte `offset` of a stream, add to the XOR of the
+/// stream's 16-byte blocks: [`xor_fold`] of the piece with its bytes moved
+/// to their lanes in the stream's blocks (byte `p` of the piece is lane
+/// `(offset + p) mod 16`). So the checksum of a stream is the same however
+/// its tables are cut into pieces, even when a piece is not a multiple of
+/// 16 bytes long.
+pub(super) fn xor_fold_at(bytes: &[u8], offset: u64) -> u128 {
+    rotate_to(xor_fold(bytes), offset)
+}
+
+/// A piece's [`xor_fold`] moved to the lanes of a piece at `offset`.
+pub(super) fn rotate_to(fold: u128, offset: u64) -> u128 {
+    fold.rotate_left(8 * (offset % 16) as u32)
 }
 
 #[cfg(test)]
@@ -71,6 +84,15 @@ mod tests {
     }
 
     #[test]
+    fn pieces_fold_to_the_whole() {
+        let bytes: Vec<u8> = (0..1000).map(|i| (i * 91 + 7) as u8).collect();
+        for cuts in [vec![0, 197, 394, 1000], vec![0, 1, 17, 500, 999, 1000], vec![0, 1000]] {
+            let sum = cuts.windows(2).fold(0, |acc, w| acc ^ xor_fold_at(&bytes[w[0]..w[1]], w[0] as u64));
+            assert_eq!(sum, xor_fold(&bytes), "{cuts:?}");
+        }
+    }
+
+    #[test]
     fn and_range_bound() {
         assert!(and_range_fits(0, 0));
         assert!(and_range_fits(0, AND_INDEX_LIMIT));
@@ -84,5 +106,7 @@ mod tests {
         // The largest tweak of an allowed run, with the fused kernels' padding
         // (at most 15 gates past the last), is far from wrapping a u64.
         const { assert!(2 * (AND_INDEX_LIMIT - 1 + 16) + 1 < (1 << 63) + 64) };
+        // Three-halves' largest tweak, 3g + 2.
+        const { assert!(3 * (AND_INDEX_LIMIT - 1) + 2 < 3 << 62) };
     }
 }

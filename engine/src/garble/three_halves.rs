@@ -97,9 +97,10 @@
 //! group's control bits, 5 per gate, gate `k`'s `z₀..z₄` at bits `5k ..
 //! 5k + 5` of a little-endian integer of 5 bytes: 197 bytes per 8 gates. A
 //! last group of `r < 8` gates has `24r` bytes and then `⌈5r/8⌉` control
-//! bytes, so every AND costs at most 25 bytes. [`ThreeHalves::GRANULE`] is
-//! 128 gates (16 groups, 3,152 bytes = 197 blocks), so pieces cut at
-//! granules keep the stream checksum's 16-byte blocks where they are.
+//! bytes, so every AND costs at most 25 bytes. [`GarblingScheme::GRANULE`]
+//! is one group: pieces cut at multiples of 8 gates add up to the batch's
+//! bytes. (The stream checksum places each piece's blocks at its offset in
+//! the stream, so pieces need not be multiples of 16 bytes.)
 //!
 //! # Speed
 //!
@@ -131,8 +132,6 @@ const CIPHER_BYTES: usize = 24;
 pub(crate) const GROUP_BYTES: usize = GROUP * CIPHER_BYTES + 5;
 
 const _: () = assert!(GARBLE_CHUNK % GROUP == 0 && EVAL_CHUNK % GROUP == 0);
-// A granule of 128 gates is 3,152 bytes, a whole number of blocks.
-const _: () = assert!(128 / GROUP * GROUP_BYTES % 16 == 0);
 
 /// The fixed part `R_p(i, j)` of the evaluator's selection matrix, indexed
 /// by `i | j << 1`. Bits 0–3: the row of `C_L`, the coefficients of `A_L,
@@ -363,8 +362,8 @@ fn load_control(bytes: &[u8]) -> u64 {
 }
 
 impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
-    /// 16 groups of 8 gates: 3,152 bytes, a whole number of 16-byte blocks.
-    const GRANULE: usize = 128;
+    /// One group of 8 gates (197 bytes).
+    const GRANULE: usize = GROUP;
 
     fn material_len(&self, ands: usize) -> usize {
         material_bytes(ands)
@@ -597,7 +596,6 @@ mod tests {
         let th = ThreeHalves::new();
         assert_eq!(th.material_len(0), 0);
         assert_eq!(th.material_len(8), 197);
-        assert_eq!(th.material_len(128) % 16, 0);
         for n in 1..5000 {
             assert!(th.material_len(n) <= 25 * n, "{n} gates");
         }
