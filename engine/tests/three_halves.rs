@@ -198,7 +198,9 @@ fn ref_unpack(material: &[u8], n: usize) -> Vec<GarbledGate> {
         zw[..zb.len()].copy_from_slice(zb);
         let zw = u64::from_le_bytes(zw);
         for k in 0..r {
-            let word = |o: usize| u64::from_le_bytes(ciphers[24 * k + 8 * o..24 * k + 8 * o + 8].try_into().unwrap());
+            let word = |o: usize| {
+                u64::from_le_bytes(ciphers[24 * k + 8 * o..24 * k + 8 * o + 8].try_into().unwrap())
+            };
             let z = std::array::from_fn(|s| (zw >> (5 * k + s)) as u8 & 1);
             gates.push(GarbledGate { g: [word(0), word(1), word(2)], z });
         }
@@ -292,7 +294,9 @@ fn pieces_concatenate_to_the_whole() {
     let th = ThreeHalves::new();
     let granule = <ThreeHalves as GarblingScheme>::GRANULE;
     assert_eq!(granule, 8);
-    for (n, cuts) in [(100usize, vec![8, 40]), (129, vec![64, 128]), (300, vec![8, 16, 24, 296]), (9, vec![8])] {
+    for (n, cuts) in
+        [(100usize, vec![8, 40]), (129, vec![64, 128]), (300, vec![8, 16, 24, 296]), (9, vec![8])]
+    {
         let b = batch(n, 77 + n as u128);
         let key = GarbleKey::new(&b.delta, &b.seed);
         let (want_c0, want_mat) = reference_batch(&b, 5000);

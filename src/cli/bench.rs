@@ -4,7 +4,9 @@
 use anyhow::{anyhow, Context, Result};
 use garblet::circuits::{bristol, opt, Builder, Party, Sign, Visibility};
 use garblet::engine::channel::{memory_pair, Channel};
-use garblet::engine::garble::{Encoder, Evaluator, Garbler, GarblingScheme, HalfGates, Plan, Repeated, ThreeHalves};
+use garblet::engine::garble::{
+    Encoder, Evaluator, Garbler, GarblingScheme, HalfGates, Plan, Repeated, ThreeHalves,
+};
 use garblet::engine::internal::workloads;
 use garblet::engine::net::{self, TcpOptions};
 use garblet::engine::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender, Security, SemiHonest};

@@ -477,7 +477,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                 None => (Loaded::millionaires()?, &[("alice", "5000000"), ("bob", "4200000")]),
             };
             let all = program.collect_inputs_with_defaults(None, &inputs, &inputs_file, defaults)?;
-            run::demo(program, all, security.into(), scheme.into()).map_err(|e| anyhow::Error::new(RunFailed(e)))
+            run::demo(program, all, security.into(), scheme.into())
+                .map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
         Command::Keygen { out, name } => run::keygen(&out, &name),
         Command::Serve { config, check } => serve::serve(&config, check),

@@ -10,8 +10,8 @@ use garblet::circuits::{Circuit, Party};
 use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, NetError, PinnedTls, StallDirection, TcpOptions};
 use garblet::engine::session::{
-    LinkFailure, PartyInputs, Phase, PhaseEntry, SchemeChoice, SecurityMode, SessionConfig, SessionError, SessionOutcome,
-    SessionProgram,
+    LinkFailure, PartyInputs, Phase, PhaseEntry, SchemeChoice, SecurityMode, SessionConfig, SessionError,
+    SessionOutcome, SessionProgram,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};

@@ -131,7 +131,7 @@ const CIPHER_BYTES: usize = 24;
 /// Bytes of a full group: 8 gates' ciphertexts and their 40 control bits.
 pub(crate) const GROUP_BYTES: usize = GROUP * CIPHER_BYTES + 5;
 
-const _: () = assert!(GARBLE_CHUNK % GROUP == 0 && EVAL_CHUNK % GROUP == 0);
+const _: () = assert!(GARBLE_CHUNK.is_multiple_of(GROUP) && EVAL_CHUNK.is_multiple_of(GROUP));
 
 /// The fixed part `R_p(i, j)` of the evaluator's selection matrix, indexed
 /// by `i | j << 1`. Bits 0–3: the row of `C_L`, the coefficients of `A_L,
@@ -216,7 +216,11 @@ pub(crate) const fn garble_coefficients(pa: usize, pb: usize, rho1: usize, rho2:
     let b = (B_L ^ if pb == 1 { D_L } else { 0 }, B_R ^ if pb == 1 { D_R } else { 0 });
     let a1 = (a.0 ^ D_L, a.1 ^ D_R);
     let b1 = (b.0 ^ D_L, b.1 ^ D_R);
-    let (r00, r11, r01) = (row_matrix(0, 0, ca, cb, rho1, rho2), row_matrix(1, 1, ca, cb, rho1, rho2), row_matrix(0, 1, ca, cb, rho1, rho2));
+    let (r00, r11, r01) = (
+        row_matrix(0, 0, ca, cb, rho1, rho2),
+        row_matrix(1, 1, ca, cb, rho1, rho2),
+        row_matrix(0, 1, ca, cb, rho1, rho2),
+    );
     // Whether row (i, j) is the true one (its output is C₀ ⊕ Δ).
     let (t00, t11, t01) = (ca == 0 && cb == 0, ca == 1 && cb == 1, ca == 0 && cb == 1);
     let (lo, hi) = (0x0f, 4);
@@ -429,7 +433,8 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
                         let g = base + (group * GROUP + k) as u64;
                         let word = rho[((g >> 6) - q0) as usize].to_u128();
                         let r = (word >> (2 * (g & 63))) as usize & 3;
-                        let h = [h[0] ^ s[0], h[1] ^ s[1], h[2] ^ s[2], h[3] ^ s[3], h[4] ^ s[4], h[5] ^ s[5]];
+                        let h =
+                            [h[0] ^ s[0], h[1] ^ s[1], h[2] ^ s[2], h[3] ^ s[3], h[4] ^ s[4], h[5] ^ s[5]];
                         let (a, b) = (x[0], x[2]);
                         let (pa, pb) = (a.lsb(), b.lsb());
                         let case = usize::from(pa) | usize::from(pb) << 1 | r << 2;
@@ -577,8 +582,11 @@ mod tests {
                 assert_eq!(*c, inplace[2 * k]);
             }
             for (x, y) in [(false, false), (false, true), (true, false), (true, true)] {
-                let active: Vec<Block> =
-                    zero.iter().enumerate().map(|(i, &l)| l ^ d.select(if i % 2 == 0 { x } else { y })).collect();
+                let active: Vec<Block> = zero
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &l)| l ^ d.select(if i % 2 == 0 { x } else { y }))
+                    .collect();
                 let mut c = vec![Block::ZERO; n];
                 th.eval_ands(77, &active, &ops, &mat, &mut c);
                 let mut labels = active.clone();
@@ -605,9 +613,8 @@ mod tests {
     /// for every case: the constraint that `R_p, S₁, S₂` were chosen for.
     #[test]
     fn every_case_is_consistent() {
-        for case in 0..16usize {
+        for (case, &[c0l, c0r, g0, _, g2]) in GARBLE_COEFFICIENTS.iter().enumerate() {
             let (pa, pb) = (case & 1, (case >> 1) & 1);
-            let [c0l, c0r, g0, _, g2] = GARBLE_COEFFICIENTS[case];
             let (ca, cb) = (1 - pa, 1 - pb);
             // Row (1, 0): the control pair, the matrix, the labels.
             let r1 = ((case >> 2) & 1) ^ ca ^ (ca ^ cb);

@@ -18,8 +18,8 @@ use super::wire::{
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::garble::{
-    ActiveLabel, Encoder, Evaluator, GarbledOutputs, Garbler, GarblingScheme, OutputDecodeError, OutputDecoder,
-    ThreeHalves,
+    ActiveLabel, Encoder, Evaluator, GarbledOutputs, Garbler, GarblingScheme, OutputDecodeError,
+    OutputDecoder, ThreeHalves,
 };
 use crate::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender};
 use crate::prg::{Delta, Prg};
@@ -215,9 +215,15 @@ pub(crate) fn send_tables<T: Read + Write>(
 ) -> Result<Vec<GarbledOutputs>, SessionError> {
     match scheme {
         SchemeChoice::HalfGates => send_tables_with(Garbler::new(), ch, program, zero, delta, prg, progress),
-        SchemeChoice::ThreeHalves => {
-            send_tables_with(Garbler::with_scheme(ThreeHalves::new()), ch, program, zero, delta, prg, progress)
-        }
+        SchemeChoice::ThreeHalves => send_tables_with(
+            Garbler::with_scheme(ThreeHalves::new()),
+            ch,
+            program,
+            zero,
+            delta,
+            prg,
+            progress,
+        ),
     }
 }
 

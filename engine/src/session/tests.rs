@@ -351,7 +351,8 @@ fn both_schemes_in_both_modes() {
         let program = SessionProgram::from_circuit(&c).unwrap();
         let (a, b) = memory_pair();
         let (g, e) = std::thread::scope(|s| {
-            let g = s.spawn(|| config.run(Party::Garbler, &mut Channel::new(a), &program, &named(70, "alice")));
+            let g =
+                s.spawn(|| config.run(Party::Garbler, &mut Channel::new(a), &program, &named(70, "alice")));
             let e = config.run(Party::Evaluator, &mut Channel::new(b), &program, &named(71, "bob"));
             (g.join().unwrap(), e)
         });
@@ -367,10 +368,21 @@ fn both_schemes_in_both_modes() {
         let ((p_g, p_e), (s_g, s_e)) = (memory_pair(), memory_pair());
         let (g, e) = std::thread::scope(|s| {
             let g = s.spawn(|| {
-                dual.run_dual_execution(Party::Garbler, &mut Channel::new(p_g), || Ok(s_g), &program, &named(9, "alice"))
+                dual.run_dual_execution(
+                    Party::Garbler,
+                    &mut Channel::new(p_g),
+                    || Ok(s_g),
+                    &program,
+                    &named(9, "alice"),
+                )
             });
-            let e =
-                dual.run_dual_execution(Party::Evaluator, &mut Channel::new(p_e), || Ok(s_e), &program, &named(3, "bob"));
+            let e = dual.run_dual_execution(
+                Party::Evaluator,
+                &mut Channel::new(p_e),
+                || Ok(s_e),
+                &program,
+                &named(3, "bob"),
+            );
             (g.join().unwrap(), e)
         });
         for o in [g.unwrap(), e.unwrap()] {
@@ -383,7 +395,12 @@ fn both_schemes_in_both_modes() {
     }
     let ands = c.and_count();
     // Half-gates sends 32 bytes per AND, three-halves at most 25.
-    assert!(sent[0] - sent[1] >= 7 * ands, "half-gates {} bytes, three-halves {} ({ands} ANDs)", sent[0], sent[1]);
+    assert!(
+        sent[0] - sent[1] >= 7 * ands,
+        "half-gates {} bytes, three-halves {} ({ands} ANDs)",
+        sent[0],
+        sent[1]
+    );
 }
 
 /// The hello's scheme byte: 1 for half-gates, 2 for three-halves; peers
@@ -424,7 +441,10 @@ fn a_scheme_mismatch_stops_both_sides_before_any_input_is_used() {
         });
         for (r, ours, theirs) in [(g, "half-gates", "three-halves"), (e, "three-halves", "half-gates")] {
             let err = r.unwrap_err();
-            assert!(matches!(err, SessionError::Mismatch(ProgramMismatch::Scheme { .. })), "{security}: {err}");
+            assert!(
+                matches!(err, SessionError::Mismatch(ProgramMismatch::Scheme { .. })),
+                "{security}: {err}"
+            );
             let text = err.to_string();
             assert!(
                 text.contains(&format!("garbling scheme {ours} here, {theirs} at the peer")),
