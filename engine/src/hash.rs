@@ -29,7 +29,10 @@
 //!   (its position among all AND gates garbled so far, a `u64` counter
 //!   identical on both sides); half-gates hashes the garbler half with tweak
 //!   `2g` and the evaluator half with tweak `2g + 1`, so every `(x, i)` pair
-//!   is unique. The tweak enters as the 128-bit block `Block::new(i)`.
+//!   is unique (three-halves hashes `A`, `B` and `A ⊕ B` of gate `g` with
+//!   `3g`, `3g + 1`, `3g + 2`; see `garble/three_halves.rs` for the
+//!   property that scheme needs). The tweak enters as the 128-bit block
+//!   `Block::new(i)`.
 //!   Tweaks are computed in `u64`; the garbler and evaluator refuse a run
 //!   whose AND indices would reach [`crate::garble::AND_INDEX_LIMIT`]
 //!   (2^62), so `2g + 1` never wraps and every tweak stays below 2^64 (the

@@ -30,7 +30,7 @@ pub mod session;
 mod simd;
 
 pub use block::Block;
-pub use prg::{Delta, EntropyError, Prg};
+pub use prg::{Delta, EntropyError, GateSeed, Prg};
 
 /// Not part of the API: the internals that garblet's own benchmarks,
 /// fuzz targets and CLI `bench` drive directly. Semver does not cover it.

@@ -238,6 +238,55 @@ impl fmt::Debug for Delta {
     }
 }
 
+/// The seed of a garbling's per-gate randomness, for schemes whose garbler
+/// draws random bits per gate (three-halves draws two, its `r`). Drawn from
+/// the garbler's [`Prg`] with each encoding ([`GateSeed::random`]), so it is
+/// fresh for every Δ and never a fixed value.
+///
+/// Gate `g`'s bits are bits `2(g mod 64)` and `2(g mod 64) + 1` of
+/// AES-128 under the seed of the counter block `⌊g / 64⌋` (AES in counter
+/// mode, as [`Prg`]): a function of the gate's index alone, so a batch
+/// garbled in pieces on several threads gets the same bits as in one piece.
+/// The key schedule is zeroised on drop; `Debug` prints no secret.
+#[derive(Clone)]
+pub struct GateSeed {
+    cipher: Aes128,
+}
+
+impl GateSeed {
+    /// A fresh seed drawn from `prg`.
+    pub fn random(prg: &mut Prg) -> GateSeed {
+        let mut key = prg.random_block();
+        let seed = GateSeed::from_block(key);
+        key.zeroize();
+        seed
+    }
+
+    /// The seed with AES key `key` (reproducible garblings in tests; a
+    /// real garbling uses [`GateSeed::random`]).
+    pub fn from_block(key: Block) -> GateSeed {
+        let mut k = Array::from(key.to_bytes());
+        let cipher = Aes128::new(&k);
+        k.zeroize();
+        GateSeed { cipher }
+    }
+
+    /// `out[k] ← AES(first + k)`: the random bits of gates `64·(first + k)
+    /// .. 64·(first + k + 1)`, in one batched call.
+    pub(crate) fn blocks(&self, first: u64, out: &mut [Block]) {
+        for (k, b) in out.iter_mut().enumerate() {
+            *b = Block::from_u64(first + k as u64);
+        }
+        encrypt_blocks_in_place(&self.cipher, out);
+    }
+}
+
+impl fmt::Debug for GateSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GateSeed(<secret>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

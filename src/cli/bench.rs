@@ -4,11 +4,15 @@
 use anyhow::{anyhow, Context, Result};
 use garblet::circuits::{bristol, opt, Builder, Party, Sign, Visibility};
 use garblet::engine::channel::{memory_pair, Channel};
-use garblet::engine::garble::{Encoder, Evaluator, Garbler, Plan, Repeated};
+use garblet::engine::garble::{
+    Encoder, Evaluator, Garbler, GarblingScheme, HalfGates, Plan, Repeated, ThreeHalves,
+};
 use garblet::engine::internal::workloads;
 use garblet::engine::net::{self, TcpOptions};
 use garblet::engine::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender, Security, SemiHonest};
-use garblet::engine::session::{PartyInputs, SecurityMode, SessionConfig, SessionOutcome, SessionProgram};
+use garblet::engine::session::{
+    PartyInputs, SchemeChoice, SecurityMode, SessionConfig, SessionOutcome, SessionProgram,
+};
 use garblet::engine::Block;
 use garblet::engine::{Delta, Prg};
 use serde_json::{json, Value};
@@ -38,9 +42,34 @@ fn random_bits(n: usize, prg: &mut Prg) -> Vec<bool> {
     (0..n).map(|_| prg.random_bool()).collect()
 }
 
+/// Garbles `plan` in memory (one thread, to a sink, then to a buffer),
+/// evaluates the buffer in place and checks the outputs. Returns garble
+/// seconds, evaluate seconds and the stream's bytes.
+fn in_memory<G: GarblingScheme + Clone>(
+    scheme: G,
+    plan: &Plan<'_>,
+    encoder: &Encoder,
+    inputs: &[garblet::engine::garble::ActiveLabel],
+    ands: u64,
+    per_and: usize,
+) -> Result<(f64, f64, usize)> {
+    let garbler = Garbler::with_scheme(scheme.clone());
+    let t = Instant::now();
+    garbler.garble(plan, encoder, std::io::sink())?;
+    let garble_s = t.elapsed().as_secs_f64();
+    let mut tables = Vec::with_capacity(ands as usize * per_and + 1024);
+    let outputs = garbler.garble(plan, encoder, &mut tables)?;
+    let t = Instant::now();
+    let labels = Evaluator::with_scheme(scheme).evaluate_slice(plan, inputs, &tables)?;
+    let eval_s = t.elapsed().as_secs_f64();
+    outputs.verify(&labels).map_err(|e| anyhow!("benchmark self-check failed: {e}"))?;
+    Ok((garble_s, eval_s, tables.len()))
+}
+
 /// Garbler and evaluator on two threads over loopback TCP, in `mode`
 /// (dual execution: two connections per party).
 fn two_party_tcp(
+    config: &SessionConfig,
     mode: SecurityMode,
     program_g: SessionProgram<'_>,
     program_e: SessionProgram<'_>,
@@ -51,7 +80,7 @@ fn two_party_tcp(
     let addr = listener.local_addr()?.to_string();
     let options =
         TcpOptions { connect_timeout: Duration::from_secs(30), io_timeout: Duration::from_secs(120) };
-    let config = SessionConfig::new().with_security(mode);
+    let config = config.clone().with_security(mode);
     let started = Instant::now();
     std::thread::scope(|s| {
         let g = s.spawn(|| -> Result<SessionOutcome> {
@@ -118,9 +147,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Runs the benchmark and prints it (JSON or a table).
-pub(super) fn bench(as_json: bool, full: bool) -> Result<()> {
+pub(super) fn bench(as_json: bool, full: bool, scheme: SchemeChoice) -> Result<()> {
     let mut prg = Prg::from_entropy();
     let mut report = serde_json::Map::new();
+    let config = SessionConfig::new().with_scheme(scheme);
+    report.insert("scheme".into(), json!(scheme.as_str()));
     let say = |what: &str| {
         if !as_json {
             eprintln!("measuring {what} …");
@@ -135,25 +166,26 @@ pub(super) fn bench(as_json: bool, full: bool) -> Result<()> {
     let ands = wide.and_count();
     let plan = Plan::repeated(&wide)?;
     let encoder = Encoder::random(body.input_bits() as usize, &mut prg);
-    let t = Instant::now();
-    Garbler::new().garble(&plan, &encoder, std::io::sink())?;
-    let garble_s = t.elapsed().as_secs_f64();
-    let mut tables = Vec::with_capacity(ands as usize * 32 + 1024);
-    let outputs = Garbler::new().garble(&plan, &encoder, &mut tables)?;
     let inputs: Vec<_> = encoder.encode_bits(0, &random_bits(body.input_bits() as usize, &mut prg));
-    let t = Instant::now();
-    let labels = Evaluator::new().evaluate_slice(&plan, &inputs, &tables)?;
-    let eval_s = t.elapsed().as_secs_f64();
-    outputs.verify(&labels).map_err(|e| anyhow!("benchmark self-check failed: {e}"))?;
-    drop(tables);
+    let (garble_s, eval_s, hg_bytes) = in_memory(HalfGates::new(), &plan, &encoder, &inputs, ands, 32)?;
     report.insert("garble_and_per_s".into(), json!((ands as f64 / garble_s).round()));
     report.insert("eval_and_per_s".into(), json!((ands as f64 / eval_s).round()));
+    say("three-halves garbling and evaluation (2^24 ANDs, one thread, in memory)");
+    let (garble_s, eval_s, th_bytes) = in_memory(ThreeHalves::new(), &plan, &encoder, &inputs, ands, 25)?;
+    report.insert("garble_and_per_s_three_halves".into(), json!((ands as f64 / garble_s).round()));
+    report.insert("eval_and_per_s_three_halves".into(), json!((ands as f64 / eval_s).round()));
+    // The streams' bytes (tables, and 64 bytes of header and trailer per
+    // instance) per AND gate.
+    let per_and = |bytes: usize| (bytes as f64 / ands as f64 * 1000.0).round() / 1000.0;
+    report.insert("bytes_per_and_half_gates".into(), json!(per_and(hg_bytes)));
+    report.insert("bytes_per_and_three_halves".into(), json!(per_and(th_bytes)));
 
     // 2. End to end over loopback TCP, same circuit.
     say("end to end over loopback TCP (2^24 ANDs)");
     let g_in = PartyInputs::new([("a".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
     let e_in = PartyInputs::new([("b".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
     let (g, _, elapsed) = two_party_tcp(
+        &config,
         SecurityMode::SemiHonestGarbler,
         SessionProgram::repeated(&body, reps)?,
         SessionProgram::repeated(&body, reps)?,
@@ -164,6 +196,7 @@ pub(super) fn bench(as_json: bool, full: bool) -> Result<()> {
     report.insert("bytes_per_and".into(), json!((g.bytes_sent as f64 / ands as f64 * 100.0).round() / 100.0));
     say("end to end over loopback TCP, dual execution (2^24 ANDs each way)");
     let (_, _, elapsed) = two_party_tcp(
+        &config,
         SecurityMode::DualExecution,
         SessionProgram::repeated(&body, reps)?,
         SessionProgram::repeated(&body, reps)?,
@@ -184,6 +217,7 @@ pub(super) fn bench(as_json: bool, full: bool) -> Result<()> {
             [(SecurityMode::SemiHonestGarbler, "aes_e2e_ms"), (SecurityMode::DualExecution, "aes_dualex_ms")]
         {
             let (g, e, elapsed) = two_party_tcp(
+                &config,
                 mode,
                 SessionProgram::batch(aes, blocks)?,
                 SessionProgram::batch(aes, blocks)?,
@@ -214,6 +248,7 @@ pub(super) fn bench(as_json: bool, full: bool) -> Result<()> {
     let mut times = Vec::new();
     for _ in 0..7 {
         let (_, _, elapsed) = two_party_tcp(
+            &config,
             SecurityMode::SemiHonestGarbler,
             SessionProgram::from_circuit(&millionaires)?,
             SessionProgram::from_circuit(&millionaires)?,
@@ -259,6 +294,7 @@ pub(super) fn bench(as_json: bool, full: bool) -> Result<()> {
         let g_in = PartyInputs::new([("a".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
         let e_in = PartyInputs::new([("b".to_string(), random_bits(WIDE_BODY_ANDS as usize, &mut prg))]);
         let (_, _, elapsed) = two_party_tcp(
+            &config,
             SecurityMode::SemiHonestGarbler,
             SessionProgram::repeated(&body, reps)?,
             SessionProgram::repeated(&body, reps)?,

@@ -58,6 +58,26 @@ impl From<Mode> for garblet::engine::session::SecurityMode {
     }
 }
 
+/// `--scheme`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SchemeArg {
+    /// Half-gates (Zahur, Rosulek, Evans): 32 bytes per AND, less hashing.
+    #[value(name = "half-gates")]
+    HalfGates,
+    /// Three-halves (Rosulek, Roy): at most 25 bytes per AND (24.6 on long batches), more hashing.
+    #[value(name = "three-halves")]
+    ThreeHalves,
+}
+
+impl From<SchemeArg> for garblet::engine::session::SchemeChoice {
+    fn from(s: SchemeArg) -> Self {
+        match s {
+            SchemeArg::HalfGates => garblet::engine::session::SchemeChoice::HalfGates,
+            SchemeArg::ThreeHalves => garblet::engine::session::SchemeChoice::ThreeHalves,
+        }
+    }
+}
+
 /// `--format` of `compile` and `convert`: how a circuit file is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -190,6 +210,12 @@ enum Command {
         /// one leaked bit; about twice the work, two connections).
         #[arg(long, value_enum, default_value_t = Mode::SemiHonest)]
         security: Mode,
+        /// The garbling scheme; both parties must pass the same (the hello
+        /// compares them): `three-halves` (at most 25 bytes per AND gate, the
+        /// default: the link is usually the limit) or `half-gates` (32 bytes,
+        /// less CPU per gate).
+        #[arg(long, value_enum, default_value_t = SchemeArg::ThreeHalves)]
+        scheme: SchemeArg,
         /// Append one JSON line about this run (never an input value).
         #[arg(long, value_name = "FILE")]
         audit_log: Option<PathBuf>,
@@ -216,6 +242,9 @@ enum Command {
         /// `semi-honest` or `dualex` (see `garblet run --help`).
         #[arg(long, value_enum, default_value_t = Mode::SemiHonest)]
         security: Mode,
+        /// `three-halves` or `half-gates` (see `garblet run --help`).
+        #[arg(long, value_enum, default_value_t = SchemeArg::ThreeHalves)]
+        scheme: SchemeArg,
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
@@ -228,6 +257,9 @@ enum Command {
         /// Also run 10^8 AND gates end to end and report their peak memory.
         #[arg(long)]
         full: bool,
+        /// The scheme of the end-to-end runs (the in-memory figures cover both).
+        #[arg(long, value_enum, default_value_t = SchemeArg::ThreeHalves)]
+        scheme: SchemeArg,
     },
     /// Serve approved programs to known peers, within budgets, with a chained audit log (docs/GOVERNANCE.md).
     Serve {
@@ -394,6 +426,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             insecure,
             timeout,
             security: mode,
+            scheme,
             audit_log,
             json,
             consts,
@@ -426,6 +459,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 endpoint,
                 security,
                 mode: mode.into(),
+                scheme: scheme.into(),
                 timeout: Duration::from_secs(timeout),
                 inputs: own,
                 audit_log,
@@ -435,7 +469,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             run::print_report(&request.program, &report, json);
             Ok(())
         }
-        Command::Demo { program, inputs, inputs_file, security, consts } => {
+        Command::Demo { program, inputs, inputs_file, security, scheme, consts } => {
             let (program, defaults): (_, &[(&str, &str)]) = match program {
                 Some(path) => (Loaded::from_file(&path, &[], &consts)?, &[]),
                 None if !consts.is_empty() => {
@@ -446,7 +480,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                 None => (Loaded::millionaires()?, &[("alice", "5000000"), ("bob", "4200000")]),
             };
             let all = program.collect_inputs_with_defaults(None, &inputs, &inputs_file, defaults)?;
-            run::demo(program, all, security.into()).map_err(|e| anyhow::Error::new(RunFailed(e)))
+            run::demo(program, all, security.into(), scheme.into())
+                .map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
         Command::Keygen { out, name } => run::keygen(&out, &name),
         Command::Serve { config, check } => serve::serve(&config, check),
@@ -463,8 +498,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                 ))))
             }
         }
-        Command::Bench { json, full } => {
-            bench::bench(json, full).map_err(|e| anyhow::Error::new(RunFailed(e)))
+        Command::Bench { json, full, scheme } => {
+            bench::bench(json, full, scheme.into()).map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
     }
 }

@@ -10,8 +10,8 @@ use garblet::circuits::{Circuit, Party};
 use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, NetError, PinnedTls, StallDirection, TcpOptions};
 use garblet::engine::session::{
-    LinkFailure, PartyInputs, Phase, PhaseEntry, SecurityMode, SessionConfig, SessionError, SessionOutcome,
-    SessionProgram,
+    LinkFailure, PartyInputs, Phase, PhaseEntry, SchemeChoice, SecurityMode, SessionConfig, SessionError,
+    SessionOutcome, SessionProgram,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -52,6 +52,8 @@ pub(super) struct RunRequest {
     pub security: Security,
     /// What the run protects against (both parties must agree).
     pub mode: SecurityMode,
+    /// The garbling scheme (both parties must agree).
+    pub scheme: SchemeChoice,
     /// Connect and I/O timeout.
     pub timeout: Duration,
     /// This party's inputs, already parsed.
@@ -159,7 +161,11 @@ fn run_session(
         }
         phase_audit.set("phase", json!(p.as_str()));
     });
-    let config = SessionConfig::new().with_security(req.mode).with_progress(observer).with_phases(phases);
+    let config = SessionConfig::new()
+        .with_security(req.mode)
+        .with_scheme(req.scheme)
+        .with_progress(observer)
+        .with_phases(phases);
     let circuit = &req.program.circuit;
     let terms = req.program.session_terms();
     let tls = match &req.security {
@@ -259,6 +265,7 @@ fn audit_fields(req: &RunRequest) -> Map<String, Value> {
     let mut line = audit::program_fields(&req.program, req.audit_log.is_some());
     line.insert("role".into(), json!(req.role.as_str()));
     line.insert("security".into(), json!(req.mode.as_str()));
+    line.insert("scheme".into(), json!(req.scheme.as_str()));
     line.insert("tls".into(), json!(!matches!(req.security, Security::Insecure)));
     line.insert("own_fingerprint".into(), ours);
     line.insert("endpoint".into(), endpoint);
@@ -351,13 +358,18 @@ pub(super) fn parse_peer(arg: &str) -> Result<Fingerprint> {
 
 /// `garblet demo`: both parties in this process, over loopback TLS with
 /// fresh identities.
-pub(super) fn demo(program: Loaded, inputs: Vec<(String, Vec<bool>)>, mode: SecurityMode) -> Result<()> {
+pub(super) fn demo(
+    program: Loaded,
+    inputs: Vec<(String, Vec<bool>)>,
+    mode: SecurityMode,
+    scheme: SchemeChoice,
+) -> Result<()> {
     let circuit: &Circuit = &program.circuit;
     let garbler_id = Identity::generate("demo garbler")?;
     let evaluator_id = Identity::generate("demo evaluator")?;
     let (gfp, efp) = (garbler_id.fingerprint(), evaluator_id.fingerprint());
     println!(
-        "garblet demo: two parties in one process, TLS 1.3 over loopback, fresh identities, security {mode}"
+        "garblet demo: two parties in one process, TLS 1.3 over loopback, fresh identities, security {mode}, scheme {scheme}"
     );
     println!(
         "  garbler   {}…  holds {}",
@@ -390,6 +402,7 @@ pub(super) fn demo(program: Loaded, inputs: Vec<(String, Vec<bool>)>, mode: Secu
             endpoint: Endpoint::Bound(listener),
             security: Security::Tls { identity: garbler_id, peer: efp },
             mode,
+            scheme,
             timeout: Duration::from_secs(30),
             inputs: g_inputs,
             audit_log: None,
@@ -403,6 +416,7 @@ pub(super) fn demo(program: Loaded, inputs: Vec<(String, Vec<bool>)>, mode: Secu
         endpoint: Endpoint::Connect(addr),
         security: Security::Tls { identity: evaluator_id, peer: gfp },
         mode,
+        scheme,
         timeout: Duration::from_secs(30),
         inputs: e_inputs,
         audit_log: None,

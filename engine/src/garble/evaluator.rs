@@ -17,7 +17,7 @@ use super::ops::Window;
 use super::run::{par_piece, split_batch, Run, RunCache, PAR_MIN_ANDS, STREAM_PIECE};
 use super::schedule::Plan;
 use super::scheme::GarblingScheme;
-use super::stream::{and_range_fits, xor_fold, TRAILER_TAG};
+use super::stream::{and_range_fits, rotate_to, xor_fold, xor_fold_at, TRAILER_TAG};
 
 /// The evaluator: evaluates a [`Plan`] on active input labels and a garbled
 /// stream. It never holds Δ or a zero label.
@@ -130,6 +130,11 @@ impl<G: GarblingScheme> Evaluator<G> {
     /// An evaluator for another scheme.
     pub fn with_scheme(scheme: G) -> Evaluator<G> {
         Evaluator { scheme, parallel: false, first_and: 0, cache: RunCache::default() }
+    }
+
+    /// The garbling scheme.
+    pub fn scheme(&self) -> &G {
+        &self.scheme
     }
 
     /// Numbers this run's AND gates from `first` (AND gate `g` hashes under
@@ -280,19 +285,25 @@ impl<G: GarblingScheme> Evaluator<G> {
                         pos = 0;
                     }
                     let mat = source.loaded().get(pos..pos + len).ok_or(GarbledEvalError::Corrupt)?;
+                    // Where this piece's bytes sit in the stream's blocks.
+                    let at = run.offset;
+                    run.offset += len as u64;
                     if !split {
                         // One thread: output labels go straight to the wires,
                         // the checksum is folded as the tables are read.
                         let first = run.and_index;
-                        run.checksum ^= self.scheme.eval_ands_in_place(first, &mut run.labels, sub, mat);
+                        let sum = self.scheme.eval_ands_in_place(first, &mut run.labels, sub, mat);
+                        run.checksum ^= rotate_to(sum, at);
                     } else {
                         // The whole batch (`unit == n`), outputs to `run.c`.
                         let (labels, out) = (&run.labels[..], &mut run.c[..n]);
                         let par = par_piece::<G>();
-                        let mats = mat.par_chunks(self.scheme.material_len(par));
-                        run.checksum ^= split_batch(run.and_index, par, sub, out, mats, |first, o, c, m| {
+                        let par_len = self.scheme.material_len(par);
+                        let mats = mat.par_chunks(par_len);
+                        let base = run.and_index;
+                        run.checksum ^= split_batch(base, par, sub, out, mats, |first, o, c, m| {
                             self.scheme.eval_ands(first, labels, o, m, c);
-                            xor_fold(m)
+                            xor_fold_at(m, at + (first - base) / par as u64 * par_len as u64)
                         });
                     }
                     run.and_index += sub.len() as u64;

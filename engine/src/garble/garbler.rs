@@ -16,7 +16,7 @@ use super::ops::Window;
 use super::run::{par_piece, split_batch, RunCache, PAR_MIN_ANDS, STREAM_PIECE};
 use super::schedule::Plan;
 use super::scheme::GarblingScheme;
-use super::stream::{and_range_fits, xor_fold, TRAILER_TAG};
+use super::stream::{and_range_fits, rotate_to, xor_fold, xor_fold_at, TRAILER_TAG};
 
 /// The garbler: garbles a [`Plan`] under an [`Encoder`] into a stream.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +38,11 @@ impl<G: GarblingScheme> Garbler<G> {
     /// A garbler for another scheme.
     pub fn with_scheme(scheme: G) -> Garbler<G> {
         Garbler { scheme, parallel: false, first_and: 0, cache: RunCache::default() }
+    }
+
+    /// The garbling scheme.
+    pub fn scheme(&self) -> &G {
+        &self.scheme
     }
 
     /// Numbers this run's AND gates from `first` (AND gate `g` hashes under
@@ -117,7 +122,11 @@ impl<G: GarblingScheme> Garbler<G> {
             if !and_range_fits(run.and_index, w.ands as u64) {
                 return Err(GarbleError::TweakRange { first_and: self.first_and, ands });
             }
-            run.grow_material(self.scheme.material_len(w.ands));
+            // Per AND segment: material is additive within a batch (cut at
+            // granules), not across batches (three-halves packs a batch's
+            // last partial group of 8 gates on its own).
+            let bytes = w.segments.iter().filter(|s| s.and);
+            run.grow_material(bytes.map(|s| self.scheme.material_len((s.end - s.start) as usize)).sum());
             let mut pos = 0;
             for seg in &w.segments {
                 if !seg.and {
@@ -134,24 +143,24 @@ impl<G: GarblingScheme> Garbler<G> {
                 for sub in ops.chunks(unit) {
                     let len = self.scheme.material_len(sub.len());
                     let mat = &mut run.material[pos..pos + len];
+                    // Where this piece's bytes sit in the stream's blocks.
+                    let at = run.offset + pos as u64;
                     if !split {
                         // One thread: output labels go straight to the wires.
                         let first = run.and_index;
-                        run.checksum ^= self.scheme.garble_ands_in_place(
-                            &encoder.delta,
-                            first,
-                            &mut run.labels,
-                            sub,
-                            mat,
-                        );
+                        let sum =
+                            self.scheme.garble_ands_in_place(encoder.key(), first, &mut run.labels, sub, mat);
+                        run.checksum ^= rotate_to(sum, at);
                     } else {
                         // The whole batch (`unit == n`), outputs to `run.c`.
                         let (labels, out) = (&run.labels[..], &mut run.c[..n]);
                         let par = par_piece::<G>();
-                        let mats = mat.par_chunks_mut(self.scheme.material_len(par));
-                        run.checksum ^= split_batch(run.and_index, par, sub, out, mats, |first, o, c, m| {
-                            self.scheme.garble_ands(&encoder.delta, first, labels, o, c, m);
-                            xor_fold(m)
+                        let par_len = self.scheme.material_len(par);
+                        let mats = mat.par_chunks_mut(par_len);
+                        let base = run.and_index;
+                        run.checksum ^= split_batch(base, par, sub, out, mats, |first, o, c, m| {
+                            self.scheme.garble_ands(encoder.key(), first, labels, o, c, m);
+                            xor_fold_at(m, at + (first - base) / par as u64 * par_len as u64)
                         });
                     }
                     run.and_index += sub.len() as u64;
@@ -162,6 +171,7 @@ impl<G: GarblingScheme> Garbler<G> {
                 }
             }
             sink.write_all(&run.material[..pos])?;
+            run.offset += pos as u64;
             run.writeback(w);
             Ok(())
         })?;

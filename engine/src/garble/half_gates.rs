@@ -31,7 +31,7 @@ use crate::prg::Delta;
 use crate::simd::{InPlace, ToBuffer, VaesHalfGates};
 
 use super::ops::Op;
-use super::scheme::{in_place_via_buffer, GarblingScheme};
+use super::scheme::{in_place_via_buffer, GarbleKey, GarblingScheme};
 use super::stream::xor_fold;
 
 /// Gates hashed per AES call (the call covers `4 × CHUNK` blocks when
@@ -137,7 +137,7 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
 
     fn garble_ands(
         &self,
-        delta: &Delta,
+        key: GarbleKey<'_>,
         first_and: u64,
         labels: &[Block],
         ands: &[Op],
@@ -148,9 +148,9 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
             Some(fused) => {
                 let tables: &mut [Block] = bytemuck::cast_slice_mut(material);
                 let mut store = ToBuffer { labels, out: c0 };
-                fused.garble(delta.as_block(), first_and, &mut store, ands, tables);
+                fused.garble(key.delta().as_block(), first_and, &mut store, ands, tables);
             }
-            None => self.garble_portable(delta, first_and, labels, ands, c0, material),
+            None => self.garble_portable(key.delta(), first_and, labels, ands, c0, material),
         }
     }
 
@@ -166,7 +166,7 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
 
     fn garble_ands_in_place(
         &self,
-        delta: &Delta,
+        key: GarbleKey<'_>,
         first_and: u64,
         labels: &mut [Block],
         ands: &[Op],
@@ -174,12 +174,12 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
     ) -> u128 {
         let Some(fused) = &self.fused else {
             let used = in_place_via_buffer(self, first_and, labels, ands, |first, labels, ops, c0, bytes| {
-                self.garble_portable(delta, first, labels, ops, c0, &mut material[bytes])
+                self.garble_portable(key.delta(), first, labels, ops, c0, &mut material[bytes])
             });
             return xor_fold(&material[..used]);
         };
         let tables: &mut [Block] = bytemuck::cast_slice_mut(material);
-        fused.garble(delta.as_block(), first_and, &mut InPlace(labels), ands, tables).to_u128()
+        fused.garble(key.delta().as_block(), first_and, &mut InPlace(labels), ands, tables).to_u128()
     }
 
     fn eval_ands_in_place(&self, first_and: u64, labels: &mut [Block], ands: &[Op], material: &[u8]) -> u128 {
@@ -291,12 +291,14 @@ impl<H: TweakableHash> HalfGates<H> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prg::Prg;
+    use crate::prg::{GateSeed, Prg};
 
     #[test]
     fn all_four_input_combinations_decode_to_and() {
         let mut prg = Prg::from_seed(Block::new(1));
         let delta = Delta::random(&mut prg);
+        let seed = GateSeed::random(&mut prg);
+        let key = GarbleKey::new(&delta, &seed);
         let d = delta.as_block();
         let hg = HalfGates::new();
         let n = 1000; // spans several chunks
@@ -305,7 +307,7 @@ mod tests {
         let ops: Vec<Op> = (0..n as u32).map(|k| Op { a: 2 * k, b: 2 * k + 1, out: 0 }).collect();
         let mut c0 = vec![Block::ZERO; n];
         let mut mat = vec![0u8; hg.material_len(n)];
-        hg.garble_ands(&delta, 77, &zero, &ops, &mut c0, &mut mat);
+        hg.garble_ands(key, 77, &zero, &ops, &mut c0, &mut mat);
         for (x, y) in [(false, false), (false, true), (true, false), (true, true)] {
             let active: Vec<Block> =
                 zero.iter().enumerate().map(|(i, &l)| l ^ d.select(if i % 2 == 0 { x } else { y })).collect();
@@ -318,7 +320,7 @@ mod tests {
         // Another tweak base gives another garbling.
         let mut c0b = vec![Block::ZERO; n];
         let mut matb = vec![0u8; hg.material_len(n)];
-        hg.garble_ands(&delta, 78, &zero, &ops, &mut c0b, &mut matb);
+        hg.garble_ands(key, 78, &zero, &ops, &mut c0b, &mut matb);
         assert_ne!(mat, matb);
     }
 
@@ -333,6 +335,8 @@ mod tests {
         let portable = HalfGates::portable();
         let mut prg = Prg::from_seed(Block::new(3));
         let delta = Delta::random(&mut prg);
+        let seed = GateSeed::random(&mut prg);
+        let key = GarbleKey::new(&delta, &seed);
         let d = delta.as_block();
         for n in [1usize, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 257, 600] {
             let first = AND_INDEX_LIMIT - n as u64;
@@ -342,7 +346,7 @@ mod tests {
             for (scheme, first) in [(&fused, first), (&portable, first), (&portable, 0)] {
                 let mut c0 = vec![Block::ZERO; n];
                 let mut mat = vec![0u8; 32 * n];
-                scheme.garble_ands(&delta, first, &zero, &ops, &mut c0, &mut mat);
+                scheme.garble_ands(key, first, &zero, &ops, &mut c0, &mut mat);
                 tables.push((c0, mat));
             }
             assert_eq!(tables[0], tables[1], "{n} gates");
@@ -382,6 +386,8 @@ mod tests {
         );
         let mut prg = Prg::from_seed(Block::new(2));
         let delta = Delta::random(&mut prg);
+        let seed = GateSeed::random(&mut prg);
+        let key = GarbleKey::new(&delta, &seed);
         let d = delta.as_block();
         for n in 0..41usize {
             // Gate k reads labels 2k and 2k + 1 and writes label 2k (its
@@ -390,14 +396,14 @@ mod tests {
             let ops: Vec<Op> = (0..n as u32).map(|k| Op { a: 2 * k, b: 2 * k + 1, out: 2 * k }).collect();
             let (mut lf, mut lp) = (zero.clone(), zero.clone());
             let (mut mf, mut mp) = (vec![0u8; 32 * n], vec![0u8; 32 * n]);
-            let sf = fused.garble_ands_in_place(&delta, 1000 + n as u64, &mut lf, &ops, &mut mf);
-            let sp = portable.garble_ands_in_place(&delta, 1000 + n as u64, &mut lp, &ops, &mut mp);
+            let sf = fused.garble_ands_in_place(key, 1000 + n as u64, &mut lf, &ops, &mut mf);
+            let sp = portable.garble_ands_in_place(key, 1000 + n as u64, &mut lp, &ops, &mut mp);
             assert_eq!((sf, &lf, &mf), (sp, &lp, &mp), "garbling {n} gates");
             // The buffered methods (the parallel path) give the same.
             let (mut cf, mut cp) = (vec![Block::ZERO; n], vec![Block::ZERO; n]);
             let (mut bf, mut bp) = (vec![0u8; 32 * n], vec![0u8; 32 * n]);
-            fused.garble_ands(&delta, 1000 + n as u64, &zero, &ops, &mut cf, &mut bf);
-            portable.garble_ands(&delta, 1000 + n as u64, &zero, &ops, &mut cp, &mut bp);
+            fused.garble_ands(key, 1000 + n as u64, &zero, &ops, &mut cf, &mut bf);
+            portable.garble_ands(key, 1000 + n as u64, &zero, &ops, &mut cp, &mut bp);
             assert_eq!((&cf, &bf), (&cp, &bp), "buffered garbling {n} gates");
             assert_eq!(bf, mf);
             for (k, c) in cf.iter().enumerate() {

@@ -10,9 +10,10 @@ use zeroize::Zeroize;
 use garblet_circuits::{Circuit, Input, Party};
 
 use crate::block::Block;
-use crate::prg::{Delta, Prg};
+use crate::prg::{Delta, GateSeed, Prg};
 
 use super::error::{GarbleError, OutputDecodeError};
+use super::scheme::GarbleKey;
 
 /// A wire label the evaluator holds: the label of the wire's actual value.
 /// It is all the evaluator ever sees of a wire; it reveals neither the value
@@ -37,6 +38,9 @@ impl ActiveLabel {
 /// wires. Garbler-side only; zeroised on drop.
 pub struct Encoder {
     pub(super) delta: Delta,
+    /// The seed of the scheme's per-gate randomness (three-halves), drawn
+    /// with the encoding.
+    pub(super) gate_seed: GateSeed,
     pub(super) inputs: Vec<Block>,
     pub(super) constants: [Block; 2],
 }
@@ -56,7 +60,8 @@ impl Encoder {
     /// constant wires' zero labels are drawn from `prg`.
     pub fn new(delta: Delta, input_zero_labels: Vec<Block>, prg: &mut Prg) -> Encoder {
         let constants = [prg.random_block(), prg.random_block()];
-        Encoder { delta, inputs: input_zero_labels, constants }
+        let gate_seed = GateSeed::random(prg);
+        Encoder { delta, gate_seed, inputs: input_zero_labels, constants }
     }
 
     /// An encoding for `circuit` as the session protocol builds it: the
@@ -99,6 +104,11 @@ impl Encoder {
     /// Δ.
     pub fn delta(&self) -> &Delta {
         &self.delta
+    }
+
+    /// What the scheme garbles under: Δ and this encoding's gate seed.
+    pub fn key(&self) -> GarbleKey<'_> {
+        GarbleKey::new(&self.delta, &self.gate_seed)
     }
 
     /// The zero labels of the input wires, in wire order (the OT sender's

@@ -1,5 +1,5 @@
-//! Garbling: half-gates garbler and evaluator, streaming, batched and
-//! multi-core.
+//! Garbling: garbler and evaluator for half-gates and three-halves
+//! ([`HalfGates`], [`ThreeHalves`]), streaming, batched and multi-core.
 //!
 //! # Overview
 //!
@@ -75,8 +75,10 @@
 //!    true): the garbler draws their zero labels at random like any input's
 //!    and sends the labels of the constant values, so constants cost 32
 //!    bytes once and nothing per gate;
-//! 2. for every window of the plan, its AND tables in execution order, 32
-//!    bytes (`T_G`, `T_E`) per AND gate; XOR and INV send nothing;
+//! 2. for every window of the plan, its AND tables in execution order:
+//!    half-gates 32 bytes (`T_G`, `T_E`) per AND gate, three-halves 197
+//!    bytes per 8 AND gates of a batch (`three_halves.rs`); XOR and INV
+//!    send nothing;
 //! 3. a trailer: the block `"garblet!" ‖ end` (tag in the high 64 bits;
 //!    `end` is the AND index after the run's last AND gate, the first AND
 //!    index ([`Garbler::first_and_index`]) plus the AND count, so it binds
@@ -91,13 +93,15 @@
 //! # Tweaks
 //!
 //! AND gate `g` of a run (`g = first_and + k` for its `k`-th AND gate)
-//! hashes under the tweaks `2g` and `2g + 1`, computed in `u64` (see
-//! `half_gates.rs` and the fused kernels of `crate::simd`) and used as the
-//! low 64 bits of a block. Two gates garbled under one Δ with the same
+//! hashes under the tweaks `2g` and `2g + 1` with half-gates (see
+//! `half_gates.rs` and the fused kernels of `crate::simd`), `3g`, `3g + 1`
+//! and `3g + 2` with three-halves, computed in `u64` and used as the low
+//! 64 bits of a block. Two gates garbled under one Δ with the same
 //! tweak would leak Δ, so a run whose indices would pass
 //! [`AND_INDEX_LIMIT`] (2^62) is refused before anything is garbled or
 //! evaluated ([`GarbleError::TweakRange`], [`GarbledEvalError::TweakRange`]).
-//! Below it every tweak (with the kernels' padding gates) is below 2^63 + 64:
+//! Below it every tweak (with the kernels' padding gates) is below 2^63 + 64
+//! (three-halves: below 3·2^62):
 //! no `u64` arithmetic on tweaks can wrap, distinct gates get distinct
 //! tweaks, and none meets the OT's tweaks `2^127 + j`
 //! (`ot/extension.rs`).
@@ -134,6 +138,7 @@ pub(crate) mod schedule;
 pub(crate) mod scheme;
 pub(crate) mod source;
 mod stream;
+pub(crate) mod three_halves;
 pub(crate) mod workloads;
 
 pub use error::{GarbleError, GarbledEvalError, OutputDecodeError, PlanError};
@@ -143,6 +148,7 @@ pub use half_gates::HalfGates;
 pub use labels::{ActiveLabel, Encoder, GarbledOutputs, OutputDecoder};
 pub use ops::Op;
 pub use schedule::{Plan, DEFAULT_WINDOW_GATES};
-pub use scheme::GarblingScheme;
+pub use scheme::{GarbleKey, GarblingScheme};
 pub use source::{eval_plain, GateSource, Repeated};
 pub use stream::AND_INDEX_LIMIT;
+pub use three_halves::ThreeHalves;

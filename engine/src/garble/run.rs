@@ -54,6 +54,9 @@ pub(super) struct Run {
     pub(super) material: Vec<u8>,
     pub(super) and_index: u64,
     pub(super) checksum: u128,
+    /// Bytes of tables streamed so far (where the next piece's 16-byte
+    /// blocks start, see [`xor_fold_at`](super::stream::xor_fold_at)).
+    pub(super) offset: u64,
 }
 
 /// Label buffers kept from one run to the next by a garbler or evaluator:
@@ -88,6 +91,7 @@ impl RunCache {
                 run.labels[..wires].fill(Block::ZERO);
                 run.and_index = 0;
                 run.checksum = 0;
+                run.offset = 0;
                 run
             }
             _ => Run::new(plan),
@@ -130,6 +134,7 @@ impl Run {
             material: Vec::new(),
             and_index: 0,
             checksum: 0,
+            offset: 0,
         }
     }
 

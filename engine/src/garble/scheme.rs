@@ -2,21 +2,51 @@
 //! evaluated. XOR and INV are free in every scheme with free XOR (Kolesnikov
 //! and Schneider, ICALP 2008), so the interface is about AND gates only.
 //!
-//! [`HalfGates`] implements it today. Three-halves (Rosulek and Roy,
-//! Crypto 2021: 1.5κ + 5 bits per AND) fits the same interface: its
-//! material per batch is [`GarblingScheme::material_len`] bytes, and the
-//! garbler/evaluator drivers, the schedule and the stream format do not
-//! change.
+//! Two schemes implement it: [`HalfGates`] (Zahur, Rosulek, Evans,
+//! Eurocrypt 2015: 2κ bits per AND) and [`ThreeHalves`] (Rosulek and Roy,
+//! Crypto 2021: 1.5κ + 5 bits per AND). A scheme's material per batch is
+//! [`GarblingScheme::material_len`] bytes; the garbler/evaluator drivers,
+//! the schedule and the stream format are the same for both.
+//!
+//! The garbler garbles under a [`GarbleKey`]: Δ, and the seed of the
+//! per-gate randomness that three-halves needs (half-gates ignores it).
 //!
 //! [`HalfGates`]: super::half_gates::HalfGates
+//! [`ThreeHalves`]: super::three_halves::ThreeHalves
 
 use zeroize::Zeroize;
 
 use crate::block::Block;
-use crate::prg::Delta;
+use crate::prg::{Delta, GateSeed};
 
 use super::ops::Op;
 use super::stream::xor_fold;
+
+/// What a batch is garbled under: the garbler's offset Δ and the seed of the
+/// scheme's per-gate randomness ([`GateSeed`]), both secrets of one
+/// encoding ([`Encoder`](super::Encoder) holds them).
+#[derive(Clone, Copy, Debug)]
+pub struct GarbleKey<'a> {
+    delta: &'a Delta,
+    seed: &'a GateSeed,
+}
+
+impl<'a> GarbleKey<'a> {
+    /// The key made of `delta` and `seed`.
+    pub fn new(delta: &'a Delta, seed: &'a GateSeed) -> GarbleKey<'a> {
+        GarbleKey { delta, seed }
+    }
+
+    /// Δ.
+    pub fn delta(&self) -> &'a Delta {
+        self.delta
+    }
+
+    /// The seed of the per-gate randomness.
+    pub fn gate_seed(&self) -> &'a GateSeed {
+        self.seed
+    }
+}
 
 /// A garbling scheme for AND gates under free XOR with point-and-permute.
 ///
@@ -25,7 +55,13 @@ use super::stream::xor_fold;
 /// the whole circuit, which the scheme uses to derive its tweaks; so that
 /// garbling a batch in pieces (e.g. on several threads) gives the same bytes
 /// as in one piece, [`GarblingScheme::material_len`] must be additive over
-/// pieces whose length is a multiple of [`GarblingScheme::GRANULE`].
+/// pieces whose length is a multiple of [`GarblingScheme::GRANULE`]
+/// (within a batch: across batches it need not be, and the drivers sum it
+/// per batch).
+/// Garbler-side randomness, if any, must likewise be a function of the
+/// gate's index and the [`GarbleKey`]'s seed. Material need not be a
+/// multiple of 16 bytes: the drivers place each piece's checksum at its
+/// offset in the stream.
 pub trait GarblingScheme: Send + Sync {
     /// Batches split for parallel work are cut at multiples of this many
     /// gates.
@@ -34,14 +70,14 @@ pub trait GarblingScheme: Send + Sync {
     /// Bytes of garbled material for `ands` AND gates.
     fn material_len(&self, ands: usize) -> usize;
 
-    /// Garbles a batch: gate `k` has input zero labels `labels[ands[k].a]`
+    /// Garbles a batch under `key`: gate `k` has input zero labels `labels[ands[k].a]`
     /// and `labels[ands[k].b]`; its output zero label goes to `c0[k]` (the
     /// caller stores it at `ands[k].out`) and its material to `material`
     /// (`material_len(ands.len())` bytes). Indices are in range of `labels`
     /// (the schedule guarantees it).
     fn garble_ands(
         &self,
-        delta: &Delta,
+        key: GarbleKey<'_>,
         first_and: u64,
         labels: &[Block],
         ands: &[Op],
@@ -59,18 +95,19 @@ pub trait GarblingScheme: Send + Sync {
     /// 16-byte blocks (the stream checksum). The batch's gates must not read
     /// each other's outputs, and a gate may overwrite a label that a gate of
     /// the batch reads only if that reader comes no later (as the schedule
-    /// guarantees). The default garbles in pieces through a small buffer;
+    /// guarantees). The checksum is of the material as if it started a
+    /// stream (its first byte in lane 0); the driver moves it to its place. The default garbles in pieces through a small buffer;
     /// schemes override it with a fused kernel.
     fn garble_ands_in_place(
         &self,
-        delta: &Delta,
+        key: GarbleKey<'_>,
         first_and: u64,
         labels: &mut [Block],
         ands: &[Op],
         material: &mut [u8],
     ) -> u128 {
         let used = in_place_via_buffer(self, first_and, labels, ands, |first, labels, ops, c0, bytes| {
-            self.garble_ands(delta, first, labels, ops, c0, &mut material[bytes])
+            self.garble_ands(key, first, labels, ops, c0, &mut material[bytes])
         });
         xor_fold(&material[..used])
     }

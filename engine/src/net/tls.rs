@@ -305,7 +305,33 @@ impl PinnedTls {
             }
         };
         let mut stream = TlsStream { conn, verdict_pending: None, refused: None };
-        stream.handshake().map_err(|e| self.classify(e, stream.socket()))?;
+        if let Err(e) = stream.handshake() {
+            let error = self.classify(e, stream.socket());
+            // What the peer sent after the bytes that failed (a plain-TCP
+            // peer's first protocol messages, say) is read and dropped
+            // before closing, so that the close does not reset the
+            // connection and lose the alert that tells the peer what
+            // happened. Bounded by DRAIN_LIMIT and the deadline.
+            if !matches!(error, NetError::Io(_)) {
+                stream.send_pending_alert();
+                if matches!(error, NetError::PeerIsPlainTcp | NetError::NotTls(_)) {
+                    // rustls does not always answer bytes that are not TLS
+                    // at all: a fatal `unexpected_message` alert record
+                    // tells a plain garblet peer that this side speaks TLS.
+                    let _ = stream.socket_mut().write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a]);
+                    let _ = stream.socket_mut().flush();
+                }
+                let mut sink = [0u8; 4096];
+                let mut drained = 0;
+                while drained < DRAIN_LIMIT {
+                    match stream.socket_mut().read(&mut sink) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => drained += n,
+                    }
+                }
+            }
+            return Err(error);
+        }
         let presented =
             stream.peer_fingerprint().ok_or_else(|| NetError::Tls("the peer sent no certificate".into()))?;
         // Deciding after the handshake, we accept here and name the
@@ -403,6 +429,20 @@ impl TlsStream {
             }
         }
         Ok(())
+    }
+
+    /// Writes what rustls has queued (the alert naming a failed handshake).
+    fn send_pending_alert(&mut self) {
+        match &mut self.conn {
+            Conn::Client(s) => {
+                while s.conn.wants_write() && s.conn.write_tls(&mut s.sock).is_ok_and(|n| n > 0) {}
+                let _ = s.sock.flush();
+            }
+            Conn::Server(s) => {
+                while s.conn.wants_write() && s.conn.write_tls(&mut s.sock).is_ok_and(|n| n > 0) {}
+                let _ = s.sock.flush();
+            }
+        }
     }
 
     /// The fingerprint of the certificate the peer presented (and whose key

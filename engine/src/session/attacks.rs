@@ -12,7 +12,7 @@ use super::wire::{TAG_OUTPUT_LABELS, TAG_TABLES};
 use super::*;
 use crate::block::Block;
 use crate::channel::{memory_pair, MemoryChannel};
-use crate::garble::{Encoder, Garbler};
+use crate::garble::{Encoder, Garbler, ThreeHalves};
 use crate::ot::{MaliciousReceiver, OtError, OtExtReceiver, OtExtSender, SemiHonest};
 use crate::prg::{Delta, Prg};
 use garblet_circuits::{Builder, Sign, Visibility};
@@ -60,7 +60,7 @@ fn cheating_evaluator(
         own
     };
     let labels = steps::receive_garbler_labels(ch, program, Party::Garbler, &own)?;
-    let out = steps::receive_tables(ch, program, &labels, None)?;
+    let out = steps::receive_tables(ch, config.scheme, program, &labels, None)?;
     steps::receive_decoder(ch, &out, &program.visible_ranges(Party::Evaluator))?;
     steps::check_transcript(ch)?;
     // The labels of the garbler's outputs, as the honest evaluator would
@@ -271,7 +271,30 @@ fn cheating_garble(
         let plan_of = if matches!(cheat, Cheat::OtherFunction) { other } else { program };
         let encoder = Encoder::new(steps::copy_delta(&delta), zero.to_vec(), prg);
         let mut tables = Vec::new();
-        let garbled = Garbler::new().garble(&plan_of.plan, &encoder, &mut tables)?;
+        let garble = |plan: &crate::garble::Plan<'_>, tables: &mut Vec<u8>| match config.scheme {
+            SchemeChoice::HalfGates => Garbler::new().garble(plan, &encoder, tables),
+            _ => Garbler::with_scheme(ThreeHalves::new()).garble(plan, &encoder, tables),
+        };
+        let garbled = garble(&plan_of.plan, &mut tables)?;
+        if matches!(cheat, Cheat::OtherFunction) {
+            // Three-halves' stream length follows the schedule's batches,
+            // not only the AND count: a cheater fits the other function's
+            // stream to the honest length (trailer and checksum redone), so
+            // that it reaches the equality check.
+            let mut honest = Vec::new();
+            garble(&program.plan, &mut honest)?;
+            let body = honest.len() - 32;
+            tables.truncate(tables.len() - 32);
+            tables.resize(body, 0);
+            // The checksum: the XOR of the 16-byte blocks before the trailer.
+            let sum = tables.chunks(16).fold(0u128, |acc, c| {
+                let mut b = [0u8; 16];
+                b[..c.len()].copy_from_slice(c);
+                acc ^ u128::from_le_bytes(b)
+            });
+            tables.extend_from_slice(&honest[body..body + 16]);
+            tables.extend_from_slice(&sum.to_le_bytes());
+        }
         let len = tables.len();
         match cheat {
             Cheat::FlipTableRow { byte } => {

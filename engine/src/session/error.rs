@@ -323,7 +323,11 @@ impl fmt::Display for ProgramMismatch {
                 write!(f, "both parties chose to be the {role}: one must run --as {}", role.peer())
             }
             ProgramMismatch::Scheme { ours, theirs } => {
-                write!(f, "garbling scheme {ours} here, {theirs} at the peer")
+                let name = |b: u8| {
+                    super::SchemeChoice::from_byte(b)
+                        .map_or_else(|| format!("unknown scheme {b}"), |s| s.as_str().to_owned())
+                };
+                write!(f, "garbling scheme {} here, {} at the peer", name(*ours), name(*theirs))
             }
             ProgramMismatch::Security { ours, theirs } => write!(
                 f,

@@ -21,10 +21,13 @@ use std::io::{Read, Write};
 /// session binding in the hello; 3: transcript hashes with the output
 /// labels and the final acknowledgement; 4: two round trips — the base
 /// OTs' first message in the hello's flight, the garbler's transcript hash
-/// in the tables' flight, no final acknowledgement).
+/// in the tables' flight, no final acknowledgement — and three-halves
+/// garbling, scheme byte 2, the default).
 pub const PROTOCOL_VERSION: u32 = 4;
 /// The garbling scheme in the hello: 1 = half-gates (Zahur–Rosulek–Evans).
 pub const SCHEME_HALF_GATES: u8 = 1;
+/// The garbling scheme in the hello: 2 = three-halves (Rosulek–Roy).
+pub const SCHEME_THREE_HALVES: u8 = 2;
 const MAGIC: &[u8; 8] = b"garblet\0";
 /// The largest hello accepted from a peer.
 pub(super) const MAX_HELLO_BYTES: u64 = 1 << 20;
@@ -140,7 +143,7 @@ impl Hello {
         Hello {
             version: PROTOCOL_VERSION,
             role,
-            scheme: SCHEME_HALF_GATES,
+            scheme: config.scheme.to_byte(),
             security: config.security.to_byte(),
             ot: config.ot.to_byte(),
             ot_threshold: u32::try_from(config.ot_extension_threshold).unwrap_or(u32::MAX),

@@ -62,11 +62,11 @@ mod attacks;
 mod tests;
 
 pub use config::{
-    OtChoice, Phase, PhaseEntry, PhaseObserver, ProgressObserver, RandomSource, ReleaseGate, SecurityMode,
-    SessionConfig, EXTENSION_THRESHOLD,
+    OtChoice, Phase, PhaseEntry, PhaseObserver, ProgressObserver, RandomSource, ReleaseGate, SchemeChoice,
+    SecurityMode, SessionConfig, EXTENSION_THRESHOLD,
 };
 pub use error::{escape, Fault, InputError, LinkFailure, ProgramMismatch, SessionError};
-pub use hello::{PROTOCOL_VERSION, SCHEME_HALF_GATES};
+pub use hello::{PROTOCOL_VERSION, SCHEME_HALF_GATES, SCHEME_THREE_HALVES};
 pub use inputs::PartyInputs;
 pub use program::{InputDesc, OutputDesc, SessionProgram};
 pub use refusal::{refuse, MAX_REASON_BYTES};

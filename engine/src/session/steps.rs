@@ -7,7 +7,7 @@
 //! program both sides hold, and wipes the secrets it made when it returns
 //! (buffers of labels are `Zeroizing`).
 
-use super::config::{OtChoice, Phase, SessionConfig};
+use super::config::{OtChoice, Phase, SchemeChoice, SessionConfig};
 use super::error::SessionError;
 use super::hello::{self, Hello, Link};
 use super::program::{InputDesc, SessionProgram};
@@ -18,7 +18,8 @@ use super::wire::{
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::garble::{
-    ActiveLabel, Encoder, Evaluator, GarbledOutputs, Garbler, OutputDecodeError, OutputDecoder,
+    ActiveLabel, Encoder, Evaluator, GarbledOutputs, Garbler, GarblingScheme, OutputDecodeError,
+    OutputDecoder, ThreeHalves,
 };
 use crate::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender};
 use crate::prg::{Delta, Prg};
@@ -213,9 +214,34 @@ pub(crate) fn receive_garbler_labels<T: Read + Write>(
     Ok(labels)
 }
 
-/// G → E: the garbled tables of every run of the plan, streamed. Returns
-/// what the garbler keeps of the outputs.
+/// G → E: the garbled tables of every run of the plan, streamed, under
+/// `scheme`. Returns what the garbler keeps of the outputs.
 pub(crate) fn send_tables<T: Read + Write>(
+    ch: &mut Channel<T>,
+    scheme: SchemeChoice,
+    program: &SessionProgram<'_>,
+    zero: &[Block],
+    delta: &Delta,
+    prg: &mut Prg,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<GarbledOutputs>, SessionError> {
+    match scheme {
+        SchemeChoice::HalfGates => send_tables_with(Garbler::new(), ch, program, zero, delta, prg, progress),
+        SchemeChoice::ThreeHalves => send_tables_with(
+            Garbler::with_scheme(ThreeHalves::new()),
+            ch,
+            program,
+            zero,
+            delta,
+            prg,
+            progress,
+        ),
+    }
+}
+
+/// [`send_tables`] with a given garbler.
+fn send_tables_with<T: Read + Write, G: GarblingScheme>(
+    mut garbler: Garbler<G>,
     ch: &mut Channel<T>,
     program: &SessionProgram<'_>,
     zero: &[Block],
@@ -226,9 +252,9 @@ pub(crate) fn send_tables<T: Read + Write>(
     ch.send_bytes(&[TAG_TABLES])?;
     ch.pause_transcript(true);
     let mut garbled = Vec::new();
-    let mut sink = TableSink { ch: &mut *ch, written: 0, progress };
+    let per_8_ands = garbler.scheme().material_len(8) as u64;
+    let mut sink = TableSink { ch: &mut *ch, written: 0, progress, per_8_ands };
     // One garbler for every run: its label buffers are reused.
-    let mut garbler = Garbler::new();
     for k in 0..program.instances() {
         let labels: Vec<Block> = program.instance_inputs(k).iter().map(|&i| zero[i]).collect();
         let encoder = Encoder::new(copy_delta(delta), labels, prg);
@@ -239,9 +265,26 @@ pub(crate) fn send_tables<T: Read + Write>(
     Ok(garbled)
 }
 
-/// E: evaluates the streamed tables of every run; returns the active
-/// labels of all outputs, concatenated.
+/// E: evaluates the streamed tables of every run under `scheme`; returns
+/// the active labels of all outputs, concatenated.
 pub(crate) fn receive_tables<T: Read + Write>(
+    ch: &mut Channel<T>,
+    scheme: SchemeChoice,
+    program: &SessionProgram<'_>,
+    inputs: &Labels,
+    progress: Option<Progress<'_>>,
+) -> Result<Labels, SessionError> {
+    match scheme {
+        SchemeChoice::HalfGates => receive_tables_with(Evaluator::new(), ch, program, inputs, progress),
+        SchemeChoice::ThreeHalves => {
+            receive_tables_with(Evaluator::with_scheme(ThreeHalves::new()), ch, program, inputs, progress)
+        }
+    }
+}
+
+/// [`receive_tables`] with a given evaluator.
+fn receive_tables_with<T: Read + Write, G: GarblingScheme>(
+    mut evaluator: Evaluator<G>,
     ch: &mut Channel<T>,
     program: &SessionProgram<'_>,
     inputs: &Labels,
@@ -250,8 +293,8 @@ pub(crate) fn receive_tables<T: Read + Write>(
     expect_tag(ch, TAG_TABLES, "the garbled circuit")?;
     ch.pause_transcript(true);
     let mut out = Labels(Vec::with_capacity(program.output_bits()));
-    let mut source = TableSource { ch: &mut *ch, read: 0, progress };
-    let mut evaluator = Evaluator::new();
+    let per_8_ands = evaluator.scheme().material_len(8) as u64;
+    let mut source = TableSource { ch: &mut *ch, read: 0, progress, per_8_ands };
     for k in 0..program.instances() {
         let run_inputs = Labels(program.instance_inputs(k).iter().map(|&i| inputs.0[i]).collect());
         evaluator = evaluator.first_and_index(program.first_and(k));
@@ -498,7 +541,7 @@ pub(crate) fn garble_direction<T: Read + Write>(
     config.enter(Phase::GarblerInputs, ch);
     send_garbler_labels(ch, program, gp, &zero, &delta, own_bits)?;
     config.enter(Phase::Tables, ch);
-    let garbled = send_tables(ch, program, &zero, &delta, prg, progress)?;
+    let garbled = send_tables(ch, config.scheme, program, &zero, &delta, prg, progress)?;
     drop((zero, delta));
     config.enter(Phase::Decoding, ch);
     config.before_release(Phase::Decoding, ch)?;
@@ -524,5 +567,5 @@ pub(crate) fn evaluate_direction<T: Read + Write>(
     let labels = receive_garbler_labels(ch, program, gp, &own_labels)?;
     drop(own_labels);
     config.enter(Phase::Tables, ch);
-    receive_tables(ch, program, &labels, progress)
+    receive_tables(ch, config.scheme, program, &labels, progress)
 }

@@ -449,3 +449,117 @@ fn a_gate_that_withholds_leaves_the_peer_without_outputs() {
         );
     }
 }
+
+/// Semi-honest and dual execution under each garbling scheme: the same
+/// outputs, and three-halves sends fewer table bytes.
+#[test]
+fn both_schemes_in_both_modes() {
+    let c = millionaires(Visibility::Both);
+    let mut sent = Vec::new();
+    for scheme in [SchemeChoice::HalfGates, SchemeChoice::ThreeHalves] {
+        let config = SessionConfig::new().with_scheme(scheme);
+        let program = SessionProgram::from_circuit(&c).unwrap();
+        let (a, b) = memory_pair();
+        let (g, e) = std::thread::scope(|s| {
+            let g =
+                s.spawn(|| config.run(Party::Garbler, &mut Channel::new(a), &program, &named(70, "alice")));
+            let e = config.run(Party::Evaluator, &mut Channel::new(b), &program, &named(71, "bob"));
+            (g.join().unwrap(), e)
+        });
+        let (g, e) = (g.unwrap(), e.unwrap());
+        for o in [&g, &e] {
+            assert_eq!(o.outputs[0], ("richer".to_owned(), vec![false]), "{scheme}");
+            assert_eq!(o.outputs[1], ("sum".to_owned(), bits(141)), "{scheme}");
+        }
+        sent.push(g.bytes_sent);
+
+        let dual = config.clone().with_security(SecurityMode::DualExecution);
+        let program = SessionProgram::for_dual_execution(&c).unwrap();
+        let ((p_g, p_e), (s_g, s_e)) = (memory_pair(), memory_pair());
+        let (g, e) = std::thread::scope(|s| {
+            let g = s.spawn(|| {
+                dual.run_dual_execution(
+                    Party::Garbler,
+                    &mut Channel::new(p_g),
+                    || Ok(s_g),
+                    &program,
+                    &named(9, "alice"),
+                )
+            });
+            let e = dual.run_dual_execution(
+                Party::Evaluator,
+                &mut Channel::new(p_e),
+                || Ok(s_e),
+                &program,
+                &named(3, "bob"),
+            );
+            (g.join().unwrap(), e)
+        });
+        for o in [g.unwrap(), e.unwrap()] {
+            assert_eq!(o.security, SecurityMode::DualExecution);
+            let richer = o.outputs.iter().find(|(n, _)| n == "richer").unwrap();
+            assert_eq!(richer.1, vec![true], "{scheme} dualex");
+            let sum = o.outputs.iter().find(|(n, _)| n == "sum").unwrap();
+            assert_eq!(sum.1, bits(12), "{scheme} dualex");
+        }
+    }
+    let ands = c.and_count();
+    // Half-gates sends 32 bytes per AND, three-halves at most 25.
+    assert!(
+        sent[0] - sent[1] >= 7 * ands,
+        "half-gates {} bytes, three-halves {} ({ands} ANDs)",
+        sent[0],
+        sent[1]
+    );
+}
+
+/// The hello's scheme byte: 1 for half-gates, 2 for three-halves; peers
+/// that chose different schemes stop before any input is used, naming
+/// both.
+#[test]
+fn a_scheme_mismatch_stops_both_sides_before_any_input_is_used() {
+    assert_eq!(SchemeChoice::HalfGates.to_byte(), SCHEME_HALF_GATES);
+    assert_eq!(SchemeChoice::ThreeHalves.to_byte(), SCHEME_THREE_HALVES);
+    assert_eq!((SCHEME_HALF_GATES, SCHEME_THREE_HALVES), (1, 2));
+    assert_eq!(SchemeChoice::default(), SchemeChoice::ThreeHalves);
+    for s in [SchemeChoice::HalfGates, SchemeChoice::ThreeHalves] {
+        assert_eq!(SchemeChoice::parse(s.as_str()), Some(s));
+        assert_eq!(SchemeChoice::from_byte(s.to_byte()), Some(s));
+    }
+    assert_eq!(SchemeChoice::from_byte(3), None);
+    for security in [SecurityMode::SemiHonestGarbler, SecurityMode::DualExecution] {
+        let c = millionaires(Visibility::Both);
+        let (a, b) = memory_pair();
+        let (a2, b2) = memory_pair();
+        let program = match security {
+            SecurityMode::DualExecution => SessionProgram::for_dual_execution(&c).unwrap(),
+            _ => SessionProgram::from_circuit(&c).unwrap(),
+        };
+        let run = |scheme: SchemeChoice, role: Party, ch, second, inputs: PartyInputs| {
+            let config = SessionConfig::new().with_security(security).with_scheme(scheme);
+            match security {
+                SecurityMode::DualExecution => {
+                    config.run_dual_execution(role, &mut Channel::new(ch), || Ok(second), &program, &inputs)
+                }
+                _ => config.run(role, &mut Channel::new(ch), &program, &inputs),
+            }
+        };
+        let (g, e) = std::thread::scope(|s| {
+            let g = s.spawn(|| run(SchemeChoice::HalfGates, Party::Garbler, a, a2, named(5, "alice")));
+            let e = run(SchemeChoice::ThreeHalves, Party::Evaluator, b, b2, named(3, "bob"));
+            (g.join().unwrap(), e)
+        });
+        for (r, ours, theirs) in [(g, "half-gates", "three-halves"), (e, "three-halves", "half-gates")] {
+            let err = r.unwrap_err();
+            assert!(
+                matches!(err, SessionError::Mismatch(ProgramMismatch::Scheme { .. })),
+                "{security}: {err}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("garbling scheme {ours} here, {theirs} at the peer")),
+                "{security}: {text}"
+            );
+        }
+    }
+}

@@ -47,6 +47,8 @@ pub(crate) struct TableSink<'c, 'p, T: Read + Write> {
     pub(crate) ch: &'c mut Channel<T>,
     pub(crate) written: u64,
     pub(crate) progress: Option<Progress<'p>>,
+    /// Bytes of material per 8 AND gates: progress is `8 × bytes / this`.
+    pub(crate) per_8_ands: u64,
 }
 
 impl<T: Read + Write> Write for TableSink<'_, '_, T> {
@@ -54,7 +56,7 @@ impl<T: Read + Write> Write for TableSink<'_, '_, T> {
         self.ch.send_bytes(buf).map_err(io::Error::other)?;
         self.written += buf.len() as u64;
         if let Some(p) = self.progress.as_mut() {
-            p(self.written / 32);
+            p(8 * self.written / self.per_8_ands);
         }
         Ok(buf.len())
     }
@@ -68,6 +70,8 @@ pub(crate) struct TableSource<'c, 'p, T: Read + Write> {
     pub(crate) ch: &'c mut Channel<T>,
     pub(crate) read: u64,
     pub(crate) progress: Option<Progress<'p>>,
+    /// Bytes of material per 8 AND gates (see [`TableSink`]).
+    pub(crate) per_8_ands: u64,
 }
 
 impl<T: Read + Write> Read for TableSource<'_, '_, T> {
@@ -78,7 +82,7 @@ impl<T: Read + Write> Read for TableSource<'_, '_, T> {
         })?;
         self.read += buf.len() as u64;
         if let Some(p) = self.progress.as_mut() {
-            p(self.read / 32);
+            p(8 * self.read / self.per_8_ands);
         }
         Ok(buf.len())
     }

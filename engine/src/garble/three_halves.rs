@@ -1,0 +1,632 @@
+//! Three-halves garbling: Rosulek and Roy, *Three Halves Make a Whole?
+//! Beating the Half-Gates Lower Bound for Garbled Circuits* (Crypto 2021,
+//! ePrint 2021/749), with free XOR and point-and-permute as in
+//! [`HalfGates`](super::HalfGates).
+//!
+//! An AND gate costs three 64-bit half-ciphertexts and five control bits
+//! (1.5κ + 5 bits for κ = 128: 24 bytes and 5 bits, against half-gates'
+//! 32 bytes), six hashes to garble and three to evaluate. Half-gates' 2κ
+//! was proven optimal for "linear" garbling (Zahur, Rosulek, Evans); this
+//! scheme leaves that model by *slicing* labels in halves and *dicing* the
+//! evaluator's linear combination with secret control bits. Xu, Hu and Xu
+//! (Crypto 2025, ePrint 2024/1532) prove 1.5κ a lower bound in the model
+//! that includes slicing and dicing, so this is the last large step in
+//! bytes per AND for free-XOR-compatible schemes of this kind: what is left
+//! is the 5 bits.
+//!
+//! # The construction
+//!
+//! Labels and Δ are sliced into two 64-bit halves, `X = (X_L, X_R)`: `X_L`
+//! the low 64 bits of [`Block::to_u128`], `X_R` the high ones (so
+//! `lsb(Δ_L) = lsb(Δ) = 1`). For an AND gate with input zero labels `A₀,
+//! B₀` and permute bits `pa = lsb(A₀)`, `pb = lsb(B₀)`, let `A* = A₀ ⊕
+//! pa·Δ` and `B* = B₀ ⊕ pb·Δ` be the labels of *colour* 0. The evaluator
+//! holds `A = A* ⊕ iΔ`, `B = B* ⊕ jΔ` and sees the colours `(i, j) = (lsb A,
+//! lsb B)`; the true inputs' colours are `(¬pa, ¬pb)`. With tweaks
+//! `τ = 3g, 3g + 1, 3g + 2` for the gate's schedule index `g`, and `H` the
+//! TCCR hash of [`crate::hash`] (TMMO), truncated as `h = low 64 bits`,
+//! `ĥ = bit 64`:
+//!
+//! ```text
+//! evaluator:  hA = H(A, 3g)   hB = H(B, 3g+1)   hAB = H(A ⊕ B, 3g+2)
+//!   control:  r₁ = z₀ ⊕ i·z₂ ⊕ (i⊕j)·z₄ ⊕ ĥ(hA ⊕ hAB)
+//!             r₂ = z₁ ⊕ j·z₃ ⊕ (i⊕j)·z₄ ⊕ ĥ(hB ⊕ hAB)
+//!             R  = R_p(i, j) ⊕ r₁·S₁ ⊕ r₂·S₂           (a 2×4 bit matrix)
+//!   output:   C_L = h(hA ⊕ hAB) ⊕ i·G₀ ⊕ (i⊕j)·G₂ ⊕ R_L · (A_L, A_R, B_L, B_R)
+//!             C_R = h(hB ⊕ hAB) ⊕ j·G₁ ⊕ (i⊕j)·G₂ ⊕ R_R · (A_L, A_R, B_L, B_R)
+//! ```
+//!
+//! `R_p` and the basis `S₁, S₂` of the random part are the paper's (the
+//! consts [`R_P`], [`S1`], [`S2`] below). The garbler hashes all six
+//! labels the evaluator could hold (`A*`, `A* ⊕ Δ`, `B*`, `B* ⊕ Δ`, `A* ⊕
+//! B*`, `A* ⊕ B* ⊕ Δ`), draws two random bits `ρ = (ρ₁, ρ₂)` per gate, and
+//! gives the evaluator at colours `(i, j)` the control pair
+//!
+//! ```text
+//! r₁(i,j) = ρ₁ ⊕ i·¬pa ⊕ (i⊕j)·(pa⊕pb)        r₂(i,j) = ρ₂ ⊕ j·¬pb ⊕ (i⊕j)·(pa⊕pb)
+//! ```
+//!
+//! which is uniform in every row whatever `pa, pb` are (ρ masks it): the
+//! *dicing*. The control bits `z` are the unique solution of the evaluator's
+//! control equations for these four rows; the output zero label and the
+//! ciphertexts `G₀, G₁, G₂` are the unique solution of its output
+//! equations for the targets `C(i, j) = C₀ ⊕ [i = ¬pa ∧ j = ¬pb]·Δ`
+//! (`G₀, G₁` from row (1,1), `G₂` from row (0,1), `C₀` from row (0,0); the
+//! fourth row then holds because `R_p, S₁, S₂` were chosen so that it
+//! does). Everything but the hashes is linear in `(A₀, B₀, Δ)`, with
+//! coefficients that depend only on `(pa, pb, ρ)`: the tables
+//! [`GARBLE_LABEL_MASKS`] (for the label halves) and the per-batch
+//! `delta_terms` (for Δ's halves) hold them, derived at compile time from
+//! `R_p, S₁, S₂` by [`garble_coefficients`]. The per-gate reference in
+//! `engine/tests/three_halves.rs` solves the rows directly instead and is
+//! checked against this code byte for byte.
+//!
+//! # Randomness
+//!
+//! `ρ` for gate `g` comes from the encoding's [`GateSeed`](crate::GateSeed)
+//! (AES-128-CTR under a key drawn from the garbler's OS-seeded [`Prg`],
+//! fresh with every Δ): bits `2(g mod 64)`, `2(g mod 64) + 1` of block
+//! `⌊g/64⌋`. A function of `g`, so pieces garbled on several threads agree;
+//! fresh per encoding, so two garblings never share a gate's `ρ`.
+//!
+//! [`Prg`]: crate::Prg
+//!
+//! # Hash and security
+//!
+//! The paper proves the scheme secure when `H` is *tweakable circular
+//! correlation robust* in the randomized sense it defines (RTCCR): the
+//! adversary sees `H(X ⊕ Δ, τ)` masked by linear functions of Δ's halves
+//! chosen by the garbler's randomness, and each (input, tweak) pair is used
+//! once, as in half-gates' TCCR game but with the offsets that slicing
+//! makes. We use the engine's TMMO, `H(x, τ) = π(π(x) ⊕ τ) ⊕ π(x)` over
+//! fixed-key AES (Guo, Katz, Wang, Yu, S&P 2020), which they prove TCCR in
+//! the random-permutation model; we rely on the same ideal-permutation
+//! argument for the randomized variant, as the paper's authors suggest for
+//! fixed-key AES instantiations. This is an assumption we state, not a
+//! proof we checked: see `docs/SECURITY.md`. Tweaks: `3g`, `3g + 1`, `3g +
+//! 2` (`A`, `B` and `A ⊕ B`; the two labels of one pair share a tweak, as
+//! the two labels of a wire do in half-gates); below
+//! [`AND_INDEX_LIMIT`](super::AND_INDEX_LIMIT) every one is below `3·2^62`,
+//! far from wrapping a `u64` and from the OT's tweaks (bit 127 set). Each
+//! hash output gives 65 bits: the half-label `h` and the control mask `ĥ`.
+//!
+//! # Material layout
+//!
+//! Per group of 8 gates (a batch is cut in groups from its first gate):
+//! for each gate `G₀, G₁, G₂` as little-endian `u64`s (24 bytes), then the
+//! group's control bits, 5 per gate, gate `k`'s `z₀..z₄` at bits `5k ..
+//! 5k + 5` of a little-endian integer of 5 bytes: 197 bytes per 8 gates. A
+//! last group of `r < 8` gates has `24r` bytes and then `⌈5r/8⌉` control
+//! bytes, so every AND costs at most 25 bytes. [`GarblingScheme::GRANULE`]
+//! is one group: pieces cut at multiples of 8 gates add up to the batch's
+//! bytes. (The stream checksum places each piece's blocks at its offset in
+//! the stream, so pieces need not be multiples of 16 bytes.)
+//!
+//! # Speed
+//!
+//! Portable code only (no fused kernel yet): the hashes of a chunk of
+//! gates go through [`TweakableHash::hash_split`] in two batched AES calls
+//! of `6 × 128` blocks when garbling and `3 × 256` when evaluating, from
+//! per-thread buffers (no allocation), then one pass builds the tables.
+
+use std::cell::RefCell;
+
+use zeroize::Zeroize;
+
+use crate::block::Block;
+use crate::hash::{Tmmo, TweakableHash};
+use crate::prg::Delta;
+
+use super::ops::Op;
+use super::scheme::{GarbleKey, GarblingScheme};
+
+/// Gates hashed per AES call when garbling (`6 × GARBLE_CHUNK` blocks).
+const GARBLE_CHUNK: usize = 128;
+/// Gates hashed per AES call when evaluating (`3 × EVAL_CHUNK` blocks).
+const EVAL_CHUNK: usize = 256;
+/// Gates per group of control bits.
+pub(crate) const GROUP: usize = 8;
+/// Bytes of ciphertexts per gate: three 64-bit halves.
+const CIPHER_BYTES: usize = 24;
+/// Bytes of a full group: 8 gates' ciphertexts and their 40 control bits.
+pub(crate) const GROUP_BYTES: usize = GROUP * CIPHER_BYTES + 5;
+
+const _: () = assert!(GARBLE_CHUNK.is_multiple_of(GROUP) && EVAL_CHUNK.is_multiple_of(GROUP));
+
+/// The fixed part `R_p(i, j)` of the evaluator's selection matrix, indexed
+/// by `i | j << 1`. Bits 0–3: the row of `C_L`, the coefficients of `A_L,
+/// A_R, B_L, B_R`; bits 4–7: the row of `C_R`. From the paper: row (0,0)
+/// selects `B_L` into `C_L` and `A_R` into `C_R`, row (0,1) `B_L` into
+/// `C_L`, row (1,0) `A_R` into `C_R`, row (1,1) nothing.
+pub(crate) const R_P: [u8; 4] = [0b0010_0100, 0b0010_0000, 0b0000_0100, 0];
+/// The first basis matrix of the random part: rows `(1 1 1 0)` and
+/// `(1 0 0 1)` over `(A_L, A_R, B_L, B_R)`.
+pub(crate) const S1: u8 = 0b1001_0111;
+/// The second basis matrix: rows `(1 0 0 1)` and `(0 1 1 1)`.
+pub(crate) const S2: u8 = 0b1110_1001;
+
+/// `R_p(i, j) ⊕ r₁·S₁ ⊕ r₂·S₂`.
+const fn r_matrix(i: usize, j: usize, r1: usize, r2: usize) -> u8 {
+    R_P[i | j << 1] ^ if r1 == 1 { S1 } else { 0 } ^ if r2 == 1 { S2 } else { 0 }
+}
+
+/// A 64-bit mask of `bit` (0 or 1).
+#[inline(always)]
+const fn mask(bit: u64) -> u64 {
+    0u64.wrapping_sub(bit)
+}
+
+/// The evaluator's selection masks, indexed by `i | j << 1 | r₁ << 2 | r₂
+/// << 3`: for `C_L` then `C_R`, the masks of `A_L, A_R, B_L, B_R`.
+const EVAL_MASKS: [[u64; 8]; 16] = {
+    let mut t = [[0u64; 8]; 16];
+    let mut k = 0;
+    while k < 16 {
+        let r = r_matrix(k & 1, (k >> 1) & 1, (k >> 2) & 1, (k >> 3) & 1);
+        let mut b = 0;
+        while b < 8 {
+            t[k][b] = mask(((r >> b) & 1) as u64);
+            b += 1;
+        }
+        k += 1;
+    }
+    t
+};
+
+// The garbler's linear part. Symbols, as bits of a u8: the halves of A₀,
+// B₀ and Δ.
+const A_L: u8 = 1;
+const A_R: u8 = 2;
+const B_L: u8 = 4;
+const B_R: u8 = 8;
+const D_L: u8 = 16;
+const D_R: u8 = 32;
+
+/// `row · (X_L, X_R, Y_L, Y_R)` as a set of symbols (`row` a nibble of an
+/// `R` matrix, `x`, `y` labels as pairs of symbol sets).
+const fn dot(row: u8, x: (u8, u8), y: (u8, u8)) -> u8 {
+    let v = [x.0, x.1, y.0, y.1];
+    let mut out = 0;
+    let mut k = 0;
+    while k < 4 {
+        if (row >> k) & 1 == 1 {
+            out ^= v[k];
+        }
+        k += 1;
+    }
+    out
+}
+
+/// The matrix `R(i, j)` the garbler gives row `(i, j)` when the true
+/// colours are `(ca, cb)` and its random bits `(ρ₁, ρ₂)`: the control pair
+/// of the module docs.
+const fn row_matrix(i: usize, j: usize, ca: usize, cb: usize, rho1: usize, rho2: usize) -> u8 {
+    let r1 = rho1 ^ (i & ca) ^ ((i ^ j) & (ca ^ cb));
+    let r2 = rho2 ^ (j & cb) ^ ((i ^ j) & (ca ^ cb));
+    r_matrix(i, j, r1, r2)
+}
+
+/// For `(pa, pb, ρ₁, ρ₂)`: the linear parts of `C₀_L, C₀_R, G₀, G₁, G₂` as
+/// sets of the symbols [`A_L`] … [`D_R`], by solving the evaluator's
+/// equations of rows (0,0), (1,1) and (0,1) for the targets (see the module
+/// docs); the hashes' parts are added per gate.
+pub(crate) const fn garble_coefficients(pa: usize, pb: usize, rho1: usize, rho2: usize) -> [u8; 5] {
+    let (ca, cb) = (1 - pa, 1 - pb);
+    let a = (A_L ^ if pa == 1 { D_L } else { 0 }, A_R ^ if pa == 1 { D_R } else { 0 });
+    let b = (B_L ^ if pb == 1 { D_L } else { 0 }, B_R ^ if pb == 1 { D_R } else { 0 });
+    let a1 = (a.0 ^ D_L, a.1 ^ D_R);
+    let b1 = (b.0 ^ D_L, b.1 ^ D_R);
+    let (r00, r11, r01) = (
+        row_matrix(0, 0, ca, cb, rho1, rho2),
+        row_matrix(1, 1, ca, cb, rho1, rho2),
+        row_matrix(0, 1, ca, cb, rho1, rho2),
+    );
+    // Whether row (i, j) is the true one (its output is C₀ ⊕ Δ).
+    let (t00, t11, t01) = (ca == 0 && cb == 0, ca == 1 && cb == 1, ca == 0 && cb == 1);
+    let (lo, hi) = (0x0f, 4);
+    let c0l = dot(r00 & lo, a, b) ^ if t00 { D_L } else { 0 };
+    let c0r = dot(r00 >> hi, a, b) ^ if t00 { D_R } else { 0 };
+    let g0 = dot(r00 & lo, a, b) ^ dot(r11 & lo, a1, b1) ^ if t00 != t11 { D_L } else { 0 };
+    let g1 = dot(r00 >> hi, a, b) ^ dot(r11 >> hi, a1, b1) ^ if t00 != t11 { D_R } else { 0 };
+    let g2 = dot(r00 & lo, a, b) ^ dot(r01 & lo, a, b1) ^ if t00 != t01 { D_L } else { 0 };
+    [c0l, c0r, g0, g1, g2]
+}
+
+/// [`garble_coefficients`] for every `pa | pb << 1 | ρ₁ << 2 | ρ₂ << 3`.
+const GARBLE_COEFFICIENTS: [[u8; 5]; 16] = {
+    let mut t = [[0u8; 5]; 16];
+    let mut k = 0;
+    while k < 16 {
+        t[k] = garble_coefficients(k & 1, (k >> 1) & 1, (k >> 2) & 1, (k >> 3) & 1);
+        k += 1;
+    }
+    t
+};
+
+/// The label part of [`GARBLE_COEFFICIENTS`] as masks: for each case and
+/// output (`C₀_L, C₀_R, G₀, G₁, G₂`), the masks of `A₀_L, A₀_R, B₀_L,
+/// B₀_R`.
+const GARBLE_LABEL_MASKS: [[[u64; 4]; 5]; 16] = {
+    let mut t = [[[0u64; 4]; 5]; 16];
+    let mut k = 0;
+    while k < 16 {
+        let mut m = 0;
+        while m < 5 {
+            let mut s = 0;
+            while s < 4 {
+                t[k][m][s] = mask(((GARBLE_COEFFICIENTS[k][m] >> s) & 1) as u64);
+                s += 1;
+            }
+            m += 1;
+        }
+        k += 1;
+    }
+    t
+};
+
+/// The Δ part of every case's outputs, for one Δ (computed per batch).
+/// Secret: zeroised by the caller.
+fn delta_terms(delta: &Delta) -> [[u64; 5]; 16] {
+    let d = delta.as_block().to_u128();
+    let (dl, dr) = (d as u64, (d >> 64) as u64);
+    let mut t = [[0u64; 5]; 16];
+    for (row, coef) in t.iter_mut().zip(&GARBLE_COEFFICIENTS) {
+        for (v, &c) in row.iter_mut().zip(coef) {
+            *v = (dl & mask(u64::from(c >> 4) & 1)) ^ (dr & mask(u64::from(c >> 5) & 1));
+        }
+    }
+    t
+}
+
+/// Bytes of material for `n` gates (see the module docs).
+#[inline]
+const fn material_bytes(n: usize) -> usize {
+    let rest = n % GROUP;
+    n / GROUP * GROUP_BYTES + rest * CIPHER_BYTES + (5 * rest).div_ceil(8)
+}
+
+/// The three-halves scheme over a tweakable hash (TMMO by default).
+#[derive(Clone, Debug, Default)]
+pub struct ThreeHalves<H = Tmmo> {
+    hash: H,
+}
+
+impl ThreeHalves<Tmmo> {
+    /// Three-halves over TMMO with the fixed AES key.
+    pub fn new() -> ThreeHalves<Tmmo> {
+        ThreeHalves { hash: Tmmo::new() }
+    }
+}
+
+impl<H: TweakableHash> ThreeHalves<H> {
+    /// Three-halves over another hash.
+    pub fn with_hash(hash: H) -> ThreeHalves<H> {
+        ThreeHalves { hash }
+    }
+}
+
+/// Per-thread hash buffers (inputs, outputs, scratch). When garbling they
+/// hold both labels of every input and their hashes: secrets, zeroised when
+/// the thread exits (as half-gates' buffers).
+struct Buffers([Vec<Block>; 3]);
+
+impl Drop for Buffers {
+    fn drop(&mut self) {
+        for b in &mut self.0 {
+            b.zeroize();
+        }
+    }
+}
+
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = const { RefCell::new(Buffers([Vec::new(), Vec::new(), Vec::new()])) };
+}
+
+/// Runs `f` with three per-thread buffers of at least `len` blocks each.
+fn with_buffers<R>(len: usize, f: impl FnOnce(&mut [Block], &mut [Block], &mut [Block]) -> R) -> R {
+    BUFFERS.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let [input, out, scratch] = &mut guard.0;
+        if input.len() < len {
+            for b in [&mut *input, &mut *out, &mut *scratch] {
+                b.resize(len, Block::ZERO);
+            }
+        }
+        f(&mut input[..len], &mut out[..len], &mut scratch[..len])
+    })
+}
+
+/// The 64-bit halves of a block: `(low, high)`.
+#[inline(always)]
+fn halves(x: Block) -> (u64, u64) {
+    let v = x.to_u128();
+    (v as u64, (v >> 64) as u64)
+}
+
+/// Bit 64 of a block (the control mask `ĥ`).
+#[inline(always)]
+fn bit64(x: Block) -> u64 {
+    (x.to_u128() >> 64) as u64 & 1
+}
+
+/// Writes `z` (the control bits of the `gates` gates of a group, 5 each)
+/// to `out` (`⌈5·gates/8⌉` bytes).
+#[inline(always)]
+fn store_control(z: u64, out: &mut [u8]) {
+    let bytes = z.to_le_bytes();
+    out.copy_from_slice(&bytes[..out.len()]);
+}
+
+/// Reads a group's control bits.
+#[inline(always)]
+fn load_control(bytes: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    b[..bytes.len()].copy_from_slice(bytes);
+    u64::from_le_bytes(b)
+}
+
+impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
+    /// One group of 8 gates (197 bytes).
+    const GRANULE: usize = GROUP;
+
+    fn material_len(&self, ands: usize) -> usize {
+        material_bytes(ands)
+    }
+
+    fn garble_ands(
+        &self,
+        key: GarbleKey<'_>,
+        first_and: u64,
+        labels: &[Block],
+        ands: &[Op],
+        c0: &mut [Block],
+        material: &mut [u8],
+    ) {
+        let d = key.delta().as_block();
+        let mut dterms = delta_terms(key.delta());
+        // The seed's blocks for one chunk: its gates span at most
+        // GARBLE_CHUNK / 64 + 1 of them.
+        let mut rho = [Block::ZERO; GARBLE_CHUNK / 64 + 1];
+        with_buffers(6 * GARBLE_CHUNK, |input, hashed, scratch| {
+            let mut base = first_and;
+            let mut mat_pos = 0;
+            for (ops, c0) in ands.chunks(GARBLE_CHUNK).zip(c0.chunks_mut(GARBLE_CHUNK)) {
+                let n = ops.len();
+                let input = &mut input[..6 * n];
+                for (op, h) in ops.iter().zip(input.chunks_exact_mut(6)) {
+                    let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
+                    h[0] = a;
+                    h[1] = a ^ d;
+                    h[2] = b;
+                    h[3] = b ^ d;
+                    h[4] = a ^ b;
+                    h[5] = a ^ b ^ d;
+                }
+                // Block m = 6k + s of gate k hashes with tweak 3(base + k) +
+                // s/2, which is 3·base + m/2.
+                let t0 = 3 * base;
+                let (hashed, scratch) = (&mut hashed[..6 * n], &mut scratch[..6 * n]);
+                self.hash.hash_split(input, hashed, scratch, |m| Block::from_u64(t0 + (m >> 1) as u64));
+                let q0 = base >> 6;
+                let nq = (((base + n as u64 - 1) >> 6) - q0 + 1) as usize;
+                key.gate_seed().blocks(q0, &mut rho[..nq]);
+
+                let bytes = material_bytes(n);
+                let mat = &mut material[mat_pos..mat_pos + bytes];
+                for (group, ((x, h), s)) in input
+                    .chunks(6 * GROUP)
+                    .zip(hashed.chunks(6 * GROUP))
+                    .zip(scratch.chunks(6 * GROUP))
+                    .enumerate()
+                {
+                    let gates = x.len() / 6;
+                    let gmat = &mut mat[group * GROUP_BYTES..][..material_bytes(gates)];
+                    let (ciphers, control) = gmat.split_at_mut(gates * CIPHER_BYTES);
+                    let mut z = 0u64;
+                    for (k, (((x, h), s), t)) in x
+                        .chunks_exact(6)
+                        .zip(h.chunks_exact(6))
+                        .zip(s.chunks_exact(6))
+                        .zip(ciphers.chunks_exact_mut(CIPHER_BYTES))
+                        .enumerate()
+                    {
+                        let g = base + (group * GROUP + k) as u64;
+                        let word = rho[((g >> 6) - q0) as usize].to_u128();
+                        let r = (word >> (2 * (g & 63))) as usize & 3;
+                        let h =
+                            [h[0] ^ s[0], h[1] ^ s[1], h[2] ^ s[2], h[3] ^ s[3], h[4] ^ s[4], h[5] ^ s[5]];
+                        let (a, b) = (x[0], x[2]);
+                        let (pa, pb) = (a.lsb(), b.lsb());
+                        let case = usize::from(pa) | usize::from(pb) << 1 | r << 2;
+                        // Hashes of the colour-0 labels A*, B*, A* ⊕ B*.
+                        let da = h[0] ^ h[1];
+                        let db = h[2] ^ h[3];
+                        let dab = h[4] ^ h[5];
+                        let ha = h[0] ^ da.select(pa);
+                        let hb = h[2] ^ db.select(pb);
+                        let hab = h[4] ^ dab.select(pa ^ pb);
+                        let (ua, ub) = (ha ^ hab, hb ^ hab);
+                        let (al, ar) = halves(a);
+                        let (bl, br) = halves(b);
+                        let m = &GARBLE_LABEL_MASKS[case];
+                        let dt = &dterms[case];
+                        let lin = |o: usize| {
+                            dt[o] ^ (al & m[o][0]) ^ (ar & m[o][1]) ^ (bl & m[o][2]) ^ (br & m[o][3])
+                        };
+                        let c_l = halves(ua).0 ^ lin(0);
+                        let c_r = halves(ub).0 ^ lin(1);
+                        c0[group * GROUP + k] = Block::new(u128::from(c_l) | u128::from(c_r) << 64);
+                        t[..8].copy_from_slice(&(halves(da).0 ^ lin(2)).to_le_bytes());
+                        t[8..16].copy_from_slice(&(halves(db).0 ^ lin(3)).to_le_bytes());
+                        t[16..].copy_from_slice(&(halves(dab).0 ^ lin(4)).to_le_bytes());
+                        let (pa, pb) = (u64::from(pa), u64::from(pb));
+                        let bits = ((r as u64 & 1) ^ bit64(ua))
+                            | ((r as u64 >> 1) ^ bit64(ub)) << 1
+                            | (1 ^ pa ^ bit64(da)) << 2
+                            | (1 ^ pb ^ bit64(db)) << 3
+                            | (pa ^ pb ^ bit64(dab)) << 4;
+                        z |= bits << (5 * k);
+                    }
+                    store_control(z, control);
+                }
+                mat_pos += bytes;
+                base += n as u64;
+            }
+        });
+        dterms.iter_mut().for_each(|t| t.zeroize());
+        rho.zeroize();
+    }
+
+    fn eval_ands(&self, first_and: u64, labels: &[Block], ands: &[Op], material: &[u8], c: &mut [Block]) {
+        with_buffers(3 * EVAL_CHUNK, |input, hashed, scratch| {
+            let mut base = first_and;
+            let mut mat_pos = 0;
+            for (ops, c) in ands.chunks(EVAL_CHUNK).zip(c.chunks_mut(EVAL_CHUNK)) {
+                let n = ops.len();
+                let input = &mut input[..3 * n];
+                for (op, h) in ops.iter().zip(input.chunks_exact_mut(3)) {
+                    let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
+                    h[0] = a;
+                    h[1] = b;
+                    h[2] = a ^ b;
+                }
+                // Block m = 3k + s of gate k hashes with tweak 3(base + k) + s.
+                let t0 = 3 * base;
+                let (hashed, scratch) = (&mut hashed[..3 * n], &mut scratch[..3 * n]);
+                self.hash.hash_split(input, hashed, scratch, |m| Block::from_u64(t0 + m as u64));
+                let bytes = material_bytes(n);
+                let mat = &material[mat_pos..mat_pos + bytes];
+                for (group, ((x, h), s)) in input
+                    .chunks(3 * GROUP)
+                    .zip(hashed.chunks(3 * GROUP))
+                    .zip(scratch.chunks(3 * GROUP))
+                    .enumerate()
+                {
+                    let gates = x.len() / 3;
+                    let gmat = &mat[group * GROUP_BYTES..][..material_bytes(gates)];
+                    let (ciphers, control) = gmat.split_at(gates * CIPHER_BYTES);
+                    let z = load_control(control);
+                    for (k, (((x, h), s), t)) in x
+                        .chunks_exact(3)
+                        .zip(h.chunks_exact(3))
+                        .zip(s.chunks_exact(3))
+                        .zip(ciphers.chunks_exact(CIPHER_BYTES))
+                        .enumerate()
+                    {
+                        let (a, b) = (x[0], x[1]);
+                        let (ua, ub) = (h[0] ^ s[0] ^ h[2] ^ s[2], h[1] ^ s[1] ^ h[2] ^ s[2]);
+                        let (i, j) = (u64::from(a.lsb()), u64::from(b.lsb()));
+                        let zk = z >> (5 * k);
+                        let r1 = (zk ^ (i & (zk >> 2)) ^ ((i ^ j) & (zk >> 4)) ^ bit64(ua)) & 1;
+                        let r2 = ((zk >> 1) ^ (j & (zk >> 3)) ^ ((i ^ j) & (zk >> 4)) ^ bit64(ub)) & 1;
+                        let m = &EVAL_MASKS[(i | j << 1 | r1 << 2 | r2 << 3) as usize];
+                        let word = |o: usize| {
+                            let mut w = [0u8; 8];
+                            w.copy_from_slice(&t[8 * o..8 * o + 8]);
+                            u64::from_le_bytes(w)
+                        };
+                        let (g0, g1, g2) = (word(0), word(1), word(2));
+                        let (al, ar) = halves(a);
+                        let (bl, br) = halves(b);
+                        let g2 = g2 & mask(i ^ j);
+                        let c_l = halves(ua).0
+                            ^ (g0 & mask(i))
+                            ^ g2
+                            ^ (al & m[0])
+                            ^ (ar & m[1])
+                            ^ (bl & m[2])
+                            ^ (br & m[3]);
+                        let c_r = halves(ub).0
+                            ^ (g1 & mask(j))
+                            ^ g2
+                            ^ (al & m[4])
+                            ^ (ar & m[5])
+                            ^ (bl & m[6])
+                            ^ (br & m[7]);
+                        c[group * GROUP + k] = Block::new(u128::from(c_l) | u128::from(c_r) << 64);
+                    }
+                }
+                mat_pos += bytes;
+                base += n as u64;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prg::{GateSeed, Prg};
+
+    /// Decodes on all four inputs, for batch lengths across groups and
+    /// chunks, in place and buffered.
+    #[test]
+    fn all_four_input_combinations_decode_to_and() {
+        let th = ThreeHalves::new();
+        let mut prg = Prg::from_seed(Block::new(11));
+        let delta = Delta::random(&mut prg);
+        let seed = GateSeed::random(&mut prg);
+        let key = GarbleKey::new(&delta, &seed);
+        let d = delta.as_block();
+        for n in [0usize, 1, 2, 7, 8, 9, 127, 128, 129, 300, 1000] {
+            let zero: Vec<Block> = (0..2 * n).map(|_| prg.random_block()).collect();
+            let ops: Vec<Op> = (0..n as u32).map(|k| Op { a: 2 * k, b: 2 * k + 1, out: 2 * k }).collect();
+            let mut c0 = vec![Block::ZERO; n];
+            let mut mat = vec![0u8; th.material_len(n)];
+            th.garble_ands(key, 77, &zero, &ops, &mut c0, &mut mat);
+            let mut inplace = zero.clone();
+            let mut mat2 = vec![0u8; th.material_len(n)];
+            let sum = th.garble_ands_in_place(key, 77, &mut inplace, &ops, &mut mat2);
+            assert_eq!(mat, mat2);
+            for (k, c) in c0.iter().enumerate() {
+                assert_eq!(*c, inplace[2 * k]);
+            }
+            for (x, y) in [(false, false), (false, true), (true, false), (true, true)] {
+                let active: Vec<Block> = zero
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &l)| l ^ d.select(if i % 2 == 0 { x } else { y }))
+                    .collect();
+                let mut c = vec![Block::ZERO; n];
+                th.eval_ands(77, &active, &ops, &mat, &mut c);
+                let mut labels = active.clone();
+                assert_eq!(th.eval_ands_in_place(77, &mut labels, &ops, &mat), sum);
+                for k in 0..n {
+                    assert_eq!(c[k], c0[k] ^ d.select(x & y), "gate {k} of {n}, inputs {x} {y}");
+                    assert_eq!(labels[2 * k], c[k]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn material_is_at_most_25_bytes_per_and() {
+        let th = ThreeHalves::new();
+        assert_eq!(th.material_len(0), 0);
+        assert_eq!(th.material_len(8), 197);
+        for n in 1..5000 {
+            assert!(th.material_len(n) <= 25 * n, "{n} gates");
+        }
+    }
+
+    /// The fourth row (1,0), which the garbler does not solve for, holds
+    /// for every case: the constraint that `R_p, S₁, S₂` were chosen for.
+    #[test]
+    fn every_case_is_consistent() {
+        for (case, &[c0l, c0r, g0, _, g2]) in GARBLE_COEFFICIENTS.iter().enumerate() {
+            let (pa, pb) = (case & 1, (case >> 1) & 1);
+            let (ca, cb) = (1 - pa, 1 - pb);
+            // Row (1, 0): the control pair, the matrix, the labels.
+            let r1 = ((case >> 2) & 1) ^ ca ^ (ca ^ cb);
+            let r2 = ((case >> 3) & 1) ^ (ca ^ cb);
+            let r = r_matrix(1, 0, r1, r2);
+            let a = (A_L ^ [0, D_L][pa] ^ D_L, A_R ^ [0, D_R][pa] ^ D_R);
+            let b = (B_L ^ [0, D_L][pb], B_R ^ [0, D_R][pb]);
+            let t = if (1, 0) == (ca, cb) { (D_L, D_R) } else { (0, 0) };
+            // The hash parts cancel (checked by the decoding tests); the
+            // linear parts must match C₀ ⊕ t·Δ.
+            assert_eq!(g0 ^ g2 ^ dot(r & 0x0f, a, b), c0l ^ t.0, "case {case}, C_L");
+            assert_eq!(g2 ^ dot(r >> 4, a, b), c0r ^ t.1, "case {case}, C_R");
+        }
+    }
+}
