@@ -736,23 +736,26 @@ fn a_service_reads_csv_records_and_sets_constants() {
     assert!(check().status.success(), "{}", stderr(&check()));
 
     let service = Service::start(&config);
-    let run = |consts: &[&str]| {
+    let run = |consts: &[&str], scheme: &str| {
         let mut cmd = bin();
         cmd.args(["run", &w.path("model_eval.gbl"), "--as", "garbler", "--connect", &service.addr, "--json"])
             .args(["--identity", &w.path("ids/vendor0"), "--peer", &w.client])
-            .args(["--inputs", &w.path("model.json")]);
+            .args(["--inputs", &w.path("model.json"), "--scheme", scheme]);
         for c in consts {
             cmd.args(["--const", c]);
         }
         cmd.output().unwrap()
     };
     // 5 records match, K = 5: the figures are released.
-    assert_ok(&run(&["K=5"]));
-    assert_refused(&run(&[]), "is offered to peer `vendor0`");
+    assert_ok(&run(&["K=5"], "three-halves"));
+    assert_refused(&run(&[], "three-halves"), "is offered to peer `vendor0`");
+    // The service answers in the garbling scheme the peer asks for.
+    assert_ok(&run(&["K=5"], "half-gates"));
     assert!(service.stop().success());
     let log = w.log();
-    assert_eq!(log[0]["status"], "ok");
+    assert_eq!((log[0]["status"].as_str(), log[0]["scheme"].as_str()), (Some("ok"), Some("three-halves")));
     assert_eq!(log[1]["rule"], "program");
+    assert_eq!((log[2]["status"].as_str(), log[2]["scheme"].as_str()), (Some("ok"), Some("half-gates")));
 
     // A cell out of range: named by file, row and column at start.
     let csv = include_str!("../examples/governed/records.csv").replace("-10,-1,3", "-10,300,3");

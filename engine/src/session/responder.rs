@@ -44,6 +44,13 @@ impl PeerHello {
         self.hello.role
     }
 
+    /// The garbling scheme the peer asks for (`None` for one this build
+    /// does not know). A service may answer in it: both schemes are
+    /// secure under the same assumptions; they differ in bytes and CPU.
+    pub fn scheme(&self) -> Option<super::config::SchemeChoice> {
+        super::config::SchemeChoice::from_byte(self.hello.scheme)
+    }
+
     /// The security mode the peer asks for (`None` for one this build
     /// does not know).
     pub fn security(&self) -> Option<SecurityMode> {

@@ -470,6 +470,12 @@ impl Service {
                 return refused(ch, unrecorded());
             }
         }
+        // The run uses the garbling scheme the peer asked for.
+        let mut session = session;
+        if let Some(scheme) = hello.scheme() {
+            session.scheme = scheme;
+        }
+        record.set("scheme", json!(session.scheme.as_str()));
         let outcome = (|| {
             let program = SessionProgram::from_circuit(&offered.loaded.circuit)?
                 .with_terms(&offered.loaded.session_terms());
