@@ -562,6 +562,7 @@ fn stats(path: &Path, as_json: bool, by_line: bool, consts: &[String]) -> Result
             "inputs": inputs,
             "outputs": outputs,
             "garbled_bytes": s.and * 32,
+            "garbled_bytes_three_halves_at_most": s.and * 25,
             "digest": digest,
             "consts": consts_json(&loaded),
             "cohort": loaded.cohort().map(|k| json!({"output": "result", "at_least": k})),
@@ -594,7 +595,11 @@ fn stats(path: &Path, as_json: bool, by_line: bool, consts: &[String]) -> Result
             s.outputs.iter().map(|(n, v, w)| format!("{n}: {w} bits to {}", values::audience(*v))).collect()
         )
     );
-    println!("garbled    {} bytes (32 per AND gate with half-gates)", s.and * 32);
+    println!(
+        "garbled    at most {} bytes with three-halves, the default (24.6 to 25 per AND gate); {} with half-gates (32 per AND)",
+        s.and * 25,
+        s.and * 32
+    );
     Ok(())
 }
 
