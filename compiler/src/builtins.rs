@@ -97,6 +97,13 @@ impl Checker {
                 );
                 None
             }
+            None if ty.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                self.err(
+                    Diagnostic::new(span, format!("unknown enum or type `{ty}` in `{ty}::{member}`"))
+                        .with_help(format!("declare it, e.g. `enum {ty} {{ {member}, … }}`")),
+                );
+                None
+            }
             None => {
                 self.err(
                     Diagnostic::new(span, "paths are not supported")

@@ -54,7 +54,7 @@ pub(crate) struct Checked {
 pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
     let mut c = Checker::new();
     c.collect(&program);
-    let Program { consts, structs: _, fns } = program;
+    let Program { consts, structs: _, enums: _, fns } = program;
 
     // Constants (their types and values).
     let mut typed_consts = Vec::new();
@@ -218,6 +218,7 @@ pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
             .map(|k| ConstDef { name: k.name, span: k.span, ty: k.ty, value: k.value.map(&mut resolve) })
             .collect(),
         structs: Vec::new(),
+        enums: Vec::new(),
         fns: typed_fns
             .into_iter()
             .map(|f| FnDef {
@@ -257,6 +258,9 @@ pub(crate) struct Checker {
     pub(crate) structs: HashMap<String, Vec<(String, Ty)>>,
     pub(crate) struct_defs: HashMap<String, StructDef>,
     pub(crate) struct_in_progress: HashSet<String>,
+    /// `enum` items as written, and their variants once resolved.
+    pub(crate) enum_defs: HashMap<String, EnumDef>,
+    pub(crate) enums: HashMap<String, Vec<crate::matching::VariantTy>>,
     pub(crate) consts: HashMap<String, (Ty, Expr<()>)>,
     pub(crate) const_values: HashMap<String, Option<i128>>,
     pub(crate) fns: HashMap<String, FnSig>,
@@ -282,6 +286,8 @@ impl Checker {
             structs: HashMap::new(),
             struct_defs: HashMap::new(),
             struct_in_progress: HashSet::new(),
+            enum_defs: HashMap::new(),
+            enums: HashMap::new(),
             consts: HashMap::new(),
             const_values: HashMap::new(),
             fns: HashMap::new(),
@@ -320,6 +326,11 @@ impl Checker {
                 self.struct_defs.insert(s.name.clone(), s.clone());
             }
         }
+        for e in &program.enums {
+            if !dup(&e.name, e.span, &mut self.errors) {
+                self.enum_defs.insert(e.name.clone(), e.clone());
+            }
+        }
         for k in &program.consts {
             if !dup(&k.name, k.span, &mut self.errors) {
                 self.consts.insert(k.name.clone(), (Ty::Error, k.value.clone()));
@@ -328,6 +339,10 @@ impl Checker {
         let struct_names: Vec<String> = program.structs.iter().map(|s| s.name.clone()).collect();
         for name in struct_names {
             self.struct_fields(&name, Span::default());
+        }
+        let enum_names: Vec<String> = program.enums.iter().map(|e| e.name.clone()).collect();
+        for name in enum_names {
+            self.enum_variants(&name, Span::default());
         }
         for k in &program.consts {
             let ty = self.resolve_type_expr(&k.ty);
@@ -399,6 +414,12 @@ impl Checker {
                         "the integer and fraction bits of a fixed-point type add up to 8, 16, 32, 64 or 128, e.g. I16F16, I8F24, U8F8",
                     ));
                     return Ty::Error;
+                }
+                if self.enum_defs.contains_key(name) {
+                    return match self.enum_variants(name, *span) {
+                        Some(_) => Ty::Enum(name.clone()),
+                        None => Ty::Error,
+                    };
                 }
                 if self.struct_defs.contains_key(name) {
                     return match self.struct_fields(name, *span) {

@@ -44,6 +44,8 @@ pub(crate) enum Ty {
     Array(Box<Ty>, u32),
     Tuple(Vec<Ty>),
     Struct(String),
+    /// An `enum`, by name.
+    Enum(String),
     /// The type of a block that always returns: fits anywhere.
     Never,
     /// After an error: fits anywhere, reported once.
@@ -129,7 +131,7 @@ impl Checker {
             (Ty::Tuple(t1), Ty::Tuple(t2)) => {
                 t1.len() == t2.len() && t1.iter().zip(t2).fold(true, |ok, (x, y)| self.unify(x, y) && ok)
             }
-            (Ty::Struct(n1), Ty::Struct(n2)) => n1 == n2,
+            (Ty::Struct(n1), Ty::Struct(n2)) | (Ty::Enum(n1), Ty::Enum(n2)) => n1 == n2,
             _ => false,
         }
     }
@@ -160,7 +162,7 @@ impl Checker {
                     format!("({})", parts.join(", "))
                 }
             }
-            Ty::Struct(n) => n,
+            Ty::Struct(n) | Ty::Enum(n) => n,
             Ty::Never => "!".into(),
             Ty::Error => "{error}".into(),
         }
@@ -203,6 +205,23 @@ impl Checker {
                     .structs
                     .get(&name)
                     .map(|fs| fs.iter().map(|(f, t)| (f.clone(), self.to_type(t))).collect())
+                    .unwrap_or_default(),
+            },
+            Ty::Enum(name) => Type::Enum {
+                name: name.clone(),
+                variants: self
+                    .enums
+                    .get(&name)
+                    .map(|vs| {
+                        vs.iter()
+                            .map(|v| crate::types::Variant {
+                                name: v.name.clone(),
+                                discriminant: v.discriminant,
+                                fields: v.fields.iter().map(|(f, t)| (f.clone(), self.to_type(t))).collect(),
+                                named: v.named,
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default(),
             },
             Ty::Never | Ty::Error => Type::unit(),
@@ -253,6 +272,11 @@ impl Checker {
             }
             ExprKind::Bool(b) => Self::typed(ExprKind::Bool(b), span, Ty::Bool),
             ExprKind::Var(name) => self.var(name, span),
+            ExprKind::Assoc { ty, member } if self.enum_defs.contains_key(&ty) => {
+                self.variant_expr(ty, member, Vec::new(), span)
+            }
+            ExprKind::Variant(ty, member, fields) => self.variant_expr(ty, member, fields, span),
+            ExprKind::Match(scrutinee, arms) => self.match_expr(*scrutinee, arms, span),
             ExprKind::Assoc { ty, member } => match self.assoc_const(&ty, &member, span) {
                 Some(ExprKind::Int { negative, value, suffix }) => {
                     self.int_literal(negative, value, suffix, span)
@@ -368,6 +392,20 @@ impl Checker {
             self.unify(&a.ty, &target);
         }
         let from = self.find(&a.ty);
+        if let Ty::Enum(name) = &from {
+            let c_like = self.enums.get(name).is_some_and(|vs| vs.iter().all(|v| v.fields.is_empty()));
+            if c_like && matches!(target, Ty::Int { .. } | Ty::Error) {
+                return Self::typed(ExprKind::Cast(Box::new(a), te), span, target);
+            }
+            let msg = format!("cannot cast the enum {name} as {}", self.show(&target));
+            let help = if c_like {
+                "an enum converts to an integer type only: `e as u8` is its discriminant"
+            } else {
+                "only an enum whose variants have no fields converts with `as`; use `match`"
+            };
+            self.err(Diagnostic::new(span, msg).with_help(help));
+            return Self::typed(ExprKind::Cast(Box::new(a), te), span, Ty::Error);
+        }
         let from_ok = matches!(
             from,
             Ty::Int { .. }

@@ -46,14 +46,12 @@ fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
             "`loop` is not supported: loops must have compile-time bounds",
             "use `for i in 0..N` with a constant `N`",
         ),
-        "match" => ("`match` is not supported", "use `if` / `else if` / `else`"),
         "break" | "continue" => (
             "`break` and `continue` are not supported: every loop runs to its bound",
             "put the rest of the body under an `if`",
         ),
         "impl" => ("`impl` blocks are not supported", "write free functions: `fn f(s: S) -> T`"),
         "trait" => ("traits are not supported", "write free functions"),
-        "enum" => ("`enum` is not supported", "use integer constants or a `struct`"),
         "use" | "mod" | "extern" | "crate" => {
             ("modules and imports are not supported", "a program is one file; the built-ins need no import")
         }
@@ -67,6 +65,7 @@ fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
 
 const KEYWORDS: &[&str] = &[
     "fn", "let", "mut", "if", "else", "for", "in", "return", "const", "struct", "as", "true", "false", "pub",
+    "enum", "match",
 ];
 
 impl Parser {
@@ -239,7 +238,9 @@ impl Parser {
                         return;
                     }
                 }
-                Tok::Ident(w) if depth == 0 && matches!(w.as_str(), "fn" | "struct" | "const") => return,
+                Tok::Ident(w) if depth == 0 && matches!(w.as_str(), "fn" | "struct" | "const" | "enum") => {
+                    return
+                }
                 _ => {}
             }
             self.bump();
@@ -249,7 +250,8 @@ impl Parser {
     // ----- items ---------------------------------------------------------------
 
     fn program(&mut self) -> Untyped {
-        let mut program = Program { consts: Vec::new(), structs: Vec::new(), fns: Vec::new() };
+        let mut program =
+            Program { consts: Vec::new(), structs: Vec::new(), enums: Vec::new(), fns: Vec::new() };
         while *self.peek() != Tok::Eof {
             let start = self.pos;
             if self.item(&mut program).is_err() {
@@ -311,6 +313,12 @@ impl Parser {
             }
             let s = self.struct_def()?;
             program.structs.push(s);
+        } else if self.eat_word("enum") {
+            if let Some((_, _, span)) = attrs.into_iter().find(|(n, _, _)| n != "derive" && n != "allow") {
+                return self.error(span, "attributes on an `enum` are not supported");
+            }
+            let e = self.enum_def()?;
+            program.enums.push(e);
         } else if self.eat_word("const") {
             let (name, span) = self.expect_ident("a constant name")?;
             self.expect_punct(":")?;
@@ -320,7 +328,7 @@ impl Parser {
             self.expect_punct(";")?;
             program.consts.push(ConstDef { name, span, ty, value });
         } else {
-            return self.unexpected("an item (`fn`, `struct` or `const`)");
+            return self.unexpected("an item (`fn`, `struct`, `enum` or `const`)");
         }
         Ok(())
     }
@@ -421,6 +429,53 @@ impl Parser {
         }
         self.expect_punct("}")?;
         Ok(StructDef { name, span, fields })
+    }
+
+    /// `enum Name { A, B = 3, C(u8, u8), D { x: u8 } }` (after `enum`).
+    fn enum_def(&mut self) -> PResult<EnumDef> {
+        let (name, span) = self.expect_ident("an enum name")?;
+        if self.is_punct("<") {
+            let s = self.span();
+            return self.error(s, "generic enums are not supported");
+        }
+        self.expect_punct("{")?;
+        let mut variants = Vec::new();
+        while !self.is_punct("}") {
+            let _ = self.attributes()?;
+            let (v, vspan) = self.expect_ident("a variant name")?;
+            let fields = if self.eat_punct("(") {
+                let mut items = Vec::new();
+                while !self.is_punct(")") {
+                    items.push(self.type_expr()?);
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
+                self.expect_punct(")")?;
+                VariantFields::Tuple(items)
+            } else if self.eat_punct("{") {
+                let mut items = Vec::new();
+                while !self.is_punct("}") {
+                    let (f, _) = self.expect_ident("a field name")?;
+                    self.expect_punct(":")?;
+                    items.push((f, self.type_expr()?));
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
+                self.expect_punct("}")?;
+                VariantFields::Named(items)
+            } else {
+                VariantFields::Unit
+            };
+            let discriminant = if self.eat_punct("=") { Some(self.expr()?) } else { None };
+            variants.push(VariantDef { name: v, span: vspan, discriminant, fields });
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        self.expect_punct("}")?;
+        Ok(EnumDef { name, span, variants })
     }
 
     fn type_expr(&mut self) -> PResult<TypeExpr> {
@@ -1044,6 +1099,7 @@ impl Parser {
                     Ok(Expr { kind: ExprKind::Bool(w == "true"), span: start, ty: () })
                 }
                 "if" => self.if_expr(),
+                "match" => self.match_expr(),
                 _ => self.name_expr(structs),
             },
             _ => self.unexpected("an expression"),
@@ -1078,6 +1134,220 @@ impl Parser {
         Ok(Expr { kind: ExprKind::If(Box::new(cond), then, els), span: start.to(end), ty: () })
     }
 
+    /// `match scrutinee { pattern if guard => value, … }`.
+    fn match_expr(&mut self) -> PResult<Expr<()>> {
+        let start = self.bump().span; // `match`
+        let scrutinee = self.expr_no_struct()?;
+        self.expect_punct("{")?;
+        let mut arms = Vec::new();
+        while !self.is_punct("}") {
+            let pat = self.match_pattern()?;
+            let guard = if self.eat_word("if") { Some(self.expr()?) } else { None };
+            self.expect_punct("=>")?;
+            let body = self.expr()?;
+            let block_like = is_block_like(&body);
+            let span = pat.span();
+            arms.push(Arm { pat, tpat: TPat::Wild, guard, body, span });
+            if !self.eat_punct(",") && !block_like && !self.is_punct("}") {
+                return self.unexpected("`,` between the arms of a `match`");
+            }
+        }
+        let end = self.expect_punct("}")?;
+        Ok(Expr { kind: ExprKind::Match(Box::new(scrutinee), arms), span: start.to(end), ty: () })
+    }
+
+    /// A `match` pattern: alternatives separated by `|`.
+    fn match_pattern(&mut self) -> PResult<MatchPat> {
+        self.enter()?;
+        let r = self.match_pattern_inner();
+        self.leave();
+        r
+    }
+
+    fn match_pattern_inner(&mut self) -> PResult<MatchPat> {
+        let start = self.span();
+        self.eat_punct("|");
+        let first = self.single_pattern()?;
+        if !self.is_punct("|") {
+            return Ok(first);
+        }
+        let mut alts = vec![first];
+        while self.eat_punct("|") {
+            alts.push(self.single_pattern()?);
+        }
+        let span = start.to(self.prev_span());
+        Ok(MatchPat::Or(alts, span))
+    }
+
+    /// One alternative of a pattern.
+    fn single_pattern(&mut self) -> PResult<MatchPat> {
+        let start = self.span();
+        if self.is_punct("..=") || self.is_punct("..") {
+            let inclusive = self.bump().tok == Tok::Punct("..=");
+            if !self.starts_range_bound() {
+                return Ok(MatchPat::Rest(start));
+            }
+            let hi = self.range_bound()?;
+            let span = start.to(hi.span);
+            return Ok(MatchPat::Range(None, Some(hi), inclusive, span));
+        }
+        if self.eat_word("_") {
+            return Ok(MatchPat::Wild(start));
+        }
+        if self.eat_punct("(") {
+            let mut items = Vec::new();
+            let mut trailing_comma = false;
+            while !self.is_punct(")") {
+                items.push(self.match_pattern()?);
+                trailing_comma = self.eat_punct(",");
+                if !trailing_comma {
+                    break;
+                }
+            }
+            let end = self.expect_punct(")")?;
+            if items.len() == 1 && !trailing_comma {
+                return Ok(items.pop().unwrap_or(MatchPat::Wild(start)));
+            }
+            return Ok(MatchPat::Tuple(items, start.to(end)));
+        }
+        if self.is_word("true") || self.is_word("false") {
+            let w = self.bump();
+            let e = Expr {
+                kind: ExprKind::Bool(matches!(&w.tok, Tok::Ident(x) if x == "true")),
+                span: w.span,
+                ty: (),
+            };
+            return Ok(MatchPat::Lit(e));
+        }
+        if !self.starts_range_bound() {
+            if self.is_word("mut") || self.is_word("ref") {
+                return self.error_help(
+                    start,
+                    "`mut` and `ref` bindings in `match` patterns are not supported",
+                    "bind a plain name, then copy it into a `let mut`",
+                );
+            }
+            return self.unexpected("a pattern");
+        }
+        // A name, a path, a literal: maybe a variant with fields, maybe a range.
+        let lo = self.range_bound()?;
+        if let ExprKind::Var(name) = &lo.kind {
+            if self.is_punct("@") {
+                let s = self.span();
+                return self.error_help(
+                    s,
+                    "`@` patterns are not supported",
+                    "bind in a `let` inside the arm",
+                );
+            }
+            if self.is_punct("(") || self.is_punct("{") {
+                let s = self.span();
+                return self.error_help(
+                    s,
+                    format!("`{name}(…)` / `{name} {{ … }}` patterns are not supported"),
+                    "match on an enum variant by its path, `Enum::Variant(…)`",
+                );
+            }
+            if !self.is_punct("..") && !self.is_punct("..=") {
+                return Ok(MatchPat::Ident(name.clone(), lo.span));
+            }
+        }
+        if let ExprKind::Assoc { ty, member } = &lo.kind {
+            if self.is_punct("(") || self.is_punct("{") {
+                let (ty, member) = (ty.clone(), member.clone());
+                return self.variant_pattern(ty, member, lo.span);
+            }
+            if !self.is_punct("..") && !self.is_punct("..=") {
+                let span = lo.span;
+                return Ok(MatchPat::Variant(ty.clone(), member.clone(), VariantFields::Unit, false, span));
+            }
+        }
+        if self.is_punct("..") || self.is_punct("..=") {
+            let inclusive = self.bump().tok == Tok::Punct("..=");
+            if !self.starts_range_bound() {
+                if inclusive {
+                    let s = self.prev_span();
+                    return self.error_help(s, "a range `lo..=` needs its end", "write `lo..` or `lo..=hi`");
+                }
+                let span = start.to(self.prev_span());
+                return Ok(MatchPat::Range(Some(lo), None, false, span));
+            }
+            let hi = self.range_bound()?;
+            let span = start.to(hi.span);
+            return Ok(MatchPat::Range(Some(lo), Some(hi), inclusive, span));
+        }
+        Ok(MatchPat::Lit(lo))
+    }
+
+    /// Whether the next token can start a range bound or a literal pattern.
+    fn starts_range_bound(&self) -> bool {
+        match self.peek() {
+            Tok::Int { .. } | Tok::Punct("-") => true,
+            Tok::Ident(w) => !KEYWORDS.contains(&w.as_str()) && w != "_" && unsupported_keyword(w).is_none(),
+            _ => false,
+        }
+    }
+
+    /// A literal (`3`, `-1`), a name or a path (`u8::MAX`, `Enum::Variant`).
+    fn range_bound(&mut self) -> PResult<Expr<()>> {
+        let start = self.span();
+        if self.eat_punct("-") {
+            let t = self.bump();
+            return match t.tok {
+                Tok::Int { value, suffix } => Ok(Expr {
+                    kind: ExprKind::Int { negative: true, value, suffix },
+                    span: start.to(t.span),
+                    ty: (),
+                }),
+                _ => self.error(t.span, "expected an integer after `-` in a pattern"),
+            };
+        }
+        if let Tok::Int { value, suffix } = self.peek().clone() {
+            self.bump();
+            return Ok(Expr { kind: ExprKind::Int { negative: false, value, suffix }, span: start, ty: () });
+        }
+        let (name, span) = self.expect_ident("a pattern")?;
+        if self.eat_punct("::") {
+            let (member, mspan) = self.expect_ident("a name after `::`")?;
+            return Ok(Expr { kind: ExprKind::Assoc { ty: name, member }, span: span.to(mspan), ty: () });
+        }
+        Ok(Expr { kind: ExprKind::Var(name), span, ty: () })
+    }
+
+    /// `Enum::Variant(p, …)` or `Enum::Variant { f: p, g, .. }` after the path.
+    fn variant_pattern(&mut self, ty: String, variant: String, start: Span) -> PResult<MatchPat> {
+        if self.eat_punct("(") {
+            let mut items = Vec::new();
+            while !self.is_punct(")") {
+                let p = self.match_pattern()?;
+                items.push((p.span(), p));
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            let end = self.expect_punct(")")?;
+            return Ok(MatchPat::Variant(ty, variant, VariantFields::Tuple(items), false, start.to(end)));
+        }
+        self.expect_punct("{")?;
+        let mut items = Vec::new();
+        let mut rest = false;
+        while !self.is_punct("}") {
+            if self.eat_punct("..") {
+                rest = true;
+                break;
+            }
+            let (f, fspan) = self.expect_ident("a field name")?;
+            let p =
+                if self.eat_punct(":") { self.match_pattern()? } else { MatchPat::Ident(f.clone(), fspan) };
+            items.push((f, (fspan, p)));
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        let end = self.expect_punct("}")?;
+        Ok(MatchPat::Variant(ty, variant, VariantFields::Named(items), rest, start.to(end)))
+    }
+
     fn name_expr(&mut self, structs: bool) -> PResult<Expr<()>> {
         let start = self.span();
         if let Tok::Ident(w) = self.peek().clone() {
@@ -1092,8 +1362,32 @@ impl Parser {
         if self.is_punct("::") {
             self.bump();
             let (member, mspan) = self.expect_ident("a name after `::`")?;
-            // `u8::MAX` and the like: the checker asks the built-ins what
-            // the path stands for.
+            if self.eat_punct("(") {
+                // `Enum::Variant(a, …)`.
+                let mut args = Vec::new();
+                while !self.is_punct(")") {
+                    let a = self.expr()?;
+                    args.push((args.len().to_string(), a.span, a));
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
+                let end = self.expect_punct(")")?;
+                return Ok(Expr { kind: ExprKind::Variant(name, member, args), span: span.to(end), ty: () });
+            }
+            if structs && self.is_punct("{") && member.starts_with(|c: char| c.is_ascii_uppercase()) {
+                // `Enum::Variant { f: a, … }`.
+                self.bump();
+                let fields = self.struct_fields_lit()?;
+                let end = self.expect_punct("}")?;
+                return Ok(Expr {
+                    kind: ExprKind::Variant(name, member, fields),
+                    span: span.to(end),
+                    ty: (),
+                });
+            }
+            // `u8::MAX`, `Enum::Variant` and the like: the checker says
+            // what the path stands for.
             return Ok(Expr { kind: ExprKind::Assoc { ty: name, member }, span: span.to(mspan), ty: () });
         }
         if self.is_punct("!") {
@@ -1117,27 +1411,33 @@ impl Parser {
         }
         if structs && self.is_punct("{") && name.starts_with(|c: char| c.is_ascii_uppercase()) {
             self.bump();
-            let mut fields = Vec::new();
-            while !self.is_punct("}") {
-                if self.is_punct("..") {
-                    let s = self.span();
-                    return self.error(s, "struct update syntax `..base` is not supported");
-                }
-                let (f, fspan) = self.expect_ident("a field name")?;
-                let value = if self.eat_punct(":") {
-                    self.expr()?
-                } else {
-                    Expr { kind: ExprKind::Var(f.clone()), span: fspan, ty: () }
-                };
-                fields.push((f, fspan, value));
-                if !self.eat_punct(",") {
-                    break;
-                }
-            }
+            let fields = self.struct_fields_lit()?;
             let end = self.expect_punct("}")?;
             return Ok(Expr { kind: ExprKind::Struct(name, fields), span: span.to(end), ty: () });
         }
         Ok(Expr { kind: ExprKind::Var(name), span, ty: () })
+    }
+
+    /// The `f: value, g, …` of a struct literal, up to its `}`.
+    fn struct_fields_lit(&mut self) -> PResult<Vec<(String, Span, Expr<()>)>> {
+        let mut fields = Vec::new();
+        while !self.is_punct("}") {
+            if self.is_punct("..") {
+                let s = self.span();
+                return self.error(s, "struct update syntax `..base` is not supported");
+            }
+            let (f, fspan) = self.expect_ident("a field name")?;
+            let value = if self.eat_punct(":") {
+                self.expr()?
+            } else {
+                Expr { kind: ExprKind::Var(f.clone()), span: fspan, ty: () }
+            };
+            fields.push((f, fspan, value));
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        Ok(fields)
     }
 }
 
@@ -1177,7 +1477,7 @@ fn swap_block(v: Expr<()>, i: Expr<()>, j: Expr<()>, span: Span) -> Expr<()> {
 }
 
 fn is_block_like(e: &Expr<()>) -> bool {
-    matches!(e.kind, ExprKind::If(..) | ExprKind::Block(_))
+    matches!(e.kind, ExprKind::If(..) | ExprKind::Block(_) | ExprKind::Match(..))
 }
 
 fn unit_expr(span: Span) -> Expr<()> {

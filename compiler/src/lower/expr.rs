@@ -149,6 +149,15 @@ impl Lowerer<'_> {
                 }
                 Ok(Val::bits(out))
             }
+            ExprKind::Variant(_, variant, fields) => self.variant_value(&e.ty, variant, fields),
+            ExprKind::Match(scrutinee, arms) => {
+                self.depth += 1;
+                let old = self.enter_line(e.span);
+                let r = self.match_expr(scrutinee, arms);
+                self.set_line(old);
+                self.depth -= 1;
+                r
+            }
             ExprKind::Repeat(v, _) => {
                 let Type::Array(_, n) = &e.ty else { return Ok(Val::bits(Vec::new())) };
                 let item = self.expr(v)?;

@@ -25,6 +25,7 @@
 //! - `expr.rs` — expressions, operators, calls and built-ins.
 //! - `place.rs` — places and secret indices (multiplexer trees, one-hot
 //!   writes).
+//! - `matching.rs` — enum values and `match` (arms as a chain of `if`s).
 //! - `control.rs` — secret `if` (merging two branches' states) and `return`
 //!   under a secret condition.
 //! - `lines.rs` — which source line each AND gate is charged to.
@@ -34,6 +35,7 @@ mod expr;
 mod fixed;
 mod linear;
 mod lines;
+mod matching;
 mod place;
 mod stmt;
 mod value;
