@@ -124,13 +124,18 @@ pub(crate) enum TypeExpr {
     Array(Box<TypeExpr>, Box<Expr<()>>, Span),
     /// `(A, B)`, `()`.
     Tuple(Vec<TypeExpr>, Span),
+    /// `Option<T>`.
+    Option(Box<TypeExpr>, Span),
 }
 
 impl TypeExpr {
     /// Where it is written.
     pub(crate) fn span(&self) -> Span {
         match self {
-            TypeExpr::Named(_, s) | TypeExpr::Array(_, _, s) | TypeExpr::Tuple(_, s) => *s,
+            TypeExpr::Named(_, s)
+            | TypeExpr::Array(_, _, s)
+            | TypeExpr::Tuple(_, s)
+            | TypeExpr::Option(_, s) => *s,
         }
     }
 }

@@ -438,6 +438,7 @@ impl Checker {
                 Ty::Error
             }
             TypeExpr::Tuple(items, _) => Ty::Tuple(items.iter().map(|t| self.resolve_type_expr(t)).collect()),
+            TypeExpr::Option(inner, _) => Ty::Option(Box::new(self.resolve_type_expr(inner))),
             TypeExpr::Array(elem, len, span) => {
                 let elem = self.resolve_type_expr(elem);
                 match self.array_len(len) {

@@ -46,6 +46,11 @@ pub(crate) enum Ty {
     Struct(String),
     /// An `enum`, by name.
     Enum(String),
+    /// `Option<T>`.
+    Option(Box<Ty>),
+    /// A type not yet known, of any kind (the `T` of a `None`); shares the
+    /// variable table with [`Ty::Var`].
+    Infer(u32),
     /// The type of a block that always returns: fits anywhere.
     Never,
     /// After an error: fits anywhere, reported once.
@@ -70,11 +75,28 @@ impl Checker {
         Ty::Decimal(self.vars.len() as u32 - 1)
     }
 
+    /// A variable for a type of any kind.
+    pub(crate) fn fresh_infer(&mut self) -> Ty {
+        self.vars.push(None);
+        Ty::Infer(self.vars.len() as u32 - 1)
+    }
+
+    /// Whether the variable `v` occurs in `t` (binding it there would make
+    /// an infinite type).
+    fn occurs(&self, v: u32, t: &Ty) -> bool {
+        match self.find(t) {
+            Ty::Infer(w) => w == v,
+            Ty::Option(inner) | Ty::Array(inner, _) => self.occurs(v, &inner),
+            Ty::Tuple(ts) => ts.iter().any(|t| self.occurs(v, t)),
+            _ => false,
+        }
+    }
+
     /// The type `t` stands for, following variable bindings.
     pub(crate) fn find(&self, t: &Ty) -> Ty {
         let mut t = t.clone();
         let mut steps = 0;
-        while let Ty::Var(v) | Ty::Decimal(v) = t {
+        while let Ty::Var(v) | Ty::Decimal(v) | Ty::Infer(v) = t {
             match self.vars.get(v as usize) {
                 Some(Some(next)) if steps < 1_000_000 => {
                     t = next.clone();
@@ -95,7 +117,24 @@ impl Checker {
                 self.vars[*x as usize] = Some(Ty::Error);
                 true
             }
+            (Ty::Infer(_), Ty::Never) | (Ty::Never, Ty::Infer(_)) => true,
+            (Ty::Infer(x), Ty::Infer(y)) if x == y => true,
+            (Ty::Infer(x), _) => {
+                if self.occurs(*x, &b) {
+                    return false;
+                }
+                self.vars[*x as usize] = Some(b.clone());
+                true
+            }
+            (_, Ty::Infer(y)) => {
+                if self.occurs(*y, &a) {
+                    return false;
+                }
+                self.vars[*y as usize] = Some(a.clone());
+                true
+            }
             (Ty::Error, _) | (_, Ty::Error) | (Ty::Never, _) | (_, Ty::Never) => true,
+            (Ty::Option(x), Ty::Option(y)) => self.unify(x, y),
             (Ty::Var(x), Ty::Var(y)) => {
                 if x != y {
                     self.vars[*x as usize] = Some(b.clone());
@@ -163,6 +202,8 @@ impl Checker {
                 }
             }
             Ty::Struct(n) | Ty::Enum(n) => n,
+            Ty::Option(t) => format!("Option<{}>", self.show(&t)),
+            Ty::Infer(_) => "_".into(),
             Ty::Never => "!".into(),
             Ty::Error => "{error}".into(),
         }
@@ -224,6 +265,9 @@ impl Checker {
                     })
                     .unwrap_or_default(),
             },
+            Ty::Option(t) => Type::option(self.to_type(&t)),
+            // Nothing said what it is (a `None` never used otherwise).
+            Ty::Infer(_) => Type::unit(),
             Ty::Never | Ty::Error => Type::unit(),
         }
     }
@@ -350,6 +394,9 @@ impl Checker {
             l.ty.clone()
         } else if let Some((t, _)) = self.consts.get(&name) {
             t.clone()
+        } else if name == "None" {
+            let t = Ty::Option(Box::new(self.fresh_infer()));
+            return Self::typed(ExprKind::Variant("Option".into(), "None".into(), Vec::new()), span, t);
         } else {
             let mut d = Diagnostic::new(span, format!("cannot find `{name}` in this scope"));
             if self.fns.contains_key(&name) {
@@ -716,6 +763,20 @@ impl Checker {
                 }
             }
             return Self::typed(ExprKind::Call(name, args), span, sig.ret);
+        }
+        if name == "Some" {
+            if args.len() != 1 {
+                let d = Diagnostic::new(span, format!("`Some` takes 1 value, {} given", args.len()))
+                    .with_help("write `Some(x)`");
+                self.err(d);
+                return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+            }
+            let t = Ty::Option(Box::new(args[0].ty.clone()));
+            let fields = args.into_iter().map(|a| ("0".to_owned(), a.span, a)).collect();
+            return Self::typed(ExprKind::Variant("Option".into(), "Some".into(), fields), span, t);
+        }
+        if matches!(name.as_str(), "__unwrap_or" | "__is_some" | "__is_none") {
+            return self.option_method(name, args, span);
         }
         if name.starts_with("__") && name != "__neg" {
             self.err(

@@ -361,6 +361,35 @@ impl Checker {
                 let tys = ts.iter().cloned().chain(std::iter::repeat(Ty::Error));
                 TPat::Tuple(parts.into_iter().zip(tys).map(|(p, t)| self.pattern(&p, &t, binds)).collect())
             }
+            MatchPat::Variant(ename, vname, fields, _, span) if ename == "Option" => {
+                let inner = self.fresh_infer();
+                if !self.unify(ty, &Ty::Option(Box::new(inner))) {
+                    self.pattern_mismatch(*span, ty, "an Option");
+                    return TPat::Wild;
+                }
+                let inner = match self.find(ty) {
+                    Ty::Option(t) => *t,
+                    _ => Ty::Error,
+                };
+                match (vname.as_str(), fields) {
+                    ("None", VariantFields::Unit) => TPat::Variant(0, Vec::new()),
+                    ("Some", VariantFields::Tuple(items)) => {
+                        let parts = self.positional(items, std::slice::from_ref(&inner), *span, "`Some`");
+                        let tys = std::iter::once(inner).chain(std::iter::repeat(Ty::Error));
+                        TPat::Variant(
+                            1,
+                            parts.into_iter().zip(tys).map(|(p, t)| self.pattern(&p, &t, binds)).collect(),
+                        )
+                    }
+                    _ => {
+                        self.err(
+                            Diagnostic::new(*span, "this pattern is not supported")
+                                .with_help("write `Some(x)` or `None`"),
+                        );
+                        TPat::Wild
+                    }
+                }
+            }
             MatchPat::Variant(ename, vname, fields, rest, span) => {
                 if !self.enum_defs.contains_key(ename) {
                     if matches!(fields, VariantFields::Unit) {
@@ -626,6 +655,34 @@ impl Checker {
     }
 }
 
+impl Checker {
+    /// `o.unwrap_or(d)`, `o.is_some()`, `o.is_none()` on an `Option`.
+    pub(crate) fn option_method(&mut self, name: String, args: Vec<Expr<Ty>>, span: Span) -> Expr<Ty> {
+        let inner = self.fresh_infer();
+        let opt = Ty::Option(Box::new(inner.clone()));
+        if !self.unify(&args[0].ty, &opt) {
+            let shown = self.show(&args[0].ty);
+            let method = name.trim_start_matches("__");
+            self.err(
+                Diagnostic::new(args[0].span, format!("`{method}` is a method of Option, not of {shown}"))
+                    .with_help("build an Option with `Some(x)` or `None`"),
+            );
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        }
+        let ty = if name == "__unwrap_or" {
+            if let Some(d) = args.get(1) {
+                if !self.unify(&d.ty, &inner) {
+                    self.mismatch(d.span, &inner, &d.ty);
+                }
+            }
+            inner
+        } else {
+            Ty::Bool
+        };
+        Self::typed(ExprKind::Call(name, args), span, ty)
+    }
+}
+
 // ----- exhaustiveness ----------------------------------------------------------------
 
 /// A constructor of a type, for [`missing`].
@@ -700,7 +757,8 @@ fn show_ctor(ty: &Type, c: &Ctor, fields: &[String]) -> String {
         }
         (Type::Enum { name, variants }, Ctor::Variant(k)) => {
             let Some(v) = variants.get(*k) else { return "_".into() };
-            let path = format!("{name}::{}", v.name);
+            let path =
+                if ty.option_inner().is_some() { v.name.clone() } else { format!("{name}::{}", v.name) };
             if v.fields.is_empty() {
                 path
             } else if v.named {

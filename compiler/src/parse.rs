@@ -522,10 +522,21 @@ impl Parser {
         }
         let after_as = self.pos >= 1 && matches!(&self.tokens[self.pos - 1].tok, Tok::Ident(w) if w == "as");
         let (name, span) = self.expect_ident("a type")?;
+        if name == "Option" && self.eat_punct("<") {
+            let inner = self.type_expr()?;
+            // `Option<Option<u8>>`: the scanner made one `>>` of the two.
+            let end = if self.is_punct(">>") {
+                let s = self.span();
+                self.tokens[self.pos].tok = Tok::Punct(">");
+                s
+            } else {
+                self.expect_punct(">")?
+            };
+            return Ok(TypeExpr::Option(Box::new(inner), span.to(end)));
+        }
         if self.is_punct("<") {
             let s = self.span();
             let help = match name.as_str() {
-                "Option" => "for a value that may be absent, pass a flag with it: `(bool, u32)` or a struct with a `present: bool` field",
                 "Vec" | "Box" | "Rc" | "Arc" => "use a fixed-length array `[T; N]` (set N with --const N=…)",
                 _ if after_as => "to compare a cast value, parenthesize it: `(x as u8) < y`",
                 _ => "the types are bool, u8…u128, i8…i128, [T; N], tuples and structs",
@@ -983,6 +994,13 @@ impl Parser {
                 };
                 Ok(Expr { kind: ExprKind::Call(callee.to_owned(), args), span, ty: () })
             }
+            "unwrap_or" | "is_some" | "is_none" => {
+                let want = if name == "unwrap_or" { 2 } else { 1 };
+                if args.len() != want {
+                    return self.error(span, format!("`{name}` takes {} argument(s)", want - 1));
+                }
+                Ok(Expr { kind: ExprKind::Call(format!("__{name}"), args), span, ty: () })
+            }
             "rev" | "enumerate" | "step_by" => {
                 let want = if name == "step_by" { 2 } else { 1 };
                 if args.len() != want {
@@ -1010,7 +1028,7 @@ impl Parser {
             _ => self.error_help(
                 name_span,
                 format!("method `{name}` is not supported"),
-                "methods of the language: min, max, abs, len, count_ones, swap, wrapping_add/sub/mul/div/rem/neg/shl/shr; in `for` loops iter, rev, step_by, enumerate",
+                "methods of the language: min, max, abs, len, count_ones, swap, wrapping_add/sub/mul/div/rem/neg/shl/shr, unwrap_or, is_some, is_none; in `for` loops iter, rev, step_by, enumerate",
             ),
         }
     }
@@ -1108,9 +1126,46 @@ impl Parser {
 
     fn if_expr(&mut self) -> PResult<Expr<()>> {
         let start = self.bump().span; // `if`
-        if self.is_word("let") {
-            let s = self.span();
-            return self.error_help(s, "`if let` is not supported", "use a plain `if` on a `bool`");
+        if self.eat_word("let") {
+            // `if let P = e { a } else { b }` is `match e { P => a, _ => b }`.
+            let pat = self.match_pattern()?;
+            self.expect_punct("=")?;
+            let scrutinee = self.expr_no_struct()?;
+            let then = self.block()?;
+            let then_span = then.span;
+            let mut end = then.span;
+            let els = if self.eat_word("else") {
+                let e = if self.is_word("if") {
+                    self.enter()?;
+                    let r = self.if_expr();
+                    self.leave();
+                    r?
+                } else {
+                    let b = self.block()?;
+                    let span = b.span;
+                    Expr { kind: ExprKind::Block(b), span, ty: () }
+                };
+                end = e.span;
+                e
+            } else {
+                unit_expr(end)
+            };
+            let span = pat.span();
+            let arms = vec![
+                Arm {
+                    pat,
+                    tpat: TPat::Wild,
+                    guard: None,
+                    body: Expr { kind: ExprKind::Block(then), span: then_span, ty: () },
+                    span,
+                },
+                Arm { pat: MatchPat::Wild(span), tpat: TPat::Wild, guard: None, body: els, span },
+            ];
+            return Ok(Expr {
+                kind: ExprKind::Match(Box::new(scrutinee), arms),
+                span: start.to(end),
+                ty: (),
+            });
         }
         let cond = self.expr_no_struct()?;
         let then = self.block()?;
@@ -1232,6 +1287,18 @@ impl Parser {
         // A name, a path, a literal: maybe a variant with fields, maybe a range.
         let lo = self.range_bound()?;
         if let ExprKind::Var(name) = &lo.kind {
+            if name == "None" && !self.is_punct("(") {
+                return Ok(MatchPat::Variant(
+                    "Option".into(),
+                    "None".into(),
+                    VariantFields::Unit,
+                    false,
+                    lo.span,
+                ));
+            }
+            if name == "Some" && self.is_punct("(") {
+                return self.variant_pattern("Option".into(), "Some".into(), lo.span);
+            }
             if self.is_punct("@") {
                 let s = self.span();
                 return self.error_help(

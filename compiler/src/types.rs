@@ -106,6 +106,28 @@ impl Type {
         }
     }
 
+    /// `Option<T>`: an enum `None` (tag 0) | `Some(T)` (tag 1), so a
+    /// `bool` (is some) then `T`.
+    pub fn option(t: Type) -> Type {
+        Type::Enum {
+            name: format!("Option<{t}>"),
+            variants: vec![
+                Variant { name: "None".into(), discriminant: 0, fields: Vec::new(), named: false },
+                Variant { name: "Some".into(), discriminant: 1, fields: vec![("0".into(), t)], named: false },
+            ],
+        }
+    }
+
+    /// For `Option<T>`, `T`.
+    pub fn option_inner(&self) -> Option<&Type> {
+        match self {
+            Type::Enum { name, variants } if name.starts_with("Option<") => {
+                variants.get(1).and_then(|v| v.fields.first()).map(|(_, t)| t)
+            }
+            _ => None,
+        }
+    }
+
     /// The bits of an enum's tag: enough for its largest discriminant (0
     /// for other types, and for an enum of one variant with discriminant 0).
     pub fn tag_bits(&self) -> u32 {

@@ -18,7 +18,8 @@
 //!   its name (`"Red"`), one with a field is an object of one key
 //!   (`{"Circle": 3}`), several fields by position an array
 //!   (`{"Pair": [1, 2]}`), named fields an object
-//!   (`{"Rect": {"w": 1, "h": 2}}`).
+//!   (`{"Rect": {"w": 1, "h": 2}}`);
+//! - `Option<T>`: `null` for `None`, the value itself for `Some`.
 //!
 //! [`Type::decode`] writes integers as JSON numbers when they fit in
 //! `i64`/`u64`, else as decimal strings, and fixed-point values as JSON
@@ -138,6 +139,15 @@ impl Type {
                         .get(f)
                         .ok_or_else(|| ValueError::new(format!("missing field `{f}` of {name}")))?;
                     t.encode_into(v, out).map_err(|e| e.within(&format!(".{f}")))?;
+                }
+            }
+            Type::Enum { .. } if self.option_inner().is_some() => {
+                let inner = self.option_inner().cloned().unwrap_or_else(Type::unit);
+                out.push(!value.is_null());
+                if value.is_null() {
+                    out.extend((0..inner.width()).map(|_| false));
+                } else {
+                    inner.encode_into(value, out).map_err(|e| e.within(".Some"))?;
                 }
             }
             Type::Enum { name, variants } => self.encode_enum(name, variants, value, out)?,
@@ -264,6 +274,17 @@ impl Type {
                     map.insert(f.clone(), t.decode_at(bits, pos));
                 }
                 Value::Object(map)
+            }
+            Type::Enum { .. } if self.option_inner().is_some() => {
+                let some = bits.get(*pos).copied().unwrap_or(false);
+                let inner = self.option_inner().cloned().unwrap_or_else(Type::unit);
+                *pos += 1;
+                let v = inner.decode_at(bits, pos);
+                if some {
+                    v
+                } else {
+                    Value::Null
+                }
             }
             Type::Enum { variants, .. } => {
                 let start = *pos;

@@ -308,6 +308,19 @@ impl Lowerer<'_> {
                 ))))
             }
             "cohort" => self.cohort(args, vals),
+            // `Option<T>` is `is_some` then `T`.
+            "__is_some" | "__is_none" => {
+                let a = self.bits(&vals[0]);
+                let some = a.first().copied().unwrap_or(WireId::ZERO);
+                Ok(Val::bits(vec![if name == "__is_some" { some } else { self.b.not(some) }]))
+            }
+            "__unwrap_or" => {
+                let a = self.bits(&vals[0]);
+                let d = self.bits(&vals[1]);
+                let some = a.first().copied().unwrap_or(WireId::ZERO);
+                let value = slice(&a, 1, ty.width());
+                Ok(Val::bits(self.b.mux(some, &value, &d)))
+            }
             "len" => {
                 let n = match &args[0].ty {
                     Type::Array(_, n) => *n,
