@@ -775,6 +775,9 @@ impl Checker {
             let fields = args.into_iter().map(|a| ("0".to_owned(), a.span, a)).collect();
             return Self::typed(ExprKind::Variant("Option".into(), "Some".into(), fields), span, t);
         }
+        if crate::builtins::is_int_method(&name) {
+            return self.int_method(name, args, span);
+        }
         if matches!(name.as_str(), "__unwrap_or" | "__is_some" | "__is_none") {
             return self.option_method(name, args, span);
         }

@@ -994,6 +994,11 @@ impl Parser {
                 };
                 Ok(Expr { kind: ExprKind::Call(callee.to_owned(), args), span, ty: () })
             }
+            "saturating_add" | "saturating_sub" | "saturating_mul" | "checked_add" | "checked_sub"
+            | "checked_mul" | "checked_div" | "checked_rem" | "leading_zeros" | "trailing_zeros"
+            | "rotate_left" | "rotate_right" => {
+                Ok(Expr { kind: ExprKind::Call(format!("__{name}"), args), span, ty: () })
+            }
             "unwrap_or" | "is_some" | "is_none" => {
                 let want = if name == "unwrap_or" { 2 } else { 1 };
                 if args.len() != want {
@@ -1028,7 +1033,7 @@ impl Parser {
             _ => self.error_help(
                 name_span,
                 format!("method `{name}` is not supported"),
-                "methods of the language: min, max, abs, len, count_ones, swap, wrapping_add/sub/mul/div/rem/neg/shl/shr, unwrap_or, is_some, is_none; in `for` loops iter, rev, step_by, enumerate",
+                "methods of the language: min, max, abs, len, count_ones, leading_zeros, trailing_zeros, rotate_left/right, swap, wrapping_/saturating_/checked_add/sub/mul, wrapping_/checked_div/rem, wrapping_neg/shl/shr, unwrap_or, is_some, is_none; in `for` loops iter, rev, step_by, enumerate",
             ),
         }
     }

@@ -308,6 +308,7 @@ impl Lowerer<'_> {
                 ))))
             }
             "cohort" => self.cohort(args, vals),
+            _ if crate::builtins::is_int_method(name) => self.int_method(&name[2..], &args[0].ty, vals),
             // `Option<T>` is `is_some` then `T`.
             "__is_some" | "__is_none" => {
                 let a = self.bits(&vals[0]);
