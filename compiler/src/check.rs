@@ -240,6 +240,8 @@ pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
 #[derive(Clone, Debug)]
 pub(crate) struct FnSig {
     pub(crate) params: Vec<Ty>,
+    /// The first parameter is `self` (a method of an `impl` block).
+    pub(crate) has_self: bool,
     pub(crate) ret: Ty,
     pub(crate) span: Span,
 }
@@ -359,7 +361,8 @@ impl Checker {
                 Some(t) => self.resolve_type_expr(t),
                 None => Ty::unit(),
             };
-            self.fns.insert(f.name.clone(), FnSig { params, ret, span: f.span });
+            let has_self = f.params.first().is_some_and(|p| p.name == "self");
+            self.fns.insert(f.name.clone(), FnSig { params, ret, span: f.span, has_self });
         }
     }
 
@@ -488,6 +491,10 @@ impl Checker {
                 let v = i128::try_from(*value).ok()?;
                 Some(if *negative { -v } else { v })
             }
+            ExprKind::Assoc { ty, member } if self.consts.contains_key(&format!("{ty}::{member}")) => {
+                let v = Expr { kind: ExprKind::Var(format!("{ty}::{member}")), span: e.span, ty: () };
+                self.const_int(&v, depth + 1)
+            }
             ExprKind::Assoc { ty, member } => match self.assoc_const(ty, member, e.span)? {
                 ExprKind::Int { negative, value, .. } => {
                     let v = i128::try_from(value).ok()?;
@@ -588,6 +595,7 @@ impl Checker {
             params: Vec::new(),
             ret: Ty::Error,
             span: f.span,
+            has_self: false,
         });
         self.ret = sig.ret.clone();
         self.current_fn = f.name.clone();

@@ -316,8 +316,18 @@ impl Checker {
             }
             ExprKind::Bool(b) => Self::typed(ExprKind::Bool(b), span, Ty::Bool),
             ExprKind::Var(name) => self.var(name, span),
+            ExprKind::Assoc { ty, member } if self.consts.contains_key(&format!("{ty}::{member}")) => {
+                self.var(format!("{ty}::{member}"), span)
+            }
             ExprKind::Assoc { ty, member } if self.enum_defs.contains_key(&ty) => {
                 self.variant_expr(ty, member, Vec::new(), span)
+            }
+            ExprKind::Variant(ty, member, fields)
+                if !self.enum_defs.contains_key(&ty) && self.fns.contains_key(&format!("{ty}::{member}")) =>
+            {
+                // `T::f(a, …)`: a function of an `impl` block.
+                let args = fields.into_iter().map(|(_, _, e)| e).collect();
+                self.call(format!("{ty}::{member}"), args, span)
             }
             ExprKind::Variant(ty, member, fields) => self.variant_expr(ty, member, fields, span),
             ExprKind::Match(scrutinee, arms) => self.match_expr(*scrutinee, arms, span),
@@ -745,8 +755,48 @@ impl Checker {
         }
     }
 
+    /// `recv.method(…)`: the function `T::method` of the receiver's type.
+    fn method_name(&mut self, method: &str, args: &[Expr<Ty>], span: Span) -> Option<String> {
+        let recv = self.find(&args.first()?.ty);
+        let ty = match &recv {
+            Ty::Struct(n) | Ty::Enum(n) => n.clone(),
+            Ty::Error => return None,
+            other => {
+                let d = Diagnostic::new(span, format!("method `{method}` is not supported on {}", self.show(other)))
+                    .with_help("methods of the language: min, max, abs, len, count_ones, leading_zeros, trailing_zeros, rotate_left/right, swap, wrapping_/saturating_/checked_add/sub/mul, unwrap_or, is_some, is_none; `impl` blocks add methods to structs and enums");
+                self.err(d);
+                return None;
+            }
+        };
+        let full = format!("{ty}::{method}");
+        match self.fns.get(&full) {
+            Some(sig) if !sig.params.is_empty() && sig.has_self => Some(full),
+            Some(_) => {
+                self.err(
+                    Diagnostic::new(span, format!("`{full}` has no `self` parameter"))
+                        .with_help(format!("call it as `{full}(…)`")),
+                );
+                None
+            }
+            None => {
+                self.err(
+                    Diagnostic::new(span, format!("no method `{method}` on the type {ty}"))
+                        .with_help(format!("declare it in `impl {ty} {{ fn {method}(self, …) … }}`")),
+                );
+                None
+            }
+        }
+    }
+
     pub(crate) fn call(&mut self, name: String, args: Vec<Expr<()>>, span: Span) -> Expr<Ty> {
         let args: Vec<Expr<Ty>> = args.into_iter().map(|a| self.expr(a)).collect();
+        let name = match name.strip_prefix('.') {
+            Some(method) => match self.method_name(method, &args, span) {
+                Some(n) => n,
+                None => return Self::typed(ExprKind::Call(name, args), span, Ty::Error),
+            },
+            None => name,
+        };
         if let Some(sig) = self.fns.get(&name).cloned() {
             self.calls.entry(self.current_fn.clone()).or_default().push((name.clone(), span));
             if args.len() != sig.params.len() {

@@ -14,7 +14,7 @@ use garblet_circuits::{Party, Visibility};
 
 /// Parses a token list (ending with [`Tok::Eof`]) into a program.
 pub(crate) fn parse(tokens: Vec<Token>) -> Result<Untyped, Diagnostics> {
-    let mut p = Parser { tokens, pos: 0, errors: Diagnostics::new(), depth: 0 };
+    let mut p = Parser { tokens, pos: 0, errors: Diagnostics::new(), depth: 0, self_ty: None };
     let program = p.program();
     if p.errors.is_empty() {
         Ok(program)
@@ -33,6 +33,8 @@ struct Parser {
     pos: usize,
     errors: Diagnostics,
     depth: usize,
+    /// Inside `impl T { … }`: `T`, for `self` parameters.
+    self_ty: Option<String>,
 }
 
 /// Keywords of Rust the language does not have, and what to say about them.
@@ -50,22 +52,21 @@ fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
             "`break` and `continue` are not supported: every loop runs to its bound",
             "put the rest of the body under an `if`",
         ),
-        "impl" => ("`impl` blocks are not supported", "write free functions: `fn f(s: S) -> T`"),
         "trait" => ("traits are not supported", "write free functions"),
         "use" | "mod" | "extern" | "crate" => {
             ("modules and imports are not supported", "a program is one file; the built-ins need no import")
         }
         "static" => ("`static` items are not supported", "use `const`"),
         "type" => ("type aliases are not supported", "write the type out"),
-        "unsafe" | "async" | "await" | "dyn" | "move" | "ref" | "where" | "self" | "Self" | "super"
-        | "box" | "yield" => ("this Rust feature is not supported", "see docs/LANGUAGE.md for the language"),
+        "unsafe" | "async" | "await" | "dyn" | "move" | "ref" | "where" | "Self" | "super" | "box"
+        | "yield" => ("this Rust feature is not supported", "see docs/LANGUAGE.md for the language"),
         _ => return None,
     })
 }
 
 const KEYWORDS: &[&str] = &[
     "fn", "let", "mut", "if", "else", "for", "in", "return", "const", "struct", "as", "true", "false", "pub",
-    "enum", "match",
+    "enum", "match", "impl",
 ];
 
 impl Parser {
@@ -313,6 +314,8 @@ impl Parser {
             }
             let s = self.struct_def()?;
             program.structs.push(s);
+        } else if self.eat_word("impl") {
+            self.impl_block(program)?;
         } else if self.eat_word("enum") {
             if let Some((_, _, span)) = attrs.into_iter().find(|(n, _, _)| n != "derive" && n != "allow") {
                 return self.error(span, "attributes on an `enum` are not supported");
@@ -379,6 +382,29 @@ impl Parser {
                 }
             }
             let mutable = self.eat_word("mut");
+            if params.is_empty() && self.self_ty.is_some() {
+                // `self`, `mut self`, `&self` (a copy: nothing is shared).
+                let at = self.pos;
+                let by_ref = self.eat_punct("&");
+                if by_ref && self.is_word("mut") {
+                    let s = self.span();
+                    return self.error_help(
+                        s,
+                        "`&mut self` is not supported",
+                        "take `self` by value and return the new value: `fn f(mut self) -> Self { …; self }`",
+                    );
+                }
+                if self.is_word("self") {
+                    let pspan = self.bump().span;
+                    let ty = TypeExpr::Named(self.self_ty.clone().unwrap_or_default(), pspan);
+                    params.push(ParamDef { name: "self".into(), span: pspan, mutable, ty, party: None });
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                    continue;
+                }
+                self.pos = at;
+            }
             if self.is_punct("&") {
                 let s = self.span();
                 return self.error_help(s, "references are not supported", "pass values: they are copied");
@@ -429,6 +455,76 @@ impl Parser {
         }
         self.expect_punct("}")?;
         Ok(StructDef { name, span, fields })
+    }
+
+    /// `impl T { const K: U = v; fn f(self, …) … }` (after `impl`): each
+    /// item becomes a top-level one named `T::K`, `T::f`, with `Self`
+    /// standing for `T` and `self` a first parameter of type `T`.
+    fn impl_block(&mut self, program: &mut Untyped) -> PResult<()> {
+        if self.is_punct("<") {
+            let s = self.span();
+            return self.error(s, "generic `impl` blocks are not supported");
+        }
+        let (ty, tspan) = self.expect_ident("a type name")?;
+        if self.is_word("for") {
+            let s = self.span();
+            return self.error_help(s, "trait implementations are not supported", "write `impl T { … }`");
+        }
+        let open = self.expect_punct("{")?;
+        // `Self` is `T` up to the matching `}`; the items start where the
+        // depth is 0 (where to go on after an error in one).
+        let mut depth = 0usize;
+        let mut starts = Vec::new();
+        let mut end = self.tokens.len().saturating_sub(1);
+        for (k, t) in self.tokens.iter_mut().enumerate().skip(self.pos) {
+            match &t.tok {
+                Tok::Punct("{") => depth += 1,
+                Tok::Punct("}") if depth == 0 => {
+                    end = k;
+                    break;
+                }
+                Tok::Punct("}") => depth -= 1,
+                Tok::Ident(w) if w == "Self" => t.tok = Tok::Ident(ty.clone()),
+                Tok::Ident(w) if depth == 0 && matches!(w.as_str(), "fn" | "const" | "pub") => starts.push(k),
+                _ => {}
+            }
+        }
+        let _ = (open, tspan);
+        self.self_ty = Some(ty.clone());
+        while self.pos < end {
+            let at = self.pos;
+            if self.impl_item(&ty, program).is_err() {
+                self.depth = 0;
+                self.pos = starts.iter().copied().find(|&k| k > at).unwrap_or(end).min(end);
+            }
+        }
+        self.self_ty = None;
+        self.pos = end;
+        self.expect_punct("}")?;
+        Ok(())
+    }
+
+    fn impl_item(&mut self, ty: &str, program: &mut Untyped) -> PResult<()> {
+        {
+            let _ = self.attributes()?;
+            self.eat_word("pub");
+            if self.eat_word("fn") {
+                let mut f = self.function(Visibility::Both)?;
+                f.name = format!("{ty}::{}", f.name);
+                program.fns.push(f);
+            } else if self.eat_word("const") {
+                let (name, span) = self.expect_ident("a constant name")?;
+                self.expect_punct(":")?;
+                let cty = self.type_expr()?;
+                self.expect_punct("=")?;
+                let value = self.expr()?;
+                self.expect_punct(";")?;
+                program.consts.push(ConstDef { name: format!("{ty}::{name}"), span, ty: cty, value });
+            } else {
+                return self.unexpected("`fn` or `const` in an `impl` block");
+            }
+        }
+        Ok(())
     }
 
     /// `enum Name { A, B = 3, C(u8, u8), D { x: u8 } }` (after `enum`).
@@ -1029,6 +1125,11 @@ impl Parser {
                 } else {
                     self.error(span, format!("`{name}` takes no arguments"))
                 }
+            }
+            _ if !name.starts_with("__") => {
+                // A method of an `impl` block, resolved by the checker on
+                // the receiver's type.
+                Ok(Expr { kind: ExprKind::Call(format!(".{name}"), args), span, ty: () })
             }
             _ => self.error_help(
                 name_span,
