@@ -584,6 +584,21 @@ impl Checker {
         let a = self.expr(a);
         let ty = match self.find(&a.ty) {
             Ty::Tuple(ts) if (k as usize) < ts.len() => ts[k as usize].clone(),
+            Ty::Struct(s) if self.is_tuple_struct(&s) => {
+                let fields = self.structs.get(&s).cloned().unwrap_or_default();
+                match fields.get(k as usize) {
+                    Some((_, t)) => t.clone(),
+                    None => {
+                        let msg =
+                            format!("the tuple struct `{s}` has no field `{k}`; it has {}", fields.len());
+                        self.err(
+                            Diagnostic::new(span, msg)
+                                .with_help(format!("its fields are 0..{}", fields.len())),
+                        );
+                        Ty::Error
+                    }
+                }
+            }
             Ty::Error => Ty::Error,
             other => {
                 let msg = format!("{} has no field `{k}`", self.show(&other));
@@ -755,6 +770,40 @@ impl Checker {
         }
     }
 
+    /// Whether the struct `s` was declared with fields by position.
+    pub(crate) fn is_tuple_struct(&self, s: &str) -> bool {
+        self.struct_defs.get(s).is_some_and(|d| d.fields.first().is_some_and(|(f, _, _)| f == "0"))
+    }
+
+    /// `S(a, b)` for a tuple struct `S`.
+    fn tuple_struct_lit(&mut self, name: String, args: Vec<Expr<Ty>>, span: Span) -> Expr<Ty> {
+        if !self.is_tuple_struct(&name) {
+            self.err(
+                Diagnostic::new(span, format!("`{name}` has named fields"))
+                    .with_help(format!("write `{name} {{ field: value, … }}`")),
+            );
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        }
+        let Some(decl) = self.struct_fields(&name, span) else {
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        };
+        if decl.len() != args.len() {
+            let d =
+                Diagnostic::new(span, format!("`{name}` has {} field(s), {} given", decl.len(), args.len()))
+                    .with_help(format!("write `{name}({})`", vec!["_"; decl.len()].join(", ")));
+            self.err(d);
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        }
+        let mut fields = Vec::with_capacity(args.len());
+        for ((f, t), a) in decl.iter().zip(args) {
+            if !self.unify(&a.ty, t) {
+                self.mismatch(a.span, t, &a.ty);
+            }
+            fields.push((f.clone(), a.span, a));
+        }
+        Self::typed(ExprKind::Struct(name.clone(), fields), span, Ty::Struct(name))
+    }
+
     /// `recv.method(…)`: the function `T::method` of the receiver's type.
     fn method_name(&mut self, method: &str, args: &[Expr<Ty>], span: Span) -> Option<String> {
         let recv = self.find(&args.first()?.ty);
@@ -813,6 +862,9 @@ impl Checker {
                 }
             }
             return Self::typed(ExprKind::Call(name, args), span, sig.ret);
+        }
+        if self.struct_defs.contains_key(&name) && !self.fns.contains_key(&name) {
+            return self.tuple_struct_lit(name, args, span);
         }
         if name == "Some" {
             if args.len() != 1 {

@@ -433,12 +433,32 @@ impl Parser {
             let s = self.span();
             return self.error(s, "generic structs are not supported");
         }
-        if self.is_punct("(") || self.is_punct(";") {
+        if self.eat_punct("(") {
+            // A tuple struct: its fields are named `0`, `1`, ….
+            let mut fields = Vec::new();
+            while !self.is_punct(")") {
+                self.eat_word("pub");
+                let fspan = self.span();
+                let ty = self.type_expr()?;
+                fields.push((fields.len().to_string(), ty, fspan));
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            self.expect_punct(")")?;
+            if fields.is_empty() {
+                let s = self.prev_span();
+                return self.error_help(s, "a tuple struct needs a field", "write `struct S(u32);`");
+            }
+            self.expect_punct(";")?;
+            return Ok(StructDef { name, span, fields });
+        }
+        if self.is_punct(";") {
             let s = self.span();
             return self.error_help(
                 s,
-                "tuple and unit structs are not supported",
-                "use named fields: `struct S { x: u32 }`",
+                "unit structs are not supported",
+                "use named fields: `struct S { x: u32 }`, or a tuple struct `struct S(u32);`",
             );
         }
         self.expect_punct("{")?;

@@ -140,6 +140,11 @@ impl Type {
         }
     }
 
+    /// True for a tuple struct (`struct P(u8, i16);`, fields named `0`, `1`, …).
+    pub fn is_tuple_struct(&self) -> bool {
+        matches!(self, Type::Struct { fields, .. } if fields.first().is_some_and(|(f, _)| f == "0"))
+    }
+
     /// True for an enum whose variants have no fields (which `as` converts
     /// to an integer).
     pub fn is_c_like_enum(&self) -> bool {

@@ -13,7 +13,7 @@
 //!   not fit after rounding is an error;
 //! - `bool`: `true`/`false`;
 //! - arrays and tuples: JSON arrays;
-//! - structs: JSON objects with every field;
+//! - structs: JSON objects with every field; tuple structs arrays;
 //! - enums: serde's externally tagged form: a variant without fields is
 //!   its name (`"Red"`), one with a field is an object of one key
 //!   (`{"Circle": 3}`), several fields by position an array
@@ -121,6 +121,16 @@ impl Type {
                 for (k, (t, item)) in ts.iter().zip(items).enumerate() {
                     t.encode_into(item, out).map_err(|e| e.within(&format!(".{k}")))?;
                 }
+            }
+            Type::Struct { name, fields } if self.is_tuple_struct() => {
+                if !value.is_array() {
+                    return Err(ValueError::new(format!(
+                        "expected an array of {} for the tuple struct {name}, found {value}",
+                        fields.len()
+                    )));
+                }
+                let tuple = Type::Tuple(fields.iter().map(|(_, t)| t.clone()).collect());
+                tuple.encode_into(value, out)?;
             }
             Type::Struct { name, fields } => {
                 let map = match value {
@@ -268,6 +278,9 @@ impl Type {
             }
             Type::Array(elem, n) => Value::Array((0..*n).map(|_| elem.decode_at(bits, pos)).collect()),
             Type::Tuple(ts) => Value::Array(ts.iter().map(|t| t.decode_at(bits, pos)).collect()),
+            Type::Struct { fields, .. } if self.is_tuple_struct() => {
+                Value::Array(fields.iter().map(|(_, t)| t.decode_at(bits, pos)).collect())
+            }
             Type::Struct { fields, .. } => {
                 let mut map = serde_json::Map::new();
                 for (f, t) in fields {
