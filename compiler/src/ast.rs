@@ -18,6 +18,8 @@ pub(crate) struct Program<T> {
     pub consts: Vec<ConstDef<T>>,
     /// `struct` items.
     pub structs: Vec<StructDef>,
+    /// `enum` items.
+    pub enums: Vec<EnumDef>,
     /// `fn` items.
     pub fns: Vec<FnDef<T>>,
 }
@@ -44,6 +46,41 @@ pub(crate) struct StructDef {
     pub span: Span,
     /// Fields: name, type, span of the name.
     pub fields: Vec<(String, TypeExpr, Span)>,
+}
+
+/// `enum Name { Variant, Variant(T, …), Variant { field: T, … }, … }`
+#[derive(Clone, Debug)]
+pub(crate) struct EnumDef {
+    /// Its name.
+    pub name: String,
+    /// Span of the name.
+    pub span: Span,
+    /// The variants in declaration order.
+    pub variants: Vec<VariantDef>,
+}
+
+/// One variant of an `enum`.
+#[derive(Clone, Debug)]
+pub(crate) struct VariantDef {
+    /// Its name.
+    pub name: String,
+    /// Span of the name.
+    pub span: Span,
+    /// `= N`, a constant expression.
+    pub discriminant: Option<Expr<()>>,
+    /// Its fields.
+    pub fields: VariantFields<TypeExpr>,
+}
+
+/// The fields of an enum variant (as declared, or as a pattern lists them).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum VariantFields<T> {
+    /// `Red`.
+    Unit,
+    /// `Circle(u8)`: the fields by position.
+    Tuple(Vec<T>),
+    /// `Rect { w: u8, h: u8 }`: the fields by name.
+    Named(Vec<(String, T)>),
 }
 
 /// `fn name(params) -> ret { body }`
@@ -87,13 +124,18 @@ pub(crate) enum TypeExpr {
     Array(Box<TypeExpr>, Box<Expr<()>>, Span),
     /// `(A, B)`, `()`.
     Tuple(Vec<TypeExpr>, Span),
+    /// `Option<T>`.
+    Option(Box<TypeExpr>, Span),
 }
 
 impl TypeExpr {
     /// Where it is written.
     pub(crate) fn span(&self) -> Span {
         match self {
-            TypeExpr::Named(_, s) | TypeExpr::Array(_, _, s) | TypeExpr::Tuple(_, s) => *s,
+            TypeExpr::Named(_, s)
+            | TypeExpr::Array(_, _, s)
+            | TypeExpr::Tuple(_, s)
+            | TypeExpr::Option(_, s) => *s,
         }
     }
 }
@@ -273,6 +315,88 @@ pub(crate) enum ExprKind<T> {
     Tuple(Vec<Expr<T>>),
     /// `Name { field: value, … }`.
     Struct(String, Vec<(String, Span, Expr<T>)>),
+    /// `Enum::Variant`, `Enum::Variant(a, …)` or `Enum::Variant { f: a, … }`:
+    /// the enum's name, the variant's, and the fields given (by position,
+    /// named `0`, `1`, … or by name; the checker puts them in declaration
+    /// order).
+    Variant(String, String, Vec<(String, Span, Expr<T>)>),
+    /// `match scrutinee { arms }`.
+    Match(Box<Expr<T>>, Vec<Arm<T>>),
+}
+
+/// One arm of a `match`: `pattern if guard => body`.
+#[derive(Clone, Debug)]
+pub(crate) struct Arm<T> {
+    /// The pattern as written.
+    pub pat: MatchPat,
+    /// The pattern resolved by the checker (`TPat::Wild` before).
+    pub tpat: TPat,
+    /// `if guard`.
+    pub guard: Option<Expr<T>>,
+    /// The arm's value.
+    pub body: Expr<T>,
+    /// The pattern's span.
+    pub span: Span,
+}
+
+/// A pattern of a `match` arm, as written.
+#[derive(Clone, Debug)]
+pub(crate) enum MatchPat {
+    /// `_`.
+    Wild(Span),
+    /// `..` among the fields of a tuple or a variant.
+    Rest(Span),
+    /// A name: a binding, or a `const` item.
+    Ident(String, Span),
+    /// A literal (`3`, `-1`, `true`) or an associated constant (`u8::MAX`).
+    Lit(Expr<()>),
+    /// `lo..=hi`, `lo..hi`, `lo..`, `..=hi`.
+    Range(Option<Expr<()>>, Option<Expr<()>>, bool, Span),
+    /// `(a, b, …)`.
+    Tuple(Vec<MatchPat>, Span),
+    /// `Enum::Variant`, `Enum::Variant(p, …)`, `Enum::Variant { f: p, .. }`;
+    /// for named fields, the bool says `..` ended the list.
+    Variant(String, String, VariantFields<(Span, MatchPat)>, bool, Span),
+    /// `a | b | …`.
+    Or(Vec<MatchPat>, Span),
+}
+
+impl MatchPat {
+    /// Where it is written.
+    pub(crate) fn span(&self) -> Span {
+        match self {
+            MatchPat::Wild(s)
+            | MatchPat::Rest(s)
+            | MatchPat::Ident(_, s)
+            | MatchPat::Range(_, _, _, s)
+            | MatchPat::Tuple(_, s)
+            | MatchPat::Variant(_, _, _, _, s)
+            | MatchPat::Or(_, s) => *s,
+            MatchPat::Lit(e) => e.span,
+        }
+    }
+}
+
+/// A pattern resolved against the scrutinee's type, for exhaustiveness and
+/// lowering. Integers are compared as keys: the value plus 2^(bits−1) for
+/// signed types (so that order is unsigned order), the value itself for
+/// unsigned ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TPat {
+    /// Matches anything.
+    Wild,
+    /// Matches anything and binds it.
+    Bind(String),
+    /// `true` or `false`.
+    Bool(bool),
+    /// The integers whose keys are in `lo..=hi`.
+    Int(u128, u128),
+    /// A tuple, struct or tuple struct: its fields in order.
+    Tuple(Vec<TPat>),
+    /// The variant of this index, its fields in declaration order.
+    Variant(usize, Vec<TPat>),
+    /// Any of these.
+    Or(Vec<TPat>),
 }
 
 /// Unary operators.
@@ -384,6 +508,21 @@ impl<T> Expr<T> {
             ExprKind::Struct(n, fields) => {
                 ExprKind::Struct(n, fields.into_iter().map(|(k, s, e)| (k, s, e.map(f))).collect())
             }
+            ExprKind::Variant(n, v, fields) => {
+                ExprKind::Variant(n, v, fields.into_iter().map(|(k, s, e)| (k, s, e.map(f))).collect())
+            }
+            ExprKind::Match(e, arms) => ExprKind::Match(
+                Box::new(e.map(f)),
+                arms.into_iter()
+                    .map(|a| Arm {
+                        pat: a.pat,
+                        tpat: a.tpat,
+                        guard: a.guard.map(|g| g.map(f)),
+                        body: a.body.map(f),
+                        span: a.span,
+                    })
+                    .collect(),
+            ),
         };
         Expr { kind, span: self.span, ty: f(self.ty) }
     }

@@ -25,6 +25,28 @@ use crate::types::{fixed_type_by_name, int_type_by_name, Type};
 /// The built-in functions' names.
 const BUILTINS: &[&str] = &["min", "max", "abs", "len", "count_ones", "cohort", "__neg"];
 
+/// The integer methods beyond the operators, as the parser names them.
+const INT_METHODS: &[&str] = &[
+    "__saturating_add",
+    "__saturating_sub",
+    "__saturating_mul",
+    "__checked_add",
+    "__checked_sub",
+    "__checked_mul",
+    "__checked_div",
+    "__checked_rem",
+    "__leading_zeros",
+    "__trailing_zeros",
+    "__rotate_left",
+    "__rotate_right",
+];
+
+/// Whether `name` is an integer method (`x.saturating_add(y)` is the call
+/// `__saturating_add(x, y)`).
+pub(crate) fn is_int_method(name: &str) -> bool {
+    INT_METHODS.contains(&name)
+}
+
 /// Whether `name` is a built-in function.
 pub(crate) fn is_builtin(name: &str) -> bool {
     BUILTINS.contains(&name)
@@ -97,6 +119,13 @@ impl Checker {
                 );
                 None
             }
+            None if ty.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                self.err(
+                    Diagnostic::new(span, format!("unknown enum or type `{ty}` in `{ty}::{member}`"))
+                        .with_help(format!("declare it, e.g. `enum {ty} {{ {member}, … }}`")),
+                );
+                None
+            }
             None => {
                 self.err(
                     Diagnostic::new(span, "paths are not supported")
@@ -105,6 +134,46 @@ impl Checker {
                 None
             }
         }
+    }
+
+    /// An integer method (`is_int_method`) on typed arguments: the receiver
+    /// an integer; the other operand of its type, except a rotation's
+    /// amount, a `u32`; `checked_*` give an `Option`.
+    pub(crate) fn int_method(&mut self, name: String, args: Vec<Expr<Ty>>, span: Span) -> Expr<Ty> {
+        let method = name.trim_start_matches("__").to_owned();
+        let unary = method.ends_with("_zeros");
+        let want = if unary { 1 } else { 2 };
+        if args.len() != want {
+            let d = Diagnostic::new(
+                span,
+                format!("`{method}` takes {} argument(s), {} given", want - 1, args.len() - 1),
+            );
+            self.err(d);
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        }
+        let t = args[0].ty.clone();
+        if !self.is_int_like(&t) {
+            let msg = format!("`{method}` is a method of the integer types, not of {}", self.show(&t));
+            self.err(
+                Diagnostic::new(span, msg).with_help(format!("convert first, e.g. `(x as u32).{method}(…)`")),
+            );
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        }
+        let u32_ty = Ty::Int { signed: false, bits: 32 };
+        if let Some(b) = args.get(1) {
+            let other = if method.starts_with("rotate") { &u32_ty } else { &t };
+            if !self.unify(&b.ty, other) {
+                self.mismatch(b.span, other, &b.ty);
+            }
+        }
+        let ty = if unary {
+            u32_ty
+        } else if method.starts_with("checked") {
+            Ty::Option(Box::new(t))
+        } else {
+            t
+        };
+        Self::typed(ExprKind::Call(name, args), span, ty)
     }
 
     /// A call of the built-in `name` (already known to be one) on typed

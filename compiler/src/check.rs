@@ -54,7 +54,7 @@ pub(crate) struct Checked {
 pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
     let mut c = Checker::new();
     c.collect(&program);
-    let Program { consts, structs: _, fns } = program;
+    let Program { consts, structs: _, enums: _, fns } = program;
 
     // Constants (their types and values).
     let mut typed_consts = Vec::new();
@@ -218,6 +218,7 @@ pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
             .map(|k| ConstDef { name: k.name, span: k.span, ty: k.ty, value: k.value.map(&mut resolve) })
             .collect(),
         structs: Vec::new(),
+        enums: Vec::new(),
         fns: typed_fns
             .into_iter()
             .map(|f| FnDef {
@@ -239,6 +240,8 @@ pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
 #[derive(Clone, Debug)]
 pub(crate) struct FnSig {
     pub(crate) params: Vec<Ty>,
+    /// The first parameter is `self` (a method of an `impl` block).
+    pub(crate) has_self: bool,
     pub(crate) ret: Ty,
     pub(crate) span: Span,
 }
@@ -257,6 +260,9 @@ pub(crate) struct Checker {
     pub(crate) structs: HashMap<String, Vec<(String, Ty)>>,
     pub(crate) struct_defs: HashMap<String, StructDef>,
     pub(crate) struct_in_progress: HashSet<String>,
+    /// `enum` items as written, and their variants once resolved.
+    pub(crate) enum_defs: HashMap<String, EnumDef>,
+    pub(crate) enums: HashMap<String, Vec<crate::matching::VariantTy>>,
     pub(crate) consts: HashMap<String, (Ty, Expr<()>)>,
     pub(crate) const_values: HashMap<String, Option<i128>>,
     pub(crate) fns: HashMap<String, FnSig>,
@@ -282,6 +288,8 @@ impl Checker {
             structs: HashMap::new(),
             struct_defs: HashMap::new(),
             struct_in_progress: HashSet::new(),
+            enum_defs: HashMap::new(),
+            enums: HashMap::new(),
             consts: HashMap::new(),
             const_values: HashMap::new(),
             fns: HashMap::new(),
@@ -320,6 +328,11 @@ impl Checker {
                 self.struct_defs.insert(s.name.clone(), s.clone());
             }
         }
+        for e in &program.enums {
+            if !dup(&e.name, e.span, &mut self.errors) {
+                self.enum_defs.insert(e.name.clone(), e.clone());
+            }
+        }
         for k in &program.consts {
             if !dup(&k.name, k.span, &mut self.errors) {
                 self.consts.insert(k.name.clone(), (Ty::Error, k.value.clone()));
@@ -328,6 +341,10 @@ impl Checker {
         let struct_names: Vec<String> = program.structs.iter().map(|s| s.name.clone()).collect();
         for name in struct_names {
             self.struct_fields(&name, Span::default());
+        }
+        let enum_names: Vec<String> = program.enums.iter().map(|e| e.name.clone()).collect();
+        for name in enum_names {
+            self.enum_variants(&name, Span::default());
         }
         for k in &program.consts {
             let ty = self.resolve_type_expr(&k.ty);
@@ -344,7 +361,8 @@ impl Checker {
                 Some(t) => self.resolve_type_expr(t),
                 None => Ty::unit(),
             };
-            self.fns.insert(f.name.clone(), FnSig { params, ret, span: f.span });
+            let has_self = f.params.first().is_some_and(|p| p.name == "self");
+            self.fns.insert(f.name.clone(), FnSig { params, ret, span: f.span, has_self });
         }
     }
 
@@ -400,6 +418,12 @@ impl Checker {
                     ));
                     return Ty::Error;
                 }
+                if self.enum_defs.contains_key(name) {
+                    return match self.enum_variants(name, *span) {
+                        Some(_) => Ty::Enum(name.clone()),
+                        None => Ty::Error,
+                    };
+                }
                 if self.struct_defs.contains_key(name) {
                     return match self.struct_fields(name, *span) {
                         Some(_) => Ty::Struct(name.clone()),
@@ -417,6 +441,7 @@ impl Checker {
                 Ty::Error
             }
             TypeExpr::Tuple(items, _) => Ty::Tuple(items.iter().map(|t| self.resolve_type_expr(t)).collect()),
+            TypeExpr::Option(inner, _) => Ty::Option(Box::new(self.resolve_type_expr(inner))),
             TypeExpr::Array(elem, len, span) => {
                 let elem = self.resolve_type_expr(elem);
                 match self.array_len(len) {
@@ -465,6 +490,10 @@ impl Checker {
             ExprKind::Int { negative, value, .. } => {
                 let v = i128::try_from(*value).ok()?;
                 Some(if *negative { -v } else { v })
+            }
+            ExprKind::Assoc { ty, member } if self.consts.contains_key(&format!("{ty}::{member}")) => {
+                let v = Expr { kind: ExprKind::Var(format!("{ty}::{member}")), span: e.span, ty: () };
+                self.const_int(&v, depth + 1)
             }
             ExprKind::Assoc { ty, member } => match self.assoc_const(ty, member, e.span)? {
                 ExprKind::Int { negative, value, .. } => {
@@ -566,6 +595,7 @@ impl Checker {
             params: Vec::new(),
             ret: Ty::Error,
             span: f.span,
+            has_self: false,
         });
         self.ret = sig.ret.clone();
         self.current_fn = f.name.clone();

@@ -44,6 +44,13 @@ pub(crate) enum Ty {
     Array(Box<Ty>, u32),
     Tuple(Vec<Ty>),
     Struct(String),
+    /// An `enum`, by name.
+    Enum(String),
+    /// `Option<T>`.
+    Option(Box<Ty>),
+    /// A type not yet known, of any kind (the `T` of a `None`); shares the
+    /// variable table with [`Ty::Var`].
+    Infer(u32),
     /// The type of a block that always returns: fits anywhere.
     Never,
     /// After an error: fits anywhere, reported once.
@@ -68,11 +75,28 @@ impl Checker {
         Ty::Decimal(self.vars.len() as u32 - 1)
     }
 
+    /// A variable for a type of any kind.
+    pub(crate) fn fresh_infer(&mut self) -> Ty {
+        self.vars.push(None);
+        Ty::Infer(self.vars.len() as u32 - 1)
+    }
+
+    /// Whether the variable `v` occurs in `t` (binding it there would make
+    /// an infinite type).
+    fn occurs(&self, v: u32, t: &Ty) -> bool {
+        match self.find(t) {
+            Ty::Infer(w) => w == v,
+            Ty::Option(inner) | Ty::Array(inner, _) => self.occurs(v, &inner),
+            Ty::Tuple(ts) => ts.iter().any(|t| self.occurs(v, t)),
+            _ => false,
+        }
+    }
+
     /// The type `t` stands for, following variable bindings.
     pub(crate) fn find(&self, t: &Ty) -> Ty {
         let mut t = t.clone();
         let mut steps = 0;
-        while let Ty::Var(v) | Ty::Decimal(v) = t {
+        while let Ty::Var(v) | Ty::Decimal(v) | Ty::Infer(v) = t {
             match self.vars.get(v as usize) {
                 Some(Some(next)) if steps < 1_000_000 => {
                     t = next.clone();
@@ -93,7 +117,24 @@ impl Checker {
                 self.vars[*x as usize] = Some(Ty::Error);
                 true
             }
+            (Ty::Infer(_), Ty::Never) | (Ty::Never, Ty::Infer(_)) => true,
+            (Ty::Infer(x), Ty::Infer(y)) if x == y => true,
+            (Ty::Infer(x), _) => {
+                if self.occurs(*x, &b) {
+                    return false;
+                }
+                self.vars[*x as usize] = Some(b.clone());
+                true
+            }
+            (_, Ty::Infer(y)) => {
+                if self.occurs(*y, &a) {
+                    return false;
+                }
+                self.vars[*y as usize] = Some(a.clone());
+                true
+            }
             (Ty::Error, _) | (_, Ty::Error) | (Ty::Never, _) | (_, Ty::Never) => true,
+            (Ty::Option(x), Ty::Option(y)) => self.unify(x, y),
             (Ty::Var(x), Ty::Var(y)) => {
                 if x != y {
                     self.vars[*x as usize] = Some(b.clone());
@@ -129,7 +170,7 @@ impl Checker {
             (Ty::Tuple(t1), Ty::Tuple(t2)) => {
                 t1.len() == t2.len() && t1.iter().zip(t2).fold(true, |ok, (x, y)| self.unify(x, y) && ok)
             }
-            (Ty::Struct(n1), Ty::Struct(n2)) => n1 == n2,
+            (Ty::Struct(n1), Ty::Struct(n2)) | (Ty::Enum(n1), Ty::Enum(n2)) => n1 == n2,
             _ => false,
         }
     }
@@ -160,7 +201,9 @@ impl Checker {
                     format!("({})", parts.join(", "))
                 }
             }
-            Ty::Struct(n) => n,
+            Ty::Struct(n) | Ty::Enum(n) => n,
+            Ty::Option(t) => format!("Option<{}>", self.show(&t)),
+            Ty::Infer(_) => "_".into(),
             Ty::Never => "!".into(),
             Ty::Error => "{error}".into(),
         }
@@ -205,6 +248,26 @@ impl Checker {
                     .map(|fs| fs.iter().map(|(f, t)| (f.clone(), self.to_type(t))).collect())
                     .unwrap_or_default(),
             },
+            Ty::Enum(name) => Type::Enum {
+                name: name.clone(),
+                variants: self
+                    .enums
+                    .get(&name)
+                    .map(|vs| {
+                        vs.iter()
+                            .map(|v| crate::types::Variant {
+                                name: v.name.clone(),
+                                discriminant: v.discriminant,
+                                fields: v.fields.iter().map(|(f, t)| (f.clone(), self.to_type(t))).collect(),
+                                named: v.named,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+            Ty::Option(t) => Type::option(self.to_type(&t)),
+            // Nothing said what it is (a `None` never used otherwise).
+            Ty::Infer(_) => Type::unit(),
             Ty::Never | Ty::Error => Type::unit(),
         }
     }
@@ -253,6 +316,21 @@ impl Checker {
             }
             ExprKind::Bool(b) => Self::typed(ExprKind::Bool(b), span, Ty::Bool),
             ExprKind::Var(name) => self.var(name, span),
+            ExprKind::Assoc { ty, member } if self.consts.contains_key(&format!("{ty}::{member}")) => {
+                self.var(format!("{ty}::{member}"), span)
+            }
+            ExprKind::Assoc { ty, member } if self.enum_defs.contains_key(&ty) => {
+                self.variant_expr(ty, member, Vec::new(), span)
+            }
+            ExprKind::Variant(ty, member, fields)
+                if !self.enum_defs.contains_key(&ty) && self.fns.contains_key(&format!("{ty}::{member}")) =>
+            {
+                // `T::f(a, …)`: a function of an `impl` block.
+                let args = fields.into_iter().map(|(_, _, e)| e).collect();
+                self.call(format!("{ty}::{member}"), args, span)
+            }
+            ExprKind::Variant(ty, member, fields) => self.variant_expr(ty, member, fields, span),
+            ExprKind::Match(scrutinee, arms) => self.match_expr(*scrutinee, arms, span),
             ExprKind::Assoc { ty, member } => match self.assoc_const(&ty, &member, span) {
                 Some(ExprKind::Int { negative, value, suffix }) => {
                     self.int_literal(negative, value, suffix, span)
@@ -326,6 +404,9 @@ impl Checker {
             l.ty.clone()
         } else if let Some((t, _)) = self.consts.get(&name) {
             t.clone()
+        } else if name == "None" {
+            let t = Ty::Option(Box::new(self.fresh_infer()));
+            return Self::typed(ExprKind::Variant("Option".into(), "None".into(), Vec::new()), span, t);
         } else {
             let mut d = Diagnostic::new(span, format!("cannot find `{name}` in this scope"));
             if self.fns.contains_key(&name) {
@@ -368,6 +449,20 @@ impl Checker {
             self.unify(&a.ty, &target);
         }
         let from = self.find(&a.ty);
+        if let Ty::Enum(name) = &from {
+            let c_like = self.enums.get(name).is_some_and(|vs| vs.iter().all(|v| v.fields.is_empty()));
+            if c_like && matches!(target, Ty::Int { .. } | Ty::Error) {
+                return Self::typed(ExprKind::Cast(Box::new(a), te), span, target);
+            }
+            let msg = format!("cannot cast the enum {name} as {}", self.show(&target));
+            let help = if c_like {
+                "an enum converts to an integer type only: `e as u8` is its discriminant"
+            } else {
+                "only an enum whose variants have no fields converts with `as`; use `match`"
+            };
+            self.err(Diagnostic::new(span, msg).with_help(help));
+            return Self::typed(ExprKind::Cast(Box::new(a), te), span, Ty::Error);
+        }
         let from_ok = matches!(
             from,
             Ty::Int { .. }
@@ -489,6 +584,21 @@ impl Checker {
         let a = self.expr(a);
         let ty = match self.find(&a.ty) {
             Ty::Tuple(ts) if (k as usize) < ts.len() => ts[k as usize].clone(),
+            Ty::Struct(s) if self.is_tuple_struct(&s) => {
+                let fields = self.structs.get(&s).cloned().unwrap_or_default();
+                match fields.get(k as usize) {
+                    Some((_, t)) => t.clone(),
+                    None => {
+                        let msg =
+                            format!("the tuple struct `{s}` has no field `{k}`; it has {}", fields.len());
+                        self.err(
+                            Diagnostic::new(span, msg)
+                                .with_help(format!("its fields are 0..{}", fields.len())),
+                        );
+                        Ty::Error
+                    }
+                }
+            }
             Ty::Error => Ty::Error,
             other => {
                 let msg = format!("{} has no field `{k}`", self.show(&other));
@@ -660,8 +770,82 @@ impl Checker {
         }
     }
 
+    /// Whether the struct `s` was declared with fields by position.
+    pub(crate) fn is_tuple_struct(&self, s: &str) -> bool {
+        self.struct_defs.get(s).is_some_and(|d| d.fields.first().is_some_and(|(f, _, _)| f == "0"))
+    }
+
+    /// `S(a, b)` for a tuple struct `S`.
+    fn tuple_struct_lit(&mut self, name: String, args: Vec<Expr<Ty>>, span: Span) -> Expr<Ty> {
+        if !self.is_tuple_struct(&name) {
+            self.err(
+                Diagnostic::new(span, format!("`{name}` has named fields"))
+                    .with_help(format!("write `{name} {{ field: value, … }}`")),
+            );
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        }
+        let Some(decl) = self.struct_fields(&name, span) else {
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        };
+        if decl.len() != args.len() {
+            let d =
+                Diagnostic::new(span, format!("`{name}` has {} field(s), {} given", decl.len(), args.len()))
+                    .with_help(format!("write `{name}({})`", vec!["_"; decl.len()].join(", ")));
+            self.err(d);
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        }
+        let mut fields = Vec::with_capacity(args.len());
+        for ((f, t), a) in decl.iter().zip(args) {
+            if !self.unify(&a.ty, t) {
+                self.mismatch(a.span, t, &a.ty);
+            }
+            fields.push((f.clone(), a.span, a));
+        }
+        Self::typed(ExprKind::Struct(name.clone(), fields), span, Ty::Struct(name))
+    }
+
+    /// `recv.method(…)`: the function `T::method` of the receiver's type.
+    fn method_name(&mut self, method: &str, args: &[Expr<Ty>], span: Span) -> Option<String> {
+        let recv = self.find(&args.first()?.ty);
+        let ty = match &recv {
+            Ty::Struct(n) | Ty::Enum(n) => n.clone(),
+            Ty::Error => return None,
+            other => {
+                let d = Diagnostic::new(span, format!("method `{method}` is not supported on {}", self.show(other)))
+                    .with_help("methods of the language: min, max, abs, len, count_ones, leading_zeros, trailing_zeros, rotate_left/right, swap, wrapping_/saturating_/checked_add/sub/mul, unwrap_or, is_some, is_none; `impl` blocks add methods to structs and enums");
+                self.err(d);
+                return None;
+            }
+        };
+        let full = format!("{ty}::{method}");
+        match self.fns.get(&full) {
+            Some(sig) if !sig.params.is_empty() && sig.has_self => Some(full),
+            Some(_) => {
+                self.err(
+                    Diagnostic::new(span, format!("`{full}` has no `self` parameter"))
+                        .with_help(format!("call it as `{full}(…)`")),
+                );
+                None
+            }
+            None => {
+                self.err(
+                    Diagnostic::new(span, format!("no method `{method}` on the type {ty}"))
+                        .with_help(format!("declare it in `impl {ty} {{ fn {method}(self, …) … }}`")),
+                );
+                None
+            }
+        }
+    }
+
     pub(crate) fn call(&mut self, name: String, args: Vec<Expr<()>>, span: Span) -> Expr<Ty> {
         let args: Vec<Expr<Ty>> = args.into_iter().map(|a| self.expr(a)).collect();
+        let name = match name.strip_prefix('.') {
+            Some(method) => match self.method_name(method, &args, span) {
+                Some(n) => n,
+                None => return Self::typed(ExprKind::Call(name, args), span, Ty::Error),
+            },
+            None => name,
+        };
         if let Some(sig) = self.fns.get(&name).cloned() {
             self.calls.entry(self.current_fn.clone()).or_default().push((name.clone(), span));
             if args.len() != sig.params.len() {
@@ -678,6 +862,26 @@ impl Checker {
                 }
             }
             return Self::typed(ExprKind::Call(name, args), span, sig.ret);
+        }
+        if self.struct_defs.contains_key(&name) && !self.fns.contains_key(&name) {
+            return self.tuple_struct_lit(name, args, span);
+        }
+        if name == "Some" {
+            if args.len() != 1 {
+                let d = Diagnostic::new(span, format!("`Some` takes 1 value, {} given", args.len()))
+                    .with_help("write `Some(x)`");
+                self.err(d);
+                return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+            }
+            let t = Ty::Option(Box::new(args[0].ty.clone()));
+            let fields = args.into_iter().map(|a| ("0".to_owned(), a.span, a)).collect();
+            return Self::typed(ExprKind::Variant("Option".into(), "Some".into(), fields), span, t);
+        }
+        if crate::builtins::is_int_method(&name) {
+            return self.int_method(name, args, span);
+        }
+        if matches!(name.as_str(), "__unwrap_or" | "__is_some" | "__is_none") {
+            return self.option_method(name, args, span);
         }
         if name.starts_with("__") && name != "__neg" {
             self.err(

@@ -39,6 +39,7 @@ mod diag;
 mod fixed;
 mod infer;
 mod lower;
+mod matching;
 mod parse;
 mod records;
 mod scan;
@@ -48,7 +49,7 @@ mod value;
 pub use check::Param;
 pub use diag::{Diagnostic, Diagnostics, Span};
 pub use records::{encode_csv, RecordsError};
-pub use types::Type;
+pub use types::{Type, Variant};
 pub use value::ValueError;
 
 use garblet_circuits::{Circuit, Visibility};

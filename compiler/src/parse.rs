@@ -14,7 +14,7 @@ use garblet_circuits::{Party, Visibility};
 
 /// Parses a token list (ending with [`Tok::Eof`]) into a program.
 pub(crate) fn parse(tokens: Vec<Token>) -> Result<Untyped, Diagnostics> {
-    let mut p = Parser { tokens, pos: 0, errors: Diagnostics::new(), depth: 0 };
+    let mut p = Parser { tokens, pos: 0, errors: Diagnostics::new(), depth: 0, self_ty: None };
     let program = p.program();
     if p.errors.is_empty() {
         Ok(program)
@@ -33,6 +33,8 @@ struct Parser {
     pos: usize,
     errors: Diagnostics,
     depth: usize,
+    /// Inside `impl T { … }`: `T`, for `self` parameters.
+    self_ty: Option<String>,
 }
 
 /// Keywords of Rust the language does not have, and what to say about them.
@@ -46,27 +48,25 @@ fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
             "`loop` is not supported: loops must have compile-time bounds",
             "use `for i in 0..N` with a constant `N`",
         ),
-        "match" => ("`match` is not supported", "use `if` / `else if` / `else`"),
         "break" | "continue" => (
             "`break` and `continue` are not supported: every loop runs to its bound",
             "put the rest of the body under an `if`",
         ),
-        "impl" => ("`impl` blocks are not supported", "write free functions: `fn f(s: S) -> T`"),
         "trait" => ("traits are not supported", "write free functions"),
-        "enum" => ("`enum` is not supported", "use integer constants or a `struct`"),
         "use" | "mod" | "extern" | "crate" => {
             ("modules and imports are not supported", "a program is one file; the built-ins need no import")
         }
         "static" => ("`static` items are not supported", "use `const`"),
         "type" => ("type aliases are not supported", "write the type out"),
-        "unsafe" | "async" | "await" | "dyn" | "move" | "ref" | "where" | "self" | "Self" | "super"
-        | "box" | "yield" => ("this Rust feature is not supported", "see docs/LANGUAGE.md for the language"),
+        "unsafe" | "async" | "await" | "dyn" | "move" | "ref" | "where" | "Self" | "super" | "box"
+        | "yield" => ("this Rust feature is not supported", "see docs/LANGUAGE.md for the language"),
         _ => return None,
     })
 }
 
 const KEYWORDS: &[&str] = &[
     "fn", "let", "mut", "if", "else", "for", "in", "return", "const", "struct", "as", "true", "false", "pub",
+    "enum", "match", "impl",
 ];
 
 impl Parser {
@@ -239,7 +239,9 @@ impl Parser {
                         return;
                     }
                 }
-                Tok::Ident(w) if depth == 0 && matches!(w.as_str(), "fn" | "struct" | "const") => return,
+                Tok::Ident(w) if depth == 0 && matches!(w.as_str(), "fn" | "struct" | "const" | "enum") => {
+                    return
+                }
                 _ => {}
             }
             self.bump();
@@ -249,7 +251,8 @@ impl Parser {
     // ----- items ---------------------------------------------------------------
 
     fn program(&mut self) -> Untyped {
-        let mut program = Program { consts: Vec::new(), structs: Vec::new(), fns: Vec::new() };
+        let mut program =
+            Program { consts: Vec::new(), structs: Vec::new(), enums: Vec::new(), fns: Vec::new() };
         while *self.peek() != Tok::Eof {
             let start = self.pos;
             if self.item(&mut program).is_err() {
@@ -311,6 +314,14 @@ impl Parser {
             }
             let s = self.struct_def()?;
             program.structs.push(s);
+        } else if self.eat_word("impl") {
+            self.impl_block(program)?;
+        } else if self.eat_word("enum") {
+            if let Some((_, _, span)) = attrs.into_iter().find(|(n, _, _)| n != "derive" && n != "allow") {
+                return self.error(span, "attributes on an `enum` are not supported");
+            }
+            let e = self.enum_def()?;
+            program.enums.push(e);
         } else if self.eat_word("const") {
             let (name, span) = self.expect_ident("a constant name")?;
             self.expect_punct(":")?;
@@ -320,7 +331,7 @@ impl Parser {
             self.expect_punct(";")?;
             program.consts.push(ConstDef { name, span, ty, value });
         } else {
-            return self.unexpected("an item (`fn`, `struct` or `const`)");
+            return self.unexpected("an item (`fn`, `struct`, `enum` or `const`)");
         }
         Ok(())
     }
@@ -371,6 +382,29 @@ impl Parser {
                 }
             }
             let mutable = self.eat_word("mut");
+            if params.is_empty() && self.self_ty.is_some() {
+                // `self`, `mut self`, `&self` (a copy: nothing is shared).
+                let at = self.pos;
+                let by_ref = self.eat_punct("&");
+                if by_ref && self.is_word("mut") {
+                    let s = self.span();
+                    return self.error_help(
+                        s,
+                        "`&mut self` is not supported",
+                        "take `self` by value and return the new value: `fn f(mut self) -> Self { …; self }`",
+                    );
+                }
+                if self.is_word("self") {
+                    let pspan = self.bump().span;
+                    let ty = TypeExpr::Named(self.self_ty.clone().unwrap_or_default(), pspan);
+                    params.push(ParamDef { name: "self".into(), span: pspan, mutable, ty, party: None });
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                    continue;
+                }
+                self.pos = at;
+            }
             if self.is_punct("&") {
                 let s = self.span();
                 return self.error_help(s, "references are not supported", "pass values: they are copied");
@@ -399,12 +433,32 @@ impl Parser {
             let s = self.span();
             return self.error(s, "generic structs are not supported");
         }
-        if self.is_punct("(") || self.is_punct(";") {
+        if self.eat_punct("(") {
+            // A tuple struct: its fields are named `0`, `1`, ….
+            let mut fields = Vec::new();
+            while !self.is_punct(")") {
+                self.eat_word("pub");
+                let fspan = self.span();
+                let ty = self.type_expr()?;
+                fields.push((fields.len().to_string(), ty, fspan));
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            self.expect_punct(")")?;
+            if fields.is_empty() {
+                let s = self.prev_span();
+                return self.error_help(s, "a tuple struct needs a field", "write `struct S(u32);`");
+            }
+            self.expect_punct(";")?;
+            return Ok(StructDef { name, span, fields });
+        }
+        if self.is_punct(";") {
             let s = self.span();
             return self.error_help(
                 s,
-                "tuple and unit structs are not supported",
-                "use named fields: `struct S { x: u32 }`",
+                "unit structs are not supported",
+                "use named fields: `struct S { x: u32 }`, or a tuple struct `struct S(u32);`",
             );
         }
         self.expect_punct("{")?;
@@ -421,6 +475,123 @@ impl Parser {
         }
         self.expect_punct("}")?;
         Ok(StructDef { name, span, fields })
+    }
+
+    /// `impl T { const K: U = v; fn f(self, …) … }` (after `impl`): each
+    /// item becomes a top-level one named `T::K`, `T::f`, with `Self`
+    /// standing for `T` and `self` a first parameter of type `T`.
+    fn impl_block(&mut self, program: &mut Untyped) -> PResult<()> {
+        if self.is_punct("<") {
+            let s = self.span();
+            return self.error(s, "generic `impl` blocks are not supported");
+        }
+        let (ty, tspan) = self.expect_ident("a type name")?;
+        if self.is_word("for") {
+            let s = self.span();
+            return self.error_help(s, "trait implementations are not supported", "write `impl T { … }`");
+        }
+        let open = self.expect_punct("{")?;
+        // `Self` is `T` up to the matching `}`; the items start where the
+        // depth is 0 (where to go on after an error in one).
+        let mut depth = 0usize;
+        let mut starts = Vec::new();
+        let mut end = self.tokens.len().saturating_sub(1);
+        for (k, t) in self.tokens.iter_mut().enumerate().skip(self.pos) {
+            match &t.tok {
+                Tok::Punct("{") => depth += 1,
+                Tok::Punct("}") if depth == 0 => {
+                    end = k;
+                    break;
+                }
+                Tok::Punct("}") => depth -= 1,
+                Tok::Ident(w) if w == "Self" => t.tok = Tok::Ident(ty.clone()),
+                Tok::Ident(w) if depth == 0 && matches!(w.as_str(), "fn" | "const" | "pub") => starts.push(k),
+                _ => {}
+            }
+        }
+        let _ = (open, tspan);
+        self.self_ty = Some(ty.clone());
+        while self.pos < end {
+            let at = self.pos;
+            if self.impl_item(&ty, program).is_err() {
+                self.depth = 0;
+                self.pos = starts.iter().copied().find(|&k| k > at).unwrap_or(end).min(end);
+            }
+        }
+        self.self_ty = None;
+        self.pos = end;
+        self.expect_punct("}")?;
+        Ok(())
+    }
+
+    fn impl_item(&mut self, ty: &str, program: &mut Untyped) -> PResult<()> {
+        {
+            let _ = self.attributes()?;
+            self.eat_word("pub");
+            if self.eat_word("fn") {
+                let mut f = self.function(Visibility::Both)?;
+                f.name = format!("{ty}::{}", f.name);
+                program.fns.push(f);
+            } else if self.eat_word("const") {
+                let (name, span) = self.expect_ident("a constant name")?;
+                self.expect_punct(":")?;
+                let cty = self.type_expr()?;
+                self.expect_punct("=")?;
+                let value = self.expr()?;
+                self.expect_punct(";")?;
+                program.consts.push(ConstDef { name: format!("{ty}::{name}"), span, ty: cty, value });
+            } else {
+                return self.unexpected("`fn` or `const` in an `impl` block");
+            }
+        }
+        Ok(())
+    }
+
+    /// `enum Name { A, B = 3, C(u8, u8), D { x: u8 } }` (after `enum`).
+    fn enum_def(&mut self) -> PResult<EnumDef> {
+        let (name, span) = self.expect_ident("an enum name")?;
+        if self.is_punct("<") {
+            let s = self.span();
+            return self.error(s, "generic enums are not supported");
+        }
+        self.expect_punct("{")?;
+        let mut variants = Vec::new();
+        while !self.is_punct("}") {
+            let _ = self.attributes()?;
+            let (v, vspan) = self.expect_ident("a variant name")?;
+            let fields = if self.eat_punct("(") {
+                let mut items = Vec::new();
+                while !self.is_punct(")") {
+                    items.push(self.type_expr()?);
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
+                self.expect_punct(")")?;
+                VariantFields::Tuple(items)
+            } else if self.eat_punct("{") {
+                let mut items = Vec::new();
+                while !self.is_punct("}") {
+                    let (f, _) = self.expect_ident("a field name")?;
+                    self.expect_punct(":")?;
+                    items.push((f, self.type_expr()?));
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
+                self.expect_punct("}")?;
+                VariantFields::Named(items)
+            } else {
+                VariantFields::Unit
+            };
+            let discriminant = if self.eat_punct("=") { Some(self.expr()?) } else { None };
+            variants.push(VariantDef { name: v, span: vspan, discriminant, fields });
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        self.expect_punct("}")?;
+        Ok(EnumDef { name, span, variants })
     }
 
     fn type_expr(&mut self) -> PResult<TypeExpr> {
@@ -467,10 +638,21 @@ impl Parser {
         }
         let after_as = self.pos >= 1 && matches!(&self.tokens[self.pos - 1].tok, Tok::Ident(w) if w == "as");
         let (name, span) = self.expect_ident("a type")?;
+        if name == "Option" && self.eat_punct("<") {
+            let inner = self.type_expr()?;
+            // `Option<Option<u8>>`: the scanner made one `>>` of the two.
+            let end = if self.is_punct(">>") {
+                let s = self.span();
+                self.tokens[self.pos].tok = Tok::Punct(">");
+                s
+            } else {
+                self.expect_punct(">")?
+            };
+            return Ok(TypeExpr::Option(Box::new(inner), span.to(end)));
+        }
         if self.is_punct("<") {
             let s = self.span();
             let help = match name.as_str() {
-                "Option" => "for a value that may be absent, pass a flag with it: `(bool, u32)` or a struct with a `present: bool` field",
                 "Vec" | "Box" | "Rc" | "Arc" => "use a fixed-length array `[T; N]` (set N with --const N=…)",
                 _ if after_as => "to compare a cast value, parenthesize it: `(x as u8) < y`",
                 _ => "the types are bool, u8…u128, i8…i128, [T; N], tuples and structs",
@@ -928,6 +1110,18 @@ impl Parser {
                 };
                 Ok(Expr { kind: ExprKind::Call(callee.to_owned(), args), span, ty: () })
             }
+            "saturating_add" | "saturating_sub" | "saturating_mul" | "checked_add" | "checked_sub"
+            | "checked_mul" | "checked_div" | "checked_rem" | "leading_zeros" | "trailing_zeros"
+            | "rotate_left" | "rotate_right" => {
+                Ok(Expr { kind: ExprKind::Call(format!("__{name}"), args), span, ty: () })
+            }
+            "unwrap_or" | "is_some" | "is_none" => {
+                let want = if name == "unwrap_or" { 2 } else { 1 };
+                if args.len() != want {
+                    return self.error(span, format!("`{name}` takes {} argument(s)", want - 1));
+                }
+                Ok(Expr { kind: ExprKind::Call(format!("__{name}"), args), span, ty: () })
+            }
             "rev" | "enumerate" | "step_by" => {
                 let want = if name == "step_by" { 2 } else { 1 };
                 if args.len() != want {
@@ -952,10 +1146,15 @@ impl Parser {
                     self.error(span, format!("`{name}` takes no arguments"))
                 }
             }
+            _ if !name.starts_with("__") => {
+                // A method of an `impl` block, resolved by the checker on
+                // the receiver's type.
+                Ok(Expr { kind: ExprKind::Call(format!(".{name}"), args), span, ty: () })
+            }
             _ => self.error_help(
                 name_span,
                 format!("method `{name}` is not supported"),
-                "methods of the language: min, max, abs, len, count_ones, swap, wrapping_add/sub/mul/div/rem/neg/shl/shr; in `for` loops iter, rev, step_by, enumerate",
+                "methods of the language: min, max, abs, len, count_ones, leading_zeros, trailing_zeros, rotate_left/right, swap, wrapping_/saturating_/checked_add/sub/mul, wrapping_/checked_div/rem, wrapping_neg/shl/shr, unwrap_or, is_some, is_none; in `for` loops iter, rev, step_by, enumerate",
             ),
         }
     }
@@ -1044,6 +1243,7 @@ impl Parser {
                     Ok(Expr { kind: ExprKind::Bool(w == "true"), span: start, ty: () })
                 }
                 "if" => self.if_expr(),
+                "match" => self.match_expr(),
                 _ => self.name_expr(structs),
             },
             _ => self.unexpected("an expression"),
@@ -1052,9 +1252,46 @@ impl Parser {
 
     fn if_expr(&mut self) -> PResult<Expr<()>> {
         let start = self.bump().span; // `if`
-        if self.is_word("let") {
-            let s = self.span();
-            return self.error_help(s, "`if let` is not supported", "use a plain `if` on a `bool`");
+        if self.eat_word("let") {
+            // `if let P = e { a } else { b }` is `match e { P => a, _ => b }`.
+            let pat = self.match_pattern()?;
+            self.expect_punct("=")?;
+            let scrutinee = self.expr_no_struct()?;
+            let then = self.block()?;
+            let then_span = then.span;
+            let mut end = then.span;
+            let els = if self.eat_word("else") {
+                let e = if self.is_word("if") {
+                    self.enter()?;
+                    let r = self.if_expr();
+                    self.leave();
+                    r?
+                } else {
+                    let b = self.block()?;
+                    let span = b.span;
+                    Expr { kind: ExprKind::Block(b), span, ty: () }
+                };
+                end = e.span;
+                e
+            } else {
+                unit_expr(end)
+            };
+            let span = pat.span();
+            let arms = vec![
+                Arm {
+                    pat,
+                    tpat: TPat::Wild,
+                    guard: None,
+                    body: Expr { kind: ExprKind::Block(then), span: then_span, ty: () },
+                    span,
+                },
+                Arm { pat: MatchPat::Wild(span), tpat: TPat::Wild, guard: None, body: els, span },
+            ];
+            return Ok(Expr {
+                kind: ExprKind::Match(Box::new(scrutinee), arms),
+                span: start.to(end),
+                ty: (),
+            });
         }
         let cond = self.expr_no_struct()?;
         let then = self.block()?;
@@ -1078,6 +1315,232 @@ impl Parser {
         Ok(Expr { kind: ExprKind::If(Box::new(cond), then, els), span: start.to(end), ty: () })
     }
 
+    /// `match scrutinee { pattern if guard => value, … }`.
+    fn match_expr(&mut self) -> PResult<Expr<()>> {
+        let start = self.bump().span; // `match`
+        let scrutinee = self.expr_no_struct()?;
+        self.expect_punct("{")?;
+        let mut arms = Vec::new();
+        while !self.is_punct("}") {
+            let pat = self.match_pattern()?;
+            let guard = if self.eat_word("if") { Some(self.expr()?) } else { None };
+            self.expect_punct("=>")?;
+            let body = self.expr()?;
+            let block_like = is_block_like(&body);
+            let span = pat.span();
+            arms.push(Arm { pat, tpat: TPat::Wild, guard, body, span });
+            if !self.eat_punct(",") && !block_like && !self.is_punct("}") {
+                return self.unexpected("`,` between the arms of a `match`");
+            }
+        }
+        let end = self.expect_punct("}")?;
+        Ok(Expr { kind: ExprKind::Match(Box::new(scrutinee), arms), span: start.to(end), ty: () })
+    }
+
+    /// A `match` pattern: alternatives separated by `|`.
+    fn match_pattern(&mut self) -> PResult<MatchPat> {
+        self.enter()?;
+        let r = self.match_pattern_inner();
+        self.leave();
+        r
+    }
+
+    fn match_pattern_inner(&mut self) -> PResult<MatchPat> {
+        let start = self.span();
+        self.eat_punct("|");
+        let first = self.single_pattern()?;
+        if !self.is_punct("|") {
+            return Ok(first);
+        }
+        let mut alts = vec![first];
+        while self.eat_punct("|") {
+            alts.push(self.single_pattern()?);
+        }
+        let span = start.to(self.prev_span());
+        Ok(MatchPat::Or(alts, span))
+    }
+
+    /// One alternative of a pattern.
+    fn single_pattern(&mut self) -> PResult<MatchPat> {
+        let start = self.span();
+        if self.is_punct("..=") || self.is_punct("..") {
+            let inclusive = self.bump().tok == Tok::Punct("..=");
+            if !self.starts_range_bound() {
+                return Ok(MatchPat::Rest(start));
+            }
+            let hi = self.range_bound()?;
+            let span = start.to(hi.span);
+            return Ok(MatchPat::Range(None, Some(hi), inclusive, span));
+        }
+        if self.eat_word("_") {
+            return Ok(MatchPat::Wild(start));
+        }
+        if self.eat_punct("(") {
+            let mut items = Vec::new();
+            let mut trailing_comma = false;
+            while !self.is_punct(")") {
+                items.push(self.match_pattern()?);
+                trailing_comma = self.eat_punct(",");
+                if !trailing_comma {
+                    break;
+                }
+            }
+            let end = self.expect_punct(")")?;
+            if items.len() == 1 && !trailing_comma {
+                return Ok(items.pop().unwrap_or(MatchPat::Wild(start)));
+            }
+            return Ok(MatchPat::Tuple(items, start.to(end)));
+        }
+        if self.is_word("true") || self.is_word("false") {
+            let w = self.bump();
+            let e = Expr {
+                kind: ExprKind::Bool(matches!(&w.tok, Tok::Ident(x) if x == "true")),
+                span: w.span,
+                ty: (),
+            };
+            return Ok(MatchPat::Lit(e));
+        }
+        if !self.starts_range_bound() {
+            if self.is_word("mut") || self.is_word("ref") {
+                return self.error_help(
+                    start,
+                    "`mut` and `ref` bindings in `match` patterns are not supported",
+                    "bind a plain name, then copy it into a `let mut`",
+                );
+            }
+            return self.unexpected("a pattern");
+        }
+        // A name, a path, a literal: maybe a variant with fields, maybe a range.
+        let lo = self.range_bound()?;
+        if let ExprKind::Var(name) = &lo.kind {
+            if name == "None" && !self.is_punct("(") {
+                return Ok(MatchPat::Variant(
+                    "Option".into(),
+                    "None".into(),
+                    VariantFields::Unit,
+                    false,
+                    lo.span,
+                ));
+            }
+            if name == "Some" && self.is_punct("(") {
+                return self.variant_pattern("Option".into(), "Some".into(), lo.span);
+            }
+            if self.is_punct("@") {
+                let s = self.span();
+                return self.error_help(
+                    s,
+                    "`@` patterns are not supported",
+                    "bind in a `let` inside the arm",
+                );
+            }
+            if self.is_punct("(") || self.is_punct("{") {
+                let s = self.span();
+                return self.error_help(
+                    s,
+                    format!("`{name}(…)` / `{name} {{ … }}` patterns are not supported"),
+                    "match on an enum variant by its path, `Enum::Variant(…)`",
+                );
+            }
+            if !self.is_punct("..") && !self.is_punct("..=") {
+                return Ok(MatchPat::Ident(name.clone(), lo.span));
+            }
+        }
+        if let ExprKind::Assoc { ty, member } = &lo.kind {
+            if self.is_punct("(") || self.is_punct("{") {
+                let (ty, member) = (ty.clone(), member.clone());
+                return self.variant_pattern(ty, member, lo.span);
+            }
+            if !self.is_punct("..") && !self.is_punct("..=") {
+                let span = lo.span;
+                return Ok(MatchPat::Variant(ty.clone(), member.clone(), VariantFields::Unit, false, span));
+            }
+        }
+        if self.is_punct("..") || self.is_punct("..=") {
+            let inclusive = self.bump().tok == Tok::Punct("..=");
+            if !self.starts_range_bound() {
+                if inclusive {
+                    let s = self.prev_span();
+                    return self.error_help(s, "a range `lo..=` needs its end", "write `lo..` or `lo..=hi`");
+                }
+                let span = start.to(self.prev_span());
+                return Ok(MatchPat::Range(Some(lo), None, false, span));
+            }
+            let hi = self.range_bound()?;
+            let span = start.to(hi.span);
+            return Ok(MatchPat::Range(Some(lo), Some(hi), inclusive, span));
+        }
+        Ok(MatchPat::Lit(lo))
+    }
+
+    /// Whether the next token can start a range bound or a literal pattern.
+    fn starts_range_bound(&self) -> bool {
+        match self.peek() {
+            Tok::Int { .. } | Tok::Punct("-") => true,
+            Tok::Ident(w) => !KEYWORDS.contains(&w.as_str()) && w != "_" && unsupported_keyword(w).is_none(),
+            _ => false,
+        }
+    }
+
+    /// A literal (`3`, `-1`), a name or a path (`u8::MAX`, `Enum::Variant`).
+    fn range_bound(&mut self) -> PResult<Expr<()>> {
+        let start = self.span();
+        if self.eat_punct("-") {
+            let t = self.bump();
+            return match t.tok {
+                Tok::Int { value, suffix } => Ok(Expr {
+                    kind: ExprKind::Int { negative: true, value, suffix },
+                    span: start.to(t.span),
+                    ty: (),
+                }),
+                _ => self.error(t.span, "expected an integer after `-` in a pattern"),
+            };
+        }
+        if let Tok::Int { value, suffix } = self.peek().clone() {
+            self.bump();
+            return Ok(Expr { kind: ExprKind::Int { negative: false, value, suffix }, span: start, ty: () });
+        }
+        let (name, span) = self.expect_ident("a pattern")?;
+        if self.eat_punct("::") {
+            let (member, mspan) = self.expect_ident("a name after `::`")?;
+            return Ok(Expr { kind: ExprKind::Assoc { ty: name, member }, span: span.to(mspan), ty: () });
+        }
+        Ok(Expr { kind: ExprKind::Var(name), span, ty: () })
+    }
+
+    /// `Enum::Variant(p, …)` or `Enum::Variant { f: p, g, .. }` after the path.
+    fn variant_pattern(&mut self, ty: String, variant: String, start: Span) -> PResult<MatchPat> {
+        if self.eat_punct("(") {
+            let mut items = Vec::new();
+            while !self.is_punct(")") {
+                let p = self.match_pattern()?;
+                items.push((p.span(), p));
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            let end = self.expect_punct(")")?;
+            return Ok(MatchPat::Variant(ty, variant, VariantFields::Tuple(items), false, start.to(end)));
+        }
+        self.expect_punct("{")?;
+        let mut items = Vec::new();
+        let mut rest = false;
+        while !self.is_punct("}") {
+            if self.eat_punct("..") {
+                rest = true;
+                break;
+            }
+            let (f, fspan) = self.expect_ident("a field name")?;
+            let p =
+                if self.eat_punct(":") { self.match_pattern()? } else { MatchPat::Ident(f.clone(), fspan) };
+            items.push((f, (fspan, p)));
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        let end = self.expect_punct("}")?;
+        Ok(MatchPat::Variant(ty, variant, VariantFields::Named(items), rest, start.to(end)))
+    }
+
     fn name_expr(&mut self, structs: bool) -> PResult<Expr<()>> {
         let start = self.span();
         if let Tok::Ident(w) = self.peek().clone() {
@@ -1092,8 +1555,32 @@ impl Parser {
         if self.is_punct("::") {
             self.bump();
             let (member, mspan) = self.expect_ident("a name after `::`")?;
-            // `u8::MAX` and the like: the checker asks the built-ins what
-            // the path stands for.
+            if self.eat_punct("(") {
+                // `Enum::Variant(a, …)`.
+                let mut args = Vec::new();
+                while !self.is_punct(")") {
+                    let a = self.expr()?;
+                    args.push((args.len().to_string(), a.span, a));
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
+                let end = self.expect_punct(")")?;
+                return Ok(Expr { kind: ExprKind::Variant(name, member, args), span: span.to(end), ty: () });
+            }
+            if structs && self.is_punct("{") && member.starts_with(|c: char| c.is_ascii_uppercase()) {
+                // `Enum::Variant { f: a, … }`.
+                self.bump();
+                let fields = self.struct_fields_lit()?;
+                let end = self.expect_punct("}")?;
+                return Ok(Expr {
+                    kind: ExprKind::Variant(name, member, fields),
+                    span: span.to(end),
+                    ty: (),
+                });
+            }
+            // `u8::MAX`, `Enum::Variant` and the like: the checker says
+            // what the path stands for.
             return Ok(Expr { kind: ExprKind::Assoc { ty: name, member }, span: span.to(mspan), ty: () });
         }
         if self.is_punct("!") {
@@ -1117,27 +1604,33 @@ impl Parser {
         }
         if structs && self.is_punct("{") && name.starts_with(|c: char| c.is_ascii_uppercase()) {
             self.bump();
-            let mut fields = Vec::new();
-            while !self.is_punct("}") {
-                if self.is_punct("..") {
-                    let s = self.span();
-                    return self.error(s, "struct update syntax `..base` is not supported");
-                }
-                let (f, fspan) = self.expect_ident("a field name")?;
-                let value = if self.eat_punct(":") {
-                    self.expr()?
-                } else {
-                    Expr { kind: ExprKind::Var(f.clone()), span: fspan, ty: () }
-                };
-                fields.push((f, fspan, value));
-                if !self.eat_punct(",") {
-                    break;
-                }
-            }
+            let fields = self.struct_fields_lit()?;
             let end = self.expect_punct("}")?;
             return Ok(Expr { kind: ExprKind::Struct(name, fields), span: span.to(end), ty: () });
         }
         Ok(Expr { kind: ExprKind::Var(name), span, ty: () })
+    }
+
+    /// The `f: value, g, …` of a struct literal, up to its `}`.
+    fn struct_fields_lit(&mut self) -> PResult<Vec<(String, Span, Expr<()>)>> {
+        let mut fields = Vec::new();
+        while !self.is_punct("}") {
+            if self.is_punct("..") {
+                let s = self.span();
+                return self.error(s, "struct update syntax `..base` is not supported");
+            }
+            let (f, fspan) = self.expect_ident("a field name")?;
+            let value = if self.eat_punct(":") {
+                self.expr()?
+            } else {
+                Expr { kind: ExprKind::Var(f.clone()), span: fspan, ty: () }
+            };
+            fields.push((f, fspan, value));
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        Ok(fields)
     }
 }
 
@@ -1177,7 +1670,7 @@ fn swap_block(v: Expr<()>, i: Expr<()>, j: Expr<()>, span: Span) -> Expr<()> {
 }
 
 fn is_block_like(e: &Expr<()>) -> bool {
-    matches!(e.kind, ExprKind::If(..) | ExprKind::Block(_))
+    matches!(e.kind, ExprKind::If(..) | ExprKind::Block(_) | ExprKind::Match(..))
 }
 
 fn unit_expr(span: Span) -> Expr<()> {

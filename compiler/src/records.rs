@@ -126,6 +126,8 @@ fn leaves(ty: &Type, path: &str, offset: u32, out: &mut Vec<Leaf>) {
                 at += t.width();
             }
         }
+        // Enums have no CSV form: such a field has no column.
+        Type::Enum { .. } => {}
     }
 }
 

@@ -44,6 +44,36 @@ pub enum Type {
         /// Field names and types.
         fields: Vec<(String, Type)>,
     },
+    /// An `enum`: a tag of [`Type::tag_bits`] bits holding the variant's
+    /// discriminant, then the payload of the widest variant (a variant's
+    /// fields in order from the payload's first bit, the rest zero).
+    Enum {
+        /// The enum's name.
+        name: String,
+        /// The variants in declaration order.
+        variants: Vec<Variant>,
+    },
+}
+
+/// One variant of an [`Type::Enum`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Variant {
+    /// Its name.
+    pub name: String,
+    /// Its discriminant: the value of the tag (and of `as` on a C-like enum).
+    pub discriminant: u128,
+    /// Its fields: named `0`, `1`, … for a tuple variant.
+    pub fields: Vec<(String, Type)>,
+    /// Declared with named fields (`Rect { w: u8 }`) rather than by
+    /// position (`Circle(u8)`) or none.
+    pub named: bool,
+}
+
+impl Variant {
+    /// Width of the fields together.
+    pub fn payload_width_u64(&self) -> u64 {
+        self.fields.iter().fold(0u64, |acc, (_, t)| acc.saturating_add(t.width_u64()))
+    }
 }
 
 impl Type {
@@ -69,7 +99,56 @@ impl Type {
             Type::Struct { fields, .. } => {
                 fields.iter().fold(0u64, |acc, (_, t)| acc.saturating_add(t.width_u64()))
             }
+            Type::Enum { variants, .. } => {
+                let payload = variants.iter().map(Variant::payload_width_u64).max().unwrap_or(0);
+                u64::from(self.tag_bits()).saturating_add(payload)
+            }
         }
+    }
+
+    /// `Option<T>`: an enum `None` (tag 0) | `Some(T)` (tag 1), so a
+    /// `bool` (is some) then `T`.
+    pub fn option(t: Type) -> Type {
+        Type::Enum {
+            name: format!("Option<{t}>"),
+            variants: vec![
+                Variant { name: "None".into(), discriminant: 0, fields: Vec::new(), named: false },
+                Variant { name: "Some".into(), discriminant: 1, fields: vec![("0".into(), t)], named: false },
+            ],
+        }
+    }
+
+    /// For `Option<T>`, `T`.
+    pub fn option_inner(&self) -> Option<&Type> {
+        match self {
+            Type::Enum { name, variants } if name.starts_with("Option<") => {
+                variants.get(1).and_then(|v| v.fields.first()).map(|(_, t)| t)
+            }
+            _ => None,
+        }
+    }
+
+    /// The bits of an enum's tag: enough for its largest discriminant (0
+    /// for other types, and for an enum of one variant with discriminant 0).
+    pub fn tag_bits(&self) -> u32 {
+        match self {
+            Type::Enum { variants, .. } => {
+                let max = variants.iter().map(|v| v.discriminant).max().unwrap_or(0);
+                128 - max.leading_zeros()
+            }
+            _ => 0,
+        }
+    }
+
+    /// True for a tuple struct (`struct P(u8, i16);`, fields named `0`, `1`, …).
+    pub fn is_tuple_struct(&self) -> bool {
+        matches!(self, Type::Struct { fields, .. } if fields.first().is_some_and(|(f, _)| f == "0"))
+    }
+
+    /// True for an enum whose variants have no fields (which `as` converts
+    /// to an integer).
+    pub fn is_c_like_enum(&self) -> bool {
+        matches!(self, Type::Enum { variants, .. } if variants.iter().all(|v| v.fields.is_empty()))
     }
 
     /// True for integer types.
@@ -116,7 +195,7 @@ impl Type {
                     offset = offset.saturating_add(t.width());
                 }
             }
-            Type::Bool | Type::Int { .. } | Type::Fixed { .. } => {}
+            Type::Bool | Type::Int { .. } | Type::Fixed { .. } | Type::Enum { .. } => {}
         }
         out
     }
@@ -144,7 +223,7 @@ impl fmt::Display for Type {
                 }
                 f.write_str(")")
             }
-            Type::Struct { name, .. } => f.write_str(name),
+            Type::Struct { name, .. } | Type::Enum { name, .. } => f.write_str(name),
         }
     }
 }

@@ -13,14 +13,20 @@
 //!   not fit after rounding is an error;
 //! - `bool`: `true`/`false`;
 //! - arrays and tuples: JSON arrays;
-//! - structs: JSON objects with every field.
+//! - structs: JSON objects with every field; tuple structs arrays;
+//! - enums: serde's externally tagged form: a variant without fields is
+//!   its name (`"Red"`), one with a field is an object of one key
+//!   (`{"Circle": 3}`), several fields by position an array
+//!   (`{"Pair": [1, 2]}`), named fields an object
+//!   (`{"Rect": {"w": 1, "h": 2}}`);
+//! - `Option<T>`: `null` for `None`, the value itself for `Some`.
 //!
 //! [`Type::decode`] writes integers as JSON numbers when they fit in
 //! `i64`/`u64`, else as decimal strings, and fixed-point values as JSON
 //! numbers holding their exact decimal value (`0.0999908447265625`).
 
 use crate::fixed::{DecimalError, Format, MAX_DIGITS};
-use crate::types::{int_range_text, Type};
+use crate::types::{int_range_text, Type, Variant};
 use serde_json::Value;
 
 /// Why a JSON value is not a value of the type asked for.
@@ -116,6 +122,16 @@ impl Type {
                     t.encode_into(item, out).map_err(|e| e.within(&format!(".{k}")))?;
                 }
             }
+            Type::Struct { name, fields } if self.is_tuple_struct() => {
+                if !value.is_array() {
+                    return Err(ValueError::new(format!(
+                        "expected an array of {} for the tuple struct {name}, found {value}",
+                        fields.len()
+                    )));
+                }
+                let tuple = Type::Tuple(fields.iter().map(|(_, t)| t.clone()).collect());
+                tuple.encode_into(value, out)?;
+            }
             Type::Struct { name, fields } => {
                 let map = match value {
                     Value::Object(map) => map,
@@ -135,7 +151,78 @@ impl Type {
                     t.encode_into(v, out).map_err(|e| e.within(&format!(".{f}")))?;
                 }
             }
+            Type::Enum { .. } if self.option_inner().is_some() => {
+                let inner = self.option_inner().cloned().unwrap_or_else(Type::unit);
+                out.push(!value.is_null());
+                if value.is_null() {
+                    out.extend((0..inner.width()).map(|_| false));
+                } else {
+                    inner.encode_into(value, out).map_err(|e| e.within(".Some"))?;
+                }
+            }
+            Type::Enum { name, variants } => self.encode_enum(name, variants, value, out)?,
         }
+        Ok(())
+    }
+
+    /// An enum value in serde's externally tagged form.
+    fn encode_enum(
+        &self,
+        name: &str,
+        variants: &[Variant],
+        value: &Value,
+        out: &mut Vec<bool>,
+    ) -> Result<(), ValueError> {
+        let names = || variants.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", ");
+        let (key, payload) = match value {
+            Value::String(s) => (s.as_str(), None),
+            Value::Object(map) if map.len() == 1 => match map.iter().next() {
+                Some((k, v)) => (k.as_str(), Some(v)),
+                None => return Err(ValueError::new(format!("expected a variant of {name}"))),
+            },
+            other => {
+                return Err(ValueError::new(format!(
+                    "expected a variant of {name} (\"Variant\" or {{\"Variant\": …}}), found {other}"
+                )))
+            }
+        };
+        let Some(variant) = variants.iter().find(|v| v.name == key) else {
+            return Err(ValueError::new(format!(
+                "{name} has no variant `{key}`; its variants are {}",
+                names()
+            )));
+        };
+        let start = out.len();
+        let tag = self.tag_bits();
+        out.extend((0..tag).map(|k| k < 128 && (variant.discriminant >> k) & 1 == 1));
+        let step = format!(".{key}");
+        match (payload, variant.fields.len()) {
+            (None, 0) => {}
+            (Some(Value::Null), 0) => {}
+            (None, _) => {
+                return Err(ValueError::new(format!(
+                    "the variant `{key}` of {name} has fields: write {{\"{key}\": …}}"
+                )))
+            }
+            (Some(_), 0) => {
+                return Err(ValueError::new(format!(
+                    "the variant `{key}` of {name} has no fields: write \"{key}\""
+                )))
+            }
+            (Some(v), 1) if !variant.named => {
+                variant.fields[0].1.encode_into(v, out).map_err(|e| e.within(&step))?;
+            }
+            (Some(v), _) if !variant.named => {
+                let tuple = Type::Tuple(variant.fields.iter().map(|(_, t)| t.clone()).collect());
+                tuple.encode_into(v, out).map_err(|e| e.within(&step))?;
+            }
+            (Some(v), _) => {
+                let record = Type::Struct { name: format!("{name}::{key}"), fields: variant.fields.clone() };
+                record.encode_into(v, out).map_err(|e| e.within(&step))?;
+            }
+        }
+        let end = start + self.width() as usize;
+        out.resize(end.max(out.len()), false);
         Ok(())
     }
 
@@ -191,11 +278,58 @@ impl Type {
             }
             Type::Array(elem, n) => Value::Array((0..*n).map(|_| elem.decode_at(bits, pos)).collect()),
             Type::Tuple(ts) => Value::Array(ts.iter().map(|t| t.decode_at(bits, pos)).collect()),
+            Type::Struct { fields, .. } if self.is_tuple_struct() => {
+                Value::Array(fields.iter().map(|(_, t)| t.decode_at(bits, pos)).collect())
+            }
             Type::Struct { fields, .. } => {
                 let mut map = serde_json::Map::new();
                 for (f, t) in fields {
                     map.insert(f.clone(), t.decode_at(bits, pos));
                 }
+                Value::Object(map)
+            }
+            Type::Enum { .. } if self.option_inner().is_some() => {
+                let some = bits.get(*pos).copied().unwrap_or(false);
+                let inner = self.option_inner().cloned().unwrap_or_else(Type::unit);
+                *pos += 1;
+                let v = inner.decode_at(bits, pos);
+                if some {
+                    v
+                } else {
+                    Value::Null
+                }
+            }
+            Type::Enum { variants, .. } => {
+                let start = *pos;
+                let tag = self.tag_bits();
+                let mut d = 0u128;
+                for k in 0..tag.min(128) {
+                    if bits.get(start + k as usize).copied().unwrap_or(false) {
+                        d |= 1 << k;
+                    }
+                }
+                *pos = start + self.width() as usize;
+                // A tag no variant has (only from a forged input) reads as
+                // the first variant.
+                let Some(v) = variants.iter().find(|v| v.discriminant == d).or(variants.first()) else {
+                    return Value::Null;
+                };
+                let mut at = start + tag as usize;
+                let payload = if v.fields.is_empty() {
+                    return Value::String(v.name.clone());
+                } else if v.named {
+                    let mut map = serde_json::Map::new();
+                    for (f, t) in &v.fields {
+                        map.insert(f.clone(), t.decode_at(bits, &mut at));
+                    }
+                    Value::Object(map)
+                } else if v.fields.len() == 1 {
+                    v.fields[0].1.decode_at(bits, &mut at)
+                } else {
+                    Value::Array(v.fields.iter().map(|(_, t)| t.decode_at(bits, &mut at)).collect())
+                };
+                let mut map = serde_json::Map::new();
+                map.insert(v.name.clone(), payload);
                 Value::Object(map)
             }
         }

@@ -28,9 +28,22 @@ fn main(#[garbler] a: [I16F16; 3], #[evaluator] w: I8F24, #[evaluator] u: U0F8) 
     for x in a { s += step(x, w); }
     (max(s, -1.5).abs(), s < I16F16::MAX, s as i32, u as U8F8 * 3.75)
 }",
+    "enum Shape { Circle(u8), Rect { w: u8, h: u8 }, Empty }
+enum Color { Red, Green = 5, Blue }
+fn main(#[garbler] s: Shape, #[evaluator] x: i8, #[evaluator] c: Color) -> (u8, u8) {
+    let k = match x { i8::MIN..=-1 => 0u8, 0 => 1, 1..=5 | 7 => 2, _ => 3 };
+    let a = match (s, c) { (Shape::Circle(r), Color::Red) if r > 3 => r, (Shape::Rect { w, .. }, _) => w, _ => c as u8 };
+    (k, a)
+}",
 ];
 
 const TOKENS: &[&str] = &[
+    "match",
+    "enum",
+    "=>",
+    "::",
+    "|",
+    "..=",
     "0.5",
     "1e-3",
     "I16F16",

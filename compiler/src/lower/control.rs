@@ -134,21 +134,31 @@ impl Lowerer<'_> {
                 None => Ok(Val::bits(Vec::new())),
             };
         }
+        let mut then_branch = |l: &mut Self| l.block(then);
+        let mut else_branch = |l: &mut Self| match els {
+            Some(e) => {
+                let v = l.expr(e)?;
+                Ok(if l.frame().dead { None } else { Some(v) })
+            }
+            None => Ok(Some(Val::bits(Vec::new()))),
+        };
+        self.branches(c, &mut then_branch, &mut else_branch)
+    }
+
+    /// Both branches of a choice on the secret wire `c`, each lowered from
+    /// the same state by its closure (`None`: every path in it returned),
+    /// then the two states and values merged.
+    pub(super) fn branches(
+        &mut self,
+        c: WireId,
+        then: &mut dyn FnMut(&mut Self) -> LResult<Option<Val>>,
+        els: &mut dyn FnMut(&mut Self) -> LResult<Option<Val>>,
+    ) -> LResult<Val> {
         let before = self.frame().state();
-        let vt = self.block(then)?;
+        let vt = then(self)?;
         let after_t = self.frame().state();
         self.frame().restore(before);
-        let ve = match els {
-            Some(e) => {
-                let v = self.expr(e)?;
-                if self.frame().dead {
-                    None
-                } else {
-                    Some(v)
-                }
-            }
-            None => Some(Val::bits(Vec::new())),
-        };
+        let ve = els(self)?;
         let after_e = self.frame().state();
         // Merge the two states.
         let returned = match (after_t.returned, after_e.returned) {

@@ -149,6 +149,15 @@ impl Lowerer<'_> {
                 }
                 Ok(Val::bits(out))
             }
+            ExprKind::Variant(_, variant, fields) => self.variant_value(&e.ty, variant, fields),
+            ExprKind::Match(scrutinee, arms) => {
+                self.depth += 1;
+                let old = self.enter_line(e.span);
+                let r = self.match_expr(scrutinee, arms);
+                self.set_line(old);
+                self.depth -= 1;
+                r
+            }
             ExprKind::Repeat(v, _) => {
                 let Type::Array(_, n) = &e.ty else { return Ok(Val::bits(Vec::new())) };
                 let item = self.expr(v)?;
@@ -299,6 +308,20 @@ impl Lowerer<'_> {
                 ))))
             }
             "cohort" => self.cohort(args, vals),
+            _ if crate::builtins::is_int_method(name) => self.int_method(&name[2..], &args[0].ty, vals),
+            // `Option<T>` is `is_some` then `T`.
+            "__is_some" | "__is_none" => {
+                let a = self.bits(&vals[0]);
+                let some = a.first().copied().unwrap_or(WireId::ZERO);
+                Ok(Val::bits(vec![if name == "__is_some" { some } else { self.b.not(some) }]))
+            }
+            "__unwrap_or" => {
+                let a = self.bits(&vals[0]);
+                let d = self.bits(&vals[1]);
+                let some = a.first().copied().unwrap_or(WireId::ZERO);
+                let value = slice(&a, 1, ty.width());
+                Ok(Val::bits(self.b.mux(some, &value, &d)))
+            }
             "len" => {
                 let n = match &args[0].ty {
                     Type::Array(_, n) => *n,

@@ -25,6 +25,9 @@
 //! - `expr.rs` — expressions, operators, calls and built-ins.
 //! - `place.rs` — places and secret indices (multiplexer trees, one-hot
 //!   writes).
+//! - `intmethods.rs` — `saturating_*`, `checked_*`, `leading_zeros`,
+//!   `rotate_left`, … with Rust's results.
+//! - `matching.rs` — enum values and `match` (arms as a chain of `if`s).
 //! - `control.rs` — secret `if` (merging two branches' states) and `return`
 //!   under a secret condition.
 //! - `lines.rs` — which source line each AND gate is charged to.
@@ -32,8 +35,10 @@
 mod control;
 mod expr;
 mod fixed;
+mod intmethods;
 mod linear;
 mod lines;
+mod matching;
 mod place;
 mod stmt;
 mod value;

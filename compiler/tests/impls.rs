@@ -1,0 +1,105 @@
+//! `impl` blocks: methods with `self` by value, associated functions and
+//! constants, `Self`, against the same code in Rust.
+
+mod common;
+use common::*;
+use proptest::prelude::*;
+use serde_json::json;
+
+#[derive(Clone, Copy)]
+struct P {
+    x: i16,
+    y: i16,
+}
+
+#[derive(Clone, Copy)]
+enum Dir {
+    N,
+    E,
+    S,
+    W,
+}
+
+impl P {
+    const K: usize = 3;
+    fn new(x: i16, y: i16) -> Self {
+        Self { x, y }
+    }
+    fn norm1(self) -> i16 {
+        self.x.wrapping_abs().wrapping_add(self.y.wrapping_abs())
+    }
+    fn moved(mut self, d: Dir, k: i16) -> P {
+        match d {
+            Dir::N => self.y = self.y.wrapping_add(k),
+            Dir::E => self.x = self.x.wrapping_add(k),
+            Dir::S => self.y = self.y.wrapping_sub(k),
+            Dir::W => self.x = self.x.wrapping_sub(k),
+        }
+        self
+    }
+}
+
+impl Dir {
+    fn turn(self) -> Dir {
+        match self {
+            Dir::N => Dir::E,
+            Dir::E => Dir::S,
+            Dir::S => Dir::W,
+            Dir::W => Dir::N,
+        }
+    }
+}
+
+const SRC: &str = "
+struct P { x: i16, y: i16 }
+enum Dir { N, E, S, W }
+impl P {
+    const K: usize = 3;
+    fn new(x: i16, y: i16) -> Self { Self { x, y } }
+    fn norm1(self) -> i16 { self.x.abs() + self.y.abs() }
+    fn moved(mut self, d: Dir, k: i16) -> P {
+        match d {
+            Dir::N => { self.y += k; }
+            Dir::E => { self.x += k; }
+            Dir::S => { self.y -= k; }
+            Dir::W => { self.x -= k; }
+        }
+        self
+    }
+}
+impl Dir {
+    fn turn(self) -> Dir { match self { Dir::N => Dir::E, Dir::E => Dir::S, Dir::S => Dir::W, Dir::W => Dir::N } }
+}
+fn main(#[garbler] p: P, #[evaluator] d: Dir, #[evaluator] k: i16) -> (i16, P, Dir, [u8; P::K]) {
+    let q = P::new(p.y, p.x).moved(d, k);
+    (p.norm1() + q.norm1(), q, d.turn().turn(), [P::K as u8; P::K])
+}";
+
+fn dir(k: u8) -> (Dir, &'static str) {
+    [(Dir::N, "N"), (Dir::E, "E"), (Dir::S, "S"), (Dir::W, "W")][usize::from(k % 4)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(48) })]
+
+    #[test]
+    fn impl_program_matches_rust(x in any::<i16>(), y in any::<i16>(), d in any::<u8>(), k in any::<i16>()) {
+        let p = build(SRC);
+        let (d, dn) = dir(d);
+        let q = P::new(y, x).moved(d, k);
+        let t = d.turn().turn();
+        let tn = ["N", "E", "S", "W"][t as usize];
+        let n = P { x, y }.norm1().wrapping_add(q.norm1());
+        let fill = [P::K as u8; P::K];
+        let want = json!([n, {"x": q.x, "y": q.y}, tn, fill]);
+        prop_assert_eq!(run(&p, &[json!({"x": x, "y": y}), json!(dn), json!(k)]), want);
+    }
+}
+
+#[test]
+fn methods_cost_what_their_bodies_cost() {
+    let free = "struct A { v: u32 } impl A { fn get(self) -> u32 { self.v } }
+        fn main(#[garbler] a: A, #[evaluator] b: u32) -> u32 { a.get() + b }";
+    let inline = "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a + b }";
+    assert_eq!(ands(free), ands(inline));
+}

@@ -1,0 +1,53 @@
+//! Tuple structs: `struct P(u8, i16);`, `P(a, b)`, `p.0`, assignment to a
+//! field, methods, and JSON as an array, against the same code in Rust.
+
+mod common;
+use common::*;
+use proptest::prelude::*;
+use serde_json::json;
+
+#[derive(Clone, Copy)]
+struct P(u8, i16);
+
+impl P {
+    fn scaled(self, k: i16) -> P {
+        P(self.0.wrapping_add(1), self.1.wrapping_mul(k))
+    }
+}
+
+const SRC: &str = "
+struct P(u8, i16);
+impl P {
+    fn scaled(self, k: i16) -> P { P(self.0 + 1, self.1 * k) }
+}
+fn main(#[garbler] p: P, #[evaluator] k: i16) -> (P, i16, [u8; 2]) {
+    let mut q = p.scaled(k);
+    q.1 -= 1;
+    (q, p.1, [q.0, p.0])
+}";
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(48) })]
+
+    #[test]
+    fn tuple_struct_program_matches_rust(a in any::<u8>(), b in any::<i16>(), k in any::<i16>()) {
+        let prog = build(SRC);
+        let p = P(a, b);
+        let mut q = p.scaled(k);
+        q.1 = q.1.wrapping_sub(1);
+        let want = json!([[q.0, q.1], p.1, [q.0, p.0]]);
+        prop_assert_eq!(run(&prog, &[json!([a, b]), json!(k)]), want);
+    }
+}
+
+#[test]
+fn tuple_structs_are_json_arrays() {
+    let p = build("struct W([u8; 2], bool); fn main(#[garbler] w: W) -> W { w }");
+    let t = &p.params[0].ty;
+    assert_eq!((t.to_string(), t.width()), ("W".to_owned(), 17));
+    assert_eq!(run(&p, &[json!([[1, 2], true])]), json!([[1, 2], true]));
+    assert_eq!(
+        t.encode(&json!({"0": [1, 2], "1": true})).unwrap_err().to_string(),
+        "expected an array of 2 for the tuple struct W, found {\"0\":[1,2],\"1\":true}"
+    );
+}
