@@ -60,7 +60,7 @@ fn use_extension(config: &SessionConfig, n: usize) -> bool {
 /// which a receiver cannot make inconsistent.
 ///
 /// `started`: the base OTs' first message, if it already went out with the
-/// hello ([`open_pipelined`]).
+/// hello ([`open`] with `pipeline`).
 pub(crate) fn ot_send_labels<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
@@ -439,35 +439,6 @@ pub(crate) fn garbler_output_label(garbled: &[GarbledOutputs], index: usize, val
     garbled.get(index / per)?.label(index % per, value)
 }
 
-/// The primary hello: a fresh nonce, ours sent, the peer's read and
-/// compared — or, when a service has read the peer's hello first
-/// (`read_first`), ours sent in answer and compared. Returns both.
-pub(crate) fn open<T: Read + Write>(
-    ch: &mut Channel<T>,
-    config: &SessionConfig,
-    program: &SessionProgram<'_>,
-    role: Party,
-    prg: &mut Prg,
-    read_first: Option<Hello>,
-) -> Result<(Hello, Hello), SessionError> {
-    let ours = Hello::new(program, role, config, Link::Primary, hello::fresh_nonce(prg));
-    let peer = match read_first {
-        None => {
-            config.enter(Phase::Hello, ch);
-            ch.start_transcript();
-            hello::exchange(ch, &ours)?
-        }
-        // The peer's hello was read first (the transcript started before
-        // it): we answer with ours, then compare.
-        Some(peer) => {
-            hello::send(ch, &ours)?;
-            ours.compare(&peer)?;
-            peer
-        }
-    };
-    Ok((ours, peer))
-}
-
 /// Which party sends the first message of the base OTs for `n` evaluator
 /// input bits: the garbler below the extension threshold (one
 /// Chou–Orlandi OT per bit, the garbler their sender), the evaluator from
@@ -480,22 +451,28 @@ pub(crate) fn base_ot_sender(config: &SessionConfig, n: usize) -> Option<Party> 
     }
 }
 
-/// [`open`] for a run with one direction (`semi-honest`), in fewer round
-/// trips: when this party sends the base OTs' first message, it goes out
-/// in the same flight as our hello, before the peer's hello is read. That
+/// The primary hello: a fresh nonce, ours sent, the peer's read and
+/// compared — or, when a service has read the peer's hello first
+/// (`read_first`), ours sent in answer and compared. Returns both, and the
+/// base OTs' started sender when `pipeline` sent it early.
+///
+/// `pipeline` (a run with one direction, `semi-honest`) saves a round
+/// trip: when this party sends the base OTs' first message, it goes out in
+/// the same flight as our hello, before the peer's hello is read. That
 /// message is a fresh random group element (`A = a·G`), which uses no
 /// input and reveals nothing, so sending it before the hellos are compared
-/// is safe; if they differ, the run stops as in [`open`].
-pub(crate) fn open_pipelined<T: Read + Write>(
+/// is safe; if they differ, the run stops all the same.
+pub(crate) fn open<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
     program: &SessionProgram<'_>,
     role: Party,
     prg: &mut Prg,
     read_first: Option<Hello>,
-) -> Result<Option<base::SenderStart>, SessionError> {
+    pipeline: bool,
+) -> Result<(Hello, Hello, Option<base::SenderStart>), SessionError> {
     let ours = Hello::new(program, role, config, Link::Primary, hello::fresh_nonce(prg));
-    let early = base_ot_sender(config, program.input_bits_of(Party::Evaluator)) == Some(role);
+    let early = pipeline && base_ot_sender(config, program.input_bits_of(Party::Evaluator)) == Some(role);
     match read_first {
         None => {
             config.enter(Phase::Hello, ch);
@@ -508,12 +485,15 @@ pub(crate) fn open_pipelined<T: Read + Write>(
             let peer = hello::read(ch)?;
             ours.compare(&peer)?;
             sent?;
-            Ok(started)
+            Ok((ours, peer, started))
         }
+        // The peer's hello was read first (the transcript started before
+        // it): we answer with ours, then compare.
         Some(peer) => {
             hello::send(ch, &ours)?;
             ours.compare(&peer)?;
-            Ok(if early { Some(base::SenderStart::send(ch, prg)?) } else { None })
+            let started = if early { Some(base::SenderStart::send(ch, prg)?) } else { None };
+            Ok((ours, peer, started))
         }
     }
 }

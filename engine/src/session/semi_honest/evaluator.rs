@@ -29,7 +29,7 @@ pub(crate) fn run<T: Read + Write>(
     let start = Instant::now();
     let own_bits = inputs.bits_for(program, Party::Evaluator)?;
     let mut prg = config.prg();
-    let started = steps::open_pipelined(ch, config, program, Party::Evaluator, &mut prg, read_first)?;
+    let (_, _, started) = steps::open(ch, config, program, Party::Evaluator, &mut prg, read_first, true)?;
     let out_labels = steps::evaluate_direction(
         ch,
         config,
