@@ -78,6 +78,9 @@ proptest! {
         prop_assert_eq!(&run(&small, &inputs, 2, false).0, &expected);
         let streaming = Plan::streaming_with_window(&c, window).unwrap();
         prop_assert_eq!(&run(&streaming, &inputs, 3, false).0, &expected);
+        let pipelined = Plan::pipelined_with_window(&c, window).unwrap();
+        prop_assert_eq!(pipelined.and_count(), Some(c.and_count()));
+        prop_assert_eq!(&run(&pipelined, &inputs, 3, false).0, &expected);
         // Size on the wire: header, 32 bytes per AND, trailer.
         prop_assert_eq!(stream.len() as u64, 32 + 32 * c.and_count() + 32);
         // The portable code (the `aes` crate, one layer at a time) and the
@@ -88,6 +91,32 @@ proptest! {
         prop_assert_eq!(&stream_p, &stream);
         let (bits_q, _) = run_with(&small, &inputs, 2, false, HalfGates::new(), HalfGates::portable());
         prop_assert_eq!(bits_q, expected);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Circuits with far more wires than live values: pipelined plans
+    /// rename them (the window compiler's hazard-free path), and give the
+    /// plaintext's outputs and the compiled plan's tables.
+    #[test]
+    fn renamed_pipelined_plans_match_plaintext_and_compiled_tables(
+        ops in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), any::<u32>()), 1..300),
+        outs in prop::collection::vec(any::<u32>(), 1..10),
+        input_seed in any::<u64>(),
+        window in 1usize..12,
+        parallel in any::<bool>(),
+    ) {
+        let c = reusing_circuit_from(3, 3, 4000, &ops, &outs);
+        let inputs = garblet_testkit::bits(input_seed.into(), 6);
+        let expected = flat_plain(&c, &inputs);
+        let pipelined = Plan::pipelined_with_window(&c, window).unwrap();
+        prop_assert!(pipelined.num_wires() < c.num_wires());
+        let (bits, stream) = run(&pipelined, &inputs, 5, parallel);
+        prop_assert_eq!(&bits, &expected);
+        let compiled = Plan::compile_with_window(&c, window).unwrap();
+        prop_assert_eq!(stream, run(&compiled, &inputs, 5, parallel).1);
     }
 }
 
@@ -151,6 +180,10 @@ fn circuits_beyond_the_label_file_match_plaintext() {
         let expected = flat_plain(&c, &inputs);
         assert_eq!(run(&Plan::compile(&c).unwrap(), &inputs, 3, false).0, expected);
         assert_eq!(run(&Plan::streaming_with_window(&c, 500).unwrap(), &inputs, 4, false).0, expected);
+        // Renamed: a label file of the live values and a pool, not 1.1 M.
+        let pipelined = Plan::pipelined_with_window(&c, 500).unwrap();
+        assert!(pipelined.num_wires() < 4000, "{} wires", pipelined.num_wires());
+        assert_eq!(run(&pipelined, &inputs, 4, false).0, expected);
     }
 }
 
@@ -258,6 +291,18 @@ fn bristol_kat(file: &str, in0: &str, in1: &str, out0: &str) {
     }
     let (bits, _) = run_with(&plan, &inputs, 42, false, HalfGates::portable(), HalfGates::portable());
     assert_eq!(bits, hex_bits(out0), "{file} portable");
+    // Pipelined with renamed wires, in windows small enough that the
+    // renamed space is a fraction of the file's: the same answer, and the
+    // same tables as the compiled plan (renaming changes label places
+    // only, never the order of the ANDs).
+    for window in [256usize, 4096] {
+        let pipelined = Plan::pipelined_with_window(&c, window).unwrap();
+        assert!(pipelined.num_wires() < c.num_wires(), "{file}: {} wires", pipelined.num_wires());
+        let compiled = Plan::compile_with_window(&c, window).unwrap();
+        let (bits, stream) = run(&pipelined, &inputs, 42, false);
+        assert_eq!(bits, hex_bits(out0), "{file} pipelined, window {window}");
+        assert_eq!(stream, run(&compiled, &inputs, 42, false).1, "{file} window {window}");
+    }
 }
 
 #[test]

@@ -119,6 +119,11 @@ fn refusal_rule(e: &anyhow::Error) -> Option<String> {
     })
 }
 
+/// From this many gates on, a run plans window by window as it goes
+/// (`SessionProgram::pipelined`: labels for the live wires only, planning
+/// overlapped with the run) instead of compiling the whole plan first.
+const PIPELINE_FROM_GATES: usize = 1 << 20;
+
 /// The run itself: connections, the session, the progress bar.
 fn run_session(
     req: &RunRequest,
@@ -177,19 +182,24 @@ fn run_session(
         Endpoint::Bound(listener) => links::Source::Borrowed(listener),
         Endpoint::Connect(addr) => links::Source::Connect(addr),
     };
+    // Planned before the peer is reached: a pipelined plan's backward
+    // pass (the one cost that grows with the circuit before the first
+    // message) is not spent while the peer waits.
+    let program = match req.mode {
+        SecurityMode::DualExecution => SessionProgram::for_dual_execution(circuit)?,
+        _ if circuit.gates().len() >= PIPELINE_FROM_GATES => SessionProgram::pipelined(circuit)?,
+        _ => SessionProgram::from_circuit(circuit)?,
+    }
+    .with_terms(&terms);
     let links = Links::new(source, tls, options, audit.clone(), traffic.clone());
     let result = (|| -> Result<SessionOutcome> {
         let mut first = Channel::new(links.open()?);
         let outcome = match req.mode {
             SecurityMode::DualExecution => {
-                let program = SessionProgram::for_dual_execution(circuit)?.with_terms(&terms);
                 let second = || links.open().map_err(|e| std::io::Error::other(format!("{e:#}")));
                 config.run_dual_execution(req.role, &mut first, second, &program, &inputs)
             }
-            _ => {
-                let program = SessionProgram::from_circuit(circuit)?.with_terms(&terms);
-                config.run(req.role, &mut first, &program, &inputs)
-            }
+            _ => config.run(req.role, &mut first, &program, &inputs),
         };
         Ok(outcome?)
     })();

@@ -195,6 +195,29 @@ impl<'p> SessionProgram<'p> {
         self
     }
 
+    /// A materialised circuit planned window by window during the run
+    /// ([`Plan::pipelined`]): one backward pass over the circuit now (a
+    /// byte per gate), then planning on a helper thread that overlaps the
+    /// OT and the garbling, with wires renamed so that the run's labels
+    /// follow the live values rather than the circuit's wire count. The
+    /// choice for a large circuit run once (a Bristol file of millions of
+    /// gates); [`SessionProgram::from_circuit`] keeps a compiled plan
+    /// (about 20 bytes per gate) for a circuit run many times. The digest
+    /// and the tables are the same either way.
+    pub fn pipelined(circuit: &'p Circuit) -> Result<Self, SessionError> {
+        let plan = Plan::pipelined(circuit)?;
+        let (inputs, outputs) = describe(circuit);
+        Ok(SessionProgram {
+            inputs,
+            outputs,
+            digest: circuit.digest().0,
+            and_count: plan.and_count().unwrap_or_else(|| circuit.and_count()),
+            plan,
+            shape: Shape::Single,
+            masks: Vec::new(),
+        })
+    }
+
     /// Any gate source, streamed (never materialised), with its public
     /// description; `digest` must identify the gates (both sides compare it).
     /// The inputs' widths must add up to the source's input bits and the

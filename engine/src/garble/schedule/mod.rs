@@ -72,9 +72,11 @@ use crate::garble::source::{GateSource, Repeated};
 mod fuse;
 mod levels;
 mod liveness;
+mod rename;
 mod window;
 
 use liveness::Escapes;
+use rename::{RenameFacts, Renamer};
 use window::WindowCompiler;
 
 /// Default window: gates scheduled together. Measured on the AES-128 and
@@ -91,7 +93,19 @@ const MAX_LABELS: u64 = 1 << 28;
 enum Kind<'s> {
     Compiled(Vec<Window>),
     Streaming(&'s dyn GateSource),
-    Repeated { windows: Vec<Window>, reps: u64, tail: Vec<Window> },
+    Repeated {
+        windows: Vec<Window>,
+        reps: u64,
+        tail: Vec<Window>,
+    },
+    /// Compiled window by window during the run, as `Streaming`, with the
+    /// liveness of a whole-circuit plan and, when it saves labels, renamed
+    /// wires.
+    Pipelined {
+        source: &'s dyn GateSource,
+        escapes: Escapes,
+        rename: Option<RenameFacts>,
+    },
 }
 
 /// The compiled batching schedule of a circuit; see the module docs.
@@ -209,6 +223,41 @@ impl<'s> Plan<'s> {
         })
     }
 
+    /// A plan compiled window by window during the run on a helper thread,
+    /// as [`Plan::streaming`], but from one backward pass over the whole
+    /// circuit made now (a byte per gate): XOR chains are folded as in
+    /// [`Plan::compile`], and the wires are renamed as the windows are
+    /// compiled so that a run's labels cover the live values plus a
+    /// window, not every wire of the circuit (`rename.rs`). The choice for
+    /// a large circuit run once: planning overlaps the run, and the plan
+    /// takes no memory per gate beyond that byte.
+    pub fn pipelined(source: &'s dyn GateSource) -> Result<Plan<'s>, PlanError> {
+        Plan::pipelined_with_window(source, DEFAULT_WINDOW_GATES)
+    }
+
+    /// [`Plan::pipelined`] with another window size (in gates).
+    pub fn pipelined_with_window(
+        source: &'s dyn GateSource,
+        window_gates: usize,
+    ) -> Result<Plan<'s>, PlanError> {
+        check_shape(source, window_gates)?;
+        let (facts, escapes) = RenameFacts::compute(source, window_gates)?;
+        let and_count = facts.and_count();
+        let rename = facts.saves(source.num_wires()).then_some(facts);
+        let (num_wires, outputs) = match &rename {
+            Some(f) => (f.num_wires(), f.outputs().to_vec()),
+            None => (source.num_wires(), source.output_wires()),
+        };
+        Ok(Plan {
+            num_wires,
+            input_bits: source.input_bits(),
+            outputs,
+            window_gates,
+            and_count: Some(and_count),
+            kind: Kind::Pipelined { source, escapes, rename },
+        })
+    }
+
     /// The plan of a [`Repeated`] circuit: as many copies of the body as fill
     /// a window are compiled once (so that independent copies share
     /// batches), and that schedule is replayed.
@@ -315,46 +364,63 @@ impl<'s> Plan<'s> {
                 }
                 tail.iter().try_for_each(f)
             }
-            Kind::Streaming(source) => {
-                // A helper thread reads and schedules windows ahead of the run
-                // (at most WINDOWS_AHEAD queued), so that on a machine with a
-                // spare core scheduling overlaps garbling. Windows are recycled.
-                let (ready_tx, ready_rx) = sync_channel::<Result<Window, PlanError>>(WINDOWS_AHEAD);
-                let (spent_tx, spent_rx) = channel::<Window>();
-                let (num_wires, window_gates) = (self.num_wires, self.window_gates);
-                std::thread::scope(|scope| {
-                    scope.spawn(move || {
-                        let mut compiler = WindowCompiler::new(num_wires, window_gates);
-                        let mut buf =
-                            vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
-                        let mut pos = 0u64;
-                        loop {
-                            let n = source.read_gates(pos, &mut buf);
-                            if n == 0 {
-                                return;
-                            }
-                            let mut w = spent_rx.try_recv().unwrap_or_default();
-                            let compiled = compiler.compile(pos, &buf[..n], None, &mut w).map(|()| w);
-                            let failed = compiled.is_err();
-                            // A closed channel means the run stopped early.
-                            if ready_tx.send(compiled).is_err() || failed {
-                                return;
-                            }
-                            pos += n as u64;
-                        }
-                    });
-                    // Returning (on success or error) drops `ready_rx`, which
-                    // stops the helper; the scope joins it.
-                    for compiled in ready_rx {
-                        let w = compiled?;
-                        f(&w)?;
-                        // The helper may have finished: then the window is dropped.
-                        let _ = spent_tx.send(w);
-                    }
-                    Ok(())
-                })
+            Kind::Streaming(source) => self.run_ahead(*source, None, None, f),
+            Kind::Pipelined { source, escapes, rename } => {
+                self.run_ahead(*source, Some(escapes), rename.as_ref(), f)
             }
         }
+    }
+
+    /// Runs `f` on the windows of `source` compiled on a helper thread (at
+    /// most WINDOWS_AHEAD queued), so that on a machine with a spare core
+    /// scheduling overlaps garbling. Windows are recycled.
+    fn run_ahead<E: From<PlanError>>(
+        &self,
+        source: &dyn GateSource,
+        escapes: Option<&Escapes>,
+        rename: Option<&RenameFacts>,
+        mut f: impl FnMut(&Window) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (ready_tx, ready_rx) = sync_channel::<Result<Window, PlanError>>(WINDOWS_AHEAD);
+        let (spent_tx, spent_rx) = channel::<Window>();
+        let (num_wires, window_gates) = (self.num_wires, self.window_gates);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut compiler = WindowCompiler::new(num_wires, window_gates);
+                let mut renamer = rename.map(|facts| Renamer::new(facts, source.num_wires()));
+                let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
+                let mut pos = 0u64;
+                loop {
+                    let n = source.read_gates(pos, &mut buf);
+                    if n == 0 {
+                        return;
+                    }
+                    let mut w = spent_rx.try_recv().unwrap_or_default();
+                    let compiled = match renamer.as_mut() {
+                        Some(r) => r
+                            .rename(pos, &mut buf[..n])
+                            .and_then(|()| compiler.compile_renamed(pos, &buf[..n], &mut w)),
+                        None => compiler.compile(pos, &buf[..n], escapes, &mut w),
+                    }
+                    .map(|()| w);
+                    let failed = compiled.is_err();
+                    // A closed channel means the run stopped early.
+                    if ready_tx.send(compiled).is_err() || failed {
+                        return;
+                    }
+                    pos += n as u64;
+                }
+            });
+            // Returning (on success or error) drops `ready_rx`, which
+            // stops the helper; the scope joins it.
+            for compiled in ready_rx {
+                let w = compiled?;
+                f(&w)?;
+                // The helper may have finished: then the window is dropped.
+                let _ = spent_tx.send(w);
+            }
+            Ok(())
+        })
     }
 }
 

@@ -52,6 +52,12 @@ pub(super) struct WindowCompiler {
     inputs: Vec<([u32; 4], u8)>,
     /// Per window gate: folded into its only reader's op.
     absorbed: Vec<bool>,
+    /// Per wire: the AND level of the value the window wrote to it (0 for
+    /// values from before the window). For `compile_renamed`.
+    wire_level: Vec<u32>,
+    /// Per window gate: its sort key (AND of level L: 2L - 1; free of
+    /// level L: 2L).
+    keys: Vec<u32>,
 }
 
 impl WindowCompiler {
@@ -74,7 +80,98 @@ impl WindowCompiler {
             gate_at: Vec::new(),
             inputs: Vec::new(),
             absorbed: Vec::new(),
+            wire_level: Vec::new(),
+            keys: Vec::new(),
         }
+    }
+
+    /// Compiles a window of renamed gates (`rename.rs`): no wire is
+    /// written twice in it and none is rewritten after the window read its
+    /// old value, so every gate writes its wire in place and the window
+    /// needs no slots, no write-backs and no hazard analysis. One pass
+    /// gives each gate its level, a counting sort places the ANDs of each
+    /// level in one batch and the free gates of the level after them, in
+    /// their original order (which keeps every free gate after the free
+    /// gates it reads). XOR chains are not folded: folding pays when a
+    /// compiled plan is garbled many times, while a pipelined plan is
+    /// compiled for one run and the planning, not the free gates, is what
+    /// that run waits for.
+    ///
+    /// Errors if a gate is malformed, or (a renamer defect) if the window
+    /// is not hazard-free.
+    pub(super) fn compile_renamed(
+        &mut self,
+        first_index: u64,
+        gates: &[Gate],
+        w: &mut Window,
+    ) -> Result<(), PlanError> {
+        let nw = self.num_wires;
+        let WindowCompiler { wire_level, keys, counts, .. } = self;
+        if wire_level.len() != nw as usize {
+            *wire_level = vec![0; nw as usize];
+        }
+        keys.clear();
+        let mut max_key = 0u32;
+        let mut result = Ok(());
+        let mut seen = 0;
+        for (g, gate) in gates.iter().enumerate() {
+            if let Err(e) = check_gate(first_index + g as u64, gate, nw) {
+                result = Err(e);
+                break;
+            }
+            seen = g + 1;
+            let l = wire_level[gate.a.index()].max(wire_level[gate.b.index()]);
+            let (level, key) = if gate.kind == GateKind::And { (l + 1, 2 * l + 1) } else { (l, 2 * l) };
+            wire_level[gate.out.index()] = level;
+            max_key = max_key.max(key);
+            keys.push(key);
+        }
+        if result.is_ok() {
+            // Counting sort by key, ANDs into `ops`, free gates into `free`.
+            counts.clear();
+            counts.resize(max_key as usize + 2, 0);
+            for &k in keys.iter() {
+                counts[k as usize + 1] += 1;
+            }
+            w.segments.clear();
+            let (mut ands, mut frees) = (0u32, 0u32);
+            for k in 0..=max_key as usize {
+                let len = counts[k + 1];
+                let and = k % 2 == 1;
+                let start = if and { ands } else { frees };
+                if len > 0 {
+                    w.segments.push(Segment { start, end: start + len, and, wide: false });
+                }
+                counts[k + 1] = start;
+                if and {
+                    ands += len;
+                } else {
+                    frees += len;
+                }
+            }
+            w.ops.clear();
+            w.ops.resize(ands as usize, Op { a: 0, b: 0, out: 0 });
+            w.free.clear();
+            w.free.resize(frees as usize, Op { a: 0, b: 0, out: 0 });
+            for (gate, &k) in gates.iter().zip(keys.iter()) {
+                let slot = &mut counts[k as usize + 1];
+                let at = *slot as usize;
+                *slot += 1;
+                if k % 2 == 1 {
+                    w.ops[at] = Op { a: gate.a.get(), b: gate.b.get(), out: gate.out.get() };
+                } else {
+                    let b = if gate.kind == GateKind::Inv { nw } else { gate.b.get() };
+                    w.free[at] = Op { a: gate.a.get() << 4, b: b << 4, out: gate.out.get() << 4 };
+                }
+            }
+            w.ops4.clear();
+            w.writeback.clear();
+            w.ands = ands as usize;
+        }
+        for gate in &gates[..seen] {
+            wire_level[gate.out.index()] = 0;
+        }
+        result
     }
 
     /// Compiles `gates` (the gates `first_index..` of the source) into `w`.

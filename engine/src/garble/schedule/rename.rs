@@ -1,0 +1,393 @@
+//! Wire renaming for pipelined plans: a circuit read from a file numbers
+//! every value with a wire of its own (Bristol Fashion is SSA), so a
+//! 57 M-gate circuit asks for 57 M labels — 0.9 GB per party — where a few
+//! thousand values are ever live at once. A pipelined plan renames the
+//! wires window by window as it compiles, so that a run's label file holds
+//! the live values plus a pool, and the schedule's per-wire arrays stay in
+//! cache.
+//!
+//! The renaming reuses a freed wire only `distance` gates after the gate
+//! that freed it (a first-in first-out pool), `distance` being the window
+//! size. So no wire is written twice in a window, and no wire
+//! whose old value a window reads is rewritten in it: every window of the
+//! renamed stream is as hazard-free as an SSA one, every gate writes in
+//! place and XOR folding is never blocked (see the `schedule` module
+//! docs). Outputs go to reserved wires, so their renamed places are known
+//! before the run.
+//!
+//! What the renaming needs to know about the future (the last read of each
+//! value, the values never read) comes from one backward pass over the
+//! circuit, the same pass that finds which values escape their window
+//! ([`Escapes`]): a byte per gate in all.
+
+use std::collections::{HashMap, VecDeque};
+
+use garblet_circuits::{Gate, GateKind, WireId};
+
+use crate::garble::error::PlanError;
+use crate::garble::source::{check_gate, GateSource};
+
+use super::liveness::Escapes;
+
+/// This gate's read of operand `a` is the last read of that value.
+const LAST_A: u8 = 1;
+/// This gate's read of operand `b` is the last read of that value (never
+/// set when `b` is `a`, or for an INV).
+const LAST_B: u8 = 2;
+/// No gate reads this gate's value and it is no output.
+const DEAD: u8 = 4;
+/// This gate writes an output's final value: it goes to a reserved wire.
+const FINAL: u8 = 8;
+
+/// Per-wire state of the backward pass: the wire's value is live; the
+/// window's last write to it was seen; it is an output whose final writer
+/// is still to be found; it is an output a gate writes.
+const LIVE: u8 = 1;
+const SEEN: u8 = 2;
+const PENDING: u8 = 4;
+const WRITTEN_OUTPUT: u8 = 8;
+
+/// What the renaming needs, from one backward pass over a whole circuit.
+pub(super) struct RenameFacts {
+    /// Per gate: `LAST_A | LAST_B | DEAD | FINAL`.
+    flags: Vec<u8>,
+    /// Wires below it (constants and inputs) start where they are.
+    first_free: u32,
+    /// Output wire (original numbering, not an input or constant) → its
+    /// reserved wire.
+    reserved: HashMap<u32, u32>,
+    /// A freed wire is reused after this many other allocations.
+    distance: u32,
+    /// The renamed wire space: an upper bound on the wires the renaming
+    /// hands out.
+    num_wires: u32,
+    /// The outputs, renamed.
+    outputs: Vec<WireId>,
+    and_count: u64,
+}
+
+impl RenameFacts {
+    /// One backward pass over `source`, cut into windows of `window_gates`
+    /// as the plan cuts it: the renaming's facts and the values that
+    /// escape their window.
+    pub(super) fn compute(
+        source: &dyn GateSource,
+        window_gates: usize,
+    ) -> Result<(RenameFacts, Escapes), PlanError> {
+        let nw = source.num_wires();
+        let total = source.num_gates();
+        let first_free = u32::try_from(2 + source.input_bits())
+            .map_err(|_| PlanError::InputsExceedWires { input_bits: source.input_bits(), num_wires: nw })?;
+        let outputs = source.output_wires();
+        // Per wire, one byte of state for the pass.
+        let mut state = vec![0u8; nw as usize];
+        let mut live_count = 0u64;
+        for w in &outputs {
+            let s = state.get_mut(w.index()).ok_or(PlanError::WireOutOfRange {
+                gate: u64::MAX,
+                wire: w.get(),
+                num_wires: nw,
+            })?;
+            if *s & LIVE == 0 {
+                live_count += 1;
+            }
+            // Output wires whose final value a gate writes get reserved
+            // wires, numbered once the pass has found those gates.
+            *s |= LIVE | if w.get() >= 2 { PENDING } else { 0 };
+        }
+        let gates_len =
+            usize::try_from(total).map_err(|_| PlanError::TooManyWires { num_wires: nw, window_gates })?;
+        let mut flags = vec![0u8; gates_len];
+        let mut escape_bits = vec![0u64; gates_len.div_ceil(64)];
+        let mut peak_live = live_count;
+        let mut and_count = 0u64;
+        let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
+        for k in (0..total.div_ceil(window_gates as u64)).rev() {
+            let start = k * window_gates as u64;
+            let n = source.read_gates(start, &mut buf);
+            let gates = &buf[..n];
+            for (i, g) in gates.iter().enumerate() {
+                check_gate(start + i as u64, g, nw)?;
+                and_count += u64::from(g.kind == GateKind::And);
+            }
+            // Escapes: the window's last write to a wire live at its end.
+            for (i, g) in gates.iter().enumerate().rev() {
+                let s = &mut state[g.out.index()];
+                if *s & SEEN == 0 {
+                    *s |= SEEN;
+                    if *s & LIVE != 0 {
+                        let bit = start as usize + i;
+                        escape_bits[bit / 64] |= 1 << (bit % 64);
+                    }
+                }
+            }
+            for (i, g) in gates.iter().enumerate().rev() {
+                let (a, b, out) = (g.a.index(), g.b.index(), g.out.index());
+                let mut f = 0u8;
+                let s = &mut state[out];
+                *s &= !SEEN;
+                if *s & PENDING != 0 {
+                    // The last write to an output wire: the output's value.
+                    *s = (*s & !PENDING) | WRITTEN_OUTPUT;
+                    f |= FINAL;
+                }
+                // The write: before it, the wire held another value.
+                if *s & LIVE != 0 {
+                    *s &= !LIVE;
+                    live_count -= 1;
+                } else {
+                    f |= DEAD;
+                }
+                // The reads come before the write.
+                if state[a] & LIVE == 0 {
+                    state[a] |= LIVE;
+                    live_count += 1;
+                    f |= LAST_A;
+                }
+                if g.kind != GateKind::Inv && b != a && state[b] & LIVE == 0 {
+                    state[b] |= LIVE;
+                    live_count += 1;
+                    f |= LAST_B;
+                }
+                peak_live = peak_live.max(live_count);
+                flags[start as usize + i] = f;
+            }
+        }
+        let mut reserved = HashMap::new();
+        for w in &outputs {
+            if state[w.index()] & WRITTEN_OUTPUT != 0 && !reserved.contains_key(&w.get()) {
+                reserved.insert(w.get(), first_free + reserved.len() as u32);
+            }
+        }
+        // A fresh wire is handed out only when no pooled wire is old
+        // enough, so the pool then holds wires freed in the last `distance`
+        // gates only, at most three per gate; live values never exceed
+        // `peak_live`. Fresh wires stay below this bound (checked again as
+        // they are handed out).
+        let distance = window_gates as u32;
+        let bound = u64::from(first_free) + reserved.len() as u64 + peak_live + 3 * u64::from(distance) + 4;
+        // An output no gate writes is a constant or an input (in a valid
+        // circuit) and keeps its wire.
+        let renamed_outputs =
+            outputs.iter().map(|w| WireId::new(reserved.get(&w.get()).copied().unwrap_or(w.get()))).collect();
+        let facts = RenameFacts {
+            flags,
+            first_free,
+            reserved,
+            distance,
+            num_wires: u32::try_from(bound).unwrap_or(u32::MAX),
+            outputs: renamed_outputs,
+            and_count,
+        };
+        Ok((facts, Escapes::from_bits(escape_bits)))
+    }
+
+    /// Whether renaming makes the wire space smaller.
+    pub(super) fn saves(&self, original_wires: u32) -> bool {
+        self.num_wires < original_wires
+    }
+
+    /// The AND gates of the circuit.
+    pub(super) fn and_count(&self) -> u64 {
+        self.and_count
+    }
+
+    /// The renamed wire space.
+    pub(super) fn num_wires(&self) -> u32 {
+        self.num_wires
+    }
+
+    /// The output wires, renamed.
+    pub(super) fn outputs(&self) -> &[WireId] {
+        &self.outputs
+    }
+}
+
+/// The renaming state, carried from one window to the next.
+pub(super) struct Renamer<'f> {
+    facts: &'f RenameFacts,
+    /// Original wire → the renamed wire holding its current value.
+    map: Vec<u32>,
+    /// Freed wires, oldest first, with the index of the gate that freed
+    /// them.
+    pool: VecDeque<(u32, u64)>,
+    /// Next never-used wire.
+    next: u32,
+}
+
+impl<'f> Renamer<'f> {
+    pub(super) fn new(facts: &'f RenameFacts, original_wires: u32) -> Renamer<'f> {
+        let first_free = facts.first_free;
+        Renamer {
+            facts,
+            map: (0..original_wires).map(|w| if w < first_free { w } else { u32::MAX }).collect(),
+            pool: VecDeque::new(),
+            next: first_free + facts.reserved.len() as u32,
+        }
+    }
+
+    /// Renames `gates` (the gates `first_index..` of the source) in place.
+    pub(super) fn rename(&mut self, first_index: u64, gates: &mut [Gate]) -> Result<(), PlanError> {
+        let Renamer { facts, map, pool, next } = self;
+        let first_free = facts.first_free;
+        let distance = u64::from(facts.distance);
+        for (i, g) in gates.iter_mut().enumerate() {
+            let at = first_index + i as u64;
+            // The backward pass checked every gate of the source; a source
+            // that gives other gates the second time is refused here.
+            let changed =
+                || PlanError::WireOutOfRange { gate: at, wire: g.out.get(), num_wires: facts.num_wires };
+            let f = *facts.flags.get(at as usize).ok_or_else(changed)?;
+            let (a, b) = match (map.get(g.a.index()), map.get(g.b.index()), map.get(g.out.index())) {
+                (Some(&a), Some(&b), Some(_)) => (a, b),
+                _ => return Err(changed()),
+            };
+            // Reads of values never written (only in a malformed source,
+            // which the window compiler rejects) read wire 0.
+            let (a, b) = (if a == u32::MAX { 0 } else { a }, if b == u32::MAX { 0 } else { b });
+            if f & LAST_A != 0 && a >= first_free {
+                pool.push_back((a, at));
+            }
+            if f & LAST_B != 0 && b >= first_free {
+                pool.push_back((b, at));
+            }
+            let out = if f & FINAL != 0 {
+                *facts.reserved.get(&g.out.get()).ok_or_else(changed)?
+            } else if let Some(&(wire, _)) = pool.front().filter(|&&(_, freed)| freed + distance <= at) {
+                pool.pop_front();
+                wire
+            } else {
+                *next += 1;
+                if *next > facts.num_wires {
+                    return Err(PlanError::TooManyWires {
+                        num_wires: facts.num_wires,
+                        window_gates: facts.distance as usize,
+                    });
+                }
+                *next - 1
+            };
+            if f & DEAD != 0 && f & FINAL == 0 {
+                pool.push_back((out, at));
+            }
+            map[g.out.index()] = out;
+            *g = Gate { a: WireId::new(a), b: WireId::new(b), out: WireId::new(out), kind: g.kind };
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use garblet_circuits::{Circuit, InputSpec, Output};
+    use garblet_testkit::random::reusing_circuit_from;
+
+    /// The whole of `c` renamed in windows of `window` gates.
+    fn renamed(c: &Circuit, window: usize) -> (RenameFacts, Vec<Gate>) {
+        let (facts, _) = RenameFacts::compute(c, window).unwrap();
+        let mut gates = c.gates().to_vec();
+        let mut renamer = Renamer::new(&facts, c.num_wires());
+        for (k, chunk) in gates.chunks_mut(window).enumerate() {
+            renamer.rename((k * window) as u64, chunk).unwrap();
+        }
+        (facts, gates)
+    }
+
+    #[test]
+    fn renamed_windows_are_hazard_free_and_compute_the_same() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+        };
+        for case in 0..300 {
+            let ops: Vec<_> =
+                (0..(case % 150)).map(|_| ((next() % 3) as u8, next(), next(), next())).collect();
+            let outs: Vec<u32> = (0..1 + case % 7).map(|_| next()).collect();
+            // Wires reused (the generator's circuits are not SSA), few or many.
+            let c = reusing_circuit_from(3, 2, 1 + (case % 40) as u32, &ops, &outs);
+            for window in [1usize, 2, 5, 16, 64] {
+                let (facts, gates) = renamed(&c, window);
+                let nw = facts.num_wires();
+                for chunk in gates.chunks(window) {
+                    // Per window: no wire written twice, none written after
+                    // the window read its old value.
+                    let (mut written, mut old_read) = (vec![false; nw as usize], vec![false; nw as usize]);
+                    for g in chunk {
+                        for r in [g.a, g.b] {
+                            assert!(r.get() < nw);
+                            if !written[r.index()] {
+                                old_read[r.index()] = true;
+                            }
+                        }
+                        assert!(g.out.get() < nw && g.out.get() >= 2, "case {case}");
+                        assert!(
+                            !written[g.out.index()] && !old_read[g.out.index()],
+                            "case {case} window {window}"
+                        );
+                        written[g.out.index()] = true;
+                    }
+                }
+                let inputs =
+                    c.inputs().iter().map(|i| InputSpec::new(i.name.clone(), i.party, i.width)).collect();
+                let mut wires = facts.outputs().iter().copied();
+                let outputs = c
+                    .outputs()
+                    .iter()
+                    .map(|o| Output {
+                        name: o.name.clone(),
+                        visibility: o.visibility,
+                        wires: wires.by_ref().take(o.wires.len()).collect(),
+                    })
+                    .collect();
+                let r = Circuit::new(nw.max(c.num_wires()), inputs, outputs, gates).unwrap();
+                for seed in 0..4u64 {
+                    let lanes: Vec<Vec<u64>> = c
+                        .inputs()
+                        .iter()
+                        .map(|i| {
+                            (0..i.width)
+                                .map(|k| seed.wrapping_mul(0x9e37_79b9).rotate_left(k * 7) ^ u64::from(k))
+                                .collect()
+                        })
+                        .collect();
+                    assert_eq!(
+                        r.eval_sliced(&lanes).unwrap(),
+                        c.eval_sliced(&lanes).unwrap(),
+                        "case {case} window {window}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ssa_circuits_shrink_to_the_live_set_plus_the_pool() {
+        // A chain of 10,000 ANDs, each value on a wire of its own.
+        let gates: Vec<Gate> = (0..10_000u32)
+            .map(|i| {
+                Gate::and(WireId::new(if i == 0 { 2 } else { 3 + i }), WireId::new(3), WireId::new(4 + i))
+            })
+            .collect();
+        let out = Output {
+            name: "o".into(),
+            visibility: garblet_circuits::Visibility::Both,
+            wires: vec![WireId::new(10_003)],
+        };
+        let c = Circuit::new(
+            10_004,
+            vec![InputSpec::new("x", garblet_circuits::Party::Garbler, 2)],
+            vec![out],
+            gates,
+        )
+        .unwrap();
+        let (facts, _) = RenameFacts::compute(&c, 64).unwrap();
+        assert!(facts.saves(c.num_wires()));
+        assert!(facts.num_wires() <= 4 + 1 + 3 + 3 * 64 + 4, "{}", facts.num_wires());
+        assert_eq!(facts.and_count(), 10_000);
+        // The output's value sits on its reserved wire, after the inputs.
+        assert_eq!(facts.outputs(), &[WireId::new(4)]);
+    }
+}
