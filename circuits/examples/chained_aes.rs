@@ -16,9 +16,7 @@
 //! RustCrypto's AES (via the single circuit's FIPS-197 vector, tested in
 //! the crate's tests).
 
-use garblet_circuits::{
-    bristol, canonical, Circuit, Gate, GateKind, InputSpec, Output, Party, Visibility, WireId,
-};
+use garblet_circuits::{bristol, canonical, compose};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -42,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let aes = bristol::read_file(concat!(env!("CARGO_MANIFEST_DIR"), "/bristol/aes_128.txt"))?;
     let start = Instant::now();
-    let chained = chain(&aes, copies)?;
+    let chained = compose::chain(&aes, copies, "key", "plaintext", "ciphertext")?;
     println!(
         "{copies} copies: {} gates, {} AND ({:.1} s to build)",
         chained.gates().len(),
@@ -78,43 +76,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// benchmark passes them (`-i in0=0x…`): least significant bit first.
 fn fips_bits(v: u128) -> Vec<bool> {
     (0..128).map(|i| v >> i & 1 == 1).collect()
-}
-
-/// `copies` copies of `aes` (inputs key, plaintext; one 128-bit output),
-/// copy `k + 1` taking copy `k`'s output as its plaintext.
-fn chain(aes: &Circuit, copies: usize) -> Result<Circuit, Box<dyn std::error::Error>> {
-    let [key_in, pt_in] = aes.inputs() else { return Err("AES has two inputs".into()) };
-    let inputs = vec![
-        InputSpec::new("key", Party::Garbler, key_in.width),
-        InputSpec::new("plaintext", Party::Evaluator, pt_in.width),
-    ];
-    let key: Vec<WireId> = (0..key_in.width).map(|i| WireId::new(WireId::FIRST_FREE + i)).collect();
-    let mut block: Vec<WireId> =
-        (0..pt_in.width).map(|i| WireId::new(WireId::FIRST_FREE + key_in.width + i)).collect();
-    let mut next = WireId::FIRST_FREE + key_in.width + pt_in.width;
-    let mut gates = Vec::with_capacity(copies * aes.gates().len());
-    let mut map = vec![WireId::ZERO; aes.num_wires() as usize];
-    map[1] = WireId::ONE;
-    for _ in 0..copies {
-        for (w, k) in key_in.wires().zip(&key) {
-            map[w.index()] = *k;
-        }
-        for (w, b) in pt_in.wires().zip(&block) {
-            map[w.index()] = *b;
-        }
-        for g in aes.gates() {
-            let out = WireId::new(next);
-            next = next.checked_add(1).ok_or("more than 2^32 wires")?;
-            map[g.out.index()] = out;
-            let (a, b) = (map[g.a.index()], map[g.b.index()]);
-            gates.push(match g.kind {
-                GateKind::Xor => Gate::xor(a, b, out),
-                GateKind::And => Gate::and(a, b, out),
-                GateKind::Inv => Gate::inv(a, out),
-            });
-        }
-        block = aes.outputs()[0].wires.iter().map(|w| map[w.index()]).collect();
-    }
-    let outputs = vec![Output { name: "ciphertext".into(), visibility: Visibility::Both, wires: block }];
-    Ok(Circuit::new(next, inputs, outputs, gates)?)
 }

@@ -240,6 +240,10 @@ pub enum CircuitError {
     /// More wires than a `u32` can index.
     #[error("the circuit needs more than 2^32 - 1 wires")]
     TooManyWires,
+    /// [`chain`](crate::compose::chain) needs two inputs and one output as
+    /// wide as the second input.
+    #[error("only a circuit with two inputs and one output as wide as its second input can be chained")]
+    NotChainable,
     /// The inputs alone need more wires than the circuit declares.
     #[error("the inputs need {needed} wires, but the circuit has only {num_wires}")]
     InputsExceedWires {

@@ -32,6 +32,7 @@ pub mod bristol;
 pub mod builder;
 pub mod canonical;
 pub mod circuit;
+pub mod compose;
 pub mod eval;
 pub mod gadgets;
 pub mod opt;

@@ -228,3 +228,35 @@ proptest! {
         let _ = bristol::read(&bytes[..]);
     }
 }
+
+#[test]
+fn chained_aes_is_aes_applied_again_and_again() {
+    use aes::cipher::{BlockEncrypt, KeyInit};
+    let aes128 = load("aes_128.txt");
+    let chained = garblet_circuits::compose::chain(&aes128, 5, "key", "plaintext", "ciphertext").unwrap();
+    assert_eq!(chained.and_count(), 5 * aes128.and_count());
+    assert_eq!(chained.gates().len(), 5 * aes128.gates().len());
+    // RustCrypto's AES-128, five times over the FIPS-197 key and block.
+    let key: Vec<u8> = (0u8..16).collect();
+    let cipher = aes::Aes128::new_from_slice(&key).unwrap();
+    let mut block = aes::Block::clone_from_slice(&[
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+    ]);
+    for _ in 0..5 {
+        cipher.encrypt_block(&mut block);
+    }
+    let want: String = block.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        run(&chained, &["000102030405060708090a0b0c0d0e0f", "00112233445566778899aabbccddeeff"]),
+        want
+    );
+    // One input only: nothing to chain through.
+    let mut b = garblet_circuits::Builder::new();
+    let x = b.input("x", garblet_circuits::Party::Garbler, 8).unwrap();
+    b.output("y", garblet_circuits::Visibility::Both, x).unwrap();
+    let one_input = b.finish().unwrap();
+    assert_eq!(
+        garblet_circuits::compose::chain(&one_input, 2, "a", "b", "c").unwrap_err(),
+        garblet_circuits::CircuitError::NotChainable
+    );
+}

@@ -2,7 +2,7 @@
 //! process on this machine. `BENCHMARKS.md` documents every field.
 
 use anyhow::{anyhow, Context, Result};
-use garblet::circuits::{bristol, opt, Builder, Party, Sign, Visibility};
+use garblet::circuits::{bristol, compose, opt, Builder, Party, Sign, Visibility};
 use garblet::engine::channel::{memory_pair, Channel};
 use garblet::engine::garble::{
     Encoder, Evaluator, Garbler, GarblingScheme, HalfGates, Plan, Repeated, ThreeHalves,
@@ -115,6 +115,118 @@ fn two_party_tcp(
         let elapsed = started.elapsed();
         Ok((g?, e?, elapsed))
     })
+}
+
+/// Rounds to `digits` decimals, for the report.
+fn round(x: f64, digits: i32) -> f64 {
+    let m = 10f64.powi(digits);
+    (x * m).round() / m
+}
+
+/// The deep workload: `copies` AES-128 circuits chained, each encrypting
+/// the previous one's output (`compose::chain`; 1,563 copies are the 57.3
+/// M-gate, 10.0 M-AND circuit of `BENCHMARKS.md`), one Bristol-shaped SSA
+/// circuit run end to end over loopback TCP with pipelined plans, checked
+/// against `copies` plaintext evaluations of one AES. Peak RSS is this
+/// process's, which holds both parties.
+fn deep_chain(
+    report: &mut serde_json::Map<String, Value>,
+    config: &SessionConfig,
+    aes: &garblet::circuits::Circuit,
+    copies: usize,
+    prg: &mut Prg,
+    say: impl Fn(&str),
+) -> Result<()> {
+    say(&format!("deep circuit: {copies} chained AES-128, end to end over loopback TCP"));
+    reset_peak_rss();
+    let t = Instant::now();
+    let chained = compose::chain(aes, copies, "key", "plaintext", "ciphertext")?;
+    let build_s = t.elapsed().as_secs_f64();
+    let ands = chained.and_count();
+    let t = Instant::now();
+    let (program_g, program_e) = (SessionProgram::pipelined(&chained)?, SessionProgram::pipelined(&chained)?);
+    let plan_s = t.elapsed().as_secs_f64() / 2.0;
+    let (key, pt) = (random_bits(128, prg), random_bits(128, prg));
+    let (g, e, elapsed) = two_party_tcp(
+        config,
+        SecurityMode::SemiHonestGarbler,
+        program_g,
+        program_e,
+        PartyInputs::new([("key".to_string(), key.clone())]),
+        PartyInputs::new([("plaintext".to_string(), pt.clone())]),
+    )
+    .context("deep-circuit run")?;
+    let mut block = pt;
+    for _ in 0..copies {
+        block = aes.eval_bits(&[key.clone(), block])?.remove(0);
+    }
+    for o in [&g, &e] {
+        if o.outputs[0].1 != block {
+            return Err(anyhow!("benchmark self-check failed: the chained AES output differs"));
+        }
+    }
+    report.insert("deep_copies".into(), json!(copies));
+    report.insert("deep_gates".into(), json!(chained.gates().len()));
+    report.insert("deep_ands".into(), json!(ands));
+    report.insert("deep_build_s".into(), json!(round(build_s, 2)));
+    report.insert("deep_plan_setup_s".into(), json!(round(plan_s, 2)));
+    report.insert("deep_session_s".into(), json!(round(elapsed.as_secs_f64(), 2)));
+    report.insert("deep_e2e_and_per_s".into(), json!((ands as f64 / elapsed.as_secs_f64()).round()));
+    report.insert("deep_peak_rss_mib".into(), json!(peak_rss_mib().map(|m| m.round())));
+    Ok(())
+}
+
+/// The compiled workload: `Σ a[i] · b[i]` over `pairs` pairs of `u32`
+/// (8,192 pairs: 8.1 M ANDs, 27.7 M gates), compiled here, run end to end
+/// over loopback TCP (pipelined plans), checked against Rust's wrapping
+/// arithmetic.
+fn dot_product(
+    report: &mut serde_json::Map<String, Value>,
+    config: &SessionConfig,
+    pairs: usize,
+    prg: &mut Prg,
+    say: impl Fn(&str),
+) -> Result<()> {
+    say(&format!("compiled program: dot product of {pairs} u32 pairs, end to end over loopback TCP"));
+    reset_peak_rss();
+    let source = format!(
+        "const N: usize = {pairs};\n\
+         fn main(#[garbler] a: [u32; N], #[evaluator] b: [u32; N]) -> u32 {{\n\
+         let mut s: u32 = 0;\n\
+         for i in 0..N {{ s = s + a[i] * b[i]; }}\n\
+         s\n}}\n"
+    );
+    let t = Instant::now();
+    let program = garblet::compile(&source, "dot.gbl")
+        .map_err(|d| anyhow!("{}", d.render_plain(&source, "dot.gbl")))?;
+    let compile_s = t.elapsed().as_secs_f64();
+    let circuit = &program.circuit;
+    let ands = circuit.and_count();
+    let words = |prg: &mut Prg| -> Vec<u32> { (0..pairs).map(|_| prg.random_u64() as u32).collect() };
+    let (a, b) = (words(prg), words(prg));
+    let bits =
+        |v: &[u32]| -> Vec<bool> { v.iter().flat_map(|x| (0..32).map(move |k| x >> k & 1 == 1)).collect() };
+    let (g, _, elapsed) = two_party_tcp(
+        config,
+        SecurityMode::SemiHonestGarbler,
+        SessionProgram::pipelined(circuit)?,
+        SessionProgram::pipelined(circuit)?,
+        PartyInputs::new([("a".to_string(), bits(&a))]),
+        PartyInputs::new([("b".to_string(), bits(&b))]),
+    )
+    .context("dot-product run")?;
+    let want = a.iter().zip(&b).fold(0u32, |s, (x, y)| s.wrapping_add(x.wrapping_mul(*y)));
+    if g.outputs[0].1 != bits(&[want]) {
+        return Err(anyhow!("benchmark self-check failed: the dot product differs from Rust's"));
+    }
+    report.insert("dot_pairs".into(), json!(pairs));
+    report.insert("dot_gates".into(), json!(circuit.gates().len()));
+    report.insert("dot_ands".into(), json!(ands));
+    report.insert("dot_compile_s".into(), json!(round(compile_s, 2)));
+    report.insert("dot_session_s".into(), json!(round(elapsed.as_secs_f64(), 2)));
+    report.insert("dot_e2e_and_per_s".into(), json!((ands as f64 / elapsed.as_secs_f64()).round()));
+    report.insert("dot_peak_rss_mib".into(), json!(peak_rss_mib().map(|m| m.round())));
+    Ok(())
 }
 
 /// Correlated OTs per second over the in-memory channel, `n` per call.
@@ -285,6 +397,12 @@ pub(super) fn bench(as_json: bool, full: bool, scheme: SchemeChoice) -> Result<(
     report.insert("cot_per_s".into(), json!(cot_per_s::<SemiHonest>(n, &mut prg)?));
     report.insert("cot_checked_per_s".into(), json!(cot_per_s::<MaliciousReceiver>(n, &mut prg)?));
     report.insert("peak_rss_mib".into(), json!(peak_rss_mib().map(|m| m.round())));
+
+    // 7. Real shapes, not the best case: a deep circuit and a compiled
+    // program, both generated here.
+    let aes_ssa = bristol::parse_str(AES_128_BRISTOL)?;
+    deep_chain(&mut report, &config, &aes_ssa, if full { 1563 } else { 64 }, &mut prg, say)?;
+    dot_product(&mut report, &config, if full { 8192 } else { 1024 }, &mut prg, say)?;
 
     if full {
         say("10^8 AND gates end to end (streamed)");

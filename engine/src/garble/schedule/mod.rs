@@ -99,8 +99,8 @@ enum Kind<'s> {
         tail: Vec<Window>,
     },
     /// Compiled window by window during the run, as `Streaming`, with the
-    /// liveness of a whole-circuit plan and, when it saves labels, renamed
-    /// wires.
+    /// liveness of a whole-circuit plan and (unless the renamed space
+    /// would not fit a run's label file) renamed wires.
     Pipelined {
         source: &'s dyn GateSource,
         escapes: Escapes,
@@ -228,7 +228,8 @@ impl<'s> Plan<'s> {
     /// circuit made now (a byte per gate): XOR chains are folded as in
     /// [`Plan::compile`], and the wires are renamed as the windows are
     /// compiled so that a run's labels cover the live values plus a
-    /// window, not every wire of the circuit (`rename.rs`). The choice for
+    /// pool, not every wire of the circuit, and every window is
+    /// hazard-free and compiled in one pass (`rename.rs`). The choice for
     /// a large circuit run once: planning overlaps the run, and the plan
     /// takes no memory per gate beyond that byte.
     pub fn pipelined(source: &'s dyn GateSource) -> Result<Plan<'s>, PlanError> {
@@ -240,10 +241,17 @@ impl<'s> Plan<'s> {
         source: &'s dyn GateSource,
         window_gates: usize,
     ) -> Result<Plan<'s>, PlanError> {
+        // As for compiled plans: no window larger than the circuit (the
+        // same cut, so the same tables as `Plan::compile`).
+        let window_gates = window_gates.min(usize::try_from(source.num_gates()).unwrap_or(usize::MAX).max(1));
         check_shape(source, window_gates)?;
         let (facts, escapes) = RenameFacts::compute(source, window_gates)?;
         let and_count = facts.and_count();
-        let rename = facts.saves(source.num_wires()).then_some(facts);
+        // Renamed even where it does not save labels (a compiled program
+        // whose wires are already reused): renamed windows are hazard-free
+        // and compile in one pass.
+        let fits = u64::from(facts.num_wires()) + 2 + window_gates as u64 <= MAX_LABELS;
+        let rename = fits.then_some(facts);
         let (num_wires, outputs) = match &rename {
             Some(f) => (f.num_wires(), f.outputs().to_vec()),
             None => (source.num_wires(), source.output_wires()),

@@ -182,11 +182,6 @@ impl RenameFacts {
         Ok((facts, Escapes::from_bits(escape_bits)))
     }
 
-    /// Whether renaming makes the wire space smaller.
-    pub(super) fn saves(&self, original_wires: u32) -> bool {
-        self.num_wires < original_wires
-    }
-
     /// The AND gates of the circuit.
     pub(super) fn and_count(&self) -> u64 {
         self.and_count
@@ -384,7 +379,6 @@ mod tests {
         )
         .unwrap();
         let (facts, _) = RenameFacts::compute(&c, 64).unwrap();
-        assert!(facts.saves(c.num_wires()));
         assert!(facts.num_wires() <= 4 + 1 + 3 + 3 * 64 + 4, "{}", facts.num_wires());
         assert_eq!(facts.and_count(), 10_000);
         // The output's value sits on its reserved wire, after the inputs.
