@@ -10,7 +10,11 @@
 #   e.g. benches/link/run.sh "10gbit 1gbit 100mbit" "0 20" 3
 #
 # CONNECT names the party that connects (default: the evaluator); the
-# other listens.
+# other listens. WORKLOADS picks the workloads (default "millionaires
+# aes128"; also "deep": 1,563 chained AES-128, 10.0 M ANDs, written by
+# circuits/examples/chained_aes.rs into the work directory as a binary
+# circuit; "inputs": 2^20 evaluator input bits XOR-folded, no AND gate,
+# for bytes per input bit).
 #
 # Prints one JSON line per run: workload, rate, delay, seconds (relay:
 # first to last byte + half a round trip; process: the connector's wall
@@ -21,8 +25,10 @@ RATES=${1:-"1gbit 100mbit"}
 DELAYS=${2:-"0 20"}
 RUNS=${3:-1}
 CONNECT=${CONNECT:-evaluator}
+WORKLOADS=${WORKLOADS:-"millionaires aes128"}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin garblet --example link_relay
+cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p garblet-circuits --example chained_aes
 BIN=$ROOT/target/release/garblet
 RELAY=$ROOT/target/release/examples/link_relay
 G=gbl-link-g; E=gbl-link-e
@@ -46,6 +52,19 @@ ip -n $G addr add 10.77.0.1/24 dev gbl-vg; ip -n $E addr add 10.77.0.2/24 dev gb
 for ns in $G $E; do ip -n $ns link set lo up; done
 ip -n $G link set gbl-vg up; ip -n $E link set gbl-ve up
 
+case " $WORKLOADS " in *" deep "*)
+  "$ROOT/target/release/examples/chained_aes" 1563 --no-text --binary "$WORK/deep.gbc" >/dev/null ;;
+esac
+case " $WORKLOADS " in *" inputs "*)
+  cat >"$WORK/inputs.gbl" <<'GBL'
+fn main(#[garbler] g: bool, #[evaluator] x: [bool; 1048576]) -> bool {
+    let mut p = g;
+    for b in x { p = p ^ b; }
+    p
+}
+GBL
+  python3 -c 'import json; print(json.dumps([i % 3 == 0 for i in range(1 << 20)]))' >"$WORK/x.json" ;;
+esac
 "$BIN" keygen --out "$WORK/g" >/dev/null 2>&1
 "$BIN" keygen --out "$WORK/e" >/dev/null 2>&1
 
@@ -89,6 +108,8 @@ out = {"workload": name, "rate": rate, "rtt_ms": int(delay), "connector": connec
        "connector_wall_s": round(float(t1) - float(t0), 4),
        "and_gates": stats.get("and_gates"), "bytes_down": r["bytes_down"], "bytes_up": r["bytes_up"],
        "flights": r["flights"], "round_trips": r["round_trips"], "connections": r["connections"]}
+if name == "inputs_2p20":
+    out["bytes_per_input_bit"] = round((r["bytes_down"] + r["bytes_up"]) / (1 << 20), 3)
 if stats.get("and_gates"):
     out["and_per_s"] = round(stats["and_gates"] / out["relay_s"])
 print(json.dumps(out))
@@ -99,9 +120,17 @@ for RATE in $RATES; do
   shape
   for DELAY in $DELAYS; do
     for _ in $(seq "$RUNS"); do
-      run_one millionaires_u64 "$ROOT/examples/millionaires.gbl" "-i alice=5000000" "-i bob=4200000"
-      run_one aes128 "$ROOT/circuits/bristol/aes_128.txt" \
-        "-i in0=0x000102030405060708090a0b0c0d0e0f" "-i in1=0x00112233445566778899aabbccddeeff"
+      for W in $WORKLOADS; do
+        case $W in
+          millionaires) run_one millionaires_u64 "$ROOT/examples/millionaires.gbl" "-i alice=5000000" "-i bob=4200000" ;;
+          aes128) run_one aes128 "$ROOT/circuits/bristol/aes_128.txt" \
+            "-i in0=0x000102030405060708090a0b0c0d0e0f" "-i in1=0x00112233445566778899aabbccddeeff" ;;
+          deep) run_one deep_chained_aes "$WORK/deep.gbc" \
+            "-i key=0x000102030405060708090a0b0c0d0e0f" "-i plaintext=0x00112233445566778899aabbccddeeff" ;;
+          inputs) run_one inputs_2p20 "$WORK/inputs.gbl" "-i g=true" "-i x=@$WORK/x.json" ;;
+          *) echo "unknown workload $W" >&2; exit 2 ;;
+        esac
+      done
     done
   done
 done

@@ -5,7 +5,7 @@
 //! 1.94 GB as Bristol Fashion text.
 //!
 //! ```text
-//! cargo run --release -p garblet-circuits --example chained_aes -- [COPIES] [OUT.txt] [--binary OUT.gbc] [--check]
+//! cargo run --release -p garblet-circuits --example chained_aes -- [COPIES] [OUT.txt] [--binary OUT.gbc] [--no-text] [--check]
 //! ```
 //!
 //! Inputs: `key` (garbler, 128 bits), `plaintext` (evaluator, 128 bits), in
@@ -26,11 +26,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::env::temp_dir().join("garblet-chained-aes.txt");
     let mut binary: Option<PathBuf> = None;
     let mut check = false;
+    let mut text = true;
     let mut positional = 0;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--binary" => binary = Some(PathBuf::from(args.next().ok_or("--binary needs a path")?)),
             "--check" => check = true,
+            "--no-text" => text = false,
             _ if positional == 0 => {
                 copies = a.parse()?;
                 positional += 1;
@@ -57,14 +59,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(whole[0], block, "the chain is COPIES evaluations of one AES");
         println!("checked: the chained circuit equals {copies} AES-128 evaluations");
     }
-    let start = Instant::now();
-    bristol::write_file(&chained, &out)?;
-    println!(
-        "wrote {} ({:.2} GB, {:.1} s)",
-        out.display(),
-        std::fs::metadata(&out)?.len() as f64 / 1e9,
-        start.elapsed().as_secs_f64()
-    );
+    if text {
+        let start = Instant::now();
+        bristol::write_file(&chained, &out)?;
+        println!(
+            "wrote {} ({:.2} GB, {:.1} s)",
+            out.display(),
+            std::fs::metadata(&out)?.len() as f64 / 1e9,
+            start.elapsed().as_secs_f64()
+        );
+    }
     if let Some(path) = binary {
         canonical::write_file(&chained, &path)?;
         println!("wrote {} ({:.2} GB)", path.display(), std::fs::metadata(&path)?.len() as f64 / 1e9);
