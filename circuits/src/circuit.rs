@@ -465,6 +465,13 @@ impl Circuit {
         self
     }
 
+    /// The gate list, taken: for a consumer that transforms it in place
+    /// and needs the circuit no more (a pipelined plan renames the wires
+    /// of a file-sized circuit this way instead of holding a copy).
+    pub fn into_gates(self) -> Vec<Gate> {
+        self.gates
+    }
+
     pub(crate) fn into_parts(self) -> (u32, Vec<Input>, Vec<Output>, Vec<Gate>) {
         (self.num_wires, self.inputs, self.outputs, self.gates)
     }

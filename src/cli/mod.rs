@@ -453,7 +453,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                     )
                 })?;
             }
-            let request = run::RunRequest {
+            let mut request = run::RunRequest {
                 program,
                 role,
                 endpoint,
@@ -465,7 +465,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 audit_log,
                 progress: !json,
             };
-            let report = run::run(&request).map_err(|e| anyhow::Error::new(RunFailed(e)))?;
+            let report = run::run(&mut request).map_err(|e| anyhow::Error::new(RunFailed(e)))?;
             run::print_report(&request.program, &report, json);
             Ok(())
         }

@@ -6,7 +6,7 @@ use super::audit::{self, Audit};
 use super::links::{self, Links};
 use super::program::Loaded;
 use anyhow::{bail, Context, Result};
-use garblet::circuits::{Circuit, Party};
+use garblet::circuits::{Circuit, InputSpec, Output, Party, WireId};
 use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, NetError, PinnedTls, StallDirection, TcpOptions};
 use garblet::engine::session::{
@@ -72,12 +72,14 @@ pub(super) struct RunReport {
 
 /// Runs one party's side. The audit line (if asked for) is written and
 /// synced to disk before this returns, whatever the result.
-pub(super) fn run(req: &RunRequest) -> Result<RunReport> {
+pub(super) fn run(req: &mut RunRequest) -> Result<RunReport> {
     audit::install_interrupt_handler();
     let audit = Audit::start(req.audit_log.clone(), audit_fields(req));
     let phase = Arc::new(Mutex::new(None::<Phase>));
     let traffic = links::Traffic::default();
-    let result = run_session(req, &audit, &phase, &traffic);
+    let owned = take_large_circuit(req);
+    let req = &*req;
+    let result = run_session(req, owned, &audit, &phase, &traffic);
     let phase = phase.lock().ok().and_then(|p| *p);
     let (sent, received) = traffic.totals();
     let mut extra = Map::new();
@@ -124,9 +126,30 @@ fn refusal_rule(e: &anyhow::Error) -> Option<String> {
 /// overlapped with the run) instead of compiling the whole plan first.
 const PIPELINE_FROM_GATES: usize = 1 << 20;
 
+/// A semi-honest run of a circuit of [`PIPELINE_FROM_GATES`] or more
+/// takes the circuit (`SessionProgram::from_owned_circuit` renames its
+/// wires in place: no copy, nothing per wire during the run) and leaves
+/// in the request a circuit with the same inputs and outputs and no
+/// gates, which is all the report after the run reads.
+fn take_large_circuit(req: &mut RunRequest) -> Option<Circuit> {
+    let circuit = &req.program.circuit;
+    if req.mode == SecurityMode::DualExecution || circuit.gates().len() < PIPELINE_FROM_GATES {
+        return None;
+    }
+    let inputs = circuit.inputs().iter().map(|i| InputSpec::new(i.name.clone(), i.party, i.width)).collect();
+    let outputs = circuit
+        .outputs()
+        .iter()
+        .map(|o| Output { wires: vec![WireId::ZERO; o.wires.len()], ..o.clone() })
+        .collect();
+    let shell = Circuit::new(WireId::FIRST_FREE + circuit.input_bits() as u32, inputs, outputs, Vec::new()).ok()?;
+    Some(std::mem::replace(&mut req.program.circuit, shell))
+}
+
 /// The run itself: connections, the session, the progress bar.
 fn run_session(
     req: &RunRequest,
+    owned: Option<Circuit>,
     audit: &Audit,
     phase: &Arc<Mutex<Option<Phase>>>,
     traffic: &links::Traffic,
@@ -134,7 +157,19 @@ fn run_session(
     let started = Instant::now();
     let options = TcpOptions { connect_timeout: req.timeout, io_timeout: req.timeout };
     let inputs = PartyInputs::new(req.inputs.clone());
-    let total = req.program.circuit.and_count();
+    let circuit = &req.program.circuit;
+    let terms = req.program.session_terms();
+    // Planned before the peer is reached: a pipelined plan's backward
+    // pass (the one cost that grows with the circuit before the first
+    // message) is not spent while the peer waits.
+    let program = match (owned, req.mode) {
+        (_, SecurityMode::DualExecution) => SessionProgram::for_dual_execution(circuit)?,
+        (Some(owned), _) => SessionProgram::from_owned_circuit(owned)?,
+        (None, _) if circuit.gates().len() >= PIPELINE_FROM_GATES => SessionProgram::pipelined(circuit)?,
+        (None, _) => SessionProgram::from_circuit(circuit)?,
+    }
+    .with_terms(&terms);
+    let total = program.and_count();
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} AND gates  {rate}  {eta} left")
@@ -171,8 +206,6 @@ fn run_session(
         .with_scheme(req.scheme)
         .with_progress(observer)
         .with_phases(phases);
-    let circuit = &req.program.circuit;
-    let terms = req.program.session_terms();
     let tls = match &req.security {
         Security::Tls { identity, peer } => Some(PinnedTls::new(identity, *peer)?),
         Security::Insecure => None,
@@ -182,15 +215,6 @@ fn run_session(
         Endpoint::Bound(listener) => links::Source::Borrowed(listener),
         Endpoint::Connect(addr) => links::Source::Connect(addr),
     };
-    // Planned before the peer is reached: a pipelined plan's backward
-    // pass (the one cost that grows with the circuit before the first
-    // message) is not spent while the peer waits.
-    let program = match req.mode {
-        SecurityMode::DualExecution => SessionProgram::for_dual_execution(circuit)?,
-        _ if circuit.gates().len() >= PIPELINE_FROM_GATES => SessionProgram::pipelined(circuit)?,
-        _ => SessionProgram::from_circuit(circuit)?,
-    }
-    .with_terms(&terms);
     let links = Links::new(source, tls, options, audit.clone(), traffic.clone());
     let result = (|| -> Result<SessionOutcome> {
         let mut first = Channel::new(links.open()?);
@@ -406,7 +430,7 @@ pub(super) fn demo(
     let (g_inputs, e_inputs) = (split(Party::Garbler), split(Party::Evaluator));
     let g_program = program.duplicate();
     let garbler = std::thread::spawn(move || {
-        run(&RunRequest {
+        run(&mut RunRequest {
             program: g_program,
             role: Party::Garbler,
             endpoint: Endpoint::Bound(listener),
@@ -420,7 +444,7 @@ pub(super) fn demo(
         })
     });
     let started = Instant::now();
-    let evaluator = run(&RunRequest {
+    let evaluator = run(&mut RunRequest {
         program: program.duplicate(),
         role: Party::Evaluator,
         endpoint: Endpoint::Connect(addr),

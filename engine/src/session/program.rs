@@ -218,6 +218,26 @@ impl<'p> SessionProgram<'p> {
         })
     }
 
+    /// [`SessionProgram::pipelined`] for a circuit the program may take
+    /// ([`Plan::renamed`]): its wires are renamed in place now, so the run
+    /// holds the gates and nothing per wire, and only compiles windows. The
+    /// choice for the largest circuits run once; the digest is the
+    /// circuit's as given.
+    pub fn from_owned_circuit(circuit: Circuit) -> Result<Self, SessionError> {
+        let (inputs, outputs) = describe(&circuit);
+        let digest = circuit.digest().0;
+        let plan = Plan::renamed(circuit)?;
+        Ok(SessionProgram {
+            inputs,
+            outputs,
+            digest,
+            and_count: plan.and_count().unwrap_or(0),
+            plan,
+            shape: Shape::Single,
+            masks: Vec::new(),
+        })
+    }
+
     /// Any gate source, streamed (never materialised), with its public
     /// description; `digest` must identify the gates (both sides compare it).
     /// The inputs' widths must add up to the source's input bits and the

@@ -588,22 +588,24 @@ fn pipelined_and_compiled_plans_interoperate() {
     assert!(pipelined.plan.num_wires() < c.num_wires(), "renamed: {} wires", pipelined.plan.num_wires());
     assert_eq!(pipelined.digest(), c.digest().0);
     assert_eq!(pipelined.and_count(), c.and_count());
-    for (garbler_pipelined, evaluator_pipelined) in [(true, false), (false, true), (true, true)] {
+    let owned = SessionProgram::from_owned_circuit(c.clone()).unwrap();
+    assert_eq!((owned.digest(), owned.and_count()), (c.digest().0, c.and_count()));
+    // 0: compiled, 1: pipelined, 2: renamed in place.
+    fn program_of(c: &Circuit, how: u8) -> SessionProgram<'_> {
+        match how {
+            0 => SessionProgram::from_circuit(c).unwrap(),
+            1 => SessionProgram::pipelined(c).unwrap(),
+            _ => SessionProgram::from_owned_circuit(c.clone()).unwrap(),
+        }
+    }
+    for (garbler, evaluator) in [(1, 0), (0, 1), (1, 1), (2, 0), (0, 2), (2, 1)] {
         let (ga, eb) = memory_pair();
         let gc = c.clone();
         let g = std::thread::spawn(move || {
-            let program = if garbler_pipelined {
-                SessionProgram::pipelined(&gc).unwrap()
-            } else {
-                SessionProgram::from_circuit(&gc).unwrap()
-            };
+            let program = program_of(&gc, garbler);
             run_garbler_program(&mut Channel::new(ga), &program, &named(x, "alice"), None)
         });
-        let program = if evaluator_pipelined {
-            SessionProgram::pipelined(&c).unwrap()
-        } else {
-            SessionProgram::from_circuit(&c).unwrap()
-        };
+        let program = program_of(&c, evaluator);
         let e = run_evaluator_program(&mut Channel::new(eb), &program, &named(y, "bob"), None).unwrap();
         let g = g.join().unwrap().unwrap();
         for o in [&g, &e] {

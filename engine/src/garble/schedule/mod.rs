@@ -63,7 +63,7 @@
 
 use std::sync::mpsc::{channel, sync_channel};
 
-use garblet_circuits::{Gate, WireId};
+use garblet_circuits::{Circuit, Gate, WireId};
 
 use crate::garble::error::PlanError;
 use crate::garble::ops::Window;
@@ -76,7 +76,7 @@ mod rename;
 mod window;
 
 use liveness::Escapes;
-use rename::{RenameFacts, Renamer};
+use rename::{rename_all, RenameFacts, Renamer};
 use window::WindowCompiler;
 
 /// Default window: gates scheduled together. Measured on the AES-128 and
@@ -106,6 +106,50 @@ enum Kind<'s> {
         escapes: Escapes,
         rename: Option<RenameFacts>,
     },
+    /// A circuit taken and renamed in place, compiled window by window
+    /// during the run.
+    Renamed(RenamedGates),
+}
+
+/// How [`Plan::run_ahead`] compiles a window.
+#[derive(Clone, Copy)]
+enum Compile<'a> {
+    /// The window compiler, with the whole circuit's liveness if known.
+    Plain(Option<&'a Escapes>),
+    /// Rename, then the one-pass compiler for hazard-free windows.
+    Renaming(&'a RenameFacts),
+    /// Already renamed: the one-pass compiler.
+    Renamed,
+}
+
+/// The gates of a circuit renamed in place ([`Plan::renamed`]), as a
+/// source.
+struct RenamedGates {
+    gates: Vec<Gate>,
+    num_wires: u32,
+    input_bits: u64,
+    outputs: Vec<WireId>,
+}
+
+impl GateSource for RenamedGates {
+    fn num_wires(&self) -> u32 {
+        self.num_wires
+    }
+    fn input_bits(&self) -> u64 {
+        self.input_bits
+    }
+    fn output_wires(&self) -> Vec<WireId> {
+        self.outputs.clone()
+    }
+    fn num_gates(&self) -> u64 {
+        self.gates.len() as u64
+    }
+    fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize {
+        let start = usize::try_from(start).unwrap_or(usize::MAX).min(self.gates.len());
+        let n = out.len().min(self.gates.len() - start);
+        out[..n].copy_from_slice(&self.gates[start..start + n]);
+        n
+    }
 }
 
 /// The compiled batching schedule of a circuit; see the module docs.
@@ -266,6 +310,45 @@ impl<'s> Plan<'s> {
         })
     }
 
+    /// [`Plan::pipelined`] for a circuit this plan may take: the wires are
+    /// renamed once, in place, before the run (no per-wire map during the
+    /// run, none at all for a circuit whose gate `i` writes the `i`-th
+    /// wire after the inputs, as a Bristol file does), and the run only
+    /// compiles windows. Memory: the circuit's gates and a byte per gate
+    /// while renaming; then the gates only. The same tables as
+    /// [`Plan::compile`] and [`Plan::pipelined`].
+    pub fn renamed(circuit: Circuit) -> Result<Plan<'static>, PlanError> {
+        Plan::renamed_with_window(circuit, DEFAULT_WINDOW_GATES)
+    }
+
+    /// [`Plan::renamed`] with another window size (in gates).
+    pub fn renamed_with_window(circuit: Circuit, window_gates: usize) -> Result<Plan<'static>, PlanError> {
+        let window_gates = window_gates.min(circuit.gates().len().max(1));
+        check_shape(&circuit, window_gates)?;
+        let (facts, escapes) = RenameFacts::compute(&circuit, window_gates)?;
+        drop(escapes);
+        if u64::from(facts.num_wires()) + 2 + window_gates as u64 > MAX_LABELS {
+            return Err(PlanError::TooManyWires { num_wires: facts.num_wires(), window_gates });
+        }
+        let (original_wires, input_bits) = (circuit.num_wires(), circuit.input_bits());
+        let mut gates = circuit.into_gates();
+        rename_all(&facts, original_wires, &mut gates)?;
+        let source = RenamedGates {
+            gates,
+            num_wires: facts.num_wires(),
+            input_bits,
+            outputs: facts.outputs().to_vec(),
+        };
+        Ok(Plan {
+            num_wires: source.num_wires,
+            input_bits,
+            outputs: source.outputs.clone(),
+            window_gates,
+            and_count: Some(facts.and_count()),
+            kind: Kind::Renamed(source),
+        })
+    }
+
     /// The plan of a [`Repeated`] circuit: as many copies of the body as fill
     /// a window are compiled once (so that independent copies share
     /// batches), and that schedule is replayed.
@@ -372,10 +455,14 @@ impl<'s> Plan<'s> {
                 }
                 tail.iter().try_for_each(f)
             }
-            Kind::Streaming(source) => self.run_ahead(*source, None, None, f),
-            Kind::Pipelined { source, escapes, rename } => {
-                self.run_ahead(*source, Some(escapes), rename.as_ref(), f)
+            Kind::Streaming(source) => self.run_ahead(*source, Compile::Plain(None), f),
+            Kind::Pipelined { source, escapes: _, rename: Some(facts) } => {
+                self.run_ahead(*source, Compile::Renaming(facts), f)
             }
+            Kind::Pipelined { source, escapes, rename: None } => {
+                self.run_ahead(*source, Compile::Plain(Some(escapes)), f)
+            }
+            Kind::Renamed(source) => self.run_ahead(source, Compile::Renamed, f),
         }
     }
 
@@ -385,8 +472,7 @@ impl<'s> Plan<'s> {
     fn run_ahead<E: From<PlanError>>(
         &self,
         source: &dyn GateSource,
-        escapes: Option<&Escapes>,
-        rename: Option<&RenameFacts>,
+        how: Compile<'_>,
         mut f: impl FnMut(&Window) -> Result<(), E>,
     ) -> Result<(), E> {
         let (ready_tx, ready_rx) = sync_channel::<Result<Window, PlanError>>(WINDOWS_AHEAD);
@@ -395,7 +481,10 @@ impl<'s> Plan<'s> {
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 let mut compiler = WindowCompiler::new(num_wires, window_gates);
-                let mut renamer = rename.map(|facts| Renamer::new(facts, source.num_wires()));
+                let mut renamer = match how {
+                    Compile::Renaming(facts) => Some(Renamer::new(facts, source.num_wires())),
+                    _ => None,
+                };
                 let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
                 let mut pos = 0u64;
                 loop {
@@ -404,11 +493,14 @@ impl<'s> Plan<'s> {
                         return;
                     }
                     let mut w = spent_rx.try_recv().unwrap_or_default();
-                    let compiled = match renamer.as_mut() {
-                        Some(r) => r
+                    let compiled = match (how, renamer.as_mut()) {
+                        (_, Some(r)) => r
                             .rename(pos, &mut buf[..n])
                             .and_then(|()| compiler.compile_renamed(pos, &buf[..n], &mut w)),
-                        None => compiler.compile(pos, &buf[..n], escapes, &mut w),
+                        (Compile::Renamed, None) => compiler.compile_renamed(pos, &buf[..n], &mut w),
+                        (Compile::Plain(escapes), None) => compiler.compile(pos, &buf[..n], escapes, &mut w),
+                        // A renamer exists whenever `how` is `Renaming`.
+                        (Compile::Renaming(_), None) => compiler.compile(pos, &buf[..n], None, &mut w),
                     }
                     .map(|()| w);
                     let failed = compiled.is_err();

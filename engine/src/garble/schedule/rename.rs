@@ -64,6 +64,8 @@ pub(super) struct RenameFacts {
     /// The outputs, renamed.
     outputs: Vec<WireId>,
     and_count: u64,
+    /// Gate `i` writes wire `first_free + i` (see [`rename_all`]).
+    sequential: bool,
 }
 
 impl RenameFacts {
@@ -101,6 +103,7 @@ impl RenameFacts {
         let mut escape_bits = vec![0u64; gates_len.div_ceil(64)];
         let mut peak_live = live_count;
         let mut and_count = 0u64;
+        let mut sequential = true;
         let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
         for k in (0..total.div_ceil(window_gates as u64)).rev() {
             let start = k * window_gates as u64;
@@ -109,6 +112,7 @@ impl RenameFacts {
             for (i, g) in gates.iter().enumerate() {
                 check_gate(start + i as u64, g, nw)?;
                 and_count += u64::from(g.kind == GateKind::And);
+                sequential &= u64::from(g.out.get()) == u64::from(first_free) + start + i as u64;
             }
             // Escapes: the window's last write to a wire live at its end.
             for (i, g) in gates.iter().enumerate().rev() {
@@ -178,6 +182,7 @@ impl RenameFacts {
             num_wires: u32::try_from(bound).unwrap_or(u32::MAX),
             outputs: renamed_outputs,
             and_count,
+            sequential,
         };
         Ok((facts, Escapes::from_bits(escape_bits)))
     }
@@ -203,11 +208,58 @@ pub(super) struct Renamer<'f> {
     facts: &'f RenameFacts,
     /// Original wire → the renamed wire holding its current value.
     map: Vec<u32>,
+    alloc: Allocator,
+}
+
+/// The wire pool: which renamed wire each gate writes.
+struct Allocator {
     /// Freed wires, oldest first, with the index of the gate that freed
     /// them.
     pool: VecDeque<(u32, u64)>,
     /// Next never-used wire.
     next: u32,
+}
+
+impl Allocator {
+    fn new(facts: &RenameFacts) -> Allocator {
+        Allocator { pool: VecDeque::new(), next: facts.first_free + facts.reserved.len() as u32 }
+    }
+
+    /// Gate `at` (original `g`, its operands already renamed to `a`, `b`):
+    /// frees the operands it reads last and returns the wire it writes.
+    #[inline]
+    fn gate(&mut self, facts: &RenameFacts, at: u64, g: &Gate, a: u32, b: u32) -> Result<u32, PlanError> {
+        let first_free = facts.first_free;
+        let changed =
+            || PlanError::WireOutOfRange { gate: at, wire: g.out.get(), num_wires: facts.num_wires };
+        let f = *facts.flags.get(at as usize).ok_or_else(changed)?;
+        if f & LAST_A != 0 && a >= first_free {
+            self.pool.push_back((a, at));
+        }
+        if f & LAST_B != 0 && b >= first_free {
+            self.pool.push_back((b, at));
+        }
+        let distance = u64::from(facts.distance);
+        let out = if f & FINAL != 0 {
+            *facts.reserved.get(&g.out.get()).ok_or_else(changed)?
+        } else if let Some(&(wire, _)) = self.pool.front().filter(|&&(_, freed)| freed + distance <= at) {
+            self.pool.pop_front();
+            wire
+        } else {
+            self.next += 1;
+            if self.next > facts.num_wires {
+                return Err(PlanError::TooManyWires {
+                    num_wires: facts.num_wires,
+                    window_gates: facts.distance as usize,
+                });
+            }
+            self.next - 1
+        };
+        if f & DEAD != 0 && f & FINAL == 0 {
+            self.pool.push_back((out, at));
+        }
+        Ok(out)
+    }
 }
 
 impl<'f> Renamer<'f> {
@@ -216,59 +268,69 @@ impl<'f> Renamer<'f> {
         Renamer {
             facts,
             map: (0..original_wires).map(|w| if w < first_free { w } else { u32::MAX }).collect(),
-            pool: VecDeque::new(),
-            next: first_free + facts.reserved.len() as u32,
+            alloc: Allocator::new(facts),
         }
     }
 
     /// Renames `gates` (the gates `first_index..` of the source) in place.
     pub(super) fn rename(&mut self, first_index: u64, gates: &mut [Gate]) -> Result<(), PlanError> {
-        let Renamer { facts, map, pool, next } = self;
-        let first_free = facts.first_free;
-        let distance = u64::from(facts.distance);
+        let Renamer { facts, map, alloc } = self;
         for (i, g) in gates.iter_mut().enumerate() {
             let at = first_index + i as u64;
             // The backward pass checked every gate of the source; a source
             // that gives other gates the second time is refused here.
-            let changed =
-                || PlanError::WireOutOfRange { gate: at, wire: g.out.get(), num_wires: facts.num_wires };
-            let f = *facts.flags.get(at as usize).ok_or_else(changed)?;
             let (a, b) = match (map.get(g.a.index()), map.get(g.b.index()), map.get(g.out.index())) {
                 (Some(&a), Some(&b), Some(_)) => (a, b),
-                _ => return Err(changed()),
+                _ => {
+                    return Err(PlanError::WireOutOfRange {
+                        gate: at,
+                        wire: g.out.get(),
+                        num_wires: facts.num_wires,
+                    })
+                }
             };
             // Reads of values never written (only in a malformed source,
             // which the window compiler rejects) read wire 0.
             let (a, b) = (if a == u32::MAX { 0 } else { a }, if b == u32::MAX { 0 } else { b });
-            if f & LAST_A != 0 && a >= first_free {
-                pool.push_back((a, at));
-            }
-            if f & LAST_B != 0 && b >= first_free {
-                pool.push_back((b, at));
-            }
-            let out = if f & FINAL != 0 {
-                *facts.reserved.get(&g.out.get()).ok_or_else(changed)?
-            } else if let Some(&(wire, _)) = pool.front().filter(|&&(_, freed)| freed + distance <= at) {
-                pool.pop_front();
-                wire
-            } else {
-                *next += 1;
-                if *next > facts.num_wires {
-                    return Err(PlanError::TooManyWires {
-                        num_wires: facts.num_wires,
-                        window_gates: facts.distance as usize,
-                    });
-                }
-                *next - 1
-            };
-            if f & DEAD != 0 && f & FINAL == 0 {
-                pool.push_back((out, at));
-            }
+            let out = alloc.gate(facts, at, g, a, b)?;
             map[g.out.index()] = out;
             *g = Gate { a: WireId::new(a), b: WireId::new(b), out: WireId::new(out), kind: g.kind };
         }
         Ok(())
     }
+}
+
+/// Renames a whole circuit's gates in place (those `facts` describe). A
+/// circuit whose gate `i` writes wire `first_free + i` (a Bristol file as
+/// read, a chain from `compose::chain`: every value on a wire of its own,
+/// in order) needs no map: the renamed wire of original wire `w` is the
+/// renamed output of gate `w - first_free`, already renamed. Others go
+/// through a [`Renamer`] and its map.
+pub(super) fn rename_all(
+    facts: &RenameFacts,
+    original_wires: u32,
+    gates: &mut [Gate],
+) -> Result<(), PlanError> {
+    if !facts.sequential {
+        return Renamer::new(facts, original_wires).rename(0, gates);
+    }
+    let first_free = facts.first_free;
+    let mut alloc = Allocator::new(facts);
+    for i in 0..gates.len() {
+        let g = gates[i];
+        // Sequential: a read of a gate's wire comes after that gate.
+        // A read of a wire no earlier gate wrote (a malformed circuit, which
+        // the backward pass refuses) reads wire 0.
+        let renamed = |w: WireId| match w.get().checked_sub(first_free) {
+            None => w.get(),
+            Some(k) if (k as usize) < i => gates[k as usize].out.get(),
+            Some(_) => 0,
+        };
+        let (a, b) = (renamed(g.a), renamed(g.b));
+        let out = alloc.gate(facts, i as u64, &g, a, b)?;
+        gates[i] = Gate { a: WireId::new(a), b: WireId::new(b), out: WireId::new(out), kind: g.kind };
+    }
+    Ok(())
 }
 
 #[cfg(test)]
