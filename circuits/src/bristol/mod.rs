@@ -146,7 +146,7 @@ fn read_chunked<R: io::Read>(reader: R, chunk: usize) -> Result<Circuit, Bristol
         ));
     }
 
-    let mut wires = WireMap { map: Vec::with_capacity((total_in as usize).min(1 << 20)), declared: n_wires };
+    let mut wires = WireMap::new(n_wires);
     for w in 0..total_in {
         wires.set(l2, w, WireId::new(WireId::FIRST_FREE + w as u32))?;
     }
@@ -525,8 +525,19 @@ fn to_u32(line: usize, v: u64, what: &str) -> Result<u32, BristolError> {
 }
 
 /// Maps Bristol wire numbers to our wires as gates define them.
+///
+/// Most files number the inputs from 0 and each gate's output one past
+/// the last (garblet writes them so, and so are the chained benchmark
+/// circuits): Bristol wire `w` is then our wire `w + 2` (after the two
+/// constants). That prefix takes no memory (`base`); the map holds only
+/// what follows the first wire written out of that order, indexed from
+/// `base`, so a 57 M-gate file in order is read with no map at all.
 struct WireMap {
-    /// Bristol wire → our wire (u32::MAX: not yet written). Grows on demand.
+    /// Bristol wires `0..base` are set, each to our wire `w + 2`. Fixed once
+    /// `map` holds an entry.
+    base: u64,
+    /// Bristol wire `base + i` → our wire (u32::MAX: not yet written).
+    /// Grows on demand.
     map: Vec<u32>,
     declared: u32,
 }
@@ -534,10 +545,19 @@ struct WireMap {
 const UNSET: u32 = u32::MAX;
 
 impl WireMap {
+    fn new(declared: u32) -> WireMap {
+        WireMap { base: 0, map: Vec::new(), declared }
+    }
+
     #[inline]
     fn get(&self, line: usize, w: u64) -> Result<WireId, BristolError> {
+        if w < self.base {
+            // `base` ≤ declared wires < 2^32, so `w + 2` fits a u32 but for
+            // the two largest; those are read through the map.
+            return Ok(WireId::new((w + 2) as u32));
+        }
         // The map never grows past the declared wires, so a hit is in range.
-        match usize::try_from(w).ok().and_then(|i| self.map.get(i)) {
+        match usize::try_from(w - self.base).ok().and_then(|i| self.map.get(i)) {
             Some(&m) if m != UNSET => Ok(WireId::new(m)),
             _ => Err(self.unreadable(line, w)),
         }
@@ -562,9 +582,17 @@ impl WireMap {
         if w >= u64::from(self.declared) {
             return Err(self.past_declared(line, w));
         }
-        let i = w as usize;
+        if self.map.is_empty() && w == self.base && u64::from(to.get()) == w + 2 && w + 2 <= u64::from(u32::MAX - 1) {
+            self.base += 1;
+            return Ok(());
+        }
+        if w < self.base {
+            return Err(written_twice(line, w));
+        }
+        let i = (w - self.base) as usize;
         if i >= self.map.len() {
-            self.map.resize((i + 1).max(self.map.len() * 2).min(self.declared as usize), UNSET);
+            let limit = (u64::from(self.declared) - self.base) as usize;
+            self.map.resize((i + 1).max(self.map.len() * 2).min(limit), UNSET);
         }
         if self.map[i] != UNSET {
             return Err(written_twice(line, w));
