@@ -127,8 +127,9 @@ fn round(x: f64, digits: i32) -> f64 {
 /// the previous one's output (`compose::chain`; 1,563 copies are the 57.3
 /// M-gate, 10.0 M-AND circuit of `BENCHMARKS.md`), one Bristol-shaped SSA
 /// circuit run end to end over loopback TCP with pipelined plans, checked
-/// against `copies` plaintext evaluations of one AES. Peak RSS is this
-/// process's, which holds both parties.
+/// against `copies` plaintext evaluations of one AES. Each party takes its
+/// copy of the circuit (`SessionProgram::from_owned_circuit`, as `garblet
+/// run` does). Peak RSS is this process's, which holds both parties.
 fn deep_chain(
     report: &mut serde_json::Map<String, Value>,
     config: &SessionConfig,
@@ -144,7 +145,9 @@ fn deep_chain(
     let build_s = t.elapsed().as_secs_f64();
     let ands = chained.and_count();
     let t = Instant::now();
-    let (program_g, program_e) = (SessionProgram::pipelined(&chained)?, SessionProgram::pipelined(&chained)?);
+    let (gates, copy) = (chained.gates().len(), chained.clone());
+    let (program_g, program_e) =
+        (SessionProgram::from_owned_circuit(chained)?, SessionProgram::from_owned_circuit(copy)?);
     let plan_s = t.elapsed().as_secs_f64() / 2.0;
     let (key, pt) = (random_bits(128, prg), random_bits(128, prg));
     let (g, e, elapsed) = two_party_tcp(
@@ -166,7 +169,7 @@ fn deep_chain(
         }
     }
     report.insert("deep_copies".into(), json!(copies));
-    report.insert("deep_gates".into(), json!(chained.gates().len()));
+    report.insert("deep_gates".into(), json!(gates));
     report.insert("deep_ands".into(), json!(ands));
     report.insert("deep_build_s".into(), json!(round(build_s, 2)));
     report.insert("deep_plan_setup_s".into(), json!(round(plan_s, 2)));
