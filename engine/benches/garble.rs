@@ -141,12 +141,33 @@ fn bench_case(c: &mut Criterion, case: &Case) {
 
 fn bench_schedule(c: &mut Criterion) {
     let mut g = c.benchmark_group("schedule");
-    for (name, circuit) in
-        [("aes128", aes_circuit()), ("wide_2^16", workloads::wide_layer(1 << 16).expect("valid wide layer"))]
-    {
+    // 16 chained AES-128 (587 k gates, SSA as a Bristol file): the deep
+    // shape of issue 15.
+    let chained =
+        garblet_engine::circuits::compose::chain(&aes_circuit(), 16, "key", "plaintext", "ciphertext")
+            .expect("AES chains");
+    for (name, circuit) in [
+        ("aes128", aes_circuit()),
+        ("wide_2^16", workloads::wide_layer(1 << 16).expect("valid wide layer")),
+        ("chained_aes_x16", chained),
+    ] {
         g.throughput(Throughput::Elements(circuit.gates().len() as u64));
         g.bench_function(BenchmarkId::new("compile_gates", name), |b| {
             b.iter(|| Plan::compile(black_box(&circuit)).expect("plan"))
+        });
+        // What a pipelined plan does before the run (its backward pass);
+        // the windows are compiled during the run.
+        g.bench_function(BenchmarkId::new("pipelined_setup_gates", name), |b| {
+            b.iter(|| Plan::pipelined(black_box(&circuit)).expect("plan").and_count())
+        });
+        // The backward pass and the renaming in place (the clone of the
+        // circuit is outside the measurement).
+        g.bench_function(BenchmarkId::new("renamed_setup_gates", name), |b| {
+            b.iter_batched(
+                || circuit.clone(),
+                |owned| Plan::renamed(owned).expect("plan").and_count(),
+                criterion::BatchSize::LargeInput,
+            )
         });
     }
     g.finish();

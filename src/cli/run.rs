@@ -142,7 +142,8 @@ fn take_large_circuit(req: &mut RunRequest) -> Option<Circuit> {
         .iter()
         .map(|o| Output { wires: vec![WireId::ZERO; o.wires.len()], ..o.clone() })
         .collect();
-    let shell = Circuit::new(WireId::FIRST_FREE + circuit.input_bits() as u32, inputs, outputs, Vec::new()).ok()?;
+    let shell =
+        Circuit::new(WireId::FIRST_FREE + circuit.input_bits() as u32, inputs, outputs, Vec::new()).ok()?;
     Some(std::mem::replace(&mut req.program.circuit, shell))
 }
 

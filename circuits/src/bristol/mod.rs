@@ -582,7 +582,11 @@ impl WireMap {
         if w >= u64::from(self.declared) {
             return Err(self.past_declared(line, w));
         }
-        if self.map.is_empty() && w == self.base && u64::from(to.get()) == w + 2 && w + 2 <= u64::from(u32::MAX - 1) {
+        if self.map.is_empty()
+            && w == self.base
+            && u64::from(to.get()) == w + 2
+            && w + 2 <= u64::from(u32::MAX - 1)
+        {
             self.base += 1;
             return Ok(());
         }
