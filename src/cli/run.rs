@@ -11,7 +11,7 @@ use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, NetError, PinnedTls, StallDirection, TcpOptions};
 use garblet::engine::session::{
     LinkFailure, PartyInputs, Phase, PhaseEntry, SchemeChoice, SecurityMode, SessionConfig, SessionError,
-    SessionOutcome, SessionProgram,
+    SessionOutcome,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -129,7 +129,7 @@ fn run_session(
     let started = Instant::now();
     let options = TcpOptions { connect_timeout: req.timeout, io_timeout: req.timeout };
     let inputs = PartyInputs::new(req.inputs.clone());
-    let total = req.program.circuit.and_count();
+    let total = req.program.and_count();
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} AND gates  {rate}  {eta} left")
@@ -166,8 +166,6 @@ fn run_session(
         .with_scheme(req.scheme)
         .with_progress(observer)
         .with_phases(phases);
-    let circuit = &req.program.circuit;
-    let terms = req.program.session_terms();
     let tls = match &req.security {
         Security::Tls { identity, peer } => Some(PinnedTls::new(identity, *peer)?),
         Security::Insecure => None,
@@ -182,12 +180,12 @@ fn run_session(
         let mut first = Channel::new(links.open()?);
         let outcome = match req.mode {
             SecurityMode::DualExecution => {
-                let program = SessionProgram::for_dual_execution(circuit)?.with_terms(&terms);
+                let program = req.program.dual_execution_program()?;
                 let second = || links.open().map_err(|e| std::io::Error::other(format!("{e:#}")));
                 config.run_dual_execution(req.role, &mut first, second, &program, &inputs)
             }
             _ => {
-                let program = SessionProgram::from_circuit(circuit)?.with_terms(&terms);
+                let program = req.program.session_program()?;
                 config.run(req.role, &mut first, &program, &inputs)
             }
         };
@@ -384,8 +382,8 @@ pub(super) fn demo(
     println!(
         "  program   {} ({} AND gates, digest {}…)",
         program.path,
-        circuit.and_count(),
-        &circuit.digest().to_hex()[..16]
+        program.and_count(),
+        &program.digest_hex()[..16]
     );
 
     let listener = net::listen("127.0.0.1:0")?;
