@@ -263,7 +263,7 @@ type Reference = Box<dyn Fn(&[i64]) -> i64>;
 fn loops_that_cannot_stream_unroll() {
     let n = 12;
     let xs = |rng: &mut StdRng| json!((0..n).map(|_| rng.gen_range(0u16..1000)).collect::<Vec<_>>());
-    let cases: [(&str, Reference); 3] = [
+    let cases: [(&str, Reference); 4] = [
         (
             // The index in arithmetic.
             "const N: usize = 4;
@@ -283,6 +283,17 @@ fn loops_that_cannot_stream_unroll() {
                 s
             }",
             Box::new(|xs| xs.iter().map(|x| x * xs[0]).sum()),
+        ),
+        (
+            // An accumulator needed at compile time (a loop bound).
+            "const N: usize = 4;
+            fn main(#[evaluator] xs: [u16; N]) -> u32 {
+                let mut s: u32 = 0;
+                let mut k: u32 = 0;
+                for x in xs { for _j in 0..k { s += x as u32; } k += 1; }
+                s
+            }",
+            Box::new(|xs| xs.iter().enumerate().map(|(i, x)| x * i as i64).sum()),
         ),
         (
             // A `return` inside the body (the language has no `break`).

@@ -217,8 +217,19 @@ impl Lowerer<'_> {
         let with_state: Vec<Val> = self.frame().vals.clone();
         let body_start = self.b.gate_count();
 
-        // 3. The body, for real.
-        self.body_runs(pat, item_ty, &window, width, body)?;
+        // 3. The body, for real. An error here that the first pass did not
+        // meet comes from the state being unknown (an accumulator used as
+        // a loop bound, say): the loop unrolls instead.
+        let errors = self.errors.errors.len();
+        let r = self.body_runs(pat, item_ty, &window, width, body);
+        if r.is_err() || self.errors.errors.len() != errors {
+            let why = self.errors.errors.get(errors).map(|d| d.message.clone()).unwrap_or_default();
+            self.errors.errors.truncate(errors);
+            self.rollback(&before);
+            return Ok(Some(format!(
+                "the body needs an accumulator's value at compile time (with the value unknown: {why})"
+            )));
+        }
         let stable = (0..nslots).all(|s| assigned.contains(&s) || self.frame().vals[s].same(&with_state[s]));
         if !stable || (self.frame().returned, self.frame().dead) != was_returned {
             self.rollback(&before);
