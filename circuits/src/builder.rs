@@ -14,7 +14,9 @@
 //! The builder hands out SSA wires; [`Builder::finish`] numbers the inputs
 //! `2, 3, …` as [`crate::Circuit`] requires.
 
-use crate::circuit::{Circuit, Gate, GateKind, Input, Output, Party, Visibility, WireId};
+use crate::circuit::{
+    Circuit, CircuitError, Gate, GateKind, Input, InputSpec, Output, Party, Visibility, WireId,
+};
 use rustc_hash::FxHashMap;
 
 /// A bit vector of wires, least significant bit first. Gadgets take and
@@ -293,6 +295,140 @@ impl Builder {
         let d = self.xor(t, f);
         let m = self.and(s, d);
         self.xor(f, m)
+    }
+
+    /// The gates from index `from` on.
+    pub fn gates_since(&self, from: usize) -> &[Gate] {
+        &self.gates[from.min(self.gates.len())..]
+    }
+
+    /// Whether `bits` are consecutive wires of one input, in order (an
+    /// input array, or part of one).
+    pub fn is_input_run(&self, bits: &[WireId]) -> bool {
+        let Some(&first) = bits.first() else { return false };
+        let consecutive =
+            bits.iter().enumerate().all(|(k, w)| u64::from(w.get()) == u64::from(first.get()) + k as u64);
+        let last = bits[bits.len() - 1];
+        consecutive
+            && self.inputs.iter().any(|(_, ib)| match (ib.first(), ib.last()) {
+                (Some(&lo), Some(&hi)) => lo <= first && last <= hi,
+                _ => false,
+            })
+    }
+
+    /// `width` fresh wires that no gate writes: the stand-ins of a loop's
+    /// state and of its current record while one iteration is built (see
+    /// [`Builder::finish_looped`]). Gates may read them; the builder
+    /// assumes nothing about their values.
+    pub fn placeholders(&mut self, width: u32) -> Bits {
+        (0..width).map(|_| self.fresh()).collect()
+    }
+
+    /// Appends `dst = src ^ 0` (a free copy) without folding or hashing:
+    /// writes an existing wire again, so the circuit stops being SSA. For
+    /// a loop's state wires (see [`Builder::finish_looped`]).
+    pub fn copy_into(&mut self, src: WireId, dst: WireId) {
+        self.gates.push(Gate::xor(src, WireId::ZERO, dst));
+    }
+
+    /// Forgets the gates from index `from` on for structural hashing and
+    /// negation tracking, so that no later gate reuses their wires (a
+    /// loop's body: its wires hold a different value each iteration).
+    pub fn forget_since(&mut self, from: usize) {
+        for g in &self.gates[from.min(self.gates.len())..] {
+            match g.kind {
+                GateKind::Inv => {
+                    if self.negation_of.get(&g.out) == Some(&g.a) {
+                        self.negation_of.remove(&g.out);
+                    }
+                    if self.negated.get(&g.a) == Some(&g.out) {
+                        self.negated.remove(&g.a);
+                    }
+                }
+                kind => {
+                    let key = Self::key(kind, g.a, g.b);
+                    if self.strash.get(&key) == Some(&g.out) {
+                        self.strash.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops the gates from index `len` on, as if they had never been
+    /// built (their wires are not handed out again).
+    pub fn truncate(&mut self, len: usize) {
+        self.forget_since(len);
+        self.gates.truncate(len);
+    }
+
+    /// Finishes a looped circuit ([`crate::looped::LoopedCircuit`]): gates
+    /// `..prologue_end` are the prologue, `prologue_end..body_end` the body
+    /// and the rest the epilogue. `window` holds the placeholders the body
+    /// read as the current record and `first_record` the wires of the
+    /// record of iteration 0 (consecutive input wires, one per
+    /// placeholder): the placeholders become those wires, which the loop
+    /// shifts by `window.len()` per iteration. A wire written several
+    /// times (state) keeps one number.
+    pub fn finish_looped(
+        self,
+        prologue_end: usize,
+        body_end: usize,
+        window: &[WireId],
+        first_record: &[WireId],
+        iterations: u64,
+    ) -> Result<crate::looped::LoopedCircuit, crate::looped::LoopError> {
+        if self.wires_exhausted {
+            return Err(CircuitError::TooManyWires.into());
+        }
+        let n = self.next_wire as usize;
+        let mut map = vec![u32::MAX; n];
+        map[0] = 0;
+        map[1] = 1;
+        let mut next = WireId::FIRST_FREE;
+        let mut inputs = Vec::with_capacity(self.inputs.len());
+        for (input, bits) in self.inputs {
+            inputs.push(InputSpec::new(input.name, input.party, input.width));
+            for w in bits {
+                map[w.index()] = next;
+                next += 1;
+            }
+        }
+        for (p, r) in window.iter().zip(first_record) {
+            map[p.index()] = map[r.index()];
+        }
+        let mut gates = self.gates;
+        for g in &mut gates {
+            if map[g.out.index()] == u32::MAX {
+                map[g.out.index()] = next;
+                next = next.checked_add(1).ok_or(CircuitError::TooManyWires)?;
+            }
+            // A read of a wire never written stays out of range; the
+            // looped circuit's check refuses it.
+            let m = |w: WireId| WireId::new(map[w.index()]);
+            *g = Gate { a: m(g.a), b: m(g.b), out: m(g.out), kind: g.kind };
+        }
+        let mut outputs = self.outputs;
+        for o in &mut outputs {
+            for w in &mut o.wires {
+                *w = WireId::new(map[w.index()]);
+            }
+        }
+        let start = window.first().map_or(WireId::FIRST_FREE, |w| map[w.index()]);
+        let body_end = body_end.min(gates.len());
+        let prologue_end = prologue_end.min(body_end);
+        let epilogue = gates.split_off(body_end);
+        let body = gates.split_off(prologue_end);
+        crate::looped::LoopedCircuit::new(
+            next,
+            inputs,
+            outputs,
+            gates,
+            body,
+            epilogue,
+            (start, window.len() as u32),
+            iterations,
+        )
     }
 
     /// Finishes the circuit: inputs move to wires `2, 3, …` in declaration

@@ -11,6 +11,8 @@
 //! - [`opt`]: optimisation passes that never add an AND gate.
 //! - Plaintext evaluation ([`Circuit::eval_sliced`]: 64 evaluations per pass)
 //!   and [`Stats`].
+//! - [`looped`]: a [`LoopedCircuit`], a body repeated over the records of
+//!   an input, generated gate by gate (a long loop is never unrolled).
 //! - [`bristol`]: Bristol Fashion in and out.
 //!
 //! ```
@@ -35,6 +37,7 @@ pub mod circuit;
 pub mod compose;
 pub mod eval;
 pub mod gadgets;
+pub mod looped;
 pub mod opt;
 pub mod stats;
 
@@ -45,4 +48,5 @@ pub use circuit::{
 };
 pub use eval::{bits_to_u128, u128_to_bits, EvalError};
 pub use gadgets::{Columns, Shift, Sign};
+pub use looped::{LoopError, LoopedCircuit};
 pub use stats::Stats;

@@ -52,7 +52,7 @@ pub use records::{encode_csv, RecordsError};
 pub use types::{Type, Variant};
 pub use value::ValueError;
 
-use garblet_circuits::{Circuit, Visibility};
+use garblet_circuits::{Circuit, LoopedCircuit, Visibility};
 
 /// The bounds that keep every input from exhausting the compiler.
 pub mod limits {
@@ -80,7 +80,18 @@ pub struct Program {
     /// The circuit, optimised with [`garblet_circuits::opt::optimize`]: one
     /// input per parameter of `main` (named as the parameter, owned by its
     /// party, [`Type::width`] bits wide) and one output `"result"`.
+    ///
+    /// When a loop streams ([`Program::looped`] is `Some`), this is only
+    /// the interface ([`LoopedCircuit::interface`]: the same inputs and
+    /// output, no gates, the output wired to 0); run, evaluate and count
+    /// the looped circuit instead ([`Program::and_count`],
+    /// [`Program::eval_bits`], [`Program::digest`] do the right thing).
     pub circuit: Circuit,
+    /// The program as a [`LoopedCircuit`] when a `for` loop over an input
+    /// array streams (compiled once as a body repeated per record; see
+    /// `docs/LANGUAGE.md`), optimised with
+    /// [`LoopedCircuit::optimized`]; `None` for a flat program.
+    pub looped: Option<LoopedCircuit>,
     /// `main`'s parameters, in order.
     pub params: Vec<Param>,
     /// The result type.
@@ -112,6 +123,33 @@ pub struct Program {
 }
 
 impl Program {
+    /// AND gates of the computation (of the expanded loop when it streams).
+    pub fn and_count(&self) -> u64 {
+        match &self.looped {
+            Some(l) => l.and_count(),
+            None => self.circuit.and_count(),
+        }
+    }
+
+    /// Evaluates the program in plaintext on one value per parameter (as
+    /// [`Circuit::eval_bits`]), flat or looped.
+    pub fn eval_bits(&self, inputs: &[Vec<bool>]) -> Result<Vec<Vec<bool>>, garblet_circuits::EvalError> {
+        match &self.looped {
+            Some(l) => l.eval_bits(inputs),
+            None => self.circuit.eval_bits(inputs),
+        }
+    }
+
+    /// The digest of the gates both parties compare: the circuit's
+    /// canonical digest, or the looped circuit's ([`LoopedCircuit::digest`],
+    /// its own domain).
+    pub fn digest(&self) -> [u8; 32] {
+        match &self.looped {
+            Some(l) => l.digest(),
+            None => self.circuit.digest().0,
+        }
+    }
+
     /// The cohort rule as a `(name, value)` term for the hello
     /// (`("cohort result", "50")`), or `None` when the result is not
     /// guarded.
@@ -139,6 +177,23 @@ pub struct Options {
     /// `true`/`false` for a `bool` constant. Each must name a `const` the
     /// program declares and fit its type.
     pub consts: Vec<(String, String)>,
+    /// Whether a `for` loop over an input array may stream.
+    pub stream_loops: StreamLoops,
+}
+
+/// Whether a `for` loop over an input array is compiled once and repeated
+/// per record (streamed) instead of unrolled (`docs/LANGUAGE.md`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamLoops {
+    /// Stream a loop that can stream when its unrolled form would be
+    /// large (at least 4 M gates); unroll the others.
+    #[default]
+    Auto,
+    /// Stream every loop that can stream (tests; small loops).
+    Always,
+    /// Unroll every loop.
+    Never,
 }
 
 impl Options {
@@ -150,6 +205,12 @@ impl Options {
     /// Sets `const name` to `value` (see [`Options::consts`]).
     pub fn with_const(mut self, name: impl Into<String>, value: impl Into<String>) -> Options {
         self.consts.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets [`Options::stream_loops`].
+    pub fn with_stream_loops(mut self, mode: StreamLoops) -> Options {
+        self.stream_loops = mode;
         self
     }
 }
@@ -242,11 +303,16 @@ fn compile_here(
     on_stage(Stage::Check);
     let checked = check::check(untyped)?;
     on_stage(Stage::Lower);
-    let lowered = lower::lower(&checked, source)?;
+    let lowered = lower::lower(&checked, source, options.stream_loops)?;
     on_stage(Stage::Optimize);
-    let circuit = garblet_circuits::opt::optimize(&lowered.circuit);
+    // A looped circuit was optimised with its line costs, in `lower`.
+    let circuit = match lowered.looped {
+        Some(_) => lowered.circuit,
+        None => garblet_circuits::opt::optimize(&lowered.circuit),
+    };
     Ok(Program {
         circuit,
+        looped: lowered.looped,
         params: checked.params,
         result: checked.result,
         reveal: checked.reveal,

@@ -50,7 +50,7 @@ pub(super) fn statement(name: &str, program: &Loaded) -> Vec<u8> {
         out.extend_from_slice(bytes);
     };
     field(&mut out, name.as_bytes());
-    field(&mut out, &circuit.digest().0);
+    field(&mut out, &program.digest_bytes());
     out.extend_from_slice(&(circuit.outputs().len() as u32).to_le_bytes());
     for o in circuit.outputs() {
         field(&mut out, o.name.as_bytes());
@@ -111,7 +111,7 @@ pub(super) fn approve(
         .collect();
     let line = json!({
         "program": name,
-        "circuit_digest": program.circuit.digest().to_hex(),
+        "circuit_digest": program.digest_hex(),
         "outputs": outputs,
         "cohort": program.cohort(),
         "approver_fingerprint": identity.fingerprint().to_string(),
@@ -131,7 +131,7 @@ pub(super) fn approve(
     println!("{}", identity.fingerprint());
     eprintln!(
         "approved `{name}` (circuit digest {}…) as {}; appended to {}",
-        &program.circuit.digest().to_hex()[..16],
+        &program.digest_hex()[..16],
         identity.fingerprint(),
         path.display()
     );
@@ -186,7 +186,7 @@ pub(super) fn standing(
         },
     };
     let message = statement(name, program);
-    let digest = program.circuit.digest().to_hex();
+    let digest = program.digest_hex();
     let cohort = program.cohort().map(|k| k.to_string());
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let n = i + 1;

@@ -404,10 +404,12 @@ fn dispatch(cli: Cli) -> Result<()> {
                 );
             }
             let program = Loaded::from_file(&file, &[], &consts)?;
+            refuse_looped(&program, "compile")?;
             write_circuit(&program.circuit, format, &out)
         }
         Command::Convert { file, format, out, owners, consts } => {
             let loaded = Loaded::from_file(&file, &owners, &consts)?;
+            refuse_looped(&loaded, "convert")?;
             write_circuit(&loaded.circuit, format, &out)
         }
         Command::Eval { file, inputs, inputs_file, json, consts } => {
@@ -538,6 +540,9 @@ fn stats(path: &Path, as_json: bool, by_line: bool, consts: &[String]) -> Result
     if by_line {
         return stats_by_line(&loaded, as_json);
     }
+    if let Some(looped) = loaded.looped() {
+        return stats_looped(path, &loaded, looped, as_json);
+    }
     let circuit = &loaded.circuit;
     let s = circuit.stats();
     let digest = circuit.digest().to_hex();
@@ -603,6 +608,113 @@ fn stats(path: &Path, as_json: bool, by_line: bool, consts: &[String]) -> Result
     Ok(())
 }
 
+/// `garblet compile` and `convert` write a materialised circuit; a program
+/// whose loop streams has none.
+fn refuse_looped(loaded: &Loaded, command: &str) -> Result<()> {
+    if let Some(l) = loaded.looped() {
+        anyhow::bail!(
+            "{}: its loop streams (compiled once, repeated for {} runs), so there is no flat circuit to write: `garblet {command}` writes materialised circuits only. `garblet stats`, `eval` and `run` take the program itself; with fewer records the loop unrolls and `{command}` works",
+            loaded.path,
+            l.iterations()
+        );
+    }
+    Ok(())
+}
+
+/// `garblet stats` of a program whose loop streams: the looped circuit's
+/// figures (counted, not materialised; no AND depth).
+fn stats_looped(
+    path: &Path,
+    loaded: &Loaded,
+    l: &garblet::circuits::LoopedCircuit,
+    as_json: bool,
+) -> Result<()> {
+    let count = |g: &[garblet::circuits::Gate], k: garblet::circuits::GateKind| {
+        g.iter().filter(|g| g.kind == k).count() as u64
+    };
+    let (p, b, e) = (l.prologue(), l.body(), l.epilogue());
+    let expanded = |k| count(p, k) + count(e, k) + count(b, k) * l.iterations();
+    use garblet::circuits::GateKind::{And, Inv, Xor};
+    let (and, xor, inv) = (expanded(And), expanded(Xor), expanded(Inv));
+    let digest = loaded.digest_hex();
+    let inputs: Vec<Value> = l
+        .inputs()
+        .iter()
+        .map(|i| json!({"name": i.name, "width": i.width, "party": i.party.as_str()}))
+        .collect();
+    let outputs: Vec<Value> = l
+        .outputs()
+        .iter()
+        .map(|o| json!({"name": o.name, "width": o.width(), "visibility": o.visibility.as_str()}))
+        .collect();
+    if as_json {
+        let obj = json!({
+            "and": and,
+            "xor": xor,
+            "inv": inv,
+            "gates": l.num_gates(),
+            "wires": l.num_wires(),
+            "and_depth": null,
+            "inputs": inputs,
+            "outputs": outputs,
+            "garbled_bytes": and * 32,
+            "garbled_bytes_three_halves_at_most": and * 25,
+            "digest": digest,
+            "consts": consts_json(loaded),
+            "cohort": loaded.cohort().map(|k| json!({"output": "result", "at_least": k})),
+            "loop": {
+                "runs": l.iterations(),
+                "window_bits": l.window().1,
+                "stored_gates": l.stored_gates(),
+                "body_gates": b.len(),
+                "body_and": l.body_and_count(),
+                "prologue_gates": p.len(),
+                "epilogue_gates": e.len(),
+            },
+        });
+        println!("{obj}");
+        return Ok(());
+    }
+    println!("circuit    {}", path.display());
+    println!("digest     blake3:{digest} (looped circuit)");
+    if let Some(p) = loaded.program.as_ref().filter(|p| !p.consts.is_empty()) {
+        let set: Vec<String> = p.consts.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        println!("constants  {} (set with --const; the hello compares them too)", set.join(", "));
+    }
+    println!(
+        "loop       streams: a body of {} gates ({} AND) over {} bits of records, run {} times; {} gates stored",
+        b.len(),
+        l.body_and_count(),
+        l.window().1,
+        l.iterations(),
+        l.stored_gates()
+    );
+    println!("gates      {} (AND {and}, XOR {xor}, INV {inv}), generated as they are garbled", l.num_gates());
+    println!("wires      {}", l.num_wires());
+    let list = |items: Vec<String>| if items.is_empty() { "none".to_owned() } else { items.join(", ") };
+    println!(
+        "inputs     {}",
+        list(
+            l.inputs().iter().map(|i| format!("{}: {} bits from the {}", i.name, i.width, i.party)).collect()
+        )
+    );
+    println!(
+        "outputs    {}",
+        list(
+            l.outputs()
+                .iter()
+                .map(|o| format!("{}: {} bits to {}", o.name, o.width(), values::audience(o.visibility)))
+                .collect()
+        )
+    );
+    println!(
+        "garbled    at most {} bytes with three-halves, the default (24.6 to 25 per AND gate); {} with half-gates (32 per AND)",
+        and * 25,
+        and * 32
+    );
+    Ok(())
+}
+
 /// The constants set with `--const`, as a JSON object.
 fn consts_json(loaded: &Loaded) -> Value {
     let set = loaded.program.as_ref().map(|p| p.consts.as_slice()).unwrap_or_default();
@@ -618,7 +730,7 @@ fn stats_by_line(loaded: &Loaded, as_json: bool) -> Result<()> {
         );
     };
     let lines: Vec<&str> = source.lines().collect();
-    let total = loaded.circuit.and_count();
+    let total = loaded.and_count();
     if as_json {
         let rows: Vec<Value> = program
             .line_costs
@@ -651,7 +763,7 @@ fn eval(
     let program = Loaded::from_file(path, &[], consts)?;
     let all = program.collect_inputs(None, given, inputs_files)?;
     let bits: Vec<Vec<bool>> = all.into_iter().map(|(_, b)| b).collect();
-    let outputs = program.circuit.eval_bits(&bits).context("evaluation")?;
+    let outputs = program.eval_bits(&bits).context("evaluation")?;
     let mut map = Map::new();
     for (o, v) in program.circuit.outputs().iter().zip(&outputs) {
         map.insert(o.name.clone(), program.format_output(&o.name, v));

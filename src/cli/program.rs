@@ -11,7 +11,8 @@
 use super::progress::Progress;
 use super::values;
 use anyhow::{anyhow, bail, Context, Result};
-use garblet::circuits::{bristol, canonical, Circuit, Party};
+use garblet::circuits::{bristol, canonical, Circuit, LoopedCircuit, Party};
+use garblet::engine::session::{SessionError, SessionProgram};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -120,7 +121,9 @@ pub(super) enum ValueStyle {
 
 /// A loaded circuit with its origin.
 pub(super) struct Loaded {
-    /// The circuit both parties run.
+    /// The circuit both parties run; for a program whose loop streams,
+    /// only its interface (inputs and outputs): the gates are
+    /// [`Loaded::looped`]'s, and the methods below pick the right one.
     pub circuit: Circuit,
     /// The file it came from, for messages and the audit log.
     pub path: String,
@@ -244,6 +247,70 @@ impl Loaded {
                 Err(CompileFailed { path: name.to_owned(), errors: diagnostics.len(), hint }.into())
             }
         }
+    }
+
+    /// The looped circuit of a program whose loop streams.
+    pub(super) fn looped(&self) -> Option<&LoopedCircuit> {
+        self.program.as_ref()?.looped.as_ref()
+    }
+
+    /// AND gates of the computation (the expanded loop when it streams).
+    pub(super) fn and_count(&self) -> u64 {
+        match self.looped() {
+            Some(l) => l.and_count(),
+            None => self.circuit.and_count(),
+        }
+    }
+
+    /// The digest of the gates, hex (the looped circuit's when the loop
+    /// streams: its own domain, `LoopedCircuit::digest`).
+    pub(super) fn digest_bytes(&self) -> [u8; 32] {
+        match self.looped() {
+            Some(l) => l.digest(),
+            None => self.circuit.digest().0,
+        }
+    }
+
+    /// [`Loaded::digest_bytes`] in hex.
+    pub(super) fn digest_hex(&self) -> String {
+        self.digest_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Plaintext evaluation, one value per input.
+    pub(super) fn eval_bits(&self, inputs: &[Vec<bool>]) -> Result<Vec<Vec<bool>>> {
+        Ok(match self.looped() {
+            Some(l) => l.eval_bits(inputs)?,
+            None => self.circuit.eval_bits(inputs)?,
+        })
+    }
+
+    /// What both parties run, semi-honest: the circuit, or the looped
+    /// circuit streamed (its gates generated as they are garbled), with
+    /// [`Loaded::session_terms`] bound.
+    pub(super) fn session_program(&self) -> Result<SessionProgram<'_>, SessionError> {
+        let program = match self.looped() {
+            Some(l) => SessionProgram::looped(l)?,
+            // A large circuit is planned as the run goes (labels for the
+            // live wires only); `garblet run` takes it instead, see
+            // `run::take_large_circuit`.
+            None if self.circuit.gates().len() >= super::run::PIPELINE_FROM_GATES => {
+                SessionProgram::pipelined(&self.circuit)?
+            }
+            None => SessionProgram::from_circuit(&self.circuit)?,
+        };
+        Ok(program.with_terms(&self.session_terms()))
+    }
+
+    /// [`Loaded::session_program`] for dual execution, which masks private
+    /// outputs inside a materialised circuit: a streamed loop is refused.
+    pub(super) fn dual_execution_program(&self) -> Result<SessionProgram<'static>> {
+        if self.looped().is_some() {
+            bail!(
+                "{}: this program's loop streams (it is compiled once and repeated per record), and --security dual-execution needs a materialised circuit; run it semi-honest, or with fewer records so that the loop unrolls",
+                self.path
+            );
+        }
+        Ok(SessionProgram::for_dual_execution(&self.circuit)?.with_terms(&self.session_terms()))
     }
 
     /// What the hello binds besides the circuit: the constants set with

@@ -124,7 +124,7 @@ fn refusal_rule(e: &anyhow::Error) -> Option<String> {
 /// From this many gates on, a run plans window by window as it goes
 /// (`SessionProgram::pipelined`: labels for the live wires only, planning
 /// overlapped with the run) instead of compiling the whole plan first.
-const PIPELINE_FROM_GATES: usize = 1 << 20;
+pub(super) const PIPELINE_FROM_GATES: usize = 1 << 20;
 
 /// A semi-honest run of a circuit of [`PIPELINE_FROM_GATES`] or more
 /// takes the circuit (`SessionProgram::from_owned_circuit` renames its
@@ -158,18 +158,16 @@ fn run_session(
     let started = Instant::now();
     let options = TcpOptions { connect_timeout: req.timeout, io_timeout: req.timeout };
     let inputs = PartyInputs::new(req.inputs.clone());
-    let circuit = &req.program.circuit;
-    let terms = req.program.session_terms();
-    // Planned before the peer is reached: a pipelined plan's backward
-    // pass (the one cost that grows with the circuit before the first
+    // Planned before the peer is reached: a pipelined or renamed plan's
+    // setup (the one cost that grows with the circuit before the first
     // message) is not spent while the peer waits.
     let program = match (owned, req.mode) {
-        (_, SecurityMode::DualExecution) => SessionProgram::for_dual_execution(circuit)?,
-        (Some(owned), _) => SessionProgram::from_owned_circuit(owned)?,
-        (None, _) if circuit.gates().len() >= PIPELINE_FROM_GATES => SessionProgram::pipelined(circuit)?,
-        (None, _) => SessionProgram::from_circuit(circuit)?,
-    }
-    .with_terms(&terms);
+        (_, SecurityMode::DualExecution) => req.program.dual_execution_program()?,
+        (Some(owned), _) => {
+            SessionProgram::from_owned_circuit(owned)?.with_terms(&req.program.session_terms())
+        }
+        (None, _) => req.program.session_program()?,
+    };
     let total = program.and_count();
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     bar.set_style(
@@ -419,8 +417,8 @@ pub(super) fn demo(
     println!(
         "  program   {} ({} AND gates, digest {}…)",
         program.path,
-        circuit.and_count(),
-        &circuit.digest().to_hex()[..16]
+        program.and_count(),
+        &program.digest_hex()[..16]
     );
 
     let listener = net::listen("127.0.0.1:0")?;

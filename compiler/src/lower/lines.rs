@@ -8,7 +8,7 @@
 
 use super::Lowerer;
 use crate::diag::Span;
-use garblet_circuits::{Circuit, GateKind};
+use garblet_circuits::{Circuit, GateKind, LoopedCircuit};
 use std::collections::HashMap;
 
 /// Live AND gates per line: gate `g` belongs to the last segment starting at
@@ -40,6 +40,38 @@ pub(super) fn line_costs(circuit: &Circuit, segments: &[(usize, u32)]) -> Vec<(u
     let mut v: Vec<(u32, u64)> = per_line.into_iter().filter(|&(_, n)| n > 0).collect();
     v.sort_unstable();
     v
+}
+
+/// A looped circuit optimised ([`LoopedCircuit::optimized_tagged`]) with
+/// its per-line AND costs: each kept gate carries the line of the segment
+/// it was emitted in; a body gate counts once per iteration. The counts
+/// add up to the looped circuit's AND count.
+pub(super) fn looped_line_costs(
+    looped: &LoopedCircuit,
+    segments: &[(usize, u32)],
+) -> (LoopedCircuit, Vec<(u32, u64)>) {
+    let n = looped.stored_gates();
+    let mut tags = Vec::with_capacity(n);
+    let mut seg = 0;
+    for i in 0..n {
+        while seg < segments.len() && segments[seg].0 <= i {
+            seg += 1;
+        }
+        tags.push(if seg > 0 { segments[seg - 1].1 } else { 0 });
+    }
+    let (opt, kept) = looped.optimized_tagged(&tags);
+    let gates = opt.prologue().iter().chain(opt.body()).chain(opt.epilogue());
+    let body = opt.prologue().len()..opt.prologue().len() + opt.body().len();
+    let mut per_line: HashMap<u32, u64> = HashMap::new();
+    for (i, (g, &line)) in gates.zip(&kept).enumerate() {
+        if g.kind == GateKind::And {
+            let times = if body.contains(&i) { opt.iterations() } else { 1 };
+            *per_line.entry(line).or_default() += times;
+        }
+    }
+    let mut v: Vec<(u32, u64)> = per_line.into_iter().filter(|&(_, n)| n > 0).collect();
+    v.sort_unstable();
+    (opt, v)
 }
 
 impl Lowerer<'_> {

@@ -7,7 +7,8 @@
 //! folds constants, so loop variables, `const` items and arithmetic on them
 //! cost nothing, `if` on a constant condition lowers only the branch taken,
 //! and an index known at compile time selects directly. Loops are unrolled
-//! (bounds must be constants) and functions inlined at each call (the
+//! (bounds must be constants), except a loop over an input array, which
+//! may stream (`stream.rs`), and functions inlined at each call (the
 //! checker has ruled out recursion).
 //!
 //! This stage walks the typed syntax; the arithmetic is the builder's
@@ -22,6 +23,8 @@
 //! - `linear.rs` — lazy sums: `+`, `-`, `*`, `count_ones` build a linear
 //!   form added up once, by one column compression, when something reads it.
 //! - `stmt.rs` — blocks, `let`, assignment, unrolled `for`.
+//! - `stream.rs` — a `for` loop over an input array compiled once, as the
+//!   body of a [`garblet_circuits::LoopedCircuit`], instead of unrolled.
 //! - `expr.rs` — expressions, operators, calls and built-ins.
 //! - `place.rs` — places and secret indices (multiplexer trees, one-hot
 //!   writes).
@@ -41,6 +44,7 @@ mod lines;
 mod matching;
 mod place;
 mod stmt;
+mod stream;
 mod value;
 
 use crate::ast::*;
@@ -48,8 +52,9 @@ use crate::check::Checked;
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::limits::{MAX_GATES, MAX_STEPS};
 use crate::types::Type;
+use crate::StreamLoops;
 use control::Comparison;
-use garblet_circuits::{Bits, Builder, Circuit, WireId};
+use garblet_circuits::{Bits, Builder, Circuit, LoopedCircuit, WireId};
 use lines::line_costs;
 use std::collections::HashMap;
 use value::{slice, Val};
@@ -58,8 +63,11 @@ use value::{slice, Val};
 /// source line's expressions emitted that the outputs depend on, and the
 /// cohort rule of the result.
 pub(crate) struct Lowered {
-    /// The circuit, straight from the builder.
+    /// The circuit, straight from the builder (for a program whose loop
+    /// streams, only its interface: see [`garblet_circuits::LoopedCircuit::interface`]).
     pub circuit: Circuit,
+    /// The looped circuit of a program whose loop streams, optimised.
+    pub looped: Option<LoopedCircuit>,
     /// `(line, ANDs)`, sorted by line, lines without ANDs left out.
     pub line_costs: Vec<(u32, u64)>,
     /// The smallest `K` of the `cohort` guards the result's bits come out
@@ -69,7 +77,11 @@ pub(crate) struct Lowered {
 
 /// Lowers a checked program into a circuit with one input per parameter of
 /// `main` and one output `"result"`.
-pub(crate) fn lower(checked: &Checked, source: &str) -> Result<Lowered, Diagnostics> {
+pub(crate) fn lower(
+    checked: &Checked,
+    source: &str,
+    stream_mode: StreamLoops,
+) -> Result<Lowered, Diagnostics> {
     let program = &checked.program;
     let mut l = Lowerer {
         b: Builder::new(),
@@ -85,6 +97,9 @@ pub(crate) fn lower(checked: &Checked, source: &str) -> Result<Lowered, Diagnost
         depth: 0,
         comparisons: HashMap::new(),
         guarded: HashMap::new(),
+        stream_mode,
+        loop_depth: 0,
+        looped: None,
     };
     let main = &program.fns[checked.main];
     let mut frame = Frame::default();
@@ -112,12 +127,27 @@ pub(crate) fn lower(checked: &Checked, source: &str) -> Result<Lowered, Diagnost
         return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string())));
     }
     let segments = std::mem::take(&mut l.segments);
+    if let Some(info) = l.looped.take() {
+        let looped = l.b.finish_looped(
+            info.prologue_end,
+            info.body_end,
+            &info.window,
+            &info.first_record,
+            info.iterations,
+        );
+        let looped = match looped {
+            Ok(c) => c,
+            Err(e) => return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string()))),
+        };
+        let (looped, line_costs) = lines::looped_line_costs(&looped, &segments);
+        return Ok(Lowered { circuit: looped.interface(), looped: Some(looped), line_costs, cohort });
+    }
     let circuit = match l.b.finish() {
         Ok(c) => c,
         Err(e) => return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string()))),
     };
     let line_costs = line_costs(&circuit, &segments);
-    Ok(Lowered { circuit, line_costs, cohort })
+    Ok(Lowered { circuit, looped: None, line_costs, cohort })
 }
 
 /// The cohort rule of a result: the smallest `K` among the guards its bits
@@ -199,6 +229,12 @@ struct Lowerer<'a> {
     /// The wires `cohort(count, K, value)` guards produced, each with the
     /// largest `K` of a guard that produced it (see [`cohort_rule`]).
     guarded: HashMap<WireId, u128>,
+    /// Whether loops over input arrays may stream.
+    stream_mode: StreamLoops,
+    /// Loops being lowered around the current statement.
+    loop_depth: u32,
+    /// The loop that streams, once one does.
+    looped: Option<stream::LoopInfo>,
 }
 
 impl Lowerer<'_> {

@@ -1,5 +1,5 @@
-//! Statements: blocks and scopes, `let`, assignment, and unrolled `for`
-//! loops (bounds must be known at compile time; the size of an unrolled
+//! Statements: blocks and scopes, `let`, assignment, and `for` loops,
+//! streamed (`stream.rs`) or unrolled (bounds must be known at compile time; the size of an unrolled
 //! loop is projected from its first iterations and refused early when it
 //! would pass [`MAX_GATES`]).
 
@@ -135,11 +135,48 @@ impl Lowerer<'_> {
             );
         }
         let item_width = item_ty.width();
+        // A loop over an input array may stream (`stream.rs`); why it does
+        // not is kept for the error of a loop too large to unroll.
+        let refusal = match &array {
+            Some(bits) => {
+                let plain = iter.adaptors.is_empty();
+                match self.stream_precheck(bits, count, plain) {
+                    Some(reason) => Some(reason),
+                    None => match self.try_stream(pat, &item_ty, bits, count as u64, body)? {
+                        None => return Ok(()),
+                        Some(reason) => Some(reason),
+                    },
+                }
+            }
+            None => Some(
+                "the loop ranges over numbers, not over an input array (write `for r in records`)".to_owned(),
+            ),
+        };
+        self.loop_depth += 1;
+        let array = array.as_ref().map(|b| b.as_slice());
+        let r = self.unroll(pat, &ty, body, (first, step, count, item_width), counter, array, span, &refusal);
+        self.loop_depth -= 1;
+        r
+    }
+
+    /// The loop unrolled: the body lowered once per iteration.
+    #[allow(clippy::too_many_arguments)]
+    fn unroll(
+        &mut self,
+        pat: &Pattern,
+        ty: &Type,
+        body: &Block<Type>,
+        (first, step, count, item_width): (i128, i128, i128, u32),
+        counter: Option<(i128, i128)>,
+        array: Option<&[WireId]>,
+        span: Span,
+        refusal: &Option<String>,
+    ) -> LResult<()> {
         let loop_start = self.b.gate_count();
         for k in 0..count {
             self.tick(body.span)?;
             let pos = first.wrapping_add(step.wrapping_mul(k));
-            let mut item: Bits = match &array {
+            let mut item: Bits = match array {
                 Some(bits) => slice(bits, (pos as u32).saturating_mul(item_width), item_width),
                 None => self.b.constant_bits(pos, item_width),
             };
@@ -149,7 +186,7 @@ impl Lowerer<'_> {
                 item = with_index;
             }
             self.push_scope();
-            self.bind_pattern(pat, &ty, Val::bits(item));
+            self.bind_pattern(pat, ty, Val::bits(item));
             let r = self.block(body);
             self.pop_scope();
             r?;
@@ -161,7 +198,7 @@ impl Lowerer<'_> {
             // the rest (a value that starts as a constant or an input).
             if (k + 1).count_ones() == 1 {
                 let per_iteration = (self.b.gate_count() - loop_start) / (k as usize + 1);
-                self.check_unroll(per_iteration, count - 1 - k, span)?;
+                self.check_unroll(per_iteration, count - 1 - k, span, refusal)?;
             }
         }
         Ok(())
@@ -169,13 +206,22 @@ impl Lowerer<'_> {
 
     /// Rejects a loop whose remaining iterations, at the cost of its first,
     /// would take the circuit past [`MAX_GATES`].
-    pub(super) fn check_unroll(&mut self, per_iteration: usize, remaining: i128, span: Span) -> LResult<()> {
+    pub(super) fn check_unroll(
+        &mut self,
+        per_iteration: usize,
+        remaining: i128,
+        span: Span,
+        refusal: &Option<String>,
+    ) -> LResult<()> {
         let projected =
             (per_iteration as i128).saturating_mul(remaining).saturating_add(self.b.gate_count() as i128);
         if projected > MAX_GATES as i128 {
             return self.fatal(
                 Diagnostic::new(span, format!("this loop would unroll into about {projected} gates, more than the limit of {MAX_GATES}"))
-                    .with_help("loops are unrolled into the circuit: use smaller bounds"),
+                    .with_help(match refusal {
+                        Some(why) => format!("this loop cannot stream (be compiled once and repeated per record) because {why}; loops that do not stream are unrolled into the circuit: use smaller bounds"),
+                        None => "loops are unrolled into the circuit: use smaller bounds".to_owned(),
+                    }),
             );
         }
         Ok(())

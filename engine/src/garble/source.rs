@@ -1,11 +1,12 @@
 //! Where gates come from: the [`GateSource`] trait the schedule pulls gates
-//! from, implemented by a materialised [`Circuit`] and by [`Repeated`], a
+//! from, implemented by a materialised [`Circuit`], by [`Repeated`], a
 //! generator that replays one block of gates many times without storing
-//! the copies. Also the check every consumer of a source applies to each
+//! the copies, and by a [`LoopedCircuit`] (a compiled loop: its body
+//! replayed once per run of records, the window shifted each time). Also the check every consumer of a source applies to each
 //! gate (`check_gate`): the schedule, liveness, [`Repeated::from_gates`]
 //! and [`eval_plain`].
 
-use garblet_circuits::{Circuit, Gate, GateKind, WireId};
+use garblet_circuits::{Circuit, Gate, GateKind, LoopedCircuit, WireId};
 
 use super::error::PlanError;
 
@@ -182,6 +183,27 @@ impl GateSource for Repeated {
             pos += n as u64;
         }
         written
+    }
+}
+
+/// A compiled loop, generated gate by gate ([`LoopedCircuit::read_gates`]):
+/// both parties expand the same looped circuit into the same sequence, and
+/// a session compares its [`LoopedCircuit::digest`].
+impl GateSource for LoopedCircuit {
+    fn num_wires(&self) -> u32 {
+        LoopedCircuit::num_wires(self)
+    }
+    fn input_bits(&self) -> u64 {
+        LoopedCircuit::input_bits(self)
+    }
+    fn output_wires(&self) -> Vec<WireId> {
+        self.outputs().iter().flat_map(|o| o.wires.iter().copied()).collect()
+    }
+    fn num_gates(&self) -> u64 {
+        LoopedCircuit::num_gates(self)
+    }
+    fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize {
+        LoopedCircuit::read_gates(self, start, out)
     }
 }
 

@@ -5,7 +5,7 @@
 use super::dualex::masking::{mask_private_outputs, Mask};
 use super::error::{InputError, SessionError};
 use crate::garble::{GateSource, Plan, Repeated};
-use garblet_circuits::{Circuit, Party, Visibility};
+use garblet_circuits::{Circuit, LoopedCircuit, Party, Visibility};
 
 /// An input as the hello describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -270,6 +270,26 @@ impl<'p> SessionProgram<'p> {
             shape: Shape::Single,
             masks: Vec::new(),
         })
+    }
+
+    /// A compiled loop ([`LoopedCircuit`]), streamed: its gates are
+    /// generated as the schedule pulls them (planning runs alongside, on a
+    /// helper thread), so memory is the wire space and a window of gates,
+    /// never the expanded loop. The digest is [`LoopedCircuit::digest`].
+    pub fn looped(looped: &'p LoopedCircuit) -> Result<Self, SessionError> {
+        let (inputs, outputs) = (
+            looped
+                .inputs()
+                .iter()
+                .map(|i| InputDesc { name: i.name.clone(), owner: i.party, width: i.width })
+                .collect(),
+            looped
+                .outputs()
+                .iter()
+                .map(|o| OutputDesc { name: o.name.clone(), to: o.visibility, width: o.width() })
+                .collect(),
+        );
+        SessionProgram::streaming(looped, inputs, outputs, looped.digest(), looped.and_count())
     }
 
     /// AND gates.

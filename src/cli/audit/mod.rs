@@ -207,8 +207,8 @@ pub(super) fn program_fields(program: &super::program::Loaded, file_digest: bool
         json!({
             "path": program.path,
             "file_blake3": file_digest,
-            "circuit_digest": c.digest().to_hex(),
-            "and_gates": c.and_count(),
+            "circuit_digest": program.digest_hex(),
+            "and_gates": program.and_count(),
             "consts": program.program.as_ref().map(|p| {
                 p.consts.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<String, Value>>()
             }).unwrap_or_default(),

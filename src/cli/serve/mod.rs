@@ -43,7 +43,7 @@ use config::Config;
 use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, PinnedTls, Side, TimedStream};
 use garblet::engine::session::{
-    escape, refuse, PartyInputs, PhaseEntry, SessionConfig, SessionError, SessionOutcome, SessionProgram,
+    escape, refuse, PartyInputs, PhaseEntry, SessionConfig, SessionError, SessionOutcome,
 };
 use ledger::Ledger;
 use policy::{Offered, Refusal};
@@ -163,10 +163,7 @@ fn load_programs(config: &Config) -> Result<Vec<Offered>> {
         if let Some(problem) = policy::cohort_problem(rule, &loaded) {
             return Err(config.error_at(rule.line, problem).into());
         }
-        let digest = SessionProgram::from_circuit(&loaded.circuit)
-            .map_err(|e| at(e.into()))?
-            .with_terms(&loaded.session_terms())
-            .digest();
+        let digest = loaded.session_program().map_err(|e| at(e.into()))?.digest();
         if let Some(twin) = out.iter().find(|o| o.digest == digest && o.rule.role == rule.role) {
             return Err(config
                 .error_at(
@@ -477,8 +474,7 @@ impl Service {
         }
         record.set("scheme", json!(session.scheme.as_str()));
         let outcome = (|| {
-            let program = SessionProgram::from_circuit(&offered.loaded.circuit)?
-                .with_terms(&offered.loaded.session_terms());
+            let program = offered.loaded.session_program()?;
             let inputs = PartyInputs::new(offered.inputs.clone());
             session.run_responding(rule.role, ch, hello, &program, &inputs)
         })();

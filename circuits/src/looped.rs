@@ -1,0 +1,625 @@
+//! A looped circuit: a prologue, a body run `iterations` times over a
+//! window that slides through one input, and an epilogue, in one wire space.
+//!
+//! Why: a program that folds a long input array into a few accumulators
+//! (a sum, a count, a maximum) unrolls into gates proportional to the
+//! array: 100,000 records of a linear classifier are about 1.7·10^9 gates,
+//! 27 GB as a [`Circuit`]. As a [`LoopedCircuit`] it is the gates of one
+//! record plus a few, and the full gate sequence is generated on demand
+//! ([`LoopedCircuit::read_gates`]) for the garbler, the evaluator and the
+//! plaintext evaluator alike. Memory is then the wire space (one slot per
+//! input bit and per stored gate), not the gate count.
+//!
+//! The expanded gate sequence is
+//!
+//! ```text
+//! prologue, body(0), body(1), …, body(iterations - 1), epilogue
+//! ```
+//!
+//! where `body(i)` is the body with every operand wire `w` in the window
+//! `window_start .. window_start + stride` replaced by `w + i * stride`
+//! (the window is the first record of an input array whose records lie
+//! one after the other). Only operands are shifted; the body never writes
+//! a window wire. Accumulators are wires the body reads and then rewrites
+//! (a copy is `XOR x, 0`, free under free-XOR): the circuit is not SSA, a
+//! gate reads what its operands hold at that point of the sequence, as in
+//! [`Circuit`].
+//!
+//! Both parties of a run derive the same sequence from the same
+//! [`LoopedCircuit`] and compare [`LoopedCircuit::digest`] (its own
+//! domain: the three parts, the window and the iteration count), so two
+//! programs that differ only in their number of records differ in digest.
+
+use crate::circuit::{Circuit, CircuitError, Gate, GateKind, Input, InputSpec, Output, WireId};
+use crate::eval::EvalError;
+
+/// The blake3 key-derivation context of [`LoopedCircuit::digest`].
+pub const DIGEST_CONTEXT: &str = "garblet looped circuit v1";
+
+/// What can be wrong with the parts of a [`LoopedCircuit`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoopError {
+    /// The wire space, names or gates are invalid (gate indices count
+    /// through prologue, body once, epilogue).
+    #[error(transparent)]
+    Circuit(#[from] CircuitError),
+    /// The window does not lie inside one input for every iteration.
+    #[error("the window {start}..{start}+{stride} × {iterations} iterations is not inside one input")]
+    Window {
+        /// First window wire.
+        start: u32,
+        /// Window width.
+        stride: u32,
+        /// Iterations.
+        iterations: u64,
+    },
+    /// A body gate writes a window wire.
+    #[error("body gate {gate} writes the window wire {wire}")]
+    WritesWindow {
+        /// Body gate index.
+        gate: usize,
+        /// The wire.
+        wire: u32,
+    },
+}
+
+/// A prologue, a body repeated over a sliding input window, an epilogue.
+/// See the module docs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoopedCircuit {
+    num_wires: u32,
+    inputs: Vec<Input>,
+    outputs: Vec<Output>,
+    prologue: Vec<Gate>,
+    body: Vec<Gate>,
+    epilogue: Vec<Gate>,
+    window_start: u32,
+    stride: u32,
+    iterations: u64,
+}
+
+impl LoopedCircuit {
+    /// Checks and assembles a looped circuit. Inputs get the wires
+    /// `2 .. 2 + Σ width` in order, as in [`Circuit::new`]. Checks: every
+    /// wire in range, no write to a constant, INV well formed, every read
+    /// of the prologue, body and epilogue set earlier (the body as it runs
+    /// the first time; later runs read what the first wrote), outputs set,
+    /// the window inside one input for every iteration, and no body gate
+    /// writing a window wire.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        num_wires: u32,
+        inputs: Vec<InputSpec>,
+        outputs: Vec<Output>,
+        prologue: Vec<Gate>,
+        body: Vec<Gate>,
+        epilogue: Vec<Gate>,
+        window: (u32, u32),
+        iterations: u64,
+    ) -> Result<LoopedCircuit, LoopError> {
+        let placed = Circuit::place_inputs(num_wires, inputs, &outputs)?;
+        let c = LoopedCircuit {
+            num_wires,
+            inputs: placed,
+            outputs,
+            prologue,
+            body,
+            epilogue,
+            window_start: window.0,
+            stride: window.1,
+            iterations,
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn validate(&self) -> Result<(), LoopError> {
+        let (start, stride) = (u64::from(self.window_start), u64::from(self.stride));
+        let window_err =
+            LoopError::Window { start: self.window_start, stride: self.stride, iterations: self.iterations };
+        let end = stride
+            .checked_mul(self.iterations)
+            .and_then(|n| n.checked_add(start))
+            .ok_or(window_err.clone())?;
+        if stride > 0 && self.iterations > 0 {
+            let inside = self.inputs.iter().any(|i| {
+                let (f, w) = (u64::from(i.first_wire), u64::from(i.width));
+                start >= f && end <= f + w
+            });
+            if !inside {
+                return Err(window_err);
+            }
+        }
+        for (i, g) in self.body.iter().enumerate() {
+            if self.in_window(g.out) {
+                return Err(LoopError::WritesWindow { gate: i, wire: g.out.get() });
+            }
+        }
+        // The reads, in the order of a run with one iteration (later
+        // iterations read the same wires, or window wires of other
+        // records, which are inputs).
+        let n = self.num_wires;
+        let mut defined = vec![false; n as usize];
+        defined[0] = true;
+        defined[1] = true;
+        for input in &self.inputs {
+            for w in input.wires() {
+                defined[w.index()] = true;
+            }
+        }
+        let parts = self.prologue.iter().chain(&self.body).chain(&self.epilogue);
+        for (i, g) in parts.enumerate() {
+            for w in [g.a, g.b, g.out] {
+                if w.get() >= n {
+                    return Err(CircuitError::WireOutOfRange { gate: i, wire: w.get(), num_wires: n }.into());
+                }
+            }
+            if g.kind == GateKind::Inv && g.a != g.b {
+                return Err(CircuitError::MalformedInv { gate: i }.into());
+            }
+            for w in [g.a, g.b] {
+                if !defined[w.index()] {
+                    return Err(CircuitError::ReadBeforeWrite { gate: i, wire: w.get() }.into());
+                }
+            }
+            if g.out.is_const() {
+                return Err(CircuitError::WritesConstant { gate: i, wire: g.out.get() }.into());
+            }
+            defined[g.out.index()] = true;
+        }
+        for o in &self.outputs {
+            for &w in &o.wires {
+                if w.get() >= n || !defined[w.index()] {
+                    return Err(
+                        CircuitError::UndefinedOutput { output: o.name.clone(), wire: w.get() }.into()
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn in_window(&self, w: WireId) -> bool {
+        w.get().wrapping_sub(self.window_start) < self.stride
+    }
+
+    /// The size of the wire space (including the two constants).
+    pub fn num_wires(&self) -> u32 {
+        self.num_wires
+    }
+    /// The inputs in wire order.
+    pub fn inputs(&self) -> &[Input] {
+        &self.inputs
+    }
+    /// The outputs in declaration order.
+    pub fn outputs(&self) -> &[Output] {
+        &self.outputs
+    }
+    /// The input called `name`.
+    pub fn input(&self, name: &str) -> Option<&Input> {
+        self.inputs.iter().find(|i| i.name == name)
+    }
+    /// Total input bits.
+    pub fn input_bits(&self) -> u64 {
+        self.inputs.iter().map(|i| u64::from(i.width)).sum()
+    }
+    /// The gates before the loop.
+    pub fn prologue(&self) -> &[Gate] {
+        &self.prologue
+    }
+    /// The gates of one iteration, as iteration 0 runs them.
+    pub fn body(&self) -> &[Gate] {
+        &self.body
+    }
+    /// The gates after the loop.
+    pub fn epilogue(&self) -> &[Gate] {
+        &self.epilogue
+    }
+    /// `(first wire, width)` of the window: iteration `i` reads
+    /// `first + i * width ..` instead.
+    pub fn window(&self) -> (u32, u32) {
+        (self.window_start, self.stride)
+    }
+    /// How many times the body runs.
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    /// Gates of the expanded sequence (saturating).
+    pub fn num_gates(&self) -> u64 {
+        (self.body.len() as u64)
+            .saturating_mul(self.iterations)
+            .saturating_add((self.prologue.len() + self.epilogue.len()) as u64)
+    }
+
+    /// Gates stored (prologue, body once, epilogue).
+    pub fn stored_gates(&self) -> usize {
+        self.prologue.len() + self.body.len() + self.epilogue.len()
+    }
+
+    /// AND gates of the expanded sequence (saturating).
+    pub fn and_count(&self) -> u64 {
+        let ands = |g: &[Gate]| g.iter().filter(|g| g.kind == GateKind::And).count() as u64;
+        ands(&self.body)
+            .saturating_mul(self.iterations)
+            .saturating_add(ands(&self.prologue) + ands(&self.epilogue))
+    }
+
+    /// AND gates of one iteration of the body.
+    pub fn body_and_count(&self) -> u64 {
+        self.body.iter().filter(|g| g.kind == GateKind::And).count() as u64
+    }
+
+    /// Body gate `g` as iteration `i` runs it.
+    #[inline]
+    fn shifted(&self, g: Gate, i: u64) -> Gate {
+        // In range: validation put every shifted window inside an input.
+        let shift = (i * u64::from(self.stride)) as u32;
+        let mv = |w: WireId| if self.in_window(w) { WireId::new(w.get() + shift) } else { w };
+        Gate { a: mv(g.a), b: mv(g.b), out: g.out, kind: g.kind }
+    }
+
+    /// Copies gates `start, start + 1, …` of the expanded sequence into
+    /// `out`; returns how many were copied (fewer than `out.len()` only at
+    /// the end, 0 past it).
+    pub fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize {
+        let (p, b) = (self.prologue.len() as u64, self.body.len() as u64);
+        let body_end = p + b.saturating_mul(self.iterations);
+        let total = self.num_gates();
+        let mut pos = start.min(total);
+        let mut written = 0;
+        while written < out.len() && pos < total {
+            let room = out.len() - written;
+            let n = if pos < p {
+                let off = pos as usize;
+                let n = room.min(self.prologue.len() - off);
+                out[written..written + n].copy_from_slice(&self.prologue[off..off + n]);
+                n
+            } else if pos < body_end {
+                // b > 0 here, since body_end > p.
+                let (i, off) = ((pos - p) / b, ((pos - p) % b) as usize);
+                let n = room.min(self.body.len() - off);
+                for (slot, g) in out[written..written + n].iter_mut().zip(&self.body[off..off + n]) {
+                    *slot = self.shifted(*g, i);
+                }
+                n
+            } else {
+                let off = (pos - body_end) as usize;
+                let n = room.min(self.epilogue.len() - off);
+                out[written..written + n].copy_from_slice(&self.epilogue[off..off + n]);
+                n
+            };
+            written += n;
+            pos += n as u64;
+        }
+        written
+    }
+
+    /// The expanded gate sequence, generated (never stored).
+    pub fn gates(&self) -> impl Iterator<Item = Gate> + '_ {
+        let body = (0..self.iterations).flat_map(move |i| self.body.iter().map(move |g| self.shifted(*g, i)));
+        self.prologue.iter().copied().chain(body).chain(self.epilogue.iter().copied())
+    }
+
+    /// Evaluates 64 instances at once over the expanded sequence (as
+    /// [`Circuit::eval_sliced`]); memory is one `u64` per wire.
+    pub fn eval_sliced(&self, inputs: &[Vec<u64>]) -> Result<Vec<Vec<u64>>, EvalError> {
+        if inputs.len() != self.inputs.len() {
+            return Err(EvalError::InputCount { expected: self.inputs.len(), got: inputs.len() });
+        }
+        let mut wires = vec![0u64; self.num_wires as usize];
+        wires[1] = u64::MAX;
+        for (input, value) in self.inputs.iter().zip(inputs) {
+            if value.len() != input.width as usize {
+                return Err(EvalError::InputWidth {
+                    name: input.name.clone(),
+                    expected: input.width,
+                    got: value.len(),
+                });
+            }
+            let first = input.first_wire as usize;
+            wires[first..first + value.len()].copy_from_slice(value);
+        }
+        for g in self.gates() {
+            let (a, b) = (wires[g.a.index()], wires[g.b.index()]);
+            wires[g.out.index()] = match g.kind {
+                GateKind::Xor => a ^ b,
+                GateKind::And => a & b,
+                GateKind::Inv => !a,
+            };
+        }
+        Ok(self.outputs.iter().map(|o| o.wires.iter().map(|w| wires[w.index()]).collect()).collect())
+    }
+
+    /// Evaluates one instance (as [`Circuit::eval_bits`]).
+    pub fn eval_bits(&self, inputs: &[Vec<bool>]) -> Result<Vec<Vec<bool>>, EvalError> {
+        let sliced: Vec<Vec<u64>> =
+            inputs.iter().map(|v| v.iter().map(|&b| u64::from(b)).collect()).collect();
+        let out = self.eval_sliced(&sliced)?;
+        Ok(out.into_iter().map(|o| o.into_iter().map(|x| x & 1 == 1).collect()).collect())
+    }
+
+    /// blake3 in derive-key mode, context [`DIGEST_CONTEXT`], over: the
+    /// wire count; each input (name, party, width) and output (name,
+    /// visibility, wires), length-prefixed; the window start and width and
+    /// the iteration count; then the prologue, the body and the epilogue,
+    /// each as its gate count and its gates in the canonical 13-byte form
+    /// (tag, a, b, out; little-endian).
+    pub fn digest(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_derive_key(DIGEST_CONTEXT);
+        let put_str = |h: &mut blake3::Hasher, s: &str| {
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        h.update(&self.num_wires.to_le_bytes());
+        h.update(&(self.inputs.len() as u64).to_le_bytes());
+        for i in &self.inputs {
+            put_str(&mut h, &i.name);
+            put_str(&mut h, i.party.as_str());
+            h.update(&i.width.to_le_bytes());
+        }
+        h.update(&(self.outputs.len() as u64).to_le_bytes());
+        for o in &self.outputs {
+            put_str(&mut h, &o.name);
+            put_str(&mut h, o.visibility.as_str());
+            h.update(&(o.wires.len() as u64).to_le_bytes());
+            for w in &o.wires {
+                h.update(&w.get().to_le_bytes());
+            }
+        }
+        h.update(&self.window_start.to_le_bytes());
+        h.update(&self.stride.to_le_bytes());
+        h.update(&self.iterations.to_le_bytes());
+        for part in [&self.prologue, &self.body, &self.epilogue] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            let mut buf = Vec::with_capacity(13 * 4096);
+            for chunk in part.chunks(4096) {
+                buf.clear();
+                for g in chunk {
+                    buf.push(g.kind.tag());
+                    buf.extend_from_slice(&g.a.get().to_le_bytes());
+                    buf.extend_from_slice(&g.b.get().to_le_bytes());
+                    buf.extend_from_slice(&g.out.get().to_le_bytes());
+                }
+                h.update(&buf);
+            }
+        }
+        *h.finalize().as_bytes()
+    }
+
+    /// The optimisation passes that respect the loop, never adding an AND:
+    ///
+    /// - loop-invariant hoisting: a body gate whose operands are neither
+    ///   window wires nor wires the body rewrites (directly or through
+    ///   other such gates), and whose output is written by no other gate,
+    ///   computes the same value in every iteration; it moves to the end
+    ///   of the prologue (an unrolled loop shares such gates between its
+    ///   iterations by structural hashing, so this keeps the per-iteration
+    ///   AND count equal to the unrolled one);
+    /// - dead gates: a backward liveness over the epilogue, the body to a
+    ///   fixed point (what an iteration reads of what the previous one
+    ///   wrote is live at the end of the body) and the prologue drops
+    ///   every gate no output depends on.
+    ///
+    /// Wires are not renumbered: the wire space is the inputs plus the
+    /// stored gates, small next to the inputs of a long loop.
+    pub fn optimized(&self) -> LoopedCircuit {
+        self.optimized_tagged(&vec![0; self.stored_gates()]).0
+    }
+
+    /// [`LoopedCircuit::optimized`], carrying one tag per stored gate
+    /// (prologue, body, epilogue order) to the gates kept, in the same
+    /// order (the compiler tags each gate with its source line).
+    pub fn optimized_tagged<T: Copy>(&self, tags: &[T]) -> (LoopedCircuit, Vec<T>) {
+        assert_eq!(tags.len(), self.stored_gates(), "one tag per stored gate");
+        let (p, b) = (self.prologue.len(), self.body.len());
+        let (prologue_tags, rest) = tags.split_at(p);
+        let (body_tags, epilogue_tags) = rest.split_at(b);
+        let n = self.num_wires as usize;
+        // Hoisting.
+        let mut writes = vec![0u8; n];
+        for g in self.prologue.iter().chain(&self.body).chain(&self.epilogue) {
+            let c = &mut writes[g.out.index()];
+            *c = c.saturating_add(1);
+        }
+        let mut variant = vec![false; n];
+        for w in self.window_start..self.window_start.saturating_add(self.stride).min(self.num_wires) {
+            variant[w as usize] = true;
+        }
+        for g in &self.body {
+            if writes[g.out.index()] > 1 {
+                variant[g.out.index()] = true;
+            }
+        }
+        let mut prologue = self.prologue.clone();
+        let mut prologue_tags = prologue_tags.to_vec();
+        let mut body = Vec::with_capacity(self.body.len());
+        let mut body_tags_kept = Vec::with_capacity(self.body.len());
+        for (g, &t) in self.body.iter().zip(body_tags) {
+            if variant[g.a.index()] || variant[g.b.index()] || writes[g.out.index()] > 1 {
+                variant[g.out.index()] = true;
+                body.push(*g);
+                body_tags_kept.push(t);
+            } else {
+                prologue.push(*g);
+                prologue_tags.push(t);
+            }
+        }
+        // Dead gates.
+        let mut live = vec![false; n];
+        for o in &self.outputs {
+            for w in &o.wires {
+                live[w.index()] = true;
+            }
+        }
+        let backward = |gates: &[Gate], live: &mut Vec<bool>, keep: &mut Vec<bool>| {
+            for (i, g) in gates.iter().enumerate().rev() {
+                if live[g.out.index()] {
+                    keep[i] = true;
+                    live[g.out.index()] = false;
+                    live[g.a.index()] = true;
+                    live[g.b.index()] = true;
+                }
+            }
+        };
+        let mut keep_epilogue = vec![false; self.epilogue.len()];
+        backward(&self.epilogue, &mut live, &mut keep_epilogue);
+        let after_body = live.clone();
+        let mut keep_body = vec![false; body.len()];
+        if self.iterations > 0 {
+            // live_out(body) = after_body ∪ live_in(body), to a fixed point.
+            let mut out = after_body.clone();
+            loop {
+                let mut l = out.clone();
+                let mut keep = vec![false; body.len()];
+                backward(&body, &mut l, &mut keep);
+                let mut grew = false;
+                for (o, &x) in out.iter_mut().zip(&l) {
+                    if x && !*o {
+                        *o = true;
+                        grew = true;
+                    }
+                }
+                keep_body = keep;
+                if !grew {
+                    // `l` is live_in(body); the live set before the loop
+                    // also holds what an empty loop would pass through.
+                    live = l;
+                    for (x, &a) in live.iter_mut().zip(&after_body) {
+                        *x |= a;
+                    }
+                    break;
+                }
+            }
+        }
+        let mut keep_prologue = vec![false; prologue.len()];
+        backward(&prologue, &mut live, &mut keep_prologue);
+        fn pick<X: Copy>(xs: &[X], keep: &[bool]) -> Vec<X> {
+            xs.iter().zip(keep).filter(|(_, &k)| k).map(|(x, _)| *x).collect()
+        }
+        let mut kept_tags = pick(&prologue_tags, &keep_prologue);
+        kept_tags.extend(pick(&body_tags_kept, &keep_body));
+        kept_tags.extend(pick(epilogue_tags, &keep_epilogue));
+        let c = LoopedCircuit {
+            num_wires: self.num_wires,
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+            prologue: pick(&prologue, &keep_prologue),
+            body: pick(&body, &keep_body),
+            epilogue: pick(&self.epilogue, &keep_epilogue),
+            window_start: self.window_start,
+            stride: self.stride,
+            iterations: self.iterations,
+        };
+        (c, kept_tags)
+    }
+
+    /// A circuit with this one's inputs and outputs (names, owners,
+    /// widths, visibility) and no gates, every output bit wired to the
+    /// constant 0: the interface, for code that describes a program's
+    /// inputs and outputs. It does not compute the loop.
+    pub fn interface(&self) -> Circuit {
+        let inputs: Vec<InputSpec> =
+            self.inputs.iter().map(|i| InputSpec::new(i.name.clone(), i.party, i.width)).collect();
+        let outputs = self
+            .outputs
+            .iter()
+            .map(|o| Output { wires: vec![WireId::ZERO; o.wires.len()], ..o.clone() })
+            .collect();
+        let wires = u32::try_from(self.input_bits() + 2).unwrap_or(u32::MAX);
+        // Valid: the same inputs fitted in this circuit's wire space.
+        Circuit::new(wires, inputs, outputs, Vec::new()).expect("the interface of a valid looped circuit")
+    }
+
+    /// The same loop unrolled into a [`Circuit`] (tests and small loops;
+    /// the gates are materialised).
+    pub fn unrolled(&self) -> Circuit {
+        let inputs = self.inputs.iter().map(|i| InputSpec::new(i.name.clone(), i.party, i.width)).collect();
+        // Valid by construction: the checks of `new` cover every iteration.
+        Circuit::new(self.num_wires, inputs, self.outputs.clone(), self.gates().collect())
+            .expect("a valid looped circuit unrolls into a valid circuit")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::circuit::{Party, Visibility};
+
+    /// Σ x[i] mod 4 over two-bit records, as a loop.
+    fn sum_loop(records: u64) -> LoopedCircuit {
+        // Wires: 0,1 constants; 2.. the input (2 bits per record); then
+        // state s0, s1, and the body's temporaries.
+        let first = 2u32;
+        let s = first + 2 * records as u32;
+        let w = WireId::new;
+        let (s0, s1, t0, c, t1) = (w(s), w(s + 1), w(s + 2), w(s + 3), w(s + 4));
+        let prologue = vec![Gate::xor(w(0), w(0), s0), Gate::xor(w(0), w(0), s1)];
+        // s += x (2 bits): s0' = s0 ^ x0, carry = s0 & x0, s1' = s1 ^ x1 ^ carry.
+        let body = vec![
+            Gate::xor(s0, w(first), t0),
+            Gate::and(s0, w(first), c),
+            Gate::xor(s1, w(first + 1), t1),
+            Gate::xor(t1, c, s1),
+            Gate::xor(t0, w(0), s0),
+        ];
+        let out = Output { name: "sum".into(), visibility: Visibility::Both, wires: vec![s0, s1] };
+        LoopedCircuit::new(
+            s + 5,
+            vec![InputSpec::new("x", Party::Evaluator, 2 * records as u32)],
+            vec![out],
+            prologue,
+            body,
+            vec![],
+            (first, 2),
+            records,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_sum_loop_adds_every_record() {
+        let c = sum_loop(5);
+        let xs = [3u8, 1, 2, 3, 2];
+        let bits: Vec<bool> = xs.iter().flat_map(|x| [x & 1 == 1, x & 2 == 2]).collect();
+        let out = c.eval_bits(std::slice::from_ref(&bits)).unwrap();
+        let want = xs.iter().map(|&x| u32::from(x)).sum::<u32>() % 4;
+        assert_eq!(out[0], vec![want & 1 == 1, want & 2 == 2]);
+        assert_eq!(c.unrolled().eval_bits(&[bits]).unwrap(), out);
+        assert_eq!(c.and_count(), 5);
+        assert_eq!(c.num_gates(), 2 + 5 * 5);
+        let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); 7];
+        let mut all = Vec::new();
+        let mut pos = 0;
+        loop {
+            let k = c.read_gates(pos, &mut buf);
+            if k == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..k]);
+            pos += k as u64;
+        }
+        assert_eq!(all, c.gates().collect::<Vec<_>>());
+        assert_eq!(c.optimized().eval_bits(&[vec![true; 10]]).unwrap()[0], vec![true, true]);
+        assert_ne!(c.digest(), sum_loop(4).digest());
+    }
+
+    #[test]
+    fn a_window_past_its_input_is_refused() {
+        let c = sum_loop(3);
+        let err = LoopedCircuit::new(
+            c.num_wires(),
+            vec![InputSpec::new("x", Party::Evaluator, 6)],
+            c.outputs().to_vec(),
+            c.prologue().to_vec(),
+            c.body().to_vec(),
+            vec![],
+            (2, 2),
+            4,
+        )
+        .unwrap_err();
+        assert!(matches!(err, LoopError::Window { .. }));
+    }
+}

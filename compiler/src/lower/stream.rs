@@ -1,0 +1,311 @@
+//! Loops that stream: `for r in records { … }` over an input array, lowered
+//! once as the body of a [`garblet_circuits::LoopedCircuit`] instead of
+//! unrolled, so that its size is one record's gates, not the array's.
+//!
+//! Why this shape: an unrolled loop over 100,000 records of the model
+//! benchmark is about 1.5·10^9 gates, past what a compiler can hold in
+//! memory, while the records are independent but for a few accumulators.
+//! The body is lowered with the records bound to placeholder wires (the
+//! window) and each accumulator bound to *state* wires: opaque wires, never
+//! constants, so the builder cannot specialise the body to the first
+//! iteration. The state wires are copied in before the loop (the prologue)
+//! and copied back at the end of the body (copies are free XORs; through
+//! temporaries when accumulators swap); the engine replays the body once
+//! per run of records with the window shifted to that run.
+//!
+//! One run of the body covers [`RECORDS_PER_RUN`] records (lowered one
+//! after the other, so that accumulators stay lazy sums within a run); the
+//! records left over are unrolled after the loop.
+//!
+//! Which loops: `for x in a` (no iterator adaptor, no index) where `a` is,
+//! bit for bit, a run of an input's wires (a parameter of `main`, or a
+//! field or copy of one), at least two iterations, not inside another
+//! loop, the first such loop of the program. The body is lowered twice:
+//! once to learn which variables of the enclosing function it assigns
+//! (the accumulators; lowering is symbolic, so this is exact for the
+//! paths the builder could not rule out), then for real. The loop is
+//! unrolled instead, as before (everything the attempt emitted is rolled
+//! back), when the body may `return`, reads the array other than through
+//! the loop variable (`a[0]`, `a[j]`), needs an accumulator's value at
+//! compile time (the second pass fails), or when the unrolled loop would
+//! be small (under [`STREAM_MIN_GATES`] gates, in [`StreamLoops::Auto`]);
+//! the reason is kept for the error of a loop too large to unroll.
+//!
+//! Per-record AND count: the body's over its records, after the loop-aware
+//! optimisation ([`garblet_circuits::LoopedCircuit::optimized`]) hoists
+//! what depends on neither the records nor the state. That is the unrolled
+//! loop's cost per record plus adding the lazy sums into the state once
+//! per run (for `correct += 1` into a `u32`: about 31 ANDs per 16 records;
+//! the model benchmark costs 4,099.6 ANDs per record streamed, 4,097 to
+//! 4,098 unrolled); an unrolled loop's first iteration can also be
+//! cheaper (it adds to the constant 0).
+
+use super::value::Val;
+use super::{LResult, Lowerer};
+use crate::ast::*;
+use crate::types::Type;
+use crate::StreamLoops;
+use garblet_circuits::{Bits, WireId};
+use std::collections::HashSet;
+use std::rc::Rc;
+
+/// In [`StreamLoops::Auto`], a loop whose unrolled form would have fewer
+/// gates than this (the body's gates times the iterations) is unrolled:
+/// a circuit of 4 M gates compiles in about a second and 64 MB, and keeps
+/// the whole-circuit optimisations and the materialised engine path.
+pub(crate) const STREAM_MIN_GATES: u64 = 1 << 22;
+
+/// Records per run of the body (when the loop has at least twice as many):
+/// within one run an accumulator stays a lazy sum (`correct += 1` adds a
+/// bit to a column compression, about 1 AND), and it is added up into the
+/// state wires once per run (a 32-bit addition, 31 ANDs): with 16 records
+/// per run the state costs about 2 ANDs per record over the unrolled loop
+/// instead of 31. The records left over (`n % 16`) are unrolled after the
+/// loop.
+pub(crate) const RECORDS_PER_RUN: u64 = 16;
+
+/// The loop that streamed: what [`garblet_circuits::Builder::finish_looped`]
+/// needs.
+pub(crate) struct LoopInfo {
+    /// Gates before the body.
+    pub prologue_end: usize,
+    /// Gates up to the end of the body.
+    pub body_end: usize,
+    /// The placeholders the body read as the record.
+    pub window: Bits,
+    /// The wires of the first record.
+    pub first_record: Bits,
+    /// The number of records.
+    pub iterations: u64,
+}
+
+/// What lowering can roll back to when streaming a loop is given up.
+struct Snapshot {
+    gates: usize,
+    segments: Vec<(usize, u32)>,
+    line: u32,
+    frames: Vec<super::Frame>,
+    /// Lazy sums not yet added up: the body may add them up (caching its
+    /// own wires), which a rollback must forget.
+    lazy: Vec<Rc<super::linear::Lin>>,
+}
+
+impl Lowerer<'_> {
+    fn snapshot(&self) -> Snapshot {
+        let lazy = self
+            .frames
+            .iter()
+            .flat_map(|f| f.vals.iter())
+            .filter_map(|v| match v {
+                Val::Lin(l) if l.cache.borrow().is_none() => Some(l.clone()),
+                _ => None,
+            })
+            .collect();
+        Snapshot {
+            gates: self.b.gate_count(),
+            segments: self.segments.clone(),
+            line: self.line,
+            frames: self.frames.clone(),
+            lazy,
+        }
+    }
+
+    fn rollback(&mut self, s: &Snapshot) {
+        self.b.truncate(s.gates);
+        self.segments = s.segments.clone();
+        self.line = s.line;
+        self.frames = s.frames.clone();
+        for l in &s.lazy {
+            *l.cache.borrow_mut() = None;
+        }
+    }
+
+    /// One iteration of the body with the loop variable bound to `record`.
+    fn body_once(&mut self, pat: &Pattern, ty: &Type, record: &[WireId], body: &Block<Type>) -> LResult<()> {
+        self.tick(body.span)?;
+        self.push_scope();
+        self.bind_pattern(pat, ty, Val::bits(record.to_vec()));
+        let r = self.block(body);
+        self.pop_scope();
+        r.map(|_| ())
+    }
+
+    /// Iterations of the body, one per record of `records` (`width` bits
+    /// each), inside a loop.
+    fn body_runs(
+        &mut self,
+        pat: &Pattern,
+        ty: &Type,
+        records: &[WireId],
+        width: usize,
+        body: &Block<Type>,
+    ) -> LResult<()> {
+        self.loop_depth += 1;
+        let mut r = Ok(());
+        for record in records.chunks(width.max(1)) {
+            r = self.body_once(pat, ty, record, body);
+            if r.is_err() || self.frame().dead {
+                break;
+            }
+        }
+        self.loop_depth -= 1;
+        r
+    }
+
+    /// Why `for pat in array` (with `array`'s wires) cannot stream before
+    /// its body is looked at, or `None` when it may.
+    pub(super) fn stream_precheck(&self, array: &[WireId], count: i128, plain: bool) -> Option<String> {
+        if self.stream_mode == StreamLoops::Never {
+            return Some("streaming loops is switched off".into());
+        }
+        if !plain {
+            return Some("the loop uses an iterator adaptor (`rev`, `step_by`, `enumerate`)".into());
+        }
+        if count < 2 {
+            return Some("the loop runs fewer than two times".into());
+        }
+        if self.loop_depth > 0 {
+            return Some("the loop is inside another loop".into());
+        }
+        if self.looped.is_some() {
+            return Some("another loop of the program streams already (one loop per program streams)".into());
+        }
+        if !self.b.is_input_run(array) {
+            return Some("the array is not an input of `main` (a parameter, or a field of one)".into());
+        }
+        None
+    }
+
+    /// Tries to lower `for pat in array { body }` as a streamed loop;
+    /// `Ok(None)` when it did, `Ok(Some(reason))` when it did not, with
+    /// lowering left as it was.
+    pub(super) fn try_stream(
+        &mut self,
+        pat: &Pattern,
+        item_ty: &Type,
+        array: &[WireId],
+        count: u64,
+        body: &Block<Type>,
+    ) -> LResult<Option<String>> {
+        let width = item_ty.width() as usize;
+        let before = self.snapshot();
+        let nslots = self.frame().vals.len();
+        let was_returned = (self.frame().returned, self.frame().dead);
+
+        let per_run = if count >= 2 * RECORDS_PER_RUN { RECORDS_PER_RUN } else { 1 };
+        let runs = count / per_run;
+
+        // 1. Which variables does the body assign?
+        let window = self.b.placeholders((width as u64 * per_run) as u32);
+        let r = self.body_runs(pat, item_ty, &window, width, body);
+        if r.is_err() {
+            // An error in the body is an error unrolled too: report it.
+            return r.map(|_| None);
+        }
+        let old_frame = &before.frames[before.frames.len() - 1];
+        let assigned: Vec<usize> =
+            (0..nslots).filter(|&s| !self.frame().vals[s].same(&old_frame.vals[s])).collect();
+        let returns = (self.frame().returned, self.frame().dead) != was_returned;
+        self.rollback(&before);
+        if returns {
+            return Ok(Some("the body may `return`".into()));
+        }
+
+        // 2. The state wires, copied in.
+        let mut state: Vec<(usize, Bits)> = Vec::new();
+        for &s in &assigned {
+            let v = self.frame().vals[s].clone();
+            let bits = self.bits(&v);
+            let wires = self.b.placeholders(bits.len() as u32);
+            for (&src, &dst) in bits.iter().zip(&wires) {
+                self.b.copy_into(src, dst);
+            }
+            self.frame().vals[s] = Val::bits(wires.clone());
+            state.push((s, wires));
+        }
+        let with_state: Vec<Val> = self.frame().vals.clone();
+        let body_start = self.b.gate_count();
+
+        // 3. The body, for real. An error here that the first pass did not
+        // meet comes from the state being unknown (an accumulator used as
+        // a loop bound, say): the loop unrolls instead.
+        let errors = self.errors.errors.len();
+        let r = self.body_runs(pat, item_ty, &window, width, body);
+        if r.is_err() || self.errors.errors.len() != errors {
+            let why = self.errors.errors.get(errors).map(|d| d.message.clone()).unwrap_or_default();
+            self.errors.errors.truncate(errors);
+            self.rollback(&before);
+            return Ok(Some(format!(
+                "the body needs an accumulator's value at compile time (with the value unknown: {why})"
+            )));
+        }
+        let stable = (0..nslots).all(|s| assigned.contains(&s) || self.frame().vals[s].same(&with_state[s]));
+        if !stable || (self.frame().returned, self.frame().dead) != was_returned {
+            self.rollback(&before);
+            return Ok(Some("the body assigns variables differently when its state is not known".into()));
+        }
+
+        // 4. The new state, copied back (through temporaries where a new
+        // value is another state wire, so that no copy reads a wire an
+        // earlier copy of this step overwrote).
+        let state_wires: HashSet<WireId> = state.iter().flat_map(|(_, w)| w.iter().copied()).collect();
+        let mut copies = Vec::new();
+        for (s, wires) in &state {
+            let v = self.frame().vals[*s].clone();
+            let new = self.bits(&v);
+            for (&src, &dst) in new.iter().zip(wires) {
+                if src == dst {
+                    continue;
+                }
+                if state_wires.contains(&src) {
+                    let tmp = self.b.placeholders(1)[0];
+                    self.b.copy_into(src, tmp);
+                    copies.push((tmp, dst));
+                } else {
+                    copies.push((src, dst));
+                }
+            }
+        }
+        for (src, dst) in copies {
+            self.b.copy_into(src, dst);
+        }
+        let body_end = self.b.gate_count();
+
+        // 5. The body may read the array through the loop variable only.
+        let (lo, hi) = (array[0].get(), array[array.len() - 1].get());
+        let reads_array = self.b.gates_since(body_start)[..body_end - body_start]
+            .iter()
+            .any(|g| [g.a, g.b].iter().any(|w| (lo..=hi).contains(&w.get())));
+        if reads_array {
+            self.rollback(&before);
+            return Ok(Some(
+                "the body reads the array other than through the loop variable (e.g. `a[0]` or `a[j]`)"
+                    .into(),
+            ));
+        }
+        let body_gates = (body_end - body_start) as u64;
+        if self.stream_mode == StreamLoops::Auto && body_gates.saturating_mul(runs) < STREAM_MIN_GATES {
+            self.rollback(&before);
+            return Ok(Some("the unrolled loop is small".into()));
+        }
+
+        // The body's wires hold a new value each iteration: nothing after
+        // the loop may reuse them by structural hashing.
+        self.b.forget_since(body_start);
+        for (s, wires) in state {
+            self.frame().vals[s] = Val::bits(wires);
+        }
+        let window_bits = window.len();
+        self.looped = Some(LoopInfo {
+            prologue_end: body_start,
+            body_end,
+            window,
+            first_record: array[..window_bits].to_vec(),
+            iterations: runs,
+        });
+        // The records left over, unrolled after the loop.
+        let done = (runs * per_run) as usize * width;
+        self.body_runs(pat, item_ty, &array[done..], width, body)?;
+        Ok(None)
+    }
+}

@@ -1,0 +1,333 @@
+//! Loops that stream: a `for` loop over an input array compiled once as the
+//! body of a looped circuit. Each program is compiled streamed and unrolled
+//! and both are checked against the same function computed in plain Rust
+//! (Rust's arithmetic is the reference) on random inputs; per-record AND
+//! counts are compared with the unrolled loop's.
+
+use garblet_compiler::{compile_with, Options, Program, StreamLoops};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde_json::{json, Value};
+
+const MODEL: &str = include_str!("../../examples/model_benchmark.gbl");
+
+fn build(src: &str, n: usize, mode: StreamLoops, name: &str) -> Program {
+    let options = Options::new().with_const(name, n.to_string()).with_stream_loops(mode);
+    match compile_with(src, "test.gbl", &options, &|_| {}) {
+        Ok(p) => p,
+        Err(e) => panic!("{}", e.render_plain(src, "test.gbl")),
+    }
+}
+
+fn run(program: &Program, inputs: &[Value]) -> Value {
+    let bits: Vec<Vec<bool>> =
+        program.params.iter().zip(inputs).map(|(p, v)| p.ty.encode(v).expect("input encodes")).collect();
+    let out = program.eval_bits(&bits).expect("evaluates");
+    program.result.decode(&out[0])
+}
+
+/// Streamed and unrolled, both checked against `reference` on `trials`
+/// random inputs; returns the two programs.
+fn check(
+    src: &str,
+    n: usize,
+    trials: usize,
+    inputs: impl Fn(&mut StdRng) -> Vec<Value>,
+    reference: impl Fn(&[Value]) -> Value,
+) -> (Program, Program) {
+    let streamed = build(src, n, StreamLoops::Always, "N");
+    let unrolled = build(src, n, StreamLoops::Never, "N");
+    assert!(streamed.looped.is_some(), "the loop streams");
+    assert!(unrolled.looped.is_none());
+    let mut rng = StdRng::seed_from_u64(n as u64 * 7919 + src.len() as u64);
+    for _ in 0..trials {
+        let ins = inputs(&mut rng);
+        let want = reference(&ins);
+        assert_eq!(run(&streamed, &ins), want, "streamed, inputs {ins:?}");
+        assert_eq!(run(&unrolled, &ins), want, "unrolled, inputs {ins:?}");
+    }
+    (streamed, unrolled)
+}
+
+fn ints(v: &Value) -> Vec<i64> {
+    v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+}
+
+fn model_inputs(rng: &mut StdRng, n: usize) -> Vec<Value> {
+    let weights: Vec<i64> = (0..8).map(|_| rng.gen_range(-3000..3000)).collect();
+    let model = json!({"weights": weights, "bias": rng.gen_range(-2_000_000..2_000_000)});
+    let records: Vec<Value> = (0..n)
+        .map(|_| {
+            let f: Vec<i64> = (0..8).map(|_| rng.gen_range(-3000..3000)).collect();
+            json!({"features": f, "label": rng.gen_bool(0.5)})
+        })
+        .collect();
+    vec![model, Value::Array(records)]
+}
+
+fn model_reference(ins: &[Value]) -> Value {
+    let w = ints(&ins[0]["weights"]);
+    let bias = ins[0]["bias"].as_i64().unwrap() as i32;
+    let correct = ins[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            let f = ints(&r["features"]);
+            let score = (0..8).fold(bias, |s, j| s.wrapping_add((w[j] as i16 as i32) * (f[j] as i16 as i32)));
+            (score >= 0) == r["label"].as_bool().unwrap()
+        })
+        .count();
+    json!(correct as u32)
+}
+
+#[test]
+fn the_model_benchmark_streams_with_the_unrolled_results_and_and_counts() {
+    let n = 37; // two runs of 16 records, 5 left over
+    let model = |n| build(MODEL, n, StreamLoops::Always, "RECORDS");
+    let unrolled = |n| build(MODEL, n, StreamLoops::Never, "RECORDS");
+    let (s, u) = (model(n), unrolled(n));
+    let looped = s.looped.as_ref().expect("the records loop streams");
+    assert_eq!(looped.iterations(), 2, "16 records per run");
+    assert_eq!(looped.window().1, 16 * (8 * 16 + 1), "16 records of 8 × i16 and a bool");
+    let mut rng = StdRng::seed_from_u64(1);
+    for _ in 0..6 {
+        let ins = model_inputs(&mut rng, n);
+        let want = model_reference(&ins);
+        assert_eq!(run(&s, &ins), want);
+        assert_eq!(run(&u, &ins), want);
+    }
+    // Per record, streamed costs what an unrolled iteration costs, plus
+    // adding the lazy count into the 32-bit state once per 16 records
+    // (at most 31 ANDs).
+    let per_record_unrolled = unrolled(n + 1).and_count() - u.and_count();
+    let per_run = looped.body_and_count();
+    assert!(per_run >= 16 * per_record_unrolled, "{per_run} vs 16 × {per_record_unrolled}");
+    assert!(per_run <= 16 * per_record_unrolled + 31, "{per_run} vs 16 × {per_record_unrolled}");
+    assert_eq!(model(n + 16).and_count() - s.and_count(), per_run);
+    assert!(s.and_count() >= u.and_count());
+    assert!(
+        s.and_count() - u.and_count() <= 3 * 31 + per_record_unrolled,
+        "{} vs {}",
+        s.and_count(),
+        u.and_count()
+    );
+    // Line costs add up to the AND count.
+    assert_eq!(s.line_costs.iter().map(|(_, n)| n).sum::<u64>(), s.and_count());
+    // The digest depends on the number of records.
+    assert_ne!(model(n).digest(), model(n + 16).digest());
+    assert_ne!(model(n).digest(), model(n + 1).digest());
+    assert_eq!(model(n).digest(), s.digest());
+}
+
+#[test]
+fn large_loops_stream_by_default_and_small_ones_unroll() {
+    let small = build(MODEL, 64, StreamLoops::Auto, "RECORDS");
+    assert!(small.looped.is_none(), "64 records unroll as before");
+    let large = build(MODEL, 2_000, StreamLoops::Auto, "RECORDS");
+    let looped = large.looped.as_ref().expect("2,000 records stream");
+    // A few body copies' worth of stored gates, not 2,000.
+    assert!(looped.stored_gates() < 2 * looped.body().len() + 1_000, "{}", looped.stored_gates());
+    let mut rng = StdRng::seed_from_u64(2);
+    let ins = model_inputs(&mut rng, 2_000);
+    assert_eq!(run(&large, &ins), model_reference(&ins));
+}
+
+#[test]
+fn a_sum_streams() {
+    let src = "const N: usize = 4;
+        fn main(#[evaluator] xs: [u16; N]) -> u32 {
+            let mut s: u32 = 0;
+            for x in xs { s += x as u32; }
+            s
+        }";
+    let (s, u) = check(
+        src,
+        37,
+        8,
+        |rng| vec![json!((0..37).map(|_| rng.gen::<u16>()).collect::<Vec<_>>())],
+        |ins| json!(ints(&ins[0]).iter().map(|&x| x as u32).fold(0u32, u32::wrapping_add)),
+    );
+    let per_record = build(src, 38, StreamLoops::Never, "N").and_count() - u.and_count();
+    let per_run = s.looped.unwrap().body_and_count();
+    assert!(per_run <= 16 * per_record + 31, "{per_run} vs 16 × {per_record}");
+}
+
+#[test]
+fn a_count_with_an_invariant_threshold_streams() {
+    let src = "const N: usize = 4;
+        fn main(#[garbler] t: i16, #[evaluator] xs: [i16; N]) -> u32 {
+            let mut c = 0;
+            for x in xs { if x > t { c += 1; } }
+            c
+        }";
+    check(
+        src,
+        50,
+        8,
+        |rng| vec![json!(rng.gen::<i16>()), json!((0..50).map(|_| rng.gen::<i16>()).collect::<Vec<_>>())],
+        |ins| {
+            let t = ins[0].as_i64().unwrap();
+            json!(ints(&ins[1]).iter().filter(|&&x| x > t).count() as u32)
+        },
+    );
+}
+
+#[test]
+fn min_and_max_stream() {
+    let src = "const N: usize = 4;
+        fn main(#[evaluator] xs: [i16; N]) -> (i16, i16) {
+            let mut lo: i16 = 32767;
+            let mut hi: i16 = -32768;
+            for x in xs {
+                if x < lo { lo = x; }
+                if x > hi { hi = x; }
+            }
+            (lo, hi)
+        }";
+    check(
+        src,
+        33,
+        8,
+        |rng| vec![json!((0..33).map(|_| rng.gen::<i16>()).collect::<Vec<_>>())],
+        |ins| {
+            let xs = ints(&ins[0]);
+            json!([xs.iter().min().unwrap(), xs.iter().max().unwrap()])
+        },
+    );
+}
+
+#[test]
+fn an_argmax_over_records_streams() {
+    let src = "const N: usize = 4;
+        struct Row { id: u32, score: i32 }
+        fn main(#[evaluator] rows: [Row; N]) -> u32 {
+            let mut best: i32 = -2147483648;
+            let mut arg: u32 = 0;
+            for r in rows {
+                if r.score > best { best = r.score; arg = r.id; }
+            }
+            arg
+        }";
+    check(
+        src,
+        40,
+        8,
+        |rng| {
+            let rows: Vec<Value> = (0..40)
+                .map(|_| json!({"id": rng.gen::<u32>(), "score": rng.gen_range(-50i32..50)}))
+                .collect();
+            vec![Value::Array(rows)]
+        },
+        |ins| {
+            let mut best = (i64::MIN, 0);
+            for r in ins[0].as_array().unwrap() {
+                let s = r["score"].as_i64().unwrap();
+                if s > best.0 {
+                    best = (s, r["id"].as_i64().unwrap());
+                }
+            }
+            json!(best.1)
+        },
+    );
+}
+
+#[test]
+fn accumulators_that_swap_are_copied_through_temporaries() {
+    let src = "const N: usize = 4;
+        fn main(#[evaluator] xs: [u8; N]) -> (u8, u8) {
+            let mut a: u8 = 1;
+            let mut b: u8 = 2;
+            for x in xs { let t = a; a = b ^ x; b = t; }
+            (a, b)
+        }";
+    check(
+        src,
+        9,
+        8,
+        |rng| vec![json!((0..9).map(|_| rng.gen::<u8>()).collect::<Vec<_>>())],
+        |ins| {
+            let (mut a, mut b) = (1i64, 2i64);
+            for x in ints(&ins[0]) {
+                (a, b) = (b ^ x, a);
+            }
+            json!([a, b])
+        },
+    );
+}
+
+/// A plain Rust function of the records.
+type Reference = Box<dyn Fn(&[i64]) -> i64>;
+
+/// Loops that cannot stream unroll, with correct results.
+#[test]
+fn loops_that_cannot_stream_unroll() {
+    let n = 12;
+    let xs = |rng: &mut StdRng| json!((0..n).map(|_| rng.gen_range(0u16..1000)).collect::<Vec<_>>());
+    let cases: [(&str, Reference); 4] = [
+        (
+            // The index in arithmetic.
+            "const N: usize = 4;
+            fn main(#[evaluator] xs: [u16; N]) -> u32 {
+                let mut s: u32 = 0;
+                for i in 0..N { s += (xs[i] as u32) * (i as u32); }
+                s
+            }",
+            Box::new(|xs| xs.iter().enumerate().map(|(i, x)| x * i as i64).sum()),
+        ),
+        (
+            // Another element than the current one.
+            "const N: usize = 4;
+            fn main(#[evaluator] xs: [u16; N]) -> u32 {
+                let mut s: u32 = 0;
+                for x in xs { s += (x as u32) * (xs[0] as u32); }
+                s
+            }",
+            Box::new(|xs| xs.iter().map(|x| x * xs[0]).sum()),
+        ),
+        (
+            // An accumulator needed at compile time (a loop bound).
+            "const N: usize = 4;
+            fn main(#[evaluator] xs: [u16; N]) -> u32 {
+                let mut s: u32 = 0;
+                let mut k: u32 = 0;
+                for x in xs { for _j in 0..k { s += x as u32; } k += 1; }
+                s
+            }",
+            Box::new(|xs| xs.iter().enumerate().map(|(i, x)| x * i as i64).sum()),
+        ),
+        (
+            // A `return` inside the body (the language has no `break`).
+            "const N: usize = 4;
+            fn main(#[evaluator] xs: [u16; N]) -> u32 {
+                let mut s: u32 = 0;
+                for x in xs { if x > 900 { return 7; } s += x as u32; }
+                s
+            }",
+            Box::new(|xs| if xs.iter().any(|&x| x > 900) { 7 } else { xs.iter().sum() }),
+        ),
+    ];
+    let mut rng = StdRng::seed_from_u64(3);
+    for (src, reference) in &cases {
+        let p = build(src, n, StreamLoops::Always, "N");
+        assert!(p.looped.is_none(), "{src}");
+        for _ in 0..8 {
+            let ins = vec![xs(&mut rng)];
+            assert_eq!(run(&p, &ins), json!(reference(&ints(&ins[0]))), "{src}");
+        }
+    }
+}
+
+#[test]
+fn a_loop_too_large_to_unroll_says_why_it_could_not_stream() {
+    let src = MODEL.replace("for r in records {", "for i in 0..RECORDS { let r = records[i];");
+    let options = Options::new().with_const("RECORDS", "100000");
+    let errors = compile_with(&src, "t.gbl", &options, &|_| {}).unwrap_err();
+    let text = errors.render_plain(&src, "t.gbl");
+    assert!(text.contains("would unroll into about"), "{text}");
+    assert!(text.contains("cannot stream") && text.contains("ranges over numbers"), "{text}");
+    // The same program as written streams.
+    let p = compile_with(MODEL, "t.gbl", &Options::new().with_const("RECORDS", "100000"), &|_| {}).unwrap();
+    let looped = p.looped.as_ref().expect("100,000 records stream");
+    assert_eq!(looped.iterations() * 16, 100_000, "16 records per run");
+    assert_eq!(p.and_count(), looped.and_count());
+}
