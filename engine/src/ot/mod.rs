@@ -109,9 +109,11 @@
 pub mod base;
 pub(crate) mod check;
 pub(crate) mod extension;
+pub(crate) mod softspoken;
 pub(crate) mod transpose;
 
 pub use extension::{OtExtReceiver, OtExtSender};
+pub use softspoken::{SoftSpokenReceiver, SoftSpokenSender, SOFTSPOKEN_K};
 
 use crate::channel::ChannelError;
 
