@@ -108,6 +108,23 @@ pub(super) fn punctured_tree(known: &[Block], s: usize, corrections: &[Block], l
     }
 }
 
+/// Reorders `leaves` so that slot `y` holds what slot `y ⊕ shift` held,
+/// by conditional swaps: branch-free in `shift`, and the same memory
+/// accesses whatever it is.
+pub(super) fn shift_by(leaves: &mut [Block], shift: usize) {
+    let k = leaves.len().trailing_zeros() as usize;
+    for b in 0..k {
+        let swap = Block::ONES.select((shift >> b) & 1 == 1);
+        for x in (0..leaves.len()).filter(|x| (x >> b) & 1 == 0) {
+            let y = x | (1 << b);
+            let mut t = (leaves[x] ^ leaves[y]) & swap;
+            leaves[x] ^= t;
+            leaves[y] ^= t;
+            t.zeroize();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +156,18 @@ mod tests {
                         assert_eq!(got[x], leaves[x], "K = {k}, s = {s}, leaf {x}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn shift_by_moves_slot_y_xor_shift_to_slot_y() {
+        let orig: Vec<Block> = (0..16u128).map(|v| Block::new(v + 100)).collect();
+        for shift in 0..16 {
+            let mut l = orig.clone();
+            shift_by(&mut l, shift);
+            for y in 0..16 {
+                assert_eq!(l[y], orig[y ^ shift], "shift {shift}, slot {y}");
             }
         }
     }

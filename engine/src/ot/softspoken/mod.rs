@@ -40,10 +40,18 @@
 //! 3,072 bytes, sent by the receiver right after the base OTs (no extra
 //! round: the sender reads them before the first batch's columns).
 //!
-//! **Cost.** Per OT, `2^K/128·128/K = 2^K/K` AES blocks on each side (4
-//! for `K = 4`, against IKNP's 2 for the receiver and 1 for the sender):
-//! the price of the 4× smaller message. `K = 4` keeps it at 4 while
-//! cutting the bytes by 4; `K = 8` would cut them by 8 at 32 AES per OT.
+//! **Cost.** Per OT, `2^K/K` AES blocks for the receiver and `(2^K − 1)/K`
+//! for the sender (4 and 3.75 for `K = 4`, against IKNP's 2 and 1), the
+//! price of the 4× smaller message, plus the XORs into the columns; with
+//! the check, the receiver expands its leaves a second time (4 more). `K =
+//! 4` keeps this at a few AES per OT while cutting the bytes by 4; `K = 8`
+//! would cut them by 8 at 32 AES per OT.
+//!
+//! **Constant time.** The sender stores its leaves by offset from the
+//! punctured point (slot `y` holds `L_{y ⊕ x*}`, placed once at set-up by
+//! conditional swaps, `ggm::shift_by`), so that `W_i = ⊕_{y: y_b = 1}
+//! G(slot y)` is a loop in public order; `Δ_i·(u_c ⊕ r)` is a mask. The
+//! receiver's loops depend only on public indices.
 //! Nothing is allocated per OT: per session, the batch buffers (the
 //! 128-column matrix of [`BATCH_ROWS`] rows and the `128/K` correction
 //! columns) and one column of PRG scratch.
@@ -142,8 +150,8 @@ fn receiver_chunk(
 /// be matched by the receiver's with the same number of OTs.
 pub struct SoftSpokenSender<S: Security = SemiHonest, const K: usize = SOFTSPOKEN_K> {
     delta: Delta,
-    /// The leaves' streams, `2^K` per chunk (the punctured one under the
-    /// zero key: computed, never used).
+    /// The leaves' streams, `2^K` per chunk, slot `y` of chunk `c` the leaf
+    /// `y ⊕ x*_c` (slot 0, the punctured leaf, is the zero key, unused).
     prgs: ColumnPrgs,
     ctr: u64,
     ot_index: u64,
@@ -181,6 +189,10 @@ impl<S: Security, const K: usize> SoftSpokenSender<S, K> {
                 &corrections[c * 2 * (K - 1)..(c + 1) * 2 * (K - 1)],
                 &mut leaves[c << K..(c + 1) << K],
             );
+            // Stored by offset from the punctured point: slot y holds
+            // L_{y ⊕ x*}, so slot 0 is the unknown leaf and every later
+            // pass over the leaves is in public order.
+            ggm::shift_by(&mut leaves[c << K..(c + 1) << K], !s & ((1 << K) - 1));
         }
         Ok(SoftSpokenSender {
             delta,
@@ -305,16 +317,16 @@ impl<S: Security, const K: usize> SoftSpokenSender<S, K> {
             check.begin_batch(nb);
         }
         for (c, (cols, uc)) in q.chunks_exact_mut(K * nb).zip(u.chunks_exact(nb)).enumerate() {
-            // x* = ¬Δ_c; secret, so every leaf is expanded and masked.
-            let xstar = !((d >> (c * K)) as usize) & ((1 << K) - 1);
+            // W_i = ⊕_{x ≠ x*} (x ⊕ x*)_b·G(L_x) = ⊕_{y: y_b = 1} G(slot y):
+            // the slots are offsets from x* (see `setup`), slot 0 unused.
             cols.fill(Block::ZERO);
-            for x in 0..1usize << K {
-                self.prgs.expand_column((c << K) | x, self.ctr, scratch);
-                let e = x ^ xstar;
+            for y in 1..1usize << K {
+                self.prgs.expand_column((c << K) | y, self.ctr, scratch);
                 for (b, col) in cols.chunks_exact_mut(nb).enumerate() {
-                    let mask = Block::ONES.select((e >> b) & 1 == 1);
-                    for (w, &g) in col.iter_mut().zip(scratch.iter()) {
-                        *w ^= g & mask;
+                    if (y >> b) & 1 == 1 {
+                        for (w, &g) in col.iter_mut().zip(scratch.iter()) {
+                            *w ^= g;
+                        }
                     }
                 }
             }
