@@ -139,6 +139,66 @@ fn column_varying_choice_bits_are_rejected_by_the_session() {
     }
 }
 
+/// A hostile evaluator's SoftSpokenOT messages, at the session level: the
+/// wrong count, the columns cut short, or an honest OT followed by bytes
+/// where the output labels belong. The garbler stops with a typed error
+/// naming the peer each time: no panic, no output.
+#[test]
+fn short_long_and_miscounted_ot_messages_are_typed_errors_at_the_garbler() {
+    let c = program_with(Visibility::Garbler, 256);
+    for case in ["count", "short", "long"] {
+        let (a, b) = memory_pair();
+        let program = SessionProgram::from_circuit(&c).unwrap();
+        let err = std::thread::scope(|s| {
+            let g = s.spawn(|| {
+                SessionConfig::new().run(
+                    Party::Garbler,
+                    &mut Channel::new(a),
+                    &program,
+                    &PartyInputs::new([("x".to_owned(), bits(7, 64))]),
+                )
+            });
+            let mut ch = Channel::new(b);
+            let mut prg = Prg::from_entropy();
+            let config = SessionConfig::new();
+            hello::exchange(
+                &mut ch,
+                &Hello::new(&program, Party::Evaluator, &config, Link::Primary, [1; 32]),
+            )
+            .unwrap();
+            let mut ot = SoftSpokenReceiver::<MaliciousReceiver>::setup(&mut ch, &mut prg).unwrap();
+            match case {
+                "count" => ch.send_u64(255).unwrap(),
+                "short" => {
+                    ch.send_u64(256).unwrap();
+                    ch.send_bytes(&[0x5a; 32 * 16 + 7]).unwrap();
+                }
+                _ => {
+                    let mut labels = vec![Block::ZERO; 256];
+                    ot.receive_correlated(&mut ch, &[true; 256], &mut labels).unwrap();
+                    ch.send_bytes(&[0x00; 100]).unwrap();
+                }
+            }
+            ch.flush().unwrap();
+            if case == "long" {
+                // Take everything the garbler sends until it gives up.
+                let mut sink = [0u8; 1];
+                while ch.recv_bytes(&mut sink).is_ok() {}
+            }
+            drop(ch);
+            g.join().unwrap().unwrap_err()
+        });
+        match case {
+            "count" => {
+                assert!(matches!(err, SessionError::Ot(OtError::LengthMismatch { .. })), "{case}: {err}")
+            }
+            "short" => assert!(matches!(err, SessionError::Ot(OtError::Channel(_))), "{case}: {err}"),
+            _ => assert!(matches!(err, SessionError::UnexpectedMessage { got: 0, .. }), "{case}: {err}"),
+        }
+        assert_ne!(err.fault(), Fault::Local, "{case}: {err}");
+    }
+}
+
 #[test]
 fn forged_and_out_of_range_output_labels_are_rejected() {
     let c = program_with(Visibility::Garbler, 64);
