@@ -799,3 +799,42 @@ fn schemes_are_chosen_with_scheme_and_must_match() {
         assert!(all.contains(&format!("garbling scheme {ours} here, {theirs} at the peer")), "{all}");
     }
 }
+
+/// `--ot`: AES-128 (128 evaluator input bits: the OT extension) between two
+/// processes with IKNP gives the FIPS-197 answer (the default, SoftSpokenOT,
+/// is what every other run uses); peers that chose different extensions
+/// both stop with a one-line error naming the two.
+#[test]
+fn ot_extensions_are_chosen_with_ot_and_must_match() {
+    let aes = shared("aes_128.txt");
+    let key = "0x000102030405060708090a0b0c0d0e0f";
+    let pt = "0x00112233445566778899aabbccddeeff";
+    let party = |listen: &str, role: &str, ot: Option<&str>| {
+        let (flag, input) = if role == "garbler" {
+            ("--listen", format!("in0={key}"))
+        } else {
+            ("--connect", format!("in1={pt}"))
+        };
+        let mut a =
+            args(&["run", &aes, "--as", role, flag, listen, "--insecure", "--json", "--input", &input]);
+        if let Some(ot) = ot {
+            a.extend(args(&["--ot", ot]));
+        }
+        a
+    };
+    let listen = format!("127.0.0.1:{}", free_port());
+    let pair = run_pair(party(&listen, "garbler", Some("iknp")), party(&listen, "evaluator", Some("iknp")));
+    for out in [&pair.garbler, &pair.evaluator] {
+        let text = json(out)["outputs"]["out0"].to_string();
+        assert!(text.contains("69c4e0d86a7b0430d8cdb78070b4c55a"), "iknp: {text}");
+    }
+    let listen = format!("127.0.0.1:{}", free_port());
+    let pair = run_pair(party(&listen, "garbler", Some("iknp")), party(&listen, "evaluator", None));
+    for (out, ours, theirs) in
+        [(&pair.garbler, "iknp", "softspoken"), (&pair.evaluator, "softspoken", "iknp")]
+    {
+        assert!(!out.status.success());
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(all.contains(&format!("OT extension {ours} here, {theirs} at the peer")), "{all}");
+    }
+}

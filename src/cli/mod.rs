@@ -78,6 +78,26 @@ impl From<SchemeArg> for garblet::engine::session::SchemeChoice {
     }
 }
 
+/// `--ot`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OtArg {
+    /// SoftSpokenOT, K = 4 (Roy): 4 bytes per evaluator input bit.
+    #[value(name = "softspoken")]
+    SoftSpoken,
+    /// IKNP/ALSZ (with the same check): 16 bytes per evaluator input bit, less AES.
+    #[value(name = "iknp")]
+    Iknp,
+}
+
+impl From<OtArg> for garblet::engine::session::OtChoice {
+    fn from(o: OtArg) -> Self {
+        match o {
+            OtArg::SoftSpoken => garblet::engine::session::OtChoice::SoftSpoken,
+            OtArg::Iknp => garblet::engine::session::OtChoice::KosChecked,
+        }
+    }
+}
+
 /// `--format` of `compile` and `convert`: how a circuit file is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -216,6 +236,12 @@ enum Command {
         /// less CPU per gate).
         #[arg(long, value_enum, default_value_t = SchemeArg::ThreeHalves)]
         scheme: SchemeArg,
+        /// The OT extension of the evaluator's inputs; both parties must pass
+        /// the same (the hello compares them): `softspoken` (SoftSpokenOT,
+        /// 4 bytes per evaluator input bit, the default) or `iknp` (16
+        /// bytes, less CPU per bit). Both run the malicious-receiver check.
+        #[arg(long, value_enum, default_value_t = OtArg::SoftSpoken)]
+        ot: OtArg,
         /// Append one JSON line about this run (never an input value).
         #[arg(long, value_name = "FILE")]
         audit_log: Option<PathBuf>,
@@ -245,6 +271,9 @@ enum Command {
         /// `three-halves` or `half-gates` (see `garblet run --help`).
         #[arg(long, value_enum, default_value_t = SchemeArg::ThreeHalves)]
         scheme: SchemeArg,
+        /// `softspoken` or `iknp` (see `garblet run --help`).
+        #[arg(long, value_enum, default_value_t = OtArg::SoftSpoken)]
+        ot: OtArg,
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
@@ -429,6 +458,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             timeout,
             security: mode,
             scheme,
+            ot,
             audit_log,
             json,
             consts,
@@ -462,6 +492,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 security,
                 mode: mode.into(),
                 scheme: scheme.into(),
+                ot: ot.into(),
                 timeout: Duration::from_secs(timeout),
                 inputs: own,
                 audit_log,
@@ -471,7 +502,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             run::print_report(&request.program, &report, json);
             Ok(())
         }
-        Command::Demo { program, inputs, inputs_file, security, scheme, consts } => {
+        Command::Demo { program, inputs, inputs_file, security, scheme, ot, consts } => {
             let (program, defaults): (_, &[(&str, &str)]) = match program {
                 Some(path) => (Loaded::from_file(&path, &[], &consts)?, &[]),
                 None if !consts.is_empty() => {
@@ -482,7 +513,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 None => (Loaded::millionaires()?, &[("alice", "5000000"), ("bob", "4200000")]),
             };
             let all = program.collect_inputs_with_defaults(None, &inputs, &inputs_file, defaults)?;
-            run::demo(program, all, security.into(), scheme.into())
+            run::demo(program, all, security.into(), scheme.into(), ot.into())
                 .map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
         Command::Keygen { out, name } => run::keygen(&out, &name),

@@ -10,8 +10,8 @@ use garblet::circuits::{Circuit, InputSpec, Output, Party, WireId};
 use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, NetError, PinnedTls, StallDirection, TcpOptions};
 use garblet::engine::session::{
-    LinkFailure, PartyInputs, Phase, PhaseEntry, SchemeChoice, SecurityMode, SessionConfig, SessionError,
-    SessionOutcome, SessionProgram,
+    LinkFailure, OtChoice, PartyInputs, Phase, PhaseEntry, SchemeChoice, SecurityMode, SessionConfig,
+    SessionError, SessionOutcome, SessionProgram,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -54,6 +54,8 @@ pub(super) struct RunRequest {
     pub mode: SecurityMode,
     /// The garbling scheme (both parties must agree).
     pub scheme: SchemeChoice,
+    /// The OT extension (both parties must agree).
+    pub ot: OtChoice,
     /// Connect and I/O timeout.
     pub timeout: Duration,
     /// This party's inputs, already parsed.
@@ -203,6 +205,7 @@ fn run_session(
     let config = SessionConfig::new()
         .with_security(req.mode)
         .with_scheme(req.scheme)
+        .with_ot(req.ot)
         .with_progress(observer)
         .with_phases(phases);
     let tls = match &req.security {
@@ -299,6 +302,7 @@ fn audit_fields(req: &RunRequest) -> Map<String, Value> {
     line.insert("role".into(), json!(req.role.as_str()));
     line.insert("security".into(), json!(req.mode.as_str()));
     line.insert("scheme".into(), json!(req.scheme.as_str()));
+    line.insert("ot".into(), json!(req.ot.as_str()));
     line.insert("tls".into(), json!(!matches!(req.security, Security::Insecure)));
     line.insert("own_fingerprint".into(), ours);
     line.insert("endpoint".into(), endpoint);
@@ -396,13 +400,14 @@ pub(super) fn demo(
     inputs: Vec<(String, Vec<bool>)>,
     mode: SecurityMode,
     scheme: SchemeChoice,
+    ot: OtChoice,
 ) -> Result<()> {
     let circuit: &Circuit = &program.circuit;
     let garbler_id = Identity::generate("demo garbler")?;
     let evaluator_id = Identity::generate("demo evaluator")?;
     let (gfp, efp) = (garbler_id.fingerprint(), evaluator_id.fingerprint());
     println!(
-        "garblet demo: two parties in one process, TLS 1.3 over loopback, fresh identities, security {mode}, scheme {scheme}"
+        "garblet demo: two parties in one process, TLS 1.3 over loopback, fresh identities, security {mode}, scheme {scheme}, OT {ot}"
     );
     println!(
         "  garbler   {}…  holds {}",
@@ -436,6 +441,7 @@ pub(super) fn demo(
             security: Security::Tls { identity: garbler_id, peer: efp },
             mode,
             scheme,
+            ot,
             timeout: Duration::from_secs(30),
             inputs: g_inputs,
             audit_log: None,
@@ -450,6 +456,7 @@ pub(super) fn demo(
         security: Security::Tls { identity: evaluator_id, peer: gfp },
         mode,
         scheme,
+        ot,
         timeout: Duration::from_secs(30),
         inputs: e_inputs,
         audit_log: None,

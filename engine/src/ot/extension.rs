@@ -90,7 +90,7 @@ const TWEAK_DOMAIN: u128 = 1 << 127;
 const HASH_CHUNK: usize = 2048;
 
 /// 128 AES-CTR streams, one per base OT key: the column PRG `G`.
-struct ColumnPrgs {
+pub(crate) struct ColumnPrgs {
     ciphers: Vec<Aes128>,
     /// The same streams re-expanded straight into the KOS check's inner
     /// products, where the CPU has VAES and VPCLMULQDQ (malicious-mode
@@ -101,7 +101,7 @@ struct ColumnPrgs {
 impl ColumnPrgs {
     /// The streams under `seeds`; `fused` asks for the fused check kernel
     /// too.
-    fn new<'a>(seeds: impl Iterator<Item = &'a Block> + Clone, fused: bool) -> Self {
+    pub(crate) fn new<'a>(seeds: impl Iterator<Item = &'a Block> + Clone, fused: bool) -> Self {
         let ciphers = seeds
             .clone()
             .map(|s| {
@@ -117,7 +117,7 @@ impl ColumnPrgs {
 
     /// Writes blocks `ctr .. ctr + col.len()` of column `i`'s stream into
     /// `col` (one batched AES call).
-    fn expand_column(&self, i: usize, ctr: u64, col: &mut [Block]) {
+    pub(crate) fn expand_column(&self, i: usize, ctr: u64, col: &mut [Block]) {
         for (k, b) in col.iter_mut().enumerate() {
             *b = Block::new(u128::from(ctr) + k as u128);
         }
@@ -148,7 +148,7 @@ fn tweak(index: u64) -> Block {
 
 /// Splits `n` rows into the batches both parties process: full batches of
 /// [`BATCH_ROWS`], then the rest rounded up to a multiple of 128.
-fn batches(n: usize) -> impl Iterator<Item = (usize, usize)> {
+pub(crate) fn batches(n: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..n.div_ceil(BATCH_ROWS)).map(move |b| {
         let start = b * BATCH_ROWS;
         (start, (n - start).min(BATCH_ROWS))
@@ -634,7 +634,7 @@ impl<S: Security> OtExtReceiver<S> {
 }
 
 /// Packs up to 128 bools, bit `k` from `bits[k]`.
-fn pack_bits(bits: &[bool]) -> u128 {
+pub(crate) fn pack_bits(bits: &[bool]) -> u128 {
     let mut v = 0u128;
     let mut chunks = bits.chunks_exact(8);
     for (k, c) in (&mut chunks).enumerate() {

@@ -1,5 +1,6 @@
-//! Oblivious transfer: base OT over Ristretto and IKNP/ALSZ OT extension,
-//! with an optional KOS consistency check against a malicious receiver.
+//! Oblivious transfer: base OT over Ristretto and two OT extensions,
+//! IKNP/ALSZ and SoftSpokenOT, with an optional consistency check (revised
+//! KOS, SoftSpokenOT's) against a malicious receiver.
 //!
 //! The evaluator gets the label of each of its input bits without the
 //! garbler learning the bit, and without learning the other label. That is
@@ -20,6 +21,13 @@
 //!    the correlated OT with correlation Δ (the way emp-toolkit's IKNP
 //!    delivers garbler labels): **16 bytes per OT**, one message from the
 //!    receiver to the sender, no extra round.
+//!    **SoftSpokenOT** (`softspoken/`, [`SoftSpokenSender`],
+//!    [`SoftSpokenReceiver`]; Roy, Crypto 2022, ePrint 2022/192) delivers
+//!    the same Δ-correlated OT from the same 128 base OTs with **4 bytes
+//!    per OT** (`K = 4`: 32 chunks, each a 15-out-of-16 OT from a GGM tree
+//!    whose punctured point is 4 bits of Δ), for about four times the AES
+//!    work; it is what sessions use by default (`OtChoice`), IKNP on
+//!    request. Its module docs give the construction.
 //! 3. `check.rs`: the **revised KOS consistency check** (Keller, Orsini,
 //!    Scholl, Crypto 2015, as revised in 2022 after Roy's SoftSpokenOT showed
 //!    the original check's proof wrong) that makes the extension secure
@@ -58,7 +66,9 @@
 //!   until the check.
 //!   `OtExtSender<MaliciousReceiver>`, alias [`KosOtSender`].
 //!
-//! Every garblet session runs [`MaliciousReceiver`]. Against a malicious
+//! The same type parameter selects the check for SoftSpokenOT
+//! (`SoftSpokenSender<MaliciousReceiver>`), whose columns have IKNP's form.
+//! Every garblet session runs [`MaliciousReceiver`], with either extension. Against a malicious
 //! *sender* both modes keep the receiver's choice bits private (the sender
 //! only ever sees `u^i`, masked by a PRG stream it cannot compute); a sender
 //! that delivers wrong outputs (a selective failure) is handled by the
@@ -109,9 +119,11 @@
 pub mod base;
 pub(crate) mod check;
 pub(crate) mod extension;
+pub(crate) mod softspoken;
 pub(crate) mod transpose;
 
 pub use extension::{OtExtReceiver, OtExtSender};
+pub use softspoken::{SoftSpokenReceiver, SoftSpokenSender, SOFTSPOKEN_K};
 
 use crate::channel::ChannelError;
 

@@ -13,7 +13,7 @@ use super::*;
 use crate::block::Block;
 use crate::channel::{memory_pair, MemoryChannel};
 use crate::garble::{Encoder, Garbler, ThreeHalves};
-use crate::ot::{MaliciousReceiver, OtError, OtExtReceiver, OtExtSender, SemiHonest};
+use crate::ot::{MaliciousReceiver, OtError, OtExtReceiver, OtExtSender, SemiHonest, SoftSpokenReceiver};
 use crate::prg::{Delta, Prg};
 use garblet_circuits::{Builder, Sign, Visibility};
 
@@ -38,15 +38,18 @@ fn program_with(vis: Visibility, wide: u32) -> Circuit {
 // ----- a malicious evaluator against the semi-honest mode -------------------
 
 /// A cheating evaluator's session: the honest steps, with the OT receiver
-/// and the returned output labels under the test's control.
+/// and the returned output labels under the test's control. `flips` are
+/// the OT receiver's `cheat_flips`: (column, row) for IKNP, (chunk, row)
+/// for SoftSpokenOT, the extension `ot` names.
 fn cheating_evaluator(
     ch: &mut Channel<MemoryChannel>,
+    ot: OtChoice,
     program: &SessionProgram<'_>,
     own_bits: &[bool],
     flips: Vec<(usize, usize)>,
     forge: impl Fn(&mut Vec<Block>),
 ) -> Result<(), SessionError> {
-    let config = SessionConfig::new();
+    let config = SessionConfig::new().with_ot(ot);
     let mut prg = Prg::from_entropy();
     ch.start_transcript();
     hello::exchange(ch, &Hello::new(program, Party::Evaluator, &config, Link::Primary, [1; 32]))?;
@@ -54,9 +57,18 @@ fn cheating_evaluator(
         steps::ot_receive_labels(ch, &config, &mut prg, own_bits, None)?.to_vec()
     } else {
         let mut own = vec![Block::ZERO; own_bits.len()];
-        let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(ch, &mut prg)?;
-        ot.cheat_flips = flips;
-        ot.receive_correlated(ch, own_bits, &mut own)?;
+        match ot {
+            OtChoice::KosChecked => {
+                let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(ch, &mut prg)?;
+                ot.cheat_flips = flips;
+                ot.receive_correlated(ch, own_bits, &mut own)?;
+            }
+            OtChoice::SoftSpoken => {
+                let mut ot = SoftSpokenReceiver::<MaliciousReceiver>::setup(ch, &mut prg)?;
+                ot.cheat_flips = flips;
+                ot.receive_correlated(ch, own_bits, &mut own)?;
+            }
+        }
         own
     };
     let labels = steps::receive_garbler_labels(ch, program, Party::Garbler, &own)?;
@@ -86,6 +98,7 @@ fn cheating_evaluator(
 /// Runs an honest garbler against [`cheating_evaluator`]; returns the
 /// garbler's result.
 fn against_honest_garbler(
+    ot: OtChoice,
     program: SessionProgram<'static>,
     x: u64,
     y_bits: Vec<bool>,
@@ -95,7 +108,7 @@ fn against_honest_garbler(
     let (a, b) = memory_pair();
     std::thread::scope(|s| {
         let g = s.spawn(|| {
-            SessionConfig::new().run(
+            SessionConfig::new().with_ot(ot).run(
                 Party::Garbler,
                 &mut Channel::new(a),
                 &program,
@@ -103,7 +116,7 @@ fn against_honest_garbler(
             )
         });
         let mut ch = Channel::new(b);
-        let _ = cheating_evaluator(&mut ch, &program, &y_bits, flips, forge);
+        let _ = cheating_evaluator(&mut ch, ot, &program, &y_bits, flips, forge);
         drop(ch);
         g.join().unwrap()
     })
@@ -111,13 +124,78 @@ fn against_honest_garbler(
 
 #[test]
 fn column_varying_choice_bits_are_rejected_by_the_session() {
+    // Column 0 (IKNP) and chunk 0 (SoftSpokenOT) hold Δ's lsb, always 1:
+    // another choice bit there always changes what the garbler sees.
     let c = program_with(Visibility::Garbler, 256);
-    for flip in [(0, 0), (0, 200), (0, 255)] {
+    for ot in [OtChoice::KosChecked, OtChoice::SoftSpoken] {
+        for flip in [(0, 0), (0, 200), (0, 255)] {
+            let program = SessionProgram::from_circuit(&c).unwrap();
+            let err =
+                against_honest_garbler(ot, program, 7, vec![true; 256], vec![flip], |_| {}).unwrap_err();
+            assert!(matches!(err, SessionError::Ot(OtError::ConsistencyCheckFailed)), "{ot} {flip:?}: {err}");
+            assert!(err.is_cheating_detected());
+            assert_eq!(err.fault(), Fault::Peer);
+        }
+    }
+}
+
+/// A hostile evaluator's SoftSpokenOT messages, at the session level: the
+/// wrong count, the columns cut short, or an honest OT followed by bytes
+/// where the output labels belong. The garbler stops with a typed error
+/// naming the peer each time: no panic, no output.
+#[test]
+fn short_long_and_miscounted_ot_messages_are_typed_errors_at_the_garbler() {
+    let c = program_with(Visibility::Garbler, 256);
+    for case in ["count", "short", "long"] {
+        let (a, b) = memory_pair();
         let program = SessionProgram::from_circuit(&c).unwrap();
-        let err = against_honest_garbler(program, 7, vec![true; 256], vec![flip], |_| {}).unwrap_err();
-        assert!(matches!(err, SessionError::Ot(OtError::ConsistencyCheckFailed)), "{flip:?}: {err}");
-        assert!(err.is_cheating_detected());
-        assert_eq!(err.fault(), Fault::Peer);
+        let err = std::thread::scope(|s| {
+            let g = s.spawn(|| {
+                SessionConfig::new().run(
+                    Party::Garbler,
+                    &mut Channel::new(a),
+                    &program,
+                    &PartyInputs::new([("x".to_owned(), bits(7, 64))]),
+                )
+            });
+            let mut ch = Channel::new(b);
+            let mut prg = Prg::from_entropy();
+            let config = SessionConfig::new();
+            hello::exchange(
+                &mut ch,
+                &Hello::new(&program, Party::Evaluator, &config, Link::Primary, [1; 32]),
+            )
+            .unwrap();
+            let mut ot = SoftSpokenReceiver::<MaliciousReceiver>::setup(&mut ch, &mut prg).unwrap();
+            match case {
+                "count" => ch.send_u64(255).unwrap(),
+                "short" => {
+                    ch.send_u64(256).unwrap();
+                    ch.send_bytes(&[0x5a; 32 * 16 + 7]).unwrap();
+                }
+                _ => {
+                    let mut labels = vec![Block::ZERO; 256];
+                    ot.receive_correlated(&mut ch, &[true; 256], &mut labels).unwrap();
+                    ch.send_bytes(&[0x00; 100]).unwrap();
+                }
+            }
+            ch.flush().unwrap();
+            if case == "long" {
+                // Take everything the garbler sends until it gives up.
+                let mut sink = [0u8; 1];
+                while ch.recv_bytes(&mut sink).is_ok() {}
+            }
+            drop(ch);
+            g.join().unwrap().unwrap_err()
+        });
+        match case {
+            "count" => {
+                assert!(matches!(err, SessionError::Ot(OtError::LengthMismatch { .. })), "{case}: {err}")
+            }
+            "short" => assert!(matches!(err, SessionError::Ot(OtError::Channel(_))), "{case}: {err}"),
+            _ => assert!(matches!(err, SessionError::UnexpectedMessage { got: 0, .. }), "{case}: {err}"),
+        }
+        assert_ne!(err.fault(), Fault::Local, "{case}: {err}");
     }
 }
 
@@ -133,14 +211,15 @@ fn forged_and_out_of_range_output_labels_are_rejected() {
     ];
     for (what, forge) in forgeries {
         let program = SessionProgram::from_circuit(&c).unwrap();
-        let err = against_honest_garbler(program, 5, bits(9, 64), vec![], forge).unwrap_err();
+        let err =
+            against_honest_garbler(OtChoice::default(), program, 5, bits(9, 64), vec![], forge).unwrap_err();
         assert!(matches!(err, SessionError::BadOutputLabels(_)), "{what}: {err}");
         assert!(err.is_cheating_detected(), "{what}");
     }
     // The same cheater without a forgery is accepted: the test harness is
     // sound.
     let program = SessionProgram::from_circuit(&c).unwrap();
-    let ok = against_honest_garbler(program, 5, bits(9, 64), vec![], |_| {}).unwrap();
+    let ok = against_honest_garbler(OtChoice::default(), program, 5, bits(9, 64), vec![], |_| {}).unwrap();
     assert_eq!(ok.outputs[0], ("gt".to_owned(), vec![false]));
 }
 
@@ -148,7 +227,9 @@ fn forged_and_out_of_range_output_labels_are_rejected() {
 fn a_truncated_output_label_message_is_an_error() {
     let c = program_with(Visibility::Garbler, 64);
     let program = SessionProgram::from_circuit(&c).unwrap();
-    let err = against_honest_garbler(program, 5, bits(9, 64), vec![], |l| l.truncate(10)).unwrap_err();
+    let err =
+        against_honest_garbler(OtChoice::default(), program, 5, bits(9, 64), vec![], |l| l.truncate(10))
+            .unwrap_err();
     assert!(matches!(err, SessionError::Channel(_)), "{err}");
 }
 
@@ -156,16 +237,24 @@ fn a_truncated_output_label_message_is_an_error() {
 /// reference and copy c uses another choice bit in OT column c − 1 only.
 /// Against the unchecked extension each copy's output would reveal Δ's bit
 /// c − 1; the session's checked OT rejects it before any table is sent.
+///
+/// Against SoftSpokenOT the same attack flips one chunk (four columns) per
+/// copy: 33 copies, chunk c − 1 in copy c.
 #[test]
 fn the_batched_delta_recovery_attack_is_rejected() {
+    for (ot, copies) in [(OtChoice::KosChecked, 129u64), (OtChoice::SoftSpoken, 33)] {
+        batched_delta_recovery(ot, copies);
+    }
+}
+
+fn batched_delta_recovery(ot: OtChoice, copies: u64) {
     let body = tests::mul_body();
-    let copies = 129u64;
     let flips: Vec<(usize, usize)> = (1..copies as usize).map(|c| (c - 1, c * 8)).collect();
     let (a, e) = memory_pair();
     let result = std::thread::scope(|s| {
         let g = s.spawn(|| {
             let program = SessionProgram::batch(&body, copies).unwrap();
-            SessionConfig::new().run(
+            SessionConfig::new().with_ot(ot).run(
                 Party::Garbler,
                 &mut Channel::new(a),
                 &program,
@@ -174,13 +263,14 @@ fn the_batched_delta_recovery_attack_is_rejected() {
         });
         let program = SessionProgram::batch(&body, copies).unwrap();
         let mut ch = Channel::new(e);
-        let cheat = cheating_evaluator(&mut ch, &program, &vec![false; 8 * copies as usize], flips, |_| {});
+        let cheat =
+            cheating_evaluator(&mut ch, ot, &program, &vec![false; 8 * copies as usize], flips, |_| {});
         drop(ch);
         (g.join().unwrap(), cheat)
     });
     let err = result.0.unwrap_err();
-    assert!(matches!(err, SessionError::Ot(OtError::ConsistencyCheckFailed)), "{err}");
-    assert!(result.1.is_err(), "the cheater got no tables");
+    assert!(matches!(err, SessionError::Ot(OtError::ConsistencyCheckFailed)), "{ot}: {err}");
+    assert!(result.1.is_err(), "{ot}: the cheater got no tables");
 }
 
 /// The attack above is real: against the *unchecked* extension, the label a

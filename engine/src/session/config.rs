@@ -8,8 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 
 /// From this many evaluator input bits on, OT extension (128 base OTs, then
-/// 16 bytes per bit plus the consistency check); below it, one base OT per
-/// bit is cheaper.
+/// 4 bytes per bit with SoftSpokenOT, 16 with IKNP, plus the consistency
+/// check); below it, one base OT per bit is cheaper.
 pub const EXTENSION_THRESHOLD: usize = 128;
 
 /// What the session protects against. Both sides must choose the same
@@ -75,23 +75,66 @@ impl fmt::Display for SecurityMode {
     }
 }
 
-/// The OT extension that delivers the evaluator's input labels. Every
-/// choice is secure against a malicious receiver: an unchecked extension
-/// lets the evaluator recover Δ, so none is offered to the session.
+/// The OT extension that delivers the evaluator's input labels. Both
+/// sides must choose the same: it is the hello's OT byte, and a mismatch
+/// stops the run before any input is used. Every choice is secure against
+/// a malicious receiver: an unchecked extension lets the evaluator recover
+/// Δ, so none is offered to the session.
+///
+/// SoftSpokenOT is the default: 4 bytes per evaluator input bit instead of
+/// IKNP's 16, for twice to four times the AES work per OT (the link, not
+/// the CPU, is usually the limit; `BENCHMARKS.md` has both).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OtChoice {
-    /// IKNP/ALSZ with the revised KOS consistency check
-    /// (`ot/check.rs`).
-    #[default]
+    /// `iknp`: IKNP/ALSZ with the revised KOS consistency check
+    /// (`ot/extension.rs`, `ot/check.rs`); 16 bytes per OT. OT byte 1.
     KosChecked,
+    /// `softspoken`: SoftSpokenOT with `K = 4` (Roy, Crypto 2022, ePrint
+    /// 2022/192) and the same consistency check (`ot/softspoken/`); 4 bytes
+    /// per OT. OT byte 2.
+    #[default]
+    SoftSpoken,
 }
 
 impl OtChoice {
+    /// The name used on the command line and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtChoice::KosChecked => "iknp",
+            OtChoice::SoftSpoken => "softspoken",
+        }
+    }
+
+    /// Parses [`OtChoice::as_str`].
+    pub fn parse(s: &str) -> Option<OtChoice> {
+        match s {
+            "iknp" => Some(OtChoice::KosChecked),
+            "softspoken" => Some(OtChoice::SoftSpoken),
+            _ => None,
+        }
+    }
+
     pub(crate) fn to_byte(self) -> u8 {
         match self {
             OtChoice::KosChecked => 1,
+            OtChoice::SoftSpoken => 2,
         }
+    }
+
+    /// The extension of a hello's OT byte, if this implementation knows it.
+    pub fn from_byte(b: u8) -> Option<OtChoice> {
+        match b {
+            1 => Some(OtChoice::KosChecked),
+            2 => Some(OtChoice::SoftSpoken),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for OtChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -326,6 +369,12 @@ impl SessionConfig {
     /// The same configuration with another garbling scheme.
     pub fn with_scheme(mut self, scheme: SchemeChoice) -> Self {
         self.scheme = scheme;
+        self
+    }
+
+    /// The same configuration with another OT extension.
+    pub fn with_ot(mut self, ot: OtChoice) -> Self {
+        self.ot = ot;
         self
     }
 

@@ -335,7 +335,16 @@ impl fmt::Display for ProgramMismatch {
                 escape(theirs)
             ),
             ProgramMismatch::Ot { ours, theirs } => {
-                write!(f, "OT extension {ours} here, {theirs} at the peer")
+                let name = |b: u8| {
+                    super::OtChoice::from_byte(b)
+                        .map_or_else(|| format!("unknown OT extension {b}"), |o| o.as_str().to_owned())
+                };
+                write!(
+                    f,
+                    "OT extension {} here, {} at the peer (or another OT extension threshold): both must pass the same --ot",
+                    name(*ours),
+                    name(*theirs)
+                )
             }
             ProgramMismatch::Input { ours, theirs } => {
                 write!(f, "the programs differ: here {}, at the peer {}", input(ours), input(theirs))

@@ -22,8 +22,9 @@ use std::io::{Read, Write};
 /// labels and the final acknowledgement; 4: two round trips — the base
 /// OTs' first message in the hello's flight, the garbler's transcript hash
 /// in the tables' flight, no final acknowledgement — and three-halves
-/// garbling, scheme byte 2, the default).
-pub const PROTOCOL_VERSION: u32 = 4;
+/// garbling, scheme byte 2, the default; 5: SoftSpokenOT, OT byte 2, the
+/// default extension).
+pub const PROTOCOL_VERSION: u32 = 5;
 /// The garbling scheme in the hello: 1 = half-gates (Zahur–Rosulek–Evans).
 pub const SCHEME_HALF_GATES: u8 = 1;
 /// The garbling scheme in the hello: 2 = three-halves (Rosulek–Roy).

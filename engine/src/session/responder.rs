@@ -51,6 +51,12 @@ impl PeerHello {
         super::config::SchemeChoice::from_byte(self.hello.scheme)
     }
 
+    /// The OT extension the peer asks for (`None` for one this build does
+    /// not know).
+    pub fn ot(&self) -> Option<super::config::OtChoice> {
+        super::config::OtChoice::from_byte(self.hello.ot)
+    }
+
     /// The security mode the peer asks for (`None` for one this build
     /// does not know).
     pub fn security(&self) -> Option<SecurityMode> {

@@ -21,7 +21,7 @@ use crate::garble::{
     ActiveLabel, Encoder, Evaluator, GarbledOutputs, Garbler, GarblingScheme, OutputDecodeError,
     OutputDecoder, ThreeHalves,
 };
-use crate::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender};
+use crate::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender, SoftSpokenReceiver, SoftSpokenSender};
 use crate::prg::{Delta, Prg};
 use garblet_circuits::Party;
 use std::io::{Read, Write};
@@ -55,8 +55,9 @@ fn use_extension(config: &SessionConfig, n: usize) -> bool {
 
 /// Evaluator inputs by OT, the garbler's side: returns the zero labels of
 /// the evaluator's `n` input bits, with correlation Δ. Secure against a
-/// malicious receiver on both paths: the extension runs the revised KOS
-/// check, and below the threshold every bit is its own Chou–Orlandi OT,
+/// malicious receiver on both paths: the extension (SoftSpokenOT or IKNP,
+/// `config.ot`) always runs the consistency check (`MaliciousReceiver`),
+/// and below the threshold every bit is its own Chou–Orlandi OT,
 /// which a receiver cannot make inconsistent.
 ///
 /// `started`: the base OTs' first message, if it already went out with the
@@ -78,6 +79,12 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
             OtChoice::KosChecked => {
                 config.enter(Phase::BaseOt, ch);
                 let mut ot = OtExtSender::<MaliciousReceiver>::setup(ch, prg, copy_delta(delta))?;
+                config.enter(Phase::OtExtension, ch);
+                ot.send_correlated(ch, &mut zero)?;
+            }
+            OtChoice::SoftSpoken => {
+                config.enter(Phase::BaseOt, ch);
+                let mut ot = SoftSpokenSender::<MaliciousReceiver>::setup(ch, prg, copy_delta(delta))?;
                 config.enter(Phase::OtExtension, ch);
                 ot.send_correlated(ch, &mut zero)?;
             }
@@ -122,6 +129,15 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
                 let mut ot = match started {
                     Some(s) => OtExtReceiver::<MaliciousReceiver>::setup_started(ch, prg, s)?,
                     None => OtExtReceiver::<MaliciousReceiver>::setup(ch, prg)?,
+                };
+                config.enter(Phase::OtExtension, ch);
+                ot.receive_correlated(ch, bits, &mut labels)?;
+            }
+            OtChoice::SoftSpoken => {
+                config.enter(Phase::BaseOt, ch);
+                let mut ot = match started {
+                    Some(s) => SoftSpokenReceiver::<MaliciousReceiver>::setup_started(ch, prg, s)?,
+                    None => SoftSpokenReceiver::<MaliciousReceiver>::setup(ch, prg)?,
                 };
                 config.enter(Phase::OtExtension, ch);
                 ot.receive_correlated(ch, bits, &mut labels)?;

@@ -613,3 +613,159 @@ fn pipelined_and_compiled_plans_interoperate() {
         }
     }
 }
+
+/// `x > y[..64]` and the parity of all of `y`, for both; `wide` evaluator
+/// bits (≥ 128: the OT extension).
+fn wide_evaluator(wide: u32) -> Circuit {
+    let mut b = Builder::new();
+    let x = b.input("alice", Party::Garbler, 64).unwrap();
+    let y = b.input("bob", Party::Evaluator, wide).unwrap();
+    let gt = b.gt(&x, &y[..64].to_vec(), Sign::Unsigned);
+    let parity = y.iter().skip(1).fold(y[0], |acc, &w| b.xor(acc, w));
+    b.output("richer", Visibility::Both, vec![gt]).unwrap();
+    b.output("parity", Visibility::Both, vec![parity]).unwrap();
+    garblet_circuits::opt::optimize(&b.finish().unwrap())
+}
+
+/// One run of [`wide_evaluator`] under `config` on both sides; returns both
+/// outcomes after checking the outputs against the plaintext.
+fn run_wide(config: &SessionConfig, wide: u32, x: u64, seed: u128) -> (SessionOutcome, SessionOutcome) {
+    let c = wide_evaluator(wide);
+    let mut prg = crate::prg::Prg::from_seed(Block::new(seed));
+    let y: Vec<bool> = (0..wide).map(|_| prg.random_bool()).collect();
+    let y64 = y[..64].iter().enumerate().fold(0u64, |v, (i, &b)| v | (u64::from(b) << i));
+    let parity = y.iter().fold(false, |p, &b| p ^ b);
+    let (a, b) = memory_pair();
+    let (g, e) = std::thread::scope(|s| {
+        let program = SessionProgram::from_circuit(&c).unwrap();
+        let g = s.spawn(|| {
+            let program = SessionProgram::from_circuit(&c).unwrap();
+            config.run(Party::Garbler, &mut Channel::new(a), &program, &named(x, "alice"))
+        });
+        let e = config.run(
+            Party::Evaluator,
+            &mut Channel::new(b),
+            &program,
+            &PartyInputs::new([("bob".to_owned(), y)]),
+        );
+        (g.join().unwrap(), e)
+    });
+    let (g, e) = (g.unwrap(), e.unwrap());
+    for o in [&g, &e] {
+        assert_eq!(o.outputs[0], ("richer".to_owned(), vec![x > y64]), "{}", config.ot);
+        assert_eq!(o.outputs[1], ("parity".to_owned(), vec![parity]), "{}", config.ot);
+    }
+    (g, e)
+}
+
+/// Both OT extensions under both schemes, semi-honest and dual execution:
+/// the same outputs; SoftSpokenOT sends less.
+#[test]
+fn both_ot_extensions_under_both_schemes_and_modes() {
+    assert_eq!(OtChoice::default(), OtChoice::SoftSpoken);
+    for o in [OtChoice::KosChecked, OtChoice::SoftSpoken] {
+        assert_eq!(OtChoice::parse(o.as_str()), Some(o));
+        assert_eq!(OtChoice::from_byte(o.to_byte()), Some(o));
+    }
+    assert_eq!((OtChoice::KosChecked.to_byte(), OtChoice::SoftSpoken.to_byte()), (1, 2));
+    assert_eq!(OtChoice::from_byte(3), None);
+    for scheme in [SchemeChoice::HalfGates, SchemeChoice::ThreeHalves] {
+        let mut received = Vec::new();
+        for ot in [OtChoice::KosChecked, OtChoice::SoftSpoken] {
+            let config = SessionConfig::new().with_scheme(scheme).with_ot(ot);
+            let (g, _) = run_wide(&config, 1000, 0xffff_0000, 1);
+            run_wide(&config, 200, 3, 2);
+            received.push(g.bytes_received);
+        }
+        // The evaluator's OT message: 16 bytes per bit against 4 (for 1,024
+        // rows, 12,288 bytes fewer, less 3,072 of GGM corrections, plus the
+        // extra block's 1,536 bytes fewer).
+        assert_eq!(received[0] - received[1], 12 * 1024 - 3072 + 1536, "{scheme}: {received:?}");
+
+        for ot in [OtChoice::KosChecked, OtChoice::SoftSpoken] {
+            let dual = SessionConfig::new()
+                .with_scheme(scheme)
+                .with_ot(ot)
+                .with_security(SecurityMode::DualExecution);
+            let c = wide_evaluator(300);
+            let program = SessionProgram::for_dual_execution(&c).unwrap();
+            let mut prg = crate::prg::Prg::from_seed(Block::new(3));
+            let y: Vec<bool> = (0..300).map(|_| prg.random_bool()).collect();
+            let parity = y.iter().fold(false, |p, &b| p ^ b);
+            let ((p_g, p_e), (s_g, s_e)) = (memory_pair(), memory_pair());
+            let (g, e) = std::thread::scope(|s| {
+                let g = s.spawn(|| {
+                    dual.run_dual_execution(
+                        Party::Garbler,
+                        &mut Channel::new(p_g),
+                        || Ok(s_g),
+                        &program,
+                        &named(9, "alice"),
+                    )
+                });
+                let e = dual.run_dual_execution(
+                    Party::Evaluator,
+                    &mut Channel::new(p_e),
+                    || Ok(s_e),
+                    &program,
+                    &PartyInputs::new([("bob".to_owned(), y)]),
+                );
+                (g.join().unwrap(), e)
+            });
+            for o in [g.unwrap(), e.unwrap()] {
+                let p = o.outputs.iter().find(|(n, _)| n == "parity").unwrap();
+                assert_eq!(p.1, vec![parity], "{scheme} {ot} dualex");
+            }
+        }
+    }
+}
+
+/// Peers that chose different OT extensions stop at the hello, naming both.
+#[test]
+fn an_ot_mismatch_stops_both_sides_before_any_input_is_used() {
+    let c = wide_evaluator(200);
+    let (a, b) = memory_pair();
+    let y = vec![true; 200];
+    let (g, e) = std::thread::scope(|s| {
+        let g = s.spawn(|| {
+            let program = SessionProgram::from_circuit(&c).unwrap();
+            let config = SessionConfig::new().with_ot(OtChoice::KosChecked);
+            config.run(Party::Garbler, &mut Channel::new(a), &program, &named(5, "alice"))
+        });
+        let program = SessionProgram::from_circuit(&c).unwrap();
+        let config = SessionConfig::new().with_ot(OtChoice::SoftSpoken);
+        let e = config.run(
+            Party::Evaluator,
+            &mut Channel::new(b),
+            &program,
+            &PartyInputs::new([("bob".to_owned(), y)]),
+        );
+        (g.join().unwrap(), e)
+    });
+    for (r, ours, theirs) in [(g, "iknp", "softspoken"), (e, "softspoken", "iknp")] {
+        let err = r.unwrap_err();
+        assert!(matches!(err, SessionError::Mismatch(ProgramMismatch::Ot { .. })), "{err}");
+        let text = err.to_string();
+        assert!(text.contains(&format!("OT extension {ours} here, {theirs} at the peer")), "{text}");
+    }
+}
+
+/// The aim of issue 14: an evaluator-input-heavy run (2^20 input bits, one
+/// AND) sends at most 5 bytes per evaluator input bit, both directions,
+/// with SoftSpokenOT; IKNP sends more than 16. Prints both figures.
+#[test]
+fn an_input_heavy_session_sends_at_most_five_bytes_per_input_bit() {
+    let wide = 1u32 << 20;
+    let mut per_bit = Vec::new();
+    for ot in [OtChoice::KosChecked, OtChoice::SoftSpoken] {
+        let config = SessionConfig::new().with_ot(ot);
+        let (g, e) = run_wide(&config, wide, 12345, 4);
+        assert_eq!(g.bytes_sent + g.bytes_received, e.bytes_sent + e.bytes_received);
+        let total = g.bytes_sent + g.bytes_received;
+        let ratio = total as f64 / f64::from(wide);
+        eprintln!("{ot}: {total} bytes for {wide} evaluator input bits = {ratio:.4} bytes per bit");
+        per_bit.push(ratio);
+    }
+    assert!(per_bit[0] > 16.0, "iknp: {per_bit:?}");
+    assert!(per_bit[1] <= 5.0, "softspoken: {per_bit:?}");
+}

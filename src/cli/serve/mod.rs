@@ -473,6 +473,12 @@ impl Service {
             session.scheme = scheme;
         }
         record.set("scheme", json!(session.scheme.as_str()));
+        // And the OT extension it asked for (each is checked against a
+        // malicious evaluator).
+        if let Some(ot) = hello.ot() {
+            session.ot = ot;
+        }
+        record.set("ot", json!(session.ot.as_str()));
         let outcome = (|| {
             let program = offered.loaded.session_program()?;
             let inputs = PartyInputs::new(offered.inputs.clone());

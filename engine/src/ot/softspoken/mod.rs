@@ -1,0 +1,605 @@
+//! SoftSpokenOT extension (Lawrence Roy, *SoftSpokenOT: Quieter OT
+//! Extension from Small-Field Silent VOLE in the Minicrypt Model*,
+//! Crypto 2022, ePrint 2022/192), correlated by Δ: the same output as
+//! [`super::OtExtSender`] (IKNP), with a quarter of its communication.
+//!
+//! # Construction (`K = 4`)
+//!
+//! The 128 base OTs are cut into `128/K` **chunks** of `K`. Each chunk is a
+//! `(2^K − 1)`-out-of-`2^K` random OT built from its `K` base OTs by a GGM
+//! tree (`ggm.rs`): the extension receiver (evaluator, the base-OT sender)
+//! knows all `2^K` leaves `L_x`, `x ∈ {0,1}^K`; the extension sender
+//! (garbler, the base-OT receiver with Δ's bits as choices) knows every
+//! leaf but `x* = ¬Δ_c`, where `Δ_c` is the chunk's `K` bits of Δ. So, as
+//! in IKNP, the punctured points *are* Δ, which the garbler picked.
+//!
+//! Each leaf seeds an AES-128 counter-mode stream `G(L_x)` (an `m`-bit
+//! column per batch of `m` OTs). This is Roy's **small-field VOLE** (§3),
+//! read bit by bit of `x`, for `b = 0..K` (column `i = cK + b`):
+//!
+//! ```text
+//! receiver:  T_i = ⊕_{x: x_b = 0} G(L_x),  u_c = ⊕_x G(L_x)
+//!            sends  u_c ⊕ r   (r: its m choice bits)        ──128/K columns──▶
+//! sender:    W_i = ⊕_{x ≠ x*} (x_b ⊕ x*_b)·G(L_x)  = T_i ⊕ Δ_i·u_c
+//!            Q_i = W_i ⊕ Δ_i·(u_c ⊕ r)             = T_i ⊕ Δ_i·r
+//! rows:      q_j = t_j ⊕ r_j·Δ                     (transpose, as IKNP)
+//! ```
+//!
+//! (`x_b ⊕ x*_b = x_b ⊕ 1 ⊕ Δ_i`, and the unknown leaf `x*` has
+//! coefficient 0.) The columns `Q_i = T_i ⊕ Δ_i·r` are exactly IKNP's, so
+//! the transposition, the output convention (`q_j` the garbler's zero
+//! label, `t_j = q_j ⊕ r_j·Δ` the evaluator's label) and the consistency
+//! check ([`super::check`]) are shared with IKNP. IKNP is the case `K = 1`.
+//!
+//! **What is sent.** Per batch of `m` OTs (rounded up to 128), the receiver
+//! sends `u_c ⊕ r` for every chunk: `(128/K)·m` bits, 4 bytes per OT for
+//! `K = 4` (IKNP: 16). The paper's trick of letting the first chunk's `u`
+//! *be* the choice vector saves one chunk only for random choice bits; the
+//! evaluator's choices are its inputs, so all `128/K` chunks are sent.
+//! Once per session, the GGM corrections: `2·(K − 1)` blocks per chunk,
+//! 3,072 bytes, sent by the receiver right after the base OTs (no extra
+//! round: the sender reads them before the first batch's columns).
+//!
+//! **Cost.** Per OT, `2^K/K` AES blocks for the receiver and `(2^K − 1)/K`
+//! for the sender (4 and 3.75 for `K = 4`, against IKNP's 2 and 1), the
+//! price of the 4× smaller message, plus the XORs into the columns; with
+//! the check, the receiver expands its leaves a second time (4 more). `K =
+//! 4` keeps this at a few AES per OT while cutting the bytes by 4; `K = 8`
+//! would cut them by 8 at 32 AES per OT.
+//!
+//! **Constant time.** The sender stores its leaves by offset from the
+//! punctured point (slot `y` holds `L_{y ⊕ x*}`, placed once at set-up by
+//! conditional swaps, `ggm::shift_by`), so that `W_i = ⊕_{y: y_b = 1}
+//! G(slot y)` is a loop in public order; `Δ_i·(u_c ⊕ r)` is a mask. The
+//! receiver's loops depend only on public indices.
+//! Nothing is allocated per OT: per session, the batch buffers (the
+//! 128-column matrix of [`BATCH_ROWS`] rows and the `128/K` correction
+//! columns) and one column of PRG scratch.
+//!
+//! # Malicious receiver
+//!
+//! With [`MaliciousReceiver`](super::MaliciousReceiver), each call appends
+//! [`KOS_PADDING`] random OTs and runs the consistency check of
+//! [`super::check`], the one SoftSpokenOT gives for its subspace VOLE (§5:
+//! a random GF(2^128) combination of the rows, challenges from the sender
+//! after every column has arrived, one extra masked block): the sender
+//! verifies `Σ_j χ_j·Q_{i,j} ⊕ Q_{i,*} = t_i ⊕ Δ_i·x` for every column `i`.
+//! A receiver that used different choice vectors in different chunks
+//! (a `u_c ⊕ r_c` with `r_c` not the same `r` for every `c`) fails it
+//! except with probability about `2^-128` per call, as with KOS
+//! (`docs/SECURITY.md`). The receiver re-expands its `T` columns for the
+//! check chunk by chunk from the leaves (`ChunkColumns`), as IKNP
+//! re-expands `G(k_i^0)`: no memory per OT.
+//!
+//! A cheating receiver can also send wrong GGM corrections: then the
+//! leaves the sender computes depend on which leaf is punctured, i.e. on
+//! `Δ_c`. Whatever it sends, the sender's columns are a function of Δ the
+//! receiver can compute for every guess of `Δ_c`, so what it can gain is a
+//! selective failure: the check passes only for the values of `Δ_c` it
+//! prepared for, and it learns that much about Δ at the risk of an abort
+//! with the complementary probability — the leakage KOS and SoftSpokenOT
+//! (§5, "leaky" VOLE) already allow for (a tree-consistency check of the
+//! punctured PRF, as in Boyle et al. 2019, would remove it; it is not
+//! implemented). The tests check that wrong corrections are caught.
+
+mod ggm;
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::marker::PhantomData;
+
+use zeroize::{Zeroize, Zeroizing};
+
+use super::base;
+use super::check::{CheckAnswer, ColumnSource, ReceiverCheck, SenderCheck, KOS_PADDING};
+use super::extension::{batches, pack_bits, ColumnPrgs, BATCH_ROWS, KAPPA};
+use super::transpose::transpose_columns;
+use super::{OtError, Security, SemiHonest};
+use crate::block::Block;
+use crate::channel::Channel;
+use crate::prg::{Delta, Prg};
+
+/// The default SoftSpokenOT parameter `K`: 32 chunks of 4 base OTs, 4
+/// bytes per OT from the receiver, 4 AES blocks per OT on each side.
+pub const SOFTSPOKEN_K: usize = 4;
+
+/// `K` must divide 128 and keep the trees small.
+const fn check_k(k: usize) {
+    assert!(k >= 1 && k <= 8 && KAPPA.is_multiple_of(k), "SoftSpokenOT needs 1 <= K <= 8 dividing 128");
+}
+
+/// Column `b` of chunk `c` (`T_{cK+b}`) and the chunk's `u_c`, for the
+/// receiver: `cols` holds the chunk's `K` columns of `nb` blocks each, `u`
+/// (if given) receives `⊕_x G(L_x)` XORed into what it holds.
+fn receiver_chunk(
+    prgs: &ColumnPrgs,
+    k: usize,
+    c: usize,
+    ctr: u64,
+    cols: &mut [Block],
+    mut u: Option<&mut [Block]>,
+    scratch: &mut [Block],
+) {
+    let nb = scratch.len();
+    cols.fill(Block::ZERO);
+    for x in 0..1usize << k {
+        prgs.expand_column((c << k) | x, ctr, scratch);
+        if let Some(u) = u.as_deref_mut() {
+            for (uu, &g) in u.iter_mut().zip(scratch.iter()) {
+                *uu ^= g;
+            }
+        }
+        for (b, col) in cols.chunks_exact_mut(nb).enumerate() {
+            // Public: which leaves make up column b.
+            if (x >> b) & 1 == 0 {
+                for (t, &g) in col.iter_mut().zip(scratch.iter()) {
+                    *t ^= g;
+                }
+            }
+        }
+    }
+}
+
+/// The sender (garbler) of a SoftSpokenOT session with parameter `K`; `S`
+/// is the security level, as for [`super::OtExtSender`].
+///
+/// Created once per session with [`SoftSpokenSender::setup`] (128 base
+/// OTs and the GGM trees), then called any number of times; each call must
+/// be matched by the receiver's with the same number of OTs.
+pub struct SoftSpokenSender<S: Security = SemiHonest, const K: usize = SOFTSPOKEN_K> {
+    delta: Delta,
+    /// The leaves' streams, `2^K` per chunk, slot `y` of chunk `c` the leaf
+    /// `y ⊕ x*_c` (slot 0, the punctured leaf, is the zero key, unused).
+    prgs: ColumnPrgs,
+    ctr: u64,
+    ot_index: u64,
+    prg: Prg,
+    /// The 128 `Q` columns of a batch.
+    cols: Vec<Block>,
+    /// The receiver's `128/K` correction columns (and the extra block's).
+    u: Vec<Block>,
+    scratch: Vec<Block>,
+    _security: PhantomData<S>,
+}
+
+impl<S: Security, const K: usize> SoftSpokenSender<S, K> {
+    const CHUNKS: usize = {
+        check_k(K);
+        KAPPA / K
+    };
+
+    /// Runs the base OTs as their receiver, with Δ's bits as choices, reads
+    /// the receiver's GGM corrections, and returns a session whose
+    /// correlated OTs have correlation `delta`.
+    pub fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg, delta: Delta) -> Result<Self, OtError> {
+        let chunks = Self::CHUNKS;
+        let d = delta.as_block().to_u128();
+        let bits: Zeroizing<Vec<bool>> = Zeroizing::new((0..KAPPA).map(|i| (d >> i) & 1 == 1).collect());
+        let keys = base::receive_random(ch, prg, &bits)?;
+        let mut corrections = Zeroizing::new(vec![Block::ZERO; chunks * 2 * (K - 1)]);
+        ch.recv_blocks(&mut corrections)?;
+        let mut leaves = Zeroizing::new(vec![Block::ZERO; chunks << K]);
+        for c in 0..chunks {
+            let s = ((d >> (c * K)) as usize) & ((1 << K) - 1);
+            ggm::punctured_tree(
+                &keys[c * K..(c + 1) * K],
+                s,
+                &corrections[c * 2 * (K - 1)..(c + 1) * 2 * (K - 1)],
+                &mut leaves[c << K..(c + 1) << K],
+            );
+            // Stored by offset from the punctured point: slot y holds
+            // L_{y ⊕ x*}, so slot 0 is the unknown leaf and every later
+            // pass over the leaves is in public order.
+            ggm::shift_by(&mut leaves[c << K..(c + 1) << K], !s & ((1 << K) - 1));
+        }
+        Ok(SoftSpokenSender {
+            delta,
+            prgs: ColumnPrgs::new(leaves.iter(), false),
+            ctr: 0,
+            ot_index: 0,
+            prg: Prg::from_seed(prg.fork_seed()),
+            cols: Vec::new(),
+            u: Vec::new(),
+            scratch: Vec::new(),
+            _security: PhantomData,
+        })
+    }
+
+    /// The session's correlation Δ (the garbler's offset).
+    pub fn delta(&self) -> &Delta {
+        &self.delta
+    }
+
+    /// OTs delivered by this session so far.
+    pub fn ot_count(&self) -> u64 {
+        self.ot_index
+    }
+
+    /// Correlated OT: fills `zero_labels` with `q_j`; the receiver gets
+    /// `q_j ⊕ b_j·Δ` for its choice bits `b_j`.
+    ///
+    /// Receives `8 + (16/K)·⌈n/128⌉·128` bytes (plus the check's in
+    /// malicious mode) and sends nothing in semi-honest mode. Errors as
+    /// [`super::OtExtSender::send_correlated`] does.
+    pub fn send_correlated<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        zero_labels: &mut [Block],
+    ) -> Result<(), OtError> {
+        let n = zero_labels.len();
+        let announced = ch.recv_u64()?;
+        if announced != n as u64 {
+            return Err(OtError::LengthMismatch {
+                what: "OT extension count",
+                expected: n as u64,
+                received: announced,
+            });
+        }
+        if !S::MALICIOUS_RECEIVER {
+            for (start, len) in batches(n) {
+                let rows = &mut zero_labels[start..start + len];
+                self.recv_columns(ch, rows.len(), 0)?;
+                self.finish_batch(rows, 0, None);
+            }
+            self.ot_index += n as u64;
+            return Ok(());
+        }
+        // As for IKNP: the seed is drawn now and sent only once every
+        // column of the call has arrived (see `super::check`).
+        let mut check = SenderCheck::new(self.prg.random_block());
+        let plan: Vec<(usize, usize)> = batches(n).collect();
+        let (last, body) = match plan.split_last() {
+            Some((&last, body)) => (Some(last), body),
+            None => (None, &[][..]),
+        };
+        for &(start, len) in body {
+            let rows = &mut zero_labels[start..start + len];
+            self.recv_columns(ch, rows.len(), 0)?;
+            self.finish_batch(rows, 0, Some(&mut check));
+        }
+        let last_off = last.map_or(0, |(_, len)| Self::CHUNKS * len.div_ceil(128));
+        if let Some((_, len)) = last {
+            self.recv_columns(ch, len, 0)?;
+        }
+        self.recv_columns(ch, KOS_PADDING, last_off)?;
+        ch.send_block(check.seed())?;
+        ch.flush()?;
+        if let Some((start, len)) = last {
+            self.finish_batch(&mut zero_labels[start..start + len], 0, Some(&mut check));
+        }
+        check.begin_padding();
+        let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
+        self.finish_batch(&mut pad, last_off, Some(&mut check));
+        let mut t = vec![Block::ZERO; 128];
+        ch.recv_blocks(&mut t)?;
+        let x = ch.recv_block()?;
+        if !check.verify(&CheckAnswer { t, x }, self.delta.as_block()) {
+            return Err(OtError::ConsistencyCheckFailed);
+        }
+        self.ot_index += n as u64;
+        Ok(())
+    }
+
+    /// Receives the correction columns of a batch of `len` OTs into
+    /// `self.u`, from block `offset` on.
+    fn recv_columns<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        len: usize,
+        offset: usize,
+    ) -> Result<(), OtError> {
+        let nb = len.div_ceil(128);
+        let size = Self::CHUNKS * nb;
+        let full = Self::CHUNKS * (BATCH_ROWS / 128);
+        if self.cols.len() < 128 * nb {
+            self.cols.resize(BATCH_ROWS.max(128 * nb), Block::ZERO);
+            self.scratch.resize(BATCH_ROWS / 128, Block::ZERO);
+        }
+        if self.u.len() < offset + size {
+            self.u.resize(full.max(offset + size), Block::ZERO);
+        }
+        ch.recv_blocks(&mut self.u[offset..offset + size])?;
+        Ok(())
+    }
+
+    /// Computes one batch of `rows.len()` OTs from the corrections at
+    /// `offset` in `self.u`, folding its columns into `check`.
+    fn finish_batch(&mut self, rows: &mut [Block], offset: usize, mut check: Option<&mut SenderCheck>) {
+        let nb = rows.len().div_ceil(128);
+        let m = 128 * nb;
+        let d = self.delta.as_block().to_u128();
+        let q = &mut self.cols[..m];
+        let u = &self.u[offset..offset + Self::CHUNKS * nb];
+        let scratch = &mut self.scratch[..nb];
+        if let Some(check) = check.as_deref_mut() {
+            check.begin_batch(nb);
+        }
+        for (c, (cols, uc)) in q.chunks_exact_mut(K * nb).zip(u.chunks_exact(nb)).enumerate() {
+            // W_i = ⊕_{x ≠ x*} (x ⊕ x*)_b·G(L_x) = ⊕_{y: y_b = 1} G(slot y):
+            // the slots are offsets from x* (see `setup`), slot 0 unused.
+            cols.fill(Block::ZERO);
+            for y in 1..1usize << K {
+                self.prgs.expand_column((c << K) | y, self.ctr, scratch);
+                for (b, col) in cols.chunks_exact_mut(nb).enumerate() {
+                    if (y >> b) & 1 == 1 {
+                        for (w, &g) in col.iter_mut().zip(scratch.iter()) {
+                            *w ^= g;
+                        }
+                    }
+                }
+            }
+            // Q_i = W_i ⊕ Δ_i·(u_c ⊕ r).
+            for (b, col) in cols.chunks_exact_mut(nb).enumerate() {
+                let i = c * K + b;
+                let mask = Block::ONES.select((d >> i) & 1 == 1);
+                for (w, &v) in col.iter_mut().zip(uc) {
+                    *w ^= v & mask;
+                }
+                if let Some(check) = check.as_deref_mut() {
+                    check.fold_column(i, col);
+                }
+            }
+        }
+        self.ctr += nb as u64;
+        if m == rows.len() {
+            transpose_columns(q, rows);
+        } else {
+            let mut tmp = Zeroizing::new(vec![Block::ZERO; m]);
+            transpose_columns(q, &mut tmp);
+            rows.copy_from_slice(&tmp[..rows.len()]);
+        }
+    }
+}
+
+impl<S: Security, const K: usize> Drop for SoftSpokenSender<S, K> {
+    fn drop(&mut self) {
+        self.cols.zeroize();
+        self.u.zeroize();
+        self.scratch.zeroize();
+    }
+}
+
+impl<S: Security, const K: usize> std::fmt::Debug for SoftSpokenSender<S, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftSpokenSender")
+            .field("security", &S::NAME)
+            .field("k", &K)
+            .field("ot_count", &self.ot_index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The receiver (evaluator) of a SoftSpokenOT session with parameter `K`;
+/// `S` is the security level, as for [`super::OtExtReceiver`].
+pub struct SoftSpokenReceiver<S: Security = SemiHonest, const K: usize = SOFTSPOKEN_K> {
+    /// The leaves' streams, `2^K` per chunk.
+    prgs: ColumnPrgs,
+    ctr: u64,
+    ot_index: u64,
+    prg: Prg,
+    cols: Vec<Block>,
+    u: Vec<Block>,
+    rbits: Vec<Block>,
+    scratch: Vec<Block>,
+    /// Test hook: flip bit `row` of chunk `chunk`'s correction column, as a
+    /// receiver using another choice bit in that chunk would. Rows count
+    /// across the session as the PRG counters do (see IKNP's hook).
+    #[cfg(test)]
+    pub(crate) cheat_flips: Vec<(usize, usize)>,
+    _security: PhantomData<S>,
+}
+
+impl<S: Security, const K: usize> SoftSpokenReceiver<S, K> {
+    const CHUNKS: usize = {
+        check_k(K);
+        KAPPA / K
+    };
+
+    /// Runs the 128 base OTs as their sender, builds the GGM trees and sends
+    /// their corrections (buffered: they go with the first call's columns).
+    pub fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<Self, OtError> {
+        let started = base::SenderStart::send(ch, prg)?;
+        Self::setup_started(ch, prg, started)
+    }
+
+    /// [`SoftSpokenReceiver::setup`] when the base OTs' first message
+    /// already went out ([`base::SenderStart::send`]).
+    pub fn setup_started<T: Read + Write>(
+        ch: &mut Channel<T>,
+        prg: &mut Prg,
+        started: base::SenderStart,
+    ) -> Result<Self, OtError> {
+        Self::setup_inner(ch, prg, started, None)
+    }
+
+    /// The set-up, with a test hook: `tree_flip` XORs a block into one
+    /// GGM correction before it is sent (a cheating receiver).
+    fn setup_inner<T: Read + Write>(
+        ch: &mut Channel<T>,
+        prg: &mut Prg,
+        started: base::SenderStart,
+        tree_flip: Option<(usize, Block)>,
+    ) -> Result<Self, OtError> {
+        let chunks = Self::CHUNKS;
+        let keys = started.finish(ch, KAPPA)?;
+        let mut corrections = Zeroizing::new(vec![Block::ZERO; chunks * 2 * (K - 1)]);
+        let mut leaves = Zeroizing::new(vec![Block::ZERO; chunks << K]);
+        for c in 0..chunks {
+            ggm::full_tree(
+                &keys[c * K..(c + 1) * K],
+                &mut leaves[c << K..(c + 1) << K],
+                &mut corrections[c * 2 * (K - 1)..(c + 1) * 2 * (K - 1)],
+            );
+        }
+        if let Some((i, flip)) = tree_flip {
+            corrections[i] ^= flip;
+        }
+        ch.send_blocks(&corrections)?;
+        Ok(SoftSpokenReceiver {
+            prgs: ColumnPrgs::new(leaves.iter(), false),
+            ctr: 0,
+            ot_index: 0,
+            prg: Prg::from_seed(prg.fork_seed()),
+            cols: Vec::new(),
+            u: Vec::new(),
+            rbits: Vec::new(),
+            scratch: Vec::new(),
+            #[cfg(test)]
+            cheat_flips: Vec::new(),
+            _security: PhantomData,
+        })
+    }
+
+    /// OTs received by this session so far.
+    pub fn ot_count(&self) -> u64 {
+        self.ot_index
+    }
+
+    /// Correlated OT: `labels[j] = q_j ⊕ choices[j]·Δ`, where the sender got
+    /// `q_j` and Δ is its correlation.
+    ///
+    /// Sends `8 + (16/K)·⌈n/128⌉·128` bytes (plus the check's in malicious
+    /// mode). `choices` and `labels` must have the same length.
+    pub fn receive_correlated<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        choices: &[bool],
+        labels: &mut [Block],
+    ) -> Result<(), OtError> {
+        if choices.len() != labels.len() {
+            return Err(OtError::InvalidInput("choice bits and outputs have different lengths"));
+        }
+        let n = labels.len();
+        ch.send_u64(n as u64)?;
+        let mut check = S::MALICIOUS_RECEIVER.then(ReceiverCheck::default);
+        for (start, len) in batches(n) {
+            self.extend_batch(
+                ch,
+                &choices[start..start + len],
+                &mut labels[start..start + len],
+                check.as_mut(),
+            )?;
+        }
+        if let Some(mut check) = check {
+            let pad_choices: Zeroizing<Vec<bool>> =
+                Zeroizing::new((0..KOS_PADDING).map(|_| self.prg.random_bool()).collect());
+            let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
+            check.begin_padding();
+            self.extend_batch(ch, &pad_choices, &mut pad, Some(&mut check))?;
+            ch.flush()?;
+            let seed = ch.recv_block()?;
+            let source = ChunkColumns::<K> { prgs: &self.prgs, cache: RefCell::default() };
+            let answer = check.answer(seed, &source);
+            ch.send_blocks(&answer.t)?;
+            ch.send_block(answer.x)?;
+        }
+        ch.flush()?;
+        self.ot_index += n as u64;
+        Ok(())
+    }
+
+    fn extend_batch<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        choices: &[bool],
+        rows: &mut [Block],
+        check: Option<&mut ReceiverCheck>,
+    ) -> Result<(), OtError> {
+        let nb = rows.len().div_ceil(128);
+        let m = 128 * nb;
+        let ctr = self.ctr;
+        if self.cols.len() < m {
+            let full = BATCH_ROWS.max(m);
+            self.cols.resize(full, Block::ZERO);
+            self.u.resize(Self::CHUNKS * full / 128, Block::ZERO);
+            self.rbits.resize(full / 128, Block::ZERO);
+            self.scratch.resize(full / 128, Block::ZERO);
+        }
+        let r = &mut self.rbits[..nb];
+        r.fill(Block::ZERO);
+        for (rb, cs) in r.iter_mut().zip(choices.chunks(128)) {
+            *rb = Block::new(pack_bits(cs));
+        }
+        let t = &mut self.cols[..m];
+        let g = &mut self.u[..Self::CHUNKS * nb];
+        let scratch = &mut self.scratch[..nb];
+        for (c, (cols, uc)) in t.chunks_exact_mut(K * nb).zip(g.chunks_exact_mut(nb)).enumerate() {
+            // u_c ⊕ r: start from r, add every leaf's stream.
+            uc.copy_from_slice(r);
+            receiver_chunk(&self.prgs, K, c, ctr, cols, Some(uc), scratch);
+        }
+        self.ctr += nb as u64;
+        #[cfg(test)]
+        for &(chunk, row) in &self.cheat_flips {
+            if let Some(row) = row.checked_sub(128 * ctr as usize).filter(|&k| k < m) {
+                g[chunk * nb + row / 128] ^= Block::new(1u128 << (row % 128));
+            }
+        }
+        ch.send_blocks(g)?;
+        if let Some(check) = check {
+            check.push_batch(ctr, r);
+        }
+        if m == rows.len() {
+            transpose_columns(t, rows);
+        } else {
+            let mut tmp = Zeroizing::new(vec![Block::ZERO; m]);
+            transpose_columns(t, &mut tmp);
+            rows.copy_from_slice(&tmp[..rows.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl<S: Security, const K: usize> Drop for SoftSpokenReceiver<S, K> {
+    fn drop(&mut self) {
+        self.cols.zeroize();
+        self.u.zeroize();
+        self.rbits.zeroize();
+        self.scratch.zeroize();
+    }
+}
+
+impl<S: Security, const K: usize> std::fmt::Debug for SoftSpokenReceiver<S, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftSpokenReceiver")
+            .field("security", &S::NAME)
+            .field("k", &K)
+            .field("ot_count", &self.ot_index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The receiver's `T` columns for the check, re-expanded from the leaves a
+/// chunk at a time: the check asks for columns `0..128` of a batch in
+/// order, so each chunk's `K` columns are computed once, when its first
+/// column is asked for, and kept until the next chunk's.
+struct ChunkColumns<'a, const K: usize> {
+    prgs: &'a ColumnPrgs,
+    cache: RefCell<ChunkCache>,
+}
+
+/// One chunk's columns of one batch, wiped when replaced or dropped.
+#[derive(Default)]
+struct ChunkCache {
+    /// Chunk, counter and blocks per column of what `cols` holds.
+    key: Option<(usize, u64, usize)>,
+    cols: Zeroizing<Vec<Block>>,
+    scratch: Zeroizing<Vec<Block>>,
+}
+
+impl<const K: usize> ColumnSource for ChunkColumns<'_, K> {
+    fn expand(&self, i: usize, ctr: u64, col: &mut [Block]) {
+        let (c, b, nb) = (i / K, i % K, col.len());
+        let mut cache = self.cache.borrow_mut();
+        if cache.key != Some((c, ctr, nb)) {
+            let ChunkCache { key, cols, scratch } = &mut *cache;
+            cols.resize(K * nb, Block::ZERO);
+            scratch.resize(nb, Block::ZERO);
+            receiver_chunk(self.prgs, K, c, ctr, cols, None, scratch);
+            *key = Some((c, ctr, nb));
+        }
+        col.copy_from_slice(&cache.cols[b * nb..(b + 1) * nb]);
+    }
+}
