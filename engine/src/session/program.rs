@@ -272,10 +272,11 @@ impl<'p> SessionProgram<'p> {
         })
     }
 
-    /// A compiled loop ([`LoopedCircuit`]), streamed: its gates are
-    /// generated as the schedule pulls them (planning runs alongside, on a
-    /// helper thread), so memory is the wire space and a window of gates,
-    /// never the expanded loop. The digest is [`LoopedCircuit::digest`].
+    /// A compiled loop ([`LoopedCircuit`]): its body is scheduled once and
+    /// replayed per run of records ([`Plan::looped`]), so memory is the
+    /// wire space and the schedule of the stored gates, never the expanded
+    /// loop, and planning takes the time of the stored gates. The digest
+    /// is [`LoopedCircuit::digest`].
     pub fn looped(looped: &'p LoopedCircuit) -> Result<Self, SessionError> {
         let (inputs, outputs) = (
             looped
@@ -289,7 +290,15 @@ impl<'p> SessionProgram<'p> {
                 .map(|o| OutputDesc { name: o.name.clone(), to: o.visibility, width: o.width() })
                 .collect(),
         );
-        SessionProgram::streaming(looped, inputs, outputs, looped.digest(), looped.and_count())
+        Ok(SessionProgram {
+            inputs,
+            outputs,
+            digest: looped.digest(),
+            and_count: looped.and_count(),
+            plan: Plan::looped(looped)?,
+            shape: Shape::Single,
+            masks: Vec::new(),
+        })
     }
 
     /// AND gates.

@@ -63,10 +63,10 @@
 
 use std::sync::mpsc::{channel, sync_channel};
 
-use garblet_circuits::{Circuit, Gate, WireId};
+use garblet_circuits::{Circuit, Gate, LoopedCircuit, WireId};
 
 use crate::garble::error::PlanError;
-use crate::garble::ops::Window;
+use crate::garble::ops::{Op, Segment, Window};
 use crate::garble::source::{GateSource, Repeated};
 
 mod fuse;
@@ -109,6 +109,25 @@ enum Kind<'s> {
     /// A circuit taken and renamed in place, compiled window by window
     /// during the run.
     Renamed(RenamedGates),
+    /// A looped circuit: the body compiled once, replayed `iterations`
+    /// times, each run preceded by a window of copies that brings its
+    /// records to the scratch wires the body reads.
+    Looped {
+        prologue: Vec<Window>,
+        body: Vec<Window>,
+        epilogue: Vec<Window>,
+        copy: RecordCopy,
+        iterations: u64,
+    },
+}
+
+/// The copies before each run of a looped body: `stride` labels from the
+/// run's records (`from + run · stride …`) to the scratch wires `to …`.
+#[derive(Clone, Copy, Debug)]
+struct RecordCopy {
+    from: u32,
+    to: u32,
+    stride: u32,
 }
 
 /// How [`Plan::run_ahead`] compiles a window.
@@ -122,8 +141,8 @@ enum Compile<'a> {
     Renamed,
 }
 
-/// The gates of a circuit renamed in place ([`Plan::renamed`]), as a
-/// source.
+/// A list of gates as a source: the gates of a circuit renamed in place
+/// ([`Plan::renamed`]), or one part of a looped circuit ([`Plan::looped`]).
 struct RenamedGates {
     gates: Vec<Gate>,
     num_wires: u32,
@@ -349,6 +368,108 @@ impl<'s> Plan<'s> {
         })
     }
 
+    /// The plan of a [`LoopedCircuit`] (a loop the compiler did not
+    /// unroll): the prologue, the body and the epilogue are each compiled
+    /// once (the body with its records read from `stride` scratch wires
+    /// after the circuit's own, its state live across runs), and the body
+    /// is replayed `iterations` times, each run after a window of free
+    /// copies that brings that run's records to the scratch wires. Memory:
+    /// the three parts' schedules (about 20 bytes per stored gate) and the
+    /// wire space; planning time: the stored gates, not the expanded loop.
+    pub fn looped(source: &LoopedCircuit) -> Result<Plan<'static>, PlanError> {
+        Plan::looped_with_window(source, DEFAULT_WINDOW_GATES)
+    }
+
+    /// [`Plan::looped`] with another window size (in gates).
+    pub fn looped_with_window(
+        source: &LoopedCircuit,
+        window_gates: usize,
+    ) -> Result<Plan<'static>, PlanError> {
+        let (ws, stride) = source.window();
+        let scratch = source.num_wires();
+        let num_wires = scratch
+            .checked_add(stride)
+            .ok_or(PlanError::TooManyWires { num_wires: u32::MAX, window_gates })?;
+        let outputs: Vec<WireId> = source.outputs().iter().flat_map(|o| o.wires.iter().copied()).collect();
+        let body: Vec<Gate> = source
+            .body()
+            .iter()
+            .map(|g| {
+                let mv = |w: WireId| {
+                    if w.get() >= ws && w.get() - ws < stride {
+                        WireId::new(scratch + (w.get() - ws))
+                    } else {
+                        w
+                    }
+                };
+                Gate { a: mv(g.a), b: mv(g.b), out: g.out, kind: g.kind }
+            })
+            .collect();
+        let part = |gates: Vec<Gate>| RenamedGates {
+            gates,
+            num_wires,
+            input_bits: source.input_bits(),
+            outputs: outputs.clone(),
+        };
+        let (prologue, body, epilogue) =
+            (part(source.prologue().to_vec()), part(body), part(source.epilogue().to_vec()));
+        let window_gates = window_gates.min(
+            prologue.gates.len().max(body.gates.len()).max(epilogue.gates.len()).max(stride as usize).max(1),
+        );
+        check_shape(&body, window_gates)?;
+        // Needed after a part: the outputs, and what a later part reads
+        // before writing it (the body's state, its invariants; what the
+        // epilogue reads).
+        let reads_first = |gates: &[Gate], into: &mut Vec<u32>| {
+            let mut written = vec![false; num_wires as usize];
+            for g in gates {
+                for r in [g.a, g.b] {
+                    if let Some(false) = written.get(r.index()) {
+                        into.push(r.get());
+                    }
+                }
+                if let Some(w) = written.get_mut(g.out.index()) {
+                    *w = true;
+                }
+            }
+        };
+        let mut after_epilogue: Vec<u32> = outputs.iter().map(|w| w.get()).collect();
+        let mut after_body = after_epilogue.clone();
+        reads_first(&epilogue.gates, &mut after_body);
+        reads_first(&body.gates, &mut after_body);
+        let windows = |part: &RenamedGates, live_after: &[u32]| -> Result<Vec<Window>, PlanError> {
+            if part.gates.is_empty() {
+                return Ok(Vec::new());
+            }
+            compile_all(part, window_gates, live_after)
+        };
+        after_epilogue.sort_unstable();
+        let prologue = windows(&prologue, &after_body)?;
+        let body_windows = windows(&body, &after_body)?;
+        let epilogue = windows(&epilogue, &after_epilogue)?;
+        let ands = |w: &[Window]| w.iter().map(|w| w.ands as u64).sum::<u64>();
+        let iterations = if body_windows.is_empty() { 0 } else { source.iterations() };
+        Ok(Plan {
+            num_wires,
+            input_bits: source.input_bits(),
+            outputs,
+            window_gates,
+            // Saturating, as for `Plan::repeated`.
+            and_count: Some(
+                ands(&prologue)
+                    .saturating_add(ands(&body_windows).saturating_mul(iterations))
+                    .saturating_add(ands(&epilogue)),
+            ),
+            kind: Kind::Looped {
+                prologue,
+                body: body_windows,
+                epilogue,
+                copy: RecordCopy { from: ws, to: scratch, stride },
+                iterations,
+            },
+        })
+    }
+
     /// The plan of a [`Repeated`] circuit: as many copies of the body as fill
     /// a window are compiled once (so that independent copies share
     /// batches), and that schedule is replayed.
@@ -463,6 +584,30 @@ impl<'s> Plan<'s> {
                 self.run_ahead(*source, Compile::Plain(Some(escapes)), f)
             }
             Kind::Renamed(source) => self.run_ahead(source, Compile::Renamed, f),
+            Kind::Looped { prologue, body, epilogue, copy, iterations } => {
+                prologue.iter().try_for_each(&mut f)?;
+                // The copy window: free ops `to + j ← from + run·stride + j
+                // ⊕ zero` (byte offsets; the zero label sits after the
+                // slots, see `Op4`).
+                let zero = (self.num_wires + 1 + self.window_gates as u32) << 4;
+                let mut copies = Window::default();
+                let n = copy.stride;
+                copies.segments.push(Segment { start: 0, end: n, and: false, wide: false });
+                for run in 0..*iterations {
+                    // In range: the window lies inside one input for every
+                    // run (checked by `LoopedCircuit::new`).
+                    let first = copy.from + (run as u32) * copy.stride;
+                    copies.free.clear();
+                    copies.free.extend((0..n).map(|j| Op {
+                        a: (first + j) << 4,
+                        b: zero,
+                        out: (copy.to + j) << 4,
+                    }));
+                    f(&copies)?;
+                    body.iter().try_for_each(&mut f)?;
+                }
+                epilogue.iter().try_for_each(f)
+            }
         }
     }
 
