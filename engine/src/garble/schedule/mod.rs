@@ -106,9 +106,6 @@ enum Kind<'s> {
         escapes: Escapes,
         rename: Option<RenameFacts>,
     },
-    /// A circuit taken and renamed in place, compiled window by window
-    /// during the run.
-    Renamed(RenamedGates),
     /// A looped circuit: the body compiled once, replayed `iterations`
     /// times, each run preceded by a window of copies that brings its
     /// records to the scratch wires the body reads.
@@ -137,12 +134,10 @@ enum Compile<'a> {
     Plain(Option<&'a Escapes>),
     /// Rename, then the one-pass compiler for hazard-free windows.
     Renaming(&'a RenameFacts),
-    /// Already renamed: the one-pass compiler.
-    Renamed,
 }
 
-/// A list of gates as a source: the gates of a circuit renamed in place
-/// ([`Plan::renamed`]), or one part of a looped circuit ([`Plan::looped`]).
+/// A list of gates as a source: one part of a looped circuit
+/// ([`Plan::looped`]).
 struct RenamedGates {
     gates: Vec<Gate>,
     num_wires: u32,
@@ -329,12 +324,15 @@ impl<'s> Plan<'s> {
         })
     }
 
-    /// [`Plan::pipelined`] for a circuit this plan may take: the wires are
-    /// renamed once, in place, before the run (no per-wire map during the
-    /// run, none at all for a circuit whose gate `i` writes the `i`-th
-    /// wire after the inputs, as a Bristol file does), and the run only
-    /// compiles windows. Memory: the circuit's gates and a byte per gate
-    /// while renaming; then the gates only. The same tables as
+    /// A compiled plan of a circuit this plan may take, made without ever
+    /// holding the circuit and its plan at once: the wires are renamed in
+    /// place (no per-wire map for a circuit whose gate `i` writes the
+    /// `i`-th wire after the inputs, as a Bristol file does), then the
+    /// hazard-free windows are compiled in one pass each, from the last,
+    /// each window's gates freed as its schedule is made. All of it before
+    /// the run: the run only garbles. Memory: the gates and a byte per
+    /// gate while renaming, then never more than the gates; the run's
+    /// labels cover the live values and a pool. The same tables as
     /// [`Plan::compile`] and [`Plan::pipelined`].
     pub fn renamed(circuit: Circuit) -> Result<Plan<'static>, PlanError> {
         Plan::renamed_with_window(circuit, DEFAULT_WINDOW_GATES)
@@ -352,19 +350,30 @@ impl<'s> Plan<'s> {
         let (original_wires, input_bits) = (circuit.num_wires(), circuit.input_bits());
         let mut gates = circuit.into_gates();
         rename_all(&facts, original_wires, &mut gates)?;
-        let source = RenamedGates {
-            gates,
-            num_wires: facts.num_wires(),
+        // Windows compiled now, before any peer waits, from the last to
+        // the first, the gates given back as their windows are made: the
+        // schedule (12 bytes per gate) replaces the gates (16) rather than
+        // adding to them.
+        let num_wires = facts.num_wires();
+        let mut compiler = WindowCompiler::new(num_wires, window_gates);
+        let count = gates.len().div_ceil(window_gates);
+        let mut windows = Vec::with_capacity(count);
+        for k in (0..count).rev() {
+            let start = k * window_gates;
+            let mut w = Window::default();
+            compiler.compile_renamed(start as u64, &gates[start..], &mut w)?;
+            windows.push(w);
+            gates.truncate(start);
+            gates.shrink_to_fit();
+        }
+        windows.reverse();
+        Ok(Plan {
+            num_wires,
             input_bits,
             outputs: facts.outputs().to_vec(),
-        };
-        Ok(Plan {
-            num_wires: source.num_wires,
-            input_bits,
-            outputs: source.outputs.clone(),
             window_gates,
             and_count: Some(facts.and_count()),
-            kind: Kind::Renamed(source),
+            kind: Kind::Compiled(windows),
         })
     }
 
@@ -583,7 +592,6 @@ impl<'s> Plan<'s> {
             Kind::Pipelined { source, escapes, rename: None } => {
                 self.run_ahead(*source, Compile::Plain(Some(escapes)), f)
             }
-            Kind::Renamed(source) => self.run_ahead(source, Compile::Renamed, f),
             Kind::Looped { prologue, body, epilogue, copy, iterations } => {
                 prologue.iter().try_for_each(&mut f)?;
                 // The copy window: free ops `to + j ← from + run·stride + j
@@ -642,7 +650,6 @@ impl<'s> Plan<'s> {
                         (_, Some(r)) => r
                             .rename(pos, &mut buf[..n])
                             .and_then(|()| compiler.compile_renamed(pos, &buf[..n], &mut w)),
-                        (Compile::Renamed, None) => compiler.compile_renamed(pos, &buf[..n], &mut w),
                         (Compile::Plain(escapes), None) => compiler.compile(pos, &buf[..n], escapes, &mut w),
                         // A renamer exists whenever `how` is `Renaming`.
                         (Compile::Renaming(_), None) => compiler.compile(pos, &buf[..n], None, &mut w),
