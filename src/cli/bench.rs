@@ -184,8 +184,8 @@ fn deep_chain(
 
 /// The compiled workload: `Σ a[i] · b[i]` over `pairs` pairs of `u32`
 /// (8,192 pairs: 8.1 M ANDs, 27.7 M gates), compiled here, run end to end
-/// over loopback TCP (pipelined plans), checked against Rust's wrapping
-/// arithmetic.
+/// over loopback TCP (each party takes a copy of the circuit, as `garblet
+/// run` does), checked against Rust's wrapping arithmetic.
 fn dot_product(
     report: &mut serde_json::Map<String, Value>,
     config: &SessionConfig,
@@ -215,8 +215,8 @@ fn dot_product(
     let (g, _, elapsed) = two_party_tcp(
         config,
         SecurityMode::SemiHonestGarbler,
-        SessionProgram::pipelined(circuit)?,
-        SessionProgram::pipelined(circuit)?,
+        SessionProgram::from_owned_circuit(circuit.clone())?,
+        SessionProgram::from_owned_circuit(circuit.clone())?,
         PartyInputs::new([("a".to_string(), bits(&a))]),
         PartyInputs::new([("b".to_string(), bits(&b))]),
     )
