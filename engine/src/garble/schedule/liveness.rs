@@ -64,12 +64,6 @@ impl Escapes {
         Some(Escapes { bits })
     }
 
-    /// From a bit per gate computed elsewhere (`rename.rs` computes it in
-    /// the same backward pass as the renaming's facts).
-    pub(super) fn from_bits(bits: Vec<u64>) -> Escapes {
-        Escapes { bits }
-    }
-
     pub(super) fn get(&self, gate: u64) -> bool {
         self.bits.get((gate / 64) as usize).is_some_and(|b| (b >> (gate % 64)) & 1 == 1)
     }

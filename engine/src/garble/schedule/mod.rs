@@ -103,7 +103,7 @@ enum Kind<'s> {
     /// would not fit a run's label file) renamed wires.
     Pipelined {
         source: &'s dyn GateSource,
-        escapes: Escapes,
+        escapes: Option<Escapes>,
         rename: Option<RenameFacts>,
     },
     /// A looped circuit: the body compiled once, replayed `iterations`
@@ -283,13 +283,15 @@ impl<'s> Plan<'s> {
 
     /// A plan compiled window by window during the run on a helper thread,
     /// as [`Plan::streaming`], but from one backward pass over the whole
-    /// circuit made now (a byte per gate): XOR chains are folded as in
-    /// [`Plan::compile`], and the wires are renamed as the windows are
-    /// compiled so that a run's labels cover the live values plus a
+    /// circuit made now (a byte per gate): the wires are renamed as the
+    /// windows are compiled so that a run's labels cover the live values plus a
     /// pool, not every wire of the circuit, and every window is
     /// hazard-free and compiled in one pass (`rename.rs`). The choice for
     /// a large circuit run once: planning overlaps the run, and the plan
-    /// takes no memory per gate beyond that byte.
+    /// takes no memory per gate beyond that byte. (Should the renamed
+    /// space not fit a run's label file, the windows are compiled as for
+    /// [`Plan::compile`], XOR chains folded, with a bit per gate of
+    /// liveness instead.)
     pub fn pipelined(source: &'s dyn GateSource) -> Result<Plan<'s>, PlanError> {
         Plan::pipelined_with_window(source, DEFAULT_WINDOW_GATES)
     }
@@ -303,13 +305,19 @@ impl<'s> Plan<'s> {
         // same cut, so the same tables as `Plan::compile`).
         let window_gates = window_gates.min(usize::try_from(source.num_gates()).unwrap_or(usize::MAX).max(1));
         check_shape(source, window_gates)?;
-        let (facts, escapes) = RenameFacts::compute(source, window_gates)?;
+        let facts = RenameFacts::compute(source, window_gates)?;
         let and_count = facts.and_count();
         // Renamed even where it does not save labels (a compiled program
         // whose wires are already reused): renamed windows are hazard-free
-        // and compile in one pass.
+        // and compile in one pass. Otherwise the window compiler folds XOR
+        // chains, with the liveness of the whole circuit.
         let fits = u64::from(facts.num_wires()) + 2 + window_gates as u64 <= MAX_LABELS;
-        let rename = fits.then_some(facts);
+        let (rename, escapes) = if fits {
+            (Some(facts), None)
+        } else {
+            let live_after: Vec<u32> = source.output_wires().iter().map(|w| w.get()).collect();
+            (None, Escapes::compute(source, window_gates, &live_after))
+        };
         let (num_wires, outputs) = match &rename {
             Some(f) => (f.num_wires(), f.outputs().to_vec()),
             None => (source.num_wires(), source.output_wires()),
@@ -342,8 +350,7 @@ impl<'s> Plan<'s> {
     pub fn renamed_with_window(circuit: Circuit, window_gates: usize) -> Result<Plan<'static>, PlanError> {
         let window_gates = window_gates.min(circuit.gates().len().max(1));
         check_shape(&circuit, window_gates)?;
-        let (facts, escapes) = RenameFacts::compute(&circuit, window_gates)?;
-        drop(escapes);
+        let facts = RenameFacts::compute(&circuit, window_gates)?;
         if u64::from(facts.num_wires()) + 2 + window_gates as u64 > MAX_LABELS {
             return Err(PlanError::TooManyWires { num_wires: facts.num_wires(), window_gates });
         }
@@ -586,11 +593,11 @@ impl<'s> Plan<'s> {
                 tail.iter().try_for_each(f)
             }
             Kind::Streaming(source) => self.run_ahead(*source, Compile::Plain(None), f),
-            Kind::Pipelined { source, escapes: _, rename: Some(facts) } => {
+            Kind::Pipelined { source, rename: Some(facts), .. } => {
                 self.run_ahead(*source, Compile::Renaming(facts), f)
             }
             Kind::Pipelined { source, escapes, rename: None } => {
-                self.run_ahead(*source, Compile::Plain(Some(escapes)), f)
+                self.run_ahead(*source, Compile::Plain(escapes.as_ref()), f)
             }
             Kind::Looped { prologue, body, epilogue, copy, iterations } => {
                 prologue.iter().try_for_each(&mut f)?;

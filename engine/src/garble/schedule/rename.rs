@@ -17,8 +17,7 @@
 //!
 //! What the renaming needs to know about the future (the last read of each
 //! value, the values never read) comes from one backward pass over the
-//! circuit, the same pass that finds which values escape their window
-//! ([`Escapes`]): a byte per gate in all.
+//! circuit: a byte per gate.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -26,8 +25,6 @@ use garblet_circuits::{Gate, GateKind, WireId};
 
 use crate::garble::error::PlanError;
 use crate::garble::source::{check_gate, GateSource};
-
-use super::liveness::Escapes;
 
 /// This gate's read of operand `a` is the last read of that value.
 const LAST_A: u8 = 1;
@@ -39,13 +36,12 @@ const DEAD: u8 = 4;
 /// This gate writes an output's final value: it goes to a reserved wire.
 const FINAL: u8 = 8;
 
-/// Per-wire state of the backward pass: the wire's value is live; the
-/// window's last write to it was seen; it is an output whose final writer
-/// is still to be found; it is an output a gate writes.
+/// Per-wire state of the backward pass: the wire's value is live; it is
+/// an output whose final writer is still to be found; it is an output a
+/// gate writes.
 const LIVE: u8 = 1;
-const SEEN: u8 = 2;
-const PENDING: u8 = 4;
-const WRITTEN_OUTPUT: u8 = 8;
+const PENDING: u8 = 2;
+const WRITTEN_OUTPUT: u8 = 4;
 
 /// What the renaming needs, from one backward pass over a whole circuit.
 pub(super) struct RenameFacts {
@@ -69,13 +65,10 @@ pub(super) struct RenameFacts {
 }
 
 impl RenameFacts {
-    /// One backward pass over `source`, cut into windows of `window_gates`
-    /// as the plan cuts it: the renaming's facts and the values that
-    /// escape their window.
-    pub(super) fn compute(
-        source: &dyn GateSource,
-        window_gates: usize,
-    ) -> Result<(RenameFacts, Escapes), PlanError> {
+    /// One backward pass over `source`, read in windows of `window_gates`:
+    /// the renaming's facts. (No window escapes: renamed windows are not
+    /// folded, see `WindowCompiler::compile_renamed`.)
+    pub(super) fn compute(source: &dyn GateSource, window_gates: usize) -> Result<RenameFacts, PlanError> {
         let nw = source.num_wires();
         let total = source.num_gates();
         let first_free = u32::try_from(2 + source.input_bits())
@@ -100,7 +93,6 @@ impl RenameFacts {
         let gates_len =
             usize::try_from(total).map_err(|_| PlanError::TooManyWires { num_wires: nw, window_gates })?;
         let mut flags = vec![0u8; gates_len];
-        let mut escape_bits = vec![0u64; gates_len.div_ceil(64)];
         let mut peak_live = live_count;
         let mut and_count = 0u64;
         let mut sequential = true;
@@ -114,22 +106,10 @@ impl RenameFacts {
                 and_count += u64::from(g.kind == GateKind::And);
                 sequential &= u64::from(g.out.get()) == u64::from(first_free) + start + i as u64;
             }
-            // Escapes: the window's last write to a wire live at its end.
-            for (i, g) in gates.iter().enumerate().rev() {
-                let s = &mut state[g.out.index()];
-                if *s & SEEN == 0 {
-                    *s |= SEEN;
-                    if *s & LIVE != 0 {
-                        let bit = start as usize + i;
-                        escape_bits[bit / 64] |= 1 << (bit % 64);
-                    }
-                }
-            }
             for (i, g) in gates.iter().enumerate().rev() {
                 let (a, b, out) = (g.a.index(), g.b.index(), g.out.index());
                 let mut f = 0u8;
                 let s = &mut state[out];
-                *s &= !SEEN;
                 if *s & PENDING != 0 {
                     // The last write to an output wire: the output's value.
                     *s = (*s & !PENDING) | WRITTEN_OUTPUT;
@@ -184,7 +164,7 @@ impl RenameFacts {
             and_count,
             sequential,
         };
-        Ok((facts, Escapes::from_bits(escape_bits)))
+        Ok(facts)
     }
 
     /// The AND gates of the circuit.
@@ -341,7 +321,7 @@ mod tests {
 
     /// The whole of `c` renamed in windows of `window` gates.
     fn renamed(c: &Circuit, window: usize) -> (RenameFacts, Vec<Gate>) {
-        let (facts, _) = RenameFacts::compute(c, window).unwrap();
+        let facts = RenameFacts::compute(c, window).unwrap();
         let mut gates = c.gates().to_vec();
         let mut renamer = Renamer::new(&facts, c.num_wires());
         for (k, chunk) in gates.chunks_mut(window).enumerate() {
@@ -440,7 +420,7 @@ mod tests {
             gates,
         )
         .unwrap();
-        let (facts, _) = RenameFacts::compute(&c, 64).unwrap();
+        let facts = RenameFacts::compute(&c, 64).unwrap();
         assert!(facts.num_wires() <= 4 + 1 + 3 + 3 * 64 + 4, "{}", facts.num_wires());
         assert_eq!(facts.and_count(), 10_000);
         // The output's value sits on its reserved wire, after the inputs.
