@@ -9,7 +9,9 @@
 //! ```
 //!
 //! Every connection accepted on `LISTEN` is joined to a new connection to
-//! `UPSTREAM` (dual execution opens two). Each direction is a delay line:
+//! `UPSTREAM` (dual execution opens two), retried while `UPSTREAM` still
+//! refuses (a listener that loads and plans a large circuit before it
+//! listens). Each direction is a delay line:
 //! a reader thread stamps each chunk with its arrival time, a writer thread
 //! sends it `DELAY_MS / 2` later, so a round trip gains `DELAY_MS`. The
 //! relay exits once it has served at least one connection and all are
@@ -88,6 +90,23 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration, direction: usiz
     let _ = writer.join();
 }
 
+/// How long the relay keeps trying to reach a listener that is not up yet
+/// (it may still be loading and planning a large circuit).
+const UPSTREAM_PATIENCE: Duration = Duration::from_secs(120);
+
+/// Connects to the listener, retrying every 50 ms while it refuses, for up
+/// to [`UPSTREAM_PATIENCE`]; as `garblet run --connect` itself does.
+fn connect_upstream(upstream: &str) -> Option<TcpStream> {
+    let give_up = Instant::now() + UPSTREAM_PATIENCE;
+    loop {
+        match TcpStream::connect(upstream) {
+            Ok(s) => return Some(s),
+            Err(_) if Instant::now() < give_up => std::thread::sleep(Duration::from_millis(50)),
+            Err(_) => return None,
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 5 {
@@ -114,7 +133,13 @@ fn main() {
                     start = Instant::now();
                     start_set = true;
                 }
-                let up = TcpStream::connect(&upstream).expect("the relay reaches the listener");
+                let Some(up) = connect_upstream(&upstream) else {
+                    // The listener never came up: drop the connector's
+                    // connection (it sees the close) and keep serving.
+                    eprintln!("link_relay: {upstream} refused connections for {UPSTREAM_PATIENCE:?}");
+                    drop(down);
+                    continue;
+                };
                 let _ = (down.set_nodelay(true), up.set_nodelay(true));
                 served += 1;
                 wire.open.fetch_add(2, Ordering::SeqCst);

@@ -88,6 +88,14 @@ run_one() { # name program garbler-inputs evaluator-inputs
   ip netns exec $lns "$BIN" run "$prog" --as $lrole --listen $laddr:$port \
       --identity "$WORK/$lid" --peer "$WORK/$pid_of_peer/cert.pem" $lin --json --timeout 600 >"$WORK/$lid.json" 2>"$WORK/$lid.err" &
   local lpid=$!
+  # The listener loads and plans before it listens (seconds for the deep
+  # circuit): start the relay and the connector once it does, or once it
+  # has exited (its error is printed below).
+  local waited=0
+  until ip netns exec $lns ss -Hltn "sport = :$port" | grep -q . || ! kill -0 $lpid 2>/dev/null; do
+    sleep 0.1; waited=$((waited + 1))
+    [ $waited -lt 3000 ] || { echo "the $lrole never listened" >&2; break; }
+  done
   ip netns exec $cns "$RELAY" 127.0.0.1:$rport $laddr:$port "$DELAY" "$WORK/relay.json" &
   local rpid=$!
   sleep 0.3

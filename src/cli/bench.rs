@@ -10,8 +10,8 @@ use garblet::engine::garble::{
 use garblet::engine::internal::workloads;
 use garblet::engine::net::{self, TcpOptions};
 use garblet::engine::ot::{
-    base, MaliciousReceiver, OtExtReceiver, OtExtSender, Security, SemiHonest, SoftSpokenReceiver,
-    SoftSpokenSender,
+    base, CorrelatedOtReceiver, CorrelatedOtSender, MaliciousReceiver, OtExtReceiver, OtExtSender,
+    SemiHonest, SoftSpokenReceiver, SoftSpokenSender,
 };
 use garblet::engine::session::{
     PartyInputs, SchemeChoice, SecurityMode, SessionConfig, SessionOutcome, SessionProgram,
@@ -236,44 +236,20 @@ fn dot_product(
 }
 
 /// Correlated OTs per second over the in-memory channel, `n` per call.
-fn cot_per_s<S: Security>(n: usize, prg: &mut Prg) -> Result<f64> {
+fn cot_per_s<Snd: CorrelatedOtSender, Rcv: CorrelatedOtReceiver>(n: usize, prg: &mut Prg) -> Result<f64> {
     let (a, b) = memory_pair();
     let sender = std::thread::spawn(move || -> Result<f64> {
         let mut ch = Channel::new(a);
         let mut prg = Prg::from_entropy();
         let delta = Delta::random(&mut prg);
-        let mut ot = OtExtSender::<S>::setup(&mut ch, &mut prg, delta)?;
+        let mut ot = Snd::setup(&mut ch, &mut prg, delta)?;
         let mut out = vec![Block::ZERO; n];
         let t = Instant::now();
         ot.send_correlated(&mut ch, &mut out)?;
         Ok(t.elapsed().as_secs_f64())
     });
     let mut ch = Channel::new(b);
-    let mut ot = OtExtReceiver::<S>::setup(&mut ch, prg)?;
-    let choices = random_bits(n, prg);
-    let mut out = vec![Block::ZERO; n];
-    let t = Instant::now();
-    ot.receive_correlated(&mut ch, &choices, &mut out)?;
-    let recv_s = t.elapsed().as_secs_f64();
-    let send_s = sender.join().map_err(|_| anyhow!("OT thread panicked"))??;
-    Ok((n as f64 / recv_s.max(send_s)).round())
-}
-
-/// [`cot_per_s`] for SoftSpokenOT (K = 4).
-fn softspoken_cot_per_s<S: Security>(n: usize, prg: &mut Prg) -> Result<f64> {
-    let (a, b) = memory_pair();
-    let sender = std::thread::spawn(move || -> Result<f64> {
-        let mut ch = Channel::new(a);
-        let mut prg = Prg::from_entropy();
-        let delta = Delta::random(&mut prg);
-        let mut ot = SoftSpokenSender::<S>::setup(&mut ch, &mut prg, delta)?;
-        let mut out = vec![Block::ZERO; n];
-        let t = Instant::now();
-        ot.send_correlated(&mut ch, &mut out)?;
-        Ok(t.elapsed().as_secs_f64())
-    });
-    let mut ch = Channel::new(b);
-    let mut ot = SoftSpokenReceiver::<S>::setup(&mut ch, prg)?;
+    let mut ot = Rcv::setup(&mut ch, prg)?;
     let choices = random_bits(n, prg);
     let mut out = vec![Block::ZERO; n];
     let t = Instant::now();
@@ -425,13 +401,24 @@ pub(super) fn bench(as_json: bool, full: bool, scheme: SchemeChoice) -> Result<(
     // SoftSpokenOT (the session's default).
     say("2^22 correlated OTs, unchecked and checked");
     let n = 1usize << 22;
-    report.insert("cot_per_s".into(), json!(cot_per_s::<SemiHonest>(n, &mut prg)?));
-    report.insert("cot_checked_per_s".into(), json!(cot_per_s::<MaliciousReceiver>(n, &mut prg)?));
+    report.insert(
+        "cot_per_s".into(),
+        json!(cot_per_s::<OtExtSender<SemiHonest>, OtExtReceiver<SemiHonest>>(n, &mut prg)?),
+    );
+    report.insert(
+        "cot_checked_per_s".into(),
+        json!(cot_per_s::<OtExtSender<MaliciousReceiver>, OtExtReceiver<MaliciousReceiver>>(n, &mut prg)?),
+    );
     say("2^22 correlated OTs with SoftSpokenOT (K = 4), unchecked and checked");
-    report.insert("softspoken_cot_per_s".into(), json!(softspoken_cot_per_s::<SemiHonest>(n, &mut prg)?));
+    report.insert(
+        "softspoken_cot_per_s".into(),
+        json!(cot_per_s::<SoftSpokenSender<SemiHonest>, SoftSpokenReceiver<SemiHonest>>(n, &mut prg)?),
+    );
     report.insert(
         "softspoken_cot_checked_per_s".into(),
-        json!(softspoken_cot_per_s::<MaliciousReceiver>(n, &mut prg)?),
+        json!(cot_per_s::<SoftSpokenSender<MaliciousReceiver>, SoftSpokenReceiver<MaliciousReceiver>>(
+            n, &mut prg
+        )?),
     );
     report.insert("peak_rss_mib".into(), json!(peak_rss_mib().map(|m| m.round())));
 

@@ -68,9 +68,9 @@ use aes::Aes128;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::base;
-use super::check::{CheckAnswer, ColumnSource, Products, ReceiverCheck, SenderCheck, KOS_PADDING};
-use super::transpose::transpose_columns;
-use super::{OtError, Security, SemiHonest};
+use super::check::{CheckAnswer, ColumnSource, Products, ReceiverCheck, SenderCheck};
+use super::driver::{self, transpose_into_rows, ReceiverBatches, SenderBatches};
+use super::{CorrelatedOtReceiver, CorrelatedOtSender, OtError, Security, SemiHonest};
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::hash::{Tmmo, TweakableHash};
@@ -146,15 +146,6 @@ fn tweak(index: u64) -> Block {
     Block::new(TWEAK_DOMAIN | u128::from(index))
 }
 
-/// Splits `n` rows into the batches both parties process: full batches of
-/// [`BATCH_ROWS`], then the rest rounded up to a multiple of 128.
-pub(crate) fn batches(n: usize) -> impl Iterator<Item = (usize, usize)> {
-    (0..n.div_ceil(BATCH_ROWS)).map(move |b| {
-        let start = b * BATCH_ROWS;
-        (start, (n - start).min(BATCH_ROWS))
-    })
-}
-
 /// The sender (garbler) of an IKNP/ALSZ OT-extension session; `S` is the
 /// security level ([`SemiHonest`] by default, or
 /// [`MaliciousReceiver`](super::MaliciousReceiver)).
@@ -228,64 +219,10 @@ impl<S: Security> OtExtSender<S> {
         ch: &mut Channel<T>,
         zero_labels: &mut [Block],
     ) -> Result<(), OtError> {
-        let n = zero_labels.len();
-        let announced = ch.recv_u64()?;
-        if announced != n as u64 {
-            return Err(OtError::LengthMismatch {
-                what: "OT extension count",
-                expected: n as u64,
-                received: announced,
-            });
-        }
-        if !S::MALICIOUS_RECEIVER {
-            for (start, len) in batches(n) {
-                let rows = &mut zero_labels[start..start + len];
-                self.recv_columns(ch, rows.len(), 0)?;
-                self.finish_batch(rows, 0, None);
-            }
-            self.ot_index += n as u64;
-            return Ok(());
-        }
-        // The challenge seed is drawn now, so that each batch is folded into
-        // the check as it is computed, but it stays secret until every
-        // column has arrived (nothing leaves this side before): see
-        // `super::check`.
-        let mut check = SenderCheck::new(self.prg.random_block());
-        let plan: Vec<(usize, usize)> = batches(n).collect();
-        let (last, body) = match plan.split_last() {
-            Some((&last, body)) => (Some(last), body),
-            None => (None, &[][..]),
-        };
-        for &(start, len) in body {
-            let rows = &mut zero_labels[start..start + len];
-            self.recv_columns(ch, rows.len(), 0)?;
-            self.finish_batch(rows, 0, Some(&mut check));
-        }
-        // The last batch's columns, then those of the extra block of random
-        // OTs that masks the answer (right after them in `self.u`).
-        let last_m = last.map_or(0, |(_, len)| len.div_ceil(128) * 128);
-        if let Some((_, len)) = last {
-            self.recv_columns(ch, len, 0)?;
-        }
-        self.recv_columns(ch, KOS_PADDING, last_m)?;
-        // Every column has arrived: only now the challenge leaves this side.
-        // The receiver computes its answer while this side finishes the
-        // last batch.
-        ch.send_block(check.seed())?;
-        ch.flush()?;
-        if let Some((start, len)) = last {
-            self.finish_batch(&mut zero_labels[start..start + len], 0, Some(&mut check));
-        }
-        check.begin_padding();
-        let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
-        self.finish_batch(&mut pad, last_m, Some(&mut check));
-        let mut t = vec![Block::ZERO; 128];
-        ch.recv_blocks(&mut t)?;
-        let x = ch.recv_block()?;
-        if !check.verify(&CheckAnswer { t, x }, self.delta.as_block()) {
-            return Err(OtError::ConsistencyCheckFailed);
-        }
-        self.ot_index += n as u64;
+        let seed = S::MALICIOUS_RECEIVER.then(|| self.prg.random_block());
+        let delta = self.delta.as_block();
+        driver::send_correlated(self, ch, seed, delta, zero_labels)?;
+        self.ot_index += zero_labels.len() as u64;
         Ok(())
     }
 
@@ -343,11 +280,17 @@ impl<S: Security> OtExtSender<S> {
         ch.flush()?;
         Ok(())
     }
+}
+
+impl<S: Security> SenderBatches for OtExtSender<S> {
+    fn message_blocks(len: usize) -> usize {
+        len.div_ceil(128) * 128
+    }
 
     /// Receives the receiver's columns for a batch of `len` OTs (at most
     /// [`BATCH_ROWS`], rounded up to a multiple of 128) into `self.u`, from
     /// block `offset` on.
-    fn recv_columns<T: Read + Write>(
+    fn recv_batch<T: Read + Write>(
         &mut self,
         ch: &mut Channel<T>,
         len: usize,
@@ -368,7 +311,7 @@ impl<S: Security> OtExtSender<S> {
     }
 
     /// Computes one batch of `rows.len()` OTs from the columns that
-    /// [`Self::recv_columns`] put at `offset` in `self.u`, folding them into
+    /// [`Self::recv_batch`] put at `offset` in `self.u`, folding them into
     /// `check`.
     fn finish_batch(&mut self, rows: &mut [Block], offset: usize, mut check: Option<&mut SenderCheck>) {
         let m = rows.len().div_ceil(128) * 128;
@@ -393,13 +336,7 @@ impl<S: Security> OtExtSender<S> {
             }
         }
         self.ctr += nb as u64;
-        if m == rows.len() {
-            transpose_columns(q, rows);
-        } else {
-            let mut tmp = Zeroizing::new(vec![Block::ZERO; m]);
-            transpose_columns(q, &mut tmp);
-            rows.copy_from_slice(&tmp[..rows.len()]);
-        }
+        transpose_into_rows(q, rows);
     }
 }
 
@@ -494,36 +431,8 @@ impl<S: Security> OtExtReceiver<S> {
         choices: &[bool],
         labels: &mut [Block],
     ) -> Result<(), OtError> {
-        if choices.len() != labels.len() {
-            return Err(OtError::InvalidInput("choice bits and outputs have different lengths"));
-        }
-        let n = labels.len();
-        ch.send_u64(n as u64)?;
-        let mut check = S::MALICIOUS_RECEIVER.then(ReceiverCheck::default);
-        for (start, len) in batches(n) {
-            self.extend_batch(
-                ch,
-                &choices[start..start + len],
-                &mut labels[start..start + len],
-                check.as_mut(),
-            )?;
-        }
-        if let Some(mut check) = check {
-            // Secret: these random choices mask the answer.
-            let pad_choices: Zeroizing<Vec<bool>> =
-                Zeroizing::new((0..KOS_PADDING).map(|_| self.prg.random_bool()).collect());
-            let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
-            check.begin_padding();
-            self.extend_batch(ch, &pad_choices, &mut pad, Some(&mut check))?;
-            ch.flush()?;
-            let seed = ch.recv_block()?;
-            // The T columns are G(k_i^0): re-expanded, not kept.
-            let answer = check.answer(seed, &self.prgs0);
-            ch.send_blocks(&answer.t)?;
-            ch.send_block(answer.x)?;
-        }
-        ch.flush()?;
-        self.ot_index += n as u64;
+        driver::receive_correlated(self, ch, S::MALICIOUS_RECEIVER, choices, labels)?;
+        self.ot_index += labels.len() as u64;
         Ok(())
     }
 
@@ -579,6 +488,17 @@ impl<S: Security> OtExtReceiver<S> {
         }
         Ok(())
     }
+}
+
+impl<S: Security> ReceiverBatches for OtExtReceiver<S> {
+    fn random_bool(&mut self) -> bool {
+        self.prg.random_bool()
+    }
+
+    /// The `T` columns are `G(k_i^0)`: re-expanded, not kept.
+    fn answer(&self, check: ReceiverCheck, seed: Block) -> CheckAnswer {
+        check.answer(seed, &self.prgs0)
+    }
 
     fn extend_batch<T: Read + Write>(
         &mut self,
@@ -622,13 +542,7 @@ impl<S: Security> OtExtReceiver<S> {
         if let Some(check) = check {
             check.push_batch(ctr, r);
         }
-        if m == rows.len() {
-            transpose_columns(t, rows);
-        } else {
-            let mut tmp = Zeroizing::new(vec![Block::ZERO; m]);
-            transpose_columns(t, &mut tmp);
-            rows.copy_from_slice(&tmp[..rows.len()]);
-        }
+        transpose_into_rows(t, rows);
         Ok(())
     }
 }
@@ -668,6 +582,39 @@ impl<S: Security> std::fmt::Debug for OtExtReceiver<S> {
     }
 }
 
+impl<S: Security> CorrelatedOtSender for OtExtSender<S> {
+    fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg, delta: Delta) -> Result<Self, OtError> {
+        Self::setup(ch, prg, delta)
+    }
+
+    fn send_correlated<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        zero_labels: &mut [Block],
+    ) -> Result<(), OtError> {
+        Self::send_correlated(self, ch, zero_labels)
+    }
+}
+
+impl<S: Security> CorrelatedOtReceiver for OtExtReceiver<S> {
+    fn setup_started<T: Read + Write>(
+        ch: &mut Channel<T>,
+        prg: &mut Prg,
+        started: base::SenderStart,
+    ) -> Result<Self, OtError> {
+        Self::setup_started(ch, prg, started)
+    }
+
+    fn receive_correlated<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        choices: &[bool],
+        labels: &mut [Block],
+    ) -> Result<(), OtError> {
+        Self::receive_correlated(self, ch, choices, labels)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -685,13 +632,6 @@ mod tests {
         let bits: Vec<bool> = (0..123).map(|i| (i * 37 + 5) % 7 < 3).collect();
         let expect = bits.iter().enumerate().fold(0u128, |v, (i, &b)| v | (u128::from(b) << i));
         assert_eq!(pack_bits(&bits), expect);
-    }
-
-    #[test]
-    fn batches_cover_everything() {
-        let v: Vec<_> = batches(BATCH_ROWS * 2 + 5).collect();
-        assert_eq!(v, vec![(0, BATCH_ROWS), (BATCH_ROWS, BATCH_ROWS), (2 * BATCH_ROWS, 5)]);
-        assert_eq!(batches(0).count(), 0);
     }
 
     /// One malicious-mode call of `n` OTs (all choice bits 1) on a fresh

@@ -35,6 +35,12 @@
 //!    type parameter; its module docs give the protocol and why the original
 //!    check is not used.
 //!
+//! Both extensions run the same call-level protocol (the count, the
+//! batches, when the check's challenge may leave the sender), written once
+//! in `driver.rs`; each supplies only its per-batch work. A caller that
+//! wants either extension through one code path uses the
+//! [`CorrelatedOtSender`] and [`CorrelatedOtReceiver`] traits.
+//!
 //! On top of the correlated OT, the extension offers **random OT**
 //! (messages `H(x_j)`, `H(x_j ⊕ Δ)`, no extra communication; with chosen
 //! or, via `receive_random_choices`, random choice bits) and
@@ -118,6 +124,7 @@
 
 pub mod base;
 pub(crate) mod check;
+pub(crate) mod driver;
 pub(crate) mod extension;
 pub(crate) mod softspoken;
 pub(crate) mod transpose;
@@ -125,7 +132,53 @@ pub(crate) mod transpose;
 pub use extension::{OtExtReceiver, OtExtSender};
 pub use softspoken::{SoftSpokenReceiver, SoftSpokenSender, SOFTSPOKEN_K};
 
-use crate::channel::ChannelError;
+use std::io::{Read, Write};
+
+use crate::block::Block;
+use crate::channel::{Channel, ChannelError};
+use crate::prg::{Delta, Prg};
+
+/// The sender of a Δ-correlated OT extension, whichever the construction
+/// ([`OtExtSender`], [`SoftSpokenSender`]): one code path runs either.
+pub trait CorrelatedOtSender: Sized {
+    /// Runs the base OTs (and whatever else the construction sets up once)
+    /// and returns a session whose correlated OTs have correlation `delta`.
+    fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg, delta: Delta) -> Result<Self, OtError>;
+
+    /// Correlated OT: fills `zero_labels` with `q_j`; the receiver gets
+    /// `q_j ⊕ b_j·Δ` for its choice bits `b_j`.
+    fn send_correlated<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        zero_labels: &mut [Block],
+    ) -> Result<(), OtError>;
+}
+
+/// The receiver of a Δ-correlated OT extension, whichever the construction
+/// ([`OtExtReceiver`], [`SoftSpokenReceiver`]).
+pub trait CorrelatedOtReceiver: Sized {
+    /// Sets up a session as the base OTs' sender, when their first message
+    /// already went out ([`base::SenderStart::send`]).
+    fn setup_started<T: Read + Write>(
+        ch: &mut Channel<T>,
+        prg: &mut Prg,
+        started: base::SenderStart,
+    ) -> Result<Self, OtError>;
+
+    /// Sets up a session, base OTs included.
+    fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<Self, OtError> {
+        let started = base::SenderStart::send(ch, prg)?;
+        Self::setup_started(ch, prg, started)
+    }
+
+    /// Correlated OT: `labels[j] = q_j ⊕ choices[j]·Δ`.
+    fn receive_correlated<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        choices: &[bool],
+        labels: &mut [Block],
+    ) -> Result<(), OtError>;
+}
 
 /// An error from an oblivious-transfer protocol.
 #[derive(Debug, thiserror::Error)]

@@ -21,7 +21,10 @@ use crate::garble::{
     ActiveLabel, Encoder, Evaluator, GarbledOutputs, Garbler, GarblingScheme, OutputDecodeError,
     OutputDecoder, ThreeHalves,
 };
-use crate::ot::{base, MaliciousReceiver, OtExtReceiver, OtExtSender, SoftSpokenReceiver, SoftSpokenSender};
+use crate::ot::{
+    base, CorrelatedOtReceiver, CorrelatedOtSender, MaliciousReceiver, OtExtReceiver, OtExtSender,
+    SoftSpokenReceiver, SoftSpokenSender,
+};
 use crate::prg::{Delta, Prg};
 use garblet_circuits::Party;
 use std::io::{Read, Write};
@@ -77,16 +80,10 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
     if use_extension(config, n) {
         match config.ot {
             OtChoice::KosChecked => {
-                config.enter(Phase::BaseOt, ch);
-                let mut ot = OtExtSender::<MaliciousReceiver>::setup(ch, prg, copy_delta(delta))?;
-                config.enter(Phase::OtExtension, ch);
-                ot.send_correlated(ch, &mut zero)?;
+                extension_send::<OtExtSender<MaliciousReceiver>, T>(ch, config, prg, delta, &mut zero)?
             }
             OtChoice::SoftSpoken => {
-                config.enter(Phase::BaseOt, ch);
-                let mut ot = SoftSpokenSender::<MaliciousReceiver>::setup(ch, prg, copy_delta(delta))?;
-                config.enter(Phase::OtExtension, ch);
-                ot.send_correlated(ch, &mut zero)?;
+                extension_send::<SoftSpokenSender<MaliciousReceiver>, T>(ch, config, prg, delta, &mut zero)?
             }
         }
     } else {
@@ -109,6 +106,40 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
     Ok(zero)
 }
 
+/// The garbler's side of the OT extension, whichever the construction.
+fn extension_send<O: CorrelatedOtSender, T: Read + Write>(
+    ch: &mut Channel<T>,
+    config: &SessionConfig,
+    prg: &mut Prg,
+    delta: &Delta,
+    zero: &mut [Block],
+) -> Result<(), SessionError> {
+    config.enter(Phase::BaseOt, ch);
+    let mut ot = O::setup(ch, prg, copy_delta(delta))?;
+    config.enter(Phase::OtExtension, ch);
+    ot.send_correlated(ch, zero)?;
+    Ok(())
+}
+
+/// The evaluator's side of the OT extension, whichever the construction.
+fn extension_receive<O: CorrelatedOtReceiver, T: Read + Write>(
+    ch: &mut Channel<T>,
+    config: &SessionConfig,
+    prg: &mut Prg,
+    bits: &[bool],
+    started: Option<base::SenderStart>,
+    labels: &mut [Block],
+) -> Result<(), SessionError> {
+    config.enter(Phase::BaseOt, ch);
+    let mut ot = match started {
+        Some(s) => O::setup_started(ch, prg, s)?,
+        None => O::setup(ch, prg)?,
+    };
+    config.enter(Phase::OtExtension, ch);
+    ot.receive_correlated(ch, bits, labels)?;
+    Ok(())
+}
+
 /// Evaluator inputs by OT, the evaluator's side: the active label of each
 /// of its input bits.
 pub(crate) fn ot_receive_labels<T: Read + Write>(
@@ -124,24 +155,22 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
     }
     if use_extension(config, bits.len()) {
         match config.ot {
-            OtChoice::KosChecked => {
-                config.enter(Phase::BaseOt, ch);
-                let mut ot = match started {
-                    Some(s) => OtExtReceiver::<MaliciousReceiver>::setup_started(ch, prg, s)?,
-                    None => OtExtReceiver::<MaliciousReceiver>::setup(ch, prg)?,
-                };
-                config.enter(Phase::OtExtension, ch);
-                ot.receive_correlated(ch, bits, &mut labels)?;
-            }
-            OtChoice::SoftSpoken => {
-                config.enter(Phase::BaseOt, ch);
-                let mut ot = match started {
-                    Some(s) => SoftSpokenReceiver::<MaliciousReceiver>::setup_started(ch, prg, s)?,
-                    None => SoftSpokenReceiver::<MaliciousReceiver>::setup(ch, prg)?,
-                };
-                config.enter(Phase::OtExtension, ch);
-                ot.receive_correlated(ch, bits, &mut labels)?;
-            }
+            OtChoice::KosChecked => extension_receive::<OtExtReceiver<MaliciousReceiver>, T>(
+                ch,
+                config,
+                prg,
+                bits,
+                started,
+                &mut labels,
+            )?,
+            OtChoice::SoftSpoken => extension_receive::<SoftSpokenReceiver<MaliciousReceiver>, T>(
+                ch,
+                config,
+                prg,
+                bits,
+                started,
+                &mut labels,
+            )?,
         }
     } else {
         config.enter(Phase::BaseOt, ch);

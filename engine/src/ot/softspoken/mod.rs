@@ -93,10 +93,10 @@ use std::marker::PhantomData;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::base;
-use super::check::{CheckAnswer, ColumnSource, ReceiverCheck, SenderCheck, KOS_PADDING};
-use super::extension::{batches, pack_bits, ColumnPrgs, BATCH_ROWS, KAPPA};
-use super::transpose::transpose_columns;
-use super::{OtError, Security, SemiHonest};
+use super::check::{CheckAnswer, ColumnSource, ReceiverCheck, SenderCheck};
+use super::driver::{self, transpose_into_rows, ReceiverBatches, SenderBatches};
+use super::extension::{pack_bits, ColumnPrgs, BATCH_ROWS, KAPPA};
+use super::{CorrelatedOtReceiver, CorrelatedOtSender, OtError, Security, SemiHonest};
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::prg::{Delta, Prg};
@@ -228,63 +228,22 @@ impl<S: Security, const K: usize> SoftSpokenSender<S, K> {
         ch: &mut Channel<T>,
         zero_labels: &mut [Block],
     ) -> Result<(), OtError> {
-        let n = zero_labels.len();
-        let announced = ch.recv_u64()?;
-        if announced != n as u64 {
-            return Err(OtError::LengthMismatch {
-                what: "OT extension count",
-                expected: n as u64,
-                received: announced,
-            });
-        }
-        if !S::MALICIOUS_RECEIVER {
-            for (start, len) in batches(n) {
-                let rows = &mut zero_labels[start..start + len];
-                self.recv_columns(ch, rows.len(), 0)?;
-                self.finish_batch(rows, 0, None);
-            }
-            self.ot_index += n as u64;
-            return Ok(());
-        }
-        // As for IKNP: the seed is drawn now and sent only once every
-        // column of the call has arrived (see `super::check`).
-        let mut check = SenderCheck::new(self.prg.random_block());
-        let plan: Vec<(usize, usize)> = batches(n).collect();
-        let (last, body) = match plan.split_last() {
-            Some((&last, body)) => (Some(last), body),
-            None => (None, &[][..]),
-        };
-        for &(start, len) in body {
-            let rows = &mut zero_labels[start..start + len];
-            self.recv_columns(ch, rows.len(), 0)?;
-            self.finish_batch(rows, 0, Some(&mut check));
-        }
-        let last_off = last.map_or(0, |(_, len)| Self::CHUNKS * len.div_ceil(128));
-        if let Some((_, len)) = last {
-            self.recv_columns(ch, len, 0)?;
-        }
-        self.recv_columns(ch, KOS_PADDING, last_off)?;
-        ch.send_block(check.seed())?;
-        ch.flush()?;
-        if let Some((start, len)) = last {
-            self.finish_batch(&mut zero_labels[start..start + len], 0, Some(&mut check));
-        }
-        check.begin_padding();
-        let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
-        self.finish_batch(&mut pad, last_off, Some(&mut check));
-        let mut t = vec![Block::ZERO; 128];
-        ch.recv_blocks(&mut t)?;
-        let x = ch.recv_block()?;
-        if !check.verify(&CheckAnswer { t, x }, self.delta.as_block()) {
-            return Err(OtError::ConsistencyCheckFailed);
-        }
-        self.ot_index += n as u64;
+        let seed = S::MALICIOUS_RECEIVER.then(|| self.prg.random_block());
+        let delta = self.delta.as_block();
+        driver::send_correlated(self, ch, seed, delta, zero_labels)?;
+        self.ot_index += zero_labels.len() as u64;
         Ok(())
+    }
+}
+
+impl<S: Security, const K: usize> SenderBatches for SoftSpokenSender<S, K> {
+    fn message_blocks(len: usize) -> usize {
+        Self::CHUNKS * len.div_ceil(128)
     }
 
     /// Receives the correction columns of a batch of `len` OTs into
     /// `self.u`, from block `offset` on.
-    fn recv_columns<T: Read + Write>(
+    fn recv_batch<T: Read + Write>(
         &mut self,
         ch: &mut Channel<T>,
         len: usize,
@@ -343,13 +302,7 @@ impl<S: Security, const K: usize> SoftSpokenSender<S, K> {
             }
         }
         self.ctr += nb as u64;
-        if m == rows.len() {
-            transpose_columns(q, rows);
-        } else {
-            let mut tmp = Zeroizing::new(vec![Block::ZERO; m]);
-            transpose_columns(q, &mut tmp);
-            rows.copy_from_slice(&tmp[..rows.len()]);
-        }
+        transpose_into_rows(q, rows);
     }
 }
 
@@ -468,36 +421,20 @@ impl<S: Security, const K: usize> SoftSpokenReceiver<S, K> {
         choices: &[bool],
         labels: &mut [Block],
     ) -> Result<(), OtError> {
-        if choices.len() != labels.len() {
-            return Err(OtError::InvalidInput("choice bits and outputs have different lengths"));
-        }
-        let n = labels.len();
-        ch.send_u64(n as u64)?;
-        let mut check = S::MALICIOUS_RECEIVER.then(ReceiverCheck::default);
-        for (start, len) in batches(n) {
-            self.extend_batch(
-                ch,
-                &choices[start..start + len],
-                &mut labels[start..start + len],
-                check.as_mut(),
-            )?;
-        }
-        if let Some(mut check) = check {
-            let pad_choices: Zeroizing<Vec<bool>> =
-                Zeroizing::new((0..KOS_PADDING).map(|_| self.prg.random_bool()).collect());
-            let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
-            check.begin_padding();
-            self.extend_batch(ch, &pad_choices, &mut pad, Some(&mut check))?;
-            ch.flush()?;
-            let seed = ch.recv_block()?;
-            let source = ChunkColumns::<K> { prgs: &self.prgs, cache: RefCell::default() };
-            let answer = check.answer(seed, &source);
-            ch.send_blocks(&answer.t)?;
-            ch.send_block(answer.x)?;
-        }
-        ch.flush()?;
-        self.ot_index += n as u64;
+        driver::receive_correlated(self, ch, S::MALICIOUS_RECEIVER, choices, labels)?;
+        self.ot_index += labels.len() as u64;
         Ok(())
+    }
+}
+
+impl<S: Security, const K: usize> ReceiverBatches for SoftSpokenReceiver<S, K> {
+    fn random_bool(&mut self) -> bool {
+        self.prg.random_bool()
+    }
+
+    /// The `T` columns are re-expanded from the leaves, a chunk at a time.
+    fn answer(&self, check: ReceiverCheck, seed: Block) -> CheckAnswer {
+        check.answer(seed, &ChunkColumns::<K> { prgs: &self.prgs, cache: RefCell::default() })
     }
 
     fn extend_batch<T: Read + Write>(
@@ -541,13 +478,7 @@ impl<S: Security, const K: usize> SoftSpokenReceiver<S, K> {
         if let Some(check) = check {
             check.push_batch(ctr, r);
         }
-        if m == rows.len() {
-            transpose_columns(t, rows);
-        } else {
-            let mut tmp = Zeroizing::new(vec![Block::ZERO; m]);
-            transpose_columns(t, &mut tmp);
-            rows.copy_from_slice(&tmp[..rows.len()]);
-        }
+        transpose_into_rows(t, rows);
         Ok(())
     }
 }
@@ -601,5 +532,38 @@ impl<const K: usize> ColumnSource for ChunkColumns<'_, K> {
             *key = Some((c, ctr, nb));
         }
         col.copy_from_slice(&cache.cols[b * nb..(b + 1) * nb]);
+    }
+}
+
+impl<S: Security, const K: usize> CorrelatedOtSender for SoftSpokenSender<S, K> {
+    fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg, delta: Delta) -> Result<Self, OtError> {
+        Self::setup(ch, prg, delta)
+    }
+
+    fn send_correlated<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        zero_labels: &mut [Block],
+    ) -> Result<(), OtError> {
+        Self::send_correlated(self, ch, zero_labels)
+    }
+}
+
+impl<S: Security, const K: usize> CorrelatedOtReceiver for SoftSpokenReceiver<S, K> {
+    fn setup_started<T: Read + Write>(
+        ch: &mut Channel<T>,
+        prg: &mut Prg,
+        started: base::SenderStart,
+    ) -> Result<Self, OtError> {
+        Self::setup_started(ch, prg, started)
+    }
+
+    fn receive_correlated<T: Read + Write>(
+        &mut self,
+        ch: &mut Channel<T>,
+        choices: &[bool],
+        labels: &mut [Block],
+    ) -> Result<(), OtError> {
+        Self::receive_correlated(self, ch, choices, labels)
     }
 }
