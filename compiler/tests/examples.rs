@@ -201,3 +201,27 @@ fn sort_cost() {
     report("sort", &p);
     assert_eq!(p.circuit.stats().and, 4032);
 }
+
+// ----- hash fold (the 10^9-gate streamed workload) ------------------------------------
+
+fn hash_fold_reference(key: u64, xs: &[u16]) -> u64 {
+    xs.iter().fold(0u64, |acc, &x| {
+        let mut h = u64::from(x) ^ key;
+        h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h ^= h >> 29;
+        h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        h ^= h >> 32;
+        h = h.wrapping_mul(0x94D0_49BB_1331_11EB);
+        h ^= h >> 31;
+        acc.wrapping_add(h)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(4) })]
+    #[test]
+    fn hash_fold(key in any::<u64>(), xs in any::<[u16; 64]>()) {
+        let p = build(example!("hash_fold.gbl"));
+        prop_assert_eq!(run(&p, &[json!(key), json!(xs[..])]), json!(hash_fold_reference(key, &xs)));
+    }
+}

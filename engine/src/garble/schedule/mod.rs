@@ -136,16 +136,17 @@ enum Compile<'a> {
     Renaming(&'a RenameFacts),
 }
 
-/// A list of gates as a source: one part of a looped circuit
+/// One part of a looped circuit — the prologue, the body behind its copy
+/// window, or the epilogue — as a gate source over the circuit's wires
 /// ([`Plan::looped`]).
-struct RenamedGates {
+struct LoopPart {
     gates: Vec<Gate>,
     num_wires: u32,
     input_bits: u64,
     outputs: Vec<WireId>,
 }
 
-impl GateSource for RenamedGates {
+impl GateSource for LoopPart {
     fn num_wires(&self) -> u32 {
         self.num_wires
     }
@@ -421,7 +422,7 @@ impl<'s> Plan<'s> {
                 Gate { a: mv(g.a), b: mv(g.b), out: g.out, kind: g.kind }
             })
             .collect();
-        let part = |gates: Vec<Gate>| RenamedGates {
+        let part = |gates: Vec<Gate>| LoopPart {
             gates,
             num_wires,
             input_bits: source.input_bits(),
@@ -453,7 +454,7 @@ impl<'s> Plan<'s> {
         let mut after_body = after_epilogue.clone();
         reads_first(&epilogue.gates, &mut after_body);
         reads_first(&body.gates, &mut after_body);
-        let windows = |part: &RenamedGates, live_after: &[u32]| -> Result<Vec<Window>, PlanError> {
+        let windows = |part: &LoopPart, live_after: &[u32]| -> Result<Vec<Window>, PlanError> {
             if part.gates.is_empty() {
                 return Ok(Vec::new());
             }
