@@ -472,6 +472,24 @@ impl Circuit {
         self.gates
     }
 
+    /// The circuit's interface alone: the same inputs and outputs (names,
+    /// owners, widths, readers), no gates, every output bit on wire 0. What
+    /// a caller keeps for reporting once it has handed the gates on, so
+    /// that no second copy of them stays alive.
+    pub fn interface(&self) -> Circuit {
+        let outputs = self
+            .outputs
+            .iter()
+            .map(|o| Output { wires: vec![WireId::ZERO; o.wires.len()], ..o.clone() })
+            .collect();
+        Circuit {
+            num_wires: WireId::FIRST_FREE + u32::try_from(self.input_bits()).unwrap_or(u32::MAX - 2),
+            inputs: self.inputs.clone(),
+            outputs,
+            gates: Vec::new(),
+        }
+    }
+
     pub(crate) fn into_parts(self) -> (u32, Vec<Input>, Vec<Output>, Vec<Gate>) {
         (self.num_wires, self.inputs, self.outputs, self.gates)
     }

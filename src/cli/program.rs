@@ -130,7 +130,8 @@ pub(super) struct Loaded {
     /// How its values print.
     pub style: ValueStyle,
     /// For programs in the language: the compiled program (types of the
-    /// inputs and the result, per-line costs).
+    /// inputs and the result, per-line costs). Its `circuit` is only the
+    /// interface (no gates): the gates are [`Loaded::circuit`]'s.
     pub program: Option<Box<garblet::compiler::Program>>,
     /// For programs in the language: the source text.
     pub source: Option<String>,
@@ -223,8 +224,14 @@ impl Loaded {
             // The progress line is cleared here, before anything prints.
         };
         match compiled {
-            Ok(program) => Ok(Loaded {
-                circuit: program.circuit.clone(),
+            // One copy of the gates: the loaded circuit takes them, and
+            // the program keeps only the interface (its metadata is what
+            // the commands read; `Loaded`'s methods pick the gates).
+            Ok(mut program) => Ok(Loaded {
+                circuit: {
+                    let interface = program.circuit.interface();
+                    std::mem::replace(&mut program.circuit, interface)
+                },
                 path: name.to_owned(),
                 style: ValueStyle::Integer,
                 program: Some(Box::new(program)),

@@ -6,7 +6,7 @@ use super::audit::{self, Audit};
 use super::links::{self, Links};
 use super::program::Loaded;
 use anyhow::{bail, Context, Result};
-use garblet::circuits::{Circuit, InputSpec, Output, Party, WireId};
+use garblet::circuits::{Circuit, Party};
 use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, NetError, PinnedTls, StallDirection, TcpOptions};
 use garblet::engine::session::{
@@ -138,14 +138,7 @@ fn take_large_circuit(req: &mut RunRequest) -> Option<Circuit> {
     if req.mode == SecurityMode::DualExecution || circuit.gates().len() < PIPELINE_FROM_GATES {
         return None;
     }
-    let inputs = circuit.inputs().iter().map(|i| InputSpec::new(i.name.clone(), i.party, i.width)).collect();
-    let outputs = circuit
-        .outputs()
-        .iter()
-        .map(|o| Output { wires: vec![WireId::ZERO; o.wires.len()], ..o.clone() })
-        .collect();
-    let shell =
-        Circuit::new(WireId::FIRST_FREE + circuit.input_bits() as u32, inputs, outputs, Vec::new()).ok()?;
+    let shell = circuit.interface();
     Some(std::mem::replace(&mut req.program.circuit, shell))
 }
 
