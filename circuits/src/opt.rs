@@ -158,6 +158,16 @@ pub fn renumber_wires(circuit: &Circuit) -> Circuit {
     Circuit::from_parts_unchecked(next, inputs, outputs, out_gates)
 }
 
+/// [`optimize`] for a circuit that a [`Builder`] with the default options
+/// built in one pass (every gate folded and hashed as it was added, as the
+/// compiler's lowering builds): replaying it through a second builder
+/// would give the same gates again, so only the dead gates go and the
+/// wires are reused. One pass over the gates and no hash table instead of
+/// a full rebuild (the compiler's largest cost on big unrolled programs).
+pub fn optimize_built(circuit: &Circuit) -> Circuit {
+    renumber_wires(&remove_dead_gates(circuit))
+}
+
 /// Every pass: constants, structural hashing, dead gates, wire reuse.
 pub fn optimize(circuit: &Circuit) -> Circuit {
     let c = rebuild(circuit, BuilderOptions::default());

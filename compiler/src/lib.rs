@@ -308,7 +308,10 @@ fn compile_here(
     // A looped circuit was optimised with its line costs, in `lower`.
     let circuit = match lowered.looped {
         Some(_) => lowered.circuit,
-        None => garblet_circuits::opt::optimize(&lowered.circuit),
+        // The lowering's builder folded and hashed every gate as it was
+        // added: a second builder pass would find nothing (tested below),
+        // so only dead gates go and wires are reused.
+        None => garblet_circuits::opt::optimize_built(&lowered.circuit),
     };
     Ok(Program {
         circuit,
@@ -326,6 +329,45 @@ fn compile_here(
 mod tests {
     use super::*;
     use std::sync::Mutex;
+
+    /// `optimize_built` is `optimize` for what the lowering builds: the
+    /// full rebuild (constants, structural hashing) finds nothing more, on
+    /// every example and on programs that exercise the lowering's
+    /// speculative paths (secret `if`, `match`, loops, functions).
+    #[test]
+    fn the_lowering_leaves_nothing_for_a_second_builder_pass() {
+        let programs = [
+            include_str!("../../examples/auction.gbl"),
+            include_str!("../../examples/hamming.gbl"),
+            include_str!("../../examples/hash_fold.gbl"),
+            include_str!("../../examples/millionaires.gbl"),
+            include_str!("../../examples/model_benchmark.gbl"),
+            include_str!("../../examples/set_intersection.gbl"),
+            include_str!("../../examples/sort.gbl"),
+            include_str!("../../examples/table_lookup.gbl"),
+            "fn main(#[garbler] a: [u32; 8], #[evaluator] b: [u32; 8]) -> u32 {
+                let mut s = 0u32; let mut m = 0u32;
+                for i in 0..8 { s = s + a[i] * b[i]; if a[i] > b[i] { m = m ^ a[i]; } else { m = m + (b[i] >> 3); } }
+                match s & 3 { 0 => s ^ m, 1 => s.wrapping_sub(m), _ => m.rotate_left(5) ^ !s }
+            }",
+            "fn f(x: i16, y: i16) -> i16 { if x < y { x.saturating_sub(y) } else { y.max(x) } }
+             fn main(#[garbler] a: [i16; 6], #[evaluator] b: [i16; 6]) -> (i16, bool) {
+                let mut acc = 0i16;
+                for i in 0..6 { acc = acc.wrapping_add(f(a[i], b[i])); }
+                (acc, a[0] == b[0] && !(a[1] == b[1]))
+            }",
+        ];
+        for (k, src) in programs.iter().enumerate() {
+            let tokens = scan::scan(src).unwrap();
+            let untyped = parse::parse(tokens).unwrap();
+            let checked = check::check(untyped).unwrap();
+            let lowered = lower::lower(&checked, src, StreamLoops::Never).unwrap();
+            let full = garblet_circuits::opt::optimize(&lowered.circuit);
+            let built = garblet_circuits::opt::optimize_built(&lowered.circuit);
+            assert_eq!(full.digest(), built.digest(), "program {k}");
+            assert!(built.and_count() > 0, "program {k} does some work");
+        }
+    }
 
     #[test]
     fn stages_are_reported_in_pipeline_order() {
