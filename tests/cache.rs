@@ -309,3 +309,55 @@ fn an_unusable_cache_directory_is_a_usage_error() {
     assert!(stderr(&out).contains("cannot use the cache directory"), "{}", stderr(&out));
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }
+
+#[test]
+fn a_service_takes_the_cache_from_its_configuration_or_the_flag() {
+    let s = Scratch::new("cache-serve");
+    aes_copy(&s);
+    support::keygen(&s.path("id"));
+    std::fs::write(s.path("in.json"), format!("{{\"in1\": \"{}\"}}", hex(&PT))).unwrap();
+    let config = s.path("service.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\nidentity = \"id\"\naudit_log = \"audit.jsonl\"\ncache = \"c\"\n\n[[peer]]\nname = \"vendor\"\nfingerprint = \"{}\"\n\n[[program]]\nname = \"aes\"\npath = \"aes_128.txt\"\nrole = \"evaluator\"\ninputs = \"in.json\"\npeers = [\"vendor\"]\nmax_runs = 1\nwindow = \"1h\"\n",
+            "ab".repeat(32)
+        ),
+    )
+    .unwrap();
+    let check = |extra: &[&str]| {
+        let out = bin()
+            .args(["serve", "--check", "--config", config.to_str().unwrap()])
+            .args(extra)
+            .env_remove("GARBLET_CACHE")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    // Relative to the configuration's directory.
+    let c = s.path("c");
+    assert!(check(&[]).contains(&format!("cached {}", s.path("aes_128.txt").display())));
+    assert!(check(&[]).contains(&format!(
+        "cache hit: loaded {} from {}",
+        digest_of(&s.path("aes_128.txt")),
+        c.display()
+    )));
+    // --cache wins.
+    let other = s.path("other");
+    assert!(check(&["--cache", other.to_str().unwrap()]).contains(&format!("in {}", other.display())));
+}
+
+#[test]
+fn an_empty_garblet_cache_is_no_cache() {
+    let s = Scratch::new("cache-env-empty");
+    let aes = aes_copy(&s);
+    let out = bin()
+        .args(["stats", aes.to_str().unwrap()])
+        .env("GARBLET_CACHE", "")
+        .current_dir(s.path(""))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("cache"), "{}", stderr(&out));
+}

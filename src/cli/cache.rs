@@ -309,3 +309,42 @@ impl<W: Write> Write for HashingWriter<W> {
         self.inner.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_64_lower_case_hex_digits() {
+        assert!(is_digest(&"0a".repeat(32)));
+        for bad in
+            ["", "0a", &"0A".repeat(32), &"0g".repeat(32), &"0a".repeat(33), &format!("{} ", "0a".repeat(32))]
+        {
+            assert!(!is_digest(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("garblet-cache-unit-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let failed = write_atomically(
+            &dir,
+            |f| {
+                f.write_all(b"half")?;
+                Err::<(), _>(io::Error::other("disk full"))
+            },
+            |_| dir.join("never"),
+        );
+        assert!(failed.unwrap_err().to_string().contains("disk full"));
+        // A rename onto a directory fails too.
+        fs::create_dir_all(dir.join("taken")).unwrap();
+        assert!(write_atomically(&dir, |f| f.write_all(b"x"), |_| dir.join("taken")).is_err());
+        let left: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("taken")]);
+        write_atomically(&dir, |f| f.write_all(b"whole"), |_| dir.join("done")).unwrap();
+        assert_eq!(fs::read(dir.join("done")).unwrap(), b"whole");
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

@@ -137,9 +137,10 @@ enum Command {
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
-        /// Keep and reuse the binary form of Bristol circuit files in DIR
-        /// (keyed by the file's blake3; docs/CIRCUITS.md, "The circuit cache").
-        #[arg(long, value_name = "DIR", env = "GARBLET_CACHE")]
+        /// Keep and reuse the binary form of Bristol circuit files in DIR,
+        /// keyed by the file's blake3 (docs/CIRCUITS.md, "The circuit
+        /// cache"); default: $GARBLET_CACHE if set, else no cache.
+        #[arg(long, value_name = "DIR")]
         cache: Option<PathBuf>,
     },
     /// Compile a program (.gbl) to a circuit file (Bristol Fashion or binary).
@@ -173,9 +174,10 @@ enum Command {
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
-        /// Keep and reuse the binary form of Bristol circuit files in DIR
-        /// (keyed by the file's blake3; docs/CIRCUITS.md, "The circuit cache").
-        #[arg(long, value_name = "DIR", env = "GARBLET_CACHE")]
+        /// Keep and reuse the binary form of Bristol circuit files in DIR,
+        /// keyed by the file's blake3 (docs/CIRCUITS.md, "The circuit
+        /// cache"); default: $GARBLET_CACHE if set, else no cache.
+        #[arg(long, value_name = "DIR")]
         cache: Option<PathBuf>,
     },
     /// Evaluate a circuit in plaintext on inputs given in full.
@@ -195,9 +197,10 @@ enum Command {
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
-        /// Keep and reuse the binary form of Bristol circuit files in DIR
-        /// (keyed by the file's blake3; docs/CIRCUITS.md, "The circuit cache").
-        #[arg(long, value_name = "DIR", env = "GARBLET_CACHE")]
+        /// Keep and reuse the binary form of Bristol circuit files in DIR,
+        /// keyed by the file's blake3 (docs/CIRCUITS.md, "The circuit
+        /// cache"); default: $GARBLET_CACHE if set, else no cache.
+        #[arg(long, value_name = "DIR")]
         cache: Option<PathBuf>,
     },
     /// Run one party of a two-party computation with a peer on another host.
@@ -265,9 +268,10 @@ enum Command {
         /// must set the same (the hello compares them). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
-        /// Keep and reuse the binary form of Bristol circuit files in DIR
-        /// (keyed by the file's blake3; docs/CIRCUITS.md, "The circuit cache").
-        #[arg(long, value_name = "DIR", env = "GARBLET_CACHE")]
+        /// Keep and reuse the binary form of Bristol circuit files in DIR,
+        /// keyed by the file's blake3 (docs/CIRCUITS.md, "The circuit
+        /// cache"); default: $GARBLET_CACHE if set, else no cache.
+        #[arg(long, value_name = "DIR")]
         cache: Option<PathBuf>,
     },
     /// Both parties in this process over loopback TLS, with the millionaires' program.
@@ -294,9 +298,10 @@ enum Command {
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
-        /// Keep and reuse the binary form of Bristol circuit files in DIR
-        /// (keyed by the file's blake3; docs/CIRCUITS.md, "The circuit cache").
-        #[arg(long, value_name = "DIR", env = "GARBLET_CACHE")]
+        /// Keep and reuse the binary form of Bristol circuit files in DIR,
+        /// keyed by the file's blake3 (docs/CIRCUITS.md, "The circuit
+        /// cache"); default: $GARBLET_CACHE if set, else no cache.
+        #[arg(long, value_name = "DIR")]
         cache: Option<PathBuf>,
     },
     /// Measure garbling, evaluation, end-to-end and OT throughput on this machine.
@@ -319,8 +324,9 @@ enum Command {
         /// Check the configuration, identity, programs, inputs, approvals and audit log, then exit (0 or 2) without listening.
         #[arg(long)]
         check: bool,
-        /// The circuit cache, DIR (overrides the configuration's `cache`; see `garblet run --help`).
-        #[arg(long, value_name = "DIR", env = "GARBLET_CACHE")]
+        /// The circuit cache, DIR (default: $GARBLET_CACHE if set; either
+        /// overrides the configuration's `cache`; see `garblet run --help`).
+        #[arg(long, value_name = "DIR")]
         cache: Option<PathBuf>,
     },
     /// Approve a program for a service: sign its name, circuit digest and output rules, appending to PROGRAM.approvals.
@@ -447,7 +453,7 @@ fn one_line(e: &anyhow::Error) -> String {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Stats { file, json, by_line, consts, cache } => {
-            let cache = cache::Cache::open(cache.as_deref())?;
+            let cache = open_cache(cache)?;
             stats(&file, json, by_line, &consts, cache.as_ref())
         }
         Command::Compile { file, out, format, consts } => {
@@ -464,13 +470,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             write_circuit(&program.circuit, format, &out)
         }
         Command::Convert { file, format, out, owners, consts, cache } => {
-            let cache = cache::Cache::open(cache.as_deref())?;
+            let cache = open_cache(cache)?;
             let loaded = Loaded::from_file(&file, &owners, &consts, cache.as_ref())?;
             refuse_looped(&loaded, "convert")?;
             write_circuit(&loaded.circuit, format, &out)
         }
         Command::Eval { file, inputs, inputs_file, json, consts, cache } => {
-            let cache = cache::Cache::open(cache.as_deref())?;
+            let cache = open_cache(cache)?;
             eval(&file, &inputs, &inputs_file, json, &consts, cache.as_ref())
         }
         Command::Run {
@@ -493,7 +499,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             consts,
             cache,
         } => {
-            let cache = cache::Cache::open(cache.as_deref())?;
+            let cache = open_cache(cache)?;
             let program = Loaded::from_file(&file, &owners, &consts, cache.as_ref())?;
             let role = match role {
                 Role::Garbler => Party::Garbler,
@@ -534,7 +540,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { program, inputs, inputs_file, security, scheme, ot, consts, cache } => {
-            let cache = cache::Cache::open(cache.as_deref())?;
+            let cache = open_cache(cache)?;
             let (program, defaults): (_, &[(&str, &str)]) = match program {
                 Some(path) => (Loaded::from_file(&path, &[], &consts, cache.as_ref())?, &[]),
                 None if !consts.is_empty() => {
@@ -549,7 +555,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 .map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
         Command::Keygen { out, name } => run::keygen(&out, &name),
-        Command::Serve { config, check, cache } => serve::serve(&config, check, cache.as_deref()),
+        Command::Serve { config, check, cache } => serve::serve(&config, check, cache_dir(cache).as_deref()),
         Command::Approve { program, identity, name, consts } => {
             approve::approve(&program, &identity, name.as_deref(), &consts)
         }
@@ -567,6 +573,17 @@ fn dispatch(cli: Cli) -> Result<()> {
             bench::bench(json, full, scheme.into()).map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
     }
+}
+
+/// The cache directory: `--cache DIR`, else `GARBLET_CACHE` when set and
+/// not empty, else none.
+fn cache_dir(arg: Option<PathBuf>) -> Option<PathBuf> {
+    arg.or_else(|| std::env::var_os("GARBLET_CACHE").filter(|v| !v.is_empty()).map(PathBuf::from))
+}
+
+/// The circuit cache of [`cache_dir`], if any.
+fn open_cache(arg: Option<PathBuf>) -> Result<Option<cache::Cache>> {
+    cache::Cache::open(cache_dir(arg).as_deref())
 }
 
 /// Writes a circuit file and says what it holds on stderr; for binary files
