@@ -93,7 +93,7 @@ pub(super) fn approve(
     name: Option<&str>,
     consts: &[String],
 ) -> Result<()> {
-    let program = Loaded::from_file(program_path, &[], consts)?;
+    let program = Loaded::from_file(program_path, &[], consts, None)?;
     let identity = Identity::load(identity_dir)?;
     let name = match name {
         Some(n) => n.to_owned(),

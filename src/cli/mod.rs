@@ -8,6 +8,7 @@
 mod approve;
 mod audit;
 mod bench;
+mod cache;
 mod links;
 mod program;
 mod progress;
@@ -136,6 +137,11 @@ enum Command {
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
+        /// Keep and reuse the binary form of Bristol circuit files in DIR,
+        /// keyed by the file's blake3 (docs/CIRCUITS.md, "The circuit
+        /// cache"); default: $GARBLET_CACHE if set, else no cache.
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
     },
     /// Compile a program (.gbl) to a circuit file (Bristol Fashion or binary).
     Compile {
@@ -168,6 +174,11 @@ enum Command {
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
+        /// Keep and reuse the binary form of Bristol circuit files in DIR,
+        /// keyed by the file's blake3 (docs/CIRCUITS.md, "The circuit
+        /// cache"); default: $GARBLET_CACHE if set, else no cache.
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
     },
     /// Evaluate a circuit in plaintext on inputs given in full.
     Eval {
@@ -186,6 +197,11 @@ enum Command {
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
+        /// Keep and reuse the binary form of Bristol circuit files in DIR,
+        /// keyed by the file's blake3 (docs/CIRCUITS.md, "The circuit
+        /// cache"); default: $GARBLET_CACHE if set, else no cache.
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
     },
     /// Run one party of a two-party computation with a peer on another host.
     Run {
@@ -252,6 +268,11 @@ enum Command {
         /// must set the same (the hello compares them). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
+        /// Keep and reuse the binary form of Bristol circuit files in DIR,
+        /// keyed by the file's blake3 (docs/CIRCUITS.md, "The circuit
+        /// cache"); default: $GARBLET_CACHE if set, else no cache.
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
     },
     /// Both parties in this process over loopback TLS, with the millionaires' program.
     Demo {
@@ -277,6 +298,11 @@ enum Command {
         /// Set a `const` of the program, NAME=VALUE (e.g. N=100000). Repeat per constant.
         #[arg(long = "const", value_name = "NAME=VALUE")]
         consts: Vec<String>,
+        /// Keep and reuse the binary form of Bristol circuit files in DIR,
+        /// keyed by the file's blake3 (docs/CIRCUITS.md, "The circuit
+        /// cache"); default: $GARBLET_CACHE if set, else no cache.
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
     },
     /// Measure garbling, evaluation, end-to-end and OT throughput on this machine.
     Bench {
@@ -298,6 +324,10 @@ enum Command {
         /// Check the configuration, identity, programs, inputs, approvals and audit log, then exit (0 or 2) without listening.
         #[arg(long)]
         check: bool,
+        /// The circuit cache, DIR (default: $GARBLET_CACHE if set; either
+        /// overrides the configuration's `cache`; see `garblet run --help`).
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
     },
     /// Approve a program for a service: sign its name, circuit digest and output rules, appending to PROGRAM.approvals.
     Approve {
@@ -422,7 +452,10 @@ fn one_line(e: &anyhow::Error) -> String {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Stats { file, json, by_line, consts } => stats(&file, json, by_line, &consts),
+        Command::Stats { file, json, by_line, consts, cache } => {
+            let cache = open_cache(cache)?;
+            stats(&file, json, by_line, &consts, cache.as_ref())
+        }
         Command::Compile { file, out, format, consts } => {
             let kind = program::FileKind::of_file(&file)?;
             if kind != program::FileKind::Program {
@@ -432,17 +465,19 @@ fn dispatch(cli: Cli) -> Result<()> {
                     kind.describe()
                 );
             }
-            let program = Loaded::from_file(&file, &[], &consts)?;
+            let program = Loaded::from_file(&file, &[], &consts, None)?;
             refuse_looped(&program, "compile")?;
             write_circuit(&program.circuit, format, &out)
         }
-        Command::Convert { file, format, out, owners, consts } => {
-            let loaded = Loaded::from_file(&file, &owners, &consts)?;
+        Command::Convert { file, format, out, owners, consts, cache } => {
+            let cache = open_cache(cache)?;
+            let loaded = Loaded::from_file(&file, &owners, &consts, cache.as_ref())?;
             refuse_looped(&loaded, "convert")?;
             write_circuit(&loaded.circuit, format, &out)
         }
-        Command::Eval { file, inputs, inputs_file, json, consts } => {
-            eval(&file, &inputs, &inputs_file, json, &consts)
+        Command::Eval { file, inputs, inputs_file, json, consts, cache } => {
+            let cache = open_cache(cache)?;
+            eval(&file, &inputs, &inputs_file, json, &consts, cache.as_ref())
         }
         Command::Run {
             file,
@@ -462,8 +497,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             audit_log,
             json,
             consts,
+            cache,
         } => {
-            let program = Loaded::from_file(&file, &owners, &consts)?;
+            let cache = open_cache(cache)?;
+            let program = Loaded::from_file(&file, &owners, &consts, cache.as_ref())?;
             let role = match role {
                 Role::Garbler => Party::Garbler,
                 Role::Evaluator => Party::Evaluator,
@@ -502,9 +539,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             run::print_report(&request.program, &report, json);
             Ok(())
         }
-        Command::Demo { program, inputs, inputs_file, security, scheme, ot, consts } => {
+        Command::Demo { program, inputs, inputs_file, security, scheme, ot, consts, cache } => {
+            let cache = open_cache(cache)?;
             let (program, defaults): (_, &[(&str, &str)]) = match program {
-                Some(path) => (Loaded::from_file(&path, &[], &consts)?, &[]),
+                Some(path) => (Loaded::from_file(&path, &[], &consts, cache.as_ref())?, &[]),
                 None if !consts.is_empty() => {
                     anyhow::bail!(
                         "--const sets a constant of the program given with --program (remove --const)"
@@ -517,7 +555,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 .map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
         Command::Keygen { out, name } => run::keygen(&out, &name),
-        Command::Serve { config, check } => serve::serve(&config, check),
+        Command::Serve { config, check, cache } => serve::serve(&config, check, cache_dir(cache).as_deref()),
         Command::Approve { program, identity, name, consts } => {
             approve::approve(&program, &identity, name.as_deref(), &consts)
         }
@@ -535,6 +573,17 @@ fn dispatch(cli: Cli) -> Result<()> {
             bench::bench(json, full, scheme.into()).map_err(|e| anyhow::Error::new(RunFailed(e)))
         }
     }
+}
+
+/// The cache directory: `--cache DIR`, else `GARBLET_CACHE` when set and
+/// not empty, else none.
+fn cache_dir(arg: Option<PathBuf>) -> Option<PathBuf> {
+    arg.or_else(|| std::env::var_os("GARBLET_CACHE").filter(|v| !v.is_empty()).map(PathBuf::from))
+}
+
+/// The circuit cache of [`cache_dir`], if any.
+fn open_cache(arg: Option<PathBuf>) -> Result<Option<cache::Cache>> {
+    cache::Cache::open(cache_dir(arg).as_deref())
 }
 
 /// Writes a circuit file and says what it holds on stderr; for binary files
@@ -566,8 +615,14 @@ fn check_address(addr: &str, flag: &str) -> Result<String> {
     }
 }
 
-fn stats(path: &Path, as_json: bool, by_line: bool, consts: &[String]) -> Result<()> {
-    let loaded = Loaded::from_file(path, &[], consts)?;
+fn stats(
+    path: &Path,
+    as_json: bool,
+    by_line: bool,
+    consts: &[String],
+    cache: Option<&cache::Cache>,
+) -> Result<()> {
+    let loaded = Loaded::from_file(path, &[], consts, cache)?;
     if by_line {
         return stats_by_line(&loaded, as_json);
     }
@@ -790,8 +845,9 @@ fn eval(
     inputs_files: &[PathBuf],
     as_json: bool,
     consts: &[String],
+    cache: Option<&cache::Cache>,
 ) -> Result<()> {
-    let program = Loaded::from_file(path, &[], consts)?;
+    let program = Loaded::from_file(path, &[], consts, cache)?;
     let all = program.collect_inputs(None, given, inputs_files)?;
     let bits: Vec<Vec<bool>> = all.into_iter().map(|(_, b)| b).collect();
     let outputs = program.eval_bits(&bits).context("evaluation")?;

@@ -8,6 +8,7 @@
 //! what it is ([`FileKind::sniff`]), and when a command needs another kind
 //! the error says which it expected and which it found.
 
+use super::cache::{Cache, Hashing};
 use super::progress::Progress;
 use super::values;
 use anyhow::{anyhow, bail, Context, Result};
@@ -181,7 +182,17 @@ impl Loaded {
     ///
     /// `consts` sets a program's `const` items (`--const N=100000`); the
     /// values are bound into the digest the hello compares.
-    pub(super) fn from_file(path: &Path, owners: &[String], consts: &[String]) -> Result<Loaded> {
+    ///
+    /// With `cache`, a Bristol file's circuit comes from the circuit cache
+    /// when it holds these bytes' circuit, and is cached otherwise (see
+    /// [`Cache`]); `--owner` applies after. Programs are compiled and
+    /// binary circuits read as without it.
+    pub(super) fn from_file(
+        path: &Path,
+        owners: &[String],
+        consts: &[String],
+        cache: Option<&Cache>,
+    ) -> Result<Loaded> {
         let kind = FileKind::of_file(path)?;
         let shown = path.display();
         let consts = parse_consts(consts)?;
@@ -200,11 +211,18 @@ impl Loaded {
             }
             let source = std::fs::read_to_string(path)
                 .map_err(|e| anyhow!("cannot read {shown} as {}: {e}", kind.describe()))?;
+            if let Some(cache) = cache {
+                eprintln!(
+                    "note: {shown} is a program: programs are compiled every time, the cache in {} holds circuit files",
+                    cache.dir().display()
+                );
+            }
             return Loaded::compile(&source, &shown.to_string(), &consts);
         }
-        let circuit = match kind {
-            FileKind::Binary => read_binary(path)?,
-            _ => read_bristol(path)?,
+        let circuit = match (kind, cache) {
+            (FileKind::Binary, _) => read_binary(path)?,
+            (_, Some(cache)) => cache.bristol(path, |p, hasher| read_bristol(p, Some(hasher)))?,
+            (_, None) => read_bristol(path, None)?,
         };
         let circuit = apply_owners(circuit, owners)?;
         Ok(Loaded { circuit, path: shown.to_string(), style: ValueStyle::Hex, program: None, source: None })
@@ -531,13 +549,27 @@ fn read_json_object(path: &Path) -> Result<Vec<(String, Value)>> {
 }
 
 /// Reads a Bristol file, with a progress bar of the bytes read when that
-/// takes a while.
-fn read_bristol(path: &Path) -> Result<Circuit> {
+/// takes a while; with `hasher`, every byte of the file goes to it, to the
+/// end (the circuit cache keys the circuit by the bytes read).
+fn read_bristol(path: &Path, hasher: Option<&mut blake3::Hasher>) -> Result<Circuit> {
     let shown = path.display();
     let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let progress = Progress::bytes(format!("reading {shown}"), size);
-    let read = bristol::read(std::io::BufReader::with_capacity(1 << 16, progress.reader(file)));
+    let read = match hasher {
+        Some(hasher) => {
+            let hashing = Hashing { inner: progress.reader(file), hasher };
+            let mut reader = std::io::BufReader::with_capacity(1 << 16, hashing);
+            let read = bristol::read(&mut reader);
+            // Whatever follows the last gate is part of the file too.
+            if read.is_ok() {
+                std::io::copy(&mut reader, &mut std::io::sink())
+                    .map_err(|e| anyhow!("cannot read {shown}: {e}"))?;
+            }
+            read
+        }
+        None => bristol::read(std::io::BufReader::with_capacity(1 << 16, progress.reader(file))),
+    };
     drop(progress);
     read.map_err(|e| match e {
         bristol::BristolError::Syntax { .. } => anyhow!(

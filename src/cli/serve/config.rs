@@ -48,6 +48,8 @@ struct RawConfig {
     timeout: Option<Spanned<String>>,
     grace: Option<Spanned<String>>,
     min_cohort: Option<Spanned<i64>>,
+    /// The circuit cache directory (as `--cache`).
+    cache: Option<Spanned<String>>,
     #[serde(default)]
     peer: Vec<RawPeer>,
     #[serde(default)]
@@ -132,6 +134,9 @@ pub(in crate::cli) struct Config {
     pub(in crate::cli) peers: Vec<Named>,
     pub(in crate::cli) approvers: Vec<Named>,
     pub(in crate::cli) programs: Vec<ProgramRule>,
+    /// `cache`: the circuit cache directory, if any (`--cache` overrides it).
+    pub(in crate::cli) cache: Option<PathBuf>,
+    pub(in crate::cli) cache_line: usize,
 }
 
 /// The most sessions a service may run at once.
@@ -378,6 +383,8 @@ impl Config {
             peers,
             approvers,
             programs,
+            cache: raw.cache.as_ref().map(|c| resolve(c.get_ref())),
+            cache_line: raw.cache.as_ref().map_or(0, |c| line_of(c.span())),
         })
     }
 }

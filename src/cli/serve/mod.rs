@@ -37,6 +37,7 @@ mod policy;
 
 use super::audit::chain::{self, Chain};
 use super::audit::{self, Audit};
+use super::cache::Cache;
 use super::program::Loaded;
 use anyhow::{bail, Context, Result};
 use config::Config;
@@ -63,11 +64,17 @@ const EXTRA_CONNECTIONS: usize = 32;
 const CAPACITY_WAIT: Duration = Duration::from_secs(5);
 
 /// `garblet serve --config FILE [--check]`.
-pub(super) fn serve(config_path: &Path, check: bool) -> Result<()> {
+pub(super) fn serve(config_path: &Path, check: bool, cache: Option<&Path>) -> Result<()> {
     let config = Config::load(config_path)?;
     let identity = Identity::load(&config.identity)
         .map_err(|e| config.error_at(config.identity_line, format!("identity: {e}")))?;
-    let programs = load_programs(&config)?;
+    // `--cache` (or GARBLET_CACHE) wins over the configuration's `cache`.
+    let cache = match cache {
+        Some(dir) => Cache::open(Some(dir))?,
+        None => Cache::open(config.cache.as_deref())
+            .map_err(|e| config.error_at(config.cache_line, format!("cache: {e:#}")))?,
+    };
+    let programs = load_programs(&config, cache.as_ref())?;
     let mut unapproved = Vec::new();
     for o in &programs {
         if let Err(r) = policy::check_approvals(o, &config.approvers) {
@@ -153,11 +160,11 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// Compiles every program and encodes the service's inputs for it.
-fn load_programs(config: &Config) -> Result<Vec<Offered>> {
+fn load_programs(config: &Config, cache: Option<&Cache>) -> Result<Vec<Offered>> {
     let mut out: Vec<Offered> = Vec::new();
     for rule in &config.programs {
         let at = |e: anyhow::Error| config.error_at(rule.line, format!("program `{}`: {e:#}", rule.name));
-        let loaded = Loaded::from_file(&rule.path, &[], &rule.consts).map_err(at)?;
+        let loaded = Loaded::from_file(&rule.path, &[], &rule.consts, cache).map_err(at)?;
         let files: Vec<_> = rule.inputs.iter().cloned().collect();
         let inputs = loaded.collect_inputs(Some(rule.role), &rule.input_files, &files).map_err(at)?;
         if let Some(problem) = policy::cohort_problem(rule, &loaded) {
