@@ -12,7 +12,7 @@
 //! - [`optimize`]: all four, in that order.
 
 use crate::builder::{Builder, BuilderOptions};
-use crate::circuit::{Circuit, Gate, GateKind, Input, Output, WireId};
+use crate::circuit::{Circuit, Gate, GateKind, Output, WireId};
 
 /// Replays `circuit` through a [`Builder`] with `options`.
 fn rebuild(circuit: &Circuit, options: BuilderOptions) -> Circuit {
@@ -56,14 +56,19 @@ pub fn structural_hash(circuit: &Circuit) -> Circuit {
 
 /// Removes every gate whose result no output depends on.
 pub fn remove_dead_gates(circuit: &Circuit) -> Circuit {
-    let n = circuit.num_wires() as usize;
-    let mut live = vec![false; n];
-    for o in circuit.outputs() {
+    remove_dead_gates_owned(circuit.clone())
+}
+
+/// [`remove_dead_gates`] in place: one byte per wire and per gate besides
+/// the circuit itself.
+fn remove_dead_gates_owned(circuit: Circuit) -> Circuit {
+    let (num_wires, inputs, outputs, mut gates) = circuit.into_parts();
+    let mut live = vec![false; num_wires as usize];
+    for o in &outputs {
         for w in &o.wires {
             live[w.index()] = true;
         }
     }
-    let gates = circuit.gates();
     let mut keep = vec![false; gates.len()];
     for (i, g) in gates.iter().enumerate().rev() {
         if live[g.out.index()] {
@@ -74,63 +79,82 @@ pub fn remove_dead_gates(circuit: &Circuit) -> Circuit {
             live[g.b.index()] = true;
         }
     }
-    let kept: Vec<Gate> = gates.iter().zip(&keep).filter(|(_, &k)| k).map(|(g, _)| *g).collect();
-    let (num_wires, inputs, outputs, _) = circuit.clone().into_parts();
-    Circuit::from_parts_unchecked(num_wires, inputs, outputs, kept)
+    drop(live);
+    let mut next = keep.iter();
+    gates.retain(|_| next.next().copied().unwrap_or(false));
+    Circuit::from_parts_unchecked(num_wires, inputs, outputs, gates)
 }
 
 /// Renumbers wires so that a wire is reused once the value it holds is dead.
 /// Inputs keep their wires (which are reused after their last read); the
 /// wire count becomes the peak number of live values plus the constants.
 pub fn renumber_wires(circuit: &Circuit) -> Circuit {
+    renumber_wires_owned(circuit.clone())
+}
+
+/// [`renumber_wires`] in place: the gates are rewritten where they are, and
+/// the pass keeps 4 bytes per wire and 8 per value (a wire's value, each
+/// value's last read and its new wire) and a bit per value, not a second
+/// gate list. Values are the inputs' and constants' wires, then one per
+/// gate; both passes track which value each wire holds, so nothing per
+/// gate is stored between them.
+fn renumber_wires_owned(circuit: Circuit) -> Circuit {
     const NEVER: u32 = u32::MAX;
-    let gates = circuit.gates();
-    // Values: inputs and constants are values 0..n_wires as wires; each gate
-    // defines value `num_wires + i`. `holder[w]` = value currently in wire w.
+    /// Marks a value freed once, even when a gate reads it twice.
+    const FREED: u32 = u32::MAX - 1;
     let nw = circuit.num_wires() as usize;
-    let value_of_gate = |i: usize| nw + i;
-    let mut holder: Vec<usize> = (0..nw).collect();
-    // last_read[value] = index of the last gate reading it (NEVER if none).
-    let mut last_read = vec![NEVER; nw + gates.len()];
-    let mut operands: Vec<(usize, usize)> = Vec::with_capacity(gates.len());
+    let Some(values) = nw.checked_add(circuit.gates().len()).filter(|&v| v < FREED as usize) else {
+        // More values than 32-bit indices hold: left as it is (correct,
+        // only not compacted; no circuit in memory comes near).
+        return circuit;
+    };
+    let first_free = WireId::FIRST_FREE + circuit.inputs().iter().map(|i| i.width).sum::<u32>();
+    let (num_wires, inputs, outputs, mut gates) = circuit.into_parts();
+    let value_of_gate = |i: usize| (nw + i) as u32;
+    // holder[w]: the value wire w holds now (at first, the wire itself).
+    let mut holder: Vec<u32> = (0..num_wires).collect();
+    // last_read[value]: index of the last gate reading it (NEVER if none).
+    let mut last_read = vec![NEVER; values];
     for (i, g) in gates.iter().enumerate() {
         let (va, vb) = (holder[g.a.index()], holder[g.b.index()]);
-        last_read[va] = i as u32;
-        last_read[vb] = i as u32;
-        operands.push((va, vb));
+        last_read[va as usize] = i as u32;
+        last_read[vb as usize] = i as u32;
         holder[g.out.index()] = value_of_gate(i);
     }
-    let mut is_output = vec![false; nw + gates.len()];
-    let output_values: Vec<Vec<usize>> =
-        circuit.outputs().iter().map(|o| o.wires.iter().map(|w| holder[w.index()]).collect()).collect();
+    let output_values: Vec<Vec<u32>> =
+        outputs.iter().map(|o| o.wires.iter().map(|w| holder[w.index()]).collect()).collect();
+    let mut is_output = vec![0u64; values.div_ceil(64)];
     for &v in output_values.iter().flatten() {
-        is_output[v] = true;
+        is_output[v as usize / 64] |= 1 << (v % 64);
     }
+    let is_output = |v: u32| is_output[v as usize / 64] >> (v % 64) & 1 == 1;
 
     // Allocation. Constants and inputs sit where they are; freed wires go on
     // a stack and are handed out again, lowest reuse distance first.
-    let first_free = WireId::FIRST_FREE + circuit.inputs().iter().map(|i| i.width).sum::<u32>();
-    let mut wire_of = vec![NEVER; nw + gates.len()];
+    let mut wire_of = vec![NEVER; values];
     for (w, slot) in wire_of.iter_mut().enumerate().take(first_free as usize) {
         *slot = w as u32;
     }
     let mut free: Vec<u32> = Vec::new();
     // Inputs never read (and not outputs) are free from the start.
     for w in WireId::FIRST_FREE..first_free {
-        let v = w as usize;
-        if last_read[v] == NEVER && !is_output[v] {
+        if last_read[w as usize] == NEVER && !is_output(w) {
             free.push(w);
         }
     }
+    // The second pass replays which value each wire holds.
+    for (w, h) in holder.iter_mut().enumerate() {
+        *h = w as u32;
+    }
     let mut next = first_free;
-    let mut out_gates = Vec::with_capacity(gates.len());
-    for (i, g) in gates.iter().enumerate() {
-        let (va, vb) = operands[i];
-        let (wa, wb) = (wire_of[va], wire_of[vb]);
+    for (i, g) in gates.iter_mut().enumerate() {
+        let (va, vb) = (holder[g.a.index()], holder[g.b.index()]);
+        holder[g.out.index()] = value_of_gate(i);
+        let (wa, wb) = (wire_of[va as usize], wire_of[vb as usize]);
         for v in [va, vb] {
-            if last_read[v] == i as u32 && !is_output[v] && v >= WireId::FIRST_FREE as usize {
-                free.push(wire_of[v]);
-                last_read[v] = NEVER - 1; // freed once even when a == b
+            if last_read[v as usize] == i as u32 && !is_output(v) && v >= WireId::FIRST_FREE {
+                free.push(wire_of[v as usize]);
+                last_read[v as usize] = FREED;
             }
         }
         let v = value_of_gate(i);
@@ -138,24 +162,22 @@ pub fn renumber_wires(circuit: &Circuit) -> Circuit {
             next += 1;
             next - 1
         });
-        wire_of[v] = w;
-        if last_read[v] == NEVER && !is_output[v] {
+        wire_of[v as usize] = w;
+        if last_read[v as usize] == NEVER && !is_output(v) {
             free.push(w);
         }
-        out_gates.push(Gate { a: WireId::new(wa), b: WireId::new(wb), out: WireId::new(w), kind: g.kind });
+        *g = Gate { a: WireId::new(wa), b: WireId::new(wb), out: WireId::new(w), kind: g.kind };
     }
-    let outputs: Vec<Output> = circuit
-        .outputs()
-        .iter()
+    let outputs: Vec<Output> = outputs
+        .into_iter()
         .zip(&output_values)
         .map(|(o, vals)| Output {
-            name: o.name.clone(),
+            name: o.name,
             visibility: o.visibility,
-            wires: vals.iter().map(|&v| WireId::new(wire_of[v])).collect(),
+            wires: vals.iter().map(|&v| WireId::new(wire_of[v as usize])).collect(),
         })
         .collect();
-    let inputs: Vec<Input> = circuit.inputs().to_vec();
-    Circuit::from_parts_unchecked(next, inputs, outputs, out_gates)
+    Circuit::from_parts_unchecked(next, inputs, outputs, gates)
 }
 
 /// [`optimize`] for a circuit that a [`Builder`] with the default options
@@ -164,13 +186,12 @@ pub fn renumber_wires(circuit: &Circuit) -> Circuit {
 /// would give the same gates again, so only the dead gates go and the
 /// wires are reused. One pass over the gates and no hash table instead of
 /// a full rebuild (the compiler's largest cost on big unrolled programs).
-pub fn optimize_built(circuit: &Circuit) -> Circuit {
-    renumber_wires(&remove_dead_gates(circuit))
+pub fn optimize_built(circuit: Circuit) -> Circuit {
+    renumber_wires_owned(remove_dead_gates_owned(circuit))
 }
 
 /// Every pass: constants, structural hashing, dead gates, wire reuse.
 pub fn optimize(circuit: &Circuit) -> Circuit {
     let c = rebuild(circuit, BuilderOptions::default());
-    let c = remove_dead_gates(&c);
-    renumber_wires(&c)
+    renumber_wires_owned(remove_dead_gates_owned(c))
 }

@@ -311,7 +311,7 @@ fn compile_here(
         // The lowering's builder folded and hashed every gate as it was
         // added: a second builder pass would find nothing (tested below),
         // so only dead gates go and wires are reused.
-        None => garblet_circuits::opt::optimize_built(&lowered.circuit),
+        None => garblet_circuits::opt::optimize_built(lowered.circuit),
     };
     Ok(Program {
         circuit,
@@ -363,7 +363,7 @@ mod tests {
             let checked = check::check(untyped).unwrap();
             let lowered = lower::lower(&checked, src, StreamLoops::Never).unwrap();
             let full = garblet_circuits::opt::optimize(&lowered.circuit);
-            let built = garblet_circuits::opt::optimize_built(&lowered.circuit);
+            let built = garblet_circuits::opt::optimize_built(lowered.circuit);
             assert_eq!(full.digest(), built.digest(), "program {k}");
             assert!(built.and_count() > 0, "program {k} does some work");
         }
