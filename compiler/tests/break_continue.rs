@@ -569,3 +569,101 @@ fn diagnostics() {
     let text = errors("fn main(#[garbler] a: u8) -> u8 { for i in 0..3 { let x = break; } a }");
     assert!(text.contains("`break` is a statement, not an expression"), "{text}");
 }
+
+#[test]
+fn more_shapes() {
+    // A `while`-like loop: the number of halvings until zero.
+    let src = "
+fn main(#[garbler] a: u32, #[evaluator] b: u32) -> (u32, u8) {
+    let mut x = a ^ b;
+    let mut n: u8 = 0;
+    for _ in 0..40 {
+        if x == 0 { break }
+        x = x / 2;
+        n += 1;
+    }
+    (x, n)
+}";
+    check(
+        &build(src),
+        11,
+        100,
+        |rng| vec![json!(rng.gen::<u32>() >> rng.gen_range(0..32)), json!(rng.gen_range(0..4))],
+        |ins| {
+            let mut x = ins[0].as_u64().unwrap() as u32 ^ ins[1].as_u64().unwrap() as u32;
+            let mut n = 0u8;
+            for _ in 0..40 {
+                if x == 0 {
+                    break;
+                }
+                x /= 2;
+                n += 1;
+            }
+            json!([x, n])
+        },
+    );
+
+    // An outer loop left on a secret condition, with inner loops (that
+    // break themselves) and a function with its own loop after it; both
+    // branches of an `if` leaving, and a statement after them.
+    let src = "
+fn first_above(xs: [u8; 5], t: u8) -> u8 {
+    let mut r: u8 = 9;
+    for i in 0..5 {
+        if xs[i] > t { r = i as u8; break; }
+    }
+    r
+}
+
+fn main(#[garbler] m: [[u8; 5]; 4], #[evaluator] t: u8) -> (u16, [u8; 4], u8) {
+    let mut total: u16 = 0;
+    let mut firsts = [7u8; 4];
+    let mut rows: u8 = 0;
+    for r in 0..4 {
+        for c in 0..5 {
+            if m[r][c] == 0 { break; }
+            total += m[r][c] as u16;
+        }
+        firsts[r] = first_above(m[r], t);
+        if total > 200 {
+            if m[r][0] > t { break; } else { continue; }
+            rows += 100;
+        }
+        rows += 1;
+    }
+    (total, firsts, rows)
+}";
+    check(
+        &build(src),
+        12,
+        300,
+        |rng| {
+            let m: Vec<Value> = (0..4).map(|_| small_array(rng, 5, 0, 30)).collect();
+            vec![json!(m), json!(rng.gen_range(0..30))]
+        },
+        |ins| {
+            let t = ins[1].as_i64().unwrap();
+            let m: Vec<Vec<i64>> = ins[0].as_array().unwrap().iter().map(ints).collect();
+            let first_above = |xs: &[i64]| xs.iter().position(|&x| x > t).map_or(9, |i| i as u8);
+            let (mut total, mut firsts, mut rows) = (0u16, [7u8; 4], 0u8);
+            for r in 0..4 {
+                for &x in &m[r] {
+                    if x == 0 {
+                        break;
+                    }
+                    total += x as u16;
+                }
+                firsts[r] = first_above(&m[r]);
+                if total > 200 {
+                    if m[r][0] > t {
+                        break;
+                    } else {
+                        continue;
+                    }
+                }
+                rows += 1;
+            }
+            json!([total, firsts, rows])
+        },
+    );
+}

@@ -2,6 +2,14 @@
 //! streamed (`stream.rs`) or unrolled (bounds must be known at compile time; the size of an unrolled
 //! loop is projected from its first iterations and refused early when it
 //! would pass [`MAX_GATES`]).
+//!
+//! `break` and `continue` set the innermost loop's exit flags
+//! (`control.rs`); blocks check them between statements: a statement that
+//! starts where the loop may have been left on a secret condition begins a
+//! guarded stretch (the rest of the block), and so does a statement's
+//! effect when its operands left the loop (`x = if c { break; } else { 1 };`).
+//! An unrolled loop stops after the iteration in which every path broke
+//! (or returned): a `break` known at compile time costs nothing.
 
 use super::place::Proj;
 use super::value::{const_value_signed, slice, Val};

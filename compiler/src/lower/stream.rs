@@ -25,7 +25,9 @@
 //! (the accumulators; lowering is symbolic, so this is exact for the
 //! paths the builder could not rule out), then for real. The loop is
 //! unrolled instead, as before (everything the attempt emitted is rolled
-//! back), when the body may `return`, reads the array other than through
+//! back), when the body may `return` or `break` (a `break` would need its
+//! "broke" flag carried from run to run as state; `continue` only guards
+//! the rest of one record's body, and streams), reads the array other than through
 //! the loop variable (`a[0]`, `a[j]`), needs an accumulator's value at
 //! compile time (the second pass fails), or when the unrolled loop would
 //! be small (under [`STREAM_MIN_GATES`] gates, in [`StreamLoops::Auto`]);
