@@ -103,6 +103,8 @@ fn find_first_with_a_secret_break() {
     println!("find-first over 16 u32: {with_break} ANDs with `break`, {with_flag} with a flag");
     assert_eq!(with_break, 571);
     assert_eq!(with_flag, 571);
+    // `--by-line` still adds up.
+    assert_eq!(p.line_costs.iter().map(|(_, n)| n).sum::<u64>(), with_break);
 }
 
 #[test]
@@ -124,6 +126,20 @@ fn main(#[garbler] xs: [i32; 12], #[evaluator] limit: i32) -> (i32, u32) {
     (sum, skipped)
 }";
     let p = build(src);
+    // `continue` costs no more than the `if`s written around the rest.
+    let nested = build(
+        &src.replace("skipped += 1;\n            continue;\n        }", "skipped += 1;\n        } else {")
+            .replace(
+                "if x > limit {\n            continue;\n        }\n        sum += x;",
+                "if x <= limit {\n            sum += x;\n        }\n        }",
+            ),
+    );
+    println!(
+        "sum skipping negatives: {} ANDs with `continue`, {} with nested `if`s",
+        p.and_count(),
+        nested.and_count()
+    );
+    assert!(p.and_count() <= nested.and_count());
     check(
         &p,
         3,
