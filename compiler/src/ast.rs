@@ -194,6 +194,11 @@ pub(crate) enum StmtKind<T> {
     },
     /// `return value;`
     Return(Option<Expr<T>>),
+    /// `break;`: leaves the innermost enclosing `for` loop.
+    Break,
+    /// `continue;`: goes on with the next iteration of the innermost
+    /// enclosing `for` loop.
+    Continue,
 }
 
 /// What a `for` loop ranges over: a range or an array, then iterator
@@ -565,6 +570,8 @@ impl<T> Stmt<T> {
                 StmtKind::For { pat, iter: ForIter { source, adaptors }, body: body.map(f) }
             }
             StmtKind::Return(e) => StmtKind::Return(e.map(|e| e.map(f))),
+            StmtKind::Break => StmtKind::Break,
+            StmtKind::Continue => StmtKind::Continue,
         };
         Stmt { kind, span: self.span }
     }

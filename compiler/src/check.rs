@@ -270,6 +270,9 @@ pub(crate) struct Checker {
     /// The return type of the function being checked.
     pub(crate) ret: Ty,
     pub(crate) current_fn: String,
+    /// `for` loops around the statement being checked, in the current
+    /// function (`break` and `continue` need one).
+    pub(crate) loop_depth: usize,
     /// caller → (callee, call span).
     pub(crate) calls: HashMap<String, Vec<(String, Span)>>,
     pub(crate) literals: Vec<(Span, bool, u128, Ty)>,
@@ -296,6 +299,7 @@ impl Checker {
             scopes: Vec::new(),
             ret: Ty::unit(),
             current_fn: String::new(),
+            loop_depth: 0,
             calls: HashMap::new(),
             literals: Vec::new(),
             decimals: Vec::new(),
@@ -599,6 +603,7 @@ impl Checker {
         });
         self.ret = sig.ret.clone();
         self.current_fn = f.name.clone();
+        self.loop_depth = 0;
         self.scopes = vec![Vec::new()];
         let mut names = HashSet::new();
         for (k, p) in f.params.iter().enumerate() {
@@ -630,7 +635,7 @@ impl Checker {
 
     pub(crate) fn block_ty_without_tail(&self, b: &Block<Ty>) -> Ty {
         match b.stmts.last() {
-            Some(Stmt { kind: StmtKind::Return(_), .. }) => Ty::Never,
+            Some(Stmt { kind: StmtKind::Return(_) | StmtKind::Break | StmtKind::Continue, .. }) => Ty::Never,
             _ => Ty::unit(),
         }
     }
@@ -847,7 +852,9 @@ impl Checker {
                 let iter = ForIter { source, adaptors };
                 self.scopes.push(Vec::new());
                 self.bind_pattern(&pat, &elem_ty);
+                self.loop_depth += 1;
                 let body = self.block(body);
+                self.loop_depth -= 1;
                 self.scopes.pop();
                 let bt = self.block_ty(&body);
                 if !self.unify(&bt, &Ty::unit()) {
@@ -867,8 +874,30 @@ impl Checker {
                 }
                 StmtKind::Return(e)
             }
+            StmtKind::Break => {
+                self.needs_loop(span, "break");
+                StmtKind::Break
+            }
+            StmtKind::Continue => {
+                self.needs_loop(span, "continue");
+                StmtKind::Continue
+            }
         };
         Stmt { kind, span }
+    }
+
+    /// `break` and `continue` (`word`) must be inside a `for` loop of the
+    /// function being checked, as in Rust.
+    fn needs_loop(&mut self, span: Span, word: &str) {
+        if self.loop_depth == 0 {
+            self.err(
+                Diagnostic::new(span, format!("`{word}` outside of a loop"))
+                    .with_label(format!("cannot `{word}` outside of a loop"))
+                    .with_help(
+                        "`break` and `continue` belong in the body of a `for` loop of the same function",
+                    ),
+            );
+        }
     }
 
     /// A place must be a `mut` variable, possibly indexed or with fields.

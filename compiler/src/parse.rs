@@ -48,10 +48,6 @@ fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
             "`loop` is not supported: loops must have compile-time bounds",
             "use `for i in 0..N` with a constant `N`",
         ),
-        "break" | "continue" => (
-            "`break` and `continue` are not supported: every loop runs to its bound",
-            "put the rest of the body under an `if`",
-        ),
         "trait" => ("traits are not supported", "write free functions"),
         "use" | "mod" | "extern" | "crate" => {
             ("modules and imports are not supported", "a program is one file; the built-ins need no import")
@@ -66,7 +62,7 @@ fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
 
 const KEYWORDS: &[&str] = &[
     "fn", "let", "mut", "if", "else", "for", "in", "return", "const", "struct", "as", "true", "false", "pub",
-    "enum", "match", "impl",
+    "enum", "match", "impl", "break", "continue",
 ];
 
 impl Parser {
@@ -723,6 +719,28 @@ impl Parser {
         Ok(Block { stmts, tail, span: start.to(end) })
     }
 
+    /// `break;` or `continue;` (the `;` may be left out before `}`), at
+    /// `start`. Labels are refused by the scanner; a value is refused here.
+    fn break_or_continue(&mut self, start: Span) -> PResult<StmtOrTail> {
+        let is_break = self.bump().tok == Tok::Ident("break".into());
+        let end = if self.is_punct("}") {
+            self.prev_span()
+        } else if self.is_punct(";") {
+            self.bump().span
+        } else if is_break {
+            let s = self.span();
+            return self.error_help(
+                s,
+                "`break` with a value is not supported: a `for` loop has no value",
+                "assign the value to a `mut` variable declared before the loop, then write `break;`",
+            );
+        } else {
+            return self.unexpected("`;` after `continue`");
+        };
+        let kind = if is_break { StmtKind::Break } else { StmtKind::Continue };
+        Ok(StmtOrTail::Stmt(Box::new(Stmt { kind, span: start.to(end) })))
+    }
+
     fn stmt(&mut self) -> PResult<StmtOrTail> {
         let start = self.span();
         if self.eat_punct(";") {
@@ -770,6 +788,9 @@ impl Parser {
                 kind: StmtKind::Return(value),
                 span: start.to(end),
             })));
+        }
+        if self.is_word("break") || self.is_word("continue") {
+            return self.break_or_continue(start);
         }
         if let Tok::Ident(w) = self.peek().clone() {
             if matches!(w.as_str(), "fn" | "struct" | "const") {
@@ -1546,6 +1567,15 @@ impl Parser {
         if let Tok::Ident(w) = self.peek().clone() {
             if let Some((msg, help)) = unsupported_keyword(&w) {
                 return self.error_help(start, msg, help);
+            }
+            if w == "break" || w == "continue" {
+                return self.error_help(
+                    start,
+                    format!("`{w}` is a statement, not an expression"),
+                    format!(
+                        "write it as a statement in a block, such as `if c {{ {w}; }}` or `=> {{ {w}; }}`"
+                    ),
+                );
             }
             if KEYWORDS.contains(&w.as_str()) {
                 return self.unexpected("an expression");

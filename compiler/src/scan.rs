@@ -89,6 +89,25 @@ pub(crate) fn scan(source: &str) -> Result<Vec<Token>, Diagnostics> {
         } else if c.is_ascii_digit() {
             let after_dot = matches!(tokens.last(), Some(Token { tok: Tok::Punct("."), .. }));
             i = scan_number(source, i, after_dot, &mut tokens, &mut errors);
+        } else if let Some(end) = label_end(bytes, i) {
+            // `'outer` (a loop label or a lifetime): one error for the
+            // label alone, so that scanning goes on right after it.
+            let after_exit = matches!(
+                tokens.last(),
+                Some(Token { tok: Tok::Ident(w), .. }) if w == "break" || w == "continue"
+            );
+            let (msg, help) = if after_exit {
+                (
+                    "labelled `break` and `continue` are not supported",
+                    "`break` and `continue` apply to the innermost loop: to leave an outer loop, set a `mut` flag before `break`, and after the inner loop `break` again if it is set",
+                )
+            } else if bytes[end..].starts_with(b":") {
+                ("loop labels are not supported", "`break` and `continue` apply to the innermost loop")
+            } else {
+                ("lifetimes are not supported", "garblet programs have no references")
+            };
+            errors.push(Diagnostic::new(Span::new(start, end), msg).with_help(help));
+            i = end;
         } else if c == b'"' || c == b'\'' {
             // Skip to the closing quote (or the end of the line) to resync.
             i += 1;
@@ -265,6 +284,23 @@ fn scan_decimal(
     }
     tokens.push(Token { tok: Tok::Decimal(text), span: Span::new(start, i) });
     i
+}
+
+/// The end of a label or lifetime (`'outer`, not a character literal such
+/// as `'a'`) starting at `i`, if one does.
+fn label_end(bytes: &[u8], i: usize) -> Option<usize> {
+    if bytes.get(i) != Some(&b'\'') {
+        return None;
+    }
+    let first = *bytes.get(i + 1)?;
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return None;
+    }
+    let mut end = i + 1;
+    while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+        end += 1;
+    }
+    (bytes.get(end) != Some(&b'\'')).then_some(end)
 }
 
 #[cfg(test)]

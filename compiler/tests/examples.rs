@@ -181,6 +181,61 @@ fn table_lookup() {
     }
 }
 
+// ----- first match (`break` and `continue`) ----------------------------------------------
+
+fn first_match_reference(offers: &[(u32, u16)], max_price: u32, min_quantity: u16) -> (u8, u32) {
+    for (i, &(price, quantity)) in offers.iter().enumerate() {
+        if price > max_price {
+            continue;
+        }
+        if quantity >= min_quantity {
+            return (i as u8, price);
+        }
+    }
+    (16, 0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(64) })]
+    #[test]
+    fn first_match(offers in any::<[(u32, u16); 16]>(), max_price in any::<u32>(), min_quantity in any::<u16>(),
+                   small in any::<bool>()) {
+        let p = build(example!("first_match.gbl"));
+        // Small values make matches, and misses, frequent.
+        let offers = if small { offers.map(|(p, q)| (p % 8, q % 8)) } else { offers };
+        let (max_price, min_quantity) = if small { (max_price % 8, min_quantity % 8) } else { (max_price, min_quantity) };
+        let json_offers: Vec<_> = offers.iter().map(|&(p, q)| json!({"price": p, "quantity": q})).collect();
+        let (at, price) = first_match_reference(&offers, max_price, min_quantity);
+        prop_assert_eq!(run(&p, &[json!(json_offers), json!(max_price), json!(min_quantity)]), json!([at, price]));
+    }
+}
+
+#[test]
+fn first_match_cost() {
+    let p = build(example!("first_match.gbl"));
+    report("first_match", &p);
+    assert_eq!(p.circuit.stats().and, 1371);
+    // The same search with a flag written by hand costs no less.
+    let by_hand = "
+struct Offer { price: u32, quantity: u16 }
+fn main(#[garbler] offers: [Offer; 16], #[evaluator] max_price: u32, #[evaluator] min_quantity: u16) -> (u8, u32) {
+    let mut at: u8 = 16;
+    let mut price: u32 = 0;
+    let mut done = false;
+    for (i, offer) in offers.iter().enumerate() {
+        if !done && offer.price <= max_price && offer.quantity >= min_quantity {
+            at = i as u8;
+            price = offer.price;
+            done = true;
+        }
+    }
+    (at, price)
+}";
+    let q = build(by_hand);
+    println!("first_match by hand: {} ANDs", q.circuit.stats().and);
+    assert!(p.circuit.stats().and <= q.circuit.stats().and);
+}
+
 // ----- sorting -----------------------------------------------------------------------------
 
 proptest! {

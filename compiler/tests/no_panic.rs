@@ -13,6 +13,7 @@ const EXAMPLES: &[&str] = &[
     include_str!("../../examples/sort.gbl"),
     include_str!("../../examples/table_lookup.gbl"),
     include_str!("../../examples/hamming.gbl"),
+    include_str!("../../examples/first_match.gbl"),
     "struct P { x: i8, y: (u8, bool) }
 fn f(p: P, k: u32) -> i8 { if p.y.1 { return p.x; } let mut q = p; q.x -= 1; q.x * (k as i8) }
 fn main(#[garbler] a: [P; 3], #[evaluator] i: u16) -> (i8, u128) {
@@ -57,6 +58,9 @@ const TOKENS: &[&str] = &[
     "for",
     "in",
     "return",
+    "break",
+    "continue",
+    "'outer",
     "const",
     "struct",
     "as",

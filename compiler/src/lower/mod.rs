@@ -31,8 +31,9 @@
 //! - `intmethods.rs` — `saturating_*`, `checked_*`, `leading_zeros`,
 //!   `rotate_left`, … with Rust's results.
 //! - `matching.rs` — enum values and `match` (arms as a chain of `if`s).
-//! - `control.rs` — secret `if` (merging two branches' states) and `return`
-//!   under a secret condition.
+//! - `control.rs` — secret `if` (merging two branches' states), `return`
+//!   under a secret condition, and `break`/`continue` (a loop's exit flags
+//!   and the statements they guard).
 //! - `lines.rs` — which source line each AND gate is charged to.
 
 mod control;
@@ -53,7 +54,7 @@ use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::limits::{MAX_GATES, MAX_STEPS};
 use crate::types::Type;
 use crate::StreamLoops;
-use control::Comparison;
+use control::{Comparison, LoopFlags};
 use garblet_circuits::{Bits, Builder, Circuit, LoopedCircuit, WireId};
 use lines::line_costs;
 use std::collections::HashMap;
@@ -99,6 +100,9 @@ pub(crate) fn lower(
         guarded: HashMap::new(),
         stream_mode,
         loop_depth: 0,
+        breaks: Vec::new(),
+        guard_depth: 0,
+        muxes: HashMap::new(),
         looped: None,
     };
     let main = &program.fns[checked.main];
@@ -187,8 +191,13 @@ struct Frame {
     returned: Option<WireId>,
     /// The value returned (valid where `returned` is set).
     ret: Option<Val>,
-    /// Every path has returned: the rest of the block is skipped.
+    /// Every path has stopped (returned, or left the innermost loop or
+    /// its iteration by `break`/`continue`): the rest of the block is
+    /// skipped.
     dead: bool,
+    /// The exit flags of the loops of this function being lowered around
+    /// the current statement, innermost last.
+    loops: Vec<LoopFlags>,
 }
 
 /// What a branch changes in a frame (the names stay as they are).
@@ -197,11 +206,18 @@ struct State {
     returned: Option<WireId>,
     ret: Option<Val>,
     dead: bool,
+    loops: Vec<LoopFlags>,
 }
 
 impl Frame {
     fn state(&self) -> State {
-        State { vals: self.vals.clone(), returned: self.returned, ret: self.ret.clone(), dead: self.dead }
+        State {
+            vals: self.vals.clone(),
+            returned: self.returned,
+            ret: self.ret.clone(),
+            dead: self.dead,
+            loops: self.loops.clone(),
+        }
     }
 
     fn restore(&mut self, s: State) {
@@ -209,6 +225,7 @@ impl Frame {
         self.returned = s.returned;
         self.ret = s.ret;
         self.dead = s.dead;
+        self.loops = s.loops;
     }
 }
 
@@ -233,6 +250,18 @@ struct Lowerer<'a> {
     stream_mode: StreamLoops,
     /// Loops being lowered around the current statement.
     loop_depth: u32,
+    /// For each loop being lowered, innermost last (across inlined
+    /// calls): how many `break`s of it were lowered (a loop whose body
+    /// breaks does not stream).
+    breaks: Vec<u64>,
+    /// Guarded stretches (`Lowerer::guarded`) being lowered around the
+    /// current statement.
+    guard_depth: u32,
+    /// Inside a guarded stretch, the multiplexers merges emitted, bit by
+    /// bit: `r → (c, t, e)` for `r = c ? t : e`, so that the stretch's own
+    /// merge can fold its condition into theirs (`control.rs`); emptied
+    /// when the outermost stretch ends.
+    muxes: HashMap<WireId, (WireId, WireId, WireId)>,
     /// The loop that streams, once one does.
     looped: Option<stream::LoopInfo>,
 }

@@ -2,6 +2,14 @@
 //! streamed (`stream.rs`) or unrolled (bounds must be known at compile time; the size of an unrolled
 //! loop is projected from its first iterations and refused early when it
 //! would pass [`MAX_GATES`]).
+//!
+//! `break` and `continue` set the innermost loop's exit flags
+//! (`control.rs`); blocks check them between statements: a statement that
+//! starts where the loop may have been left on a secret condition begins a
+//! guarded stretch (the rest of the block), and so does a statement's
+//! effect when its operands left the loop (`x = if c { break; } else { 1 };`).
+//! An unrolled loop stops after the iteration in which every path broke
+//! (or returned): a `break` known at compile time costs nothing.
 
 use super::place::Proj;
 use super::value::{const_value_signed, slice, Val};
@@ -14,38 +22,76 @@ use garblet_circuits::{Bits, WireId};
 use std::rc::Rc;
 
 impl Lowerer<'_> {
-    /// A block's value, or `None` when every path through it returned.
+    /// A block's value, or `None` when every path through it stopped
+    /// (returned, or left the loop or iteration).
     pub(super) fn block(&mut self, b: &Block<Type>) -> LResult<Option<Val>> {
         self.push_scope();
-        for s in &b.stmts {
+        let v = self.block_from(b, 0);
+        self.pop_scope();
+        v
+    }
+
+    /// The statements of `b` from the `from`-th on, then its tail. A
+    /// statement that starts where the innermost loop may have been left
+    /// on a secret condition starts a guarded stretch: it and the rest of
+    /// the block run as under `if still_running { … }` (`control.rs`).
+    fn block_from(&mut self, b: &Block<Type>, from: usize) -> LResult<Option<Val>> {
+        for (k, s) in b.stmts.iter().enumerate().skip(from) {
             if self.frame().dead {
-                break;
+                return Ok(None);
+            }
+            if let Some(live) = self.secret_live() {
+                return self.guarded(live, |l| {
+                    l.push_scope();
+                    let v = l.block_from(b, k);
+                    l.pop_scope();
+                    v
+                });
             }
             let old = self.enter_line(s.span);
             let r = self.stmt(s);
             self.set_line(old);
             r?;
         }
-        let v = if self.frame().dead {
-            None
-        } else {
-            match &b.tail {
-                Some(t) => {
-                    let old = self.enter_line(t.span);
-                    let v = self.expr(t);
-                    self.set_line(old);
-                    let v = v?;
-                    if self.frame().dead {
-                        None
-                    } else {
-                        Some(v)
-                    }
-                }
-                None => Some(Val::bits(Vec::new())),
+        if self.frame().dead {
+            return Ok(None);
+        }
+        // The tail is guarded too: the blocks in it would guard themselves,
+        // but guarding it as a whole lets the stretch's merge fold into the
+        // merges of the `if`s in it (`if c { x = 1; break; }` as a loop's
+        // last expression: one multiplexer of `x`, not two).
+        if let (Some(_), Some(live)) = (&b.tail, self.secret_live()) {
+            return self.guarded(live, |l| l.block_tail(b));
+        }
+        self.block_tail(b)
+    }
+
+    /// The tail of `b` (or unit).
+    fn block_tail(&mut self, b: &Block<Type>) -> LResult<Option<Val>> {
+        match &b.tail {
+            Some(t) => {
+                let old = self.enter_line(t.span);
+                let v = self.expr(t);
+                self.set_line(old);
+                let v = v?;
+                Ok(if self.frame().dead { None } else { Some(v) })
             }
-        };
-        self.pop_scope();
-        Ok(v)
+            None => Ok(Some(Val::bits(Vec::new()))),
+        }
+    }
+
+    /// Runs `effect` (what a statement does once its operands are
+    /// evaluated) where the innermost loop still runs: unguarded, unless
+    /// evaluating the operands left it on a secret condition
+    /// (`x = if c { break; } else { 1 };`).
+    fn effect(&mut self, effect: impl FnOnce(&mut Self) -> LResult<()>) -> LResult<()> {
+        match self.secret_live() {
+            None => effect(self),
+            Some(live) => {
+                self.guarded(live, |l| effect(l).map(|()| Some(Val::bits(Vec::new()))))?;
+                Ok(())
+            }
+        }
     }
 
     pub(super) fn stmt(&mut self, s: &Stmt<Type>) -> LResult<()> {
@@ -66,9 +112,14 @@ impl Lowerer<'_> {
                     None => Val::bits(Vec::new()),
                 };
                 if !self.frame().dead {
-                    self.return_value(v);
+                    self.effect(|l| {
+                        l.return_value(v);
+                        Ok(())
+                    })?;
                 }
             }
+            StmtKind::Break => self.exit_loop(true),
+            StmtKind::Continue => self.exit_loop(false),
         }
         Ok(())
     }
@@ -125,6 +176,22 @@ impl Lowerer<'_> {
             }
         }
         let span = iter_span(iter);
+        if self.frame().dead {
+            return Ok(());
+        }
+        let plan = Iteration { first, step, count, ty, item_ty, array, counter, span };
+        self.effect(|l| l.run_loop(pat, iter, body, plan))
+    }
+
+    /// The loop once its iteration is known: streamed or unrolled.
+    fn run_loop(
+        &mut self,
+        pat: &Pattern,
+        iter: &ForIter<Type>,
+        body: &Block<Type>,
+        it: Iteration,
+    ) -> LResult<()> {
+        let Iteration { first, step, count, ty, item_ty, array, counter, span } = it;
         if count > i128::from(MAX_STEPS) {
             return self.fatal(
                 Diagnostic::new(
@@ -153,8 +220,10 @@ impl Lowerer<'_> {
             ),
         };
         self.loop_depth += 1;
+        self.begin_loop();
         let array = array.as_ref().map(|b| b.as_slice());
         let r = self.unroll(pat, &ty, body, (first, step, count, item_width), counter, array, span, &refusal);
+        self.end_loop();
         self.loop_depth -= 1;
         r
     }
@@ -190,7 +259,7 @@ impl Lowerer<'_> {
             let r = self.block(body);
             self.pop_scope();
             r?;
-            if self.frame().dead {
+            if self.end_iteration() {
                 break;
             }
             // Project the whole loop from the iterations so far, after
@@ -250,7 +319,7 @@ impl Lowerer<'_> {
             // `(a, b) = value`: the value first, then each part.
             let v = self.expr(value)?;
             let bits = self.bits(&v);
-            return self.store_parts(items, &place.ty, &bits);
+            return self.effect(|l| l.store_parts(items, &place.ty, &bits));
         }
         let mut projs = Vec::new();
         let slot = self.place(place, &mut projs)?;
@@ -259,6 +328,18 @@ impl Lowerer<'_> {
         if self.frame().dead {
             return Ok(());
         }
+        self.effect(|l| l.store(place, op, slot, &projs, v))
+    }
+
+    /// `place op= v` once the place (`slot`, `projs`) and `v` are evaluated.
+    fn store(
+        &mut self,
+        place: &Expr<Type>,
+        op: Option<BinOp>,
+        slot: usize,
+        projs: &[Proj],
+        v: Val,
+    ) -> LResult<()> {
         let new = match op {
             None => v,
             Some(op) => {
@@ -267,7 +348,7 @@ impl Lowerer<'_> {
                     current
                 } else {
                     let bits = self.bits(&current);
-                    Val::bits(self.read_projs(&bits, &projs))
+                    Val::bits(self.read_projs(&bits, projs))
                 };
                 self.binary(op, &place.ty, old, v)?
             }
@@ -276,7 +357,7 @@ impl Lowerer<'_> {
             self.frame().vals[slot] = new;
         } else {
             let new_bits = self.bits(&new);
-            self.write_slot(slot, &projs, &new_bits);
+            self.write_slot(slot, projs, &new_bits);
         }
         Ok(())
     }
@@ -309,6 +390,22 @@ impl Lowerer<'_> {
         }
         Ok(())
     }
+}
+
+/// What a `for` loop iterates: positions `first + step·k` for `k` in
+/// `0..count` (range values, or indices into `array`), with the
+/// `enumerate` counter's first value and step.
+struct Iteration {
+    first: i128,
+    step: i128,
+    count: i128,
+    /// The loop variable's type (with the counter when enumerated).
+    ty: Type,
+    /// The type of a range value or array element.
+    item_ty: Type,
+    array: Option<Rc<Vec<WireId>>>,
+    counter: Option<(i128, i128)>,
+    span: Span,
 }
 
 pub(super) fn iter_span(iter: &ForIter<Type>) -> Span {

@@ -25,7 +25,9 @@
 //! (the accumulators; lowering is symbolic, so this is exact for the
 //! paths the builder could not rule out), then for real. The loop is
 //! unrolled instead, as before (everything the attempt emitted is rolled
-//! back), when the body may `return`, reads the array other than through
+//! back), when the body may `return` or `break` (a `break` would need its
+//! "broke" flag carried from run to run as state; `continue` only guards
+//! the rest of one record's body, and streams), reads the array other than through
 //! the loop variable (`a[0]`, `a[j]`), needs an accumulator's value at
 //! compile time (the second pass fails), or when the unrolled loop would
 //! be small (under [`STREAM_MIN_GATES`] gates, in [`StreamLoops::Auto`]);
@@ -115,6 +117,7 @@ impl Lowerer<'_> {
         self.segments = s.segments.clone();
         self.line = s.line;
         self.frames = s.frames.clone();
+        self.muxes.clear();
         for l in &s.lazy {
             *l.cache.borrow_mut() = None;
         }
@@ -131,7 +134,7 @@ impl Lowerer<'_> {
     }
 
     /// Iterations of the body, one per record of `records` (`width` bits
-    /// each), inside a loop.
+    /// each), inside a loop; whether the body lowered a `break`.
     fn body_runs(
         &mut self,
         pat: &Pattern,
@@ -139,17 +142,19 @@ impl Lowerer<'_> {
         records: &[WireId],
         width: usize,
         body: &Block<Type>,
-    ) -> LResult<()> {
+    ) -> LResult<bool> {
         self.loop_depth += 1;
+        self.begin_loop();
         let mut r = Ok(());
         for record in records.chunks(width.max(1)) {
             r = self.body_once(pat, ty, record, body);
-            if r.is_err() || self.frame().dead {
+            if r.is_err() || self.end_iteration() {
                 break;
             }
         }
+        let breaks = self.end_loop();
         self.loop_depth -= 1;
-        r
+        r.map(|()| breaks > 0)
     }
 
     /// Why `for pat in array` (with `array`'s wires) cannot stream before
@@ -197,11 +202,8 @@ impl Lowerer<'_> {
 
         // 1. Which variables does the body assign?
         let window = self.b.placeholders((width as u64 * per_run) as u32);
-        let r = self.body_runs(pat, item_ty, &window, width, body);
-        if r.is_err() {
-            // An error in the body is an error unrolled too: report it.
-            return r.map(|_| None);
-        }
+        // An error in the body is an error unrolled too: report it.
+        let breaks = self.body_runs(pat, item_ty, &window, width, body)?;
         let old_frame = &before.frames[before.frames.len() - 1];
         let assigned: Vec<usize> =
             (0..nslots).filter(|&s| !self.frame().vals[s].same(&old_frame.vals[s])).collect();
@@ -209,6 +211,11 @@ impl Lowerer<'_> {
         self.rollback(&before);
         if returns {
             return Ok(Some("the body may `return`".into()));
+        }
+        if breaks {
+            return Ok(Some(
+                "the body may `break` (the loop would need a \"broke\" flag carried from run to run)".into(),
+            ));
         }
 
         // 2. The state wires, copied in.
