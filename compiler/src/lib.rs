@@ -338,6 +338,7 @@ mod tests {
     fn the_lowering_leaves_nothing_for_a_second_builder_pass() {
         let programs = [
             include_str!("../../examples/auction.gbl"),
+            include_str!("../../examples/first_match.gbl"),
             include_str!("../../examples/hamming.gbl"),
             include_str!("../../examples/hash_fold.gbl"),
             include_str!("../../examples/millionaires.gbl"),
