@@ -13,7 +13,9 @@
 # other listens. WORKLOADS picks the workloads (default "millionaires
 # aes128"; also "deep": 1,563 chained AES-128, 10.0 M ANDs, written by
 # circuits/examples/chained_aes.rs into the work directory as a binary
-# circuit; "inputs": 2^20 evaluator input bits XOR-folded, no AND gate,
+# circuit; "aes1000": 1,000 independent AES-128 encryptions under one key,
+# 6.4 M ANDs and 128,000 evaluator input bits, written the same way with
+# --batch; "inputs": 2^20 evaluator input bits XOR-folded, no AND gate,
 # for bytes per input bit).
 #
 # Prints one JSON line per run: workload, rate, delay, seconds (relay:
@@ -54,6 +56,11 @@ ip -n $G link set gbl-vg up; ip -n $E link set gbl-ve up
 
 case " $WORKLOADS " in *" deep "*)
   "$ROOT/target/release/examples/chained_aes" 1563 --no-text --binary "$WORK/deep.gbc" >/dev/null ;;
+esac
+case " $WORKLOADS " in *" aes1000 "*)
+  "$ROOT/target/release/examples/chained_aes" 1000 --batch --no-text --binary "$WORK/aes1000.gbc" >/dev/null
+  # 1,000 plaintext blocks as one hex value (bit k = wire k).
+  python3 -c 'import random; random.seed(1); print("0x%032000x" % random.getrandbits(128000))' >"$WORK/aes1000.pt" ;;
 esac
 case " $WORKLOADS " in *" inputs "*)
   cat >"$WORK/inputs.gbl" <<'GBL'
@@ -135,6 +142,8 @@ for RATE in $RATES; do
             "-i in0=0x000102030405060708090a0b0c0d0e0f" "-i in1=0x00112233445566778899aabbccddeeff" ;;
           deep) run_one deep_chained_aes "$WORK/deep.gbc" \
             "-i key=0x000102030405060708090a0b0c0d0e0f" "-i plaintext=0x00112233445566778899aabbccddeeff" ;;
+          aes1000) run_one aes128_x1000 "$WORK/aes1000.gbc" \
+            "-i key=0x000102030405060708090a0b0c0d0e0f" "-i plaintexts=$(cat "$WORK/aes1000.pt")" ;;
           inputs) run_one inputs_2p20 "$WORK/inputs.gbl" "-i g=true" "-i x=@$WORK/x.json" ;;
           *) echo "unknown workload $W" >&2; exit 2 ;;
         esac

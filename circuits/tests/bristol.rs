@@ -230,6 +230,30 @@ proptest! {
 }
 
 #[test]
+fn batched_aes_is_independent_encryptions_under_one_key() {
+    use aes::cipher::{BlockEncrypt, KeyInit};
+    let aes128 = load("aes_128.txt");
+    let batched = garblet_circuits::compose::batch(&aes128, 3, "key", "plaintexts", "ciphertexts").unwrap();
+    assert_eq!(batched.and_count(), 3 * aes128.and_count());
+    assert_eq!(batched.input("plaintexts").unwrap().width, 3 * 128);
+    let key: Vec<u8> = (0u8..16).collect();
+    let cipher = aes::Aes128::new_from_slice(&key).unwrap();
+    let blocks = [
+        "00112233445566778899aabbccddeeff",
+        "000102030405060708090a0b0c0d0e0f",
+        "ffeeddccbbaa99887766554433221100",
+    ];
+    let plaintexts: Vec<bool> = blocks.iter().flat_map(|h| hex_bits(h, 128)).collect();
+    let out = batched.eval_bits(&[hex_bits("000102030405060708090a0b0c0d0e0f", 128), plaintexts]).unwrap();
+    for (k, (got, h)) in out[0].chunks(128).zip(blocks).enumerate() {
+        let mut block = aes::Block::clone_from_slice(&bits_bytes(&hex_bits(h, 128)));
+        cipher.encrypt_block(&mut block);
+        let want: String = block.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(bits_hex(got), want, "block {k}");
+    }
+}
+
+#[test]
 fn chained_aes_is_aes_applied_again_and_again() {
     use aes::cipher::{BlockEncrypt, KeyInit};
     let aes128 = load("aes_128.txt");
