@@ -245,6 +245,18 @@ pub(crate) enum Pattern {
     Wild,
     /// `(a, b, …)`.
     Tuple(Vec<Pattern>, Span),
+    /// `S { x, y: p, .. }`, or `S(p, q)` for a tuple struct (fields `0`,
+    /// `1`, …): each named field bound by its pattern.
+    Struct {
+        /// The struct's name.
+        name: String,
+        /// Field names and their patterns (`x` alone is `x: x`).
+        fields: Vec<(String, Pattern)>,
+        /// Ends with `..`: the fields not named are ignored.
+        rest: bool,
+        /// The whole pattern.
+        span: Span,
+    },
 }
 
 /// An expression with what the phase attaches (`()` or its [`Type`]).

@@ -731,6 +731,57 @@ impl Checker {
                     }
                 }
             },
+            Pattern::Struct { name, fields, rest, span } => {
+                let declared = match self.find(ty) {
+                    Ty::Struct(s) if &s == name => self.struct_fields(&s, *span),
+                    Ty::Error | Ty::Never => None,
+                    other => {
+                        let msg = format!(
+                            "this pattern is the struct `{name}`, but the value has type {}",
+                            self.show(&other)
+                        );
+                        self.err(Diagnostic::new(*span, msg));
+                        None
+                    }
+                };
+                let Some(declared) = declared else {
+                    for (_, p) in fields {
+                        self.bind_pattern(p, &Ty::Error);
+                    }
+                    return;
+                };
+                for (k, (field, p)) in fields.iter().enumerate() {
+                    let t = match declared.iter().find(|(f, _)| f == field) {
+                        _ if fields[..k].iter().any(|(g, _)| g == field) => {
+                            self.err(Diagnostic::new(*span, format!("field `{field}` is bound twice")));
+                            Ty::Error
+                        }
+                        Some((_, t)) => t.clone(),
+                        None => {
+                            self.err(Diagnostic::new(
+                                *span,
+                                format!("the struct `{name}` has no field `{field}`"),
+                            ));
+                            Ty::Error
+                        }
+                    };
+                    self.bind_pattern(p, &t);
+                }
+                let missing: Vec<&str> = declared
+                    .iter()
+                    .filter(|(f, _)| !fields.iter().any(|(g, _)| g == f))
+                    .map(|(f, _)| f.as_str())
+                    .collect();
+                if !rest && !missing.is_empty() {
+                    self.err(
+                        Diagnostic::new(
+                            *span,
+                            format!("the pattern does not mention field `{}`", missing.join("`, `")),
+                        )
+                        .with_help("bind it, or end the pattern with `..` to ignore the fields not named"),
+                    );
+                }
+            }
         }
     }
 

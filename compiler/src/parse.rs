@@ -900,12 +900,47 @@ impl Parser {
         }
         let mutable = self.eat_word("mut");
         let (name, _) = self.expect_ident("a variable name")?;
-        if self.is_punct("{") || self.is_punct("@") {
+        if !mutable && self.eat_punct("(") {
+            // A tuple struct: `S(a, b)` names its fields `0`, `1`, ….
+            let mut fields = Vec::new();
+            while !self.is_punct(")") {
+                fields.push((fields.len().to_string(), self.pattern()?));
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            let end = self.expect_punct(")")?;
+            return Ok(Pattern::Struct { name, fields, rest: false, span: start.to(end) });
+        }
+        if !mutable && self.eat_punct("{") {
+            let mut fields: Vec<(String, Pattern)> = Vec::new();
+            let mut rest = false;
+            while !self.is_punct("}") {
+                if self.eat_punct("..") {
+                    rest = true;
+                    break;
+                }
+                let field_mut = self.eat_word("mut");
+                let (field, _) = self.expect_ident("a field name")?;
+                let pat = if !field_mut && self.eat_punct(":") {
+                    self.pattern()?
+                } else {
+                    Pattern::Ident { name: field.clone(), mutable: field_mut }
+                };
+                fields.push((field, pat));
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            let end = self.expect_punct("}")?;
+            return Ok(Pattern::Struct { name, fields, rest, span: start.to(end) });
+        }
+        if self.is_punct("{") || self.is_punct("(") || self.is_punct("@") {
             let s = self.span();
             return self.error_help(
                 s,
                 "this pattern is not supported",
-                "bind a name, `_` or a tuple of them",
+                "bind a name, `_`, a tuple of them, or a struct's fields (`S { x, y }`)",
             );
         }
         Ok(Pattern::Ident { name, mutable })

@@ -325,6 +325,18 @@ impl Lowerer<'_> {
                     self.bind_pattern(p, t, Val::bits(part));
                 }
             }
+            Pattern::Struct { fields, .. } => {
+                let Type::Struct { fields: declared, .. } = ty else { return };
+                let bits = self.bits(&v);
+                let parts = ty.parts();
+                for (field, p) in fields {
+                    // The checker made sure every named field exists.
+                    if let Some(k) = declared.iter().position(|(f, _)| f == field) {
+                        let (off, t) = parts[k];
+                        self.bind_pattern(p, t, Val::bits(slice(&bits, off, t.width())));
+                    }
+                }
+            }
         }
     }
 
