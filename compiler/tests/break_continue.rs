@@ -3,27 +3,11 @@
 //! counts against what the semantics promise (a `break` known at compile
 //! time is free; a loop that never exits costs what it did before).
 
-use garblet_compiler::{compile, compile_with, Options, Program, StreamLoops};
+mod common;
+use common::*;
+use garblet_compiler::{Program, StreamLoops};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::{json, Value};
-
-fn build_with(src: &str, mode: StreamLoops) -> Program {
-    match compile_with(src, "test.gbl", &Options::new().with_stream_loops(mode), &|_| {}) {
-        Ok(p) => p,
-        Err(e) => panic!("{}", e.render_plain(src, "test.gbl")),
-    }
-}
-
-fn build(src: &str) -> Program {
-    build_with(src, StreamLoops::Auto)
-}
-
-fn run(program: &Program, inputs: &[Value]) -> Value {
-    let bits: Vec<Vec<bool>> =
-        program.params.iter().zip(inputs).map(|(p, v)| p.ty.encode(v).expect("input encodes")).collect();
-    let out = program.eval_bits(&bits).expect("evaluates");
-    program.result.decode(&out[0])
-}
 
 fn ints(v: &Value) -> Vec<i64> {
     v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
@@ -521,25 +505,11 @@ fn main(#[evaluator] xs: [u16; 40]) -> (u32, u32) {
     // Too large to unroll: the error says why the loop could not stream.
     let big =
         src.replace("[u16; 40]", "[u16; 1000000]").replace("s += x as u32;", "s += (x as u32) * (x as u32);");
-    let text = match compile(&big, "t.gbl") {
-        Ok(_) => panic!("compiled"),
-        Err(e) => e.render_plain(&big, "t.gbl"),
-    };
+    let text = compile_errors(&big);
     assert!(text.contains("may `break`"), "{text}");
 
-    let cont = "
-fn main(#[evaluator] xs: [u16; 40]) -> (u32, u32) {
-    let mut s: u32 = 0;
-    let mut n: u32 = 0;
-    for x in xs {
-        if x > 500 {
-            continue;
-        }
-        n += 1;
-        s += x as u32;
-    }
-    (s, n)
-}";
+    // The same loop with `continue` in place of `break`.
+    let cont = &src.replace("break;", "continue;");
     let streamed = build_with(cont, StreamLoops::Always);
     let unrolled = build_with(cont, StreamLoops::Never);
     assert!(streamed.looped.is_some(), "a loop with `continue` streams");
@@ -559,30 +529,24 @@ fn main(#[evaluator] xs: [u16; 40]) -> (u32, u32) {
     check(&unrolled, 10, 100, inputs, reference);
 }
 
-fn errors(src: &str) -> String {
-    match compile(src, "t.gbl") {
-        Ok(_) => panic!("compiled: {src}"),
-        Err(e) => e.render_plain(src, "t.gbl"),
-    }
-}
-
 #[test]
 fn diagnostics() {
-    let text = errors("fn main(#[garbler] a: u8) -> u8 { if a > 3 { break; } a }");
+    let text = compile_errors("fn main(#[garbler] a: u8) -> u8 { if a > 3 { break; } a }");
     assert!(text.contains("`break` outside of a loop"), "{text}");
     // A function called from a loop is not inside it.
-    let text = errors(
+    let text = compile_errors(
         "fn f(a: u8) -> u8 { if a > 3 { continue; } a }
          fn main(#[garbler] a: u8) -> u8 { let mut s = 0; for i in 0..3 { s += f(a + i); } s }",
     );
     assert!(text.contains("`continue` outside of a loop"), "{text}");
-    let text = errors("fn main(#[garbler] a: u8) -> u8 { for i in 0..3 { break 'outer; } a }");
+    let text = compile_errors("fn main(#[garbler] a: u8) -> u8 { for i in 0..3 { break 'outer; } a }");
     assert!(text.contains("labelled `break` and `continue` are not supported"), "{text}");
-    let text = errors("fn main(#[garbler] a: u8) -> u8 { 'outer: for i in 0..3 { break; } a }");
+    let text = compile_errors("fn main(#[garbler] a: u8) -> u8 { 'outer: for i in 0..3 { break; } a }");
     assert!(text.contains("loop labels are not supported"), "{text}");
-    let text = errors("fn main(#[garbler] a: u8) -> u8 { let mut x = 0; for i in 0..3 { break a; } x }");
+    let text =
+        compile_errors("fn main(#[garbler] a: u8) -> u8 { let mut x = 0; for i in 0..3 { break a; } x }");
     assert!(text.contains("`break` with a value is not supported"), "{text}");
-    let text = errors("fn main(#[garbler] a: u8) -> u8 { for i in 0..3 { let x = break; } a }");
+    let text = compile_errors("fn main(#[garbler] a: u8) -> u8 { for i in 0..3 { let x = break; } a }");
     assert!(text.contains("`break` is a statement, not an expression"), "{text}");
 }
 

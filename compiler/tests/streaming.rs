@@ -4,6 +4,8 @@
 //! (Rust's arithmetic is the reference) on random inputs; per-record AND
 //! counts are compared with the unrolled loop's.
 
+mod common;
+use common::run;
 use garblet_compiler::{compile_with, Options, Program, StreamLoops};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -16,13 +18,6 @@ fn build(src: &str, n: usize, mode: StreamLoops, name: &str) -> Program {
         Ok(p) => p,
         Err(e) => panic!("{}", e.render_plain(src, "test.gbl")),
     }
-}
-
-fn run(program: &Program, inputs: &[Value]) -> Value {
-    let bits: Vec<Vec<bool>> =
-        program.params.iter().zip(inputs).map(|(p, v)| p.ty.encode(v).expect("input encodes")).collect();
-    let out = program.eval_bits(&bits).expect("evaluates");
-    program.result.decode(&out[0])
 }
 
 /// Streamed and unrolled, both checked against `reference` on `trials`

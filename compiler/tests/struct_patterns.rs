@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use garblet_compiler::compile;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -88,15 +87,7 @@ fn wrong_struct_patterns_are_explained() {
         let src = format!(
             "struct P {{ x: u8, y: u8 }} struct Q {{ x: u8 }} fn main(#[garbler] p: P) -> u8 {{ {body} }}"
         );
-        let err = compile_err(&src);
+        let err = compile_errors(&src);
         assert!(err.contains(want), "{body}: {err}");
-    }
-}
-
-/// The diagnostics of a program that must not compile, as plain text.
-fn compile_err(src: &str) -> String {
-    match compile(src, "t.gbl") {
-        Ok(_) => panic!("compiled: {src}"),
-        Err(e) => e.render_plain(src, "t.gbl"),
     }
 }

@@ -136,34 +136,20 @@ enum Compile<'a> {
     Renaming(&'a RenameFacts),
 }
 
-/// One part of a looped circuit — the prologue, the body behind its copy
-/// window, or the epilogue — as a gate source over the circuit's wires
-/// ([`Plan::looped`]).
-struct LoopPart {
-    gates: Vec<Gate>,
-    num_wires: u32,
-    input_bits: u64,
-    outputs: Vec<WireId>,
-}
-
-impl GateSource for LoopPart {
-    fn num_wires(&self) -> u32 {
-        self.num_wires
-    }
-    fn input_bits(&self) -> u64 {
-        self.input_bits
-    }
-    fn output_wires(&self) -> Vec<WireId> {
-        self.outputs.clone()
-    }
-    fn num_gates(&self) -> u64 {
-        self.gates.len() as u64
-    }
-    fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize {
-        let start = usize::try_from(start).unwrap_or(usize::MAX).min(self.gates.len());
-        let n = out.len().min(self.gates.len() - start);
-        out[..n].copy_from_slice(&self.gates[start..start + n]);
-        n
+/// Appends to `into` every wire that `gates` read before writing it: what
+/// a run of them needs from before (a loop's state, a repeated body's
+/// inputs).
+fn read_before_written(gates: &[Gate], num_wires: u32, into: &mut Vec<u32>) {
+    let mut written = vec![false; num_wires as usize];
+    for g in gates {
+        for r in [g.a, g.b] {
+            if let Some(false) = written.get(r.index()) {
+                into.push(r.get());
+            }
+        }
+        if let Some(w) = written.get_mut(g.out.index()) {
+            *w = true;
+        }
     }
 }
 
@@ -422,40 +408,31 @@ impl<'s> Plan<'s> {
                 Gate { a: mv(g.a), b: mv(g.b), out: g.out, kind: g.kind }
             })
             .collect();
-        let part = |gates: Vec<Gate>| LoopPart {
-            gates,
-            num_wires,
-            input_bits: source.input_bits(),
-            outputs: outputs.clone(),
+        // Each part is a gate list run once, over the circuit's wires.
+        let part = |gates: Vec<Gate>| {
+            Repeated::from_gates(num_wires, source.input_bits(), outputs.clone(), gates, 1)
         };
         let (prologue, body, epilogue) =
-            (part(source.prologue().to_vec()), part(body), part(source.epilogue().to_vec()));
+            (part(source.prologue().to_vec())?, part(body)?, part(source.epilogue().to_vec())?);
         let window_gates = window_gates.min(
-            prologue.gates.len().max(body.gates.len()).max(epilogue.gates.len()).max(stride as usize).max(1),
+            prologue
+                .body()
+                .len()
+                .max(body.body().len())
+                .max(epilogue.body().len())
+                .max(stride as usize)
+                .max(1),
         );
         check_shape(&body, window_gates)?;
         // Needed after a part: the outputs, and what a later part reads
         // before writing it (the body's state, its invariants; what the
         // epilogue reads).
-        let reads_first = |gates: &[Gate], into: &mut Vec<u32>| {
-            let mut written = vec![false; num_wires as usize];
-            for g in gates {
-                for r in [g.a, g.b] {
-                    if let Some(false) = written.get(r.index()) {
-                        into.push(r.get());
-                    }
-                }
-                if let Some(w) = written.get_mut(g.out.index()) {
-                    *w = true;
-                }
-            }
-        };
         let mut after_epilogue: Vec<u32> = outputs.iter().map(|w| w.get()).collect();
         let mut after_body = after_epilogue.clone();
-        reads_first(&epilogue.gates, &mut after_body);
-        reads_first(&body.gates, &mut after_body);
-        let windows = |part: &LoopPart, live_after: &[u32]| -> Result<Vec<Window>, PlanError> {
-            if part.gates.is_empty() {
+        read_before_written(epilogue.body(), num_wires, &mut after_body);
+        read_before_written(body.body(), num_wires, &mut after_body);
+        let windows = |part: &Repeated, live_after: &[u32]| -> Result<Vec<Window>, PlanError> {
+            if part.body().is_empty() {
                 return Ok(Vec::new());
             }
             compile_all(part, window_gates, live_after)
@@ -501,15 +478,7 @@ impl<'s> Plan<'s> {
         // After a run of copies: the outputs, and what the next copy reads
         // before writing it.
         let mut live_after: Vec<u32> = source.output_wires().iter().map(|w| w.get()).collect();
-        let mut written = vec![false; source.num_wires() as usize];
-        for g in source.body() {
-            for r in [g.a, g.b] {
-                if !written[r.index()] {
-                    live_after.push(r.get());
-                }
-            }
-            written[g.out.index()] = true;
-        }
+        read_before_written(source.body(), source.num_wires(), &mut live_after);
         let per = (window_gates / body_len).max(1) as u64;
         let per = per.min(source.times().max(1));
         let chunk = |times: u64| -> Result<Vec<Window>, PlanError> {
