@@ -220,8 +220,20 @@ impl BitAndAssign for Block {
 
 impl Zeroize for Block {
     fn zeroize(&mut self) {
-        self.0.zeroize();
+        wipe(core::slice::from_mut(self));
     }
+}
+
+/// Zeroises `blocks` with volatile writes the compiler cannot drop, 8 bytes
+/// at a time where aligned (a block is 1-aligned). `zeroize` on `[Block]`
+/// would write byte by byte: 16 stores per block, which showed in profiles
+/// of the garbling loops' per-batch buffers.
+pub(crate) fn wipe(blocks: &mut [Block]) {
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(blocks);
+    let (head, words, tail) = bytemuck::pod_align_to_mut::<u8, u64>(bytes);
+    head.zeroize();
+    words.zeroize();
+    tail.zeroize();
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! The engine's only `unsafe` code: fused half-gates kernels on VAES-512,
-//! and carry-less inner products on PCLMULQDQ / VPCLMULQDQ for the OT
-//! consistency check.
+//! The engine's only `unsafe` code: fused half-gates kernels on VAES-512
+//! (here) and on VAES-256 (with batched TMMO, in [`vaes256`] for CPUs
+//! without AVX-512), and carry-less inner products on PCLMULQDQ /
+//! VPCLMULQDQ for the OT consistency check.
 //!
 //! # Half-gates kernels: why hand-written
 //!
@@ -51,8 +52,10 @@
 //!
 //! # Safety
 //!
-//! A [`VaesHalfGates`] exists only if the CPU reported AVX-512F and VAES at
-//! run time ([`VaesHalfGates::detect`]); a [`ClmulDot`] holds a private
+//! A `VaesHalfGates` exists only if the CPU reported AVX-512F and VAES at
+//! run time (`VaesHalfGates::detect`); a `Vaes256Tmmo` (and the
+//! `Vaes256HalfGates` that wraps one) only if it reported AES-NI, AVX2 and
+//! VAES; a [`ClmulDot`] holds a private
 //! kernel choice that [`ClmulDot::detect`] makes only after the CPU reported
 //! the features of that kernel; an [`AesCtrDot`] exists only if
 //! [`AesCtrDot::detect`] saw AES-NI, AVX2, VAES, PCLMULQDQ and VPCLMULQDQ.
@@ -68,7 +71,95 @@ use crate::block::Block;
 use crate::garble::ops::Op;
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) use x86::{AesCtrDot, VaesHalfGates};
+mod vaes256;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use vaes256::Vaes256Tmmo;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::AesCtrDot;
+
+/// The fused half-gates kernels this CPU runs: VAES on 512-bit registers
+/// (AVX-512F) or, without AVX-512F, on 256-bit ones. Same tweaks, same
+/// bytes as the portable code. Empty on other architectures.
+#[derive(Clone, Copy, Debug)]
+#[allow(clippy::large_enum_variant)] // one per scheme value; a box would add a load per batch
+pub(crate) enum FusedHalfGates {
+    #[cfg(target_arch = "x86_64")]
+    Vaes512(x86::VaesHalfGates),
+    #[cfg(target_arch = "x86_64")]
+    Vaes256(vaes256::Vaes256HalfGates),
+}
+
+impl FusedHalfGates {
+    /// The widest kernels this CPU has for TMMO under AES-128 with `key`.
+    pub(crate) fn detect(key: Block) -> Option<FusedHalfGates> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(k) = x86::VaesHalfGates::detect(key) {
+                return Some(FusedHalfGates::Vaes512(k));
+            }
+            if let Some(k) = vaes256::Vaes256HalfGates::detect(key) {
+                return Some(FusedHalfGates::Vaes256(k));
+            }
+        }
+        let _ = key;
+        None
+    }
+
+    /// Every kernel this CPU can run, whatever [`FusedHalfGates::detect`]
+    /// prefers (tests compare each with the portable code).
+    #[cfg(test)]
+    pub(crate) fn all(key: Block) -> Vec<FusedHalfGates> {
+        #[allow(unused_mut)] // nothing to add on other architectures
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            v.extend(x86::VaesHalfGates::detect(key).map(FusedHalfGates::Vaes512));
+            v.extend(vaes256::Vaes256HalfGates::detect_any(key).map(FusedHalfGates::Vaes256));
+        }
+        let _ = key;
+        v
+    }
+
+    /// Garbles `ops` (returns the XOR of the tables written): gate `k` is
+    /// AND gate `first_and + k` of the circuit, its input zero labels are
+    /// read from `labels`, its output zero label put there as gate `k`'s,
+    /// and its two table blocks written to `tables[2k..]`. The gates must
+    /// be independent (as in a schedule batch).
+    pub(crate) fn garble<S: LabelStore>(
+        &self,
+        delta: Block,
+        first_and: u64,
+        labels: &mut S,
+        ops: &[Op],
+        tables: &mut [Block],
+    ) -> Block {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            FusedHalfGates::Vaes512(k) => k.garble(delta, first_and, labels, ops, tables),
+            #[cfg(target_arch = "x86_64")]
+            FusedHalfGates::Vaes256(k) => k.garble(delta, first_and, labels, ops, tables),
+        }
+    }
+
+    /// Evaluates `ops` (returns the XOR of the tables read): active labels
+    /// read from and output labels put to `labels`, tables from
+    /// `tables[2k..]`.
+    pub(crate) fn eval<S: LabelStore>(
+        &self,
+        first_and: u64,
+        labels: &mut S,
+        ops: &[Op],
+        tables: &[Block],
+    ) -> Block {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            FusedHalfGates::Vaes512(k) => k.eval(first_and, labels, ops, tables),
+            #[cfg(target_arch = "x86_64")]
+            FusedHalfGates::Vaes256(k) => k.eval(first_and, labels, ops, tables),
+        }
+    }
+}
 
 /// `Σ_j a_j ⊗ b_j` over GF(2)\[x\], unreduced: the low and high 128 bits of
 /// the 256-bit sum, as `[low, high]`.
@@ -217,24 +308,23 @@ impl LabelStore for ToBuffer<'_> {
 /// Stand-in on other architectures: never detected.
 #[cfg(not(target_arch = "x86_64"))]
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum VaesHalfGates {}
+pub(crate) enum Vaes256Tmmo {}
 
 #[cfg(not(target_arch = "x86_64"))]
-impl VaesHalfGates {
-    pub(crate) fn detect(_key: Block) -> Option<VaesHalfGates> {
+impl Vaes256Tmmo {
+    pub(crate) fn detect(_key: Block) -> Option<Vaes256Tmmo> {
         None
     }
-    pub(crate) fn garble<S: LabelStore>(
+    pub(crate) fn hash_split(
         &self,
-        _: Block,
-        _: u64,
-        _: &mut S,
-        _: &[Op],
+        _: &[Block],
         _: &mut [Block],
-    ) -> Block {
+        _: &mut [Block],
+        _: impl Fn(usize) -> Block,
+    ) {
         match *self {}
     }
-    pub(crate) fn eval<S: LabelStore>(&self, _: u64, _: &mut S, _: &[Op], _: &[Block]) -> Block {
+    pub(crate) fn hash_in_place(&self, _: &mut [Block], _: impl Fn(usize) -> Block) {
         match *self {}
     }
 }
@@ -751,7 +841,7 @@ mod x86 {
     /// The 11 AES-128 round keys of `key` (FIPS-197 §5.2, with AES-NI's
     /// `aeskeygenassist`).
     #[target_feature(enable = "aes,sse2")]
-    fn aes128_round_keys(key: Block) -> [__m128i; 11] {
+    pub(super) fn aes128_round_keys(key: Block) -> [__m128i; 11] {
         let mut rk = [_mm_setzero_si128(); 11];
         rk[0] = to_m128(key);
         macro_rules! step {

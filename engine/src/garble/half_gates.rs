@@ -23,12 +23,10 @@
 
 use std::cell::RefCell;
 
-use zeroize::Zeroize;
-
-use crate::block::Block;
+use crate::block::{wipe, Block};
 use crate::hash::{Tmmo, TweakableHash, FIXED_KEY};
 use crate::prg::Delta;
-use crate::simd::{InPlace, ToBuffer, VaesHalfGates};
+use crate::simd::{FusedHalfGates, InPlace, ToBuffer};
 
 use super::ops::Op;
 use super::scheme::{in_place_via_buffer, GarbleKey, GarblingScheme};
@@ -44,30 +42,30 @@ pub(crate) const TABLE_BYTES: usize = 32;
 
 /// The half-gates scheme over a tweakable hash (TMMO by default).
 ///
-/// [`HalfGates::new`] (TMMO under the fixed key) runs the fused VAES-512
-/// kernels of the `simd` module when the CPU has them, and the portable code
-/// otherwise; [`HalfGates::portable`] always runs the portable code. Both
+/// [`HalfGates::new`] (TMMO under the fixed key) runs the fused VAES
+/// kernels of the `simd` module when the CPU has them (on 512-bit registers
+/// with AVX-512F, else on 256-bit ones), and the portable code otherwise; [`HalfGates::portable`] always runs the portable code. Both
 /// produce the same bytes.
 #[derive(Clone, Debug)]
 pub struct HalfGates<H = Tmmo> {
     hash: H,
-    fused: Option<VaesHalfGates>,
+    fused: Option<FusedHalfGates>,
 }
 
 impl HalfGates<Tmmo> {
     /// Half-gates over TMMO with the fixed AES key, on the fused kernels if
-    /// this CPU has AVX-512F and VAES.
+    /// this CPU has VAES (with AVX-512F or AVX2).
     pub fn new() -> HalfGates<Tmmo> {
-        HalfGates { hash: Tmmo::new(), fused: VaesHalfGates::detect(FIXED_KEY) }
+        HalfGates { hash: Tmmo::new(), fused: FusedHalfGates::detect(FIXED_KEY) }
     }
 
     /// Half-gates over TMMO with the fixed AES key, portable code only
     /// (batched through the `aes` crate): for comparison and tests.
     pub fn portable() -> HalfGates<Tmmo> {
-        HalfGates { hash: Tmmo::new(), fused: None }
+        HalfGates { hash: Tmmo::portable(), fused: None }
     }
 
-    /// Whether the fused VAES-512 kernels are in use.
+    /// Whether fused VAES kernels (512- or 256-bit) are in use.
     pub fn is_fused(&self) -> bool {
         self.fused.is_some()
     }
@@ -96,7 +94,7 @@ struct Buffers([Vec<Block>; 3]);
 impl Drop for Buffers {
     fn drop(&mut self) {
         for b in &mut self.0 {
-            b.zeroize();
+            wipe(b);
         }
     }
 }
@@ -375,15 +373,22 @@ mod tests {
     /// gates) and inputs overwritten by outputs in place.
     #[test]
     fn fused_and_portable_agree_on_every_batch_length() {
-        let fused = HalfGates::new();
-        let portable = HalfGates::portable();
         #[cfg(target_arch = "x86_64")]
         assert_eq!(
-            fused.is_fused(),
-            is_x86_feature_detected!("avx512f")
+            HalfGates::new().is_fused(),
+            is_x86_feature_detected!("aes")
                 && is_x86_feature_detected!("vaes")
-                && is_x86_feature_detected!("aes")
+                && (is_x86_feature_detected!("avx512f") || is_x86_feature_detected!("avx2"))
         );
+        let kernels = FusedHalfGates::all(FIXED_KEY);
+        eprintln!("testing {kernels:?} against the portable code");
+        for kernel in kernels {
+            fused_kernel_agrees_with_the_portable_code(HalfGates { hash: Tmmo::new(), fused: Some(kernel) });
+        }
+    }
+
+    fn fused_kernel_agrees_with_the_portable_code(fused: HalfGates) {
+        let portable = HalfGates::portable();
         let mut prg = Prg::from_seed(Block::new(2));
         let delta = Delta::random(&mut prg);
         let seed = GateSeed::random(&mut prg);

@@ -6,9 +6,8 @@
 //! The two drivers differ only in what they do with each AND batch.
 
 use rayon::prelude::*;
-use zeroize::Zeroize;
 
-use crate::block::Block;
+use crate::block::{wipe, Block};
 
 use super::ops::{Op, Op4, Segment, Window};
 use super::schedule::Plan;
@@ -22,16 +21,6 @@ const PAR_PIECE: usize = 1024;
 /// ANDs whose tables are garbled and written, or read and evaluated, at a
 /// time: the tables stay in L1/L2 between the checksum and the hashing.
 pub(super) const STREAM_PIECE: usize = 512;
-
-/// Zeroises `blocks` with volatile writes that the compiler cannot drop,
-/// 8 bytes at a time where aligned (a block is 1-aligned).
-fn wipe_blocks(blocks: &mut [Block]) {
-    let bytes: &mut [u8] = bytemuck::cast_slice_mut(blocks);
-    let (head, words, tail) = bytemuck::pod_align_to_mut::<u8, u64>(bytes);
-    head.zeroize();
-    words.zeroize();
-    tail.zeroize();
-}
 
 /// Buffers of a run, reused across windows.
 ///
@@ -142,10 +131,10 @@ impl Run {
     /// and the split-batch outputs `c` (its whole allocation).
     fn wipe(&mut self) {
         let used = self.used.min(self.labels.len());
-        wipe_blocks(&mut self.labels[..used]);
+        wipe(&mut self.labels[..used]);
         let c_all = self.c.capacity();
         self.c.resize(c_all, Block::ZERO);
-        wipe_blocks(&mut self.c);
+        wipe(&mut self.c);
     }
 
     /// Makes `c` at least `n` labels long. A larger buffer is a new zeroed
@@ -154,7 +143,7 @@ impl Run {
     pub(super) fn grow_c(&mut self, n: usize) {
         if self.c.len() < n {
             let mut old = std::mem::replace(&mut self.c, vec![Block::ZERO; n]);
-            wipe_blocks(&mut old);
+            wipe(&mut old);
         }
     }
 
@@ -339,7 +328,7 @@ mod tests {
         // Odd lengths and offsets (1-aligned blocks, 8-byte words).
         for n in 0..9 {
             let mut v = vec![secret; n + 1];
-            wipe_blocks(&mut v[1..]);
+            wipe(&mut v[1..]);
             assert_eq!(v[0], secret);
             assert!(v[1..].iter().all(|&l| l == Block::ZERO));
         }

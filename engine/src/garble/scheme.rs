@@ -14,9 +14,7 @@
 //! [`HalfGates`]: super::half_gates::HalfGates
 //! [`ThreeHalves`]: super::three_halves::ThreeHalves
 
-use zeroize::Zeroize;
-
-use crate::block::Block;
+use crate::block::{wipe, Block};
 use crate::prg::{Delta, GateSeed};
 
 use super::ops::Op;
@@ -140,6 +138,7 @@ pub(crate) fn in_place_via_buffer<S: GarblingScheme + ?Sized>(
     const { assert!(S::GRANULE <= IN_PLACE_PIECE) };
     let piece = IN_PLACE_PIECE / S::GRANULE * S::GRANULE;
     let mut pos = 0;
+    let used = ands.len().min(piece);
     for (k, ops) in ands.chunks(piece).enumerate() {
         let len = scheme.material_len(ops.len());
         batch(first_and + (k * piece) as u64, labels, ops, &mut out[..ops.len()], pos..pos + len);
@@ -148,7 +147,7 @@ pub(crate) fn in_place_via_buffer<S: GarblingScheme + ?Sized>(
         }
         pos += len;
     }
-    out.zeroize();
+    wipe(&mut out[..used]);
     pos
 }
 

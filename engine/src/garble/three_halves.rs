@@ -113,7 +113,7 @@ use std::cell::RefCell;
 
 use zeroize::Zeroize;
 
-use crate::block::Block;
+use crate::block::{wipe, Block};
 use crate::hash::{Tmmo, TweakableHash};
 use crate::prg::Delta;
 
@@ -313,7 +313,7 @@ struct Buffers([Vec<Block>; 3]);
 impl Drop for Buffers {
     fn drop(&mut self) {
         for b in &mut self.0 {
-            b.zeroize();
+            wipe(b);
         }
     }
 }
