@@ -97,6 +97,20 @@ impl Block {
         Block(bytemuck::cast(lanes))
     }
 
+    /// The two 8-byte halves exchanged: `X_R ‖ X_L` for `X_L ‖ X_R` (one
+    /// shuffle; three-halves garbling works on halves).
+    #[inline(always)]
+    pub(crate) fn swap_halves(self) -> Block {
+        let l = self.lanes();
+        Block::from_lanes([l[1], l[0]])
+    }
+
+    /// The low 8 bytes of `lo`, then the low 8 bytes of `hi`.
+    #[inline(always)]
+    pub(crate) fn low_halves(lo: Block, hi: Block) -> Block {
+        Block::from_lanes([lo.lanes()[0], hi.lanes()[0]])
+    }
+
     /// The block with its least significant bit cleared.
     #[inline(always)]
     pub const fn clear_lsb(self) -> Block {

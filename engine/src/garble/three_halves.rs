@@ -116,6 +116,7 @@ use zeroize::Zeroize;
 use crate::block::{wipe, Block};
 use crate::hash::{Tmmo, TweakableHash};
 use crate::prg::Delta;
+use crate::simd::prefetch;
 
 use super::ops::Op;
 use super::scheme::{GarbleKey, GarblingScheme};
@@ -168,6 +169,19 @@ const EVAL_MASKS: [[u64; 8]; 16] = {
             t[k][b] = mask(((r >> b) & 1) as u64);
             b += 1;
         }
+        k += 1;
+    }
+    t
+};
+
+/// [`EVAL_MASKS`] in the pair form of [`linear_pair`]: `(C_L, C_R)` at
+/// once.
+const EVAL_PAIR_MASKS: [[Block; 4]; 16] = {
+    let mut t = [[Block::ZERO; 4]; 16];
+    let mut k = 0;
+    while k < 16 {
+        let m = &EVAL_MASKS[k];
+        t[k] = [pair(m[0], m[5]), pair(m[1], m[4]), pair(m[2], m[7]), pair(m[3], m[6])];
         k += 1;
     }
     t
@@ -264,18 +278,58 @@ const GARBLE_LABEL_MASKS: [[[u64; 4]; 5]; 16] = {
     t
 };
 
-/// The Δ part of every case's outputs, for one Δ (computed per batch).
-/// Secret: zeroised by the caller.
-fn delta_terms(delta: &Delta) -> [[u64; 5]; 16] {
-    let d = delta.as_block().to_u128();
-    let (dl, dr) = (d as u64, (d >> 64) as u64);
-    let mut t = [[0u64; 5]; 16];
-    for (row, coef) in t.iter_mut().zip(&GARBLE_COEFFICIENTS) {
-        for (v, &c) in row.iter_mut().zip(coef) {
-            *v = (dl & mask(u64::from(c >> 4) & 1)) ^ (dr & mask(u64::from(c >> 5) & 1));
+/// A block of two 64-bit halves: `lo` the low 64 bits of [`Block::to_u128`],
+/// `hi` the high ones.
+const fn pair(lo: u64, hi: u64) -> Block {
+    Block::new(lo as u128 | (hi as u128) << 64)
+}
+
+/// The garbler's linear part in pairs of halves, so that one 128-bit
+/// operation computes two outputs: for each case and pair (`(C₀_L, C₀_R)`,
+/// `(G₀, G₁)`, `(G₂, –)`), the masks of `A₀`, `A₀` with its halves swapped,
+/// `B₀`, `B₀` swapped. Pair `(L, R)` is then `A₀ & M₀ ⊕ swap(A₀) & M₁ ⊕ B₀
+/// & M₂ ⊕ swap(B₀) & M₃`: its low half `A_L·a_L ⊕ A_R·a_R ⊕ B_L·b_L ⊕
+/// B_R·b_R` with `L`'s coefficients, its high half the same with `R`'s.
+const GARBLE_PAIR_MASKS: [[[Block; 4]; 3]; 16] = {
+    let mut t = [[[Block::ZERO; 4]; 3]; 16];
+    let mut k = 0;
+    while k < 16 {
+        let m = &GARBLE_LABEL_MASKS[k];
+        let mut p = 0;
+        while p < 3 {
+            let l = &m[2 * p];
+            let r = if 2 * p + 1 < 5 { m[2 * p + 1] } else { [0; 4] };
+            t[k][p] = [pair(l[0], r[1]), pair(l[1], r[0]), pair(l[2], r[3]), pair(l[3], r[2])];
+            p += 1;
         }
+        k += 1;
     }
     t
+};
+
+/// The Δ part of every case's outputs, for one Δ (computed per batch), in
+/// the pairs of [`GARBLE_PAIR_MASKS`]. Secret: zeroised by the caller.
+fn delta_pairs(delta: &Delta) -> [[Block; 3]; 16] {
+    let d = delta.as_block().to_u128();
+    let (dl, dr) = (d as u64, (d >> 64) as u64);
+    let mut t = [[Block::ZERO; 3]; 16];
+    for (row, coef) in t.iter_mut().zip(&GARBLE_COEFFICIENTS) {
+        let term = |o: usize| {
+            coef.get(o)
+                .map_or(0, |&c| (dl & mask(u64::from(c >> 4) & 1)) ^ (dr & mask(u64::from(c >> 5) & 1)))
+        };
+        *row = [pair(term(0), term(1)), pair(term(2), term(3)), pair(term(4), 0)];
+    }
+    t
+}
+
+/// `dt ⊕ A & M₀ ⊕ swap(A) & M₁ ⊕ B & M₂ ⊕ swap(B) & M₃`: two linear
+/// combinations of the halves of `a` and `b` at once (see
+/// [`GARBLE_PAIR_MASKS`]; the evaluator's [`EVAL_PAIR_MASKS`] have the same
+/// shape).
+#[inline(always)]
+fn linear_pair(dt: Block, m: &[Block; 4], a: Block, b: Block) -> Block {
+    dt ^ (a & m[0]) ^ (a.swap_halves() & m[1]) ^ (b & m[2]) ^ (b.swap_halves() & m[3])
 }
 
 /// Bytes of material for `n` gates (see the module docs).
@@ -336,11 +390,19 @@ fn with_buffers<R>(len: usize, f: impl FnOnce(&mut [Block], &mut [Block], &mut [
     })
 }
 
-/// The 64-bit halves of a block: `(low, high)`.
+/// How many gates ahead the gathers prefetch their input labels.
+const PREFETCH_GATES: usize = 16;
+
+/// Prefetches the input labels of `op` (when there is one).
 #[inline(always)]
-fn halves(x: Block) -> (u64, u64) {
-    let v = x.to_u128();
-    (v as u64, (v >> 64) as u64)
+fn prefetch_inputs(labels: &[Block], op: Option<&Op>) {
+    if let Some(op) = op {
+        for i in [op.a, op.b] {
+            if let Some(l) = labels.get(i as usize) {
+                prefetch(l);
+            }
+        }
+    }
 }
 
 /// Bit 64 of a block (the control mask `ĥ`).
@@ -383,7 +445,7 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
         material: &mut [u8],
     ) {
         let d = key.delta().as_block();
-        let mut dterms = delta_terms(key.delta());
+        let mut dpairs = delta_pairs(key.delta());
         // The seed's blocks for one chunk: its gates span at most
         // GARBLE_CHUNK / 64 + 1 of them.
         let mut rho = [Block::ZERO; GARBLE_CHUNK / 64 + 1];
@@ -393,7 +455,8 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
             for (ops, c0) in ands.chunks(GARBLE_CHUNK).zip(c0.chunks_mut(GARBLE_CHUNK)) {
                 let n = ops.len();
                 let input = &mut input[..6 * n];
-                for (op, h) in ops.iter().zip(input.chunks_exact_mut(6)) {
+                for (k, (op, h)) in ops.iter().zip(input.chunks_exact_mut(6)).enumerate() {
+                    prefetch_inputs(labels, ops.get(k + PREFETCH_GATES));
                     let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
                     h[0] = a;
                     h[1] = a ^ d;
@@ -446,19 +509,12 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
                         let hb = h[2] ^ db.select(pb);
                         let hab = h[4] ^ dab.select(pa ^ pb);
                         let (ua, ub) = (ha ^ hab, hb ^ hab);
-                        let (al, ar) = halves(a);
-                        let (bl, br) = halves(b);
-                        let m = &GARBLE_LABEL_MASKS[case];
-                        let dt = &dterms[case];
-                        let lin = |o: usize| {
-                            dt[o] ^ (al & m[o][0]) ^ (ar & m[o][1]) ^ (bl & m[o][2]) ^ (br & m[o][3])
-                        };
-                        let c_l = halves(ua).0 ^ lin(0);
-                        let c_r = halves(ub).0 ^ lin(1);
-                        c0[group * GROUP + k] = Block::new(u128::from(c_l) | u128::from(c_r) << 64);
-                        t[..8].copy_from_slice(&(halves(da).0 ^ lin(2)).to_le_bytes());
-                        t[8..16].copy_from_slice(&(halves(db).0 ^ lin(3)).to_le_bytes());
-                        t[16..].copy_from_slice(&(halves(dab).0 ^ lin(4)).to_le_bytes());
+                        let (m, dt) = (&GARBLE_PAIR_MASKS[case], &dpairs[case]);
+                        c0[group * GROUP + k] = Block::low_halves(ua, ub) ^ linear_pair(dt[0], &m[0], a, b);
+                        let g01 = Block::low_halves(da, db) ^ linear_pair(dt[1], &m[1], a, b);
+                        let g2 = dab ^ linear_pair(dt[2], &m[2], a, b);
+                        t[..16].copy_from_slice(g01.as_bytes());
+                        t[16..].copy_from_slice(&g2.as_bytes()[..8]);
                         let (pa, pb) = (u64::from(pa), u64::from(pb));
                         let bits = ((r as u64 & 1) ^ bit64(ua))
                             | ((r as u64 >> 1) ^ bit64(ub)) << 1
@@ -473,7 +529,7 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
                 base += n as u64;
             }
         });
-        dterms.iter_mut().for_each(|t| t.zeroize());
+        dpairs.iter_mut().for_each(|t| t.zeroize());
         rho.zeroize();
     }
 
@@ -484,7 +540,8 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
             for (ops, c) in ands.chunks(EVAL_CHUNK).zip(c.chunks_mut(EVAL_CHUNK)) {
                 let n = ops.len();
                 let input = &mut input[..3 * n];
-                for (op, h) in ops.iter().zip(input.chunks_exact_mut(3)) {
+                for (k, (op, h)) in ops.iter().zip(input.chunks_exact_mut(3)).enumerate() {
+                    prefetch_inputs(labels, ops.get(k + PREFETCH_GATES));
                     let (a, b) = (labels[op.a as usize], labels[op.b as usize]);
                     h[0] = a;
                     h[1] = b;
@@ -519,31 +576,14 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
                         let zk = z >> (5 * k);
                         let r1 = (zk ^ (i & (zk >> 2)) ^ ((i ^ j) & (zk >> 4)) ^ bit64(ua)) & 1;
                         let r2 = ((zk >> 1) ^ (j & (zk >> 3)) ^ ((i ^ j) & (zk >> 4)) ^ bit64(ub)) & 1;
-                        let m = &EVAL_MASKS[(i | j << 1 | r1 << 2 | r2 << 3) as usize];
-                        let word = |o: usize| {
-                            let mut w = [0u8; 8];
-                            w.copy_from_slice(&t[8 * o..8 * o + 8]);
-                            u64::from_le_bytes(w)
-                        };
-                        let (g0, g1, g2) = (word(0), word(1), word(2));
-                        let (al, ar) = halves(a);
-                        let (bl, br) = halves(b);
-                        let g2 = g2 & mask(i ^ j);
-                        let c_l = halves(ua).0
-                            ^ (g0 & mask(i))
-                            ^ g2
-                            ^ (al & m[0])
-                            ^ (ar & m[1])
-                            ^ (bl & m[2])
-                            ^ (br & m[3]);
-                        let c_r = halves(ub).0
-                            ^ (g1 & mask(j))
-                            ^ g2
-                            ^ (al & m[4])
-                            ^ (ar & m[5])
-                            ^ (bl & m[6])
-                            ^ (br & m[7]);
-                        c[group * GROUP + k] = Block::new(u128::from(c_l) | u128::from(c_r) << 64);
+                        let m = &EVAL_PAIR_MASKS[(i | j << 1 | r1 << 2 | r2 << 3) as usize];
+                        // (G₀, G₁) selected by (i, j), and G₂ in both halves by i ⊕ j.
+                        let g01 = Block::from_bytes(t[..16].try_into().expect("16 bytes"));
+                        let mut g2 = [0u8; 8];
+                        g2.copy_from_slice(&t[16..CIPHER_BYTES]);
+                        let g2 = u64::from_le_bytes(g2) & mask(i ^ j);
+                        let g = (g01 & pair(mask(i), mask(j))) ^ pair(g2, g2);
+                        c[group * GROUP + k] = Block::low_halves(ua, ub) ^ linear_pair(g, m, a, b);
                     }
                 }
                 mat_pos += bytes;

@@ -26,6 +26,59 @@ const REGS: usize = 8;
 /// Blocks per group.
 const GROUP: usize = 2 * REGS;
 
+/// TMMO's two layers on an array of registers: evaluates to `p = π(x)` and
+/// leaves `π(p ⊕ tweak)` in `x` (the hash is their XOR), both layers
+/// interleaved over the registers. A macro, so that it is always expanded
+/// inside the calling kernel and the blocks stay in registers (a
+/// `#[target_feature]` function cannot be `#[inline(always)]`, and the
+/// compiler did not inline this one).
+macro_rules! tmmo_layers {
+    ($rk:expr, $x:expr, $tweak:expr) => {{
+        let (rk, x, tweak): (&[__m256i; 11], &mut [__m256i; _], &[__m256i; _]) = ($rk, $x, $tweak);
+        aes_layer!(rk, &mut *x);
+        let p = *x;
+        for (r, t) in x.iter_mut().zip(tweak) {
+            *r = _mm256_xor_si256(*r, *t);
+        }
+        aes_layer!(rk, &mut *x);
+        p
+    }};
+}
+
+/// `x[j] ← π(x[j])` for every register of the array `x` (AES-128, two
+/// blocks each).
+macro_rules! aes_layer {
+    ($rk:expr, $x:expr) => {{
+        let (rk, x) = ($rk, $x);
+        for r in x.iter_mut() {
+            *r = _mm256_xor_si256(*r, rk[0]);
+        }
+        for key in &rk[1..10] {
+            for r in x.iter_mut() {
+                *r = _mm256_aesenc_epi128(*r, *key);
+            }
+        }
+        for r in x.iter_mut() {
+            *r = _mm256_aesenclast_epi128(*r, rk[10]);
+        }
+    }};
+}
+
+/// TMMO's two layers on one group: `(π(x), π(π(x) ⊕ tweak))` for the
+/// blocks `x` (`[Block; GROUP]`) at positions `start, start + 1, …` of the
+/// caller's batch. A macro for the reason `tmmo_layers!` is one.
+macro_rules! tmmo_group {
+    ($rk:expr, $x:expr, $start:expr, $tweak:expr) => {{
+        let (x, start): ([Block; GROUP], usize) = ($x, $start);
+        let tweak = $tweak;
+        let mut v: [__m256i; REGS] = bytemuck::cast(x);
+        let tweaks: [__m256i; REGS] =
+            bytemuck::cast(core::array::from_fn::<Block, GROUP, _>(|k| tweak(start + k)));
+        let p = tmmo_layers!($rk, &mut v, &tweaks);
+        (bytemuck::cast::<_, [Block; GROUP]>(p), bytemuck::cast::<_, [Block; GROUP]>(v))
+    }};
+}
+
 /// TMMO under one AES-128 key on VAES-256; constructed only on CPUs with
 /// AES-NI, AVX2 and VAES.
 #[derive(Clone, Copy)]
@@ -113,12 +166,12 @@ fn split_kernel(
     let (out_groups, out_rest) = out.as_chunks_mut::<GROUP>();
     let (p_groups, p_rest) = scratch.as_chunks_mut::<GROUP>();
     for (g, ((x, o), p)) in groups.iter().zip(out_groups).zip(p_groups).enumerate() {
-        (*p, *o) = tmmo_group(rk, *x, g * GROUP, &tweak);
+        (*p, *o) = tmmo_group!(rk, *x, g * GROUP, &tweak);
     }
     if !rest.is_empty() {
         let mut x = [Block::ZERO; GROUP];
         x[..rest.len()].copy_from_slice(rest);
-        let (p, h) = tmmo_group(rk, x, groups.len() * GROUP, &tweak);
+        let (p, h) = tmmo_group!(rk, x, groups.len() * GROUP, &tweak);
         p_rest.copy_from_slice(&p[..rest.len()]);
         out_rest.copy_from_slice(&h[..rest.len()]);
     }
@@ -130,13 +183,13 @@ fn in_place_kernel(rk: &[__m256i; 11], xs: &mut [Block], tweak: impl Fn(usize) -
     let (groups, rest) = xs.as_chunks_mut::<GROUP>();
     let whole = groups.len() * GROUP;
     for (g, x) in groups.iter_mut().enumerate() {
-        let (p, h) = tmmo_group(rk, *x, g * GROUP, &tweak);
+        let (p, h) = tmmo_group!(rk, *x, g * GROUP, &tweak);
         *x = core::array::from_fn(|k| h[k] ^ p[k]);
     }
     if !rest.is_empty() {
         let mut x = [Block::ZERO; GROUP];
         x[..rest.len()].copy_from_slice(rest);
-        let (p, h) = tmmo_group(rk, x, whole, &tweak);
+        let (p, h) = tmmo_group!(rk, x, whole, &tweak);
         for (k, out) in rest.iter_mut().enumerate() {
             *out = h[k] ^ p[k];
         }
@@ -147,61 +200,6 @@ fn in_place_kernel(rk: &[__m256i; 11], xs: &mut [Block], tweak: impl Fn(usize) -
 #[target_feature(enable = "avx2")]
 fn broadcast(rk: [__m128i; 11]) -> [__m256i; 11] {
     rk.map(|k| _mm256_broadcastsi128_si256(k))
-}
-
-/// TMMO's two layers on an array of registers: evaluates to `p = π(x)` and
-/// leaves `π(p ⊕ tweak)` in `x` (the hash is their XOR), both layers
-/// interleaved over the registers. A macro, so that it is always expanded
-/// inside the calling kernel and the blocks stay in registers (a
-/// `#[target_feature]` function cannot be `#[inline(always)]`, and the
-/// compiler did not inline this one).
-macro_rules! tmmo_layers {
-    ($rk:expr, $x:expr, $tweak:expr) => {{
-        let (rk, x, tweak): (&[__m256i; 11], &mut [__m256i; _], &[__m256i; _]) = ($rk, $x, $tweak);
-        aes_layer!(rk, &mut *x);
-        let p = *x;
-        for (r, t) in x.iter_mut().zip(tweak) {
-            *r = _mm256_xor_si256(*r, *t);
-        }
-        aes_layer!(rk, &mut *x);
-        p
-    }};
-}
-
-/// `x[j] ← π(x[j])` for every register of the array `x` (AES-128, two
-/// blocks each).
-macro_rules! aes_layer {
-    ($rk:expr, $x:expr) => {{
-        let (rk, x) = ($rk, $x);
-        for r in x.iter_mut() {
-            *r = _mm256_xor_si256(*r, rk[0]);
-        }
-        for key in &rk[1..10] {
-            for r in x.iter_mut() {
-                *r = _mm256_aesenc_epi128(*r, *key);
-            }
-        }
-        for r in x.iter_mut() {
-            *r = _mm256_aesenclast_epi128(*r, rk[10]);
-        }
-    }};
-}
-
-/// TMMO's two layers on one group: `(π(x), π(π(x) ⊕ tweak))` for the
-/// blocks `x` at positions `start, start + 1, …` of the caller's batch.
-#[inline]
-#[target_feature(enable = "aes,avx2,vaes")]
-fn tmmo_group(
-    rk: &[__m256i; 11],
-    x: [Block; GROUP],
-    start: usize,
-    tweak: &impl Fn(usize) -> Block,
-) -> ([Block; GROUP], [Block; GROUP]) {
-    let mut v: [__m256i; REGS] = bytemuck::cast(x);
-    let tweaks: [__m256i; REGS] =
-        bytemuck::cast(core::array::from_fn::<Block, GROUP, _>(|k| tweak(start + k)));
-    let p = tmmo_layers!(rk, &mut v, &tweaks);
-    (bytemuck::cast(p), bytemuck::cast(v))
 }
 
 /// The fused half-gates kernels (Zahur, Rosulek, Evans, Eurocrypt 2015)
