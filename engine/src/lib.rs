@@ -25,6 +25,7 @@ pub mod garble;
 mod hash;
 pub mod net;
 pub mod ot;
+mod packed_bits;
 mod prg;
 pub mod session;
 mod simd;

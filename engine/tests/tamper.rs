@@ -4,6 +4,7 @@
 //! log, so each case hits the message it names.
 
 use garblet_engine::circuits::{Builder, Circuit, Party, Sign, Visibility};
+use garblet_engine::garble::OutputDecodeError;
 use garblet_engine::session::Fault;
 use garblet_engine::session::{PartyInputs, Phase, SessionError, SessionProgram};
 use garblet_testkit::{bits, phase_offsets, recorded_transcript, run_pair, PhaseLog, Tampering};
@@ -47,18 +48,20 @@ fn a_clean_run_through_the_tamper_channel_is_correct() {
 }
 
 #[test]
-fn a_flipped_output_label_is_bad_output_labels_at_the_garbler() {
+fn a_flipped_returned_output_bit_is_bad_output_labels_at_the_garbler() {
     let c = program();
     let p = SessionProgram::from_circuit(&c).unwrap();
     let (g_in, e_in) = inputs();
     let (_, e_log) = phase_offsets(&p, &g_in, &e_in);
-    // Past the tag, inside the first label: a bit the garbler can check.
+    // Past the tag, in the colour bits (65 of them, 9 bytes): bit 44
+    // claims the other value of `sum`'s bit 43, and the label hash the
+    // evaluator sent does not cover the label of that value.
     let at = start(&e_log, Phase::OutputLabels) + 1 + 5;
     let (g, e) = run_pair(&p, &g_in, &e_in, Some((Party::Evaluator, Tampering::Flip { at, mask: 0x10 })));
     let err = g.unwrap_err();
-    assert!(matches!(err, SessionError::BadOutputLabels(_)), "{err}");
+    assert!(matches!(err, SessionError::BadOutputLabels(OutputDecodeError::LabelHashMismatch)), "{err}");
     // The evaluator had checked the garbler's transcript and returned its
-    // own (correct) outputs before the labels were altered on their way.
+    // own (correct) outputs before its message was altered on its way.
     let want = c.eval_bits(&[bits(9_000, 64), bits(1_234, 64)]).unwrap();
     assert_eq!(e.unwrap().outputs[1].1, want[1]);
 }

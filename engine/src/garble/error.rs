@@ -162,7 +162,14 @@ pub enum OutputDecodeError {
         /// Position of the label.
         index: usize,
     },
-    /// A serialised decoder has the wrong length or stray bits.
-    #[error("malformed output decoding information")]
+    /// Packed output bits — a serialised decoder, or the colour bits the
+    /// evaluator returns — have the wrong length or stray bits past the
+    /// last.
+    #[error("malformed packed output bits (wrong length, or stray bits past the last)")]
     Malformed,
+    /// The evaluator's hash of its output labels is not the hash of the
+    /// garbler's labels of the values its colour bits claim: it claimed a
+    /// value whose label it does not hold, or the data was corrupted.
+    #[error("the hash of the output labels does not match the values returned")]
+    LabelHashMismatch,
 }

@@ -10,6 +10,7 @@ use zeroize::Zeroize;
 use garblet_circuits::{Circuit, Input, Party};
 
 use crate::block::Block;
+use crate::packed_bits;
 use crate::prg::{Delta, GateSeed, Prg};
 
 use super::error::{GarbleError, OutputDecodeError};
@@ -264,28 +265,16 @@ impl OutputDecoder {
         Ok(labels.iter().zip(&self.bits).map(|(l, &d)| l.0.lsb() ^ d).collect())
     }
 
-    /// Packed bytes for the wire, least significant bit first.
+    /// Packed bytes for the wire, least significant bit first
+    /// (`packed_bits.rs`).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = vec![0u8; self.bits.len().div_ceil(8)];
-        for (i, &b) in self.bits.iter().enumerate() {
-            out[i / 8] |= u8::from(b) << (i % 8);
-        }
-        out
+        packed_bits::pack(&self.bits)
     }
 
     /// Parses [`OutputDecoder::to_bytes`] for `len` output wires: the length
     /// must be exact and unused bits zero.
     pub fn from_bytes(bytes: &[u8], len: usize) -> Result<OutputDecoder, OutputDecodeError> {
-        if bytes.len() != len.div_ceil(8) {
-            return Err(OutputDecodeError::Malformed);
-        }
-        if !len.is_multiple_of(8) {
-            if let Some(&last) = bytes.last() {
-                if last >> (len % 8) != 0 {
-                    return Err(OutputDecodeError::Malformed);
-                }
-            }
-        }
-        Ok(OutputDecoder { bits: (0..len).map(|i| (bytes[i / 8] >> (i % 8)) & 1 == 1).collect() })
+        let bits = packed_bits::unpack(bytes, len).ok_or(OutputDecodeError::Malformed)?;
+        Ok(OutputDecoder { bits })
     }
 }

@@ -6,14 +6,16 @@
 
 use super::dualex::{self, Prepared};
 use super::hello::{self, Hello, Link};
+use super::returned_outputs::LabelHash;
 use super::steps;
 use super::tests::dualex_pair;
 use super::wire::{TAG_OUTPUT_LABELS, TAG_TABLES};
 use super::*;
 use crate::block::Block;
-use crate::channel::{memory_pair, MemoryChannel};
-use crate::garble::{Encoder, Garbler, ThreeHalves};
+use crate::channel::{memory_pair, ChannelError, MemoryChannel};
+use crate::garble::{Encoder, Garbler, OutputDecodeError, ThreeHalves};
 use crate::ot::{MaliciousReceiver, OtError, OtExtReceiver, OtExtSender, SemiHonest, SoftSpokenReceiver};
+use crate::packed_bits;
 use crate::prg::{Delta, Prg};
 use garblet_circuits::{Builder, Sign, Visibility};
 
@@ -37,22 +39,52 @@ fn program_with(vis: Visibility, wide: u32) -> Circuit {
 
 // ----- a malicious evaluator against the semi-honest mode -------------------
 
+/// How a cheating evaluator deviates in message 6
+/// (`returned_outputs.rs`). It starts from the honest message: the colour
+/// bits of its labels of the garbler's outputs and the hash of those labels.
+#[derive(Clone, Copy)]
+struct Forgery {
+    /// Edits the colour bits it claims and the labels it hashes.
+    claim: fn(&mut Vec<bool>, &mut Vec<Block>),
+    /// Edits the encoded body: the packed colour bits, then the 32-byte
+    /// label hash (the transcript hash follows unless the body is short).
+    reframe: fn(&mut Vec<u8>),
+}
+
+impl Forgery {
+    /// No deviation: the honest message.
+    fn none() -> Forgery {
+        Forgery { claim: |_, _| {}, reframe: |_| {} }
+    }
+
+    /// Other colour bits or other labels hashed, framed honestly.
+    fn claim(claim: fn(&mut Vec<bool>, &mut Vec<Block>)) -> Forgery {
+        Forgery { claim, ..Forgery::none() }
+    }
+
+    /// The honest claim, its bytes edited.
+    fn reframe(reframe: fn(&mut Vec<u8>)) -> Forgery {
+        Forgery { reframe, ..Forgery::none() }
+    }
+}
+
 /// A cheating evaluator's session: the honest steps, with the OT receiver
-/// and the returned output labels under the test's control. `flips` are
-/// the OT receiver's `cheat_flips`: (column, row) for IKNP, (chunk, row)
-/// for SoftSpokenOT, the extension `ot` names.
+/// and the returned outputs under the test's control. `flips` are the OT
+/// receiver's `cheat_flips`: (column, row) for IKNP, (chunk, row) for
+/// SoftSpokenOT, the extension `ot` names.
 fn cheating_evaluator(
     ch: &mut Channel<MemoryChannel>,
     ot: OtChoice,
     program: &SessionProgram<'_>,
     own_bits: &[bool],
     flips: Vec<(usize, usize)>,
-    forge: impl Fn(&mut Vec<Block>),
+    forgery: Forgery,
 ) -> Result<(), SessionError> {
     let config = SessionConfig::new().with_ot(ot);
     let mut prg = Prg::from_entropy();
     ch.start_transcript();
-    hello::exchange(ch, &Hello::new(program, Party::Evaluator, &config, Link::Primary, [1; 32]))?;
+    let ours = Hello::new(program, Party::Evaluator, &config, Link::Primary, [1; 32]);
+    let peer = hello::exchange(ch, &ours)?;
     let own = if flips.is_empty() {
         steps::ot_receive_labels(ch, &config, &mut prg, own_bits, None)?.to_vec()
     } else {
@@ -75,18 +107,23 @@ fn cheating_evaluator(
     let out = steps::receive_tables(ch, config.scheme, program, &labels, None)?;
     steps::receive_decoder(ch, &out, &program.visible_ranges(Party::Evaluator))?;
     steps::check_transcript(ch)?;
-    // The labels of the garbler's outputs, as the honest evaluator would
-    // send them, then forged.
-    let mut blocks: Vec<Block> = program
+    // Message 6 as the honest evaluator would build it, then forged.
+    let mut hashed: Vec<Block> = program
         .visible_ranges(Party::Garbler)
         .into_iter()
         .flat_map(|(_, r)| out.0[r].iter().map(|l| l.as_block()).collect::<Vec<_>>())
         .collect();
-    let honest_len = blocks.len();
-    forge(&mut blocks);
+    let mut colours: Vec<bool> = hashed.iter().map(|l| l.lsb()).collect();
+    (forgery.claim)(&mut colours, &mut hashed);
+    let mut hash = LabelHash::new(&hello::session_id(&ours, &peer), hashed.len());
+    hash.absorb(&hashed);
+    let mut body = packed_bits::pack(&colours);
+    body.extend_from_slice(hash.finish().as_bytes());
+    let honest_len = body.len();
+    (forgery.reframe)(&mut body);
     ch.send_bytes(&[TAG_OUTPUT_LABELS])?;
-    ch.send_blocks(&blocks)?;
-    if blocks.len() >= honest_len {
+    ch.send_bytes(&body)?;
+    if body.len() >= honest_len {
         steps::send_transcript(ch)?;
     }
     ch.flush()?;
@@ -103,7 +140,7 @@ fn against_honest_garbler(
     x: u64,
     y_bits: Vec<bool>,
     flips: Vec<(usize, usize)>,
-    forge: impl Fn(&mut Vec<Block>) + Send,
+    forgery: Forgery,
 ) -> Result<SessionOutcome, SessionError> {
     let (a, b) = memory_pair();
     std::thread::scope(|s| {
@@ -116,7 +153,7 @@ fn against_honest_garbler(
             )
         });
         let mut ch = Channel::new(b);
-        let _ = cheating_evaluator(&mut ch, ot, &program, &y_bits, flips, forge);
+        let _ = cheating_evaluator(&mut ch, ot, &program, &y_bits, flips, forgery);
         drop(ch);
         g.join().unwrap()
     })
@@ -130,8 +167,8 @@ fn column_varying_choice_bits_are_rejected_by_the_session() {
     for ot in [OtChoice::KosChecked, OtChoice::SoftSpoken] {
         for flip in [(0, 0), (0, 200), (0, 255)] {
             let program = SessionProgram::from_circuit(&c).unwrap();
-            let err =
-                against_honest_garbler(ot, program, 7, vec![true; 256], vec![flip], |_| {}).unwrap_err();
+            let err = against_honest_garbler(ot, program, 7, vec![true; 256], vec![flip], Forgery::none())
+                .unwrap_err();
             assert!(matches!(err, SessionError::Ot(OtError::ConsistencyCheckFailed)), "{ot} {flip:?}: {err}");
             assert!(err.is_cheating_detected());
             assert_eq!(err.fault(), Fault::Peer);
@@ -199,38 +236,86 @@ fn short_long_and_miscounted_ot_messages_are_typed_errors_at_the_garbler() {
     }
 }
 
-#[test]
-fn forged_and_out_of_range_output_labels_are_rejected() {
+/// An honest garbler against [`cheating_evaluator`] on `x > y` and
+/// `x + y` for the garbler (65 output bits: `gt`, then `sum`), x = 5 and
+/// y = 9.
+fn returned_outputs_against_honest_garbler(forgery: Forgery) -> Result<SessionOutcome, SessionError> {
     let c = program_with(Visibility::Garbler, 64);
-    type Forgery = fn(&mut Vec<Block>);
-    let forgeries: [(&str, Forgery); 4] = [
-        ("claim the other value (flip the point-and-permute bit)", |l| l[0] ^= Block::new(1)),
-        ("a label that is neither of the two", |l| l[3] ^= Block::new(0xdead_beef << 40)),
-        ("the all-zero label", |l| l[64] = Block::ZERO),
-        ("all ones", |l| l.iter_mut().for_each(|b| *b = Block::ONES)),
-    ];
-    for (what, forge) in forgeries {
-        let program = SessionProgram::from_circuit(&c).unwrap();
-        let err =
-            against_honest_garbler(OtChoice::default(), program, 5, bits(9, 64), vec![], forge).unwrap_err();
-        assert!(matches!(err, SessionError::BadOutputLabels(_)), "{what}: {err}");
-        assert!(err.is_cheating_detected(), "{what}");
-    }
-    // The same cheater without a forgery is accepted: the test harness is
-    // sound.
     let program = SessionProgram::from_circuit(&c).unwrap();
-    let ok = against_honest_garbler(OtChoice::default(), program, 5, bits(9, 64), vec![], |_| {}).unwrap();
-    assert_eq!(ok.outputs[0], ("gt".to_owned(), vec![false]));
+    against_honest_garbler(OtChoice::default(), program, 5, bits(9, 64), vec![], forgery)
 }
 
+/// Claims the evaluator can make without Δ: each is rejected as a label
+/// hash mismatch. The strongest flips a colour bit and hashes, for that
+/// bit, its own label with the colour flipped too (its best guess of the
+/// other label, knowing only that Δ's lsb is 1).
 #[test]
-fn a_truncated_output_label_message_is_an_error() {
-    let c = program_with(Visibility::Garbler, 64);
-    let program = SessionProgram::from_circuit(&c).unwrap();
+fn forged_returned_outputs_are_rejected() {
+    let forgeries: [(&str, Forgery); 6] = [
+        ("claim the other value of one bit, with the honest hash", Forgery::claim(|c, _| c[0] ^= true)),
+        (
+            "claim the other value of one bit, hashing its label with the colour flipped",
+            Forgery::claim(|c, l| {
+                c[3] ^= true;
+                l[3] ^= Block::new(1);
+            }),
+        ),
+        (
+            "claim the other value of every bit, each label's colour flipped",
+            Forgery::claim(|c, l| {
+                for (c, l) in c.iter_mut().zip(l.iter_mut()) {
+                    *c ^= true;
+                    *l ^= Block::new(1);
+                }
+            }),
+        ),
+        (
+            "honest colours, a label that is neither of the two hashed",
+            Forgery::claim(|_, l| l[64] ^= Block::new(0xdead_beef << 40)),
+        ),
+        ("a hash over all-zero labels", Forgery::claim(|_, l| l.iter_mut().for_each(|b| *b = Block::ZERO))),
+        ("the honest claim, one bit of the hash flipped", Forgery::reframe(|body| body[9 + 20] ^= 0x04)),
+    ];
+    for (what, forgery) in forgeries {
+        let err = returned_outputs_against_honest_garbler(forgery).unwrap_err();
+        assert!(
+            matches!(err, SessionError::BadOutputLabels(OutputDecodeError::LabelHashMismatch)),
+            "{what}: {err}"
+        );
+        assert!(err.is_cheating_detected(), "{what}");
+        assert_eq!(err.fault(), Fault::Peer, "{what}");
+    }
+}
+
+/// The same harness without a deviation is accepted with the right
+/// values: the rejections above come from the forgeries.
+#[test]
+fn honest_returned_outputs_are_accepted_with_the_right_values() {
+    let ok = returned_outputs_against_honest_garbler(Forgery::none()).unwrap();
+    assert_eq!(ok.outputs, vec![("gt".to_owned(), vec![false]), ("sum".to_owned(), bits(14, 64))]);
+}
+
+/// Message 6 cut short, one byte too long, or with a stray bit after the
+/// last colour bit: a typed error each, no panic, no hang.
+#[test]
+fn a_short_long_or_padded_returned_outputs_message_is_a_typed_error() {
+    // 65 colour bits: 9 bytes, then the 32-byte hash.
+    let cuts: [(&str, Forgery); 2] = [
+        ("in the colour bits", Forgery::reframe(|body| body.truncate(5))),
+        ("in the hash", Forgery::reframe(|body| body.truncate(9 + 20))),
+    ];
+    for (what, forgery) in cuts {
+        let err = returned_outputs_against_honest_garbler(forgery).unwrap_err();
+        assert!(matches!(err, SessionError::Channel(ChannelError::Truncated { .. })), "cut {what}: {err}");
+        assert_eq!(err.fault(), Fault::Peer, "cut {what}");
+    }
+    // An extra colour byte: the garbler reads it as the hash's first.
     let err =
-        against_honest_garbler(OtChoice::default(), program, 5, bits(9, 64), vec![], |l| l.truncate(10))
-            .unwrap_err();
-    assert!(matches!(err, SessionError::Channel(_)), "{err}");
+        returned_outputs_against_honest_garbler(Forgery::reframe(|body| body.insert(9, 0))).unwrap_err();
+    assert!(matches!(err, SessionError::BadOutputLabels(OutputDecodeError::LabelHashMismatch)), "{err}");
+    // Bit 65 of 72 set: the packing has one encoding.
+    let err = returned_outputs_against_honest_garbler(Forgery::reframe(|body| body[8] |= 0x02)).unwrap_err();
+    assert!(matches!(err, SessionError::BadOutputLabels(OutputDecodeError::Malformed)), "{err}");
 }
 
 /// The batched Δ-recovery attack: in a batch of 129 copies, copy 0 is the
@@ -263,8 +348,14 @@ fn batched_delta_recovery(ot: OtChoice, copies: u64) {
         });
         let program = SessionProgram::batch(&body, copies).unwrap();
         let mut ch = Channel::new(e);
-        let cheat =
-            cheating_evaluator(&mut ch, ot, &program, &vec![false; 8 * copies as usize], flips, |_| {});
+        let cheat = cheating_evaluator(
+            &mut ch,
+            ot,
+            &program,
+            &vec![false; 8 * copies as usize],
+            flips,
+            Forgery::none(),
+        );
         drop(ch);
         (g.join().unwrap(), cheat)
     });

@@ -250,7 +250,8 @@ pub enum Phase {
     Tables,
     /// The decoding bits of the outputs the evaluator learns.
     Decoding,
-    /// The evaluator's output labels of the outputs the garbler learns.
+    /// The outputs the garbler learns, returned by the evaluator (their
+    /// colour bits and a hash of their labels).
     OutputLabels,
     /// Dual execution's equality check.
     EqualityCheck,

@@ -75,9 +75,12 @@ pub enum SessionError {
     /// The peer's output decoding information is malformed.
     #[error("the peer's output decoding information is malformed: {0}")]
     Decoder(OutputDecodeError),
-    /// The evaluator sent back an output label that is neither of the two
-    /// labels of that wire: it cheated, or the data was corrupted.
-    #[error("the evaluator's output labels do not verify ({0}): it cheated or the data was corrupted")]
+    /// The outputs the evaluator returned for the garbler (message 6) do not
+    /// match the garbled circuit: their hash is not that of the garbler's
+    /// labels of the values claimed
+    /// ([`OutputDecodeError::LabelHashMismatch`]), or the colour bits are
+    /// malformed. The evaluator cheated, or the run was corrupted.
+    #[error("the evaluator returned outputs that do not match the garbled circuit ({0}): a cheating evaluator or a corrupted run")]
     BadOutputLabels(OutputDecodeError),
     /// Dual execution: the two executions' outputs differ. One party
     /// garbled something other than the agreed program, or sent wrong

@@ -23,8 +23,9 @@ use std::io::{Read, Write};
 /// OTs' first message in the hello's flight, the garbler's transcript hash
 /// in the tables' flight, no final acknowledgement — and three-halves
 /// garbling, scheme byte 2, the default; 5: SoftSpokenOT, OT byte 2, the
-/// default extension).
-pub const PROTOCOL_VERSION: u32 = 5;
+/// default extension; 6: the garbler's outputs come back as one colour bit
+/// each and a hash of their labels, not the labels).
+pub const PROTOCOL_VERSION: u32 = 6;
 /// The garbling scheme in the hello: 1 = half-gates (Zahur–Rosulek–Evans).
 pub const SCHEME_HALF_GATES: u8 = 1;
 /// The garbling scheme in the hello: 2 = three-halves (Rosulek–Roy).
@@ -298,8 +299,11 @@ pub(crate) fn fresh_nonce(prg: &mut Prg) -> [u8; 32] {
     n
 }
 
-/// The session identifier of a dual-execution run: both primary nonces,
-/// the garbler's first.
+/// The session identifier of a run: both primary nonces, the garbler's
+/// first. It binds dual execution's second connection and equality check,
+/// and the label hash of a `semi-honest` run's returned outputs
+/// (`returned_outputs.rs`); the derivation's context string predates the
+/// second use.
 pub(crate) fn session_id(ours: &Hello, peer: &Hello) -> [u8; 32] {
     let (g, e) = if ours.role == Party::Garbler { (ours, peer) } else { (peer, ours) };
     let mut h = blake3::Hasher::new_derive_key("garblet dual-execution session id v1");

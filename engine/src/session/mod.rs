@@ -12,9 +12,10 @@
 //!   *malicious evaluator*: its inputs arrive by OT extension with the
 //!   revised KOS consistency check (or one Chou–Orlandi OT per bit for
 //!   fewer than [`EXTENSION_THRESHOLD`] bits), and outputs for the garbler
-//!   come back as labels the garbler verifies, so a forged output is
-//!   detected (the evaluator cannot make the other label without Δ). The
-//!   garbler is trusted to garble the agreed program.
+//!   come back as colour bits with a hash of their labels, which the
+//!   garbler verifies, so a forged output is detected (the evaluator cannot
+//!   hash the other label without Δ; `returned_outputs.rs`). The garbler is
+//!   trusted to garble the agreed program.
 //! * **`dualex`** ([`SecurityMode::DualExecution`]): dual execution over two
 //!   connections, secure against a malicious garbler and evaluator up to
 //!   one leaked bit (`dualex/mod.rs` has the construction).
@@ -26,8 +27,9 @@
 //! cannot drift from a copy here; `wire.rs` holds the tags. In short: the
 //! hello both ways (a mismatch stops both sides before any input is used),
 //! OT for the evaluator's input bits, the garbler's input labels, the
-//! garbled tables streamed, the output decoding bits, then the output
-//! labels back (`semi-honest`) or the equality check (`dualex`).
+//! garbled tables streamed, the output decoding bits, then the garbler's
+//! outputs back as colour bits and a label hash (`semi-honest`) or the
+//! equality check (`dualex`).
 //!
 //! Every count is known from the circuit both sides hold; every length read
 //! from the peer is bounded before anything is allocated for it; any
@@ -38,7 +40,8 @@
 //! `program.rs` ([`SessionProgram`]: what is run), `inputs.rs`
 //! ([`PartyInputs`]: one party's values), `hello.rs` (the codec),
 //! `wire.rs` (tags and table streaming), `steps.rs` (the role-neutral
-//! phases), `responder.rs` and `refusal.rs` (a service that reads the
+//! phases), `returned_outputs.rs` (the garbler's outputs, returned by the
+//! evaluator and checked), `responder.rs` and `refusal.rs` (a service that reads the
 //! peer's hello first, then answers with its own or refuses), then one
 //! file per mode and role: `semi_honest/{garbler,evaluator}.rs`
 //! and `dualex/`. The files are private; the items re-exported here are the
@@ -52,6 +55,7 @@ mod inputs;
 mod program;
 pub(crate) mod refusal;
 mod responder;
+mod returned_outputs;
 mod semi_honest;
 pub(crate) mod steps;
 mod wire;

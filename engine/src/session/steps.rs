@@ -12,8 +12,7 @@ use super::error::SessionError;
 use super::hello::{self, Hello, Link};
 use super::program::{InputDesc, SessionProgram};
 use super::wire::{
-    expect_tag, Progress, TableSink, TableSource, TAG_DECODER, TAG_GARBLER_INPUTS, TAG_OUTPUT_LABELS,
-    TAG_TABLES,
+    expect_tag, Progress, TableSink, TableSource, TAG_DECODER, TAG_GARBLER_INPUTS, TAG_TABLES,
 };
 use crate::block::Block;
 use crate::channel::Channel;
@@ -389,72 +388,6 @@ pub(crate) fn receive_decoder<T: Read + Write>(
     Ok(outputs)
 }
 
-/// E → G: the active labels of the outputs in `ranges`.
-pub(crate) fn send_output_labels<T: Read + Write>(
-    ch: &mut Channel<T>,
-    out_labels: &Labels,
-    ranges: &Ranges,
-) -> Result<(), SessionError> {
-    if ranges.is_empty() {
-        return Ok(());
-    }
-    ch.send_bytes(&[TAG_OUTPUT_LABELS])?;
-    for (_, range) in ranges {
-        let blocks: Vec<Block> = out_labels.0[range.clone()].iter().map(|l| l.as_block()).collect();
-        ch.send_blocks(&blocks)?;
-    }
-    send_transcript(ch)?;
-    ch.flush()?;
-    Ok(())
-}
-
-/// G: receives the evaluator's output labels for `ranges` and checks each
-/// is one of its wire's two labels (the evaluator cannot forge the other
-/// label without Δ).
-pub(crate) fn receive_output_labels<T: Read + Write>(
-    ch: &mut Channel<T>,
-    garbled: &[GarbledOutputs],
-    ranges: &Ranges,
-) -> Result<Decoded, SessionError> {
-    if ranges.is_empty() {
-        return Ok(Vec::new());
-    }
-    expect_tag(ch, TAG_OUTPUT_LABELS, "the evaluator's output labels")?;
-    let mut outputs = Vec::new();
-    for (k, range) in ranges {
-        let mut blocks = vec![Block::ZERO; range.len()];
-        ch.recv_blocks(&mut blocks)?;
-        let labels: Vec<ActiveLabel> = blocks.into_iter().map(ActiveLabel::from_block).collect();
-        let bits = verify_outputs(garbled, range.start, &labels).map_err(SessionError::BadOutputLabels)?;
-        outputs.push((*k, bits));
-    }
-    check_transcript(ch)?;
-    Ok(outputs)
-}
-
-/// Checks output labels `start, start + 1, …` of the whole program against
-/// the runs' output labels (each run covers the same number of outputs).
-fn verify_outputs(
-    garbled: &[GarbledOutputs],
-    start: usize,
-    labels: &[ActiveLabel],
-) -> Result<Vec<bool>, OutputDecodeError> {
-    let per = garbled.first().map_or(0, |g| g.len()).max(1);
-    let mut bits = Vec::with_capacity(labels.len());
-    let mut pos = start;
-    let mut rest = labels;
-    while !rest.is_empty() {
-        let (run, local) = (pos / per, pos % per);
-        let run = garbled.get(run).ok_or(OutputDecodeError::Count { expected: per, got: labels.len() })?;
-        let take = (per - local).min(rest.len());
-        bits.extend(run.verify_range(local, &rest[..take])?);
-        pos += take;
-        rest = &rest[take..];
-    }
-    Ok(bits)
-}
-
-/// The garbler's label of output bit `index` (over all runs) for `value`.
 /// Sends the hash of everything this side sent so far (table bodies
 /// excepted), so the peer can tell whether the link altered any of it.
 pub(crate) fn send_transcript<T: Read + Write>(ch: &mut Channel<T>) -> Result<(), SessionError> {
@@ -476,6 +409,7 @@ pub(crate) fn check_transcript<T: Read + Write>(ch: &mut Channel<T>) -> Result<(
     Ok(())
 }
 
+/// The garbler's label of output bit `index` (over all runs) for `value`.
 pub(crate) fn garbler_output_label(garbled: &[GarbledOutputs], index: usize, value: bool) -> Option<Block> {
     let per = garbled.first().map_or(0, |g| g.len());
     if per == 0 {

@@ -769,3 +769,45 @@ fn an_input_heavy_session_sends_at_most_five_bytes_per_input_bit() {
     assert!(per_bit[0] > 16.0, "iknp: {per_bit:?}");
     assert!(per_bit[1] <= 5.0, "softspoken: {per_bit:?}");
 }
+
+/// `n` output bits for `vis`, bit `i` = `alice[i mod 64] ∧ bob[⌊i / 64⌋ mod 64]`.
+fn many_outputs(n: u32, vis: Visibility) -> Circuit {
+    let mut b = Builder::new();
+    let x = b.input("alice", Party::Garbler, 64).unwrap();
+    let y = b.input("bob", Party::Evaluator, 64).unwrap();
+    let out = (0..n as usize).map(|i| b.and(x[i % 64], y[(i / 64) % 64])).collect();
+    b.output("mix", vis, out).unwrap();
+    b.finish().unwrap()
+}
+
+/// The outputs the garbler learns come back at 1 bit each plus one hash
+/// (message 6): for 12,345 output bits, the evaluator sends its hello, its
+/// base OTs, and exactly 1 tag + ⌈n/8⌉ colour bytes + 32 (label hash) + 32
+/// (transcript hash). Prints the figure.
+#[test]
+fn a_garbler_output_heavy_session_returns_one_bit_per_output_bit() {
+    let n = 12_345u32;
+    let c = many_outputs(n, Visibility::Garbler);
+    let (g, e) = run_both(c.clone(), c.clone(), 0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210);
+    let (g, e) = (g.unwrap(), e.unwrap());
+    let want = c.eval_bits(&[bits(0x0123_4567_89ab_cdef), bits(0xfedc_ba98_7654_3210)]).unwrap();
+    assert_eq!(g.outputs, vec![("mix".to_owned(), want[0].clone())]);
+    assert!(e.outputs.is_empty());
+
+    let program = SessionProgram::from_circuit(&c).unwrap();
+    let config = SessionConfig::new();
+    let hello = hello::Hello::new(&program, Party::Evaluator, &config, hello::Link::Primary, [0; 32]);
+    let hello_bytes = 8 + hello.encode().len() as u64;
+    // 64 evaluator bits, below the extension threshold: the count, then one
+    // Ristretto point per bit.
+    let base_ot_bytes = 8 + 32 * 64;
+    let returned = e.bytes_sent - hello_bytes - base_ot_bytes;
+    eprintln!(
+        "evaluator → garbler: {} bytes for {n} garbler output bits; the returned outputs (message 6): {returned} bytes ({:.4} bytes per output bit)",
+        e.bytes_sent,
+        returned as f64 / f64::from(n)
+    );
+    let (tag, label_hash, transcript_hash) = (1, 32, 32);
+    assert_eq!(returned, tag + u64::from(n).div_ceil(8) + label_hash + transcript_hash);
+    assert_eq!(g.bytes_received, e.bytes_sent);
+}

@@ -14,7 +14,8 @@ pub(crate) const TAG_GARBLER_INPUTS: u8 = 0xA1;
 pub(crate) const TAG_TABLES: u8 = 0xA2;
 /// G → E: decoding bits of the outputs E may learn (message 5).
 pub(crate) const TAG_DECODER: u8 = 0xA3;
-/// E → G: active labels of the outputs G may learn (message 6).
+/// E → G: the outputs G may learn, as colour bits and a hash of their
+/// labels (message 6; `returned_outputs.rs`).
 pub(crate) const TAG_OUTPUT_LABELS: u8 = 0xA4;
 // 0xA5 was message 7 (G → E, done) up to protocol version 3; version 4
 // folds G's transcript hash into message 5's flight and has no message 7.

@@ -1,14 +1,16 @@
 //! The semi-honest-mode evaluator: hello (with the base OTs' first message
 //! when it sends it), OT as receiver, the garbler's input labels, the
 //! tables, its decoding bits and the garbler's transcript hash, then the
-//! garbler's outputs as labels, and it is done.
+//! garbler's outputs as colour bits and a hash of their labels, and it is
+//! done.
 
 use crate::channel::Channel;
 use crate::session::config::{Phase, SessionConfig};
 use crate::session::error::SessionError;
-use crate::session::hello::Hello;
+use crate::session::hello::{self, Hello};
 use crate::session::inputs::PartyInputs;
 use crate::session::program::SessionProgram;
+use crate::session::returned_outputs;
 use crate::session::steps;
 use crate::session::wire::Progress;
 use crate::session::SessionOutcome;
@@ -29,7 +31,9 @@ pub(crate) fn run<T: Read + Write>(
     let start = Instant::now();
     let own_bits = inputs.bits_for(program, Party::Evaluator)?;
     let mut prg = config.prg();
-    let (_, _, started) = steps::open(ch, config, program, Party::Evaluator, &mut prg, read_first, true)?;
+    let (ours, peer, started) =
+        steps::open(ch, config, program, Party::Evaluator, &mut prg, read_first, true)?;
+    let session_id = hello::session_id(&ours, &peer);
     let out_labels = steps::evaluate_direction(
         ch,
         config,
@@ -48,7 +52,7 @@ pub(crate) fn run<T: Read + Write>(
     steps::check_transcript(ch)?;
     config.enter(Phase::OutputLabels, ch);
     config.before_release(Phase::OutputLabels, ch)?;
-    steps::send_output_labels(ch, &out_labels, &program.visible_ranges(Party::Garbler))?;
+    returned_outputs::send(ch, &session_id, &out_labels, &program.visible_ranges(Party::Garbler))?;
     config.enter(Phase::Finish, ch);
     Ok(SessionOutcome::new(program, mine, ch, start))
 }

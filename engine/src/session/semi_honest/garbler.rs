@@ -1,14 +1,16 @@
 //! The semi-honest-mode garbler: hello (with the base OTs' first message
 //! when it sends it), OT as sender, its own input labels, the tables, the
 //! evaluator's decoding bits and its transcript hash in one flight, then
-//! its own outputs from the evaluator's labels, checked.
+//! its own outputs from the evaluator's colour bits, checked against the
+//! hash of its labels.
 
 use crate::channel::Channel;
 use crate::session::config::{Phase, SessionConfig};
 use crate::session::error::SessionError;
-use crate::session::hello::Hello;
+use crate::session::hello::{self, Hello};
 use crate::session::inputs::PartyInputs;
 use crate::session::program::SessionProgram;
+use crate::session::returned_outputs;
 use crate::session::steps;
 use crate::session::wire::Progress;
 use crate::session::SessionOutcome;
@@ -29,7 +31,8 @@ pub(crate) fn run<T: Read + Write>(
     let start = Instant::now();
     let own_bits = inputs.bits_for(program, Party::Garbler)?;
     let mut prg = config.prg();
-    let (_, _, started) = steps::open(ch, config, program, Party::Garbler, &mut prg, read_first, true)?;
+    let (ours, peer, started) = steps::open(ch, config, program, Party::Garbler, &mut prg, read_first, true)?;
+    let session_id = hello::session_id(&ours, &peer);
     let reveal = program.visible_ranges(Party::Evaluator);
     let garbled = steps::garble_direction(
         ch,
@@ -47,7 +50,7 @@ pub(crate) fn run<T: Read + Write>(
     steps::send_transcript(ch)?;
     ch.flush()?;
     config.enter(Phase::OutputLabels, ch);
-    let mine = steps::receive_output_labels(ch, &garbled, &program.visible_ranges(Party::Garbler))?;
+    let mine = returned_outputs::receive(ch, &session_id, &garbled, &program.visible_ranges(Party::Garbler))?;
     config.enter(Phase::Finish, ch);
     Ok(SessionOutcome::new(program, mine, ch, start))
 }

@@ -1,6 +1,6 @@
 //! The `semi-honest` mode: Yao's protocol with half-gates, the evaluator's
 //! inputs by maliciously-secure OT, and the garbler's outputs returned as
-//! labels it verifies. Secure against a malicious evaluator; the garbler is
+//! colour bits with a hash of their labels, which it verifies. Secure against a malicious evaluator; the garbler is
 //! trusted to garble the agreed program (`docs/SECURITY.md`).
 //!
 //! Each role is one file and reads as the list of [`super::steps`] it
