@@ -24,7 +24,10 @@
 //!   `flights / 2` rounded up — the protocol's round trips as the wire sees
 //!   them, TLS handshake included;
 //! - `first_byte_s` / `last_byte_s`: seconds from the first accepted
-//!   connection to the first and the last byte relayed.
+//!   connection to the first and the last byte relayed;
+//! - `timeline`: each flight as `[direction, start_s, bytes]` (direction
+//!   `"down"` from the connector, `"up"` back; `start_s` from the first
+//!   byte): where a run waits on the peer and where it streams.
 #![allow(missing_docs)]
 
 use std::io::{Read, Write};
@@ -41,6 +44,8 @@ struct Wire {
     /// (last direction, flights so far, first byte, last byte) — one lock
     /// per chunk, enough at the rates this benchmark shapes.
     order: Mutex<(Option<usize>, u64, Option<Duration>, Duration)>,
+    /// Each flight: (direction, arrival of its first byte, its bytes).
+    timeline: Mutex<Vec<(usize, Duration, u64)>>,
     open: AtomicUsize,
 }
 
@@ -48,10 +53,14 @@ impl Wire {
     fn saw(&self, direction: usize, n: usize) {
         self.bytes[direction].fetch_add(n as u64, Ordering::Relaxed);
         let now = self.start.elapsed();
-        if let Ok(mut o) = self.order.lock() {
+        if let (Ok(mut o), Ok(mut timeline)) = (self.order.lock(), self.timeline.lock()) {
             if o.0 != Some(direction) {
                 o.0 = Some(direction);
                 o.1 += 1;
+                timeline.push((direction, now, 0));
+            }
+            if let Some(flight) = timeline.last_mut() {
+                flight.2 += n as u64;
             }
             o.2.get_or_insert(now);
             o.3 = now;
@@ -121,6 +130,7 @@ fn main() {
         start: Instant::now(),
         bytes: [AtomicU64::new(0), AtomicU64::new(0)],
         order: Mutex::new((None, 0, None, Duration::ZERO)),
+        timeline: Mutex::new(Vec::new()),
         open: AtomicUsize::new(0),
     });
     let mut served = 0usize;
@@ -164,14 +174,23 @@ fn main() {
     }
     let o = wire.order.lock().expect("no writer panicked");
     let since = |d: Duration| (d.saturating_sub(start - wire.start)).as_secs_f64();
+    let first = o.2.unwrap_or_default();
+    let timeline: Vec<String> = wire
+        .timeline
+        .lock()
+        .expect("no writer panicked")
+        .iter()
+        .map(|&(d, at, n)| format!("[\"{}\", {:.6}, {n}]", ["down", "up"][d], (at - first).as_secs_f64()))
+        .collect();
     let json = format!(
-        "{{\"connections\": {served}, \"bytes_down\": {}, \"bytes_up\": {}, \"flights\": {}, \"round_trips\": {}, \"first_byte_s\": {:.6}, \"last_byte_s\": {:.6}}}\n",
+        "{{\"connections\": {served}, \"bytes_down\": {}, \"bytes_up\": {}, \"flights\": {}, \"round_trips\": {}, \"first_byte_s\": {:.6}, \"last_byte_s\": {:.6}, \"timeline\": [{}]}}\n",
         wire.bytes[0].load(Ordering::Relaxed),
         wire.bytes[1].load(Ordering::Relaxed),
         o.1,
         o.1.div_ceil(2),
         o.2.map(since).unwrap_or(0.0),
-        since(o.3)
+        since(o.3),
+        timeline.join(", ")
     );
     std::fs::write(&report, json).expect("the report can be written");
 }

@@ -21,7 +21,8 @@
 # Prints one JSON line per run: workload, rate, delay, seconds (relay:
 # first to last byte + half a round trip; process: the connector's wall
 # time), bytes each way,
-# flights and round trips.
+# flights and round trips; with TIMELINE=1 also each flight's direction,
+# start (seconds from the first byte) and bytes, as the relay saw them.
 set -euo pipefail
 RATES=${1:-"1gbit 100mbit"}
 DELAYS=${2:-"0 20"}
@@ -113,8 +114,9 @@ run_one() { # name program garbler-inputs evaluator-inputs
   wait $lpid || cat "$WORK/$lid.err" >&2
   wait $rpid || true
   python3 - "$name" "$RATE" "$DELAY" "$t0" "$t1" "$WORK" "$crole" <<'PY'
-import json, sys
+import json, os, sys
 name, rate, delay, t0, t1, work, connector = sys.argv[1:]
+TIMELINE = os.environ.get("TIMELINE") == "1"
 r = json.load(open(f"{work}/relay.json"))
 e = json.load(open(f"{work}/e.json"))
 stats = e.get("stats", {})
@@ -127,6 +129,8 @@ if name == "inputs_2p20":
     out["bytes_per_input_bit"] = round((r["bytes_down"] + r["bytes_up"]) / (1 << 20), 3)
 if stats.get("and_gates"):
     out["and_per_s"] = round(stats["and_gates"] / out["relay_s"])
+if TIMELINE:
+    out["timeline"] = r.get("timeline", [])
 print(json.dumps(out))
 PY
 }
