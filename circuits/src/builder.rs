@@ -17,6 +17,8 @@
 use crate::circuit::{
     Circuit, CircuitError, Gate, GateKind, Input, InputSpec, Output, Party, Visibility, WireId,
 };
+use crate::strash::Strash;
+
 use rustc_hash::FxHashMap;
 
 /// A bit vector of wires, least significant bit first. Gadgets take and
@@ -76,8 +78,8 @@ pub struct Builder {
     /// Each input with the SSA wires the builder gave it.
     inputs: Vec<(Input, Bits)>,
     outputs: Vec<Output>,
-    /// `(kind, a, b)` → out, operands ordered.
-    strash: FxHashMap<u64, WireId>,
+    /// The gates by `(kind, a, b)`, operands ordered.
+    strash: Strash,
     /// For INV outputs: the wire they negate.
     negation_of: FxHashMap<WireId, WireId>,
     /// For wires that were negated: their INV output.
@@ -105,7 +107,7 @@ impl Builder {
             wires_exhausted: false,
             inputs: Vec::new(),
             outputs: Vec::new(),
-            strash: FxHashMap::default(),
+            strash: Strash::default(),
             negation_of: FxHashMap::default(),
             negated: FxHashMap::default(),
         }
@@ -127,12 +129,7 @@ impl Builder {
     }
 
     fn fresh(&mut self) -> WireId {
-        let w = WireId::new(self.next_wire);
-        match self.next_wire.checked_add(1) {
-            Some(n) => self.next_wire = n,
-            None => self.wires_exhausted = true,
-        }
-        w
+        take_wire(&mut self.next_wire, &mut self.wires_exhausted)
     }
 
     /// Declares an input of `width` bits owned by `party`; returns its wires.
@@ -186,24 +183,20 @@ impl Builder {
         }
     }
 
-    fn key(kind: GateKind, a: WireId, b: WireId) -> u64 {
-        debug_assert!(kind != GateKind::Inv);
-        (u64::from(a.get()) << 32 | u64::from(b.get())) ^ (u64::from(kind.tag()) << 63)
-    }
-
     fn emit(&mut self, kind: GateKind, a: WireId, b: WireId) -> WireId {
         let (a, b) = if a <= b { (a, b) } else { (b, a) };
-        if self.options.structural_hashing {
-            if let Some(&w) = self.strash.get(&Self::key(kind, a, b)) {
-                return w;
-            }
+        if !self.options.structural_hashing {
+            let out = self.fresh();
+            self.gates.push(Gate { a, b, out, kind });
+            return out;
         }
-        let out = self.fresh();
-        self.gates.push(Gate { a, b, out, kind });
-        if self.options.structural_hashing {
-            self.strash.insert(Self::key(kind, a, b), out);
+        // One probe of the table for both the look-up and the insertion.
+        let (next_wire, exhausted) = (&mut self.next_wire, &mut self.wires_exhausted);
+        let fresh = || take_wire(next_wire, exhausted);
+        match self.strash.find_or_push(&mut self.gates, kind, a, b, fresh) {
+            Some(w) => w,
+            None => self.gates.last().map_or(WireId::ZERO, |g| g.out),
         }
-        out
     }
 
     /// `!a`.
@@ -335,22 +328,16 @@ impl Builder {
     /// negation tracking, so that no later gate reuses their wires (a
     /// loop's body: its wires hold a different value each iteration).
     pub fn forget_since(&mut self, from: usize) {
-        for g in &self.gates[from.min(self.gates.len())..] {
-            match g.kind {
-                GateKind::Inv => {
-                    if self.negation_of.get(&g.out) == Some(&g.a) {
-                        self.negation_of.remove(&g.out);
-                    }
-                    if self.negated.get(&g.a) == Some(&g.out) {
-                        self.negated.remove(&g.a);
-                    }
+        for (i, g) in self.gates.iter().enumerate().skip(from) {
+            if g.kind == GateKind::Inv {
+                if self.negation_of.get(&g.out) == Some(&g.a) {
+                    self.negation_of.remove(&g.out);
                 }
-                kind => {
-                    let key = Self::key(kind, g.a, g.b);
-                    if self.strash.get(&key) == Some(&g.out) {
-                        self.strash.remove(&key);
-                    }
+                if self.negated.get(&g.a) == Some(&g.out) {
+                    self.negated.remove(&g.a);
                 }
+            } else {
+                self.strash.forget(&self.gates, i);
             }
         }
     }
@@ -469,4 +456,14 @@ impl Builder {
         }
         Ok(Circuit::from_parts_unchecked(next, inputs, outputs, gates))
     }
+}
+/// The next fresh wire (`*next`), counting on; past `u32::MAX` the builder
+/// is marked exhausted (reported when it finishes) instead of wrapping.
+fn take_wire(next: &mut u32, exhausted: &mut bool) -> WireId {
+    let w = WireId::new(*next);
+    match next.checked_add(1) {
+        Some(n) => *next = n,
+        None => *exhausted = true,
+    }
+    w
 }

@@ -40,6 +40,7 @@ pub mod gadgets;
 pub mod looped;
 pub mod opt;
 pub mod stats;
+mod strash;
 
 pub use builder::{Bits, BuildError, Builder, BuilderOptions};
 pub use canonical::{CircuitDigest, DecodeError};
