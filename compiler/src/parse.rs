@@ -1490,12 +1490,10 @@ impl Parser {
                 );
             }
             if self.is_punct("(") || self.is_punct("{") {
-                let s = self.span();
-                return self.error_help(
-                    s,
-                    format!("`{name}(…)` / `{name} {{ … }}` patterns are not supported"),
-                    "match on an enum variant by its path, `Enum::Variant(…)`",
-                );
+                // A struct's pattern; the checker tells it from a misspelt variant.
+                let name = name.clone();
+                let (fields, rest, span) = self.fields_pattern(lo.span)?;
+                return Ok(MatchPat::Struct(name, fields, rest, span));
             }
             if !self.is_punct("..") && !self.is_punct("..=") {
                 return Ok(MatchPat::Ident(name.clone(), lo.span));
@@ -1565,6 +1563,14 @@ impl Parser {
 
     /// `Enum::Variant(p, …)` or `Enum::Variant { f: p, g, .. }` after the path.
     fn variant_pattern(&mut self, ty: String, variant: String, start: Span) -> PResult<MatchPat> {
+        let (fields, rest, span) = self.fields_pattern(start)?;
+        Ok(MatchPat::Variant(ty, variant, fields, rest, span))
+    }
+
+    /// The fields of a variant's or a struct's pattern, `(p, …)` or
+    /// `{ f: p, g, .. }`, with whether `..` ended a named list and the span
+    /// from `start` on.
+    fn fields_pattern(&mut self, start: Span) -> PResult<(FieldPats, bool, Span)> {
         if self.eat_punct("(") {
             let mut items = Vec::new();
             while !self.is_punct(")") {
@@ -1575,7 +1581,7 @@ impl Parser {
                 }
             }
             let end = self.expect_punct(")")?;
-            return Ok(MatchPat::Variant(ty, variant, VariantFields::Tuple(items), false, start.to(end)));
+            return Ok((VariantFields::Tuple(items), false, start.to(end)));
         }
         self.expect_punct("{")?;
         let mut items = Vec::new();
@@ -1594,7 +1600,7 @@ impl Parser {
             }
         }
         let end = self.expect_punct("}")?;
-        Ok(MatchPat::Variant(ty, variant, VariantFields::Named(items), rest, start.to(end)))
+        Ok((VariantFields::Named(items), rest, start.to(end)))
     }
 
     fn name_expr(&mut self, structs: bool) -> PResult<Expr<()>> {
