@@ -96,6 +96,9 @@ pub(crate) struct FnDef<T> {
     pub ret: Option<TypeExpr>,
     /// Who learns the result of `main` (`#[reveal(…)]`; `Both` by default).
     pub reveal: Visibility,
+    /// A method taking `&mut self`: its first parameter is a copy of the
+    /// receiver, written back to the receiver's place after the call.
+    pub mut_self: bool,
     /// The body.
     pub body: Block<T>,
 }

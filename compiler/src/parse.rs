@@ -344,6 +344,7 @@ impl Parser {
         }
         self.expect_punct("(")?;
         let mut params = Vec::new();
+        let mut mut_self = false;
         while !self.is_punct(")") {
             let attrs = self.attributes()?;
             let mut party: Option<Party> = None;
@@ -377,18 +378,15 @@ impl Parser {
                     }
                 }
             }
-            let mutable = self.eat_word("mut");
+            let mut mutable = self.eat_word("mut");
             if params.is_empty() && self.self_ty.is_some() {
-                // `self`, `mut self`, `&self` (a copy: nothing is shared).
+                // `self`, `mut self`, `&self` (a copy: nothing is shared),
+                // `&mut self` (a copy written back after the call).
                 let at = self.pos;
                 let by_ref = self.eat_punct("&");
-                if by_ref && self.is_word("mut") {
-                    let s = self.span();
-                    return self.error_help(
-                        s,
-                        "`&mut self` is not supported",
-                        "take `self` by value and return the new value: `fn f(mut self) -> Self { …; self }`",
-                    );
+                if by_ref && !mutable && self.eat_word("mut") {
+                    mutable = true;
+                    mut_self = true;
                 }
                 if self.is_word("self") {
                     let pspan = self.bump().span;
@@ -398,6 +396,9 @@ impl Parser {
                         break;
                     }
                     continue;
+                }
+                if mut_self {
+                    (mutable, mut_self) = (false, false);
                 }
                 self.pos = at;
             }
@@ -420,7 +421,7 @@ impl Parser {
             return self.error(s, "`where` clauses are not supported");
         }
         let body = self.block()?;
-        Ok(FnDef { name, span, params, ret, reveal, body })
+        Ok(FnDef { name, span, params, ret, reveal, mut_self, body })
     }
 
     fn struct_def(&mut self) -> PResult<StructDef> {
