@@ -96,6 +96,9 @@ pub(crate) struct FnDef<T> {
     pub ret: Option<TypeExpr>,
     /// Who learns the result of `main` (`#[reveal(…)]`; `Both` by default).
     pub reveal: Visibility,
+    /// A method taking `&mut self`: its first parameter is a copy of the
+    /// receiver, written back to the receiver's place after the call.
+    pub mut_self: bool,
     /// The body.
     pub body: Block<T>,
 }
@@ -356,6 +359,10 @@ pub(crate) struct Arm<T> {
     pub span: Span,
 }
 
+/// The fields of a variant's or a struct's pattern in a `match` arm, each
+/// with its span.
+pub(crate) type FieldPats = VariantFields<(Span, MatchPat)>;
+
 /// A pattern of a `match` arm, as written.
 #[derive(Clone, Debug)]
 pub(crate) enum MatchPat {
@@ -373,7 +380,11 @@ pub(crate) enum MatchPat {
     Tuple(Vec<MatchPat>, Span),
     /// `Enum::Variant`, `Enum::Variant(p, …)`, `Enum::Variant { f: p, .. }`;
     /// for named fields, the bool says `..` ended the list.
-    Variant(String, String, VariantFields<(Span, MatchPat)>, bool, Span),
+    Variant(String, String, FieldPats, bool, Span),
+    /// `S { x, y: p, .. }` or `S(p, q, ..)`: a struct's fields, by name or
+    /// (for a tuple struct) by position; the bool says `..` ended a named
+    /// list.
+    Struct(String, FieldPats, bool, Span),
     /// `a | b | …`.
     Or(Vec<MatchPat>, Span),
 }
@@ -388,6 +399,7 @@ impl MatchPat {
             | MatchPat::Range(_, _, _, s)
             | MatchPat::Tuple(_, s)
             | MatchPat::Variant(_, _, _, _, s)
+            | MatchPat::Struct(_, _, _, s)
             | MatchPat::Or(_, s) => *s,
             MatchPat::Lit(e) => e.span,
         }

@@ -227,6 +227,7 @@ pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
                 params: f.params,
                 ret: f.ret,
                 reveal: f.reveal,
+                mut_self: f.mut_self,
                 body: f.body.map(&mut resolve),
             })
             .collect(),
@@ -242,6 +243,9 @@ pub(crate) struct FnSig {
     pub(crate) params: Vec<Ty>,
     /// The first parameter is `self` (a method of an `impl` block).
     pub(crate) has_self: bool,
+    /// The first parameter is `&mut self`: the receiver must be a mutable
+    /// place (or a temporary), and gets the method's final `self`.
+    pub(crate) mut_self: bool,
     pub(crate) ret: Ty,
     pub(crate) span: Span,
 }
@@ -366,7 +370,8 @@ impl Checker {
                 None => Ty::unit(),
             };
             let has_self = f.params.first().is_some_and(|p| p.name == "self");
-            self.fns.insert(f.name.clone(), FnSig { params, ret, span: f.span, has_self });
+            let sig = FnSig { params, ret, span: f.span, has_self, mut_self: f.mut_self };
+            self.fns.insert(f.name.clone(), sig);
         }
     }
 
@@ -600,6 +605,7 @@ impl Checker {
             ret: Ty::Error,
             span: f.span,
             has_self: false,
+            mut_self: false,
         });
         self.ret = sig.ret.clone();
         self.current_fn = f.name.clone();
@@ -630,7 +636,15 @@ impl Checker {
             };
             self.err(Diagnostic::new(span, msg).with_help(help));
         }
-        FnDef { name: f.name, span: f.span, params: f.params, ret: f.ret, reveal: f.reveal, body }
+        FnDef {
+            name: f.name,
+            span: f.span,
+            params: f.params,
+            ret: f.ret,
+            reveal: f.reveal,
+            mut_self: f.mut_self,
+            body,
+        }
     }
 
     pub(crate) fn block_ty_without_tail(&self, b: &Block<Ty>) -> Ty {
@@ -964,6 +978,16 @@ impl Checker {
             root = b;
         }
         match &root.kind {
+            ExprKind::Var(name)
+                if name == "self"
+                    && std::ptr::eq(root, place)
+                    && self.fns.get(&self.current_fn).is_some_and(|s| s.mut_self) =>
+            {
+                self.err(
+                    Diagnostic::new(root.span, "cannot assign to `self` in a `&mut self` method")
+                        .with_help("assign its fields (`self.x = …`); `*self = …` is not supported"),
+                );
+            }
             ExprKind::Var(name) => match self.lookup(name) {
                 Some(l) if l.mutable => {}
                 Some(_) => {

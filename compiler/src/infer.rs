@@ -837,8 +837,52 @@ impl Checker {
         }
     }
 
+    /// The receiver of a `&mut self` method `name`, called as a method
+    /// (`method`) or by its path: a place rooted in a `mut` variable, or a
+    /// temporary (whose new value is dropped, as in Rust).
+    fn mut_receiver(&mut self, name: &str, args: &[Expr<Ty>], method: bool, span: Span) {
+        let Some(recv) = args.first() else { return };
+        if !method {
+            let (_, m) = name.rsplit_once("::").unwrap_or(("", name));
+            self.err(
+                Diagnostic::new(
+                    span,
+                    format!("`{name}` takes `&mut self`, and references are not supported"),
+                )
+                .with_help(format!("call it as a method: `v.{m}(…)`")),
+            );
+            return;
+        }
+        let mut root = recv;
+        while let ExprKind::Index(b, _) | ExprKind::Field(b, _) | ExprKind::TupleField(b, _) = &root.kind {
+            root = b;
+        }
+        let ExprKind::Var(v) = &root.kind else { return };
+        match self.lookup(v) {
+            Some(l) if !l.mutable => {
+                let help = if v == "self" {
+                    "consider taking `&mut self` (or `mut self`)".to_owned()
+                } else {
+                    format!(
+                        "consider changing this to be mutable: `let mut {v}` (or `mut {v}` for a parameter)"
+                    )
+                };
+                self.err(
+                    Diagnostic::new(
+                        root.span,
+                        format!("cannot borrow `{v}` as mutable, as it is not declared as mutable"),
+                    )
+                    .with_label("cannot borrow as mutable")
+                    .with_help(help),
+                );
+            }
+            _ => {} // mutable, a constant (a temporary copy) or unknown (reported)
+        }
+    }
+
     pub(crate) fn call(&mut self, name: String, args: Vec<Expr<()>>, span: Span) -> Expr<Ty> {
         let args: Vec<Expr<Ty>> = args.into_iter().map(|a| self.expr(a)).collect();
+        let method = name.starts_with('.');
         let name = match name.strip_prefix('.') {
             Some(method) => match self.method_name(method, &args, span) {
                 Some(n) => n,
@@ -848,6 +892,9 @@ impl Checker {
         };
         if let Some(sig) = self.fns.get(&name).cloned() {
             self.calls.entry(self.current_fn.clone()).or_default().push((name.clone(), span));
+            if sig.mut_self {
+                self.mut_receiver(&name, &args, method, span);
+            }
             if args.len() != sig.params.len() {
                 let _ = sig.span;
                 self.err(Diagnostic::new(

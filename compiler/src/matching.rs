@@ -427,39 +427,7 @@ impl Checker {
                         self.positional(items, &ts, *span, &format!("`{path}`"))
                     }
                     VariantFields::Named(items) if v.named => {
-                        let mut parts = vec![MatchPat::Wild(*span); ts.len()];
-                        let mut seen = Vec::new();
-                        for (f, (fspan, p)) in items {
-                            match v.fields.iter().position(|(g, _)| g == f) {
-                                Some(i) if !seen.contains(&i) => {
-                                    seen.push(i);
-                                    parts[i] = p.clone();
-                                }
-                                Some(_) => {
-                                    self.err(Diagnostic::new(*fspan, format!("field `{f}` is matched twice")))
-                                }
-                                None => {
-                                    self.err(Diagnostic::new(*fspan, format!("`{path}` has no field `{f}`")))
-                                }
-                            }
-                        }
-                        let missing: Vec<&str> = v
-                            .fields
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| !seen.contains(i))
-                            .map(|(_, (f, _))| f.as_str())
-                            .collect();
-                        if !rest && !missing.is_empty() {
-                            self.err(
-                                Diagnostic::new(
-                                    *span,
-                                    format!("pattern does not mention field(s) {}", missing.join(", ")),
-                                )
-                                .with_help("name them, or end the list with `..`"),
-                            );
-                        }
-                        parts
+                        self.named_parts(&format!("`{path}`"), items, &v.fields, *rest, *span)
                     }
                     VariantFields::Tuple(_) | VariantFields::Named(_) if v.fields.is_empty() => {
                         self.err(
@@ -489,6 +457,42 @@ impl Checker {
                     parts.into_iter().zip(tys).map(|(p, t)| self.pattern(&p, &t, binds)).collect(),
                 )
             }
+            MatchPat::Struct(name, fields, rest, span) => {
+                if !self.struct_defs.contains_key(name) {
+                    let help = if self.enum_defs.is_empty() {
+                        "a struct's pattern names a declared struct: `S { x, .. }`, `S(a, b)`".to_owned()
+                    } else {
+                        "match an enum's variant by its path, `Enum::Variant(…)`".to_owned()
+                    };
+                    self.err(Diagnostic::new(*span, format!("unknown struct `{name}`")).with_help(help));
+                    return TPat::Wild;
+                }
+                if !self.unify(ty, &Ty::Struct(name.clone())) {
+                    self.pattern_mismatch(*span, ty, &format!("the struct {name}"));
+                    return TPat::Wild;
+                }
+                let Some(declared) = self.struct_fields(name, *span) else { return TPat::Wild };
+                let ts: Vec<Ty> = declared.iter().map(|(_, t)| t.clone()).collect();
+                let tuple_struct = declared.first().is_some_and(|(f, _)| f == "0");
+                let parts = match fields {
+                    VariantFields::Tuple(items) if tuple_struct => {
+                        self.positional(items, &ts, *span, &format!("`{name}`"))
+                    }
+                    VariantFields::Named(items) => {
+                        self.named_parts(&format!("the struct `{name}`"), items, &declared, *rest, *span)
+                    }
+                    VariantFields::Tuple(_) | VariantFields::Unit => {
+                        let names: Vec<&str> = declared.iter().map(|(f, _)| f.as_str()).collect();
+                        self.err(
+                            Diagnostic::new(*span, format!("the struct `{name}` has named fields"))
+                                .with_help(format!("write `{name} {{ {} }}`", names.join(", "))),
+                        );
+                        return TPat::Wild;
+                    }
+                };
+                let tys = ts.into_iter().chain(std::iter::repeat(Ty::Error));
+                TPat::Tuple(parts.into_iter().zip(tys).map(|(p, t)| self.pattern(&p, &t, binds)).collect())
+            }
             MatchPat::Or(alts, span) => {
                 let mut out = Vec::with_capacity(alts.len());
                 for a in alts {
@@ -506,6 +510,43 @@ impl Checker {
                 TPat::Or(out)
             }
         }
+    }
+
+    /// The patterns of fields by name (of a variant or a struct, `what`),
+    /// in declaration order; fields not named are `_` if `rest` (`..`).
+    fn named_parts(
+        &mut self,
+        what: &str,
+        items: &[(String, (Span, MatchPat))],
+        fields: &[(String, Ty)],
+        rest: bool,
+        span: Span,
+    ) -> Vec<MatchPat> {
+        let mut parts = vec![MatchPat::Wild(span); fields.len()];
+        let mut seen = Vec::new();
+        for (f, (fspan, p)) in items {
+            match fields.iter().position(|(g, _)| g == f) {
+                Some(i) if !seen.contains(&i) => {
+                    seen.push(i);
+                    parts[i] = p.clone();
+                }
+                Some(_) => self.err(Diagnostic::new(*fspan, format!("field `{f}` is matched twice"))),
+                None => self.err(Diagnostic::new(*fspan, format!("{what} has no field `{f}`"))),
+            }
+        }
+        let missing: Vec<&str> = fields
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !seen.contains(i))
+            .map(|(_, (f, _))| f.as_str())
+            .collect();
+        if !rest && !missing.is_empty() {
+            self.err(
+                Diagnostic::new(span, format!("pattern does not mention field(s) {}", missing.join(", ")))
+                    .with_help("name them, or end the list with `..`"),
+            );
+        }
+        parts
     }
 
     /// The patterns of fields by position, `..` standing for the rest.
@@ -771,6 +812,23 @@ fn show_ctor(ty: &Type, c: &Ctor, fields: &[String]) -> String {
                 }
             } else {
                 format!("{path}({})", fields.join(", "))
+            }
+        }
+        (Type::Struct { name, fields: declared }, Ctor::Single) => {
+            if ty.is_tuple_struct() {
+                format!("{name}({})", fields.join(", "))
+            } else {
+                let parts: Vec<String> = declared
+                    .iter()
+                    .zip(fields)
+                    .filter(|(_, w)| *w != "_")
+                    .map(|((f, _), w)| format!("{f}: {w}"))
+                    .collect();
+                match (parts.is_empty(), parts.len() < declared.len()) {
+                    (true, _) => format!("{name} {{ .. }}"),
+                    (false, true) => format!("{name} {{ {}, .. }}", parts.join(", ")),
+                    (false, false) => format!("{name} {{ {} }}", parts.join(", ")),
+                }
             }
         }
         _ => {

@@ -344,6 +344,7 @@ impl Parser {
         }
         self.expect_punct("(")?;
         let mut params = Vec::new();
+        let mut mut_self = false;
         while !self.is_punct(")") {
             let attrs = self.attributes()?;
             let mut party: Option<Party> = None;
@@ -377,18 +378,15 @@ impl Parser {
                     }
                 }
             }
-            let mutable = self.eat_word("mut");
+            let mut mutable = self.eat_word("mut");
             if params.is_empty() && self.self_ty.is_some() {
-                // `self`, `mut self`, `&self` (a copy: nothing is shared).
+                // `self`, `mut self`, `&self` (a copy: nothing is shared),
+                // `&mut self` (a copy written back after the call).
                 let at = self.pos;
                 let by_ref = self.eat_punct("&");
-                if by_ref && self.is_word("mut") {
-                    let s = self.span();
-                    return self.error_help(
-                        s,
-                        "`&mut self` is not supported",
-                        "take `self` by value and return the new value: `fn f(mut self) -> Self { …; self }`",
-                    );
+                if by_ref && !mutable && self.eat_word("mut") {
+                    mutable = true;
+                    mut_self = true;
                 }
                 if self.is_word("self") {
                     let pspan = self.bump().span;
@@ -398,6 +396,9 @@ impl Parser {
                         break;
                     }
                     continue;
+                }
+                if mut_self {
+                    (mutable, mut_self) = (false, false);
                 }
                 self.pos = at;
             }
@@ -420,7 +421,7 @@ impl Parser {
             return self.error(s, "`where` clauses are not supported");
         }
         let body = self.block()?;
-        Ok(FnDef { name, span, params, ret, reveal, body })
+        Ok(FnDef { name, span, params, ret, reveal, mut_self, body })
     }
 
     fn struct_def(&mut self) -> PResult<StructDef> {
@@ -1490,12 +1491,10 @@ impl Parser {
                 );
             }
             if self.is_punct("(") || self.is_punct("{") {
-                let s = self.span();
-                return self.error_help(
-                    s,
-                    format!("`{name}(…)` / `{name} {{ … }}` patterns are not supported"),
-                    "match on an enum variant by its path, `Enum::Variant(…)`",
-                );
+                // A struct's pattern; the checker tells it from a misspelt variant.
+                let name = name.clone();
+                let (fields, rest, span) = self.fields_pattern(lo.span)?;
+                return Ok(MatchPat::Struct(name, fields, rest, span));
             }
             if !self.is_punct("..") && !self.is_punct("..=") {
                 return Ok(MatchPat::Ident(name.clone(), lo.span));
@@ -1565,6 +1564,14 @@ impl Parser {
 
     /// `Enum::Variant(p, …)` or `Enum::Variant { f: p, g, .. }` after the path.
     fn variant_pattern(&mut self, ty: String, variant: String, start: Span) -> PResult<MatchPat> {
+        let (fields, rest, span) = self.fields_pattern(start)?;
+        Ok(MatchPat::Variant(ty, variant, fields, rest, span))
+    }
+
+    /// The fields of a variant's or a struct's pattern, `(p, …)` or
+    /// `{ f: p, g, .. }`, with whether `..` ended a named list and the span
+    /// from `start` on.
+    fn fields_pattern(&mut self, start: Span) -> PResult<(FieldPats, bool, Span)> {
         if self.eat_punct("(") {
             let mut items = Vec::new();
             while !self.is_punct(")") {
@@ -1575,7 +1582,7 @@ impl Parser {
                 }
             }
             let end = self.expect_punct(")")?;
-            return Ok(MatchPat::Variant(ty, variant, VariantFields::Tuple(items), false, start.to(end)));
+            return Ok((VariantFields::Tuple(items), false, start.to(end)));
         }
         self.expect_punct("{")?;
         let mut items = Vec::new();
@@ -1594,7 +1601,7 @@ impl Parser {
             }
         }
         let end = self.expect_punct("}")?;
-        Ok(MatchPat::Variant(ty, variant, VariantFields::Named(items), rest, start.to(end)))
+        Ok((VariantFields::Named(items), rest, start.to(end)))
     }
 
     fn name_expr(&mut self, structs: bool) -> PResult<Expr<()>> {

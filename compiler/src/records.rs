@@ -10,7 +10,11 @@
 //! (with a sign where the type has one) or `0x` hex, `_` allowed;
 //! fixed-point values are decimals (`-0.75`, `2.5e-3`), rounded to the
 //! nearest value of the type, ties to even, as in JSON; booleans are
-//! `true`/`false` or `1`/`0`.
+//! `true`/`false` or `1`/`0`; a C-like enum's cell is a variant's name as
+//! declared (`Red`). An `Option` of any of these is one column too: an
+//! empty cell is `None`, anything else the value. Enums with fields (and
+//! `Option`s of anything but those scalars) have no CSV form: the header
+//! is refused, naming the column, and such records are given as JSON.
 //!
 //! Reading is streamed: one reused record buffer, values parsed from bytes
 //! and written straight into the input's bits, so memory is the bits of the
@@ -82,59 +86,137 @@ fn thousands(n: u64) -> String {
 #[derive(Clone, Debug)]
 struct Leaf {
     path: String,
+    /// Where the value starts in the element (for an `Option`, its tag).
     offset: u32,
     kind: Scalar,
+    /// An `Option` of the scalar: an empty cell is `None` (the tag and the
+    /// value stay zero), another is the tag set, then the value.
+    optional: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
 enum Scalar {
     Bool,
-    Int { signed: bool, bits: u32 },
+    Int {
+        signed: bool,
+        bits: u32,
+    },
     Fixed(Format),
+    /// A C-like enum, by its index in the reader's [`EnumCells`].
+    Enum(usize),
 }
 
-fn leaves(ty: &Type, path: &str, offset: u32, out: &mut Vec<Leaf>) {
-    let join = |step: &str| if path.is_empty() { step.to_owned() } else { format!("{path}.{step}") };
-    match ty {
-        Type::Bool => out.push(Leaf { path: path.to_owned(), offset, kind: Scalar::Bool }),
-        Type::Int { signed, bits } => out.push(Leaf {
-            path: path.to_owned(),
-            offset,
-            kind: Scalar::Int { signed: *signed, bits: *bits },
-        }),
-        Type::Fixed { .. } => {
-            if let Some(format) = Format::of(ty) {
-                out.push(Leaf { path: path.to_owned(), offset, kind: Scalar::Fixed(format) });
-            }
+/// The cells of a C-like enum: each variant's name and discriminant, made
+/// once per file, so that a cell is matched without allocating.
+#[derive(Debug)]
+struct EnumCells {
+    name: String,
+    tag_bits: u32,
+    variants: Vec<(Vec<u8>, u128)>,
+}
+
+impl EnumCells {
+    /// The variants' names for a message: all of them, or the first 16.
+    fn names(&self) -> String {
+        let shown: Vec<String> =
+            self.variants.iter().take(16).map(|(n, _)| String::from_utf8_lossy(n).into_owned()).collect();
+        if self.variants.len() > 16 {
+            format!("{}, … ({} in all)", shown.join(", "), self.variants.len())
+        } else {
+            shown.join(", ")
         }
+    }
+}
+
+/// The scalar a cell of type `ty` holds, if it has one (registering a
+/// C-like enum's cells in `enums`).
+fn scalar(ty: &Type, enums: &mut Vec<EnumCells>) -> Option<Scalar> {
+    match ty {
+        Type::Bool => Some(Scalar::Bool),
+        Type::Int { signed, bits } => Some(Scalar::Int { signed: *signed, bits: *bits }),
+        Type::Fixed { .. } => Format::of(ty).map(Scalar::Fixed),
+        Type::Enum { name, variants } if ty.is_c_like_enum() => {
+            let k = match enums.iter().position(|e| &e.name == name) {
+                Some(k) => k,
+                None => {
+                    enums.push(EnumCells {
+                        name: name.clone(),
+                        tag_bits: ty.tag_bits(),
+                        variants: variants
+                            .iter()
+                            .map(|v| (v.name.as_bytes().to_vec(), v.discriminant))
+                            .collect(),
+                    });
+                    enums.len() - 1
+                }
+            };
+            Some(Scalar::Enum(k))
+        }
+        _ => None,
+    }
+}
+
+fn leaves(
+    ty: &Type,
+    path: &str,
+    offset: u32,
+    out: &mut Vec<Leaf>,
+    enums: &mut Vec<EnumCells>,
+) -> Result<(), RecordsError> {
+    let join = |step: &str| if path.is_empty() { step.to_owned() } else { format!("{path}.{step}") };
+    let leaf = |kind, optional| Leaf { path: path.to_owned(), offset, kind, optional };
+    let column = || if path.is_empty() { "each record".to_owned() } else { format!("the column `{path}`") };
+    match ty {
         Type::Array(elem, n) => {
             for k in 0..*n {
-                leaves(elem, &join(&k.to_string()), offset + k * elem.width(), out);
+                leaves(elem, &join(&k.to_string()), offset + k * elem.width(), out, enums)?;
             }
         }
         Type::Tuple(ts) => {
             let mut at = offset;
             for (k, t) in ts.iter().enumerate() {
-                leaves(t, &join(&k.to_string()), at, out);
+                leaves(t, &join(&k.to_string()), at, out, enums)?;
                 at += t.width();
             }
         }
         Type::Struct { fields, .. } => {
             let mut at = offset;
             for (f, t) in fields {
-                leaves(t, &join(f), at, out);
+                leaves(t, &join(f), at, out, enums)?;
                 at += t.width();
             }
         }
-        // Enums have no CSV form: such a field has no column.
-        Type::Enum { .. } => {}
+        Type::Enum { .. } if ty.option_inner().is_some() => {
+            let inner = ty.option_inner().and_then(|t| scalar(t, enums));
+            let Some(kind) = inner else {
+                return Err(RecordsError::Header(format!(
+                    "{} is {ty}, which has no CSV form: a cell holds an Option of a bool, an integer, a fixed-point number or a C-like enum (empty for None); give this input as JSON",
+                    column()
+                )));
+            };
+            out.push(leaf(kind, true));
+        }
+        Type::Enum { name, .. } if !ty.is_c_like_enum() => {
+            return Err(RecordsError::Header(format!(
+                "{} is the enum {name}, whose variants have fields, which has no CSV form: a cell holds a C-like enum's variant name; give this input as JSON",
+                column()
+            )));
+        }
+        _ => {
+            if let Some(kind) = scalar(ty, enums) {
+                out.push(leaf(kind, false));
+            }
+        }
     }
+    Ok(())
 }
 
-/// For each column of the header, the leaf it fills.
-fn match_header(elem: &Type, header: &csv::ByteRecord) -> Result<Vec<Leaf>, RecordsError> {
+/// For each column of the header, the leaf it fills, and the C-like enums
+/// the leaves read.
+fn match_header(elem: &Type, header: &csv::ByteRecord) -> Result<(Vec<Leaf>, Vec<EnumCells>), RecordsError> {
     let mut all = Vec::new();
-    leaves(elem, "", 0, &mut all);
+    let mut enums = Vec::new();
+    leaves(elem, "", 0, &mut all, &mut enums)?;
     let names: Vec<String> = header.iter().map(|h| String::from_utf8_lossy(h).trim().to_owned()).collect();
     if all.len() == 1 && all[0].path.is_empty() {
         if names.len() != 1 {
@@ -143,7 +225,7 @@ fn match_header(elem: &Type, header: &csv::ByteRecord) -> Result<Vec<Leaf>, Reco
                 names.len()
             )));
         }
-        return Ok(all);
+        return Ok((all, enums));
     }
     let mut columns = Vec::with_capacity(names.len());
     let mut seen = vec![false; all.len()];
@@ -169,7 +251,7 @@ fn match_header(elem: &Type, header: &csv::ByteRecord) -> Result<Vec<Leaf>, Reco
             if missing > 1 { format!(" and {} more", missing - 1) } else { String::new() }
         )));
     }
-    Ok(columns)
+    Ok((columns, enums))
 }
 
 /// Reads a CSV file as a value of `ty` (`[T; N]`), as its bits (least
@@ -178,7 +260,7 @@ pub fn encode_csv(ty: &Type, reader: impl Read) -> Result<Vec<bool>, RecordsErro
     let Type::Array(elem, n) = ty else { return Err(RecordsError::NotAnArray(ty.to_string())) };
     let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
     let header = csv.byte_headers().map_err(|e| RecordsError::Csv(e.to_string()))?.clone();
-    let columns = match_header(elem, &header)?;
+    let (columns, enums) = match_header(elem, &header)?;
     let elem_bits = elem.width() as usize;
     let mut bits = vec![false; elem_bits * *n as usize];
     let mut record = csv::ByteRecord::new();
@@ -198,7 +280,7 @@ pub fn encode_csv(ty: &Type, reader: impl Read) -> Result<Vec<bool>, RecordsErro
         let base = (row as usize - 1) * elem_bits;
         for (field, leaf) in record.iter().zip(&columns) {
             let at = base + leaf.offset as usize;
-            write_scalar(field, leaf.kind, &mut bits[at..]).map_err(|message| RecordsError::Value {
+            write_leaf(field, leaf, &enums, &mut bits[at..]).map_err(|message| RecordsError::Value {
                 row,
                 column: if leaf.path.is_empty() {
                     String::from_utf8_lossy(&header[0]).trim().to_owned()
@@ -215,8 +297,21 @@ pub fn encode_csv(ty: &Type, reader: impl Read) -> Result<Vec<bool>, RecordsErro
     Ok(bits)
 }
 
+/// Parses one field into `out[..width]` of its leaf (an `Option`'s tag,
+/// then its value).
+fn write_leaf(field: &[u8], leaf: &Leaf, enums: &[EnumCells], out: &mut [bool]) -> Result<(), String> {
+    if !leaf.optional {
+        return write_scalar(field, leaf.kind, enums, out);
+    }
+    if field.trim_ascii().is_empty() {
+        return Ok(()); // None: the tag and the value stay zero.
+    }
+    out[0] = true;
+    write_scalar(field, leaf.kind, enums, &mut out[1..])
+}
+
 /// Parses one field into `out[..width]`.
-fn write_scalar(field: &[u8], kind: Scalar, out: &mut [bool]) -> Result<(), String> {
+fn write_scalar(field: &[u8], kind: Scalar, enums: &[EnumCells], out: &mut [bool]) -> Result<(), String> {
     let text = field.trim_ascii();
     let shown = || String::from_utf8_lossy(text).into_owned();
     match kind {
@@ -257,6 +352,23 @@ fn write_scalar(field: &[u8], kind: Scalar, out: &mut [bool]) -> Result<(), Stri
                 _ => return Err(format!("`{}` is not a decimal number", shown())),
             };
             write_bytes(raw, &mut out[..format.width as usize]);
+        }
+        Scalar::Enum(k) => {
+            // `match_header` made the index with the table.
+            let Some(cells) = enums.get(k) else {
+                return Err("an enum column without its variants".to_owned());
+            };
+            let Some(&(_, d)) = cells.variants.iter().find(|(name, _)| name.as_slice() == text) else {
+                let found = if text.is_empty() {
+                    format!("the field is empty, but it holds a {}", cells.name)
+                } else {
+                    format!("`{}` is not a variant of {}", shown(), cells.name)
+                };
+                return Err(format!("{found} (its variants: {})", cells.names()));
+            };
+            for (k, slot) in out[..cells.tag_bits as usize].iter_mut().enumerate() {
+                *slot = (d >> k) & 1 == 1;
+            }
         }
     }
     Ok(())

@@ -70,7 +70,7 @@ pub(super) struct Comparison {
 impl Lowerer<'_> {
     /// Lowers a function body in the current (fresh) frame; the function's value.
     pub(super) fn function_body(&mut self, body: &Block<Type>) -> LResult<Val> {
-        let v = self.block(body)?;
+        let v = self.block(body)?.map(|v| self.with_self(v));
         let f = self.frame().state();
         Ok(match (v, f.returned, f.ret) {
             (Some(v), None, _) => v,
@@ -81,10 +81,23 @@ impl Lowerer<'_> {
         })
     }
 
+    /// In a `&mut self` method's frame, `v` with the current `self`
+    /// appended (the value a return or the body's end leaves); else `v`.
+    fn with_self(&mut self, v: Val) -> Val {
+        if !self.frame().mut_self {
+            return v;
+        }
+        let Some(s) = self.frame().vals.first().cloned() else { return v };
+        let mut bits = self.bits(&v).to_vec();
+        bits.extend_from_slice(&self.bits(&s));
+        Val::bits(bits)
+    }
+
     /// `return v` on the current path: merged with what an earlier return
     /// under a secret condition left (selected by the "returned" wire), and
     /// the rest of the block is dead.
     pub(super) fn return_value(&mut self, v: Val) {
+        let v = self.with_self(v);
         let f = self.frame().state();
         let ret = match (f.returned, f.ret) {
             (Some(r), Some(old)) => self.merge(r, &old, &v),

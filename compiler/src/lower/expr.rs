@@ -243,33 +243,86 @@ impl Lowerer<'_> {
     /// a gadget.
     pub(super) fn call(&mut self, name: &str, args: &[Expr<Type>], e: &Expr<Type>) -> LResult<Val> {
         self.tick(e.span)?;
+        let f = self.fns.get(name).copied();
+        if let Some(f) = f.filter(|f| f.mut_self) {
+            return self.mut_self_call(f, args, e);
+        }
         let refs: Vec<&Expr<Type>> = args.iter().collect();
         let Some(vals) = self.operands(&refs)? else { return Ok(Val::bits(Vec::new())) };
-        if let Some(f) = self.fns.get(name).copied() {
-            if self.depth > crate::limits::MAX_INLINE_DEPTH {
-                return self.fatal(
-                    Diagnostic::new(
-                        e.span,
-                        format!("calls nest deeper than {} levels", crate::limits::MAX_INLINE_DEPTH),
-                    )
-                    .with_help("functions are inlined; flatten the call chain"),
-                );
-            }
-            let mut frame = Frame::default();
-            for (p, v) in f.params.iter().zip(vals) {
-                frame.names.push(p.name.clone());
-                frame.vals.push(v);
-            }
-            self.depth += 1;
-            self.frames.push(frame);
-            let old = self.line;
-            let r = self.function_body(&f.body);
-            self.set_line(old);
-            self.frames.pop();
-            self.depth -= 1;
-            return r;
+        match f {
+            Some(f) => self.inline(f, vals, e),
+            None => self.builtin(name, args, &vals, e),
         }
-        self.builtin(name, args, &vals, e)
+    }
+
+    /// `recv.f(args)` for a `&mut self` method, with value semantics: the
+    /// receiver's place is resolved first (its indices evaluated once), the
+    /// arguments next, the method runs on a copy of the receiver's value,
+    /// and the final `self` (which the method's frame appends to its value,
+    /// `control.rs`) is written back to the place; the call's value is the
+    /// rest. A receiver that is not a place is a temporary: its new value
+    /// is dropped, as in Rust.
+    fn mut_self_call(&mut self, f: &FnDef<Type>, args: &[Expr<Type>], e: &Expr<Type>) -> LResult<Val> {
+        let Some((recv, rest)) = args.split_first() else { return Ok(Val::bits(Vec::new())) };
+        let mut projs = Vec::new();
+        let slot = if is_place(recv) { self.place(recv, &mut projs)? } else { None };
+        let current = match slot {
+            Some(s) if projs.is_empty() => self.frame().vals[s].clone(),
+            Some(s) => {
+                let whole = self.frame().vals[s].clone();
+                let bits = self.bits(&whole);
+                Val::bits(self.read_projs(&bits, &projs))
+            }
+            None => self.expr(recv)?,
+        };
+        if self.frame().dead {
+            return Ok(Val::bits(Vec::new()));
+        }
+        let refs: Vec<&Expr<Type>> = rest.iter().collect();
+        let Some(mut vals) = self.operands(&refs)? else { return Ok(Val::bits(Vec::new())) };
+        vals.insert(0, current);
+        let out = self.inline(f, vals, e)?;
+        let bits = self.bits(&out);
+        let (w, self_width) = (e.ty.width(), recv.ty.width());
+        if let Some(s) = slot {
+            let new_self = slice(&bits, w, self_width);
+            self.effect(|l| {
+                if projs.is_empty() {
+                    l.frame().vals[s] = Val::bits(new_self);
+                } else {
+                    l.write_slot(s, &projs, &new_self);
+                }
+                Ok(())
+            })?;
+        }
+        Ok(Val::bits(slice(&bits, 0, w)))
+    }
+
+    /// A user function inlined in a fresh frame holding its arguments (its
+    /// gates count on the body's lines).
+    fn inline(&mut self, f: &FnDef<Type>, vals: Vec<Val>, e: &Expr<Type>) -> LResult<Val> {
+        if self.depth > crate::limits::MAX_INLINE_DEPTH {
+            return self.fatal(
+                Diagnostic::new(
+                    e.span,
+                    format!("calls nest deeper than {} levels", crate::limits::MAX_INLINE_DEPTH),
+                )
+                .with_help("functions are inlined; flatten the call chain"),
+            );
+        }
+        let mut frame = Frame { mut_self: f.mut_self, ..Frame::default() };
+        for (p, v) in f.params.iter().zip(vals) {
+            frame.names.push(p.name.clone());
+            frame.vals.push(v);
+        }
+        self.depth += 1;
+        self.frames.push(frame);
+        let old = self.line;
+        let r = self.function_body(&f.body);
+        self.set_line(old);
+        self.frames.pop();
+        self.depth -= 1;
+        r
     }
 
     /// A call of a built-in (`crate::builtins`; the checker fixed each one's
@@ -476,5 +529,14 @@ impl Lowerer<'_> {
             self.comparisons.insert(bit, Comparison { lo, hi, sign: s, negated });
         }
         Val::bits(vec![bit])
+    }
+}
+
+/// Whether `e` is a place rooted in a variable (`v`, `v.f`, `v[i].0`).
+fn is_place(e: &Expr<Type>) -> bool {
+    match &e.kind {
+        ExprKind::Var(_) => true,
+        ExprKind::Index(b, _) | ExprKind::Field(b, _) | ExprKind::TupleField(b, _) => is_place(b),
+        _ => false,
     }
 }

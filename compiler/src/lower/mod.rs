@@ -198,6 +198,10 @@ struct Frame {
     /// The exit flags of the loops of this function being lowered around
     /// the current statement, innermost last.
     loops: Vec<LoopFlags>,
+    /// The frame of a `&mut self` method: its value (returned or the
+    /// body's) has the final `self` (slot 0) appended, for the caller to
+    /// write back (`expr.rs::mut_self_call`).
+    mut_self: bool,
 }
 
 /// What a branch changes in a frame (the names stay as they are).

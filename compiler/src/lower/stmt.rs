@@ -84,7 +84,7 @@ impl Lowerer<'_> {
     /// evaluated) where the innermost loop still runs: unguarded, unless
     /// evaluating the operands left it on a secret condition
     /// (`x = if c { break; } else { 1 };`).
-    fn effect(&mut self, effect: impl FnOnce(&mut Self) -> LResult<()>) -> LResult<()> {
+    pub(super) fn effect(&mut self, effect: impl FnOnce(&mut Self) -> LResult<()>) -> LResult<()> {
         match self.secret_live() {
             None => effect(self),
             Some(live) => {
