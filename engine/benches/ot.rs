@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use garblet_engine::channel::{memory_pair, Channel, MemoryChannel};
 use garblet_engine::internal::{transpose_128x128, transpose_columns};
-use garblet_engine::ot::{MaliciousReceiver, OtExtReceiver, OtExtSender, Security, SemiHonest};
+use garblet_engine::ot::{CheckBinding, MaliciousReceiver, OtExtReceiver, OtExtSender, Security, SemiHonest};
 use garblet_engine::Block;
 use garblet_engine::{Delta, Prg};
 
@@ -36,6 +36,9 @@ enum Cmd {
     Setup,
     Cot(usize),
 }
+
+/// The checked OTs' binding without a session: any value both sides share.
+const BENCH_BINDING: CheckBinding = CheckBinding::new([0xb7; 32]);
 
 /// The sender (garbler) on its own thread, driven by commands.
 struct SenderThread {
@@ -59,7 +62,9 @@ impl SenderThread {
                 match cmd {
                     Cmd::Setup => {
                         let delta = Delta::random(&mut prg);
-                        ot = Some(OtExtSender::setup(&mut ch, &mut prg, delta).unwrap());
+                        let mut s = OtExtSender::setup(&mut ch, &mut prg, delta).unwrap();
+                        s.bind_check(BENCH_BINDING);
+                        ot = Some(s);
                     }
                     Cmd::Cot(n) => {
                         out.resize(n, Block::ZERO);
@@ -143,6 +148,7 @@ fn bench_cot_for<S: Security>(c: &mut Criterion, sizes: &[usize]) {
     let mut prg = Prg::from_entropy();
     sender.run(Cmd::Setup);
     let mut ot = OtExtReceiver::<S>::setup(&mut ch, &mut prg).unwrap();
+    ot.bind_check(BENCH_BINDING);
     sender.wait();
     for &n in sizes {
         let choices: Vec<bool> = (0..n).map(|_| prg.random_bool()).collect();

@@ -7,12 +7,17 @@ use std::thread;
 
 use garblet_engine::channel::{memory_pair, Channel, ChannelError, MemoryChannel};
 use garblet_engine::ot::{
-    base, MaliciousReceiver, OtError, OtExtReceiver, OtExtSender, Security, SemiHonest,
+    base, CheckBinding, CorrelatedOtReceiver, CorrelatedOtSender, MaliciousReceiver, OtError, OtExtReceiver,
+    OtExtSender, Security, SemiHonest, SoftSpokenReceiver, SoftSpokenSender,
 };
 use garblet_engine::Block;
 use garblet_engine::{Delta, Prg};
 
 type Ch = Channel<MemoryChannel>;
+
+/// The checked calls' binding without a session (any value both sides
+/// share; a session uses its session id).
+const BINDING: CheckBinding = CheckBinding::new([0x42; 32]);
 
 fn channels() -> (Ch, Ch) {
     let (a, b) = memory_pair();
@@ -36,6 +41,7 @@ fn correlated_ot_is_correct<S: Security>() {
             let delta = Delta::random(&mut prg);
             let d = delta.as_block();
             let mut ot = OtExtSender::<S>::setup(&mut cs, &mut prg, delta).unwrap();
+            ot.bind_check(BINDING);
             assert_eq!(ot.delta().as_block(), d);
             // Several calls on one session: base OTs are done once.
             let outs: Vec<Vec<Block>> = SIZES
@@ -51,6 +57,7 @@ fn correlated_ot_is_correct<S: Security>() {
         });
         let mut prg = Prg::from_entropy();
         let mut ot = OtExtReceiver::<S>::setup(&mut cr, &mut prg).unwrap();
+        ot.bind_check(BINDING);
         let mut got = Vec::new();
         for choices in &choice_sets {
             let mut labels = vec![Block::ZERO; choices.len()];
@@ -93,6 +100,7 @@ fn random_and_chosen_ot_are_correct<S: Security>() {
         let sender = s.spawn(|| {
             let mut prg = Prg::from_entropy();
             let mut ot = OtExtSender::<S>::setup_with_random_delta(&mut cs, &mut prg).unwrap();
+            ot.bind_check(BINDING);
             let mut pairs = vec![[Block::ZERO; 2]; n];
             ot.send_random(&mut cs, &mut pairs).unwrap();
             ot.send_chosen(&mut cs, &messages).unwrap();
@@ -102,6 +110,7 @@ fn random_and_chosen_ot_are_correct<S: Security>() {
         });
         let mut prg = Prg::from_entropy();
         let mut ot = OtExtReceiver::<S>::setup(&mut cr, &mut prg).unwrap();
+        ot.bind_check(BINDING);
         let mut rand_out = vec![Block::ZERO; n];
         ot.receive_random(&mut cr, &choices, &mut rand_out).unwrap();
         let mut chosen_out = vec![Block::ZERO; n];
@@ -167,20 +176,22 @@ fn message_sizes_are_as_documented() {
     });
 
     // The revised KOS check adds 128 extra OTs and 129 blocks (t_0..t_127, x)
-    // upstream, a 16-byte seed downstream.
+    // upstream, nothing downstream (Fiat–Shamir).
     let (mut cs, mut cr) = channels();
     thread::scope(|s| {
         let sender = s.spawn(|| {
             let mut prg = Prg::from_entropy();
             let mut ot =
                 OtExtSender::<MaliciousReceiver>::setup_with_random_delta(&mut cs, &mut prg).unwrap();
+            ot.bind_check(BINDING);
             let before = cs.bytes_sent();
             let mut out = vec![Block::ZERO; 1024];
             ot.send_correlated(&mut cs, &mut out).unwrap();
-            assert_eq!(cs.bytes_sent() - before, 16);
+            assert_eq!(cs.bytes_sent() - before, 0, "the check's challenge is derived, not sent");
         });
         let mut prg = Prg::from_entropy();
         let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(&mut cr, &mut prg).unwrap();
+        ot.bind_check(BINDING);
         let before = cr.bytes_sent();
         let mut out = vec![Block::ZERO; 1024];
         ot.receive_correlated(&mut cr, &[false; 1024], &mut out).unwrap();
@@ -298,6 +309,7 @@ fn extension_against_raw_receiver<S: Security>(
         let sender = s.spawn(move || {
             let mut prg = Prg::from_entropy();
             let mut ot = OtExtSender::<S>::setup_with_random_delta(&mut cs, &mut prg).unwrap();
+            ot.bind_check(BINDING);
             let mut out = vec![Block::ZERO; n];
             ot.send_correlated(&mut cs, &mut out)
         });
@@ -364,7 +376,6 @@ fn consistency_check_rejects_a_cheating_receiver() {
         let mut u = vec![Block::ZERO; n + 256];
         prg.fill_blocks(&mut u);
         peer.send_blocks(&u).unwrap();
-        let _seed = peer.recv_block().unwrap();
         peer.send_block(prg.random_block()).unwrap();
         peer.send_block(prg.random_block()).unwrap();
         peer.flush().unwrap();
@@ -446,4 +457,195 @@ mod hostile_bytes {
             prop_assert!(r.is_err());
         }
     }
+}
+
+/// A transport that adds `mask` to the byte at offset `at` of what it
+/// reads (a link altering one byte in transit); writes pass through.
+struct FlipOnRead<T> {
+    inner: T,
+    at: u64,
+    mask: u8,
+    pos: u64,
+}
+
+impl<T: std::io::Read> std::io::Read for FlipOnRead<T> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(k) = self.at.checked_sub(self.pos).filter(|&k| k < n as u64) {
+            buf[k as usize] ^= self.mask;
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<T: std::io::Write> std::io::Write for FlipOnRead<T> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// What one checked call of `n` OTs does, seen from the sender: its
+/// result, the bytes it sent during the call, and the bytes the receiver
+/// read during its call.
+struct CheckedCall {
+    result: Result<(), OtError>,
+    sender_sent: u64,
+    receiver_read: u64,
+}
+
+/// One checked call of `n` OTs with extension sender `OS` and receiver
+/// `OR` (honest), the sender bound to [`BINDING`], the receiver to
+/// `receiver_binding`; the sender's link adds `mask` to the byte at offset
+/// `flip_at` of its incoming stream (set-up included).
+fn checked_call<OS, OR>(n: usize, receiver_binding: CheckBinding, flip_at: u64, mask: u8) -> CheckedCall
+where
+    OS: CorrelatedOtSender + Send,
+    OR: CorrelatedOtReceiver,
+{
+    let (a, b) = memory_pair();
+    thread::scope(|s| {
+        let sender = s.spawn(move || {
+            let mut ch = Channel::new(FlipOnRead { inner: a, at: flip_at, mask, pos: 0 });
+            let mut prg = Prg::from_entropy();
+            let delta = Delta::random(&mut prg);
+            let mut ot = OS::setup(&mut ch, &mut prg, delta).unwrap();
+            ot.bind_check(BINDING);
+            let before = ch.bytes_sent();
+            let mut out = vec![Block::ZERO; n];
+            let result = ot.send_correlated(&mut ch, &mut out);
+            (result, ch.bytes_sent() - before)
+        });
+        let mut ch = Channel::new(b);
+        let mut prg = Prg::from_entropy();
+        let mut ot = OR::setup(&mut ch, &mut prg).unwrap();
+        ot.bind_check(receiver_binding);
+        let choices = random_bits(&mut prg, n);
+        let mut out = vec![Block::ZERO; n];
+        let before = ch.bytes_received();
+        // The receiver cannot tell whether it was caught: its call succeeds
+        // unless the sender hung up first (the altered count).
+        let _ = ot.receive_correlated(&mut ch, &choices, &mut out);
+        let receiver_read = ch.bytes_received() - before;
+        drop(ch);
+        let (result, sender_sent) = sender.join().unwrap();
+        CheckedCall { result, sender_sent, receiver_read }
+    })
+}
+
+/// Bytes the extension sender reads during set-up: the base OTs' `A`, and
+/// for SoftSpokenOT the GGM corrections (32 chunks of 6 blocks).
+const IKNP_SETUP: u64 = 32;
+const SOFTSPOKEN_SETUP: u64 = 32 + 32 * 6 * 16;
+
+fn rejected(call: &CheckedCall) -> bool {
+    matches!(call.result, Err(OtError::ConsistencyCheckFailed))
+}
+
+type IknpSnd = OtExtSender<MaliciousReceiver>;
+type IknpRcv = OtExtReceiver<MaliciousReceiver>;
+type SoftSnd = SoftSpokenSender<MaliciousReceiver>;
+type SoftRcv = SoftSpokenReceiver<MaliciousReceiver>;
+
+/// The checked call is one flight from the receiver (its columns, then its
+/// answer) and nothing from the sender: the challenge is derived on both
+/// sides (Fiat–Shamir), not sent. Sizes across tiles and batches.
+#[test]
+fn a_checked_call_is_one_flight_and_the_sender_sends_nothing() {
+    for n in [1, 1000, 65_536, 200_000] {
+        let iknp = checked_call::<IknpSnd, IknpRcv>(n, BINDING, u64::MAX, 0);
+        let soft = checked_call::<SoftSnd, SoftRcv>(n, BINDING, u64::MAX, 0);
+        for (name, call) in [("IKNP", &iknp), ("SoftSpokenOT", &soft)] {
+            assert!(call.result.is_ok(), "{name}, n = {n}: {:?}", call.result);
+            assert_eq!(call.sender_sent, 0, "{name}, n = {n}: the sender wrote during a checked call");
+            assert_eq!(call.receiver_read, 0, "{name}, n = {n}: the receiver waited for the sender");
+        }
+    }
+}
+
+/// A receiver with honest columns whose answer is to the challenge of
+/// another transcript (another binding: as if it had hashed other bytes,
+/// or precomputed for another session) is rejected.
+#[test]
+fn an_answer_to_another_transcripts_challenge_is_rejected() {
+    let other = CheckBinding::new([0x43; 32]);
+    for n in [1000, 2 * 65_536 + 3] {
+        let iknp = checked_call::<IknpSnd, IknpRcv>(n, other, u64::MAX, 0);
+        assert!(rejected(&iknp), "IKNP, n = {n}: {:?}", iknp.result);
+        let soft = checked_call::<SoftSnd, SoftRcv>(n, other, u64::MAX, 0);
+        assert!(rejected(&soft), "SoftSpokenOT, n = {n}: {:?}", soft.result);
+        // The same binding passes (the control).
+        assert!(checked_call::<IknpSnd, IknpRcv>(n, BINDING, u64::MAX, 0).result.is_ok());
+        assert!(checked_call::<SoftSnd, SoftRcv>(n, BINDING, u64::MAX, 0).result.is_ok());
+    }
+}
+
+/// Any byte of the receiver's columns (any batch, the extra block's
+/// included), of its answer or of SoftSpokenOT's GGM corrections altered
+/// in transit, the receiver honest: the
+/// sender's challenge is then another one than the receiver answered (and,
+/// where Δ shows it, the columns are inconsistent too), so the check
+/// fails — whichever bit of Δ the byte meets, unlike the interactive check,
+/// which let an alteration where Δ_i = 0 through harmlessly.
+#[test]
+fn any_byte_of_the_receivers_flight_altered_in_transit_is_rejected() {
+    let mut prg = Prg::from_seed(Block::new(0xF1));
+    let n = 1000;
+    // Per extension: set-up bytes, and the call's bytes after the 8-byte
+    // count: columns of 1024 + 128 OTs, then the 129-block answer.
+    for (name, setup, per_ot) in [("IKNP", IKNP_SETUP, 16u64), ("SoftSpokenOT", SOFTSPOKEN_SETUP, 4)] {
+        let columns = per_ot * (1024 + 128);
+        let call = columns + 129 * 16;
+        let mut offsets = vec![0, per_ot * 1024 - 1, per_ot * 1024, columns - 1, columns, call - 1];
+        offsets.extend((0..6).map(|_| prg.random_block().to_u128() as u64 % call));
+        // The offsets are right: the count's first byte is the length.
+        let count = match name {
+            "IKNP" => checked_call::<IknpSnd, IknpRcv>(n, BINDING, setup, 1),
+            _ => checked_call::<SoftSnd, SoftRcv>(n, BINDING, setup, 1),
+        };
+        assert!(
+            matches!(count.result, Err(OtError::LengthMismatch { expected: 1000, received: 1001, .. })),
+            "{name}: {:?}",
+            count.result
+        );
+        for k in offsets {
+            let at = setup + 8 + k;
+            let mask = (prg.random_block().to_u128() as u8) | 1;
+            let r = match name {
+                "IKNP" => checked_call::<IknpSnd, IknpRcv>(n, BINDING, at, mask),
+                _ => checked_call::<SoftSnd, SoftRcv>(n, BINDING, at, mask),
+            };
+            assert!(rejected(&r), "{name}: byte {k} of the call ^ {mask:#x}: {:?}", r.result);
+        }
+    }
+    // SoftSpokenOT's GGM corrections (after the base OTs' 32 bytes) are in
+    // the transcript too: altered, they are caught whatever Δ is.
+    for k in [0, 1000, 32 * 6 * 16 - 1] {
+        let r = checked_call::<SoftSnd, SoftRcv>(n, BINDING, IKNP_SETUP + k, 0x80);
+        assert!(rejected(&r), "GGM correction byte {k}: {:?}", r.result);
+    }
+}
+
+/// A checked call without a binding is refused by either side before
+/// anything is sent or read (so both calls can run on one thread).
+#[test]
+fn a_checked_call_needs_a_binding() {
+    let (mut cs, mut cr) = channels();
+    let (mut sender, mut receiver) = thread::scope(|s| {
+        let t = s.spawn(|| {
+            OtExtSender::<MaliciousReceiver>::setup_with_random_delta(&mut cs, &mut Prg::from_entropy())
+        });
+        let r = OtExtReceiver::<MaliciousReceiver>::setup(&mut cr, &mut Prg::from_entropy());
+        (t.join().unwrap().unwrap(), r.unwrap())
+    });
+    let (sent, read) = (cr.bytes_sent(), cs.bytes_received());
+    let err = receiver.receive_correlated(&mut cr, &[true; 10], &mut [Block::ZERO; 10]).unwrap_err();
+    assert!(matches!(err, OtError::InvalidInput(_)), "{err:?}");
+    let err = sender.send_correlated(&mut cs, &mut [Block::ZERO; 10]).unwrap_err();
+    assert!(matches!(err, OtError::InvalidInput(_)), "{err:?}");
+    assert_eq!((cr.bytes_sent(), cs.bytes_received()), (sent, read));
 }

@@ -10,8 +10,8 @@ use garblet::engine::garble::{
 use garblet::engine::internal::workloads;
 use garblet::engine::net::{self, TcpOptions};
 use garblet::engine::ot::{
-    base, CorrelatedOtReceiver, CorrelatedOtSender, MaliciousReceiver, OtExtReceiver, OtExtSender,
-    SemiHonest, SoftSpokenReceiver, SoftSpokenSender,
+    base, CheckBinding, CorrelatedOtReceiver, CorrelatedOtSender, MaliciousReceiver, OtExtReceiver,
+    OtExtSender, SemiHonest, SoftSpokenReceiver, SoftSpokenSender,
 };
 use garblet::engine::session::{
     PartyInputs, SchemeChoice, SecurityMode, SessionConfig, SessionOutcome, SessionProgram,
@@ -235,6 +235,9 @@ fn dot_product(
     Ok(())
 }
 
+/// The checked OTs' binding without a session: any value both sides share.
+const BENCH_BINDING: CheckBinding = CheckBinding::new([0xb7; 32]);
+
 /// Correlated OTs per second over the in-memory channel, `n` per call.
 fn cot_per_s<Snd: CorrelatedOtSender, Rcv: CorrelatedOtReceiver>(n: usize, prg: &mut Prg) -> Result<f64> {
     let (a, b) = memory_pair();
@@ -243,6 +246,7 @@ fn cot_per_s<Snd: CorrelatedOtSender, Rcv: CorrelatedOtReceiver>(n: usize, prg: 
         let mut prg = Prg::from_entropy();
         let delta = Delta::random(&mut prg);
         let mut ot = Snd::setup(&mut ch, &mut prg, delta)?;
+        ot.bind_check(BENCH_BINDING);
         let mut out = vec![Block::ZERO; n];
         let t = Instant::now();
         ot.send_correlated(&mut ch, &mut out)?;
@@ -250,6 +254,7 @@ fn cot_per_s<Snd: CorrelatedOtSender, Rcv: CorrelatedOtReceiver>(n: usize, prg: 
     });
     let mut ch = Channel::new(b);
     let mut ot = Rcv::setup(&mut ch, prg)?;
+    ot.bind_check(BENCH_BINDING);
     let choices = random_bits(n, prg);
     let mut out = vec![Block::ZERO; n];
     let t = Instant::now();

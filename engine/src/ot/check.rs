@@ -18,9 +18,10 @@
 //! `T_i` and sends `u_i = T_i ⊕ G(k_i^1) ⊕ R`, where `R` is its choice
 //! vector; the sender derives `Q_i = G(k_i^{s_i}) ⊕ s_i·u_i`, which for an
 //! honest receiver is `Q_i = T_i ⊕ s_i·R` (`s = Δ`). Cut every column into
-//! 128-bit blocks `Q_{i,j}`, `T_{i,j}`, `R_j`. After every `u_i` has arrived,
-//! the sender picks a fresh seed; both expand it into one challenge
-//! `χ_j ∈ GF(2^128)` per block index `j`, and
+//! 128-bit blocks `Q_{i,j}`, `T_{i,j}`, `R_j`. Once every `u_i` is fixed,
+//! both sides derive a seed (interactively: the sender's fresh seed; here:
+//! a hash of the receiver's messages, see below) and expand it into one
+//! challenge `χ_j ∈ GF(2^128)` per block index `j`, and
 //!
 //! ```text
 //! receiver:  t_i = T_{i,*} ⊕ Σ_j χ_j·T_{i,j}   (i = 0..128),
@@ -41,6 +42,65 @@
 //! the same constant, which leaves the challenges uniform and the equations
 //! linear, so the check is unchanged.
 //!
+//! # The challenge: Fiat–Shamir
+//!
+//! The challenge seed is not sent by the sender: both sides derive it as a
+//! hash of everything the receiver sends in the call before its answer,
+//!
+//! ```text
+//! seed = BLAKE3-derive_key("garblet OT check challenge v1",
+//!          binding ‖ setup ‖ count ‖ columns of every batch ‖ extra block's columns)[..16]
+//! ```
+//!
+//! in wire order and encoding (`count` the 8-byte little-endian
+//! announcement). `setup` is what the receiver sent after the base OTs and
+//! before its first call, on which the sender's columns depend: for
+//! SoftSpokenOT the GGM corrections (3,072 bytes), for IKNP nothing.
+//! (Without it, a receiver could fix its columns, learn the challenge, and
+//! only then pick corrections — which it sends after the base OTs, when it
+//! knows every key — to suit it: a search the hash would not count.) `binding` ([`CheckBinding`]) is a 32-byte value unique to
+//! the session that both sides know before the OT: the session uses its
+//! session id (`session::hello::session_id`, a hash of both hellos' fresh
+//! nonces). So the receiver sends its answer right after its last columns,
+//! in the same flight, and the sender sends **nothing** in a checked call:
+//! the interactive check's extra exchange (seed down, answer up) is gone.
+//!
+//! **Security.** This is the Fiat–Shamir transform of the check, analysed
+//! in the random-oracle model with BLAKE3 as the oracle; Doerner, Kondi,
+//! Lee and shelat (DKLs23, ePrint 2023/765) derive this check's challenge
+//! the same way in their OT extension. The bound we rely on:
+//!
+//! * Let `ε` be the interactive check's soundness error: the probability,
+//!   over one uniform challenge drawn *after* the receiver's columns are
+//!   fixed, that columns not consistent with one choice vector pass
+//!   beyond what a guess of some bits of Δ explains (that selective
+//!   failure — learn `c` bits of Δ, abort with probability `1 − 2^-c` —
+//!   the interactive check allows too, and it is unchanged). The revised
+//!   KOS analysis (ePrint 2015/546, §4, Fig. 10) and SoftSpokenOT's (Roy,
+//!   ePrint 2022/192, §5) bound `ε` by about `2^-κ`, `κ = 128` (the
+//!   challenge field is GF(2^128)); we have not re-derived their small
+//!   constant factors and write `ε ≈ 2^-128`.
+//! * With Fiat–Shamir the receiver chooses the oracle's input: it can
+//!   hash candidate transcripts offline and keep one whose challenge suits
+//!   it ("grinding"). Each oracle query gives one uniform challenge for one
+//!   transcript fixed before the answer is known, so a union bound over
+//!   its `q` queries (plus one for a transcript it never queried) gives:
+//!   **a receiver making `q` oracle queries passes with inconsistent
+//!   columns (beyond the selective failure) with probability at most
+//!   `(q + 1)·ε`**. For `q ≤ 2^64` that is about `2^-64`: 64 bits of
+//!   statistical security against a grinding receiver, where the
+//!   interactive check had about 128. Nothing finer is claimed, and the
+//!   bound is only as good as the random-oracle heuristic for BLAKE3.
+//! * The binding (the session id, fresh nonces from both hellos) makes the
+//!   oracle a fresh one per session: queries made before the session (or
+//!   in another one) do not help, so all `q` queries must be made during
+//!   the session, before the receiver sends its columns. Within a session,
+//!   two calls with identical transcripts would share a challenge; that
+//!   costs nothing, since the argument above is per query and the receiver
+//!   knows every column stream (both base-OT keys) anyway: only Δ is
+//!   secret. Dual execution's two directions share the session id; their
+//!   transcripts differ, and the same holds.
+//!
 //! # Computing it
 //!
 //! **Lazy reduction.** `Σ_j χ_j·C_{i,j}` is computed as the sum of the
@@ -52,37 +112,46 @@
 //! field multiplication). On CPUs without carry-less multiplication the
 //! `polyval` crate computes each product (`Products`).
 //!
-//! **No copy of the columns.** Each side folds a column into its sums while
-//! the column is in L1:
+//! **No copy of the columns.**
 //!
-//! * The **sender** draws the seed when the call starts and folds each batch
-//!   of `Q` columns as soon as it has computed it. It *sends* the seed only
-//!   once every column of the call (the extra block included) has been
-//!   received, and sends nothing before; its folding is constant time. So
-//!   the receiver's columns are fixed with no information about `χ`,
-//!   exactly as if the seed were drawn after them: what the proofs (revised
-//!   KOS §4; SoftSpokenOT §4) need is that `χ` is uniform and independent of
-//!   the receiver's message, not the moment the sender samples it. (If a
-//!   later change made the sender send anything derived from the seed before
-//!   the last column, this would no longer hold.) The sender sends the seed
-//!   as soon as the last columns are in, and finishes its last batch while
-//!   the receiver computes its answer.
-//! * The **receiver** must not see the seed before it has sent every column,
-//!   so it cannot fold early. It keeps only its packed choice blocks `R_j`
-//!   (one block per 128 OTs) and each batch's counter, and once the seed has
-//!   arrived it *re-expands* its `T` columns `T_i = G(k_i^0)` from the column
-//!   PRGs (`ColumnSource`), one column of a batch at a time, folding each
-//!   as it is produced; with VAES and VPCLMULQDQ the two are fused
-//!   (`simd::AesCtrDot`: the stream never leaves the registers).
+//! * The **sender** can fold a batch only once it knows the challenge, i.e.
+//!   after the *last* column of the call. It hashes each batch's columns as
+//!   they arrive ([`Transcript`], BLAKE3 over the received bytes) and
+//!   computes the batch's rows as usual; it keeps no columns. When the
+//!   last batch's and the extra block's columns are in, it derives the
+//!   challenge and then (a) *re-derives* the `Q` columns of every earlier
+//!   batch from its own output rows: the rows of a batch are the transpose
+//!   of its `Q` columns (both extensions transpose exactly the columns they
+//!   fold; earlier batches are full, [`super::extension::BATCH_ROWS`] rows,
+//!   a multiple of 128, so nothing is lost to rounding), so each 128 × 128
+//!   tile is transposed back ([`SenderCheck::fold_rows`], a few tiles at a
+//!   time in 64 KiB of scratch) and folded; (b) computes the last batch
+//!   and the extra block, folding their columns directly (the last batch
+//!   may have rows rounded up to 128 that are not in the output). Cost
+//!   over the interactive version: BLAKE3 over the received bytes (16 or
+//!   4 bytes per OT) and one more 128 × 128 transposition per 128 OTs of
+//!   all but the last batch, re-reading the output rows; memory: 64 KiB.
+//!   (Keeping the received columns instead would cost 16 or 4 bytes per
+//!   OT of memory for the whole call; recomputing them from the PRGs, one
+//!   to fifteen AES blocks per OT.) Measured (`garblet bench --json`, the
+//!   hashing dominates): see `BENCHMARKS.md`.
+//! * The **receiver** hashes exactly the bytes it sends, in order. It
+//!   keeps only its packed choice blocks `R_j` (one block per 128 OTs) and
+//!   each batch's counter, and once it has sent the extra block's columns
+//!   (and flushed them, so that the sender works on them meanwhile) it
+//!   derives the challenge and *re-expands* its `T` columns `T_i = G(k_i^0)`
+//!   from the column PRGs (`ColumnSource`), one column of a batch at a time,
+//!   folding each as it is produced; with VAES and VPCLMULQDQ the two are
+//!   fused (`simd::AesCtrDot`: the stream never leaves the registers).
 //!   That costs one AES block per OT instead of keeping (and later
 //!   re-reading) 16 bytes per OT.
 //!
 //! Cost per call: the receiver sends the 128 extra OTs' columns (2 KiB) and
-//! 129 blocks (2,064 bytes); the sender sends the 16-byte seed. Each side
-//! computes one carry-less 128 × 128 product per OT and 128 reductions; the
-//! receiver also re-expands its columns (one AES block per OT), after the
-//! seed has arrived. Memory: the sender none beyond its batch buffer, the
-//! receiver 16 bytes per 128 OTs.
+//! 129 blocks (2,064 bytes); the sender sends nothing. Each side hashes the
+//! receiver's bytes and computes one carry-less 128 × 128 product per OT
+//! and 128 reductions; the receiver also re-expands its columns (one AES
+//! block per OT), the sender re-transposes its rows. Memory: the sender
+//! 64 KiB beyond its batch buffer, the receiver 16 bytes per 128 OTs.
 
 use polyval::universal_hash::{array::Array, UniversalHash};
 use polyval::Polyval;
@@ -92,9 +161,66 @@ use crate::block::Block;
 use crate::prg::Prg;
 use crate::simd::{ClmulDot, Unreduced};
 
+use super::transpose::transpose_rows_to_columns;
+
 /// Extra OTs with random choice bits added to each checked call: one block
 /// of 128, whose columns mask the check's answer.
 pub(crate) const KOS_PADDING: usize = 128;
+
+/// The BLAKE3 key-derivation context of the check's challenge.
+const CHALLENGE_CONTEXT: &str = "garblet OT check challenge v1";
+
+/// Tiles of 128 rows that [`SenderCheck::fold_rows`] transposes back per
+/// pass: 32 tiles, 64 KiB of columns.
+const FOLD_TILES: usize = 32;
+
+/// What binds a checked call's challenge to its session: 32 bytes unique to
+/// the session that both parties know before the OT (a garblet session
+/// passes its session id, a hash of both hellos' fresh nonces). Without a
+/// session (tests, benchmarks), any fixed or random value both sides agree
+/// on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckBinding([u8; 32]);
+
+impl CheckBinding {
+    /// A binding from its 32 bytes.
+    pub const fn new(bytes: [u8; 32]) -> Self {
+        CheckBinding(bytes)
+    }
+}
+
+/// The Fiat–Shamir transcript of one checked call: the binding, the
+/// receiver's set-up message that the sender's columns depend on, and every
+/// byte the receiver sends in the call before its answer, in wire order;
+/// its hash is the challenge seed.
+pub(crate) struct Transcript(blake3::Hasher);
+
+impl Transcript {
+    /// Starts the transcript of a call whose receiver announced `count`
+    /// OTs (the 8-byte little-endian announcement, as on the wire), in a
+    /// session whose receiver sent `setup` after the base OTs
+    /// (SoftSpokenOT's GGM corrections; nothing for IKNP).
+    pub(crate) fn new(binding: &CheckBinding, setup: &[Block], count: u64) -> Self {
+        let mut h = blake3::Hasher::new_derive_key(CHALLENGE_CONTEXT);
+        h.update(&binding.0);
+        h.update(Block::as_bytes_slice(setup));
+        h.update(&count.to_le_bytes());
+        Transcript(h)
+    }
+
+    /// Appends blocks as they go over the wire.
+    pub(crate) fn absorb(&mut self, sent: &[Block]) {
+        self.0.update(Block::as_bytes_slice(sent));
+    }
+
+    /// The challenge seed: the first 16 bytes of the hash.
+    pub(crate) fn challenge(&self) -> Block {
+        let h = self.0.finalize();
+        let mut seed = [0u8; 16];
+        seed.copy_from_slice(&h.as_bytes()[..16]);
+        Block::from_bytes(seed)
+    }
+}
 
 /// The receiver's answer: one block per column and the combined choices.
 pub(crate) struct CheckAnswer {
@@ -219,34 +345,30 @@ impl Drop for Combiner {
     }
 }
 
-/// The sender's side: folds its `Q` columns in as they are computed.
+/// The sender's side: folds its `Q` columns in once the challenge is known.
 ///
-/// Protocol order, per call: [`SenderCheck::new`] with a fresh seed, then
-/// for each batch [`SenderCheck::begin_batch`] and [`SenderCheck::fold_column`]
-/// for the 128 columns in order; then [`SenderCheck::begin_padding`] and the
-/// extra block's batch the same way (one block per column). The seed
-/// ([`SenderCheck::seed`]) is sent once every column of the call has been
-/// *received* (the folding may still be under way); [`SenderCheck::verify`]
-/// comes last.
+/// Protocol order, per call: [`SenderCheck::new`] with the challenge seed
+/// (derived from the receiver's messages, [`Transcript`]), then for each
+/// batch in order either [`SenderCheck::fold_rows`] with the batch's output
+/// rows (a full batch computed before the challenge was known) or
+/// [`SenderCheck::begin_batch`] and [`SenderCheck::fold_column`] for the
+/// 128 columns in order; then [`SenderCheck::begin_padding`] and the extra
+/// block's batch the same way (one block per column);
+/// [`SenderCheck::verify`] comes last.
 pub(crate) struct SenderCheck {
-    seed: Block,
     q: Combiner,
     /// The current batch is the extra block.
     padding: bool,
     /// Blocks per column of the current batch.
     nb: usize,
+    /// [`Self::fold_rows`]'s columns, [`FOLD_TILES`] blocks each.
+    scratch: Zeroizing<Vec<Block>>,
 }
 
 impl SenderCheck {
-    /// A check whose challenges are expanded from `seed`, which must be
-    /// fresh, secret, and sent only after the receiver's last column.
+    /// A check whose challenges are expanded from `seed`.
     pub(crate) fn new(seed: Block) -> Self {
-        SenderCheck { seed, q: Combiner::new(seed, 128), padding: false, nb: 0 }
-    }
-
-    /// The challenge seed, to send once every column has arrived.
-    pub(crate) fn seed(&self) -> Block {
-        self.seed
+        SenderCheck { q: Combiner::new(seed, 128), padding: false, nb: 0, scratch: Zeroizing::default() }
     }
 
     /// The next batch that [`Self::begin_batch`] announces is the extra block.
@@ -274,6 +396,29 @@ impl SenderCheck {
         }
     }
 
+    /// Folds a whole batch given by its rows `q_j` (a multiple of 128 of
+    /// them, the transpose of its `Q` columns): each group of
+    /// [`FOLD_TILES`] tiles is transposed back into 128 column pieces and
+    /// folded with its challenges. The sum is linear, so folding a column
+    /// piece by piece is folding it whole. Constant time.
+    pub(crate) fn fold_rows(&mut self, rows: &[Block]) {
+        assert!(rows.len().is_multiple_of(128), "a batch of whole tiles");
+        let nb = rows.len() / 128;
+        self.begin_batch(nb);
+        assert!(!self.padding, "the extra block is folded by columns");
+        self.scratch.resize(128 * FOLD_TILES, Block::ZERO);
+        let Combiner { kernel, chi, acc, .. } = &mut self.q;
+        for (group, chi) in rows.chunks(128 * FOLD_TILES).zip(chi.chunks(FOLD_TILES)) {
+            let cols = &mut self.scratch[..group.len()];
+            transpose_rows_to_columns(group, cols);
+            for (a, col) in acc.iter_mut().zip(cols.chunks_exact(chi.len())) {
+                let [lo, hi] = kernel.dot(chi, col);
+                a[0] ^= lo;
+                a[1] ^= hi;
+            }
+        }
+    }
+
     /// Accepts iff every column satisfies `q_i = t_i ⊕ s_i·x`, with `s = Δ`
     /// (and the extra block was folded in).
     pub(crate) fn verify(self, answer: &CheckAnswer, delta: Block) -> bool {
@@ -288,13 +433,6 @@ impl SenderCheck {
             .zip(&answer.t)
             .enumerate()
             .all(|(i, (&qi, &ti))| qi == ti ^ answer.x.select((d >> i) & 1 == 1))
-    }
-}
-
-impl Drop for SenderCheck {
-    fn drop(&mut self) {
-        // Secret until sent (and never sent if the call failed before).
-        self.seed.zeroize();
     }
 }
 
@@ -314,10 +452,12 @@ pub(crate) trait ColumnSource {
     }
 }
 
-/// The receiver's side: what it needs to recompute its `T` columns and
-/// choice blocks once the seed has arrived.
-#[derive(Default)]
+/// The receiver's side: the transcript of what it sent, and what it needs
+/// to recompute its `T` columns and choice blocks once the challenge is
+/// known.
 pub(crate) struct ReceiverCheck {
+    /// Everything sent so far in this call.
+    transcript: Transcript,
     /// Each batch: the column PRGs' counter at its start and its blocks per
     /// column.
     batches: Vec<(u64, usize)>,
@@ -330,14 +470,28 @@ pub(crate) struct ReceiverCheck {
 }
 
 impl ReceiverCheck {
+    /// The check of a call of `count` OTs (already announced) under
+    /// `binding`, after the set-up message `setup` ([`Transcript::new`]).
+    pub(crate) fn new(binding: &CheckBinding, setup: &[Block], count: u64) -> Self {
+        ReceiverCheck {
+            transcript: Transcript::new(binding, setup, count),
+            batches: Vec::new(),
+            r: Vec::new(),
+            padding: None,
+            padding_next: false,
+        }
+    }
+
     /// The next batch that [`Self::push_batch`] records is the extra block.
     pub(crate) fn begin_padding(&mut self) {
         self.padding_next = true;
     }
 
     /// Records one batch: its `T` columns are `G(k_i^0)` from counter `ctr`
-    /// on, `r.len()` blocks each; `r` are its packed choice blocks.
-    pub(crate) fn push_batch(&mut self, ctr: u64, r: &[Block]) {
+    /// on, `r.len()` blocks each; `r` are its packed choice blocks; `sent`
+    /// is its message exactly as it went to the sender.
+    pub(crate) fn push_batch(&mut self, ctr: u64, r: &[Block], sent: &[Block]) {
+        self.transcript.absorb(sent);
         if self.padding_next {
             assert_eq!(r.len(), KOS_PADDING / 128, "the extra block is one block per column");
             self.padding = Some((ctr, r[0]));
@@ -347,12 +501,22 @@ impl ReceiverCheck {
         }
     }
 
+    /// The answer to the challenge derived from everything pushed, the
+    /// extra block last ([`Transcript::challenge`]).
+    ///
+    /// # Panics
+    /// If the extra block was not pushed (a caller bug).
+    pub(crate) fn answer(self, cols: &impl ColumnSource) -> CheckAnswer {
+        let seed = self.transcript.challenge();
+        self.answer_to(seed, cols)
+    }
+
     /// The answer to the challenge expanded from `seed`, re-expanding the
     /// `T` columns from `cols`, one column of a batch at a time.
     ///
     /// # Panics
     /// If the extra block was not pushed (a caller bug).
-    pub(crate) fn answer(self, seed: Block, cols: &impl ColumnSource) -> CheckAnswer {
+    fn answer_to(self, seed: Block, cols: &impl ColumnSource) -> CheckAnswer {
         let (pad_ctr, pad_r) = self.padding.expect("the extra block is pushed before the answer");
         // Columns 0..128: T; column 128: the choice blocks.
         let mut c = Combiner::new(seed, 129);
@@ -456,7 +620,7 @@ mod tests {
         fn run(&self, seed: Block) -> (CheckAnswer, bool) {
             let last = self.t.len() - 1;
             let mut sender = SenderCheck::new(seed);
-            let mut receiver = ReceiverCheck::default();
+            let mut receiver = ReceiverCheck::new(&CheckBinding::new([0; 32]), &[], 0);
             for (k, (q, r)) in self.q.iter().zip(&self.r).enumerate() {
                 let nb = r.len();
                 if k == last {
@@ -467,10 +631,9 @@ mod tests {
                 for (i, col) in q.chunks_exact(nb).enumerate() {
                     sender.fold_column(i, col);
                 }
-                receiver.push_batch(Self::ctr(k), r);
+                receiver.push_batch(Self::ctr(k), r, &[]);
             }
-            assert_eq!(sender.seed(), seed);
-            let answer = receiver.answer(seed, self);
+            let answer = receiver.answer_to(seed, self);
             let ok = sender.verify(&answer, self.delta);
             (answer, ok)
         }
@@ -520,6 +683,54 @@ mod tests {
             let (t, x) = reference_answer(&call, seed);
             assert_eq!(answer.t.iter().map(|b| b.to_u128()).collect::<Vec<_>>(), t);
             assert_eq!(answer.x.to_u128(), x);
+        }
+    }
+
+    /// Folding a full batch from its rows (transposed back, as the sender
+    /// does for batches computed before the challenge was known) is
+    /// folding its columns.
+    #[test]
+    fn folding_rows_is_folding_their_columns() {
+        let mut prg = Prg::from_seed(Block::new(13));
+        for nb in [1usize, 5, FOLD_TILES, FOLD_TILES + 3, 3 * FOLD_TILES] {
+            let call = Call::honest(&mut prg, &[nb]);
+            let seed = prg.random_block();
+            let (mut by_cols, mut by_rows) = (SenderCheck::new(seed), SenderCheck::new(seed));
+            by_cols.begin_batch(nb);
+            for (i, col) in call.q[0].chunks_exact(nb).enumerate() {
+                by_cols.fold_column(i, col);
+            }
+            let mut rows = vec![Block::ZERO; 128 * nb];
+            crate::ot::transpose::transpose_columns(&call.q[0], &mut rows);
+            by_rows.fold_rows(&rows);
+            assert_eq!(by_cols.q.finish(), by_rows.q.finish(), "{nb} blocks per column");
+        }
+    }
+
+    /// Both sides derive the same challenge from the same bytes, and any
+    /// other binding, count or byte gives another one.
+    #[test]
+    fn the_challenge_is_a_hash_of_the_whole_transcript() {
+        let binding = CheckBinding::new([7; 32]);
+        let cols: Vec<Block> = (0..300u128).map(Block::new).collect();
+        let seed = |b: &CheckBinding, count: u64, cols: &[Block]| {
+            let mut t = Transcript::new(b, &cols[..10], count);
+            t.absorb(&cols[10..100]);
+            t.absorb(&cols[100..]);
+            t.challenge()
+        };
+        let honest = seed(&binding, 300, &cols);
+        // Cut anywhere: the hash is of the bytes, not of the calls.
+        let mut t = Transcript::new(&binding, &cols[..10], 300);
+        t.absorb(&cols[10..]);
+        assert_eq!(t.challenge(), honest);
+        assert_ne!(seed(&CheckBinding::new([8; 32]), 300, &cols), honest);
+        assert_ne!(seed(&binding, 301, &cols), honest);
+        for k in [3, 250] {
+            // A set-up block, a column block.
+            let mut other = cols.clone();
+            other[k] ^= Block::new(1 << 100);
+            assert_ne!(seed(&binding, 300, &other), honest, "block {k}");
         }
     }
 

@@ -8,12 +8,16 @@
 //!   different one ([`OtError::LengthMismatch`]);
 //! - the call is cut into batches of [`BATCH_ROWS`] rows
 //!   ([`batches`]);
-//! - with a malicious receiver, the revised KOS check of [`super::check`]:
-//!   the receiver appends [`KOS_PADDING`] random OTs; the sender draws the
-//!   challenge seed before the first batch, folds every batch into the
-//!   check as it finishes it, and **sends the seed only once every column
-//!   of the call has arrived** (the last batch's and the extra block's),
-//!   then finishes the last batch while the receiver computes its answer.
+//! - with a malicious receiver, the revised KOS check of [`super::check`]
+//!   made non-interactive (Fiat–Shamir): the receiver appends
+//!   [`KOS_PADDING`] random OTs, derives the challenge from a hash of the
+//!   call's binding and of every byte it sent, and sends its answer right
+//!   after the extra block's columns; the sender hashes what it receives,
+//!   computes every batch but the last as it arrives, and once the last
+//!   columns are in derives the same challenge, folds the earlier batches
+//!   back from its output rows, finishes the last batch and the extra
+//!   block, and verifies the answer. **The sender sends nothing** in a
+//!   call.
 //!
 //! An extension implements [`SenderBatches`] and [`ReceiverBatches`]: a
 //! batch's columns off the wire, a batch finished into rows, a batch
@@ -24,10 +28,10 @@ use std::io::{Read, Write};
 
 use zeroize::Zeroizing;
 
-use super::check::{CheckAnswer, ReceiverCheck, SenderCheck, KOS_PADDING};
+use super::check::{CheckAnswer, CheckBinding, ReceiverCheck, SenderCheck, Transcript, KOS_PADDING};
 use super::extension::BATCH_ROWS;
 use super::transpose::transpose_columns;
-use super::OtError;
+use super::{OtError, Security};
 use crate::block::Block;
 use crate::channel::Channel;
 
@@ -47,14 +51,21 @@ pub(crate) trait SenderBatches {
     /// extra block's columns start after the last batch's.
     fn message_blocks(len: usize) -> usize;
 
+    /// What the receiver sent after the base OTs, before the first call,
+    /// that the sender's columns depend on (the check's transcript starts
+    /// with it): SoftSpokenOT's GGM corrections; nothing by default.
+    fn setup_message(&self) -> &[Block] {
+        &[]
+    }
+
     /// Receives the receiver's message for a batch of `len` OTs into the
-    /// extension's buffer, from block `offset` on.
+    /// extension's buffer, from block `offset` on; returns it as received.
     fn recv_batch<T: Read + Write>(
         &mut self,
         ch: &mut Channel<T>,
         len: usize,
         offset: usize,
-    ) -> Result<(), OtError>;
+    ) -> Result<&[Block], OtError>;
 
     /// Computes the batch of `rows.len()` OTs whose message is at `offset`
     /// in the buffer, folding its columns into `check`.
@@ -62,13 +73,13 @@ pub(crate) trait SenderBatches {
 }
 
 /// The sender's side of one correlated-OT call: `zero_labels` receives the
-/// rows `q_j`. `check_seed` is the KOS challenge (fresh, secret) with a
-/// malicious receiver, `None` without a check; `delta` is the correlation
-/// the check verifies against.
+/// rows `q_j`. `binding` binds the check's challenge to the session with a
+/// malicious receiver ([`super::check`]), `None` without a check; `delta`
+/// is the correlation the check verifies against.
 pub(crate) fn send_correlated<B: SenderBatches, T: Read + Write>(
     ext: &mut B,
     ch: &mut Channel<T>,
-    check_seed: Option<Block>,
+    binding: Option<&CheckBinding>,
     delta: Block,
     zero_labels: &mut [Block],
 ) -> Result<(), OtError> {
@@ -81,38 +92,54 @@ pub(crate) fn send_correlated<B: SenderBatches, T: Read + Write>(
             received: announced,
         });
     }
-    let Some(seed) = check_seed else {
-        for (start, len) in batches(n) {
-            ext.recv_batch(ch, len, 0)?;
-            ext.finish_batch(&mut zero_labels[start..start + len], 0, None);
+    match binding {
+        None => {
+            for (start, len) in batches(n) {
+                ext.recv_batch(ch, len, 0)?;
+                ext.finish_batch(&mut zero_labels[start..start + len], 0, None);
+            }
+            Ok(())
         }
-        return Ok(());
-    };
-    // The challenge seed is drawn before the first batch, so that each batch
-    // is folded into the check as it is computed, but it stays secret until
-    // every column has arrived (nothing leaves this side before): see
-    // `super::check`.
-    let mut check = SenderCheck::new(seed);
-    let plan: Vec<(usize, usize)> = batches(n).collect();
+        Some(binding) => {
+            let transcript = Transcript::new(binding, ext.setup_message(), announced);
+            send_checked(ext, ch, transcript, delta, zero_labels)
+        }
+    }
+}
+
+/// [`send_correlated`] with the check, after the count: every batch but
+/// the last is computed as it arrives (its bytes hashed into `transcript`);
+/// the challenge is known once the last batch's and the extra block's
+/// columns are in, and only then is anything folded.
+fn send_checked<B: SenderBatches, T: Read + Write>(
+    ext: &mut B,
+    ch: &mut Channel<T>,
+    mut transcript: Transcript,
+    delta: Block,
+    zero_labels: &mut [Block],
+) -> Result<(), OtError> {
+    let plan: Vec<(usize, usize)> = batches(zero_labels.len()).collect();
     let (last, body) = match plan.split_last() {
         Some((&last, body)) => (Some(last), body),
         None => (None, &[][..]),
     };
     for &(start, len) in body {
-        ext.recv_batch(ch, len, 0)?;
-        ext.finish_batch(&mut zero_labels[start..start + len], 0, Some(&mut check));
+        transcript.absorb(ext.recv_batch(ch, len, 0)?);
+        ext.finish_batch(&mut zero_labels[start..start + len], 0, None);
     }
     // The last batch's columns, then those of the extra block of random OTs
     // that masks the answer (right after them in the buffer).
     let last_blocks = last.map_or(0, |(_, len)| B::message_blocks(len));
     if let Some((_, len)) = last {
-        ext.recv_batch(ch, len, 0)?;
+        transcript.absorb(ext.recv_batch(ch, len, 0)?);
     }
-    ext.recv_batch(ch, KOS_PADDING, last_blocks)?;
-    // Every column has arrived: only now the challenge leaves this side. The
-    // receiver computes its answer while this side finishes the last batch.
-    ch.send_block(check.seed())?;
-    ch.flush()?;
+    transcript.absorb(ext.recv_batch(ch, KOS_PADDING, last_blocks)?);
+    let mut check = SenderCheck::new(transcript.challenge());
+    // Earlier batches are full (a multiple of 128 rows): their rows are
+    // exactly the transpose of the columns to fold.
+    for &(start, len) in body {
+        check.fold_rows(&zero_labels[start..start + len]);
+    }
     if let Some((start, len)) = last {
         ext.finish_batch(&mut zero_labels[start..start + len], 0, Some(&mut check));
     }
@@ -143,17 +170,23 @@ pub(crate) trait ReceiverBatches {
     /// A secret random bit (the extra block's choices mask the answer).
     fn random_bool(&mut self) -> bool;
 
-    /// The check's answer to `seed`, from this extension's `T` columns.
-    fn answer(&self, check: ReceiverCheck, seed: Block) -> CheckAnswer;
+    /// What this side sent after the base OTs, as the sender's
+    /// [`SenderBatches::setup_message`]; nothing by default.
+    fn setup_message(&self) -> &[Block] {
+        &[]
+    }
+
+    /// The check's answer, from this extension's `T` columns.
+    fn answer(&self, check: ReceiverCheck) -> CheckAnswer;
 }
 
 /// The receiver's side of one correlated-OT call: `labels[j] = q_j ⊕
-/// choices[j]·Δ`. With `malicious`, runs the receiver's part of the KOS
-/// check.
+/// choices[j]·Δ`. With a `binding` (a malicious-receiver session), runs the
+/// receiver's part of the check: its answer follows its last columns.
 pub(crate) fn receive_correlated<B: ReceiverBatches, T: Read + Write>(
     ext: &mut B,
     ch: &mut Channel<T>,
-    malicious: bool,
+    binding: Option<&CheckBinding>,
     choices: &[bool],
     labels: &mut [Block],
 ) -> Result<(), OtError> {
@@ -162,7 +195,7 @@ pub(crate) fn receive_correlated<B: ReceiverBatches, T: Read + Write>(
     }
     let n = labels.len();
     ch.send_u64(n as u64)?;
-    let mut check = malicious.then(ReceiverCheck::default);
+    let mut check = binding.map(|b| ReceiverCheck::new(b, ext.setup_message(), n as u64));
     for (start, len) in batches(n) {
         ext.extend_batch(ch, &choices[start..start + len], &mut labels[start..start + len], check.as_mut())?;
     }
@@ -173,14 +206,28 @@ pub(crate) fn receive_correlated<B: ReceiverBatches, T: Read + Write>(
         let mut pad = Zeroizing::new(vec![Block::ZERO; KOS_PADDING]);
         check.begin_padding();
         ext.extend_batch(ch, &pad_choices, &mut pad, Some(&mut check))?;
+        // The columns go out now, so that the sender computes while this
+        // side computes the answer; the answer follows in the same flight
+        // (the sender sends nothing in between).
         ch.flush()?;
-        let seed = ch.recv_block()?;
-        let answer = ext.answer(check, seed);
+        let answer = ext.answer(check);
         ch.send_blocks(&answer.t)?;
         ch.send_block(answer.x)?;
     }
     ch.flush()?;
     Ok(())
+}
+
+/// The binding of a call with security `S`: `None` without a check; with
+/// it, the session's ([`CheckBinding`]), which the caller must have set.
+pub(crate) fn binding_for<S: Security>(
+    binding: Option<&CheckBinding>,
+) -> Result<Option<&CheckBinding>, OtError> {
+    match (S::MALICIOUS_RECEIVER, binding) {
+        (false, _) => Ok(None),
+        (true, Some(b)) => Ok(Some(b)),
+        (true, None) => Err(OtError::InvalidInput("a checked OT call needs a binding (bind_check) first")),
+    }
 }
 
 /// Transposes a batch's columns (`128 × m` bits, `m` a multiple of 128)

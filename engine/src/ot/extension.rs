@@ -68,7 +68,7 @@ use aes::Aes128;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::base;
-use super::check::{CheckAnswer, ColumnSource, Products, ReceiverCheck, SenderCheck};
+use super::check::{CheckAnswer, CheckBinding, ColumnSource, Products, ReceiverCheck, SenderCheck};
 use super::driver::{self, transpose_into_rows, ReceiverBatches, SenderBatches};
 use super::{CorrelatedOtReceiver, CorrelatedOtSender, OtError, Security, SemiHonest};
 use crate::block::Block;
@@ -158,7 +158,8 @@ pub struct OtExtSender<S: Security = SemiHonest> {
     prgs: ColumnPrgs,
     ctr: u64,
     ot_index: u64,
-    prg: Prg,
+    /// What the check's challenges are bound to ([`Self::bind_check`]).
+    binding: Option<CheckBinding>,
     cols: Vec<Block>,
     u: Vec<Block>,
     hash: Tmmo,
@@ -178,7 +179,7 @@ impl<S: Security> OtExtSender<S> {
             prgs: ColumnPrgs::new(keys.iter(), false),
             ctr: 0,
             ot_index: 0,
-            prg: Prg::from_seed(prg.fork_seed()),
+            binding: None,
             cols: Vec::new(),
             u: Vec::new(),
             hash: Tmmo::new(),
@@ -206,22 +207,33 @@ impl<S: Security> OtExtSender<S> {
         self.ot_index
     }
 
+    /// Binds the consistency check's challenges of every later call to
+    /// `binding` (the session's; see [`CheckBinding`]). Required before a
+    /// call with [`MaliciousReceiver`](super::MaliciousReceiver), ignored
+    /// without the check; the receiver must use the same binding.
+    pub fn bind_check(&mut self, binding: CheckBinding) {
+        self.binding = Some(binding);
+    }
+
     /// Correlated OT: fills `zero_labels` with `x_j`; the receiver gets
     /// `x_j ⊕ b_j·Δ` for its choice bits `b_j`.
     ///
     /// Receives `8 + 16·⌈n/128⌉·128` bytes (plus the KOS check's in
-    /// malicious mode) and sends nothing in semi-honest mode. Errors with
+    /// malicious mode) and sends nothing, in either mode. Errors with
     /// [`OtError::LengthMismatch`] if the receiver asked for a different
-    /// number of OTs, and with [`OtError::ConsistencyCheckFailed`] if the
-    /// KOS check fails (then the outputs must be discarded).
+    /// number of OTs, with [`OtError::ConsistencyCheckFailed`] if the
+    /// KOS check fails (then the outputs must be discarded), and with
+    /// [`OtError::InvalidInput`] in malicious mode before
+    /// [`Self::bind_check`].
     pub fn send_correlated<T: Read + Write>(
         &mut self,
         ch: &mut Channel<T>,
         zero_labels: &mut [Block],
     ) -> Result<(), OtError> {
-        let seed = S::MALICIOUS_RECEIVER.then(|| self.prg.random_block());
+        let binding = self.binding;
+        let binding = driver::binding_for::<S>(binding.as_ref())?;
         let delta = self.delta.as_block();
-        driver::send_correlated(self, ch, seed, delta, zero_labels)?;
+        driver::send_correlated(self, ch, binding, delta, zero_labels)?;
         self.ot_index += zero_labels.len() as u64;
         Ok(())
     }
@@ -295,7 +307,7 @@ impl<S: Security> SenderBatches for OtExtSender<S> {
         ch: &mut Channel<T>,
         len: usize,
         offset: usize,
-    ) -> Result<(), OtError> {
+    ) -> Result<&[Block], OtError> {
         let m = len.div_ceil(128) * 128;
         // Buffers are allocated on first use (a session that only sets up
         // pays nothing for them); `u` may also hold the KOS extra block
@@ -307,7 +319,7 @@ impl<S: Security> SenderBatches for OtExtSender<S> {
             self.u.resize(BATCH_ROWS.max(offset + m), Block::ZERO);
         }
         ch.recv_blocks(&mut self.u[offset..offset + m])?;
-        Ok(())
+        Ok(&self.u[offset..offset + m])
     }
 
     /// Computes one batch of `rows.len()` OTs from the columns that
@@ -368,6 +380,8 @@ pub struct OtExtReceiver<S: Security = SemiHonest> {
     ctr: u64,
     ot_index: u64,
     prg: Prg,
+    /// What the check's challenges are bound to ([`Self::bind_check`]).
+    binding: Option<CheckBinding>,
     cols: Vec<Block>,
     u: Vec<Block>,
     rbits: Vec<Block>,
@@ -405,6 +419,7 @@ impl<S: Security> OtExtReceiver<S> {
             ctr: 0,
             ot_index: 0,
             prg: Prg::from_seed(prg.fork_seed()),
+            binding: None,
             cols: Vec::new(),
             u: Vec::new(),
             rbits: Vec::new(),
@@ -420,18 +435,28 @@ impl<S: Security> OtExtReceiver<S> {
         self.ot_index
     }
 
+    /// Binds the consistency check's challenges of every later call to
+    /// `binding`, as the sender's [`OtExtSender::bind_check`] (the same
+    /// value on both sides).
+    pub fn bind_check(&mut self, binding: CheckBinding) {
+        self.binding = Some(binding);
+    }
+
     /// Correlated OT: `labels[j] = x_j ⊕ choices[j]·Δ`, where the sender
     /// got `x_j` and Δ is its correlation.
     ///
     /// Sends `8 + 16·⌈n/128⌉·128` bytes (plus the KOS check's in malicious
-    /// mode). `choices` and `labels` must have the same length.
+    /// mode). `choices` and `labels` must have the same length; in
+    /// malicious mode, [`Self::bind_check`] must have been called.
     pub fn receive_correlated<T: Read + Write>(
         &mut self,
         ch: &mut Channel<T>,
         choices: &[bool],
         labels: &mut [Block],
     ) -> Result<(), OtError> {
-        driver::receive_correlated(self, ch, S::MALICIOUS_RECEIVER, choices, labels)?;
+        let binding = self.binding;
+        let binding = driver::binding_for::<S>(binding.as_ref())?;
+        driver::receive_correlated(self, ch, binding, choices, labels)?;
         self.ot_index += labels.len() as u64;
         Ok(())
     }
@@ -496,8 +521,8 @@ impl<S: Security> ReceiverBatches for OtExtReceiver<S> {
     }
 
     /// The `T` columns are `G(k_i^0)`: re-expanded, not kept.
-    fn answer(&self, check: ReceiverCheck, seed: Block) -> CheckAnswer {
-        check.answer(seed, &self.prgs0)
+    fn answer(&self, check: ReceiverCheck) -> CheckAnswer {
+        check.answer(&self.prgs0)
     }
 
     fn extend_batch<T: Read + Write>(
@@ -540,7 +565,7 @@ impl<S: Security> ReceiverBatches for OtExtReceiver<S> {
         }
         ch.send_blocks(g)?;
         if let Some(check) = check {
-            check.push_batch(ctr, r);
+            check.push_batch(ctr, r, g);
         }
         transpose_into_rows(t, rows);
         Ok(())
@@ -587,6 +612,10 @@ impl<S: Security> CorrelatedOtSender for OtExtSender<S> {
         Self::setup(ch, prg, delta)
     }
 
+    fn bind_check(&mut self, binding: CheckBinding) {
+        Self::bind_check(self, binding)
+    }
+
     fn send_correlated<T: Read + Write>(
         &mut self,
         ch: &mut Channel<T>,
@@ -603,6 +632,10 @@ impl<S: Security> CorrelatedOtReceiver for OtExtReceiver<S> {
         started: base::SenderStart,
     ) -> Result<Self, OtError> {
         Self::setup_started(ch, prg, started)
+    }
+
+    fn bind_check(&mut self, binding: CheckBinding) {
+        Self::bind_check(self, binding)
     }
 
     fn receive_correlated<T: Read + Write>(
@@ -645,12 +678,14 @@ mod tests {
             let mut prg = Prg::from_seed(Block::new(sender_seed));
             let delta = Delta::random(&mut prg);
             let mut ot = OtExtSender::<MaliciousReceiver>::setup(&mut ch, &mut prg, delta).unwrap();
+            ot.bind_check(CheckBinding::new([3; 32]));
             let mut out = vec![Block::ZERO; n];
             (ot.send_correlated(&mut ch, &mut out), ot.delta().as_block().to_u128())
         });
         let mut ch = Channel::new(b);
         let mut prg = Prg::from_seed(Block::new(12));
         let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(&mut ch, &mut prg).unwrap();
+        ot.bind_check(CheckBinding::new([3; 32]));
         ot.cheat_flips = flips;
         let choices = vec![true; n];
         let mut out = vec![Block::ZERO; n];

@@ -36,7 +36,7 @@
 //!    check is not used.
 //!
 //! Both extensions run the same call-level protocol (the count, the
-//! batches, when the check's challenge may leave the sender), written once
+//! batches, how the check's challenge is derived and when it is folded), written once
 //! in `driver.rs`; each supplies only its per-batch work. A caller that
 //! wants either extension through one code path uses the
 //! [`CorrelatedOtSender`] and [`CorrelatedOtReceiver`] traits.
@@ -64,12 +64,17 @@
 //!   SoftSpokenOT's; the original KOS15 check was shown unsound by Roy,
 //!   Crypto 2022); the sender aborts with [`OtError::ConsistencyCheckFailed`]
 //!   if the receiver used inconsistent choice bits across the columns of its
-//!   message. Costs 128 extra OTs, 16 bytes from the sender and 2,064 bytes
-//!   from the receiver per call, one more round trip per call, one
-//!   carry-less GF(2^128) product per OT on each side, and on the
+//!   message. The check is non-interactive (Fiat–Shamir: its challenge is
+//!   a hash of the receiver's messages bound to the session,
+//!   [`CheckBinding`], which both sides set with `bind_check`), so a call
+//!   is still one flight from the receiver and nothing from the sender.
+//!   Costs 128 extra OTs and 2,064 more bytes from the receiver per call, a
+//!   BLAKE3 hash of the receiver's bytes on each side, one carry-less
+//!   GF(2^128) product per OT on each side, on the
 //!   receiver's side one more AES block per OT (its columns are re-expanded
 //!   for the check rather than kept) and 16 bytes of memory per 128 OTs
-//!   until the check.
+//!   until the check, on the sender's one more 128 × 128 transposition per
+//!   128 OTs (its rows are transposed back for the check).
 //!   `OtExtSender<MaliciousReceiver>`, alias [`KosOtSender`].
 //!
 //! The same type parameter selects the check for SoftSpokenOT
@@ -87,7 +92,7 @@
 //! | correlated (Δ) | `8 + 16·⌈n/128⌉·128` | 0 |
 //! | random | same | 0 |
 //! | chosen (128-bit messages) | same | `32·n` |
-//! | + revised KOS check | `+ 16·128 + 16·129` | `+ 16` |
+//! | + revised KOS check | `+ 16·128 + 16·129` | 0 |
 //!
 //! Base OTs, once per session: 32 bytes to the receiver of the base OT (the
 //! extension receiver sends them) and `8 + 32·128` bytes back.
@@ -129,6 +134,7 @@ pub(crate) mod extension;
 pub(crate) mod softspoken;
 pub(crate) mod transpose;
 
+pub use check::CheckBinding;
 pub use extension::{OtExtReceiver, OtExtSender};
 pub use softspoken::{SoftSpokenReceiver, SoftSpokenSender, SOFTSPOKEN_K};
 
@@ -144,6 +150,10 @@ pub trait CorrelatedOtSender: Sized {
     /// Runs the base OTs (and whatever else the construction sets up once)
     /// and returns a session whose correlated OTs have correlation `delta`.
     fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg, delta: Delta) -> Result<Self, OtError>;
+
+    /// Binds the check's challenges of every later call to the session
+    /// ([`CheckBinding`]); required before a checked call.
+    fn bind_check(&mut self, binding: CheckBinding);
 
     /// Correlated OT: fills `zero_labels` with `q_j`; the receiver gets
     /// `q_j ⊕ b_j·Δ` for its choice bits `b_j`.
@@ -170,6 +180,10 @@ pub trait CorrelatedOtReceiver: Sized {
         let started = base::SenderStart::send(ch, prg)?;
         Self::setup_started(ch, prg, started)
     }
+
+    /// Binds the check's challenges of every later call to the session
+    /// ([`CheckBinding`], the sender's); required before a checked call.
+    fn bind_check(&mut self, binding: CheckBinding);
 
     /// Correlated OT: `labels[j] = q_j ⊕ choices[j]·Δ`.
     fn receive_correlated<T: Read + Write>(

@@ -110,6 +110,32 @@ pub fn transpose_columns(cols: &[Block], rows_out: &mut [Block]) {
     }
 }
 
+/// The inverse of [`transpose_columns`]: `rows` (a multiple of 128 of
+/// them) into the column-major matrix `cols_out` of 128 columns of
+/// `rows.len() / 128` blocks. Afterwards bit `j` of column `i` is bit `i`
+/// of `rows[j]`.
+///
+/// # Panics
+///
+/// If `rows.len()` is not a multiple of 128 or `cols_out.len()` is not
+/// `rows.len()`: internal sizes, never peer-controlled.
+pub(crate) fn transpose_rows_to_columns(rows: &[Block], cols_out: &mut [Block]) {
+    assert!(rows.len().is_multiple_of(128), "row count must be a multiple of 128");
+    assert_eq!(cols_out.len(), rows.len(), "matrix must be 128 x rows");
+    let nb = rows.len() / 128;
+    let mut tile = [[0u64; 2]; 128];
+    for (b, tile_rows) in rows.chunks_exact(128).enumerate() {
+        for (r, x) in tile.iter_mut().zip(tile_rows) {
+            let x = x.to_u128();
+            *r = [x as u64, (x >> 64) as u64];
+        }
+        transpose_rows(&mut tile);
+        for (i, r) in tile.iter().enumerate() {
+            cols_out[i * nb + b] = Block::new(u128::from(r[0]) | (u128::from(r[1]) << 64));
+        }
+    }
+}
+
 /// Tiles gathered per pass of [`transpose_columns`]: one cache line of each
 /// column.
 const GROUP: usize = 4;
@@ -190,6 +216,9 @@ mod tests {
         }
         let mut rows = vec![Block::ZERO; n];
         transpose_columns(&cols, &mut rows);
+        let mut back = vec![Block::ZERO; n];
+        transpose_rows_to_columns(&rows, &mut back);
+        assert_eq!(back, cols, "rows back to columns");
         for (j, row) in rows.iter().enumerate() {
             for i in 0..128 {
                 let col_bit = (cols[i * nb + j / 128].to_u128() >> (j % 128)) & 1;

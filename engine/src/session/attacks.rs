@@ -14,7 +14,9 @@ use super::*;
 use crate::block::Block;
 use crate::channel::{memory_pair, ChannelError, MemoryChannel};
 use crate::garble::{Encoder, Garbler, OutputDecodeError, ThreeHalves};
-use crate::ot::{MaliciousReceiver, OtError, OtExtReceiver, OtExtSender, SemiHonest, SoftSpokenReceiver};
+use crate::ot::{
+    CheckBinding, MaliciousReceiver, OtError, OtExtReceiver, OtExtSender, SemiHonest, SoftSpokenReceiver,
+};
 use crate::packed_bits;
 use crate::prg::{Delta, Prg};
 use garblet_circuits::{Builder, Sign, Visibility};
@@ -85,18 +87,25 @@ fn cheating_evaluator(
     ch.start_transcript();
     let ours = Hello::new(program, Party::Evaluator, &config, Link::Primary, [1; 32]);
     let peer = hello::exchange(ch, &ours)?;
+    let session_id = hello::session_id(&ours, &peer);
     let own = if flips.is_empty() {
-        steps::ot_receive_labels(ch, &config, &mut prg, own_bits, None)?.to_vec()
+        steps::ot_receive_labels(ch, &config, &mut prg, own_bits, steps::OtStart::new(&session_id, None))?
+            .to_vec()
     } else {
+        // The session's binding: the check sees this receiver's real
+        // transcript, and fails on the flips alone.
+        let binding = CheckBinding::new(session_id);
         let mut own = vec![Block::ZERO; own_bits.len()];
         match ot {
             OtChoice::KosChecked => {
                 let mut ot = OtExtReceiver::<MaliciousReceiver>::setup(ch, &mut prg)?;
+                ot.bind_check(binding);
                 ot.cheat_flips = flips;
                 ot.receive_correlated(ch, own_bits, &mut own)?;
             }
             OtChoice::SoftSpoken => {
                 let mut ot = SoftSpokenReceiver::<MaliciousReceiver>::setup(ch, &mut prg)?;
+                ot.bind_check(binding);
                 ot.cheat_flips = flips;
                 ot.receive_correlated(ch, own_bits, &mut own)?;
             }
@@ -115,7 +124,7 @@ fn cheating_evaluator(
         .collect();
     let mut colours: Vec<bool> = hashed.iter().map(|l| l.lsb()).collect();
     (forgery.claim)(&mut colours, &mut hashed);
-    let mut hash = LabelHash::new(&hello::session_id(&ours, &peer), hashed.len());
+    let mut hash = LabelHash::new(&session_id, hashed.len());
     hash.absorb(&hashed);
     let mut body = packed_bits::pack(&colours);
     body.extend_from_slice(hash.finish().as_bytes());
@@ -198,12 +207,10 @@ fn short_long_and_miscounted_ot_messages_are_typed_errors_at_the_garbler() {
             let mut ch = Channel::new(b);
             let mut prg = Prg::from_entropy();
             let config = SessionConfig::new();
-            hello::exchange(
-                &mut ch,
-                &Hello::new(&program, Party::Evaluator, &config, Link::Primary, [1; 32]),
-            )
-            .unwrap();
+            let ours = Hello::new(&program, Party::Evaluator, &config, Link::Primary, [1; 32]);
+            let peer = hello::exchange(&mut ch, &ours).unwrap();
             let mut ot = SoftSpokenReceiver::<MaliciousReceiver>::setup(&mut ch, &mut prg).unwrap();
+            ot.bind_check(CheckBinding::new(hello::session_id(&ours, &peer)));
             match case {
                 "count" => ch.send_u64(255).unwrap(),
                 "short" => {
@@ -432,14 +439,16 @@ fn cheating_garble(
     config: &SessionConfig,
     program: &SessionProgram<'_>,
     other: &SessionProgram<'_>,
+    session_id: &[u8; 32],
     gp: Party,
     own_bits: &[bool],
     prg: &mut Prg,
 ) -> Result<Vec<crate::garble::GarbledOutputs>, SessionError> {
     {
         let delta = Delta::random(prg);
+        let ot = steps::OtStart::new(session_id, None);
         let mut from_ot =
-            steps::ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()), None)?;
+            steps::ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()), ot)?;
         if let Cheat::WrongOtLabel { bit } = cheat {
             from_ot[bit] ^= Block::new(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
         }
@@ -543,9 +552,11 @@ fn cheating_dualex_party(
         };
         let bits = own.bits.to_vec();
         std::thread::scope(|s| {
-            let g =
-                s.spawn(|| cheating_garble(g_ch, cheat, &config, &program, &other, role, &bits, &mut gprg));
-            let e = dualex::evaluate_peer(e_ch, &config, &program, role.peer(), &bits, &mut eprg);
+            let g = s.spawn(|| {
+                cheating_garble(g_ch, cheat, &config, &program, &other, &session_id, role, &bits, &mut gprg)
+            });
+            let e =
+                dualex::evaluate_peer(e_ch, &config, &program, &session_id, role.peer(), &bits, &mut eprg);
             (g.join().unwrap(), e)
         })
     };

@@ -24,8 +24,11 @@ use std::io::{Read, Write};
 /// in the tables' flight, no final acknowledgement — and three-halves
 /// garbling, scheme byte 2, the default; 5: SoftSpokenOT, OT byte 2, the
 /// default extension; 6: the garbler's outputs come back as one colour bit
-/// each and a hash of their labels, not the labels).
-pub const PROTOCOL_VERSION: u32 = 6;
+/// each and a hash of their labels, not the labels; 7: the OT extension's
+/// consistency check is non-interactive — its challenge is a hash of the
+/// evaluator's OT messages bound to the session id, not a seed from the
+/// garbler — one round trip fewer with 128 or more evaluator input bits).
+pub const PROTOCOL_VERSION: u32 = 7;
 /// The garbling scheme in the hello: 1 = half-gates (Zahur–Rosulek–Evans).
 pub const SCHEME_HALF_GATES: u8 = 1;
 /// The garbling scheme in the hello: 2 = three-halves (Rosulek–Roy).

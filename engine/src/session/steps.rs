@@ -21,8 +21,8 @@ use crate::garble::{
     OutputDecoder, ThreeHalves,
 };
 use crate::ot::{
-    base, CorrelatedOtReceiver, CorrelatedOtSender, MaliciousReceiver, OtExtReceiver, OtExtSender,
-    SoftSpokenReceiver, SoftSpokenSender,
+    base, CheckBinding, CorrelatedOtReceiver, CorrelatedOtSender, MaliciousReceiver, OtExtReceiver,
+    OtExtSender, SoftSpokenReceiver, SoftSpokenSender,
 };
 use crate::prg::{Delta, Prg};
 use garblet_circuits::Party;
@@ -50,6 +50,27 @@ pub(crate) fn copy_delta(delta: &Delta) -> Delta {
     Delta::from_block(delta.as_block())
 }
 
+/// What a direction's OT starts from: the base OTs' first message if it
+/// already went out with the hello ([`open`] with `pipeline`), and what
+/// the extension's consistency check is bound to: the session id
+/// (`hello::session_id`), which both sides know once the hellos are
+/// exchanged, so a receiver cannot prepare its check's transcript before
+/// the session (see `ot::check`).
+pub(crate) struct OtStart {
+    /// The base OTs' started sender, if any.
+    pub(crate) started: Option<base::SenderStart>,
+    /// The check's binding.
+    pub(crate) binding: CheckBinding,
+}
+
+impl OtStart {
+    /// A direction of the session `session_id`, with the base OTs' first
+    /// message `started` if it already went out.
+    pub(crate) fn new(session_id: &[u8; 32], started: Option<base::SenderStart>) -> Self {
+        OtStart { started, binding: CheckBinding::new(*session_id) }
+    }
+}
+
 /// Whether `n` evaluator input bits go through OT extension.
 fn use_extension(config: &SessionConfig, n: usize) -> bool {
     n >= config.ot_extension_threshold.clamp(1, base::MAX_BASE_OTS)
@@ -62,28 +83,29 @@ fn use_extension(config: &SessionConfig, n: usize) -> bool {
 /// and below the threshold every bit is its own Chou–Orlandi OT,
 /// which a receiver cannot make inconsistent.
 ///
-/// `started`: the base OTs' first message, if it already went out with the
-/// hello ([`open`] with `pipeline`).
+/// `ot`: the base OTs' first message, if it already went out with the
+/// hello, and the binding of the extension's check ([`OtStart`]).
 pub(crate) fn ot_send_labels<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
     prg: &mut Prg,
     delta: &Delta,
     n: usize,
-    started: Option<base::SenderStart>,
+    ot: OtStart,
 ) -> Result<Zeroizing<Vec<Block>>, SessionError> {
+    let OtStart { started, binding } = ot;
     let mut zero = Zeroizing::new(vec![Block::ZERO; n]);
     if n == 0 {
         return Ok(zero);
     }
     if use_extension(config, n) {
         match config.ot {
-            OtChoice::KosChecked => {
-                extension_send::<OtExtSender<MaliciousReceiver>, T>(ch, config, prg, delta, &mut zero)?
-            }
-            OtChoice::SoftSpoken => {
-                extension_send::<SoftSpokenSender<MaliciousReceiver>, T>(ch, config, prg, delta, &mut zero)?
-            }
+            OtChoice::KosChecked => extension_send::<OtExtSender<MaliciousReceiver>, T>(
+                ch, config, prg, delta, binding, &mut zero,
+            )?,
+            OtChoice::SoftSpoken => extension_send::<SoftSpokenSender<MaliciousReceiver>, T>(
+                ch, config, prg, delta, binding, &mut zero,
+            )?,
         }
     } else {
         // One base OT per bit, derandomised into a correlated OT by sending
@@ -111,10 +133,12 @@ fn extension_send<O: CorrelatedOtSender, T: Read + Write>(
     config: &SessionConfig,
     prg: &mut Prg,
     delta: &Delta,
+    binding: CheckBinding,
     zero: &mut [Block],
 ) -> Result<(), SessionError> {
     config.enter(Phase::BaseOt, ch);
     let mut ot = O::setup(ch, prg, copy_delta(delta))?;
+    ot.bind_check(binding);
     config.enter(Phase::OtExtension, ch);
     ot.send_correlated(ch, zero)?;
     Ok(())
@@ -126,7 +150,7 @@ fn extension_receive<O: CorrelatedOtReceiver, T: Read + Write>(
     config: &SessionConfig,
     prg: &mut Prg,
     bits: &[bool],
-    started: Option<base::SenderStart>,
+    OtStart { started, binding }: OtStart,
     labels: &mut [Block],
 ) -> Result<(), SessionError> {
     config.enter(Phase::BaseOt, ch);
@@ -134,19 +158,20 @@ fn extension_receive<O: CorrelatedOtReceiver, T: Read + Write>(
         Some(s) => O::setup_started(ch, prg, s)?,
         None => O::setup(ch, prg)?,
     };
+    ot.bind_check(binding);
     config.enter(Phase::OtExtension, ch);
     ot.receive_correlated(ch, bits, labels)?;
     Ok(())
 }
 
 /// Evaluator inputs by OT, the evaluator's side: the active label of each
-/// of its input bits.
+/// of its input bits (`ot` as for [`ot_send_labels`]).
 pub(crate) fn ot_receive_labels<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
     prg: &mut Prg,
     bits: &[bool],
-    started: Option<base::SenderStart>,
+    ot: OtStart,
 ) -> Result<Zeroizing<Vec<Block>>, SessionError> {
     let mut labels = Zeroizing::new(vec![Block::ZERO; bits.len()]);
     if bits.is_empty() {
@@ -159,7 +184,7 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
                 config,
                 prg,
                 bits,
-                started,
+                ot,
                 &mut labels,
             )?,
             OtChoice::SoftSpoken => extension_receive::<SoftSpokenReceiver<MaliciousReceiver>, T>(
@@ -167,7 +192,7 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
                 config,
                 prg,
                 bits,
-                started,
+                ot,
                 &mut labels,
             )?,
         }
@@ -491,10 +516,10 @@ pub(crate) fn garble_direction<T: Read + Write>(
     prg: &mut Prg,
     reveal: &Ranges,
     progress: Option<Progress<'_>>,
-    started: Option<base::SenderStart>,
+    ot: OtStart,
 ) -> Result<Vec<GarbledOutputs>, SessionError> {
     let delta = Delta::random(prg);
-    let from_ot = ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()), started)?;
+    let from_ot = ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()), ot)?;
     let zero = input_zero_labels(program, gp, prg, &from_ot);
     drop(from_ot);
     config.enter(Phase::GarblerInputs, ch);
@@ -519,9 +544,9 @@ pub(crate) fn evaluate_direction<T: Read + Write>(
     own_bits: &[bool],
     prg: &mut Prg,
     progress: Option<Progress<'_>>,
-    started: Option<base::SenderStart>,
+    ot: OtStart,
 ) -> Result<Labels, SessionError> {
-    let own_labels = ot_receive_labels(ch, config, prg, own_bits, started)?;
+    let own_labels = ot_receive_labels(ch, config, prg, own_bits, ot)?;
     config.enter(Phase::GarblerInputs, ch);
     let labels = receive_garbler_labels(ch, program, gp, &own_labels)?;
     drop(own_labels);

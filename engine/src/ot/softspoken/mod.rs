@@ -61,12 +61,14 @@
 //! With [`MaliciousReceiver`](super::MaliciousReceiver), each call appends
 //! [`KOS_PADDING`] random OTs and runs the consistency check of
 //! [`super::check`], the one SoftSpokenOT gives for its subspace VOLE (§5:
-//! a random GF(2^128) combination of the rows, challenges from the sender
-//! after every column has arrived, one extra masked block): the sender
+//! a random GF(2^128) combination of the rows, challenges derived from a
+//! hash of the receiver's messages (Fiat–Shamir), one extra masked block): the sender
 //! verifies `Σ_j χ_j·Q_{i,j} ⊕ Q_{i,*} = t_i ⊕ Δ_i·x` for every column `i`.
 //! A receiver that used different choice vectors in different chunks
 //! (a `u_c ⊕ r_c` with `r_c` not the same `r` for every `c`) fails it
-//! except with probability about `2^-128` per call, as with KOS
+//! except with probability about `2^-128` per challenge, as with KOS, and
+//! about `2^-64` against a receiver that grinds up to `2^64` hashes for a
+//! challenge it likes (the check is Fiat–Shamir: [`super::check`])
 //! (`docs/SECURITY.md`). The receiver re-expands its `T` columns for the
 //! check chunk by chunk from the leaves (`ChunkColumns`), as IKNP
 //! re-expands `G(k_i^0)`: no memory per OT.
@@ -93,7 +95,7 @@ use std::marker::PhantomData;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::base;
-use super::check::{CheckAnswer, ColumnSource, ReceiverCheck, SenderCheck};
+use super::check::{CheckAnswer, CheckBinding, ColumnSource, ReceiverCheck, SenderCheck};
 use super::driver::{self, transpose_into_rows, ReceiverBatches, SenderBatches};
 use super::extension::{pack_bits, ColumnPrgs, BATCH_ROWS, KAPPA};
 use super::{CorrelatedOtReceiver, CorrelatedOtSender, OtError, Security, SemiHonest};
@@ -155,7 +157,11 @@ pub struct SoftSpokenSender<S: Security = SemiHonest, const K: usize = SOFTSPOKE
     prgs: ColumnPrgs,
     ctr: u64,
     ot_index: u64,
-    prg: Prg,
+    /// What the check's challenges are bound to ([`Self::bind_check`]).
+    binding: Option<CheckBinding>,
+    /// The receiver's GGM corrections, as received (public: the check's
+    /// transcript starts with them).
+    corrections: Vec<Block>,
     /// The 128 `Q` columns of a batch.
     cols: Vec<Block>,
     /// The receiver's `128/K` correction columns (and the extra block's).
@@ -199,7 +205,8 @@ impl<S: Security, const K: usize> SoftSpokenSender<S, K> {
             prgs: ColumnPrgs::new(leaves.iter(), false),
             ctr: 0,
             ot_index: 0,
-            prg: Prg::from_seed(prg.fork_seed()),
+            binding: None,
+            corrections: corrections.to_vec(),
             cols: Vec::new(),
             u: Vec::new(),
             scratch: Vec::new(),
@@ -217,20 +224,27 @@ impl<S: Security, const K: usize> SoftSpokenSender<S, K> {
         self.ot_index
     }
 
+    /// Binds the consistency check's challenges of every later call to
+    /// `binding`, as [`super::OtExtSender::bind_check`] does.
+    pub fn bind_check(&mut self, binding: CheckBinding) {
+        self.binding = Some(binding);
+    }
+
     /// Correlated OT: fills `zero_labels` with `q_j`; the receiver gets
     /// `q_j ⊕ b_j·Δ` for its choice bits `b_j`.
     ///
     /// Receives `8 + (16/K)·⌈n/128⌉·128` bytes (plus the check's in
-    /// malicious mode) and sends nothing in semi-honest mode. Errors as
+    /// malicious mode) and sends nothing, in either mode. Errors as
     /// [`super::OtExtSender::send_correlated`] does.
     pub fn send_correlated<T: Read + Write>(
         &mut self,
         ch: &mut Channel<T>,
         zero_labels: &mut [Block],
     ) -> Result<(), OtError> {
-        let seed = S::MALICIOUS_RECEIVER.then(|| self.prg.random_block());
+        let binding = self.binding;
+        let binding = driver::binding_for::<S>(binding.as_ref())?;
         let delta = self.delta.as_block();
-        driver::send_correlated(self, ch, seed, delta, zero_labels)?;
+        driver::send_correlated(self, ch, binding, delta, zero_labels)?;
         self.ot_index += zero_labels.len() as u64;
         Ok(())
     }
@@ -241,6 +255,10 @@ impl<S: Security, const K: usize> SenderBatches for SoftSpokenSender<S, K> {
         Self::CHUNKS * len.div_ceil(128)
     }
 
+    fn setup_message(&self) -> &[Block] {
+        &self.corrections
+    }
+
     /// Receives the correction columns of a batch of `len` OTs into
     /// `self.u`, from block `offset` on.
     fn recv_batch<T: Read + Write>(
@@ -248,7 +266,7 @@ impl<S: Security, const K: usize> SenderBatches for SoftSpokenSender<S, K> {
         ch: &mut Channel<T>,
         len: usize,
         offset: usize,
-    ) -> Result<(), OtError> {
+    ) -> Result<&[Block], OtError> {
         let nb = len.div_ceil(128);
         let size = Self::CHUNKS * nb;
         let full = Self::CHUNKS * (BATCH_ROWS / 128);
@@ -260,7 +278,7 @@ impl<S: Security, const K: usize> SenderBatches for SoftSpokenSender<S, K> {
             self.u.resize(full.max(offset + size), Block::ZERO);
         }
         ch.recv_blocks(&mut self.u[offset..offset + size])?;
-        Ok(())
+        Ok(&self.u[offset..offset + size])
     }
 
     /// Computes one batch of `rows.len()` OTs from the corrections at
@@ -332,6 +350,10 @@ pub struct SoftSpokenReceiver<S: Security = SemiHonest, const K: usize = SOFTSPO
     ctr: u64,
     ot_index: u64,
     prg: Prg,
+    /// What the check's challenges are bound to ([`Self::bind_check`]).
+    binding: Option<CheckBinding>,
+    /// The GGM corrections as sent (the check's transcript starts with them).
+    corrections: Vec<Block>,
     cols: Vec<Block>,
     u: Vec<Block>,
     rbits: Vec<Block>,
@@ -395,6 +417,8 @@ impl<S: Security, const K: usize> SoftSpokenReceiver<S, K> {
             ctr: 0,
             ot_index: 0,
             prg: Prg::from_seed(prg.fork_seed()),
+            binding: None,
+            corrections: corrections.to_vec(),
             cols: Vec::new(),
             u: Vec::new(),
             rbits: Vec::new(),
@@ -410,18 +434,27 @@ impl<S: Security, const K: usize> SoftSpokenReceiver<S, K> {
         self.ot_index
     }
 
+    /// Binds the consistency check's challenges of every later call to
+    /// `binding` (the sender's, [`SoftSpokenSender::bind_check`]).
+    pub fn bind_check(&mut self, binding: CheckBinding) {
+        self.binding = Some(binding);
+    }
+
     /// Correlated OT: `labels[j] = q_j ⊕ choices[j]·Δ`, where the sender got
     /// `q_j` and Δ is its correlation.
     ///
     /// Sends `8 + (16/K)·⌈n/128⌉·128` bytes (plus the check's in malicious
-    /// mode). `choices` and `labels` must have the same length.
+    /// mode). `choices` and `labels` must have the same length; in
+    /// malicious mode, [`Self::bind_check`] must have been called.
     pub fn receive_correlated<T: Read + Write>(
         &mut self,
         ch: &mut Channel<T>,
         choices: &[bool],
         labels: &mut [Block],
     ) -> Result<(), OtError> {
-        driver::receive_correlated(self, ch, S::MALICIOUS_RECEIVER, choices, labels)?;
+        let binding = self.binding;
+        let binding = driver::binding_for::<S>(binding.as_ref())?;
+        driver::receive_correlated(self, ch, binding, choices, labels)?;
         self.ot_index += labels.len() as u64;
         Ok(())
     }
@@ -432,9 +465,13 @@ impl<S: Security, const K: usize> ReceiverBatches for SoftSpokenReceiver<S, K> {
         self.prg.random_bool()
     }
 
+    fn setup_message(&self) -> &[Block] {
+        &self.corrections
+    }
+
     /// The `T` columns are re-expanded from the leaves, a chunk at a time.
-    fn answer(&self, check: ReceiverCheck, seed: Block) -> CheckAnswer {
-        check.answer(seed, &ChunkColumns::<K> { prgs: &self.prgs, cache: RefCell::default() })
+    fn answer(&self, check: ReceiverCheck) -> CheckAnswer {
+        check.answer(&ChunkColumns::<K> { prgs: &self.prgs, cache: RefCell::default() })
     }
 
     fn extend_batch<T: Read + Write>(
@@ -476,7 +513,7 @@ impl<S: Security, const K: usize> ReceiverBatches for SoftSpokenReceiver<S, K> {
         }
         ch.send_blocks(g)?;
         if let Some(check) = check {
-            check.push_batch(ctr, r);
+            check.push_batch(ctr, r, g);
         }
         transpose_into_rows(t, rows);
         Ok(())
@@ -540,6 +577,10 @@ impl<S: Security, const K: usize> CorrelatedOtSender for SoftSpokenSender<S, K> 
         Self::setup(ch, prg, delta)
     }
 
+    fn bind_check(&mut self, binding: CheckBinding) {
+        Self::bind_check(self, binding)
+    }
+
     fn send_correlated<T: Read + Write>(
         &mut self,
         ch: &mut Channel<T>,
@@ -556,6 +597,10 @@ impl<S: Security, const K: usize> CorrelatedOtReceiver for SoftSpokenReceiver<S,
         started: base::SenderStart,
     ) -> Result<Self, OtError> {
         Self::setup_started(ch, prg, started)
+    }
+
+    fn bind_check(&mut self, binding: CheckBinding) {
+        Self::bind_check(self, binding)
     }
 
     fn receive_correlated<T: Read + Write>(

@@ -2,6 +2,9 @@ use super::*;
 use crate::channel::memory_pair;
 use crate::ot::MaliciousReceiver;
 
+/// The checked calls' binding without a session.
+const BINDING: CheckBinding = CheckBinding::new([0x55; 32]);
+
 /// Runs one session of calls of sizes `ns` with parameter `K` and checks
 /// `t_j ⊕ q_j = b_j·Δ` for every OT, and that Δ is the sender's. Returns
 /// the bytes the receiver sent after the set-up.
@@ -14,6 +17,7 @@ fn correlated<S: Security, const K: usize>(ns: &[usize], seed: u128) -> u64 {
         let delta = Delta::random(&mut prg);
         let chosen = delta.as_block();
         let mut ot = SoftSpokenSender::<S, K>::setup(&mut ch, &mut prg, delta).unwrap();
+        ot.bind_check(BINDING);
         assert_eq!(ot.delta().as_block(), chosen);
         let mut out = Vec::new();
         for n in calls {
@@ -26,6 +30,7 @@ fn correlated<S: Security, const K: usize>(ns: &[usize], seed: u128) -> u64 {
     let mut ch = Channel::new(b);
     let mut prg = Prg::from_seed(Block::new(seed + 1));
     let mut ot = SoftSpokenReceiver::<S, K>::setup(&mut ch, &mut prg).unwrap();
+    ot.bind_check(BINDING);
     let before = ch.bytes_sent();
     let mut got = Vec::new();
     for &n in ns {
@@ -89,6 +94,7 @@ fn run_cheater(
         let mut prg = Prg::from_seed(Block::new(sender_seed));
         let delta = Delta::random(&mut prg);
         let mut ot = SoftSpokenSender::<MaliciousReceiver>::setup(&mut ch, &mut prg, delta).unwrap();
+        ot.bind_check(BINDING);
         let mut out = vec![Block::ZERO; n];
         (ot.send_correlated(&mut ch, &mut out), ot.delta().as_block().to_u128())
     });
@@ -97,6 +103,7 @@ fn run_cheater(
     let started = base::SenderStart::send(&mut ch, &mut prg).unwrap();
     let mut ot =
         SoftSpokenReceiver::<MaliciousReceiver>::setup_inner(&mut ch, &mut prg, started, tree_flip).unwrap();
+    ot.bind_check(BINDING);
     ot.cheat_flips = flips;
     let choices: Vec<bool> = (0..n).map(|i| i % 3 == 1).collect();
     let mut out = vec![Block::ZERO; n];
@@ -120,6 +127,11 @@ fn check_rejects_another_choice_bit_in_one_chunk() {
     // Chunk 0 holds Δ's lsb, always 1: a flipped bit there always shows.
     for row in [0, 7, 999, 1010, 1024, 1024 + 127] {
         assert!(rejected(&run_cheater(1000, 11, vec![(0, row)], None).0), "row {row}");
+    }
+    // The first of two batches, folded back from the sender's rows once the
+    // challenge is known, and the second.
+    for row in [5, BATCH_ROWS - 1, BATCH_ROWS + 7] {
+        assert!(rejected(&run_cheater(BATCH_ROWS + 1000, 11, vec![(0, row)], None).0), "row {row}");
     }
     assert!(run_cheater(1000, 11, vec![], None).0.is_ok());
 }
@@ -185,6 +197,7 @@ fn hostile_receiver(n: usize, announced: u64, body: Vec<u8>, answer: bool) -> Ot
         let mut prg = Prg::from_seed(Block::new(40));
         let delta = Delta::random(&mut prg);
         let mut ot = SoftSpokenSender::<MaliciousReceiver>::setup(&mut ch, &mut prg, delta).unwrap();
+        ot.bind_check(BINDING);
         let mut out = vec![Block::ZERO; n];
         ot.send_correlated(&mut ch, &mut out).unwrap_err()
     });
@@ -195,7 +208,6 @@ fn hostile_receiver(n: usize, announced: u64, body: Vec<u8>, answer: bool) -> Ot
     ch.send_bytes(&body).unwrap();
     ch.flush().unwrap();
     if answer {
-        let _seed = ch.recv_block().unwrap();
         let mut junk = vec![0u8; 129 * 16];
         prg.fill_bytes(&mut junk);
         ch.send_bytes(&junk).unwrap();

@@ -64,8 +64,12 @@ where
     let prgs = [Prg::from_seed(own.prg.fork_seed()), Prg::from_seed(own.prg.fork_seed())];
     let own_bits = &own.bits[..];
     let (garbled, evaluated) = match role {
-        Party::Garbler => both_directions(primary, secondary, config, program, role, own_bits, prgs),
-        Party::Evaluator => both_directions(secondary, primary, config, program, role, own_bits, prgs),
+        Party::Garbler => {
+            both_directions(primary, secondary, config, program, &session_id, role, own_bits, prgs)
+        }
+        Party::Evaluator => {
+            both_directions(secondary, primary, config, program, &session_id, role, own_bits, prgs)
+        }
     }?;
     config.enter(Phase::EqualityCheck, primary);
     let outputs = own.conclude(primary, role, program, &session_id, &garbled, &evaluated)?;
@@ -180,6 +184,7 @@ fn both_directions<G, E>(
     e_ch: &mut Channel<E>,
     config: &SessionConfig,
     program: &SessionProgram<'_>,
+    session_id: &[u8; 32],
     role: Party,
     own_bits: &[bool],
     [mut garble_prg, mut eval_prg]: [Prg; 2],
@@ -189,8 +194,10 @@ where
     E: Read + Write + Send,
 {
     std::thread::scope(|s| {
-        let garbling = s.spawn(|| garble_for_peer(g_ch, config, program, role, own_bits, &mut garble_prg));
-        let evaluated = evaluate_peer(e_ch, config, program, role.peer(), own_bits, &mut eval_prg);
+        let garbling =
+            s.spawn(|| garble_for_peer(g_ch, config, program, session_id, role, own_bits, &mut garble_prg));
+        let evaluated =
+            evaluate_peer(e_ch, config, program, session_id, role.peer(), own_bits, &mut eval_prg);
         let garbled = garbling.join().map_err(|_| SessionError::Internal)?;
         // An error of the evaluation first: it is the one that says what
         // the peer did.
@@ -206,13 +213,15 @@ fn garble_for_peer<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
     program: &SessionProgram<'_>,
+    session_id: &[u8; 32],
     gp: Party,
     own_bits: &[bool],
     prg: &mut Prg,
 ) -> Result<Vec<GarbledOutputs>, SessionError> {
     let mut report = |n: u64| config.report(n);
     let every = program.output_ranges();
-    steps::garble_direction(ch, config, program, gp, own_bits, prg, &every, Some(&mut report), None)
+    let ot = steps::OtStart::new(session_id, None);
+    steps::garble_direction(ch, config, program, gp, own_bits, prg, &every, Some(&mut report), ot)
 }
 
 /// Evaluates the peer's garbling, in which the peer garbles as program
@@ -221,11 +230,13 @@ pub(crate) fn evaluate_peer<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
     program: &SessionProgram<'_>,
+    session_id: &[u8; 32],
     gp: Party,
     own_bits: &[bool],
     prg: &mut Prg,
 ) -> Result<Evaluated, SessionError> {
-    let out_labels = steps::evaluate_direction(ch, config, program, gp, own_bits, prg, None, None)?;
+    let ot = steps::OtStart::new(session_id, None);
+    let out_labels = steps::evaluate_direction(ch, config, program, gp, own_bits, prg, None, ot)?;
     config.enter(Phase::Decoding, ch);
     let decoded: Decoded = steps::receive_decoder(ch, &out_labels, &program.output_ranges())?;
     Ok((out_labels, decoded.into_iter().flat_map(|(_, b)| b).collect()))

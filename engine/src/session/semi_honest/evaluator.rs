@@ -42,7 +42,7 @@ pub(crate) fn run<T: Read + Write>(
         &own_bits,
         &mut prg,
         progress,
-        started,
+        steps::OtStart::new(&session_id, started),
     )?;
     drop(own_bits);
     config.enter(Phase::Decoding, ch);

@@ -43,7 +43,7 @@ pub(crate) fn run<T: Read + Write>(
         &mut prg,
         &reveal,
         progress,
-        started,
+        steps::OtStart::new(&session_id, started),
     )?;
     // Our transcript hash closes the flight of the tables and decoding
     // bits: the evaluator checks it before it returns anything.
