@@ -99,14 +99,11 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
         return Ok(zero);
     }
     if use_extension(config, n) {
-        match config.ot {
-            OtChoice::KosChecked => extension_send::<OtExtSender<MaliciousReceiver>, T>(
-                ch, config, prg, delta, binding, &mut zero,
-            )?,
-            OtChoice::SoftSpoken => extension_send::<SoftSpokenSender<MaliciousReceiver>, T>(
-                ch, config, prg, delta, binding, &mut zero,
-            )?,
-        }
+        let send = match config.ot {
+            OtChoice::KosChecked => extension_send::<OtExtSender<MaliciousReceiver>, T>,
+            OtChoice::SoftSpoken => extension_send::<SoftSpokenSender<MaliciousReceiver>, T>,
+        };
+        send(ch, config, prg, delta, binding, &mut zero)?;
     } else {
         // One base OT per bit, derandomised into a correlated OT by sending
         // k0 ⊕ k1 ⊕ Δ: the receiver holds one of k0, k1 and so learns
@@ -178,24 +175,11 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
         return Ok(labels);
     }
     if use_extension(config, bits.len()) {
-        match config.ot {
-            OtChoice::KosChecked => extension_receive::<OtExtReceiver<MaliciousReceiver>, T>(
-                ch,
-                config,
-                prg,
-                bits,
-                ot,
-                &mut labels,
-            )?,
-            OtChoice::SoftSpoken => extension_receive::<SoftSpokenReceiver<MaliciousReceiver>, T>(
-                ch,
-                config,
-                prg,
-                bits,
-                ot,
-                &mut labels,
-            )?,
-        }
+        let receive = match config.ot {
+            OtChoice::KosChecked => extension_receive::<OtExtReceiver<MaliciousReceiver>, T>,
+            OtChoice::SoftSpoken => extension_receive::<SoftSpokenReceiver<MaliciousReceiver>, T>,
+        };
+        receive(ch, config, prg, bits, ot, &mut labels)?;
     } else {
         config.enter(Phase::BaseOt, ch);
         let keys = base::receive_random(ch, prg, bits)?;

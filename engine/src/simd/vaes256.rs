@@ -17,7 +17,7 @@ use core::arch::x86_64::*;
 
 use super::x86::aes128_round_keys;
 use super::LabelStore;
-use crate::block::Block;
+use crate::block::{wipe, Block};
 use crate::garble::ops::Op;
 
 /// Registers of two blocks hashed together: enough independent `vaesenc`
@@ -274,19 +274,28 @@ fn garble_kernel<S: LabelStore>(
     tables: &mut [Block],
 ) -> Block {
     let mut acc = Block::ZERO;
-    let mut done = 0;
-    while done < ops.len() {
-        let live = (ops.len() - done).min(GARBLE_GROUP);
+    // Full groups straight from and into the caller's slices; the rest
+    // (fewer than a group) padded with gates on wire 0, whose tables are
+    // dropped and wiped (they are derived from Δ).
+    let (groups, rest) = ops.as_chunks::<GARBLE_GROUP>();
+    let (table_groups, table_rest) = tables[..2 * ops.len()].as_chunks_mut::<{ 2 * GARBLE_GROUP }>();
+    for (n, (group, tabs)) in groups.iter().zip(table_groups).enumerate() {
+        let done = n * GARBLE_GROUP;
         // Gate `first_and + done`'s garbler-half tweak. The drivers keep AND
         // indices below `garble::AND_INDEX_LIMIT` (2^62), so with the
         // padding (at most 3 gates past the last) no tweak wraps.
         let t = 2 * (first_and + done as u64);
+        acc ^= garble_group(rk, delta, t, labels, done, group, tabs, GARBLE_GROUP);
+    }
+    if !rest.is_empty() {
+        let done = groups.len() * GARBLE_GROUP;
         let mut group = [Op { a: 0, b: 0, out: 0 }; GARBLE_GROUP];
-        group[..live].copy_from_slice(&ops[done..done + live]);
+        group[..rest.len()].copy_from_slice(rest);
         let mut tabs = [Block::ZERO; 2 * GARBLE_GROUP];
-        acc ^= garble_group(rk, delta, t, labels, done, &group, &mut tabs, live);
-        tables[2 * done..2 * (done + live)].copy_from_slice(&tabs[..2 * live]);
-        done += live;
+        let t = 2 * (first_and + done as u64);
+        acc ^= garble_group(rk, delta, t, labels, done, &group, &mut tabs, rest.len());
+        table_rest.copy_from_slice(&tabs[..table_rest.len()]);
+        wipe(&mut tabs);
     }
     acc
 }
