@@ -10,7 +10,8 @@
 #   e.g. benches/link/run.sh "10gbit 1gbit 100mbit" "0 20" 3
 #
 # CONNECT names the party that connects (default: the evaluator); the
-# other listens. WORKLOADS picks the workloads (default "millionaires
+# other listens. GARBLET_BIN runs another garblet binary (e.g. an older
+# build, to compare). WORKLOADS picks the workloads (default "millionaires
 # aes128"; also "deep": 1,563 chained AES-128, 10.0 M ANDs, written by
 # circuits/examples/chained_aes.rs into the work directory as a binary
 # circuit; "aes1000": 1,000 independent AES-128 encryptions under one key,
@@ -19,8 +20,9 @@
 # for bytes per input bit).
 #
 # Prints one JSON line per run: workload, rate, delay, seconds (relay:
-# first to last byte + half a round trip; process: the connector's wall
-# time), bytes each way,
+# first to last byte + half a round trip; connect_to_results: the same plus
+# the round trip of TCP's handshake, which the relay does not delay;
+# process: the connector's wall time), bytes each way,
 # flights and round trips; with TIMELINE=1 also each flight's direction,
 # start (seconds from the first byte) and bytes, as the relay saw them.
 set -euo pipefail
@@ -32,7 +34,8 @@ WORKLOADS=${WORKLOADS:-"millionaires aes128"}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin garblet --example link_relay
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p garblet-circuits --example chained_aes
-BIN=$ROOT/target/release/garblet
+# GARBLET_BIN runs another build of garblet (an older commit, to compare).
+BIN=${GARBLET_BIN:-$ROOT/target/release/garblet}
 RELAY=$ROOT/target/release/examples/link_relay
 G=gbl-link-g; E=gbl-link-e
 WORK=""
@@ -122,6 +125,9 @@ e = json.load(open(f"{work}/e.json"))
 stats = e.get("stats", {})
 out = {"workload": name, "rate": rate, "rtt_ms": int(delay), "connector": connector,
        "relay_s": round(r["last_byte_s"] - r["first_byte_s"] + int(delay) / 2000, 4),
+       # The relay cannot delay TCP's SYN and SYN-ACK (the kernel answers
+       # them): on a real link the connect itself takes one more round trip.
+       "connect_to_results_s": round(r["last_byte_s"] - r["first_byte_s"] + 3 * int(delay) / 2000, 4),
        "connector_wall_s": round(float(t1) - float(t0), 4),
        "and_gates": stats.get("and_gates"), "bytes_down": r["bytes_down"], "bytes_up": r["bytes_up"],
        "flights": r["flights"], "round_trips": r["round_trips"], "connections": r["connections"]}

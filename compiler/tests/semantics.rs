@@ -352,7 +352,7 @@ fn main(#[garbler] a: [Bid; N], #[evaluator] b: [Bid; N]) -> Bid {
 }
 
 #[test]
-fn large_arrays_compile_quickly() {
+fn a_loop_over_a_large_array_compiles_to_the_right_circuit() {
     let src = "
 fn main(#[garbler] a: [u32; 4096], #[evaluator] k: u32) -> [u32; 4096] {
     let mut b = a;
@@ -364,9 +364,10 @@ fn main(#[garbler] a: [u32; 4096], #[evaluator] k: u32) -> [u32; 4096] {
     }
     b
 }";
-    let start = std::time::Instant::now();
+    // How fast it compiles is a benchmark's business (BENCHMARKS.md), not a
+    // timed assertion's: this test checks the semantics of a loop over a
+    // large array that an accidentally quadratic lowering once made slow.
     let p = build(src);
-    assert!(start.elapsed().as_secs_f64() < 5.0, "{:?}", start.elapsed());
     let a: Vec<u32> = (0..4096).map(|i| i * 3).collect();
     let want: Vec<u32> =
         a.iter().enumerate().map(|(i, &x)| if i % 2 == 0 { (x ^ 5) | 1 } else { x ^ 5 }).collect();

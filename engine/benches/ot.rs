@@ -1,4 +1,5 @@
-//! Oblivious-transfer benchmarks: 128 base OTs end to end, and correlated
+//! Oblivious-transfer benchmarks: 128 base OTs end to end, the phases of
+//! 64 Masny–Rindal OTs (a session's few evaluator bits), and correlated
 //! OTs (correlation Δ, chosen choice bits) per second for 2^20 and 2^24 OTs
 //! per call, semi-honest and with the malicious-receiver (KOS) check, over
 //! the in-memory channel, each party on one thread. Bytes
@@ -20,7 +21,9 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use garblet_engine::channel::{memory_pair, Channel, MemoryChannel};
 use garblet_engine::internal::{transpose_128x128, transpose_columns};
-use garblet_engine::ot::{CheckBinding, MaliciousReceiver, OtExtReceiver, OtExtSender, Security, SemiHonest};
+use garblet_engine::ot::{
+    endemic, CheckBinding, MaliciousReceiver, OtExtReceiver, OtExtSender, Security, SemiHonest,
+};
 use garblet_engine::Block;
 use garblet_engine::{Delta, Prg};
 
@@ -115,6 +118,70 @@ fn bench_base_ot(c: &mut Criterion) {
                 std::hint::black_box(r);
             }
             start.elapsed()
+        })
+    });
+    // The OTs of a session with few evaluator input bits (millionaires:
+    // 64), the receiver first (Masny–Rindal), each phase on the critical
+    // path of a run: the receiver's message (before its first flight), the
+    // sender's answer (its keys), the receiver's keys. The sender's and the
+    // receiver's group work runs over the rayon pool.
+    const N: usize = 64;
+    let choices: Vec<bool> = (0..N).map(|i| i % 3 == 0).collect();
+    let context = [9u8; 32];
+    let message = {
+        let (a, bch) = memory_pair();
+        let mut ch = Channel::new(a);
+        endemic::ReceiverStart::send(&mut ch, &mut Prg::from_entropy(), &choices).unwrap();
+        ch.flush().unwrap();
+        let mut bytes = vec![0u8; 8 + 64 * N];
+        Channel::new(bch).recv_bytes(&mut bytes).unwrap();
+        bytes
+    };
+    g.bench_function("64_endemic_receiver_message", |b| {
+        let (a, _peer) = memory_pair();
+        let mut ch = Channel::new(a);
+        let mut prg = Prg::from_entropy();
+        b.iter(|| std::hint::black_box(endemic::ReceiverStart::send(&mut ch, &mut prg, &choices).unwrap()))
+    });
+    g.bench_function("64_endemic_sender", |b| {
+        let mut prg = Prg::from_entropy();
+        b.iter(|| {
+            let (a, bch) = memory_pair();
+            let mut peer = Channel::new(bch);
+            peer.send_bytes(&message).unwrap();
+            peer.flush().unwrap();
+            let mut ch = Channel::new(a);
+            std::hint::black_box(endemic::send_random(&mut ch, &mut prg, N, &context).unwrap())
+        })
+    });
+    g.bench_function("64_endemic_receiver_keys", |b| {
+        let mut prg = Prg::from_entropy();
+        let a_point = {
+            let (a, bch) = memory_pair();
+            let mut peer = Channel::new(bch);
+            peer.send_bytes(&message).unwrap();
+            peer.flush().unwrap();
+            let mut ch = Channel::new(a);
+            endemic::send_random(&mut ch, &mut prg, N, &context).unwrap();
+            ch.flush().unwrap();
+            let mut a_bytes = [0u8; 32];
+            peer.recv_bytes(&mut a_bytes).unwrap();
+            a_bytes
+        };
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (a, bch) = memory_pair();
+                let mut ch = Channel::new(a);
+                let started = endemic::ReceiverStart::send(&mut ch, &mut prg, &choices).unwrap();
+                let mut peer = Channel::new(bch);
+                peer.send_bytes(&a_point).unwrap();
+                peer.flush().unwrap();
+                let start = Instant::now();
+                std::hint::black_box(started.finish(&mut ch, &context).unwrap());
+                total += start.elapsed();
+            }
+            total
         })
     });
     g.finish();

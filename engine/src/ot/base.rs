@@ -54,12 +54,17 @@
 //!   matters only with a malicious *extension sender* (the base-OT
 //!   receiver's side is perfectly private, see above), a case this crate
 //!   does not claim to cover.
-//! * **Why not Masny–Rindal endemic OT** (CCS 2019, UC in the random oracle
-//!   model)? It needs two hashes to the curve per OT and two variable-base
-//!   multiplications per OT on the sender, about twice Chou–Orlandi's sender
-//!   cost, against the ≤ 10 ms budget for 128 base OTs; its stronger
-//!   guarantee protects against a malicious base-OT receiver (the extension
-//!   sender, the garbler), which is outside this crate's security model.
+//! * **Why Chou–Orlandi here and Masny–Rindal for single OTs.** The
+//!   extension's 128 base OTs have the evaluator as their *sender*, and a
+//!   sender-first protocol lets the evaluator start them in its hello's
+//!   flight; Chou–Orlandi's sender does one variable-base multiplication
+//!   per OT against Masny–Rindal's two plus two hashes onto the curve, and
+//!   its weaker guarantee concerns only a malicious base-OT *receiver* (the
+//!   garbler here), which is outside this crate's claims for the extension.
+//!   Below the extension threshold the evaluator is the OTs' *receiver*,
+//!   and there the session uses Masny–Rindal endemic OT
+//!   ([`super::endemic`]), whose receiver speaks first: the OT then also
+//!   starts in the evaluator's first flight.
 //!
 //! Peer data: a point that fails to decompress is [`OtError::MalformedPoint`],
 //! the identity is [`OtError::IdentityPoint`], a count other than the one

@@ -12,6 +12,9 @@
 //! 1. [`base`]: 128 random **base OTs**, Chou–Orlandi "simplest OT" over
 //!    Ristretto (Latincrypt 2015), one round trip, done once per session.
 //!    The module docs say why this protocol and what it guarantees.
+//!    [`endemic`]: Masny–Rindal **endemic OT** (CCS 2019), whose receiver
+//!    speaks first; a session with fewer evaluator input bits than the
+//!    extension threshold runs one per bit instead of an extension.
 //! 2. `extension.rs`: **IKNP OT extension** (Ishai, Kilian, Nissim, Petrank,
 //!    Crypto 2003) with the ALSZ improvements (Asharov, Lindell, Schneider,
 //!    Zohner, CCS 2013: base OTs on random seeds expanded by a PRG so the
@@ -130,6 +133,7 @@
 pub mod base;
 pub(crate) mod check;
 pub(crate) mod driver;
+pub mod endemic;
 pub(crate) mod extension;
 pub(crate) mod softspoken;
 pub(crate) mod transpose;

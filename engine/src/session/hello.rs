@@ -27,8 +27,12 @@ use std::io::{Read, Write};
 /// each and a hash of their labels, not the labels; 7: the OT extension's
 /// consistency check is non-interactive — its challenge is a hash of the
 /// evaluator's OT messages bound to the session id, not a seed from the
-/// garbler — one round trip fewer with 128 or more evaluator input bits).
-pub const PROTOCOL_VERSION: u32 = 7;
+/// garbler — one round trip fewer with 128 or more evaluator input bits;
+/// 8: below the extension threshold the evaluator's bits go through
+/// Masny–Rindal OTs, whose receiver (the evaluator) speaks first, in the
+/// flight of its hello — half a round trip fewer when the evaluator
+/// connects).
+pub const PROTOCOL_VERSION: u32 = 8;
 /// The garbling scheme in the hello: 1 = half-gates (Zahur–Rosulek–Evans).
 pub const SCHEME_HALF_GATES: u8 = 1;
 /// The garbling scheme in the hello: 2 = three-halves (Rosulek–Roy).
@@ -325,10 +329,17 @@ pub(crate) fn exchange<T: Read + Write>(ch: &mut Channel<T>, ours: &Hello) -> Re
 
 /// Sends our hello.
 pub(crate) fn send<T: Read + Write>(ch: &mut Channel<T>, ours: &Hello) -> Result<(), SessionError> {
+    write(ch, ours)?;
+    ch.flush()?;
+    Ok(())
+}
+
+/// Writes our hello into the channel's buffer, for a caller that sends more
+/// in the same flight and flushes.
+pub(crate) fn write<T: Read + Write>(ch: &mut Channel<T>, ours: &Hello) -> Result<(), SessionError> {
     let bytes = ours.encode();
     ch.send_u64(bytes.len() as u64)?;
     ch.send_bytes(&bytes)?;
-    ch.flush()?;
     Ok(())
 }
 

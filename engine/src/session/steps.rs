@@ -21,7 +21,7 @@ use crate::garble::{
     OutputDecoder, ThreeHalves,
 };
 use crate::ot::{
-    base, CheckBinding, CorrelatedOtReceiver, CorrelatedOtSender, MaliciousReceiver, OtExtReceiver,
+    base, endemic, CheckBinding, CorrelatedOtReceiver, CorrelatedOtSender, MaliciousReceiver, OtExtReceiver,
     OtExtSender, SoftSpokenReceiver, SoftSpokenSender,
 };
 use crate::prg::{Delta, Prg};
@@ -50,24 +50,42 @@ pub(crate) fn copy_delta(delta: &Delta) -> Delta {
     Delta::from_block(delta.as_block())
 }
 
-/// What a direction's OT starts from: the base OTs' first message if it
-/// already went out with the hello ([`open`] with `pipeline`), and what
-/// the extension's consistency check is bound to: the session id
-/// (`hello::session_id`), which both sides know once the hellos are
-/// exchanged, so a receiver cannot prepare its check's transcript before
-/// the session (see `ot::check`).
+/// The first message of the OT that carries the evaluator's inputs, when
+/// it already went out with the evaluator's hello ([`open`] with its input
+/// bits). The evaluator speaks first on both paths, so that an evaluator
+/// that connects starts the OT in its first flight.
+pub(crate) enum EarlyOt {
+    /// With OT extension: Chou–Orlandi's `A` (the evaluator is the base
+    /// OTs' sender).
+    BaseSender(base::SenderStart),
+    /// Below the extension threshold: the Masny–Rindal receiver's message,
+    /// one OT per input bit (the evaluator is their receiver).
+    Direct(endemic::ReceiverStart),
+}
+
+/// What a direction's OT starts from: its first message if it already went
+/// out with the hello ([`EarlyOt`]), and the session id (`hello::session_id`),
+/// which both sides know once the hellos are exchanged: the direct OTs'
+/// keys and the extension's consistency check are bound to it, so a
+/// receiver cannot prepare its check's transcript before the session (see
+/// `ot::check`).
 pub(crate) struct OtStart {
-    /// The base OTs' started sender, if any.
-    pub(crate) started: Option<base::SenderStart>,
-    /// The check's binding.
-    pub(crate) binding: CheckBinding,
+    /// The OT's first message, if it already went out.
+    pub(crate) early: Option<EarlyOt>,
+    /// The session id.
+    pub(crate) session_id: [u8; 32],
 }
 
 impl OtStart {
-    /// A direction of the session `session_id`, with the base OTs' first
-    /// message `started` if it already went out.
-    pub(crate) fn new(session_id: &[u8; 32], started: Option<base::SenderStart>) -> Self {
-        OtStart { started, binding: CheckBinding::new(*session_id) }
+    /// A direction of the session `session_id`, with the OT's first
+    /// message `early` if it already went out.
+    pub(crate) fn new(session_id: &[u8; 32], early: Option<EarlyOt>) -> Self {
+        OtStart { early, session_id: *session_id }
+    }
+
+    /// The extension check's binding.
+    fn binding(&self) -> CheckBinding {
+        CheckBinding::new(self.session_id)
     }
 }
 
@@ -80,11 +98,11 @@ fn use_extension(config: &SessionConfig, n: usize) -> bool {
 /// the evaluator's `n` input bits, with correlation Δ. Secure against a
 /// malicious receiver on both paths: the extension (SoftSpokenOT or IKNP,
 /// `config.ot`) always runs the consistency check (`MaliciousReceiver`),
-/// and below the threshold every bit is its own Chou–Orlandi OT,
-/// which a receiver cannot make inconsistent.
+/// and below the threshold every bit is its own Masny–Rindal OT
+/// (`ot::endemic`), which a receiver cannot make inconsistent.
 ///
-/// `ot`: the base OTs' first message, if it already went out with the
-/// hello, and the binding of the extension's check ([`OtStart`]).
+/// `ot`: the session id the keys and the check are bound to ([`OtStart`];
+/// the garbler never speaks first in the OT).
 pub(crate) fn ot_send_labels<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
@@ -93,7 +111,6 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
     n: usize,
     ot: OtStart,
 ) -> Result<Zeroizing<Vec<Block>>, SessionError> {
-    let OtStart { started, binding } = ot;
     let mut zero = Zeroizing::new(vec![Block::ZERO; n]);
     if n == 0 {
         return Ok(zero);
@@ -103,17 +120,13 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
             OtChoice::KosChecked => extension_send::<OtExtSender<MaliciousReceiver>, T>,
             OtChoice::SoftSpoken => extension_send::<SoftSpokenSender<MaliciousReceiver>, T>,
         };
-        send(ch, config, prg, delta, binding, &mut zero)?;
+        send(ch, config, prg, delta, ot.binding(), &mut zero)?;
     } else {
-        // One base OT per bit, derandomised into a correlated OT by sending
-        // k0 ⊕ k1 ⊕ Δ: the receiver holds one of k0, k1 and so learns
-        // exactly one of the two labels.
+        // One random OT per bit, derandomised into a correlated OT by
+        // sending k0 ⊕ k1 ⊕ Δ after `A`: the receiver holds one of k0, k1
+        // and so learns exactly one of the two labels.
         config.enter(Phase::BaseOt, ch);
-        let started = match started {
-            Some(s) => s,
-            None => base::SenderStart::send(ch, prg)?,
-        };
-        let keys = started.finish(ch, n)?;
+        let keys = endemic::send_random(ch, prg, n, &ot.session_id)?;
         let corrections: Zeroizing<Vec<Block>> =
             Zeroizing::new(keys.iter().map(|[k0, k1]| *k0 ^ *k1 ^ delta.as_block()).collect());
         for (z, [k0, _]) in zero.iter_mut().zip(keys.iter()) {
@@ -147,7 +160,8 @@ fn extension_receive<O: CorrelatedOtReceiver, T: Read + Write>(
     config: &SessionConfig,
     prg: &mut Prg,
     bits: &[bool],
-    OtStart { started, binding }: OtStart,
+    started: Option<base::SenderStart>,
+    binding: CheckBinding,
     labels: &mut [Block],
 ) -> Result<(), SessionError> {
     config.enter(Phase::BaseOt, ch);
@@ -162,7 +176,8 @@ fn extension_receive<O: CorrelatedOtReceiver, T: Read + Write>(
 }
 
 /// Evaluator inputs by OT, the evaluator's side: the active label of each
-/// of its input bits (`ot` as for [`ot_send_labels`]).
+/// of its input bits (`ot` as for [`ot_send_labels`], with the OT's first
+/// message if it went out with the hello).
 pub(crate) fn ot_receive_labels<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
@@ -174,19 +189,33 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
     if bits.is_empty() {
         return Ok(labels);
     }
-    if use_extension(config, bits.len()) {
-        let receive = match config.ot {
-            OtChoice::KosChecked => extension_receive::<OtExtReceiver<MaliciousReceiver>, T>,
-            OtChoice::SoftSpoken => extension_receive::<SoftSpokenReceiver<MaliciousReceiver>, T>,
-        };
-        receive(ch, config, prg, bits, ot, &mut labels)?;
-    } else {
-        config.enter(Phase::BaseOt, ch);
-        let keys = base::receive_random(ch, prg, bits)?;
-        let mut corrections = Zeroizing::new(vec![Block::ZERO; bits.len()]);
-        ch.recv_blocks(&mut corrections)?;
-        for (((l, k), c), &b) in labels.iter_mut().zip(keys.iter()).zip(corrections.iter()).zip(bits) {
-            *l = *k ^ c.select(b);
+    let binding = ot.binding();
+    match (use_extension(config, bits.len()), ot.early) {
+        (true, early) => {
+            let started = match early {
+                Some(EarlyOt::BaseSender(s)) => Some(s),
+                Some(EarlyOt::Direct(_)) => return Err(SessionError::Internal),
+                None => None,
+            };
+            let receive = match config.ot {
+                OtChoice::KosChecked => extension_receive::<OtExtReceiver<MaliciousReceiver>, T>,
+                OtChoice::SoftSpoken => extension_receive::<SoftSpokenReceiver<MaliciousReceiver>, T>,
+            };
+            receive(ch, config, prg, bits, started, binding, &mut labels)?;
+        }
+        (false, early) => {
+            config.enter(Phase::BaseOt, ch);
+            let started = match early {
+                Some(EarlyOt::Direct(s)) => s,
+                Some(EarlyOt::BaseSender(_)) => return Err(SessionError::Internal),
+                None => endemic::ReceiverStart::send(ch, prg, bits)?,
+            };
+            let keys = started.finish(ch, &ot.session_id)?;
+            let mut corrections = Zeroizing::new(vec![Block::ZERO; bits.len()]);
+            ch.recv_blocks(&mut corrections)?;
+            for (((l, k), c), &b) in labels.iter_mut().zip(keys.iter()).zip(corrections.iter()).zip(bits) {
+                *l = *k ^ c.select(b);
+            }
         }
     }
     Ok(labels)
@@ -427,29 +456,19 @@ pub(crate) fn garbler_output_label(garbled: &[GarbledOutputs], index: usize, val
     garbled.get(index / per)?.label(index % per, value)
 }
 
-/// Which party sends the first message of the base OTs for `n` evaluator
-/// input bits: the garbler below the extension threshold (one
-/// Chou–Orlandi OT per bit, the garbler their sender), the evaluator from
-/// it on (the extension's receiver is the base OTs' sender).
-pub(crate) fn base_ot_sender(config: &SessionConfig, n: usize) -> Option<Party> {
-    match n {
-        0 => None,
-        n if use_extension(config, n) => Some(Party::Evaluator),
-        _ => Some(Party::Garbler),
-    }
-}
-
 /// The primary hello: a fresh nonce, ours sent, the peer's read and
 /// compared — or, when a service has read the peer's hello first
 /// (`read_first`), ours sent in answer and compared. Returns both, and the
-/// base OTs' started sender when `pipeline` sent it early.
+/// OT's first message when `early_ot_bits` sent it.
 ///
-/// `pipeline` (a run with one direction, `semi-honest`) saves a round
-/// trip: when this party sends the base OTs' first message, it goes out in
-/// the same flight as our hello, before the peer's hello is read. That
-/// message is a fresh random group element (`A = a·G`), which uses no
-/// input and reveals nothing, so sending it before the hellos are compared
-/// is safe; if they differ, the run stops all the same.
+/// `early_ot_bits` (the evaluator's input bits, in a run with one
+/// direction, `semi-honest`) saves a round trip: the first message of the
+/// OT that carries them goes out in the same flight as the evaluator's
+/// hello, before the peer's hello is read. That message uses no secret the
+/// peer could learn from it: Chou–Orlandi's `A` is a fresh random point,
+/// Masny–Rindal's receiver message a pair of independent uniform points per
+/// bit whatever the bit (`ot::endemic`); if the hellos differ, the run
+/// stops all the same.
 pub(crate) fn open<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
@@ -457,18 +476,32 @@ pub(crate) fn open<T: Read + Write>(
     role: Party,
     prg: &mut Prg,
     read_first: Option<Hello>,
-    pipeline: bool,
-) -> Result<(Hello, Hello, Option<base::SenderStart>), SessionError> {
+    early_ot_bits: Option<&[bool]>,
+) -> Result<(Hello, Hello, Option<EarlyOt>), SessionError> {
     let ours = Hello::new(program, role, config, Link::Primary, hello::fresh_nonce(prg));
-    let early = pipeline && base_ot_sender(config, program.input_bits_of(Party::Evaluator)) == Some(role);
+    let early = |ch: &mut Channel<T>, prg: &mut Prg| -> Result<Option<EarlyOt>, SessionError> {
+        Ok(match early_ot_bits {
+            Some(bits) if !bits.is_empty() && role == Party::Evaluator => {
+                Some(if use_extension(config, bits.len()) {
+                    EarlyOt::BaseSender(base::SenderStart::send(ch, prg)?)
+                } else {
+                    EarlyOt::Direct(endemic::ReceiverStart::send(ch, prg, bits)?)
+                })
+            }
+            _ => None,
+        })
+    };
     match read_first {
         None => {
             config.enter(Phase::Hello, ch);
             ch.start_transcript();
-            hello::send(ch, &ours)?;
-            let started = if early { Some(base::SenderStart::send(ch, prg)?) } else { None };
-            // A peer whose hello differs may close before our early message
-            // arrives: its hello (and the difference it names) comes first.
+            // The hello and the OT's first message in one flight (a flush
+            // in between would send them as two TCP segments, and a
+            // link's timing would show them apart). If the flush fails
+            // (the peer closed), what it sent before closing (its hello,
+            // which names the difference) is still read.
+            hello::write(ch, &ours)?;
+            let started = early(ch, prg)?;
             let sent = ch.flush_or_drop();
             let peer = hello::read(ch)?;
             ours.compare(&peer)?;
@@ -480,7 +513,7 @@ pub(crate) fn open<T: Read + Write>(
         Some(peer) => {
             hello::send(ch, &ours)?;
             ours.compare(&peer)?;
-            let started = if early { Some(base::SenderStart::send(ch, prg)?) } else { None };
+            let started = early(ch, prg)?;
             Ok((ours, peer, started))
         }
     }

@@ -798,9 +798,9 @@ fn a_garbler_output_heavy_session_returns_one_bit_per_output_bit() {
     let config = SessionConfig::new();
     let hello = hello::Hello::new(&program, Party::Evaluator, &config, hello::Link::Primary, [0; 32]);
     let hello_bytes = 8 + hello.encode().len() as u64;
-    // 64 evaluator bits, below the extension threshold: the count, then one
-    // Ristretto point per bit.
-    let base_ot_bytes = 8 + 32 * 64;
+    // 64 evaluator bits, below the extension threshold: the count, then a
+    // pair of Ristretto points per bit (Masny–Rindal's receiver message).
+    let base_ot_bytes = 8 + 64 * 64;
     let returned = e.bytes_sent - hello_bytes - base_ot_bytes;
     eprintln!(
         "evaluator → garbler: {} bytes for {n} garbler output bits; the returned outputs (message 6): {returned} bytes ({:.4} bytes per output bit)",

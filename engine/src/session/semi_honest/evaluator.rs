@@ -1,5 +1,5 @@
-//! The semi-honest-mode evaluator: hello (with the base OTs' first message
-//! when it sends it), OT as receiver, the garbler's input labels, the
+//! The semi-honest-mode evaluator: hello with its OT's first message (it
+//! speaks first in the OT on both paths), OT as receiver, the garbler's input labels, the
 //! tables, its decoding bits and the garbler's transcript hash, then the
 //! garbler's outputs as colour bits and a hash of their labels, and it is
 //! done.
@@ -32,7 +32,7 @@ pub(crate) fn run<T: Read + Write>(
     let own_bits = inputs.bits_for(program, Party::Evaluator)?;
     let mut prg = config.prg();
     let (ours, peer, started) =
-        steps::open(ch, config, program, Party::Evaluator, &mut prg, read_first, true)?;
+        steps::open(ch, config, program, Party::Evaluator, &mut prg, read_first, Some(&own_bits))?;
     let session_id = hello::session_id(&ours, &peer);
     let out_labels = steps::evaluate_direction(
         ch,
