@@ -25,8 +25,6 @@
 //! oldest gates.
 
 use hashbrown::hash_table::{Entry, HashTable};
-use rustc_hash::FxBuildHasher;
-use std::hash::BuildHasher;
 
 use crate::circuit::{Gate, GateKind, WireId};
 
@@ -49,11 +47,20 @@ pub(crate) struct Strash {
     overflow: HashTable<(u32, u32)>,
 }
 
-/// 32 bits of the hash of a gate's key.
+/// 32 bits of the hash of a gate's key: murmur3's 64-bit finaliser, so
+/// that every bit of both operands reaches every bit of the hash. (The
+/// table holds the gates of wires with many users, whose keys differ only
+/// in `a`; FxHash's top 32 bits took just 6 bits of `a`, and a program
+/// XORing one wire into thousands spent seconds probing.)
 #[inline(always)]
 fn hash32(kind: GateKind, a: WireId, b: WireId) -> u32 {
-    let key = (u64::from(a.get()) << 32 | u64::from(b.get())) ^ (u64::from(kind.tag()) << 63);
-    (FxBuildHasher.hash_one(key) >> 32) as u32
+    let mut x = (u64::from(a.get()) << 32 | u64::from(b.get())) ^ (u64::from(kind.tag()) << 62);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^= x >> 33;
+    (x >> 32) as u32
 }
 
 /// The table's 64-bit hash from the stored 32 bits: hashbrown takes the
@@ -62,6 +69,19 @@ fn hash32(kind: GateKind, a: WireId, b: WireId) -> u32 {
 #[inline(always)]
 fn spread(h: u32) -> u64 {
     u64::from(h) << 32 | u64::from(h)
+}
+
+/// `table[k] = value`, growing `table` (with [`NONE`]) to hold entry `k`.
+#[inline(always)]
+fn set(table: &mut Vec<u32>, k: usize, value: u32) {
+    match table.len().cmp(&k) {
+        std::cmp::Ordering::Greater => table[k] = value,
+        std::cmp::Ordering::Equal => table.push(value),
+        std::cmp::Ordering::Less => {
+            table.resize(k, NONE);
+            table.push(value);
+        }
+    }
 }
 
 impl Strash {
@@ -96,14 +116,10 @@ impl Strash {
         };
         if len < CHAIN {
             gates.push(Gate { a, b, out: fresh(), kind });
-            if self.head.len() <= b.index() {
-                self.head.resize(b.index() + 1, NONE);
-            }
-            if self.prev.len() <= index {
-                self.prev.resize(index + 1, NONE);
-            }
-            self.prev[index] = first;
-            self.head[b.index()] = i;
+            // Both tables grow as the wires and gates do (usually by one:
+            // `b` the newest wire, `index` the next gate).
+            set(&mut self.prev, index, first);
+            set(&mut self.head, b.index(), i);
             return None;
         }
         let h = hash32(kind, a, b);
