@@ -328,7 +328,7 @@ impl Builder {
     /// negation tracking, so that no later gate reuses their wires (a
     /// loop's body: its wires hold a different value each iteration).
     pub fn forget_since(&mut self, from: usize) {
-        for (i, g) in self.gates.iter().enumerate().skip(from) {
+        for g in self.gates.iter().skip(from) {
             if g.kind == GateKind::Inv {
                 if self.negation_of.get(&g.out) == Some(&g.a) {
                     self.negation_of.remove(&g.out);
@@ -336,10 +336,9 @@ impl Builder {
                 if self.negated.get(&g.a) == Some(&g.out) {
                     self.negated.remove(&g.a);
                 }
-            } else {
-                self.strash.forget(&self.gates, i);
             }
         }
+        self.strash.forget_since(&self.gates, from);
     }
 
     /// Drops the gates from index `len` on, as if they had never been
@@ -424,22 +423,31 @@ impl Builder {
         if self.wires_exhausted {
             return Err(BuildError::TooManyWires);
         }
-        let n = self.next_wire as usize;
+        // The hashing tables go before the wire map is allocated (on a
+        // large program they are half as large as the gates).
+        let Builder { gates, next_wire, inputs, outputs, strash, negation_of, negated, .. } = self;
+        drop((strash, negation_of, negated));
+        if let Some(specs) = numbered_in_order(&inputs, &gates, next_wire) {
+            // Already numbered as a circuit is (the compiler declares its
+            // inputs before any gate): no wire map and no pass to rewrite.
+            return Ok(Circuit::from_parts_unchecked(next_wire, specs, outputs, gates));
+        }
+        let n = next_wire as usize;
         // Old SSA wire → new wire. Inputs first, then the rest in order.
         let mut map = vec![u32::MAX; n];
         map[0] = 0;
         map[1] = 1;
         let mut next = WireId::FIRST_FREE;
-        let mut inputs = Vec::with_capacity(self.inputs.len());
-        for (mut input, bits) in self.inputs {
+        let mut specs = Vec::with_capacity(inputs.len());
+        for (mut input, bits) in inputs {
             input.first_wire = next;
             for w in bits {
                 map[w.index()] = next;
                 next += 1;
             }
-            inputs.push(input);
+            specs.push(input);
         }
-        let mut gates = self.gates;
+        let mut gates = gates;
         for g in &mut gates {
             // Gate outputs are fresh wires written once; give them the next slot.
             map[g.out.index()] = next;
@@ -448,15 +456,36 @@ impl Builder {
             g.b = WireId::new(map[g.b.index()]);
             g.out = WireId::new(map[g.out.index()]);
         }
-        let mut outputs = self.outputs;
+        let mut outputs = outputs;
         for o in &mut outputs {
             for w in &mut o.wires {
                 *w = WireId::new(map[w.index()]);
             }
         }
-        Ok(Circuit::from_parts_unchecked(next, inputs, outputs, gates))
+        Ok(Circuit::from_parts_unchecked(next, specs, outputs, gates))
     }
 }
+/// The inputs with their first wires, if the builder's wires already are
+/// a circuit's numbering: the inputs on `2, 3, …` in declaration order,
+/// then gate `i` writing wire `2 + input bits + i`, and no other wire.
+fn numbered_in_order(inputs: &[(Input, Bits)], gates: &[Gate], next_wire: u32) -> Option<Vec<Input>> {
+    let mut next = WireId::FIRST_FREE;
+    let mut specs = Vec::with_capacity(inputs.len());
+    for (input, bits) in inputs {
+        specs.push(Input { first_wire: next, ..input.clone() });
+        for w in bits {
+            if w.get() != next {
+                return None;
+            }
+            next = next.checked_add(1)?;
+        }
+    }
+    let first_gate_wire = next;
+    let all = u32::try_from(gates.len()).ok().and_then(|n| first_gate_wire.checked_add(n))?;
+    let in_order = gates.iter().zip(first_gate_wire..).all(|(g, w)| g.out.get() == w);
+    (all == next_wire && in_order).then_some(specs)
+}
+
 /// The next fresh wire (`*next`), counting on; past `u32::MAX` the builder
 /// is marked exhausted (reported when it finishes) instead of wrapping.
 fn take_wire(next: &mut u32, exhausted: &mut bool) -> WireId {

@@ -28,30 +28,20 @@ pub struct Stats {
 }
 
 impl Circuit {
-    /// Computes the [`Stats`] in one pass over the gates.
+    /// Computes the [`Stats`] in one pass over the gates (two if the AND
+    /// depth reaches 65,535).
     pub fn stats(&self) -> Stats {
         let (mut and, mut xor, mut inv) = (0u64, 0u64, 0u64);
-        let mut depth = vec![0u32; self.num_wires() as usize];
-        let mut and_depth = 0;
         for g in self.gates() {
-            let d = depth[g.a.index()].max(depth[g.b.index()]);
-            let d = match g.kind {
-                GateKind::And => {
-                    and += 1;
-                    d + 1
-                }
-                GateKind::Xor => {
-                    xor += 1;
-                    d
-                }
-                GateKind::Inv => {
-                    inv += 1;
-                    d
-                }
-            };
-            depth[g.out.index()] = d;
-            and_depth = and_depth.max(d);
+            match g.kind {
+                GateKind::And => and += 1,
+                GateKind::Xor => xor += 1,
+                GateKind::Inv => inv += 1,
+            }
         }
+        // The depths in 16 bits where they fit: half the memory of 32, so
+        // that a large circuit's table stays in the caches longer.
+        let and_depth = and_depth_u16(self).unwrap_or_else(|| and_depth_u32(self));
         Stats {
             and,
             xor,
@@ -61,6 +51,65 @@ impl Circuit {
             and_depth,
             inputs: self.inputs().iter().map(|i| (i.name.clone(), i.party, i.width)).collect(),
             outputs: self.outputs().iter().map(|o| (o.name.clone(), o.visibility, o.width())).collect(),
+        }
+    }
+}
+
+/// The AND depth of `circuit`, the depths kept in 16 bits; `None` if it
+/// reaches 65,535.
+fn and_depth_u16(circuit: &Circuit) -> Option<u32> {
+    let mut depth = vec![0u16; circuit.num_wires() as usize];
+    let mut deepest = 0;
+    for g in circuit.gates() {
+        let d = depth[g.a.index()].max(depth[g.b.index()]);
+        let d = if g.kind == GateKind::And { d.checked_add(1).filter(|&d| d < u16::MAX)? } else { d };
+        depth[g.out.index()] = d;
+        deepest = deepest.max(d);
+    }
+    Some(u32::from(deepest))
+}
+
+/// The AND depth of `circuit`, the depths kept in 32 bits.
+fn and_depth_u32(circuit: &Circuit) -> u32 {
+    let mut depth = vec![0u32; circuit.num_wires() as usize];
+    let mut deepest = 0;
+    for g in circuit.gates() {
+        let d = depth[g.a.index()].max(depth[g.b.index()]);
+        let d = if g.kind == GateKind::And { d.saturating_add(1) } else { d };
+        depth[g.out.index()] = d;
+        deepest = deepest.max(d);
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::circuit::{Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
+
+    /// A chain of `n` ANDs (each of the previous result and the input),
+    /// with a free gate after each: AND depth `n`.
+    fn chain(n: u32) -> Circuit {
+        let x = WireId::new(2);
+        let mut gates = Vec::new();
+        let mut last = x;
+        for k in 0..n {
+            let w = WireId::new(3 + 2 * k);
+            gates.push(Gate::and(last, x, w));
+            gates.push(Gate::inv(w, WireId::new(w.get() + 1)));
+            last = WireId::new(w.get() + 1);
+        }
+        let out = Output { name: "o".into(), visibility: Visibility::Both, wires: vec![last] };
+        Circuit::new(3 + 2 * n, vec![InputSpec::new("x", Party::Garbler, 1)], vec![out], gates).unwrap()
+    }
+
+    #[test]
+    fn and_depth_past_sixteen_bits() {
+        for n in [0, 1, 65_533, 65_534, 65_535, 65_536, 70_000] {
+            let s = chain(n).stats();
+            assert_eq!(
+                (s.and_depth, s.and, s.inv, s.gates),
+                (n, u64::from(n), u64::from(n), 2 * u64::from(n))
+            );
         }
     }
 }

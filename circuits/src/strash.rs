@@ -1,35 +1,66 @@
 //! Structural hashing for the [`crate::Builder`]: which gate already
 //! computes `kind(a, b)`, so that building it again returns its wire.
 //!
-//! The table holds, per gate, its index in the builder's gate list and 32
-//! bits of its key's hash (8 bytes an entry, in hashbrown's `HashTable`);
-//! the key itself is read back from the gate on the rare probe whose tag
-//! matches. A map from the 8-byte key to the 4-byte wire took 16 bytes an
-//! entry. On large programs the table outgrows the caches and nearly
-//! every probe misses (a profile of compiling a 27.7 M-gate dot product:
-//! half the time in the insert's store); a table half the size misses less
-//! often and needs less memory. The stored hash lets the table grow
-//! without reading the gates back (an earlier version that stored the
-//! index alone spent most of its time re-reading gates while growing).
+//! **Chains by the younger operand.** The builder's wires are SSA and
+//! numbered in creation order, and it orders a gate's operands `a ≤ b`,
+//! so a gate `kind(a, b)` can only have been built after `b` existed. The
+//! gates are therefore kept in one chain per wire `b`, newest first: `head[b]`
+//! is the newest gate whose larger operand is `b`, `prev[i]` the one
+//! before gate `i` in its chain (4 bytes per wire and 4 per gate, no load
+//! factor and nothing to rehash). A look-up walks the chain of `b`. Nearly
+//! always `b` is a wire made a few gates earlier and its users are the
+//! last few gates, so the walk reads memory that is still in the cache;
+//! the hash table this replaced (`(gate index, hash32)` buckets in
+//! hashbrown) took a cache and a TLB miss on nearly every gate of a large
+//! program (`BENCHMARKS.md`, issue 16).
+//!
+//! **Bounded walks.** A chain holds at most [`CHAIN`] gates; the gates of
+//! a wire with more users than that go to an ordinary hash table of
+//! `(gate index, hash32)` (the old table, which stays empty on most
+//! programs), which a look-up probes only when the chain is full. So a
+//! look-up costs at most [`CHAIN`] steps and one probe, and it finds
+//! exactly what a single table would: the table holds the gates of `b`
+//! only while its chain is full, which forgetting a suffix of the gates
+//! (the only removal there is) keeps true, since the chain holds `b`'s
+//! oldest gates.
 
 use hashbrown::hash_table::{Entry, HashTable};
-use rustc_hash::FxBuildHasher;
-use std::hash::BuildHasher;
 
 use crate::circuit::{Gate, GateKind, WireId};
+
+/// The most gates one wire's chain holds.
+const CHAIN: u32 = 32;
+
+/// No gate (end of a chain, or a wire no gate has as its larger operand).
+const NONE: u32 = u32::MAX;
 
 /// Gates by `(kind, a, b)`, operands ordered; INV gates are not in it.
 #[derive(Debug, Default)]
 pub(crate) struct Strash {
-    /// `(gate index, hash32)`.
-    table: HashTable<(u32, u32)>,
+    /// `head[b]`: the newest chained gate whose larger operand is `b`.
+    head: Vec<u32>,
+    /// `prev[i]`: the chained gate before gate `i` in its chain (indexed
+    /// by gate; entries of gates not chained are unused).
+    prev: Vec<u32>,
+    /// The gates past the first [`CHAIN`] of their operand `b`: `(gate
+    /// index, hash32)`.
+    overflow: HashTable<(u32, u32)>,
 }
 
-/// 32 bits of the hash of a gate's key.
+/// 32 bits of the hash of a gate's key: murmur3's 64-bit finaliser, so
+/// that every bit of both operands reaches every bit of the hash. (The
+/// table holds the gates of wires with many users, whose keys differ only
+/// in `a`; FxHash's top 32 bits took just 6 bits of `a`, and a program
+/// XORing one wire into thousands spent seconds probing.)
 #[inline(always)]
 fn hash32(kind: GateKind, a: WireId, b: WireId) -> u32 {
-    let key = (u64::from(a.get()) << 32 | u64::from(b.get())) ^ (u64::from(kind.tag()) << 63);
-    (FxBuildHasher.hash_one(key) >> 32) as u32
+    let mut x = (u64::from(a.get()) << 32 | u64::from(b.get())) ^ (u64::from(kind.tag()) << 62);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^= x >> 33;
+    (x >> 32) as u32
 }
 
 /// The table's 64-bit hash from the stored 32 bits: hashbrown takes the
@@ -38,6 +69,19 @@ fn hash32(kind: GateKind, a: WireId, b: WireId) -> u32 {
 #[inline(always)]
 fn spread(h: u32) -> u64 {
     u64::from(h) << 32 | u64::from(h)
+}
+
+/// `table[k] = value`, growing `table` (with [`NONE`]) to hold entry `k`.
+#[inline(always)]
+fn set(table: &mut Vec<u32>, k: usize, value: u32) {
+    match table.len().cmp(&k) {
+        std::cmp::Ordering::Greater => table[k] = value,
+        std::cmp::Ordering::Equal => table.push(value),
+        std::cmp::Ordering::Less => {
+            table.resize(k, NONE);
+            table.push(value);
+        }
+    }
 }
 
 impl Strash {
@@ -53,37 +97,68 @@ impl Strash {
         fresh: impl FnOnce() -> WireId,
     ) -> Option<WireId> {
         let index = gates.len();
+        let first = self.head.get(b.index()).copied().unwrap_or(NONE);
+        let mut j = first;
+        let mut len = 0;
+        while j != NONE {
+            let g = &gates[j as usize];
+            if g.a == a && g.kind == kind && g.b == b {
+                return Some(g.out);
+            }
+            len += 1;
+            j = self.prev[j as usize];
+        }
+        // Past 2^32 - 1 gates the wires have run out too (the builder
+        // reports it); such a gate is just not shared.
+        let Some(i) = u32::try_from(index).ok().filter(|&i| i != NONE) else {
+            gates.push(Gate { a, b, out: fresh(), kind });
+            return None;
+        };
+        if len < CHAIN {
+            gates.push(Gate { a, b, out: fresh(), kind });
+            // Both tables grow as the wires and gates do (usually by one:
+            // `b` the newest wire, `index` the next gate).
+            set(&mut self.prev, index, first);
+            set(&mut self.head, b.index(), i);
+            return None;
+        }
         let h = hash32(kind, a, b);
         let list: &[Gate] = gates;
-        let same = |&(i, hi): &(u32, u32)| {
-            hi == h && {
-                let g = &list[i as usize];
+        let same = |&(k, hk): &(u32, u32)| {
+            hk == h && {
+                let g = &list[k as usize];
                 g.kind == kind && g.a == a && g.b == b
             }
         };
-        match self.table.entry(spread(h), same, |&(_, hi)| spread(hi)) {
+        match self.overflow.entry(spread(h), same, |&(_, hk)| spread(hk)) {
             Entry::Occupied(e) => Some(gates[e.get().0 as usize].out),
             Entry::Vacant(slot) => {
                 gates.push(Gate { a, b, out: fresh(), kind });
-                // Past 2^32 gates the wires have run out too (the builder
-                // reports it); such a gate is just not shared.
-                if let Ok(i) = u32::try_from(index) {
-                    slot.insert((i, h));
-                }
+                slot.insert((i, h));
                 None
             }
         }
     }
 
-    /// Forgets gate `index` of `gates` (a no-op for gates not recorded).
-    pub(crate) fn forget(&mut self, gates: &[Gate], index: usize) {
-        let g = &gates[index];
-        if g.kind == GateKind::Inv {
-            return;
-        }
-        if let Ok(e) = self.table.find_entry(spread(hash32(g.kind, g.a, g.b)), |&(i, _)| i as usize == index)
-        {
-            e.remove();
+    /// Forgets gates `from..` of `gates` (a no-op for gates not recorded,
+    /// or already forgotten).
+    pub(crate) fn forget_since(&mut self, gates: &[Gate], from: usize) {
+        // Newest first: a chained gate is then the head of its chain.
+        for (i, g) in gates.iter().enumerate().skip(from).rev() {
+            if g.kind == GateKind::Inv {
+                continue;
+            }
+            match self.head.get_mut(g.b.index()) {
+                Some(h) if *h as usize == i => *h = self.prev[i],
+                _ if !self.overflow.is_empty() => {
+                    let e =
+                        self.overflow.find_entry(spread(hash32(g.kind, g.a, g.b)), |&(k, _)| k as usize == i);
+                    if let Ok(e) = e {
+                        e.remove();
+                    }
+                }
+                _ => {}
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Random circuits through every optimisation pass: the same outputs on
 //! random inputs before and after, and never more AND gates.
 
-use garblet_circuits::opt::{fold_constants, optimize, remove_dead_gates, renumber_wires, structural_hash};
+use garblet_circuits::opt::{
+    fold_constants, optimize, optimize_built, remove_dead_gates, renumber_wires, structural_hash,
+};
 use garblet_circuits::{Circuit, Gate, GateKind, InputSpec, Output, Party, Visibility, WireId};
 use garblet_testkit::random::ssa_circuit;
 use proptest::prelude::*;
@@ -47,6 +49,71 @@ proptest! {
         prop_assert!(opt.num_wires() <= c.num_wires());
         // Valid: the canonical encoding decodes to the same circuit.
         prop_assert_eq!(Circuit::from_canonical_bytes(&opt.to_canonical_bytes()).unwrap(), opt);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// `optimize_built`'s one-pass dead-gate removal and renumbering of an
+    /// SSA circuit gives exactly the circuit of the two passes.
+    #[test]
+    fn optimize_built_is_dead_gates_then_renumbering(c in ssa_circuit()) {
+        let want = renumber_wires(&remove_dead_gates(&c));
+        prop_assert_eq!(optimize_built(c.clone()), want);
+        // And on a circuit that reuses wires (not SSA: the two passes).
+        let reused = renumber_wires(&c);
+        prop_assert_eq!(optimize_built(reused.clone()), renumber_wires(&remove_dead_gates(&reused)));
+    }
+}
+
+/// The builder's structural hashing finds gates past the first few users
+/// of a wire (its chains hold 32, the rest go to a table), and forgets a
+/// suffix of them exactly.
+#[test]
+fn structural_hashing_of_a_wire_with_many_users() {
+    use garblet_circuits::Builder;
+    let mut b = Builder::new();
+    let xs = b.input("x", Party::Garbler, 100).unwrap();
+    let y = b.input("y", Party::Evaluator, 2).unwrap();
+    // A wire younger than every x, then 100 gates with it as the larger operand.
+    let late = b.and(y[0], y[1]);
+    let first: Vec<WireId> = xs.iter().map(|&x| b.and(x, late)).collect();
+    let xors: Vec<WireId> = xs.iter().map(|&x| b.xor(late, x)).collect();
+    let n = b.gate_count();
+    assert_eq!(n, 201);
+    // Built again, in another order and with the operands swapped: found.
+    for (k, &x) in xs.iter().enumerate().rev() {
+        assert_eq!(b.and(late, x), first[k]);
+        assert_eq!(b.xor(x, late), xors[k]);
+    }
+    assert_eq!(b.gate_count(), n);
+    // Forget gates 11.. (chained and tabled ones): built anew, once.
+    b.forget_since(11);
+    let again: Vec<WireId> = xs.iter().map(|&x| b.and(x, late)).collect();
+    assert_eq!(again[..10], first[..10], "gates before the cut are still found");
+    assert!(again[10..].iter().zip(&first[10..]).all(|(a, f)| a != f), "forgotten gates are not");
+    assert_eq!(b.gate_count(), n + 90);
+    let xors_again: Vec<WireId> = xs.iter().map(|&x| b.xor(x, late)).collect();
+    assert_eq!(b.gate_count(), n + 190);
+    assert_eq!(xs.iter().map(|&x| b.xor(late, x)).collect::<Vec<_>>(), xors_again);
+    assert_eq!(xs.iter().map(|&x| b.and(late, x)).collect::<Vec<_>>(), again);
+    assert_eq!(b.gate_count(), n + 190);
+    // Truncating drops them and their index entries; the gates come back.
+    b.truncate(n);
+    assert_eq!(b.gate_count(), n);
+    let third: Vec<WireId> = xs.iter().map(|&x| b.and(late, x)).collect();
+    assert_eq!(third[..10], first[..10]);
+    assert_eq!(b.gate_count(), n + 90);
+    let y_out = b.xor(third[99], xors[0]);
+    b.output("o", Visibility::Both, vec![y_out]).unwrap();
+    let c = b.finish().unwrap();
+    for v in [0u128, 1, 3, (1 << 100) - 1, 12345] {
+        for yv in 0..4u128 {
+            let l = yv & (yv >> 1) & 1;
+            let want = ((v >> 99) & l) ^ (v & 1) ^ l;
+            assert_eq!(c.eval_u128(&[v, yv]).unwrap(), vec![want]);
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Compile speed: gates of output per second, compiling the examples
-//! (scan, parse, check, lower and optimise); and reading records from CSV,
+//! and an unrolled dot product (scan, parse, check, lower and optimise);
+//! and reading records from CSV,
 //! in bytes per second.
 #![allow(missing_docs)] // criterion_group! generates undocumented public functions
 
@@ -18,6 +19,27 @@ fn compile_speed(c: &mut Criterion) {
         let gates = garblet_compiler::compile(&source, name).map(|p| p.circuit.stats().gates).unwrap_or(0);
         group.throughput(Throughput::Elements(gates));
         group.bench_function(name, |b| b.iter(|| garblet_compiler::compile(&source, name)));
+    }
+    group.finish();
+}
+
+/// An unrolled program: the dot product of `n` pairs of `u32`
+/// (`BENCHMARKS.md`, issue 16: 8,192 pairs are 27.7 M gates; 1,024 here,
+/// 3.5 M gates, so that a sample takes a second or less). The builder's
+/// structural hashing, dead-gate removal and renumbering at scale.
+fn unrolled_speed(c: &mut Criterion) {
+    let mut group = c.benchmark_group("compile_unrolled");
+    group.sample_size(10);
+    {
+        let n = 1024u32;
+        let source = format!(
+            "const N: usize = {n};\nfn main(#[garbler] a: [u32; N], #[evaluator] b: [u32; N]) -> u32 {{\n    let mut s: u32 = 0;\n    for i in 0..N {{ s = s + a[i] * b[i]; }}\n    s\n}}\n"
+        );
+        let name = format!("dot_product_{n}");
+        let gates = garblet_compiler::compile(&source, &name).map(|p| p.circuit.stats().gates).unwrap_or(0);
+        assert!(gates > 0, "{name} compiles");
+        group.throughput(Throughput::Elements(gates));
+        group.bench_function(&name, |b| b.iter(|| garblet_compiler::compile(&source, &name)));
     }
     group.finish();
 }
@@ -53,5 +75,5 @@ fn csv_records(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, compile_speed, csv_records);
+criterion_group!(benches, compile_speed, unrolled_speed, csv_records);
 criterion_main!(benches);

@@ -8,34 +8,43 @@
 
 use super::Lowerer;
 use crate::diag::Span;
-use garblet_circuits::{Circuit, GateKind, LoopedCircuit};
+use garblet_circuits::{Circuit, GateKind, LoopedCircuit, WireId};
 use std::collections::HashMap;
 
 /// Live AND gates per line: gate `g` belongs to the last segment starting at
 /// or before it; a gate is live if an output depends on it.
 pub(super) fn line_costs(circuit: &Circuit, segments: &[(usize, u32)]) -> Vec<(u32, u64)> {
     let gates = circuit.gates();
-    let mut live = vec![false; circuit.num_wires() as usize];
+    // A bit per wire (a byte per wire missed the caches on large programs).
+    let mut live = vec![0u64; (circuit.num_wires() as usize).div_ceil(64)];
+    let set = |live: &mut [u64], w: WireId| live[w.index() / 64] |= 1 << (w.index() % 64);
     for o in circuit.outputs() {
-        for w in &o.wires {
-            live[w.index()] = true;
+        for &w in &o.wires {
+            set(&mut live, w);
         }
     }
-    let mut per_line: HashMap<u32, u64> = HashMap::new();
+    // Counted per segment first (a counter at hand, where a map of lines
+    // hashed once per AND gate), then added up by line.
+    let mut per_segment = vec![0u64; segments.len() + 1];
     let mut seg = segments.len();
     for (i, g) in gates.iter().enumerate().rev() {
         while seg > 0 && segments[seg - 1].0 > i {
             seg -= 1;
         }
-        if !live[g.out.index()] {
+        if live[g.out.index() / 64] >> (g.out.index() % 64) & 1 == 0 {
             continue;
         }
-        live[g.a.index()] = true;
-        live[g.b.index()] = true;
+        set(&mut live, g.a);
+        set(&mut live, g.b);
         if g.kind == GateKind::And {
-            let line = if seg > 0 { segments[seg - 1].1 } else { 0 };
-            *per_line.entry(line).or_default() += 1;
+            per_segment[seg] += 1;
         }
+    }
+    drop(live);
+    let mut per_line: HashMap<u32, u64> = HashMap::new();
+    for (seg, &n) in per_segment.iter().enumerate().filter(|&(_, &n)| n > 0) {
+        let line = if seg > 0 { segments[seg - 1].1 } else { 0 };
+        *per_line.entry(line).or_default() += n;
     }
     let mut v: Vec<(u32, u64)> = per_line.into_iter().filter(|&(_, n)| n > 0).collect();
     v.sort_unstable();
