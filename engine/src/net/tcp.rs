@@ -268,8 +268,16 @@ impl Read for TimedStream {
     }
 }
 
-impl Write for TimedStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+impl TimedStream {
+    /// One write to the socket (`io` makes the system call and returns how
+    /// many of the `len` bytes offered it took), under the I/O timeout, the
+    /// deadline and the trickle rule: partial writes share one timeout, and
+    /// less than [`MIN_SEND_PROGRESS`] bytes within it is a stall.
+    fn send_with(
+        &mut self,
+        len: usize,
+        io: impl FnOnce(&mut TcpStream) -> io::Result<usize>,
+    ) -> io::Result<usize> {
         self.arm(StallDirection::Sending)?;
         if let Some((since, _)) = self.trickle {
             // Partial writes share one timeout between them.
@@ -283,11 +291,11 @@ impl Write for TimedStream {
             self.tcp.set_write_timeout(Some(left))?;
         }
         let began = Instant::now();
-        let r = self.tcp.write(buf);
+        let r = io(&mut self.tcp);
         let n = self.check(r, StallDirection::Sending)?;
         match self.trickle {
-            _ if n == buf.len() && self.trickle.is_none() => {}
-            Some((_, sent)) if n == buf.len() || sent + n >= MIN_SEND_PROGRESS => {
+            _ if n == len && self.trickle.is_none() => {}
+            Some((_, sent)) if n == len || sent + n >= MIN_SEND_PROGRESS => {
                 self.trickle = None;
                 if self.deadline.is_none() {
                     self.tcp.set_write_timeout(Some(self.io_timeout))?;
@@ -299,6 +307,21 @@ impl Write for TimedStream {
         }
         Ok(n)
     }
+}
+
+impl Write for TimedStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send_with(buf.len(), |tcp| tcp.write(buf))
+    }
+
+    /// One `writev` for all of `bufs` (TLS hands over its queued records at
+    /// once; without this, each record would be its own system call), under
+    /// the same timeout, deadline and trickle rule as [`Write::write`].
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.send_with(len, |tcp| tcp.write_vectored(bufs))
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.arm(StallDirection::Sending)?;
         let r = self.tcp.flush();
@@ -338,6 +361,32 @@ mod tests {
         assert!(ours.write(&chunk).is_err());
         assert!(ours.read(&mut [0u8; 4]).is_err());
         assert!(again.elapsed() < Duration::from_millis(100));
+    }
+
+    #[test]
+    fn vectored_writes_to_a_peer_that_takes_nothing_fail_once_within_the_timeout() {
+        // What TLS uses to send its records: the same timeout and final stall.
+        let (mut ours, _frozen) = pair(Duration::from_millis(300));
+        let chunk = vec![0u8; 256 << 10];
+        let mut err = None;
+        // Far more than any socket buffer holds: the writes must stall.
+        for _ in 0..10_000 {
+            let bufs = [io::IoSlice::new(&chunk), io::IoSlice::new(&chunk[..1000])];
+            if let Err(e) = ours.write_vectored(&bufs) {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = err.expect("socket buffers never filled");
+        let stalled = Stalled::find(&err).copied().expect("a Stalled error");
+        assert_eq!(stalled.direction, StallDirection::Sending);
+        // The first stall is final, for plain and vectored writes alike.
+        for e in [
+            ours.write_vectored(&[io::IoSlice::new(&chunk)]).unwrap_err(),
+            ours.read(&mut [0u8; 4]).unwrap_err(),
+        ] {
+            assert_eq!(Stalled::find(&e).copied(), Some(stalled));
+        }
     }
 
     #[test]
