@@ -17,10 +17,10 @@
 //! s_i ← Z_ℓ, M_i = s_i·G
 //! R_i ← uniform point (r_{1−c_i} = R_i)
 //! r_{c_i} = M_i − H_i(r_{1−c_i})
-//!                 ── n, (r_0, r_1)_1..n ──▶   reject malformed points
 //!                                              a ← Z_ℓ, A = a·G
-//!                                              B_i^j = r_j + H_i(r_{1−j}), reject the identity
 //! reject A if malformed or identity ◀── A ──
+//!                 ── n, (r_0, r_1)_1..n ──▶   reject malformed points
+//!                                              B_i^j = r_j + H_i(r_{1−j}), reject the identity
 //! k_i = K(ctx, i, c_i, r_0, r_1, A, s_i·A)    k_i^j = K(ctx, i, j, r_0, r_1, A, a·B_i^j)
 //! ```
 //!
@@ -34,11 +34,13 @@
 //! gets each input label from one base OT, of which it is the *receiver*.
 //! With Chou–Orlandi ([`super::base`]) the sender speaks first, so an
 //! evaluator that connects must wait a round trip for the garbler's `A`
-//! before its OT can start. Here the receiver's message needs nothing from
-//! the sender: it goes out in the evaluator's first flight, with its hello,
-//! and the garbler answers `A` in the flight that carries the tables. The
-//! run is half a round trip shorter (3½ round trips from TCP connect to
-//! both results, TLS included; `docs/PROTOCOL.md`).
+//! before its OT can start. Here neither party's message depends on the
+//! other's: the receiver's pairs go out in the evaluator's first flight,
+//! with its hello, and `A` with the garbler's hello; each side computes its
+//! keys once it holds the other's message, both at once. The run is half a
+//! round trip shorter (3½ round trips from TCP connect to both results,
+//! TLS included; `docs/PROTOCOL.md`), and the evaluator's key computation
+//! overlaps the garbler's.
 //!
 //! # Security
 //!
@@ -204,12 +206,60 @@ impl ReceiverStart {
     }
 }
 
-/// Sender of `n` random OTs: reads the receiver's message, sends `A`
-/// (buffered: the caller flushes, or the next read does), and returns the
-/// `n` key pairs `[k^0, k^1]`.
+/// The sender's side after its message: `A = a·G` is sent, the receiver's
+/// pairs not yet read. `A` depends on nothing from the receiver, so a
+/// session sends it with its hello: the receiver then computes its keys
+/// while the sender computes its own.
+pub struct SenderStart {
+    a: Zeroizing<Scalar>,
+    big_a_c: CompressedRistretto,
+}
+
+impl std::fmt::Debug for SenderStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SenderStart")
+    }
+}
+
+impl SenderStart {
+    /// Draws `a` and sends `A = a·G` (buffered: the caller flushes, or the
+    /// next read does).
+    pub fn send<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<SenderStart, OtError> {
+        let a = Zeroizing::new(random_scalar(prg));
+        let big_a_c = RistrettoPoint::mul_base(&a).compress();
+        ch.send_bytes(big_a_c.as_bytes())?;
+        Ok(SenderStart { a, big_a_c })
+    }
+
+    /// Reads the receiver's count and pairs and returns the `n` key pairs
+    /// `[k^0, k^1]`.
+    pub fn finish<T: Read + Write>(
+        self,
+        ch: &mut Channel<T>,
+        n: usize,
+        context: &[u8; 32],
+    ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
+        finish_send(ch, self, n, context)
+    }
+}
+
+/// Sender of `n` random OTs: sends `A`, reads the receiver's message, and
+/// returns the `n` key pairs `[k^0, k^1]`.
 pub fn send_random<T: Read + Write>(
     ch: &mut Channel<T>,
     prg: &mut Prg,
+    n: usize,
+    context: &[u8; 32],
+) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
+    if n > MAX_BASE_OTS {
+        return Err(OtError::InvalidInput("too many base OTs requested"));
+    }
+    SenderStart::send(ch, prg)?.finish(ch, n, context)
+}
+
+fn finish_send<T: Read + Write>(
+    ch: &mut Channel<T>,
+    SenderStart { a, big_a_c }: SenderStart,
     n: usize,
     context: &[u8; 32],
 ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
@@ -229,9 +279,6 @@ pub fn send_random<T: Read + Write>(
             [0, 1].map(|k| CompressedRistretto(<[u8; 32]>::try_from([r0, r1][k]).unwrap_or_default()))
         })
         .collect();
-    let a = Zeroizing::new(random_scalar(prg));
-    let big_a_c = RistrettoPoint::mul_base(&a).compress();
-    ch.send_bytes(big_a_c.as_bytes())?;
     // Decoding, the hashes onto the group and a·B_i^j, the sender's whole
     // cost, over the pool (the receiver waits); the first failing point in
     // message order is the error.
@@ -374,14 +421,21 @@ mod tests {
     /// Runs the sender against a hand-made receiver message.
     fn sender_against(message: Vec<u8>, n: usize) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
         let (a, b) = memory_pair();
-        let mut peer = Channel::new(b);
-        peer.send_bytes(&message).unwrap();
-        peer.flush().unwrap();
-        // Closed: a short message ends in a typed error, not a wait.
-        drop(peer);
+        // The peer sends its message, takes `A`, and closes: a short
+        // message ends in a typed error, not a wait.
+        let peer = std::thread::spawn(move || {
+            let mut peer = Channel::new(b);
+            // (A sender that refuses at once may have gone already.)
+            let _ = peer.send_bytes(&message).and_then(|()| peer.flush());
+            let mut big_a = [0u8; 32];
+            let _ = peer.recv_bytes(&mut big_a);
+        });
         let mut ch = Channel::new(a);
         let mut prg = Prg::from_seed(Block::new(3));
-        send_random(&mut ch, &mut prg, n, &CTX)
+        let got = send_random(&mut ch, &mut prg, n, &CTX);
+        drop(ch);
+        peer.join().unwrap();
+        got
     }
 
     fn honest_message(n: usize) -> Vec<u8> {

@@ -60,7 +60,10 @@ pub(crate) enum EarlyOt {
     BaseSender(base::SenderStart),
     /// Below the extension threshold: the Masny–Rindal receiver's message,
     /// one OT per input bit (the evaluator is their receiver).
-    Direct(endemic::ReceiverStart),
+    DirectReceiver(endemic::ReceiverStart),
+    /// Below the extension threshold, the garbler's side: the Masny–Rindal
+    /// sender's `A`, which depends on nothing from the evaluator.
+    DirectSender(endemic::SenderStart),
 }
 
 /// What a direction's OT starts from: its first message if it already went
@@ -101,8 +104,8 @@ fn use_extension(config: &SessionConfig, n: usize) -> bool {
 /// and below the threshold every bit is its own Masny–Rindal OT
 /// (`ot::endemic`), which a receiver cannot make inconsistent.
 ///
-/// `ot`: the session id the keys and the check are bound to ([`OtStart`];
-/// the garbler never speaks first in the OT).
+/// `ot`: the session id the keys and the check are bound to, and `A` if it
+/// went out with the hello ([`OtStart`]).
 pub(crate) fn ot_send_labels<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
@@ -123,10 +126,15 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
         send(ch, config, prg, delta, ot.binding(), &mut zero)?;
     } else {
         // One random OT per bit, derandomised into a correlated OT by
-        // sending k0 ⊕ k1 ⊕ Δ after `A`: the receiver holds one of k0, k1
-        // and so learns exactly one of the two labels.
+        // sending k0 ⊕ k1 ⊕ Δ: the receiver holds one of k0, k1 and so
+        // learns exactly one of the two labels.
         config.enter(Phase::BaseOt, ch);
-        let keys = endemic::send_random(ch, prg, n, &ot.session_id)?;
+        let started = match ot.early {
+            Some(EarlyOt::DirectSender(s)) => s,
+            Some(EarlyOt::BaseSender(_) | EarlyOt::DirectReceiver(_)) => return Err(SessionError::Internal),
+            None => endemic::SenderStart::send(ch, prg)?,
+        };
+        let keys = started.finish(ch, n, &ot.session_id)?;
         let corrections: Zeroizing<Vec<Block>> =
             Zeroizing::new(keys.iter().map(|[k0, k1]| *k0 ^ *k1 ^ delta.as_block()).collect());
         for (z, [k0, _]) in zero.iter_mut().zip(keys.iter()) {
@@ -194,7 +202,9 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
         (true, early) => {
             let started = match early {
                 Some(EarlyOt::BaseSender(s)) => Some(s),
-                Some(EarlyOt::Direct(_)) => return Err(SessionError::Internal),
+                Some(EarlyOt::DirectReceiver(_) | EarlyOt::DirectSender(_)) => {
+                    return Err(SessionError::Internal)
+                }
                 None => None,
             };
             let receive = match config.ot {
@@ -206,8 +216,10 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
         (false, early) => {
             config.enter(Phase::BaseOt, ch);
             let started = match early {
-                Some(EarlyOt::Direct(s)) => s,
-                Some(EarlyOt::BaseSender(_)) => return Err(SessionError::Internal),
+                Some(EarlyOt::DirectReceiver(s)) => s,
+                Some(EarlyOt::BaseSender(_) | EarlyOt::DirectSender(_)) => {
+                    return Err(SessionError::Internal)
+                }
                 None => endemic::ReceiverStart::send(ch, prg, bits)?,
             };
             let keys = started.finish(ch, &ot.session_id)?;
@@ -459,16 +471,18 @@ pub(crate) fn garbler_output_label(garbled: &[GarbledOutputs], index: usize, val
 /// The primary hello: a fresh nonce, ours sent, the peer's read and
 /// compared — or, when a service has read the peer's hello first
 /// (`read_first`), ours sent in answer and compared. Returns both, and the
-/// OT's first message when `early_ot_bits` sent it.
+/// OT's first message when `pipeline` sent it.
 ///
-/// `early_ot_bits` (the evaluator's input bits, in a run with one
-/// direction, `semi-honest`) saves a round trip: the first message of the
-/// OT that carries them goes out in the same flight as the evaluator's
-/// hello, before the peer's hello is read. That message uses no secret the
-/// peer could learn from it: Chou–Orlandi's `A` is a fresh random point,
-/// Masny–Rindal's receiver message a pair of independent uniform points per
+/// `pipeline` (a run with one direction, `semi-honest`) saves round trips:
+/// this party's first message of the OT that carries the evaluator's bits
+/// (`evaluator_bits`: the evaluator's own; empty on the garbler's side)
+/// goes out in the same flight as its hello, before the peer's hello is
+/// read. No such message uses a secret the peer could learn from it:
+/// Chou–Orlandi's and Masny–Rindal's `A` are fresh random points, the
+/// Masny–Rindal receiver's message a pair of independent uniform points per
 /// bit whatever the bit (`ot::endemic`); if the hellos differ, the run
 /// stops all the same.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn open<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
@@ -476,19 +490,22 @@ pub(crate) fn open<T: Read + Write>(
     role: Party,
     prg: &mut Prg,
     read_first: Option<Hello>,
-    early_ot_bits: Option<&[bool]>,
+    pipeline: bool,
+    evaluator_bits: &[bool],
 ) -> Result<(Hello, Hello, Option<EarlyOt>), SessionError> {
     let ours = Hello::new(program, role, config, Link::Primary, hello::fresh_nonce(prg));
+    let n = program.input_bits_of(Party::Evaluator);
     let early = |ch: &mut Channel<T>, prg: &mut Prg| -> Result<Option<EarlyOt>, SessionError> {
-        Ok(match early_ot_bits {
-            Some(bits) if !bits.is_empty() && role == Party::Evaluator => {
-                Some(if use_extension(config, bits.len()) {
-                    EarlyOt::BaseSender(base::SenderStart::send(ch, prg)?)
-                } else {
-                    EarlyOt::Direct(endemic::ReceiverStart::send(ch, prg, bits)?)
-                })
+        if !pipeline || n == 0 {
+            return Ok(None);
+        }
+        Ok(match (role, use_extension(config, n)) {
+            (Party::Evaluator, true) => Some(EarlyOt::BaseSender(base::SenderStart::send(ch, prg)?)),
+            (Party::Evaluator, false) => {
+                Some(EarlyOt::DirectReceiver(endemic::ReceiverStart::send(ch, prg, evaluator_bits)?))
             }
-            _ => None,
+            (Party::Garbler, false) => Some(EarlyOt::DirectSender(endemic::SenderStart::send(ch, prg)?)),
+            (Party::Garbler, true) => None,
         })
     };
     match read_first {

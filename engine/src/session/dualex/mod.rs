@@ -169,7 +169,7 @@ pub(crate) fn handshake<A: Read + Write, B: Read + Write>(
     program: &SessionProgram<'_>,
     prg: &mut Prg,
 ) -> Result<([u8; 32], Channel<B>), SessionError> {
-    let (ours, peer, _) = steps::open(primary, config, program, role, prg, None, None)?;
+    let (ours, peer, _) = steps::open(primary, config, program, role, prg, None, false, &[])?;
     let session_id = hello::session_id(&ours, &peer);
     let mut secondary = Channel::new(open_secondary().map_err(SessionError::SecondConnection)?);
     hello::exchange(&mut secondary, &Hello::new(program, role.peer(), config, Link::Secondary, session_id))?;

@@ -1,5 +1,5 @@
-//! The semi-honest-mode garbler: hello, OT as sender (the evaluator
-//! speaks first in it), its own input labels, the tables, the
+//! The semi-honest-mode garbler: hello (with the Masny–Rindal OTs' `A`
+//! when the evaluator has few input bits), OT as sender, its own input labels, the tables, the
 //! evaluator's decoding bits and its transcript hash in one flight, then
 //! its own outputs from the evaluator's colour bits, checked against the
 //! hash of its labels.
@@ -31,7 +31,8 @@ pub(crate) fn run<T: Read + Write>(
     let start = Instant::now();
     let own_bits = inputs.bits_for(program, Party::Garbler)?;
     let mut prg = config.prg();
-    let (ours, peer, _) = steps::open(ch, config, program, Party::Garbler, &mut prg, read_first, None)?;
+    let (ours, peer, started) =
+        steps::open(ch, config, program, Party::Garbler, &mut prg, read_first, true, &[])?;
     let session_id = hello::session_id(&ours, &peer);
     let reveal = program.visible_ranges(Party::Evaluator);
     let garbled = steps::garble_direction(
@@ -43,7 +44,7 @@ pub(crate) fn run<T: Read + Write>(
         &mut prg,
         &reveal,
         progress,
-        steps::OtStart::new(&session_id, None),
+        steps::OtStart::new(&session_id, started),
     )?;
     // Our transcript hash closes the flight of the tables and decoding
     // bits: the evaluator checks it before it returns anything.
