@@ -113,14 +113,33 @@ pub fn send_random<T: Read + Write>(
 /// sent, the `B_i` not yet read. A session sends `A` in the same flight as
 /// its hello ([`SenderStart::send`] before reading the peer's hello), which
 /// saves a round trip: `A` depends on nothing but fresh randomness.
-pub struct SenderStart {
-    a: Zeroizing<Scalar>,
-    big_a_c: CompressedRistretto,
+#[derive(Debug)]
+pub struct SenderStart(Ephemeral);
+
+/// A fresh Diffie–Hellman key pair whose public half went to the peer:
+/// the first message of a Chou–Orlandi sender and of a Masny–Rindal
+/// sender ([`super::endemic`]) alike.
+pub(crate) struct Ephemeral {
+    /// The secret scalar `a`.
+    pub(crate) a: Zeroizing<Scalar>,
+    /// `A = a·G`, as sent.
+    pub(crate) public: CompressedRistretto,
 }
 
-impl std::fmt::Debug for SenderStart {
+impl std::fmt::Debug for Ephemeral {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SenderStart")
+        f.write_str("Ephemeral")
+    }
+}
+
+impl Ephemeral {
+    /// Draws `a` and sends `A = a·G` (buffered: the caller flushes, or the
+    /// next read does).
+    pub(crate) fn send<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<Ephemeral, OtError> {
+        let a = Zeroizing::new(random_scalar(prg));
+        let public = RistrettoPoint::mul_base(&a).compress();
+        ch.send_bytes(public.as_bytes())?;
+        Ok(Ephemeral { a, public })
     }
 }
 
@@ -128,10 +147,7 @@ impl SenderStart {
     /// Draws `a` and sends `A = a·G` (buffered: the caller flushes, or the
     /// next read does).
     pub fn send<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<SenderStart, OtError> {
-        let a = Zeroizing::new(random_scalar(prg));
-        let big_a_c = RistrettoPoint::mul_base(&a).compress();
-        ch.send_bytes(big_a_c.as_bytes())?;
-        Ok(SenderStart { a, big_a_c })
+        Ephemeral::send(ch, prg).map(SenderStart)
     }
 
     /// Reads the receiver's `n` and `B_i` and returns the `n` key pairs, as
@@ -144,8 +160,8 @@ impl SenderStart {
         if n > MAX_BASE_OTS {
             return Err(OtError::InvalidInput("too many base OTs requested"));
         }
-        let SenderStart { a, big_a_c } = self;
-        finish_send(ch, &a, &big_a_c, n)
+        let SenderStart(Ephemeral { a, public }) = self;
+        finish_send(ch, &a, &public, n)
     }
 }
 
@@ -250,7 +266,7 @@ pub fn receive_random<T: Read + Write>(
 }
 
 /// A uniformly random scalar from 512 PRG bits (reduced mod ℓ).
-fn random_scalar(prg: &mut Prg) -> Scalar {
+pub(crate) fn random_scalar(prg: &mut Prg) -> Scalar {
     let mut wide = [0u8; 64];
     prg.fill_bytes(&mut wide);
     let s = Scalar::from_bytes_mod_order_wide(&wide);
@@ -259,7 +275,7 @@ fn random_scalar(prg: &mut Prg) -> Scalar {
 }
 
 /// Decodes a peer's point: rejects non-canonical encodings and the identity.
-fn decode_point(bytes: &[u8; 32], index: usize) -> Result<RistrettoPoint, OtError> {
+pub(crate) fn decode_point(bytes: &[u8; 32], index: usize) -> Result<RistrettoPoint, OtError> {
     let p = CompressedRistretto(*bytes).decompress().ok_or(OtError::MalformedPoint { index })?;
     if p.is_identity() {
         return Err(OtError::IdentityPoint { index });

@@ -86,7 +86,7 @@ use rayon::prelude::*;
 use subtle::{Choice, ConditionallySelectable};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::base::MAX_BASE_OTS;
+use super::base::{decode_point, random_scalar, Ephemeral, MAX_BASE_OTS};
 use super::OtError;
 use crate::block::Block;
 use crate::channel::Channel;
@@ -210,25 +210,14 @@ impl ReceiverStart {
 /// pairs not yet read. `A` depends on nothing from the receiver, so a
 /// session sends it with its hello: the receiver then computes its keys
 /// while the sender computes its own.
-pub struct SenderStart {
-    a: Zeroizing<Scalar>,
-    big_a_c: CompressedRistretto,
-}
-
-impl std::fmt::Debug for SenderStart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SenderStart")
-    }
-}
+#[derive(Debug)]
+pub struct SenderStart(Ephemeral);
 
 impl SenderStart {
     /// Draws `a` and sends `A = a·G` (buffered: the caller flushes, or the
     /// next read does).
     pub fn send<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<SenderStart, OtError> {
-        let a = Zeroizing::new(random_scalar(prg));
-        let big_a_c = RistrettoPoint::mul_base(&a).compress();
-        ch.send_bytes(big_a_c.as_bytes())?;
-        Ok(SenderStart { a, big_a_c })
+        Ephemeral::send(ch, prg).map(SenderStart)
     }
 
     /// Reads the receiver's count and pairs and returns the `n` key pairs
@@ -259,7 +248,7 @@ pub fn send_random<T: Read + Write>(
 
 fn finish_send<T: Read + Write>(
     ch: &mut Channel<T>,
-    SenderStart { a, big_a_c }: SenderStart,
+    SenderStart(Ephemeral { a, public: big_a_c }): SenderStart,
     n: usize,
     context: &[u8; 32],
 ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
@@ -349,24 +338,6 @@ fn key_hash(
     let mut k = [0u8; 16];
     k.copy_from_slice(&out.as_bytes()[..16]);
     Block::from_bytes(k)
-}
-
-/// A uniformly random scalar from 512 PRG bits (reduced mod ℓ).
-fn random_scalar(prg: &mut Prg) -> Scalar {
-    let mut wide = [0u8; 64];
-    prg.fill_bytes(&mut wide);
-    let s = Scalar::from_bytes_mod_order_wide(&wide);
-    wide.zeroize();
-    s
-}
-
-/// Decodes the sender's `A`: rejects non-canonical encodings and the identity.
-fn decode_point(bytes: &[u8; 32], index: usize) -> Result<RistrettoPoint, OtError> {
-    let p = CompressedRistretto(*bytes).decompress().ok_or(OtError::MalformedPoint { index })?;
-    if p.is_identity() {
-        return Err(OtError::IdentityPoint { index });
-    }
-    Ok(p)
 }
 
 #[cfg(test)]
