@@ -239,8 +239,9 @@ pub type ProgressObserver = Arc<dyn Fn(u64) + Send + Sync>;
 pub enum Phase {
     /// The hellos: versions, program shapes and digests, security mode.
     Hello,
-    /// The base oblivious transfers (Chou–Orlandi): 128 to seed the
-    /// extension, or one per evaluator input bit below the threshold.
+    /// The base oblivious transfers: 128 Chou–Orlandi OTs to seed the
+    /// extension, or one Masny–Rindal OT per evaluator input bit below the
+    /// threshold.
     BaseOt,
     /// The OT extension (IKNP/ALSZ) and its KOS consistency check.
     OtExtension,

@@ -10,7 +10,7 @@
 //! * **`semi-honest`** ([`SecurityMode::SemiHonestGarbler`], the default):
 //!   Yao's protocol with half-gates over one connection. Secure against a
 //!   *malicious evaluator*: its inputs arrive by OT extension with the
-//!   revised KOS consistency check (or one Chou–Orlandi OT per bit for
+//!   revised KOS consistency check (or one Masny–Rindal OT per bit for
 //!   fewer than [`EXTENSION_THRESHOLD`] bits), and outputs for the garbler
 //!   come back as colour bits with a hash of their labels, which the
 //!   garbler verifies, so a forged output is detected (the evaluator cannot
