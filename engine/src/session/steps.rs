@@ -50,10 +50,12 @@ pub(crate) fn copy_delta(delta: &Delta) -> Delta {
     Delta::from_block(delta.as_block())
 }
 
-/// The first message of the OT that carries the evaluator's inputs, when
-/// it already went out with the evaluator's hello ([`open`] with its input
-/// bits). The evaluator speaks first on both paths, so that an evaluator
-/// that connects starts the OT in its first flight.
+/// A party's first message of the OT that carries the evaluator's inputs,
+/// when it already went out with that party's hello ([`open`] with
+/// `pipeline`). The evaluator starts the OT in its hello's flight on both
+/// paths, so that an evaluator that connects starts it in its first
+/// flight; below the extension threshold the garbler's `A` goes with its
+/// own hello too (the two Masny–Rindal messages are independent).
 pub(crate) enum EarlyOt {
     /// With OT extension: Chou–Orlandi's `A` (the evaluator is the base
     /// OTs' sender).
