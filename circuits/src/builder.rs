@@ -250,24 +250,64 @@ impl Builder {
 
     /// `a & b` (one AND gate unless it folds).
     pub fn and(&mut self, a: WireId, b: WireId) -> WireId {
-        if self.options.fold_constants {
-            if a == WireId::ZERO || b == WireId::ZERO {
-                return WireId::ZERO;
-            }
-            if a == WireId::ONE || a == b {
-                return b;
-            }
-            if b == WireId::ONE {
-                return a;
-            }
-            let (sa, na) = self.strip(a);
-            let (sb, nb) = self.strip(b);
-            if sa == sb {
-                // Both are the same wire up to negation: x & x = x, x & !x = 0.
-                return if na == nb { a } else { WireId::ZERO };
-            }
+        match self.and_folds(a, b) {
+            Some(w) => w,
+            None => self.emit(GateKind::And, a, b),
         }
-        self.emit(GateKind::And, a, b)
+    }
+
+    /// `a & b` if it needs no new gate: what it folds to, or the existing
+    /// AND gate's wire; `None` when [`Builder::and`] would build a gate.
+    pub(crate) fn and_existing(&self, a: WireId, b: WireId) -> Option<WireId> {
+        if let Some(w) = self.and_folds(a, b) {
+            return Some(w);
+        }
+        if !self.options.structural_hashing {
+            return None;
+        }
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        self.strash.find(&self.gates, GateKind::And, a, b)
+    }
+
+    /// `a & b` for operands [`Builder::and_existing`] found no wire for,
+    /// and no gate built since computes: a new AND gate, recorded for
+    /// structural hashing without looking for itself.
+    pub(crate) fn and_new(&mut self, a: WireId, b: WireId) -> WireId {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        let out = self.fresh();
+        if self.options.structural_hashing {
+            self.strash.push_new(&mut self.gates, GateKind::And, a, b, || out);
+        } else {
+            self.gates.push(Gate { a, b, out, kind: GateKind::And });
+        }
+        out
+    }
+
+    /// The first wire not yet handed out: every wire built so far is below it.
+    pub(crate) fn next_wire(&self) -> WireId {
+        WireId::new(self.next_wire)
+    }
+
+    /// What `a & b` folds to without a gate (a constant, or an operand), if
+    /// it does; `None` when [`Builder::and`] would emit an AND gate (or
+    /// find the same one built before).
+    pub(crate) fn and_folds(&self, a: WireId, b: WireId) -> Option<WireId> {
+        if !self.options.fold_constants {
+            return None;
+        }
+        if a == WireId::ZERO || b == WireId::ZERO {
+            return Some(WireId::ZERO);
+        }
+        if a == WireId::ONE || a == b {
+            return Some(b);
+        }
+        if b == WireId::ONE {
+            return Some(a);
+        }
+        let (sa, na) = self.strip(a);
+        let (sb, nb) = self.strip(b);
+        // Both are the same wire up to negation: x & x = x, x & !x = 0.
+        (sa == sb).then_some(if na == nb { a } else { WireId::ZERO })
     }
 
     /// `a | b` as `a ^ b ^ (a & b)`: one AND, no INV.

@@ -37,7 +37,8 @@
 //! arithmetic.
 
 use crate::builder::{Bits, Builder};
-use crate::circuit::WireId;
+use crate::circuit::{GateKind, WireId};
+use rustc_hash::FxHashSet;
 use std::collections::VecDeque;
 
 /// Whether an operation reads its operands as unsigned or two's-complement
@@ -134,14 +135,71 @@ pub fn non_adjacent_form(c: u128, width: u32) -> Vec<(u32, bool)> {
 /// constant bits above bit 127.
 #[derive(Clone, Debug)]
 pub struct Columns {
-    columns: Vec<Vec<WireId>>,
+    columns: Vec<Vec<Pending>>,
     constant: u128,
+    /// The tag [`Builder::push_product`] gives the products it adds (see
+    /// [`Builder::add_columns_tagged`]).
+    tag: u32,
+    /// The operand pairs of the pending products (`(low, high)` wire
+    /// numbers), and those pushed more than once: a product of the second
+    /// set may find its AND built by then, the others cannot.
+    pairs: FxHashSet<(u32, u32)>,
+    repeated: FxHashSet<(u32, u32)>,
+}
+
+/// A bit of a [`Columns`] sum: a wire, or a partial product `a ∧ b`
+/// (perhaps negated, charged to a tag) whose AND gate is built only
+/// when the compression reaches it. Built when pushed, a product's value
+/// would be live from its push to the end of the whole sum: 4.3 M values
+/// for a dot product of 8,192 `u32` pairs, whose labels then miss every
+/// cache when the compression reads them, and which a plan must keep
+/// apart. Built when its column is compressed, it is read at once. The
+/// same gates either way (so the same AND count and depth), in another
+/// order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pending {
+    a: WireId,
+    b: WireId,
+    /// [`PRODUCT`] for a product (else `a` is the bit), [`NEGATED`], and
+    /// the tag in the low 30 bits.
+    meta: u32,
+}
+
+const PRODUCT: u32 = 1 << 31;
+const NEGATED: u32 = 1 << 30;
+const TAG: u32 = NEGATED - 1;
+
+impl Pending {
+    fn wire(w: WireId) -> Pending {
+        Pending { a: w, b: w, meta: 0 }
+    }
+
+    fn product(a: WireId, b: WireId, negated: bool, tag: u32) -> Pending {
+        Pending { a, b, meta: PRODUCT | if negated { NEGATED } else { 0 } | tag.min(TAG) }
+    }
+}
+
+/// A product's operands as a set key.
+fn pair_key(a: WireId, b: WireId) -> (u32, u32) {
+    (a.get().min(b.get()), a.get().max(b.get()))
 }
 
 impl Columns {
     /// The sum `constant` (mod 2^width), with no bits yet.
     pub fn new(width: u32, constant: u128) -> Columns {
-        Columns { columns: vec![Vec::new(); width as usize], constant }
+        Columns {
+            columns: vec![Vec::new(); width as usize],
+            constant,
+            tag: 0,
+            pairs: FxHashSet::default(),
+            repeated: FxHashSet::default(),
+        }
+    }
+
+    /// Tags the products pushed from now on (for
+    /// [`Builder::add_columns_tagged`]; 0 until set).
+    pub fn set_tag(&mut self, tag: u32) {
+        self.tag = tag;
     }
 
     /// The sum's width in bits.
@@ -160,7 +218,7 @@ impl Columns {
                 self.constant = self.constant.wrapping_add(1u128 << col);
             }
         } else {
-            self.columns[col].push(bit);
+            self.columns[col].push(Pending::wire(bit));
         }
     }
 
@@ -688,7 +746,7 @@ impl Builder {
         for term in terms {
             for (c, &bit) in term.iter().take(width as usize).enumerate() {
                 if bit != WireId::ZERO {
-                    sum.columns[c].push(bit);
+                    sum.columns[c].push(Pending::wire(bit));
                 }
             }
         }
@@ -762,8 +820,7 @@ impl Builder {
             for i in 0..wa {
                 for j in 0..wb {
                     if i + j < n {
-                        let p = self.and(a[i], b[j]);
-                        self.push_signed(sum, i + j, p, negate);
+                        self.push_partial(sum, i + j, a[i], b[j], negate);
                     }
                 }
             }
@@ -780,25 +837,45 @@ impl Builder {
         for i in 0..p - 1 {
             for j in 0..q - 1 {
                 if i + j < n {
-                    let x = self.and(sa[i], sb[j]);
-                    self.push_signed(sum, i + j, x, negate);
+                    self.push_partial(sum, i + j, sa[i], sb[j], negate);
                 }
             }
         }
         if p + q - 2 < n {
-            let x = self.and(sa[p - 1], sb[q - 1]);
-            self.push_signed(sum, p + q - 2, x, negate);
+            self.push_partial(sum, p + q - 2, sa[p - 1], sb[q - 1], negate);
         }
         for j in 0..q - 1 {
             if p - 1 + j < n {
-                let x = self.and(sa[p - 1], sb[j]);
-                self.push_signed(sum, p - 1 + j, x, !negate);
+                self.push_partial(sum, p - 1 + j, sa[p - 1], sb[j], !negate);
             }
         }
         for i in 0..p - 1 {
             if i + q - 1 < n {
-                let x = self.and(sa[i], sb[q - 1]);
-                self.push_signed(sum, i + q - 1, x, !negate);
+                self.push_partial(sum, i + q - 1, sa[i], sb[q - 1], !negate);
+            }
+        }
+    }
+
+    /// Adds the partial product `x ∧ y · 2^col` (with `negative`, its
+    /// negation, as [`Builder::push_signed`] does). One that needs no new
+    /// gate (it folds, or its AND exists) is added as that wire; the others
+    /// wait in the sum as [`Pending`] products, built by
+    /// [`Builder::add_columns`] when it reaches them.
+    fn push_partial(&mut self, sum: &mut Columns, col: usize, x: WireId, y: WireId, negative: bool) {
+        if col >= sum.width() {
+            return;
+        }
+        match self.and_existing(x, y) {
+            Some(w) => self.push_signed(sum, col, w, negative),
+            None => {
+                let key = pair_key(x, y);
+                if !sum.pairs.insert(key) {
+                    sum.repeated.insert(key);
+                }
+                sum.columns[col].push(Pending::product(x, y, negative, sum.tag));
+                if negative && col < 128 {
+                    sum.sub_constant(1u128 << col);
+                }
             }
         }
     }
@@ -810,17 +887,30 @@ impl Builder {
     /// `x + y + 1` is `¬(x ⊕ y)` carrying `x ∨ y`). The top column needs no
     /// carry: it is the XOR of its bits.
     pub fn add_columns(&mut self, sum: Columns) -> Bits {
-        let Columns { columns, constant } = sum;
+        self.add_columns_tagged(sum, 0, |_, _| {})
+    }
+
+    /// [`Builder::add_columns`], telling `on_tag(tag, gate)` which tag the
+    /// gates from gate number `gate` on belong to: a product's
+    /// [`Columns::set_tag`] while its AND (and INV) is built, `tag`
+    /// otherwise. Called only when the tag changes; the compiler charges
+    /// gates to source lines with it.
+    pub fn add_columns_tagged(&mut self, sum: Columns, tag: u32, mut on_tag: impl FnMut(u32, usize)) -> Bits {
+        let Columns { columns, constant, repeated, pairs, .. } = sum;
+        drop(pairs);
         let n = columns.len();
-        let mut cols: Vec<VecDeque<WireId>> = columns.into_iter().map(VecDeque::from).collect();
+        let mut cols: Vec<VecDeque<Pending>> = columns.into_iter().map(VecDeque::from).collect();
         let mut out = Vec::with_capacity(n);
+        let mut taker = Taker { repeated, old: self.next_wire(), checked: self.gate_count(), current: tag };
         for c in 0..n {
             let one = c < 128 && (constant >> c) & 1 == 1;
             let mut q = std::mem::take(&mut cols[c]);
             if c + 1 == n {
                 let mut x = if one { WireId::ONE } else { WireId::ZERO };
                 for w in q {
+                    let w = taker.take(self, w, &mut on_tag);
                     x = self.xor(x, w);
+                    taker.note(self);
                 }
                 out.push(x);
                 break;
@@ -828,29 +918,39 @@ impl Builder {
             let mut carries = Vec::new();
             while q.len() >= 3 {
                 let (x, y, z) = match (q.pop_front(), q.pop_front(), q.pop_front()) {
-                    (Some(x), Some(y), Some(z)) => (x, y, z),
+                    (Some(x), Some(y), Some(z)) => (
+                        taker.take(self, x, &mut on_tag),
+                        taker.take(self, y, &mut on_tag),
+                        taker.take(self, z, &mut on_tag),
+                    ),
                     _ => break,
                 };
                 let xy = self.xor(x, y);
-                q.push_back(self.xor(xy, z));
-                carries.push(self.majority(x, y, z));
+                let s = self.xor(xy, z);
+                q.push_back(Pending::wire(s));
+                carries.push(Pending::wire(self.majority(x, y, z)));
+                taker.note(self);
             }
-            let bit = match (q.pop_front(), q.pop_front(), one) {
+            let (x, y) = (q.pop_front(), q.pop_front());
+            let x = x.map(|b| taker.take(self, b, &mut on_tag));
+            let y = y.map(|b| taker.take(self, b, &mut on_tag));
+            let bit = match (x, y, one) {
                 (None, _, o) => self.constant(o),
                 (Some(x), None, false) => x,
                 (Some(x), None, true) => {
-                    carries.push(x);
+                    carries.push(Pending::wire(x));
                     self.not(x)
                 }
                 (Some(x), Some(y), false) => {
-                    carries.push(self.and(x, y));
+                    carries.push(Pending::wire(self.and(x, y)));
                     self.xor(x, y)
                 }
                 (Some(x), Some(y), true) => {
-                    carries.push(self.or(x, y));
+                    carries.push(Pending::wire(self.or(x, y)));
                     self.xnor(x, y)
                 }
             };
+            taker.note(self);
             out.push(bit);
             cols[c + 1].extend(carries);
         }
@@ -942,5 +1042,56 @@ impl Builder {
         }
         sel.truncate(len as usize);
         sel
+    }
+}
+
+/// Builds the pending products of a sum being compressed
+/// ([`Builder::add_columns_tagged`]). A pending product's AND did not exist
+/// when it was pushed ([`Builder::push_partial`] looked), so it is built
+/// without a look-up unless a gate built since may compute it: another
+/// pending product with the same operands (`repeated`), or an AND the
+/// compression built from two wires older than the sum (`note` adds their
+/// operands to `repeated`). Those two are the only ANDs built between the
+/// push and the take, so the circuit is the one a look-up for every product
+/// would build; the look-up would walk each operand's chain of products
+/// (`strash.rs`), which the column order leaves spread over memory.
+struct Taker {
+    repeated: FxHashSet<(u32, u32)>,
+    /// Wires below it existed before the compression.
+    old: WireId,
+    /// Gates before it have been noted.
+    checked: usize,
+    /// The sum's tag: that of every gate but the products'.
+    current: u32,
+}
+
+impl Taker {
+    /// The wire of a sum's bit: a pending product's AND (and INV) built now.
+    fn take(&mut self, b: &mut Builder, bit: Pending, on_tag: &mut impl FnMut(u32, usize)) -> WireId {
+        if bit.meta & PRODUCT == 0 {
+            return bit.a;
+        }
+        let (x, y, negated, tag) = (bit.a, bit.b, bit.meta & NEGATED != 0, bit.meta & TAG);
+        if tag != self.current {
+            on_tag(tag, b.gate_count());
+        }
+        let p = if self.repeated.contains(&pair_key(x, y)) { b.and(x, y) } else { b.and_new(x, y) };
+        let w = if negated { b.not(p) } else { p };
+        if tag != self.current {
+            on_tag(self.current, b.gate_count());
+        }
+        self.checked = b.gate_count();
+        w
+    }
+
+    /// After compression gates: the operands of the ANDs just built from
+    /// two old wires noted.
+    fn note(&mut self, b: &Builder) {
+        for g in b.gates_since(self.checked) {
+            if g.kind == GateKind::And && g.a < self.old && g.b < self.old {
+                self.repeated.insert(pair_key(g.a, g.b));
+            }
+        }
+        self.checked = b.gate_count();
     }
 }

@@ -6,7 +6,7 @@
 //! so a gate `kind(a, b)` can only have been built after `b` existed. The
 //! gates are therefore kept in one chain per wire `b`, newest first: `head[b]`
 //! is the newest gate whose larger operand is `b`, `prev[i]` the one
-//! before gate `i` in its chain (4 bytes per wire and 4 per gate, no load
+//! before gate `i` in its chain (5 bytes per wire and 4 per gate, no load
 //! factor and nothing to rehash). A look-up walks the chain of `b`. Nearly
 //! always `b` is a wire made a few gates earlier and its users are the
 //! last few gates, so the walk reads memory that is still in the cache;
@@ -22,14 +22,16 @@
 //! exactly what a single table would: the table holds the gates of `b`
 //! only while its chain is full, which forgetting a suffix of the gates
 //! (the only removal there is) keeps true, since the chain holds `b`'s
-//! oldest gates.
+//! oldest gates. A byte per wire counts its chain, so that a gate the
+//! caller knows is new ([`Strash::push_new`]: the compression's pending
+//! partial products, see `gadgets.rs`) is recorded without a walk.
 
-use hashbrown::hash_table::{Entry, HashTable};
+use hashbrown::hash_table::HashTable;
 
 use crate::circuit::{Gate, GateKind, WireId};
 
 /// The most gates one wire's chain holds.
-const CHAIN: u32 = 32;
+const CHAIN: u8 = 32;
 
 /// No gate (end of a chain, or a wire no gate has as its larger operand).
 const NONE: u32 = u32::MAX;
@@ -42,6 +44,9 @@ pub(crate) struct Strash {
     /// `prev[i]`: the chained gate before gate `i` in its chain (indexed
     /// by gate; entries of gates not chained are unused).
     prev: Vec<u32>,
+    /// `len[b]`: how many gates `b`'s chain holds (at most [`CHAIN`]), so
+    /// that [`Strash::push_new`] knows where a gate goes without a walk.
+    len: Vec<u8>,
     /// The gates past the first [`CHAIN`] of their operand `b`: `(gate
     /// index, hash32)`.
     overflow: HashTable<(u32, u32)>,
@@ -84,6 +89,15 @@ fn set(table: &mut Vec<u32>, k: usize, value: u32) {
     }
 }
 
+/// `len[k] = value`, growing `len` (with zeros) to hold entry `k`.
+#[inline(always)]
+fn set_len(len: &mut Vec<u8>, k: usize, value: u8) {
+    if k >= len.len() {
+        len.resize(k + 1, 0);
+    }
+    len[k] = value;
+}
+
 impl Strash {
     /// The output wire of a gate in `gates` computing `kind(a, b)` (`a ≤
     /// b`), or else `None` after appending `Gate { a, b, out: fresh(), kind
@@ -96,48 +110,69 @@ impl Strash {
         b: WireId,
         fresh: impl FnOnce() -> WireId,
     ) -> Option<WireId> {
-        let index = gates.len();
-        let first = self.head.get(b.index()).copied().unwrap_or(NONE);
-        let mut j = first;
-        let mut len = 0;
+        match self.find(gates, kind, a, b) {
+            Some(out) => Some(out),
+            None => {
+                self.push_new(gates, kind, a, b, fresh);
+                None
+            }
+        }
+    }
+
+    /// The output wire of a gate in `gates` computing `kind(a, b)` (`a ≤
+    /// b`), if there is one.
+    pub(crate) fn find(&self, gates: &[Gate], kind: GateKind, a: WireId, b: WireId) -> Option<WireId> {
+        let mut j = self.head.get(b.index()).copied().unwrap_or(NONE);
         while j != NONE {
             let g = &gates[j as usize];
             if g.a == a && g.kind == kind && g.b == b {
                 return Some(g.out);
             }
-            len += 1;
             j = self.prev[j as usize];
         }
-        // Past 2^32 - 1 gates the wires have run out too (the builder
-        // reports it); such a gate is just not shared.
-        let Some(i) = u32::try_from(index).ok().filter(|&i| i != NONE) else {
-            gates.push(Gate { a, b, out: fresh(), kind });
-            return None;
-        };
-        if len < CHAIN {
-            gates.push(Gate { a, b, out: fresh(), kind });
-            // Both tables grow as the wires and gates do (usually by one:
-            // `b` the newest wire, `index` the next gate).
-            set(&mut self.prev, index, first);
-            set(&mut self.head, b.index(), i);
+        if self.len.get(b.index()).copied().unwrap_or(0) < CHAIN || self.overflow.is_empty() {
             return None;
         }
         let h = hash32(kind, a, b);
-        let list: &[Gate] = gates;
         let same = |&(k, hk): &(u32, u32)| {
             hk == h && {
-                let g = &list[k as usize];
+                let g = &gates[k as usize];
                 g.kind == kind && g.a == a && g.b == b
             }
         };
-        match self.overflow.entry(spread(h), same, |&(_, hk)| spread(hk)) {
-            Entry::Occupied(e) => Some(gates[e.get().0 as usize].out),
-            Entry::Vacant(slot) => {
-                gates.push(Gate { a, b, out: fresh(), kind });
-                slot.insert((i, h));
-                None
-            }
+        self.overflow.find(spread(h), same).map(|&(k, _)| gates[k as usize].out)
+    }
+
+    /// Appends `Gate { a, b, out: fresh(), kind }` (`a ≤ b`) to `gates` and
+    /// records it, for a gate the caller knows is not there yet (see
+    /// [`Strash::find`]): no walk.
+    pub(crate) fn push_new(
+        &mut self,
+        gates: &mut Vec<Gate>,
+        kind: GateKind,
+        a: WireId,
+        b: WireId,
+        fresh: impl FnOnce() -> WireId,
+    ) {
+        let index = gates.len();
+        gates.push(Gate { a, b, out: fresh(), kind });
+        // Past 2^32 - 1 gates the wires have run out too (the builder
+        // reports it); such a gate is just not shared.
+        let Some(i) = u32::try_from(index).ok().filter(|&i| i != NONE) else {
+            return;
+        };
+        let len = self.len.get(b.index()).copied().unwrap_or(0);
+        if len < CHAIN {
+            // The tables grow as the wires and gates do (usually by one:
+            // `b` the newest wire, `index` the next gate).
+            let first = self.head.get(b.index()).copied().unwrap_or(NONE);
+            set(&mut self.prev, index, first);
+            set(&mut self.head, b.index(), i);
+            set_len(&mut self.len, b.index(), len + 1);
+            return;
         }
+        let h = hash32(kind, a, b);
+        self.overflow.insert_unique(spread(h), (i, h), |&(_, hk)| spread(hk));
     }
 
     /// Forgets gates `from..` of `gates` (a no-op for gates not recorded,
@@ -149,7 +184,11 @@ impl Strash {
                 continue;
             }
             match self.head.get_mut(g.b.index()) {
-                Some(h) if *h as usize == i => *h = self.prev[i],
+                Some(h) if *h as usize == i => {
+                    *h = self.prev[i];
+                    // A wire with a head has a length.
+                    self.len[g.b.index()] -= 1;
+                }
                 _ if !self.overflow.is_empty() => {
                     let e =
                         self.overflow.find_entry(spread(hash32(g.kind, g.a, g.b)), |&(k, _)| k as usize == i);

@@ -303,12 +303,18 @@ impl Lowerer<'_> {
                 Term::Sub(x) => self.b.push_term(&mut sum, x, true),
                 Term::Count(x, negated) => self.b.push_count(&mut sum, x, *negated),
                 Term::Mul(a, b, negated, line) => {
+                    // The products' ANDs are built by the compression, and
+                    // charged to their line there.
                     self.set_line(*line);
+                    sum.set_tag(*line);
                     self.b.push_product(&mut sum, a, b, *negated);
                 }
             }
         }
         self.set_line(l.line);
-        self.b.add_columns(sum)
+        let (b, segments, current) = (&mut self.b, &mut self.segments, &mut self.line);
+        b.add_columns_tagged(sum, l.line, |line, gate| {
+            super::lines::switch_line(segments, current, line, gate)
+        })
     }
 }

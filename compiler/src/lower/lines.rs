@@ -102,13 +102,19 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn set_line(&mut self, line: u32) {
-        if line != self.line {
-            let g = self.b.gate_count();
-            match self.segments.last_mut() {
-                Some(last) if last.0 == g => last.1 = line,
-                _ => self.segments.push((g, line)),
-            }
-            self.line = line;
+        let g = self.b.gate_count();
+        switch_line(&mut self.segments, &mut self.line, line, g);
+    }
+}
+
+/// Charges the gates from gate `g` on to `line` (a new segment, unless
+/// `line` is already `current`).
+pub(super) fn switch_line(segments: &mut Vec<(usize, u32)>, current: &mut u32, line: u32, g: usize) {
+    if line != *current {
+        match segments.last_mut() {
+            Some(last) if last.0 == g => last.1 = line,
+            _ => segments.push((g, line)),
         }
+        *current = line;
     }
 }
