@@ -253,6 +253,55 @@ fn accumulators_that_swap_are_copied_through_temporaries() {
 /// A plain Rust function of the records.
 type Reference = Box<dyn Fn(&[i64]) -> i64>;
 
+/// A `break` under a secret condition streams: the "broke" flag is state
+/// carried from run to run, and every record after the first that breaks
+/// is a no-op, as in the unrolled loop. Lengths that leave records over
+/// after the last run (unrolled after the loop, under the same flag) and
+/// that do not.
+#[test]
+fn a_loop_that_breaks_streams() {
+    let src = "const N: usize = 4;
+        fn main(#[garbler] t: u16, #[evaluator] xs: [u16; N]) -> (u32, u32) {
+            let mut before: u32 = 0;
+            let mut sum: u32 = 0;
+            for x in xs {
+                if x == 0 { continue; }
+                if x > t { break; }
+                before += 1;
+                sum += x as u32;
+            }
+            (before, sum)
+        }";
+    for n in [40, 48] {
+        let (s, _) = check(
+            src,
+            n,
+            12,
+            |rng| {
+                // Thresholds that break early, late and never.
+                let t: u16 = [900, 990, 1000][rng.gen_range(0..3)];
+                vec![json!(t), json!((0..n).map(|_| rng.gen_range(0u16..1000)).collect::<Vec<_>>())]
+            },
+            |ins| {
+                let t = ins[0].as_i64().unwrap();
+                let (mut before, mut sum) = (0u32, 0u32);
+                for x in ints(&ins[1]) {
+                    if x == 0 {
+                        continue;
+                    }
+                    if x > t {
+                        break;
+                    }
+                    before += 1;
+                    sum += x as u32;
+                }
+                json!([before, sum])
+            },
+        );
+        assert_eq!(s.looped.as_ref().unwrap().iterations(), n as u64 / 16);
+    }
+}
+
 /// Loops that cannot stream unroll, with correct results.
 #[test]
 fn loops_that_cannot_stream_unroll() {
@@ -291,7 +340,7 @@ fn loops_that_cannot_stream_unroll() {
             Box::new(|xs| xs.iter().enumerate().map(|(i, x)| x * i as i64).sum()),
         ),
         (
-            // A `return` inside the body (the language has no `break`).
+            // A `return` inside the body.
             "const N: usize = 4;
             fn main(#[evaluator] xs: [u16; N]) -> u32 {
                 let mut s: u32 = 0;

@@ -25,9 +25,10 @@
 //! (the accumulators; lowering is symbolic, so this is exact for the
 //! paths the builder could not rule out), then for real. The loop is
 //! unrolled instead, as before (everything the attempt emitted is rolled
-//! back), when the body may `return` or `break` (a `break` would need its
-//! "broke" flag carried from run to run as state; `continue` only guards
-//! the rest of one record's body, and streams), reads the array other than through
+//! back), when the body may `return` (`break` streams: its "broke" flag is
+//! one more state wire, carried from run to run, under which every later
+//! record's body is a no-op; `continue` only guards the rest of one
+//! record's body), reads the array other than through
 //! the loop variable (`a[0]`, `a[j]`), needs an accumulator's value at
 //! compile time (the second pass fails), or when the unrolled loop would
 //! be small (under [`STREAM_MIN_GATES`] gates, in [`StreamLoops::Auto`]);
@@ -134,7 +135,9 @@ impl Lowerer<'_> {
     }
 
     /// Iterations of the body, one per record of `records` (`width` bits
-    /// each), inside a loop; whether the body lowered a `break`.
+    /// each), inside a loop whose `break` flag starts as `broke` (a state
+    /// wire in a streamed body: whether an earlier run broke); whether the
+    /// body lowered a `break`, and the flag after the last iteration.
     fn body_runs(
         &mut self,
         pat: &Pattern,
@@ -142,9 +145,13 @@ impl Lowerer<'_> {
         records: &[WireId],
         width: usize,
         body: &Block<Type>,
-    ) -> LResult<bool> {
+        broke: WireId,
+    ) -> LResult<(bool, WireId)> {
         self.loop_depth += 1;
         self.begin_loop();
+        if let Some(flags) = self.frame().loops.last_mut() {
+            flags.broke = broke;
+        }
         let mut r = Ok(());
         for record in records.chunks(width.max(1)) {
             r = self.body_once(pat, ty, record, body);
@@ -152,9 +159,10 @@ impl Lowerer<'_> {
                 break;
             }
         }
+        let after = self.frame().loops.last().map_or(broke, |f| f.broke);
         let breaks = self.end_loop();
         self.loop_depth -= 1;
-        r.map(|()| breaks > 0)
+        r.map(|()| (breaks > 0, after))
     }
 
     /// Why `for pat in array` (with `array`'s wires) cannot stream before
@@ -203,7 +211,7 @@ impl Lowerer<'_> {
         // 1. Which variables does the body assign?
         let window = self.b.placeholders((width as u64 * per_run) as u32);
         // An error in the body is an error unrolled too: report it.
-        let breaks = self.body_runs(pat, item_ty, &window, width, body)?;
+        let (breaks, _) = self.body_runs(pat, item_ty, &window, width, body, WireId::ZERO)?;
         let old_frame = &before.frames[before.frames.len() - 1];
         let assigned: Vec<usize> =
             (0..nslots).filter(|&s| !self.frame().vals[s].same(&old_frame.vals[s])).collect();
@@ -212,13 +220,17 @@ impl Lowerer<'_> {
         if returns {
             return Ok(Some("the body may `return`".into()));
         }
-        if breaks {
-            return Ok(Some(
-                "the body may `break` (the loop would need a \"broke\" flag carried from run to run)".into(),
-            ));
-        }
-
-        // 2. The state wires, copied in.
+        // 2. The state wires, copied in: the accumulators' and, when the
+        // body may `break`, the loop's "broke" flag (false before the loop;
+        // once a record breaks, every later run's body is a no-op under it,
+        // as the iterations after a secret `break` are unrolled).
+        let broke = if breaks {
+            let w = self.b.placeholders(1)[0];
+            self.b.copy_into(WireId::ZERO, w);
+            w
+        } else {
+            WireId::ZERO
+        };
         let mut state: Vec<(usize, Bits)> = Vec::new();
         for &s in &assigned {
             let v = self.frame().vals[s].clone();
@@ -237,7 +249,7 @@ impl Lowerer<'_> {
         // meet comes from the state being unknown (an accumulator used as
         // a loop bound, say): the loop unrolls instead.
         let errors = self.errors.errors.len();
-        let r = self.body_runs(pat, item_ty, &window, width, body);
+        let r = self.body_runs(pat, item_ty, &window, width, body, broke);
         if r.is_err() || self.errors.errors.len() != errors {
             let why = self.errors.errors.get(errors).map(|d| d.message.clone()).unwrap_or_default();
             self.errors.errors.truncate(errors);
@@ -251,15 +263,31 @@ impl Lowerer<'_> {
             self.rollback(&before);
             return Ok(Some("the body assigns variables differently when its state is not known".into()));
         }
+        let broke_after = r.map_or(broke, |(_, b)| b);
+        if broke_after.is_const() && breaks {
+            // Every record breaks: the loop stops at its first record.
+            self.rollback(&before);
+            return Ok(Some("the body always `break`s".into()));
+        }
 
         // 4. The new state, copied back (through temporaries where a new
         // value is another state wire, so that no copy reads a wire an
         // earlier copy of this step overwrote).
-        let state_wires: HashSet<WireId> = state.iter().flat_map(|(_, w)| w.iter().copied()).collect();
-        let mut copies = Vec::new();
+        let state_wires: HashSet<WireId> = state
+            .iter()
+            .flat_map(|(_, w)| w.iter().copied())
+            .chain([broke].into_iter().filter(|_| breaks))
+            .collect();
+        let mut updates: Vec<(Bits, Bits)> = Vec::new();
         for (s, wires) in &state {
             let v = self.frame().vals[*s].clone();
-            let new = self.bits(&v);
+            updates.push((self.bits(&v).to_vec(), wires.clone()));
+        }
+        if breaks {
+            updates.push((vec![broke_after], vec![broke]));
+        }
+        let mut copies = Vec::new();
+        for (new, wires) in &updates {
             for (&src, &dst) in new.iter().zip(wires) {
                 if src == dst {
                     continue;
@@ -312,7 +340,7 @@ impl Lowerer<'_> {
         });
         // The records left over, unrolled after the loop.
         let done = (runs * per_run) as usize * width;
-        self.body_runs(pat, item_ty, &array[done..], width, body)?;
+        self.body_runs(pat, item_ty, &array[done..], width, body, broke)?;
         Ok(None)
     }
 }
