@@ -84,3 +84,59 @@ fn parties_with_different_record_counts_are_refused() {
         assert!(msg.contains("differ"), "{msg}");
     }
 }
+
+/// Dual execution of a streamed loop (`SessionProgram::looped_for_dual_execution`):
+/// both executions replay the body, the result revealed to the evaluator
+/// only is masked for the garbler (who learns nothing of it), and one
+/// revealed to both reaches both; both equal plain Rust's answer.
+#[test]
+fn a_streamed_loop_runs_in_dual_execution() {
+    use garblet::engine::session::SecurityMode;
+    let n = 70;
+    for reveal in ["#[reveal(evaluator)]", "#[reveal(both)]"] {
+        let src = format!(
+            "const N: usize = 4;
+            {reveal}
+            fn main(#[garbler] t: u16, #[evaluator] xs: [u16; N]) -> u32 {{
+                let mut s: u32 = 0;
+                for x in xs {{ if x > t {{ s += x as u32; }} }}
+                s
+            }}"
+        );
+        let options = Options::new().with_const("N", n.to_string()).with_stream_loops(StreamLoops::Always);
+        let program = compile_with(&src, "sum.gbl", &options, &|_| {}).expect("compiles");
+        let looped = program.looped.as_ref().expect("the loop streams");
+        let mut rng = StdRng::seed_from_u64(70);
+        let t: u16 = rng.gen_range(0..1000);
+        let xs: Vec<u16> = (0..n).map(|_| rng.gen_range(0..2000)).collect();
+        let want = xs.iter().filter(|&&x| x > t).map(|&x| u32::from(x)).fold(0u32, u32::wrapping_add);
+        let ti = program.params[0].ty.encode(&json!(t)).unwrap();
+        let xi = program.params[1].ty.encode(&json!(xs)).unwrap();
+
+        let config = SessionConfig::new().with_security(SecurityMode::DualExecution);
+        let session = SessionProgram::looped_for_dual_execution(looped).unwrap();
+        assert_eq!(session.and_count(), program.and_count(), "masking adds no AND gate");
+        let ((pg, pe), (sg, se)) = (memory_pair(), memory_pair());
+        let (g, e) = std::thread::scope(|s| {
+            let garbler = s.spawn(|| {
+                let inputs = PartyInputs::new([("t".to_string(), ti)]);
+                config.run_dual_execution(Party::Garbler, &mut Channel::new(pg), || Ok(sg), &session, &inputs)
+            });
+            let inputs = PartyInputs::new([("xs".to_string(), xi)]);
+            let e = config.run_dual_execution(
+                Party::Evaluator,
+                &mut Channel::new(pe),
+                || Ok(se),
+                &session,
+                &inputs,
+            );
+            (garbler.join().unwrap().unwrap(), e.unwrap())
+        });
+        assert_eq!(program.result.decode(&e.outputs[0].1), json!(want), "{reveal}");
+        if reveal.contains("both") {
+            assert_eq!(g.outputs, e.outputs);
+        } else {
+            assert!(g.outputs.is_empty(), "the garbler learns nothing of the evaluator's result");
+        }
+    }
+}

@@ -329,13 +329,11 @@ impl Loaded {
     /// [`Loaded::session_program`] for dual execution, which masks private
     /// outputs inside a materialised circuit: a streamed loop is refused.
     pub(super) fn dual_execution_program(&self) -> Result<SessionProgram<'static>> {
-        if self.looped().is_some() {
-            bail!(
-                "{}: this program's loop streams (it is compiled once and repeated per record), and --security dual-execution needs a materialised circuit; run it semi-honest, or with fewer records so that the loop unrolls",
-                self.path
-            );
-        }
-        Ok(SessionProgram::for_dual_execution(&self.circuit)?.with_terms(&self.session_terms()))
+        let program = match self.looped() {
+            Some(looped) => SessionProgram::looped_for_dual_execution(looped)?,
+            None => SessionProgram::for_dual_execution(&self.circuit)?,
+        };
+        Ok(program.with_terms(&self.session_terms()))
     }
 
     /// What the hello binds besides the circuit: the constants set with

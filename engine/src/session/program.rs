@@ -2,7 +2,7 @@
 //! compiled batching schedule of the gates, in one of a few shapes (a
 //! materialised circuit, a body repeated, a batch of copies, a stream).
 
-use super::dualex::masking::{mask_private_outputs, Mask};
+use super::dualex::masking::{mask_private_outputs, mask_private_outputs_looped, Mask};
 use super::error::{InputError, SessionError};
 use crate::garble::{GateSource, Plan, Repeated};
 use garblet_circuits::{Circuit, LoopedCircuit, Party, Visibility};
@@ -103,6 +103,17 @@ impl SessionProgram<'static> {
     pub fn for_dual_execution(circuit: &Circuit) -> Result<Self, SessionError> {
         let (masked, masks) = mask_private_outputs(circuit)?;
         let mut program = SessionProgram::from_circuit(&masked)?;
+        program.masks = masks;
+        Ok(program)
+    }
+
+    /// [`SessionProgram::for_dual_execution`] for a looped circuit (a loop
+    /// that streams, [`SessionProgram::looped`]): the one-party outputs
+    /// masked alike, by XORs appended to its epilogue, and the body still
+    /// scheduled once and replayed, in both executions.
+    pub fn looped_for_dual_execution(looped: &LoopedCircuit) -> Result<Self, SessionError> {
+        let (masked, masks) = mask_private_outputs_looped(looped)?;
+        let mut program = SessionProgram::looped(&masked)?;
         program.masks = masks;
         Ok(program)
     }
@@ -277,7 +288,7 @@ impl<'p> SessionProgram<'p> {
     /// wire space and the schedule of the stored gates, never the expanded
     /// loop, and planning takes the time of the stored gates. The digest
     /// is [`LoopedCircuit::digest`].
-    pub fn looped(looped: &'p LoopedCircuit) -> Result<Self, SessionError> {
+    pub fn looped(looped: &LoopedCircuit) -> Result<Self, SessionError> {
         let (inputs, outputs) = (
             looped
                 .inputs()

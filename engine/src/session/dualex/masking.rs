@@ -6,7 +6,7 @@
 //! equality check. The XORs are free gates, so the AND count is unchanged.
 
 use crate::session::error::InputError;
-use garblet_circuits::{Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
+use garblet_circuits::{Circuit, Gate, Input, InputSpec, LoopedCircuit, Output, Party, Visibility, WireId};
 
 /// One masked output: the mask input's name, the output's index, and the
 /// party that owns both.
@@ -27,67 +27,144 @@ fn mask_name(name: &str) -> String {
 /// (appended after the existing inputs), and the list of masks. A circuit
 /// whose outputs are all public comes back unchanged.
 pub(crate) fn mask_private_outputs(circuit: &Circuit) -> Result<(Circuit, Vec<Mask>), InputError> {
-    let private: Vec<(usize, &Output, Party)> = circuit
-        .outputs()
-        .iter()
-        .enumerate()
-        .filter_map(|(k, o)| match o.visibility {
-            Visibility::Both => None,
-            Visibility::Garbler => Some((k, o, Party::Garbler)),
-            Visibility::Evaluator => Some((k, o, Party::Evaluator)),
-        })
-        .collect();
-    if private.is_empty() {
+    let Some(m) =
+        Masking::new(circuit.inputs(), circuit.outputs(), circuit.input_bits(), circuit.num_wires())?
+    else {
         return Ok((circuit.clone(), Vec::new()));
-    }
-    let too_big = || InputError::Masking("the masked circuit needs more than 2^32 wires".into());
-    let mask_bits: u32 =
-        private.iter().try_fold(0u32, |acc, (_, o, _)| acc.checked_add(o.width())).ok_or_else(too_big)?;
-    let input_end = WireId::FIRST_FREE + u32::try_from(circuit.input_bits()).map_err(|_| too_big())?;
-    // Wires past the inputs move up by the mask inputs' width.
-    let remap = |w: WireId| if w.get() >= input_end { WireId::new(w.get() + mask_bits) } else { w };
-    let old_wires = circuit.num_wires().max(input_end);
-    let mut next = old_wires.checked_add(mask_bits).ok_or_else(too_big)?;
-    let num_wires = next.checked_add(mask_bits).ok_or_else(too_big)?;
-
-    let mut gates: Vec<Gate> = circuit
-        .gates()
-        .iter()
-        .map(|g| Gate { a: remap(g.a), b: remap(g.b), out: remap(g.out), kind: g.kind })
-        .collect();
-    let mut inputs: Vec<InputSpec> =
-        circuit.inputs().iter().map(|i| InputSpec::new(i.name.clone(), i.party, i.width)).collect();
-    let mut outputs: Vec<Output> = circuit
-        .outputs()
-        .iter()
-        .map(|o| Output {
-            name: o.name.clone(),
-            visibility: o.visibility,
-            wires: o.wires.iter().map(|&w| remap(w)).collect(),
-        })
-        .collect();
-    let mut masks = Vec::with_capacity(private.len());
-    let mut mask_wire = input_end;
-    for (k, o, owner) in private {
-        let name = mask_name(&o.name);
-        if circuit.input(&name).is_some() {
-            return Err(InputError::Masking(format!("the program already has an input named `{name}`")));
-        }
-        inputs.push(InputSpec::new(name.clone(), owner, o.width()));
-        let mut wires = Vec::with_capacity(o.wires.len());
-        for &w in &outputs[k].wires {
-            let out = WireId::new(next);
-            gates.push(Gate::xor(w, WireId::new(mask_wire), out));
-            wires.push(out);
-            next += 1;
-            mask_wire += 1;
-        }
-        outputs[k] = Output { name: o.name.clone(), visibility: Visibility::Both, wires };
-        masks.push(Mask { input: name, output: k, owner });
-    }
+    };
+    let mut gates = m.remap_gates(circuit.gates());
+    let (inputs, outputs, masks) = m.finish(&mut gates)?;
     let masked =
-        Circuit::new(num_wires, inputs, outputs, gates).map_err(|e| InputError::Masking(e.to_string()))?;
+        Circuit::new(m.num_wires, inputs, outputs, gates).map_err(|e| InputError::Masking(e.to_string()))?;
     Ok((masked, masks))
+}
+
+/// [`mask_private_outputs`] for a looped circuit (a loop that streams):
+/// the same mask inputs, every wire past the inputs moved up alike in the
+/// prologue, the body and the epilogue (the record window lies in an
+/// input, so it does not move), and the XORs with the masks appended to
+/// the epilogue.
+pub(crate) fn mask_private_outputs_looped(
+    looped: &LoopedCircuit,
+) -> Result<(LoopedCircuit, Vec<Mask>), InputError> {
+    let Some(m) = Masking::new(looped.inputs(), looped.outputs(), looped.input_bits(), looped.num_wires())?
+    else {
+        return Ok((looped.clone(), Vec::new()));
+    };
+    let (prologue, body) = (m.remap_gates(looped.prologue()), m.remap_gates(looped.body()));
+    let mut epilogue = m.remap_gates(looped.epilogue());
+    let (inputs, outputs, masks) = m.finish(&mut epilogue)?;
+    let masked = LoopedCircuit::new(
+        m.num_wires,
+        inputs,
+        outputs,
+        prologue,
+        body,
+        epilogue,
+        looped.window(),
+        looped.iterations(),
+    )
+    .map_err(|e| InputError::Masking(e.to_string()))?;
+    Ok((masked, masks))
+}
+
+/// A masked circuit's inputs (the masks appended), outputs and masks.
+type MaskedInterface = (Vec<InputSpec>, Vec<Output>, Vec<Mask>);
+
+/// The masking of one circuit's outputs, whatever holds its gates.
+struct Masking<'c> {
+    inputs: &'c [Input],
+    outputs: &'c [Output],
+    /// The one-party outputs: index, output, owner.
+    private: Vec<(usize, &'c Output, Party)>,
+    /// The mask inputs' bits, and the first wire past the old inputs.
+    mask_bits: u32,
+    input_end: u32,
+    /// The first wire for the masked outputs, and the new wire count.
+    first_out: u32,
+    num_wires: u32,
+}
+
+impl<'c> Masking<'c> {
+    /// `None` when every output is public.
+    fn new(
+        inputs: &'c [Input],
+        outputs: &'c [Output],
+        input_bits: u64,
+        num_wires: u32,
+    ) -> Result<Option<Masking<'c>>, InputError> {
+        let private: Vec<(usize, &Output, Party)> = outputs
+            .iter()
+            .enumerate()
+            .filter_map(|(k, o)| match o.visibility {
+                Visibility::Both => None,
+                Visibility::Garbler => Some((k, o, Party::Garbler)),
+                Visibility::Evaluator => Some((k, o, Party::Evaluator)),
+            })
+            .collect();
+        if private.is_empty() {
+            return Ok(None);
+        }
+        let too_big = || InputError::Masking("the masked circuit needs more than 2^32 wires".into());
+        let mask_bits: u32 =
+            private.iter().try_fold(0u32, |acc, (_, o, _)| acc.checked_add(o.width())).ok_or_else(too_big)?;
+        let input_end = WireId::FIRST_FREE + u32::try_from(input_bits).map_err(|_| too_big())?;
+        let first_out = num_wires.max(input_end).checked_add(mask_bits).ok_or_else(too_big)?;
+        let num_wires = first_out.checked_add(mask_bits).ok_or_else(too_big)?;
+        Ok(Some(Masking { inputs, outputs, private, mask_bits, input_end, first_out, num_wires }))
+    }
+
+    /// Wires past the inputs move up by the mask inputs' width.
+    fn remap(&self, w: WireId) -> WireId {
+        if w.get() >= self.input_end {
+            WireId::new(w.get() + self.mask_bits)
+        } else {
+            w
+        }
+    }
+
+    fn remap_gates(&self, gates: &[Gate]) -> Vec<Gate> {
+        gates
+            .iter()
+            .map(|g| Gate { a: self.remap(g.a), b: self.remap(g.b), out: self.remap(g.out), kind: g.kind })
+            .collect()
+    }
+
+    /// The inputs with the masks appended, the outputs (private ones
+    /// masked and public), and the masks; the XORs appended to `gates`.
+    fn finish(&self, gates: &mut Vec<Gate>) -> Result<MaskedInterface, InputError> {
+        let mut inputs: Vec<InputSpec> =
+            self.inputs.iter().map(|i| InputSpec::new(i.name.clone(), i.party, i.width)).collect();
+        let mut outputs: Vec<Output> = self
+            .outputs
+            .iter()
+            .map(|o| Output {
+                name: o.name.clone(),
+                visibility: o.visibility,
+                wires: o.wires.iter().map(|&w| self.remap(w)).collect(),
+            })
+            .collect();
+        let mut masks = Vec::with_capacity(self.private.len());
+        let (mut next, mut mask_wire) = (self.first_out, self.input_end);
+        for &(k, o, owner) in &self.private {
+            let name = mask_name(&o.name);
+            if self.inputs.iter().any(|i| i.name == name) {
+                return Err(InputError::Masking(format!("the program already has an input named `{name}`")));
+            }
+            inputs.push(InputSpec::new(name.clone(), owner, o.width()));
+            let mut wires = Vec::with_capacity(o.wires.len());
+            for &w in &outputs[k].wires {
+                let out = WireId::new(next);
+                gates.push(Gate::xor(w, WireId::new(mask_wire), out));
+                wires.push(out);
+                next += 1;
+                mask_wire += 1;
+            }
+            outputs[k] = Output { name: o.name.clone(), visibility: Visibility::Both, wires };
+            masks.push(Mask { input: name, output: k, owner });
+        }
+        Ok((inputs, outputs, masks))
+    }
 }
 
 #[cfg(test)]
