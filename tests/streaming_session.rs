@@ -140,3 +140,42 @@ fn a_streamed_loop_runs_in_dual_execution() {
         }
     }
 }
+
+/// `for i in 0..n` over two parties' arrays streams with one window per
+/// array (`Plan::looped` copies both into scratch wires per run), and the
+/// garbled run gives both parties Rust's dot product.
+#[test]
+fn an_index_loop_over_two_parties_arrays_runs_between_two_parties() {
+    let n = 100;
+    let src = "const N: usize = 4;
+        fn main(#[garbler] a: [u32; N], #[evaluator] b: [u32; N]) -> u32 {
+            let mut s: u32 = 0;
+            for i in 0..N { s = s + a[i] * b[i]; }
+            s
+        }";
+    let options = Options::new().with_const("N", n.to_string()).with_stream_loops(StreamLoops::Always);
+    let program = compile_with(src, "dot.gbl", &options, &|_| {}).expect("compiles");
+    let looped = program.looped.as_ref().expect("the loop streams");
+    assert_eq!(looped.windows().len(), 2);
+    let mut rng = StdRng::seed_from_u64(100);
+    let a: Vec<u32> = (0..n).map(|_| rng.gen()).collect();
+    let b: Vec<u32> = (0..n).map(|_| rng.gen()).collect();
+    let want = a.iter().zip(&b).fold(0u32, |s, (x, y)| s.wrapping_add(x.wrapping_mul(*y)));
+    let ai = program.params[0].ty.encode(&json!(a)).unwrap();
+    let bi = program.params[1].ty.encode(&json!(b)).unwrap();
+    let session = SessionProgram::looped(looped).unwrap();
+    let config = SessionConfig::new();
+    let (g_end, e_end) = memory_pair();
+    let (g, e) = std::thread::scope(|s| {
+        let garbler = s.spawn(|| {
+            let inputs = PartyInputs::new([("a".to_string(), ai)]);
+            config.run(Party::Garbler, &mut Channel::new(g_end), &session, &inputs)
+        });
+        let inputs = PartyInputs::new([("b".to_string(), bi)]);
+        let e = config.run(Party::Evaluator, &mut Channel::new(e_end), &session, &inputs);
+        (garbler.join().unwrap(), e)
+    });
+    let (g, e) = (g.unwrap(), e.unwrap());
+    assert_eq!(g.outputs, e.outputs);
+    assert_eq!(program.result.decode(&e.outputs[0].1), json!(want));
+}

@@ -390,18 +390,17 @@ impl Builder {
 
     /// Finishes a looped circuit ([`crate::looped::LoopedCircuit`]): gates
     /// `..prologue_end` are the prologue, `prologue_end..body_end` the body
-    /// and the rest the epilogue. `window` holds the placeholders the body
-    /// read as the current record and `first_record` the wires of the
-    /// record of iteration 0 (consecutive input wires, one per
+    /// and the rest the epilogue. Each of `windows` pairs the placeholders
+    /// the body read as the current record of an array with the wires of
+    /// that array's record of iteration 0 (consecutive input wires, one per
     /// placeholder): the placeholders become those wires, which the loop
-    /// shifts by `window.len()` per iteration. A wire written several
-    /// times (state) keeps one number.
+    /// shifts by the placeholders' count per iteration. A wire written
+    /// several times (state) keeps one number.
     pub fn finish_looped(
         self,
         prologue_end: usize,
         body_end: usize,
-        window: &[WireId],
-        first_record: &[WireId],
+        windows: &[(&[WireId], &[WireId])],
         iterations: u64,
     ) -> Result<crate::looped::LoopedCircuit, crate::looped::LoopError> {
         if self.wires_exhausted {
@@ -420,8 +419,10 @@ impl Builder {
                 next += 1;
             }
         }
-        for (p, r) in window.iter().zip(first_record) {
-            map[p.index()] = map[r.index()];
+        for (window, first_record) in windows {
+            for (p, r) in window.iter().zip(*first_record) {
+                map[p.index()] = map[r.index()];
+            }
         }
         let mut gates = self.gates;
         for g in &mut gates {
@@ -440,20 +441,16 @@ impl Builder {
                 *w = WireId::new(map[w.index()]);
             }
         }
-        let start = window.first().map_or(WireId::FIRST_FREE, |w| map[w.index()]);
+        let spans = windows
+            .iter()
+            .map(|(w, _)| (w.first().map_or(WireId::FIRST_FREE, |p| map[p.index()]), w.len() as u32))
+            .collect();
         let body_end = body_end.min(gates.len());
         let prologue_end = prologue_end.min(body_end);
         let epilogue = gates.split_off(body_end);
         let body = gates.split_off(prologue_end);
-        crate::looped::LoopedCircuit::new(
-            next,
-            inputs,
-            outputs,
-            gates,
-            body,
-            epilogue,
-            (start, window.len() as u32),
-            iterations,
+        crate::looped::LoopedCircuit::with_windows(
+            next, inputs, outputs, gates, body, epilogue, spans, iterations,
         )
     }
 

@@ -1,5 +1,6 @@
-//! A looped circuit: a prologue, a body run `iterations` times over a
-//! window that slides through one input, and an epilogue, in one wire space.
+//! A looped circuit: a prologue, a body run `iterations` times over
+//! windows that slide through inputs (one per array the loop reads), and an
+//! epilogue, in one wire space.
 //!
 //! Why: a program that folds a long input array into a few accumulators
 //! (a sum, a count, a maximum) unrolls into gates proportional to the
@@ -16,18 +17,19 @@
 //! prologue, body(0), body(1), …, body(iterations - 1), epilogue
 //! ```
 //!
-//! where `body(i)` is the body with every operand wire `w` in the window
-//! `window_start .. window_start + stride` replaced by `w + i * stride`
-//! (the window is the first record of an input array whose records lie
-//! one after the other). Only operands are shifted; the body never writes
-//! a window wire. Accumulators are wires the body reads and then rewrites
+//! where `body(i)` is the body with every operand wire `w` in a window
+//! `start .. start + stride` replaced by `w + i * stride` (a window is the
+//! first record of an input array whose records lie one after the other;
+//! a loop over several arrays, `for i in 0..n { … a[i] … b[i] … }`, has
+//! one window per array, each with its own stride). Only operands are
+//! shifted; the body never writes a window wire. Accumulators are wires the body reads and then rewrites
 //! (a copy is `XOR x, 0`, free under free-XOR): the circuit is not SSA, a
 //! gate reads what its operands hold at that point of the sequence, as in
 //! [`Circuit`].
 //!
 //! Both parties of a run derive the same sequence from the same
 //! [`LoopedCircuit`] and compare [`LoopedCircuit::digest`] (its own
-//! domain: the three parts, the window and the iteration count), so two
+//! domain: the three parts, the windows and the iteration count), so two
 //! programs that differ only in their number of records differ in digest.
 
 use crate::circuit::{Circuit, CircuitError, Gate, GateKind, Input, InputSpec, Output, WireId};
@@ -44,8 +46,9 @@ pub enum LoopError {
     /// through prologue, body once, epilogue).
     #[error(transparent)]
     Circuit(#[from] CircuitError),
-    /// The window does not lie inside one input for every iteration.
-    #[error("the window {start}..{start}+{stride} × {iterations} iterations is not inside one input")]
+    /// A window does not lie inside one input for every iteration, or
+    /// overlaps another.
+    #[error("the window {start}..{start}+{stride} × {iterations} iterations is not inside one input, apart from the other windows")]
     Window {
         /// First window wire.
         start: u32,
@@ -74,8 +77,8 @@ pub struct LoopedCircuit {
     prologue: Vec<Gate>,
     body: Vec<Gate>,
     epilogue: Vec<Gate>,
-    window_start: u32,
-    stride: u32,
+    /// `(first wire, stride)` per window.
+    windows: Vec<(u32, u32)>,
     iterations: u64,
 }
 
@@ -98,6 +101,32 @@ impl LoopedCircuit {
         window: (u32, u32),
         iterations: u64,
     ) -> Result<LoopedCircuit, LoopError> {
+        LoopedCircuit::with_windows(
+            num_wires,
+            inputs,
+            outputs,
+            prologue,
+            body,
+            epilogue,
+            vec![window],
+            iterations,
+        )
+    }
+
+    /// [`LoopedCircuit::new`] with several windows, `(first wire, stride)`
+    /// each: iteration `i` reads `first + i * stride ..` of each. Also
+    /// checked: the windows do not overlap.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_windows(
+        num_wires: u32,
+        inputs: Vec<InputSpec>,
+        outputs: Vec<Output>,
+        prologue: Vec<Gate>,
+        body: Vec<Gate>,
+        epilogue: Vec<Gate>,
+        windows: Vec<(u32, u32)>,
+        iterations: u64,
+    ) -> Result<LoopedCircuit, LoopError> {
         let placed = Circuit::place_inputs(num_wires, inputs, &outputs)?;
         let c = LoopedCircuit {
             num_wires,
@@ -106,8 +135,7 @@ impl LoopedCircuit {
             prologue,
             body,
             epilogue,
-            window_start: window.0,
-            stride: window.1,
+            windows,
             iterations,
         };
         c.validate()?;
@@ -115,20 +143,26 @@ impl LoopedCircuit {
     }
 
     fn validate(&self) -> Result<(), LoopError> {
-        let (start, stride) = (u64::from(self.window_start), u64::from(self.stride));
-        let window_err =
-            LoopError::Window { start: self.window_start, stride: self.stride, iterations: self.iterations };
-        let end = stride
-            .checked_mul(self.iterations)
-            .and_then(|n| n.checked_add(start))
-            .ok_or(window_err.clone())?;
-        if stride > 0 && self.iterations > 0 {
-            let inside = self.inputs.iter().any(|i| {
-                let (f, w) = (u64::from(i.first_wire), u64::from(i.width));
-                start >= f && end <= f + w
-            });
-            if !inside {
-                return Err(window_err);
+        let mut spans: Vec<(u64, u64)> = Vec::with_capacity(self.windows.len());
+        for &(start_w, stride_w) in &self.windows {
+            let (start, stride) = (u64::from(start_w), u64::from(stride_w));
+            let window_err =
+                LoopError::Window { start: start_w, stride: stride_w, iterations: self.iterations };
+            let end = stride
+                .checked_mul(self.iterations)
+                .and_then(|n| n.checked_add(start))
+                .ok_or(window_err.clone())?;
+            if stride > 0 && self.iterations > 0 {
+                let inside = self.inputs.iter().any(|i| {
+                    let (f, w) = (u64::from(i.first_wire), u64::from(i.width));
+                    start >= f && end <= f + w
+                });
+                // Overlapping windows would make a wire two records.
+                let apart = spans.iter().all(|&(s, e)| end <= s || start >= e);
+                if !inside || !apart {
+                    return Err(window_err);
+                }
+                spans.push((start, end));
             }
         }
         for (i, g) in self.body.iter().enumerate() {
@@ -180,9 +214,15 @@ impl LoopedCircuit {
         Ok(())
     }
 
+    /// The stride of the window holding `w`, if one does.
+    #[inline]
+    fn window_of(&self, w: WireId) -> Option<u32> {
+        self.windows.iter().find(|&&(start, stride)| w.get().wrapping_sub(start) < stride).map(|&(_, s)| s)
+    }
+
     #[inline]
     fn in_window(&self, w: WireId) -> bool {
-        w.get().wrapping_sub(self.window_start) < self.stride
+        self.window_of(w).is_some()
     }
 
     /// The size of the wire space (including the two constants).
@@ -217,10 +257,14 @@ impl LoopedCircuit {
     pub fn epilogue(&self) -> &[Gate] {
         &self.epilogue
     }
-    /// `(first wire, width)` of the window: iteration `i` reads
-    /// `first + i * width ..` instead.
-    pub fn window(&self) -> (u32, u32) {
-        (self.window_start, self.stride)
+    /// `(first wire, width)` of each window: iteration `i` reads `first +
+    /// i * width ..` instead.
+    pub fn windows(&self) -> &[(u32, u32)] {
+        &self.windows
+    }
+    /// The record bits one iteration reads, over all windows.
+    pub fn window_bits(&self) -> u64 {
+        self.windows.iter().map(|&(_, s)| u64::from(s)).sum()
     }
     /// How many times the body runs.
     pub fn iterations(&self) -> u64 {
@@ -256,8 +300,10 @@ impl LoopedCircuit {
     #[inline]
     fn shifted(&self, g: Gate, i: u64) -> Gate {
         // In range: validation put every shifted window inside an input.
-        let shift = (i * u64::from(self.stride)) as u32;
-        let mv = |w: WireId| if self.in_window(w) { WireId::new(w.get() + shift) } else { w };
+        let mv = |w: WireId| match self.window_of(w) {
+            Some(stride) => WireId::new(w.get() + (i * u64::from(stride)) as u32),
+            None => w,
+        };
         Gate { a: mv(g.a), b: mv(g.b), out: g.out, kind: g.kind }
     }
 
@@ -343,8 +389,9 @@ impl LoopedCircuit {
 
     /// blake3 in derive-key mode, context [`DIGEST_CONTEXT`], over: the
     /// wire count; each input (name, party, width) and output (name,
-    /// visibility, wires), length-prefixed; the window start and width and
-    /// the iteration count; then the prologue, the body and the epilogue,
+    /// visibility, wires), length-prefixed; the window's start and width
+    /// (with several windows: `u32::MAX`, their count as a `u64`, then each
+    /// start and width) and the iteration count; then the prologue, the body and the epilogue,
     /// each as its gate count and its gates in the canonical 13-byte form
     /// (tag, a, b, out; little-endian).
     pub fn digest(&self) -> [u8; 32] {
@@ -369,8 +416,22 @@ impl LoopedCircuit {
                 h.update(&w.get().to_le_bytes());
             }
         }
-        h.update(&self.window_start.to_le_bytes());
-        h.update(&self.stride.to_le_bytes());
+        match self.windows.as_slice() {
+            &[(start, stride)] => {
+                h.update(&start.to_le_bytes());
+                h.update(&stride.to_le_bytes());
+            }
+            // Several windows (or none): a start no single window has
+            // (it lies inside an input), then the count and each window.
+            windows => {
+                h.update(&u32::MAX.to_le_bytes());
+                h.update(&(windows.len() as u64).to_le_bytes());
+                for (start, stride) in windows {
+                    h.update(&start.to_le_bytes());
+                    h.update(&stride.to_le_bytes());
+                }
+            }
+        }
         h.update(&self.iterations.to_le_bytes());
         for part in [&self.prologue, &self.body, &self.epilogue] {
             h.update(&(part.len() as u64).to_le_bytes());
@@ -425,8 +486,10 @@ impl LoopedCircuit {
             *c = c.saturating_add(1);
         }
         let mut variant = vec![false; n];
-        for w in self.window_start..self.window_start.saturating_add(self.stride).min(self.num_wires) {
-            variant[w as usize] = true;
+        for &(start, stride) in &self.windows {
+            for w in start..start.saturating_add(stride).min(self.num_wires) {
+                variant[w as usize] = true;
+            }
         }
         for g in &self.body {
             if writes[g.out.index()] > 1 {
@@ -509,8 +572,7 @@ impl LoopedCircuit {
             prologue: pick(&prologue, &keep_prologue),
             body: pick(&body, &keep_body),
             epilogue: pick(&self.epilogue, &keep_epilogue),
-            window_start: self.window_start,
-            stride: self.stride,
+            windows: self.windows.clone(),
             iterations: self.iterations,
         };
         (c, kept_tags)
@@ -604,6 +666,56 @@ mod tests {
         assert_eq!(all, c.gates().collect::<Vec<_>>());
         assert_eq!(c.optimized().eval_bits(&[vec![true; 10]]).unwrap()[0], vec![true, true]);
         assert_ne!(c.digest(), sum_loop(4).digest());
+    }
+
+    /// A loop over two arrays of different record widths: `s += x_i & y_i`
+    /// bit by bit over x (2 bits a record) and y (1 bit a record, applied
+    /// to bit 0), one window each.
+    #[test]
+    fn two_windows_shift_by_their_own_strides() {
+        let records = 5u32;
+        let w = WireId::new;
+        // Inputs: x at 2.., y at 2 + 2·records...; state s at the end.
+        let (x0, y0) = (2, 2 + 2 * records);
+        let s = y0 + records;
+        let (t, c) = (s + 1, s + 2);
+        let prologue = vec![Gate::xor(w(0), w(0), w(s))];
+        // s ^= (x_i.0 ^ x_i.1) & y_i
+        let body = vec![
+            Gate::xor(w(x0), w(x0 + 1), w(t)),
+            Gate::and(w(t), w(y0), w(c)),
+            Gate::xor(w(s), w(c), w(s)),
+        ];
+        let out = Output { name: "s".into(), visibility: Visibility::Both, wires: vec![w(s)] };
+        let inputs = vec![
+            InputSpec::new("x", Party::Garbler, 2 * records),
+            InputSpec::new("y", Party::Evaluator, records),
+        ];
+        let make = |windows: Vec<(u32, u32)>| {
+            LoopedCircuit::with_windows(
+                c + 1,
+                inputs.clone(),
+                vec![out.clone()],
+                prologue.clone(),
+                body.clone(),
+                vec![],
+                windows,
+                u64::from(records),
+            )
+        };
+        let l = make(vec![(x0, 2), (y0, 1)]).unwrap();
+        let (xs, ys) = ([0b01u8, 0b11, 0b10, 0b01, 0b00], [true, true, true, false, true]);
+        let x: Vec<bool> = xs.iter().flat_map(|v| [v & 1 == 1, v & 2 == 2]).collect();
+        let want = xs.iter().zip(ys).filter(|(v, y)| *y && (*v & 1) ^ (*v >> 1) == 1).count() % 2 == 1;
+        let got = l.eval_bits(&[x.clone(), ys.to_vec()]).unwrap();
+        assert_eq!(got[0], vec![want]);
+        assert_eq!(l.unrolled().eval_bits(&[x, ys.to_vec()]).unwrap(), got);
+        assert_eq!(l.window_bits(), 3);
+        // Overlapping windows, and a window past its input, are refused.
+        assert!(matches!(make(vec![(x0, 2), (x0 + 1, 1)]), Err(LoopError::Window { .. })));
+        assert!(matches!(make(vec![(x0, 2), (y0, 2)]), Err(LoopError::Window { .. })));
+        // The digest tells the windows apart.
+        assert_ne!(l.digest(), make(vec![(y0, 1), (x0, 2)]).unwrap().digest());
     }
 
     #[test]

@@ -469,7 +469,7 @@ fn main(#[garbler] xs: [u8; 12], #[evaluator] v: u8) -> (u64, u32) {
 }
 
 #[test]
-fn a_loop_that_may_break_does_not_stream_but_continue_does() {
+fn loops_that_may_break_or_continue_stream() {
     let src = "
 fn main(#[evaluator] xs: [u16; 40]) -> (u32, u32) {
     let mut s: u32 = 0;
@@ -483,40 +483,14 @@ fn main(#[evaluator] xs: [u16; 40]) -> (u32, u32) {
     }
     (s, n)
 }";
-    let p = build_with(src, StreamLoops::Always);
-    assert!(p.looped.is_none(), "a loop that may break is unrolled");
-    check(
-        &p,
-        9,
-        100,
-        |rng| vec![small_array(rng, 40, 0, 520)],
-        |ins| {
-            let (mut s, mut n) = (0u32, 0u32);
-            for x in ints(&ins[0]) {
-                if x > 500 {
-                    break;
-                }
-                n += 1;
-                s += x as u32;
-            }
-            json!([s, n])
-        },
-    );
-    // Too large to unroll: the error says why the loop could not stream.
-    let big =
-        src.replace("[u16; 40]", "[u16; 1000000]").replace("s += x as u32;", "s += (x as u32) * (x as u32);");
-    let text = compile_errors(&big);
-    assert!(text.contains("may `break`"), "{text}");
-
-    // The same loop with `continue` in place of `break`.
-    let cont = &src.replace("break;", "continue;");
-    let streamed = build_with(cont, StreamLoops::Always);
-    let unrolled = build_with(cont, StreamLoops::Never);
-    assert!(streamed.looped.is_some(), "a loop with `continue` streams");
-    let reference = |ins: &[Value]| {
+    // `break`: the loop's "broke" flag is state carried from run to run.
+    let reference = |ins: &[Value], stop: bool| {
         let (mut s, mut n) = (0u32, 0u32);
         for x in ints(&ins[0]) {
             if x > 500 {
+                if stop {
+                    break;
+                }
                 continue;
             }
             n += 1;
@@ -525,8 +499,24 @@ fn main(#[evaluator] xs: [u16; 40]) -> (u32, u32) {
         json!([s, n])
     };
     let inputs = |rng: &mut StdRng| vec![small_array(rng, 40, 0, 520)];
-    check(&streamed, 10, 100, inputs, reference);
-    check(&unrolled, 10, 100, inputs, reference);
+    let streamed = build_with(src, StreamLoops::Always);
+    let unrolled = build_with(src, StreamLoops::Never);
+    assert!(streamed.looped.is_some(), "a loop that may break streams");
+    assert!(unrolled.looped.is_none());
+    check(&streamed, 9, 100, inputs, |ins| reference(ins, true));
+    check(&unrolled, 9, 100, inputs, |ins| reference(ins, true));
+    // Too large to unroll, it streams by default.
+    let big =
+        src.replace("[u16; 40]", "[u16; 1000000]").replace("s += x as u32;", "s += (x as u32) * (x as u32);");
+    assert!(build_with(&big, StreamLoops::Auto).looped.is_some(), "a million records stream");
+
+    // The same loop with `continue` in place of `break`.
+    let cont = &src.replace("break;", "continue;");
+    let streamed = build_with(cont, StreamLoops::Always);
+    let unrolled = build_with(cont, StreamLoops::Never);
+    assert!(streamed.looped.is_some(), "a loop with `continue` streams");
+    check(&streamed, 10, 100, inputs, |ins| reference(ins, false));
+    check(&unrolled, 10, 100, inputs, |ins| reference(ins, false));
 }
 
 #[test]

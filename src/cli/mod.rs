@@ -750,7 +750,7 @@ fn stats_looped(
             "cohort": loaded.cohort().map(|k| json!({"output": "result", "at_least": k})),
             "loop": {
                 "runs": l.iterations(),
-                "window_bits": l.window().1,
+                "window_bits": l.window_bits(),
                 "stored_gates": l.stored_gates(),
                 "body_gates": b.len(),
                 "body_and": l.body_and_count(),
@@ -771,7 +771,7 @@ fn stats_looped(
         "loop       streams: a body of {} gates ({} AND) over {} bits of records, run {} times; {} gates stored",
         b.len(),
         l.body_and_count(),
-        l.window().1,
+        l.window_bits(),
         l.iterations(),
         l.stored_gates()
     );

@@ -202,6 +202,9 @@ impl Lowerer<'_> {
         let ibits = self.bits(iv);
         let Type::Array(elem, n) = &a.ty else { return Ok(Val::bits(Vec::new())) };
         let w = elem.width();
+        if let Some(record) = self.streamed_element(&bits, &ibits, w, u64::from(*n), i.span)? {
+            return Ok(Val::bits(record));
+        }
         match const_value(&ibits) {
             Some(k) if k < u128::from(*n) => Ok(Val::bits(slice(&bits, (k as u32).saturating_mul(w), w))),
             Some(k) => self.fatal(out_of_bounds(i.span, k, *n)),

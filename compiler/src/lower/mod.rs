@@ -104,6 +104,7 @@ pub(crate) fn lower(
         guard_depth: 0,
         muxes: HashMap::new(),
         looped: None,
+        stream_index: None,
     };
     let main = &program.fns[checked.main];
     let mut frame = Frame::default();
@@ -132,13 +133,9 @@ pub(crate) fn lower(
     }
     let segments = std::mem::take(&mut l.segments);
     if let Some(info) = l.looped.take() {
-        let looped = l.b.finish_looped(
-            info.prologue_end,
-            info.body_end,
-            &info.window,
-            &info.first_record,
-            info.iterations,
-        );
+        let windows: Vec<(&[WireId], &[WireId])> =
+            info.windows.iter().map(|(w, r)| (w.as_slice(), r.as_slice())).collect();
+        let looped = l.b.finish_looped(info.prologue_end, info.body_end, &windows, info.iterations);
         let looped = match looped {
             Ok(c) => c,
             Err(e) => return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string()))),
@@ -268,6 +265,9 @@ struct Lowerer<'a> {
     muxes: HashMap<WireId, (WireId, WireId, WireId)>,
     /// The loop that streams, once one does.
     looped: Option<stream::LoopInfo>,
+    /// While a `for i in 0..n` loop is tried as a streamed loop: how `a[i]`
+    /// reads (`stream.rs`).
+    stream_index: Option<stream::StreamIndex>,
 }
 
 impl Lowerer<'_> {

@@ -12,6 +12,7 @@
 //! (or returned): a `break` known at compile time costs nothing.
 
 use super::place::Proj;
+use super::stream::Records;
 use super::value::{const_value_signed, slice, Val};
 use super::{LResult, Lowerer};
 use crate::ast::*;
@@ -204,20 +205,29 @@ impl Lowerer<'_> {
         let item_width = item_ty.width();
         // A loop over an input array may stream (`stream.rs`); why it does
         // not is kept for the error of a loop too large to unroll.
-        let refusal = match &array {
-            Some(bits) => {
-                let plain = iter.adaptors.is_empty();
+        let plain = iter.adaptors.is_empty();
+        let records = match &array {
+            Some(bits) => Ok(Records::Array(bits)),
+            // `for i in 0..n`, the body reading input arrays as `a[i]`.
+            None if first == 0 && step == 1 => Ok(Records::Index),
+            None => Err("the loop ranges over numbers other than `0..n` (write `for i in 0..n` or `for r in records`)"
+                .to_owned()),
+        };
+        let refusal = match records {
+            Ok(records) => {
+                let bits = match records {
+                    Records::Array(b) => Some(b),
+                    Records::Index => None,
+                };
                 match self.stream_precheck(bits, count, plain) {
                     Some(reason) => Some(reason),
-                    None => match self.try_stream(pat, &item_ty, bits, count as u64, body)? {
+                    None => match self.try_stream(pat, &item_ty, records, count as u64, body)? {
                         None => return Ok(()),
                         Some(reason) => Some(reason),
                     },
                 }
             }
-            None => Some(
-                "the loop ranges over numbers, not over an input array (write `for r in records`)".to_owned(),
-            ),
+            Err(reason) => Some(reason),
         };
         self.loop_depth += 1;
         self.begin_loop();

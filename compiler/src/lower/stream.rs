@@ -1,4 +1,5 @@
-//! Loops that stream: `for r in records { … }` over an input array, lowered
+//! Loops that stream: `for r in records { … }` over an input array (or
+//! `for i in 0..n { … a[i] … b[i] … }` over several), lowered
 //! once as the body of a [`garblet_circuits::LoopedCircuit`] instead of
 //! unrolled, so that its size is one record's gates, not the array's.
 //!
@@ -17,10 +18,13 @@
 //! after the other, so that accumulators stay lazy sums within a run); the
 //! records left over are unrolled after the loop.
 //!
-//! Which loops: `for x in a` (no iterator adaptor, no index) where `a` is,
-//! bit for bit, a run of an input's wires (a parameter of `main`, or a
-//! field or copy of one), at least two iterations, not inside another
-//! loop, the first such loop of the program. The body is lowered twice:
+//! Which loops: `for x in a` (no iterator adaptor) where `a` is, bit for
+//! bit, a run of an input's wires (a parameter of `main`, or a field or
+//! copy of one), or `for i in 0..n` whose body reads such arrays of at
+//! least `n` elements as `a[i]` and uses `i` for nothing else (each array
+//! read gets its own window of placeholders, [`StreamIndex`]); at least
+//! two iterations, not inside another loop, the first such loop of the
+//! program. The body is lowered twice:
 //! once to learn which variables of the enclosing function it assigns
 //! (the accumulators; lowering is symbolic, so this is exact for the
 //! paths the builder could not rule out), then for real. The loop is
@@ -46,6 +50,7 @@
 use super::value::Val;
 use super::{LResult, Lowerer};
 use crate::ast::*;
+use crate::diag::{Diagnostic, Span};
 use crate::types::Type;
 use crate::StreamLoops;
 use garblet_circuits::{Bits, WireId};
@@ -74,12 +79,39 @@ pub(crate) struct LoopInfo {
     pub prologue_end: usize,
     /// Gates up to the end of the body.
     pub body_end: usize,
-    /// The placeholders the body read as the record.
-    pub window: Bits,
-    /// The wires of the first record.
-    pub first_record: Bits,
+    /// Per array the body reads: the placeholders it read as the run's
+    /// records, and the wires of the first run's records.
+    pub windows: Vec<(Bits, Bits)>,
     /// The number of records.
     pub iterations: u64,
+}
+
+/// What a streamed loop iterates over.
+#[derive(Clone, Copy)]
+pub(super) enum Records<'a> {
+    /// `for x in a`: the input array's wires.
+    Array(&'a [WireId]),
+    /// `for i in 0..n`: the body reads input arrays as `a[i]`
+    /// ([`StreamIndex`]).
+    Index,
+}
+
+/// While the body of a `for i in 0..n` loop is lowered for streaming: the
+/// loop variable is bound to placeholder wires, and `a[i]` of an input
+/// array `a` (with at least `n` elements) reads a window of placeholders
+/// for `a`'s records instead (`Lowerer::streamed_element`), one window per
+/// array. Any other use of `i` reads its placeholders, which the loop
+/// refuses after the body is lowered.
+pub(super) struct StreamIndex {
+    /// The loop variable's placeholders.
+    index: Bits,
+    /// The loop's count: an array needs that many elements.
+    count: u64,
+    /// Records per run, and the record of the run being lowered.
+    per_run: usize,
+    record: usize,
+    /// The arrays read so far: their wires, element width and window.
+    arrays: Vec<(Bits, usize, Bits)>,
 }
 
 /// What lowering can roll back to when streaming a loop is given up.
@@ -134,16 +166,16 @@ impl Lowerer<'_> {
         r.map(|_| ())
     }
 
-    /// Iterations of the body, one per record of `records` (`width` bits
-    /// each), inside a loop whose `break` flag starts as `broke` (a state
-    /// wire in a streamed body: whether an earlier run broke); whether the
-    /// body lowered a `break`, and the flag after the last iteration.
+    /// Iterations of the body, one per item (the value the loop variable is
+    /// bound to), inside a loop whose `break` flag starts as `broke` (a
+    /// state wire in a streamed body: whether an earlier run broke);
+    /// whether the body lowered a `break`, and the flag after the last
+    /// iteration. With a [`StreamIndex`], item `k` is the run's record `k`.
     fn body_runs(
         &mut self,
         pat: &Pattern,
         ty: &Type,
-        records: &[WireId],
-        width: usize,
+        items: &[Bits],
         body: &Block<Type>,
         broke: WireId,
     ) -> LResult<(bool, WireId)> {
@@ -153,8 +185,11 @@ impl Lowerer<'_> {
             flags.broke = broke;
         }
         let mut r = Ok(());
-        for record in records.chunks(width.max(1)) {
-            r = self.body_once(pat, ty, record, body);
+        for (k, item) in items.iter().enumerate() {
+            if let Some(si) = self.stream_index.as_mut() {
+                si.record = k;
+            }
+            r = self.body_once(pat, ty, item, body);
             if r.is_err() || self.end_iteration() {
                 break;
             }
@@ -165,9 +200,58 @@ impl Lowerer<'_> {
         r.map(|()| (breaks > 0, after))
     }
 
+    /// `a[i]` in the body of a `for i in 0..n` loop being streamed, `i` the
+    /// loop variable (its placeholders `index`) and `a` an input array of
+    /// at least `n` elements of `width` bits: the run's current record's
+    /// placeholders in `a`'s window (made at its first read). `Ok(None)`
+    /// otherwise (no loop being streamed, or a constant index, or an array
+    /// that is not an input of at least `n` elements): the caller indexes as
+    /// usual. An input array of `n` elements or more read at another secret
+    /// index (`a[n - 1 - i]`, `a[x]`) is an error that stops the attempt
+    /// (the loop unrolls): its multiplexer over the whole array per record
+    /// is what streaming avoids.
+    pub(super) fn streamed_element(
+        &mut self,
+        array: &[WireId],
+        index: &[WireId],
+        width: u32,
+        len: u64,
+        span: Span,
+    ) -> LResult<Option<Bits>> {
+        let Some(si) = self.stream_index.as_ref() else { return Ok(None) };
+        let long_input = len >= si.count && self.b.is_input_run(array);
+        if !long_input || index.iter().all(|w| w.is_const()) {
+            return Ok(None);
+        }
+        if si.index != index {
+            return self.fatal(Diagnostic::new(
+                span,
+                "the body reads an input array of the loop's length at an index other than the loop variable",
+            ));
+        }
+        let (w, per_run, record) = (width as usize, si.per_run, si.record);
+        let known = si.arrays.iter().position(|(a, aw, _)| a.as_slice() == array && *aw == w);
+        let k = match known {
+            Some(k) => k,
+            None => {
+                let window = self.b.placeholders((w * per_run) as u32);
+                let Some(si) = self.stream_index.as_mut() else { return Ok(None) };
+                si.arrays.push((array.to_vec(), w, window));
+                si.arrays.len() - 1
+            }
+        };
+        let Some(si) = self.stream_index.as_ref() else { return Ok(None) };
+        Ok(Some(si.arrays[k].2[record * w..(record + 1) * w].to_vec()))
+    }
+
     /// Why `for pat in array` (with `array`'s wires) cannot stream before
     /// its body is looked at, or `None` when it may.
-    pub(super) fn stream_precheck(&self, array: &[WireId], count: i128, plain: bool) -> Option<String> {
+    pub(super) fn stream_precheck(
+        &self,
+        array: Option<&[WireId]>,
+        count: i128,
+        plain: bool,
+    ) -> Option<String> {
         if self.stream_mode == StreamLoops::Never {
             return Some("streaming loops is switched off".into());
         }
@@ -183,7 +267,7 @@ impl Lowerer<'_> {
         if self.looped.is_some() {
             return Some("another loop of the program streams already (one loop per program streams)".into());
         }
-        if !self.b.is_input_run(array) {
+        if array.is_some_and(|a| !self.b.is_input_run(a)) {
             return Some("the array is not an input of `main` (a parameter, or a field of one)".into());
         }
         None
@@ -196,7 +280,20 @@ impl Lowerer<'_> {
         &mut self,
         pat: &Pattern,
         item_ty: &Type,
-        array: &[WireId],
+        records: Records<'_>,
+        count: u64,
+        body: &Block<Type>,
+    ) -> LResult<Option<String>> {
+        let r = self.try_stream_records(pat, item_ty, records, count, body);
+        self.stream_index = None;
+        r
+    }
+
+    fn try_stream_records(
+        &mut self,
+        pat: &Pattern,
+        item_ty: &Type,
+        records: Records<'_>,
         count: u64,
         body: &Block<Type>,
     ) -> LResult<Option<String>> {
@@ -208,10 +305,41 @@ impl Lowerer<'_> {
         let per_run = if count >= 2 * RECORDS_PER_RUN { RECORDS_PER_RUN } else { 1 };
         let runs = count / per_run;
 
-        // 1. Which variables does the body assign?
-        let window = self.b.placeholders((width as u64 * per_run) as u32);
-        // An error in the body is an error unrolled too: report it.
-        let (breaks, _) = self.body_runs(pat, item_ty, &window, width, body, WireId::ZERO)?;
+        // 1. Which variables does the body assign? The loop variable is
+        // bound to a run's records (`for x in a`) or to the index's
+        // placeholders (`for i in 0..n`, the arrays' windows made as the
+        // body reads them).
+        let items: Vec<Bits> = match records {
+            Records::Array(_) => {
+                let window = self.b.placeholders((width as u64 * per_run) as u32);
+                window.chunks(width.max(1)).map(|c| c.to_vec()).collect()
+            }
+            Records::Index => {
+                let index = self.b.placeholders(width as u32);
+                self.stream_index = Some(StreamIndex {
+                    index: index.clone(),
+                    count,
+                    per_run: per_run as usize,
+                    record: 0,
+                    arrays: Vec::new(),
+                });
+                vec![index; per_run as usize]
+            }
+        };
+        let errors = self.errors.errors.len();
+        let first = self.body_runs(pat, item_ty, &items, body, WireId::ZERO);
+        let breaks = match (records, first) {
+            // An error in the body is an error unrolled too: report it.
+            (Records::Array(_), r) => r?.0,
+            (Records::Index, Ok((b, _))) if self.errors.errors.len() == errors => b,
+            // With the index unknown: a bound or size that needs its value.
+            (Records::Index, _) => {
+                let why = self.errors.errors.get(errors).map(|d| d.message.clone()).unwrap_or_default();
+                self.errors.errors.truncate(errors);
+                self.rollback(&before);
+                return Ok(Some(format!("the body needs the index's value at compile time ({why})")));
+            }
+        };
         let old_frame = &before.frames[before.frames.len() - 1];
         let assigned: Vec<usize> =
             (0..nslots).filter(|&s| !self.frame().vals[s].same(&old_frame.vals[s])).collect();
@@ -249,7 +377,7 @@ impl Lowerer<'_> {
         // meet comes from the state being unknown (an accumulator used as
         // a loop bound, say): the loop unrolls instead.
         let errors = self.errors.errors.len();
-        let r = self.body_runs(pat, item_ty, &window, width, body, broke);
+        let r = self.body_runs(pat, item_ty, &items, body, broke);
         if r.is_err() || self.errors.errors.len() != errors {
             let why = self.errors.errors.get(errors).map(|d| d.message.clone()).unwrap_or_default();
             self.errors.errors.truncate(errors);
@@ -306,17 +434,12 @@ impl Lowerer<'_> {
         }
         let body_end = self.b.gate_count();
 
-        // 5. The body may read the array through the loop variable only.
-        let (lo, hi) = (array[0].get(), array[array.len() - 1].get());
-        let reads_array = self.b.gates_since(body_start)[..body_end - body_start]
-            .iter()
-            .any(|g| [g.a, g.b].iter().any(|w| (lo..=hi).contains(&w.get())));
-        if reads_array {
+        // 5. The body may read the arrays through the loop variable only
+        // (and, `for i in 0..n`, use the index for nothing else).
+        let (windows, refusal) = self.record_windows(records, &items, body_start, body_end);
+        if let Some(why) = refusal {
             self.rollback(&before);
-            return Ok(Some(
-                "the body reads the array other than through the loop variable (e.g. `a[0]` or `a[j]`)"
-                    .into(),
-            ));
+            return Ok(Some(why));
         }
         let body_gates = (body_end - body_start) as u64;
         if self.stream_mode == StreamLoops::Auto && body_gates.saturating_mul(runs) < STREAM_MIN_GATES {
@@ -330,17 +453,67 @@ impl Lowerer<'_> {
         for (s, wires) in state {
             self.frame().vals[s] = Val::bits(wires);
         }
-        let window_bits = window.len();
-        self.looped = Some(LoopInfo {
-            prologue_end: body_start,
-            body_end,
-            window,
-            first_record: array[..window_bits].to_vec(),
-            iterations: runs,
-        });
+        self.looped = Some(LoopInfo { prologue_end: body_start, body_end, windows, iterations: runs });
         // The records left over, unrolled after the loop.
-        let done = (runs * per_run) as usize * width;
-        self.body_runs(pat, item_ty, &array[done..], width, body, broke)?;
+        let done = runs * per_run;
+        let rest: Vec<Bits> = match records {
+            Records::Array(array) => {
+                array[done as usize * width..].chunks(width.max(1)).map(|c| c.to_vec()).collect()
+            }
+            Records::Index => {
+                self.stream_index = None;
+                (done..count).map(|i| self.b.constant_bits(i128::from(i), width as u32)).collect()
+            }
+        };
+        self.body_runs(pat, item_ty, &rest, body, broke)?;
         Ok(None)
+    }
+
+    /// The windows of a streamed body (gates `body_start..body_end`): per
+    /// array, the placeholders it read as the run's records and the wires
+    /// of the first run's records; or why the loop cannot stream: the body
+    /// reads an array's wires directly (`a[0]`, `a[j]`), or uses `for i in
+    /// 0..n`'s index other than as `a[i]` of input arrays, or indexes none.
+    fn record_windows(
+        &self,
+        records: Records<'_>,
+        items: &[Bits],
+        body_start: usize,
+        body_end: usize,
+    ) -> (Vec<(Bits, Bits)>, Option<String>) {
+        let gates = &self.b.gates_since(body_start)[..body_end - body_start];
+        let reads =
+            |lo: u32, hi: u32| gates.iter().any(|g| [g.a, g.b].iter().any(|w| (lo..=hi).contains(&w.get())));
+        let direct = "the body reads the array other than through the loop variable (e.g. `a[0]` or `a[j]`)";
+        match records {
+            Records::Array(array) => {
+                let window: Bits = items.concat();
+                if reads(array[0].get(), array[array.len() - 1].get()) {
+                    return (Vec::new(), Some(direct.into()));
+                }
+                let first = array[..window.len()].to_vec();
+                (vec![(window, first)], None)
+            }
+            Records::Index => {
+                let Some(si) = self.stream_index.as_ref() else { return (Vec::new(), Some(direct.into())) };
+                if si.index.iter().any(|w| gates.iter().any(|g| g.a == *w || g.b == *w)) {
+                    return (
+                        Vec::new(),
+                        Some("the body uses the index other than to read input arrays as `a[i]`".into()),
+                    );
+                }
+                if si.arrays.is_empty() {
+                    return (Vec::new(), Some("the body reads no input array as `a[i]`".into()));
+                }
+                let mut windows = Vec::with_capacity(si.arrays.len());
+                for (array, _, window) in &si.arrays {
+                    if reads(array[0].get(), array[array.len() - 1].get()) {
+                        return (Vec::new(), Some(direct.into()));
+                    }
+                    windows.push((window.clone(), array[..window.len()].to_vec()));
+                }
+                (windows, None)
+            }
+        }
     }
 }

@@ -113,13 +113,14 @@ enum Kind<'s> {
         prologue: Vec<Window>,
         body: Vec<Window>,
         epilogue: Vec<Window>,
-        copy: RecordCopy,
+        copy: Vec<RecordCopy>,
         iterations: u64,
     },
 }
 
-/// The copies before each run of a looped body: `stride` labels from the
-/// run's records (`from + run · stride …`) to the scratch wires `to …`.
+/// The copies before each run of a looped body, one per window: `stride`
+/// labels from the run's records (`from + run · stride …`) to the scratch
+/// wires `to …`.
 #[derive(Clone, Copy, Debug)]
 struct RecordCopy {
     from: u32,
@@ -388,22 +389,25 @@ impl<'s> Plan<'s> {
         source: &LoopedCircuit,
         window_gates: usize,
     ) -> Result<Plan<'static>, PlanError> {
-        let (ws, stride) = source.window();
+        // The windows' scratch wires, one after the other past the circuit's.
         let scratch = source.num_wires();
-        let num_wires = scratch
-            .checked_add(stride)
-            .ok_or(PlanError::TooManyWires { num_wires: u32::MAX, window_gates })?;
+        let mut copy = Vec::with_capacity(source.windows().len());
+        let mut to = u64::from(scratch);
+        for &(from, stride) in source.windows() {
+            copy.push(RecordCopy { from, to: to as u32, stride });
+            to += u64::from(stride);
+        }
+        let num_wires =
+            u32::try_from(to).map_err(|_| PlanError::TooManyWires { num_wires: u32::MAX, window_gates })?;
+        let stride = (to - u64::from(scratch)) as u32;
         let outputs: Vec<WireId> = source.outputs().iter().flat_map(|o| o.wires.iter().copied()).collect();
         let body: Vec<Gate> = source
             .body()
             .iter()
             .map(|g| {
                 let mv = |w: WireId| {
-                    if w.get() >= ws && w.get() - ws < stride {
-                        WireId::new(scratch + (w.get() - ws))
-                    } else {
-                        w
-                    }
+                    let c = copy.iter().find(|c| w.get().wrapping_sub(c.from) < c.stride);
+                    c.map_or(w, |c| WireId::new(c.to + (w.get() - c.from)))
                 };
                 Gate { a: mv(g.a), b: mv(g.b), out: g.out, kind: g.kind }
             })
@@ -454,13 +458,7 @@ impl<'s> Plan<'s> {
                     .saturating_add(ands(&body_windows).saturating_mul(iterations))
                     .saturating_add(ands(&epilogue)),
             ),
-            kind: Kind::Looped {
-                prologue,
-                body: body_windows,
-                epilogue,
-                copy: RecordCopy { from: ws, to: scratch, stride },
-                iterations,
-            },
+            kind: Kind::Looped { prologue, body: body_windows, epilogue, copy, iterations },
         })
     }
 
@@ -572,22 +570,24 @@ impl<'s> Plan<'s> {
             Kind::Looped { prologue, body, epilogue, copy, iterations } => {
                 prologue.iter().try_for_each(&mut f)?;
                 // The copy window: free ops `to + j ← from + run·stride + j
-                // ⊕ zero` (byte offsets; the zero label sits after the
-                // slots, see `Op4`).
+                // ⊕ zero` per window (byte offsets; the zero label sits
+                // after the slots, see `Op4`).
                 let zero = (self.num_wires + 1 + self.window_gates as u32) << 4;
                 let mut copies = Window::default();
-                let n = copy.stride;
+                let n: u32 = copy.iter().map(|c| c.stride).sum();
                 copies.segments.push(Segment { start: 0, end: n, and: false, wide: false });
                 for run in 0..*iterations {
-                    // In range: the window lies inside one input for every
-                    // run (checked by `LoopedCircuit::new`).
-                    let first = copy.from + (run as u32) * copy.stride;
                     copies.free.clear();
-                    copies.free.extend((0..n).map(|j| Op {
-                        a: (first + j) << 4,
-                        b: zero,
-                        out: (copy.to + j) << 4,
-                    }));
+                    for c in copy {
+                        // In range: every window lies inside one input for
+                        // every run (checked by `LoopedCircuit::new`).
+                        let first = c.from + (run as u32) * c.stride;
+                        copies.free.extend((0..c.stride).map(|j| Op {
+                            a: (first + j) << 4,
+                            b: zero,
+                            out: (c.to + j) << 4,
+                        }));
+                    }
                     f(&copies)?;
                     body.iter().try_for_each(&mut f)?;
                 }

@@ -54,14 +54,14 @@ pub(crate) fn mask_private_outputs_looped(
     let (prologue, body) = (m.remap_gates(looped.prologue()), m.remap_gates(looped.body()));
     let mut epilogue = m.remap_gates(looped.epilogue());
     let (inputs, outputs, masks) = m.finish(&mut epilogue)?;
-    let masked = LoopedCircuit::new(
+    let masked = LoopedCircuit::with_windows(
         m.num_wires,
         inputs,
         outputs,
         prologue,
         body,
         epilogue,
-        looped.window(),
+        looped.windows().to_vec(),
         looped.iterations(),
     )
     .map_err(|e| InputError::Masking(e.to_string()))?;
