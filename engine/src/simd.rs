@@ -161,6 +161,60 @@ impl FusedHalfGates {
     }
 }
 
+/// The fused three-halves kernels this CPU runs (VAES on 512-bit
+/// registers, with AVX-512F and BMI2; see `simd/x86/three_halves.rs`). Same
+/// tweaks, same bytes as the portable code. Empty elsewhere.
+#[derive(Clone, Copy, Debug)]
+#[allow(clippy::large_enum_variant)] // one per scheme value, as `FusedHalfGates`
+pub(crate) enum FusedThreeHalves {
+    #[cfg(target_arch = "x86_64")]
+    Vaes512(x86::VaesThreeHalves),
+}
+
+impl FusedThreeHalves {
+    /// The kernels for TMMO under AES-128 with `key`, if this CPU has them.
+    pub(crate) fn detect(key: Block) -> Option<FusedThreeHalves> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(k) = x86::VaesThreeHalves::detect(key) {
+                return Some(FusedThreeHalves::Vaes512(k));
+            }
+        }
+        let _ = key;
+        None
+    }
+
+    /// Garbles `ops` (see `VaesThreeHalves::garble`): gate `k` is AND gate
+    /// `first_and + k`, stored as gate `k0 + k` of `labels`; `rho` the gate
+    /// seed's blocks from `⌊first_and / 64⌋` on; `material` exactly the
+    /// gates' bytes, groups of 8 from `ops[0]`.
+    #[allow(clippy::too_many_arguments)] // one call site, in `three_halves.rs`
+    pub(crate) fn garble<S: LabelStore>(
+        &self,
+        delta: Block,
+        first_and: u64,
+        labels: &mut S,
+        k0: usize,
+        ops: &[Op],
+        rho: &[Block],
+        material: &mut [u8],
+    ) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            FusedThreeHalves::Vaes512(k) => k.garble(delta, first_and, labels, k0, ops, rho, material),
+        }
+    }
+
+    /// Evaluates `ops`: active labels read from and output labels put to
+    /// `labels`, material (groups of 8 from `ops[0]`) from `material`.
+    pub(crate) fn eval<S: LabelStore>(&self, first_and: u64, labels: &mut S, ops: &[Op], material: &[u8]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            FusedThreeHalves::Vaes512(k) => k.eval(first_and, labels, ops, material),
+        }
+    }
+}
+
 /// `Σ_j a_j ⊗ b_j` over GF(2)\[x\], unreduced: the low and high 128 bits of
 /// the 256-bit sum, as `[low, high]`.
 pub(crate) type Unreduced = [u128; 2];
@@ -744,6 +798,10 @@ mod x86 {
         }
         acc
     }
+
+    // After `tmmo!`, which the three-halves kernels expand too.
+    mod three_halves;
+    pub(crate) use three_halves::VaesThreeHalves;
 
     /// XOR of the four lanes.
     #[inline(always)]
