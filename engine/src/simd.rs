@@ -1,7 +1,8 @@
 //! The engine's only `unsafe` code: fused half-gates kernels on VAES-512
 //! (here) and on VAES-256 (with batched TMMO, in [`vaes256`] for CPUs
-//! without AVX-512), and carry-less inner products on PCLMULQDQ /
-//! VPCLMULQDQ for the OT consistency check.
+//! without AVX-512), fused three-halves kernels on VAES-512
+//! (`simd/x86/three_halves.rs`), and carry-less inner products on
+//! PCLMULQDQ / VPCLMULQDQ for the OT consistency check.
 //!
 //! # Half-gates kernels: why hand-written
 //!
@@ -53,7 +54,9 @@
 //! # Safety
 //!
 //! A `VaesHalfGates` exists only if the CPU reported AVX-512F and VAES at
-//! run time (`VaesHalfGates::detect`); a `Vaes256Tmmo` (and the
+//! run time (`VaesHalfGates::detect`); a `VaesThreeHalves` only if it
+//! reported AVX-512F, VAES, AES-NI and BMI2 (`VaesThreeHalves::detect`);
+//! a `Vaes256Tmmo` (and the
 //! `Vaes256HalfGates` that wraps one) only if it reported AES-NI, AVX2 and
 //! VAES; a [`ClmulDot`] holds a private
 //! kernel choice that [`ClmulDot::detect`] makes only after the CPU reported
@@ -62,7 +65,7 @@
 //! Kernels are `#[target_feature]` functions; calling one is the only
 //! `unsafe` operation in this module and is sound because of those checks.
 //! Loads and stores go through safe `bytemuck` casts between `[Block; N]`
-//! and `__m128i` / `__m256i` / `__m512i`, and every slice index is
+//! (or `[u8; 64·N]`) and `__m128i` / `__m256i` / `__m512i`, and every slice index is
 //! bounds-checked as in any other module.
 
 #![allow(unsafe_code)]
@@ -165,7 +168,6 @@ impl FusedHalfGates {
 /// registers, with AVX-512F and BMI2; see `simd/x86/three_halves.rs`). Same
 /// tweaks, same bytes as the portable code. Empty elsewhere.
 #[derive(Clone, Copy, Debug)]
-#[allow(clippy::large_enum_variant)] // one per scheme value, as `FusedHalfGates`
 pub(crate) enum FusedThreeHalves {
     #[cfg(target_arch = "x86_64")]
     Vaes512(x86::VaesThreeHalves),
