@@ -116,11 +116,11 @@
 //! come from [`GARBLE_KMASKS`], derived from [`GARBLE_COEFFICIENTS`] like
 //! the portable tables. Same bytes as the portable code (tested on
 //! random batches of every length). Measured on an AMD EPYC (Zen 5, 2
-//! vCPUs shared with a build), one thread, the wide workload of `garblet
-//! bench`: garbling from about 37 to about 90 M AND/s and evaluation from
-//! about 70 to about 140 M AND/s, both near the AES throughput that
-//! half-gates' kernels reach per hash (three-halves hashes 6 and 3 labels
-//! per AND against half-gates' 4 and 2).
+//! vCPUs, shared), one thread, the wide workload of `garblet bench`:
+//! garbling from 37 to 91 M AND/s and evaluation from 57 to 141 M AND/s
+//! (medians of three runs, `BENCHMARKS.md`), at or above the AES
+//! throughput that half-gates' kernels reach per hash (three-halves hashes
+//! 6 and 3 labels per AND against half-gates' 4 and 2).
 //!
 //! Elsewhere, portable code: the hashes of a chunk of gates go through
 //! [`TweakableHash::hash_split`] in two batched AES calls of `6 × 128`
