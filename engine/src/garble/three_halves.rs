@@ -117,7 +117,7 @@
 //! the portable tables. Same bytes as the portable code (tested on
 //! random batches of every length). Measured on an AMD EPYC (Zen 5, 2
 //! vCPUs, shared), one thread, the wide workload of `garblet bench`:
-//! garbling from 37 to 91 M AND/s and evaluation from 57 to 141 M AND/s
+//! garbling from 39 to 91 M AND/s and evaluation from 68 to 148 M AND/s
 //! (medians of three runs, `BENCHMARKS.md`), at or above the AES
 //! throughput that half-gates' kernels reach per hash (three-halves hashes
 //! 6 and 3 labels per AND against half-gates' 4 and 2).
