@@ -70,7 +70,8 @@
 //! Measured on such a machine it took three-halves garbling from 15.7 to
 //! 18.9 M AND/s and evaluation from 28.5 to 37 M (`BENCHMARKS.md`).
 //!
-//! Half-gates does not call this module on CPUs with VAES: the engine's
+//! Half-gates does not call this module on CPUs with VAES, nor
+//! three-halves on CPUs with AVX-512F, VAES and BMI2: the engine's
 //! `simd` module computes the same TMMO (same key, same tweaks, same bytes,
 //! tested against the `aes` crate) inside fused kernels that keep labels in
 //! registers from the gather to the output label.

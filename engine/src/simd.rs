@@ -1,7 +1,8 @@
 //! The engine's only `unsafe` code: fused half-gates kernels on VAES-512
 //! (here) and on VAES-256 (with batched TMMO, in [`vaes256`] for CPUs
-//! without AVX-512), and carry-less inner products on PCLMULQDQ /
-//! VPCLMULQDQ for the OT consistency check.
+//! without AVX-512), fused three-halves kernels on VAES-512
+//! (`simd/x86/three_halves.rs`), and carry-less inner products on
+//! PCLMULQDQ / VPCLMULQDQ for the OT consistency check.
 //!
 //! # Half-gates kernels: why hand-written
 //!
@@ -53,7 +54,9 @@
 //! # Safety
 //!
 //! A `VaesHalfGates` exists only if the CPU reported AVX-512F and VAES at
-//! run time (`VaesHalfGates::detect`); a `Vaes256Tmmo` (and the
+//! run time (`VaesHalfGates::detect`); a `VaesThreeHalves` only if it
+//! reported AVX-512F, VAES, AES-NI and BMI2 (`VaesThreeHalves::detect`);
+//! a `Vaes256Tmmo` (and the
 //! `Vaes256HalfGates` that wraps one) only if it reported AES-NI, AVX2 and
 //! VAES; a [`ClmulDot`] holds a private
 //! kernel choice that [`ClmulDot::detect`] makes only after the CPU reported
@@ -62,7 +65,7 @@
 //! Kernels are `#[target_feature]` functions; calling one is the only
 //! `unsafe` operation in this module and is sound because of those checks.
 //! Loads and stores go through safe `bytemuck` casts between `[Block; N]`
-//! and `__m128i` / `__m256i` / `__m512i`, and every slice index is
+//! (or `[u8; 64·N]`) and `__m128i` / `__m256i` / `__m512i`, and every slice index is
 //! bounds-checked as in any other module.
 
 #![allow(unsafe_code)]
@@ -157,6 +160,59 @@ impl FusedHalfGates {
             FusedHalfGates::Vaes512(k) => k.eval(first_and, labels, ops, tables),
             #[cfg(target_arch = "x86_64")]
             FusedHalfGates::Vaes256(k) => k.eval(first_and, labels, ops, tables),
+        }
+    }
+}
+
+/// The fused three-halves kernels this CPU runs (VAES on 512-bit
+/// registers, with AVX-512F and BMI2; see `simd/x86/three_halves.rs`). Same
+/// tweaks, same bytes as the portable code. Empty elsewhere.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FusedThreeHalves {
+    #[cfg(target_arch = "x86_64")]
+    Vaes512(x86::VaesThreeHalves),
+}
+
+impl FusedThreeHalves {
+    /// The kernels for TMMO under AES-128 with `key`, if this CPU has them.
+    pub(crate) fn detect(key: Block) -> Option<FusedThreeHalves> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(k) = x86::VaesThreeHalves::detect(key) {
+                return Some(FusedThreeHalves::Vaes512(k));
+            }
+        }
+        let _ = key;
+        None
+    }
+
+    /// Garbles `ops` (see `VaesThreeHalves::garble`): gate `k` is AND gate
+    /// `first_and + k`, stored as gate `k0 + k` of `labels`; `rho` the gate
+    /// seed's blocks from `⌊first_and / 64⌋` on; `material` exactly the
+    /// gates' bytes, groups of 8 from `ops[0]`.
+    #[allow(clippy::too_many_arguments)] // one call site, in `three_halves.rs`
+    pub(crate) fn garble<S: LabelStore>(
+        &self,
+        delta: Block,
+        first_and: u64,
+        labels: &mut S,
+        k0: usize,
+        ops: &[Op],
+        rho: &[Block],
+        material: &mut [u8],
+    ) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            FusedThreeHalves::Vaes512(k) => k.garble(delta, first_and, labels, k0, ops, rho, material),
+        }
+    }
+
+    /// Evaluates `ops`: active labels read from and output labels put to
+    /// `labels`, material (groups of 8 from `ops[0]`) from `material`.
+    pub(crate) fn eval<S: LabelStore>(&self, first_and: u64, labels: &mut S, ops: &[Op], material: &[u8]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            FusedThreeHalves::Vaes512(k) => k.eval(first_and, labels, ops, material),
         }
     }
 }
@@ -744,6 +800,10 @@ mod x86 {
         }
         acc
     }
+
+    // After `tmmo!`, which the three-halves kernels expand too.
+    mod three_halves;
+    pub(crate) use three_halves::VaesThreeHalves;
 
     /// XOR of the four lanes.
     #[inline(always)]
