@@ -1054,7 +1054,10 @@ impl Builder {
 /// operands to `repeated`). Those two are the only ANDs built between the
 /// push and the take, so the circuit is the one a look-up for every product
 /// would build; the look-up would walk each operand's chain of products
-/// (`strash.rs`), which the column order leaves spread over memory.
+/// (`strash.rs`), which the column order leaves spread over memory. (A
+/// caller that builds ANDs of its own between pushing products and adding
+/// them up may get one of those twice: the same value, a gate not shared,
+/// never a wrong circuit.)
 struct Taker {
     repeated: FxHashSet<(u32, u32)>,
     /// Wires below it existed before the compression.
