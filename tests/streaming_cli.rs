@@ -1,6 +1,6 @@
 //! A streamed loop through the `garblet` binary: the model benchmark at
 //! 1,000 records (large enough that its loop streams by default) in
-//! `stats`, `eval`, `compile` (refused: no flat circuit) and a two-process
+//! `stats`, `eval`, `compile` (a flat circuit, the loop unrolled) and a two-process
 //! `run` over loopback, checked against the model computed in Rust.
 
 mod support;
@@ -61,13 +61,28 @@ fn a_streamed_loop_through_stats_eval_compile_and_run() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["outputs"]["result"], want);
 
-    // compile: no flat circuit to write.
+    // compile: a flat circuit, the loop unrolled (the library's, with
+    // loops never streamed), so another digest than the streamed program's.
     let bin_out = dir.path("m.bin");
-    let out =
-        bin().args(["compile", program, "--const", &n, "-o", bin_out.to_str().unwrap()]).output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("its loop streams") && err.contains("62 runs"), "{err}");
+    let out = bin()
+        .args(["compile", program, "--const", &n, "--format", "binary", "-o", bin_out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin().args(["stats", bin_out.to_str().unwrap(), "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let flat: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unrolled = garblet::compiler::compile_with(
+        &source,
+        "m.gbl",
+        &options.with_stream_loops(garblet::compiler::StreamLoops::Never),
+        &|_| {},
+    )
+    .unwrap();
+    assert!(unrolled.looped.is_none());
+    assert_eq!(flat["and"], unrolled.circuit.and_count());
+    assert_eq!(flat["digest"], unrolled.digest().iter().map(|b| format!("{b:02x}")).collect::<String>());
+    assert_ne!(flat["digest"], stats["digest"]);
 
     // run: two processes over loopback.
     let addr = format!("127.0.0.1:{}", free_port());

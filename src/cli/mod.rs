@@ -144,6 +144,11 @@ enum Command {
         cache: Option<PathBuf>,
     },
     /// Compile a program (.gbl) to a circuit file (Bristol Fashion or binary).
+    ///
+    /// The file is a flat circuit: every loop is unrolled, also one that
+    /// `run` streams (compiles once and repeats per record), so its digest
+    /// differs from the streamed program's; run both parties from the same
+    /// kind of file.
     Compile {
         /// The program.
         file: PathBuf,
@@ -465,7 +470,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                     kind.describe()
                 );
             }
-            let program = Loaded::from_file(&file, &[], &consts, None)?;
+            // A flat circuit: a loop that `run` would stream unrolls here.
+            let program = Loaded::program_flat(&file, &consts)?;
             refuse_looped(&program, "compile")?;
             write_circuit(&program.circuit, format, &out)
         }

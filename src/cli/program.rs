@@ -231,9 +231,30 @@ impl Loaded {
     /// Compiles a program in the garblet language; on errors, prints the
     /// diagnostics (source line and caret) to stderr.
     pub(super) fn compile(source: &str, name: &str, consts: &[(String, String)]) -> Result<Loaded> {
-        let options = consts.iter().fold(garblet::compiler::Options::new(), |o, (name, value)| {
-            o.with_const(name.as_str(), value.as_str())
-        });
+        Loaded::compile_with(source, name, consts, garblet::compiler::StreamLoops::Auto)
+    }
+
+    /// A program compiled to a flat circuit, every loop unrolled (`garblet
+    /// compile` writes flat circuits: a loop that would stream unrolls, up
+    /// to the gate limit).
+    pub(super) fn program_flat(path: &Path, consts: &[String]) -> Result<Loaded> {
+        let consts = parse_consts(consts)?;
+        let shown = path.display();
+        let source = std::fs::read_to_string(path).map_err(|e| anyhow!("cannot read {shown}: {e}"))?;
+        Loaded::compile_with(&source, &shown.to_string(), &consts, garblet::compiler::StreamLoops::Never)
+    }
+
+    fn compile_with(
+        source: &str,
+        name: &str,
+        consts: &[(String, String)],
+        stream: garblet::compiler::StreamLoops,
+    ) -> Result<Loaded> {
+        let options = consts
+            .iter()
+            .fold(garblet::compiler::Options::new().with_stream_loops(stream), |o, (name, value)| {
+                o.with_const(name.as_str(), value.as_str())
+            });
         let compiled = {
             let progress = Progress::spinner(format!("compiling {name}"));
             garblet::compiler::compile_with(source, name, &options, &|stage| {
