@@ -3,7 +3,7 @@
 // (half-gates, IKNP-family OT), two processes over TCP. Inputs of 128 bits
 // are the FIPS-197 key and plaintext (the chained AES); others are
 // pseudo-random bits (a fixed seed), for timing only.
-// usage: chained PARTY PORT FILE
+// usage: chained PARTY PORT FILE [HOST]  (BOB connects to HOST, default 127.0.0.1)
 #include "emp-sh2pc/emp-sh2pc.h"
 #include <sys/resource.h>
 using namespace emp;
@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
     auto t0 = clock_start();
     BristolFashion cf(file);
     double load_us = time_from(t0);
-    NetIO* io = new NetIO(party == ALICE ? nullptr : "127.0.0.1", port);
+    const char* host = argc > 4 ? argv[4] : "127.0.0.1";
+    NetIO* io = new NetIO(party == ALICE ? nullptr : host, port);
     auto t1 = clock_start();
     setup_semi_honest(io, party);
     // The input widths, from the file's header.

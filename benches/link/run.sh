@@ -17,7 +17,9 @@
 # circuit; "aes1000": 1,000 independent AES-128 encryptions under one key,
 # 6.4 M ANDs and 128,000 evaluator input bits, written the same way with
 # --batch; "inputs": 2^20 evaluator input bits XOR-folded, no AND gate,
-# for bytes per input bit).
+# for bytes per input bit; "emp_deep": emp-toolkit on the chained AES as
+# Bristol text, both parties its driver EMP_CHAINED, built as
+# benches/emp/README.md says, the garbler listening).
 #
 # Prints one JSON line per run: workload, rate, delay, seconds (relay:
 # first to last byte + half a round trip; connect_to_results: the same plus
@@ -61,6 +63,11 @@ ip -n $G link set gbl-vg up; ip -n $E link set gbl-ve up
 case " $WORKLOADS " in *" deep "*)
   "$ROOT/target/release/examples/chained_aes" 1563 --no-text --binary "$WORK/deep.gbc" >/dev/null ;;
 esac
+case " $WORKLOADS " in *" emp_deep "*)
+  # emp-toolkit on the same chained AES, as Bristol text (its reader).
+  [ -x "${EMP_CHAINED:-}" ] || { echo "emp_deep needs EMP_CHAINED=the emp driver (benches/emp/README.md)" >&2; exit 2; }
+  "$ROOT/target/release/examples/chained_aes" 1563 "$WORK/deep.txt" >/dev/null ;;
+esac
 case " $WORKLOADS " in *" aes1000 "*)
   "$ROOT/target/release/examples/chained_aes" 1000 --batch --no-text --binary "$WORK/aes1000.gbc" >/dev/null
   # 1,000 plaintext blocks as one hex value (bit k = wire k).
@@ -84,6 +91,31 @@ shape() { # rate
     set -- $pair
     tc -n "$1" qdisc replace dev "$2" root tbf rate "$RATE" burst 1mbit latency 100ms
   done
+}
+
+run_emp() { # name bristol-file and-gates
+  # emp-toolkit's driver (benches/emp/chained.cpp): ALICE (the garbler)
+  # listens, BOB connects through the relay; the evaluator's stats are the
+  # circuit's AND count, for the same report as run_one.
+  local name=$1 file=$2 ands=$3 port=7000 rport=7001
+  ip netns exec $G "$EMP_CHAINED" 1 $port "$file" >"$WORK/g.emp" 2>&1 &
+  local lpid=$!
+  local waited=0
+  until ip netns exec $G ss -Hltn "sport = :$port" | grep -q . || ! kill -0 $lpid 2>/dev/null; do
+    sleep 0.1; waited=$((waited + 1))
+    [ $waited -lt 3000 ] || { echo "emp's ALICE never listened" >&2; break; }
+  done
+  ip netns exec $E "$RELAY" 127.0.0.1:$rport 10.77.0.1:$port "$DELAY" "$WORK/relay.json" &
+  local rpid=$!
+  sleep 0.3
+  local t0=$(date +%s.%N)
+  ip netns exec $E "$EMP_CHAINED" 2 $rport "$file" 127.0.0.1 >"$WORK/e.emp" 2>&1 || cat "$WORK/e.emp" >&2
+  local t1=$(date +%s.%N)
+  wait $lpid || cat "$WORK/g.emp" >&2
+  wait $rpid || true
+  grep -h party "$WORK/g.emp" "$WORK/e.emp" >&2
+  echo "{\"stats\": {\"and_gates\": $ands}}" >"$WORK/e.json"
+  report "$name" "$t0" "$t1" evaluator
 }
 
 run_one() { # name program garbler-inputs evaluator-inputs
@@ -116,6 +148,11 @@ run_one() { # name program garbler-inputs evaluator-inputs
   local t1=$(date +%s.%N)
   wait $lpid || cat "$WORK/$lid.err" >&2
   wait $rpid || true
+  report "$name" "$t0" "$t1" "$crole"
+}
+
+report() { # name t0 t1 connector: one JSON line from the relay's counts
+  local name=$1 t0=$2 t1=$3 crole=$4
   python3 - "$name" "$RATE" "$DELAY" "$t0" "$t1" "$WORK" "$crole" <<'PY'
 import json, os, sys
 name, rate, delay, t0, t1, work, connector = sys.argv[1:]
@@ -155,6 +192,7 @@ for RATE in $RATES; do
           aes1000) run_one aes128_x1000 "$WORK/aes1000.gbc" \
             "-i key=0x000102030405060708090a0b0c0d0e0f" "-i plaintexts=$(cat "$WORK/aes1000.pt")" ;;
           inputs) run_one inputs_2p20 "$WORK/inputs.gbl" "-i g=true" "-i x=@$WORK/x.json" ;;
+          emp_deep) run_emp emp_deep_chained_aes "$WORK/deep.txt" 10003200 ;;
           *) echo "unknown workload $W" >&2; exit 2 ;;
         esac
       done
