@@ -93,6 +93,17 @@ shape() { # rate
   done
 }
 
+wait_listening() { # namespace port pid who
+  # The listener loads and plans before it listens (seconds for the deep
+  # circuit): the relay and the connector start once it does, or once it
+  # has exited (its error is printed after the run); 300 s at most.
+  local waited=0
+  until ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q . || ! kill -0 "$3" 2>/dev/null; do
+    sleep 0.1; waited=$((waited + 1))
+    [ $waited -lt 3000 ] || { echo "$4 never listened" >&2; break; }
+  done
+}
+
 run_emp() { # name bristol-file and-gates
   # emp-toolkit's driver (benches/emp/chained.cpp): ALICE (the garbler)
   # listens, BOB connects through the relay; the evaluator's stats are the
@@ -100,11 +111,7 @@ run_emp() { # name bristol-file and-gates
   local name=$1 file=$2 ands=$3 port=7000 rport=7001
   ip netns exec $G "$EMP_CHAINED" 1 $port "$file" >"$WORK/g.emp" 2>&1 &
   local lpid=$!
-  local waited=0
-  until ip netns exec $G ss -Hltn "sport = :$port" | grep -q . || ! kill -0 $lpid 2>/dev/null; do
-    sleep 0.1; waited=$((waited + 1))
-    [ $waited -lt 3000 ] || { echo "emp's ALICE never listened" >&2; break; }
-  done
+  wait_listening $G $port $lpid "emp's ALICE"
   ip netns exec $E "$RELAY" 127.0.0.1:$rport 10.77.0.1:$port "$DELAY" "$WORK/relay.json" &
   local rpid=$!
   sleep 0.3
@@ -131,14 +138,7 @@ run_one() { # name program garbler-inputs evaluator-inputs
   ip netns exec $lns "$BIN" run "$prog" --as $lrole --listen $laddr:$port \
       --identity "$WORK/$lid" --peer "$WORK/$pid_of_peer/cert.pem" $lin --json --timeout 600 >"$WORK/$lid.json" 2>"$WORK/$lid.err" &
   local lpid=$!
-  # The listener loads and plans before it listens (seconds for the deep
-  # circuit): start the relay and the connector once it does, or once it
-  # has exited (its error is printed below).
-  local waited=0
-  until ip netns exec $lns ss -Hltn "sport = :$port" | grep -q . || ! kill -0 $lpid 2>/dev/null; do
-    sleep 0.1; waited=$((waited + 1))
-    [ $waited -lt 3000 ] || { echo "the $lrole never listened" >&2; break; }
-  done
+  wait_listening $lns $port $lpid "the $lrole"
   ip netns exec $cns "$RELAY" 127.0.0.1:$rport $laddr:$port "$DELAY" "$WORK/relay.json" &
   local rpid=$!
   sleep 0.3

@@ -140,11 +140,14 @@ pub struct Columns {
     /// The tag [`Builder::push_product`] gives the products it adds (see
     /// [`Builder::add_columns_tagged`]).
     tag: u32,
-    /// The operand pairs of the pending products (`(low, high)` wire
-    /// numbers), and those pushed more than once: a product of the second
-    /// set may find its AND built by then, the others cannot.
-    pairs: FxHashSet<(u32, u32)>,
+    /// The operand wires of the products pushed so far, and the operand
+    /// pairs (`(low, high)` wire numbers) of products that may repeat a
+    /// pair (see [`Builder::push_product`]): a pending product of that set
+    /// may find its AND built by the time it is taken, the others cannot.
+    operands: FxHashSet<u32>,
     repeated: FxHashSet<(u32, u32)>,
+    /// Scratch for the repeat check, kept to allocate once per sum.
+    scratch: Vec<u32>,
 }
 
 /// A bit of a [`Columns`] sum: a wire, or a partial product `a ∧ b`
@@ -191,9 +194,32 @@ impl Columns {
             columns: vec![Vec::new(); width as usize],
             constant,
             tag: 0,
-            pairs: FxHashSet::default(),
+            operands: FxHashSet::default(),
             repeated: FxHashSet::default(),
+            scratch: Vec::new(),
         }
+    }
+
+    /// Whether a product of operands `a` and `b` (as its partial products
+    /// read them) may have an operand pair that another product of this
+    /// sum has too, or that it has twice: a wire in both or twice in one
+    /// (`x * x`), or wires of earlier products on both sides (`a * b + b *
+    /// a`). Notes `a` and `b` as operands. A pair can repeat only so, and
+    /// both of its pending products are then looked up when taken (their
+    /// pairs go to `repeated`); in a sum of products of distinct values,
+    /// such as a dot product, none is.
+    fn may_repeat(&mut self, a: &[WireId], b: &[WireId]) -> bool {
+        let wires = |x: &[WireId]| x.iter().filter(|w| !w.is_const()).map(|w| w.get()).collect::<Vec<_>>();
+        let (a, b) = (wires(a), wires(b));
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&a);
+        self.scratch.extend_from_slice(&b);
+        self.scratch.sort_unstable();
+        let twice = self.scratch.windows(2).any(|p| p[0] == p[1]);
+        let seen = |x: &[u32]| x.iter().any(|w| self.operands.contains(w));
+        let shared = seen(&a) && seen(&b);
+        self.operands.extend(a.iter().chain(&b).copied());
+        twice || shared
     }
 
     /// Tags the products pushed from now on (for
@@ -817,10 +843,11 @@ impl Builder {
         let n = sum.width();
         let ((wa, sign_a), (wb, sign_b)) = (narrowest(a), narrowest(b));
         if sign_a == Sign::Unsigned && sign_b == Sign::Unsigned {
+            let r = sum.may_repeat(&a[..wa], &b[..wb]);
             for i in 0..wa {
                 for j in 0..wb {
                     if i + j < n {
-                        self.push_partial(sum, i + j, a[i], b[j], negate);
+                        self.push_partial(sum, i + j, a[i], b[j], negate, r);
                     }
                 }
             }
@@ -833,25 +860,26 @@ impl Builder {
             }
         };
         let (sa, sb) = (with_sign_bit(a, wa, sign_a), with_sign_bit(b, wb, sign_b));
+        let r = sum.may_repeat(&sa, &sb);
         let (p, q) = (sa.len(), sb.len());
         for i in 0..p - 1 {
             for j in 0..q - 1 {
                 if i + j < n {
-                    self.push_partial(sum, i + j, sa[i], sb[j], negate);
+                    self.push_partial(sum, i + j, sa[i], sb[j], negate, r);
                 }
             }
         }
         if p + q - 2 < n {
-            self.push_partial(sum, p + q - 2, sa[p - 1], sb[q - 1], negate);
+            self.push_partial(sum, p + q - 2, sa[p - 1], sb[q - 1], negate, r);
         }
         for j in 0..q - 1 {
             if p - 1 + j < n {
-                self.push_partial(sum, p - 1 + j, sa[p - 1], sb[j], !negate);
+                self.push_partial(sum, p - 1 + j, sa[p - 1], sb[j], !negate, r);
             }
         }
         for i in 0..p - 1 {
             if i + q - 1 < n {
-                self.push_partial(sum, i + q - 1, sa[i], sb[q - 1], !negate);
+                self.push_partial(sum, i + q - 1, sa[i], sb[q - 1], !negate, r);
             }
         }
     }
@@ -860,17 +888,25 @@ impl Builder {
     /// negation, as [`Builder::push_signed`] does). One that needs no new
     /// gate (it folds, or its AND exists) is added as that wire; the others
     /// wait in the sum as [`Pending`] products, built by
-    /// [`Builder::add_columns`] when it reaches them.
-    fn push_partial(&mut self, sum: &mut Columns, col: usize, x: WireId, y: WireId, negative: bool) {
+    /// [`Builder::add_columns`] when it reaches them (with `may_repeat`,
+    /// their pairs noted as ones another pending product may share).
+    fn push_partial(
+        &mut self,
+        sum: &mut Columns,
+        col: usize,
+        x: WireId,
+        y: WireId,
+        negative: bool,
+        may_repeat: bool,
+    ) {
         if col >= sum.width() {
             return;
         }
         match self.and_existing(x, y) {
             Some(w) => self.push_signed(sum, col, w, negative),
             None => {
-                let key = pair_key(x, y);
-                if !sum.pairs.insert(key) {
-                    sum.repeated.insert(key);
+                if may_repeat {
+                    sum.repeated.insert(pair_key(x, y));
                 }
                 sum.columns[col].push(Pending::product(x, y, negative, sum.tag));
                 if negative && col < 128 {
@@ -896,8 +932,8 @@ impl Builder {
     /// otherwise. Called only when the tag changes; the compiler charges
     /// gates to source lines with it.
     pub fn add_columns_tagged(&mut self, sum: Columns, tag: u32, mut on_tag: impl FnMut(u32, usize)) -> Bits {
-        let Columns { columns, constant, repeated, pairs, .. } = sum;
-        drop(pairs);
+        let Columns { columns, constant, repeated, operands, scratch, .. } = sum;
+        drop((operands, scratch));
         let n = columns.len();
         let mut cols: Vec<VecDeque<Pending>> = columns.into_iter().map(VecDeque::from).collect();
         let mut out = Vec::with_capacity(n);
@@ -1049,7 +1085,8 @@ impl Builder {
 /// ([`Builder::add_columns_tagged`]). A pending product's AND did not exist
 /// when it was pushed ([`Builder::push_partial`] looked), so it is built
 /// without a look-up unless a gate built since may compute it: another
-/// pending product with the same operands (`repeated`), or an AND the
+/// pending product with the same operands (`repeated`, filled by
+/// `Columns::may_repeat`), or an AND the
 /// compression built from two wires older than the sum (`note` adds their
 /// operands to `repeated`). Those two are the only ANDs built between the
 /// push and the take, so the circuit is the one a look-up for every product
@@ -1078,7 +1115,8 @@ impl Taker {
         if tag != self.current {
             on_tag(tag, b.gate_count());
         }
-        let p = if self.repeated.contains(&pair_key(x, y)) { b.and(x, y) } else { b.and_new(x, y) };
+        let looked_up = !self.repeated.is_empty() && self.repeated.contains(&pair_key(x, y));
+        let p = if looked_up { b.and(x, y) } else { b.and_new(x, y) };
         let w = if negated { b.not(p) } else { p };
         if tag != self.current {
             on_tag(self.current, b.gate_count());
