@@ -110,8 +110,9 @@ pub(super) struct StreamIndex {
     /// Records per run, and the record of the run being lowered.
     per_run: usize,
     record: usize,
-    /// The arrays read so far: their wires, element width and window.
-    arrays: Vec<(Bits, usize, Bits)>,
+    /// The arrays read so far: their first wire and wire count (an input
+    /// run: consecutive wires), element width and window.
+    arrays: Vec<(u32, usize, usize, Bits)>,
 }
 
 /// What lowering can roll back to when streaming a loop is given up.
@@ -230,18 +231,20 @@ impl Lowerer<'_> {
             ));
         }
         let (w, per_run, record) = (width as usize, si.per_run, si.record);
-        let known = si.arrays.iter().position(|(a, aw, _)| a.as_slice() == array && *aw == w);
+        // An input run is known by its first wire and length.
+        let key = (array[0].get(), array.len(), w);
+        let known = si.arrays.iter().position(|&(first, len, aw, _)| (first, len, aw) == key);
         let k = match known {
             Some(k) => k,
             None => {
                 let window = self.b.placeholders((w * per_run) as u32);
                 let Some(si) = self.stream_index.as_mut() else { return Ok(None) };
-                si.arrays.push((array.to_vec(), w, window));
+                si.arrays.push((key.0, key.1, key.2, window));
                 si.arrays.len() - 1
             }
         };
         let Some(si) = self.stream_index.as_ref() else { return Ok(None) };
-        Ok(Some(si.arrays[k].2[record * w..(record + 1) * w].to_vec()))
+        Ok(Some(si.arrays[k].3[record * w..(record + 1) * w].to_vec()))
     }
 
     /// Why `for pat in array` (with `array`'s wires) cannot stream before
@@ -506,11 +509,13 @@ impl Lowerer<'_> {
                     return (Vec::new(), Some("the body reads no input array as `a[i]`".into()));
                 }
                 let mut windows = Vec::with_capacity(si.arrays.len());
-                for (array, _, window) in &si.arrays {
-                    if reads(array[0].get(), array[array.len() - 1].get()) {
+                for (first, len, _, window) in &si.arrays {
+                    // `len ≥ 1`: an input run is never empty.
+                    if reads(*first, first + (*len as u32 - 1)) {
                         return (Vec::new(), Some(direct.into()));
                     }
-                    windows.push((window.clone(), array[..window.len()].to_vec()));
+                    let first_record = (0..window.len() as u32).map(|k| WireId::new(first + k)).collect();
+                    windows.push((window.clone(), first_record));
                 }
                 (windows, None)
             }
