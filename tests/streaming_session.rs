@@ -156,7 +156,7 @@ fn an_index_loop_over_two_parties_arrays_runs_between_two_parties() {
     let options = Options::new().with_const("N", n.to_string()).with_stream_loops(StreamLoops::Always);
     let program = compile_with(src, "dot.gbl", &options, &|_| {}).expect("compiles");
     let looped = program.looped.as_ref().expect("the loop streams");
-    assert_eq!(looped.windows().len(), 2);
+    assert_eq!(looped.loops()[0].windows().len(), 2);
     let mut rng = StdRng::seed_from_u64(100);
     let a: Vec<u32> = (0..n).map(|_| rng.gen()).collect();
     let b: Vec<u32> = (0..n).map(|_| rng.gen()).collect();
@@ -178,4 +178,72 @@ fn an_index_loop_over_two_parties_arrays_runs_between_two_parties() {
     let (g, e) = (g.unwrap(), e.unwrap());
     assert_eq!(g.outputs, e.outputs);
     assert_eq!(program.result.decode(&e.outputs[0].1), json!(want));
+}
+
+/// Two passes over the records, each a loop that streams (the mean of the
+/// evaluator's `xs`, then how many lie above it and, where they do, the sum
+/// of the garbler's weights), run between two parties in both security
+/// modes: the plan replays each loop's body after the one before, and both
+/// parties get plain Rust's answer.
+#[test]
+fn two_streamed_loops_run_between_two_parties_in_both_modes() {
+    use garblet::engine::session::SecurityMode;
+    let n = 90;
+    let src = "const N: usize = 4;
+        fn main(#[garbler] w: [u16; N], #[evaluator] xs: [u32; N]) -> (u32, u32, u32) {
+            let mut sum: u32 = 0;
+            for x in xs { sum += x; }
+            let mean = sum / (N as u32);
+            let mut above: u32 = 0;
+            let mut weight: u32 = 0;
+            for i in 0..N {
+                if xs[i] > mean { above += 1; weight += w[i] as u32; }
+            }
+            (mean, above, weight)
+        }";
+    let options = Options::new().with_const("N", n.to_string()).with_stream_loops(StreamLoops::Always);
+    let program = compile_with(src, "passes.gbl", &options, &|_| {}).expect("compiles");
+    let looped = program.looped.as_ref().expect("the loops stream");
+    assert_eq!(looped.loops().len(), 2, "both loops stream");
+    let mut rng = StdRng::seed_from_u64(90);
+    let w: Vec<u16> = (0..n).map(|_| rng.gen()).collect();
+    let xs: Vec<u32> = (0..n).map(|_| rng.gen_range(0..1 << 20)).collect();
+    let mean = xs.iter().sum::<u32>() / n as u32;
+    let above = xs.iter().filter(|&&x| x > mean).count() as u32;
+    let weight = xs.iter().zip(&w).filter(|(&x, _)| x > mean).map(|(_, &w)| u32::from(w)).sum::<u32>();
+    let want = json!([mean, above, weight]);
+    let wi = program.params[0].ty.encode(&json!(w)).unwrap();
+    let xi = program.params[1].ty.encode(&json!(xs)).unwrap();
+    assert_eq!(program.result.decode(&program.eval_bits(&[wi.clone(), xi.clone()]).unwrap()[0]), want);
+
+    let session = SessionProgram::looped(looped).unwrap();
+    assert_eq!(session.and_count(), program.and_count());
+    let (g_end, e_end) = memory_pair();
+    let (g, e) = std::thread::scope(|s| {
+        let garbler = s.spawn(|| {
+            let inputs = PartyInputs::new([("w".to_string(), wi.clone())]);
+            SessionConfig::new().run(Party::Garbler, &mut Channel::new(g_end), &session, &inputs)
+        });
+        let inputs = PartyInputs::new([("xs".to_string(), xi.clone())]);
+        let e = SessionConfig::new().run(Party::Evaluator, &mut Channel::new(e_end), &session, &inputs);
+        (garbler.join().unwrap().unwrap(), e.unwrap())
+    });
+    assert_eq!(g.outputs, e.outputs);
+    assert_eq!(program.result.decode(&e.outputs[0].1), want, "semi-honest");
+
+    let config = SessionConfig::new().with_security(SecurityMode::DualExecution);
+    let session = SessionProgram::looped_for_dual_execution(looped).unwrap();
+    let ((pg, pe), (sg, se)) = (memory_pair(), memory_pair());
+    let (g, e) = std::thread::scope(|s| {
+        let garbler = s.spawn(|| {
+            let inputs = PartyInputs::new([("w".to_string(), wi)]);
+            config.run_dual_execution(Party::Garbler, &mut Channel::new(pg), || Ok(sg), &session, &inputs)
+        });
+        let inputs = PartyInputs::new([("xs".to_string(), xi)]);
+        let e =
+            config.run_dual_execution(Party::Evaluator, &mut Channel::new(pe), || Ok(se), &session, &inputs);
+        (garbler.join().unwrap().unwrap(), e.unwrap())
+    });
+    assert_eq!(g.outputs, e.outputs);
+    assert_eq!(program.result.decode(&e.outputs[0].1), want, "dual execution");
 }

@@ -92,6 +92,20 @@ impl Default for Builder {
     }
 }
 
+/// One loop of a looped circuit being finished ([`Builder::finish_looped`]).
+#[derive(Clone, Copy, Debug)]
+pub struct LoopSpan<'a> {
+    /// The index of the body's first gate.
+    pub body_start: usize,
+    /// The index after the body's last gate.
+    pub body_end: usize,
+    /// Per window: the placeholders the body read as a record, and the
+    /// wires of iteration 0's record.
+    pub windows: &'a [(&'a [WireId], &'a [WireId])],
+    /// How many times the body runs.
+    pub iterations: u64,
+}
+
 impl Builder {
     /// A builder with every rewrite on.
     pub fn new() -> Self {
@@ -388,20 +402,19 @@ impl Builder {
         self.gates.truncate(len);
     }
 
-    /// Finishes a looped circuit ([`crate::looped::LoopedCircuit`]): gates
-    /// `..prologue_end` are the prologue, `prologue_end..body_end` the body
-    /// and the rest the epilogue. Each of `windows` pairs the placeholders
-    /// the body read as the current record of an array with the wires of
-    /// that array's record of iteration 0 (consecutive input wires, one per
+    /// Finishes a looped circuit ([`crate::looped::LoopedCircuit`]) of
+    /// `loops`, in gate order: a loop's body is its gates `body_start ..
+    /// body_end`, the gates between it and the loop before it (or the
+    /// start) run once before it, and the gates after the last body are
+    /// the epilogue. Each of a loop's windows pairs the placeholders the
+    /// body read as the current record of an array with the wires of that
+    /// array's record of iteration 0 (consecutive input wires, one per
     /// placeholder): the placeholders become those wires, which the loop
     /// shifts by the placeholders' count per iteration. A wire written
     /// several times (state) keeps one number.
     pub fn finish_looped(
         self,
-        prologue_end: usize,
-        body_end: usize,
-        windows: &[(&[WireId], &[WireId])],
-        iterations: u64,
+        loops: &[LoopSpan<'_>],
     ) -> Result<crate::looped::LoopedCircuit, crate::looped::LoopError> {
         if self.wires_exhausted {
             return Err(CircuitError::TooManyWires.into());
@@ -419,9 +432,11 @@ impl Builder {
                 next += 1;
             }
         }
-        for (window, first_record) in windows {
-            for (p, r) in window.iter().zip(*first_record) {
-                map[p.index()] = map[r.index()];
+        for span in loops {
+            for (window, first_record) in span.windows {
+                for (p, r) in window.iter().zip(*first_record) {
+                    map[p.index()] = map[r.index()];
+                }
             }
         }
         let mut gates = self.gates;
@@ -441,17 +456,26 @@ impl Builder {
                 *w = WireId::new(map[w.index()]);
             }
         }
-        let spans = windows
-            .iter()
-            .map(|(w, _)| (w.first().map_or(WireId::FIRST_FREE, |p| map[p.index()]), w.len() as u32))
-            .collect();
-        let body_end = body_end.min(gates.len());
-        let prologue_end = prologue_end.min(body_end);
-        let epilogue = gates.split_off(body_end);
-        let body = gates.split_off(prologue_end);
-        crate::looped::LoopedCircuit::with_windows(
-            next, inputs, outputs, gates, body, epilogue, spans, iterations,
-        )
+        let mut built = Vec::with_capacity(loops.len());
+        let mut at = 0;
+        for span in loops {
+            let body_end = span.body_end.clamp(at, gates.len());
+            let body_start = span.body_start.clamp(at, body_end);
+            let windows = span
+                .windows
+                .iter()
+                .map(|(w, _)| (w.first().map_or(WireId::FIRST_FREE, |p| map[p.index()]), w.len() as u32))
+                .collect();
+            built.push(crate::looped::Loop::new(
+                gates[at..body_start].to_vec(),
+                gates[body_start..body_end].to_vec(),
+                windows,
+                span.iterations,
+            ));
+            at = body_end;
+        }
+        let epilogue = gates.split_off(at);
+        crate::looped::LoopedCircuit::with_loops(next, inputs, outputs, built, epilogue)
     }
 
     /// Finishes the circuit: inputs move to wires `2, 3, …` in declaration

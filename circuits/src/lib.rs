@@ -42,12 +42,12 @@ pub mod opt;
 pub mod stats;
 mod strash;
 
-pub use builder::{Bits, BuildError, Builder, BuilderOptions};
+pub use builder::{Bits, BuildError, Builder, BuilderOptions, LoopSpan};
 pub use canonical::{CircuitDigest, DecodeError};
 pub use circuit::{
     Circuit, CircuitError, Gate, GateKind, Input, InputSpec, Output, Party, Visibility, WireId,
 };
 pub use eval::{bits_to_u128, u128_to_bits, EvalError};
 pub use gadgets::{Columns, Shift, Sign};
-pub use looped::{LoopError, LoopedCircuit};
+pub use looped::{Loop, LoopError, LoopedCircuit};
 pub use stats::Stats;

@@ -1,6 +1,6 @@
-//! A looped circuit: a prologue, a body run `iterations` times over
-//! windows that slide through inputs (one per array the loop reads), and an
-//! epilogue, in one wire space.
+//! A looped circuit: loops, each a body run `iterations` times over
+//! windows that slide through inputs (one per array the loop reads) after
+//! the gates before it, and an epilogue, in one wire space.
 //!
 //! Why: a program that folds a long input array into a few accumulators
 //! (a sum, a count, a maximum) unrolls into gates proportional to the
@@ -9,27 +9,30 @@
 //! record plus a few, and the full gate sequence is generated on demand
 //! ([`LoopedCircuit::read_gates`]) for the garbler, the evaluator and the
 //! plaintext evaluator alike. Memory is then the wire space (one slot per
-//! input bit and per stored gate), not the gate count.
+//! input bit and per stored gate), not the gate count. A program may make
+//! several passes over its records (a mean, then the variance around it):
+//! each pass is one [`Loop`], run after the one before.
 //!
 //! The expanded gate sequence is
 //!
 //! ```text
-//! prologue, body(0), body(1), …, body(iterations - 1), epilogue
+//! before₀, body₀(0), …, body₀(n₀ - 1), before₁, body₁(0), …, epilogue
 //! ```
 //!
-//! where `body(i)` is the body with every operand wire `w` in a window
-//! `start .. start + stride` replaced by `w + i * stride` (a window is the
-//! first record of an input array whose records lie one after the other;
-//! a loop over several arrays, `for i in 0..n { … a[i] … b[i] … }`, has
-//! one window per array, each with its own stride). Only operands are
-//! shifted; the body never writes a window wire. Accumulators are wires the body reads and then rewrites
-//! (a copy is `XOR x, 0`, free under free-XOR): the circuit is not SSA, a
-//! gate reads what its operands hold at that point of the sequence, as in
-//! [`Circuit`].
+//! where `bodyₖ(i)` is loop `k`'s body with every operand wire `w` in one
+//! of its windows `start .. start + stride` replaced by `w + i * stride` (a
+//! window is the first record of an input array whose records lie one
+//! after the other; a loop over several arrays, `for i in 0..n { … a[i] …
+//! b[i] … }`, has one window per array, each with its own stride). Only
+//! operands are shifted; a body never writes a window wire of its loop.
+//! Accumulators are wires the body reads and then rewrites (a copy is
+//! `XOR x, 0`, free under free-XOR): the circuit is not SSA, a gate reads
+//! what its operands hold at that point of the sequence, as in [`Circuit`].
+//! The first loop's `before` is the prologue.
 //!
 //! Both parties of a run derive the same sequence from the same
 //! [`LoopedCircuit`] and compare [`LoopedCircuit::digest`] (its own
-//! domain: the three parts, the windows and the iteration count), so two
+//! domain: the parts, the windows and the iteration counts), so two
 //! programs that differ only in their number of records differ in digest.
 
 use crate::circuit::{Circuit, CircuitError, Gate, GateKind, Input, InputSpec, Output, WireId};
@@ -43,11 +46,12 @@ pub const DIGEST_CONTEXT: &str = "garblet looped circuit v1";
 #[non_exhaustive]
 pub enum LoopError {
     /// The wire space, names or gates are invalid (gate indices count
-    /// through prologue, body once, epilogue).
+    /// through the stored gates in order: each loop's gates before it and
+    /// its body once, then the epilogue).
     #[error(transparent)]
     Circuit(#[from] CircuitError),
     /// A window does not lie inside one input for every iteration, or
-    /// overlaps another.
+    /// overlaps another window of its loop.
     #[error("the window {start}..{start}+{stride} × {iterations} iterations is not inside one input, apart from the other windows")]
     Window {
         /// First window wire.
@@ -57,39 +61,137 @@ pub enum LoopError {
         /// Iterations.
         iterations: u64,
     },
-    /// A body gate writes a window wire.
+    /// A body gate writes a window wire of its loop.
     #[error("body gate {gate} writes the window wire {wire}")]
     WritesWindow {
-        /// Body gate index.
+        /// Body gate index (within its loop's body).
         gate: usize,
         /// The wire.
         wire: u32,
     },
 }
 
-/// A prologue, a body repeated over a sliding input window, an epilogue.
-/// See the module docs.
+/// One loop of a [`LoopedCircuit`]: the gates run once before it, and a
+/// body run `iterations` times over sliding windows. See the module docs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoopedCircuit {
-    num_wires: u32,
-    inputs: Vec<Input>,
-    outputs: Vec<Output>,
-    prologue: Vec<Gate>,
+pub struct Loop {
+    before: Vec<Gate>,
     body: Vec<Gate>,
-    epilogue: Vec<Gate>,
     /// `(first wire, stride)` per window.
     windows: Vec<(u32, u32)>,
     iterations: u64,
 }
 
+impl Loop {
+    /// A loop: `before` runs once, then `body` `iterations` times, run `i`
+    /// reading `first + i * stride ..` of each window `(first, stride)`
+    /// where iteration 0 reads `first ..`. Checked with the circuit it is
+    /// part of ([`LoopedCircuit::with_loops`]).
+    pub fn new(before: Vec<Gate>, body: Vec<Gate>, windows: Vec<(u32, u32)>, iterations: u64) -> Loop {
+        Loop { before, body, windows, iterations }
+    }
+    /// The gates run once before the loop (after the previous loop).
+    pub fn before(&self) -> &[Gate] {
+        &self.before
+    }
+    /// The gates of one iteration, as iteration 0 runs them.
+    pub fn body(&self) -> &[Gate] {
+        &self.body
+    }
+    /// `(first wire, width)` of each window: iteration `i` reads `first +
+    /// i * width ..` instead.
+    pub fn windows(&self) -> &[(u32, u32)] {
+        &self.windows
+    }
+    /// The record bits one iteration reads, over all windows.
+    pub fn window_bits(&self) -> u64 {
+        self.windows.iter().map(|&(_, s)| u64::from(s)).sum()
+    }
+    /// How many times the body runs.
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+    /// AND gates of one iteration of the body.
+    pub fn body_and_count(&self) -> u64 {
+        ands(&self.body)
+    }
+    /// Gates of the expanded loop, `before` included (saturating).
+    fn num_gates(&self) -> u64 {
+        (self.body.len() as u64).saturating_mul(self.iterations).saturating_add(self.before.len() as u64)
+    }
+
+    /// The stride of this loop's window holding `w`, if one does.
+    #[inline]
+    fn window_of(&self, w: WireId) -> Option<u32> {
+        self.windows.iter().find(|&&(start, stride)| w.get().wrapping_sub(start) < stride).map(|&(_, s)| s)
+    }
+
+    /// Body gate `g` as iteration `i` runs it.
+    #[inline]
+    fn shifted(&self, g: Gate, i: u64) -> Gate {
+        // In range: validation put every shifted window inside an input.
+        let mv = |w: WireId| match self.window_of(w) {
+            Some(stride) => WireId::new(w.get() + (i * u64::from(stride)) as u32),
+            None => w,
+        };
+        Gate { a: mv(g.a), b: mv(g.b), out: g.out, kind: g.kind }
+    }
+
+    /// The windows inside one input each for every iteration, apart from
+    /// each other, and no body gate writing a window wire.
+    fn check_windows(&self, inputs: &[Input]) -> Result<(), LoopError> {
+        let mut spans: Vec<(u64, u64)> = Vec::with_capacity(self.windows.len());
+        for &(start_w, stride_w) in &self.windows {
+            let (start, stride) = (u64::from(start_w), u64::from(stride_w));
+            let window_err =
+                LoopError::Window { start: start_w, stride: stride_w, iterations: self.iterations };
+            let end = stride
+                .checked_mul(self.iterations)
+                .and_then(|n| n.checked_add(start))
+                .ok_or(window_err.clone())?;
+            if stride > 0 && self.iterations > 0 {
+                let inside = inputs.iter().any(|i| {
+                    let (f, w) = (u64::from(i.first_wire), u64::from(i.width));
+                    start >= f && end <= f + w
+                });
+                // Overlapping windows would make a wire two records.
+                let apart = spans.iter().all(|&(s, e)| end <= s || start >= e);
+                if !inside || !apart {
+                    return Err(window_err);
+                }
+                spans.push((start, end));
+            }
+        }
+        for (i, g) in self.body.iter().enumerate() {
+            if self.window_of(g.out).is_some() {
+                return Err(LoopError::WritesWindow { gate: i, wire: g.out.get() });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Gates with one tag each.
+type Tagged<T> = (Vec<Gate>, Vec<T>);
+
+/// AND gates in `gates`.
+fn ands(gates: &[Gate]) -> u64 {
+    gates.iter().filter(|g| g.kind == GateKind::And).count() as u64
+}
+
+/// Loops and an epilogue over one wire space. See the module docs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoopedCircuit {
+    num_wires: u32,
+    inputs: Vec<Input>,
+    outputs: Vec<Output>,
+    loops: Vec<Loop>,
+    epilogue: Vec<Gate>,
+}
+
 impl LoopedCircuit {
-    /// Checks and assembles a looped circuit. Inputs get the wires
-    /// `2 .. 2 + Σ width` in order, as in [`Circuit::new`]. Checks: every
-    /// wire in range, no write to a constant, INV well formed, every read
-    /// of the prologue, body and epilogue set earlier (the body as it runs
-    /// the first time; later runs read what the first wrote), outputs set,
-    /// the window inside one input for every iteration, and no body gate
-    /// writing a window wire.
+    /// Checks and assembles a looped circuit of one loop, with one window
+    /// (see [`LoopedCircuit::with_loops`]).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         num_wires: u32,
@@ -114,8 +216,7 @@ impl LoopedCircuit {
     }
 
     /// [`LoopedCircuit::new`] with several windows, `(first wire, stride)`
-    /// each: iteration `i` reads `first + i * stride ..` of each. Also
-    /// checked: the windows do not overlap.
+    /// each: iteration `i` reads `first + i * stride ..` of each.
     #[allow(clippy::too_many_arguments)]
     pub fn with_windows(
         num_wires: u32,
@@ -127,51 +228,46 @@ impl LoopedCircuit {
         windows: Vec<(u32, u32)>,
         iterations: u64,
     ) -> Result<LoopedCircuit, LoopError> {
+        let the_loop = Loop::new(prologue, body, windows, iterations);
+        LoopedCircuit::with_loops(num_wires, inputs, outputs, vec![the_loop], epilogue)
+    }
+
+    /// Checks and assembles a looped circuit of `loops` run one after the
+    /// other, then `epilogue`. Inputs get the wires `2 .. 2 + Σ width` in
+    /// order, as in [`Circuit::new`]. Checks: every
+    /// wire in range, no write to a constant, INV well formed, every read
+    /// set earlier (each body as it runs the first time; later runs read
+    /// what the first wrote), outputs set; per loop, each window inside
+    /// one input for every iteration and apart from the loop's other
+    /// windows, and no body gate writing a window wire of its loop.
+    pub fn with_loops(
+        num_wires: u32,
+        inputs: Vec<InputSpec>,
+        outputs: Vec<Output>,
+        loops: Vec<Loop>,
+        epilogue: Vec<Gate>,
+    ) -> Result<LoopedCircuit, LoopError> {
         let placed = Circuit::place_inputs(num_wires, inputs, &outputs)?;
-        let c = LoopedCircuit {
-            num_wires,
-            inputs: placed,
-            outputs,
-            prologue,
-            body,
-            epilogue,
-            windows,
-            iterations,
-        };
+        // No loop is one empty loop, so that `loops` is never empty.
+        let loops =
+            if loops.is_empty() { vec![Loop::new(Vec::new(), Vec::new(), Vec::new(), 0)] } else { loops };
+        let c = LoopedCircuit { num_wires, inputs: placed, outputs, loops, epilogue };
         c.validate()?;
         Ok(c)
     }
 
+    /// The stored gates in order: each loop's `before` and body, then the
+    /// epilogue (a body once).
+    fn stored(&self) -> impl Iterator<Item = &Gate> + '_ {
+        self.loops.iter().flat_map(|l| l.before.iter().chain(&l.body)).chain(&self.epilogue)
+    }
+
     fn validate(&self) -> Result<(), LoopError> {
-        let mut spans: Vec<(u64, u64)> = Vec::with_capacity(self.windows.len());
-        for &(start_w, stride_w) in &self.windows {
-            let (start, stride) = (u64::from(start_w), u64::from(stride_w));
-            let window_err =
-                LoopError::Window { start: start_w, stride: stride_w, iterations: self.iterations };
-            let end = stride
-                .checked_mul(self.iterations)
-                .and_then(|n| n.checked_add(start))
-                .ok_or(window_err.clone())?;
-            if stride > 0 && self.iterations > 0 {
-                let inside = self.inputs.iter().any(|i| {
-                    let (f, w) = (u64::from(i.first_wire), u64::from(i.width));
-                    start >= f && end <= f + w
-                });
-                // Overlapping windows would make a wire two records.
-                let apart = spans.iter().all(|&(s, e)| end <= s || start >= e);
-                if !inside || !apart {
-                    return Err(window_err);
-                }
-                spans.push((start, end));
-            }
+        for l in &self.loops {
+            l.check_windows(&self.inputs)?;
         }
-        for (i, g) in self.body.iter().enumerate() {
-            if self.in_window(g.out) {
-                return Err(LoopError::WritesWindow { gate: i, wire: g.out.get() });
-            }
-        }
-        // The reads, in the order of a run with one iteration (later
-        // iterations read the same wires, or window wires of other
+        // The reads, in the order of a run with one iteration per loop
+        // (later iterations read the same wires, or window wires of other
         // records, which are inputs).
         let n = self.num_wires;
         let mut defined = vec![false; n as usize];
@@ -182,8 +278,7 @@ impl LoopedCircuit {
                 defined[w.index()] = true;
             }
         }
-        let parts = self.prologue.iter().chain(&self.body).chain(&self.epilogue);
-        for (i, g) in parts.enumerate() {
+        for (i, g) in self.stored().enumerate() {
             for w in [g.a, g.b, g.out] {
                 if w.get() >= n {
                     return Err(CircuitError::WireOutOfRange { gate: i, wire: w.get(), num_wires: n }.into());
@@ -214,17 +309,6 @@ impl LoopedCircuit {
         Ok(())
     }
 
-    /// The stride of the window holding `w`, if one does.
-    #[inline]
-    fn window_of(&self, w: WireId) -> Option<u32> {
-        self.windows.iter().find(|&&(start, stride)| w.get().wrapping_sub(start) < stride).map(|&(_, s)| s)
-    }
-
-    #[inline]
-    fn in_window(&self, w: WireId) -> bool {
-        self.window_of(w).is_some()
-    }
-
     /// The size of the wire space (including the two constants).
     pub fn num_wires(&self) -> u32 {
         self.num_wires
@@ -245,108 +329,85 @@ impl LoopedCircuit {
     pub fn input_bits(&self) -> u64 {
         self.inputs.iter().map(|i| u64::from(i.width)).sum()
     }
-    /// The gates before the loop.
-    pub fn prologue(&self) -> &[Gate] {
-        &self.prologue
+    /// The loops, in the order they run (at least one).
+    pub fn loops(&self) -> &[Loop] {
+        &self.loops
     }
-    /// The gates of one iteration, as iteration 0 runs them.
-    pub fn body(&self) -> &[Gate] {
-        &self.body
-    }
-    /// The gates after the loop.
+    /// The gates after the last loop.
     pub fn epilogue(&self) -> &[Gate] {
         &self.epilogue
-    }
-    /// `(first wire, width)` of each window: iteration `i` reads `first +
-    /// i * width ..` instead.
-    pub fn windows(&self) -> &[(u32, u32)] {
-        &self.windows
-    }
-    /// The record bits one iteration reads, over all windows.
-    pub fn window_bits(&self) -> u64 {
-        self.windows.iter().map(|&(_, s)| u64::from(s)).sum()
-    }
-    /// How many times the body runs.
-    pub fn iterations(&self) -> u64 {
-        self.iterations
     }
 
     /// Gates of the expanded sequence (saturating).
     pub fn num_gates(&self) -> u64 {
-        (self.body.len() as u64)
-            .saturating_mul(self.iterations)
-            .saturating_add((self.prologue.len() + self.epilogue.len()) as u64)
+        self.loops.iter().fold(self.epilogue.len() as u64, |n, l| n.saturating_add(l.num_gates()))
     }
 
-    /// Gates stored (prologue, body once, epilogue).
+    /// Gates stored (each loop's `before` and body once, the epilogue).
     pub fn stored_gates(&self) -> usize {
-        self.prologue.len() + self.body.len() + self.epilogue.len()
+        self.loops.iter().map(|l| l.before.len() + l.body.len()).sum::<usize>() + self.epilogue.len()
     }
 
     /// AND gates of the expanded sequence (saturating).
     pub fn and_count(&self) -> u64 {
-        let ands = |g: &[Gate]| g.iter().filter(|g| g.kind == GateKind::And).count() as u64;
-        ands(&self.body)
-            .saturating_mul(self.iterations)
-            .saturating_add(ands(&self.prologue) + ands(&self.epilogue))
-    }
-
-    /// AND gates of one iteration of the body.
-    pub fn body_and_count(&self) -> u64 {
-        self.body.iter().filter(|g| g.kind == GateKind::And).count() as u64
-    }
-
-    /// Body gate `g` as iteration `i` runs it.
-    #[inline]
-    fn shifted(&self, g: Gate, i: u64) -> Gate {
-        // In range: validation put every shifted window inside an input.
-        let mv = |w: WireId| match self.window_of(w) {
-            Some(stride) => WireId::new(w.get() + (i * u64::from(stride)) as u32),
-            None => w,
-        };
-        Gate { a: mv(g.a), b: mv(g.b), out: g.out, kind: g.kind }
+        self.loops.iter().fold(ands(&self.epilogue), |n, l| {
+            n.saturating_add(l.body_and_count().saturating_mul(l.iterations)).saturating_add(ands(&l.before))
+        })
     }
 
     /// Copies gates `start, start + 1, …` of the expanded sequence into
     /// `out`; returns how many were copied (fewer than `out.len()` only at
     /// the end, 0 past it).
     pub fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize {
-        let (p, b) = (self.prologue.len() as u64, self.body.len() as u64);
-        let body_end = p + b.saturating_mul(self.iterations);
-        let total = self.num_gates();
-        let mut pos = start.min(total);
         let mut written = 0;
-        while written < out.len() && pos < total {
-            let room = out.len() - written;
-            let n = if pos < p {
+        // `pos`: the position within the part being read, after the parts
+        // before it are skipped.
+        let mut pos = start;
+        for l in &self.loops {
+            if written == out.len() {
+                return written;
+            }
+            let p = l.before.len() as u64;
+            if pos < p {
                 let off = pos as usize;
-                let n = room.min(self.prologue.len() - off);
-                out[written..written + n].copy_from_slice(&self.prologue[off..off + n]);
-                n
-            } else if pos < body_end {
-                // b > 0 here, since body_end > p.
-                let (i, off) = ((pos - p) / b, ((pos - p) % b) as usize);
-                let n = room.min(self.body.len() - off);
-                for (slot, g) in out[written..written + n].iter_mut().zip(&self.body[off..off + n]) {
-                    *slot = self.shifted(*g, i);
+                let n = (out.len() - written).min(l.before.len() - off);
+                out[written..written + n].copy_from_slice(&l.before[off..off + n]);
+                written += n;
+                pos += n as u64;
+            }
+            pos -= p.min(pos);
+            let b = l.body.len() as u64;
+            let body_gates = b.saturating_mul(l.iterations);
+            while written < out.len() && pos < body_gates {
+                // b > 0 here, since body_gates > pos ≥ 0.
+                let (i, off) = (pos / b, (pos % b) as usize);
+                let n = (out.len() - written).min(l.body.len() - off);
+                for (slot, g) in out[written..written + n].iter_mut().zip(&l.body[off..off + n]) {
+                    *slot = l.shifted(*g, i);
                 }
-                n
-            } else {
-                let off = (pos - body_end) as usize;
-                let n = room.min(self.epilogue.len() - off);
-                out[written..written + n].copy_from_slice(&self.epilogue[off..off + n]);
-                n
-            };
+                written += n;
+                pos += n as u64;
+            }
+            pos -= body_gates.min(pos);
+        }
+        if written < out.len() && pos < self.epilogue.len() as u64 {
+            let off = pos as usize;
+            let n = (out.len() - written).min(self.epilogue.len() - off);
+            out[written..written + n].copy_from_slice(&self.epilogue[off..off + n]);
             written += n;
-            pos += n as u64;
         }
         written
     }
 
     /// The expanded gate sequence, generated (never stored).
     pub fn gates(&self) -> impl Iterator<Item = Gate> + '_ {
-        let body = (0..self.iterations).flat_map(move |i| self.body.iter().map(move |g| self.shifted(*g, i)));
-        self.prologue.iter().copied().chain(body).chain(self.epilogue.iter().copied())
+        self.loops
+            .iter()
+            .flat_map(|l| {
+                let body = (0..l.iterations).flat_map(move |i| l.body.iter().map(move |g| l.shifted(*g, i)));
+                l.before.iter().copied().chain(body)
+            })
+            .chain(self.epilogue.iter().copied())
     }
 
     /// Evaluates 64 instances at once over the expanded sequence (as
@@ -389,16 +450,40 @@ impl LoopedCircuit {
 
     /// blake3 in derive-key mode, context [`DIGEST_CONTEXT`], over: the
     /// wire count; each input (name, party, width) and output (name,
-    /// visibility, wires), length-prefixed; the window's start and width
-    /// (with several windows: `u32::MAX`, their count as a `u64`, then each
-    /// start and width) and the iteration count; then the prologue, the body and the epilogue,
-    /// each as its gate count and its gates in the canonical 13-byte form
-    /// (tag, a, b, out; little-endian).
+    /// visibility, wires), length-prefixed; then, for one loop, its window's
+    /// start and width (with several windows: `u32::MAX`, their count as a
+    /// `u64`, then each start and width), its iteration count, and the
+    /// prologue, the body and the epilogue, each as its gate count and its
+    /// gates in the canonical 13-byte form (tag, a, b, out; little-endian).
+    /// With several loops: `u32::MAX` and `u64::MAX` (no window count is
+    /// that), the loop count, per loop its window count, windows, iteration
+    /// count, gates before and body; then the epilogue.
     pub fn digest(&self) -> [u8; 32] {
         let mut h = blake3::Hasher::new_derive_key(DIGEST_CONTEXT);
         let put_str = |h: &mut blake3::Hasher, s: &str| {
             h.update(&(s.len() as u64).to_le_bytes());
             h.update(s.as_bytes());
+        };
+        let put_windows = |h: &mut blake3::Hasher, windows: &[(u32, u32)]| {
+            h.update(&(windows.len() as u64).to_le_bytes());
+            for (start, stride) in windows {
+                h.update(&start.to_le_bytes());
+                h.update(&stride.to_le_bytes());
+            }
+        };
+        let put_gates = |h: &mut blake3::Hasher, part: &[Gate]| {
+            h.update(&(part.len() as u64).to_le_bytes());
+            let mut buf = Vec::with_capacity(13 * 4096);
+            for chunk in part.chunks(4096) {
+                buf.clear();
+                for g in chunk {
+                    buf.push(g.kind.tag());
+                    buf.extend_from_slice(&g.a.get().to_le_bytes());
+                    buf.extend_from_slice(&g.b.get().to_le_bytes());
+                    buf.extend_from_slice(&g.out.get().to_le_bytes());
+                }
+                h.update(&buf);
+            }
         };
         h.update(&self.num_wires.to_le_bytes());
         h.update(&(self.inputs.len() as u64).to_le_bytes());
@@ -416,53 +501,55 @@ impl LoopedCircuit {
                 h.update(&w.get().to_le_bytes());
             }
         }
-        match self.windows.as_slice() {
-            &[(start, stride)] => {
-                h.update(&start.to_le_bytes());
-                h.update(&stride.to_le_bytes());
+        match self.loops.as_slice() {
+            [l] => {
+                match l.windows.as_slice() {
+                    &[(start, stride)] => {
+                        h.update(&start.to_le_bytes());
+                        h.update(&stride.to_le_bytes());
+                    }
+                    // Several windows (or none): a start no single window
+                    // has (it lies inside an input), then the count and
+                    // each window.
+                    windows => {
+                        h.update(&u32::MAX.to_le_bytes());
+                        put_windows(&mut h, windows);
+                    }
+                }
+                h.update(&l.iterations.to_le_bytes());
+                put_gates(&mut h, &l.before);
+                put_gates(&mut h, &l.body);
             }
-            // Several windows (or none): a start no single window has
-            // (it lies inside an input), then the count and each window.
-            windows => {
+            loops => {
                 h.update(&u32::MAX.to_le_bytes());
-                h.update(&(windows.len() as u64).to_le_bytes());
-                for (start, stride) in windows {
-                    h.update(&start.to_le_bytes());
-                    h.update(&stride.to_le_bytes());
+                h.update(&u64::MAX.to_le_bytes());
+                h.update(&(loops.len() as u64).to_le_bytes());
+                for l in loops {
+                    put_windows(&mut h, &l.windows);
+                    h.update(&l.iterations.to_le_bytes());
+                    put_gates(&mut h, &l.before);
+                    put_gates(&mut h, &l.body);
                 }
             }
         }
-        h.update(&self.iterations.to_le_bytes());
-        for part in [&self.prologue, &self.body, &self.epilogue] {
-            h.update(&(part.len() as u64).to_le_bytes());
-            let mut buf = Vec::with_capacity(13 * 4096);
-            for chunk in part.chunks(4096) {
-                buf.clear();
-                for g in chunk {
-                    buf.push(g.kind.tag());
-                    buf.extend_from_slice(&g.a.get().to_le_bytes());
-                    buf.extend_from_slice(&g.b.get().to_le_bytes());
-                    buf.extend_from_slice(&g.out.get().to_le_bytes());
-                }
-                h.update(&buf);
-            }
-        }
+        put_gates(&mut h, &self.epilogue);
         *h.finalize().as_bytes()
     }
 
-    /// The optimisation passes that respect the loop, never adding an AND:
+    /// The optimisation passes that respect the loops, never adding an AND:
     ///
     /// - loop-invariant hoisting: a body gate whose operands are neither
-    ///   window wires nor wires the body rewrites (directly or through
-    ///   other such gates), and whose output is written by no other gate,
-    ///   computes the same value in every iteration; it moves to the end
-    ///   of the prologue (an unrolled loop shares such gates between its
-    ///   iterations by structural hashing, so this keeps the per-iteration
-    ///   AND count equal to the unrolled one);
-    /// - dead gates: a backward liveness over the epilogue, the body to a
-    ///   fixed point (what an iteration reads of what the previous one
-    ///   wrote is live at the end of the body) and the prologue drops
-    ///   every gate no output depends on.
+    ///   window wires of its loop nor wires its body rewrites (directly or
+    ///   through other such gates), and whose output is written by no
+    ///   other gate, computes the same value in every iteration; it moves
+    ///   to the end of the gates before its loop (an unrolled loop shares
+    ///   such gates between its iterations by structural hashing, so this
+    ///   keeps the per-iteration AND count equal to the unrolled one). What
+    ///   an earlier loop wrote is invariant in a later one;
+    /// - dead gates: a backward liveness over the epilogue, then per loop
+    ///   from the last, the body to a fixed point (what an iteration reads
+    ///   of what the previous one wrote is live at the end of the body)
+    ///   and the gates before it, drops every gate no output depends on.
     ///
     /// Wires are not renumbered: the wire space is the inputs plus the
     /// stored gates, small next to the inputs of a long loop.
@@ -470,46 +557,53 @@ impl LoopedCircuit {
         self.optimized_tagged(&vec![0; self.stored_gates()]).0
     }
 
-    /// [`LoopedCircuit::optimized`], carrying one tag per stored gate
-    /// (prologue, body, epilogue order) to the gates kept, in the same
-    /// order (the compiler tags each gate with its source line).
+    /// [`LoopedCircuit::optimized`], carrying one tag per stored gate (in
+    /// stored order: each loop's gates before it and body, the epilogue)
+    /// to the gates kept, in the same order (the compiler tags each gate
+    /// with its source line).
     pub fn optimized_tagged<T: Copy>(&self, tags: &[T]) -> (LoopedCircuit, Vec<T>) {
         assert_eq!(tags.len(), self.stored_gates(), "one tag per stored gate");
-        let (p, b) = (self.prologue.len(), self.body.len());
-        let (prologue_tags, rest) = tags.split_at(p);
-        let (body_tags, epilogue_tags) = rest.split_at(b);
         let n = self.num_wires as usize;
-        // Hoisting.
         let mut writes = vec![0u8; n];
-        for g in self.prologue.iter().chain(&self.body).chain(&self.epilogue) {
+        for g in self.stored() {
             let c = &mut writes[g.out.index()];
             *c = c.saturating_add(1);
         }
+        // Hoisting, loop by loop: (before, its tags), (body, its tags).
+        let mut parts: Vec<(Tagged<T>, Tagged<T>)> = Vec::with_capacity(self.loops.len());
+        let mut at = 0;
         let mut variant = vec![false; n];
-        for &(start, stride) in &self.windows {
-            for w in start..start.saturating_add(stride).min(self.num_wires) {
-                variant[w as usize] = true;
+        for l in &self.loops {
+            let (before_tags, rest) = tags[at..].split_at(l.before.len());
+            let body_tags = &rest[..l.body.len()];
+            at += l.before.len() + l.body.len();
+            variant.iter_mut().for_each(|v| *v = false);
+            for &(start, stride) in &l.windows {
+                for w in start..start.saturating_add(stride).min(self.num_wires) {
+                    variant[w as usize] = true;
+                }
             }
-        }
-        for g in &self.body {
-            if writes[g.out.index()] > 1 {
-                variant[g.out.index()] = true;
+            for g in &l.body {
+                if writes[g.out.index()] > 1 {
+                    variant[g.out.index()] = true;
+                }
             }
-        }
-        let mut prologue = self.prologue.clone();
-        let mut prologue_tags = prologue_tags.to_vec();
-        let mut body = Vec::with_capacity(self.body.len());
-        let mut body_tags_kept = Vec::with_capacity(self.body.len());
-        for (g, &t) in self.body.iter().zip(body_tags) {
-            if variant[g.a.index()] || variant[g.b.index()] || writes[g.out.index()] > 1 {
-                variant[g.out.index()] = true;
-                body.push(*g);
-                body_tags_kept.push(t);
-            } else {
-                prologue.push(*g);
-                prologue_tags.push(t);
+            let (mut before, mut before_tags) = (l.before.clone(), before_tags.to_vec());
+            let mut body = Vec::with_capacity(l.body.len());
+            let mut body_tags_kept = Vec::with_capacity(l.body.len());
+            for (g, &t) in l.body.iter().zip(body_tags) {
+                if variant[g.a.index()] || variant[g.b.index()] || writes[g.out.index()] > 1 {
+                    variant[g.out.index()] = true;
+                    body.push(*g);
+                    body_tags_kept.push(t);
+                } else {
+                    before.push(*g);
+                    before_tags.push(t);
+                }
             }
+            parts.push(((before, before_tags), (body, body_tags_kept)));
         }
+        let epilogue_tags = &tags[at..];
         // Dead gates.
         let mut live = vec![false; n];
         for o in &self.outputs {
@@ -529,51 +623,66 @@ impl LoopedCircuit {
         };
         let mut keep_epilogue = vec![false; self.epilogue.len()];
         backward(&self.epilogue, &mut live, &mut keep_epilogue);
-        let after_body = live.clone();
-        let mut keep_body = vec![false; body.len()];
-        if self.iterations > 0 {
-            // live_out(body) = after_body ∪ live_in(body), to a fixed point.
-            let mut out = after_body.clone();
-            loop {
-                let mut l = out.clone();
-                let mut keep = vec![false; body.len()];
-                backward(&body, &mut l, &mut keep);
-                let mut grew = false;
-                for (o, &x) in out.iter_mut().zip(&l) {
-                    if x && !*o {
-                        *o = true;
-                        grew = true;
+        let mut kept: Vec<(Vec<bool>, Vec<bool>)> = Vec::with_capacity(parts.len());
+        for (((before, _), (body, _)), l) in parts.iter().zip(&self.loops).rev() {
+            let after_body = live.clone();
+            let mut keep_body = vec![false; body.len()];
+            if l.iterations > 0 {
+                // live_out(body) = after_body ∪ live_in(body), to a fixed point.
+                let mut out = after_body.clone();
+                loop {
+                    let mut li = out.clone();
+                    let mut keep = vec![false; body.len()];
+                    backward(body, &mut li, &mut keep);
+                    let mut grew = false;
+                    for (o, &x) in out.iter_mut().zip(&li) {
+                        if x && !*o {
+                            *o = true;
+                            grew = true;
+                        }
                     }
-                }
-                keep_body = keep;
-                if !grew {
-                    // `l` is live_in(body); the live set before the loop
-                    // also holds what an empty loop would pass through.
-                    live = l;
-                    for (x, &a) in live.iter_mut().zip(&after_body) {
-                        *x |= a;
+                    keep_body = keep;
+                    if !grew {
+                        // `li` is live_in(body); the live set before the
+                        // loop also holds what an empty loop would pass
+                        // through.
+                        live = li;
+                        for (x, &a) in live.iter_mut().zip(&after_body) {
+                            *x |= a;
+                        }
+                        break;
                     }
-                    break;
                 }
             }
+            let mut keep_before = vec![false; before.len()];
+            backward(before, &mut live, &mut keep_before);
+            kept.push((keep_before, keep_body));
         }
-        let mut keep_prologue = vec![false; prologue.len()];
-        backward(&prologue, &mut live, &mut keep_prologue);
+        kept.reverse();
         fn pick<X: Copy>(xs: &[X], keep: &[bool]) -> Vec<X> {
             xs.iter().zip(keep).filter(|(_, &k)| k).map(|(x, _)| *x).collect()
         }
-        let mut kept_tags = pick(&prologue_tags, &keep_prologue);
-        kept_tags.extend(pick(&body_tags_kept, &keep_body));
+        let mut kept_tags = Vec::new();
+        let mut loops = Vec::with_capacity(parts.len());
+        for ((((before, before_tags), (body, body_tags)), (keep_before, keep_body)), l) in
+            parts.iter().zip(&kept).zip(&self.loops)
+        {
+            kept_tags.extend(pick(before_tags, keep_before));
+            kept_tags.extend(pick(body_tags, keep_body));
+            loops.push(Loop {
+                before: pick(before, keep_before),
+                body: pick(body, keep_body),
+                windows: l.windows.clone(),
+                iterations: l.iterations,
+            });
+        }
         kept_tags.extend(pick(epilogue_tags, &keep_epilogue));
         let c = LoopedCircuit {
             num_wires: self.num_wires,
             inputs: self.inputs.clone(),
             outputs: self.outputs.clone(),
-            prologue: pick(&prologue, &keep_prologue),
-            body: pick(&body, &keep_body),
+            loops,
             epilogue: pick(&self.epilogue, &keep_epilogue),
-            windows: self.windows.clone(),
-            iterations: self.iterations,
         };
         (c, kept_tags)
     }
@@ -710,12 +819,94 @@ mod tests {
         let got = l.eval_bits(&[x.clone(), ys.to_vec()]).unwrap();
         assert_eq!(got[0], vec![want]);
         assert_eq!(l.unrolled().eval_bits(&[x, ys.to_vec()]).unwrap(), got);
-        assert_eq!(l.window_bits(), 3);
+        assert_eq!(l.loops()[0].window_bits(), 3);
         // Overlapping windows, and a window past its input, are refused.
         assert!(matches!(make(vec![(x0, 2), (x0 + 1, 1)]), Err(LoopError::Window { .. })));
         assert!(matches!(make(vec![(x0, 2), (y0, 2)]), Err(LoopError::Window { .. })));
         // The digest tells the windows apart.
         assert_ne!(l.digest(), make(vec![(y0, 1), (x0, 2)]).unwrap().digest());
+    }
+
+    /// Two passes over the same records: `s = Σ x mod 4`, then `t = ⊕ᵢ
+    /// (xᵢ.0 ∧ s.0 ∧ s.1)`. The second body's `s.0 ∧ s.1` reads only the
+    /// first loop's final state: invariant there, hoisted before the
+    /// second loop, where it must see the sum of every record.
+    #[test]
+    fn a_second_loop_reads_the_first_ones_result() {
+        let records = 6u32;
+        let w = WireId::new;
+        let first = 2u32;
+        let s = first + 2 * records;
+        let (s0, s1, t0, c, t1) = (w(s), w(s + 1), w(s + 2), w(s + 3), w(s + 4));
+        let (t, u, v) = (w(s + 5), w(s + 6), w(s + 7));
+        let sum = Loop::new(
+            vec![Gate::xor(w(0), w(0), s0), Gate::xor(w(0), w(0), s1)],
+            vec![
+                Gate::xor(s0, w(first), t0),
+                Gate::and(s0, w(first), c),
+                Gate::xor(s1, w(first + 1), t1),
+                Gate::xor(t1, c, s1),
+                Gate::xor(t0, w(0), s0),
+            ],
+            vec![(first, 2)],
+            u64::from(records),
+        );
+        let parity = Loop::new(
+            vec![Gate::xor(w(0), w(0), t)],
+            vec![Gate::and(s0, s1, u), Gate::and(u, w(first), v), Gate::xor(t, v, t)],
+            vec![(first, 2)],
+            u64::from(records),
+        );
+        let outputs = vec![
+            Output { name: "s".into(), visibility: Visibility::Both, wires: vec![s0, s1] },
+            Output { name: "t".into(), visibility: Visibility::Both, wires: vec![t] },
+        ];
+        let inputs = vec![InputSpec::new("x", Party::Evaluator, 2 * records)];
+        let make = |loops: Vec<Loop>| {
+            LoopedCircuit::with_loops(s + 8, inputs.clone(), outputs.clone(), loops, vec![]).unwrap()
+        };
+        let l = make(vec![sum.clone(), parity.clone()]);
+        assert_eq!(l.and_count(), 3 * u64::from(records), "one AND a record, then two");
+        assert_eq!(l.num_gates(), 2 + 5 * 6 + 1 + 3 * 6);
+        let opt = l.optimized();
+        assert_eq!(opt.loops()[1].body().len(), 2, "s.0 ∧ s.1 is hoisted");
+        assert_eq!(opt.and_count(), 2 * u64::from(records) + 1);
+        for xs in [[3u8, 1, 2, 3, 2, 0], [1, 1, 1, 0, 0, 0], [3, 3, 3, 3, 3, 3], [2, 0, 0, 1, 0, 0]] {
+            let bits: Vec<bool> = xs.iter().flat_map(|x| [x & 1 == 1, x & 2 == 2]).collect();
+            let s_want = xs.iter().map(|&x| u32::from(x)).sum::<u32>() % 4;
+            let t_want = s_want == 3 && xs.iter().filter(|&&x| x & 1 == 1).count() % 2 == 1;
+            let want = vec![vec![s_want & 1 == 1, s_want & 2 == 2], vec![t_want]];
+            assert_eq!(l.eval_bits(std::slice::from_ref(&bits)).unwrap(), want, "{xs:?}");
+            assert_eq!(opt.eval_bits(std::slice::from_ref(&bits)).unwrap(), want, "{xs:?}");
+            assert_eq!(l.unrolled().eval_bits(std::slice::from_ref(&bits)).unwrap(), want);
+        }
+        let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); 4];
+        let (mut all, mut pos) = (Vec::new(), 0);
+        loop {
+            let k = l.read_gates(pos, &mut buf);
+            if k == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..k]);
+            pos += k as u64;
+        }
+        assert_eq!(all, l.gates().collect::<Vec<_>>());
+        // The digest tells apart the loops, their order and their counts.
+        let one_loop = LoopedCircuit::with_loops(
+            s + 8,
+            inputs.clone(),
+            vec![outputs[0].clone()],
+            vec![sum.clone()],
+            vec![],
+        )
+        .unwrap();
+        assert_ne!(l.digest(), one_loop.digest());
+        let fewer = Loop { iterations: 5, ..parity.clone() };
+        assert_ne!(l.digest(), make(vec![sum.clone(), fewer]).digest());
+        // A window of the second loop past its input is refused.
+        let past = Loop { iterations: 7, ..parity };
+        let err = LoopedCircuit::with_loops(s + 8, inputs, outputs, vec![sum, past], vec![]).unwrap_err();
+        assert!(matches!(err, LoopError::Window { .. }));
     }
 
     #[test]
@@ -725,8 +916,8 @@ mod tests {
             c.num_wires(),
             vec![InputSpec::new("x", Party::Evaluator, 6)],
             c.outputs().to_vec(),
-            c.prologue().to_vec(),
-            c.body().to_vec(),
+            c.loops()[0].before().to_vec(),
+            c.loops()[0].body().to_vec(),
             vec![],
             (2, 2),
             4,

@@ -82,8 +82,8 @@ fn the_model_benchmark_streams_with_the_unrolled_results_and_and_counts() {
     let unrolled = |n| build(MODEL, n, StreamLoops::Never, "RECORDS");
     let (s, u) = (model(n), unrolled(n));
     let looped = s.looped.as_ref().expect("the records loop streams");
-    assert_eq!(looped.iterations(), 2, "16 records per run");
-    assert_eq!(looped.window_bits(), 16 * (8 * 16 + 1), "16 records of 8 × i16 and a bool");
+    assert_eq!(looped.loops()[0].iterations(), 2, "16 records per run");
+    assert_eq!(looped.loops()[0].window_bits(), 16 * (8 * 16 + 1), "16 records of 8 × i16 and a bool");
     let mut rng = StdRng::seed_from_u64(1);
     for _ in 0..6 {
         let ins = model_inputs(&mut rng, n);
@@ -95,7 +95,7 @@ fn the_model_benchmark_streams_with_the_unrolled_results_and_and_counts() {
     // adding the lazy count into the 32-bit state once per 16 records
     // (at most 31 ANDs).
     let per_record_unrolled = unrolled(n + 1).and_count() - u.and_count();
-    let per_run = looped.body_and_count();
+    let per_run = looped.loops()[0].body_and_count();
     assert!(per_run >= 16 * per_record_unrolled, "{per_run} vs 16 × {per_record_unrolled}");
     assert!(per_run <= 16 * per_record_unrolled + 31, "{per_run} vs 16 × {per_record_unrolled}");
     assert_eq!(model(n + 16).and_count() - s.and_count(), per_run);
@@ -121,7 +121,7 @@ fn large_loops_stream_by_default_and_small_ones_unroll() {
     let large = build(MODEL, 2_000, StreamLoops::Auto, "RECORDS");
     let looped = large.looped.as_ref().expect("2,000 records stream");
     // A few body copies' worth of stored gates, not 2,000.
-    assert!(looped.stored_gates() < 2 * looped.body().len() + 1_000, "{}", looped.stored_gates());
+    assert!(looped.stored_gates() < 2 * looped.loops()[0].body().len() + 1_000, "{}", looped.stored_gates());
     let mut rng = StdRng::seed_from_u64(2);
     let ins = model_inputs(&mut rng, 2_000);
     assert_eq!(run(&large, &ins), model_reference(&ins));
@@ -143,7 +143,7 @@ fn a_sum_streams() {
         |ins| json!(ints(&ins[0]).iter().map(|&x| x as u32).fold(0u32, u32::wrapping_add)),
     );
     let per_record = build(src, 38, StreamLoops::Never, "N").and_count() - u.and_count();
-    let per_run = s.looped.unwrap().body_and_count();
+    let per_run = s.looped.unwrap().loops()[0].body_and_count();
     assert!(per_run <= 16 * per_record + 31, "{per_run} vs 16 × {per_record}");
 }
 
@@ -300,9 +300,9 @@ fn an_index_loop_over_several_arrays_streams() {
             },
         );
         let looped = s.looped.as_ref().unwrap();
-        assert_eq!(looped.windows().len(), 3, "one window per array");
-        assert_eq!(looped.window_bits(), 16 * (32 + 9 + 16));
-        assert_eq!(looped.iterations(), n as u64 / 16);
+        assert_eq!(looped.loops()[0].windows().len(), 3, "one window per array");
+        assert_eq!(looped.loops()[0].window_bits(), 16 * (32 + 9 + 16));
+        assert_eq!(looped.loops()[0].iterations(), n as u64 / 16);
         // About what the unrolled loop costs per record (the lazy sums
         // are added into the state once per run of 16).
         let per_record = |p: &Program| p.and_count() as f64 / n as f64;
@@ -355,7 +355,7 @@ fn a_loop_that_breaks_streams() {
                 json!([before, sum])
             },
         );
-        assert_eq!(s.looped.as_ref().unwrap().iterations(), n as u64 / 16);
+        assert_eq!(s.looped.as_ref().unwrap().loops()[0].iterations(), n as u64 / 16);
     }
 }
 
@@ -435,6 +435,61 @@ fn a_loop_too_large_to_unroll_says_why_it_could_not_stream() {
     // The same program as written streams.
     let p = compile_with(MODEL, "t.gbl", &Options::new().with_const("RECORDS", "100000"), &|_| {}).unwrap();
     let looped = p.looped.as_ref().expect("100,000 records stream");
-    assert_eq!(looped.iterations() * 16, 100_000, "16 records per run");
+    assert_eq!(looped.loops()[0].iterations() * 16, 100_000, "16 records per run");
     assert_eq!(p.and_count(), looped.and_count());
+}
+
+/// Several passes over the records, each a loop that streams: the mean of
+/// `xs`, then how many records lie above it and by how much in all (a
+/// `for i in 0..N` loop reading `xs[i]`), then a third loop over another
+/// array. A later loop reads what the earlier ones computed.
+#[test]
+fn several_loops_stream_one_after_the_other() {
+    let src = "const N: usize = 4;
+        fn main(#[garbler] t: u16, #[evaluator] xs: [u32; N], #[evaluator] ws: [u16; N]) -> (u32, u32, u32, u32) {
+            let mut sum: u32 = 0;
+            for x in xs { sum += x; }
+            let mean = sum / (N as u32);
+            let mut above: u32 = 0;
+            let mut excess: u32 = 0;
+            for i in 0..N {
+                if xs[i] > mean {
+                    above += 1;
+                    excess += xs[i] - mean;
+                }
+            }
+            let mut heavy: u32 = 0;
+            for w in ws {
+                if w > t { heavy += w as u32; }
+            }
+            (mean, above, excess, heavy)
+        }";
+    for n in [35, 64] {
+        let (s, u) = check(
+            src,
+            n,
+            5,
+            |rng| {
+                let xs: Vec<u32> = (0..n).map(|_| rng.gen_range(0..1 << 24)).collect();
+                let ws: Vec<u16> = (0..n).map(|_| rng.gen()).collect();
+                vec![json!(rng.gen::<u16>()), json!(xs), json!(ws)]
+            },
+            |ins| {
+                let t = ins[0].as_u64().unwrap() as u16;
+                let xs: Vec<u32> = ints(&ins[1]).iter().map(|&x| x as u32).collect();
+                let mean = xs.iter().fold(0u32, |s, &x| s.wrapping_add(x)) / n as u32;
+                let above = xs.iter().filter(|&&x| x > mean).count() as u32;
+                let excess = xs.iter().filter(|&&x| x > mean).fold(0u32, |s, &x| s.wrapping_add(x - mean));
+                let heavy =
+                    ints(&ins[2]).iter().map(|&w| w as u16).filter(|&w| w > t).map(u32::from).sum::<u32>();
+                json!([mean, above, excess, heavy])
+            },
+        );
+        let looped = s.looped.as_ref().unwrap();
+        let runs: Vec<u64> = looped.loops().iter().map(|l| l.iterations()).collect();
+        assert_eq!(runs, vec![n as u64 / 16; 3], "three loops stream, 16 records a run");
+        assert_eq!(looped.loops()[1].windows().len(), 1, "the second loop reads xs");
+        let per_record = |p: &Program| p.and_count() as f64 / n as f64;
+        assert!(per_record(&s) <= per_record(&u) + 8.0, "{} vs {}", per_record(&s), per_record(&u));
+    }
 }

@@ -707,7 +707,7 @@ fn refuse_looped(loaded: &Loaded, command: &str) -> Result<()> {
         anyhow::bail!(
             "{}: its loop streams (compiled once, repeated for {} runs), so there is no flat circuit to write: `garblet {command}` writes materialised circuits only. `garblet stats`, `eval` and `run` take the program itself; with fewer records the loop unrolls and `{command}` works",
             loaded.path,
-            l.iterations()
+            l.loops().iter().map(|l| l.iterations()).sum::<u64>()
         );
     }
     Ok(())
@@ -724,8 +724,10 @@ fn stats_looped(
     let count = |g: &[garblet::circuits::Gate], k: garblet::circuits::GateKind| {
         g.iter().filter(|g| g.kind == k).count() as u64
     };
-    let (p, b, e) = (l.prologue(), l.body(), l.epilogue());
-    let expanded = |k| count(p, k) + count(e, k) + count(b, k) * l.iterations();
+    let expanded = |k| {
+        let loops = l.loops().iter().map(|lp| count(lp.before(), k) + count(lp.body(), k) * lp.iterations());
+        count(l.epilogue(), k) + loops.sum::<u64>()
+    };
     use garblet::circuits::GateKind::{And, Inv, Xor};
     let (and, xor, inv) = (expanded(And), expanded(Xor), expanded(Inv));
     let digest = loaded.digest_hex();
@@ -754,15 +756,15 @@ fn stats_looped(
             "digest": digest,
             "consts": consts_json(loaded),
             "cohort": loaded.cohort().map(|k| json!({"output": "result", "at_least": k})),
-            "loop": {
-                "runs": l.iterations(),
-                "window_bits": l.window_bits(),
-                "stored_gates": l.stored_gates(),
-                "body_gates": b.len(),
-                "body_and": l.body_and_count(),
-                "prologue_gates": p.len(),
-                "epilogue_gates": e.len(),
-            },
+            "loops": l.loops().iter().map(|lp| json!({
+                "runs": lp.iterations(),
+                "window_bits": lp.window_bits(),
+                "body_gates": lp.body().len(),
+                "body_and": lp.body_and_count(),
+                "gates_before": lp.before().len(),
+            })).collect::<Vec<_>>(),
+            "stored_gates": l.stored_gates(),
+            "epilogue_gates": l.epilogue().len(),
         });
         println!("{obj}");
         return Ok(());
@@ -773,14 +775,17 @@ fn stats_looped(
         let set: Vec<String> = p.consts.iter().map(|(k, v)| format!("{k} = {v}")).collect();
         println!("constants  {} (set with --const; the hello compares them too)", set.join(", "));
     }
-    println!(
-        "loop       streams: a body of {} gates ({} AND) over {} bits of records, run {} times; {} gates stored",
-        b.len(),
-        l.body_and_count(),
-        l.window_bits(),
-        l.iterations(),
-        l.stored_gates()
-    );
+    for (k, lp) in l.loops().iter().enumerate() {
+        let which = if l.loops().len() > 1 { format!("loop {}", k + 1) } else { "loop".into() };
+        println!(
+            "{which:<10} streams: a body of {} gates ({} AND) over {} bits of records, run {} times",
+            lp.body().len(),
+            lp.body_and_count(),
+            lp.window_bits(),
+            lp.iterations(),
+        );
+    }
+    println!("stored     {} gates", l.stored_gates());
     println!("gates      {} (AND {and}, XOR {xor}, INV {inv}), generated as they are garbled", l.num_gates());
     println!("wires      {}", l.num_wires());
     let list = |items: Vec<String>| if items.is_empty() { "none".to_owned() } else { items.join(", ") };

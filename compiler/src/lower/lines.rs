@@ -69,12 +69,19 @@ pub(super) fn looped_line_costs(
         tags.push(if seg > 0 { segments[seg - 1].1 } else { 0 });
     }
     let (opt, kept) = looped.optimized_tagged(&tags);
-    let gates = opt.prologue().iter().chain(opt.body()).chain(opt.epilogue());
-    let body = opt.prologue().len()..opt.prologue().len() + opt.body().len();
+    // Each stored gate with the times it runs: once before a loop or in
+    // the epilogue, once per iteration in a body.
+    let runs = opt
+        .loops()
+        .iter()
+        .flat_map(|l| {
+            let before = l.before().iter().map(|g| (g, 1));
+            before.chain(l.body().iter().map(|g| (g, l.iterations())))
+        })
+        .chain(opt.epilogue().iter().map(|g| (g, 1)));
     let mut per_line: HashMap<u32, u64> = HashMap::new();
-    for (i, (g, &line)) in gates.zip(&kept).enumerate() {
+    for ((g, times), &line) in runs.zip(&kept) {
         if g.kind == GateKind::And {
-            let times = if body.contains(&i) { opt.iterations() } else { 1 };
             *per_line.entry(line).or_default() += times;
         }
     }

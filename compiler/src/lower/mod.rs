@@ -55,7 +55,7 @@ use crate::limits::{MAX_GATES, MAX_STEPS};
 use crate::types::Type;
 use crate::StreamLoops;
 use control::{Comparison, LoopFlags};
-use garblet_circuits::{Bits, Builder, Circuit, LoopedCircuit, WireId};
+use garblet_circuits::{Bits, Builder, Circuit, LoopSpan, LoopedCircuit, WireId};
 use lines::line_costs;
 use std::collections::HashMap;
 use value::{slice, Val};
@@ -103,7 +103,7 @@ pub(crate) fn lower(
         breaks: Vec::new(),
         guard_depth: 0,
         muxes: HashMap::new(),
-        looped: None,
+        looped: Vec::new(),
         stream_index: None,
     };
     let main = &program.fns[checked.main];
@@ -132,11 +132,23 @@ pub(crate) fn lower(
         return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string())));
     }
     let segments = std::mem::take(&mut l.segments);
-    if let Some(info) = l.looped.take() {
-        let windows: Vec<(&[WireId], &[WireId])> =
-            info.windows.iter().map(|(w, r)| (w.as_slice(), r.as_slice())).collect();
-        let looped = l.b.finish_looped(info.prologue_end, info.body_end, &windows, info.iterations);
-        let looped = match looped {
+    if !l.looped.is_empty() {
+        let loops = std::mem::take(&mut l.looped);
+        let windows: Vec<Vec<(&[WireId], &[WireId])>> = loops
+            .iter()
+            .map(|info| info.windows.iter().map(|(w, r)| (w.as_slice(), r.as_slice())).collect())
+            .collect();
+        let spans: Vec<LoopSpan<'_>> = loops
+            .iter()
+            .zip(&windows)
+            .map(|(info, windows)| LoopSpan {
+                body_start: info.body_start,
+                body_end: info.body_end,
+                windows,
+                iterations: info.iterations,
+            })
+            .collect();
+        let looped = match l.b.finish_looped(&spans) {
             Ok(c) => c,
             Err(e) => return Err(Diagnostics::single(Diagnostic::new(main.span, e.to_string()))),
         };
@@ -263,8 +275,9 @@ struct Lowerer<'a> {
     /// merge can fold its condition into theirs (`control.rs`); emptied
     /// when the outermost stretch ends.
     muxes: HashMap<WireId, (WireId, WireId, WireId)>,
-    /// The loop that streams, once one does.
-    looped: Option<stream::LoopInfo>,
+    /// The loops that stream, in order (none, one, or several passes over
+    /// records, each after the one before).
+    looped: Vec<stream::LoopInfo>,
     /// While a `for i in 0..n` loop is tried as a streamed loop: how `a[i]`
     /// reads (`stream.rs`).
     stream_index: Option<stream::StreamIndex>,

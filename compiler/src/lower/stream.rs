@@ -23,8 +23,11 @@
 //! copy of one), or `for i in 0..n` whose body reads such arrays of at
 //! least `n` elements as `a[i]` and uses `i` for nothing else (each array
 //! read gets its own window of placeholders, [`StreamIndex`]); at least
-//! two iterations, not inside another loop, the first such loop of the
-//! program. The body is lowered twice:
+//! two iterations, not inside another loop. Several such loops of a program
+//! stream, one after the other (two passes over the records: a mean, then
+//! the variance around it); each is a [`garblet_circuits::Loop`] of the
+//! looped circuit, and what an earlier loop computed is fixed during a
+//! later one. The body is lowered twice:
 //! once to learn which variables of the enclosing function it assigns
 //! (the accumulators; lowering is symbolic, so this is exact for the
 //! paths the builder could not rule out), then for real. The loop is
@@ -75,8 +78,8 @@ pub(crate) const RECORDS_PER_RUN: u64 = 16;
 /// The loop that streamed: what [`garblet_circuits::Builder::finish_looped`]
 /// needs.
 pub(crate) struct LoopInfo {
-    /// Gates before the body.
-    pub prologue_end: usize,
+    /// The index of the body's first gate.
+    pub body_start: usize,
     /// Gates up to the end of the body.
     pub body_end: usize,
     /// Per array the body reads: the placeholders it read as the run's
@@ -267,9 +270,6 @@ impl Lowerer<'_> {
         if self.loop_depth > 0 {
             return Some("the loop is inside another loop".into());
         }
-        if self.looped.is_some() {
-            return Some("another loop of the program streams already (one loop per program streams)".into());
-        }
         if array.is_some_and(|a| !self.b.is_input_run(a)) {
             return Some("the array is not an input of `main` (a parameter, or a field of one)".into());
         }
@@ -456,7 +456,7 @@ impl Lowerer<'_> {
         for (s, wires) in state {
             self.frame().vals[s] = Val::bits(wires);
         }
-        self.looped = Some(LoopInfo { prologue_end: body_start, body_end, windows, iterations: runs });
+        self.looped.push(LoopInfo { body_start, body_end, windows, iterations: runs });
         // The records left over, unrolled after the loop.
         let done = runs * per_run;
         let rest: Vec<Bits> = match records {

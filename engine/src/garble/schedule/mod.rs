@@ -106,16 +106,22 @@ enum Kind<'s> {
         escapes: Option<Escapes>,
         rename: Option<RenameFacts>,
     },
-    /// A looped circuit: the body compiled once, replayed `iterations`
-    /// times, each run preceded by a window of copies that brings its
-    /// records to the scratch wires the body reads.
+    /// A looped circuit: per loop, the gates before it compiled once and
+    /// its body compiled once and replayed `iterations` times, each run
+    /// preceded by a window of copies that brings its records to the
+    /// scratch wires the body reads; then the epilogue.
     Looped {
-        prologue: Vec<Window>,
-        body: Vec<Window>,
+        loops: Vec<LoopPlan>,
         epilogue: Vec<Window>,
-        copy: Vec<RecordCopy>,
-        iterations: u64,
     },
+}
+
+/// One loop of a [`Kind::Looped`] plan.
+struct LoopPlan {
+    before: Vec<Window>,
+    body: Vec<Window>,
+    copy: Vec<RecordCopy>,
+    iterations: u64,
 }
 
 /// The copies before each run of a looped body, one per window: `stride`
@@ -372,14 +378,16 @@ impl<'s> Plan<'s> {
         })
     }
 
-    /// The plan of a [`LoopedCircuit`] (a loop the compiler did not
-    /// unroll): the prologue, the body and the epilogue are each compiled
-    /// once (the body with its records read from `stride` scratch wires
+    /// The plan of a [`LoopedCircuit`] (loops the compiler did not
+    /// unroll): per loop, the gates before it and its body are each
+    /// compiled once (the body with its records read from scratch wires
     /// after the circuit's own, its state live across runs), and the body
     /// is replayed `iterations` times, each run after a window of free
-    /// copies that brings that run's records to the scratch wires. Memory:
-    /// the three parts' schedules (about 20 bytes per stored gate) and the
-    /// wire space; planning time: the stored gates, not the expanded loop.
+    /// copies that brings that run's records to the scratch wires; the
+    /// epilogue is compiled once. The loops run one after the other, so
+    /// they share the scratch wires. Memory: the parts' schedules (about
+    /// 20 bytes per stored gate) and the wire space; planning time: the
+    /// stored gates, not the expanded loops.
     pub fn looped(source: &LoopedCircuit) -> Result<Plan<'static>, PlanError> {
         Plan::looped_with_window(source, DEFAULT_WINDOW_GATES)
     }
@@ -389,76 +397,87 @@ impl<'s> Plan<'s> {
         source: &LoopedCircuit,
         window_gates: usize,
     ) -> Result<Plan<'static>, PlanError> {
-        // The windows' scratch wires, one after the other past the circuit's.
+        // Each loop's windows' scratch wires, one after the other past the
+        // circuit's.
         let scratch = source.num_wires();
-        let mut copy = Vec::with_capacity(source.windows().len());
-        let mut to = u64::from(scratch);
-        for &(from, stride) in source.windows() {
-            copy.push(RecordCopy { from, to: to as u32, stride });
-            to += u64::from(stride);
+        let mut copies = Vec::with_capacity(source.loops().len());
+        let mut end = u64::from(scratch);
+        for l in source.loops() {
+            let mut copy = Vec::with_capacity(l.windows().len());
+            let mut to = u64::from(scratch);
+            for &(from, stride) in l.windows() {
+                copy.push(RecordCopy { from, to: to as u32, stride });
+                to += u64::from(stride);
+            }
+            end = end.max(to);
+            copies.push(copy);
         }
         let num_wires =
-            u32::try_from(to).map_err(|_| PlanError::TooManyWires { num_wires: u32::MAX, window_gates })?;
-        let stride = (to - u64::from(scratch)) as u32;
+            u32::try_from(end).map_err(|_| PlanError::TooManyWires { num_wires: u32::MAX, window_gates })?;
+        let stride = (end - u64::from(scratch)) as u32;
         let outputs: Vec<WireId> = source.outputs().iter().flat_map(|o| o.wires.iter().copied()).collect();
-        let body: Vec<Gate> = source
-            .body()
-            .iter()
-            .map(|g| {
-                let mv = |w: WireId| {
-                    let c = copy.iter().find(|c| w.get().wrapping_sub(c.from) < c.stride);
-                    c.map_or(w, |c| WireId::new(c.to + (w.get() - c.from)))
-                };
-                Gate { a: mv(g.a), b: mv(g.b), out: g.out, kind: g.kind }
-            })
-            .collect();
         // Each part is a gate list run once, over the circuit's wires.
         let part = |gates: Vec<Gate>| {
             Repeated::from_gates(num_wires, source.input_bits(), outputs.clone(), gates, 1)
         };
-        let (prologue, body, epilogue) =
-            (part(source.prologue().to_vec())?, part(body)?, part(source.epilogue().to_vec())?);
-        let window_gates = window_gates.min(
-            prologue
+        let mut parts = Vec::with_capacity(source.loops().len());
+        for (l, copy) in source.loops().iter().zip(&copies) {
+            let body: Vec<Gate> = l
                 .body()
-                .len()
-                .max(body.body().len())
-                .max(epilogue.body().len())
-                .max(stride as usize)
-                .max(1),
-        );
-        check_shape(&body, window_gates)?;
-        // Needed after a part: the outputs, and what a later part reads
-        // before writing it (the body's state, its invariants; what the
-        // epilogue reads).
-        let mut after_epilogue: Vec<u32> = outputs.iter().map(|w| w.get()).collect();
-        let mut after_body = after_epilogue.clone();
-        read_before_written(epilogue.body(), num_wires, &mut after_body);
-        read_before_written(body.body(), num_wires, &mut after_body);
-        let windows = |part: &Repeated, live_after: &[u32]| -> Result<Vec<Window>, PlanError> {
+                .iter()
+                .map(|g| {
+                    let mv = |w: WireId| {
+                        let c = copy.iter().find(|c| w.get().wrapping_sub(c.from) < c.stride);
+                        c.map_or(w, |c| WireId::new(c.to + (w.get() - c.from)))
+                    };
+                    Gate { a: mv(g.a), b: mv(g.b), out: g.out, kind: g.kind }
+                })
+                .collect();
+            parts.push((part(l.before().to_vec())?, part(body)?));
+        }
+        let epilogue = part(source.epilogue().to_vec())?;
+        let longest = parts.iter().map(|(before, body)| before.body().len().max(body.body().len())).max();
+        let window_gates =
+            window_gates.min(longest.unwrap_or(0).max(epilogue.body().len()).max(stride as usize).max(1));
+        for (_, body) in &parts {
+            check_shape(body, window_gates)?;
+        }
+        let windows = |part: &Repeated, live_after: &mut Vec<u32>| -> Result<Vec<Window>, PlanError> {
+            live_after.sort_unstable();
+            live_after.dedup();
             if part.body().is_empty() {
                 return Ok(Vec::new());
             }
             compile_all(part, window_gates, live_after)
         };
-        after_epilogue.sort_unstable();
-        let prologue = windows(&prologue, &after_body)?;
-        let body_windows = windows(&body, &after_body)?;
-        let epilogue = windows(&epilogue, &after_epilogue)?;
+        // Needed after a part: the outputs, and what a later part reads
+        // before writing it (a body's state and invariants, what a later
+        // loop or the epilogue reads); built from the end.
+        let mut live: Vec<u32> = outputs.iter().map(|w| w.get()).collect();
+        let epilogue_windows = windows(&epilogue, &mut live)?;
+        read_before_written(epilogue.body(), num_wires, &mut live);
+        let mut loops = Vec::with_capacity(parts.len());
+        for ((before, body), (l, copy)) in parts.iter().zip(source.loops().iter().zip(copies)).rev() {
+            read_before_written(body.body(), num_wires, &mut live);
+            let body_windows = windows(body, &mut live)?;
+            let before_windows = windows(before, &mut live)?;
+            read_before_written(before.body(), num_wires, &mut live);
+            let iterations = if body_windows.is_empty() { 0 } else { l.iterations() };
+            loops.push(LoopPlan { before: before_windows, body: body_windows, copy, iterations });
+        }
+        loops.reverse();
         let ands = |w: &[Window]| w.iter().map(|w| w.ands as u64).sum::<u64>();
-        let iterations = if body_windows.is_empty() { 0 } else { source.iterations() };
+        // Saturating, as for `Plan::repeated`.
+        let and_count = loops.iter().fold(ands(&epilogue_windows), |n, l| {
+            n.saturating_add(ands(&l.before)).saturating_add(ands(&l.body).saturating_mul(l.iterations))
+        });
         Ok(Plan {
             num_wires,
             input_bits: source.input_bits(),
             outputs,
             window_gates,
-            // Saturating, as for `Plan::repeated`.
-            and_count: Some(
-                ands(&prologue)
-                    .saturating_add(ands(&body_windows).saturating_mul(iterations))
-                    .saturating_add(ands(&epilogue)),
-            ),
-            kind: Kind::Looped { prologue, body: body_windows, epilogue, copy, iterations },
+            and_count: Some(and_count),
+            kind: Kind::Looped { loops, epilogue: epilogue_windows },
         })
     }
 
@@ -567,29 +586,32 @@ impl<'s> Plan<'s> {
             Kind::Pipelined { source, escapes, rename: None } => {
                 self.run_ahead(*source, Compile::Plain(escapes.as_ref()), f)
             }
-            Kind::Looped { prologue, body, epilogue, copy, iterations } => {
-                prologue.iter().try_for_each(&mut f)?;
+            Kind::Looped { loops, epilogue } => {
                 // The copy window: free ops `to + j ← from + run·stride + j
                 // ⊕ zero` per window (byte offsets; the zero label sits
                 // after the slots, see `Op4`).
                 let zero = (self.num_wires + 1 + self.window_gates as u32) << 4;
                 let mut copies = Window::default();
-                let n: u32 = copy.iter().map(|c| c.stride).sum();
-                copies.segments.push(Segment { start: 0, end: n, and: false, wide: false });
-                for run in 0..*iterations {
-                    copies.free.clear();
-                    for c in copy {
-                        // In range: every window lies inside one input for
-                        // every run (checked by `LoopedCircuit::new`).
-                        let first = c.from + (run as u32) * c.stride;
-                        copies.free.extend((0..c.stride).map(|j| Op {
-                            a: (first + j) << 4,
-                            b: zero,
-                            out: (c.to + j) << 4,
-                        }));
+                for l in loops {
+                    l.before.iter().try_for_each(&mut f)?;
+                    let n: u32 = l.copy.iter().map(|c| c.stride).sum();
+                    copies.segments.clear();
+                    copies.segments.push(Segment { start: 0, end: n, and: false, wide: false });
+                    for run in 0..l.iterations {
+                        copies.free.clear();
+                        for c in &l.copy {
+                            // In range: every window lies inside one input
+                            // for every run (checked by `LoopedCircuit`).
+                            let first = c.from + (run as u32) * c.stride;
+                            copies.free.extend((0..c.stride).map(|j| Op {
+                                a: (first + j) << 4,
+                                b: zero,
+                                out: (c.to + j) << 4,
+                            }));
+                        }
+                        f(&copies)?;
+                        l.body.iter().try_for_each(&mut f)?;
                     }
-                    f(&copies)?;
-                    body.iter().try_for_each(&mut f)?;
                 }
                 epilogue.iter().try_for_each(f)
             }

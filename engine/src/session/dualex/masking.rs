@@ -6,7 +6,9 @@
 //! equality check. The XORs are free gates, so the AND count is unchanged.
 
 use crate::session::error::InputError;
-use garblet_circuits::{Circuit, Gate, Input, InputSpec, LoopedCircuit, Output, Party, Visibility, WireId};
+use garblet_circuits::{
+    Circuit, Gate, Input, InputSpec, Loop, LoopedCircuit, Output, Party, Visibility, WireId,
+};
 
 /// One masked output: the mask input's name, the output's index, and the
 /// party that owns both.
@@ -40,9 +42,9 @@ pub(crate) fn mask_private_outputs(circuit: &Circuit) -> Result<(Circuit, Vec<Ma
 }
 
 /// [`mask_private_outputs`] for a looped circuit (a loop that streams):
-/// the same mask inputs, every wire past the inputs moved up alike in the
-/// prologue, the body and the epilogue (the record window lies in an
-/// input, so it does not move), and the XORs with the masks appended to
+/// the same mask inputs, every wire past the inputs moved up alike in
+/// every loop's gates before it and body and in the epilogue (the record
+/// windows lie in inputs, so they do not move), and the XORs with the masks appended to
 /// the epilogue.
 pub(crate) fn mask_private_outputs_looped(
     looped: &LoopedCircuit,
@@ -51,20 +53,18 @@ pub(crate) fn mask_private_outputs_looped(
     else {
         return Ok((looped.clone(), Vec::new()));
     };
-    let (prologue, body) = (m.remap_gates(looped.prologue()), m.remap_gates(looped.body()));
+    let loops = looped
+        .loops()
+        .iter()
+        .map(|l| {
+            let (before, body) = (m.remap_gates(l.before()), m.remap_gates(l.body()));
+            Loop::new(before, body, l.windows().to_vec(), l.iterations())
+        })
+        .collect();
     let mut epilogue = m.remap_gates(looped.epilogue());
     let (inputs, outputs, masks) = m.finish(&mut epilogue)?;
-    let masked = LoopedCircuit::with_windows(
-        m.num_wires,
-        inputs,
-        outputs,
-        prologue,
-        body,
-        epilogue,
-        looped.windows().to_vec(),
-        looped.iterations(),
-    )
-    .map_err(|e| InputError::Masking(e.to_string()))?;
+    let masked = LoopedCircuit::with_loops(m.num_wires, inputs, outputs, loops, epilogue)
+        .map_err(|e| InputError::Masking(e.to_string()))?;
     Ok((masked, masks))
 }
 
