@@ -45,7 +45,7 @@ fn a_streamed_loop_through_stats_eval_compile_and_run() {
     let out = bin().args(["stats", program, "--json", "--const", &n]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(stats["loops"][0]["runs"], 62, "1,000 records: 62 runs of 16, 8 left over: {stats}");
+    assert_eq!(stats["loops"][0]["runs"], 250, "1,000 records: 250 runs of 4: {stats}");
     let source = std::fs::read_to_string(program).unwrap();
     let options = garblet::compiler::Options::new().with_const("RECORDS", RECORDS.to_string());
     let compiled = garblet::compiler::compile_with(&source, "m.gbl", &options, &|_| {}).unwrap();

@@ -77,13 +77,16 @@ fn model_reference(ins: &[Value]) -> Value {
 
 #[test]
 fn the_model_benchmark_streams_with_the_unrolled_results_and_and_counts() {
-    let n = 37; // two runs of 16 records, 5 left over
+    let n = 37; // nine runs of 4 records, 1 left over
     let model = |n| build(MODEL, n, StreamLoops::Always, "RECORDS");
     let unrolled = |n| build(MODEL, n, StreamLoops::Never, "RECORDS");
     let (s, u) = (model(n), unrolled(n));
     let looped = s.looped.as_ref().expect("the records loop streams");
-    assert_eq!(looped.loops()[0].iterations(), 2, "16 records per run");
-    assert_eq!(looped.loops()[0].window_bits(), 16 * (8 * 16 + 1), "16 records of 8 × i16 and a bool");
+    // A record is about 16,600 gates: 4 records a run keep a run's body
+    // under 2^17 gates (`RUN_GATES`).
+    assert_eq!(looped.loops()[0].iterations(), 9, "4 records per run");
+    assert_eq!(looped.loops()[0].window_bits(), 4 * (8 * 16 + 1), "4 records of 8 × i16 and a bool");
+    assert!(looped.loops()[0].body().len() <= 1 << 17, "{}", looped.loops()[0].body().len());
     let mut rng = StdRng::seed_from_u64(1);
     for _ in 0..6 {
         let ins = model_inputs(&mut rng, n);
@@ -92,16 +95,16 @@ fn the_model_benchmark_streams_with_the_unrolled_results_and_and_counts() {
         assert_eq!(run(&u, &ins), want);
     }
     // Per record, streamed costs what an unrolled iteration costs, plus
-    // adding the lazy count into the 32-bit state once per 16 records
-    // (at most 31 ANDs).
+    // adding the lazy count into the 32-bit state once per run of 4
+    // records (at most 31 ANDs).
     let per_record_unrolled = unrolled(n + 1).and_count() - u.and_count();
     let per_run = looped.loops()[0].body_and_count();
-    assert!(per_run >= 16 * per_record_unrolled, "{per_run} vs 16 × {per_record_unrolled}");
-    assert!(per_run <= 16 * per_record_unrolled + 31, "{per_run} vs 16 × {per_record_unrolled}");
-    assert_eq!(model(n + 16).and_count() - s.and_count(), per_run);
+    assert!(per_run >= 4 * per_record_unrolled, "{per_run} vs 4 × {per_record_unrolled}");
+    assert!(per_run <= 4 * per_record_unrolled + 31, "{per_run} vs 4 × {per_record_unrolled}");
+    assert_eq!(model(n + 4).and_count() - s.and_count(), per_run);
     assert!(s.and_count() >= u.and_count());
     assert!(
-        s.and_count() - u.and_count() <= 3 * 31 + per_record_unrolled,
+        s.and_count() - u.and_count() <= 9 * 31 + per_record_unrolled,
         "{} vs {}",
         s.and_count(),
         u.and_count()
@@ -435,7 +438,7 @@ fn a_loop_too_large_to_unroll_says_why_it_could_not_stream() {
     // The same program as written streams.
     let p = compile_with(MODEL, "t.gbl", &Options::new().with_const("RECORDS", "100000"), &|_| {}).unwrap();
     let looped = p.looped.as_ref().expect("100,000 records stream");
-    assert_eq!(looped.loops()[0].iterations() * 16, 100_000, "16 records per run");
+    assert_eq!(looped.loops()[0].iterations() * 4, 100_000, "4 records per run");
     assert_eq!(p.and_count(), looped.and_count());
 }
 

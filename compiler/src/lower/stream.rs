@@ -14,9 +14,11 @@
 //! temporaries when accumulators swap); the engine replays the body once
 //! per run of records with the window shifted to that run.
 //!
-//! One run of the body covers [`RECORDS_PER_RUN`] records (lowered one
-//! after the other, so that accumulators stay lazy sums within a run); the
-//! records left over are unrolled after the loop.
+//! One run of the body covers up to [`RECORDS_PER_RUN`] records (lowered
+//! one after the other, so that accumulators stay lazy sums within a run),
+//! fewer when their gates would pass [`RUN_GATES`] (a run's labels then
+//! stay in a core's caches); the records left over are unrolled after
+//! the loop.
 //!
 //! Which loops: `for x in a` (no iterator adaptor) where `a` is, bit for
 //! bit, a run of an input's wires (a parameter of `main`, or a field or
@@ -45,9 +47,9 @@
 //! optimisation ([`garblet_circuits::LoopedCircuit::optimized`]) hoists
 //! what depends on neither the records nor the state. That is the unrolled
 //! loop's cost per record plus adding the lazy sums into the state once
-//! per run (for `correct += 1` into a `u32`: about 31 ANDs per 16 records;
-//! the model benchmark costs 4,099.6 ANDs per record streamed, 4,097 to
-//! 4,098 unrolled); an unrolled loop's first iteration can also be
+//! per run (for `correct += 1` into a `u32`: about 31 ANDs per run; the
+//! model benchmark, 4 records a run, costs 4,105 ANDs per record streamed,
+//! 4,097 to 4,098 unrolled); an unrolled loop's first iteration can also be
 //! cheaper (it adds to the constant 0).
 
 use super::value::Val;
@@ -66,14 +68,35 @@ use std::rc::Rc;
 /// the whole-circuit optimisations and the materialised engine path.
 pub(crate) const STREAM_MIN_GATES: u64 = 1 << 22;
 
-/// Records per run of the body (when the loop has at least twice as many):
-/// within one run an accumulator stays a lazy sum (`correct += 1` adds a
-/// bit to a column compression, about 1 AND), and it is added up into the
-/// state wires once per run (a 32-bit addition, 31 ANDs): with 16 records
-/// per run the state costs about 2 ANDs per record over the unrolled loop
-/// instead of 31. The records left over (`n % 16`) are unrolled after the
-/// loop.
+/// Records per run of the body at most (when the loop has at least twice
+/// as many): within one run an accumulator stays a lazy sum (`correct += 1`
+/// adds a bit to a column compression, about 1 AND), and it is added up
+/// into the state wires once per run (a 32-bit addition, 31 ANDs): with 16
+/// records per run the state costs about 2 ANDs per record over the
+/// unrolled loop instead of 31. The records left over (`n % per_run`) are
+/// unrolled after the loop.
 pub(crate) const RECORDS_PER_RUN: u64 = 16;
+
+/// The gates a run's body aims at, at most: fewer records per run (a power
+/// of two, down to one) when the records' gates would pass it, so that a
+/// run's labels and ops (about 30 bytes a gate, 4 MB at most) stay near
+/// the core in its L2 and L3 caches while the body is garbled. Measured on
+/// the model benchmark (16,600 gates a record) on the Zen 5 machine (1 MB
+/// of L2 per core): 4 records per run took about 25 % less CPU than 16,
+/// for 0.13 % more ANDs; 2 records little less than 4, for 0.31 % more
+/// (`BENCHMARKS.md`).
+pub(crate) const RUN_GATES: u64 = 1 << 17;
+
+/// Records per run for a body of `per_record` gates a record, over `count`
+/// records: the most, up to [`RECORDS_PER_RUN`] and a power of two, whose
+/// gates stay within [`RUN_GATES`], and no more than half the records.
+fn records_per_run(count: u64, per_record: u64) -> u64 {
+    let mut k = RECORDS_PER_RUN;
+    while k > 1 && (k.saturating_mul(per_record) > RUN_GATES || count < 2 * k) {
+        k /= 2;
+    }
+    k
+}
 
 /// The loop that streamed: what [`garblet_circuits::Builder::finish_looped`]
 /// needs.
@@ -305,30 +328,8 @@ impl Lowerer<'_> {
         let nslots = self.frame().vals.len();
         let was_returned = (self.frame().returned, self.frame().dead);
 
-        let per_run = if count >= 2 * RECORDS_PER_RUN { RECORDS_PER_RUN } else { 1 };
-        let runs = count / per_run;
-
-        // 1. Which variables does the body assign? The loop variable is
-        // bound to a run's records (`for x in a`) or to the index's
-        // placeholders (`for i in 0..n`, the arrays' windows made as the
-        // body reads them).
-        let items: Vec<Bits> = match records {
-            Records::Array(_) => {
-                let window = self.b.placeholders((width as u64 * per_run) as u32);
-                window.chunks(width.max(1)).map(|c| c.to_vec()).collect()
-            }
-            Records::Index => {
-                let index = self.b.placeholders(width as u32);
-                self.stream_index = Some(StreamIndex {
-                    index: index.clone(),
-                    count,
-                    per_run: per_run as usize,
-                    record: 0,
-                    arrays: Vec::new(),
-                });
-                vec![index; per_run as usize]
-            }
-        };
+        // Pass 1 lowers one record; the runs' size follows from its gates.
+        let items = self.stream_items(records, width, 1, count);
         let errors = self.errors.errors.len();
         let first = self.body_runs(pat, item_ty, &items, body, WireId::ZERO);
         let breaks = match (records, first) {
@@ -347,7 +348,11 @@ impl Lowerer<'_> {
         let assigned: Vec<usize> =
             (0..nslots).filter(|&s| !self.frame().vals[s].same(&old_frame.vals[s])).collect();
         let returns = (self.frame().returned, self.frame().dead) != was_returned;
+        let per_record = (self.b.gate_count() - before.gates) as u64;
         self.rollback(&before);
+        let per_run = records_per_run(count, per_record);
+        let runs = count / per_run;
+        let items = self.stream_items(records, width, per_run, count);
         if returns {
             return Ok(Some("the body may `return`".into()));
         }
@@ -470,6 +475,33 @@ impl Lowerer<'_> {
         };
         self.body_runs(pat, item_ty, &rest, body, broke)?;
         Ok(None)
+    }
+
+    /// The values the loop variable is bound to in one run of `per_run`
+    /// records: the run's records (`for x in a`: a window of placeholders)
+    /// or, `for i in 0..n`, the index's placeholders, with a fresh
+    /// [`StreamIndex`] whose arrays' windows are made as the body reads them.
+    fn stream_items(&mut self, records: Records<'_>, width: usize, per_run: u64, count: u64) -> Vec<Bits> {
+        match records {
+            Records::Array(_) => {
+                let window = self.b.placeholders((width as u64 * per_run) as u32);
+                window.chunks(width.max(1)).map(|c| c.to_vec()).collect()
+            }
+            Records::Index => {
+                let index = match self.stream_index.as_ref() {
+                    Some(si) => si.index.clone(),
+                    None => self.b.placeholders(width as u32),
+                };
+                self.stream_index = Some(StreamIndex {
+                    index: index.clone(),
+                    count,
+                    per_run: per_run as usize,
+                    record: 0,
+                    arrays: Vec::new(),
+                });
+                vec![index; per_run as usize]
+            }
+        }
     }
 
     /// The windows of a streamed body (gates `body_start..body_end`): per
