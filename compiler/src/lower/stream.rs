@@ -246,8 +246,15 @@ impl Lowerer<'_> {
         span: Span,
     ) -> LResult<Option<Bits>> {
         let Some(si) = self.stream_index.as_ref() else { return Ok(None) };
-        let long_input = len >= si.count && self.b.is_input_run(array);
-        if !long_input || index.iter().all(|w| w.is_const()) {
+        if array.is_empty() || index.iter().all(|w| w.is_const()) {
+            return Ok(None);
+        }
+        // An input run is known by its first wire and length: an array read
+        // before is not checked again (the check walks its every wire).
+        let key = (array[0].get(), array.len(), width as usize);
+        let known = si.arrays.iter().position(|&(first, len, aw, _)| (first, len, aw) == key);
+        let long_input = len >= si.count && (known.is_some() || self.b.is_input_run(array));
+        if !long_input {
             return Ok(None);
         }
         if si.index != index {
@@ -257,9 +264,6 @@ impl Lowerer<'_> {
             ));
         }
         let (w, per_run, record) = (width as usize, si.per_run, si.record);
-        // An input run is known by its first wire and length.
-        let key = (array[0].get(), array.len(), w);
-        let known = si.arrays.iter().position(|&(first, len, aw, _)| (first, len, aw) == key);
         let k = match known {
             Some(k) => k,
             None => {
