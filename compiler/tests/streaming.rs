@@ -496,3 +496,69 @@ fn several_loops_stream_one_after_the_other() {
         assert!(per_record(&s) <= per_record(&u) + 8.0, "{} vs {}", per_record(&s), per_record(&u));
     }
 }
+
+/// A loop over the records inside an unrolled loop of a few rounds (as
+/// k-means iterates) streams once per round, each round's loop reading the
+/// threshold the round before computed; a secret `break` of the rounds,
+/// and a loop under a secret `if`, discard what the skipped loops computed.
+/// Streamed and unrolled, against plain Rust.
+#[test]
+fn a_loop_inside_an_unrolled_loop_streams_once_per_round() {
+    let src = "const N: usize = 4;
+        fn main(#[garbler] t0: u32, #[garbler] stop: u32, #[evaluator] xs: [u32; N]) -> (u32, u32, u32) {
+            let mut t = t0;
+            let mut rounds: u32 = 0;
+            for _round in 0..3 {
+                if t > stop { break; }
+                let mut sum: u32 = 0;
+                let mut count: u32 = 0;
+                for x in xs {
+                    if x > t { sum += x; count += 1; }
+                }
+                t = if count == 0 { stop + 1 } else { sum / count };
+                rounds += 1;
+            }
+            let mut low: u32 = 0;
+            if t0 < stop {
+                for x in xs { if x < t0 { low += 1; } }
+            }
+            (t, rounds, low)
+        }";
+    for n in [40, 33] {
+        let (s, _) = check(
+            src,
+            n,
+            8,
+            |rng| {
+                let xs: Vec<u32> = (0..n).map(|_| rng.gen_range(0..1 << 16)).collect();
+                let t0 = rng.gen_range(0..1 << 15);
+                let stop = rng.gen_range(1 << 14..1 << 16);
+                vec![json!(t0), json!(stop), json!(xs)]
+            },
+            |ins| {
+                let (t0, stop) = (ins[0].as_u64().unwrap() as u32, ins[1].as_u64().unwrap() as u32);
+                let xs: Vec<u32> = ints(&ins[2]).iter().map(|&x| x as u32).collect();
+                let (mut t, mut rounds) = (t0, 0u32);
+                for _ in 0..3 {
+                    if t > stop {
+                        break;
+                    }
+                    let above: Vec<u32> = xs.iter().copied().filter(|&x| x > t).collect();
+                    let sum = above.iter().fold(0u32, |s, &x| s.wrapping_add(x));
+                    t = if above.is_empty() { stop + 1 } else { sum / above.len() as u32 };
+                    rounds += 1;
+                }
+                let low = if t0 < stop { xs.iter().filter(|&&x| x < t0).count() as u32 } else { 0 };
+                json!([t, rounds, low])
+            },
+        );
+        let looped = s.looped.as_ref().unwrap();
+        assert_eq!(looped.loops().len(), 4, "three rounds and the loop under `if` stream");
+    }
+    // At 100,000 records by default: the rounds loop is not tried as a
+    // streamed loop with its inner loop unrolled into it (38 M gates a
+    // pass); the inner loop streams in each round.
+    let p = build(src, 100_000, StreamLoops::Auto, "N");
+    let runs: Vec<u64> = p.looped.as_ref().unwrap().loops().iter().map(|l| l.iterations()).collect();
+    assert_eq!(runs, vec![100_000 / 16; 4]);
+}

@@ -100,6 +100,8 @@ pub(crate) fn lower(
         guarded: HashMap::new(),
         stream_mode,
         loop_depth: 0,
+        stream_depth: 0,
+        nested_stream: false,
         breaks: Vec::new(),
         guard_depth: 0,
         muxes: HashMap::new(),
@@ -263,6 +265,13 @@ struct Lowerer<'a> {
     stream_mode: StreamLoops,
     /// Loops being lowered around the current statement.
     loop_depth: u32,
+    /// Of those, the loops being lowered as streamed bodies (`stream.rs`):
+    /// a loop inside one does not stream.
+    stream_depth: u32,
+    /// Set when a loop that could stream is met inside a `for i in 0..n`
+    /// tried as a streamed loop: that attempt stops, so that the outer loop
+    /// unrolls and the inner one streams once per iteration (`stream.rs`).
+    nested_stream: bool,
     /// For each loop being lowered, innermost last (across inlined
     /// calls): how many `break`s of it were lowered (a loop whose body
     /// breaks does not stream).

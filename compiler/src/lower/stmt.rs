@@ -220,7 +220,10 @@ impl Lowerer<'_> {
                     Records::Index => None,
                 };
                 match self.stream_precheck(bits, count, plain) {
-                    Some(reason) => Some(reason),
+                    Some(reason) => {
+                        self.stop_outer_attempt(&reason, count, span)?;
+                        Some(reason)
+                    }
                     None => match self.try_stream(pat, &item_ty, records, count as u64, body)? {
                         None => return Ok(()),
                         Some(reason) => Some(reason),

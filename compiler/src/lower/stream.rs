@@ -25,11 +25,12 @@
 //! copy of one), or `for i in 0..n` whose body reads such arrays of at
 //! least `n` elements as `a[i]` and uses `i` for nothing else (each array
 //! read gets its own window of placeholders, [`StreamIndex`]); at least
-//! two iterations, not inside another loop. Several such loops of a program
-//! stream, one after the other (two passes over the records: a mean, then
-//! the variance around it); each is a [`garblet_circuits::Loop`] of the
-//! looped circuit, and what an earlier loop computed is fixed during a
-//! later one. The body is lowered twice:
+//! two iterations, not inside a loop that streams. Several such loops of a
+//! program stream, one after the other (two passes over the records: a
+//! mean, then the variance around it; or a loop over the records inside
+//! an unrolled loop of a few rounds, as k-means iterates); each is a
+//! [`garblet_circuits::Loop`] of the looped circuit, and what an earlier
+//! loop computed is fixed during a later one. The body is lowered twice:
 //! once to learn which variables of the enclosing function it assigns
 //! (the accumulators; lowering is symbolic, so this is exact for the
 //! paths the builder could not rule out), then for real. The loop is
@@ -97,6 +98,9 @@ fn records_per_run(count: u64, per_record: u64) -> u64 {
     }
     k
 }
+
+/// Why a loop inside a loop being streamed does not stream.
+const NESTED: &str = "the loop is inside a loop that streams (loops stream one level deep)";
 
 /// The loop that streamed: what [`garblet_circuits::Builder::finish_looped`]
 /// needs.
@@ -294,13 +298,30 @@ impl Lowerer<'_> {
         if count < 2 {
             return Some("the loop runs fewer than two times".into());
         }
-        if self.loop_depth > 0 {
-            return Some("the loop is inside another loop".into());
-        }
         if array.is_some_and(|a| !self.b.is_input_run(a)) {
             return Some("the array is not an input of `main` (a parameter, or a field of one)".into());
         }
+        if self.stream_depth > 0 {
+            return Some(NESTED.into());
+        }
         None
+    }
+
+    /// A loop of `count` iterations that could stream, met inside the body
+    /// of a `for i in 0..n` loop being tried as a streamed loop
+    /// (`stream_index` is set) with fewer iterations (`n < count`): stops
+    /// that attempt (an error that [`Lowerer::try_stream`] takes back), so
+    /// that the outer loop unrolls, a few rounds as k-means iterates, and
+    /// this one streams once per round instead of unrolling into each. A
+    /// short inner loop (a record's 8 features) unrolls into the outer
+    /// loop's body as before. `Ok(())` elsewhere.
+    pub(super) fn stop_outer_attempt(&mut self, refusal: &str, count: i128, span: Span) -> LResult<()> {
+        let outer = self.stream_index.as_ref().map_or(u64::MAX, |si| si.count);
+        if refusal != NESTED || count <= i128::from(outer) {
+            return Ok(());
+        }
+        self.nested_stream = true;
+        self.fatal(Diagnostic::new(span, NESTED))
     }
 
     /// Tries to lower `for pat in array { body }` as a streamed loop;
@@ -314,7 +335,9 @@ impl Lowerer<'_> {
         count: u64,
         body: &Block<Type>,
     ) -> LResult<Option<String>> {
+        self.stream_depth += 1;
         let r = self.try_stream_records(pat, item_ty, records, count, body);
+        self.stream_depth -= 1;
         self.stream_index = None;
         r
     }
@@ -336,6 +359,11 @@ impl Lowerer<'_> {
         let items = self.stream_items(records, width, 1, count);
         let errors = self.errors.errors.len();
         let first = self.body_runs(pat, item_ty, &items, body, WireId::ZERO);
+        if std::mem::take(&mut self.nested_stream) {
+            self.errors.errors.truncate(errors);
+            self.rollback(&before);
+            return Ok(Some("a loop inside it streams instead".into()));
+        }
         let breaks = match (records, first) {
             // An error in the body is an error unrolled too: report it.
             (Records::Array(_), r) => r?.0,
