@@ -719,6 +719,21 @@ mod tests {
     use super::*;
     use crate::circuit::{Party, Visibility};
 
+    /// The expanded sequence read by [`LoopedCircuit::read_gates`], `chunk`
+    /// gates a call.
+    fn read_in_chunks(c: &LoopedCircuit, chunk: usize) -> Vec<Gate> {
+        let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); chunk];
+        let (mut all, mut pos) = (Vec::new(), 0);
+        loop {
+            let k = c.read_gates(pos, &mut buf);
+            if k == 0 {
+                return all;
+            }
+            all.extend_from_slice(&buf[..k]);
+            pos += k as u64;
+        }
+    }
+
     /// Σ x[i] mod 4 over two-bit records, as a loop.
     fn sum_loop(records: u64) -> LoopedCircuit {
         // Wires: 0,1 constants; 2.. the input (2 bits per record); then
@@ -761,18 +776,7 @@ mod tests {
         assert_eq!(c.unrolled().eval_bits(&[bits]).unwrap(), out);
         assert_eq!(c.and_count(), 5);
         assert_eq!(c.num_gates(), 2 + 5 * 5);
-        let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); 7];
-        let mut all = Vec::new();
-        let mut pos = 0;
-        loop {
-            let k = c.read_gates(pos, &mut buf);
-            if k == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..k]);
-            pos += k as u64;
-        }
-        assert_eq!(all, c.gates().collect::<Vec<_>>());
+        assert_eq!(read_in_chunks(&c, 7), c.gates().collect::<Vec<_>>());
         assert_eq!(c.optimized().eval_bits(&[vec![true; 10]]).unwrap()[0], vec![true, true]);
         assert_ne!(c.digest(), sum_loop(4).digest());
     }
@@ -880,17 +884,9 @@ mod tests {
             assert_eq!(opt.eval_bits(std::slice::from_ref(&bits)).unwrap(), want, "{xs:?}");
             assert_eq!(l.unrolled().eval_bits(std::slice::from_ref(&bits)).unwrap(), want);
         }
-        let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); 4];
-        let (mut all, mut pos) = (Vec::new(), 0);
-        loop {
-            let k = l.read_gates(pos, &mut buf);
-            if k == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..k]);
-            pos += k as u64;
+        for chunk in [1, 4, 31] {
+            assert_eq!(read_in_chunks(&l, chunk), l.gates().collect::<Vec<_>>(), "{chunk}");
         }
-        assert_eq!(all, l.gates().collect::<Vec<_>>());
         // The digest tells apart the loops, their order and their counts.
         let one_loop = LoopedCircuit::with_loops(
             s + 8,
