@@ -772,3 +772,71 @@ fn looped_plans_replay_the_body_and_match_plaintext() {
         }
     }
 }
+
+/// Two loops over the same records, the second reading the first's result:
+/// `s ← k; s ← s ⊕ (r ∧ k)` per record `r`, then `u ← 0; u ← u ⊕ (r ∧ s)`
+/// (`s` fixed during the second loop), 8 bits each; the plan replays each
+/// body after the one before, with windows small enough to split them.
+#[test]
+fn looped_plans_run_several_loops_in_order() {
+    use garblet_engine::circuits::{Loop, LoopedCircuit};
+    for records in [2u32, 9] {
+        let (k, x) = (2u32, 10u32);
+        let s = x + 8 * records;
+        let (t, u, v) = (s + 8, s + 16, s + 24);
+        let w = WireId::new;
+        let first = Loop::new(
+            (0..8).map(|j| Gate::xor(w(k + j), WireId::ZERO, w(s + j))).collect(),
+            (0..8)
+                .flat_map(|j| {
+                    [Gate::and(w(x + j), w(k + j), w(t + j)), Gate::xor(w(s + j), w(t + j), w(s + j))]
+                })
+                .collect(),
+            vec![(x, 8)],
+            u64::from(records),
+        );
+        let second = Loop::new(
+            (0..8).map(|j| Gate::xor(WireId::ZERO, WireId::ZERO, w(u + j))).collect(),
+            (0..8)
+                .flat_map(|j| {
+                    [Gate::and(w(x + j), w(s + j), w(v + j)), Gate::xor(w(u + j), w(v + j), w(u + j))]
+                })
+                .collect(),
+            vec![(x, 8)],
+            u64::from(records),
+        );
+        let out = |name: &str, from: u32| Output {
+            name: name.into(),
+            visibility: Visibility::Both,
+            wires: (from..from + 8).map(w).collect(),
+        };
+        let l = LoopedCircuit::with_loops(
+            v + 8,
+            vec![InputSpec::new("k", Party::Garbler, 8), InputSpec::new("x", Party::Evaluator, 8 * records)],
+            vec![out("s", s), out("u", u)],
+            vec![first, second],
+            Vec::new(),
+        )
+        .unwrap();
+        for seed in 0..3u64 {
+            let inputs = garblet_testkit::bits((seed * 57 + 3).into(), 8 + 8 * records);
+            let byte = |bits: &[bool]| bits.iter().enumerate().fold(0u8, |v, (j, &b)| v | (u8::from(b) << j));
+            let key = byte(&inputs[..8]);
+            let rs: Vec<u8> = inputs[8..].chunks(8).map(byte).collect();
+            let s_want = rs.iter().fold(key, |s, r| s ^ (r & key));
+            let u_want = rs.iter().fold(0, |u, r| u ^ (r & s_want));
+            let want: Vec<bool> =
+                [s_want, u_want].iter().flat_map(|b| (0..8).map(move |j| b >> j & 1 == 1)).collect();
+            assert_eq!(eval_plain(&l, &inputs).unwrap(), want);
+            for window in [3usize, 16, 1 << 16] {
+                let plan = Plan::looped_with_window(&l, window).unwrap();
+                assert_eq!(plan.and_count(), Some(l.and_count()));
+                assert_eq!(
+                    run(&plan, &inputs, seed as u128, false).0,
+                    want,
+                    "{records} records, window {window}"
+                );
+            }
+        }
+    }
+}
