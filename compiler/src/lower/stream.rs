@@ -355,7 +355,10 @@ impl Lowerer<'_> {
         let nslots = self.frame().vals.len();
         let was_returned = (self.frame().returned, self.frame().dead);
 
-        // Pass 1 lowers one record; the runs' size follows from its gates.
+        // 1. Which variables does the body assign? One record is lowered,
+        // the loop variable bound to a record's placeholders (`for x in a`)
+        // or to the index's (`for i in 0..n`, the arrays' windows made as
+        // the body reads them); its gates also size the runs.
         let items = self.stream_items(records, width, 1, count);
         let errors = self.errors.errors.len();
         let first = self.body_runs(pat, item_ty, &items, body, WireId::ZERO);
@@ -382,12 +385,12 @@ impl Lowerer<'_> {
         let returns = (self.frame().returned, self.frame().dead) != was_returned;
         let per_record = (self.b.gate_count() - before.gates) as u64;
         self.rollback(&before);
-        let per_run = records_per_run(count, per_record);
-        let runs = count / per_run;
-        let items = self.stream_items(records, width, per_run, count);
         if returns {
             return Ok(Some("the body may `return`".into()));
         }
+        let per_run = records_per_run(count, per_record);
+        let runs = count / per_run;
+        let items = self.stream_items(records, width, per_run, count);
         // 2. The state wires, copied in: the accumulators' and, when the
         // body may `break`, the loop's "broke" flag (false before the loop;
         // once a record breaks, every later run's body is a no-op under it,
