@@ -173,13 +173,13 @@ fn read_chunked<R: io::Read>(reader: R, chunk: usize) -> Result<Circuit, Bristol
             continue;
         }
         let rest = &scan.buf[scan.pos..scan.end];
-        // Nearly every line of a large file: parsed and added in one go.
-        if let Some((len, kind, [a, b, out])) = common_line(rest) {
-            if body.push_in_order(kind, a, b, out) {
-                scan.line += 1;
-                scan.pos += len;
-                continue;
-            }
+        // Nearly every line of a large file: parsed and added in one go,
+        // as many as follow one another.
+        let (len, lines) = body.in_order_lines(rest);
+        if lines > 0 {
+            scan.line += lines;
+            scan.pos += len;
+            continue;
         }
         if let Some((len, op, n)) = fast_gate(rest, &mut fast) {
             scan.line += 1;
@@ -360,27 +360,26 @@ const COMMON_WINDOW: usize = 48;
 #[inline]
 fn common_line(s: &[u8]) -> Option<(usize, GateKind, [u64; 3])> {
     const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
-    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
     let s: &[u8; COMMON_WINDOW] = s.get(..COMMON_WINDOW)?.try_into().ok()?;
     let word = |at: usize| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&s[at..at + 8]);
         u64::from_le_bytes(w)
     };
-    let head = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+    let head = word(0) as u32;
     let binary = head == u32::from_le_bytes(*b"2 1 ");
     let unary = head == u32::from_le_bytes(*b"1 1 ");
     // Bit k set when byte 4 + k is not an ASCII digit.
     let mut not_digits = 0u32;
     for k in 0..4 {
-        let x = word(4 + 8 * k);
-        // Per byte, non-zero unless a digit: high nibble 3, low nibble <= 9.
-        let nd = ((x & HIGH) ^ 0x3030_3030_3030_3030) | (((x & LOW) + 0x0606_0606_0606_0606) & HIGH);
-        // The high bit of each non-zero byte, moved to bit 0 of the byte,
-        // then the eight gathered into the top byte by the multiplication.
-        let flags =
-            ((((nd & 0x7f7f_7f7f_7f7f_7f7f) + 0x7f7f_7f7f_7f7f_7f7f) | nd) >> 7) & 0x0101_0101_0101_0101;
-        not_digits |= ((flags.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32) << (8 * k);
+        // A digit is a byte below 10 once `'0'` is XORed off. Per byte:
+        // the high bit set if it was set, or if the low seven bits plus
+        // 0x76 reach 0x80 (they are 10 or more; no carry leaves the byte).
+        let y = word(4 + 8 * k) ^ 0x3030_3030_3030_3030;
+        let high = (((y & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | y) & 0x8080_8080_8080_8080;
+        // Those bits moved to bit 0 of each byte, then the eight gathered
+        // into the top byte by the multiplication.
+        not_digits |= (((high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32) << (8 * k);
     }
     // The ends of the first three numbers (32 if there is none).
     let p1 = not_digits.trailing_zeros() as usize;
@@ -408,7 +407,7 @@ fn common_line(s: &[u8]) -> Option<(usize, GateKind, [u64; 3])> {
     let end = if binary { p3 } else { p2 };
     let spaces = (s[4 + p1] == b' ') & (s[4 + p2] == b' ') & (!binary | (s[4 + p3] == b' '));
     let at = 5 + end;
-    let name = u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
+    let name = word(at) as u32;
     let (xor, and) = (name == u32::from_le_bytes(*b"XOR\n"), name == u32::from_le_bytes(*b"AND\n"));
     let inv = name == u32::from_le_bytes(*b"INV\n");
     let ok = spaces & a_ok & b_ok & ((binary & c_ok & (xor | and)) | (unary & inv));
@@ -741,37 +740,45 @@ impl Body {
         self.gate(line, Op::of(op), op, nums)
     }
 
-    /// Adds the gate of a line from [`common_line`] when the file is still
-    /// in order (the wire map is empty, every wire read is below the
-    /// map's `base` and the output is wire `base`, see [`WireMap`]) and
-    /// the header allows another gate: then the wires need no look-up and
-    /// no check can fail. Returns whether it did; if not, the line is read
-    /// again by the general path, which changes nothing that this did not.
-    #[inline]
-    fn push_in_order(&mut self, kind: GateKind, a: u64, b: u64, out: u64) -> bool {
-        let base = self.wires.base;
-        // `out < declared < u32::MAX - 2`: our wires `out + 2` and below fit
-        // a u32; with an empty map our next wire is `base + 2`.
-        let ok = self.wires.map.is_empty()
-            & (out == base)
-            & (a < base)
-            & (b < base)
-            & (out < u64::from(self.wires.declared))
-            & (u64::from(self.next_wire) == out + 2)
-            & (self.seen_gates < self.n_gates);
-        if ok {
-            self.wires.base += 1;
-            self.seen_gates += 1;
-            let gate = Gate {
+    /// Adds the gates of the lines from [`common_line`] at the start of `s`
+    /// while the file is in order (the wire map is empty, every wire read is
+    /// below the map's `base` and each output is wire `base`, see
+    /// [`WireMap`]) and the header allows more gates: then the wires need
+    /// no look-up and no check can fail. Returns the bytes and lines it
+    /// took; the line it stopped at is read by the general path, which
+    /// changes nothing that this did not. The state it changes is kept in
+    /// locals for the loop (in registers, not reloaded from `self` for
+    /// every line).
+    #[inline(never)]
+    fn in_order_lines(&mut self, s: &[u8]) -> (usize, usize) {
+        let mut base = self.wires.base;
+        // With an empty map our next wire is `base + 2`; checked all the same.
+        if !self.wires.map.is_empty() || u64::from(self.next_wire) != base + 2 {
+            return (0, 0);
+        }
+        // Outputs stay below the declared wires (< u32::MAX - 2), so our
+        // wires `w + 2` fit a u32; and no more gates than the header says.
+        let declared = u64::from(self.wires.declared);
+        let gates_left = self.n_gates - self.seen_gates;
+        let (mut pos, mut lines) = (0, 0);
+        while let Some((len, kind, [a, b, out])) = common_line(&s[pos..]) {
+            if !((out == base) & (a < base) & (b < base) & (out < declared) & (lines < gates_left as usize)) {
+                break;
+            }
+            self.gates.push(Gate {
                 a: WireId::new(a as u32 + 2),
                 b: WireId::new(b as u32 + 2),
-                out: WireId::new(self.next_wire),
+                out: WireId::new(out as u32 + 2),
                 kind,
-            };
-            self.next_wire += 1;
-            self.gates.push(gate);
+            });
+            base += 1;
+            pos += len;
+            lines += 1;
         }
-        ok
+        self.wires.base = base;
+        self.seen_gates += lines as u32;
+        self.next_wire = (base + 2) as u32;
+        (pos, lines)
     }
 
     /// A line from [`fast_gate`]: `2 1 a b out` or `1 1 a out` (`n` = 5 or
