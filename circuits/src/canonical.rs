@@ -21,9 +21,17 @@
 //! loop straight out of the reader's buffer and checked as they come (about
 //! 2 GB/s and more on one core; `BENCHMARKS.md`).
 //!
-//! Decoding allocates in proportion to what it has read, not to the counts
-//! the header claims, and the result is validated as [`Circuit::new`]
-//! validates: a malformed encoding is a [`DecodeError`], never a panic.
+//! Decoding allocates in proportion to what it has read (or, for a file or
+//! a slice, to the input's length), not to the counts the header claims,
+//! and the result is validated as [`Circuit::new`] validates: a malformed
+//! encoding is a [`DecodeError`], never a panic.
+//!
+//! Loading a large file is bound by memory the kernel hands out: the gate
+//! list (16 bytes a gate) is fresh memory, and on 4 KiB pages its page
+//! faults cost about as much as the rest of decoding (issue 15). So the
+//! list is allocated once, at its final size when the input's length
+//! allows (no regrowth), and a file whose gates write their wires in order
+//! is checked with comparisons instead of a bit per wire ([`Defined`]).
 
 use crate::circuit::{Circuit, CircuitError, Gate, GateKind, InputSpec, Output, Party, Visibility, WireId};
 use std::fmt;
@@ -185,7 +193,7 @@ impl Circuit {
     /// Decodes a canonical encoding (see the module docs): [`read`] over
     /// the bytes in memory, in one pass with no copy.
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Circuit, DecodeError> {
-        read(bytes)
+        read_sized(bytes, Some(bytes.len() as u64))
     }
 }
 
@@ -197,10 +205,14 @@ pub fn write_file(circuit: &Circuit, path: impl AsRef<Path>) -> io::Result<()> {
     sink.flush()
 }
 
-/// Reads a binary circuit file: [`read`] over the file in 1 MiB chunks.
+/// Reads a binary circuit file: [`read`] over the file in 1 MiB chunks, with
+/// the gate list allocated at once when the file's length can hold the
+/// gates its header claims.
 pub fn read_file(path: impl AsRef<Path>) -> Result<Circuit, DecodeError> {
     let file = std::fs::File::open(path).map_err(io_error)?;
-    read(io::BufReader::with_capacity(READ_CHUNK, file))
+    // A pipe or a special file says 0: the gate list then grows as read.
+    let len = file.metadata().map_err(io_error)?.len();
+    read_sized(io::BufReader::with_capacity(READ_CHUNK, file), Some(len))
 }
 
 /// Whether `head`, the start of a file, is a canonical encoding (starts
@@ -221,7 +233,17 @@ pub fn is_canonical(head: &[u8]) -> bool {
 ///
 /// The errors are those of [`Circuit::new`] for the first gate that fails,
 /// or [`DecodeError::Truncated`] when the bytes end early.
-pub fn read<R: BufRead>(mut reader: R) -> Result<Circuit, DecodeError> {
+pub fn read<R: BufRead>(reader: R) -> Result<Circuit, DecodeError> {
+    read_sized(reader, None)
+}
+
+/// [`read`], told the input's length in bytes when it is known. When that
+/// length can hold the gates the header claims, the gate list is allocated
+/// once at its final size before any is read (no regrowth; the input's
+/// length, not the header, bounds the allocation). Otherwise (a shorter or
+/// unknown length) it grows with what is read, as [`read`] says: a claim
+/// the input cannot hold ends in [`DecodeError::Truncated`] anyway.
+fn read_sized<R: BufRead>(mut reader: R, len: Option<u64>) -> Result<Circuit, DecodeError> {
     let r = &mut reader;
     if array::<16>(r, "the magic")? != *MAGIC {
         return Err(DecodeError::BadMagic);
@@ -262,7 +284,9 @@ pub fn read<R: BufRead>(mut reader: R) -> Result<Circuit, DecodeError> {
     }
     let n_gates = u64::from_le_bytes(array(r, "the gate count")?);
     let inputs = Circuit::place_inputs(num_wires, inputs, &outputs)?;
-    let mut gates = GateDecoder::new(num_wires, &inputs, n_gates);
+    let fits = len.is_some_and(|len| n_gates.saturating_mul(GATE_BYTES as u64) <= len);
+    let ahead = if fits { usize::try_from(n_gates).unwrap_or(0) } else { 0 };
+    let mut gates = GateDecoder::new(num_wires, &inputs, n_gates, ahead);
     gates.read_from(r)?;
     let trailing = count_rest(r)?;
     if trailing > 0 {
@@ -271,7 +295,7 @@ pub fn read<R: BufRead>(mut reader: R) -> Result<Circuit, DecodeError> {
     let GateDecoder { defined, list, .. } = gates;
     for o in &outputs {
         for &w in &o.wires {
-            if w.get() >= num_wires || !is_set(&defined, w.get()) {
+            if w.get() >= num_wires || !defined.contains(w.get()) {
                 return Err(CircuitError::UndefinedOutput { output: o.name.clone(), wire: w.get() }.into());
             }
         }
@@ -376,11 +400,47 @@ fn is_set(bits: &[u64], w: u32) -> bool {
     bits.get((w >> 6) as usize).is_some_and(|word| word >> (w & 63) & 1 == 1)
 }
 
+/// The wires set so far: the constants, the inputs and the outputs of the
+/// gates decoded.
+///
+/// Constants and inputs come first, and while every gate writes the wire
+/// right after the last one (as the builder and every writer here number
+/// them), the set is the wires below `below`: checking a gate is then
+/// comparing numbers, with no bit to read or write ([`decode_in_order`]).
+/// From the first gate that writes another wire on, the set is `bits`.
+struct Defined {
+    /// While `bits` is `None`: the set is exactly the wires below this one.
+    below: u32,
+    /// One bit per wire (`num_wires / 8` bytes, 512 MiB at most).
+    bits: Option<Vec<u64>>,
+}
+
+impl Defined {
+    fn contains(&self, w: u32) -> bool {
+        match &self.bits {
+            None => w < self.below,
+            Some(bits) => is_set(bits, w),
+        }
+    }
+}
+
+/// The wires below `end` as a bit set for `num_wires` wires (zeroed lazily
+/// by the allocator: only the words written cost memory).
+fn bits_below(end: u32, num_wires: u32) -> Vec<u64> {
+    let mut bits = vec![0u64; (num_wires as usize).div_ceil(64)];
+    let (full, rest) = ((end >> 6) as usize, end & 63);
+    bits[..full].fill(u64::MAX);
+    if rest > 0 {
+        bits[full] = (1 << rest) - 1;
+    }
+    bits
+}
+
 /// Decodes and checks gate records as they are read.
 struct GateDecoder {
     num_wires: u32,
-    /// One bit per wire: set once a constant, an input or a gate wrote it.
-    defined: Vec<u64>,
+    /// The wires set so far.
+    defined: Defined,
     /// The gates decoded so far.
     list: Vec<Gate>,
     /// The gate count the header claims.
@@ -388,16 +448,13 @@ struct GateDecoder {
 }
 
 impl GateDecoder {
-    fn new(num_wires: u32, inputs: &[crate::circuit::Input], claimed: u64) -> Self {
-        // One bit per wire: num_wires / 8 bytes (512 MiB at most, zeroed
-        // lazily by the allocator); only the words touched cost memory.
-        let mut defined = vec![0u64; (num_wires as usize).div_ceil(64)];
+    /// `ahead`: gates to allocate for before reading any (at most the
+    /// claimed count, and at most what the input's length can hold).
+    fn new(num_wires: u32, inputs: &[crate::circuit::Input], claimed: u64, ahead: usize) -> Self {
         // Constants and inputs: wires 0 .. inputs_end (checked <= num_wires).
         let inputs_end = inputs.last().map_or(WireId::FIRST_FREE, |i| i.first_wire + i.width).min(num_wires);
-        for w in 0..inputs_end {
-            defined[(w >> 6) as usize] |= 1 << (w & 63);
-        }
-        GateDecoder { num_wires, defined, list: Vec::new(), claimed }
+        let defined = Defined { below: inputs_end, bits: None };
+        GateDecoder { num_wires, defined, list: Vec::with_capacity(ahead), claimed }
     }
 
     /// Reads the claimed number of gate records from `r`: whole records are
@@ -454,13 +511,86 @@ impl GateDecoder {
             let want = want.min(claimed).max(start + records.len());
             self.list.reserve_exact(want - start);
         }
-        decode_batch(records, self.num_wires, &mut self.defined, &mut self.list).map_err(|i| {
+        let Defined { below, bits } = &mut self.defined;
+        let (records, bits) = match bits {
+            Some(bits) => (records, bits),
+            None => {
+                let done = decode_in_order(records, self.num_wires, below, &mut self.list);
+                if done == records.len() {
+                    return Ok(());
+                }
+                // Gate `done` writes another wire than the next, or fails a
+                // check: from here on, the bit set (the same checks, so the
+                // same error if it is one).
+                (&records[done..], bits.insert(bits_below(*below, self.num_wires)))
+            }
+        };
+        decode_batch(records, self.num_wires, bits, &mut self.list).map_err(|i| {
             let r = &records[i];
             let (tag, a, b, out) = (r[0], word(r, 1), word(r, 5), word(r, 9));
             // decode_batch stopped at this gate because a check fails.
             check(self.list.len(), tag, a, b, out, self.num_wires, &self.defined)
                 .unwrap_or(DecodeError::BadTag { what: "gate kind", tag })
         })
+    }
+}
+
+/// Records checked together by [`decode_in_order`].
+const IN_ORDER_BLOCK: usize = 64;
+
+/// Decodes the longest run of `records` whose gates each write the wire
+/// `*next` (then `*next + 1`, …) and pass every check of [`check`], given
+/// that exactly the wires below `*next` are set; returns its length, with
+/// `*next` moved past it.
+///
+/// Under that premise the checks are comparisons: a gate reads only wires
+/// below its output and writes `*next < n` (which is not a constant, as
+/// the inputs come first). A block of [`IN_ORDER_BLOCK`] records is
+/// checked by one loop with no exit, whose body has no branch, then copied
+/// by a second with no capacity check per gate (`extend` over a mapped
+/// slice knows its length); a block with a failing gate is redone one gate
+/// at a time up to it.
+#[inline(never)]
+fn decode_in_order(records: &[[u8; GATE_BYTES]], n: u32, next: &mut u32, list: &mut Vec<Gate>) -> usize {
+    let fine = |r: &[u8; GATE_BYTES], out_wanted: u64| {
+        let (tag, a, b, out) = (r[0], word(r, 1), word(r, 5), word(r, 9));
+        // `&` rather than `&&`: no branch per condition.
+        (tag <= 2)
+            & (u64::from(out) == out_wanted)
+            & (out_wanted < u64::from(n))
+            & (u64::from(a.max(b)) < out_wanted)
+            & ((tag != GateKind::Inv.tag()) | (a == b))
+    };
+    let mut done = 0;
+    for block in records.chunks(IN_ORDER_BLOCK) {
+        let first = u64::from(*next);
+        if !block.iter().zip(first..).fold(true, |ok, (r, want)| ok & fine(r, want)) {
+            break;
+        }
+        list.extend(block.iter().map(gate_of));
+        // Every output was below n, a u32.
+        *next += block.len() as u32;
+        done += block.len();
+    }
+    for r in &records[done..] {
+        if !fine(r, u64::from(*next)) {
+            break;
+        }
+        list.push(gate_of(r));
+        *next += 1;
+        done += 1;
+    }
+    done
+}
+
+/// The gate a record holds (whose tag is at most 2).
+#[inline(always)]
+fn gate_of(r: &[u8; GATE_BYTES]) -> Gate {
+    Gate {
+        a: WireId::new(word(r, 1)),
+        b: WireId::new(word(r, 5)),
+        out: WireId::new(word(r, 9)),
+        kind: KINDS[usize::from(r[0] & 3)],
     }
 }
 
@@ -523,7 +653,7 @@ fn check(
     b: u32,
     out: u32,
     num_wires: u32,
-    defined: &[u64],
+    defined: &Defined,
 ) -> Option<DecodeError> {
     if tag > 2 {
         return Some(DecodeError::BadTag { what: "gate kind", tag });
@@ -537,7 +667,7 @@ fn check(
         return Some(CircuitError::MalformedInv { gate }.into());
     }
     for w in [a, b] {
-        if !is_set(defined, w) {
+        if !defined.contains(w) {
             return Some(CircuitError::ReadBeforeWrite { gate, wire: w }.into());
         }
     }
@@ -625,6 +755,49 @@ mod tests {
         let direct = Circuit::new(n, inputs, c.outputs().to_vec(), gates);
         assert_eq!(decoded, direct.map_err(DecodeError::from));
         assert!(matches!(decoded, Err(DecodeError::Invalid(CircuitError::ReadBeforeWrite { gate: 3, .. }))));
+    }
+
+    #[test]
+    fn gates_out_of_wire_order_are_checked_as_circuit_new_checks_them() {
+        // Inputs on wires 2 and 3; the gates write 4, 6 (out of order from
+        // here on), 5 and 7.
+        let g = |a, b, out| Gate::xor(WireId::new(a), WireId::new(b), WireId::new(out));
+        let gates = vec![
+            g(2, 3, 4),
+            g(4, 2, 6),
+            g(6, 4, 5),
+            Gate::and(WireId::new(5), WireId::new(6), WireId::new(7)),
+        ];
+        let inputs = || vec![InputSpec::new("x", Party::Garbler, 2)];
+        let outputs =
+            vec![Output { name: "y".into(), visibility: Visibility::Both, wires: vec![WireId::new(7)] }];
+        let c = Circuit::new(8, inputs(), outputs.clone(), gates.clone()).unwrap();
+        let bytes = c.to_canonical_bytes();
+        for cap in [1, 13, 4096] {
+            assert_eq!(read(io::BufReader::with_capacity(cap, &bytes[..])).unwrap(), c, "buffer of {cap}");
+        }
+        assert_eq!(Circuit::from_canonical_bytes(&bytes).unwrap(), c);
+        // Each gate in turn reads a wire not yet written, or writes one twice
+        // over an input: the errors of `Circuit::new`.
+        let gates_at = bytes.len() - gates.len() * GATE_BYTES;
+        for (gate, field, wire) in [(0, 1, 4), (1, 5, 5), (2, 1, 7), (3, 5, 7), (3, 9, 3), (2, 9, 1)] {
+            let mut bad = bytes.clone();
+            let at = gates_at + gate * GATE_BYTES + field;
+            bad[at..at + 4].copy_from_slice(&u32::to_le_bytes(wire));
+            let mut changed = gates.clone();
+            let w = WireId::new(wire);
+            match field {
+                1 => changed[gate].a = w,
+                5 => changed[gate].b = w,
+                _ => changed[gate].out = w,
+            }
+            let want = Circuit::new(8, inputs(), outputs.clone(), changed).map_err(DecodeError::from);
+            for cap in [1, 13, 4096] {
+                let got = read(io::BufReader::with_capacity(cap, &bad[..]));
+                assert_eq!(got, want, "gate {gate}, field {field}, buffer of {cap}");
+            }
+            assert_eq!(Circuit::from_canonical_bytes(&bad), want);
+        }
     }
 
     #[test]

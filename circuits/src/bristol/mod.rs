@@ -173,6 +173,14 @@ fn read_chunked<R: io::Read>(reader: R, chunk: usize) -> Result<Circuit, Bristol
             continue;
         }
         let rest = &scan.buf[scan.pos..scan.end];
+        // Nearly every line of a large file: parsed and added in one go,
+        // as many as follow one another.
+        let (len, lines) = body.in_order_lines(rest);
+        if lines > 0 {
+            scan.line += lines;
+            scan.pos += len;
+            continue;
+        }
         if let Some((len, op, n)) = fast_gate(rest, &mut fast) {
             scan.line += 1;
             body.simple_gate(scan.line, op, n, &fast)?;
@@ -219,7 +227,15 @@ fn read_chunked<R: io::Read>(reader: R, chunk: usize) -> Result<Circuit, Bristol
         }
         outputs.push(Output { name: format!("out{k}"), visibility: Visibility::Both, wires: bits });
     }
-    Circuit::new(next_wire, inputs, outputs, gates).map_err(|e| syntax(last_line, e.to_string()))
+    // Valid by construction, so `Circuit::new`'s second pass over every gate
+    // (and its array of a byte per wire) is skipped: each gate reads wires
+    // already set (constants, inputs, earlier outputs, found through the
+    // map), writes a fresh wire of ours and is an INV only as `Gate::inv`;
+    // each output wire is set; input and output names are distinct.
+    // Debug builds check it all the same (`from_parts_unchecked`).
+    let inputs =
+        Circuit::place_inputs(next_wire, inputs, &outputs).map_err(|e| syntax(last_line, e.to_string()))?;
+    Ok(Circuit::from_parts_unchecked(next_wire, inputs, outputs, gates))
 }
 
 /// A window on the input: the bytes `buf[pos..end]` are read and not yet
@@ -312,6 +328,97 @@ enum Scanned {
 /// White space inside a line, as `split_ascii_whitespace` sees it.
 const fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | 0x0c)
+}
+
+/// The bytes [`common_line`] looks at: the longest line it takes is 35
+/// bytes, and a number is read with an 8-byte load from its first digit.
+const COMMON_WINDOW: usize = 48;
+
+/// The hottest path, for the lines that make up nearly every large file:
+/// `2 1 a b out XOR|AND` or `1 1 a out INV`, single spaces, numbers of 1
+/// to 8 digits, `\n` right after the name, and at least [`COMMON_WINDOW`]
+/// bytes read from the line's start. Returns the line's length, its gate
+/// and its three numbers (for INV, `[a, a, out]`), or `None` for anything
+/// else, which [`fast_gate`] then reads.
+///
+/// Per line it costs a few dozen instructions and one branch that is
+/// always taken the same way, rather than a branch per byte, per number
+/// and per operation name (which alternate at random between XOR and AND,
+/// and were mispredicted about every other line):
+///
+/// - The 32 bytes after `2 1 ` are loaded as four words; for each, one bit
+///   per byte that is not a digit (SWAR, as in [`swar_digits`]), gathered
+///   into a 32-bit mask by a multiplication. The first three set bits are
+///   the ends of the three numbers: found by counting trailing zeros and
+///   clearing the lowest bit, a short chain that does not wait for the
+///   numbers' values (the next line's start depends only on it).
+/// - Each number is then read from its own 8-byte load, independently.
+/// - The operation's four bytes (name and `\n`) are compared as one word,
+///   and its kind computed from the comparisons without a branch.
+/// - Every condition is combined with `&` into one test at the end; the
+///   values computed on a line that fails it are discarded.
+#[inline]
+fn common_line(s: &[u8]) -> Option<(usize, GateKind, [u64; 3])> {
+    const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    let s: &[u8; COMMON_WINDOW] = s.get(..COMMON_WINDOW)?.try_into().ok()?;
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let head = word(0) as u32;
+    let binary = head == u32::from_le_bytes(*b"2 1 ");
+    let unary = head == u32::from_le_bytes(*b"1 1 ");
+    // Bit k set when byte 4 + k is not an ASCII digit.
+    let mut not_digits = 0u32;
+    for k in 0..4 {
+        // A digit is a byte below 10 once `'0'` is XORed off. Per byte:
+        // the high bit set if it was set, or if the low seven bits plus
+        // 0x76 reach 0x80 (they are 10 or more; no carry leaves the byte).
+        let y = word(4 + 8 * k) ^ 0x3030_3030_3030_3030;
+        let high = (((y & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | y) & 0x8080_8080_8080_8080;
+        // Those bits moved to bit 0 of each byte, then the eight gathered
+        // into the top byte by the multiplication.
+        not_digits |= (((high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32) << (8 * k);
+    }
+    // The ends of the first three numbers (32 if there is none).
+    let p1 = not_digits.trailing_zeros() as usize;
+    let rest = not_digits & not_digits.wrapping_sub(1);
+    let p2 = rest.trailing_zeros() as usize;
+    let p3 = (rest & rest.wrapping_sub(1)).trailing_zeros() as usize;
+    // A u32's trailing zeros are at most 32, so every index below stays
+    // inside the window (at most 4 + 33 + 8 bytes).
+    //
+    // The number of digits from `start` to `end`, and their value (garbage
+    // unless 1 to 8: the line is then rejected below).
+    let number = |start: usize, end: usize| {
+        let digits = end.wrapping_sub(start);
+        let x = word(4 + start);
+        // Right-align the digits (zeros above), then combine pairs, quads
+        // and octets.
+        let v = (x & LOW).wrapping_shl(8u32.wrapping_sub(digits as u32).wrapping_mul(8));
+        let v = (v.wrapping_mul(10 << 8 | 1) >> 8) & 0x00ff_00ff_00ff_00ff;
+        let v = (v.wrapping_mul(100 << 16 | 1) >> 16) & 0x0000_ffff_0000_ffff;
+        (v.wrapping_mul(10_000 << 32 | 1) >> 32, (1..=8).contains(&digits))
+    };
+    let (a, a_ok) = number(0, p1);
+    let (b, b_ok) = number(p1 + 1, p2);
+    let (c, c_ok) = number(p2 + 1, p3);
+    let end = if binary { p3 } else { p2 };
+    let spaces = (s[4 + p1] == b' ') & (s[4 + p2] == b' ') & (!binary | (s[4 + p3] == b' '));
+    let at = 5 + end;
+    let name = word(at) as u32;
+    let (xor, and) = (name == u32::from_le_bytes(*b"XOR\n"), name == u32::from_le_bytes(*b"AND\n"));
+    let inv = name == u32::from_le_bytes(*b"INV\n");
+    let ok = spaces & a_ok & b_ok & ((binary & c_ok & (xor | and)) | (unary & inv));
+    if !ok {
+        return None;
+    }
+    // XOR and AND alternate at random: a table, not a branch.
+    const KINDS: [GateKind; 4] = [GateKind::Xor, GateKind::And, GateKind::Inv, GateKind::Inv];
+    let kind = KINDS[usize::from(and) | usize::from(inv) << 1];
+    let nums = if binary { [a, b, c] } else { [a, a, b] };
+    Some((at + 4, kind, nums))
 }
 
 /// The fastest path, for the lines that make up nearly every file:
@@ -633,6 +740,47 @@ impl Body {
         self.gate(line, Op::of(op), op, nums)
     }
 
+    /// Adds the gates of the lines from [`common_line`] at the start of `s`
+    /// while the file is in order (the wire map is empty, every wire read is
+    /// below the map's `base` and each output is wire `base`, see
+    /// [`WireMap`]) and the header allows more gates: then the wires need
+    /// no look-up and no check can fail. Returns the bytes and lines it
+    /// took; the line it stopped at is read by the general path, which
+    /// changes nothing that this did not. The state it changes is kept in
+    /// locals for the loop (in registers, not reloaded from `self` for
+    /// every line).
+    #[inline(never)]
+    fn in_order_lines(&mut self, s: &[u8]) -> (usize, usize) {
+        let mut base = self.wires.base;
+        // With an empty map our next wire is `base + 2`; checked all the same.
+        if !self.wires.map.is_empty() || u64::from(self.next_wire) != base + 2 {
+            return (0, 0);
+        }
+        // Outputs stay below the declared wires (< u32::MAX - 2), so our
+        // wires `w + 2` fit a u32; and no more gates than the header says.
+        let declared = u64::from(self.wires.declared);
+        let gates_left = self.n_gates - self.seen_gates;
+        let (mut pos, mut lines) = (0, 0);
+        while let Some((len, kind, [a, b, out])) = common_line(&s[pos..]) {
+            if !((out == base) & (a < base) & (b < base) & (out < declared) & (lines < gates_left as usize)) {
+                break;
+            }
+            self.gates.push(Gate {
+                a: WireId::new(a as u32 + 2),
+                b: WireId::new(b as u32 + 2),
+                out: WireId::new(out as u32 + 2),
+                kind,
+            });
+            base += 1;
+            pos += len;
+            lines += 1;
+        }
+        self.wires.base = base;
+        self.seen_gates += lines as u32;
+        self.next_wire = (base + 2) as u32;
+        (pos, lines)
+    }
+
     /// A line from [`fast_gate`]: `2 1 a b out` or `1 1 a out` (`n` = 5 or
     /// 4 numbers). XOR, AND and INV in their usual form go straight to the
     /// gate list, everything else through [`Body::gate`].
@@ -874,6 +1022,69 @@ mod tests {
                 c.inputs().iter().map(|i| (0..i.width).map(|_| rng.gen()).collect()).collect();
             assert_eq!(again.eval_bits(&inputs), c.eval_bits(&inputs));
         }
+    }
+
+    /// What [`fast_gate`] reads from a line, in [`common_line`]'s terms,
+    /// if the line is XOR or AND with two inputs or INV with one.
+    fn fast_gate_reads(line: &[u8]) -> Option<(usize, GateKind, [u64; 3])> {
+        let mut nums = [0; FAST_NUMBERS];
+        match fast_gate(line, &mut nums)? {
+            (len, Op::Xor, 5) => Some((len, GateKind::Xor, [nums[2], nums[3], nums[4]])),
+            (len, Op::And, 5) => Some((len, GateKind::And, [nums[2], nums[3], nums[4]])),
+            (len, Op::Inv, 4) => Some((len, GateKind::Inv, [nums[2], nums[2], nums[3]])),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn common_lines_read_as_fast_gate_reads_them() {
+        const DAMAGE: &[u8] = b" \t\r\n0789X/:AIQ";
+        let mut rng = StdRng::seed_from_u64(4848);
+        let mut taken = 0;
+        for _ in 0..100_000 {
+            // Numbers of 1 to 10 digits, some with leading zeros.
+            let number = |rng: &mut StdRng| {
+                let digits = rng.gen_range(1..=10);
+                let v = rng.gen_range(0..10u64.pow(digits));
+                if rng.gen_bool(0.1) {
+                    format!("{v:0digits$}", digits = digits as usize)
+                } else {
+                    v.to_string()
+                }
+            };
+            let (a, b, c) = (number(&mut rng), number(&mut rng), number(&mut rng));
+            let mut line = match rng.gen_range(0..6) {
+                0 => format!("1 1 {a} {b} INV\n"),
+                1 => format!("1 1 {a} {b} XOR\n"),
+                2 => format!("2 1 {a} {b} {c} INV\n"),
+                3 => format!("2 1 {a} {b} {c} EQW\n"),
+                4 => format!("2 1 {a} {b} {c} AND\n"),
+                _ => format!("2 1 {a} {b} {c} XOR\n"),
+            }
+            .into_bytes();
+            let short = [&a, &b, &c].iter().all(|n| n.len() <= 8);
+            let want = fast_gate_reads(&line);
+            let plain = line.clone();
+            for _ in 0..rng.gen_range(0..3) {
+                let at = rng.gen_range(0..line.len());
+                line[at] = DAMAGE[rng.gen_range(0..DAMAGE.len())];
+            }
+            // What follows the line: another, or bytes of any kind.
+            let mut tail = b"2 1 12345678 12345678 12345679 XOR\n1 1 7 8 INV\n".to_vec();
+            if rng.gen_bool(0.3) {
+                tail = (0..40).map(|_| rng.gen()).collect();
+            }
+            let cut = rng.gen_range(0..=tail.len());
+            line.extend_from_slice(&tail[..cut]);
+            let got = common_line(&line);
+            if got.is_some() {
+                taken += 1;
+                assert_eq!(got, fast_gate_reads(&line), "{:?}", String::from_utf8_lossy(&line));
+            } else if line.starts_with(&plain) && short && want.is_some() && line.len() >= COMMON_WINDOW {
+                panic!("a common line was not taken: {:?}", String::from_utf8_lossy(&line));
+            }
+        }
+        assert!(taken > 2_000, "{taken} lines taken");
     }
 
     #[test]
