@@ -18,8 +18,9 @@
 //! binary circuit: its blake3 is the circuit's digest, whatever format the
 //! circuit was first loaded from. [`read`] decodes from any `BufRead`,
 //! streaming: gate records are fixed-size, so they are decoded in a tight
-//! loop straight out of the reader's buffer and checked as they come (about
-//! 2 GB/s and more on one core; `BENCHMARKS.md`).
+//! loop straight out of the reader's buffer and checked as they come (1.3 to
+//! 1.4 GB/s of file on one core on the Zen 5 machine, most of it faulting in
+//! the fresh gate list; `BENCHMARKS.md`).
 //!
 //! Decoding allocates in proportion to what it has read (or, for a file or
 //! a slice, to the input's length), not to the counts the header claims,
