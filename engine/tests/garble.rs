@@ -748,27 +748,42 @@ fn xor_of_masked_records(records: u32) -> garblet_engine::circuits::LoopedCircui
     .unwrap()
 }
 
+/// Rust's reference for the looped circuits here: a byte, bit `j` = wire `j`.
+fn byte(bits: &[bool]) -> u8 {
+    bits.iter().enumerate().fold(0u8, |v, (j, &b)| v | (u8::from(b) << j))
+}
+
+/// The wires of `bytes`, bit `j` of each byte first.
+fn bits_of(bytes: &[u8]) -> Vec<bool> {
+    bytes.iter().flat_map(|b| (0..8).map(move |j| b >> j & 1 == 1)).collect()
+}
+
+/// A looped circuit evaluated in plaintext and garbled under windows of 3,
+/// 16 and 65,536 gates gives `want`.
+fn check_looped(
+    l: &garblet_engine::circuits::LoopedCircuit,
+    inputs: &[bool],
+    want: &[bool],
+    seed: u64,
+    records: u32,
+) {
+    assert_eq!(eval_plain(l, inputs).unwrap(), want);
+    for window in [3usize, 16, 1 << 16] {
+        let plan = Plan::looped_with_window(l, window).unwrap();
+        assert_eq!(plan.and_count(), Some(l.and_count()));
+        assert_eq!(run(&plan, inputs, u128::from(seed), false).0, want, "{records} records, window {window}");
+    }
+}
+
 #[test]
 fn looped_plans_replay_the_body_and_match_plaintext() {
     for records in [1u32, 5, 37] {
         let l = xor_of_masked_records(records);
         for seed in 0..4u64 {
             let inputs = garblet_testkit::bits((seed * 91 + 7).into(), 8 + 8 * records);
-            // Rust's reference: bytes, bit j of a byte = wire j.
-            let byte = |bits: &[bool]| bits.iter().enumerate().fold(0u8, |v, (j, &b)| v | (u8::from(b) << j));
             let key = byte(&inputs[..8]);
             let want = inputs[8..].chunks(8).fold(key, |s, r| s ^ (byte(r) & key));
-            let want_bits: Vec<bool> = (0..8).map(|j| want >> j & 1 == 1).collect();
-            assert_eq!(eval_plain(&l, &inputs).unwrap(), want_bits);
-            for window in [3usize, 16, 1 << 16] {
-                let plan = Plan::looped_with_window(&l, window).unwrap();
-                assert_eq!(plan.and_count(), Some(l.and_count()));
-                assert_eq!(
-                    run(&plan, &inputs, seed as u128, false).0,
-                    want_bits,
-                    "{records} records, window {window}"
-                );
-            }
+            check_looped(&l, &inputs, &bits_of(&[want]), seed, records);
         }
     }
 }
@@ -781,20 +796,13 @@ fn looped_plans_replay_the_body_and_match_plaintext() {
 fn looped_plans_run_several_loops_in_order() {
     use garblet_engine::circuits::{Loop, LoopedCircuit};
     for records in [2u32, 9] {
-        let (k, x) = (2u32, 10u32);
+        // The first loop is `xor_of_masked_records`'s: the key at 2, the
+        // records at 10, `s` after them and its temporaries `t` after `s`.
+        let x = 10u32;
         let s = x + 8 * records;
-        let (t, u, v) = (s + 8, s + 16, s + 24);
+        let (u, v) = (s + 16, s + 24);
         let w = WireId::new;
-        let first = Loop::new(
-            (0..8).map(|j| Gate::xor(w(k + j), WireId::ZERO, w(s + j))).collect(),
-            (0..8)
-                .flat_map(|j| {
-                    [Gate::and(w(x + j), w(k + j), w(t + j)), Gate::xor(w(s + j), w(t + j), w(s + j))]
-                })
-                .collect(),
-            vec![(x, 8)],
-            u64::from(records),
-        );
+        let first = xor_of_masked_records(records).loops()[0].clone();
         let second = Loop::new(
             (0..8).map(|j| Gate::xor(WireId::ZERO, WireId::ZERO, w(u + j))).collect(),
             (0..8)
@@ -820,23 +828,11 @@ fn looped_plans_run_several_loops_in_order() {
         .unwrap();
         for seed in 0..3u64 {
             let inputs = garblet_testkit::bits((seed * 57 + 3).into(), 8 + 8 * records);
-            let byte = |bits: &[bool]| bits.iter().enumerate().fold(0u8, |v, (j, &b)| v | (u8::from(b) << j));
             let key = byte(&inputs[..8]);
             let rs: Vec<u8> = inputs[8..].chunks(8).map(byte).collect();
             let s_want = rs.iter().fold(key, |s, r| s ^ (r & key));
             let u_want = rs.iter().fold(0, |u, r| u ^ (r & s_want));
-            let want: Vec<bool> =
-                [s_want, u_want].iter().flat_map(|b| (0..8).map(move |j| b >> j & 1 == 1)).collect();
-            assert_eq!(eval_plain(&l, &inputs).unwrap(), want);
-            for window in [3usize, 16, 1 << 16] {
-                let plan = Plan::looped_with_window(&l, window).unwrap();
-                assert_eq!(plan.and_count(), Some(l.and_count()));
-                assert_eq!(
-                    run(&plan, &inputs, seed as u128, false).0,
-                    want,
-                    "{records} records, window {window}"
-                );
-            }
+            check_looped(&l, &inputs, &bits_of(&[s_want, u_want]), seed, records);
         }
     }
 }
