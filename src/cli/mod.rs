@@ -705,7 +705,7 @@ fn stats(
 fn refuse_looped(loaded: &Loaded, command: &str) -> Result<()> {
     if let Some(l) = loaded.looped() {
         anyhow::bail!(
-            "{}: its loop streams (compiled once, repeated for {} runs), so there is no flat circuit to write: `garblet {command}` writes materialised circuits only. `garblet stats`, `eval` and `run` take the program itself; with fewer records the loop unrolls and `{command}` works",
+            "{}: a loop of it streams (compiled once and repeated, {} runs in all), so there is no flat circuit to write: `garblet {command}` writes materialised circuits only. `garblet stats`, `eval` and `run` take the program itself; with fewer records the loop unrolls and `{command}` works",
             loaded.path,
             l.loops().iter().map(|l| l.iterations()).sum::<u64>()
         );

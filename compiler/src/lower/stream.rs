@@ -339,6 +339,7 @@ impl Lowerer<'_> {
         let r = self.try_stream_records(pat, item_ty, records, count, body);
         self.stream_depth -= 1;
         self.stream_index = None;
+        self.nested_stream = false;
         r
     }
 
