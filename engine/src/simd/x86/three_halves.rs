@@ -31,6 +31,18 @@
 //!   at bit `5k + s`) and the mask layout with BMI2's `pext` / `pdep`.
 //! * Ciphertexts `G₀, G₁, G₂` are loaded and stored as three 64-byte
 //!   registers per group and moved into lanes with `vpermt2q`.
+//!
+//! Two things keep a group's work in registers and short (measured on the
+//! Zen 4 machine, `BENCHMARKS.md`: together about 25 % of garbling):
+//!
+//! * The code for each half of a group (4 gates) is a macro written out
+//!   for `h = 0` and `h = 1`, not a loop: LLVM kept the loop rolled, and
+//!   with a variable `h` the register arrays (`x`, `a`, `b`, `g01`, …)
+//!   lived on the stack.
+//! * The garbler's mask bytes come from [`KMASKS_TWO_GATES`], two gates
+//!   per look-up, indexed by the gates' case nibbles, which two `pdep`
+//!   interleave; the control bits are packed and unpacked with three
+//!   `pdep` / `pext` of bit pairs, not ten.
 
 use core::arch::x86_64::*;
 
@@ -166,24 +178,31 @@ fn gather4<S: LabelStore>(labels: &S, ops: &[Op], b: bool) -> __m512i {
     to_m512([labels.get(w(&ops[0])), labels.get(w(&ops[1])), labels.get(w(&ops[2])), labels.get(w(&ops[3]))])
 }
 
+/// Bits `5k` and `5k + 1` of 4 gates' packed control bits.
+const CONTROL_PAIRS: u32 = 0b00011_00011_00011_00011;
+
 /// The control bits `z_s` of 4 gates (packed as in the material: gate `k`'s
-/// at bit `5k + s` of `zw`) as even mask bits.
+/// at bit `5k + s` of `zw`) as even mask bits, `[z₀, …, z₄]`: three
+/// extractions of bit pairs (see [`pack_control`]).
 #[inline]
 #[target_feature(enable = "bmi2")]
-fn unpack_control(zw: u32, s: u32) -> u8 {
-    _pdep_u32(_pext_u32(zw, 0x8421 << s), u32::from(EVEN)) as u8
+fn unpack_control(zw: u32) -> [u8; 5] {
+    let (z01, z23, z4) =
+        (_pext_u32(zw, CONTROL_PAIRS), _pext_u32(zw, CONTROL_PAIRS << 2), _pext_u32(zw, CONTROL_PAIRS << 4));
+    [z01, z01 >> 1, z23, z23 >> 1, z4].map(|z| z as u8 & EVEN)
 }
 
-/// The inverse of [`unpack_control`] for all five: `z[s]` (even mask
-/// bits) packed at bits `5k + s`.
+/// The inverse of [`unpack_control`]: `z[s]` (even mask bits) packed at
+/// bits `5k + s`. Three deposits: `z₀, z₁` and `z₂, z₃`
+/// interleaved bit by bit are pairs per gate, and `z₄` is paired with the
+/// zero above it (which lands on the next gate's bit 0, or past the last
+/// gate's: an OR of zero).
 #[inline]
 #[target_feature(enable = "bmi2")]
 fn pack_control(z: [u8; 5]) -> u32 {
-    let mut w = 0;
-    for (s, &m) in z.iter().enumerate() {
-        w |= _pdep_u32(_pext_u32(u32::from(m), u32::from(EVEN)), 0x8421 << s);
-    }
-    w
+    _pdep_u32(u32::from(z[0] | z[1] << 1), CONTROL_PAIRS)
+        | _pdep_u32(u32::from(z[2] | z[3] << 1), CONTROL_PAIRS << 2)
+        | _pdep_u32(u32::from(z[4]), CONTROL_PAIRS << 4)
 }
 
 /// Adds `src[s]` to the lanes' halves selected by byte `s` of `km` (see
@@ -252,16 +271,21 @@ fn eval_group<S: LabelStore>(
     let zero = _mm512_setzero_si512();
     let (mut a, mut b) = ([zero; 2], [zero; 2]);
     let (mut x, mut tweak) = ([zero; 6], [zero; 6]);
-    for h in 0..2 {
-        let o = &ops[4 * h..4 * h + 4];
-        (a[h], b[h]) = (gather4(labels, o, false), gather4(labels, o, true));
-        x[3 * h] = a[h];
-        x[3 * h + 1] = b[h];
-        x[3 * h + 2] = _mm512_xor_si512(a[h], b[h]);
-        tweak[3 * h] = tweaks4(t + 12 * h as u64);
-        tweak[3 * h + 1] = next_tweak(tweak[3 * h]);
-        tweak[3 * h + 2] = next_tweak(tweak[3 * h + 1]);
+    macro_rules! eval_gather {
+        ($h:expr) => {{
+            let h: usize = $h;
+            let o = &ops[4 * h..4 * h + 4];
+            (a[h], b[h]) = (gather4(labels, o, false), gather4(labels, o, true));
+            x[3 * h] = a[h];
+            x[3 * h + 1] = b[h];
+            x[3 * h + 2] = _mm512_xor_si512(a[h], b[h]);
+            tweak[3 * h] = tweaks4(t + 12 * h as u64);
+            tweak[3 * h + 1] = next_tweak(tweak[3 * h]);
+            tweak[3 * h + 2] = next_tweak(tweak[3 * h + 1]);
+        }};
     }
+    eval_gather!(0);
+    eval_gather!(1);
     tmmo!(rk, &mut x, &tweak);
     let ciphers: [__m512i; 3] = bytemuck::cast(*mat.first_chunk::<CIPHERS>().expect("192 bytes"));
     let mut z = [0u8; 8];
@@ -272,41 +296,40 @@ fn eval_group<S: LabelStore>(
     let sources = [(ciphers[0], ciphers[1]), (ciphers[1], ciphers[2])];
     let g01_index = [_mm512_set_epi64(10, 9, 7, 6, 4, 3, 1, 0), _mm512_set_epi64(14, 13, 11, 10, 8, 7, 5, 4)];
     let g2_index = [_mm512_set_epi64(11, 11, 8, 8, 5, 5, 2, 2), _mm512_set_epi64(15, 15, 12, 12, 9, 9, 6, 6)];
-    for h in 0..2 {
-        let (ha, hb, hab) = (x[3 * h], x[3 * h + 1], x[3 * h + 2]);
-        let (ua, ub) = (_mm512_xor_si512(ha, hab), _mm512_xor_si512(hb, hab));
-        let (s0, s1) = sources[h];
-        let g01 = _mm512_permutex2var_epi64(s0, g01_index[h], s1);
-        let g2 = _mm512_permutex2var_epi64(s0, g2_index[h], s1);
-        // Even mask bits, one per gate.
-        let i = _mm512_test_epi64_mask(a[h], low_bit());
-        let j = _mm512_test_epi64_mask(b[h], low_bit());
-        let (hua, hub) = (high_mask(ua), high_mask(ub));
-        let zw = (z >> (20 * h)) as u32;
-        let zs = [
-            unpack_control(zw, 0),
-            unpack_control(zw, 1),
-            unpack_control(zw, 2),
-            unpack_control(zw, 3),
-            unpack_control(zw, 4),
-        ];
-        let ij = i ^ j;
-        let r1 = zs[0] ^ (i & zs[2]) ^ (ij & zs[4]) ^ hua;
-        let r2 = zs[1] ^ (j & zs[3]) ^ (ij & zs[4]) ^ hub;
-        let (ni, nj) = (!i & EVEN, !j & EVEN);
-        let mut c = _mm512_unpacklo_epi64(ua, ub);
-        c = _mm512_mask_xor_epi64(c, i | j << 1, c, g01);
-        c = _mm512_mask_xor_epi64(c, both(ij), c, g2);
-        c = _mm512_mask_xor_epi64(c, (r1 ^ r2) | (nj ^ r2) << 1, c, a[h]);
-        c = _mm512_mask_xor_epi64(c, both(r1), c, swap_halves(a[h]));
-        c = _mm512_mask_xor_epi64(c, (ni ^ r1) | (r1 ^ r2) << 1, c, b[h]);
-        c = _mm512_mask_xor_epi64(c, both(r2), c, swap_halves(b[h]));
-        for (k, c) in from_m512(c).into_iter().enumerate() {
-            if 4 * h + k < live {
-                labels.put(k0 + 4 * h + k, &ops[4 * h + k], c);
+    macro_rules! eval_half {
+        ($h:expr) => {{
+            let h: usize = $h;
+            let (ha, hb, hab) = (x[3 * h], x[3 * h + 1], x[3 * h + 2]);
+            let (ua, ub) = (_mm512_xor_si512(ha, hab), _mm512_xor_si512(hb, hab));
+            let (s0, s1) = sources[h];
+            let g01 = _mm512_permutex2var_epi64(s0, g01_index[h], s1);
+            let g2 = _mm512_permutex2var_epi64(s0, g2_index[h], s1);
+            // Even mask bits, one per gate.
+            let i = _mm512_test_epi64_mask(a[h], low_bit());
+            let j = _mm512_test_epi64_mask(b[h], low_bit());
+            let (hua, hub) = (high_mask(ua), high_mask(ub));
+            let zw = (z >> (20 * h)) as u32;
+            let zs = unpack_control(zw);
+            let ij = i ^ j;
+            let r1 = zs[0] ^ (i & zs[2]) ^ (ij & zs[4]) ^ hua;
+            let r2 = zs[1] ^ (j & zs[3]) ^ (ij & zs[4]) ^ hub;
+            let (ni, nj) = (!i & EVEN, !j & EVEN);
+            let mut c = _mm512_unpacklo_epi64(ua, ub);
+            c = _mm512_mask_xor_epi64(c, i | j << 1, c, g01);
+            c = _mm512_mask_xor_epi64(c, both(ij), c, g2);
+            c = _mm512_mask_xor_epi64(c, (r1 ^ r2) | (nj ^ r2) << 1, c, a[h]);
+            c = _mm512_mask_xor_epi64(c, both(r1), c, swap_halves(a[h]));
+            c = _mm512_mask_xor_epi64(c, (ni ^ r1) | (r1 ^ r2) << 1, c, b[h]);
+            c = _mm512_mask_xor_epi64(c, both(r2), c, swap_halves(b[h]));
+            for (k, c) in from_m512(c).into_iter().enumerate() {
+                if 4 * h + k < live {
+                    labels.put(k0 + 4 * h + k, &ops[4 * h + k], c);
+                }
             }
-        }
+        }};
     }
+    eval_half!(0);
+    eval_half!(1);
 }
 
 /// Gate `g`'s random bits and the next 7 gates' (2 each, `ρ₁` first), from
@@ -360,6 +383,24 @@ fn garble_kernel<S: LabelStore>(
     }
 }
 
+/// [`GARBLE_KMASKS`] for two gates at once: entry `c₀ | c₁ << 4` is the
+/// first gate's masks for case `c₀` and the second's (moved to lane 1)
+/// for case `c₁`. 6 KiB, so that a group's masks take 4 look-ups, not 8.
+static KMASKS_TWO_GATES: [[u64; 3]; 256] = {
+    let mut t = [[0u64; 3]; 256];
+    let mut i = 0;
+    while i < 256 {
+        let (lo, hi) = (&GARBLE_KMASKS[i & 15], &GARBLE_KMASKS[i >> 4]);
+        let mut m = 0;
+        while m < 3 {
+            t[i][m] = lo[m] | hi[m] << 2;
+            m += 1;
+        }
+        i += 1;
+    }
+    t
+};
+
 /// Garbles a group of 8 gates, `t` the first one's first tweak (`3g`),
 /// `rho` their random bits; stores the outputs of the first `live` (the
 /// rest is padding) and the group's material (control bits of the live
@@ -384,65 +425,79 @@ fn garble_group<S: LabelStore>(
     let zero = _mm512_setzero_si512();
     let (mut a, mut b) = ([zero; 2], [zero; 2]);
     let (mut x, mut tweak) = ([zero; 12], [zero; 12]);
-    for h in 0..2 {
-        let o = &ops[4 * h..4 * h + 4];
-        (a[h], b[h]) = (gather4(labels, o, false), gather4(labels, o, true));
-        let ab = _mm512_xor_si512(a[h], b[h]);
-        x[6 * h] = a[h];
-        x[6 * h + 1] = _mm512_xor_si512(a[h], d);
-        x[6 * h + 2] = b[h];
-        x[6 * h + 3] = _mm512_xor_si512(b[h], d);
-        x[6 * h + 4] = ab;
-        x[6 * h + 5] = _mm512_xor_si512(ab, d);
-        let ta = tweaks4(t + 12 * h as u64);
-        let tb = next_tweak(ta);
-        let tab = next_tweak(tb);
-        tweak[6 * h..6 * h + 6].copy_from_slice(&[ta, ta, tb, tb, tab, tab]);
+    macro_rules! garble_gather {
+        ($h:expr) => {{
+            let h: usize = $h;
+            let o = &ops[4 * h..4 * h + 4];
+            (a[h], b[h]) = (gather4(labels, o, false), gather4(labels, o, true));
+            let ab = _mm512_xor_si512(a[h], b[h]);
+            x[6 * h] = a[h];
+            x[6 * h + 1] = _mm512_xor_si512(a[h], d);
+            x[6 * h + 2] = b[h];
+            x[6 * h + 3] = _mm512_xor_si512(b[h], d);
+            x[6 * h + 4] = ab;
+            x[6 * h + 5] = _mm512_xor_si512(ab, d);
+            let ta = tweaks4(t + 12 * h as u64);
+            let tb = next_tweak(ta);
+            let tab = next_tweak(tb);
+            tweak[6 * h..6 * h + 6].copy_from_slice(&[ta, ta, tb, tb, tab, tab]);
+        }};
     }
+    garble_gather!(0);
+    garble_gather!(1);
     tmmo!(rk, &mut x, &tweak);
     let ds = swap_halves(d);
     let (mut g01, mut g2) = ([zero; 2], [zero; 2]);
     let mut z = 0u64;
-    for h in 0..2 {
-        let hs = &x[6 * h..6 * h + 6];
-        let (da, db, dab) =
-            (_mm512_xor_si512(hs[0], hs[1]), _mm512_xor_si512(hs[2], hs[3]), _mm512_xor_si512(hs[4], hs[5]));
-        let pa = _mm512_test_epi64_mask(a[h], low_bit());
-        let pb = _mm512_test_epi64_mask(b[h], low_bit());
-        // Hashes of the colour-0 labels A*, B*, A* ⊕ B*.
-        let ha = _mm512_mask_xor_epi64(hs[0], both(pa), hs[0], da);
-        let hb = _mm512_mask_xor_epi64(hs[2], both(pb), hs[2], db);
-        let hab = _mm512_mask_xor_epi64(hs[4], both(pa ^ pb), hs[4], dab);
-        let (ua, ub) = (_mm512_xor_si512(ha, hab), _mm512_xor_si512(hb, hab));
-        // Gate k's case pa | pb << 1 | ρ₁ << 2 | ρ₂ << 3, and the mask
-        // bytes of its linear parts, moved to its lane.
-        let r = (rho >> (8 * h)) as u8;
-        let mut km = [0u64; 3];
-        for k in 0..4 {
-            let case = (pa >> (2 * k)) & 1 | ((pb >> (2 * k)) & 1) << 1 | ((r >> (2 * k)) & 3) << 2;
-            for (m, &e) in km.iter_mut().zip(&GARBLE_KMASKS[usize::from(case)]) {
-                *m |= e << (2 * k);
+    // Each half written out once per `h` (a macro, not a loop): with a
+    // constant `h` the arrays stay in registers.
+    macro_rules! finish_half {
+        ($h:expr) => {{
+            let h: usize = $h;
+            let hs = &x[6 * h..6 * h + 6];
+            let (da, db, dab) = (
+                _mm512_xor_si512(hs[0], hs[1]),
+                _mm512_xor_si512(hs[2], hs[3]),
+                _mm512_xor_si512(hs[4], hs[5]),
+            );
+            let pa = _mm512_test_epi64_mask(a[h], low_bit());
+            let pb = _mm512_test_epi64_mask(b[h], low_bit());
+            // Hashes of the colour-0 labels A*, B*, A* ⊕ B*.
+            let ha = _mm512_mask_xor_epi64(hs[0], both(pa), hs[0], da);
+            let hb = _mm512_mask_xor_epi64(hs[2], both(pb), hs[2], db);
+            let hab = _mm512_mask_xor_epi64(hs[4], both(pa ^ pb), hs[4], dab);
+            let (ua, ub) = (_mm512_xor_si512(ha, hab), _mm512_xor_si512(hb, hab));
+            // Gate k's case pa | pb << 1 | ρ₁ << 2 | ρ₂ << 3 as nibble k of
+            // `cases` (the colours and the random bits interleaved two by two),
+            // and the mask bytes of its linear parts, moved to its lane: two
+            // gates per table look-up.
+            let r = (rho >> (8 * h)) as u8;
+            let cases = _pdep_u32(u32::from(pa | pb << 1), 0x3333) | _pdep_u32(u32::from(r), 0xcccc);
+            let (lo, hi) =
+                (&KMASKS_TWO_GATES[(cases & 0xff) as usize], &KMASKS_TWO_GATES[(cases >> 8) as usize]);
+            let km = [lo[0] | hi[0] << 4, lo[1] | hi[1] << 4, lo[2] | hi[2] << 4];
+            let src = [a[h], swap_halves(a[h]), b[h], swap_halves(b[h]), d, ds];
+            let c0 = add_selected(_mm512_unpacklo_epi64(ua, ub), km[0], &src);
+            g01[h] = add_selected(_mm512_unpacklo_epi64(da, db), km[1], &src);
+            g2[h] = add_selected(dab, km[2], &src);
+            let (r1, r2) = (r & EVEN, (r >> 1) & EVEN);
+            let zs = [
+                r1 ^ high_mask(ua),
+                r2 ^ high_mask(ub),
+                (!pa & EVEN) ^ high_mask(da),
+                (!pb & EVEN) ^ high_mask(db),
+                pa ^ pb ^ high_mask(dab),
+            ];
+            z |= u64::from(pack_control(zs)) << (20 * h);
+            for (k, c) in from_m512(c0).into_iter().enumerate() {
+                if 4 * h + k < live {
+                    labels.put(k0 + 4 * h + k, &ops[4 * h + k], c);
+                }
             }
-        }
-        let src = [a[h], swap_halves(a[h]), b[h], swap_halves(b[h]), d, ds];
-        let c0 = add_selected(_mm512_unpacklo_epi64(ua, ub), km[0], &src);
-        g01[h] = add_selected(_mm512_unpacklo_epi64(da, db), km[1], &src);
-        g2[h] = add_selected(dab, km[2], &src);
-        let (r1, r2) = (r & EVEN, (r >> 1) & EVEN);
-        let zs = [
-            r1 ^ high_mask(ua),
-            r2 ^ high_mask(ub),
-            (!pa & EVEN) ^ high_mask(da),
-            (!pb & EVEN) ^ high_mask(db),
-            pa ^ pb ^ high_mask(dab),
-        ];
-        z |= u64::from(pack_control(zs)) << (20 * h);
-        for (k, c) in from_m512(c0).into_iter().enumerate() {
-            if 4 * h + k < live {
-                labels.put(k0 + 4 * h + k, &ops[4 * h + k], c);
-            }
-        }
+        }};
     }
+    finish_half!(0);
+    finish_half!(1);
     // Gate k's (G₀, G₁, G₂) at qwords 3k .. 3k + 3: from [G₀, G₁] (g01,
     // index 2k, 2k + 1) and [G₂, –] (g2, index 8 + 2k) of its half.
     let head = _mm512_set_epi64(5, 4, 10, 3, 2, 8, 1, 0);
