@@ -420,32 +420,37 @@ fn garble_group<S: LabelStore>(
     live: usize,
 ) {
     let d = _mm512_broadcast_i32x4(to_m128(delta));
-    // Registers 6h .. 6h + 6: A₀, A₀ ⊕ Δ, B₀, B₀ ⊕ Δ, A₀ ⊕ B₀, A₀ ⊕ B₀ ⊕ Δ
-    // of gates 4h .. 4h + 4.
+    // `x[h]`: A₀, A₀ ⊕ Δ, B₀, B₀ ⊕ Δ, A₀ ⊕ B₀, A₀ ⊕ B₀ ⊕ Δ of gates 4h ..
+    // 4h + 4.
     let zero = _mm512_setzero_si512();
     let (mut a, mut b) = ([zero; 2], [zero; 2]);
-    let (mut x, mut tweak) = ([zero; 12], [zero; 12]);
+    let (mut x, mut tweak) = ([[zero; 6]; 2], [[zero; 6]; 2]);
     macro_rules! garble_gather {
         ($h:expr) => {{
             let h: usize = $h;
             let o = &ops[4 * h..4 * h + 4];
             (a[h], b[h]) = (gather4(labels, o, false), gather4(labels, o, true));
             let ab = _mm512_xor_si512(a[h], b[h]);
-            x[6 * h] = a[h];
-            x[6 * h + 1] = _mm512_xor_si512(a[h], d);
-            x[6 * h + 2] = b[h];
-            x[6 * h + 3] = _mm512_xor_si512(b[h], d);
-            x[6 * h + 4] = ab;
-            x[6 * h + 5] = _mm512_xor_si512(ab, d);
+            x[h] = [
+                a[h],
+                _mm512_xor_si512(a[h], d),
+                b[h],
+                _mm512_xor_si512(b[h], d),
+                ab,
+                _mm512_xor_si512(ab, d),
+            ];
             let ta = tweaks4(t + 12 * h as u64);
             let tb = next_tweak(ta);
             let tab = next_tweak(tb);
-            tweak[6 * h..6 * h + 6].copy_from_slice(&[ta, ta, tb, tb, tab, tab]);
+            tweak[h] = [ta, ta, tb, tb, tab, tab];
         }};
     }
     garble_gather!(0);
     garble_gather!(1);
-    tmmo!(rk, &mut x, &tweak);
+    // Hashed half by half: 6 values, their 6 first-layer outputs and the
+    // 11 round keys fit the 32 registers; 12 would not.
+    tmmo!(rk, &mut x[0], &tweak[0]);
+    tmmo!(rk, &mut x[1], &tweak[1]);
     let ds = swap_halves(d);
     let (mut g01, mut g2) = ([zero; 2], [zero; 2]);
     let mut z = 0u64;
@@ -454,7 +459,7 @@ fn garble_group<S: LabelStore>(
     macro_rules! finish_half {
         ($h:expr) => {{
             let h: usize = $h;
-            let hs = &x[6 * h..6 * h + 6];
+            let hs = &x[h];
             let (da, db, dab) = (
                 _mm512_xor_si512(hs[0], hs[1]),
                 _mm512_xor_si512(hs[2], hs[3]),
