@@ -216,8 +216,11 @@ impl<'r> Links<'r> {
                     pending += 1;
                 }
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+                    // With handshakes under way the loop comes back here
+                    // every 5 ms (their results above); without, it waits
+                    // for the next connection, or the deadline.
                     if pending == 0 {
-                        std::thread::sleep(Duration::from_millis(5));
+                        net::wait_for_connection(listener, deadline - now)?;
                     }
                 }
                 Err(e) => return Err(e.into()),

@@ -18,7 +18,9 @@ mod tcp;
 mod tls;
 
 pub use identity::{verify_signature, Fingerprint, Identity, SIGNATURE_PREFIX};
-pub use tcp::{accept, connect, listen, StallDirection, Stalled, TcpOptions, TimedStream};
+pub use tcp::{
+    accept, connect, listen, wait_for_connection, StallDirection, Stalled, TcpOptions, TimedStream,
+};
 pub use tls::{PinnedTls, Side, TlsStream};
 
 use std::io;

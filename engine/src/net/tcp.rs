@@ -65,10 +65,11 @@ pub fn accept(listener: &TcpListener, options: &TcpOptions) -> Result<TimedStrea
         match listener.accept() {
             Ok((stream, _)) => break stream,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {
-                if Instant::now() >= deadline {
+                let now = Instant::now();
+                if now >= deadline {
                     return Err(NetError::AcceptTimeout { addr, seconds: options.connect_timeout.as_secs() });
                 }
-                std::thread::sleep(Duration::from_millis(5));
+                wait_for_connection(listener, deadline - now)?;
             }
             Err(e) => return Err(e.into()),
         }
@@ -76,6 +77,33 @@ pub fn accept(listener: &TcpListener, options: &TcpOptions) -> Result<TimedStrea
     listener.set_nonblocking(false)?;
     stream.set_nonblocking(false)?;
     Ok(TimedStream::new(stream, options.io_timeout)?)
+}
+
+/// Waits until `listener` (non-blocking) has a connection to accept, or
+/// `timeout` has passed, whichever comes first; then the caller accepts.
+/// On Unix a `poll(2)` on the socket, so that a peer's connection is taken
+/// as soon as it arrives (a loop that slept between attempts added up to
+/// its sleep to every run's first round trip); elsewhere a short sleep.
+pub fn wait_for_connection(listener: &TcpListener, timeout: Duration) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use nix::errno::Errno;
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        // poll(2) takes at most i32::MAX ms; a longer wait just loops.
+        let ms = PollTimeout::try_from(timeout.min(Duration::from_secs(3600))).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, ms) {
+            Ok(_) | Err(Errno::EINTR) => Ok(()),
+            Err(e) => Err(io::Error::from(e)),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = listener;
+        std::thread::sleep(timeout.min(Duration::from_millis(5)));
+        Ok(())
+    }
 }
 
 /// Which way a stalled stream was waiting.
@@ -339,6 +367,30 @@ mod tests {
         let options = TcpOptions { connect_timeout: Duration::from_secs(5), io_timeout };
         let peer = TcpStream::connect(&addr).unwrap();
         (accept(&listener, &options).unwrap(), peer)
+    }
+
+    #[test]
+    fn waiting_for_a_connection_returns_when_one_can_be_accepted_or_when_the_time_is_up() {
+        let listener = listen("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        // Nothing comes: the wait ends (after the timeout) and there is
+        // nothing to accept.
+        wait_for_connection(&listener, Duration::from_millis(20)).unwrap();
+        assert_eq!(listener.accept().unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        // A peer connects while we wait (far shorter than the timeout):
+        // once the wait returns, the connection is there to accept.
+        let addr = listener.local_addr().unwrap();
+        let peer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            TcpStream::connect(addr).unwrap()
+        });
+        let mut accepted = None;
+        while accepted.is_none() {
+            wait_for_connection(&listener, Duration::from_secs(30)).unwrap();
+            accepted = listener.accept().ok();
+        }
+        let (_stream, from) = accepted.unwrap();
+        assert_eq!(from, peer.join().unwrap().local_addr().unwrap());
     }
 
     #[test]

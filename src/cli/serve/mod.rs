@@ -276,7 +276,12 @@ fn run_listener(service: &Arc<Service>, listener: std::net::TcpListener) -> Resu
                 });
             }
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
-                std::thread::sleep(Duration::from_millis(10));
+                // Woken by a connection at once; by the stop flag within
+                // 100 ms.
+                if let Err(e) = net::wait_for_connection(&listener, Duration::from_millis(100)) {
+                    eprintln!("warning: waiting for connections failed: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
             }
             Err(e) => {
                 eprintln!("warning: accepting a connection failed: {e}");
