@@ -90,8 +90,8 @@ pub fn wait_for_connection(listener: &TcpListener, timeout: Duration) -> io::Res
         use nix::errno::Errno;
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         use std::os::fd::AsFd;
-        // poll(2) takes at most i32::MAX ms; a longer wait just loops.
-        let ms = PollTimeout::try_from(timeout.min(Duration::from_secs(3600))).unwrap_or(PollTimeout::MAX);
+        // poll(2) waits at most i32::MAX ms (24 days); the callers loop.
+        let ms = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
         let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, ms) {
             Ok(_) | Err(Errno::EINTR) => Ok(()),
