@@ -30,6 +30,11 @@ pub trait GateSource: Sync {
     /// Copies gates `start, start + 1, …` into `out`; returns how many were
     /// copied (fewer than `out.len()` only at the end, 0 past it).
     fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize;
+    /// All the gates, if the source holds them in memory as one slice:
+    /// then a reader can skip [`GateSource::read_gates`]'s copy.
+    fn gates_in_memory(&self) -> Option<&[Gate]> {
+        None
+    }
 }
 
 /// Checks one gate against the wire space.
@@ -68,6 +73,9 @@ impl GateSource for Circuit {
         out[..n].copy_from_slice(&gates[start..start + n]);
         n
     }
+    fn gates_in_memory(&self) -> Option<&[Gate]> {
+        Some(self.gates())
+    }
 }
 
 impl<T: GateSource + ?Sized> GateSource for &T {
@@ -85,6 +93,9 @@ impl<T: GateSource + ?Sized> GateSource for &T {
     }
     fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize {
         (**self).read_gates(start, out)
+    }
+    fn gates_in_memory(&self) -> Option<&[Gate]> {
+        (**self).gates_in_memory()
     }
 }
 

@@ -96,45 +96,71 @@ impl RenameFacts {
         let mut peak_live = live_count;
         let mut and_count = 0u64;
         let mut sequential = true;
-        let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
+        // A source in memory is read in place, others through a buffer.
+        let in_memory = source.gates_in_memory();
+        let mut buf = match in_memory {
+            Some(_) => Vec::new(),
+            None => vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates],
+        };
         for k in (0..total.div_ceil(window_gates as u64)).rev() {
             let start = k * window_gates as u64;
-            let n = source.read_gates(start, &mut buf);
-            let gates = &buf[..n];
-            for (i, g) in gates.iter().enumerate() {
-                check_gate(start + i as u64, g, nw)?;
+            let gates = match in_memory {
+                Some(all) => {
+                    let from = (start as usize).min(all.len());
+                    &all[from..(from + window_gates).min(all.len())]
+                }
+                None => {
+                    let n = source.read_gates(start, &mut buf);
+                    &buf[..n]
+                }
+            };
+            // The window's checks, counts and order test in one pass that
+            // does not branch per gate; the first malformed gate is looked
+            // for only if there is one.
+            let (mut widest, mut lowest_out, mut bad_inv) = (0u32, u32::MAX, false);
+            for (g, at) in gates.iter().zip(start..) {
+                widest = widest.max(g.a.get()).max(g.b.get()).max(g.out.get());
+                lowest_out = lowest_out.min(g.out.get());
+                bad_inv |= g.kind == GateKind::Inv && g.a != g.b;
                 and_count += u64::from(g.kind == GateKind::And);
-                sequential &= u64::from(g.out.get()) == u64::from(first_free) + start + i as u64;
+                sequential &= u64::from(g.out.get()) == u64::from(first_free) + at;
             }
-            for (i, g) in gates.iter().enumerate().rev() {
+            if widest >= nw || lowest_out < WireId::FIRST_FREE || bad_inv {
+                let first_bad = gates.iter().zip(start..).find_map(|(g, at)| check_gate(at, g, nw).err());
+                return Err(first_bad.unwrap_or(PlanError::WireOutOfRange {
+                    gate: start,
+                    wire: widest,
+                    num_wires: nw,
+                }));
+            }
+            // Backwards, without branches on the (unpredictable) state
+            // bits: `LIVE` is bit 0, so each test below is 0 or 1 and
+            // multiplies the flag or state bit it sets.
+            let state = state.as_mut_slice();
+            let window_flags = &mut flags[start as usize..start as usize + gates.len()];
+            for (g, f) in gates.iter().zip(window_flags.iter_mut()).rev() {
                 let (a, b, out) = (g.a.index(), g.b.index(), g.out.index());
-                let mut f = 0u8;
-                let s = &mut state[out];
-                if *s & PENDING != 0 {
-                    // The last write to an output wire: the output's value.
-                    *s = (*s & !PENDING) | WRITTEN_OUTPUT;
-                    f |= FINAL;
-                }
-                // The write: before it, the wire held another value.
-                if *s & LIVE != 0 {
-                    *s &= !LIVE;
-                    live_count -= 1;
-                } else {
-                    f |= DEAD;
-                }
+                // The write: before it, the wire held another value (or
+                // none: the gate is dead). The last write to an output
+                // wire is the output's value.
+                let so = state[out];
+                let pending = (so & PENDING) >> 1;
+                let live_out = so & LIVE;
+                state[out] = (so & !(PENDING | LIVE)) | (pending * WRITTEN_OUTPUT);
+                live_count -= u64::from(live_out);
+                let mut flag = (pending * FINAL) | ((live_out ^ 1) * DEAD);
                 // The reads come before the write.
-                if state[a] & LIVE == 0 {
-                    state[a] |= LIVE;
-                    live_count += 1;
-                    f |= LAST_A;
-                }
-                if g.kind != GateKind::Inv && b != a && state[b] & LIVE == 0 {
-                    state[b] |= LIVE;
-                    live_count += 1;
-                    f |= LAST_B;
-                }
+                let sa = state[a];
+                let last_a = (sa & LIVE) ^ 1;
+                state[a] = sa | LIVE;
+                let reads_b = u8::from(g.kind != GateKind::Inv && b != a);
+                let sb = state[b];
+                let last_b = ((sb & LIVE) ^ 1) & reads_b;
+                state[b] = sb | reads_b;
+                live_count += u64::from(last_a) + u64::from(last_b);
+                flag |= (last_a * LAST_A) | (last_b * LAST_B);
                 peak_live = peak_live.max(live_count);
-                flags[start as usize + i] = f;
+                *f = flag;
             }
         }
         let mut reserved = HashMap::new();
@@ -207,12 +233,28 @@ impl Allocator {
 
     /// Gate `at` (original `g`, its operands already renamed to `a`, `b`):
     /// frees the operands it reads last and returns the wire it writes.
-    #[inline]
+    #[inline(always)]
     fn gate(&mut self, facts: &RenameFacts, at: u64, g: &Gate, a: u32, b: u32) -> Result<u32, PlanError> {
-        let first_free = facts.first_free;
         let changed =
             || PlanError::WireOutOfRange { gate: at, wire: g.out.get(), num_wires: facts.num_wires };
         let f = *facts.flags.get(at as usize).ok_or_else(changed)?;
+        self.gate_with_flags(facts, at, g, f, a, b)
+    }
+
+    /// [`Allocator::gate`] with the gate's flags already read.
+    #[inline(always)]
+    fn gate_with_flags(
+        &mut self,
+        facts: &RenameFacts,
+        at: u64,
+        g: &Gate,
+        f: u8,
+        a: u32,
+        b: u32,
+    ) -> Result<u32, PlanError> {
+        let first_free = facts.first_free;
+        let changed =
+            || PlanError::WireOutOfRange { gate: at, wire: g.out.get(), num_wires: facts.num_wires };
         if f & LAST_A != 0 && a >= first_free {
             self.pool.push_back((a, at));
         }
@@ -296,7 +338,11 @@ pub(super) fn rename_all(
     }
     let first_free = facts.first_free;
     let mut alloc = Allocator::new(facts);
-    for i in 0..gates.len() {
+    // Facts of another circuit (a caller defect) are refused, not indexed.
+    if facts.flags.len() != gates.len() {
+        return Err(PlanError::WireOutOfRange { gate: 0, wire: 0, num_wires: facts.num_wires });
+    }
+    for (i, &f) in facts.flags.iter().enumerate() {
         let g = gates[i];
         // Sequential: a read of a gate's wire comes after that gate.
         // A read of a wire no earlier gate wrote (a malformed circuit, which
@@ -307,7 +353,7 @@ pub(super) fn rename_all(
             Some(_) => 0,
         };
         let (a, b) = (renamed(g.a), renamed(g.b));
-        let out = alloc.gate(facts, i as u64, &g, a, b)?;
+        let out = alloc.gate_with_flags(facts, i as u64, &g, f, a, b)?;
         gates[i] = Gate { a: WireId::new(a), b: WireId::new(b), out: WireId::new(out), kind: g.kind };
     }
     Ok(())
@@ -318,6 +364,60 @@ mod tests {
     use super::*;
     use garblet_circuits::{Circuit, InputSpec, Output};
     use garblet_testkit::random::reusing_circuit_from;
+
+    /// Gates as given, unchecked (a [`Circuit`] refuses malformed ones).
+    struct RawGates(Vec<Gate>);
+
+    impl GateSource for RawGates {
+        fn num_wires(&self) -> u32 {
+            8
+        }
+        fn input_bits(&self) -> u64 {
+            2
+        }
+        fn output_wires(&self) -> Vec<WireId> {
+            vec![WireId::new(7)]
+        }
+        fn num_gates(&self) -> u64 {
+            self.0.len() as u64
+        }
+        fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize {
+            let rest = self.0.get(start as usize..).unwrap_or_default();
+            let n = rest.len().min(out.len());
+            out[..n].copy_from_slice(&rest[..n]);
+            n
+        }
+    }
+
+    #[test]
+    fn the_backward_pass_reports_the_first_malformed_gate_of_a_window() {
+        let w = WireId::new;
+        let ok = Gate::xor(w(2), w(3), w(4));
+        let cases = [
+            (Gate::xor(w(2), w(3), w(1)), PlanError::WritesConstant { gate: 1, wire: 1 }),
+            (Gate::and(w(2), w(9), w(5)), PlanError::WireOutOfRange { gate: 1, wire: 9, num_wires: 8 }),
+            (Gate::and(w(2), w(3), w(8)), PlanError::WireOutOfRange { gate: 1, wire: 8, num_wires: 8 }),
+            (Gate { a: w(2), b: w(3), out: w(5), kind: GateKind::Inv }, PlanError::MalformedInv { gate: 1 }),
+        ];
+        for (bad, expect) in cases {
+            // Another malformed gate after it, in the same window: the
+            // pass runs backwards but names the first.
+            let later = Gate::xor(w(2), w(3), w(0));
+            let gates = vec![ok, bad, ok, later, Gate::xor(w(4), w(2), w(7))];
+            for window in [5, 8] {
+                assert_eq!(
+                    RenameFacts::compute(&RawGates(gates.clone()), window).err(),
+                    Some(expect.clone())
+                );
+            }
+            // In windows of 2 the later gate (3) is in a later window,
+            // which the backward pass reads first.
+            assert_eq!(
+                RenameFacts::compute(&RawGates(gates.clone()), 2).err(),
+                Some(PlanError::WritesConstant { gate: 3, wire: 0 })
+            );
+        }
+    }
 
     /// The whole of `c` renamed in windows of `window` gates.
     fn renamed(c: &Circuit, window: usize) -> (RenameFacts, Vec<Gate>) {

@@ -66,8 +66,10 @@ impl WindowCompiler {
             num_wires,
             // In range: checked by `check_shape`.
             zero_index: num_wires + 1 + window_gates as u32,
-            producer: vec![NONE; num_wires as usize],
-            flags: vec![0; num_wires as usize],
+            // The per-wire arrays are made by the first window that needs
+            // them (`compile` and `compile_renamed` need different ones).
+            producer: Vec::new(),
+            flags: Vec::new(),
             info: Vec::new(),
             counts: Vec::new(),
             pos: Vec::new(),
@@ -75,7 +77,7 @@ impl WindowCompiler {
             depth_counts: Vec::new(),
             direct: Vec::new(),
             old_reads: Vec::new(),
-            last_old_read: vec![0; num_wires as usize],
+            last_old_read: Vec::new(),
             readers: Vec::new(),
             gate_at: Vec::new(),
             inputs: Vec::new(),
@@ -110,29 +112,40 @@ impl WindowCompiler {
         if wire_level.len() != nw as usize {
             *wire_level = vec![0; nw as usize];
         }
-        keys.clear();
-        let mut max_key = 0u32;
+        // The renamer's wires are in range by construction; one reduction
+        // over the window confirms it (a renamer defect is an error, not
+        // a panic), and the first bad gate is found only then.
+        let widest = gates.iter().fold(0u32, |m, g| m.max(g.a.get()).max(g.b.get()).max(g.out.get()));
         let mut result = Ok(());
-        let mut seen = 0;
-        for (g, gate) in gates.iter().enumerate() {
-            if let Err(e) = check_gate(first_index + g as u64, gate, nw) {
-                result = Err(e);
-                break;
-            }
-            seen = g + 1;
+        let mut seen = gates.len();
+        if widest >= nw {
+            seen = gates.iter().position(|g| g.a.get().max(g.b.get()).max(g.out.get()) >= nw).unwrap_or(0);
+            result = check_gate(first_index + seen as u64, &gates[seen], nw);
+        }
+        let gates = &gates[..seen];
+        // Slices, not the vectors: a store through a slice cannot move a
+        // vector's pointer or length, so neither is reloaded per gate.
+        let wire_level = wire_level.as_mut_slice();
+        keys.clear();
+        keys.resize(seen, 0);
+        // A level is at most the window's AND count, so a key `2L + 1`
+        // is at most `2 · seen + 1`.
+        counts.clear();
+        counts.resize(2 * seen + 3, 0);
+        let (keys, counts) = (keys.as_mut_slice(), counts.as_mut_slice());
+        // Levels, sort keys and their histogram (`counts[k + 1]`) in one
+        // pass.
+        let mut max_key = 0u32;
+        for (gate, slot) in gates.iter().zip(keys.iter_mut()) {
             let l = wire_level[gate.a.index()].max(wire_level[gate.b.index()]);
             let (level, key) = if gate.kind == GateKind::And { (l + 1, 2 * l + 1) } else { (l, 2 * l) };
             wire_level[gate.out.index()] = level;
             max_key = max_key.max(key);
-            keys.push(key);
+            counts[key as usize + 1] += 1;
+            *slot = key;
         }
         if result.is_ok() {
             // Counting sort by key, ANDs into `ops`, free gates into `free`.
-            counts.clear();
-            counts.resize(max_key as usize + 2, 0);
-            for &k in keys.iter() {
-                counts[k as usize + 1] += 1;
-            }
             w.segments.clear();
             let (mut ands, mut frees) = (0u32, 0u32);
             for k in 0..=max_key as usize {
@@ -153,22 +166,23 @@ impl WindowCompiler {
             w.ops.resize(ands as usize, Op { a: 0, b: 0, out: 0 });
             w.free.clear();
             w.free.resize(frees as usize, Op { a: 0, b: 0, out: 0 });
+            let (ops, free) = (w.ops.as_mut_slice(), w.free.as_mut_slice());
             for (gate, &k) in gates.iter().zip(keys.iter()) {
                 let slot = &mut counts[k as usize + 1];
                 let at = *slot as usize;
                 *slot += 1;
                 if k % 2 == 1 {
-                    w.ops[at] = Op { a: gate.a.get(), b: gate.b.get(), out: gate.out.get() };
+                    ops[at] = Op { a: gate.a.get(), b: gate.b.get(), out: gate.out.get() };
                 } else {
                     let b = if gate.kind == GateKind::Inv { nw } else { gate.b.get() };
-                    w.free[at] = Op { a: gate.a.get() << 4, b: b << 4, out: gate.out.get() << 4 };
+                    free[at] = Op { a: gate.a.get() << 4, b: b << 4, out: gate.out.get() << 4 };
                 }
             }
             w.ops4.clear();
             w.writeback.clear();
             w.ands = ands as usize;
         }
-        for gate in &gates[..seen] {
+        for gate in gates {
             wire_level[gate.out.index()] = 0;
         }
         result
@@ -193,6 +207,11 @@ impl WindowCompiler {
         w: &mut Window,
     ) -> Result<(), PlanError> {
         let num_wires = self.num_wires;
+        if self.producer.len() != num_wires as usize {
+            self.producer = vec![NONE; num_wires as usize];
+            self.flags = vec![0; num_wires as usize];
+            self.last_old_read = vec![0; num_wires as usize];
+        }
         let WindowCompiler { producer, flags, info, old_reads, .. } = self;
         info.clear();
         old_reads.clear();
