@@ -181,7 +181,15 @@ impl Circuit {
     /// chunk hashed on every core (blake3's `update_rayon`; the same hash
     /// as one thread's): for a 57 M-gate circuit the digest is most of what
     /// a run does before planning.
+    ///
+    /// A circuit decoded by [`read_hashed`] carries its digest already
+    /// (the blake3 of the bytes it was read from), and returns it.
     pub fn digest(&self) -> CircuitDigest {
+        self.known_digest.0.unwrap_or_else(|| self.encode_digest())
+    }
+
+    /// [`Circuit::digest`], always computed from the gates.
+    fn encode_digest(&self) -> CircuitDigest {
         let mut hasher = blake3::Hasher::new();
         hasher.update(&self.canonical_header());
         let mut buf = vec![[0u8; GATE_BYTES]; DIGEST_CHUNK];
@@ -214,6 +222,55 @@ pub fn read_file(path: impl AsRef<Path>) -> Result<Circuit, DecodeError> {
     // A pipe or a special file says 0: the gate list then grows as read.
     let len = file.metadata().map_err(io_error)?.len();
     read_sized(io::BufReader::with_capacity(READ_CHUNK, file), Some(len))
+}
+
+/// [`read`], hashing the bytes as they are consumed: the circuit comes
+/// back with its digest known, so [`Circuit::digest`] does not encode its
+/// gates again (for the 57 M gates of issue 15 that was a third of a
+/// second of one core, and hashing on two). The decoder accepts only a
+/// canonical encoding (every tag checked, an INV's operands equal, no
+/// trailing bytes), so the bytes it consumed are the circuit's encoding
+/// and their blake3 its digest; builds with debug assertions check that
+/// against the gates.
+pub fn read_hashed<R: BufRead>(reader: R) -> Result<Circuit, DecodeError> {
+    let mut hashing = Hashing { inner: reader, hasher: blake3::Hasher::new() };
+    let mut circuit = read_sized(&mut hashing, None)?;
+    let digest = CircuitDigest(*hashing.hasher.finalize().as_bytes());
+    debug_assert_eq!(digest, circuit.encode_digest());
+    circuit.known_digest.0 = Some(digest);
+    Ok(circuit)
+}
+
+/// A reader that hashes every byte its user consumes, whether through
+/// [`Read::read`] or [`BufRead::consume`].
+struct Hashing<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+}
+
+impl<R: BufRead> io::Read for Hashing<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.hasher.update(&out[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Hashing<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        // The bytes being consumed are still buffered: this returns them
+        // without reading.
+        if amt > 0 {
+            if let Ok(buffered) = self.inner.fill_buf() {
+                self.hasher.update(&buffered[..amt.min(buffered.len())]);
+            }
+        }
+        self.inner.consume(amt);
+    }
 }
 
 /// Whether `head`, the start of a file, is a canonical encoding (starts
@@ -703,6 +760,31 @@ mod tests {
             assert_eq!(decoded, c, "buffer of {cap}");
             assert_eq!(decoded.digest(), c.digest());
         }
+    }
+
+    #[test]
+    fn a_hashed_read_carries_the_digest_of_its_gates() {
+        let c = sample();
+        // Computed from the gates: `c` was built, not read.
+        let expect = c.digest();
+        let bytes = c.to_canonical_bytes();
+        assert_eq!(expect, CircuitDigest(*blake3::hash(&bytes).as_bytes()));
+        // Bytes reach the hasher through `read` (the header) and `consume`
+        // (the gate records): buffers smaller than, equal to and not a
+        // multiple of a record.
+        for cap in [1, 5, 13, 14, 100, 4096, 1 << 20] {
+            let decoded = read_hashed(io::BufReader::with_capacity(cap, &bytes[..])).unwrap();
+            assert_eq!(decoded.known_digest.0, Some(expect), "buffer of {cap}");
+            assert_eq!(decoded.digest(), expect);
+            assert_eq!(decoded, c);
+        }
+        // Refused as `read` refuses.
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(read_hashed(&long[..]), Err(DecodeError::TrailingBytes(1)));
+        let mut bad = bytes;
+        bad[0] ^= 1;
+        assert_eq!(read_hashed(&bad[..]), Err(DecodeError::BadMagic));
     }
 
     #[test]

@@ -301,7 +301,26 @@ pub struct Circuit {
     inputs: Vec<Input>,
     outputs: Vec<Output>,
     gates: Vec<Gate>,
+    /// The digest, when it came with the circuit (see [`KnownDigest`]).
+    pub(crate) known_digest: KnownDigest,
 }
+
+/// A circuit's digest known without encoding its gates again: the blake3
+/// of the binary file it was decoded from, hashed as it was read
+/// (`canonical::read_hashed`; the decoder accepts only canonical
+/// encodings, so those bytes are the circuit's encoding). Not part of the
+/// circuit's value: every two are equal, so circuits compare by their
+/// contents alone.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct KnownDigest(pub(crate) Option<crate::CircuitDigest>);
+
+impl PartialEq for KnownDigest {
+    fn eq(&self, _: &KnownDigest) -> bool {
+        true
+    }
+}
+
+impl Eq for KnownDigest {}
 
 /// An input as declared to [`Circuit::new`]: its wires are assigned there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -331,7 +350,7 @@ impl Circuit {
         gates: Vec<Gate>,
     ) -> Result<Self, CircuitError> {
         let placed = Circuit::place_inputs(num_wires, inputs, &outputs)?;
-        let circuit = Circuit { num_wires, inputs: placed, outputs, gates };
+        let circuit = Circuit { num_wires, inputs: placed, outputs, gates, known_digest: KnownDigest(None) };
         circuit.validate()?;
         Ok(circuit)
     }
@@ -367,7 +386,7 @@ impl Circuit {
         outputs: Vec<Output>,
         gates: Vec<Gate>,
     ) -> Self {
-        let circuit = Circuit { num_wires, inputs, outputs, gates };
+        let circuit = Circuit { num_wires, inputs, outputs, gates, known_digest: KnownDigest(None) };
         debug_assert_eq!(circuit.validate(), Ok(()));
         circuit
     }
@@ -487,6 +506,7 @@ impl Circuit {
             inputs: self.inputs.clone(),
             outputs,
             gates: Vec::new(),
+            known_digest: KnownDigest(None),
         }
     }
 

@@ -159,17 +159,15 @@ impl Cache {
         };
         let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
         let progress = Progress::bytes(format!("reading {shown} (cached)"), size);
-        let mut hasher = blake3::Hasher::new();
-        let hashing = Hashing { inner: progress.reader(opened), hasher: &mut hasher };
-        let decoded = canonical::read(BufReader::with_capacity(CHUNK, hashing));
+        // Hashed as it is decoded: `read_hashed` reads to the end
+        // (trailing bytes are an error), so the digest is the file's.
+        let decoded = canonical::read_hashed(BufReader::with_capacity(CHUNK, progress.reader(opened)));
         drop(progress);
-        // `canonical::read` reads to the end (trailing bytes are an error),
-        // so every byte of the file went through the hasher.
         let circuit = match decoded {
             Ok(c) => c,
             Err(e) => return Lookup::Unusable(format!("{shown}: {e}")),
         };
-        let actual = CircuitDigest(*hasher.finalize().as_bytes());
+        let actual = circuit.digest();
         if actual.to_hex() != digest {
             return Lookup::Unusable(format!("{shown} has the digest {actual}, not the one its name says"));
         }

@@ -601,12 +601,14 @@ fn read_bristol(path: &Path, hasher: Option<&mut blake3::Hasher>) -> Result<Circ
 
 /// Reads a binary circuit file, streaming (memory: the circuit, one 1 MiB
 /// buffer and a bit per wire), with a progress bar when that takes a while.
+/// The file is hashed as it is read, so the circuit's digest (the hello's)
+/// costs no second pass over its gates.
 fn read_binary(path: &Path) -> Result<Circuit> {
     let shown = path.display();
     let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let progress = Progress::bytes(format!("reading {shown}"), size);
-    let read = canonical::read(std::io::BufReader::with_capacity(1 << 20, progress.reader(file)));
+    let read = canonical::read_hashed(std::io::BufReader::with_capacity(1 << 20, progress.reader(file)));
     drop(progress);
     read.map_err(|e| match e {
         canonical::DecodeError::Io { message, .. } => anyhow!("cannot read {shown}: {message}"),
