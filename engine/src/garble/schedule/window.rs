@@ -112,14 +112,21 @@ impl WindowCompiler {
         if wire_level.len() != nw as usize {
             *wire_level = vec![0; nw as usize];
         }
-        // The renamer's wires are in range by construction; one reduction
-        // over the window confirms it (a renamer defect is an error, not
-        // a panic), and the first bad gate is found only then.
-        let widest = gates.iter().fold(0u32, |m, g| m.max(g.a.get()).max(g.b.get()).max(g.out.get()));
+        // The renamer's gates pass `check_gate` by construction; one
+        // reduction over the window confirms it (a renamer defect is an
+        // error, not a panic), and the first bad gate is found only then.
+        let (mut widest, mut lowest_out, mut bad_inv) = (0u32, u32::MAX, false);
+        for g in gates {
+            widest = widest.max(g.a.get()).max(g.b.get()).max(g.out.get());
+            lowest_out = lowest_out.min(g.out.get());
+            bad_inv |= (g.kind == GateKind::Inv) & (g.a != g.b);
+        }
         let mut result = Ok(());
         let mut seen = gates.len();
-        if widest >= nw {
-            seen = gates.iter().position(|g| g.a.get().max(g.b.get()).max(g.out.get()) >= nw).unwrap_or(0);
+        if widest >= nw || lowest_out < WireId::FIRST_FREE || bad_inv {
+            seen = (0..gates.len())
+                .find(|&i| check_gate(first_index + i as u64, &gates[i], nw).is_err())
+                .unwrap_or(0);
             result = check_gate(first_index + seen as u64, &gates[seen], nw);
         }
         let gates = &gates[..seen];
@@ -482,6 +489,25 @@ mod tests {
         assert!(comp.producer.iter().all(|&p| p == NONE));
         assert!(comp.flags.iter().all(|&f| f == 0));
         assert!(comp.last_old_read.iter().all(|&l| l == 0));
+    }
+
+    #[test]
+    fn a_renamed_window_with_a_malformed_gate_is_refused_at_its_first() {
+        let ok = Gate::xor(w(2), w(3), w(4));
+        let cases = [
+            (Gate::xor(w(2), w(3), w(0)), PlanError::WritesConstant { gate: 11, wire: 0 }),
+            (Gate::and(w(2), w(8), w(5)), PlanError::WireOutOfRange { gate: 11, wire: 8, num_wires: 8 }),
+            (Gate { a: w(2), b: w(3), out: w(5), kind: GateKind::Inv }, PlanError::MalformedInv { gate: 11 }),
+        ];
+        for (bad, expect) in cases {
+            let later = Gate::and(w(2), w(9), w(6));
+            let mut comp = WindowCompiler::new(8, 64);
+            let mut win = Window::default();
+            let got = comp.compile_renamed(10, &[ok, bad, ok, later], &mut win);
+            assert_eq!(got, Err(expect));
+            // The gates before it leave no level behind.
+            assert!(comp.wire_level.iter().all(|&l| l == 0));
+        }
     }
 
     #[test]
