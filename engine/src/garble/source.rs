@@ -30,8 +30,9 @@ pub trait GateSource: Sync {
     /// Copies gates `start, start + 1, …` into `out`; returns how many were
     /// copied (fewer than `out.len()` only at the end, 0 past it).
     fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize;
-    /// All the gates, if the source holds them in memory as one slice:
-    /// then a reader can skip [`GateSource::read_gates`]'s copy.
+    /// All the gates, if the source holds them in memory as one slice
+    /// (the same `num_gates` gates [`GateSource::read_gates`] gives): then
+    /// a reader can skip that method's copy.
     fn gates_in_memory(&self) -> Option<&[Gate]> {
         None
     }
