@@ -450,9 +450,9 @@ fn cheating_garble(
         let mut from_ot =
             steps::ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()), ot)?;
         if let Cheat::WrongOtLabel { bit } = cheat {
-            from_ot[bit] ^= Block::new(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
+            from_ot.zero[bit] ^= Block::new(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
         }
-        let zero = steps::input_zero_labels(program, gp, prg, &from_ot);
+        let zero = steps::input_zero_labels(program, gp, prg, &from_ot.zero);
         let mut bits = own_bits.to_vec();
         if let Cheat::WrongOwnLabel { bit } = cheat {
             bits[bit] ^= true;
