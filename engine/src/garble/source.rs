@@ -54,6 +54,23 @@ pub(crate) fn check_gate(index: u64, g: &Gate, num_wires: u32) -> Result<(), Pla
     Ok(())
 }
 
+/// [`check_gate`] for a run of gates `first_index, first_index + 1, …`,
+/// as one reduction with no branch per gate (the checks of a hot loop
+/// that trusts its gates, or checks them all before indexing with their
+/// wires); the first failing gate is looked for only when one fails.
+pub(crate) fn check_gates(first_index: u64, gates: &[Gate], num_wires: u32) -> Result<(), PlanError> {
+    let (mut widest, mut lowest_out, mut bad_inv) = (0u32, u32::MAX, false);
+    for g in gates {
+        widest = widest.max(g.a.get()).max(g.b.get()).max(g.out.get());
+        lowest_out = lowest_out.min(g.out.get());
+        bad_inv |= (g.kind == GateKind::Inv) & (g.a != g.b);
+    }
+    if widest < num_wires && lowest_out >= WireId::FIRST_FREE && !bad_inv {
+        return Ok(());
+    }
+    gates.iter().zip(first_index..).try_for_each(|(g, at)| check_gate(at, g, num_wires))
+}
+
 impl GateSource for Circuit {
     fn num_wires(&self) -> u32 {
         Circuit::num_wires(self)

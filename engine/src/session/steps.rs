@@ -120,13 +120,12 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
     if n == 0 {
         return Ok(SentOt { zero, _state: None });
     }
-    if use_extension(config, n) {
+    let state = if use_extension(config, n) {
         let send = match config.ot {
             OtChoice::KosChecked => extension_send::<OtExtSender<MaliciousReceiver>, T>,
             OtChoice::SoftSpoken => extension_send::<SoftSpokenSender<MaliciousReceiver>, T>,
         };
-        let state = send(ch, config, prg, delta, ot.binding(), &mut zero)?;
-        return Ok(SentOt { zero, _state: Some(state) });
+        Some(send(ch, config, prg, delta, ot.binding(), &mut zero)?)
     } else {
         // One random OT per bit, derandomised into a correlated OT by
         // sending k0 ⊕ k1 ⊕ Δ: the receiver holds one of k0, k1 and so
@@ -144,8 +143,9 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
             *z = *k0;
         }
         ch.send_blocks(&corrections)?;
-    }
-    Ok(SentOt { zero, _state: None })
+        None
+    };
+    Ok(SentOt { zero, _state: state })
 }
 
 /// The garbler's side of the OT: the zero labels of the peer's input bits,

@@ -24,7 +24,7 @@ use std::collections::{HashMap, VecDeque};
 use garblet_circuits::{Gate, GateKind, WireId};
 
 use crate::garble::error::PlanError;
-use crate::garble::source::{check_gate, GateSource};
+use crate::garble::source::{check_gates, GateSource};
 
 /// This gate's read of operand `a` is the last read of that value.
 const LAST_A: u8 = 1;
@@ -114,31 +114,15 @@ impl RenameFacts {
                     &buf[..n]
                 }
             };
-            // The window's checks, counts and order test in one pass that
-            // does not branch per gate; the first malformed gate is looked
-            // for only if there is one.
-            let (mut widest, mut lowest_out, mut bad_inv) = (0u32, u32::MAX, false);
-            for (g, at) in gates.iter().zip(start..) {
-                widest = widest.max(g.a.get()).max(g.b.get()).max(g.out.get());
-                lowest_out = lowest_out.min(g.out.get());
-                bad_inv |= g.kind == GateKind::Inv && g.a != g.b;
-                and_count += u64::from(g.kind == GateKind::And);
-                sequential &= u64::from(g.out.get()) == u64::from(first_free) + at;
-            }
-            if widest >= nw || lowest_out < WireId::FIRST_FREE || bad_inv {
-                let first_bad = gates.iter().zip(start..).find_map(|(g, at)| check_gate(at, g, nw).err());
-                return Err(first_bad.unwrap_or(PlanError::WireOutOfRange {
-                    gate: start,
-                    wire: widest,
-                    num_wires: nw,
-                }));
-            }
+            check_gates(start, gates, nw)?;
             // Backwards, without branches on the (unpredictable) state
             // bits: `LIVE` is bit 0, so each test below is 0 or 1 and
             // multiplies the flag or state bit it sets.
             let state = state.as_mut_slice();
             let window_flags = &mut flags[start as usize..start as usize + gates.len()];
-            for (g, f) in gates.iter().zip(window_flags.iter_mut()).rev() {
+            for (i, (g, f)) in gates.iter().zip(window_flags.iter_mut()).enumerate().rev() {
+                and_count += u64::from(g.kind == GateKind::And);
+                sequential &= u64::from(g.out.get()) == u64::from(first_free) + start + i as u64;
                 let (a, b, out) = (g.a.index(), g.b.index(), g.out.index());
                 // The write: before it, the wire held another value (or
                 // none: the gate is dead). The last write to an output
@@ -231,19 +215,11 @@ impl Allocator {
         Allocator { pool: VecDeque::new(), next: facts.first_free + facts.reserved.len() as u32 }
     }
 
-    /// Gate `at` (original `g`, its operands already renamed to `a`, `b`):
-    /// frees the operands it reads last and returns the wire it writes.
+    /// Gate `at` (original `g`, its flags `f` from the backward pass, its
+    /// operands already renamed to `a`, `b`): frees the operands it reads
+    /// last and returns the wire it writes.
     #[inline(always)]
-    fn gate(&mut self, facts: &RenameFacts, at: u64, g: &Gate, a: u32, b: u32) -> Result<u32, PlanError> {
-        let changed =
-            || PlanError::WireOutOfRange { gate: at, wire: g.out.get(), num_wires: facts.num_wires };
-        let f = *facts.flags.get(at as usize).ok_or_else(changed)?;
-        self.gate_with_flags(facts, at, g, f, a, b)
-    }
-
-    /// [`Allocator::gate`] with the gate's flags already read.
-    #[inline(always)]
-    fn gate_with_flags(
+    fn gate(
         &mut self,
         facts: &RenameFacts,
         at: u64,
@@ -297,7 +273,13 @@ impl<'f> Renamer<'f> {
     /// Renames `gates` (the gates `first_index..` of the source) in place.
     pub(super) fn rename(&mut self, first_index: u64, gates: &mut [Gate]) -> Result<(), PlanError> {
         let Renamer { facts, map, alloc } = self;
-        for (i, g) in gates.iter_mut().enumerate() {
+        // The flags of these gates (a source longer than the backward pass
+        // read is refused).
+        let flags = usize::try_from(first_index)
+            .ok()
+            .and_then(|from| facts.flags.get(from..from.checked_add(gates.len())?))
+            .ok_or(PlanError::WireOutOfRange { gate: first_index, wire: 0, num_wires: facts.num_wires })?;
+        for (i, (g, &f)) in gates.iter_mut().zip(flags).enumerate() {
             let at = first_index + i as u64;
             // The backward pass checked every gate of the source; a source
             // that gives other gates the second time is refused here.
@@ -314,7 +296,7 @@ impl<'f> Renamer<'f> {
             // Reads of values never written (only in a malformed source,
             // which the window compiler rejects) read wire 0.
             let (a, b) = (if a == u32::MAX { 0 } else { a }, if b == u32::MAX { 0 } else { b });
-            let out = alloc.gate(facts, at, g, a, b)?;
+            let out = alloc.gate(facts, at, g, f, a, b)?;
             map[g.out.index()] = out;
             *g = Gate { a: WireId::new(a), b: WireId::new(b), out: WireId::new(out), kind: g.kind };
         }
@@ -353,7 +335,7 @@ pub(super) fn rename_all(
             Some(_) => 0,
         };
         let (a, b) = (renamed(g.a), renamed(g.b));
-        let out = alloc.gate_with_flags(facts, i as u64, &g, f, a, b)?;
+        let out = alloc.gate(facts, i as u64, &g, f, a, b)?;
         gates[i] = Gate { a: WireId::new(a), b: WireId::new(b), out: WireId::new(out), kind: g.kind };
     }
     Ok(())

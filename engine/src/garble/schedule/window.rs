@@ -10,7 +10,7 @@ use garblet_circuits::{Gate, GateKind, WireId};
 
 use crate::garble::error::PlanError;
 use crate::garble::ops::{Op, Op4, Segment, Window};
-use crate::garble::source::check_gate;
+use crate::garble::source::{check_gate, check_gates};
 
 use super::fuse::{fuse, FuseBuffers, FuseInput};
 use super::levels::{Info, AND_DEPTH, NONE};
@@ -114,21 +114,15 @@ impl WindowCompiler {
         }
         // The renamer's gates pass `check_gate` by construction; one
         // reduction over the window confirms it (a renamer defect is an
-        // error, not a panic), and the first bad gate is found only then.
-        let (mut widest, mut lowest_out, mut bad_inv) = (0u32, u32::MAX, false);
-        for g in gates {
-            widest = widest.max(g.a.get()).max(g.b.get()).max(g.out.get());
-            lowest_out = lowest_out.min(g.out.get());
-            bad_inv |= (g.kind == GateKind::Inv) & (g.a != g.b);
-        }
-        let mut result = Ok(());
-        let mut seen = gates.len();
-        if widest >= nw || lowest_out < WireId::FIRST_FREE || bad_inv {
-            seen = (0..gates.len())
+        // error, not a panic). Up to a failing gate the window is still
+        // levelled, so that the per-wire levels are reset below.
+        let result = check_gates(first_index, gates, nw);
+        let seen = match &result {
+            Ok(()) => gates.len(),
+            Err(_) => (0..gates.len())
                 .find(|&i| check_gate(first_index + i as u64, &gates[i], nw).is_err())
-                .unwrap_or(0);
-            result = check_gate(first_index + seen as u64, &gates[seen], nw);
-        }
+                .unwrap_or(0),
+        };
         let gates = &gates[..seen];
         // Slices, not the vectors: a store through a slice cannot move a
         // vector's pointer or length, so neither is reloaded per gate.
