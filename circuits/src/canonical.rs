@@ -34,7 +34,9 @@
 //! allows (no regrowth), and a file whose gates write their wires in order
 //! is checked with comparisons instead of a bit per wire ([`Defined`]).
 
-use crate::circuit::{Circuit, CircuitError, Gate, GateKind, InputSpec, Output, Party, Visibility, WireId};
+use crate::circuit::{
+    Circuit, CircuitError, Gate, GateKind, Input, InputSpec, Output, Party, Visibility, WireId,
+};
 use std::fmt;
 use std::io::{self, BufRead, Write};
 use std::path::Path;
@@ -42,7 +44,7 @@ use std::path::Path;
 /// The first 16 bytes of every canonical encoding (and binary circuit file).
 pub const MAGIC: &[u8; 16] = b"garblet-circuit\0";
 const VERSION: u32 = 1;
-const GATE_BYTES: usize = 13;
+pub(crate) const GATE_BYTES: usize = 13;
 
 /// The blake3 digest of a circuit's canonical encoding.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,29 +136,37 @@ const fn visibility_tag(v: Visibility) -> u8 {
 impl Circuit {
     /// Everything but the gates, followed by the gate count.
     fn canonical_header(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(MAGIC);
-        put_u32(&mut out, VERSION);
-        put_u32(&mut out, self.num_wires());
-        put_u32(&mut out, self.inputs().len() as u32);
-        for i in self.inputs() {
-            put_name(&mut out, &i.name);
-            out.push(party_tag(i.party));
-            put_u32(&mut out, i.width);
-        }
-        put_u32(&mut out, self.outputs().len() as u32);
-        for o in self.outputs() {
-            put_name(&mut out, &o.name);
-            out.push(visibility_tag(o.visibility));
-            put_u32(&mut out, o.width());
-            for w in &o.wires {
-                put_u32(&mut out, w.get());
-            }
-        }
-        out.extend_from_slice(&(self.gates().len() as u64).to_le_bytes());
-        out
+        header_bytes(self.num_wires(), self.inputs(), self.outputs(), self.gates().len() as u64)
     }
+}
 
+/// The canonical header of a circuit given as its parts and gate count
+/// (for a [`crate::GateFile`], whose gates are read from elsewhere).
+pub(crate) fn header_bytes(num_wires: u32, inputs: &[Input], outputs: &[Output], gates: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(MAGIC);
+    put_u32(&mut out, VERSION);
+    put_u32(&mut out, num_wires);
+    put_u32(&mut out, inputs.len() as u32);
+    for i in inputs {
+        put_name(&mut out, &i.name);
+        out.push(party_tag(i.party));
+        put_u32(&mut out, i.width);
+    }
+    put_u32(&mut out, outputs.len() as u32);
+    for o in outputs {
+        put_name(&mut out, &o.name);
+        out.push(visibility_tag(o.visibility));
+        put_u32(&mut out, o.width());
+        for w in &o.wires {
+            put_u32(&mut out, w.get());
+        }
+    }
+    out.extend_from_slice(&gates.to_le_bytes());
+    out
+}
+
+impl Circuit {
     /// Writes the canonical encoding, streaming the gates in chunks.
     pub fn write_canonical<W: Write>(&self, mut sink: W) -> io::Result<()> {
         sink.write_all(&self.canonical_header())?;
@@ -303,6 +313,33 @@ pub fn read<R: BufRead>(reader: R) -> Result<Circuit, DecodeError> {
 /// the input cannot hold ends in [`DecodeError::Truncated`] anyway.
 fn read_sized<R: BufRead>(mut reader: R, len: Option<u64>) -> Result<Circuit, DecodeError> {
     let r = &mut reader;
+    let Header { num_wires, inputs, outputs, gates: n_gates } = read_header(r)?;
+    let fits = len.is_some_and(|len| n_gates.saturating_mul(GATE_BYTES as u64) <= len);
+    let ahead = if fits { usize::try_from(n_gates).unwrap_or(0) } else { 0 };
+    let mut gates = GateDecoder::new(num_wires, &inputs, n_gates, ahead);
+    gates.read_from(r)?;
+    let trailing = count_rest(r)?;
+    if trailing > 0 {
+        return Err(DecodeError::TrailingBytes(trailing));
+    }
+    gates.check_outputs(&outputs)?;
+    Ok(Circuit::from_parts_unchecked(num_wires, inputs, outputs, gates.list))
+}
+
+/// Everything before the gate records.
+pub(crate) struct Header {
+    pub num_wires: u32,
+    /// Placed (each input's first wire known) and checked against the
+    /// wire count, as [`Circuit::new`] checks them.
+    pub inputs: Vec<Input>,
+    pub outputs: Vec<Output>,
+    /// The gate count the header claims.
+    pub gates: u64,
+}
+
+/// Reads and checks the header, field by field; allocation follows what
+/// has been read, not the counts claimed.
+pub(crate) fn read_header(r: &mut impl BufRead) -> Result<Header, DecodeError> {
     if array::<16>(r, "the magic")? != *MAGIC {
         return Err(DecodeError::BadMagic);
     }
@@ -340,25 +377,9 @@ fn read_sized<R: BufRead>(mut reader: R, len: Option<u64>) -> Result<Circuit, De
         }
         outputs.push(Output { name, visibility, wires });
     }
-    let n_gates = u64::from_le_bytes(array(r, "the gate count")?);
+    let gates = u64::from_le_bytes(array(r, "the gate count")?);
     let inputs = Circuit::place_inputs(num_wires, inputs, &outputs)?;
-    let fits = len.is_some_and(|len| n_gates.saturating_mul(GATE_BYTES as u64) <= len);
-    let ahead = if fits { usize::try_from(n_gates).unwrap_or(0) } else { 0 };
-    let mut gates = GateDecoder::new(num_wires, &inputs, n_gates, ahead);
-    gates.read_from(r)?;
-    let trailing = count_rest(r)?;
-    if trailing > 0 {
-        return Err(DecodeError::TrailingBytes(trailing));
-    }
-    let GateDecoder { defined, list, .. } = gates;
-    for o in &outputs {
-        for &w in &o.wires {
-            if w.get() >= num_wires || !defined.contains(w.get()) {
-                return Err(CircuitError::UndefinedOutput { output: o.name.clone(), wire: w.get() }.into());
-            }
-        }
-    }
-    Ok(Circuit::from_parts_unchecked(num_wires, inputs, outputs, list))
+    Ok(Header { num_wires, inputs, outputs, gates })
 }
 
 /// Gates encoded per write by [`Circuit::write_canonical`] (53 KB).
@@ -394,7 +415,7 @@ const GATES_AHEAD: usize = 1 << 12;
 /// Trailing bytes counted at most, for [`DecodeError::TrailingBytes`].
 const TRAILING_COUNTED: usize = 1 << 24;
 
-fn io_error(e: io::Error) -> DecodeError {
+pub(crate) fn io_error(e: io::Error) -> DecodeError {
     DecodeError::Io { kind: e.kind(), message: e.to_string() }
 }
 
@@ -495,24 +516,38 @@ fn bits_below(end: u32, num_wires: u32) -> Vec<u64> {
 }
 
 /// Decodes and checks gate records as they are read.
-struct GateDecoder {
+pub(crate) struct GateDecoder {
     num_wires: u32,
     /// The wires set so far.
     defined: Defined,
     /// The gates decoded so far.
-    list: Vec<Gate>,
+    pub(crate) list: Vec<Gate>,
     /// The gate count the header claims.
     claimed: u64,
+    /// Gates decoded and taken off `list` before its first
+    /// ([`GateDecoder::take_into`]): `list[i]` is gate `taken + i`.
+    taken: usize,
 }
 
 impl GateDecoder {
     /// `ahead`: gates to allocate for before reading any (at most the
     /// claimed count, and at most what the input's length can hold).
-    fn new(num_wires: u32, inputs: &[crate::circuit::Input], claimed: u64, ahead: usize) -> Self {
+    pub(crate) fn new(num_wires: u32, inputs: &[Input], claimed: u64, ahead: usize) -> Self {
         // Constants and inputs: wires 0 .. inputs_end (checked <= num_wires).
         let inputs_end = inputs.last().map_or(WireId::FIRST_FREE, |i| i.first_wire + i.width).min(num_wires);
         let defined = Defined { below: inputs_end, bits: None };
-        GateDecoder { num_wires, defined, list: Vec::with_capacity(ahead), claimed }
+        GateDecoder { num_wires, defined, list: Vec::with_capacity(ahead), claimed, taken: 0 }
+    }
+
+    /// Moves the gates decoded so far into the start of `out` (which holds
+    /// them) and empties the list, keeping its capacity: a decoder that
+    /// checks a file window by window without ever holding all its gates.
+    pub(crate) fn take_into(&mut self, out: &mut [Gate]) -> usize {
+        let n = self.list.len();
+        out[..n].copy_from_slice(&self.list);
+        self.taken += n;
+        self.list.clear();
+        n
     }
 
     /// Reads the claimed number of gate records from `r`: whole records are
@@ -556,9 +591,24 @@ impl GateDecoder {
         Ok(())
     }
 
+    /// Once every gate is decoded: each output wire is one a gate, an input
+    /// or a constant set, as [`Circuit::new`] checks.
+    pub(crate) fn check_outputs(&self, outputs: &[Output]) -> Result<(), DecodeError> {
+        for o in outputs {
+            for &w in &o.wires {
+                if w.get() >= self.num_wires || !self.defined.contains(w.get()) {
+                    return Err(
+                        CircuitError::UndefinedOutput { output: o.name.clone(), wire: w.get() }.into()
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Decodes whole records (`records.len()` is a multiple of 13), checking
     /// each gate as [`Circuit::new`] does.
-    fn decode(&mut self, records: &[u8]) -> Result<(), DecodeError> {
+    pub(crate) fn decode(&mut self, records: &[u8]) -> Result<(), DecodeError> {
         let (records, _) = records.as_chunks::<GATE_BYTES>();
         let start = self.list.len();
         if start + records.len() > self.list.capacity() {
@@ -587,7 +637,7 @@ impl GateDecoder {
             let r = &records[i];
             let (tag, a, b, out) = (r[0], word(r, 1), word(r, 5), word(r, 9));
             // decode_batch stopped at this gate because a check fails.
-            check(self.list.len(), tag, a, b, out, self.num_wires, &self.defined)
+            check(self.taken + self.list.len(), tag, a, b, out, self.num_wires, &self.defined)
                 .unwrap_or(DecodeError::BadTag { what: "gate kind", tag })
         })
     }
@@ -643,7 +693,7 @@ fn decode_in_order(records: &[[u8; GATE_BYTES]], n: u32, next: &mut u32, list: &
 
 /// The gate a record holds (whose tag is at most 2).
 #[inline(always)]
-fn gate_of(r: &[u8; GATE_BYTES]) -> Gate {
+pub(crate) fn gate_of(r: &[u8; GATE_BYTES]) -> Gate {
     Gate {
         a: WireId::new(word(r, 1)),
         b: WireId::new(word(r, 5)),

@@ -475,11 +475,21 @@ impl Circuit {
         mut party_of: impl FnMut(&Input) -> Party,
         mut visibility_of: impl FnMut(&Output) -> Visibility,
     ) -> Self {
+        let mut changed = false;
         for i in &mut self.inputs {
-            i.party = party_of(i);
+            let party = party_of(i);
+            changed |= party != i.party;
+            i.party = party;
         }
         for o in &mut self.outputs {
-            o.visibility = visibility_of(o);
+            let visibility = visibility_of(o);
+            changed |= visibility != o.visibility;
+            o.visibility = visibility;
+        }
+        // Owners and visibility are in the digest: one the circuit came
+        // with (read from a file) no longer holds once they change.
+        if changed {
+            self.known_digest = KnownDigest(None);
         }
         self
     }
@@ -496,14 +506,20 @@ impl Circuit {
     /// a caller keeps for reporting once it has handed the gates on, so
     /// that no second copy of them stays alive.
     pub fn interface(&self) -> Circuit {
-        let outputs = self
-            .outputs
+        Circuit::interface_of(&self.inputs, &self.outputs)
+    }
+
+    /// [`Circuit::interface`] of a circuit given as its inputs (placed, as
+    /// [`Circuit::new`] places them) and outputs.
+    pub(crate) fn interface_of(inputs: &[Input], outputs: &[Output]) -> Circuit {
+        let outputs = outputs
             .iter()
             .map(|o| Output { wires: vec![WireId::ZERO; o.wires.len()], ..o.clone() })
             .collect();
+        let input_bits: u64 = inputs.iter().map(|i| u64::from(i.width)).sum();
         Circuit {
-            num_wires: WireId::FIRST_FREE + u32::try_from(self.input_bits()).unwrap_or(u32::MAX - 2),
-            inputs: self.inputs.clone(),
+            num_wires: WireId::FIRST_FREE + u32::try_from(input_bits).unwrap_or(u32::MAX - 2),
+            inputs: inputs.to_vec(),
             outputs,
             gates: Vec::new(),
             known_digest: KnownDigest(None),

@@ -37,6 +37,7 @@ pub mod circuit;
 pub mod compose;
 pub mod eval;
 pub mod gadgets;
+pub mod gate_file;
 pub mod looped;
 pub mod opt;
 pub mod stats;
@@ -49,5 +50,6 @@ pub use circuit::{
 };
 pub use eval::{bits_to_u128, u128_to_bits, EvalError};
 pub use gadgets::{Columns, Shift, Sign};
+pub use gate_file::GateFile;
 pub use looped::{Loop, LoopError, LoopedCircuit};
 pub use stats::Stats;

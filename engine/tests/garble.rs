@@ -2,7 +2,9 @@
 //! Bristol AES-128 and SHA-256 known answers, plans, parallelism, and hostile
 //! streams.
 
-use garblet_engine::circuits::{bristol, Circuit, Gate, InputSpec, Output, Party, Visibility, WireId};
+use garblet_engine::circuits::{
+    bristol, Circuit, Gate, GateFile, InputSpec, Output, Party, Visibility, WireId,
+};
 use garblet_engine::garble::{
     eval_plain, evaluate_many, garble_many, ActiveLabel, Encoder, Evaluator, GarbleError, GarbledEvalError,
     Garbler, HalfGates, OutputDecodeError, OutputDecoder, Plan, Repeated, AND_INDEX_LIMIT,
@@ -122,6 +124,11 @@ proptest! {
         // circuits reuse wires).
         let renamed = Plan::renamed_with_window(c.clone(), window).unwrap();
         let (bits, stream) = run(&renamed, &inputs, 5, parallel);
+        prop_assert_eq!(&bits, &expected);
+        prop_assert_eq!(&stream, &compiled_stream);
+        // Renamed from a source read window by window, never held.
+        let from_source = Plan::renamed_from_source_with_window(&c, window).unwrap();
+        let (bits, stream) = run(&from_source, &inputs, 5, parallel);
         prop_assert_eq!(&bits, &expected);
         prop_assert_eq!(&stream, &compiled_stream);
     }
@@ -313,7 +320,17 @@ fn bristol_kat(file: &str, in0: &str, in1: &str, out0: &str) {
         // gate i writes the i-th wire after the inputs.
         let renamed = Plan::renamed_with_window(c.clone(), window).unwrap();
         assert_eq!(renamed.num_wires(), pipelined.num_wires());
-        assert_eq!(run(&renamed, &inputs, 42, false), (bits, stream), "{file} renamed, window {window}");
+        let ran = run(&renamed, &inputs, 42, false);
+        assert_eq!(ran, (bits, stream), "{file} renamed, window {window}");
+        // Planned straight from a binary file of the circuit (its gates
+        // never held): the same tables, and the file read while planning
+        // gives the circuit's digest.
+        let path = garblet_testkit::TempPath::new("kat.gbc");
+        garblet_engine::circuits::canonical::write_file(&c, &path.0).unwrap();
+        let gates = GateFile::open(&path.0).unwrap();
+        let from_file = Plan::renamed_from_source_with_window(&gates, window).unwrap();
+        assert_eq!(gates.finish().unwrap(), c.digest(), "{file}: the digest of what was planned");
+        assert_eq!(run(&from_file, &inputs, 42, false), ran, "{file} from its file, window {window}");
     }
 }
 

@@ -506,7 +506,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             cache,
         } => {
             let cache = open_cache(cache)?;
-            let program = Loaded::from_file(&file, &owners, &consts, cache.as_ref())?;
+            let from_file_gates = matches!(mode, Mode::SemiHonest);
+            let program = Loaded::for_run(&file, &owners, &consts, cache.as_ref(), from_file_gates)?;
             let role = match role {
                 Role::Garbler => Party::Garbler,
                 Role::Evaluator => Party::Evaluator,
@@ -528,8 +529,12 @@ fn dispatch(cli: Cli) -> Result<()> {
                     )
                 })?;
             }
+            // A large binary circuit is planned from its file now, before
+            // the network: a corrupt file is refused as the input it is.
+            let planned = program.program_from_file()?;
             let mut request = run::RunRequest {
                 program,
+                planned,
                 role,
                 endpoint,
                 security,

@@ -10,9 +10,10 @@
 
 use super::cache::{Cache, Hashing};
 use super::progress::Progress;
+use super::run::PIPELINE_FROM_GATES;
 use super::values;
 use anyhow::{anyhow, bail, Context, Result};
-use garblet::circuits::{bristol, canonical, Circuit, LoopedCircuit, Party};
+use garblet::circuits::{bristol, canonical, Circuit, GateFile, LoopedCircuit, Party};
 use garblet::engine::session::{SessionError, SessionProgram};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -134,6 +135,10 @@ pub(super) struct Loaded {
     /// inputs and the result, per-line costs). Its `circuit` is only the
     /// interface (no gates): the gates are [`Loaded::circuit`]'s.
     pub program: Option<Box<garblet::compiler::Program>>,
+    /// For a large binary circuit run semi-honest ([`Loaded::for_run`]):
+    /// the file its gates are read from when the run plans them. `circuit`
+    /// is then only the interface.
+    pub gates_in: Option<PathBuf>,
     /// For programs in the language: the source text.
     pub source: Option<String>,
 }
@@ -225,7 +230,45 @@ impl Loaded {
             (_, None) => read_bristol(path, None)?,
         };
         let circuit = apply_owners(circuit, owners)?;
-        Ok(Loaded { circuit, path: shown.to_string(), style: ValueStyle::Hex, program: None, source: None })
+        Ok(Loaded {
+            circuit,
+            path: shown.to_string(),
+            style: ValueStyle::Hex,
+            program: None,
+            source: None,
+            gates_in: None,
+        })
+    }
+
+    /// [`Loaded::from_file`] for `garblet run`: with `from_file_gates` (a
+    /// semi-honest run), a binary circuit of [`PIPELINE_FROM_GATES`] gates or
+    /// more is not read now: its header gives the interface, and the run
+    /// plans straight from the file ([`Loaded::session_program`],
+    /// `SessionProgram::from_gate_file`), so its gates are never held in
+    /// memory (issue 15: a third less memory and half the page faults of
+    /// reading the 57 M-gate chained AES first).
+    pub(super) fn for_run(
+        path: &Path,
+        owners: &[String],
+        consts: &[String],
+        cache: Option<&Cache>,
+        from_file_gates: bool,
+    ) -> Result<Loaded> {
+        if from_file_gates && consts.is_empty() && FileKind::of_file(path)? == FileKind::Binary {
+            let file = open_gate_file(path)?;
+            if file.num_gates() >= PIPELINE_FROM_GATES as u64 {
+                let circuit = apply_owners(file.interface(), owners)?;
+                return Ok(Loaded {
+                    circuit,
+                    path: path.display().to_string(),
+                    style: ValueStyle::Hex,
+                    program: None,
+                    source: None,
+                    gates_in: Some(path.to_owned()),
+                });
+            }
+        }
+        Loaded::from_file(path, owners, consts, cache)
     }
 
     /// Compiles a program in the garblet language; on errors, prints the
@@ -275,6 +318,7 @@ impl Loaded {
                 style: ValueStyle::Integer,
                 program: Some(Box::new(program)),
                 source: Some(source.to_owned()),
+                gates_in: None,
             }),
             Err(diagnostics) => {
                 use std::io::IsTerminal;
@@ -334,12 +378,16 @@ impl Loaded {
     /// circuit streamed (its gates generated as they are garbled), with
     /// [`Loaded::session_terms`] bound.
     pub(super) fn session_program(&self) -> Result<SessionProgram<'_>, SessionError> {
+        if self.gates_in.is_some() {
+            // Only `garblet run` loads so, and plans with `program_from_file`.
+            return Err(SessionError::Config("a circuit whose gates stay in its file is planned from it"));
+        }
         let program = match self.looped() {
             Some(l) => SessionProgram::looped(l)?,
             // A large circuit is planned as the run goes (labels for the
             // live wires only); `garblet run` takes it instead, see
             // `run::take_large_circuit`.
-            None if self.circuit.gates().len() >= super::run::PIPELINE_FROM_GATES => {
+            None if self.circuit.gates().len() >= PIPELINE_FROM_GATES => {
                 SessionProgram::pipelined(&self.circuit)?
             }
             None => SessionProgram::from_circuit(&self.circuit)?,
@@ -347,9 +395,31 @@ impl Loaded {
         Ok(program.with_terms(&self.session_terms()))
     }
 
+    /// For a circuit whose gates stay in its file ([`Loaded::for_run`]):
+    /// what both parties run, planned straight from the file (checked and
+    /// hashed as it is read), with [`Loaded::session_terms`] bound. `None`
+    /// for every other circuit: [`Loaded::session_program`] is theirs.
+    pub(super) fn program_from_file(&self) -> Result<Option<SessionProgram<'static>>> {
+        let Some(path) = &self.gates_in else { return Ok(None) };
+        // The owners `--owner` gave, as the interface holds them.
+        let interface = &self.circuit;
+        let file = open_gate_file(path)?.with_roles(
+            |i| interface.input(&i.name).map_or(i.party, |mine| mine.party),
+            |o| interface.output(&o.name).map_or(o.visibility, |mine| mine.visibility),
+        );
+        let program = SessionProgram::from_gate_file(&file).map_err(|e| match e {
+            SessionError::CircuitFile(e) => binary_error(path, e),
+            other => other.into(),
+        })?;
+        Ok(Some(program.with_terms(&self.session_terms())))
+    }
+
     /// [`Loaded::session_program`] for dual execution, which masks private
     /// outputs inside a materialised circuit: a streamed loop is refused.
     pub(super) fn dual_execution_program(&self) -> Result<SessionProgram<'static>> {
+        if self.gates_in.is_some() {
+            bail!("internal: a circuit planned from its file runs semi-honest only");
+        }
         let program = match self.looped() {
             Some(looped) => SessionProgram::looped_for_dual_execution(looped)?,
             None => SessionProgram::for_dual_execution(&self.circuit)?,
@@ -381,6 +451,7 @@ impl Loaded {
             style: self.style,
             program: self.program.clone(),
             source: self.source.clone(),
+            gates_in: self.gates_in.clone(),
         }
     }
 
@@ -610,12 +681,23 @@ fn read_binary(path: &Path) -> Result<Circuit> {
     let progress = Progress::bytes(format!("reading {shown}"), size);
     let read = canonical::read_hashed(std::io::BufReader::with_capacity(1 << 20, progress.reader(file)));
     drop(progress);
-    read.map_err(|e| match e {
+    read.map_err(|e| binary_error(path, e))
+}
+
+/// Opens a binary circuit file whose gates are read as they are planned.
+fn open_gate_file(path: &Path) -> Result<GateFile> {
+    GateFile::open(path).map_err(|e| binary_error(path, e))
+}
+
+/// A binary circuit file's decoding error, in words that say what to fix.
+fn binary_error(path: &Path, e: canonical::DecodeError) -> anyhow::Error {
+    let shown = path.display();
+    match e {
         canonical::DecodeError::Io { message, .. } => anyhow!("cannot read {shown}: {message}"),
         other => anyhow!(
             "{shown}: {other} (the file starts like a binary garblet circuit, with `garblet-circuit`, but is not a valid one)"
         ),
-    })
+    }
 }
 
 /// Applies `--owner NAME=garbler|evaluator` to a circuit file's circuit.

@@ -44,6 +44,10 @@ pub(super) enum Security {
 pub(super) struct RunRequest {
     /// The program.
     pub program: Loaded,
+    /// What both parties run, when it was planned before the request was
+    /// made: a binary circuit planned from its file
+    /// ([`Loaded::program_from_file`]). Otherwise the run plans `program`.
+    pub planned: Option<SessionProgram<'static>>,
     /// Garbler or evaluator.
     pub role: Party,
     /// Listen or connect.
@@ -80,8 +84,9 @@ pub(super) fn run(req: &mut RunRequest) -> Result<RunReport> {
     let phase = Arc::new(Mutex::new(None::<Phase>));
     let traffic = links::Traffic::default();
     let owned = take_large_circuit(req);
+    let planned = req.planned.take();
     let req = &*req;
-    let result = run_session(req, owned, &audit, &phase, &traffic);
+    let result = run_session(req, owned, planned, &audit, &phase, &traffic);
     let phase = phase.lock().ok().and_then(|p| *p);
     let (sent, received) = traffic.totals();
     let mut extra = Map::new();
@@ -146,6 +151,7 @@ fn take_large_circuit(req: &mut RunRequest) -> Option<Circuit> {
 fn run_session(
     req: &RunRequest,
     owned: Option<Circuit>,
+    planned: Option<SessionProgram<'static>>,
     audit: &Audit,
     phase: &Arc<Mutex<Option<Phase>>>,
     traffic: &links::Traffic,
@@ -156,12 +162,13 @@ fn run_session(
     // Planned before the peer is reached: a pipelined or renamed plan's
     // setup (the one cost that grows with the circuit before the first
     // message) is not spent while the peer waits.
-    let program = match (owned, req.mode) {
-        (_, SecurityMode::DualExecution) => req.program.dual_execution_program()?,
-        (Some(owned), _) => {
+    let program = match (owned, planned, req.mode) {
+        (_, _, SecurityMode::DualExecution) => req.program.dual_execution_program()?,
+        (_, Some(planned), _) => planned,
+        (Some(owned), None, _) => {
             SessionProgram::from_owned_circuit(owned)?.with_terms(&req.program.session_terms())
         }
-        (None, _) => req.program.session_program()?,
+        (None, None, _) => req.program.session_program()?,
     };
     let total = program.and_count();
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
@@ -428,6 +435,7 @@ pub(super) fn demo(
     let g_program = program.duplicate();
     let garbler = std::thread::spawn(move || {
         run(&mut RunRequest {
+            planned: None,
             program: g_program,
             role: Party::Garbler,
             endpoint: Endpoint::Bound(listener),
@@ -443,6 +451,7 @@ pub(super) fn demo(
     });
     let started = Instant::now();
     let evaluator = run(&mut RunRequest {
+        planned: None,
         program: program.duplicate(),
         role: Party::Evaluator,
         endpoint: Endpoint::Connect(addr),

@@ -64,6 +64,26 @@ pub fn hex_bits(text: &str) -> Vec<bool> {
     bytes_bits(&unhex(text))
 }
 
+/// A path in the system's temporary directory, unique to this process and
+/// call, whose file is removed when the value is dropped.
+pub struct TempPath(pub PathBuf);
+
+impl TempPath {
+    /// A fresh path ending in `name`.
+    pub fn new(name: &str) -> TempPath {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let k = NEXT.fetch_add(1, Ordering::Relaxed);
+        TempPath(std::env::temp_dir().join(format!("garblet-test-{}-{k}-{name}", std::process::id())))
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,15 @@ pub enum PlanError {
         /// The wire count.
         num_wires: u32,
     },
+    /// The source gave no gates at `at`, before its gate count: a file
+    /// that failed or changed while it was read.
+    #[error("the circuit ended at gate {at} of {num_gates} while it was planned")]
+    SourceEnded {
+        /// The first gate not given.
+        at: u64,
+        /// The gates the source claims.
+        num_gates: u64,
+    },
     /// Wires plus window slots must be indexable by `u32`.
     #[error("{num_wires} wires and a window of {window_gates} gates exceed the label index space")]
     TooManyWires {

@@ -6,7 +6,7 @@
 //! gate (`check_gate`): the schedule, liveness, [`Repeated::from_gates`]
 //! and [`eval_plain`].
 
-use garblet_circuits::{Circuit, Gate, GateKind, LoopedCircuit, WireId};
+use garblet_circuits::{Circuit, Gate, GateFile, GateKind, LoopedCircuit, WireId};
 
 use super::error::PlanError;
 
@@ -69,6 +69,28 @@ pub(crate) fn check_gates(first_index: u64, gates: &[Gate], num_wires: u32) -> R
         return Ok(());
     }
     gates.iter().zip(first_index..).try_for_each(|(g, at)| check_gate(at, g, num_wires))
+}
+
+/// A binary circuit file read in place: the plan reads its windows from
+/// the file, checked and hashed as they are read in order (see
+/// [`GateFile`]: a plan of it is used only once [`GateFile::finish`] has
+/// returned the digest).
+impl GateSource for GateFile {
+    fn num_wires(&self) -> u32 {
+        GateFile::num_wires(self)
+    }
+    fn input_bits(&self) -> u64 {
+        GateFile::input_bits(self)
+    }
+    fn output_wires(&self) -> Vec<WireId> {
+        GateFile::output_wires(self)
+    }
+    fn num_gates(&self) -> u64 {
+        GateFile::num_gates(self)
+    }
+    fn read_gates(&self, start: u64, out: &mut [Gate]) -> usize {
+        GateFile::read_gates(self, start, out)
+    }
 }
 
 impl GateSource for Circuit {

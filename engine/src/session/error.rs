@@ -65,6 +65,10 @@ pub enum SessionError {
     /// The program could not be scheduled.
     #[error("the program cannot be scheduled: {0}")]
     Plan(#[from] PlanError),
+    /// The circuit file read while planning is not a valid circuit, or
+    /// could not be read ([`garblet_circuits::GateFile`]).
+    #[error("the circuit file is not a valid circuit: {0}")]
+    CircuitFile(#[from] garblet_circuits::DecodeError),
     /// Garbling failed (writing the tables to the channel failed).
     #[error("garbling failed: {0}")]
     Garble(#[from] GarbleError),
@@ -141,9 +145,13 @@ impl SessionError {
             E::Eval(GarbledEvalError::InputCount { .. } | GarbledEvalError::Plan(_)) => Fault::Local,
             E::Eval(_) => Fault::Peer,
             E::Garble(GarbleError::Io(_)) => Fault::Transport,
-            E::Garble(_) | E::Plan(_) | E::Inputs(_) | E::Config(_) | E::ReleaseWithheld(_) | E::Internal => {
-                Fault::Local
-            }
+            E::Garble(_)
+            | E::Plan(_)
+            | E::CircuitFile(_)
+            | E::Inputs(_)
+            | E::Config(_)
+            | E::ReleaseWithheld(_)
+            | E::Internal => Fault::Local,
             E::NotGarblet
             | E::PeerSpeaksTls
             | E::Mismatch(_)

@@ -5,7 +5,7 @@
 use super::dualex::masking::{mask_private_outputs, mask_private_outputs_looped, Mask};
 use super::error::{InputError, SessionError};
 use crate::garble::{GateSource, Plan, Repeated};
-use garblet_circuits::{Circuit, LoopedCircuit, Party, Visibility};
+use garblet_circuits::{Circuit, GateFile, LoopedCircuit, Party, Visibility};
 
 /// An input as the hello describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -242,6 +242,32 @@ impl<'p> SessionProgram<'p> {
             inputs,
             outputs,
             digest,
+            and_count: plan.and_count().unwrap_or(0),
+            plan,
+            shape: Shape::Single,
+            masks: Vec::new(),
+        })
+    }
+
+    /// A binary circuit file, planned straight from the file
+    /// ([`Plan::renamed_from_source`]): the gate list is never held, and
+    /// the plan is made before the run, as for
+    /// [`SessionProgram::from_owned_circuit`], with the same tables. The
+    /// file is checked and hashed as the plan reads it; a file that is not
+    /// a valid circuit is [`SessionError::CircuitFile`] (before any plan
+    /// error: a malformed gate is named as [`Circuit::new`] names it).
+    pub fn from_gate_file(file: &GateFile) -> Result<Self, SessionError> {
+        let plan = Plan::renamed_from_source(file);
+        // The rest of the file is checked (and hashed) even when planning
+        // stopped: the file's own error comes first.
+        let digest = file.finish()?;
+        let plan = plan?;
+        let interface = file.interface();
+        let (inputs, outputs) = describe(&interface);
+        Ok(SessionProgram {
+            inputs,
+            outputs,
+            digest: digest.0,
             and_count: plan.and_count().unwrap_or(0),
             plan,
             shape: Shape::Single,

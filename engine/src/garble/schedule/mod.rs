@@ -378,6 +378,59 @@ impl<'s> Plan<'s> {
         })
     }
 
+    /// [`Plan::renamed`] of any source, read window by window and never
+    /// held: the backward pass reads the source from its last window to its
+    /// first, then each window is read again in order, renamed and
+    /// compiled. For a circuit in a file ([`garblet_circuits::GateFile`])
+    /// memory is the schedule (12 bytes a gate) and a byte a gate while
+    /// planning, never the gate list (16 bytes a gate of fresh memory, half
+    /// a large run's page faults). The same tables as [`Plan::renamed`].
+    /// A source that ends before its gate count is a
+    /// [`PlanError::SourceEnded`].
+    pub fn renamed_from_source(source: &dyn GateSource) -> Result<Plan<'static>, PlanError> {
+        Plan::renamed_from_source_with_window(source, DEFAULT_WINDOW_GATES)
+    }
+
+    /// [`Plan::renamed_from_source`] with another window size (in gates).
+    pub fn renamed_from_source_with_window(
+        source: &dyn GateSource,
+        window_gates: usize,
+    ) -> Result<Plan<'static>, PlanError> {
+        let total = source.num_gates();
+        let window_gates = window_gates.min(usize::try_from(total).unwrap_or(usize::MAX).max(1));
+        check_shape(source, window_gates)?;
+        let facts = RenameFacts::compute(source, window_gates)?;
+        let num_wires = facts.num_wires();
+        if u64::from(num_wires) + 2 + window_gates as u64 > MAX_LABELS {
+            return Err(PlanError::TooManyWires { num_wires, window_gates });
+        }
+        let mut compiler = WindowCompiler::new(num_wires, window_gates);
+        let mut renamer = Renamer::new(&facts, source.num_wires());
+        let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
+        let mut windows =
+            Vec::with_capacity(usize::try_from(total.div_ceil(window_gates as u64)).unwrap_or(0));
+        let mut pos = 0u64;
+        while pos < total {
+            let n = source.read_gates(pos, &mut buf);
+            if n == 0 {
+                return Err(PlanError::SourceEnded { at: pos, num_gates: total });
+            }
+            renamer.rename(pos, &mut buf[..n])?;
+            let mut w = Window::default();
+            compiler.compile_renamed(pos, &buf[..n], &mut w)?;
+            windows.push(w);
+            pos += n as u64;
+        }
+        Ok(Plan {
+            num_wires,
+            input_bits: source.input_bits(),
+            outputs: facts.outputs().to_vec(),
+            window_gates,
+            and_count: Some(facts.and_count()),
+            kind: Kind::Compiled(windows),
+        })
+    }
+
     /// The plan of a [`LoopedCircuit`] (loops the compiler did not
     /// unroll): per loop, the gates before it and its body are each
     /// compiled once (the body with its records read from scratch wires

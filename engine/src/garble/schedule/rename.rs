@@ -62,6 +62,11 @@ pub(super) struct RenameFacts {
     and_count: u64,
     /// Gate `i` writes wire `first_free + i` (see [`rename_all`]).
     sequential: bool,
+    /// The farthest back a gate reads a gate's value: gate `i` reads only
+    /// the values of gates `i - reach ..`, constants and inputs. Meaningful
+    /// when `sequential` (then a [`Renamer`]'s map is a ring of the last
+    /// values, not a word per wire; see [`Renamer::new`]).
+    reach: u64,
 }
 
 impl RenameFacts {
@@ -96,6 +101,7 @@ impl RenameFacts {
         let mut peak_live = live_count;
         let mut and_count = 0u64;
         let mut sequential = true;
+        let mut reach = 0u64;
         // A source in memory is read in place, others through a buffer.
         let in_memory = source.gates_in_memory();
         let mut buf = match in_memory {
@@ -122,7 +128,16 @@ impl RenameFacts {
             let window_flags = &mut flags[start as usize..start as usize + gates.len()];
             for (i, (g, f)) in gates.iter().zip(window_flags.iter_mut()).enumerate().rev() {
                 and_count += u64::from(g.kind == GateKind::And);
-                sequential &= u64::from(g.out.get()) == u64::from(first_free) + start + i as u64;
+                let at = start + i as u64;
+                sequential &= u64::from(g.out.get()) == u64::from(first_free) + at;
+                // How far back each operand's writer is, were the source
+                // sequential (0 for a constant or an input; a read ahead
+                // of its writer wraps to a reach no ring takes).
+                let back = |w: WireId| {
+                    let k = u64::from(w.get()).wrapping_sub(u64::from(first_free));
+                    at.wrapping_sub(k) & 0u64.wrapping_sub(u64::from(w.get() >= first_free))
+                };
+                reach = reach.max(back(g.a)).max(back(g.b));
                 let (a, b, out) = (g.a.index(), g.b.index(), g.out.index());
                 // The write: before it, the wire held another value (or
                 // none: the gate is dead). The last write to an output
@@ -173,6 +188,7 @@ impl RenameFacts {
             outputs: renamed_outputs,
             and_count,
             sequential,
+            reach,
         };
         Ok(facts)
     }
@@ -196,8 +212,14 @@ impl RenameFacts {
 /// The renaming state, carried from one window to the next.
 pub(super) struct Renamer<'f> {
     facts: &'f RenameFacts,
-    /// Original wire → the renamed wire holding its current value.
+    /// Original wire → the renamed wire holding its current value: wire
+    /// `w` at `slot(w)`, see [`Renamer::slot`].
     map: Vec<u32>,
+    /// All ones (`slot(w) = w`), or for a sequential source one less than
+    /// the ring's length, a power of two above its reach.
+    ring_mask: u32,
+    /// The source's wire count.
+    original_wires: u32,
     alloc: Allocator,
 }
 
@@ -261,18 +283,47 @@ impl Allocator {
 }
 
 impl<'f> Renamer<'f> {
+    /// The map holds a word per original wire, except for a sequential
+    /// source (gate `i` writes wire `first_free + i`, as in a Bristol file)
+    /// that reads no value from further back than its reach: then the
+    /// values of the gates written since the reach, in a ring (for the
+    /// 57 M-gate chained AES, 64 K words instead of 229 MB).
     pub(super) fn new(facts: &'f RenameFacts, original_wires: u32) -> Renamer<'f> {
         let first_free = facts.first_free;
+        let ring = facts
+            .reach
+            .checked_add(1)
+            .and_then(u64::checked_next_power_of_two)
+            .filter(|&r| facts.sequential && r < u64::from(original_wires.saturating_sub(first_free)));
+        let (ring_mask, len) = match ring {
+            // Below `original_wires`, a u32.
+            Some(r) => (r as u32 - 1, first_free + r as u32),
+            None => (u32::MAX, original_wires),
+        };
         Renamer {
             facts,
-            map: (0..original_wires).map(|w| if w < first_free { w } else { u32::MAX }).collect(),
+            map: (0..len).map(|w| if w < first_free { w } else { u32::MAX }).collect(),
+            ring_mask,
+            original_wires,
             alloc: Allocator::new(facts),
+        }
+    }
+
+    /// Where the map holds wire `w`'s renamed wire.
+    #[inline(always)]
+    fn slot(first_free: u32, ring_mask: u32, w: WireId) -> usize {
+        match w.get().checked_sub(first_free) {
+            Some(k) => (first_free + (k & ring_mask)) as usize,
+            None => w.index(),
         }
     }
 
     /// Renames `gates` (the gates `first_index..` of the source) in place.
     pub(super) fn rename(&mut self, first_index: u64, gates: &mut [Gate]) -> Result<(), PlanError> {
-        let Renamer { facts, map, alloc } = self;
+        let Renamer { facts, map, ring_mask, original_wires, alloc } = self;
+        let original_wires = *original_wires;
+        let (first_free, ring_mask) = (facts.first_free, *ring_mask);
+        let slot = |w: WireId| Renamer::slot(first_free, ring_mask, w);
         // The flags of these gates (a source longer than the backward pass
         // read is refused).
         let flags = usize::try_from(first_index)
@@ -283,8 +334,11 @@ impl<'f> Renamer<'f> {
             let at = first_index + i as u64;
             // The backward pass checked every gate of the source; a source
             // that gives other gates the second time is refused here.
-            let (a, b) = match (map.get(g.a.index()), map.get(g.b.index()), map.get(g.out.index())) {
-                (Some(&a), Some(&b), Some(_)) => (a, b),
+            // Wires past the source's are refused (the backward pass
+            // checked them; a ring would wrap them).
+            let in_range = g.a.get().max(g.b.get()).max(g.out.get()) < original_wires;
+            let (a, b) = match (map.get(slot(g.a)), map.get(slot(g.b)), in_range) {
+                (Some(&a), Some(&b), true) => (a, b),
                 _ => {
                     return Err(PlanError::WireOutOfRange {
                         gate: at,
@@ -297,7 +351,7 @@ impl<'f> Renamer<'f> {
             // which the window compiler rejects) read wire 0.
             let (a, b) = (if a == u32::MAX { 0 } else { a }, if b == u32::MAX { 0 } else { b });
             let out = alloc.gate(facts, at, g, f, a, b)?;
-            map[g.out.index()] = out;
+            map[slot(g.out)] = out;
             *g = Gate { a: WireId::new(a), b: WireId::new(b), out: WireId::new(out), kind: g.kind };
         }
         Ok(())
@@ -410,6 +464,53 @@ mod tests {
             renamer.rename((k * window) as u64, chunk).unwrap();
         }
         (facts, gates)
+    }
+
+    /// A sequential circuit (gate `i` writes wire `2 + 2 + i`) over two
+    /// input bits whose gate `i` reads gates `i - 1` and `i - reach`.
+    fn reaching(gates: u32, reach: u32) -> Circuit {
+        let w = WireId::new;
+        let list = (0..gates)
+            .map(|i| {
+                let out = 4 + i;
+                let (a, b) = (if i == 0 { 2 } else { out - 1 }, if i < reach { 3 } else { out - reach });
+                if i % 3 == 0 {
+                    Gate::and(w(a), w(b), w(out))
+                } else {
+                    Gate::xor(w(a), w(b), w(out))
+                }
+            })
+            .collect();
+        let outputs = vec![Output {
+            name: "y".into(),
+            visibility: garblet_circuits::Visibility::Both,
+            wires: vec![w(3 + gates), w(4 + gates / 2)],
+        }];
+        Circuit::new(4 + gates, vec![InputSpec::new("x", garblet_circuits::Party::Garbler, 2)], outputs, list)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_sequential_source_renames_through_a_ring_as_through_a_whole_map() {
+        for (gates, reach, ring) in
+            [(1000, 1, Some(2)), (1000, 5, Some(8)), (1000, 64, Some(128)), (100, 99, None)]
+        {
+            let c = reaching(gates, reach);
+            for window in [1, 7, 256] {
+                let facts = RenameFacts::compute(&c, window).unwrap();
+                assert!(facts.sequential);
+                assert_eq!(facts.reach, u64::from(reach), "{gates} gates, reach {reach}");
+                let renamer = Renamer::new(&facts, c.num_wires());
+                let len = ring.map_or(c.num_wires(), |r| 4 + r) as usize;
+                assert_eq!(renamer.map.len(), len, "{gates} gates, reach {reach}");
+                // Through the ring, window by window, as in place through
+                // the gates themselves.
+                let (_, by_map) = renamed(&c, window);
+                let mut in_place = c.gates().to_vec();
+                rename_all(&facts, c.num_wires(), &mut in_place).unwrap();
+                assert_eq!(by_map, in_place, "{gates} gates, reach {reach}, window {window}");
+            }
+        }
     }
 
     #[test]
