@@ -1,13 +1,14 @@
 //! Loading circuits (issue 15): Bristol Fashion parsing in bytes/s and
 //! gates/s, and the binary (canonical) decoding, on a generated AND/XOR-heavy
-//! circuit written into memory (`support/workload.rs`); no file is read.
+//! circuit written into memory (`support/workload.rs`); and a binary file
+//! read in place (`GateFile`), written to the temporary directory first.
 #![allow(missing_docs)] // criterion_group! generates undocumented public functions
 
 #[path = "support/workload.rs"]
 mod workload;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use garblet_circuits::{bristol, Circuit};
+use garblet_circuits::{bristol, canonical, Circuit, Gate, GateFile, WireId};
 use std::hint::black_box;
 
 fn bench_load(c: &mut Criterion) {
@@ -39,5 +40,48 @@ fn bench_load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_load);
+/// A binary file read in place (`GateFile`), window by window as a planner
+/// reads it: forwards (each gate checked and hashed: the digest comes
+/// out) and backwards (decoded only). The file is written to the temporary
+/// directory first, so it is read from the page cache.
+fn bench_gate_file(c: &mut Criterion) {
+    let circuit = workload::circuit(2_000_000, 15);
+    let path = std::env::temp_dir().join(format!("garblet-bench-gates-{}.gbc", std::process::id()));
+    canonical::write_file(&circuit, &path).expect("writes the temporary file");
+    let bytes = std::fs::metadata(&path).expect("was written").len();
+    let window = 1 << 16;
+    let filler = Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(WireId::FIRST_FREE));
+    let mut buf = vec![filler; window];
+
+    let mut g = c.benchmark_group("gate_file");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function(BenchmarkId::new("forwards_checked_hashed", "bytes"), |b| {
+        b.iter(|| {
+            let file = GateFile::open(&path).unwrap();
+            let mut at = 0u64;
+            loop {
+                let n = file.read_gates(at, &mut buf);
+                if n == 0 {
+                    break;
+                }
+                at += n as u64;
+            }
+            file.finish().unwrap()
+        })
+    });
+    g.bench_function(BenchmarkId::new("backwards", "bytes"), |b| {
+        let file = GateFile::open(&path).unwrap();
+        let gates = file.num_gates();
+        b.iter(|| {
+            for k in (0..gates.div_ceil(window as u64)).rev() {
+                black_box(file.read_gates(k * window as u64, &mut buf));
+            }
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_file(&path);
+}
+
+criterion_group!(benches, bench_load, bench_gate_file);
 criterion_main!(benches);

@@ -169,6 +169,20 @@ fn bench_schedule(c: &mut Criterion) {
                 criterion::BatchSize::LargeInput,
             )
         });
+        // The same plan made straight from a binary file of the circuit
+        // (read from the page cache, checked and hashed as it is read;
+        // what `garblet run` does with a large binary circuit).
+        let path = std::env::temp_dir().join(format!("garblet-bench-{name}-{}.gbc", std::process::id()));
+        garblet_engine::circuits::canonical::write_file(&circuit, &path).expect("writes the temporary file");
+        g.bench_function(BenchmarkId::new("renamed_from_file_gates", name), |b| {
+            b.iter(|| {
+                let file = garblet_engine::circuits::GateFile::open(&path).expect("opens");
+                let plan = Plan::renamed_from_source(&file).expect("plan");
+                file.finish().expect("a valid file");
+                plan.and_count()
+            })
+        });
+        let _ = std::fs::remove_file(&path);
     }
     g.finish();
 }
