@@ -524,8 +524,8 @@ pub(crate) struct GateDecoder {
     pub(crate) list: Vec<Gate>,
     /// The gate count the header claims.
     claimed: u64,
-    /// Gates decoded and taken off `list` before its first
-    /// ([`GateDecoder::take_into`]): `list[i]` is gate `taken + i`.
+    /// Gates decoded into windows ([`GateDecoder::decode_window`]) rather
+    /// than the list: the next gate decoded is gate `taken + list.len()`.
     taken: usize,
 }
 
@@ -539,15 +539,15 @@ impl GateDecoder {
         GateDecoder { num_wires, defined, list: Vec::with_capacity(ahead), claimed, taken: 0 }
     }
 
-    /// Moves the gates decoded so far into the start of `out` (which holds
-    /// them) and empties the list, keeping its capacity: a decoder that
-    /// checks a file window by window without ever holding all its gates.
-    pub(crate) fn take_into(&mut self, out: &mut [Gate]) -> usize {
-        let n = self.list.len();
-        out[..n].copy_from_slice(&self.list);
-        self.taken += n;
-        self.list.clear();
-        n
+    /// Decodes whole records into the start of `out` (which holds them)
+    /// rather than the list, and returns how many: a decoder that checks a
+    /// file window by window without ever holding all its gates, and
+    /// without copying them twice.
+    pub(crate) fn decode_window(&mut self, records: &[u8], out: &mut [Gate]) -> Result<usize, DecodeError> {
+        let mut window = Window { out, filled: 0 };
+        let decoded = self.decode_to(records, &mut window);
+        self.taken += window.filled;
+        decoded.map(|()| window.filled)
     }
 
     /// Reads the claimed number of gate records from `r`: whole records are
@@ -606,24 +606,34 @@ impl GateDecoder {
         Ok(())
     }
 
-    /// Decodes whole records (`records.len()` is a multiple of 13), checking
-    /// each gate as [`Circuit::new`] does.
+    /// Decodes whole records (`records.len()` is a multiple of 13) onto the
+    /// list, checking each gate as [`Circuit::new`] does.
     pub(crate) fn decode(&mut self, records: &[u8]) -> Result<(), DecodeError> {
-        let (records, _) = records.as_chunks::<GATE_BYTES>();
         let start = self.list.len();
-        if start + records.len() > self.list.capacity() {
+        let more = records.len() / GATE_BYTES;
+        if start + more > self.list.capacity() {
             // Grow geometrically, but never past the claimed count: an
             // honest encoding ends with capacity == length.
-            let want = (start + records.len()).max(2 * self.list.capacity()).max(GATES_AHEAD);
+            let want = (start + more).max(2 * self.list.capacity()).max(GATES_AHEAD);
             let claimed = usize::try_from(self.claimed).unwrap_or(usize::MAX);
-            let want = want.min(claimed).max(start + records.len());
+            let want = want.min(claimed).max(start + more);
             self.list.reserve_exact(want - start);
         }
+        let mut list = std::mem::take(&mut self.list);
+        let decoded = self.decode_to(records, &mut list);
+        self.list = list;
+        decoded
+    }
+
+    /// Decodes and checks whole records into `sink`, whose first gate is
+    /// gate `self.taken` (for the indices in errors).
+    fn decode_to(&mut self, records: &[u8], sink: &mut impl GateSink) -> Result<(), DecodeError> {
+        let (records, _) = records.as_chunks::<GATE_BYTES>();
         let Defined { below, bits } = &mut self.defined;
         let (records, bits) = match bits {
             Some(bits) => (records, bits),
             None => {
-                let done = decode_in_order(records, self.num_wires, below, &mut self.list);
+                let done = decode_in_order(records, self.num_wires, below, sink);
                 if done == records.len() {
                     return Ok(());
                 }
@@ -633,13 +643,66 @@ impl GateDecoder {
                 (&records[done..], bits.insert(bits_below(*below, self.num_wires)))
             }
         };
-        decode_batch(records, self.num_wires, bits, &mut self.list).map_err(|i| {
+        decode_batch(records, self.num_wires, bits, sink).map_err(|i| {
             let r = &records[i];
             let (tag, a, b, out) = (r[0], word(r, 1), word(r, 5), word(r, 9));
             // decode_batch stopped at this gate because a check fails.
-            check(self.taken + self.list.len(), tag, a, b, out, self.num_wires, &self.defined)
+            check(self.taken + sink.filled(), tag, a, b, out, self.num_wires, &self.defined)
                 .unwrap_or(DecodeError::BadTag { what: "gate kind", tag })
         })
+    }
+}
+
+/// Where decoded gates go: the growing list of a circuit read whole, or a
+/// caller's window ([`GateDecoder::decode_window`]).
+trait GateSink {
+    /// Gates put so far.
+    fn filled(&self) -> usize;
+    fn put(&mut self, gate: Gate);
+    /// Puts the gates of `records` (whose tags are at most 2).
+    fn put_records(&mut self, records: &[[u8; GATE_BYTES]]);
+}
+
+impl GateSink for Vec<Gate> {
+    fn filled(&self) -> usize {
+        self.len()
+    }
+
+    #[inline(always)]
+    fn put(&mut self, gate: Gate) {
+        self.push(gate);
+    }
+
+    #[inline(always)]
+    fn put_records(&mut self, records: &[[u8; GATE_BYTES]]) {
+        // `extend` over a mapped slice knows its length: one capacity check.
+        self.extend(records.iter().map(gate_of));
+    }
+}
+
+/// A caller's slice, filled from its start; it holds every gate put.
+struct Window<'a> {
+    out: &'a mut [Gate],
+    filled: usize,
+}
+
+impl GateSink for Window<'_> {
+    fn filled(&self) -> usize {
+        self.filled
+    }
+
+    #[inline(always)]
+    fn put(&mut self, gate: Gate) {
+        self.out[self.filled] = gate;
+        self.filled += 1;
+    }
+
+    #[inline(always)]
+    fn put_records(&mut self, records: &[[u8; GATE_BYTES]]) {
+        for (g, r) in self.out[self.filled..][..records.len()].iter_mut().zip(records) {
+            *g = gate_of(r);
+        }
+        self.filled += records.len();
     }
 }
 
@@ -655,11 +718,11 @@ const IN_ORDER_BLOCK: usize = 64;
 /// below its output and writes `*next < n` (which is not a constant, as
 /// the inputs come first). A block of [`IN_ORDER_BLOCK`] records is
 /// checked by one loop with no exit, whose body has no branch, then copied
-/// by a second with no capacity check per gate (`extend` over a mapped
-/// slice knows its length); a block with a failing gate is redone one gate
-/// at a time up to it.
+/// by a second with one capacity or bounds check per block
+/// ([`GateSink::put_records`]); a block with a failing gate is redone one
+/// gate at a time up to it.
 #[inline(never)]
-fn decode_in_order(records: &[[u8; GATE_BYTES]], n: u32, next: &mut u32, list: &mut Vec<Gate>) -> usize {
+fn decode_in_order(records: &[[u8; GATE_BYTES]], n: u32, next: &mut u32, sink: &mut impl GateSink) -> usize {
     let fine = |r: &[u8; GATE_BYTES], out_wanted: u64| {
         let (tag, a, b, out) = (r[0], word(r, 1), word(r, 5), word(r, 9));
         // `&` rather than `&&`: no branch per condition.
@@ -675,7 +738,7 @@ fn decode_in_order(records: &[[u8; GATE_BYTES]], n: u32, next: &mut u32, list: &
         if !block.iter().zip(first..).fold(true, |ok, (r, want)| ok & fine(r, want)) {
             break;
         }
-        list.extend(block.iter().map(gate_of));
+        sink.put_records(block);
         // Every output was below n, a u32.
         *next += block.len() as u32;
         done += block.len();
@@ -684,7 +747,7 @@ fn decode_in_order(records: &[[u8; GATE_BYTES]], n: u32, next: &mut u32, list: &
         if !fine(r, u64::from(*next)) {
             break;
         }
-        list.push(gate_of(r));
+        sink.put(gate_of(r));
         *next += 1;
         done += 1;
     }
@@ -713,7 +776,7 @@ fn decode_batch(
     records: &[[u8; GATE_BYTES]],
     n: u32,
     defined: &mut [u64],
-    list: &mut Vec<Gate>,
+    sink: &mut impl GateSink,
 ) -> Result<(), usize> {
     for (i, record) in records.iter().enumerate() {
         let (tag, a, b, out) = (record[0], word(record, 1), word(record, 5), word(record, 9));
@@ -731,7 +794,7 @@ fn decode_batch(
         if let Some(bits) = defined.get_mut((out >> 6) as usize) {
             *bits |= 1 << (out & 63);
         }
-        list.push(Gate {
+        sink.put(Gate {
             a: WireId::new(a),
             b: WireId::new(b),
             out: WireId::new(out),

@@ -191,9 +191,8 @@ impl GateFile {
             return n;
         }
         scan.hasher.update(&scan.bytes);
-        match scan.decoder.decode(&scan.bytes) {
-            Ok(()) => {
-                let taken = scan.decoder.take_into(out);
+        match scan.decoder.decode_window(&scan.bytes, out) {
+            Ok(taken) => {
                 scan.next += taken as u64;
                 taken
             }
