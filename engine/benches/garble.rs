@@ -203,6 +203,20 @@ fn bench_circuits(c: &mut Criterion) {
         let instance_plan = Plan::repeated(&Repeated::new(&body, 1)).expect("plan");
         bench_case(c, &Case { name: "wide_2^24", plan, instance_plan, instances: 1, intra: true });
     }
+    if want("chained_aes") {
+        // 64 chained AES-128 (2.35 M gates, 410 k ANDs) as `garblet run`
+        // plans a large circuit: renamed, so the free gates of a level come
+        // from several dependent chains.
+        let chained =
+            garblet_engine::circuits::compose::chain(&aes_circuit(), 64, "key", "plaintext", "ciphertext")
+                .expect("AES chains");
+        let plan = Plan::renamed(chained.clone()).expect("plan");
+        let instance_plan = Plan::renamed(chained).expect("plan");
+        bench_case(
+            c,
+            &Case { name: "chained_aes_x64_renamed", plan, instance_plan, instances: 1, intra: true },
+        );
+    }
     if want("chain") {
         let body = workloads::and_chain().expect("valid chain");
         // 63 ANDs per repetition; 2^22 ANDs in all, one long dependent chain.

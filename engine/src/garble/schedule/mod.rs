@@ -80,7 +80,9 @@ use rename::{rename_all, RenameFacts, Renamer};
 use window::WindowCompiler;
 
 /// Default window: gates scheduled together. Measured on the AES-128 and
-/// wide benchmarks (see `BENCHMARKS.md`).
+/// wide benchmarks (see `BENCHMARKS.md`). Part of the protocol: the AND
+/// gates are numbered in the schedule's order, which the window fixes, so
+/// every plan kind of a session uses this window on both sides.
 pub const DEFAULT_WINDOW_GATES: usize = 1 << 16;
 
 /// Windows a streaming plan schedules ahead of the run.
@@ -230,7 +232,9 @@ impl<'s> Plan<'s> {
         Plan::compile_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::compile`] with another window size (in gates).
+    /// [`Plan::compile`] with another window size (in gates). The window fixes the
+    /// order of the AND gates, so both parties must plan with the same one
+    /// (`docs/PROTOCOL.md`, Garbled tables).
     pub fn compile_with_window(
         source: &dyn GateSource,
         window_gates: usize,
@@ -259,7 +263,9 @@ impl<'s> Plan<'s> {
         Plan::streaming_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::streaming`] with another window size (in gates).
+    /// [`Plan::streaming`] with another window size (in gates). The window fixes the
+    /// order of the AND gates, so both parties must plan with the same one
+    /// (`docs/PROTOCOL.md`, Garbled tables).
     pub fn streaming_with_window(
         source: &'s dyn GateSource,
         window_gates: usize,
@@ -290,7 +296,9 @@ impl<'s> Plan<'s> {
         Plan::pipelined_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::pipelined`] with another window size (in gates).
+    /// [`Plan::pipelined`] with another window size (in gates). The window fixes the
+    /// order of the AND gates, so both parties must plan with the same one
+    /// (`docs/PROTOCOL.md`, Garbled tables).
     pub fn pipelined_with_window(
         source: &'s dyn GateSource,
         window_gates: usize,
@@ -340,7 +348,9 @@ impl<'s> Plan<'s> {
         Plan::renamed_with_window(circuit, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::renamed`] with another window size (in gates).
+    /// [`Plan::renamed`] with another window size (in gates). The window fixes the
+    /// order of the AND gates, so both parties must plan with the same one
+    /// (`docs/PROTOCOL.md`, Garbled tables).
     pub fn renamed_with_window(circuit: Circuit, window_gates: usize) -> Result<Plan<'static>, PlanError> {
         let window_gates = window_gates.min(circuit.gates().len().max(1));
         check_shape(&circuit, window_gates)?;
@@ -391,7 +401,9 @@ impl<'s> Plan<'s> {
         Plan::renamed_from_source_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::renamed_from_source`] with another window size (in gates).
+    /// [`Plan::renamed_from_source`] with another window size (in gates). The window fixes the
+    /// order of the AND gates, so both parties must plan with the same one
+    /// (`docs/PROTOCOL.md`, Garbled tables).
     pub fn renamed_from_source_with_window(
         source: &dyn GateSource,
         window_gates: usize,
@@ -445,7 +457,9 @@ impl<'s> Plan<'s> {
         Plan::looped_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::looped`] with another window size (in gates).
+    /// [`Plan::looped`] with another window size (in gates). The window fixes the
+    /// order of the AND gates, so both parties must plan with the same one
+    /// (`docs/PROTOCOL.md`, Garbled tables).
     pub fn looped_with_window(
         source: &LoopedCircuit,
         window_gates: usize,
@@ -541,7 +555,9 @@ impl<'s> Plan<'s> {
         Plan::repeated_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::repeated`] with another window size (in gates).
+    /// [`Plan::repeated`] with another window size (in gates). The window fixes the
+    /// order of the AND gates, so both parties must plan with the same one
+    /// (`docs/PROTOCOL.md`, Garbled tables).
     pub fn repeated_with_window(source: &Repeated, window_gates: usize) -> Result<Plan<'static>, PlanError> {
         check_shape(source, window_gates)?;
         let body_len = source.body().len().max(1);
