@@ -846,12 +846,13 @@ fn check(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Builder;
 
-    /// A small circuit with two inputs, a few hundred gates and two outputs.
-    fn sample() -> Circuit {
+    /// A small circuit with two inputs, a few hundred gates and two
+    /// outputs, in wire order (also `gate_file.rs`'s sample).
+    pub(crate) fn sample() -> Circuit {
         let mut b = Builder::new();
         let x = b.input("x", Party::Garbler, 16).unwrap();
         let y = b.input("y", Party::Evaluator, 16).unwrap();

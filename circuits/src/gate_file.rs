@@ -274,22 +274,10 @@ impl Scan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::canonical::tests::sample;
     use crate::canonical::{read_file, write_file};
-    use crate::{Builder, InputSpec};
+    use crate::InputSpec;
     use garblet_testkit::TempPath;
-
-    /// A circuit of a few thousand gates, in wire order, with two inputs
-    /// and two outputs.
-    fn sample() -> Circuit {
-        let mut b = Builder::new();
-        let x = b.input("x", Party::Garbler, 16).unwrap();
-        let y = b.input("y", Party::Evaluator, 16).unwrap();
-        let p = b.mul(&x, &y);
-        let s = b.add(&x, &y);
-        b.output("product", Visibility::Both, p).unwrap();
-        b.output("sum", Visibility::Evaluator, s).unwrap();
-        b.finish().unwrap()
-    }
 
     fn written(c: &Circuit) -> TempPath {
         let path = TempPath::new("gates.gbc");
