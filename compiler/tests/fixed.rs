@@ -366,12 +366,17 @@ fn ty(signed: bool, int_bits: u32, frac_bits: u32) -> Type {
 /// The reference for reading decimals, worked out here with big integers:
 /// the bits of `±digits × 10^exp10` rounded to the nearest multiple of
 /// 2^-f (ties to even) in a format of `width` bits, `None` out of range;
-/// and whether the exact value lies within 2 % of a unit below a half.
+/// and whether the exact value lies within 5 % of a unit below a half.
 ///
 /// `fixed` 1.30's `FromStr` rounds some of those up, though it documents
 /// round-to-nearest: `"0.0631027".parse::<I16F16>()` is 4136 × 2^-16, but
 /// 0.0631027 × 2^16 = 4135.4985…; about 3 in 10,000 decimals of 8 to 10
-/// digits meet this (found by `ties_and_exponents_read_as_from_str`). The
+/// digits meet this (found by `ties_and_exponents_read_as_from_str`). With
+/// 8 fraction bits the slip is wider: `"0.3417".parse::<U8F8>()` is 88 ×
+/// 2^-8, but 0.3417 × 2^8 = 87.4752 (found by `reads_u8f8`); a pass over
+/// every decimal of 1 to 6 fraction digits in `U8F8` and `I0F8` found no
+/// slip further than that from the half (0.4752 of a unit, at `0.0292`),
+/// and 300,000 random ones of 7 to 22 digits in `U8F8` none at all. The
 /// compiler rounds correctly; the tests below accept `fixed`'s answer
 /// there only when it is one unit up from the correct one.
 fn nearest(
@@ -392,7 +397,7 @@ fn nearest(
     let (q, r) = (&num / &den, &num % &den);
     let twice: BigUint = r << 1u32;
     let up = twice > den || (twice == den && q.bit(0));
-    let near_tie = twice < den && twice * 100u32 >= &den * 98u32;
+    let near_tie = twice < den && twice * 100u32 >= &den * 95u32;
     let magnitude = q + u32::from(up);
     let max = if signed {
         (BigUint::from(1u32) << (width - 1)) - u32::from(!negative)
@@ -449,6 +454,24 @@ macro_rules! read_like_from_str {
             }
         }
     };
+}
+
+/// Where `fixed` slips furthest from the half (see `nearest`), the
+/// compiler still reads the nearest value.
+#[test]
+fn reads_the_nearest_where_fixed_slips() {
+    for (text, bits) in [("0.3417", 87), ("0.0292", 7), ("-0.0292", -7)] {
+        let (signed, want) = if bits < 0 {
+            (true, out(I0F8::from_bits(bits as i8)))
+        } else {
+            (false, out(U8F8::from_bits(bits as u16)))
+        };
+        let t = if signed { ty(true, 0, 8) } else { ty(false, 8, 8) };
+        assert_eq!(t.decode(&t.encode(&json!(text)).unwrap()), want, "{text}");
+        let width = if signed { 8 } else { 16 };
+        let digits = text.trim_start_matches('-').trim_start_matches("0.");
+        assert_eq!(nearest(bits < 0, digits, -4, signed, width, 8).0, Some(bits as i128 as u128));
+    }
 }
 
 read_like_from_str!(reads_i16f16, I16F16, true, 16, 16);
