@@ -82,7 +82,8 @@ use window::WindowCompiler;
 /// Default window: gates scheduled together. Measured on the AES-128 and
 /// wide benchmarks (see `BENCHMARKS.md`). Part of the protocol: the AND
 /// gates are numbered in the schedule's order, which the window fixes, so
-/// every plan kind of a session uses this window on both sides.
+/// every plan kind of a session uses this window on both sides
+/// (`docs/PROTOCOL.md`, Garbled tables).
 pub const DEFAULT_WINDOW_GATES: usize = 1 << 16;
 
 /// Windows a streaming plan schedules ahead of the run.
@@ -232,9 +233,8 @@ impl<'s> Plan<'s> {
         Plan::compile_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::compile`] with another window size (in gates). The window fixes the
-    /// order of the AND gates, so both parties must plan with the same one
-    /// (`docs/PROTOCOL.md`, Garbled tables).
+    /// [`Plan::compile`] with another window size (in gates); both parties
+    /// must use the same one (see [`DEFAULT_WINDOW_GATES`]).
     pub fn compile_with_window(
         source: &dyn GateSource,
         window_gates: usize,
@@ -263,9 +263,8 @@ impl<'s> Plan<'s> {
         Plan::streaming_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::streaming`] with another window size (in gates). The window fixes the
-    /// order of the AND gates, so both parties must plan with the same one
-    /// (`docs/PROTOCOL.md`, Garbled tables).
+    /// [`Plan::streaming`] with another window size (in gates); both parties
+    /// must use the same one (see [`DEFAULT_WINDOW_GATES`]).
     pub fn streaming_with_window(
         source: &'s dyn GateSource,
         window_gates: usize,
@@ -296,9 +295,8 @@ impl<'s> Plan<'s> {
         Plan::pipelined_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::pipelined`] with another window size (in gates). The window fixes the
-    /// order of the AND gates, so both parties must plan with the same one
-    /// (`docs/PROTOCOL.md`, Garbled tables).
+    /// [`Plan::pipelined`] with another window size (in gates); both parties
+    /// must use the same one (see [`DEFAULT_WINDOW_GATES`]).
     pub fn pipelined_with_window(
         source: &'s dyn GateSource,
         window_gates: usize,
@@ -348,9 +346,8 @@ impl<'s> Plan<'s> {
         Plan::renamed_with_window(circuit, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::renamed`] with another window size (in gates). The window fixes the
-    /// order of the AND gates, so both parties must plan with the same one
-    /// (`docs/PROTOCOL.md`, Garbled tables).
+    /// [`Plan::renamed`] with another window size (in gates); both parties
+    /// must use the same one (see [`DEFAULT_WINDOW_GATES`]).
     pub fn renamed_with_window(circuit: Circuit, window_gates: usize) -> Result<Plan<'static>, PlanError> {
         let window_gates = window_gates.min(circuit.gates().len().max(1));
         check_shape(&circuit, window_gates)?;
@@ -401,9 +398,8 @@ impl<'s> Plan<'s> {
         Plan::renamed_from_source_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::renamed_from_source`] with another window size (in gates). The window fixes the
-    /// order of the AND gates, so both parties must plan with the same one
-    /// (`docs/PROTOCOL.md`, Garbled tables).
+    /// [`Plan::renamed_from_source`] with another window size (in gates); both parties
+    /// must use the same one (see [`DEFAULT_WINDOW_GATES`]).
     pub fn renamed_from_source_with_window(
         source: &dyn GateSource,
         window_gates: usize,
@@ -457,9 +453,8 @@ impl<'s> Plan<'s> {
         Plan::looped_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::looped`] with another window size (in gates). The window fixes the
-    /// order of the AND gates, so both parties must plan with the same one
-    /// (`docs/PROTOCOL.md`, Garbled tables).
+    /// [`Plan::looped`] with another window size (in gates); both parties
+    /// must use the same one (see [`DEFAULT_WINDOW_GATES`]).
     pub fn looped_with_window(
         source: &LoopedCircuit,
         window_gates: usize,
@@ -555,9 +550,8 @@ impl<'s> Plan<'s> {
         Plan::repeated_with_window(source, DEFAULT_WINDOW_GATES)
     }
 
-    /// [`Plan::repeated`] with another window size (in gates). The window fixes the
-    /// order of the AND gates, so both parties must plan with the same one
-    /// (`docs/PROTOCOL.md`, Garbled tables).
+    /// [`Plan::repeated`] with another window size (in gates); both parties
+    /// must use the same one (see [`DEFAULT_WINDOW_GATES`]).
     pub fn repeated_with_window(source: &Repeated, window_gates: usize) -> Result<Plan<'static>, PlanError> {
         check_shape(source, window_gates)?;
         let body_len = source.body().len().max(1);
