@@ -7,13 +7,13 @@
 use super::dualex::{self, Prepared};
 use super::hello::{self, Hello, Link};
 use super::returned_outputs::LabelHash;
-use super::steps;
+use super::steps::{self, Labels};
 use super::tests::dualex_pair;
 use super::wire::{TAG_OUTPUT_LABELS, TAG_TABLES};
 use super::*;
 use crate::block::Block;
 use crate::channel::{memory_pair, ChannelError, MemoryChannel};
-use crate::garble::{Encoder, Garbler, OutputDecodeError, ThreeHalves};
+use crate::garble::{ActiveLabel, Encoder, Garbler, OutputDecodeError, ThreeHalves};
 use crate::ot::{
     CheckBinding, MaliciousReceiver, OtError, OtExtReceiver, OtExtSender, SemiHonest, SoftSpokenReceiver,
 };
@@ -89,8 +89,8 @@ fn cheating_evaluator(
     let peer = hello::exchange(ch, &ours)?;
     let session_id = hello::session_id(&ours, &peer);
     let own = if flips.is_empty() {
-        steps::ot_receive_labels(ch, &config, &mut prg, own_bits, steps::OtStart::new(&session_id, None))?
-            .to_vec()
+        let ot = steps::OtStart::new(&session_id, None);
+        steps::ot_receive_labels(ch, &config, &mut prg, own_bits, program.total_input_bits(), ot)?
     } else {
         // The session's binding: the check sees this receiver's real
         // transcript, and fails on the flips alone.
@@ -110,9 +110,9 @@ fn cheating_evaluator(
                 ot.receive_correlated(ch, own_bits, &mut own)?;
             }
         }
-        own
+        Labels(own.into_iter().map(ActiveLabel::from_block).collect())
     };
-    let labels = steps::receive_garbler_labels(ch, program, Party::Garbler, &own)?;
+    let labels = steps::receive_garbler_labels(ch, program, Party::Garbler, own)?;
     let out = steps::receive_tables(ch, config.scheme, program, &labels, None)?;
     steps::receive_decoder(ch, &out, &program.visible_ranges(Party::Evaluator))?;
     steps::check_transcript(ch)?;
@@ -447,12 +447,12 @@ fn cheating_garble(
     {
         let delta = Delta::random(prg);
         let ot = steps::OtStart::new(session_id, None);
-        let mut from_ot =
-            steps::ot_send_labels(ch, config, prg, &delta, program.input_bits_of(gp.peer()), ot)?;
+        let (mut from_ot, _state) =
+            steps::ot_send_labels(ch, config, prg, &delta, (program, gp), ot)?.into_parts();
         if let Cheat::WrongOtLabel { bit } = cheat {
-            from_ot.zero[bit] ^= Block::new(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
+            from_ot[bit] ^= Block::new(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
         }
-        let zero = steps::input_zero_labels(program, gp, prg, &from_ot.zero);
+        let zero = steps::input_zero_labels(program, gp, prg, from_ot);
         let mut bits = own_bits.to_vec();
         if let Cheat::WrongOwnLabel { bit } = cheat {
             bits[bit] ^= true;

@@ -375,15 +375,27 @@ impl<'p> SessionProgram<'p> {
         }
     }
 
-    /// The program's input bits (indices in wire order) that run `k` reads.
-    pub(crate) fn instance_inputs(&self, k: u64) -> Vec<usize> {
+    /// The labels of the program's input bits (`all`, in wire order) that
+    /// run `k` reads: the shared bits, then run `k`'s own. A single run
+    /// reads every input (see [`SessionProgram::is_single_run`]: its labels
+    /// are then used where they are, not gathered).
+    pub(crate) fn instance_labels<T: Copy>(&self, k: u64, all: &[T]) -> Vec<T> {
         match self.shape {
-            Shape::Single => (0..self.total_input_bits()).collect(),
+            Shape::Single => all.to_vec(),
             Shape::Batch { shared_bits, own_bits, .. } => {
                 let first = shared_bits + k as usize * own_bits;
-                (0..shared_bits).chain(first..first + own_bits).collect()
+                let mut labels = Vec::with_capacity(shared_bits + own_bits);
+                labels.extend_from_slice(&all[..shared_bits]);
+                labels.extend_from_slice(&all[first..first + own_bits]);
+                labels
             }
         }
+    }
+
+    /// Whether the program is one run of its plan, which reads every input
+    /// bit in wire order.
+    pub(crate) fn is_single_run(&self) -> bool {
+        matches!(self.shape, Shape::Single)
     }
 
     /// The first AND index (tweak range) of run `k`.
