@@ -16,7 +16,6 @@
 mod identity;
 mod tcp;
 mod tls;
-mod write_behind;
 
 pub use identity::{verify_signature, Fingerprint, Identity, SIGNATURE_PREFIX};
 pub use tcp::{

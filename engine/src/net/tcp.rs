@@ -3,10 +3,9 @@
 //! (the other party may start a few seconds later), and read/write timeouts
 //! so that a vanished peer is an error, not a hang.
 
-use super::write_behind::{WriteBehind, WRITE_BEHIND_MIN};
 use super::NetError;
 use std::fmt;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -177,10 +176,6 @@ pub(super) const FIRST_BYTES: usize = 16;
 /// run for several timeouts. Here the first timeout is final: the socket is
 /// shut down, and every later read or write fails at once with the same
 /// [`Stalled`] error.
-///
-/// A bulk write (64 KiB or more) hands the sending to a thread of its own
-/// from then on (`write_behind.rs`: the caller garbles while the kernel
-/// sends), under the same rules.
 #[derive(Debug)]
 pub struct TimedStream {
     tcp: TcpStream,
@@ -191,11 +186,6 @@ pub struct TimedStream {
     trickle: Option<(Instant, usize)>,
     first: [u8; FIRST_BYTES],
     first_len: usize,
-    /// The writer thread, once a bulk write started it.
-    behind: Option<WriteBehind>,
-    /// Why the writer thread stopped, when it was not a stall (then
-    /// `stalled` says it): every later call fails with this kind.
-    broken: Option<io::ErrorKind>,
 }
 
 /// Below this much accepted data per I/O timeout, a writer counts as
@@ -217,8 +207,6 @@ impl TimedStream {
             trickle: None,
             first: [0; FIRST_BYTES],
             first_len: 0,
-            behind: None,
-            broken: None,
         })
     }
 
@@ -227,10 +215,6 @@ impl TimedStream {
     /// yet authenticated, so that a peer that trickles one byte at a time
     /// cannot hold the listener.
     pub fn set_deadline(&mut self, within: Option<Duration>) -> io::Result<()> {
-        // Sends under a deadline are made here, not by a writer thread.
-        if let Some(mut behind) = self.behind.take() {
-            behind.drain().map_err(|f| self.adopt(f))?;
-        }
         self.deadline = within.map(|w| (Instant::now() + w, w));
         if within.is_none() {
             self.tcp.set_read_timeout(Some(self.io_timeout))?;
@@ -255,16 +239,10 @@ impl TimedStream {
     }
 
     /// Sets the socket timeout for the next call; `Err` once the deadline
-    /// has passed or the stream is dead (here or in the writer thread).
+    /// has passed or the stream is dead.
     fn arm(&mut self, direction: StallDirection) -> io::Result<()> {
-        if let Some(failure) = self.behind.as_mut().and_then(WriteBehind::poll_failure) {
-            return Err(self.adopt(failure));
-        }
         if let Some(s) = self.stalled {
             return Err(io::Error::new(io::ErrorKind::TimedOut, s));
-        }
-        if let Some(kind) = self.broken {
-            return Err(io::Error::from(kind));
         }
         if let Some((at, _)) = self.deadline {
             let left = at.saturating_duration_since(Instant::now());
@@ -292,65 +270,6 @@ impl TimedStream {
         self.stalled = Some(s);
         let _ = self.tcp.shutdown(Shutdown::Both);
         io::Error::new(io::ErrorKind::TimedOut, s)
-    }
-
-    /// Takes on the writer thread's failure as this stream's own: its
-    /// stall, or its error's kind, is final here too.
-    fn adopt(&mut self, (error, stalled): (io::Error, Option<Stalled>)) -> io::Error {
-        self.behind = None;
-        match stalled {
-            Some(s) => {
-                self.stalled = Some(s);
-                io::Error::new(io::ErrorKind::TimedOut, s)
-            }
-            None => {
-                self.broken = Some(error.kind());
-                error
-            }
-        }
-    }
-
-    /// Sends `bufs` (`len` bytes) through the writer thread if one runs or
-    /// this is a bulk write that starts it: `None` if not, and the caller
-    /// sends them itself.
-    fn write_behind(&mut self, bufs: &[IoSlice<'_>], len: usize) -> Option<io::Result<usize>> {
-        if self.behind.is_none() {
-            if len < WRITE_BEHIND_MIN || self.deadline.is_some() {
-                return None;
-            }
-            if let Err(e) = self.arm(StallDirection::Sending) {
-                return Some(Err(e));
-            }
-            let started = self
-                .tcp
-                .try_clone()
-                .and_then(|tcp| TimedStream::new(tcp, self.io_timeout))
-                .and_then(WriteBehind::start);
-            match started {
-                Ok(behind) => self.behind = Some(behind),
-                // No thread to be had: send here, as before.
-                Err(_) => return None,
-            }
-        }
-        if let Err(e) = self.arm(StallDirection::Sending) {
-            return Some(Err(e));
-        }
-        let behind = self.behind.as_mut()?;
-        Some(behind.push(bufs).map_err(|f| self.adopt(f)))
-    }
-
-    /// All of `buf`, sent from this thread whatever its size (the writer
-    /// thread's sends: it must not start a writer of its own).
-    pub(super) fn write_all_here(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.send_with(buf.len(), |tcp| tcp.write(buf)) {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(n) => buf = &buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
     }
 
     fn check<T>(&mut self, r: io::Result<T>, direction: StallDirection) -> io::Result<T> {
@@ -420,29 +339,18 @@ impl TimedStream {
 
 impl Write for TimedStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(r) = self.write_behind(&[IoSlice::new(buf)], buf.len()) {
-            return r;
-        }
         self.send_with(buf.len(), |tcp| tcp.write(buf))
     }
 
     /// One `writev` for all of `bufs` (TLS hands over its queued records at
     /// once; without this, each record would be its own system call), under
     /// the same timeout, deadline and trickle rule as [`Write::write`].
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         let len = bufs.iter().map(|b| b.len()).sum();
-        if let Some(r) = self.write_behind(bufs, len) {
-            return r;
-        }
         self.send_with(len, |tcp| tcp.write_vectored(bufs))
     }
 
-    /// Returns once everything written has been handed to the kernel (by
-    /// the writer thread, if one runs).
     fn flush(&mut self) -> io::Result<()> {
-        if let Some(behind) = self.behind.as_mut() {
-            behind.drain().map_err(|f| self.adopt(f))?;
-        }
         self.arm(StallDirection::Sending)?;
         let r = self.tcp.flush();
         self.check(r, StallDirection::Sending)
@@ -515,7 +423,7 @@ mod tests {
         let mut err = None;
         // Far more than any socket buffer holds: the writes must stall.
         for _ in 0..10_000 {
-            let bufs = [IoSlice::new(&chunk), IoSlice::new(&chunk[..1000])];
+            let bufs = [io::IoSlice::new(&chunk), io::IoSlice::new(&chunk[..1000])];
             if let Err(e) = ours.write_vectored(&bufs) {
                 err = Some(e);
                 break;
@@ -525,80 +433,12 @@ mod tests {
         let stalled = Stalled::find(&err).copied().expect("a Stalled error");
         assert_eq!(stalled.direction, StallDirection::Sending);
         // The first stall is final, for plain and vectored writes alike.
-        for e in
-            [ours.write_vectored(&[IoSlice::new(&chunk)]).unwrap_err(), ours.read(&mut [0u8; 4]).unwrap_err()]
-        {
+        for e in [
+            ours.write_vectored(&[io::IoSlice::new(&chunk)]).unwrap_err(),
+            ours.read(&mut [0u8; 4]).unwrap_err(),
+        ] {
             assert_eq!(Stalled::find(&e).copied(), Some(stalled));
         }
-    }
-
-    /// Bytes `start..start + len` of a pattern no two nearby offsets share.
-    fn pattern(start: usize, len: usize) -> Vec<u8> {
-        (start..start + len)
-            .map(|i| (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes()[7])
-            .collect()
-    }
-
-    #[test]
-    fn bulk_writes_go_through_a_writer_thread_and_arrive_whole_and_in_order() {
-        let (mut ours, mut peer) = pair(Duration::from_secs(20));
-        // Small writes before, between and after bulk ones (plain and
-        // vectored, longer than one queued buffer), then a flush.
-        let sizes = [10, 3 << 20, 7, WRITE_BEHIND_MIN, 1, 5 << 20, 100];
-        let total: usize = sizes.iter().sum();
-        let reader = std::thread::spawn(move || {
-            let mut got = vec![0u8; total];
-            peer.read_exact(&mut got).unwrap();
-            // Nothing more than was written.
-            assert_eq!(peer.read(&mut [0u8; 1]).unwrap(), 0);
-            got
-        });
-        let mut at = 0;
-        for (k, &n) in sizes.iter().enumerate() {
-            let data = pattern(at, n);
-            if k == 5 {
-                let (a, b) = data.split_at(n / 3);
-                let mut bufs = [IoSlice::new(a), IoSlice::new(b)];
-                let mut bufs = &mut bufs[..];
-                while !bufs.is_empty() {
-                    let took = ours.write_vectored(bufs).unwrap();
-                    IoSlice::advance_slices(&mut bufs, took);
-                }
-            } else {
-                ours.write_all(&data).unwrap();
-            }
-            at += n;
-            if k == 0 {
-                assert!(ours.behind.is_none(), "a small write is sent in place");
-            }
-            if k == 1 {
-                assert!(ours.behind.is_some(), "a bulk write starts the writer thread");
-            }
-        }
-        ours.flush().unwrap();
-        drop(ours);
-        assert!(reader.join().unwrap() == pattern(0, total), "bytes altered, lost or reordered");
-    }
-
-    #[test]
-    fn a_closed_peer_fails_the_writer_thread_and_every_later_call() {
-        let (mut ours, peer) = pair(Duration::from_secs(20));
-        drop(peer);
-        let chunk = vec![0u8; 1 << 20];
-        let start = Instant::now();
-        let err = loop {
-            if let Err(e) = ours.write_all(&chunk).and_then(|()| ours.flush()) {
-                break e;
-            }
-            assert!(start.elapsed() < Duration::from_secs(10), "writes to a closed peer never failed");
-        };
-        assert!(super::super::is_closed(err.kind()), "{err:?}");
-        // Final: later writes, flushes and reads fail at once.
-        let again = Instant::now();
-        assert!(super::super::is_closed(ours.write(&chunk).unwrap_err().kind()));
-        assert!(ours.flush().is_err());
-        assert!(ours.read(&mut [0u8; 4]).is_err());
-        assert!(again.elapsed() < Duration::from_millis(100));
     }
 
     #[test]
