@@ -32,7 +32,7 @@
 //! faults cost about as much as the rest of decoding (issue 15). So the
 //! list is allocated once, at its final size when the input's length
 //! allows (no regrowth), and a file whose gates write their wires in order
-//! is checked with comparisons instead of a bit per wire ([`Defined`]).
+//! is checked with comparisons instead of a bit per wire (`Defined`).
 
 use crate::circuit::{
     Circuit, CircuitError, Gate, GateKind, Input, InputSpec, Output, Party, Visibility, WireId,
@@ -187,7 +187,7 @@ impl Circuit {
 
     /// blake3 of the canonical encoding, computed without materialising it.
     ///
-    /// The gates are encoded a chunk of [`DIGEST_CHUNK`] at a time and each
+    /// The gates are encoded a chunk of `DIGEST_CHUNK` at a time and each
     /// chunk hashed on every core (blake3's `update_rayon`; the same hash
     /// as one thread's): for a 57 M-gate circuit the digest is most of what
     /// a run does before planning.

@@ -8,7 +8,7 @@ use std::io::{self, Read};
 
 use rayon::prelude::*;
 
-use crate::block::Block;
+use crate::block::{wipe, Block};
 
 use super::error::GarbledEvalError;
 use super::half_gates::HalfGates;
@@ -192,9 +192,35 @@ impl<G: GarblingScheme> Evaluator<G> {
         let mut run = self.cache.take(plan);
         let mut tables =
             CopiedTables { reader: source, buf: std::mem::take(&mut run.material), len: 0, offset: 0 };
-        let result = self.evaluate_run(plan, inputs, &mut run, &mut tables);
+        let result = self.evaluate_run(plan, Some(inputs), &mut run, &mut tables);
         run.material = tables.buf;
         self.finish_run(run, result)
+    }
+
+    /// [`Evaluator::evaluate`], taking the input labels: if they were
+    /// allocated with room for the run's label file (the session's are;
+    /// see `garble::label_file_len`), the run takes them over as its file
+    /// in place, instead of a copy into a new one. The outputs are those of
+    /// [`Evaluator::evaluate`]; the labels are wiped with the run.
+    pub fn evaluate_taking<R: Read>(
+        &self,
+        plan: &Plan<'_>,
+        inputs: Vec<ActiveLabel>,
+        source: R,
+    ) -> Result<Vec<ActiveLabel>, GarbledEvalError> {
+        match Run::from_inputs(plan, bytemuck::allocation::cast_vec(inputs)) {
+            Ok(mut run) => {
+                let mut tables = CopiedTables { reader: source, buf: Vec::new(), len: 0, offset: 0 };
+                let result = self.evaluate_run(plan, None, &mut run, &mut tables);
+                run.material = tables.buf;
+                self.finish_run(run, result)
+            }
+            Err(mut inputs) => {
+                let result = self.evaluate(plan, bytemuck::cast_slice(&inputs), source);
+                wipe(&mut inputs);
+                result
+            }
+        }
     }
 
     /// [`Evaluator::evaluate`] on a garbled circuit already in memory (a
@@ -208,7 +234,7 @@ impl<G: GarblingScheme> Evaluator<G> {
     ) -> Result<Vec<ActiveLabel>, GarbledEvalError> {
         let mut run = self.cache.take(plan);
         let mut tables = BorrowedTables { bytes: stream, start: 0, end: 0 };
-        let result = self.evaluate_run(plan, inputs, &mut run, &mut tables);
+        let result = self.evaluate_run(plan, Some(inputs), &mut run, &mut tables);
         self.finish_run(run, result)
     }
 
@@ -224,14 +250,16 @@ impl<G: GarblingScheme> Evaluator<G> {
         result
     }
 
+    /// Evaluates `plan` on `run`, with `inputs` copied into its label file
+    /// (`None`: they are already there, see [`Run::from_inputs`]).
     fn evaluate_run<T: TableReader>(
         &self,
         plan: &Plan<'_>,
-        inputs: &[ActiveLabel],
+        inputs: Option<&[ActiveLabel]>,
         run: &mut Run,
         source: &mut T,
     ) -> Result<Vec<ActiveLabel>, GarbledEvalError> {
-        if inputs.len() as u64 != plan.input_bits() {
+        if let Some(inputs) = inputs.filter(|i| i.len() as u64 != plan.input_bits()) {
             return Err(GarbledEvalError::InputCount {
                 expected: plan.input_bits(),
                 got: inputs.len() as u64,
@@ -252,7 +280,7 @@ impl<G: GarblingScheme> Evaluator<G> {
         let constants = Block::try_from_bytes_slice(&header).ok_or(GarbledEvalError::Corrupt)?;
         run.labels[..2].copy_from_slice(constants);
         run.checksum = xor_fold(&header);
-        for (l, i) in run.labels[2..2 + inputs.len()].iter_mut().zip(inputs) {
+        for (l, i) in run.labels[2..].iter_mut().zip(inputs.unwrap_or_default()) {
             *l = i.0;
         }
 

@@ -13,7 +13,7 @@ use super::error::GarbleError;
 use super::half_gates::HalfGates;
 use super::labels::{Encoder, GarbledOutputs};
 use super::ops::Window;
-use super::run::{par_piece, split_batch, RunCache, PAR_MIN_ANDS, STREAM_PIECE};
+use super::run::{par_piece, split_batch, Run, RunCache, PAR_MIN_ANDS, STREAM_PIECE};
 use super::schedule::Plan;
 use super::scheme::GarblingScheme;
 use super::stream::{and_range_fits, rotate_to, xor_fold, xor_fold_at, TRAILER_TAG};
@@ -82,13 +82,39 @@ impl<G: GarblingScheme> Garbler<G> {
         &self,
         plan: &Plan<'_>,
         encoder: &Encoder,
-        mut sink: W,
+        sink: W,
     ) -> Result<GarbledOutputs, GarbleError> {
-        if encoder.inputs.len() as u64 != plan.input_bits() {
-            return Err(GarbleError::InputCount {
-                expected: plan.input_bits(),
-                got: encoder.inputs.len() as u64,
-            });
+        self.check(plan, encoder.inputs.len())?;
+        let mut run = self.cache.take(plan);
+        run.labels[2..2 + encoder.inputs.len()].copy_from_slice(&encoder.inputs);
+        self.garble_run(plan, encoder, run, sink)
+    }
+
+    /// [`Garbler::garble`], taking the encoder: if its input labels were
+    /// allocated with room for the run's label file (the session's are;
+    /// see `garble::label_file_len`), the run takes them over as its file
+    /// in place, instead of a copy into a new one. The tables and outputs
+    /// are those of [`Garbler::garble`]; the labels are wiped with the run.
+    pub fn garble_taking<W: Write>(
+        &self,
+        plan: &Plan<'_>,
+        mut encoder: Encoder,
+        sink: W,
+    ) -> Result<GarbledOutputs, GarbleError> {
+        self.check(plan, encoder.inputs.len())?;
+        match Run::from_inputs(plan, std::mem::take(&mut encoder.inputs)) {
+            Ok(run) => self.garble_run(plan, &encoder, run, sink),
+            Err(inputs) => {
+                encoder.inputs = inputs;
+                self.garble(plan, &encoder, sink)
+            }
+        }
+    }
+
+    /// The input count and the tweak range, before anything is written.
+    fn check(&self, plan: &Plan<'_>, inputs: usize) -> Result<(), GarbleError> {
+        if inputs as u64 != plan.input_bits() {
+            return Err(GarbleError::InputCount { expected: plan.input_bits(), got: inputs as u64 });
         }
         // Once per run: within the limit no tweak can wrap, so the batches
         // below need no check of their own.
@@ -96,13 +122,23 @@ impl<G: GarblingScheme> Garbler<G> {
         if !and_range_fits(self.first_and, ands) {
             return Err(GarbleError::TweakRange { first_and: self.first_and, ands });
         }
+        Ok(())
+    }
+
+    /// Garbles `plan` on `run`, whose label file holds the input labels.
+    fn garble_run<W: Write>(
+        &self,
+        plan: &Plan<'_>,
+        encoder: &Encoder,
+        mut run: Run,
+        mut sink: W,
+    ) -> Result<GarbledOutputs, GarbleError> {
+        let ands = plan.and_bound();
         let d = encoder.delta.as_block();
         let nw = plan.num_wires() as usize;
-        let mut run = self.cache.take(plan);
         run.and_index = self.first_and;
         run.labels[0] = encoder.constants[0];
         run.labels[1] = encoder.constants[1];
-        run.labels[2..2 + encoder.inputs.len()].copy_from_slice(&encoder.inputs);
         run.labels[nw] = d;
         // The zero label, the last one the plan uses (the filler of
         // `Op4`'s unused inputs).

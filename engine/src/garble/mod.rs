@@ -152,3 +152,5 @@ pub use scheme::{GarbleKey, GarblingScheme};
 pub use source::{eval_plain, GateSource, Repeated};
 pub use stream::AND_INDEX_LIMIT;
 pub use three_halves::ThreeHalves;
+
+pub(crate) use run::label_file_len;

@@ -90,7 +90,7 @@ fn cheating_evaluator(
     let session_id = hello::session_id(&ours, &peer);
     let own = if flips.is_empty() {
         let ot = steps::OtStart::new(&session_id, None);
-        steps::ot_receive_labels(ch, &config, &mut prg, own_bits, program.total_input_bits(), ot)?
+        steps::ot_receive_labels(ch, &config, &mut prg, own_bits, program.input_label_capacity(), ot)?
     } else {
         // The session's binding: the check sees this receiver's real
         // transcript, and fails on the flips alone.
@@ -113,7 +113,7 @@ fn cheating_evaluator(
         Labels(own.into_iter().map(ActiveLabel::from_block).collect())
     };
     let labels = steps::receive_garbler_labels(ch, program, Party::Garbler, own)?;
-    let out = steps::receive_tables(ch, config.scheme, program, &labels, None)?;
+    let out = steps::receive_tables(ch, config.scheme, program, labels, None)?;
     steps::receive_decoder(ch, &out, &program.visible_ranges(Party::Evaluator))?;
     steps::check_transcript(ch)?;
     // Message 6 as the honest evaluator would build it, then forged.

@@ -398,6 +398,18 @@ impl<'p> SessionProgram<'p> {
         matches!(self.shape, Shape::Single)
     }
 
+    /// The room (in labels) to allocate for the labels of every input bit:
+    /// for a single run, enough for the run to take them over as its label
+    /// file (`Garbler::garble_taking`, `Evaluator::evaluate_taking`).
+    pub(crate) fn input_label_capacity(&self) -> usize {
+        let total = self.total_input_bits();
+        if self.is_single_run() {
+            total.max(crate::garble::label_file_len(&self.plan))
+        } else {
+            total
+        }
+    }
+
     /// The first AND index (tweak range) of run `k`.
     pub(crate) fn first_and(&self, k: u64) -> u64 {
         match self.shape {

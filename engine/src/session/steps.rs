@@ -110,8 +110,9 @@ fn use_extension(config: &SessionConfig, n: usize) -> bool {
 /// went out with the hello ([`OtStart`]). `n` is the peer's input bits of
 /// `program` in the direction `gp` garbles; the labels are allocated with
 /// room for every input bit, so that [`input_zero_labels`] completes them
-/// where they are (no copy of 12.9 M labels, and no fresh pages to fault
-/// in, on a 100,000-record run).
+/// where they are, and for a single run with room for its label file, which
+/// they become (no copy of 12.9 M labels, and no fresh pages to fault in,
+/// on a 100,000-record run).
 pub(crate) fn ot_send_labels<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
@@ -121,7 +122,7 @@ pub(crate) fn ot_send_labels<T: Read + Write>(
     ot: OtStart,
 ) -> Result<SentOt, SessionError> {
     let n = program.input_bits_of(gp.peer());
-    let mut zero = Zeroizing::new(Vec::with_capacity(program.total_input_bits()));
+    let mut zero = Zeroizing::new(Vec::with_capacity(program.input_label_capacity()));
     zero.resize(n, Block::ZERO);
     if n == 0 {
         return Ok(SentOt { zero, state: None });
@@ -229,7 +230,8 @@ fn extension_receive<O: CorrelatedOtReceiver, T: Read + Write>(
 /// Evaluator inputs by OT, the evaluator's side: the active label of each
 /// of its input bits (`ot` as for [`ot_send_labels`], with the OT's first
 /// message if it went out with the hello), with room for `capacity` labels
-/// (every input bit: [`receive_garbler_labels`] completes them in place).
+/// (`SessionProgram::input_label_capacity`: [`receive_garbler_labels`]
+/// completes them in place, and a single run takes them over).
 pub(crate) fn ot_receive_labels<T: Read + Write>(
     ch: &mut Channel<T>,
     config: &SessionConfig,
@@ -425,16 +427,16 @@ fn send_tables_with<T: Read + Write, G: GarblingScheme>(
     let mut sink = TableSink { ch: &mut *ch, written: 0, progress, per_8_ands };
     // One garbler for every run: its label buffers are reused.
     for k in 0..program.instances() {
-        // A single run's encoder takes the labels (it wipes them when
-        // dropped); a batch's runs each gather theirs.
-        let labels = if program.is_single_run() {
-            std::mem::take(&mut *zero)
-        } else {
-            program.instance_labels(k, &zero)
-        };
-        let encoder = Encoder::new(copy_delta(delta), labels, prg);
         garbler = garbler.first_and_index(program.first_and(k));
-        garbled.push(garbler.garble(&program.plan, &encoder, &mut sink)?);
+        // A single run's label file is the labels themselves (wiped with
+        // the run); a batch's runs each gather theirs.
+        garbled.push(if program.is_single_run() {
+            let encoder = Encoder::new(copy_delta(delta), std::mem::take(&mut *zero), prg);
+            garbler.garble_taking(&program.plan, encoder, &mut sink)?
+        } else {
+            let encoder = Encoder::new(copy_delta(delta), program.instance_labels(k, &zero), prg);
+            garbler.garble(&program.plan, &encoder, &mut sink)?
+        });
     }
     ch.pause_transcript(false);
     Ok(garbled)
@@ -446,7 +448,7 @@ pub(crate) fn receive_tables<T: Read + Write>(
     ch: &mut Channel<T>,
     scheme: SchemeChoice,
     program: &SessionProgram<'_>,
-    inputs: &Labels,
+    inputs: Labels,
     progress: Option<Progress<'_>>,
 ) -> Result<Labels, SessionError> {
     match scheme {
@@ -462,7 +464,7 @@ fn receive_tables_with<T: Read + Write, G: GarblingScheme>(
     mut evaluator: Evaluator<G>,
     ch: &mut Channel<T>,
     program: &SessionProgram<'_>,
-    inputs: &Labels,
+    mut inputs: Labels,
     progress: Option<Progress<'_>>,
 ) -> Result<Labels, SessionError> {
     expect_tag(ch, TAG_TABLES, "the garbled circuit")?;
@@ -473,7 +475,8 @@ fn receive_tables_with<T: Read + Write, G: GarblingScheme>(
     for k in 0..program.instances() {
         evaluator = evaluator.first_and_index(program.first_and(k));
         let outputs = if program.is_single_run() {
-            evaluator.evaluate(&program.plan, &inputs.0, &mut source)?
+            // The run takes the labels over as its label file.
+            evaluator.evaluate_taking(&program.plan, std::mem::take(&mut inputs.0), &mut source)?
         } else {
             let run_inputs = Labels(program.instance_labels(k, &inputs.0));
             evaluator.evaluate(&program.plan, &run_inputs.0, &mut source)?
@@ -667,11 +670,11 @@ pub(crate) fn evaluate_direction<T: Read + Write>(
     progress: Option<Progress<'_>>,
     ot: OtStart,
 ) -> Result<Labels, SessionError> {
-    let own_labels = ot_receive_labels(ch, config, prg, own_bits, program.total_input_bits(), ot)?;
+    let own_labels = ot_receive_labels(ch, config, prg, own_bits, program.input_label_capacity(), ot)?;
     config.enter(Phase::GarblerInputs, ch);
     let labels = receive_garbler_labels(ch, program, gp, own_labels)?;
     config.enter(Phase::Tables, ch);
-    receive_tables(ch, config.scheme, program, &labels, progress)
+    receive_tables(ch, config.scheme, program, labels, progress)
 }
 
 #[cfg(test)]
