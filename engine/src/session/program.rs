@@ -399,12 +399,18 @@ impl<'p> SessionProgram<'p> {
     }
 
     /// The room (in labels) to allocate for the labels of every input bit:
-    /// for a single run, enough for the run to take them over as its label
-    /// file (`Garbler::garble_taking`, `Evaluator::evaluate_taking`).
+    /// for a single run whose inputs fill at least half its label file,
+    /// enough for the run to take them over as that file
+    /// (`Garbler::garble_taking`, `Evaluator::evaluate_taking`). Otherwise
+    /// the run copies them into a file of its own, whose pages it touches
+    /// only as it uses them: taking over a buffer zero-fills the whole file
+    /// at once, which costs more than copying a few inputs (the chained AES:
+    /// 256 input bits, a file of 2^20 labels).
     pub(crate) fn input_label_capacity(&self) -> usize {
         let total = self.total_input_bits();
-        if self.is_single_run() {
-            total.max(crate::garble::label_file_len(&self.plan))
+        let file = crate::garble::label_file_len(&self.plan);
+        if self.is_single_run() && 2 * total >= file {
+            file
         } else {
             total
         }
