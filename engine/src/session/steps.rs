@@ -288,7 +288,7 @@ pub(crate) fn ot_receive_labels<T: Read + Write>(
 /// left for the other party's inputs, in wire order. The first of `peer`'s
 /// inputs moves least, so they are moved last to first: no input's labels
 /// are overwritten before they move.
-fn spread_in_place<L: Copy + Default>(
+fn spread_in_place<L: bytemuck::Pod + Default>(
     inputs: &[InputDesc],
     peer: Party,
     labels: &mut Vec<L>,
@@ -302,6 +302,14 @@ fn spread_in_place<L: Copy + Default>(
             taken += w;
         }
         offset += w;
+    }
+    if labels.capacity() < offset {
+        // The session allocates the room; without it, grow by hand, not by
+        // a reallocation that would free the old buffer unwiped.
+        let mut grown = Vec::with_capacity(offset);
+        grown.extend_from_slice(labels);
+        bytemuck::cast_slice_mut::<L, u8>(labels).zeroize();
+        *labels = grown;
     }
     labels.resize(offset, L::default());
     let mut others = Vec::new();
@@ -720,7 +728,11 @@ mod tests {
                     }
                     offset += i.width as usize;
                 }
+                // With the room the session allocates, and without it.
                 let mut labels: Vec<u32> = (1..next).collect();
+                if owners.len() % 2 == 0 {
+                    labels.reserve_exact(total);
+                }
                 let ranges = spread_in_place(&inputs, peer, &mut labels);
                 for r in &ranges {
                     labels[r.clone()].fill(0);
