@@ -199,7 +199,7 @@ impl<G: GarblingScheme> Evaluator<G> {
 
     /// [`Evaluator::evaluate`], taking the input labels: if they were
     /// allocated with room for the run's label file (the session's are;
-    /// see `garble::label_file_len`), the run takes them over as its file
+    /// see `garble::input_label_room`), the run takes them over as its file
     /// in place, instead of a copy into a new one. The outputs are those of
     /// [`Evaluator::evaluate`]; the labels are wiped with the run.
     pub fn evaluate_taking<R: Read>(

@@ -92,7 +92,7 @@ impl<G: GarblingScheme> Garbler<G> {
 
     /// [`Garbler::garble`], taking the encoder: if its input labels were
     /// allocated with room for the run's label file (the session's are;
-    /// see `garble::label_file_len`), the run takes them over as its file
+    /// see `garble::input_label_room`), the run takes them over as its file
     /// in place, instead of a copy into a new one. The tables and outputs
     /// are those of [`Garbler::garble`]; the labels are wiped with the run.
     pub fn garble_taking<W: Write>(

@@ -153,4 +153,4 @@ pub use source::{eval_plain, GateSource, Repeated};
 pub use stream::AND_INDEX_LIMIT;
 pub use three_halves::ThreeHalves;
 
-pub(crate) use run::label_file_len;
+pub(crate) use run::input_label_room;

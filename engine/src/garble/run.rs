@@ -135,7 +135,7 @@ impl Run {
     /// are then never copied to a second buffer (nor its fresh pages
     /// faulted in: 206 MB per side on the 100,000-record model run). `Err`
     /// gives `inputs` back, untouched, if their buffer has less room than
-    /// [`label_file_len`] or their count is not the plan's.
+    /// the file or their count is not the plan's.
     pub(super) fn from_inputs(plan: &Plan<'_>, mut inputs: Vec<Block>) -> Result<Run, Vec<Block>> {
         let used = Run::label_len(plan);
         let file = Run::file_len(used);
@@ -241,14 +241,25 @@ pub(super) fn split_batch<M: Send>(
         .reduce(|| 0, |x, y| x ^ y)
 }
 
-/// The room (in labels) a buffer of `plan`'s input labels needs for a run
-/// to take it over as its label file ([`Garbler::garble_taking`],
-/// [`Evaluator::evaluate_taking`]).
+/// The room (in labels) to allocate for `plan`'s input labels: enough for
+/// a run to take the buffer over as its label file
+/// ([`Garbler::garble_taking`], [`Evaluator::evaluate_taking`]) when the
+/// inputs fill at least half of that file; otherwise just the inputs, and
+/// the run copies them into a file of its own, whose pages it touches only
+/// as it uses them (taking a buffer over zero-fills the whole file at once,
+/// which costs more than copying a few inputs: the chained AES has 256 input
+/// bits and a file of 2^20 labels).
 ///
 /// [`Garbler::garble_taking`]: super::Garbler::garble_taking
 /// [`Evaluator::evaluate_taking`]: super::Evaluator::evaluate_taking
-pub(crate) fn label_file_len(plan: &Plan<'_>) -> usize {
-    Run::file_len(Run::label_len(plan))
+pub(crate) fn input_label_room(plan: &Plan<'_>) -> usize {
+    let inputs = usize::try_from(plan.input_bits()).unwrap_or(usize::MAX);
+    let file = Run::file_len(Run::label_len(plan));
+    if inputs.saturating_mul(2) >= file {
+        file
+    } else {
+        inputs
+    }
 }
 
 /// Label file sizes (in labels) addressed without bounds checks: a run's
@@ -359,18 +370,18 @@ mod tests {
         .unwrap();
         let plan = Plan::compile(&c).unwrap();
         let inputs: Vec<Block> = (1..=5).map(Block::new).collect();
-        let roomy = with_room(&inputs, label_file_len(&plan));
+        let roomy = with_room(&inputs, Run::file_len(Run::label_len(&plan)));
         let at = roomy.as_ptr();
         let run = Run::from_inputs(&plan, roomy).expect("room for the file");
         assert_eq!(run.labels.as_ptr(), at);
-        assert_eq!(run.labels.len(), label_file_len(&plan));
+        assert_eq!(run.labels.len(), Run::file_len(Run::label_len(&plan)));
         assert_eq!(&run.labels[2..7], &inputs[..]);
         assert!(run.labels[..2].iter().chain(&run.labels[7..]).all(|&l| l == Block::ZERO));
         let tight = with_room(&inputs, 5);
         let at = tight.as_ptr();
         let back = Run::from_inputs(&plan, tight).err().expect("no room");
         assert_eq!((back.as_ptr(), &back[..]), (at, &inputs[..]));
-        let short = with_room(&inputs[..4], label_file_len(&plan));
+        let short = with_room(&inputs[..4], Run::file_len(Run::label_len(&plan)));
         assert_eq!(Run::from_inputs(&plan, short).err().expect("wrong count"), inputs[..4].to_vec());
     }
 
@@ -396,7 +407,7 @@ mod tests {
             let encoder = |seed: u64| Encoder::random(n, &mut Prg::from_seed(Block::new(u128::from(seed))));
             // The same Δ, constants, gate seed and input labels twice.
             let (copied_enc, mut taken_enc) = (encoder(seed), encoder(seed));
-            let room = if room { label_file_len(&plan) } else { n };
+            let room = if room { Run::file_len(Run::label_len(&plan)) } else { n };
             taken_enc.inputs = with_room(&taken_enc.inputs, room);
             let (mut copied, mut taken) = (Vec::new(), Vec::new());
             let (copied_out, taken_out) = if three_halves {

@@ -376,12 +376,13 @@ impl<'p> SessionProgram<'p> {
     }
 
     /// The labels of the program's input bits (`all`, in wire order) that
-    /// run `k` reads: the shared bits, then run `k`'s own. A single run
-    /// reads every input (see [`SessionProgram::is_single_run`]: its labels
-    /// are then used where they are, not gathered).
-    pub(crate) fn instance_labels<T: Copy>(&self, k: u64, all: &[T]) -> Vec<T> {
+    /// run `k` reads: the shared bits, then run `k`'s own, gathered; a
+    /// single run reads every input and takes `all` itself (leaving it
+    /// empty), with the room it was allocated with
+    /// ([`SessionProgram::input_label_capacity`]).
+    pub(crate) fn instance_labels<T: Copy>(&self, k: u64, all: &mut Vec<T>) -> Vec<T> {
         match self.shape {
-            Shape::Single => all.to_vec(),
+            Shape::Single => std::mem::take(all),
             Shape::Batch { shared_bits, own_bits, .. } => {
                 let first = shared_bits + k as usize * own_bits;
                 let mut labels = Vec::with_capacity(shared_bits + own_bits);
@@ -392,27 +393,14 @@ impl<'p> SessionProgram<'p> {
         }
     }
 
-    /// Whether the program is one run of its plan, which reads every input
-    /// bit in wire order.
-    pub(crate) fn is_single_run(&self) -> bool {
-        matches!(self.shape, Shape::Single)
-    }
-
     /// The room (in labels) to allocate for the labels of every input bit:
-    /// for a single run whose inputs fill at least half its label file,
-    /// enough for the run to take them over as that file
-    /// (`Garbler::garble_taking`, `Evaluator::evaluate_taking`). Otherwise
-    /// the run copies them into a file of its own, whose pages it touches
-    /// only as it uses them: taking over a buffer zero-fills the whole file
-    /// at once, which costs more than copying a few inputs (the chained AES:
-    /// 256 input bits, a file of 2^20 labels).
+    /// for a single run, what its label file may take over
+    /// (`garble::input_label_room`); a batch's runs gather theirs.
     pub(crate) fn input_label_capacity(&self) -> usize {
         let total = self.total_input_bits();
-        let file = crate::garble::label_file_len(&self.plan);
-        if self.is_single_run() && 2 * total >= file {
-            file
-        } else {
-            total
+        match self.shape {
+            Shape::Single => total.max(crate::garble::input_label_room(&self.plan)),
+            Shape::Batch { .. } => total,
         }
     }
 

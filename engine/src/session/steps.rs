@@ -436,15 +436,10 @@ fn send_tables_with<T: Read + Write, G: GarblingScheme>(
     // One garbler for every run: its label buffers are reused.
     for k in 0..program.instances() {
         garbler = garbler.first_and_index(program.first_and(k));
-        // A single run's label file is the labels themselves (wiped with
-        // the run); a batch's runs each gather theirs.
-        garbled.push(if program.is_single_run() {
-            let encoder = Encoder::new(copy_delta(delta), std::mem::take(&mut *zero), prg);
-            garbler.garble_taking(&program.plan, encoder, &mut sink)?
-        } else {
-            let encoder = Encoder::new(copy_delta(delta), program.instance_labels(k, &zero), prg);
-            garbler.garble(&program.plan, &encoder, &mut sink)?
-        });
+        // A single run's label file may be the labels themselves (wiped
+        // with the run); otherwise the run copies them.
+        let encoder = Encoder::new(copy_delta(delta), program.instance_labels(k, &mut zero), prg);
+        garbled.push(garbler.garble_taking(&program.plan, encoder, &mut sink)?);
     }
     ch.pause_transcript(false);
     Ok(garbled)
@@ -482,14 +477,9 @@ fn receive_tables_with<T: Read + Write, G: GarblingScheme>(
     let mut source = TableSource { ch: &mut *ch, read: 0, progress, per_8_ands };
     for k in 0..program.instances() {
         evaluator = evaluator.first_and_index(program.first_and(k));
-        let outputs = if program.is_single_run() {
-            // The run takes the labels over as its label file.
-            evaluator.evaluate_taking(&program.plan, std::mem::take(&mut inputs.0), &mut source)?
-        } else {
-            let run_inputs = Labels(program.instance_labels(k, &inputs.0));
-            evaluator.evaluate(&program.plan, &run_inputs.0, &mut source)?
-        };
-        out.0.extend(outputs);
+        // As for the garbler; the labels are wiped either way.
+        let labels = program.instance_labels(k, &mut inputs.0);
+        out.0.extend(evaluator.evaluate_taking(&program.plan, labels, &mut source)?);
     }
     ch.pause_transcript(false);
     Ok(out)
