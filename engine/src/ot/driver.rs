@@ -12,7 +12,8 @@
 //!   made non-interactive (Fiat–Shamir): the receiver appends
 //!   [`KOS_PADDING`] random OTs, derives the challenge from a hash of the
 //!   call's binding and of every byte it sent, and sends its answer right
-//!   after the extra block's columns; the sender hashes what it receives,
+//!   after the extra block's columns; the sender does what a batch needs
+//!   before its columns arrive (its streams), hashes what it receives,
 //!   computes every batch but the last as it arrives, and once the last
 //!   columns are in derives the same challenge, folds the earlier batches
 //!   back from its output rows, finishes the last batch and the extra
@@ -58,6 +59,11 @@ pub(crate) trait SenderBatches {
         &[]
     }
 
+    /// Does what the batch of `len` OTs the next [`Self::recv_batch`] brings
+    /// needs before its columns arrive (SoftSpokenOT: the leaves' streams),
+    /// so that it overlaps with their time on the wire; nothing by default.
+    fn prepare_batch(&mut self, _len: usize) {}
+
     /// Receives the receiver's message for a batch of `len` OTs into the
     /// extension's buffer, from block `offset` on; returns it as received.
     fn recv_batch<T: Read + Write>(
@@ -95,6 +101,7 @@ pub(crate) fn send_correlated<B: SenderBatches, T: Read + Write>(
     match binding {
         None => {
             for (start, len) in batches(n) {
+                ext.prepare_batch(len);
                 ext.recv_batch(ch, len, 0)?;
                 ext.finish_batch(&mut zero_labels[start..start + len], 0, None);
             }
@@ -124,6 +131,7 @@ fn send_checked<B: SenderBatches, T: Read + Write>(
         None => (None, &[][..]),
     };
     for &(start, len) in body {
+        ext.prepare_batch(len);
         transcript.absorb(ext.recv_batch(ch, len, 0)?);
         ext.finish_batch(&mut zero_labels[start..start + len], 0, None);
     }
@@ -131,6 +139,7 @@ fn send_checked<B: SenderBatches, T: Read + Write>(
     // that masks the answer (right after them in the buffer).
     let last_blocks = last.map_or(0, |(_, len)| B::message_blocks(len));
     if let Some((_, len)) = last {
+        ext.prepare_batch(len);
         transcript.absorb(ext.recv_batch(ch, len, 0)?);
     }
     transcript.absorb(ext.recv_batch(ch, KOS_PADDING, last_blocks)?);

@@ -164,6 +164,9 @@ pub struct SoftSpokenSender<S: Security = SemiHonest, const K: usize = SOFTSPOKE
     corrections: Vec<Block>,
     /// The 128 `Q` columns of a batch.
     cols: Vec<Block>,
+    /// `cols` holds the `W` columns of the batch at this counter of this
+    /// many blocks per column ([`SenderBatches::prepare_batch`]).
+    prepared: Option<(u64, usize)>,
     /// The receiver's `128/K` correction columns (and the extra block's).
     u: Vec<Block>,
     scratch: Vec<Block>,
@@ -208,10 +211,50 @@ impl<S: Security, const K: usize> SoftSpokenSender<S, K> {
             binding: None,
             corrections: corrections.to_vec(),
             cols: Vec::new(),
+            prepared: None,
             u: Vec::new(),
             scratch: Vec::new(),
             _security: PhantomData,
         })
+    }
+
+    /// Sizes the batch buffers for batches of `nb` blocks per column: once,
+    /// for a full batch, in practice; a larger one replaces them, the old
+    /// ones wiped (no secret column is left behind by a reallocation).
+    fn ensure_buffers(&mut self, nb: usize) {
+        let rows = BATCH_ROWS.max(128 * nb);
+        if self.cols.len() < rows {
+            self.cols.zeroize();
+            self.scratch.zeroize();
+            self.cols = vec![Block::ZERO; rows];
+            self.scratch = vec![Block::ZERO; rows / 128];
+            self.prepared = None;
+        }
+    }
+
+    /// Writes the `W` columns of the batch at the current counter, `nb`
+    /// blocks per column, into `cols`: `W_i = ⊕_{x ≠ x*} (x ⊕ x*)_b·G(L_x)
+    /// = ⊕_{y: y_b = 1} G(slot y)` (the slots are offsets from `x*`, see
+    /// `setup`; slot 0 unused). Nothing here depends on the receiver's
+    /// columns.
+    fn expand_w(&mut self, nb: usize) {
+        self.ensure_buffers(nb);
+        let w = &mut self.cols[..128 * nb];
+        let scratch = &mut self.scratch[..nb];
+        for (c, cols) in w.chunks_exact_mut(K * nb).enumerate() {
+            cols.fill(Block::ZERO);
+            for y in 1..1usize << K {
+                self.prgs.expand_column((c << K) | y, self.ctr, scratch);
+                for (b, col) in cols.chunks_exact_mut(nb).enumerate() {
+                    if (y >> b) & 1 == 1 {
+                        for (w, &g) in col.iter_mut().zip(scratch.iter()) {
+                            *w ^= g;
+                        }
+                    }
+                }
+            }
+        }
+        self.prepared = Some((self.ctr, nb));
     }
 
     /// The session's correlation Δ (the garbler's offset).
@@ -270,10 +313,7 @@ impl<S: Security, const K: usize> SenderBatches for SoftSpokenSender<S, K> {
         let nb = len.div_ceil(128);
         let size = Self::CHUNKS * nb;
         let full = Self::CHUNKS * (BATCH_ROWS / 128);
-        if self.cols.len() < 128 * nb {
-            self.cols.resize(BATCH_ROWS.max(128 * nb), Block::ZERO);
-            self.scratch.resize(BATCH_ROWS / 128, Block::ZERO);
-        }
+        self.ensure_buffers(nb);
         if self.u.len() < offset + size {
             self.u.resize(full.max(offset + size), Block::ZERO);
         }
@@ -281,32 +321,29 @@ impl<S: Security, const K: usize> SenderBatches for SoftSpokenSender<S, K> {
         Ok(&self.u[offset..offset + size])
     }
 
+    /// The `W` columns of the next batch, expanded while its columns are
+    /// on the wire.
+    fn prepare_batch(&mut self, len: usize) {
+        self.expand_w(len.div_ceil(128));
+    }
+
     /// Computes one batch of `rows.len()` OTs from the corrections at
-    /// `offset` in `self.u`, folding its columns into `check`.
+    /// `offset` in `self.u` (and its `W` columns, expanded now unless
+    /// [`Self::prepare_batch`] did), folding its columns into `check`.
     fn finish_batch(&mut self, rows: &mut [Block], offset: usize, mut check: Option<&mut SenderCheck>) {
         let nb = rows.len().div_ceil(128);
         let m = 128 * nb;
+        if self.prepared != Some((self.ctr, nb)) {
+            self.expand_w(nb);
+        }
+        self.prepared = None;
         let d = self.delta.as_block().to_u128();
         let q = &mut self.cols[..m];
         let u = &self.u[offset..offset + Self::CHUNKS * nb];
-        let scratch = &mut self.scratch[..nb];
         if let Some(check) = check.as_deref_mut() {
             check.begin_batch(nb);
         }
         for (c, (cols, uc)) in q.chunks_exact_mut(K * nb).zip(u.chunks_exact(nb)).enumerate() {
-            // W_i = ⊕_{x ≠ x*} (x ⊕ x*)_b·G(L_x) = ⊕_{y: y_b = 1} G(slot y):
-            // the slots are offsets from x* (see `setup`), slot 0 unused.
-            cols.fill(Block::ZERO);
-            for y in 1..1usize << K {
-                self.prgs.expand_column((c << K) | y, self.ctr, scratch);
-                for (b, col) in cols.chunks_exact_mut(nb).enumerate() {
-                    if (y >> b) & 1 == 1 {
-                        for (w, &g) in col.iter_mut().zip(scratch.iter()) {
-                            *w ^= g;
-                        }
-                    }
-                }
-            }
             // Q_i = W_i ⊕ Δ_i·(u_c ⊕ r).
             for (b, col) in cols.chunks_exact_mut(nb).enumerate() {
                 let i = c * K + b;
@@ -373,7 +410,8 @@ impl<S: Security, const K: usize> SoftSpokenReceiver<S, K> {
     };
 
     /// Runs the 128 base OTs as their sender, builds the GGM trees and sends
-    /// their corrections (buffered: they go with the first call's columns).
+    /// their corrections (flushed at once: the sender starts on its leaves
+    /// while this side computes its first columns).
     pub fn setup<T: Read + Write>(ch: &mut Channel<T>, prg: &mut Prg) -> Result<Self, OtError> {
         let started = base::SenderStart::send(ch, prg)?;
         Self::setup_started(ch, prg, started)
@@ -411,7 +449,10 @@ impl<S: Security, const K: usize> SoftSpokenReceiver<S, K> {
         if let Some((i, flip)) = tree_flip {
             corrections[i] ^= flip;
         }
+        // Sent at once: the sender builds its leaves and expands its first
+        // batch's streams from them while this side computes its columns.
         ch.send_blocks(&corrections)?;
+        ch.flush()?;
         Ok(SoftSpokenReceiver {
             prgs: ColumnPrgs::new(leaves.iter(), false),
             ctr: 0,
@@ -503,15 +544,18 @@ impl<S: Security, const K: usize> ReceiverBatches for SoftSpokenReceiver<S, K> {
             // u_c ⊕ r: start from r, add every leaf's stream.
             uc.copy_from_slice(r);
             receiver_chunk(&self.prgs, K, c, ctr, cols, Some(uc), scratch);
+            #[cfg(test)]
+            for &(_, row) in self.cheat_flips.iter().filter(|f| f.0 == c) {
+                if let Some(row) = row.checked_sub(128 * ctr as usize).filter(|&k| k < m) {
+                    uc[row / 128] ^= Block::new(1u128 << (row % 128));
+                }
+            }
+            // Each chunk's column goes out as soon as it is made (the
+            // channel's buffer sends them in a few writes): the sender's
+            // first bytes do not wait for the whole batch.
+            ch.send_blocks(uc)?;
         }
         self.ctr += nb as u64;
-        #[cfg(test)]
-        for &(chunk, row) in &self.cheat_flips {
-            if let Some(row) = row.checked_sub(128 * ctr as usize).filter(|&k| k < m) {
-                g[chunk * nb + row / 128] ^= Block::new(1u128 << (row % 128));
-            }
-        }
-        ch.send_blocks(g)?;
         if let Some(check) = check {
             check.push_batch(ctr, r, g);
         }

@@ -262,3 +262,53 @@ fn truncated_ggm_corrections_are_a_typed_error() {
     let err = sender.join().unwrap();
     assert!(matches!(err, OtError::Channel(_)), "{err}");
 }
+
+/// The sender's rows of one semi-honest call of `n` OTs, its batches driven
+/// by hand: `prepare` says whether each batch's `W` columns are expanded
+/// before its columns are read ([`SenderBatches::prepare_batch`], as the
+/// driver does) or when it is finished; `stale` prepares a batch of
+/// another size first, which the finish must not use. Also returns the
+/// receiver's labels, choices and Δ.
+fn hand_driven_call(n: usize, prepare: bool, stale: bool) -> (Vec<Block>, Vec<Block>, Vec<bool>, Block) {
+    let (a, b) = memory_pair();
+    let receiver = std::thread::spawn(move || {
+        let mut ch = Channel::new(b);
+        let mut prg = Prg::from_seed(Block::new(41));
+        let mut ot = SoftSpokenReceiver::<SemiHonest, 4>::setup(&mut ch, &mut prg).unwrap();
+        let choices: Vec<bool> = (0..n).map(|_| prg.random_bool()).collect();
+        let mut t = vec![Block::ZERO; n];
+        ot.receive_correlated(&mut ch, &choices, &mut t).unwrap();
+        (t, choices)
+    });
+    let mut ch = Channel::new(a);
+    let mut prg = Prg::from_seed(Block::new(40));
+    let delta = Delta::random(&mut prg);
+    let d = delta.as_block();
+    let mut ot = SoftSpokenSender::<SemiHonest, 4>::setup(&mut ch, &mut prg, delta).unwrap();
+    assert_eq!(ch.recv_u64().unwrap(), n as u64);
+    let mut q = vec![Block::ZERO; n];
+    for (start, len) in driver::batches(n) {
+        if stale {
+            ot.prepare_batch(len + 128);
+        }
+        if prepare {
+            ot.prepare_batch(len);
+        }
+        ot.recv_batch(&mut ch, len, 0).unwrap();
+        ot.finish_batch(&mut q[start..start + len], 0, None);
+    }
+    let (t, choices) = receiver.join().unwrap();
+    (q, t, choices, d)
+}
+
+#[test]
+fn batches_prepared_before_their_columns_give_the_same_rows() {
+    let n = BATCH_ROWS + 300;
+    let (plain, t, choices, delta) = hand_driven_call(n, false, false);
+    for j in 0..n {
+        assert_eq!(plain[j] ^ t[j], delta.select(choices[j]), "OT {j}");
+    }
+    assert_eq!(hand_driven_call(n, true, false).0, plain);
+    // A batch prepared for another size is expanded again when finished.
+    assert_eq!(hand_driven_call(n, false, true).0, plain);
+}
