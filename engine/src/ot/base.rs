@@ -22,9 +22,11 @@
 //! One round trip: 32 bytes from sender to receiver, `8 + 32·n` bytes back
 //! (4,104 bytes for the 128 base OTs of the extension).
 //!
-//! Cost, per OT: the receiver does two fixed-base multiplications (`b·G`,
-//! and `b·A` through a table built once for `A`), the sender one
-//! variable-base multiplication (`a·B_i`; `a·B_i − a·A` is a subtraction).
+//! Cost, per OT: the receiver does a fixed-base multiplication (`b·G`)
+//! and `b·A` (variable-base with curve25519-dalek's AVX-512 IFMA backend,
+//! otherwise through a table built once for `A`, after its points are
+//! sent), the sender one variable-base multiplication (`a·B_i`; `a·B_i −
+//! a·A` is a subtraction).
 //! Points are compressed in batches with one field inversion per batch
 //! (`double_and_compress_batch`, which encodes `2·P`): the receiver builds
 //! `B_i = 2·P_i` from `P_i = b'_i·G + c_i·(A/2)` and sends 32 at a time, so
@@ -221,13 +223,12 @@ pub fn receive_random<T: Read + Write>(
     let big_a_c = CompressedRistretto(buf);
     let big_a = decode_point(&buf, 0)?;
 
-    // A is the same in every OT: a precomputed table for it makes b_i·A a
-    // fixed-base (still constant-time) multiplication, about 3× cheaper.
-    let a_table = RistrettoBasepointTable::create(&big_a);
     // B_i is built as 2·P_i with P_i = b'_i·G + c_i·(A/2), so that all the
     // B_i are compressed with one field inversion
-    // (`double_and_compress_batch` encodes 2·P); then b_i = 2·b'_i.
-    let a_half = &Scalar::from(2u8).invert() * &a_table;
+    // (`double_and_compress_batch` encodes 2·P); then b_i = 2·b'_i. The
+    // first points go out before anything else is computed for A: the
+    // sender's multiplications wait on them.
+    let a_half = big_a * Scalar::from(2u8).invert();
     let mut scalars = Zeroizing::new(Vec::with_capacity(n));
     let mut bs_c = Vec::with_capacity(n);
     let mut halves = Vec::with_capacity(RECEIVER_CHUNK);
@@ -252,7 +253,7 @@ pub fn receive_random<T: Read + Write>(
     // Send first, then compute the shared points while the sender computes
     // its own: the two multiplication loops run in parallel.
     ch.flush()?;
-    let mut shared: Vec<RistrettoPoint> = scalars.iter().map(|b| b * &a_table).collect();
+    let mut shared = shared_points(&big_a, &scalars);
     let mut enc = RistrettoPoint::double_and_compress_batch(&shared);
     shared.zeroize_points();
     let mut keys = Zeroizing::new(Vec::with_capacity(n));
@@ -263,6 +264,40 @@ pub fn receive_random<T: Read + Write>(
         e.0.zeroize();
     }
     Ok(keys)
+}
+
+/// The receiver's shared points `b_i·A`, constant-time either way. With
+/// curve25519-dalek's AVX-512 IFMA backend compiled in (`.cargo/config.toml`)
+/// and the CPU to run it, a variable-base multiplication (about 16 µs on a
+/// Zen 4 core) is cheaper than building a table for `A` (about 1.3 ms) and
+/// multiplying through it (13 µs each); without it (AVX2: 36 µs), the
+/// table is (BENCHMARKS.md, 2026-12-04).
+fn shared_points(big_a: &RistrettoPoint, scalars: &[Scalar]) -> Vec<RistrettoPoint> {
+    shared_points_by(big_a, scalars, ifma_backend())
+}
+
+/// [`shared_points`] by variable-base multiplications (`true`) or through
+/// a table for `A`.
+fn shared_points_by(big_a: &RistrettoPoint, scalars: &[Scalar], variable_base: bool) -> Vec<RistrettoPoint> {
+    if variable_base {
+        scalars.iter().map(|b| big_a * b).collect()
+    } else {
+        let a_table = RistrettoBasepointTable::create(big_a);
+        scalars.iter().map(|b| b * &a_table).collect()
+    }
+}
+
+/// Whether curve25519-dalek runs its AVX-512 IFMA backend: compiled in,
+/// and the CPU has the instructions (dalek's own run-time test).
+fn ifma_backend() -> bool {
+    #[cfg(all(curve25519_dalek_backend = "avx512", target_arch = "x86_64"))]
+    {
+        std::arch::is_x86_feature_detected!("avx512ifma") && std::arch::is_x86_feature_detected!("avx512vl")
+    }
+    #[cfg(not(all(curve25519_dalek_backend = "avx512", target_arch = "x86_64")))]
+    {
+        false
+    }
 }
 
 /// A uniformly random scalar from 512 PRG bits (reduced mod ℓ).
@@ -317,6 +352,22 @@ impl ZeroizePoints for Vec<RistrettoPoint> {
 mod tests {
     use super::*;
     use crate::channel::memory_pair;
+
+    #[test]
+    fn shared_points_are_the_same_by_table_and_by_variable_base() {
+        let mut prg = Prg::from_seed(Block::new(9));
+        let a = random_scalar(&mut prg);
+        let big_a = RistrettoPoint::mul_base(&a);
+        let scalars: Vec<Scalar> = (0..40).map(|_| random_scalar(&mut prg)).collect();
+        let by_table = shared_points_by(&big_a, &scalars, false);
+        assert_eq!(shared_points_by(&big_a, &scalars, true), by_table);
+        // b·A = (b·a)·G, by the base point's table.
+        for (p, b) in by_table.iter().zip(&scalars) {
+            assert_eq!(*p, RistrettoPoint::mul_base(&(b * a)));
+        }
+        // This machine's pick is one of them.
+        assert_eq!(shared_points(&big_a, &scalars), by_table);
+    }
 
     #[test]
     fn receiver_gets_chosen_keys() {
