@@ -394,7 +394,8 @@ impl<'s> Plan<'s> {
     /// [`Plan::renamed`] of any source, read window by window and never
     /// held: the backward pass reads the source from its last window to its
     /// first, then each window is read again in order, renamed and
-    /// compiled. For a circuit in a file ([`garblet_circuits::GateFile`])
+    /// compiled (past four windows, read and renamed on a helper thread
+    /// while this one compiles). For a circuit in a file ([`garblet_circuits::GateFile`])
     /// memory is the schedule (12 bytes a gate) and a byte a gate while
     /// planning, never the gate list (16 bytes a gate of fresh memory, half
     /// a large run's page faults). The same tables as [`Plan::renamed`].
