@@ -262,6 +262,10 @@ impl GateSource for LoopedCircuit {
 /// per wire plus a window of gates). `inputs` holds all input bits in wire
 /// order; returns the output bits in [`GateSource::output_wires`] order.
 ///
+/// A gate to fill a buffer that [`GateSource::read_gates`] then
+/// overwrites.
+pub(crate) const BLANK_GATE: Gate = Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2));
+
 /// The reference the garbled results are tested against.
 pub fn eval_plain(source: &dyn GateSource, inputs: &[bool]) -> Result<Vec<bool>, PlanError> {
     let nw = source.num_wires();
@@ -271,7 +275,7 @@ pub fn eval_plain(source: &dyn GateSource, inputs: &[bool]) -> Result<Vec<bool>,
     let mut wires = vec![false; nw as usize];
     wires[1] = true;
     wires[2..2 + inputs.len()].copy_from_slice(inputs);
-    let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); 4096];
+    let mut buf = vec![BLANK_GATE; 4096];
     let mut pos = 0u64;
     loop {
         let n = source.read_gates(pos, &mut buf);

@@ -181,9 +181,9 @@ impl SentOt {
     /// The zero labels, and the extension's state while the labels take at
     /// most [`KEPT_OT_BYTES`] (for the caller to drop after the tables); a
     /// larger state is dropped (wiped and freed) here.
-    pub(crate) fn into_parts(mut self) -> (Zeroizing<Vec<Block>>, Option<OtState>) {
-        let zero = std::mem::replace(&mut self.zero, Zeroizing::new(Vec::new()));
-        let state = self.state.take().filter(|_| zero.len() * size_of::<Block>() <= KEPT_OT_BYTES);
+    pub(crate) fn into_parts(self) -> (Zeroizing<Vec<Block>>, Option<OtState>) {
+        let SentOt { zero, state } = self;
+        let state = state.filter(|_| zero.len() * size_of::<Block>() <= KEPT_OT_BYTES);
         (zero, state)
     }
 }

@@ -3,9 +3,7 @@
 //! XOR folding (`fuse.rs`) and the window's write-backs (`window.rs`) use
 //! it to keep values that leave the window and drop those that do not.
 
-use garblet_circuits::{Gate, WireId};
-
-use crate::garble::source::{check_gate, GateSource};
+use crate::garble::source::{check_gate, GateSource, BLANK_GATE};
 
 /// For every gate of a whole circuit, whether its value is still needed
 /// after the end of its window: it is the last write to its wire in the
@@ -33,7 +31,7 @@ impl Escapes {
         }
         let mut seen = vec![false; nw as usize];
         let mut bits = vec![0u64; usize::try_from(total.div_ceil(64)).ok()?];
-        let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
+        let mut buf = vec![BLANK_GATE; window_gates];
         for k in (0..total.div_ceil(window_gates as u64)).rev() {
             let start = k * window_gates as u64;
             let n = source.read_gates(start, &mut buf);

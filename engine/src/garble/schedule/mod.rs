@@ -67,7 +67,7 @@ use garblet_circuits::{Circuit, Gate, LoopedCircuit, WireId};
 
 use crate::garble::error::PlanError;
 use crate::garble::ops::{Op, Segment, Window};
-use crate::garble::source::{GateSource, Repeated};
+use crate::garble::source::{GateSource, Repeated, BLANK_GATE};
 
 mod fuse;
 mod levels;
@@ -216,7 +216,7 @@ fn compile_all(
 ) -> Result<Vec<Window>, PlanError> {
     let escapes = Escapes::compute(source, window_gates, live_after);
     let mut compiler = WindowCompiler::new(source.num_wires(), window_gates);
-    let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
+    let mut buf = vec![BLANK_GATE; window_gates];
     let mut windows = Vec::new();
     let mut pos = 0u64;
     loop {
@@ -736,7 +736,7 @@ impl<'s> Plan<'s> {
                     Compile::Renaming(facts) => Some(Renamer::new(facts, source.num_wires())),
                     _ => None,
                 };
-                let mut buf = vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates];
+                let mut buf = vec![BLANK_GATE; window_gates];
                 let mut pos = 0u64;
                 loop {
                     let n = source.read_gates(pos, &mut buf);
@@ -790,7 +790,7 @@ fn read_renamed(
     let mut pos = 0u64;
     while pos < total {
         if buf.len() < window_gates {
-            buf.resize(window_gates, Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)));
+            buf.resize(window_gates, BLANK_GATE);
         }
         let n = source.read_gates(pos, &mut buf);
         if n == 0 {

@@ -24,7 +24,7 @@ use std::collections::{HashMap, VecDeque};
 use garblet_circuits::{Gate, GateKind, WireId};
 
 use crate::garble::error::PlanError;
-use crate::garble::source::{check_gates, GateSource};
+use crate::garble::source::{check_gates, GateSource, BLANK_GATE};
 
 /// This gate's read of operand `a` is the last read of that value.
 const LAST_A: u8 = 1;
@@ -106,7 +106,7 @@ impl RenameFacts {
         let in_memory = source.gates_in_memory();
         let mut buf = match in_memory {
             Some(_) => Vec::new(),
-            None => vec![Gate::xor(WireId::ZERO, WireId::ZERO, WireId::new(2)); window_gates],
+            None => vec![BLANK_GATE; window_gates],
         };
         for k in (0..total.div_ceil(window_gates as u64)).rev() {
             let start = k * window_gates as u64;
