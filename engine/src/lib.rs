@@ -1,5 +1,6 @@
-//! garblet-engine: the two-party engine. Half-gates garbling under fixed-key
-//! AES, oblivious transfer, and the channels both run over.
+//! garblet-engine: the two-party engine. Three-halves (the default) and
+//! half-gates garbling under fixed-key AES, oblivious transfer, dual
+//! execution, and the channels and transports all of it runs over.
 //!
 //! # The API
 //!

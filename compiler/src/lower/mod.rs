@@ -102,6 +102,7 @@ pub(crate) fn lower(
         loop_depth: 0,
         stream_depth: 0,
         nested_stream: false,
+        index_used: false,
         breaks: Vec::new(),
         guard_depth: 0,
         muxes: HashMap::new(),
@@ -272,6 +273,9 @@ struct Lowerer<'a> {
     /// tried as a streamed loop: that attempt stops, so that the outer loop
     /// unrolls and the inner one streams once per iteration (`stream.rs`).
     nested_stream: bool,
+    /// Set when a gate read the index of a `for i in 0..n` loop tried as a
+    /// streamed loop: that attempt stops (`stream.rs`).
+    index_used: bool,
     /// For each loop being lowered, innermost last (across inlined
     /// calls): how many `break`s of it were lowered (a loop whose body
     /// breaks does not stream).
@@ -305,6 +309,7 @@ impl Lowerer<'_> {
     }
 
     fn tick(&mut self, span: Span) -> LResult<()> {
+        self.check_index_use(span)?;
         self.steps += 1;
         if self.steps > MAX_STEPS {
             return self.fatal(
