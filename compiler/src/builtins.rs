@@ -78,15 +78,21 @@ fn associated_const(ty_name: &str, member: &str) -> Option<Result<ExprKind<()>, 
     Some(Ok(ExprKind::Int { negative, value, suffix: Some(ty_name.to_owned()) }))
 }
 
-/// `MIN`, `MAX` and `DELTA` (the smallest positive value) of a
-/// fixed-point type, as the decimal literal each stands for, typed as the
-/// type itself (`I16F16::DELTA` is 0.0000152587890625).
+/// `MIN`, `MAX`, `DELTA` (the smallest positive value), `ZERO` and `ONE`
+/// (where 1 fits) of a fixed-point type, as the decimal literal each
+/// stands for, typed as the type itself (`I16F16::DELTA` is
+/// 0.0000152587890625).
 fn fixed_const(ty: &Type, ty_name: &str, member: &str) -> Result<ExprKind<()>, ()> {
     let Some(format) = Format::of(ty) else { return Err(()) };
     let text = match member {
         "MIN" => format.min_text(),
         "MAX" => format.display(format.max_raw()),
         "DELTA" => format.display(1),
+        "ZERO" => "0".to_owned(),
+        // As in `fixed`: only where 1 is a value of the type.
+        "ONE" if format.frac_bits < format.width - u32::from(format.signed) => {
+            format.display(1 << format.frac_bits)
+        }
         _ => return Err(()),
     };
     let (negative, text) = match text.strip_prefix('-') {
@@ -97,6 +103,10 @@ fn fixed_const(ty: &Type, ty_name: &str, member: &str) -> Result<ExprKind<()>, (
 }
 
 /// What to write instead of a count that is not an unsigned integer.
+/// The integer methods that fixed-point numbers have too (see
+/// `Checker::int_method`).
+const FIXED_INT_METHODS: [&str; 4] = ["saturating_add", "saturating_sub", "checked_add", "checked_sub"];
+
 pub(crate) const COUNT_HELP: &str =
     "a count is never negative: give it an unsigned type, e.g. `let mut n = 0u32;` or `n as u32`";
 
@@ -106,9 +116,23 @@ impl Checker {
     pub(crate) fn assoc_const(&mut self, ty: &str, member: &str, span: Span) -> Option<ExprKind<()>> {
         match associated_const(ty, member) {
             Some(Ok(kind)) => Some(kind),
+            Some(Err(())) if member == "ONE" && fixed_type_by_name(ty).is_some() => {
+                let max = fixed_type_by_name(ty).and_then(|t| Format::of(&t)).map(|f| f.display(f.max_raw()));
+                self.err(Diagnostic::new(
+                    span,
+                    format!(
+                        "`{ty}::ONE` does not exist: 1 is not a value of {ty}, whose MAX is {}",
+                        max.unwrap_or_default()
+                    ),
+                ));
+                None
+            }
             Some(Err(())) => {
-                let members =
-                    if fixed_type_by_name(ty).is_some() { "MIN, MAX or DELTA" } else { "MIN, MAX or BITS" };
+                let members = if fixed_type_by_name(ty).is_some() {
+                    "MIN, MAX, DELTA, ZERO or ONE"
+                } else {
+                    "MIN, MAX or BITS"
+                };
                 self.err(Diagnostic::new(span, format!("`{ty}::{member}` is not supported; use {members}")));
                 None
             }
@@ -152,7 +176,21 @@ impl Checker {
             return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
         }
         let t = args[0].ty.clone();
-        if !self.is_int_like(&t) {
+        // On a fixed-point number, an addition or subtraction that
+        // saturates or is checked is the same operation on its raw bits
+        // (as the `fixed` crate defines them); the others are not.
+        let fixed_ok = FIXED_INT_METHODS.contains(&method.as_str());
+        if self.is_fixed_like(&t) && !fixed_ok {
+            let msg = format!("`{method}` is not supported on the fixed-point type {}", self.show(&t));
+            self.err(Diagnostic::new(span, msg).with_help(format!(
+                "fixed-point numbers have {}; `*` and `/` wrap (as `wrapping_mul` and `wrapping_div`), \
+                 and `min`/`max` bound a value",
+                FIXED_INT_METHODS.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+            )));
+            return Self::typed(ExprKind::Call(name, args), span, Ty::Error);
+        }
+        // (A fixed-point receiver here has one of FIXED_INT_METHODS.)
+        if !self.is_number_like(&t) {
             let msg = format!("`{method}` is a method of the integer types, not of {}", self.show(&t));
             self.err(
                 Diagnostic::new(span, msg).with_help(format!("convert first, e.g. `(x as u32).{method}(…)`")),

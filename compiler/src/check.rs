@@ -111,7 +111,8 @@ pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
                     }
                 }
                 result = c.to_type(&sig.ret);
-                if result.is_unit() {
+                // A result type that does not exist was reported already.
+                if result.is_unit() && !matches!(c.find(&sig.ret), Ty::Error) {
                     c.err(
                         Diagnostic::new(f.span, "`main` must return a value")
                             .with_help("declare the result type: `fn main(…) -> bool`"),

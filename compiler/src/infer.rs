@@ -307,6 +307,11 @@ impl Checker {
     /// Types an expression by its kind. Every kind with more to check than
     /// its operands' types is a method of its own below, so that this match
     /// is a table of the language's expressions.
+    /// Whether `ty` is an enum with a variant named `member`.
+    fn is_variant(&self, ty: &str, member: &str) -> bool {
+        self.enum_defs.get(ty).is_some_and(|d| d.variants.iter().any(|v| v.name == member))
+    }
+
     pub(crate) fn expr(&mut self, e: Expr<()>) -> Expr<Ty> {
         let span = e.span;
         match e.kind {
@@ -323,9 +328,10 @@ impl Checker {
                 self.variant_expr(ty, member, Vec::new(), span)
             }
             ExprKind::Variant(ty, member, fields)
-                if !self.enum_defs.contains_key(&ty) && self.fns.contains_key(&format!("{ty}::{member}")) =>
+                if !self.is_variant(&ty, &member) && self.fns.contains_key(&format!("{ty}::{member}")) =>
             {
-                // `T::f(a, …)`: a function of an `impl` block.
+                // `T::f(a, …)`: a function of an `impl` block (of a struct,
+                // or of an enum when no variant has that name).
                 let args = fields.into_iter().map(|(_, _, e)| e).collect();
                 self.call(format!("{ty}::{member}"), args, span)
             }

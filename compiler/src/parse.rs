@@ -76,6 +76,43 @@ impl Parser {
         self.tokens[self.pos.min(self.tokens.len() - 1)].span
     }
 
+    /// After an `if` condition or a `match` scrutinee: refuses `{ name :`,
+    /// which is a struct literal the condition ended before (`if e ==
+    /// Ev::Tx { amt: 500 } …`, which Rust refuses too), rather than
+    /// reading it as the block and failing at the `:`.
+    fn no_struct_literal_after(&mut self, what: &str) -> PResult<()> {
+        let tok = |k: usize| self.tokens.get(self.pos + k).map(|t| &t.tok);
+        let ahead = matches!(tok(0), Some(Tok::Punct("{")))
+            && matches!(tok(1), Some(Tok::Ident(_)))
+            && matches!(tok(2), Some(Tok::Punct(":")));
+        if !ahead {
+            return Ok(());
+        }
+        let s = self.span();
+        self.errors.push(
+            Diagnostic::new(s, format!("a struct literal in {what} needs parentheses")).with_help(
+                "write it in parentheses, e.g. `if e == (Ev::Tx { amt: 500 }) { … }`, as Rust asks",
+            ),
+        );
+        // Past the literal and the rest of the condition, to the `{` that
+        // opens the block: one error, not a cascade.
+        let mut depth = 0usize;
+        let mut literal_done = false;
+        loop {
+            match self.peek() {
+                Tok::Eof => return Err(Bail),
+                Tok::Punct("{") if literal_done && depth == 0 => return Ok(()),
+                Tok::Punct("{" | "(" | "[") => depth += 1,
+                Tok::Punct("}" | ")" | "]") => {
+                    depth = depth.saturating_sub(1);
+                    literal_done |= depth == 0;
+                }
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
     fn prev_span(&self) -> Span {
         self.tokens[self.pos.saturating_sub(1).min(self.tokens.len() - 1)].span
     }
@@ -269,10 +306,23 @@ impl Parser {
             self.eat_punct("!");
             self.expect_punct("[")?;
             let (name, _) = self.expect_ident("an attribute name")?;
+            // Arguments: names or paths, separated by commas
+            // (`derive(Clone, Copy)`, `allow(clippy::x)`), kept as written.
             let arg = if self.eat_punct("(") {
-                let (a, _) = self.expect_ident("an attribute argument")?;
+                let mut args = Vec::new();
+                while !self.is_punct(")") {
+                    let (mut a, _) = self.expect_ident("an attribute argument")?;
+                    while self.eat_punct("::") {
+                        let (b, _) = self.expect_ident("a name after `::`")?;
+                        a = format!("{a}::{b}");
+                    }
+                    args.push(a);
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
                 self.expect_punct(")")?;
-                Some(a)
+                Some(args.join(", "))
             } else {
                 None
             };
@@ -306,7 +356,11 @@ impl Parser {
             program.fns.push(f);
         } else if self.eat_word("struct") {
             if let Some((_, _, span)) = attrs.into_iter().find(|(n, _, _)| n != "derive" && n != "allow") {
-                return self.error(span, "attributes on a `struct` are not supported");
+                return self.error_help(
+                    span,
+                    "this attribute is not supported on a `struct`",
+                    "only `#[derive(…)]` and `#[allow(…)]` are accepted there, and ignored (every value is copied by value); remove it",
+                );
             }
             let s = self.struct_def()?;
             program.structs.push(s);
@@ -314,7 +368,11 @@ impl Parser {
             self.impl_block(program)?;
         } else if self.eat_word("enum") {
             if let Some((_, _, span)) = attrs.into_iter().find(|(n, _, _)| n != "derive" && n != "allow") {
-                return self.error(span, "attributes on an `enum` are not supported");
+                return self.error_help(
+                    span,
+                    "this attribute is not supported on an `enum`",
+                    "only `#[derive(…)]` and `#[allow(…)]` are accepted there, and ignored (every value is copied by value); remove it",
+                );
             }
             let e = self.enum_def()?;
             program.enums.push(e);
@@ -803,21 +861,7 @@ impl Parser {
             }
         }
         let e = self.expr()?;
-        let assign_op = match self.peek() {
-            Tok::Punct("=") => Some(None),
-            Tok::Punct("+=") => Some(Some(BinOp::Add)),
-            Tok::Punct("-=") => Some(Some(BinOp::Sub)),
-            Tok::Punct("*=") => Some(Some(BinOp::Mul)),
-            Tok::Punct("/=") => Some(Some(BinOp::Div)),
-            Tok::Punct("%=") => Some(Some(BinOp::Rem)),
-            Tok::Punct("&=") => Some(Some(BinOp::BitAnd)),
-            Tok::Punct("|=") => Some(Some(BinOp::BitOr)),
-            Tok::Punct("^=") => Some(Some(BinOp::BitXor)),
-            Tok::Punct("<<=") => Some(Some(BinOp::Shl)),
-            Tok::Punct(">>=") => Some(Some(BinOp::Shr)),
-            _ => None,
-        };
-        if let Some(op) = assign_op {
+        if let Some(op) = self.assign_op() {
             self.bump();
             let value = self.expr()?;
             let end = self.expect_punct(";")?;
@@ -1351,6 +1395,7 @@ impl Parser {
             });
         }
         let cond = self.expr_no_struct()?;
+        self.no_struct_literal_after("an `if` condition")?;
         let then = self.block()?;
         let mut end = then.span;
         let els = if self.eat_word("else") {
@@ -1376,13 +1421,14 @@ impl Parser {
     fn match_expr(&mut self) -> PResult<Expr<()>> {
         let start = self.bump().span; // `match`
         let scrutinee = self.expr_no_struct()?;
+        self.no_struct_literal_after("a `match` scrutinee")?;
         self.expect_punct("{")?;
         let mut arms = Vec::new();
         while !self.is_punct("}") {
             let pat = self.match_pattern()?;
             let guard = if self.eat_word("if") { Some(self.expr()?) } else { None };
             self.expect_punct("=>")?;
-            let body = self.expr()?;
+            let body = self.arm_body()?;
             let block_like = is_block_like(&body);
             let span = pat.span();
             arms.push(Arm { pat, tpat: TPat::Wild, guard, body, span });
@@ -1392,6 +1438,61 @@ impl Parser {
         }
         let end = self.expect_punct("}")?;
         Ok(Expr { kind: ExprKind::Match(Box::new(scrutinee), arms), span: start.to(end), ty: () })
+    }
+
+    /// An arm's value. A statement there, as Rust allows (`=> return 0,`,
+    /// `=> break,`, `=> continue,`, `=> s += x,`), is a block of that one
+    /// statement, as if written `=> { s += x; }` (Rust gives a jump the
+    /// type `!`, which any other arm's type takes, and an assignment the
+    /// type `()`).
+    fn arm_body(&mut self) -> PResult<Expr<()>> {
+        let start = self.span();
+        let ends = |p: &Self| p.is_punct(",") || p.is_punct("}");
+        let kind = if self.eat_word("return") {
+            StmtKind::Return(if ends(self) { None } else { Some(self.expr()?) })
+        } else if self.is_word("break") || self.is_word("continue") {
+            let is_break = self.bump().tok == Tok::Ident("break".into());
+            if !ends(self) {
+                let s = self.span();
+                return self.error_help(
+                    s,
+                    "`break` with a value is not supported: a `for` loop has no value",
+                    "assign the value to a `mut` variable declared before the loop, then write `break`",
+                );
+            }
+            if is_break {
+                StmtKind::Break
+            } else {
+                StmtKind::Continue
+            }
+        } else {
+            let e = self.expr()?;
+            let Some(op) = self.assign_op() else { return Ok(e) };
+            self.bump();
+            StmtKind::Assign { place: e, op, value: self.expr()? }
+        };
+        let span = start.to(self.prev_span());
+        let block = Block { stmts: vec![Stmt { kind, span }], tail: None, span };
+        Ok(Expr { kind: ExprKind::Block(block), span, ty: () })
+    }
+
+    /// The assignment operator at the cursor, if any: `=` (`Some(None)`)
+    /// or `op=` (`Some(Some(op))`).
+    fn assign_op(&self) -> Option<Option<BinOp>> {
+        match self.peek() {
+            Tok::Punct("=") => Some(None),
+            Tok::Punct("+=") => Some(Some(BinOp::Add)),
+            Tok::Punct("-=") => Some(Some(BinOp::Sub)),
+            Tok::Punct("*=") => Some(Some(BinOp::Mul)),
+            Tok::Punct("/=") => Some(Some(BinOp::Div)),
+            Tok::Punct("%=") => Some(Some(BinOp::Rem)),
+            Tok::Punct("&=") => Some(Some(BinOp::BitAnd)),
+            Tok::Punct("|=") => Some(Some(BinOp::BitOr)),
+            Tok::Punct("^=") => Some(Some(BinOp::BitXor)),
+            Tok::Punct("<<=") => Some(Some(BinOp::Shl)),
+            Tok::Punct(">>=") => Some(Some(BinOp::Shr)),
+            _ => None,
+        }
     }
 
     /// A `match` pattern: alternatives separated by `|`.

@@ -57,7 +57,10 @@ pub enum RecordsError {
         expected: usize,
     },
     /// Fewer or more rows than the array's length.
-    #[error("{found} rows, but the input holds {expected} records (one row per record)")]
+    #[error(
+        "{found} row{}, but the input holds {expected} records (one row per record)",
+        if *found == 1 { "" } else { "s" }
+    )]
     RowCount {
         /// Data rows in the file.
         found: u64,
@@ -316,23 +319,38 @@ fn write_scalar(field: &[u8], kind: Scalar, enums: &[EnumCells], out: &mut [bool
     let shown = || String::from_utf8_lossy(text).into_owned();
     match kind {
         Scalar::Bool => {
+            // Any case: pandas writes `True`, spreadsheets `TRUE`.
             out[0] = match text {
-                b"true" | b"1" => true,
-                b"false" | b"0" => false,
+                b"1" => true,
+                b"0" => false,
+                t if t.eq_ignore_ascii_case(b"true") => true,
+                t if t.eq_ignore_ascii_case(b"false") => false,
                 _ => return Err(format!("`{}` is not a bool (true, false, 1 or 0)", shown())),
             };
         }
         Scalar::Int { signed, bits } => {
-            let (negative, magnitude) = parse_int(text).ok_or_else(|| {
-                if text.is_empty() {
-                    "the field is empty".to_owned()
-                } else {
-                    format!("`{}` is not an integer", shown())
-                }
-            })?;
+            // A whole number written with a fraction or an exponent
+            // (`3.0`, as pandas writes an integer column that has empty
+            // cells, or `1e3`) is that number.
+            let (negative, magnitude) = match parse_int(text) {
+                Some(v) => v,
+                None if text.is_empty() => return Err("the field is empty".to_owned()),
+                None => match std::str::from_utf8(text).map(crate::value::exact_integer) {
+                    Ok(Ok(v)) => v,
+                    Ok(Err(crate::value::NotAnInteger::Fraction)) => {
+                        let ty = Type::Int { signed, bits };
+                        return Err(format!(
+                            "{} is not a whole number, and {ty} holds whole numbers only",
+                            shown()
+                        ));
+                    }
+                    _ => return Err(format!("`{}` is not an integer", shown())),
+                },
+            };
             if !crate::types::literal_fits(negative, magnitude, signed, bits) {
                 let ty = Type::Int { signed, bits };
-                return Err(format!("{} does not fit in {ty}", shown()));
+                let range = crate::types::int_range_text(signed, bits);
+                return Err(format!("{} does not fit in {ty} ({range})", shown()));
             }
             let v = if negative { magnitude.wrapping_neg() } else { magnitude };
             write_bytes(v, &mut out[..bits as usize]);
@@ -413,7 +431,7 @@ fn parse_int(text: &[u8]) -> Option<(bool, u128)> {
     // longer numbers continue in u128.
     if radix == 10 && digits.len() <= 19 && !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
         let v = digits.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
-        return Some((negative, u128::from(v)));
+        return Some((negative && v != 0, u128::from(v)));
     }
     let mut v: u128 = 0;
     let mut any = false;
@@ -428,7 +446,8 @@ fn parse_int(text: &[u8]) -> Option<(bool, u128)> {
         v = v.checked_mul(radix)?.checked_add(u128::from(d))?;
         any = true;
     }
-    any.then_some((negative, v))
+    // `-0` is zero, in every type.
+    any.then_some((negative && v != 0, v))
 }
 
 #[cfg(test)]
@@ -466,6 +485,37 @@ mod tests {
         );
     }
 
+    /// What other tools write: pandas' `True`/`False` and `3.0` (an integer
+    /// column with empty cells), a spreadsheet's `TRUE`, `-0`, `1e3`: the
+    /// same bits as the JSON values.
+    #[test]
+    fn cells_as_pandas_and_spreadsheets_write_them() {
+        let ty = Type::Array(Box::new(record()), 3);
+        let csv =
+            "age,features.0,features.1,label\n3.0,-0,1e3,True\n-0,2.50e1,-7.0,FALSE\n255.000,0,0,tRuE\n";
+        let json = serde_json::json!([
+            {"age": 3, "features": [0, 1000], "label": true},
+            {"age": 0, "features": [25, -7], "label": false},
+            {"age": 255, "features": [0, 0], "label": true}
+        ]);
+        assert_eq!(encode_csv(&ty, csv.as_bytes()).unwrap(), ty.encode(&json).unwrap());
+        let err = |csv: &str| encode_csv(&ty, csv.as_bytes()).unwrap_err().to_string();
+        let head = "age,features.0,features.1,label\n";
+        let rows = "1,2,3,true\n1,2,3,true\n";
+        assert_eq!(
+            err(&format!("{head}1.5,2,3,true\n{rows}")),
+            "row 1, column `age`: 1.5 is not a whole number, and u8 holds whole numbers only"
+        );
+        assert_eq!(
+            err(&format!("{head}256.0,2,3,true\n{rows}")),
+            "row 1, column `age`: 256.0 does not fit in u8 (0..=255)"
+        );
+        assert_eq!(
+            err(&format!("{head}-1,2,3,true\n{rows}")),
+            "row 1, column `age`: -1 does not fit in u8 (0..=255)"
+        );
+    }
+
     #[test]
     fn mistakes_name_row_and_column() {
         let ty = Type::Array(Box::new(record()), 2);
@@ -473,7 +523,7 @@ mod tests {
         let head = "age,features.0,features.1,label\n";
         assert_eq!(
             err(&format!("{head}1,2,3,true\n300,2,3,true\n")),
-            "row 2, column `age`: 300 does not fit in u8"
+            "row 2, column `age`: 300 does not fit in u8 (0..=255)"
         );
         assert_eq!(err(&format!("{head}1,2,x,true\n")), "row 1, column `features.1`: `x` is not an integer");
         assert_eq!(
@@ -482,7 +532,7 @@ mod tests {
         );
         assert_eq!(
             err(&format!("{head}1,2,3,true\n")),
-            "1 rows, but the input holds 2 records (one row per record)"
+            "1 row, but the input holds 2 records (one row per record)"
         );
         assert_eq!(
             err(&format!("{head}1,2,3,true\n1,2,3,true\n1,2,3,true\n")),

@@ -391,7 +391,7 @@ fn parse_int(value: &Value, ty: &Type) -> Result<(bool, u128), ValueError> {
 
 /// Why a JSON number is not an integer of at most 128 bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum NotAnInteger {
+pub(crate) enum NotAnInteger {
     /// It has a non-zero fractional part (`1.5`, `4200000.00000000001`, `1e-3`).
     Fraction,
     /// Its magnitude is 2^128 or more.
@@ -403,7 +403,7 @@ enum NotAnInteger {
 /// The exact value of a JSON number's text (`-?int(.frac)?([eE][+-]?exp)?`)
 /// as `(negative, magnitude)`, when that value is a whole number. `5.0` and
 /// `4.2e6` are whole numbers; `-0` is zero.
-fn exact_integer(text: &str) -> Result<(bool, u128), NotAnInteger> {
+pub(crate) fn exact_integer(text: &str) -> Result<(bool, u128), NotAnInteger> {
     let (negative, rest) = match text.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, text),
@@ -474,7 +474,8 @@ fn parse_int_text(s: &str) -> Option<(bool, u128)> {
     if digits.is_empty() || digits.starts_with('+') || digits.starts_with('-') {
         return None;
     }
-    u128::from_str_radix(&digits, radix).ok().map(|m| (negative, m))
+    // `-0` is zero, in every type.
+    u128::from_str_radix(&digits, radix).ok().map(|m| (negative && m != 0, m))
 }
 
 #[cfg(test)]
@@ -502,6 +503,10 @@ mod tests {
             json!(["340282366920938463463374607431768211455", "-170141183460469231731687303715884105728"]);
         assert_eq!(t.decode(&t.encode(&v).unwrap()), v);
         assert_eq!(u(8).encode(&json!("0xff")).unwrap(), vec![true; 8]);
+        // `-0` is zero, as a number or as text, unsigned too.
+        for zero in [json!(0), json!(-0), json!("-0"), json!("-0x0"), json!(" -0 ")] {
+            assert_eq!(u(8).encode(&zero).unwrap(), vec![false; 8], "{zero}");
+        }
     }
 
     #[test]

@@ -176,6 +176,62 @@ arithmetic!(ops_u64f64, U64F64, u128, |_| vec![]);
 arithmetic!(ops_i64f64, I64F64, i128, |a| vec![out(a.wrapping_abs()), out(a.wrapping_neg())]);
 arithmetic!(ops_i0f32, I0F32, i32, |a| vec![out(a.wrapping_abs()), out(a.wrapping_neg())]);
 
+/// The additions and subtractions that saturate or are checked, against
+/// `fixed`'s `saturating_*` and `checked_*` (the same operations on the raw
+/// bits as on the integers).
+macro_rules! saturating {
+    ($name:ident, $t:ident, $inner:ty) => {
+        #[test]
+        fn $name() {
+            let ty = stringify!($t);
+            let src = format!(
+                "fn main(#[garbler] a: {ty}, #[evaluator] b: {ty}) -> ({ty}, {ty}, Option<{ty}>, Option<{ty}>) {{
+                    (a.saturating_add(b), a.saturating_sub(b), a.checked_add(b), a.checked_sub(b))
+                }}"
+            );
+            let p = build(&src);
+            let opt = |x: Option<$t>| x.map_or(Value::Null, out);
+            for (k, (x, y)) in values!($inner, $t::FRAC_NBITS).into_iter().enumerate() {
+                let (a, b) = ($t::from_bits(x), $t::from_bits(y));
+                let got = run(&p, &[input(a, k % 2 == 0), input(b, k % 3 == 0)]);
+                let want = json!([
+                    out(a.saturating_add(b)),
+                    out(a.saturating_sub(b)),
+                    opt(a.checked_add(b)),
+                    opt(a.checked_sub(b))
+                ]);
+                assert_eq!(got, want, "{ty}: a = {a}, b = {b}");
+            }
+        }
+    };
+}
+
+saturating!(saturating_i16f16, I16F16, i32);
+saturating!(saturating_u8f8, U8F8, u16);
+saturating!(saturating_i8f24, I8F24, i32);
+saturating!(saturating_u0f8, U0F8, u8);
+saturating!(saturating_i64f64, I64F64, i128);
+
+/// `ZERO` and `ONE` as `fixed` defines them (`ONE` only where 1 is a value).
+#[test]
+fn zero_and_one_are_fixeds_constants() {
+    let p = build(
+        "fn main(#[garbler] z: bool) -> (I16F16, I16F16, U1F7, I2F6, U0F8, I64F64, U8F8) {
+            (I16F16::ZERO, I16F16::ONE, U1F7::ONE, I2F6::ONE, U0F8::ZERO, I64F64::ONE, U8F8::ONE + U8F8::ONE)
+        }",
+    );
+    let want = json!([
+        out(I16F16::ZERO),
+        out(I16F16::ONE),
+        out(U1F7::ONE),
+        out(I2F6::ONE),
+        out(U0F8::ZERO),
+        out(I64F64::ONE),
+        out(U8F8::ONE + U8F8::ONE)
+    ]);
+    assert_eq!(run(&p, &[json!(false)]), want);
+}
+
 /// `as` between fixed-point formats, from and to integers.
 #[test]
 fn casts_match_wrapping_to_num() {

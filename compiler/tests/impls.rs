@@ -103,3 +103,64 @@ fn methods_cost_what_their_bodies_cost() {
     let inline = "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a + b }";
     assert_eq!(ands(free), ands(inline));
 }
+
+/// Functions of an enum's `impl` block called by path (`Level::of(x)`,
+/// `Self::of(x)`), next to its variants, its constants and a method:
+/// against the same code in Rust, for every `u8`.
+#[test]
+fn an_enums_associated_functions_are_called_by_path() {
+    #[derive(Clone, Copy)]
+    enum Level {
+        Low,
+        Mid(u8),
+        High,
+    }
+    impl Level {
+        const CUT: u8 = 100;
+        fn of(x: u8) -> Self {
+            if x < 10 {
+                Level::Low
+            } else if x < Self::CUT {
+                Self::Mid(x)
+            } else {
+                Level::High
+            }
+        }
+        fn again(x: u8) -> Level {
+            Self::of(x)
+        }
+        fn score(self) -> u8 {
+            match self {
+                Level::Low => 1,
+                Level::Mid(v) => v / 10,
+                Level::High => 100,
+            }
+        }
+    }
+    let src = "enum Level { Low, Mid(u8), High }
+        impl Level {
+            const CUT: u8 = 100;
+            fn of(x: u8) -> Self { if x < 10 { Level::Low } else if x < Self::CUT { Self::Mid(x) } else { Level::High } }
+            fn again(x: u8) -> Level { Self::of(x) }
+            fn score(self) -> u8 { match self { Level::Low => 1, Level::Mid(v) => v / 10, Level::High => 100 } }
+        }
+        fn main(#[garbler] x: u8) -> u8 { Level::of(x).score() + Level::again(x).score() }";
+    let p = build(src);
+    for x in 0..=u8::MAX {
+        let want = Level::of(x).score() + Level::again(x).score();
+        assert_eq!(run(&p, &[json!(x)]), json!(want), "x = {x}");
+    }
+}
+
+/// `#[derive(…)]` and `#[allow(…)]` on types, as Rust code carries them,
+/// change nothing: the same circuit as without them.
+#[test]
+fn derive_and_allow_on_types_are_accepted_and_ignored() {
+    let body = "struct P { x: i16 }
+        enum E { A, B }
+        fn main(#[garbler] a: P, #[evaluator] e: E) -> i16 { match e { E::A => a.x, E::B => -a.x } }";
+    let with = body
+        .replace("struct P", "#[derive(Clone, Copy, Debug, PartialEq)]\n#[allow(clippy::upper_case_acronyms, dead_code)]\nstruct P")
+        .replace("enum E", "#[derive(Clone, Copy)] enum E");
+    assert_eq!(build(&with).digest(), build(body).digest());
+}

@@ -196,3 +196,60 @@ fn match_costs() {
     let n = ands("fn main(#[garbler] x: u8, #[evaluator] y: u8) -> u8 { match x { 10..=20 => y, _ => 0 } }");
     assert!(n <= 8 + 8 + 1 + 8, "{n}");
 }
+
+/// Arms that are statements, as Rust writes them: `=> return v,`,
+/// `=> break,`, `=> continue,`, `=> s += x,` (each as if in braces),
+/// against the same functions in Rust.
+#[test]
+fn arms_that_return_break_continue_or_assign_match_rust() {
+    // The same arms in Rust, written as the program writes them.
+    #[allow(clippy::needless_return)]
+    fn f(x: u8) -> u8 {
+        match x {
+            0 => return 7,
+            1..=3 => return x * 2,
+            _ => x,
+        }
+    }
+    #[allow(clippy::match_bool, clippy::single_match)]
+    fn g(xs: [u8; 6], stop: u8) -> u8 {
+        let mut s: u8 = 0;
+        for x in xs {
+            match x == stop {
+                true => break,
+                false => {}
+            }
+            match x % 4 {
+                3 => continue,
+                0 => s ^= x,
+                _ => s = s.wrapping_add(x),
+            }
+        }
+        s
+    }
+    let src = "
+        fn f(x: u8) -> u8 { match x { 0 => return 7, 1..=3 => return x * 2, _ => x, } }
+        fn g(xs: [u8; 6], stop: u8) -> u8 {
+            let mut s: u8 = 0;
+            for x in xs {
+                match x == stop { true => break, false => {} }
+                match x % 4 { 3 => continue, 0 => s ^= x, _ => s += x }
+            }
+            s
+        }
+        fn main(#[garbler] x: u8, #[evaluator] xs: [u8; 6]) -> (u8, u8) { (f(x), g(xs, x)) }";
+    let p = build(src);
+    let mut rng = 0x9e37_79b9_u32;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 17;
+        rng ^= rng << 5;
+        (rng % 12) as u8
+    };
+    for _ in 0..64 {
+        let x = next();
+        let xs = [next(), next(), next(), next(), next(), next()];
+        let want = json!([f(x), g(xs, x)]);
+        assert_eq!(run(&p, &[json!(x), json!(xs)]), want, "x = {x}, xs = {xs:?}");
+    }
+}
