@@ -458,6 +458,11 @@ fn files_are_recognised_by_content_and_a_wrong_kind_says_what_was_expected() {
     // A circuit that starts like one and breaks later says so.
     let broken = dir.file("broken.rs", "1 3\n2 1 1\n1 1\n\n2 1 0 1 2 XNOR\n");
     assert_one_line_error(&["stats", &broken], "starts like a Bristol Fashion circuit");
+    // Named as a circuit, a bad gate is just that.
+    let named = dir.file("broken.txt", "1 3\n2 1 1\n1 1\n\n2 1 0 1 2 XNOR\n");
+    let out = garblet(&["stats", &named]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 5: unknown gate `XNOR`") && !err.contains("starts like"), "{err}");
 }
 
 #[test]
@@ -627,7 +632,8 @@ fn truncated_or_corrupt_binary_circuits_are_one_line_errors() {
         path.to_str().unwrap().to_owned()
     };
     let half = write("half.bin", &bytes[..bytes.len() / 2]);
-    assert_one_line_error(&["stats", &half], "ends early, inside the gates");
+    assert_one_line_error(&["stats", &half], "the encoding ends after");
+    assert_one_line_error(&["stats", &half], "of the 36663 gates its header declares");
     let header = write("header.bin", &bytes[..30]);
     assert_one_line_error(&["eval", &header, "-i", "in0=1"], "ends early");
     let mut b = bytes.clone();
@@ -640,7 +646,7 @@ fn truncated_or_corrupt_binary_circuits_are_one_line_errors() {
     let mut b = bytes.clone();
     b[gates] = 7;
     let tag = write("tag.bin", &b);
-    assert_one_line_error(&["stats", &tag], "unknown gate kind tag 7");
+    assert_one_line_error(&["stats", &tag], "gate 0: unknown gate kind tag 7 (0 is XOR, 1 AND, 2 INV)");
     let mut b = bytes.clone();
     b[gates + 1..gates + 5].copy_from_slice(&4_000_000u32.to_le_bytes());
     let wire = write("wire.bin", &b);

@@ -82,6 +82,22 @@ pub enum DecodeError {
     /// The bytes end inside a field.
     #[error("the encoding ends early, inside {0}")]
     Truncated(&'static str),
+    /// The file ends before the gates its header declares.
+    #[error("the encoding ends after {read} of the {declared} gates its header declares")]
+    GatesTruncated {
+        /// Whole gate records present.
+        read: u64,
+        /// Gates the header declares.
+        declared: u64,
+    },
+    /// A gate record's kind is none of XOR (0), AND (1), INV (2).
+    #[error("gate {gate}: unknown gate kind tag {tag} (0 is XOR, 1 AND, 2 INV)")]
+    BadGateKind {
+        /// The gate's index.
+        gate: usize,
+        /// The tag read.
+        tag: u8,
+    },
     /// Bytes follow the last gate (counted up to 16 MiB).
     #[error("{0} bytes follow the last gate")]
     TrailingBytes(usize),
@@ -560,7 +576,10 @@ impl GateDecoder {
         while left > 0 {
             let buf = r.fill_buf().map_err(io_error)?;
             if buf.is_empty() {
-                return Err(DecodeError::Truncated("the gates"));
+                return Err(DecodeError::GatesTruncated {
+                    read: self.claimed - left,
+                    declared: self.claimed,
+                });
             }
             let mut used = 0;
             if carried > 0 {
@@ -647,8 +666,9 @@ impl GateDecoder {
             let r = &records[i];
             let (tag, a, b, out) = (r[0], word(r, 1), word(r, 5), word(r, 9));
             // decode_batch stopped at this gate because a check fails.
-            check(self.taken + sink.filled(), tag, a, b, out, self.num_wires, &self.defined)
-                .unwrap_or(DecodeError::BadTag { what: "gate kind", tag })
+            let gate = self.taken + sink.filled();
+            check(gate, tag, a, b, out, self.num_wires, &self.defined)
+                .unwrap_or(DecodeError::BadGateKind { gate, tag })
         })
     }
 }
@@ -827,7 +847,7 @@ fn check(
     defined: &Defined,
 ) -> Option<DecodeError> {
     if tag > 2 {
-        return Some(DecodeError::BadTag { what: "gate kind", tag });
+        return Some(DecodeError::BadGateKind { gate, tag });
     }
     for w in [a, b, out] {
         if w >= num_wires {
@@ -908,7 +928,12 @@ pub(crate) mod tests {
             for cap in [7, 1 << 12] {
                 let err = read(io::BufReader::with_capacity(cap, &bytes[..len])).unwrap_err();
                 assert!(
-                    matches!(err, DecodeError::Truncated(_) | DecodeError::BadMagic),
+                    matches!(
+                        err,
+                        DecodeError::Truncated(_)
+                            | DecodeError::GatesTruncated { .. }
+                            | DecodeError::BadMagic
+                    ),
                     "{len} bytes: {err:?}"
                 );
             }
@@ -933,7 +958,7 @@ pub(crate) mod tests {
         let n = c.num_wires();
         assert_eq!(
             Circuit::from_canonical_bytes(&with(0, &[7])),
-            Err(DecodeError::BadTag { what: "gate kind", tag: 7 })
+            Err(DecodeError::BadGateKind { gate: 3, tag: 7 })
         );
         assert_eq!(
             Circuit::from_canonical_bytes(&with(5, &n.to_le_bytes())),
@@ -1005,7 +1030,10 @@ pub(crate) mod tests {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
         bytes.extend_from_slice(&u64::MAX.to_le_bytes());
-        assert_eq!(Circuit::from_canonical_bytes(&bytes), Err(DecodeError::Truncated("the gates")));
+        assert_eq!(
+            Circuit::from_canonical_bytes(&bytes),
+            Err(DecodeError::GatesTruncated { read: 0, declared: u64::MAX })
+        );
         let mut names = bytes[..24].to_vec();
         names.extend_from_slice(&u32::MAX.to_le_bytes()); // inputs
         names.extend_from_slice(&u32::MAX.to_le_bytes()); // a name's length

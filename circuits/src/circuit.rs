@@ -253,7 +253,7 @@ pub enum CircuitError {
         num_wires: u32,
     },
     /// A gate reads or writes a wire at or past `num_wires`.
-    #[error("gate {gate} uses wire {wire}, but the circuit has only {num_wires} wires")]
+    #[error("gate {gate} uses wire {wire}, but the circuit has only {num_wires} wires (0 to {}, the constants 0 and 1 included)", num_wires.saturating_sub(1))]
     WireOutOfRange {
         /// Gate index.
         gate: usize,

@@ -84,7 +84,11 @@ impl GateFile {
                 let extra = len - records_at - records;
                 return Err(DecodeError::TrailingBytes(usize::try_from(extra).unwrap_or(usize::MAX)));
             }
-            _ => return Err(DecodeError::Truncated("the gates")),
+            Some(std::cmp::Ordering::Less) => {
+                let read = (len - records_at) / GATE_BYTES as u64;
+                return Err(DecodeError::GatesTruncated { read, declared: gates });
+            }
+            None => return Err(DecodeError::Truncated("the gates")),
         }
         drop(head);
         let stamp = (len, metadata.modified().ok());
@@ -370,7 +374,7 @@ mod tests {
         }
         // Truncated or with bytes after the gates: refused when opened.
         std::fs::write(&path.0, &bytes[..bytes.len() - 1]).unwrap();
-        assert_eq!(GateFile::open(&path.0).err(), Some(DecodeError::Truncated("the gates")));
+        assert_eq!(GateFile::open(&path.0).err(), Some(DecodeError::GatesTruncated { read: 5, declared: 6 }));
         let mut long = bytes.clone();
         long.extend_from_slice(&[0; 3]);
         std::fs::write(&path.0, &long).unwrap();

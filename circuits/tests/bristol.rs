@@ -203,6 +203,19 @@ fn malformed_files_name_the_line() {
         ("1 3\n2 1 1\n1 1\n\n2 1 0 1 2 XOR\n2 1 0 1 2 XOR\n", "line 6"),
         ("1 3\n2 1 1\n1 1 1\n\n2 1 0 1 2 XOR\n", "line 3"),
         ("1 99999999999\n", "line 1"),
+        // A gate writing an input, and a line cut before its operation.
+        (
+            "1 3\n2 1 1\n1 1\n\n2 1 0 1 1 XOR\n",
+            "line 5: wire 1 is an input (wires 0 to 1): no gate may write it",
+        ),
+        (
+            "3 4\n2 1 1\n1 1\n\n2 1 0 1 2 XOR\n2 1 0 2 3 AND\n2 1 0 1 2 XOR\n",
+            "line 7: wire 2 is written twice",
+        ),
+        (
+            "2 4\n2 1 1\n1 1\n\n2 1 0 1 2 XOR\n1 1 2",
+            "line 6: the gate line ends with the number 2, not an operation",
+        ),
     ];
     for (text, want) in cases {
         match bristol::parse_str(text) {

@@ -661,10 +661,16 @@ fn read_bristol(path: &Path, hasher: Option<&mut blake3::Hasher>) -> Result<Circ
         None => bristol::read(std::io::BufReader::with_capacity(1 << 16, progress.reader(file))),
     };
     drop(progress);
+    // A file named as a circuit, past its header: the error is a gate's.
+    // Elsewhere the file may be something else: say why it was read as
+    // Bristol.
+    let named_bristol =
+        path.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt") || e.eq_ignore_ascii_case("bristol"));
     read.map_err(|e| match e {
-        bristol::BristolError::Syntax { .. } => anyhow!(
+        bristol::BristolError::Syntax { line, .. } if line <= 3 || !named_bristol => anyhow!(
             "{shown}: {e} (the file starts like a Bristol Fashion circuit, with a line of two integers, but is not a valid one)"
         ),
+        bristol::BristolError::Syntax { .. } => anyhow!("{shown}: {e}"),
         bristol::BristolError::Io { source, .. } => anyhow!("cannot read {shown}: {source}"),
         other => anyhow::Error::new(other),
     })

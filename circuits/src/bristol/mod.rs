@@ -150,6 +150,7 @@ fn read_chunked<R: io::Read>(reader: R, chunk: usize) -> Result<Circuit, Bristol
     for w in 0..total_in {
         wires.set(l2, w, WireId::new(WireId::FIRST_FREE + w as u32))?;
     }
+    wires.inputs = total_in;
     let mut body = Body {
         wires,
         next_wire: WireId::FIRST_FREE + total_in as u32,
@@ -647,13 +648,15 @@ struct WireMap {
     /// Grows on demand.
     map: Vec<u32>,
     declared: u32,
+    /// Bristol wires `0..inputs` are the inputs (for messages).
+    inputs: u64,
 }
 
 const UNSET: u32 = u32::MAX;
 
 impl WireMap {
     fn new(declared: u32) -> WireMap {
-        WireMap { base: 0, map: Vec::new(), declared }
+        WireMap { base: 0, map: Vec::new(), declared, inputs: 0 }
     }
 
     #[inline]
@@ -698,7 +701,7 @@ impl WireMap {
             return Ok(());
         }
         if w < self.base {
-            return Err(written_twice(line, w));
+            return Err(written_twice(line, w, self.inputs));
         }
         let i = (w - self.base) as usize;
         if i >= self.map.len() {
@@ -706,16 +709,37 @@ impl WireMap {
             self.map.resize((i + 1).max(self.map.len() * 2).min(limit), UNSET);
         }
         if self.map[i] != UNSET {
-            return Err(written_twice(line, w));
+            return Err(written_twice(line, w, self.inputs));
         }
         self.map[i] = to.get();
         Ok(())
     }
 }
 
+/// A gate writes wire `w`, already set: an input (wires `0..inputs`) or an
+/// earlier gate's output.
 #[cold]
-fn written_twice(line: usize, w: u64) -> BristolError {
-    syntax(line, format!("wire {w} is written twice"))
+pub(super) fn written_twice(line: usize, w: u64, inputs: u64) -> BristolError {
+    if w < inputs {
+        syntax(line, format!("wire {w} is an input (wires 0 to {}): no gate may write it", inputs - 1))
+    } else {
+        syntax(line, format!("wire {w} is written twice"))
+    }
+}
+
+/// The last word of a gate line, `op`, when it is a number: the line ends
+/// before its operation (a file cut short, most often).
+#[cold]
+pub(super) fn missing_operation(line: usize, op: &str) -> Option<BristolError> {
+    op.bytes().all(|b| b.is_ascii_digit()).then(|| {
+        syntax(
+            line,
+            format!(
+                "the gate line ends with the number {op}, not an operation (XOR, AND, INV, EQ, EQW or MAND): \
+                 is the file cut short?"
+            ),
+        )
+    })
 }
 
 /// The gates read so far.
@@ -733,6 +757,9 @@ impl Body {
     fn text_gate(&mut self, line: usize, text: &str, nums: &mut Vec<u64>) -> Result<(), BristolError> {
         let mut tokens = text.split_ascii_whitespace();
         let op = tokens.next_back().ok_or_else(|| syntax(line, "empty gate line"))?;
+        if let Some(e) = missing_operation(line, op) {
+            return Err(e);
+        }
         nums.clear();
         for t in tokens {
             nums.push(t.parse::<u64>().map_err(|_| syntax(line, format!("gate: `{t}` is not a number")))?);

@@ -59,6 +59,8 @@ struct WireMap {
     /// Bristol wire → our wire (u32::MAX: not yet written). Grows on demand.
     map: Vec<u32>,
     declared: u32,
+    /// Bristol wires `0..inputs` are the inputs (for messages).
+    inputs: u64,
 }
 
 const UNSET: u32 = u32::MAX;
@@ -85,7 +87,7 @@ impl WireMap {
             self.map.resize((i + 1).max(self.map.len() * 2).min(self.declared as usize), UNSET);
         }
         if self.map[i] != UNSET {
-            return Err(syntax(line, format!("wire {w} is written twice")));
+            return Err(super::written_twice(line, w, self.inputs));
         }
         self.map[i] = to.get();
         Ok(())
@@ -150,10 +152,12 @@ pub(super) fn read<R: BufRead>(reader: R) -> Result<Circuit, BristolError> {
         ));
     }
 
-    let mut wires = WireMap { map: Vec::with_capacity((total_in as usize).min(1 << 20)), declared: n_wires };
+    let mut wires =
+        WireMap { map: Vec::with_capacity((total_in as usize).min(1 << 20)), declared: n_wires, inputs: 0 };
     for w in 0..total_in {
         wires.set(l2, w, WireId::new(WireId::FIRST_FREE + w as u32))?;
     }
+    wires.inputs = total_in;
     let mut next_wire = WireId::FIRST_FREE + total_in as u32;
     let mut gates: Vec<Gate> = Vec::with_capacity((n_gates as usize).min(1 << 24));
     let mut seen_gates: u32 = 0;
@@ -162,6 +166,9 @@ pub(super) fn read<R: BufRead>(reader: R) -> Result<Circuit, BristolError> {
     let mut parse_gate = |line: usize, text: &str, wires: &mut WireMap| -> Result<(), BristolError> {
         let mut tokens = text.split_ascii_whitespace();
         let op = tokens.next_back().ok_or_else(|| syntax(line, "empty gate line"))?;
+        if let Some(e) = super::missing_operation(line, op) {
+            return Err(e);
+        }
         nums.clear();
         for t in tokens {
             nums.push(t.parse::<u64>().map_err(|_| syntax(line, format!("gate: `{t}` is not a number")))?);
