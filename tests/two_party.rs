@@ -636,10 +636,12 @@ fn constants_set_on_the_command_line_are_compared_by_the_hello() {
     }
     // Same gates (RELEASE is unused), different values: refused.
     let differ = pair_with(&["N=3", "RELEASE=7"], &["N=3", "RELEASE=8"]);
-    for out in [&differ.garbler, &differ.evaluator] {
+    for (out, release) in [(&differ.garbler, 7), (&differ.evaluator, 8)] {
         assert_eq!(out.status.code(), Some(1));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("programs differ") && err.contains("--const"), "{err}");
+        // Each side names the values it set, to compare with the other's.
+        assert!(err.contains(&format!("(this side: --const N=3 --const RELEASE={release})")), "{err}");
     }
     // A constant the program does not declare is a usage error, before the network.
     let out = bin().args(["stats", path, "--const", "M=1"]).output().unwrap();

@@ -58,7 +58,10 @@ pub(crate) fn apply(
 }
 
 fn unknown(name: &str, consts: &[ConstDef<()>]) -> Diagnostic {
-    let d = Diagnostic::new(Span::new(0, 0), format!("--const {name}: the program has no `const {name}`"));
+    // Shown at the program's first constant (the file's start if it has
+    // none): the line the help's list begins with.
+    let at = consts.first().map_or(Span::new(0, 0), |k| k.span);
+    let d = Diagnostic::new(at, format!("--const {name}: the program has no `const {name}`"));
     if consts.is_empty() {
         d.with_help("the program declares no constants; add `const NAME: usize = …;` to set one from outside")
     } else {

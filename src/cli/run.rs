@@ -10,8 +10,8 @@ use garblet::circuits::{Circuit, Party};
 use garblet::engine::channel::Channel;
 use garblet::engine::net::{self, Fingerprint, Identity, NetError, PinnedTls, StallDirection, TcpOptions};
 use garblet::engine::session::{
-    LinkFailure, OtChoice, PartyInputs, Phase, PhaseEntry, SchemeChoice, SecurityMode, SessionConfig,
-    SessionError, SessionOutcome, SessionProgram,
+    LinkFailure, OtChoice, PartyInputs, Phase, PhaseEntry, ProgramMismatch, SchemeChoice, SecurityMode,
+    SessionConfig, SessionError, SessionOutcome, SessionProgram,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -93,7 +93,7 @@ pub(super) fn run(req: &mut RunRequest) -> Result<RunReport> {
     extra.insert("bytes_sent".into(), json!(sent));
     extra.insert("bytes_received".into(), json!(received));
     extra.insert("phase".into(), json!(phase.map(Phase::as_str)));
-    let result = result.map_err(|e| explain(e, phase, req.timeout));
+    let result = result.map_err(|e| with_our_consts(explain(e, phase, req.timeout), &req.program));
     let status = match &result {
         Ok(_) => "ok",
         Err(e) => {
@@ -282,6 +282,25 @@ fn explain(e: anyhow::Error, phase: Option<Phase>, timeout: Duration) -> anyhow:
         ),
         Some(_) => format!("the peer closed the connection{during}"),
     };
+    anyhow::Error::new(Explained { message, kind: super::error_kind(&e), detail: super::one_line(&e) })
+}
+
+/// Programs that differ, when this side set constants: the message names
+/// them (the hello compares digests only; the peer's message names its
+/// own), so that the two can be compared.
+fn with_our_consts(e: anyhow::Error, program: &Loaded) -> anyhow::Error {
+    let digests_differ = e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<SessionError>(),
+            Some(SessionError::Mismatch(ProgramMismatch::Digest { .. }))
+        )
+    });
+    let consts = program.program.as_ref().map(|p| p.consts.as_slice()).unwrap_or_default();
+    if !digests_differ || consts.is_empty() {
+        return e;
+    }
+    let set: Vec<String> = consts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let message = format!("{} (this side: --const {})", super::one_line(&e), set.join(" --const "));
     anyhow::Error::new(Explained { message, kind: super::error_kind(&e), detail: super::one_line(&e) })
 }
 
