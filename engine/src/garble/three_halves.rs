@@ -583,6 +583,9 @@ fn garble_fused<S: LabelStore>(
 ) {
     let d = key.delta().as_block();
     let mut rho = [Block::ZERO; FUSED_GARBLE_CHUNK / 64 + 1];
+    // The seed's blocks written, to wipe: one for a narrow level's few
+    // gates, where wiping all of them showed in the profile.
+    let mut used = 0;
     let mut pos = 0;
     for (n, ops) in ands.chunks(FUSED_GARBLE_CHUNK).enumerate() {
         let done = n * FUSED_GARBLE_CHUNK;
@@ -590,11 +593,12 @@ fn garble_fused<S: LabelStore>(
         let q0 = base >> 6;
         let nq = (((base + ops.len() as u64 - 1) >> 6) - q0 + 1) as usize;
         key.gate_seed().blocks(q0, &mut rho[..nq]);
+        used = used.max(nq);
         let bytes = material_bytes(ops.len());
         fused.garble(d, base, labels, done, ops, &rho[..nq], &mut material[pos..pos + bytes]);
         pos += bytes;
     }
-    rho.zeroize();
+    wipe(&mut rho[..used]);
 }
 
 impl<H: TweakableHash> ThreeHalves<H> {

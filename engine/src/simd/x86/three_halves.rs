@@ -229,7 +229,7 @@ fn eval_kernel<S: LabelStore>(
     let (mats, _) = material.as_chunks::<GROUP_BYTES>();
     for (n, (group, mat)) in groups.iter().zip(mats).enumerate() {
         let done = n * GROUP;
-        eval_group(rk, 3 * (first_and + done as u64), labels, done, group, mat, GROUP);
+        eval_group::<S, true>(rk, 3 * (first_and + done as u64), labels, done, group, mat, GROUP);
     }
     if !rest.is_empty() {
         // The last group (fewer than 8 gates) padded with gates on wire 0
@@ -243,7 +243,12 @@ fn eval_kernel<S: LabelStore>(
         let mut mat = [0u8; GROUP_BYTES];
         mat[..24 * r].copy_from_slice(&src[..24 * r]);
         mat[CIPHERS..CIPHERS + control].copy_from_slice(&src[24 * r..24 * r + control]);
-        eval_group(rk, 3 * (first_and + done as u64), labels, done, &group, &mat, r);
+        let t = 3 * (first_and + done as u64);
+        if r > 4 {
+            eval_group::<S, true>(rk, t, labels, done, &group, &mat, r);
+        } else {
+            eval_group::<S, false>(rk, t, labels, done, &group, &mat, r);
+        }
     }
 }
 
@@ -259,7 +264,7 @@ fn eval_kernel<S: LabelStore>(
 /// and `¬j` at `A_R → C_R`; `S₁ = 1001_0111`, `S₂ = 1110_1001`).
 #[inline]
 #[target_feature(enable = "avx512f,vaes,bmi2")]
-fn eval_group<S: LabelStore>(
+fn eval_group<S: LabelStore, const BOTH_HALVES: bool>(
     rk: &[__m512i; 11],
     t: u64,
     labels: &mut S,
@@ -285,9 +290,17 @@ fn eval_group<S: LabelStore>(
             tweak[3 * h + 2] = next_tweak(tweak[3 * h + 1]);
         }};
     }
+    // A group of at most 4 live gates (a narrow level's, padded) hashes
+    // and finishes its first half only (`BOTH_HALVES` false; a constant,
+    // so that full groups run the code they ran before).
+    let both_halves = BOTH_HALVES;
     eval_gather!(0);
-    eval_gather!(1);
-    tmmo!(rk, &mut x, &tweak);
+    if both_halves {
+        eval_gather!(1);
+        tmmo!(rk, &mut x, &tweak);
+    } else if let (Some(x), Some(tweak)) = (x.first_chunk_mut::<3>(), tweak.first_chunk::<3>()) {
+        tmmo!(rk, x, tweak);
+    }
     let ciphers: [__m512i; 3] = bytemuck::cast(*mat.first_chunk::<CIPHERS>().expect("192 bytes"));
     let mut z = [0u8; 8];
     z[..5].copy_from_slice(&mat[CIPHERS..]);
@@ -330,7 +343,9 @@ fn eval_group<S: LabelStore>(
         }};
     }
     eval_half!(0);
-    eval_half!(1);
+    if both_halves {
+        eval_half!(1);
+    }
 }
 
 /// Gate `g`'s random bits and the next 7 gates' (2 each, `ρ₁` first), from
@@ -364,7 +379,7 @@ fn garble_kernel<S: LabelStore>(
     let (mats, tail) = material.as_chunks_mut::<GROUP_BYTES>();
     for (n, (group, mat)) in groups.iter().zip(mats).enumerate() {
         let (done, g) = (n * GROUP, first_and + (n * GROUP) as u64);
-        garble_group(rk, delta, 3 * g, rho_bits(rho, q0, g), labels, k0 + done, group, mat, GROUP);
+        garble_group::<S, true>(rk, delta, 3 * g, rho_bits(rho, q0, g), labels, k0 + done, group, mat, GROUP);
     }
     if !rest.is_empty() {
         // The last group padded with gates on wire 0: their outputs are
@@ -375,12 +390,21 @@ fn garble_kernel<S: LabelStore>(
         let g = first_and + done as u64;
         let mut group = [Op { a: 0, b: 0, out: 0 }; GROUP];
         group[..r].copy_from_slice(rest);
-        let mut mat = [0u8; GROUP_BYTES];
-        garble_group(rk, delta, 3 * g, rho_bits(rho, q0, g), labels, k0 + done, &group, &mut mat, r);
+        // The group's material in words, wiped 8 bytes a store.
+        let mut words = [0u64; GROUP_BYTES.div_ceil(8)];
+        let mat: &mut [u8; GROUP_BYTES] = bytemuck::cast_slice_mut::<u64, u8>(&mut words)
+            .first_chunk_mut()
+            .expect("the group's words hold its bytes");
+        let rho = rho_bits(rho, q0, g);
+        if r > 4 {
+            garble_group::<S, true>(rk, delta, 3 * g, rho, labels, k0 + done, &group, mat, r);
+        } else {
+            garble_group::<S, false>(rk, delta, 3 * g, rho, labels, k0 + done, &group, mat, r);
+        }
         let control = (5 * r).div_ceil(8);
         tail[..24 * r].copy_from_slice(&mat[..24 * r]);
         tail[24 * r..24 * r + control].copy_from_slice(&mat[CIPHERS..CIPHERS + control]);
-        mat.zeroize();
+        words.zeroize();
     }
 }
 
@@ -409,7 +433,7 @@ static KMASKS_TWO_GATES: [[u64; 3]; 256] = {
 #[inline]
 #[target_feature(enable = "avx512f,vaes,bmi2")]
 #[allow(clippy::too_many_arguments)] // two call sites, in `garble_kernel`
-fn garble_group<S: LabelStore>(
+fn garble_group<S: LabelStore, const BOTH_HALVES: bool>(
     rk: &[__m512i; 11],
     delta: Block,
     t: u64,
@@ -446,12 +470,21 @@ fn garble_group<S: LabelStore>(
             tweak[h] = [ta, ta, tb, tb, tab, tab];
         }};
     }
+    // A group of at most 4 live gates (a narrow level's, padded) hashes
+    // and finishes its first half only (`BOTH_HALVES` false; a constant,
+    // so that full groups run the code they ran before): its material
+    // holds those gates'.
+    let both_halves = BOTH_HALVES;
     garble_gather!(0);
-    garble_gather!(1);
+    if both_halves {
+        garble_gather!(1);
+    }
     // Hashed half by half: 6 values, their 6 first-layer outputs and the
     // 11 round keys fit the 32 registers; 12 would not.
     tmmo!(rk, &mut x[0], &tweak[0]);
-    tmmo!(rk, &mut x[1], &tweak[1]);
+    if both_halves {
+        tmmo!(rk, &mut x[1], &tweak[1]);
+    }
     let ds = swap_halves(d);
     let (mut g01, mut g2) = ([zero; 2], [zero; 2]);
     let mut z = 0u64;
@@ -501,7 +534,9 @@ fn garble_group<S: LabelStore>(
         }};
     }
     finish_half!(0);
-    finish_half!(1);
+    if both_halves {
+        finish_half!(1);
+    }
     // Gate k's (G₀, G₁, G₂) at qwords 3k .. 3k + 3: from [G₀, G₁] (g01,
     // index 2k, 2k + 1) and [G₂, –] (g2, index 8 + 2k) of its half.
     let head = _mm512_set_epi64(5, 4, 10, 3, 2, 8, 1, 0);
