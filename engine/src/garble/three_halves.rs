@@ -120,7 +120,11 @@
 //! garbling from 39 to 91 M AND/s and evaluation from 68 to 148 M AND/s
 //! (medians of three runs, `BENCHMARKS.md`), at or above the AES
 //! throughput that half-gates' kernels reach per hash (three-halves hashes
-//! 6 and 3 labels per AND against half-gates' 4 and 2).
+//! 6 and 3 labels per AND against half-gates' 4 and 2). A batch's last
+//! group of at most 4 gates (all of a narrow level: a ripple-carry chain
+//! has one AND per level) hashes and finishes one half of the group only,
+//! and what it wipes is sized to what it wrote: on a 1.2 M-step chain this
+//! took the session from 4 to 8 M AND/s (half-gates: 11–12 M).
 //!
 //! Elsewhere, portable code: the hashes of a chunk of gates go through
 //! [`TweakableHash::hash_split`] in two batched AES calls of `6 × 128`
