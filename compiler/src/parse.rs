@@ -332,6 +332,20 @@ impl Parser {
         Ok(attrs)
     }
 
+    /// The attributes of a `struct` or an `enum` (`what`): `derive` and
+    /// `allow`, as Rust code carries them, are accepted and ignored (every
+    /// value is copied, compared and printed already); any other is an error.
+    fn type_attributes(&mut self, attrs: Vec<(String, Option<String>, Span)>, what: &str) -> PResult<()> {
+        match attrs.into_iter().find(|(n, _, _)| n != "derive" && n != "allow") {
+            Some((_, _, span)) => self.error_help(
+                span,
+                format!("this attribute is not supported on {what}"),
+                "only `#[derive(…)]` and `#[allow(…)]` are accepted there, and ignored; remove it",
+            ),
+            None => Ok(()),
+        }
+    }
+
     fn item(&mut self, program: &mut Untyped) -> PResult<()> {
         let attrs = self.attributes()?;
         self.eat_word("pub");
@@ -355,25 +369,13 @@ impl Parser {
             let f = self.function(reveal)?;
             program.fns.push(f);
         } else if self.eat_word("struct") {
-            if let Some((_, _, span)) = attrs.into_iter().find(|(n, _, _)| n != "derive" && n != "allow") {
-                return self.error_help(
-                    span,
-                    "this attribute is not supported on a `struct`",
-                    "only `#[derive(…)]` and `#[allow(…)]` are accepted there, and ignored (every value is copied by value); remove it",
-                );
-            }
+            self.type_attributes(attrs, "a `struct`")?;
             let s = self.struct_def()?;
             program.structs.push(s);
         } else if self.eat_word("impl") {
             self.impl_block(program)?;
         } else if self.eat_word("enum") {
-            if let Some((_, _, span)) = attrs.into_iter().find(|(n, _, _)| n != "derive" && n != "allow") {
-                return self.error_help(
-                    span,
-                    "this attribute is not supported on an `enum`",
-                    "only `#[derive(…)]` and `#[allow(…)]` are accepted there, and ignored (every value is copied by value); remove it",
-                );
-            }
+            self.type_attributes(attrs, "an `enum`")?;
             let e = self.enum_def()?;
             program.enums.push(e);
         } else if self.eat_word("const") {
