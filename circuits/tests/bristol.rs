@@ -203,6 +203,10 @@ fn malformed_files_name_the_line() {
         ("1 3\n2 1 1\n1 1\n\n2 1 0 1 2 XOR\n2 1 0 1 2 XOR\n", "line 6"),
         ("1 3\n2 1 1\n1 1 1\n\n2 1 0 1 2 XOR\n", "line 3"),
         ("1 99999999999\n", "line 1"),
+        (
+            "1 3\n2 1 1\n1 1\n\n1 1 0 1 2 XOR\n",
+            "line 5: the gate says 1 input and 1 output but lists 3 wires",
+        ),
         // A gate writing an input, and a line cut before its operation.
         (
             "1 3\n2 1 1\n1 1\n\n2 1 0 1 1 XOR\n",

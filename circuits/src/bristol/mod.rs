@@ -716,6 +716,15 @@ impl WireMap {
     }
 }
 
+/// `n` and `what`, plural unless `n` is 1: "1 input", "2 inputs".
+pub(super) fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// A gate writes wire `w`, already set: an input (wires `0..inputs`) or an
 /// earlier gate's output.
 #[cold]
@@ -848,7 +857,12 @@ impl Body {
         if wires.len() != n_in.saturating_add(n_out) {
             return Err(syntax(
                 line,
-                format!("the gate says {n_in} inputs and {n_out} outputs but lists {} wires", wires.len()),
+                format!(
+                    "the gate says {} and {} but lists {}",
+                    count(n_in, "input"),
+                    count(n_out, "output"),
+                    count(wires.len(), "wire")
+                ),
             ));
         }
         self.seen_gates += 1;
@@ -889,7 +903,12 @@ impl Body {
                     format!("unknown gate `{name}` (expected XOR, AND, INV, EQ, EQW or MAND)"),
                 ))
             }
-            _ => return Err(syntax(line, format!("{name} cannot have {n_in} inputs and {n_out} outputs"))),
+            _ => {
+                return Err(syntax(
+                    line,
+                    format!("{name} cannot have {} and {}", count(n_in, "input"), count(n_out, "output")),
+                ))
+            }
         }
         Ok(())
     }

@@ -180,7 +180,12 @@ pub(super) fn read<R: BufRead>(reader: R) -> Result<Circuit, BristolError> {
         if nums.len() != 2usize.wrapping_add(n_in.saturating_add(n_out)) {
             return Err(syntax(
                 line,
-                format!("the gate says {n_in} inputs and {n_out} outputs but lists {} wires", nums.len() - 2),
+                format!(
+                    "the gate says {} and {} but lists {}",
+                    super::count(n_in, "input"),
+                    super::count(n_out, "output"),
+                    super::count(nums.len() - 2, "wire")
+                ),
             ));
         }
         seen_gates += 1;
@@ -223,7 +228,14 @@ pub(super) fn read<R: BufRead>(reader: R) -> Result<Circuit, BristolError> {
                 }
             }
             ("XOR" | "AND" | "INV" | "NOT" | "EQ" | "EQW" | "MAND", _, _) => {
-                return Err(syntax(line, format!("{op} cannot have {n_in} inputs and {n_out} outputs")))
+                return Err(syntax(
+                    line,
+                    format!(
+                        "{op} cannot have {} and {}",
+                        super::count(n_in, "input"),
+                        super::count(n_out, "output")
+                    ),
+                ))
             }
             _ => {
                 return Err(syntax(
