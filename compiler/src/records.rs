@@ -458,6 +458,14 @@ mod tests {
         Type::Int { signed, bits }
     }
 
+    /// The header of [`record`]'s columns.
+    const RECORD_HEADER: &str = "age,features.0,features.1,label\n";
+
+    /// The error reading `csv` as `ty` gives, in words.
+    fn csv_error(ty: &Type, csv: &str) -> String {
+        encode_csv(ty, csv.as_bytes()).unwrap_err().to_string()
+    }
+
     fn record() -> Type {
         Type::Struct {
             name: "Record".into(),
@@ -499,8 +507,8 @@ mod tests {
             {"age": 255, "features": [0, 0], "label": true}
         ]);
         assert_eq!(encode_csv(&ty, csv.as_bytes()).unwrap(), ty.encode(&json).unwrap());
-        let err = |csv: &str| encode_csv(&ty, csv.as_bytes()).unwrap_err().to_string();
-        let head = "age,features.0,features.1,label\n";
+        let err = |csv: &str| csv_error(&ty, csv);
+        let head = RECORD_HEADER;
         let rows = "1,2,3,true\n1,2,3,true\n";
         assert_eq!(
             err(&format!("{head}1.5,2,3,true\n{rows}")),
@@ -519,8 +527,8 @@ mod tests {
     #[test]
     fn mistakes_name_row_and_column() {
         let ty = Type::Array(Box::new(record()), 2);
-        let err = |csv: &str| encode_csv(&ty, csv.as_bytes()).unwrap_err().to_string();
-        let head = "age,features.0,features.1,label\n";
+        let err = |csv: &str| csv_error(&ty, csv);
+        let head = RECORD_HEADER;
         assert_eq!(
             err(&format!("{head}1,2,3,true\n300,2,3,true\n")),
             "row 2, column `age`: 300 does not fit in u8 (0..=255)"

@@ -293,9 +293,8 @@ fn eval_group<S: LabelStore, const BOTH_HALVES: bool>(
     // A group of at most 4 live gates (a narrow level's, padded) hashes
     // and finishes its first half only (`BOTH_HALVES` false; a constant,
     // so that full groups run the code they ran before).
-    let both_halves = BOTH_HALVES;
     eval_gather!(0);
-    if both_halves {
+    if BOTH_HALVES {
         eval_gather!(1);
         tmmo!(rk, &mut x, &tweak);
     } else if let (Some(x), Some(tweak)) = (x.first_chunk_mut::<3>(), tweak.first_chunk::<3>()) {
@@ -343,7 +342,7 @@ fn eval_group<S: LabelStore, const BOTH_HALVES: bool>(
         }};
     }
     eval_half!(0);
-    if both_halves {
+    if BOTH_HALVES {
         eval_half!(1);
     }
 }
@@ -474,15 +473,14 @@ fn garble_group<S: LabelStore, const BOTH_HALVES: bool>(
     // and finishes its first half only (`BOTH_HALVES` false; a constant,
     // so that full groups run the code they ran before): its material
     // holds those gates'.
-    let both_halves = BOTH_HALVES;
     garble_gather!(0);
-    if both_halves {
+    if BOTH_HALVES {
         garble_gather!(1);
     }
     // Hashed half by half: 6 values, their 6 first-layer outputs and the
     // 11 round keys fit the 32 registers; 12 would not.
     tmmo!(rk, &mut x[0], &tweak[0]);
-    if both_halves {
+    if BOTH_HALVES {
         tmmo!(rk, &mut x[1], &tweak[1]);
     }
     let ds = swap_halves(d);
@@ -534,7 +532,7 @@ fn garble_group<S: LabelStore, const BOTH_HALVES: bool>(
         }};
     }
     finish_half!(0);
-    if both_halves {
+    if BOTH_HALVES {
         finish_half!(1);
     }
     // Gate k's (G₀, G₁, G₂) at qwords 3k .. 3k + 3: from [G₀, G₁] (g01,
