@@ -189,7 +189,8 @@ impl FusedThreeHalves {
     /// Garbles `ops` (see `VaesThreeHalves::garble`): gate `k` is AND gate
     /// `first_and + k`, stored as gate `k0 + k` of `labels`; `rho` the gate
     /// seed's blocks from `⌊first_and / 64⌋` on; `material` exactly the
-    /// gates' bytes, groups of 8 from `ops[0]`.
+    /// gates' bytes, groups of 8 from `ops[0]`. Returns the XOR of
+    /// `material`'s 16-byte blocks.
     #[allow(clippy::too_many_arguments)] // one call site, in `three_halves.rs`
     pub(crate) fn garble<S: LabelStore>(
         &self,
@@ -200,7 +201,7 @@ impl FusedThreeHalves {
         ops: &[Op],
         rho: &[Block],
         material: &mut [u8],
-    ) {
+    ) -> u128 {
         match self {
             #[cfg(target_arch = "x86_64")]
             FusedThreeHalves::Vaes512(k) => k.garble(delta, first_and, labels, k0, ops, rho, material),

@@ -137,7 +137,7 @@ mod run;
 pub(crate) mod schedule;
 pub(crate) mod scheme;
 pub(crate) mod source;
-mod stream;
+pub(crate) mod stream;
 pub(crate) mod three_halves;
 pub(crate) mod workloads;
 

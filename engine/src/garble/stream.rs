@@ -32,7 +32,7 @@ pub(super) fn and_range_fits(first_and: u64, ands: u64) -> bool {
 /// zero-padded if `bytes` is not a multiple of 16 long (three-halves
 /// material is 197 bytes per 8 gates). Four 128-bit accumulators, one SIMD
 /// XOR per block.
-pub(super) fn xor_fold(bytes: &[u8]) -> u128 {
+pub(crate) fn xor_fold(bytes: &[u8]) -> u128 {
     let whole = bytes.len() / 16 * 16;
     let blocks: &[Block] = bytemuck::cast_slice(&bytes[..whole]);
     let mut acc = [Block::ZERO; 4];
@@ -62,7 +62,7 @@ pub(super) fn xor_fold_at(bytes: &[u8], offset: u64) -> u128 {
 }
 
 /// A piece's [`xor_fold`] moved to the lanes of a piece at `offset`.
-pub(super) fn rotate_to(fold: u128, offset: u64) -> u128 {
+pub(crate) fn rotate_to(fold: u128, offset: u64) -> u128 {
     fold.rotate_left(8 * (offset % 16) as u32)
 }
 

@@ -142,7 +142,7 @@ use crate::simd::{prefetch, FusedThreeHalves, InPlace, LabelStore, ToBuffer};
 
 use super::ops::Op;
 use super::scheme::{in_place_via_buffer, GarbleKey, GarblingScheme};
-use super::stream::xor_fold;
+use super::stream::{rotate_to, xor_fold};
 
 /// Gates hashed per AES call when garbling (`6 × GARBLE_CHUNK` blocks).
 const GARBLE_CHUNK: usize = 128;
@@ -529,7 +529,9 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
     ) {
         match &self.fused {
             Some(fused) => {
-                garble_fused(fused, key, first_and, &mut ToBuffer { labels, out: c0 }, ands, material)
+                // The checksum is the caller's (`split_batch` folds pieces).
+                let _fold =
+                    garble_fused(fused, key, first_and, &mut ToBuffer { labels, out: c0 }, ands, material);
             }
             None => self.garble_portable(key, first_and, labels, ands, c0, material),
         }
@@ -557,8 +559,7 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
             return xor_fold(&material[..used]);
         };
         let used = material_bytes(ands.len());
-        garble_fused(fused, key, first_and, &mut InPlace(labels), ands, &mut material[..used]);
-        xor_fold(&material[..used])
+        garble_fused(fused, key, first_and, &mut InPlace(labels), ands, &mut material[..used])
     }
 
     fn eval_ands_in_place(&self, first_and: u64, labels: &mut [Block], ands: &[Op], material: &[u8]) -> u128 {
@@ -576,7 +577,8 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
 
 /// Garbles `ands` on the fused kernels, in calls of
 /// [`FUSED_GARBLE_CHUNK`] gates with the seed's blocks computed ahead
-/// (and wiped after).
+/// (and wiped after). Returns [`xor_fold`] of `material`, which the kernels
+/// compute as they write it.
 fn garble_fused<S: LabelStore>(
     fused: &FusedThreeHalves,
     key: GarbleKey<'_>,
@@ -584,13 +586,13 @@ fn garble_fused<S: LabelStore>(
     labels: &mut S,
     ands: &[Op],
     material: &mut [u8],
-) {
+) -> u128 {
     let d = key.delta().as_block();
     let mut rho = [Block::ZERO; FUSED_GARBLE_CHUNK / 64 + 1];
     // The seed's blocks written, to wipe: one for a narrow level's few
     // gates, where wiping all of them showed in the profile.
     let mut used = 0;
-    let mut pos = 0;
+    let (mut pos, mut fold) = (0, 0);
     for (n, ops) in ands.chunks(FUSED_GARBLE_CHUNK).enumerate() {
         let done = n * FUSED_GARBLE_CHUNK;
         let base = first_and + done as u64;
@@ -599,10 +601,12 @@ fn garble_fused<S: LabelStore>(
         key.gate_seed().blocks(q0, &mut rho[..nq]);
         used = used.max(nq);
         let bytes = material_bytes(ops.len());
-        fused.garble(d, base, labels, done, ops, &rho[..nq], &mut material[pos..pos + bytes]);
+        let chunk = fused.garble(d, base, labels, done, ops, &rho[..nq], &mut material[pos..pos + bytes]);
+        fold ^= rotate_to(chunk, pos as u64);
         pos += bytes;
     }
     wipe(&mut rho[..used]);
+    fold
 }
 
 impl<H: TweakableHash> ThreeHalves<H> {

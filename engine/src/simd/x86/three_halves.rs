@@ -52,6 +52,7 @@ use zeroize::Zeroize;
 use super::{broadcast_round_keys, from_m512, to_m128, to_m512, LOW_QWORDS};
 use crate::block::Block;
 use crate::garble::ops::Op;
+use crate::garble::stream::{rotate_to, xor_fold};
 use crate::garble::three_halves::{GARBLE_KMASKS, GROUP, GROUP_BYTES};
 use crate::simd::LabelStore;
 
@@ -95,7 +96,10 @@ impl VaesThreeHalves {
     /// label put there as gate `k0 + k`'s, and its material written to
     /// `material` (`material_len(ops.len())` bytes, groups from `ops[0]`).
     /// `rho` holds the gate seed's blocks from `⌊first_and / 64⌋` on,
-    /// covering every gate of `ops`. The gates must be independent.
+    /// covering every gate of `ops`. The gates must be independent. Returns
+    /// the XOR of `material`'s 16-byte blocks (the stream's checksum, see
+    /// `garble/stream.rs`), folded from the registers as each group is
+    /// written rather than read back.
     #[allow(clippy::too_many_arguments)] // one call site, in `three_halves.rs`
     pub(crate) fn garble<S: LabelStore>(
         &self,
@@ -106,7 +110,7 @@ impl VaesThreeHalves {
         ops: &[Op],
         rho: &[Block],
         material: &mut [u8],
-    ) {
+    ) -> u128 {
         // SAFETY: `self` exists only if AVX-512F, VAES and BMI2 were detected.
         unsafe { garble_kernel(&self.round_keys, delta, first_and, labels, k0, ops, rho, material) }
     }
@@ -372,15 +376,30 @@ fn garble_kernel<S: LabelStore>(
     ops: &[Op],
     rho: &[Block],
     material: &mut [u8],
-) {
+) -> u128 {
     let q0 = first_and >> 6;
     let (groups, rest) = ops.as_chunks::<GROUP>();
     let (mats, tail) = material.as_chunks_mut::<GROUP_BYTES>();
+    let mut fold = 0;
     for (n, (group, mat)) in groups.iter().zip(mats).enumerate() {
         let (done, g) = (n * GROUP, first_and + (n * GROUP) as u64);
-        garble_group::<S, true>(rk, delta, 3 * g, rho_bits(rho, q0, g), labels, k0 + done, group, mat, GROUP);
+        let group_fold = garble_group::<S, true>(
+            rk,
+            delta,
+            3 * g,
+            rho_bits(rho, q0, g),
+            labels,
+            k0 + done,
+            group,
+            mat,
+            GROUP,
+        );
+        fold ^= rotate_to(group_fold, (n * GROUP_BYTES) as u64);
     }
-    if !rest.is_empty() {
+    if rest.is_empty() {
+        return fold;
+    }
+    {
         // The last group padded with gates on wire 0: their outputs are
         // dropped, and of the material only the live gates' ciphertexts
         // and control bits are kept (then the buffer, derived from Δ, is
@@ -404,6 +423,8 @@ fn garble_kernel<S: LabelStore>(
         tail[..24 * r].copy_from_slice(&mat[..24 * r]);
         tail[24 * r..24 * r + control].copy_from_slice(&mat[CIPHERS..CIPHERS + control]);
         words.zeroize();
+        // Packed closer than a full group's: folded from the bytes.
+        fold ^ rotate_to(xor_fold(&tail[..24 * r + control]), (groups.len() * GROUP_BYTES) as u64)
     }
 }
 
@@ -428,7 +449,8 @@ static KMASKS_TWO_GATES: [[u64; 3]; 256] = {
 /// Garbles a group of 8 gates, `t` the first one's first tweak (`3g`),
 /// `rho` their random bits; stores the outputs of the first `live` (the
 /// rest is padding) and the group's material (control bits of the live
-/// gates only).
+/// gates only). Returns the XOR of the material's 16-byte blocks (the
+/// ciphertexts' 12, and the control bits, which start the 13th).
 #[inline]
 #[target_feature(enable = "avx512f,vaes,bmi2")]
 #[allow(clippy::too_many_arguments)] // two call sites, in `garble_kernel`
@@ -442,7 +464,7 @@ fn garble_group<S: LabelStore, const BOTH_HALVES: bool>(
     ops: &[Op; GROUP],
     mat: &mut [u8; GROUP_BYTES],
     live: usize,
-) {
+) -> u128 {
     let d = _mm512_broadcast_i32x4(to_m128(delta));
     // `x[h]`: A₀, A₀ ⊕ Δ, B₀, B₀ ⊕ Δ, A₀ ⊕ B₀, A₀ ⊕ B₀ ⊕ Δ of gates 4h ..
     // 4h + 4.
@@ -554,4 +576,7 @@ fn garble_group<S: LabelStore, const BOTH_HALVES: bool>(
     out.copy_from_slice(&bytemuck::cast::<_, [u8; CIPHERS]>(ciphers));
     let z = z & ((1u64 << (5 * live)) - 1);
     control.copy_from_slice(&z.to_le_bytes()[..5]);
+    let lanes: [u128; 4] =
+        bytemuck::cast(_mm512_ternarylogic_epi64::<0x96>(ciphers[0], ciphers[1], ciphers[2]));
+    lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3] ^ u128::from(z)
 }
