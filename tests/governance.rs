@@ -13,7 +13,7 @@ use garblet::engine::net::{self, Fingerprint, Identity, PinnedTls, Side, TcpOpti
 use garblet::engine::session::{PartyInputs, Phase, PhaseEntry, SessionConfig, SessionProgram};
 use garblet::Party;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -436,6 +436,53 @@ fn many_sessions_lose_no_line_and_a_slow_peer_blocks_no_one() {
     }
     let out = bin().args(["audit", "verify", &w.path("audit.jsonl")]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// The phase between the handshake and the session has a deadline: a peer
+/// that sends a byte every 200 ms (each of the service's reads waits far
+/// less than its I/O timeout) is cut off once the service's `timeout` has
+/// passed, whether it is a stranger (refused at once by the peer rule, then
+/// read until it closes) or a listed peer trickling its hello, and each
+/// connection gets its line. Without the deadline both stay connected for
+/// as long as they trickle.
+#[test]
+fn a_peer_that_trickles_after_the_handshake_is_cut_off_at_the_deadline() {
+    let w = World::new("gov-trickle", 1);
+    let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 3, 0)], "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("timeout = \"10s\"", "timeout = \"2s\"")).unwrap();
+    let service = Service::start(&config);
+    let client: Fingerprint = w.client.parse().unwrap();
+    let stranger = Identity::generate("stranger").unwrap();
+    let vendor = Identity::load(&w.s.path("ids/vendor0")).unwrap();
+    for (who, identity) in [("a stranger", &stranger), ("vendor0", &vendor)] {
+        let options =
+            TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
+        let tcp = net::connect(&service.addr, &options).unwrap();
+        let mut tls = PinnedTls::new(identity, client)
+            .unwrap()
+            .secure(tcp, Side::Connector, Duration::from_secs(10))
+            .unwrap();
+        let start = Instant::now();
+        let cut = loop {
+            if tls.write_all(&[0]).and_then(|()| tls.flush()).is_err() {
+                break start.elapsed();
+            }
+            assert!(start.elapsed() < Duration::from_secs(15), "{who} is still connected after 15 s");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert!(
+            cut >= Duration::from_millis(1500) && cut < Duration::from_secs(8),
+            "{who} was cut off after {cut:?}, not at the 2 s deadline"
+        );
+    }
+    assert!(service.stop().success());
+    let log = w.log();
+    assert_eq!(log.len(), 2, "a line per connection: {log:?}");
+    assert_eq!(log[0]["status"], "refused", "{:?}", log[0]);
+    assert_eq!(log[0]["rule"], "peer", "{:?}", log[0]);
+    assert_eq!(log[1]["status"], "error", "{:?}", log[1]);
+    assert_eq!(log[1]["peer"]["name"], "vendor0");
 }
 
 #[test]

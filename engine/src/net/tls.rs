@@ -349,9 +349,12 @@ impl PinnedTls {
 
     /// Runs the TLS 1.3 handshake on `tcp` as `side`, then exchanges
     /// verdicts: each side checks the fingerprint the other presented and
-    /// says whether it accepts it (and, if not, which one it expects).
-    /// Nothing else is sent until both accepted. The whole of it must end
-    /// within `within`, or the connection is dropped as stalled.
+    /// says whether it accepts it (and, if not, which one it expects). The
+    /// listener sends nothing else before it has the connector's verdict;
+    /// the connector's first protocol bytes follow its own verdict at once
+    /// (the listener's is read with the first read), so they reach only
+    /// the certificate it pinned. The whole of it must end within
+    /// `within`, or the connection is dropped as stalled.
     pub fn secure(&self, mut tcp: TimedStream, side: Side, within: Duration) -> Result<TlsStream, NetError> {
         tcp.set_deadline(Some(within))?;
         let conn = match side {
@@ -524,6 +527,15 @@ impl TlsStream {
             Conn::Client(s) => &s.sock.sock,
             Conn::Server(s) => &s.sock.sock,
         }
+    }
+
+    /// Bounds every read and write from now on by `within` in all (the
+    /// deadline of a phase, as the handshake has), on top of the I/O
+    /// timeout; `None` lifts it. A service bounds so the phase between the
+    /// handshake and the session (the peer's hello, the rules, a refusal),
+    /// where any certificate may be talking to it.
+    pub fn set_deadline(&mut self, within: Option<Duration>) -> io::Result<()> {
+        self.socket_mut().set_deadline(within)
     }
 
     fn socket_mut(&mut self) -> &mut TimedStream {

@@ -40,6 +40,8 @@ pub const SCHEME_THREE_HALVES: u8 = 2;
 const MAGIC: &[u8; 8] = b"garblet\0";
 /// The largest hello accepted from a peer.
 pub(super) const MAX_HELLO_BYTES: u64 = 1 << 20;
+/// The most inputs, and the most outputs, a hello lists (an encoder lists
+/// the first ones; a decoder refuses more).
 const MAX_NAMES: usize = 1 << 12;
 
 /// Which connection of a run a hello opens.
@@ -128,8 +130,13 @@ impl<'a> HelloReader<'a> {
         tag: fn(u8) -> Option<T>,
     ) -> Result<Vec<(String, T, u32)>, SessionError> {
         // (name, owner or visibility, width); the callers name the fields.
+        // No more than an encoder writes, so that what a hello decodes to
+        // stays within a few times its size.
         let n = u16::from_le_bytes(self.array("count")?);
-        let mut out = Vec::new();
+        if usize::from(n) > MAX_NAMES {
+            return Err(SessionError::MalformedHello("count"));
+        }
+        let mut out = Vec::with_capacity(usize::from(n));
         for _ in 0..n {
             let len = self.byte("name length")? as usize;
             let name = String::from_utf8_lossy(self.take(len, "name")?).into_owned();
@@ -417,6 +424,28 @@ mod tests {
             bytes[at] = byte;
             fuzz_hello(&bytes);
         }
+    }
+
+    /// A hello that lists more inputs than an encoder writes is malformed,
+    /// so that a 1 MiB hello of short entries (up to 2 × 65,535 of them)
+    /// cannot make the decoder build megabytes of entries.
+    #[test]
+    fn a_hello_listing_more_than_4096_inputs_is_malformed() {
+        let mut h = hello();
+        let one = h.inputs[0].clone();
+        h.inputs = vec![one.clone(); MAX_NAMES];
+        let bytes = h.encode();
+        assert_eq!(Hello::decode(&bytes).unwrap().inputs.len(), MAX_NAMES);
+        // The count raised by one and one more entry written after it.
+        let entry = 1 + one.name.len() + 1 + 4;
+        let outputs: usize = 2 + h.outputs.iter().map(|o| 1 + o.name.len() + 1 + 4).sum::<usize>();
+        let count_at = bytes.len() - outputs - MAX_NAMES * entry - 2;
+        assert_eq!(bytes[count_at..count_at + 2], (MAX_NAMES as u16).to_le_bytes());
+        let mut more = bytes[..count_at].to_vec();
+        more.extend_from_slice(&(MAX_NAMES as u16 + 1).to_le_bytes());
+        more.extend_from_slice(&bytes[count_at + 2..count_at + 2 + entry]);
+        more.extend_from_slice(&bytes[count_at + 2..]);
+        assert!(matches!(Hello::decode(&more), Err(SessionError::MalformedHello("count"))));
     }
 
     #[test]

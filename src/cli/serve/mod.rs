@@ -4,16 +4,22 @@
 //!
 //! Per connection, in its own thread: the TLS handshake (any certificate
 //! that signs it is accepted at the TLS layer, within `timeout`), then the
-//! peer's hello, read before the service says anything
-//! (`SessionConfig::read_peer_hello`), then the rules in order — peer,
-//! program, approval (`policy.rs`), budget (`ledger.rs`), cohort — then
+//! peer rule (a certificate the configuration does not list is refused
+//! before anything of it is read), then the peer's hello, read before the
+//! service says anything (`SessionConfig::read_peer_hello`), then the
+//! other rules in order — program, approval (`policy.rs`), budget
+//! (`ledger.rs`), cohort — then
 //! capacity (at most `max_sessions` runs at once; one more waits briefly)
 //! and the budget slot (reserved under a mutex and on disk before the
 //! run, deciding the budget again) — and
 //! either the session
 //! (`SessionConfig::run_responding`) or a refusal frame naming the rule.
-//! Every connection that completes the handshake gets exactly one line in
-//! the audit chain (`audit/chain.rs`).
+//! Everything from the handshake's end to the session's start (the hello,
+//! the rules, a refusal and the wait for the peer to close after it) must
+//! end within `timeout`: a peer that sends a byte now and then cannot hold
+//! a connection, whatever its certificate. Every connection that completes
+//! the handshake gets exactly one line in the audit chain
+//! (`audit/chain.rs`).
 //!
 //! **Release.** The service's line for a run is written and synced at the
 //! session's release gate (`SessionConfig::with_release_gate`): just
@@ -41,8 +47,8 @@ use super::cache::Cache;
 use super::program::Loaded;
 use anyhow::{bail, Context, Result};
 use config::Config;
-use garblet::engine::channel::Channel;
-use garblet::engine::net::{self, Fingerprint, Identity, PinnedTls, Side, TimedStream};
+use garblet::engine::channel::{Channel, ChannelError};
+use garblet::engine::net::{self, Fingerprint, Identity, PinnedTls, Side, TimedStream, TlsStream};
 use garblet::engine::session::{
     escape, refuse, PartyInputs, PhaseEntry, SessionConfig, SessionError, SessionOutcome,
 };
@@ -339,6 +345,9 @@ impl Service {
             .and_then(|()| TimedStream::new(tcp, timeout))
             .map_err(net::NetError::from)
             .and_then(|tcp| self.tls.secure(tcp, Side::Listener, timeout));
+        // The phase after the handshake, until the session starts, has a
+        // deadline of its own (lifted in `decide_and_run`).
+        let stream = stream.and_then(|mut s| s.set_deadline(Some(timeout)).map(|()| s).map_err(Into::into));
         let stream = match stream {
             Ok(s) => s,
             Err(e) => {
@@ -373,14 +382,34 @@ impl Service {
         audit::done(&record);
     }
 
-    /// The rules in order, then the session.
-    fn decide_and_run<T: Read + Write>(
+    /// The rules in order, then the session (the phase's deadline lifted
+    /// as it starts).
+    fn decide_and_run(
         &self,
-        ch: &mut Channel<T>,
+        ch: &mut Channel<TlsStream>,
         record: &Audit,
         presented: Option<Fingerprint>,
         run: &str,
     ) -> Ending {
+        let refused = |ch: &mut Channel<TlsStream>, r: Refusal| {
+            let _ = refuse(ch, r.rule, &r.reason);
+            Ending::Refused(r)
+        };
+        // Shutdown and the peer rule need nothing the peer sends: a
+        // certificate the configuration does not list is refused before
+        // its hello is read.
+        if self.stopping.load(Ordering::SeqCst) {
+            return refused(ch, Refusal::new("shutdown", "the service is shutting down; try again later"));
+        }
+        let Some(presented) = presented else {
+            return refused(ch, Refusal::new("peer", "no certificate was presented"));
+        };
+        let peer = match policy::check_peer(&self.config.peers, presented) {
+            Ok(p) => p,
+            Err(r) => return refused(ch, r),
+        };
+        record.set_peer("name", json!(peer.name));
+        record.set_peer("fingerprint_expected", json!(peer.fingerprint.to_string()));
         let record_phase = record.clone();
         let (record_release, chain) = (record.clone(), self.chain.clone());
         let session = SessionConfig::new()
@@ -399,22 +428,6 @@ impl Service {
                 return Ending::NoHello(e);
             }
         };
-        let refused = |ch: &mut Channel<T>, r: Refusal| {
-            let _ = refuse(ch, r.rule, &r.reason);
-            Ending::Refused(r)
-        };
-        if self.stopping.load(Ordering::SeqCst) {
-            return refused(ch, Refusal::new("shutdown", "the service is shutting down; try again later"));
-        }
-        let Some(presented) = presented else {
-            return refused(ch, Refusal::new("peer", "no certificate was presented"));
-        };
-        let peer = match policy::check_peer(&self.config.peers, presented) {
-            Ok(p) => p,
-            Err(r) => return refused(ch, r),
-        };
-        record.set_peer("name", json!(peer.name));
-        record.set_peer("fingerprint_expected", json!(peer.fingerprint.to_string()));
         let offered = match policy::choose_program(&self.programs, peer, &hello) {
             Ok(o) => o,
             Err(r) => return refused(ch, r),
@@ -492,6 +505,9 @@ impl Service {
         }
         record.set("ot", json!(session.ot.as_str()));
         let outcome = (|| {
+            // The session's messages are bounded by the I/O timeout and the
+            // writers' progress rule, as in `garblet run`.
+            ch.get_mut().set_deadline(None).map_err(|e| SessionError::Channel(ChannelError::Io(e)))?;
             let program = offered.loaded.session_program()?;
             let inputs = PartyInputs::new(offered.inputs.clone());
             session.run_responding(rule.role, ch, hello, &program, &inputs)
