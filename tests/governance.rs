@@ -320,6 +320,39 @@ fn every_rule_refuses_and_both_sides_log_it() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
+/// An approver's signature counts once, and only for the program name it
+/// signed: a program that needs two approvals is refused with one
+/// approver's two lines, runs once a second approver signs, and a line
+/// signed for another name does not count.
+#[test]
+fn an_approval_counts_once_and_only_for_the_name_it_signed() {
+    let w = World::new("gov-approvals", 1);
+    let second = keygen(&w.s.path("ids/approver2"));
+    variant(&w, "twice.gbl", 0);
+    w.approve("twice.gbl", "approver", "twice");
+    w.approve("twice.gbl", "approver", "twice");
+    variant(&w, "renamed.gbl", 5);
+    w.approve("renamed.gbl", "approver", "another-name");
+    let extra = format!("[[approver]]\nname = \"second-office\"\nfingerprint = \"{second}\"\n");
+    let config =
+        w.config("service.toml", &[("twice", "twice.gbl", 9, 2), ("renamed", "renamed.gbl", 9, 1)], &extra);
+    let service = Service::start(&config);
+    let a = &service.addr;
+    let twice = done(w.run("twice.gbl", "vendor0", a));
+    assert_refused(&twice, "program `twice` lacks approvals: 1 valid of 2 needed");
+    assert_refused(&twice, "a second approval by `privacy-office`");
+    assert_refused(
+        &done(w.run("renamed.gbl", "vendor0", a)),
+        "it approves another program name, not `renamed`",
+    );
+    w.approve("twice.gbl", "approver2", "twice");
+    assert_ok(&done(w.run("twice.gbl", "vendor0", a)));
+    assert!(service.stop().success());
+    let log = w.log();
+    let rules: Vec<&str> = log.iter().map(|l| l["rule"].as_str().unwrap_or("-")).collect();
+    assert_eq!(rules, ["approval", "approval", "-"]);
+}
+
 #[test]
 fn budgets_hold_under_a_race_and_across_a_restart_and_the_chain_verifies() {
     let w = World::new("gov-race", 1);

@@ -108,3 +108,115 @@ pub(crate) fn run<T: Read + Write>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::memory_pair;
+
+    fn value(b: u8) -> [u8; 32] {
+        [b; 32]
+    }
+
+    /// Both sides honest: equal values pass on both sides, different values
+    /// fail on both sides.
+    #[test]
+    fn honest_sides_agree_on_the_verdict() {
+        for (g, e, ok) in [(value(1), value(1), true), (value(1), value(2), false)] {
+            let (a, b) = memory_pair();
+            let garbler = std::thread::spawn(move || {
+                run(&mut Channel::new(a), Party::Garbler, &mut Prg::from_seed(Block::new(1)), &g)
+            });
+            let evaluator =
+                run(&mut Channel::new(b), Party::Evaluator, &mut Prg::from_seed(Block::new(2)), &e);
+            let garbler = garbler.join().unwrap();
+            if ok {
+                assert!(garbler.is_ok() && evaluator.is_ok(), "{garbler:?} {evaluator:?}");
+            } else {
+                assert!(matches!(garbler, Err(SessionError::EqualityCheckFailed)), "{garbler:?}");
+                assert!(matches!(evaluator, Err(SessionError::EqualityCheckFailed)), "{evaluator:?}");
+            }
+        }
+    }
+
+    /// A cheating first mover: it commits to one value, sees the
+    /// evaluator's, and opens its commitment to the evaluator's value (or
+    /// sends a wrong opening, or the wrong tag). The evaluator refuses each
+    /// (`BadCommitment`, or the unexpected message), never `Ok`.
+    #[test]
+    fn a_garbler_that_opens_its_commitment_to_another_value_is_caught() {
+        #[derive(Clone, Copy, Debug)]
+        enum Cheat {
+            OpenToTheirs,
+            OtherRandomness,
+            WrongTag,
+        }
+        for cheat in [Cheat::OpenToTheirs, Cheat::OtherRandomness, Cheat::WrongTag] {
+            let (a, b) = memory_pair();
+            let garbler = std::thread::spawn(move || -> Result<(), SessionError> {
+                let mut ch = Channel::new(a);
+                let r = [7u8; 32];
+                ch.send_bytes(&[TAG_COMMIT])?;
+                ch.send_bytes(&commitment(&r, &value(1)))?;
+                ch.flush()?;
+                expect_tag(&mut ch, TAG_CHECK, "the check value")?;
+                let mut theirs = [0u8; 32];
+                ch.recv_bytes(&mut theirs)?;
+                let (tag, opened_r, opened) = match cheat {
+                    Cheat::OpenToTheirs => (TAG_OPEN, r, theirs),
+                    Cheat::OtherRandomness => (TAG_OPEN, [8u8; 32], value(1)),
+                    Cheat::WrongTag => (TAG_CHECK, r, value(1)),
+                };
+                ch.send_bytes(&[tag])?;
+                ch.send_bytes(&opened_r)?;
+                ch.send_bytes(&opened)?;
+                ch.flush()?;
+                Ok(())
+            });
+            let evaluator =
+                run(&mut Channel::new(b), Party::Evaluator, &mut Prg::from_seed(Block::new(2)), &value(2));
+            let _ = garbler.join().unwrap();
+            match cheat {
+                Cheat::OpenToTheirs | Cheat::OtherRandomness => {
+                    assert!(matches!(evaluator, Err(SessionError::BadCommitment)), "{cheat:?}: {evaluator:?}")
+                }
+                Cheat::WrongTag => assert!(
+                    matches!(evaluator, Err(SessionError::UnexpectedMessage { .. })),
+                    "{cheat:?}: {evaluator:?}"
+                ),
+            }
+        }
+    }
+
+    /// A peer that stops in the middle of the check: a typed channel error
+    /// on the other side, never `Ok`.
+    #[test]
+    fn a_check_cut_short_is_an_error_on_either_side() {
+        // The evaluator's side: the commitment comes, then nothing.
+        let (a, b) = memory_pair();
+        let garbler = std::thread::spawn(move || {
+            let mut ch = Channel::new(a);
+            ch.send_bytes(&[TAG_COMMIT]).unwrap();
+            ch.send_bytes(&[0u8; 20]).unwrap();
+            ch.flush().unwrap();
+        });
+        let evaluator =
+            run(&mut Channel::new(b), Party::Evaluator, &mut Prg::from_seed(Block::new(2)), &value(2));
+        garbler.join().unwrap();
+        assert!(matches!(evaluator, Err(SessionError::Channel(_))), "{evaluator:?}");
+        // The garbler's side: the evaluator's check value cut short.
+        let (a, b) = memory_pair();
+        let evaluator = std::thread::spawn(move || {
+            let mut ch = Channel::new(b);
+            let mut c = [0u8; 33];
+            ch.recv_bytes(&mut c).unwrap();
+            ch.send_bytes(&[TAG_CHECK]).unwrap();
+            ch.send_bytes(&[0u8; 5]).unwrap();
+            ch.flush().unwrap();
+        });
+        let garbler =
+            run(&mut Channel::new(a), Party::Garbler, &mut Prg::from_seed(Block::new(1)), &value(1));
+        evaluator.join().unwrap();
+        assert!(matches!(garbler, Err(SessionError::Channel(_))), "{garbler:?}");
+    }
+}
