@@ -405,12 +405,13 @@ impl SessionConfig {
         self
     }
 
-    /// A fresh PRG for one run.
-    pub(crate) fn prg(&self) -> Prg {
-        match &self.random {
-            RandomSource::OsEntropy => Prg::from_entropy(),
+    /// A fresh PRG for one run, or the error of an OS that gave no
+    /// randomness (a typed error, not a panic, for the library's callers).
+    pub(crate) fn prg(&self) -> Result<Prg, super::SessionError> {
+        Ok(match &self.random {
+            RandomSource::OsEntropy => Prg::try_from_entropy()?,
             RandomSource::InsecureFixedSeed(seed) => Prg::from_seed(*seed),
-        }
+        })
     }
 
     pub(crate) fn enter<T: std::io::Read + std::io::Write>(&self, phase: Phase, ch: &Channel<T>) {

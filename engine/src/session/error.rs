@@ -127,6 +127,10 @@ pub enum SessionError {
     /// A worker thread of this side panicked (a bug in garblet).
     #[error("internal error: a session thread panicked")]
     Internal,
+    /// The operating system gave no randomness for the run's secrets (the
+    /// run stops before anything is sent: there is no safe fallback).
+    #[error(transparent)]
+    Entropy(#[from] crate::prg::EntropyError),
 }
 
 impl SessionError {
@@ -151,7 +155,8 @@ impl SessionError {
             | E::Inputs(_)
             | E::Config(_)
             | E::ReleaseWithheld(_)
-            | E::Internal => Fault::Local,
+            | E::Internal
+            | E::Entropy(_) => Fault::Local,
             E::NotGarblet
             | E::PeerSpeaksTls
             | E::Mismatch(_)

@@ -97,7 +97,7 @@ impl Prepared {
         role: Party,
     ) -> Result<Prepared, SessionError> {
         program.check_dual_execution()?;
-        let mut prg = config.prg();
+        let mut prg = config.prg()?;
         let mut inputs = inputs.clone();
         let mut pads = Vec::new();
         for mask in program.masks.iter().filter(|m| m.owner == role) {

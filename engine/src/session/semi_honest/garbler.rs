@@ -30,7 +30,7 @@ pub(crate) fn run<T: Read + Write>(
 ) -> Result<SessionOutcome, SessionError> {
     let start = Instant::now();
     let own_bits = inputs.bits_for(program, Party::Garbler)?;
-    let mut prg = config.prg();
+    let mut prg = config.prg()?;
     let (ours, peer, started) =
         steps::open(ch, config, program, Party::Garbler, &mut prg, read_first, true, &[])?;
     let session_id = hello::session_id(&ours, &peer);
