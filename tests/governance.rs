@@ -13,9 +13,10 @@ use garblet::engine::net::{self, Fingerprint, Identity, PinnedTls, Side, TcpOpti
 use garblet::engine::session::{PartyInputs, Phase, PhaseEntry, SessionConfig, SessionProgram};
 use garblet::Party;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{bin, keygen, Scratch};
@@ -100,18 +101,14 @@ impl World {
 
     /// [`World::run`] with the vendor's inputs from `inputs`.
     fn run_with(&self, file: &str, vendor: &str, addr: &str, inputs: &str) -> Child {
+        self.run_as(file, vendor, addr, inputs, &["--as", "garbler"])
+    }
+
+    /// [`World::run_with`] with `how` for the role and mode flags.
+    fn run_as(&self, file: &str, vendor: &str, addr: &str, inputs: &str, how: &[&str]) -> Child {
         bin()
-            .args([
-                "run",
-                &self.path(file),
-                "--as",
-                "garbler",
-                "--connect",
-                addr,
-                "--json",
-                "--timeout",
-                "20",
-            ])
+            .args(["run", &self.path(file), "--connect", addr, "--json", "--timeout", "20"])
+            .args(how)
             .args(["--identity", &self.path(&format!("ids/{vendor}")), "--peer", &self.client])
             .args(["--inputs", &self.path(inputs), "--audit-log", &self.path(&format!("{vendor}.jsonl"))])
             .stdout(Stdio::piped())
@@ -353,6 +350,32 @@ fn an_approval_counts_once_and_only_for_the_name_it_signed() {
     assert_eq!(rules, ["approval", "approval", "-"]);
 }
 
+/// The service runs a program in one role and in semi-honest mode only: a
+/// peer asking for the same role, or for `dualex`, is refused by the
+/// program rule and takes no slot of the budget (the honest run after them
+/// is the budget's one run).
+#[test]
+fn the_wrong_role_or_dual_execution_is_refused_without_using_the_budget() {
+    let w = World::new("gov-mode", 1);
+    let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 1, 0)], "");
+    let service = Service::start(&config);
+    let a = &service.addr;
+    let run = |inputs: &str, how: &[&str]| done(w.run_as("model_eval.gbl", "vendor0", a, inputs, how));
+    assert_refused(
+        &run("records.json", &["--as", "evaluator"]),
+        "program `accuracy` runs with this service as evaluator: connect with --as garbler",
+    );
+    assert_refused(
+        &run("model.json", &["--as", "garbler", "--security", "dualex"]),
+        "the service runs `accuracy` in semi-honest mode only: connect with --security semi-honest",
+    );
+    assert_ok(&run("model.json", &["--as", "garbler"]));
+    assert!(service.stop().success());
+    let log = w.log();
+    let rules: Vec<&str> = log.iter().map(|l| l["rule"].as_str().unwrap_or("-")).collect();
+    assert_eq!(rules, ["program", "program", "-"]);
+}
+
 #[test]
 fn budgets_hold_under_a_race_and_across_a_restart_and_the_chain_verifies() {
     let w = World::new("gov-race", 1);
@@ -588,6 +611,95 @@ fn stalled_session(w: &World, addr: &str) -> std::thread::JoinHandle<()> {
         let _ =
             SessionConfig::new().with_phases(stall).run(Party::Garbler, &mut Channel::new(tls), &p, &inputs);
     })
+}
+
+/// A transport the test can cut: once `cut` is set, the next read or write
+/// drops the connection and fails, as a peer that aborts a run does.
+struct Cuttable<T> {
+    inner: Option<T>,
+    cut: Arc<AtomicBool>,
+}
+
+impl<T> Cuttable<T> {
+    fn live(&mut self) -> io::Result<&mut T> {
+        if self.cut.load(Ordering::SeqCst) {
+            self.inner = None;
+        }
+        self.inner.as_mut().ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "aborted"))
+    }
+}
+
+impl<T: Read> Read for Cuttable<T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.live()?.read(buf)
+    }
+}
+
+impl<T: Write> Write for Cuttable<T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.live()?.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.live()?.flush()
+    }
+}
+
+/// vendor0's run of the example, which waits at its base OTs until `cut`
+/// is set and then aborts (its connection dropped mid-run).
+fn aborted_session(w: &World, addr: &str, cut: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    let program = garblet::compile(EXAMPLE, "model_eval.gbl").unwrap();
+    let model: Value = serde_json::from_str(MODEL).unwrap();
+    let encode = |name: &str| {
+        let ty = &program.params.iter().find(|p| p.name == name).unwrap().ty;
+        (name.to_owned(), ty.encode(&model[name]).unwrap())
+    };
+    let inputs = PartyInputs::new([encode("model"), encode("filter")]);
+    let terms = program.session_terms();
+    let identity = Identity::load(&w.s.path("ids/vendor0")).unwrap();
+    let client: Fingerprint = w.client.parse().unwrap();
+    let options =
+        TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
+    let tcp = net::connect(addr, &options).unwrap();
+    let tls = PinnedTls::new(&identity, client)
+        .unwrap()
+        .secure(tcp, Side::Connector, Duration::from_secs(10))
+        .unwrap();
+    std::thread::spawn(move || {
+        let wait = cut.clone();
+        let stall = Arc::new(move |e: PhaseEntry| {
+            if e.phase == Phase::BaseOt {
+                while !wait.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        });
+        let p = SessionProgram::from_circuit(&program.circuit).unwrap().with_terms(&terms);
+        let mut ch = Channel::new(Cuttable { inner: Some(tls), cut });
+        let run = SessionConfig::new().with_phases(stall).run(Party::Garbler, &mut ch, &p, &inputs);
+        assert!(run.is_err(), "the aborted run ended well");
+    })
+}
+
+/// A run aborted by the peer after the service reserved its budget slot
+/// keeps the slot: the next connection is refused by the budget.
+#[test]
+fn a_run_aborted_after_its_reservation_keeps_its_budget_slot() {
+    let w = World::new("gov-abort", 1);
+    let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 1, 0)], "");
+    let service = Service::start(&config);
+    let cut = Arc::new(AtomicBool::new(false));
+    let vendor = aborted_session(&w, &service.addr, cut.clone());
+    wait_for_reservations(&w, 1);
+    cut.store(true, Ordering::SeqCst);
+    vendor.join().unwrap();
+    assert_refused(
+        &done(w.run("model_eval.gbl", "vendor0", &service.addr)),
+        "budget of 1 run per 24h for program `accuracy` is used up",
+    );
+    assert!(service.stop().success());
+    let log = w.log();
+    let statuses: Vec<&str> = log.iter().map(|l| l["status"].as_str().unwrap_or("-")).collect();
+    assert_eq!(statuses, ["error", "refused"], "{log:?}");
 }
 
 /// Waits until the service's ledger holds `n` reservations (a run has

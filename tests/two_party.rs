@@ -840,3 +840,38 @@ fn ot_extensions_are_chosen_with_ot_and_must_match() {
         assert!(all.contains(&format!("OT extension {ours} here, {theirs} at the peer")), "{all}");
     }
 }
+
+/// A result whose audit line cannot be written is withheld: the evaluator's
+/// log is `/dev/full` (opens, every write fails), so it exits 1 with the
+/// reason and prints no result, while the garbler, whose log works, prints
+/// its own.
+#[test]
+fn a_result_whose_audit_line_cannot_be_written_is_withheld() {
+    if !std::path::Path::new("/dev/full").exists() {
+        eprintln!("no /dev/full here: not tested");
+        return;
+    }
+    let program = format!("{}/examples/millionaires.gbl", env!("CARGO_MANIFEST_DIR"));
+    let listen = format!("127.0.0.1:{}", free_port());
+    let g = args(&["run", &program, "--as", "garbler", "--listen", &listen, "--insecure", "-i", "alice=5"]);
+    let e = args(&[
+        "run",
+        &program,
+        "--as",
+        "evaluator",
+        "--connect",
+        &listen,
+        "--insecure",
+        "-i",
+        "bob=4",
+        "--audit-log",
+        "/dev/full",
+    ]);
+    let pair = run_pair(g, e);
+    assert!(pair.garbler.status.success(), "{}", String::from_utf8_lossy(&pair.garbler.stderr));
+    assert!(String::from_utf8_lossy(&pair.garbler.stdout).contains("true"));
+    assert_eq!(pair.evaluator.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&pair.evaluator.stderr);
+    assert!(err.contains("its audit line could not be written, so its result is withheld"), "{err}");
+    assert!(pair.evaluator.stdout.is_empty(), "{}", String::from_utf8_lossy(&pair.evaluator.stdout));
+}

@@ -448,6 +448,31 @@ mod tests {
         assert!(matches!(Hello::decode(&more), Err(SessionError::MalformedHello("count"))));
     }
 
+    /// Dual execution's second connection carries the session identifier
+    /// in its nonce: a second-link hello with another identifier (a
+    /// connection of another session, or a replay) and a primary hello on
+    /// the second link are refused as not bound to this session.
+    #[test]
+    fn a_second_connection_of_another_session_is_refused() {
+        let mut ours = hello();
+        ours.link = 1;
+        ours.nonce = [9; 32];
+        let mut peer = ours.clone();
+        peer.role = Party::Evaluator;
+        assert_eq!(ours.compare(&peer), Ok(()));
+        let mut other = peer.clone();
+        other.nonce[31] ^= 1;
+        assert_eq!(ours.compare(&other), Err(ProgramMismatch::SessionBinding));
+        let mut primary = peer;
+        primary.link = 0;
+        assert_eq!(ours.compare(&primary), Err(ProgramMismatch::SessionBinding));
+        // On the primary link the nonces are fresh on each side and differ.
+        let (mut a, mut b) = (hello(), hello());
+        b.role = Party::Evaluator;
+        (a.nonce, b.nonce) = ([1; 32], [2; 32]);
+        assert_eq!(a.compare(&b), Ok(()));
+    }
+
     #[test]
     fn hello_round_trips_and_rejects_truncation() {
         let h = hello();
