@@ -702,6 +702,36 @@ fn a_run_aborted_after_its_reservation_keeps_its_budget_slot() {
     assert_eq!(statuses, ["error", "refused"], "{log:?}");
 }
 
+/// At `max_sessions` runs under way, one more connection waits up to 5 s
+/// for a slot and is then refused by the capacity rule, taking no slot of
+/// the budget; the run under way is not disturbed by it.
+#[test]
+fn a_connection_past_max_sessions_waits_then_is_refused_by_capacity() {
+    let w = World::new("gov-capacity", 1);
+    let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 9, 0)], "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("max_sessions = 8", "max_sessions = 1")).unwrap();
+    let service = Service::start(&config);
+    let cut = Arc::new(AtomicBool::new(false));
+    let first = aborted_session(&w, &service.addr, cut.clone());
+    wait_for_reservations(&w, 1);
+    let asked = Instant::now();
+    let second = done(w.run("model_eval.gbl", "vendor0", &service.addr));
+    let waited = asked.elapsed();
+    assert_refused(&second, "the service is running its maximum of 1 sessions; try again shortly");
+    assert!(waited >= Duration::from_secs(4) && waited < Duration::from_secs(9), "waited {waited:?}");
+    cut.store(true, Ordering::SeqCst);
+    first.join().unwrap();
+    assert_ok(&done(w.run("model_eval.gbl", "vendor0", &service.addr)));
+    assert!(service.stop().success());
+    let log = w.log();
+    let lines: Vec<(&str, &str)> = log
+        .iter()
+        .map(|l| (l["status"].as_str().unwrap_or("-"), l["rule"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(lines, [("refused", "capacity"), ("error", "-"), ("ok", "-")], "{log:?}");
+}
+
 /// Waits until the service's ledger holds `n` reservations (a run has
 /// started once its reservation is on disk).
 fn wait_for_reservations(w: &World, n: usize) {
