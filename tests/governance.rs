@@ -702,6 +702,47 @@ fn a_run_aborted_after_its_reservation_keeps_its_budget_slot() {
     assert_eq!(statuses, ["error", "refused"], "{log:?}");
 }
 
+/// A configured peer that sends, after the handshake, a hello that claims
+/// 2 MiB, or bytes that are no hello at all, gets a line of its own with
+/// the error; the service neither panics nor reads on, and the next run is
+/// served.
+#[test]
+fn a_malformed_or_oversized_hello_ends_that_connection_only() {
+    let w = World::new("gov-hostile", 1);
+    let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 9, 0)], "");
+    let service = Service::start(&config);
+    let client: Fingerprint = w.client.parse().unwrap();
+    let vendor = Identity::load(&w.s.path("ids/vendor0")).unwrap();
+    let mut oversized = (2u64 << 20).to_le_bytes().to_vec();
+    oversized.extend_from_slice(b"garblet\0");
+    let garbage = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    for bytes in [oversized, garbage] {
+        let options =
+            TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
+        let tcp = net::connect(&service.addr, &options).unwrap();
+        let mut tls = PinnedTls::new(&vendor, client)
+            .unwrap()
+            .secure(tcp, Side::Connector, Duration::from_secs(10))
+            .unwrap();
+        tls.write_all(&bytes).unwrap();
+        tls.flush().unwrap();
+        // The service closes: the read ends (at its end, or with an error)
+        // well before the 10 s timeout.
+        let start = Instant::now();
+        let mut sink = [0u8; 256];
+        while matches!(tls.read(&mut sink), Ok(n) if n > 0) {}
+        assert!(start.elapsed() < Duration::from_secs(5), "the service read on for {:?}", start.elapsed());
+    }
+    assert_ok(&done(w.run("model_eval.gbl", "vendor0", &service.addr)));
+    assert!(service.stop().success());
+    let log = w.log();
+    let statuses: Vec<&str> = log.iter().map(|l| l["status"].as_str().unwrap_or("-")).collect();
+    assert_eq!(statuses, ["error", "error", "ok"], "{log:?}");
+    for line in &log[..2] {
+        assert_eq!(line["error"]["kind"], "peer", "{line:?}");
+    }
+}
+
 /// At `max_sessions` runs under way, one more connection waits up to 5 s
 /// for a slot and is then refused by the capacity rule, taking no slot of
 /// the budget; the run under way is not disturbed by it.
