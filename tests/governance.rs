@@ -9,7 +9,7 @@
 //! a run's line is in the log by the time the peer holds its result.
 
 use garblet::engine::channel::Channel;
-use garblet::engine::net::{self, Fingerprint, Identity, PinnedTls, Side, TcpOptions};
+use garblet::engine::net::{self, Fingerprint, Identity, PinnedTls, Side, TcpOptions, TlsStream};
 use garblet::engine::session::{PartyInputs, Phase, PhaseEntry, SessionConfig, SessionProgram};
 use garblet::Party;
 use serde_json::Value;
@@ -508,17 +508,10 @@ fn a_peer_that_trickles_after_the_handshake_is_cut_off_at_the_deadline() {
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace("timeout = \"10s\"", "timeout = \"2s\"")).unwrap();
     let service = Service::start(&config);
-    let client: Fingerprint = w.client.parse().unwrap();
     let stranger = Identity::generate("stranger").unwrap();
     let vendor = Identity::load(&w.s.path("ids/vendor0")).unwrap();
     for (who, identity) in [("a stranger", &stranger), ("vendor0", &vendor)] {
-        let options =
-            TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
-        let tcp = net::connect(&service.addr, &options).unwrap();
-        let mut tls = PinnedTls::new(identity, client)
-            .unwrap()
-            .secure(tcp, Side::Connector, Duration::from_secs(10))
-            .unwrap();
+        let mut tls = connect_tls(&w, identity, &service.addr);
         let start = Instant::now();
         let cut = loop {
             if tls.write_all(&[0]).and_then(|()| tls.flush()).is_err() {
@@ -580,9 +573,24 @@ fn sigterm_lets_a_session_use_its_grace_then_logs_it_and_a_crash_is_logged_lost(
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
-/// A vendor (through the library) whose session stalls for 4 s once the
-/// OT starts, in its own thread.
-fn stalled_session(w: &World, addr: &str) -> std::thread::JoinHandle<()> {
+/// A TLS connection to the service as `identity`, the service pinned.
+fn connect_tls(w: &World, identity: &Identity, addr: &str) -> TlsStream {
+    let client: Fingerprint = w.client.parse().unwrap();
+    let options =
+        TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
+    let tcp = net::connect(addr, &options).unwrap();
+    PinnedTls::new(identity, client).unwrap().secure(tcp, Side::Connector, Duration::from_secs(10)).unwrap()
+}
+
+/// vendor0's run of the example through the library, in its own thread:
+/// `at_base_ot` runs as its OT starts, and once `cut` is set its next read
+/// or write drops the connection (an abort). The thread returns the run.
+fn library_session(
+    w: &World,
+    addr: &str,
+    at_base_ot: impl Fn() + Send + Sync + 'static,
+    cut: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<bool> {
     let program = garblet::compile(EXAMPLE, "model_eval.gbl").unwrap();
     let model: Value = serde_json::from_str(MODEL).unwrap();
     let encode = |name: &str| {
@@ -592,25 +600,24 @@ fn stalled_session(w: &World, addr: &str) -> std::thread::JoinHandle<()> {
     let inputs = PartyInputs::new([encode("model"), encode("filter")]);
     // What `garblet run` binds: `Program::session_terms` (here the cohort rule).
     let terms = program.session_terms();
-    let identity = Identity::load(&w.s.path("ids/vendor0")).unwrap();
-    let client: Fingerprint = w.client.parse().unwrap();
-    let options =
-        TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
-    let tcp = net::connect(addr, &options).unwrap();
-    let tls = PinnedTls::new(&identity, client)
-        .unwrap()
-        .secure(tcp, Side::Connector, Duration::from_secs(10))
-        .unwrap();
+    let tls = connect_tls(w, &Identity::load(&w.s.path("ids/vendor0")).unwrap(), addr);
     std::thread::spawn(move || {
-        let stall = Arc::new(|e: PhaseEntry| {
+        let hook = Arc::new(move |e: PhaseEntry| {
             if e.phase == Phase::BaseOt {
-                std::thread::sleep(Duration::from_secs(4));
+                at_base_ot();
             }
         });
         let p = SessionProgram::from_circuit(&program.circuit).unwrap().with_terms(&terms);
-        let _ =
-            SessionConfig::new().with_phases(stall).run(Party::Garbler, &mut Channel::new(tls), &p, &inputs);
+        let mut ch = Channel::new(Cuttable { inner: Some(tls), cut });
+        SessionConfig::new().with_phases(hook).run(Party::Garbler, &mut ch, &p, &inputs).is_ok()
     })
+}
+
+/// A vendor (through the library) whose session stalls for 4 s once the
+/// OT starts, in its own thread.
+fn stalled_session(w: &World, addr: &str) -> std::thread::JoinHandle<bool> {
+    let never = Arc::new(AtomicBool::new(false));
+    library_session(w, addr, || std::thread::sleep(Duration::from_secs(4)), never)
 }
 
 /// A transport the test can cut: once `cut` is set, the next read or write
@@ -646,38 +653,18 @@ impl<T: Write> Write for Cuttable<T> {
 
 /// vendor0's run of the example, which waits at its base OTs until `cut`
 /// is set and then aborts (its connection dropped mid-run).
-fn aborted_session(w: &World, addr: &str, cut: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    let program = garblet::compile(EXAMPLE, "model_eval.gbl").unwrap();
-    let model: Value = serde_json::from_str(MODEL).unwrap();
-    let encode = |name: &str| {
-        let ty = &program.params.iter().find(|p| p.name == name).unwrap().ty;
-        (name.to_owned(), ty.encode(&model[name]).unwrap())
-    };
-    let inputs = PartyInputs::new([encode("model"), encode("filter")]);
-    let terms = program.session_terms();
-    let identity = Identity::load(&w.s.path("ids/vendor0")).unwrap();
-    let client: Fingerprint = w.client.parse().unwrap();
-    let options =
-        TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
-    let tcp = net::connect(addr, &options).unwrap();
-    let tls = PinnedTls::new(&identity, client)
-        .unwrap()
-        .secure(tcp, Side::Connector, Duration::from_secs(10))
-        .unwrap();
-    std::thread::spawn(move || {
-        let wait = cut.clone();
-        let stall = Arc::new(move |e: PhaseEntry| {
-            if e.phase == Phase::BaseOt {
-                while !wait.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
+fn aborted_session(w: &World, addr: &str, cut: Arc<AtomicBool>) -> std::thread::JoinHandle<bool> {
+    let wait = cut.clone();
+    library_session(
+        w,
+        addr,
+        move || {
+            while !wait.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(10));
             }
-        });
-        let p = SessionProgram::from_circuit(&program.circuit).unwrap().with_terms(&terms);
-        let mut ch = Channel::new(Cuttable { inner: Some(tls), cut });
-        let run = SessionConfig::new().with_phases(stall).run(Party::Garbler, &mut ch, &p, &inputs);
-        assert!(run.is_err(), "the aborted run ended well");
-    })
+        },
+        cut,
+    )
 }
 
 /// A run aborted by the peer after the service reserved its budget slot
@@ -691,7 +678,7 @@ fn a_run_aborted_after_its_reservation_keeps_its_budget_slot() {
     let vendor = aborted_session(&w, &service.addr, cut.clone());
     wait_for_reservations(&w, 1);
     cut.store(true, Ordering::SeqCst);
-    vendor.join().unwrap();
+    assert!(!vendor.join().unwrap(), "the aborted run ended well");
     assert_refused(
         &done(w.run("model_eval.gbl", "vendor0", &service.addr)),
         "budget of 1 run per 24h for program `accuracy` is used up",
@@ -711,19 +698,12 @@ fn a_malformed_or_oversized_hello_ends_that_connection_only() {
     let w = World::new("gov-hostile", 1);
     let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 9, 0)], "");
     let service = Service::start(&config);
-    let client: Fingerprint = w.client.parse().unwrap();
     let vendor = Identity::load(&w.s.path("ids/vendor0")).unwrap();
     let mut oversized = (2u64 << 20).to_le_bytes().to_vec();
     oversized.extend_from_slice(b"garblet\0");
     let garbage = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
     for bytes in [oversized, garbage] {
-        let options =
-            TcpOptions { connect_timeout: Duration::from_secs(10), io_timeout: Duration::from_secs(10) };
-        let tcp = net::connect(&service.addr, &options).unwrap();
-        let mut tls = PinnedTls::new(&vendor, client)
-            .unwrap()
-            .secure(tcp, Side::Connector, Duration::from_secs(10))
-            .unwrap();
+        let mut tls = connect_tls(&w, &vendor, &service.addr);
         tls.write_all(&bytes).unwrap();
         tls.flush().unwrap();
         // The service closes: the read ends (at its end, or with an error)
@@ -762,7 +742,7 @@ fn a_connection_past_max_sessions_waits_then_is_refused_by_capacity() {
     assert_refused(&second, "the service is running its maximum of 1 sessions; try again shortly");
     assert!(waited >= Duration::from_secs(4) && waited < Duration::from_secs(9), "waited {waited:?}");
     cut.store(true, Ordering::SeqCst);
-    first.join().unwrap();
+    assert!(!first.join().unwrap(), "the aborted run ended well");
     assert_ok(&done(w.run("model_eval.gbl", "vendor0", &service.addr)));
     assert!(service.stop().success());
     let log = w.log();
