@@ -691,8 +691,9 @@ fn a_run_aborted_after_its_reservation_keeps_its_budget_slot() {
 
 /// A configured peer that sends, after the handshake, a hello that claims
 /// 2 MiB, or bytes that are no hello at all, gets a line of its own with
-/// the error; the service neither panics nor reads on, and the next run is
-/// served.
+/// the error; one that speaks another protocol version is refused by the
+/// `protocol` rule, told so in a refusal frame; the service neither panics
+/// nor reads on, and the next run is served.
 #[test]
 fn a_malformed_or_oversized_hello_ends_that_connection_only() {
     let w = World::new("gov-hostile", 1);
@@ -702,22 +703,43 @@ fn a_malformed_or_oversized_hello_ends_that_connection_only() {
     let mut oversized = (2u64 << 20).to_le_bytes().to_vec();
     oversized.extend_from_slice(b"garblet\0");
     let garbage = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
-    for bytes in [oversized, garbage] {
+    // A hello of protocol version 7: the length, the magic, the version.
+    let mut old_version = 12u64.to_le_bytes().to_vec();
+    old_version.extend_from_slice(b"garblet\0");
+    old_version.extend_from_slice(&7u32.to_le_bytes());
+    for bytes in [oversized, garbage, old_version] {
         let mut tls = connect_tls(&w, &vendor, &service.addr);
         tls.write_all(&bytes).unwrap();
         tls.flush().unwrap();
-        // The service closes: the read ends (at its end, or with an error)
-        // well before the 10 s timeout.
+        // The service closes (the read ends, at its end or with an error)
+        // well before the 10 s timeout, or sends a refusal frame (a length,
+        // then as many bytes) and reads until we close, as a peer does.
         let start = Instant::now();
-        let mut sink = [0u8; 256];
-        while matches!(tls.read(&mut sink), Ok(n) if n > 0) {}
+        let (mut got, mut sink) = (Vec::new(), [0u8; 256]);
+        let whole = |got: &[u8]| {
+            got.first_chunk::<8>().is_some_and(|l| got.len() as u64 >= 8 + u64::from_le_bytes(*l))
+        };
+        while !whole(&got) {
+            match tls.read(&mut sink) {
+                Ok(n @ 1..) => got.extend_from_slice(&sink[..n]),
+                _ => break,
+            }
+        }
+        drop(tls);
         assert!(start.elapsed() < Duration::from_secs(5), "the service read on for {:?}", start.elapsed());
+        if bytes.len() == 20 {
+            let text = String::from_utf8_lossy(&got);
+            assert!(text.contains("gblrefus") && text.contains("protocol version"), "{text}");
+        }
     }
     assert_ok(&done(w.run("model_eval.gbl", "vendor0", &service.addr)));
     assert!(service.stop().success());
     let log = w.log();
-    let statuses: Vec<&str> = log.iter().map(|l| l["status"].as_str().unwrap_or("-")).collect();
-    assert_eq!(statuses, ["error", "error", "ok"], "{log:?}");
+    let ends: Vec<(&str, &str)> = log
+        .iter()
+        .map(|l| (l["status"].as_str().unwrap_or("-"), l["rule"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(ends, [("error", "-"), ("error", "-"), ("refused", "protocol"), ("ok", "-")], "{log:?}");
     for line in &log[..2] {
         assert_eq!(line["error"]["kind"], "peer", "{line:?}");
     }
