@@ -14,10 +14,11 @@
 //! run, deciding the budget again) — and
 //! either the session
 //! (`SessionConfig::run_responding`) or a refusal frame naming the rule.
-//! Everything from the handshake's end to the session's start (the hello,
-//! the rules, a refusal and the wait for the peer to close after it) must
-//! end within `timeout`: a peer that sends a byte now and then cannot hold
-//! a connection, whatever its certificate. Every connection that completes
+//! Everything from the handshake's end to the session's start (the hello
+//! and the rules) must end within `timeout`, and a refusal (its frame and
+//! the wait for the peer to close after it) within `timeout` more: a peer
+//! that sends a byte now and then cannot hold a connection, whatever its
+//! certificate. Every connection that completes
 //! the handshake gets exactly one line in the audit chain
 //! (`audit/chain.rs`).
 //!
@@ -391,7 +392,11 @@ impl Service {
         presented: Option<Fingerprint>,
         run: &str,
     ) -> Ending {
+        // A refusal has a deadline of its own (the rules before it may have
+        // used the phase's, waiting for a slot), so that its frame goes out.
+        let timeout = self.config.timeout;
         let refused = |ch: &mut Channel<TlsStream>, r: Refusal| {
+            let _ = ch.get_mut().set_deadline(Some(timeout));
             let _ = refuse(ch, r.rule, &r.reason);
             Ending::Refused(r)
         };
@@ -421,9 +426,7 @@ impl Service {
             Ok(h) => h,
             Err(e) => {
                 if let SessionError::Mismatch(m) = &e {
-                    let reason = format!("the two parties disagree: {m}");
-                    let _ = refuse(ch, "protocol", &reason);
-                    return Ending::Refused(Refusal::new("protocol", reason));
+                    return refused(ch, Refusal::new("protocol", format!("the two parties disagree: {m}")));
                 }
                 return Ending::NoHello(e);
             }
