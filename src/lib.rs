@@ -52,16 +52,18 @@
 //! # From source to a session
 //!
 //! [`compile`] turns a program in the garblet language into a circuit and
-//! its typed parameters; [`SessionProgram`] carries that circuit with the
-//! names and widths the hello compares, [`SessionConfig`] the security mode,
-//! and [`run_garbler_program`] / [`run_evaluator_program`] run it.
+//! its typed parameters; [`session_program`] makes of it the
+//! [`SessionProgram`] both parties run (its looped circuit when a loop
+//! streams, with the names, widths and terms the hello compares),
+//! [`SessionConfig`] sets the security mode, and [`run_garbler_program`] /
+//! [`run_evaluator_program`] run it.
 //!
 //! ```
-//! use garblet::{compile, memory_pair, Channel, Party, PartyInputs, SessionConfig, SessionProgram};
+//! use garblet::{compile, memory_pair, session_program, Channel, Party, PartyInputs, SessionConfig};
 //!
 //! let source = "fn main(#[garbler] a: u32, #[evaluator] b: u32) -> u32 { a * b + 7 }";
 //! let program = compile(source, "product.gbl").map_err(|e| e.render_plain(source, "product.gbl"))?;
-//! let session = SessionProgram::from_circuit(&program.circuit)?;
+//! let session = session_program(&program)?;
 //! // Inputs are encoded by type, as `garblet run --input` does.
 //! let a = program.params[0].ty.encode(&serde_json::json!(6_000)).unwrap();
 //! let b = program.params[1].ty.encode(&serde_json::json!(7_000)).unwrap();
@@ -100,11 +102,41 @@ pub use garblet_circuits as circuits;
 pub use garblet_compiler as compiler;
 pub use garblet_engine as engine;
 
+pub use garblet_circuits::{bits_to_u128, u128_to_bits};
 pub use garblet_circuits::{Builder, Circuit, Party, Visibility};
 pub use garblet_compiler::{compile, Diagnostics, Program};
+pub use garblet_engine::channel::ChannelError;
 pub use garblet_engine::channel::{memory_pair, Channel, MemoryChannel};
 pub use garblet_engine::net;
 pub use garblet_engine::session::{
-    run_evaluator, run_evaluator_program, run_garbler, run_garbler_program, PartyInputs, SecurityMode,
-    SessionConfig, SessionError, SessionOutcome, SessionProgram,
+    run_evaluator, run_evaluator_program, run_garbler, run_garbler_program, Fault, LinkFailure, OtChoice,
+    PartyInputs, Phase, ProgramMismatch, SchemeChoice, SecurityMode, SessionConfig, SessionError,
+    SessionOutcome, SessionProgram,
 };
+/// The JSON values [`compiler::Type::encode`] takes and `decode` gives, so
+/// that an embedder's `serde_json` is the same crate as garblet's.
+pub use serde_json;
+
+/// What both parties run for a compiled `program` in `semi-honest` mode,
+/// as `garblet run` runs it: the looped circuit when a loop streams
+/// ([`Program::looped`]; the program's `circuit` is then its interface
+/// only, and running it would give a wrong result), the circuit otherwise,
+/// with the program's terms bound ([`Program::session_terms`]: constants
+/// set from outside and the cohort rule, which the hello compares).
+pub fn session_program(program: &Program) -> Result<SessionProgram<'_>, SessionError> {
+    let session = match &program.looped {
+        Some(looped) => SessionProgram::looped(looped)?,
+        None => SessionProgram::from_circuit(&program.circuit)?,
+    };
+    Ok(session.with_terms(&program.session_terms()))
+}
+
+/// [`session_program`] for `dualex` (dual execution), whose private
+/// outputs are masked inside the circuit.
+pub fn dual_execution_program(program: &Program) -> Result<SessionProgram<'static>, SessionError> {
+    let session = match &program.looped {
+        Some(looped) => SessionProgram::looped_for_dual_execution(looped)?,
+        None => SessionProgram::for_dual_execution(&program.circuit)?,
+    };
+    Ok(session.with_terms(&program.session_terms()))
+}

@@ -247,3 +247,53 @@ fn two_streamed_loops_run_between_two_parties_in_both_modes() {
     assert_eq!(g.outputs, e.outputs);
     assert_eq!(program.result.decode(&e.outputs[0].1), want, "dual execution");
 }
+
+/// The facade's `session_program` runs what `garblet run` runs: for a
+/// program whose loop streams, its looped circuit (the program's `circuit`
+/// is then its interface only, whose output is wired to 0), with the same
+/// digest as `SessionProgram::looped`; the result matches plaintext
+/// evaluation, in both modes.
+#[test]
+fn the_facade_runs_a_streamed_program_as_garblet_run_does() {
+    let src = "fn main(#[garbler] a: [u32; 4], #[evaluator] b: [u32; 4]) -> u32 {
+        let mut s = 0u32;
+        for i in 0..4 { s = s + a[i] * b[i]; }
+        s
+    }";
+    let options = Options::new().with_stream_loops(StreamLoops::Always);
+    let program = compile_with(src, "dot.gbl", &options, &|_| {}).expect("compiles");
+    let looped = program.looped.as_ref().expect("the loop streams");
+    let a = program.params[0].ty.encode(&json!([1, 2, 3, 4])).unwrap();
+    let b = program.params[1].ty.encode(&json!([5, 6, 7, 8])).unwrap();
+    assert_eq!(program.result.decode(&program.eval_bits(&[a.clone(), b.clone()]).unwrap()[0]), json!(70));
+    let session = garblet::session_program(&program).unwrap();
+    assert_eq!(session.digest(), SessionProgram::looped(looped).unwrap().digest());
+    let dual = garblet::dual_execution_program(&program).unwrap();
+    let config = SessionConfig::new();
+    let dual_config = SessionConfig::new().with_security(garblet::SecurityMode::DualExecution);
+    for dual_execution in [false, true] {
+        let ((pg, pe), (sg, se)) = (memory_pair(), memory_pair());
+        let (g, e) = std::thread::scope(|s| {
+            let g = s.spawn(|| {
+                let inputs = PartyInputs::new([("a".to_string(), a.clone())]);
+                let mut ch = Channel::new(pg);
+                match dual_execution {
+                    false => config.run(Party::Garbler, &mut ch, &session, &inputs),
+                    true => {
+                        dual_config.run_dual_execution(Party::Garbler, &mut ch, || Ok(sg), &dual, &inputs)
+                    }
+                }
+            });
+            let inputs = PartyInputs::new([("b".to_string(), b.clone())]);
+            let mut ch = Channel::new(pe);
+            let e = match dual_execution {
+                false => config.run(Party::Evaluator, &mut ch, &session, &inputs),
+                true => dual_config.run_dual_execution(Party::Evaluator, &mut ch, || Ok(se), &dual, &inputs),
+            };
+            (g.join().unwrap(), e)
+        });
+        let (g, e) = (g.unwrap(), e.unwrap());
+        assert_eq!(program.result.decode(&e.outputs[0].1), json!(70), "dual execution: {dual_execution}");
+        assert_eq!(g.outputs, e.outputs);
+    }
+}
