@@ -134,9 +134,15 @@ pub enum SessionError {
 }
 
 impl SessionError {
-    /// Who caused the error.
+    /// Who caused the error. A link that stalled, closed (a message cut
+    /// short included) or altered data is [`Fault::Transport`], as
+    /// [`SessionError::link_failure`] says: none of it is evidence against
+    /// the peer.
     pub fn fault(&self) -> Fault {
         use SessionError as E;
+        if self.link_failure().is_some() {
+            return Fault::Transport;
+        }
         match self {
             E::Channel(ChannelError::Io(_)) | E::SecondConnection(_) | E::AlteredInTransit => {
                 Fault::Transport
@@ -417,6 +423,9 @@ pub enum InputError {
     /// The program has no such input.
     #[error("the program has no input `{0}`")]
     Unknown(String),
+    /// The same input was given twice (which value was meant is unknown).
+    #[error("input `{0}` is given twice")]
+    Repeated(String),
     /// A batch body must have two inputs and one output.
     #[error("a batch body needs exactly two inputs and one output")]
     BatchShape,

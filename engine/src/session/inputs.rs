@@ -44,7 +44,10 @@ impl PartyInputs {
             }
             bits.extend_from_slice(&value.1);
         }
-        for (name, _) in &self.values {
+        for (k, (name, _)) in self.values.iter().enumerate() {
+            if self.values[..k].iter().any(|(n, _)| n == name) {
+                return Err(InputError::Repeated(name.clone()));
+            }
             match program.inputs().iter().find(|i| &i.name == name) {
                 Some(i) if i.owner == party => {}
                 Some(i) => return Err(InputError::NotOurs { name: name.clone(), owner: i.owner }),
@@ -73,6 +76,21 @@ impl Drop for PartyInputs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An input given twice is an error, not the first value silently.
+    #[test]
+    fn an_input_given_twice_is_refused() {
+        let mut b = garblet_circuits::Builder::new();
+        let x = b.input("x", Party::Garbler, 2).unwrap();
+        b.output("y", garblet_circuits::Visibility::Both, x).unwrap();
+        let c = b.finish().unwrap();
+        let program = SessionProgram::from_circuit(&c).unwrap();
+        let once = PartyInputs::new([("x".to_owned(), vec![true, false])]);
+        assert_eq!(&once.bits_for(&program, Party::Garbler).unwrap()[..], &[true, false]);
+        let twice =
+            PartyInputs::new([("x".to_owned(), vec![true, false]), ("x".to_owned(), vec![false, true])]);
+        assert!(matches!(twice.bits_for(&program, Party::Garbler), Err(InputError::Repeated(n)) if n == "x"));
+    }
 
     #[test]
     fn debug_never_prints_input_bits() {
