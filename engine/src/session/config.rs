@@ -453,6 +453,7 @@ impl fmt::Debug for SessionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionConfig")
             .field("security", &self.security)
+            .field("scheme", &self.scheme)
             .field("ot", &self.ot)
             .field("ot_extension_threshold", &self.ot_extension_threshold)
             .field("progress", &self.progress.is_some())

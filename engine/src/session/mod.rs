@@ -8,7 +8,8 @@
 //! (it is in the hello):
 //!
 //! * **`semi-honest`** ([`SecurityMode::SemiHonestGarbler`], the default):
-//!   Yao's protocol with half-gates over one connection. Secure against a
+//!   Yao's protocol over one connection (three-halves garbling by default,
+//!   half-gates on request: [`SchemeChoice`]). Secure against a
 //!   *malicious evaluator*: its inputs arrive by OT extension with the
 //!   revised KOS consistency check (or one Masny–Rindal OT per bit for
 //!   fewer than [`EXTENSION_THRESHOLD`] bits), and outputs for the garbler
