@@ -9,7 +9,7 @@
 use super::program::{InputDesc, OutputDesc};
 use crate::channel::ChannelError;
 use crate::garble::{GarbleError, GarbledEvalError, OutputDecodeError, PlanError};
-use crate::net::Stalled;
+use crate::net::{NetError, Stalled};
 use crate::ot::OtError;
 use garblet_circuits::Party;
 use std::fmt;
@@ -138,8 +138,14 @@ impl SessionError {
     /// short included) or altered data is [`Fault::Transport`], as
     /// [`SessionError::link_failure`] says: none of it is evidence against
     /// the peer.
+    /// A peer that refused our certificate (which a connector learns at
+    /// its first read, inside the session) is [`Fault::Peer`].
     pub fn fault(&self) -> Fault {
         use SessionError as E;
+        if matches!(self.net_error(), Some(NetError::RefusedByPeer { .. } | NetError::PeerNotTrusted { .. }))
+        {
+            return Fault::Peer;
+        }
         if self.link_failure().is_some() {
             return Fault::Transport;
         }
@@ -216,6 +222,23 @@ impl SessionError {
             | E::Garble(GarbleError::Io(e))
             | E::SecondConnection(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// The connection's own error under this one, if the link reported one
+    /// during the session: notably [`NetError::RefusedByPeer`], which a
+    /// connector learns at its first read, once the session has begun
+    /// (`PinnedTls::secure` returns before the listener's verdict).
+    pub fn net_error(&self) -> Option<&NetError> {
+        let mut inner = self.io_error()?.get_ref()?;
+        loop {
+            if let Some(e) = inner.downcast_ref::<NetError>() {
+                return Some(e);
+            }
+            match inner.downcast_ref::<ChannelError>() {
+                Some(ChannelError::Io(e)) => inner = e.get_ref()?,
+                _ => return None,
+            }
         }
     }
 
@@ -470,6 +493,29 @@ pub fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::Fingerprint;
+
+    /// A refusal of our certificate met inside the session (a connector's
+    /// first read), directly or wrapped as the table stream wraps channel
+    /// errors, is found by `net_error` and is the peer's fault; a reset
+    /// link is the transport's.
+    #[test]
+    fn a_refused_certificate_inside_the_session_is_the_peers_fault() {
+        let refused = || {
+            let e =
+                NetError::RefusedByPeer { ours: Fingerprint([1; 32]), expects: Some(Fingerprint([2; 32])) };
+            io::Error::new(io::ErrorKind::PermissionDenied, e)
+        };
+        let direct = SessionError::Channel(ChannelError::Io(refused()));
+        let wrapped = SessionError::Eval(GarbledEvalError::Io(io::Error::other(ChannelError::Io(refused()))));
+        for e in [direct, wrapped] {
+            assert!(matches!(e.net_error(), Some(NetError::RefusedByPeer { .. })), "{e:?}");
+            assert_eq!(e.fault(), Fault::Peer, "{e:?}");
+        }
+        let reset = SessionError::Channel(ChannelError::Io(io::Error::from(io::ErrorKind::ConnectionReset)));
+        assert!(reset.net_error().is_none());
+        assert_eq!((reset.fault(), reset.link_failure()), (Fault::Transport, Some(LinkFailure::Closed)));
+    }
 
     #[test]
     fn peer_names_are_escaped() {
