@@ -87,7 +87,32 @@
 //!
 //! Between two hosts, [`net`] opens the TCP connection and secures it with
 //! TLS 1.3 and pinned certificate fingerprints; `garblet run` is that plus
-//! argument parsing.
+//! argument parsing. Each party keeps an [`net::Identity`] (`generate`,
+//! `save`, `load`) and pins the peer's [`net::Fingerprint`]; the listener's
+//! side:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use garblet::net::{self, Fingerprint, Identity, PinnedTls, Side, TcpOptions};
+//! use garblet::{compile, session_program, Channel, Party, PartyInputs, SessionConfig};
+//!
+//! let ours = Identity::load("ids/garbler".as_ref())?;
+//! let theirs: Fingerprint = "…the evaluator's 64 hex digits…".parse()?;
+//! let options = TcpOptions { connect_timeout: Duration::from_secs(30), io_timeout: Duration::from_secs(30) };
+//! let tcp = net::accept(&net::listen("0.0.0.0:7000")?, &options)?; // the other side: net::connect
+//! let tls = PinnedTls::new(&ours, theirs)?.secure(tcp, Side::Listener, options.io_timeout)?;
+//! let source = "fn main(#[garbler] a: u64, #[evaluator] b: u64) -> bool { a > b }";
+//! let program = compile(source, "richer.gbl").map_err(|e| e.render_plain(source, "richer.gbl"))?;
+//! let a = program.params[0].ty.encode(&serde_json::json!(5_000_000)).unwrap();
+//! let inputs = PartyInputs::new([("a".to_string(), a)]);
+//! let outcome = SessionConfig::new().run(Party::Garbler, &mut Channel::new(tls), &session_program(&program)?, &inputs)?;
+//! println!("{}", program.result.decode(&outcome.outputs[0].1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`net::PinnedTls`] secures TCP streams ([`net::TimedStream`], which
+//! bounds every read and write); over a transport of your own, bring its
+//! authentication and encryption, and pass it to [`Channel::new`].
 //!
 //! # What is public
 //!
