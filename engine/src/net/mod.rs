@@ -138,3 +138,30 @@ pub enum NetError {
     )]
     BadFingerprint(String),
 }
+
+impl NetError {
+    /// Who caused the error, as [`SessionError::fault`] says for a session:
+    /// the peer (it presented or refused a certificate, or does not speak
+    /// this side's transport), this side (its identity, address or
+    /// fingerprint arguments), or the link (connecting, accepting, I/O).
+    ///
+    /// [`SessionError::fault`]: crate::session::SessionError::fault
+    pub fn fault(&self) -> crate::session::Fault {
+        use crate::session::Fault;
+        match self {
+            NetError::PeerNotTrusted { .. }
+            | NetError::RefusedByPeer { .. }
+            | NetError::PeerIsPlainTcp
+            | NetError::NotTls(_)
+            | NetError::Tls(_) => Fault::Peer,
+            NetError::Listen { .. }
+            | NetError::Identity { .. }
+            | NetError::Signature(_)
+            | NetError::BadFingerprint(_) => Fault::Local,
+            NetError::Connect { .. }
+            | NetError::AcceptTimeout { .. }
+            | NetError::ClosedDuringHandshake
+            | NetError::Io(_) => Fault::Transport,
+        }
+    }
+}

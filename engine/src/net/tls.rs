@@ -670,6 +670,10 @@ mod tests {
         let fa = a.fingerprint();
         // The client expects c but a answers.
         let (server, client) = pair(a, fb, b, fc);
+        // Both are the peer's doing, as `NetError::fault` says.
+        for e in [server.as_ref().err(), client.as_ref().err()] {
+            assert_eq!(e.map(NetError::fault), Some(crate::session::Fault::Peer), "{e:?}");
+        }
         match client {
             Err(NetError::PeerNotTrusted { expected, presented }) => {
                 assert_eq!(expected, fc);
