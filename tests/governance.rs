@@ -745,6 +745,35 @@ fn a_malformed_or_oversized_hello_ends_that_connection_only() {
     }
 }
 
+/// At most `max_sessions + 32` connections are under way at once: with
+/// `max_sessions = 1`, 33 connections that say nothing hold every place,
+/// the next one is closed unread (the service says so on stderr, and it gets
+/// no audit line), and once they go a run is served.
+#[test]
+fn connections_past_max_sessions_plus_32_are_closed_unread() {
+    let w = World::new("gov-cap", 1);
+    let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 9, 0)], "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("max_sessions = 8", "max_sessions = 1")).unwrap();
+    let service = Service::start(&config);
+    let idle: Vec<std::net::TcpStream> =
+        (0..33).map(|_| std::net::TcpStream::connect(&service.addr).unwrap()).collect();
+    // Time for the service to take all 33 (each then waits for its TLS
+    // hello, up to the 10 s timeout).
+    std::thread::sleep(Duration::from_millis(500));
+    let turned_away = done(w.run("model_eval.gbl", "vendor0", &service.addr));
+    assert_eq!(turned_away.status.code(), Some(1), "{}", stderr(&turned_away));
+    let said = || service.stderr.lock().unwrap().join("\n");
+    assert!(said().contains("too many connections under way"), "{}", said());
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_ok(&done(w.run("model_eval.gbl", "vendor0", &service.addr)));
+    assert!(service.stop().success());
+    let log = w.log();
+    assert_eq!(log.len(), 1, "no line for a connection closed unread: {log:?}");
+    assert_eq!(log[0]["status"], "ok");
+}
+
 /// At `max_sessions` runs under way, one more connection waits up to 5 s
 /// for a slot and is then refused by the capacity rule, taking no slot of
 /// the budget; the run under way is not disturbed by it.
