@@ -123,6 +123,18 @@ impl World {
     }
 }
 
+/// One field of each audit line, `-` where a line has none.
+fn field<'a>(log: &'a [Value], key: &str) -> Vec<&'a str> {
+    log.iter().map(|l| l[key].as_str().unwrap_or("-")).collect()
+}
+
+/// Rewrites one setting of a configuration file that `World::config` wrote.
+fn set(config: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(config).unwrap();
+    assert!(text.contains(from), "{from} is not in {}", config.display());
+    std::fs::write(config, text.replace(from, to)).unwrap();
+}
+
 fn lines(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
@@ -308,7 +320,7 @@ fn every_rule_refuses_and_both_sides_log_it() {
     assert!(service.stop().success());
     // The service's chain: one line per connection, each rule named.
     let log = w.log();
-    let rules: Vec<&str> = log.iter().map(|l| l["rule"].as_str().unwrap_or("-")).collect();
+    let rules = field(&log, "rule");
     assert_eq!(rules, ["-", "budget", "peer", "program", "approval", "approval", "approval"]);
     assert_eq!(log[0]["status"], "ok");
     assert_eq!(log[0]["peer"]["name"], "vendor0");
@@ -346,7 +358,7 @@ fn an_approval_counts_once_and_only_for_the_name_it_signed() {
     assert_ok(&done(w.run("twice.gbl", "vendor0", a)));
     assert!(service.stop().success());
     let log = w.log();
-    let rules: Vec<&str> = log.iter().map(|l| l["rule"].as_str().unwrap_or("-")).collect();
+    let rules = field(&log, "rule");
     assert_eq!(rules, ["approval", "approval", "-"]);
 }
 
@@ -372,7 +384,7 @@ fn the_wrong_role_or_dual_execution_is_refused_without_using_the_budget() {
     assert_ok(&run("model.json", &["--as", "garbler"]));
     assert!(service.stop().success());
     let log = w.log();
-    let rules: Vec<&str> = log.iter().map(|l| l["rule"].as_str().unwrap_or("-")).collect();
+    let rules = field(&log, "rule");
     assert_eq!(rules, ["program", "program", "-"]);
 }
 
@@ -505,8 +517,7 @@ fn many_sessions_lose_no_line_and_a_slow_peer_blocks_no_one() {
 fn a_peer_that_trickles_after_the_handshake_is_cut_off_at_the_deadline() {
     let w = World::new("gov-trickle", 1);
     let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 3, 0)], "");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("timeout = \"10s\"", "timeout = \"2s\"")).unwrap();
+    set(&config, "timeout = \"10s\"", "timeout = \"2s\"");
     let service = Service::start(&config);
     let stranger = Identity::generate("stranger").unwrap();
     let vendor = Identity::load(&w.s.path("ids/vendor0")).unwrap();
@@ -685,7 +696,7 @@ fn a_run_aborted_after_its_reservation_keeps_its_budget_slot() {
     );
     assert!(service.stop().success());
     let log = w.log();
-    let statuses: Vec<&str> = log.iter().map(|l| l["status"].as_str().unwrap_or("-")).collect();
+    let statuses = field(&log, "status");
     assert_eq!(statuses, ["error", "refused"], "{log:?}");
 }
 
@@ -735,10 +746,7 @@ fn a_malformed_or_oversized_hello_ends_that_connection_only() {
     assert_ok(&done(w.run("model_eval.gbl", "vendor0", &service.addr)));
     assert!(service.stop().success());
     let log = w.log();
-    let ends: Vec<(&str, &str)> = log
-        .iter()
-        .map(|l| (l["status"].as_str().unwrap_or("-"), l["rule"].as_str().unwrap_or("-")))
-        .collect();
+    let ends: Vec<(&str, &str)> = field(&log, "status").into_iter().zip(field(&log, "rule")).collect();
     assert_eq!(ends, [("error", "-"), ("error", "-"), ("refused", "protocol"), ("ok", "-")], "{log:?}");
     for line in &log[..2] {
         assert_eq!(line["error"]["kind"], "peer", "{line:?}");
@@ -753,8 +761,7 @@ fn a_malformed_or_oversized_hello_ends_that_connection_only() {
 fn connections_past_max_sessions_plus_32_are_closed_unread() {
     let w = World::new("gov-cap", 1);
     let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 9, 0)], "");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("max_sessions = 8", "max_sessions = 1")).unwrap();
+    set(&config, "max_sessions = 8", "max_sessions = 1");
     let service = Service::start(&config);
     let idle: Vec<std::net::TcpStream> =
         (0..33).map(|_| std::net::TcpStream::connect(&service.addr).unwrap()).collect();
@@ -781,8 +788,7 @@ fn connections_past_max_sessions_plus_32_are_closed_unread() {
 fn a_connection_past_max_sessions_waits_then_is_refused_by_capacity() {
     let w = World::new("gov-capacity", 1);
     let config = w.config("service.toml", &[("accuracy", "model_eval.gbl", 9, 0)], "");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("max_sessions = 8", "max_sessions = 1")).unwrap();
+    set(&config, "max_sessions = 8", "max_sessions = 1");
     let service = Service::start(&config);
     let cut = Arc::new(AtomicBool::new(false));
     let first = aborted_session(&w, &service.addr, cut.clone());
@@ -797,10 +803,7 @@ fn a_connection_past_max_sessions_waits_then_is_refused_by_capacity() {
     assert_ok(&done(w.run("model_eval.gbl", "vendor0", &service.addr)));
     assert!(service.stop().success());
     let log = w.log();
-    let lines: Vec<(&str, &str)> = log
-        .iter()
-        .map(|l| (l["status"].as_str().unwrap_or("-"), l["rule"].as_str().unwrap_or("-")))
-        .collect();
+    let lines: Vec<(&str, &str)> = field(&log, "status").into_iter().zip(field(&log, "rule")).collect();
     assert_eq!(lines, [("refused", "capacity"), ("error", "-"), ("ok", "-")], "{log:?}");
 }
 

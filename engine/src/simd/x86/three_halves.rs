@@ -399,33 +399,31 @@ fn garble_kernel<S: LabelStore>(
     if rest.is_empty() {
         return fold;
     }
-    {
-        // The last group padded with gates on wire 0: their outputs are
-        // dropped, and of the material only the live gates' ciphertexts
-        // and control bits are kept (then the buffer, derived from Δ, is
-        // wiped).
-        let (done, r) = (groups.len() * GROUP, rest.len());
-        let g = first_and + done as u64;
-        let mut group = [Op { a: 0, b: 0, out: 0 }; GROUP];
-        group[..r].copy_from_slice(rest);
-        // The group's material in words, wiped 8 bytes a store.
-        let mut words = [0u64; GROUP_BYTES.div_ceil(8)];
-        let mat: &mut [u8; GROUP_BYTES] = bytemuck::cast_slice_mut::<u64, u8>(&mut words)
-            .first_chunk_mut()
-            .expect("the group's words hold its bytes");
-        let rho = rho_bits(rho, q0, g);
-        if r > 4 {
-            garble_group::<S, true>(rk, delta, 3 * g, rho, labels, k0 + done, &group, mat, r);
-        } else {
-            garble_group::<S, false>(rk, delta, 3 * g, rho, labels, k0 + done, &group, mat, r);
-        }
-        let control = (5 * r).div_ceil(8);
-        tail[..24 * r].copy_from_slice(&mat[..24 * r]);
-        tail[24 * r..24 * r + control].copy_from_slice(&mat[CIPHERS..CIPHERS + control]);
-        words.zeroize();
-        // Packed closer than a full group's: folded from the bytes.
-        fold ^ rotate_to(xor_fold(&tail[..24 * r + control]), (groups.len() * GROUP_BYTES) as u64)
+    // The last group padded with gates on wire 0: their outputs are
+    // dropped, and of the material only the live gates' ciphertexts
+    // and control bits are kept (then the buffer, derived from Δ, is
+    // wiped).
+    let (done, r) = (groups.len() * GROUP, rest.len());
+    let g = first_and + done as u64;
+    let mut group = [Op { a: 0, b: 0, out: 0 }; GROUP];
+    group[..r].copy_from_slice(rest);
+    // The group's material in words, wiped 8 bytes a store.
+    let mut words = [0u64; GROUP_BYTES.div_ceil(8)];
+    let mat: &mut [u8; GROUP_BYTES] = bytemuck::cast_slice_mut::<u64, u8>(&mut words)
+        .first_chunk_mut()
+        .expect("the group's words hold its bytes");
+    let rho = rho_bits(rho, q0, g);
+    if r > 4 {
+        garble_group::<S, true>(rk, delta, 3 * g, rho, labels, k0 + done, &group, mat, r);
+    } else {
+        garble_group::<S, false>(rk, delta, 3 * g, rho, labels, k0 + done, &group, mat, r);
     }
+    let control = (5 * r).div_ceil(8);
+    tail[..24 * r].copy_from_slice(&mat[..24 * r]);
+    tail[24 * r..24 * r + control].copy_from_slice(&mat[CIPHERS..CIPHERS + control]);
+    words.zeroize();
+    // Packed closer than a full group's: folded from the bytes.
+    fold ^ rotate_to(xor_fold(&tail[..24 * r + control]), (groups.len() * GROUP_BYTES) as u64)
 }
 
 /// [`GARBLE_KMASKS`] for two gates at once: entry `c₀ | c₁ << 4` is the
