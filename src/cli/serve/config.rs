@@ -396,13 +396,10 @@ mod tests {
     const FP: &str = "6d1f00000000000000000000000000000000000000000000000000000000c93a";
 
     fn load(text: &str) -> Result<Config, ConfigError> {
-        let dir = std::env::temp_dir().join(format!("garblet-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{:x}.toml", blake3::hash(text.as_bytes()).as_bytes()[0]));
-        std::fs::write(&path, text).unwrap();
-        let r = Config::load(&path);
-        let _ = std::fs::remove_file(&path);
-        r
+        // A file of its own per call (tests run on parallel threads), removed on drop.
+        let path = garblet_testkit::TempPath::new("config.toml");
+        std::fs::write(&path.0, text).unwrap();
+        Config::load(&path.0)
     }
 
     fn good() -> String {
