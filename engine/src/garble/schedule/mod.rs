@@ -54,10 +54,12 @@
 //! # Files
 //!
 //! This file holds [`Plan`] and the driving of the window compiler over a
-//! source; `window.rs` compiles one window, `fuse.rs` folds XOR chains,
+//! source. `window.rs` compiles one window, `fuse.rs` folds XOR chains,
 //! `liveness.rs` computes what escapes a window, and `levels.rs` the
-//! per-gate facts the compiler and the folding share. The ops they produce
-//! are in [`crate::garble::ops`].
+//! per-gate facts the compiler and the folding share. `rename.rs` renames
+//! a source's wires to its live values after a backward pass over it;
+//! `lookahead.rs` makes the same renaming of a sequential source in one
+//! forward pass. The ops they produce are in [`crate::garble::ops`].
 //!
 //! [`Op4`]: crate::garble::ops::Op4
 
@@ -72,6 +74,7 @@ use crate::garble::source::{GateSource, Repeated, BLANK_GATE};
 mod fuse;
 mod levels;
 mod liveness;
+mod lookahead;
 mod rename;
 mod window;
 
@@ -88,6 +91,13 @@ pub const DEFAULT_WINDOW_GATES: usize = 1 << 16;
 
 /// Windows a streaming plan schedules ahead of the run.
 const WINDOWS_AHEAD: usize = 2;
+
+/// Renamed windows queued for the compiler when planning from a source:
+/// deep enough that the stages' uneven windows (page faults, a slow read)
+/// do not stall each other (2 → 16: the chained AES planned in 1.37–1.42
+/// s instead of 1.50–1.63 s, `BENCHMARKS.md`); 16 windows of gates are 16
+/// MiB.
+const RENAMED_AHEAD: usize = 16;
 
 /// A source of at most this many windows is renamed and compiled on one
 /// thread ([`Plan::renamed_from_source`]): for so few, starting a helper
@@ -392,15 +402,21 @@ impl<'s> Plan<'s> {
     }
 
     /// [`Plan::renamed`] of any source, read window by window and never
-    /// held: the backward pass reads the source from its last window to its
-    /// first, then each window is read again in order, renamed and
-    /// compiled (past four windows, read and renamed on a helper thread
-    /// while this one compiles). For a circuit in a file ([`garblet_circuits::GateFile`])
-    /// memory is the schedule (12 bytes a gate) and a byte a gate while
-    /// planning, never the gate list (16 bytes a gate of fresh memory, half
-    /// a large run's page faults). The same tables as [`Plan::renamed`].
-    /// A source that ends before its gate count is a
-    /// [`PlanError::SourceEnded`].
+    /// held. A sequential source (gate `i` writes wire `first_free + i`,
+    /// as in every Bristol file) whose gates read no value written more
+    /// than about 2^18 gates before them is read once, in order, its last
+    /// reads found a few windows ahead of the renaming (`lookahead.rs`);
+    /// past four windows it is read, renamed and compiled on three
+    /// threads. Any other source (or one that breaks those assumptions
+    /// part way) is planned in two passes: a backward pass from its last
+    /// window to its first, then each window read again in order, renamed
+    /// and compiled (past four windows, read and renamed on a helper
+    /// thread while this one compiles). For a circuit in a file
+    /// ([`garblet_circuits::GateFile`]) memory is the schedule (12 bytes a
+    /// gate), plus a byte a gate in two passes, never the gate list (16
+    /// bytes a gate of fresh memory). The same tables as
+    /// [`Plan::renamed`] either way. A source that ends before its gate
+    /// count is a [`PlanError::SourceEnded`].
     pub fn renamed_from_source(source: &dyn GateSource) -> Result<Plan<'static>, PlanError> {
         Plan::renamed_from_source_with_window(source, DEFAULT_WINDOW_GATES)
     }
@@ -411,67 +427,55 @@ impl<'s> Plan<'s> {
         source: &dyn GateSource,
         window_gates: usize,
     ) -> Result<Plan<'static>, PlanError> {
+        Plan::renamed_from_source_looking_ahead(source, window_gates, lookahead::LOOKAHEAD_GATES)
+    }
+
+    /// [`Plan::renamed_from_source_with_window`], reading a sequential
+    /// source once with a lookahead of `lookahead` gates when it can (see
+    /// `lookahead.rs`), else in two passes.
+    fn renamed_from_source_looking_ahead(
+        source: &dyn GateSource,
+        window_gates: usize,
+        lookahead: u64,
+    ) -> Result<Plan<'static>, PlanError> {
         let total = source.num_gates();
         let window_gates = window_gates.min(usize::try_from(total).unwrap_or(usize::MAX).max(1));
         check_shape(source, window_gates)?;
+        let windows = total.div_ceil(window_gates as u64);
+        if let Some(reach) = lookahead::reach(window_gates, lookahead) {
+            let facts = RenameFacts::ahead(source, window_gates, reach)?;
+            if u64::from(facts.num_wires()) + 2 + window_gates as u64 <= MAX_LABELS {
+                let (compiled, and_count) =
+                    compile_produced(facts.num_wires(), window_gates, windows, |sink| {
+                        lookahead::read_renamed(source, &facts, window_gates, sink)
+                    })?;
+                if let Some(and_count) = and_count {
+                    return Ok(Plan {
+                        num_wires: facts.num_wires(),
+                        input_bits: source.input_bits(),
+                        outputs: facts.outputs().to_vec(),
+                        window_gates,
+                        and_count: Some(and_count),
+                        kind: Kind::Compiled(compiled),
+                    });
+                }
+            }
+        }
         let facts = RenameFacts::compute(source, window_gates)?;
         let num_wires = facts.num_wires();
         if u64::from(num_wires) + 2 + window_gates as u64 > MAX_LABELS {
             return Err(PlanError::TooManyWires { num_wires, window_gates });
         }
-        let mut compiler = WindowCompiler::new(num_wires, window_gates);
-        let mut windows =
-            Vec::with_capacity(usize::try_from(total.div_ceil(window_gates as u64)).unwrap_or(0));
-        let mut compile = |pos: u64, gates: &[Gate]| -> Result<(), PlanError> {
-            let mut w = Window::default();
-            compiler.compile_renamed(pos, gates, &mut w)?;
-            windows.push(w);
-            Ok(())
-        };
-        if total.div_ceil(window_gates as u64) <= RENAME_ALONE_WINDOWS {
-            let mut compiled = Ok(());
-            read_renamed(source, &facts, window_gates, |pos, buf, n| {
-                compiled = compile(pos, &buf[..n]);
-                compiled.is_ok().then_some(buf)
-            })?;
-            compiled?;
-        } else {
-            // Two stages on two threads: this one compiles the windows that
-            // a helper reads and renames (the renamer's state runs from
-            // window to window, the compiler's does not), at most
-            // WINDOWS_AHEAD windows apart, their buffers recycled.
-            let (ready_tx, ready_rx) = sync_channel::<(u64, Vec<Gate>, usize)>(WINDOWS_AHEAD);
-            let (spent_tx, spent_rx) = channel::<Vec<Gate>>();
-            let facts = &facts;
-            std::thread::scope(|scope| {
-                let renaming = scope.spawn(move || {
-                    read_renamed(source, facts, window_gates, |pos, buf, n| {
-                        // A closed channel: the compiler stopped on an error.
-                        ready_tx.send((pos, buf, n)).ok()?;
-                        Some(spent_rx.try_recv().unwrap_or_default())
-                    })
-                });
-                let compiled = ready_rx.iter().try_for_each(|(pos, buf, n)| {
-                    compile(pos, &buf[..n])?;
-                    // The helper may have finished: then the buffer goes.
-                    let _ = spent_tx.send(buf);
-                    Ok(())
-                });
-                // Dropping the receiver stops a helper still sending.
-                drop(ready_rx);
-                let renamed = renaming.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                // The first error in the source's order: a renaming error
-                // comes from a window the compiler had not reached.
-                compiled.and(renamed)
-            })?;
-        }
+        let (compiled, ()) = compile_produced(num_wires, window_gates, windows, |sink| {
+            read_renamed(source, &facts, window_gates, sink)
+        })?;
         Ok(Plan {
             num_wires,
             input_bits: source.input_bits(),
             outputs: facts.outputs().to_vec(),
             window_gates,
             and_count: Some(facts.and_count()),
-            kind: Kind::Compiled(windows),
+            kind: Kind::Compiled(compiled),
         })
     }
 
@@ -782,7 +786,7 @@ fn read_renamed(
     source: &dyn GateSource,
     facts: &RenameFacts,
     window_gates: usize,
-    mut sink: impl FnMut(u64, Vec<Gate>, usize) -> Option<Vec<Gate>>,
+    sink: &mut dyn FnMut(u64, Vec<Gate>, usize) -> Option<Vec<Gate>>,
 ) -> Result<(), PlanError> {
     let total = source.num_gates();
     let mut renamer = Renamer::new(facts, source.num_wires());
@@ -804,6 +808,65 @@ fn read_renamed(
         pos += n as u64;
     }
     Ok(())
+}
+
+/// The windows `produce` hands its sink (each window's first gate's
+/// index, a buffer and how many of its gates are the window's), renamed,
+/// compiled in order. Past [`RENAME_ALONE_WINDOWS`] windows, `produce`
+/// runs on a helper thread while this one compiles (the renamer's state
+/// runs from window to window, the compiler's does not), at most
+/// [`RENAMED_AHEAD`] windows apart, their buffers recycled. The sink gives
+/// a buffer back, or `None` once the compiler has stopped on an error,
+/// which comes first; then `produce`'s own.
+fn compile_produced<T: Send>(
+    num_wires: u32,
+    window_gates: usize,
+    windows: u64,
+    produce: impl FnOnce(&mut dyn FnMut(u64, Vec<Gate>, usize) -> Option<Vec<Gate>>) -> Result<T, PlanError>
+        + Send,
+) -> Result<(Vec<Window>, T), PlanError> {
+    let mut compiler = WindowCompiler::new(num_wires, window_gates);
+    let mut compiled = Vec::with_capacity(usize::try_from(windows).unwrap_or(0));
+    let mut compile = |pos: u64, gates: &[Gate]| -> Result<(), PlanError> {
+        let mut w = Window::default();
+        compiler.compile_renamed(pos, gates, &mut w)?;
+        compiled.push(w);
+        Ok(())
+    };
+    let produced = if windows <= RENAME_ALONE_WINDOWS {
+        let mut result = Ok(());
+        let produced = produce(&mut |pos, buf, n| {
+            result = compile(pos, &buf[..n]);
+            result.is_ok().then_some(buf)
+        });
+        result?;
+        produced?
+    } else {
+        let (ready_tx, ready_rx) = sync_channel::<(u64, Vec<Gate>, usize)>(RENAMED_AHEAD);
+        let (spent_tx, spent_rx) = channel::<Vec<Gate>>();
+        std::thread::scope(|scope| {
+            let producing = scope.spawn(move || {
+                produce(&mut |pos, buf, n| {
+                    // A closed channel: the compiler stopped on an error.
+                    ready_tx.send((pos, buf, n)).ok()?;
+                    Some(spent_rx.try_recv().unwrap_or_default())
+                })
+            });
+            let result = ready_rx.iter().try_for_each(|(pos, buf, n)| {
+                compile(pos, &buf[..n])?;
+                // The helper may have finished: then the buffer goes.
+                let _ = spent_tx.send(buf);
+                Ok(())
+            });
+            // Dropping the receiver stops a helper still sending.
+            drop(ready_rx);
+            let produced = producing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            // The first error in the source's order: a renaming error
+            // comes from a window the compiler had not reached.
+            result.and(produced)
+        })?
+    };
+    Ok((compiled, produced))
 }
 
 #[cfg(test)]
@@ -938,36 +1001,42 @@ mod tests {
 
     /// Planning from a source renames on one thread and compiles on
     /// another: an error on either side is the plan's, and the first in
-    /// the source's order.
+    /// the source's order. In two passes, the forward pass meets the
+    /// source's change (the backward pass reads each window once first);
+    /// in one, the pass meets it, hands the source back, and the two
+    /// passes that then plan it name the error.
     #[test]
     fn renamed_plans_from_a_source_report_errors_from_both_stages() {
         let chain = |len: u32| -> Vec<Gate> {
             (0..len).map(|i| Gate::and(w(if i == 0 { 2 } else { 3 + i }), w(3), w(4 + i))).collect()
         };
-        // 10 windows: the two stages on two threads; 3: on one. The
-        // backward pass reads each window once.
+        // 10 windows: the two stages on two threads; 3: on one.
         for (window, windows, cuts) in [(16, 10, [0, 64, 144]), (64, 3, [0, 64, 128])] {
-            let flaky = |cut: u64, short: bool| Flaky {
-                gates: chain(160),
-                honest: windows,
-                reads: Default::default(),
-                cut,
-                short,
-            };
-            let ok = Plan::renamed_from_source_with_window(&flaky(u64::MAX, true), window).unwrap();
-            assert_eq!(ok.and_count(), Some(160));
-            for cut in cuts {
-                assert_eq!(
-                    Plan::renamed_from_source_with_window(&flaky(cut, true), window).err(),
-                    Some(PlanError::SourceEnded { at: cut, num_gates: 160 }),
-                    "window {window}, cut at {cut}"
-                );
-                let bad = Plan::renamed_from_source_with_window(&flaky(cut + 3, false), window).err();
-                assert!(
-                    matches!(bad, Some(PlanError::WireOutOfRange { gate, .. }) if gate == cut + 3),
-                    "window {window}, gate {}: {bad:?}",
-                    cut + 3
-                );
+            for (lookahead, honest) in [(0, windows), (lookahead::LOOKAHEAD_GATES, 0)] {
+                let flaky = |cut: u64, short: bool| Flaky {
+                    gates: chain(160),
+                    honest,
+                    reads: Default::default(),
+                    cut,
+                    short,
+                };
+                let plan =
+                    |source: &Flaky| Plan::renamed_from_source_looking_ahead(source, window, lookahead);
+                let ok = plan(&flaky(u64::MAX, true)).unwrap();
+                assert_eq!(ok.and_count(), Some(160));
+                for cut in cuts {
+                    assert_eq!(
+                        plan(&flaky(cut, true)).err(),
+                        Some(PlanError::SourceEnded { at: cut, num_gates: 160 }),
+                        "window {window}, lookahead {lookahead}, cut at {cut}"
+                    );
+                    let bad = plan(&flaky(cut + 3, false)).err();
+                    assert!(
+                        matches!(bad, Some(PlanError::WireOutOfRange { gate, .. }) if gate == cut + 3),
+                        "window {window}, lookahead {lookahead}, gate {}: {bad:?}",
+                        cut + 3
+                    );
+                }
             }
         }
     }

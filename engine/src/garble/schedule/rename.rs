@@ -27,14 +27,14 @@ use crate::garble::error::PlanError;
 use crate::garble::source::{check_gates, GateSource, BLANK_GATE};
 
 /// This gate's read of operand `a` is the last read of that value.
-const LAST_A: u8 = 1;
+pub(super) const LAST_A: u8 = 1;
 /// This gate's read of operand `b` is the last read of that value (never
 /// set when `b` is `a`, or for an INV).
-const LAST_B: u8 = 2;
+pub(super) const LAST_B: u8 = 2;
 /// No gate reads this gate's value and it is no output.
-const DEAD: u8 = 4;
+pub(super) const DEAD: u8 = 4;
 /// This gate writes an output's final value: it goes to a reserved wire.
-const FINAL: u8 = 8;
+pub(super) const FINAL: u8 = 8;
 
 /// Per-wire state of the backward pass: the wire's value is live; it is
 /// an output whose final writer is still to be found; it is an output a
@@ -193,6 +193,64 @@ impl RenameFacts {
         Ok(facts)
     }
 
+    /// The facts of a source read once, in order ([`super::lookahead`]),
+    /// known before reading it on the assumption that it is sequential
+    /// (gate `i` writes wire `first_free + i`) and that no gate reads a
+    /// value written more than `reach` gates before it (the pass checks
+    /// both as it reads): the outputs' reserved wires follow from the
+    /// output list alone, and the renamed wire space is bounded by the
+    /// reach rather than by the peak of live values, for at most `reach +
+    /// 1` values that are not outputs are live at once. No flags and no
+    /// AND count: the pass makes them.
+    pub(super) fn ahead(
+        source: &dyn GateSource,
+        window_gates: usize,
+        reach: u64,
+    ) -> Result<RenameFacts, PlanError> {
+        let nw = source.num_wires();
+        let total = source.num_gates();
+        let first_free = u32::try_from(2 + source.input_bits())
+            .map_err(|_| PlanError::InputsExceedWires { input_bits: source.input_bits(), num_wires: nw })?;
+        let outputs = source.output_wires();
+        // As the backward pass numbers them: in output order, the outputs
+        // a gate writes (in a sequential source, the wires `first_free..`
+        // of its gates).
+        let mut reserved = HashMap::new();
+        for w in &outputs {
+            let written = w.get().checked_sub(first_free).is_some_and(|k| u64::from(k) < total);
+            if written && !reserved.contains_key(&w.get()) {
+                reserved.insert(w.get(), first_free + reserved.len() as u32);
+            }
+        }
+        let distance = window_gates as u32;
+        let live = reach.saturating_add(1).min(total);
+        let bound = u64::from(first_free) + reserved.len() as u64 + live + 3 * u64::from(distance) + 4;
+        let renamed_outputs =
+            outputs.iter().map(|w| WireId::new(reserved.get(&w.get()).copied().unwrap_or(w.get()))).collect();
+        Ok(RenameFacts {
+            flags: Vec::new(),
+            first_free,
+            reserved,
+            distance,
+            num_wires: u32::try_from(bound).unwrap_or(u32::MAX),
+            outputs: renamed_outputs,
+            and_count: 0,
+            sequential: true,
+            reach,
+        })
+    }
+
+    /// Wires below it (constants and inputs) keep their numbers.
+    pub(super) fn first_free(&self) -> u32 {
+        self.first_free
+    }
+
+    /// The farthest back a gate reads a gate's value (for facts made
+    /// [`RenameFacts::ahead`], the bound assumed).
+    pub(super) fn reach(&self) -> u64 {
+        self.reach
+    }
+
     /// The AND gates of the circuit.
     pub(super) fn and_count(&self) -> u64 {
         self.and_count
@@ -225,9 +283,12 @@ pub(super) struct Renamer<'f> {
 
 /// The wire pool: which renamed wire each gate writes.
 struct Allocator {
-    /// Freed wires, oldest first, with the index of the gate that freed
-    /// them.
-    pool: VecDeque<(u32, u64)>,
+    /// Freed wires, oldest first, each with the low 32 bits of the index
+    /// of the gate that freed it (`wire << 32 | gate`). The bits suffice:
+    /// a wire is taken from the pool within `distance + pool length +
+    /// outputs` gates of its freeing (a gate that is no output's takes
+    /// one when the oldest is old enough), below 3 · 2^28 (`MAX_LABELS`).
+    pool: VecDeque<u64>,
     /// Next never-used wire.
     next: u32,
 }
@@ -253,18 +314,19 @@ impl Allocator {
         let first_free = facts.first_free;
         let changed =
             || PlanError::WireOutOfRange { gate: at, wire: g.out.get(), num_wires: facts.num_wires };
+        let freed = |wire: u32| u64::from(wire) << 32 | (at & 0xffff_ffff);
         if f & LAST_A != 0 && a >= first_free {
-            self.pool.push_back((a, at));
+            self.pool.push_back(freed(a));
         }
         if f & LAST_B != 0 && b >= first_free {
-            self.pool.push_back((b, at));
+            self.pool.push_back(freed(b));
         }
-        let distance = u64::from(facts.distance);
+        let old_enough = |&&entry: &&u64| (at as u32).wrapping_sub(entry as u32) >= facts.distance;
         let out = if f & FINAL != 0 {
             *facts.reserved.get(&g.out.get()).ok_or_else(changed)?
-        } else if let Some(&(wire, _)) = self.pool.front().filter(|&&(_, freed)| freed + distance <= at) {
+        } else if let Some(&entry) = self.pool.front().filter(old_enough) {
             self.pool.pop_front();
-            wire
+            (entry >> 32) as u32
         } else {
             self.next += 1;
             if self.next > facts.num_wires {
@@ -276,7 +338,7 @@ impl Allocator {
             self.next - 1
         };
         if f & DEAD != 0 && f & FINAL == 0 {
-            self.pool.push_back((out, at));
+            self.pool.push_back(freed(out));
         }
         Ok(out)
     }
@@ -318,18 +380,34 @@ impl<'f> Renamer<'f> {
         }
     }
 
-    /// Renames `gates` (the gates `first_index..` of the source) in place.
+    /// Renames `gates` (the gates `first_index..` of the source) in place,
+    /// with the flags of the backward pass.
     pub(super) fn rename(&mut self, first_index: u64, gates: &mut [Gate]) -> Result<(), PlanError> {
-        let Renamer { facts, map, ring_mask, original_wires, alloc } = self;
-        let original_wires = *original_wires;
-        let (first_free, ring_mask) = (facts.first_free, *ring_mask);
-        let slot = |w: WireId| Renamer::slot(first_free, ring_mask, w);
+        let facts = self.facts;
         // The flags of these gates (a source longer than the backward pass
         // read is refused).
         let flags = usize::try_from(first_index)
             .ok()
             .and_then(|from| facts.flags.get(from..from.checked_add(gates.len())?))
             .ok_or(PlanError::WireOutOfRange { gate: first_index, wire: 0, num_wires: facts.num_wires })?;
+        self.rename_flagged(first_index, gates, flags)
+    }
+
+    /// Renames `gates` (the gates `first_index..` of the source) in place,
+    /// given their flags (`LAST_A | LAST_B | DEAD | FINAL`, one per gate).
+    pub(super) fn rename_flagged(
+        &mut self,
+        first_index: u64,
+        gates: &mut [Gate],
+        flags: &[u8],
+    ) -> Result<(), PlanError> {
+        let Renamer { facts, map, ring_mask, original_wires, alloc } = self;
+        let original_wires = *original_wires;
+        let (first_free, ring_mask) = (facts.first_free, *ring_mask);
+        let slot = |w: WireId| Renamer::slot(first_free, ring_mask, w);
+        if flags.len() != gates.len() {
+            return Err(PlanError::WireOutOfRange { gate: first_index, wire: 0, num_wires: facts.num_wires });
+        }
         for (i, (g, &f)) in gates.iter_mut().zip(flags).enumerate() {
             let at = first_index + i as u64;
             // The backward pass checked every gate of the source; a source

@@ -58,6 +58,10 @@ pub(super) struct WindowCompiler {
     /// Per window gate: its sort key (AND of level L: 2L - 1; free of
     /// level L: 2L).
     keys: Vec<u32>,
+    /// `compile_renamed`'s ANDs and free ops in execution order, sorted
+    /// here (warm memory, reused) and then copied to the window's fresh
+    /// vectors once, rather than those zeroed and then scattered into.
+    sorted: Vec<Op>,
 }
 
 impl WindowCompiler {
@@ -84,6 +88,7 @@ impl WindowCompiler {
             absorbed: Vec::new(),
             wire_level: Vec::new(),
             keys: Vec::new(),
+            sorted: Vec::new(),
         }
     }
 
@@ -108,7 +113,7 @@ impl WindowCompiler {
         w: &mut Window,
     ) -> Result<(), PlanError> {
         let nw = self.num_wires;
-        let WindowCompiler { wire_level, keys, counts, .. } = self;
+        let WindowCompiler { wire_level, keys, counts, sorted, .. } = self;
         if wire_level.len() != nw as usize {
             *wire_level = vec![0; nw as usize];
         }
@@ -163,11 +168,11 @@ impl WindowCompiler {
                     frees += len;
                 }
             }
-            w.ops.clear();
-            w.ops.resize(ands as usize, Op { a: 0, b: 0, out: 0 });
-            w.free.clear();
-            w.free.resize(frees as usize, Op { a: 0, b: 0, out: 0 });
-            let (ops, free) = (w.ops.as_mut_slice(), w.free.as_mut_slice());
+            // Every place below `seen` is written: its old contents stay.
+            if sorted.len() < seen {
+                sorted.resize(seen, Op { a: 0, b: 0, out: 0 });
+            }
+            let (ops, free) = sorted[..seen].split_at_mut(ands as usize);
             for (gate, &k) in gates.iter().zip(keys.iter()) {
                 let slot = &mut counts[k as usize + 1];
                 let at = *slot as usize;
@@ -178,13 +183,21 @@ impl WindowCompiler {
                     let b = if gate.kind == GateKind::Inv { nw } else { gate.b.get() };
                     free[at] = Op { a: gate.a.get() << 4, b: b << 4, out: gate.out.get() << 4 };
                 }
+                // The per-wire levels are reset for the next window here
+                // rather than in a pass of their own.
+                wire_level[gate.out.index()] = 0;
             }
+            w.ops.clear();
+            w.ops.extend_from_slice(ops);
+            w.free.clear();
+            w.free.extend_from_slice(free);
             w.ops4.clear();
             w.writeback.clear();
             w.ands = ands as usize;
-        }
-        for gate in gates {
-            wire_level[gate.out.index()] = 0;
+        } else {
+            for gate in gates {
+                wire_level[gate.out.index()] = 0;
+            }
         }
         result
     }
