@@ -999,6 +999,44 @@ mod tests {
         }
     }
 
+    /// A sequential source within the lookahead is planned in one pass
+    /// (its renamed space is the bound `RenameFacts::ahead` gives, not the
+    /// backward pass's), with the same ops as in two; one that reads
+    /// further back is planned in two.
+    #[test]
+    fn a_sequential_source_is_planned_in_one_pass_with_the_ops_of_two() {
+        // Gate i reads gates i - 1 and i - 40 (or the inputs).
+        let gates: Vec<Gate> = (0..2000u32)
+            .map(|i| {
+                let back = |k: u32| if i >= k { w(4 + i - k) } else { w(2 + k % 2) };
+                if i % 3 == 0 {
+                    Gate::xor(back(1), back(40), w(4 + i))
+                } else {
+                    Gate::and(back(1), back(40), w(4 + i))
+                }
+            })
+            .collect();
+        let source =
+            Flaky { gates, honest: usize::MAX, reads: Default::default(), cut: u64::MAX, short: false };
+        let ops = |plan: &Plan<'_>| -> Vec<(Vec<Op>, Vec<Op>)> {
+            let Kind::Compiled(windows) = &plan.kind else { panic!("a compiled plan") };
+            windows.iter().map(|w| (w.ops.clone(), w.free.clone())).collect()
+        };
+        for window in [16usize, 64] {
+            let two = Plan::renamed_from_source_looking_ahead(&source, window, 0).unwrap();
+            assert_eq!(two.num_wires(), RenameFacts::compute(&source, window).unwrap().num_wires());
+            for (lookahead, one_pass) in [(40, true), (window as u64 * 3, true), (32, window == 64)] {
+                let plan = Plan::renamed_from_source_looking_ahead(&source, window, lookahead).unwrap();
+                let ahead = lookahead::reach(window, lookahead)
+                    .map(|reach| RenameFacts::ahead(&source, window, reach).unwrap().num_wires());
+                let case = format!("window {window}, lookahead {lookahead}");
+                assert_eq!(plan.num_wires() == ahead.unwrap(), one_pass, "{case}");
+                assert_eq!(ops(&plan), ops(&two), "{case}");
+                assert_eq!(plan.and_count(), two.and_count());
+            }
+        }
+    }
+
     /// Planning from a source renames on one thread and compiles on
     /// another: an error on either side is the plan's, and the first in
     /// the source's order. In two passes, the forward pass meets the
