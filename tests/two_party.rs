@@ -228,16 +228,16 @@ fn sigterm_and_ctrl_c_leave_an_interrupted_audit_line() {
             .status()
             .unwrap();
         assert!(status.success());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(20);
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break status;
             }
-            if std::time::Instant::now() > deadline {
+            if Instant::now() > deadline {
                 let _ = child.kill();
                 panic!("SIG{signal} (stderr closed: {closed}): still running after 20 s");
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20));
         };
         assert_eq!(status.code(), Some(130), "{said}");
         if let Some(mut stderr) = stderr {
