@@ -1,6 +1,7 @@
 //! Renaming in one pass: a sequential source (gate `i` writes wire
-//! `first_free + i`, as every Bristol file and every compiled circuit
-//! written out does) whose gates read no value written more than `reach`
+//! `first_free + i`, as every Bristol file and every binary file converted
+//! from one does; compiled programs reuse wires and take two passes)
+//! whose gates read no value written more than `reach`
 //! gates before them needs no backward pass. The last read of gate `u`'s
 //! value is known once gate `u + reach` has been read, so the flags the
 //! renaming needs ([`RenameFacts::compute`] makes them backwards over the
@@ -38,7 +39,10 @@ pub(super) const LOOKAHEAD_GATES: u64 = 1 << 18;
 /// power of two (the rings below are indexed by masks), or no lookahead.
 pub(super) fn reach(window_gates: usize, lookahead: u64) -> Option<u64> {
     let w = window_gates as u64;
-    (w.is_power_of_two() && lookahead > 0).then(|| lookahead.div_ceil(w) * w - 1)
+    // Below 2^31: a read's distance and operand are packed in a `u32`.
+    (w.is_power_of_two() && lookahead > 0)
+        .then(|| lookahead.div_ceil(w).saturating_mul(w) - 1)
+        .filter(|&reach| reach < 1 << 31)
 }
 
 /// Windows read ahead of the pass by [`read_renamed`]'s reading thread.
@@ -106,8 +110,9 @@ pub(super) fn read_renamed(
             if let Some(buf) = buf {
                 let _ = spent_tx.send(buf);
             }
-            // The reader stops only at the source's end or after a short
-            // read, which the pass stops at.
+            // The reader stops at the source's end, after an empty read,
+            // or once this receiver is dropped (the pass stopped: after a
+            // short read, say); a closed channel reads as an empty window.
             read_rx.recv().unwrap_or_default()
         })
     })
@@ -239,7 +244,9 @@ impl Pass {
                     // How many gates back its writer is: 1 to `reach`.
                     let d = (j + first_free).wrapping_sub(wire);
                     ok &= d.wrapping_sub(1) < reach;
-                    last[((wire - first_free) & mask) as usize] = ((d as u32) << 1 | operand) + 1;
+                    // Written even for a read out of reach (the window is
+                    // then handed back): wrapping, as `d` may be anything.
+                    last[((wire - first_free) & mask) as usize] = ((d as u32) << 1 | operand).wrapping_add(1);
                 }
             }
         }
@@ -395,12 +402,19 @@ mod tests {
         let c = sequential(300, 20, 7);
         let w = WireId::new;
         // Gates out of order, a read of a value not yet written, a
-        // malformed INV: each as the 200th gate.
+        // malformed INV, reads of later wires: each as the 200th gate.
         let mut changes = Vec::new();
         let g = c.gates()[199];
         changes.push(Gate { out: w(5 + 201), ..g });
         changes.push(Gate::xor(w(5 + 199), w(3), w(5 + 199)));
         changes.push(Gate { a: w(5 + 198), b: w(2), out: g.out, kind: GateKind::Inv });
+        // Reads of later wires (as a circuit that reuses wires makes),
+        // through either operand: the distance wraps, and nothing panics.
+        changes.push(Gate::xor(w(3), w(5 + 250), g.out));
+        // (One gate ahead through `b`: the distance's low 31 bits all ones.)
+        changes.push(Gate::xor(w(2), w(5 + 200), g.out));
+        changes.push(Gate::and(w(5 + 299), w(2), g.out));
+        changes.push(Gate::xor(w(2), WireId::new(u32::MAX - 1), g.out));
         for changed in changes {
             let mut gates = c.gates().to_vec();
             gates[199] = changed;
@@ -426,6 +440,7 @@ mod tests {
         assert_eq!(reach(48, 1 << 10), None);
         assert_eq!(reach(64, 0), None);
         assert_eq!(reach(64, 65), Some(127));
+        assert_eq!(reach(64, u64::MAX), None, "a distance must fit 31 bits");
     }
 
     /// `c` with other gates, unchecked, counted as `c`'s.

@@ -1001,8 +1001,9 @@ mod tests {
 
     /// A sequential source within the lookahead is planned in one pass
     /// (its renamed space is the bound `RenameFacts::ahead` gives, not the
-    /// backward pass's), with the same ops as in two; one that reads
-    /// further back is planned in two.
+    /// backward pass's), with the same ops as in two (it has no INV,
+    /// whose op names Δ's label, after each plan's own wires); one that
+    /// reads further back is planned in two.
     #[test]
     fn a_sequential_source_is_planned_in_one_pass_with_the_ops_of_two() {
         // Gate i reads gates i - 1 and i - 40 (or the inputs).
