@@ -199,8 +199,19 @@ fn read_verdict(conn: &mut Conn, ours: Fingerprint) -> Result<(), NetError> {
 /// verdict: the connector sends its first protocol bytes with its verdict.
 const DRAIN_LIMIT: usize = 1 << 20;
 
+/// rustls's `ring` provider with AES-128-GCM first among the TLS 1.3
+/// suites (then AES-256-GCM, then ChaCha20-Poly1305, its defaults), so that
+/// two garblet parties agree on it: the handshake (X25519 or P-256, ECDSA
+/// P-256) and the garbling (κ = 128) give 128-bit security, which
+/// AES-256's four more rounds per block would not raise. The suite
+/// encrypts every table byte, so it is the one choice here that costs CPU per
+/// AND (`examples/cpu_budget.rs` measures the transport).
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider
+        .cipher_suites
+        .sort_by_key(|suite| suite.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
+    Arc::new(provider)
 }
 
 /// Accepts any certificate whose key signs the handshake; which
@@ -521,6 +532,16 @@ impl TlsStream {
         certs.and_then(|c| c.first()).map(|c| Fingerprint::of_der(c))
     }
 
+    /// The TLS 1.3 cipher suite the handshake agreed on, by its IANA name
+    /// (`TLS13_AES_128_GCM_SHA256` between two garblet parties).
+    pub fn cipher_suite(&self) -> Option<&'static str> {
+        let suite = match &self.conn {
+            Conn::Client(s) => s.conn.negotiated_cipher_suite(),
+            Conn::Server(s) => s.conn.negotiated_cipher_suite(),
+        };
+        suite.and_then(|s| s.suite().as_str())
+    }
+
     /// The TCP stream underneath.
     pub fn socket(&self) -> &TimedStream {
         match &self.conn {
@@ -655,8 +676,10 @@ mod tests {
         let (a, b) = (Identity::generate("a").unwrap(), Identity::generate("b").unwrap());
         let (fa, fb) = (a.fingerprint(), b.fingerprint());
         let (server, client) = pair(a, fb, b, fa);
-        server.unwrap();
-        client.unwrap();
+        // Both ends agree on AES-128-GCM, which `provider` puts first.
+        for s in [server.unwrap(), client.unwrap()] {
+            assert_eq!(s.cipher_suite(), Some("TLS13_AES_128_GCM_SHA256"));
+        }
     }
 
     #[test]
