@@ -292,6 +292,63 @@ impl Checker {
                 self.fresh()
             }
         };
-        Self::typed(ExprKind::Call(name, args), span, ty)
+        Self::typed(ExprKind::Call(internal_name(&name), args), span, ty)
+    }
+
+    /// A method call `recv.name(…)` (`args[0]` the receiver) on a receiver
+    /// that is not a struct or an enum: one of the built-in methods, never
+    /// a free function of the same name (as in Rust, where method syntax
+    /// does not call free functions).
+    pub(crate) fn builtin_method(&mut self, name: &str, args: Vec<Expr<Ty>>, span: Span) -> Expr<Ty> {
+        let arity = |want: usize, this: &mut Self, args: &Vec<Expr<Ty>>| {
+            if args.len() == want {
+                return true;
+            }
+            this.err(Diagnostic::new(span, format!("`{name}` takes {} argument(s)", want - 1)));
+            false
+        };
+        match name {
+            "abs" | "min" | "max" | "len" | "count_ones" => self.builtin_call(name.to_owned(), args, span),
+            "wrapping_abs" => self.builtin_call("abs".to_owned(), args, span),
+            "wrapping_neg" => self.builtin_call("__neg".to_owned(), args, span),
+            "unwrap_or" | "is_some" | "is_none" => {
+                let want = if name == "unwrap_or" { 2 } else { 1 };
+                if !arity(want, self, &args) {
+                    return Self::typed(ExprKind::Call(format!(".{name}"), args), span, Ty::Error);
+                }
+                self.option_method(format!("__{name}"), args, span)
+            }
+            _ if is_int_method(&format!("__{name}")) => self.int_method(format!("__{name}"), args, span),
+            _ => {
+                let d = match name {
+                    "swap" => Diagnostic::new(span, "`swap` takes two indices: `v.swap(i, j)`"),
+                    "clone" | "to_owned" | "iter" | "into_iter" | "copied" | "cloned" => {
+                        Diagnostic::new(span, format!("`{name}` takes no arguments"))
+                    }
+                    _ => {
+                        let shown = self.show(&args[0].ty);
+                        Diagnostic::new(span, format!("method `{name}` is not supported on {shown}"))
+                            .with_help(METHODS_HELP)
+                    }
+                };
+                self.err(d);
+                Self::typed(ExprKind::Call(format!(".{name}"), args), span, Ty::Error)
+            }
+        }
+    }
+}
+
+/// The methods of the language, for messages.
+pub(crate) const METHODS_HELP: &str = "methods of the language: min, max, abs, len, count_ones, leading_zeros, trailing_zeros, rotate_left/right, swap, wrapping_/saturating_/checked_add/sub/mul, wrapping_/checked_div/rem, wrapping_neg/shl/shr, unwrap_or, is_some, is_none; in `for` loops iter, rev, step_by, enumerate; `impl` blocks add methods to structs and enums";
+
+/// The name a checked call of the built-in `name` carries to the lowering:
+/// `__` and the name, which no function of the program can have (names
+/// starting with `__` are reserved), so that a program's own `fn min` never
+/// stands in for the built-in one.
+fn internal_name(name: &str) -> String {
+    if name.starts_with("__") {
+        name.to_owned()
+    } else {
+        format!("__{name}")
     }
 }

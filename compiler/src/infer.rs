@@ -817,8 +817,11 @@ impl Checker {
             Ty::Struct(n) | Ty::Enum(n) => n.clone(),
             Ty::Error => return None,
             other => {
-                let d = Diagnostic::new(span, format!("method `{method}` is not supported on {}", self.show(other)))
-                    .with_help("methods of the language: min, max, abs, len, count_ones, leading_zeros, trailing_zeros, rotate_left/right, swap, wrapping_/saturating_/checked_add/sub/mul, unwrap_or, is_some, is_none; `impl` blocks add methods to structs and enums");
+                let d = Diagnostic::new(
+                    span,
+                    format!("method `{method}` is not supported on {}", self.show(other)),
+                )
+                .with_help(crate::builtins::METHODS_HELP);
                 self.err(d);
                 return None;
             }
@@ -890,10 +893,18 @@ impl Checker {
         let args: Vec<Expr<Ty>> = args.into_iter().map(|a| self.expr(a)).collect();
         let method = name.starts_with('.');
         let name = match name.strip_prefix('.') {
-            Some(method) => match self.method_name(method, &args, span) {
-                Some(n) => n,
-                None => return Self::typed(ExprKind::Call(name, args), span, Ty::Error),
-            },
+            Some(method) => {
+                match args.first().map(|recv| self.find(&recv.ty)) {
+                    Some(Ty::Struct(_) | Ty::Enum(_)) => {}
+                    // Reported where the receiver went wrong.
+                    Some(Ty::Error) => return Self::typed(ExprKind::Call(name, args), span, Ty::Error),
+                    _ => return self.builtin_method(method, args, span),
+                }
+                match self.method_name(method, &args, span) {
+                    Some(n) => n,
+                    None => return Self::typed(ExprKind::Call(name, args), span, Ty::Error),
+                }
+            }
             None => name,
         };
         if let Some(sig) = self.fns.get(&name).cloned() {

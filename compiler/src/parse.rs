@@ -394,6 +394,13 @@ impl Parser {
 
     fn function(&mut self, reveal: Visibility) -> PResult<FnDef<()>> {
         let (name, span) = self.expect_ident("a function name")?;
+        if name.starts_with("__") {
+            return self.error_help(
+                span,
+                format!("function names starting with `__` are reserved for the compiler: `{name}`"),
+                "rename the function",
+            );
+        }
         if self.is_punct("<") {
             let s = self.span();
             return self.error_help(
@@ -1204,27 +1211,13 @@ impl Parser {
             };
             return Ok(Expr { kind: ExprKind::Binary(op, Box::new(a), Box::new(b)), span, ty: () });
         }
+        // The methods that change the expression's shape are built in here,
+        // with their arities; any other method (`abs`, `min`,
+        // `saturating_add`, `unwrap_or`, a method of an `impl` block) is
+        // resolved by the checker on the receiver's type, so that an
+        // `impl` method of that name is called on its type and a free
+        // function of that name never is.
         match name {
-            "wrapping_neg" | "wrapping_abs" | "abs" | "min" | "max" | "len" | "count_ones" => {
-                let callee = match name {
-                    "wrapping_neg" => "__neg",
-                    "wrapping_abs" => "abs",
-                    other => other,
-                };
-                Ok(Expr { kind: ExprKind::Call(callee.to_owned(), args), span, ty: () })
-            }
-            "saturating_add" | "saturating_sub" | "saturating_mul" | "checked_add" | "checked_sub"
-            | "checked_mul" | "checked_div" | "checked_rem" | "leading_zeros" | "trailing_zeros"
-            | "rotate_left" | "rotate_right" => {
-                Ok(Expr { kind: ExprKind::Call(format!("__{name}"), args), span, ty: () })
-            }
-            "unwrap_or" | "is_some" | "is_none" => {
-                let want = if name == "unwrap_or" { 2 } else { 1 };
-                if args.len() != want {
-                    return self.error(span, format!("`{name}` takes {} argument(s)", want - 1));
-                }
-                Ok(Expr { kind: ExprKind::Call(format!("__{name}"), args), span, ty: () })
-            }
             "rev" | "enumerate" | "step_by" => {
                 let want = if name == "step_by" { 2 } else { 1 };
                 if args.len() != want {
@@ -1232,22 +1225,15 @@ impl Parser {
                 }
                 Ok(Expr { kind: ExprKind::Call(format!("__{name}"), args), span, ty: () })
             }
-            "swap" => {
-                if args.len() != 3 {
-                    return self.error(span, "`swap` takes two indices: `v.swap(i, j)`");
-                }
+            "swap" if args.len() == 3 => {
                 let mut it = args.into_iter();
                 let (Some(v), Some(i), Some(j)) = (it.next(), it.next(), it.next()) else {
                     return self.error(span, "`swap` takes two indices");
                 };
                 Ok(swap_block(v, i, j, span))
             }
-            "clone" | "to_owned" | "iter" | "into_iter" | "copied" | "cloned" => {
-                if args.len() == 1 {
-                    Ok(args.into_iter().next().unwrap_or_else(|| unit_expr(span)))
-                } else {
-                    self.error(span, format!("`{name}` takes no arguments"))
-                }
+            "clone" | "to_owned" | "iter" | "into_iter" | "copied" | "cloned" if args.len() == 1 => {
+                Ok(args.into_iter().next().unwrap_or_else(|| unit_expr(span)))
             }
             _ if !name.starts_with("__") => {
                 // A method of an `impl` block, resolved by the checker on

@@ -164,3 +164,70 @@ fn derive_and_allow_on_types_are_accepted_and_ignored() {
         .replace("enum E", "#[derive(Clone, Copy)] enum E");
     assert_eq!(build(&with).digest(), build(body).digest());
 }
+
+const BUILT_IN_NAMES: &str = "
+struct Span { lo: u32, hi: u32 }
+struct Money(i64);
+impl Span {
+    fn len(self) -> u32 { self.hi - self.lo }
+    fn swap(self) -> Span { Span { lo: self.hi, hi: self.lo } }
+    fn is_some(self) -> bool { self.lo < self.hi }
+    fn unwrap_or(self, d: u32) -> u32 { if self.lo < self.hi { self.lo } else { d } }
+}
+impl Money {
+    fn checked_add(self, o: Money) -> Option<Money> {
+        match self.0.checked_add(o.0) { Some(v) => Some(Money(v)), None => None }
+    }
+    fn min(self, o: Money) -> Money { if o.0 < self.0 { o } else { self } }
+    fn abs(self) -> i64 { self.0.wrapping_abs() }
+}
+fn abs(x: i32) -> i32 { x * 100 }
+fn min(a: u8, b: u8) -> u8 { a + b }
+fn max(a: u8, b: u8) -> u8 { a ^ b }
+fn len(x: [u8; 4]) -> u8 { 99 }
+fn count_ones(x: u32) -> u32 { x + 1000 }
+fn main(#[garbler] a: i32, #[garbler] s: Span, #[garbler] m: Money,
+        #[evaluator] b: u8, #[evaluator] c: u8, #[evaluator] v: [u8; 4], #[evaluator] n: Money)
+        -> ((i32, i32, u8, u8, u8, u8, u8, u8, u32, u32), (u32, Span, bool, u32, Option<Money>, Money, i64)) {
+    ((abs(a), a.abs(), min(b, c), b.min(c), max(b, c), b.max(c), len(v), v.len() as u8,
+      count_ones(a as u32), (a as u32).count_ones()),
+     (s.len(), s.swap(), s.is_some(), s.unwrap_or(7), m.checked_add(n), m.min(n), m.abs()))
+}";
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(32) })]
+
+    /// Method syntax calls the receiver's method, never a free function:
+    /// the program's own `abs`, `min`, `max`, `len` and `count_ones` beside
+    /// the built-in methods of those names, and `impl` methods named like
+    /// built-ins (`len`, `swap`, `is_some`, `unwrap_or`, `checked_add`,
+    /// `min`, `abs`) on a struct and a tuple struct: against the same code
+    /// in Rust.
+    #[test]
+    fn methods_named_like_built_ins_are_the_receivers_own(
+        a in any::<i32>(), lo in any::<u32>(), hi in any::<u32>(), m in any::<i64>(),
+        b in any::<u8>(), c in any::<u8>(), v in any::<[u8; 4]>(), n in any::<i64>(),
+    ) {
+        let p = build(BUILT_IN_NAMES);
+        let first = json!([
+            a.wrapping_mul(100), a.wrapping_abs(), b.wrapping_add(c), b.min(c), b ^ c, b.max(c), 99, v.len(),
+            (a as u32).wrapping_add(1000), (a as u32).count_ones(),
+        ]);
+        let second = json!([
+            hi.wrapping_sub(lo), {"lo": hi, "hi": lo}, lo < hi, if lo < hi { lo } else { 7 },
+            m.checked_add(n).map(|s| json!([s])), [if n < m { n } else { m }], m.wrapping_abs(),
+        ]);
+        let inputs = [json!(a), json!({"lo": lo, "hi": hi}), json!([m]), json!(b), json!(c), json!(v), json!([n])];
+        prop_assert_eq!(run(&p, &inputs), json!([first, second]));
+    }
+}
+
+/// Names starting with `__` are the compiler's (its built-ins' internal
+/// names): a function so named is refused, so it cannot stand in for one.
+#[test]
+fn function_names_starting_with_two_underscores_are_reserved() {
+    let errors = compile_errors(
+        "fn __neg(x: i32) -> i32 { x } fn main(#[garbler] a: i32) -> i32 { a.wrapping_neg() }",
+    );
+    assert!(errors.contains("function names starting with `__` are reserved"), "{errors}");
+}

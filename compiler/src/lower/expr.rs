@@ -334,26 +334,26 @@ impl Lowerer<'_> {
         let ty = &e.ty;
         let sign = |t: &Type| if t.is_signed() { Sign::Signed } else { Sign::Unsigned };
         match name {
-            "min" | "max" => {
+            "__min" | "__max" => {
                 let a = self.bits(&vals[0]);
                 let b = self.bits(&vals[1]);
                 let s = sign(&args[0].ty);
                 // With the type's minimum, no comparison is needed.
                 match (is_min_const(&a, s), is_min_const(&b, s), name) {
-                    (true, _, "max") => return Ok(Val::Bits(b)),
-                    (_, true, "max") => return Ok(Val::Bits(a)),
+                    (true, _, "__max") => return Ok(Val::Bits(b)),
+                    (_, true, "__max") => return Ok(Val::Bits(a)),
                     (true, _, _) => return Ok(Val::Bits(a)),
                     (_, true, _) => return Ok(Val::Bits(b)),
                     _ => {}
                 }
-                Ok(Val::bits(if name == "min" { self.b.min(&a, &b, s) } else { self.b.max(&a, &b, s) }))
+                Ok(Val::bits(if name == "__min" { self.b.min(&a, &b, s) } else { self.b.max(&a, &b, s) }))
             }
-            "abs" => {
+            "__abs" => {
                 let a = self.bits(&vals[0]);
                 Ok(Val::bits(self.b.abs(&a)))
             }
             "__neg" => Ok(self.negate(&vals[0], ty.width())),
-            "count_ones" => {
+            "__count_ones" => {
                 // A sum of one-bit terms: added up with whatever it is added to.
                 let a = self.bits(&vals[0]);
                 Ok(Val::Lin(Rc::new(Lin::new(
@@ -363,7 +363,7 @@ impl Lowerer<'_> {
                     self.line,
                 ))))
             }
-            "cohort" => self.cohort(args, vals),
+            "__cohort" => self.cohort(args, vals),
             _ if crate::builtins::is_int_method(name) => self.int_method(&name[2..], &args[0].ty, vals),
             // `Option<T>` is `is_some` then `T`.
             "__is_some" | "__is_none" => {
@@ -378,7 +378,7 @@ impl Lowerer<'_> {
                 let value = slice(&a, 1, ty.width());
                 Ok(Val::bits(self.b.mux(some, &value, &d)))
             }
-            "len" => {
+            "__len" => {
                 let n = match &args[0].ty {
                     Type::Array(_, n) => *n,
                     _ => 0,
