@@ -663,3 +663,50 @@ fn truncated_or_corrupt_binary_circuits_are_one_line_errors() {
     let empty = write("empty.txt", b"");
     assert_one_line_error(&["stats", &empty], "a Bristol Fashion circuit or a binary garblet circuit");
 }
+
+/// A reader that stops reading (`garblet stats … | head -1`) ends the
+/// command quietly with code 141, as SIGPIPE would in a pipeline, and not
+/// with the panic and backtrace `println!` gives on a closed stdout: the
+/// pipe's read end is closed before the command writes anything.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/model_benchmark.gbl");
+    for args in
+        [vec!["stats", program], vec!["stats", program, "--json"], vec!["stats", program, "--by-line"]]
+    {
+        let mut child = support::bin()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the garblet binary runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("garblet ends");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+/// `compile -o -` and `convert -o -` write the circuit to stdout, the same
+/// bytes as to a file, in both formats.
+#[test]
+fn a_circuit_written_to_dash_goes_to_stdout() {
+    let dir = TempDir::new("dash-out");
+    let program = example("millionaires.gbl");
+    for format in ["bristol", "binary"] {
+        let file = dir.0.join(format!("m.{format}"));
+        let file = file.to_str().unwrap();
+        let to_file = garblet(&["compile", &program, "--format", format, "-o", file]);
+        assert!(to_file.status.success(), "{}", String::from_utf8_lossy(&to_file.stderr));
+        let to_stdout = garblet(&["compile", &program, "--format", format, "-o", "-"]);
+        assert!(to_stdout.status.success(), "{}", String::from_utf8_lossy(&to_stdout.stderr));
+        assert_eq!(to_stdout.stdout, std::fs::read(file).unwrap(), "{format}");
+        assert!(String::from_utf8_lossy(&to_stdout.stderr).starts_with("wrote stdout: "));
+        let converted = garblet(&["convert", file, "--format", format, "-o", "-"]);
+        assert!(converted.status.success(), "{}", String::from_utf8_lossy(&converted.stderr));
+        if format == "binary" {
+            assert_eq!(converted.stdout, to_stdout.stdout, "a binary circuit converts to itself");
+        }
+    }
+}

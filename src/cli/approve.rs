@@ -128,7 +128,7 @@ pub(super) fn approve(
     f.write_all(format!("{line}\n").as_bytes())
         .and_then(|()| f.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    println!("{}", identity.fingerprint());
+    outln!("{}", identity.fingerprint());
     eprintln!(
         "approved `{name}` (circuit digest {}…) as {}; appended to {}",
         &program.digest_hex()[..16],

@@ -480,10 +480,10 @@ pub(super) fn bench(as_json: bool, full: bool, scheme: SchemeChoice) -> Result<(
     }
 
     if as_json {
-        println!("{}", Value::Object(report));
+        outln!("{}", Value::Object(report));
     } else {
         for (k, v) in &report {
-            println!("{k:>22}  {v}");
+            outln!("{k:>22}  {v}");
         }
     }
     Ok(())

@@ -4,6 +4,19 @@
 //! input that does not fit, a missing identity) is one line on stderr,
 //! `error: …`, and exit code 2. A run that fails once under way (the peer
 //! vanished, refused us, or ran another program) exits with code 1.
+//! Output to a closed stdout (`garblet stats … | head -1`) ends the command
+//! quietly with code 141, as a pipeline's SIGPIPE would, instead of the
+//! panic `println!` gives.
+
+/// `println!` to stdout, returning [`StdoutClosed`] from the enclosing
+/// function (whose error type takes it) if the write fails.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        if let Err(e) = std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!("{}\n", format_args!($($arg)*))) {
+            return Err(crate::cli::StdoutClosed(e).into());
+        }
+    };
+}
 
 mod approve;
 mod audit;
@@ -21,6 +34,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use garblet::circuits::Party;
 use program::Loaded;
 use serde_json::{json, Map, Value};
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -112,8 +126,16 @@ enum Format {
 }
 
 impl Format {
-    /// Writes `circuit` to `out` in this format.
+    /// Writes `circuit` to `out` in this format; `-` is stdout.
     fn write(self, circuit: &garblet::circuits::Circuit, out: &Path) -> Result<()> {
+        if out == Path::new("-") {
+            let mut sink = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            let written = match self {
+                Format::Bristol => garblet::circuits::bristol::write(circuit, &mut sink),
+                Format::Binary => circuit.write_canonical(&mut sink),
+            };
+            return written.and_then(|()| sink.flush()).map_err(|e| StdoutClosed(e).into());
+        }
         match self {
             Format::Bristol => garblet::circuits::bristol::write_file(circuit, out),
             Format::Binary => garblet::circuits::canonical::write_file(circuit, out),
@@ -152,7 +174,7 @@ enum Command {
     Compile {
         /// The program.
         file: PathBuf,
-        /// Where to write the circuit.
+        /// Where to write the circuit (`-` for stdout).
         #[arg(short = 'o', long = "out", value_name = "OUT")]
         out: PathBuf,
         /// `bristol` (text other tools read; names become in0, out0, …) or
@@ -170,7 +192,7 @@ enum Command {
         /// `binary` (same digest as FILE loaded) or `bristol`.
         #[arg(long, value_enum, default_value_t = Format::Binary)]
         format: Format,
-        /// Where to write the circuit.
+        /// Where to write the circuit (`-` for stdout).
         #[arg(short = 'o', long = "out", value_name = "OUT")]
         out: PathBuf,
         /// For circuit files: who owns an input (default: in0 the garbler, the rest the evaluator, for Bristol).
@@ -391,6 +413,19 @@ impl std::error::Error for RunFailed {}
 
 /// Runs the CLI; errors become one line on stderr and, with `--json`, one
 /// `{"error": {"kind": …, "message": …}}` object on stdout.
+/// A write to stdout failed (its reader went away, or the disk is full):
+/// the command stops there.
+#[derive(Debug)]
+pub(crate) struct StdoutClosed(pub(crate) std::io::Error);
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot write to stdout: {}", self.0)
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let as_json = match &cli.command {
@@ -402,6 +437,10 @@ pub(crate) fn main() -> ExitCode {
     };
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<StdoutClosed>().is_some_and(|c| c.0.kind() == ErrorKind::BrokenPipe) => {
+            // The reader of our output went away: nothing more to say.
+            ExitCode::from(141)
+        }
         Err(e) => {
             let failed = e.downcast_ref::<RunFailed>();
             let code = if failed.is_some() { 1 } else { 2 };
@@ -409,7 +448,9 @@ pub(crate) fn main() -> ExitCode {
             eprintln!("error: {message}");
             if as_json {
                 let kind = failed.map_or("usage", |f| error_kind(&f.0));
-                println!("{}", json!({"error": {"kind": kind, "message": message}}));
+                let error = json!({"error": {"kind": kind, "message": message}});
+                // Best effort: the message is on stderr already.
+                let _ = writeln!(std::io::stdout().lock(), "{error}");
             }
             ExitCode::from(code)
         }
@@ -548,8 +589,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 progress: !json,
             };
             let report = run::run(&mut request).map_err(|e| anyhow::Error::new(RunFailed(e)))?;
-            run::print_report(&request.program, &report, json);
-            Ok(())
+            run::print_report(&request.program, &report, json)
         }
         Command::Demo { program, inputs, inputs_file, security, scheme, ot, consts, cache } => {
             let cache = open_cache(cache)?;
@@ -607,7 +647,8 @@ fn write_circuit(circuit: &garblet::circuits::Circuit, format: Format, out: &Pat
         Format::Binary => format!(", digest blake3:{}", circuit.digest()),
         Format::Bristol => String::new(),
     };
-    eprintln!("wrote {}: {} AND, {} XOR, {} INV gates{digest}", out.display(), s.and, s.xor, s.inv);
+    let to = if out == Path::new("-") { "stdout".into() } else { out.display().to_string() };
+    eprintln!("wrote {to}: {} AND, {} XOR, {} INV gates{digest}", s.and, s.xor, s.inv);
     Ok(())
 }
 
@@ -670,35 +711,35 @@ fn stats(
             "consts": consts_json(&loaded),
             "cohort": loaded.cohort().map(|k| json!({"output": "result", "at_least": k})),
         });
-        println!("{obj}");
+        outln!("{obj}");
         return Ok(());
     }
     let list = |items: Vec<String>| if items.is_empty() { "none".to_owned() } else { items.join(", ") };
-    println!("circuit    {}", path.display());
-    println!("digest     blake3:{digest}");
+    outln!("circuit    {}", path.display());
+    outln!("digest     blake3:{digest}");
     if let Some(p) = loaded.program.as_ref().filter(|p| !p.consts.is_empty()) {
         let set: Vec<String> = p.consts.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-        println!("constants  {} (set with --const; the hello compares them too)", set.join(", "));
+        outln!("constants  {} (set with --const; the hello compares them too)", set.join(", "));
     }
     if let Some(k) = loaded.cohort() {
-        println!(
+        outln!(
             "cohort     guard: result released only when count >= {k}, else every bit set (the hello compares it)"
         );
     }
-    println!("gates      {} (AND {}, XOR {}, INV {})", s.gates, s.and, s.xor, s.inv);
-    println!("AND depth  {}", s.and_depth);
-    println!("wires      {}", s.wires);
-    println!(
+    outln!("gates      {} (AND {}, XOR {}, INV {})", s.gates, s.and, s.xor, s.inv);
+    outln!("AND depth  {}", s.and_depth);
+    outln!("wires      {}", s.wires);
+    outln!(
         "inputs     {}",
         list(s.inputs.iter().map(|(n, p, w)| format!("{n}: {w} bits from the {p}")).collect())
     );
-    println!(
+    outln!(
         "outputs    {}",
         list(
             s.outputs.iter().map(|(n, v, w)| format!("{n}: {w} bits to {}", values::audience(*v))).collect()
         )
     );
-    println!(
+    outln!(
         "garbled    at most {} bytes with three-halves, the default (24.6 to 25 per AND gate); {} with half-gates (32 per AND)",
         s.and * 25,
         s.and * 32
@@ -772,18 +813,18 @@ fn stats_looped(
             "stored_gates": l.stored_gates(),
             "epilogue_gates": l.epilogue().len(),
         });
-        println!("{obj}");
+        outln!("{obj}");
         return Ok(());
     }
-    println!("circuit    {}", path.display());
-    println!("digest     blake3:{digest} (looped circuit)");
+    outln!("circuit    {}", path.display());
+    outln!("digest     blake3:{digest} (looped circuit)");
     if let Some(p) = loaded.program.as_ref().filter(|p| !p.consts.is_empty()) {
         let set: Vec<String> = p.consts.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-        println!("constants  {} (set with --const; the hello compares them too)", set.join(", "));
+        outln!("constants  {} (set with --const; the hello compares them too)", set.join(", "));
     }
     for (k, lp) in l.loops().iter().enumerate() {
         let which = if l.loops().len() > 1 { format!("loop {}", k + 1) } else { "loop".into() };
-        println!(
+        outln!(
             "{which:<10} streams: a body of {} gates ({} AND) over {} bits of records, run {} times",
             lp.body().len(),
             lp.body_and_count(),
@@ -791,17 +832,17 @@ fn stats_looped(
             lp.iterations(),
         );
     }
-    println!("stored     {} gates", l.stored_gates());
-    println!("gates      {} (AND {and}, XOR {xor}, INV {inv}), generated as they are garbled", l.num_gates());
-    println!("wires      {}", l.num_wires());
+    outln!("stored     {} gates", l.stored_gates());
+    outln!("gates      {} (AND {and}, XOR {xor}, INV {inv}), generated as they are garbled", l.num_gates());
+    outln!("wires      {}", l.num_wires());
     let list = |items: Vec<String>| if items.is_empty() { "none".to_owned() } else { items.join(", ") };
-    println!(
+    outln!(
         "inputs     {}",
         list(
             l.inputs().iter().map(|i| format!("{}: {} bits from the {}", i.name, i.width, i.party)).collect()
         )
     );
-    println!(
+    outln!(
         "outputs    {}",
         list(
             l.outputs()
@@ -810,7 +851,7 @@ fn stats_looped(
                 .collect()
         )
     );
-    println!(
+    outln!(
         "garbled    at most {} bytes with three-halves, the default (24.6 to 25 per AND gate); {} with half-gates (32 per AND)",
         and * 25,
         and * 32
@@ -843,16 +884,16 @@ fn stats_by_line(loaded: &Loaded, as_json: bool) -> Result<()> {
                 json!({"line": line, "and": ands, "source": text})
             })
             .collect();
-        println!("{}", json!({"and": total, "lines": rows}));
+        outln!("{}", json!({"and": total, "lines": rows}));
         return Ok(());
     }
-    println!("{:>6}  {:>9}  {:>6}  source", "line", "AND", "share");
+    outln!("{:>6}  {:>9}  {:>6}  source", "line", "AND", "share");
     for &(line, ands) in &program.line_costs {
         let text = (line as usize).checked_sub(1).and_then(|i| lines.get(i)).map_or("", |l| l.trim());
         let share = if total == 0 { 0.0 } else { 100.0 * ands as f64 / total as f64 };
-        println!("{line:>6}  {ands:>9}  {share:>5.1}%  {text}");
+        outln!("{line:>6}  {ands:>9}  {share:>5.1}%  {text}");
     }
-    println!("{:>6}  {total:>9}  100.0%", "total");
+    outln!("{:>6}  {total:>9}  100.0%", "total");
     Ok(())
 }
 
@@ -873,12 +914,12 @@ fn eval(
         map.insert(o.name.clone(), program.format_output(&o.name, v));
     }
     if as_json {
-        println!("{}", json!({ "outputs": map }));
+        outln!("{}", json!({ "outputs": map }));
     } else {
         for (name, value) in map {
             match value {
-                Value::String(s) => println!("{name} = {s}"),
-                other => println!("{name} = {other}"),
+                Value::String(s) => outln!("{name} = {s}"),
+                other => outln!("{name} = {other}"),
             }
         }
     }

@@ -343,7 +343,7 @@ pub(super) fn outputs_json(program: &Loaded, outcome: &SessionOutcome) -> Map<St
 }
 
 /// Prints a run's result, as text or as the JSON object of the issue.
-pub(super) fn print_report(program: &Loaded, report: &RunReport, as_json: bool) {
+pub(super) fn print_report(program: &Loaded, report: &RunReport, as_json: bool) -> Result<()> {
     let o = &report.outcome;
     let outputs = outputs_json(program, o);
     if as_json {
@@ -356,16 +356,16 @@ pub(super) fn print_report(program: &Loaded, report: &RunReport, as_json: bool) 
                 "seconds": o.seconds,
             }
         });
-        println!("{obj}");
-        return;
+        outln!("{obj}");
+        return Ok(());
     }
     if outputs.is_empty() {
-        println!("(the program reveals nothing to this party)");
+        outln!("(the program reveals nothing to this party)");
     }
     for (name, value) in &outputs {
         match value {
-            Value::String(s) => println!("{name} = {s}"),
-            other => println!("{name} = {other}"),
+            Value::String(s) => outln!("{name} = {s}"),
+            other => outln!("{name} = {other}"),
         }
     }
     eprintln!(
@@ -375,6 +375,7 @@ pub(super) fn print_report(program: &Loaded, report: &RunReport, as_json: bool) 
         human_bytes(o.bytes_received),
         o.seconds * 1e3
     );
+    Ok(())
 }
 
 /// `12.3 MiB`-style sizes.
@@ -397,7 +398,7 @@ pub(super) fn human_bytes(n: u64) -> String {
 pub(super) fn keygen(dir: &Path, name: &str) -> Result<()> {
     let identity = Identity::generate(name)?;
     identity.save(dir)?;
-    println!("{}", identity.fingerprint());
+    outln!("{}", identity.fingerprint());
     eprintln!(
         "wrote {}/cert.pem and {}/key.pem (keep key.pem private).\n\
          Give the fingerprint above to the other party; they pass it as --peer.",
@@ -425,20 +426,16 @@ pub(super) fn demo(
     let garbler_id = Identity::generate("demo garbler")?;
     let evaluator_id = Identity::generate("demo evaluator")?;
     let (gfp, efp) = (garbler_id.fingerprint(), evaluator_id.fingerprint());
-    println!(
+    outln!(
         "garblet demo: two parties in one process, TLS 1.3 over loopback, fresh identities, security {mode}, scheme {scheme}, OT {ot}"
     );
-    println!(
-        "  garbler   {}…  holds {}",
-        &gfp.to_string()[..16],
-        holdings(&program, &inputs, Party::Garbler)
-    );
-    println!(
+    outln!("  garbler   {}…  holds {}", &gfp.to_string()[..16], holdings(&program, &inputs, Party::Garbler));
+    outln!(
         "  evaluator {}…  holds {}",
         &efp.to_string()[..16],
         holdings(&program, &inputs, Party::Evaluator)
     );
-    println!(
+    outln!(
         "  program   {} ({} AND gates, digest {}…)",
         program.path,
         program.and_count(),
@@ -489,14 +486,14 @@ pub(super) fn demo(
     for (who, report) in [("garbler", &garbler), ("evaluator", &evaluator)] {
         let outputs = outputs_json(&program, &report.outcome);
         if outputs.is_empty() {
-            println!("  the {who} learns nothing");
+            outln!("  the {who} learns nothing");
         }
         for (name, value) in outputs {
-            println!("  the {who} learns {name} = {}", describe_value(&value));
+            outln!("  the {who} learns {name} = {}", describe_value(&value));
         }
     }
     let g = &garbler.outcome;
-    println!(
+    outln!(
         "cost: {} AND gates, {} garbler → evaluator, {} back, {ms:.1} ms",
         g.and_gates,
         human_bytes(g.bytes_sent),

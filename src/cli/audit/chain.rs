@@ -186,7 +186,7 @@ pub(in crate::cli) fn verify_command(path: &Path, anchor: Option<&str>) -> Resul
     if let Some(a) = anchor {
         anchored = a == genesis() || line_hashes(path)?.iter().any(|h| h == a);
     }
-    println!(
+    outln!(
         "{}: {} line{}",
         path.display(),
         report.records.len(),
@@ -194,21 +194,21 @@ pub(in crate::cli) fn verify_command(path: &Path, anchor: Option<&str>) -> Resul
     );
     for ((peer, program), statuses) in &runs {
         let list: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} {s}")).collect();
-        println!("  runs   peer {peer:<16} program {program:<16} {}", list.join(", "));
+        outln!("  runs   peer {peer:<16} program {program:<16} {}", list.join(", "));
     }
     for (rule, n) in &refusals {
-        println!("  refused by rule {rule}: {n}");
+        outln!("  refused by rule {rule}: {n}");
     }
-    println!("last hash {}", report.last);
+    outln!("last hash {}", report.last);
     if let Some(broken) = &report.broken {
-        println!("BROKEN: {broken}");
+        outln!("BROKEN: {broken}");
         return Ok(false);
     }
     if !anchored {
-        println!("BROKEN: no line of the chain has the anchored hash: lines after it were removed, or the log is another one");
+        outln!("BROKEN: no line of the chain has the anchored hash: lines after it were removed, or the log is another one");
         return Ok(false);
     }
-    println!("intact{}", if anchor.is_some() { ", and it contains the anchored line" } else { "" });
+    outln!("intact{}", if anchor.is_some() { ", and it contains the anchored line" } else { "" });
     Ok(true)
 }
 

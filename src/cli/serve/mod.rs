@@ -106,7 +106,7 @@ pub(super) fn serve(config_path: &Path, check: bool, cache: Option<&Path>) -> Re
         if !unapproved.is_empty() {
             bail!("{}", unapproved.join("; "));
         }
-        println!(
+        outln!(
             "{}: ok ({} peer{}, {} program{}, identity {})",
             config_path.display(),
             config.peers.len(),
@@ -603,7 +603,10 @@ impl Service {
         if let Some((outcome, index)) = shown {
             let o = &self.programs[index];
             let outputs = super::run::outputs_json(&o.loaded, &outcome);
-            println!("{}", json!({"run": run, "program": o.rule.name, "outputs": outputs}));
+            // A service goes on whether or not anyone reads its stdout (the
+            // audit log has every run).
+            let line = json!({"run": run, "program": o.rule.name, "outputs": outputs});
+            let _ = writeln!(io::stdout().lock(), "{line}");
         }
     }
 }
