@@ -14,7 +14,7 @@ use crate::check::Checker;
 use crate::diag::{Diagnostic, Span};
 use crate::infer::Ty;
 use crate::limits::MAX_TYPE_BITS;
-use crate::types::{int_range_text, literal_fits, Type};
+use crate::types::{fixed_type_by_name, int_range_text, int_type_by_name, literal_fits, Type};
 
 /// A variant of an enum during checking.
 #[derive(Clone, Debug)]
@@ -181,7 +181,15 @@ impl Checker {
         let mut given: Vec<(String, Span, Expr<Ty>)> =
             fields.into_iter().map(|(f, s, e)| (f, s, self.expr(e))).collect();
         if !self.enum_defs.contains_key(&ty) {
-            self.err(Diagnostic::new(span, format!("unknown enum `{ty}`")));
+            let number = fixed_type_by_name(&ty).is_some() || int_type_by_name(&ty).is_some();
+            let d = if number {
+                // `I16F16::from_num(x)`, `u32::from(x)`, `i64::try_from(x)`.
+                Diagnostic::new(span, format!("`{ty}::{member}` is not supported"))
+                    .with_help(format!("convert with `as`: `x as {ty}`"))
+            } else {
+                Diagnostic::new(span, format!("unknown enum `{ty}`"))
+            };
+            self.err(d);
             return Self::typed(ExprKind::Variant(ty, member, given), span, Ty::Error);
         }
         let Some((_, v)) = self.find_variant(&ty, &member, span) else {
@@ -595,7 +603,7 @@ impl Checker {
         span: Span,
     ) -> TPat {
         let suffix = [lo, hi].into_iter().flatten().find_map(|e| match &e.kind {
-            ExprKind::Int { suffix: Some(s), .. } => crate::types::int_type_by_name(s),
+            ExprKind::Int { suffix: Some(s), .. } => int_type_by_name(s),
             _ => None,
         });
         if let (Ty::Var(_), Some(Type::Int { signed, bits })) = (self.find(ty), suffix) {

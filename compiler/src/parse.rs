@@ -287,6 +287,13 @@ impl Parser {
         let mut program =
             Program { consts: Vec::new(), structs: Vec::new(), enums: Vec::new(), fns: Vec::new() };
         while *self.peek() != Tok::Eof {
+            // After an error inside a nested block, recovery may close the
+            // item early: its own closing brace would only add "expected an
+            // item, found `}`" to the error already reported.
+            if self.is_punct("}") && !self.errors.is_empty() {
+                self.bump();
+                continue;
+            }
             let start = self.pos;
             if self.item(&mut program).is_err() {
                 self.depth = 0;
@@ -550,9 +557,23 @@ impl Parser {
             return self.error(s, "generic `impl` blocks are not supported");
         }
         let (ty, tspan) = self.expect_ident("a type name")?;
+        // `impl std::ops::Add for T`: a trait named by its path.
+        let mut path = false;
+        while self.is_punct("::") {
+            self.bump();
+            self.expect_ident("a name")?;
+            path = true;
+        }
         if self.is_word("for") {
             let s = self.span();
             return self.error_help(s, "trait implementations are not supported", "write `impl T { … }`");
+        }
+        if path {
+            return self.error_help(
+                tspan,
+                "paths are not supported",
+                "write `impl T { … }` for a type of the program",
+            );
         }
         let open = self.expect_punct("{")?;
         // `Self` is `T` up to the matching `}`; the items start where the
@@ -826,6 +847,14 @@ impl Parser {
             }
             self.bump();
             let init = self.expr()?;
+            if self.is_word("else") {
+                let s = self.span();
+                return self.error_help(
+                    s,
+                    "`let … else` is not supported",
+                    "write `let x = match value { Some(x) => x, _ => return … };`",
+                );
+            }
             let end = self.expect_punct(";")?;
             return Ok(StmtOrTail::Stmt(Box::new(Stmt {
                 kind: StmtKind::Let { pat, ty, init },
@@ -1177,7 +1206,12 @@ impl Parser {
     fn method_call(&mut self, recv: Expr<()>, name: &str, name_span: Span) -> PResult<Expr<()>> {
         if self.is_punct("::") {
             let s = self.span();
-            return self.error(s, "turbofish `::<…>` is not supported");
+            let help = if name == "to_num" || name == "from_num" {
+                "convert with `as`: `x as i32`, `x as I16F16`".to_owned()
+            } else {
+                format!("write the types with `as` or on a `let`, then call `.{name}(…)`")
+            };
+            return self.error_help(s, "turbofish `::<…>` is not supported", help);
         }
         self.expect_punct("(")?;
         let mut args = vec![recv];
@@ -1552,6 +1586,13 @@ impl Parser {
                     start,
                     "`mut` and `ref` bindings in `match` patterns are not supported",
                     "bind a plain name, then copy it into a `let mut`",
+                );
+            }
+            if matches!(self.peek(), Tok::Decimal(_)) {
+                return self.error_help(
+                    start,
+                    "a fixed-point number cannot be a pattern",
+                    "compare instead: `if x == 0.5 { … } else { … }`, or match an integer (`x as i32`)",
                 );
             }
             return self.unexpected("a pattern");

@@ -380,8 +380,19 @@ fn parse_int(value: &Value, ty: &Type) -> Result<(bool, u128), ValueError> {
                 NotAnInteger::Malformed => ValueError::new(format!("{text} is not a number (for {ty})")),
             })
         }
-        Value::String(s) => parse_int_text(s.trim())
-            .ok_or_else(|| ValueError::new(format!("\"{s}\" is not an integer (for {ty})"))),
+        Value::String(s) => parse_int_text(s.trim()).ok_or_else(|| {
+            let t = s.trim();
+            let digits = t.strip_prefix('-').unwrap_or(t);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                let range = match ty {
+                    Type::Int { signed, bits } => format!(" ({})", int_range_text(*signed, *bits)),
+                    _ => String::new(),
+                };
+                ValueError::new(format!("\"{s}\" does not fit in {ty}{range}"))
+            } else {
+                ValueError::new(format!("\"{s}\" is not an integer (for {ty})"))
+            }
+        }),
         Value::Bool(_) => {
             Err(ValueError::new(format!("expected an integer for {ty}, found {value}; write 0 or 1")))
         }
