@@ -122,6 +122,13 @@ impl Type {
                     t.encode_into(item, out).map_err(|e| e.within(&format!(".{k}")))?;
                 }
             }
+            Type::Struct { fields, .. }
+                if self.is_tuple_struct() && fields.len() == 1 && !value.is_array() =>
+            {
+                // A newtype (`struct Score(I16F16)`) also as its field's
+                // value, as serde writes it.
+                fields[0].1.encode_into(value, out).map_err(|e| e.within(".0"))?;
+            }
             Type::Struct { name, fields } if self.is_tuple_struct() => {
                 if !value.is_array() {
                     return Err(ValueError::new(format!(

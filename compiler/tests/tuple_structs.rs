@@ -51,3 +51,20 @@ fn tuple_structs_are_json_arrays() {
         "expected an array of 2 for the tuple struct W, found {\"0\":[1,2],\"1\":true}"
     );
 }
+
+/// A newtype is read from its field's value as serde writes it (`0.5` for
+/// `Score(0.5)`), or from its array; it prints as an array. A tuple struct
+/// of two fields still needs its array.
+#[test]
+fn a_newtype_is_read_from_its_value_as_serde_writes_it() {
+    let p = build("struct Score(I16F16); struct Id(u32); fn main(#[garbler] s: Score, #[evaluator] i: Id) -> (Score, Id) { (s, i) }");
+    assert_eq!(run(&p, &[json!(0.5), json!(7)]), json!([[0.5], [7]]));
+    assert_eq!(run(&p, &[json!(["-1.25"]), json!([7])]), json!([[-1.25], [7]]));
+    let id = &p.params[1].ty;
+    assert_eq!(
+        id.encode(&json!(-1)).unwrap_err().to_string(),
+        "at .0: -1 does not fit in u32 (0..=4294967295)"
+    );
+    let two = build("struct P(u8, u8); fn main(#[garbler] p: P) -> P { p }");
+    assert!(two.params[0].ty.encode(&json!(3)).is_err());
+}
