@@ -710,3 +710,24 @@ fn a_circuit_written_to_dash_goes_to_stdout() {
         }
     }
 }
+
+/// A closed stderr does not turn a message into a panic: a usage error
+/// still exits with 2 and a finished command with 0 (a panic exits 101).
+#[test]
+fn a_closed_stderr_changes_no_exit_code() {
+    let program = example("millionaires.gbl");
+    for (args, code) in [
+        (vec!["eval", program.as_str(), "-i", "alice=1"], 2),
+        (vec!["compile", program.as_str(), "-o", "-"], 0),
+    ] {
+        let mut child = support::bin()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the garblet binary runs");
+        drop(child.stderr.take());
+        let out = child.wait_with_output().expect("garblet ends");
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+    }
+}

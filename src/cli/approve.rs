@@ -129,7 +129,7 @@ pub(super) fn approve(
         .and_then(|()| f.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
     outln!("{}", identity.fingerprint());
-    eprintln!(
+    errln!(
         "approved `{name}` (circuit digest {}…) as {}; appended to {}",
         &program.digest_hex()[..16],
         identity.fingerprint(),

@@ -301,7 +301,7 @@ pub(super) fn bench(as_json: bool, full: bool, scheme: SchemeChoice) -> Result<(
     report.insert("scheme".into(), json!(scheme.as_str()));
     let say = |what: &str| {
         if !as_json {
-            eprintln!("measuring {what} …");
+            errln!("measuring {what} …");
         }
     };
 

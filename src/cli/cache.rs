@@ -107,11 +107,11 @@ impl Cache {
         let key = source_key(path)?;
         match self.lookup(&key) {
             Lookup::Hit(circuit, digest) => {
-                eprintln!("cache hit: loaded {digest} from {} (for {shown})", self.dir.display());
+                errln!("cache hit: loaded {digest} from {} (for {shown})", self.dir.display());
                 return Ok(circuit);
             }
             Lookup::Miss => {}
-            Lookup::Unusable(why) => eprintln!(
+            Lookup::Unusable(why) => errln!(
                 "warning: the cache entry for {shown} in {} is unusable ({why}); reading {shown} again",
                 self.dir.display()
             ),
@@ -120,8 +120,8 @@ impl Cache {
         let circuit = read(path, &mut hasher)?;
         let read_key = hasher.finalize().to_hex().to_string();
         match self.store(&read_key, &circuit) {
-            Ok(digest) => eprintln!("cached {shown} as {digest} in {}", self.dir.display()),
-            Err(e) => eprintln!(
+            Ok(digest) => errln!("cached {shown} as {digest} in {}", self.dir.display()),
+            Err(e) => errln!(
                 "warning: cannot write the cache in {}: {e:#} (going on without it)",
                 self.dir.display()
             ),

@@ -143,14 +143,14 @@ impl<'r> Links<'r> {
         let announce = !self.announced.replace(true);
         let Some(tls) = &self.tls else {
             if announce {
-                eprintln!("waiting for the peer on {addr} (plain TCP, --insecure)");
+                errln!("waiting for the peer on {addr} (plain TCP, --insecure)");
             }
             let tcp = net::accept(listener, &self.options)?;
             return Ok((address(&tcp), Box::new(tcp)));
         };
         if announce {
             let peer = tls.peer().map_or_else(|| "any".to_owned(), |p| p.to_string());
-            eprintln!("waiting for the peer on {addr} (fingerprint {peer})");
+            errln!("waiting for the peer on {addr} (fingerprint {peer})");
         }
         listener.set_nonblocking(true)?;
         let (done_tx, done_rx) = mpsc::channel::<(String, Result<net::TlsStream, NetError>)>();
@@ -168,7 +168,7 @@ impl<'r> Links<'r> {
                     }
                     Err(e) => {
                         let reason = escape(&super::one_line(&anyhow::Error::new(e)));
-                        eprintln!("ignored a connection from {from}: {reason}");
+                        errln!("ignored a connection from {from}: {reason}");
                         self.audit.stray(&from, &reason);
                         refused += 1;
                         last_refusal = format!("; the last, from {from}: {reason}");
@@ -200,7 +200,7 @@ impl<'r> Links<'r> {
                 Ok((tcp, from)) => {
                     let from = from.to_string();
                     if pending >= MAX_PENDING_HANDSHAKES {
-                        eprintln!("ignored a connection from {from}: {MAX_PENDING_HANDSHAKES} handshakes already under way");
+                        errln!("ignored a connection from {from}: {MAX_PENDING_HANDSHAKES} handshakes already under way");
                         continue;
                     }
                     tcp.set_nonblocking(false)?;

@@ -6,7 +6,8 @@
 //! vanished, refused us, or ran another program) exits with code 1.
 //! Output to a closed stdout (`garblet stats … | head -1`) ends the command
 //! quietly with code 141, as a pipeline's SIGPIPE would, instead of the
-//! panic `println!` gives.
+//! panic `println!` gives; messages to a closed stderr are dropped
+//! (`errln!`), and the exit code stays what it would have been.
 
 /// `println!` to stdout, returning [`StdoutClosed`] from the enclosing
 /// function (whose error type takes it) if the write fails.
@@ -16,6 +17,21 @@ macro_rules! outln {
             return Err(crate::cli::StdoutClosed(e).into());
         }
     };
+}
+
+/// `eprintln!` that ignores a failed write: a message nobody can read (its
+/// stderr closed) is no reason for a command or a service to panic.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*)));
+    }};
+}
+
+/// `eprint!` as [`errln!`].
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!($($arg)*));
+    }};
 }
 
 mod approve;
@@ -445,7 +461,7 @@ pub(crate) fn main() -> ExitCode {
             let failed = e.downcast_ref::<RunFailed>();
             let code = if failed.is_some() { 1 } else { 2 };
             let message = one_line(&e);
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             if as_json {
                 let kind = failed.map_or("usage", |f| error_kind(&f.0));
                 let error = json!({"error": {"kind": kind, "message": message}});
@@ -648,7 +664,7 @@ fn write_circuit(circuit: &garblet::circuits::Circuit, format: Format, out: &Pat
         Format::Bristol => String::new(),
     };
     let to = if out == Path::new("-") { "stdout".into() } else { out.display().to_string() };
-    eprintln!("wrote {to}: {} AND, {} XOR, {} INV gates{digest}", s.and, s.xor, s.inv);
+    errln!("wrote {to}: {} AND, {} XOR, {} INV gates{digest}", s.and, s.xor, s.inv);
     Ok(())
 }
 

@@ -217,7 +217,7 @@ impl Loaded {
             let source = std::fs::read_to_string(path)
                 .map_err(|e| anyhow!("cannot read {shown} as {}: {e}", kind.describe()))?;
             if let Some(cache) = cache {
-                eprintln!(
+                errln!(
                     "note: {shown} is a program: programs are compiled every time, the cache in {} holds circuit files",
                     cache.dir().display()
                 );
@@ -327,7 +327,7 @@ impl Loaded {
                 } else {
                     diagnostics.render_plain(source, name)
                 };
-                eprint!("{text}");
+                err!("{text}");
                 // Text with no `fn` at all was probably meant as something else.
                 let hint = (!source.contains("fn")).then(|| {
                     format!(

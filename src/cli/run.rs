@@ -368,7 +368,7 @@ pub(super) fn print_report(program: &Loaded, report: &RunReport, as_json: bool) 
             other => outln!("{name} = {other}"),
         }
     }
-    eprintln!(
+    errln!(
         "{} AND gates, {} sent, {} received, {:.1} ms",
         o.and_gates,
         human_bytes(o.bytes_sent),
@@ -399,7 +399,7 @@ pub(super) fn keygen(dir: &Path, name: &str) -> Result<()> {
     let identity = Identity::generate(name)?;
     identity.save(dir)?;
     outln!("{}", identity.fingerprint());
-    eprintln!(
+    errln!(
         "wrote {}/cert.pem and {}/key.pem (keep key.pem private).\n\
          Give the fingerprint above to the other party; they pass it as --peer.",
         dir.display(),
@@ -540,7 +540,7 @@ pub(super) fn security_from_args(
     match (identity, peer, insecure) {
         (Some(dir), Some(peer), false) => Ok(Security::Tls { identity: Identity::load(dir)?, peer: parse_peer(peer)? }),
         (None, None, true) => {
-            eprintln!(
+            errln!(
                 "warning: --insecure: the connection is neither encrypted nor authenticated; anyone on the path can read the garbled circuit and impersonate the peer"
             );
             Ok(Security::Insecure)

@@ -61,9 +61,7 @@ pub(super) fn install_interrupt_handler() {
             std::process::exit(130);
         };
         if let Err(e) = ctrlc::set_handler(handler) {
-            eprintln!(
-                "warning: cannot catch Ctrl-C and SIGTERM ({e}): an interrupted run leaves no audit line"
-            );
+            errln!("warning: cannot catch Ctrl-C and SIGTERM ({e}): an interrupted run leaves no audit line");
         }
     });
 }

@@ -118,7 +118,7 @@ pub(super) fn serve(config_path: &Path, check: bool, cache: Option<&Path>) -> Re
         return Ok(());
     }
     for reason in &unapproved {
-        eprintln!("warning: {reason} (runs of it are refused until it is approved)");
+        errln!("warning: {reason} (runs of it are refused until it is approved)");
     }
     let (chain, records) = Chain::open(&config.audit_log)
         .map_err(|e| config.error_at(config.audit_log_line, format!("audit_log: {e:#}")))?;
@@ -248,12 +248,12 @@ fn run_listener(service: &Arc<Service>, listener: std::net::TcpListener) -> Resu
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
-        eprintln!("warning: cannot catch Ctrl-C and SIGTERM ({e}): stopping will not wait for sessions");
+        errln!("warning: cannot catch Ctrl-C and SIGTERM ({e}): stopping will not wait for sessions");
     }
     listener.set_nonblocking(true).context("the listener")?;
     let c = &service.config;
     for o in &service.programs {
-        eprintln!(
+        errln!(
             "offering `{}` ({}, service as {}, digest {}…) to {}: {} run{} per {} per peer",
             o.rule.name,
             o.loaded.path,
@@ -265,14 +265,14 @@ fn run_listener(service: &Arc<Service>, listener: std::net::TcpListener) -> Resu
             o.rule.window_text
         );
     }
-    eprintln!("listening on {} (fingerprint {})", service.listen, service.fingerprint);
+    errln!("listening on {} (fingerprint {})", service.listen, service.fingerprint);
     let in_flight = Arc::new(AtomicUsize::new(0));
     while !stop.load(Ordering::SeqCst) {
         match listener.accept() {
             Ok((tcp, from)) => {
                 let from = from.to_string();
                 if in_flight.load(Ordering::SeqCst) >= c.max_sessions + EXTRA_CONNECTIONS {
-                    eprintln!("ignored a connection from {from}: too many connections under way");
+                    errln!("ignored a connection from {from}: too many connections under way");
                     continue;
                 }
                 in_flight.fetch_add(1, Ordering::SeqCst);
@@ -286,12 +286,12 @@ fn run_listener(service: &Arc<Service>, listener: std::net::TcpListener) -> Resu
                 // Woken by a connection at once; by the stop flag within
                 // 100 ms.
                 if let Err(e) = net::wait_for_connection(&listener, Duration::from_millis(100)) {
-                    eprintln!("warning: waiting for connections failed: {e}");
+                    errln!("warning: waiting for connections failed: {e}");
                     std::thread::sleep(Duration::from_millis(50));
                 }
             }
             Err(e) => {
-                eprintln!("warning: accepting a connection failed: {e}");
+                errln!("warning: accepting a connection failed: {e}");
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
@@ -300,7 +300,7 @@ fn run_listener(service: &Arc<Service>, listener: std::net::TcpListener) -> Resu
     service.stopping.store(true, Ordering::SeqCst);
     let grace = c.grace;
     let under_way = in_flight.load(Ordering::SeqCst);
-    eprintln!(
+    errln!(
         "stopping: no new connections; waiting up to {} for {under_way} connection{} under way",
         humantime::format_duration(grace),
         plural(under_way)
@@ -317,13 +317,13 @@ fn run_listener(service: &Arc<Service>, listener: std::net::TcpListener) -> Resu
         )]);
         if let Some(fields) = record.complete("interrupted", Some(extra)) {
             if let Err(e) = service.chain.append(fields) {
-                eprintln!("error: {e:#}");
+                errln!("error: {e:#}");
             }
         }
     }
     // No line is half written when the process exits: the writer is held.
     service.chain.freeze();
-    eprintln!("stopped");
+    errln!("stopped");
     Ok(())
 }
 
@@ -352,7 +352,7 @@ impl Service {
         let stream = match stream {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("ignored a connection from {from}: {}", escape(&e.to_string()));
+                errln!("ignored a connection from {from}: {}", escape(&e.to_string()));
                 return;
             }
         };
@@ -465,7 +465,7 @@ impl Service {
             Ok(None) => {}
             Ok(Some(used_up)) => return refused(ch, budget_refusal(used_up)),
             Err(e) => {
-                eprintln!("error: {e:#}");
+                errln!("error: {e:#}");
                 return refused(ch, unrecorded());
             }
         }
@@ -491,7 +491,7 @@ impl Service {
             Ok(Ok(())) => {}
             Ok(Err(used_up)) => return refused(ch, budget_refusal(used_up)),
             Err(e) => {
-                eprintln!("error: {e:#}");
+                errln!("error: {e:#}");
                 return refused(ch, unrecorded());
             }
         }
@@ -551,7 +551,7 @@ impl Service {
         let fields = if !record.is_written() {
             let Some(fields) = record.complete(status, Some(extra)) else { return };
             if let Err(e) = self.chain.append(fields.clone()) {
-                eprintln!("error: {e:#} (the run's own outputs are withheld)");
+                errln!("error: {e:#} (the run's own outputs are withheld)");
                 return;
             }
             fields
@@ -586,9 +586,9 @@ impl Service {
                         .to_owned(),
                 );
                 if let Err(e) = self.chain.append(line) {
-                    eprintln!("error: {e:#}");
+                    errln!("error: {e:#}");
                 }
-                eprintln!("error: run {run}: {message}");
+                errln!("error: run {run}: {message}");
                 return;
             }
         };
@@ -599,7 +599,7 @@ impl Service {
             fields.get("reason").and_then(Value::as_str).map(|r| format!(": {r}")).unwrap_or_default(),
         );
         let run = fields.get("run").cloned().unwrap_or(Value::Null);
-        eprintln!("{summary}");
+        errln!("{summary}");
         if let Some((outcome, index)) = shown {
             let o = &self.programs[index];
             let outputs = super::run::outputs_json(&o.loaded, &outcome);
