@@ -664,6 +664,28 @@ fn truncated_or_corrupt_binary_circuits_are_one_line_errors() {
     assert_one_line_error(&["stats", &empty], "a Bristol Fashion circuit or a binary garblet circuit");
 }
 
+/// Which of the command's output pipes is closed before it starts writing.
+enum Closed {
+    Stdout,
+    Stderr,
+}
+
+/// Runs garblet with both outputs piped and one of them closed at once
+/// (its read end dropped right after the start).
+fn with_a_closed_pipe(args: &[&str], closed: Closed) -> Output {
+    let mut child = support::bin()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the garblet binary runs");
+    match closed {
+        Closed::Stdout => drop(child.stdout.take()),
+        Closed::Stderr => drop(child.stderr.take()),
+    }
+    child.wait_with_output().expect("garblet ends")
+}
+
 /// A reader that stops reading (`garblet stats … | head -1`) ends the
 /// command quietly with code 141, as SIGPIPE would in a pipeline, and not
 /// with the panic and backtrace `println!` gives on a closed stdout: the
@@ -674,14 +696,7 @@ fn a_closed_stdout_ends_a_command_quietly() {
     for args in
         [vec!["stats", program], vec!["stats", program, "--json"], vec!["stats", program, "--by-line"]]
     {
-        let mut child = support::bin()
-            .args(&args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("the garblet binary runs");
-        drop(child.stdout.take());
-        let out = child.wait_with_output().expect("garblet ends");
+        let out = with_a_closed_pipe(&args, Closed::Stdout);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
         assert!(err.is_empty(), "{args:?}: {err}");
@@ -720,14 +735,7 @@ fn a_closed_stderr_changes_no_exit_code() {
         (vec!["eval", program.as_str(), "-i", "alice=1"], 2),
         (vec!["compile", program.as_str(), "-o", "-"], 0),
     ] {
-        let mut child = support::bin()
-            .args(&args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("the garblet binary runs");
-        drop(child.stderr.take());
-        let out = child.wait_with_output().expect("garblet ends");
+        let out = with_a_closed_pipe(&args, Closed::Stderr);
         assert_eq!(out.status.code(), Some(code), "{args:?}");
     }
 }
