@@ -362,6 +362,86 @@ fn a_loop_that_breaks_streams() {
     }
 }
 
+/// A `break` whose condition the first record's known state decides (`seen
+/// == 2` with `seen` still 0, so the first pass over one record lowered no
+/// `break`): the streamed loop still carries the "broke" flag from run to
+/// run, so the runs after the one that broke do nothing. Without it every
+/// later run counted its records again. The collector (the first 8 flagged
+/// rows, then `break`) is a reviewer's program that returned a count of 9.
+#[test]
+fn a_break_decided_by_record_and_state_together_stops_every_later_run() {
+    let first_two = "const N: usize = 4;
+        fn main(#[evaluator] xs: [u32; N]) -> (u32, u32) {
+            let mut seen: u32 = 0;
+            let mut big: u32 = 0;
+            for x in xs {
+                if x > 10 && seen == 2 { break; }
+                seen += 1;
+                if x > 10 { big += 1; }
+            }
+            (seen, big)
+        }";
+    let collect = "const N: usize = 4;
+        fn main(#[evaluator] xs: [u32; N]) -> (u32, u32) {
+            let mut k: u32 = 0;
+            let mut sum: u32 = 0;
+            for x in xs {
+                if x > 10 {
+                    k += 1;
+                    sum += x;
+                    if k == 8 { break; }
+                }
+            }
+            (k, sum)
+        }";
+    let data = |rng: &mut StdRng, n: usize| {
+        // Mostly small values, so that the break comes in a later run.
+        let xs: Vec<u32> =
+            (0..n).map(|_| if rng.gen_range(0..8) == 0 { rng.gen_range(11..100) } else { 1 }).collect();
+        vec![json!(xs)]
+    };
+    for n in [17, 40, 65] {
+        check(
+            first_two,
+            n,
+            16,
+            |rng| data(rng, n),
+            |ins| {
+                let (mut seen, mut big) = (0u32, 0u32);
+                for x in ints(&ins[0]) {
+                    if x > 10 && seen == 2 {
+                        break;
+                    }
+                    seen += 1;
+                    if x > 10 {
+                        big += 1;
+                    }
+                }
+                json!([seen, big])
+            },
+        );
+        check(
+            collect,
+            n,
+            16,
+            |rng| data(rng, n),
+            |ins| {
+                let (mut k, mut sum) = (0u32, 0u32);
+                for x in ints(&ins[0]) {
+                    if x > 10 {
+                        k += 1;
+                        sum += x as u32;
+                        if k == 8 {
+                            break;
+                        }
+                    }
+                }
+                json!([k, sum])
+            },
+        );
+    }
+}
+
 /// Loops that cannot stream unroll, with correct results.
 #[test]
 fn loops_that_cannot_stream_unroll() {

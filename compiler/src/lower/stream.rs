@@ -403,7 +403,7 @@ impl Lowerer<'_> {
             self.rollback(&before);
             return Ok(Some(INDEX_USED.into()));
         }
-        let breaks = match (records, first) {
+        let mut breaks = match (records, first) {
             // An error in the body is an error unrolled too: report it.
             (Records::Array(_), r) => r?.0,
             (Records::Index, Ok((b, _))) if self.errors.errors.len() == errors => b,
@@ -426,45 +426,58 @@ impl Lowerer<'_> {
         }
         let per_run = records_per_run(count, per_record);
         let runs = count / per_run;
-        let items = self.stream_items(records, width, per_run, count);
-        // 2. The state wires, copied in: the accumulators' and, when the
-        // body may `break`, the loop's "broke" flag (false before the loop;
-        // once a record breaks, every later run's body is a no-op under it,
-        // as the iterations after a secret `break` are unrolled).
-        let broke = if breaks {
-            let w = self.b.placeholders(1)[0];
-            self.b.copy_into(WireId::ZERO, w);
-            w
-        } else {
-            WireId::ZERO
-        };
-        let mut state: Vec<(usize, Bits)> = Vec::new();
-        for &s in &assigned {
-            let v = self.frame().vals[s].clone();
-            let bits = self.bits(&v);
-            let wires = self.b.placeholders(bits.len() as u32);
-            for (&src, &dst) in bits.iter().zip(&wires) {
-                self.b.copy_into(src, dst);
+        // Steps 2 and 3 run again, with the flag, if the body breaks only
+        // once its state is unknown: the first record's known state can
+        // decide a `break`'s condition (`if x > 10 && seen == 2` with
+        // `seen` still 0 lowers no `break`), and without the flag a later
+        // run would not know that an earlier one broke.
+        let (items, broke, state, with_state, body_start, r) = loop {
+            let items = self.stream_items(records, width, per_run, count);
+            // 2. The state wires, copied in: the accumulators' and, when the
+            // body may `break`, the loop's "broke" flag (false before the loop;
+            // once a record breaks, every later run's body is a no-op under it,
+            // as the iterations after a secret `break` are unrolled).
+            let broke = if breaks {
+                let w = self.b.placeholders(1)[0];
+                self.b.copy_into(WireId::ZERO, w);
+                w
+            } else {
+                WireId::ZERO
+            };
+            let mut state: Vec<(usize, Bits)> = Vec::new();
+            for &s in &assigned {
+                let v = self.frame().vals[s].clone();
+                let bits = self.bits(&v);
+                let wires = self.b.placeholders(bits.len() as u32);
+                for (&src, &dst) in bits.iter().zip(&wires) {
+                    self.b.copy_into(src, dst);
+                }
+                self.frame().vals[s] = Val::bits(wires.clone());
+                state.push((s, wires));
             }
-            self.frame().vals[s] = Val::bits(wires.clone());
-            state.push((s, wires));
-        }
-        let with_state: Vec<Val> = self.frame().vals.clone();
-        let body_start = self.b.gate_count();
+            let with_state: Vec<Val> = self.frame().vals.clone();
+            let body_start = self.b.gate_count();
 
-        // 3. The body, for real. An error here that the first pass did not
-        // meet comes from the state being unknown (an accumulator used as
-        // a loop bound, say): the loop unrolls instead.
-        let errors = self.errors.errors.len();
-        let r = self.body_runs(pat, item_ty, &items, body, broke);
-        if r.is_err() || self.errors.errors.len() != errors {
-            let why = self.errors.errors.get(errors).map(|d| d.message.clone()).unwrap_or_default();
-            self.errors.errors.truncate(errors);
-            self.rollback(&before);
-            return Ok(Some(format!(
-                "the body needs an accumulator's value at compile time (with the value unknown: {why})"
-            )));
-        }
+            // 3. The body, for real. An error here that the first pass did not
+            // meet comes from the state being unknown (an accumulator used as
+            // a loop bound, say): the loop unrolls instead.
+            let errors = self.errors.errors.len();
+            let r = self.body_runs(pat, item_ty, &items, body, broke);
+            if r.is_err() || self.errors.errors.len() != errors {
+                let why = self.errors.errors.get(errors).map(|d| d.message.clone()).unwrap_or_default();
+                self.errors.errors.truncate(errors);
+                self.rollback(&before);
+                return Ok(Some(format!(
+                    "the body needs an accumulator's value at compile time (with the value unknown: {why})"
+                )));
+            }
+            if !breaks && r.as_ref().is_ok_and(|&(b, _)| b) {
+                self.rollback(&before);
+                breaks = true;
+                continue;
+            }
+            break (items, broke, state, with_state, body_start, r);
+        };
         let stable = (0..nslots).all(|s| assigned.contains(&s) || self.frame().vals[s].same(&with_state[s]));
         if !stable || (self.frame().returned, self.frame().dead) != was_returned {
             self.rollback(&before);
