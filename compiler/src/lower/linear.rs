@@ -17,6 +17,10 @@ use garblet_circuits::{Bits, Columns, Shift, WireId};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// How many terms two sums that share terms may each have before
+/// [`Lowerer::add`] adds them up rather than join their lists.
+const SHARED_SUM_TERMS: usize = 8;
+
 /// One term of a linear form.
 #[derive(Clone, Debug)]
 pub(super) enum Term {
@@ -178,8 +182,21 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn add(&mut self, x: &Val, y: &Val, w: u32, subtract: bool) -> Val {
-        let a = self.as_lin(x, w);
-        let b = self.as_lin(y, w);
+        let mut a = self.as_lin(x, w);
+        let mut b = self.as_lin(y, w);
+        // Two sums that share terms (`h = h + h + x`, `b = a + b` after
+        // `a = b`) would repeat the shared ones in their sum, doubling them
+        // at every step of a loop: past a few terms each, they are added up
+        // first (each once: the bits are cached), so the list grows with the
+        // program, not exponentially.
+        if a.terms.len().min(b.terms.len()) > SHARED_SUM_TERMS
+            && Terms::split_common(&a.terms, &b.terms).0.len() > 0
+        {
+            self.bits(x);
+            self.bits(y);
+            a = self.as_lin(x, w);
+            b = self.as_lin(y, w);
+        }
         // Append the shorter list to the longer (a sum is usually an
         // accumulator plus a term).
         let (base, other, other_negated, base_negated) =
