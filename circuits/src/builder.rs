@@ -55,6 +55,12 @@ pub enum BuildError {
     /// The circuit outgrew 32-bit wire indices.
     #[error("the circuit needs more than 2^32 - 1 wires")]
     TooManyWires,
+    /// The circuit reached the limit set with [`Builder::set_gate_limit`].
+    #[error("the circuit grows past {limit} gates")]
+    TooManyGates {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// Builds a [`Circuit`] gate by gate. See the module docs for the rewrites.
@@ -75,6 +81,10 @@ pub struct Builder {
     gates: Vec<Gate>,
     next_wire: u32,
     wires_exhausted: bool,
+    /// At most this many gates are built ([`Builder::set_gate_limit`]).
+    gate_limit: usize,
+    /// A gate was asked for past `gate_limit` (reported when it finishes).
+    gates_exhausted: bool,
     /// Each input with the SSA wires the builder gave it.
     inputs: Vec<(Input, Bits)>,
     outputs: Vec<Output>,
@@ -119,6 +129,8 @@ impl Builder {
             gates: Vec::new(),
             next_wire: WireId::FIRST_FREE,
             wires_exhausted: false,
+            gate_limit: usize::MAX,
+            gates_exhausted: false,
             inputs: Vec::new(),
             outputs: Vec::new(),
             strash: Strash::default(),
@@ -135,6 +147,28 @@ impl Builder {
     /// Gates emitted so far.
     pub fn gate_count(&self) -> usize {
         self.gates.len()
+    }
+
+    /// Builds at most `limit` gates: past it, a gate asked for is not built
+    /// (its output reads as the constant 0), and [`Builder::finish`] fails
+    /// with [`BuildError::TooManyGates`]. A bound on memory for callers
+    /// that check the gate count only now and then (a compiler adding up a
+    /// long lazy sum at once).
+    pub fn set_gate_limit(&mut self, limit: usize) {
+        self.gate_limit = limit;
+    }
+
+    /// Whether a gate was asked for past the limit.
+    pub fn gates_exhausted(&self) -> bool {
+        self.gates_exhausted
+    }
+
+    /// Whether the limit is reached (and if so, marks the builder).
+    fn at_gate_limit(&mut self) -> bool {
+        if self.gates.len() >= self.gate_limit {
+            self.gates_exhausted = true;
+        }
+        self.gates_exhausted
     }
 
     /// AND gates emitted so far.
@@ -199,6 +233,9 @@ impl Builder {
 
     fn emit(&mut self, kind: GateKind, a: WireId, b: WireId) -> WireId {
         let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        if self.at_gate_limit() {
+            return WireId::ZERO;
+        }
         if !self.options.structural_hashing {
             let out = self.fresh();
             self.gates.push(Gate { a, b, out, kind });
@@ -227,6 +264,9 @@ impl Builder {
             if let Some(&n) = self.negated.get(&a) {
                 return n;
             }
+        }
+        if self.at_gate_limit() {
+            return WireId::ZERO;
         }
         let out = self.fresh();
         self.gates.push(Gate::inv(a, out));
@@ -288,6 +328,9 @@ impl Builder {
     /// structural hashing without looking for itself.
     pub(crate) fn and_new(&mut self, a: WireId, b: WireId) -> WireId {
         let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        if self.at_gate_limit() {
+            return WireId::ZERO;
+        }
         let out = self.fresh();
         if self.options.structural_hashing {
             self.strash.push_new(&mut self.gates, GateKind::And, a, b, || out);
@@ -375,6 +418,9 @@ impl Builder {
     /// writes an existing wire again, so the circuit stops being SSA. For
     /// a loop's state wires (see [`Builder::finish_looped`]).
     pub fn copy_into(&mut self, src: WireId, dst: WireId) {
+        if self.at_gate_limit() {
+            return;
+        }
         self.gates.push(Gate::xor(src, WireId::ZERO, dst));
     }
 
@@ -418,6 +464,9 @@ impl Builder {
     ) -> Result<crate::looped::LoopedCircuit, crate::looped::LoopError> {
         if self.wires_exhausted {
             return Err(CircuitError::TooManyWires.into());
+        }
+        if self.gates_exhausted {
+            return Err(crate::looped::LoopError::TooManyGates { limit: self.gate_limit });
         }
         let n = self.next_wire as usize;
         let mut map = vec![u32::MAX; n];
@@ -483,6 +532,9 @@ impl Builder {
     pub fn finish(self) -> Result<Circuit, BuildError> {
         if self.wires_exhausted {
             return Err(BuildError::TooManyWires);
+        }
+        if self.gates_exhausted {
+            return Err(BuildError::TooManyGates { limit: self.gate_limit });
         }
         // The hashing tables go before the wire map is allocated (on a
         // large program they are half as large as the gates).

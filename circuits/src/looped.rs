@@ -61,6 +61,12 @@ pub enum LoopError {
         /// Iterations.
         iterations: u64,
     },
+    /// The builder reached its gate limit ([`crate::Builder::set_gate_limit`]).
+    #[error("the circuit grows past {limit} gates")]
+    TooManyGates {
+        /// The limit.
+        limit: usize,
+    },
     /// A body gate writes a window wire of its loop.
     #[error("body gate {gate} writes the window wire {wire}")]
     WritesWindow {

@@ -737,3 +737,32 @@ proptest! {
         }
     }
 }
+
+/// Past its gate limit a builder builds nothing more (memory stays bounded
+/// while a caller adds up a long sum between two checks of the count), and
+/// finishing fails instead of giving a circuit with missing gates.
+#[test]
+fn a_builder_past_its_gate_limit_builds_nothing_and_will_not_finish() {
+    use garblet_circuits::{BuildError, Builder, Party, Sign, Visibility};
+    let build = |limit: Option<usize>| {
+        let mut b = Builder::new();
+        if let Some(limit) = limit {
+            b.set_gate_limit(limit);
+        }
+        let x = b.input("x", Party::Garbler, 32).unwrap();
+        let y = b.input("y", Party::Evaluator, 32).unwrap();
+        let sum = b.add(&x, &y);
+        let product = b.mul(&sum, &y);
+        let less = b.lt(&product, &x, Sign::Unsigned);
+        b.output("r", Visibility::Both, vec![less]).unwrap();
+        (b.gate_count(), b.gates_exhausted(), b.finish())
+    };
+    let (all, exhausted, circuit) = build(None);
+    assert!(!exhausted && circuit.is_ok());
+    let (count, exhausted, circuit) = build(Some(all / 2));
+    assert_eq!(count, all / 2, "no gate past the limit");
+    assert!(exhausted);
+    assert!(matches!(circuit, Err(BuildError::TooManyGates { limit }) if limit == all / 2));
+    let (_, exhausted, circuit) = build(Some(all));
+    assert!(!exhausted && circuit.is_ok(), "a limit the circuit fits is no error");
+}

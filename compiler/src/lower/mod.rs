@@ -84,8 +84,13 @@ pub(crate) fn lower(
     stream_mode: StreamLoops,
 ) -> Result<Lowered, Diagnostics> {
     let program = &checked.program;
+    // Memory stays bounded even where gates pile up between two checks of
+    // the count ([`Lowerer::tick`]): a long lazy sum is added up at once
+    // when it is read.
+    let mut builder = Builder::new();
+    builder.set_gate_limit(MAX_GATES + 1);
     let mut l = Lowerer {
-        b: Builder::new(),
+        b: builder,
         fns: program.fns.iter().map(|f| (f.name.as_str(), f)).collect(),
         consts: program.consts.iter().map(|c| (c.name.as_str(), c)).collect(),
         const_cache: HashMap::new(),
@@ -126,6 +131,13 @@ pub(crate) fn lower(
             return Err(l.errors);
         }
     };
+    if l.b.gates_exhausted() {
+        return Err(Diagnostics::single(
+            Diagnostic::new(main.span, format!("the circuit grows past {MAX_GATES} gates")).with_help(
+                "reduce loop bounds or array sizes (a loop that cannot stream is unrolled into the circuit)",
+            ),
+        ));
+    }
     if !l.errors.is_empty() {
         return Err(l.errors);
     }
