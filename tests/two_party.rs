@@ -658,6 +658,22 @@ fn constants_set_on_the_command_line_are_compared_by_the_hello() {
         // Each side names the values it set, to compare with the other's.
         assert!(err.contains(&format!("(this side: --const N=3 --const RELEASE={release})")), "{err}");
     }
+    // A different size: the inputs' widths differ, and each side names its values.
+    let listen = format!("127.0.0.1:{}", free_port());
+    let g = args(&["run", path, "--as", "garbler", "--listen", &listen, "--insecure", "--const", "N=3"]);
+    let e = args(&["run", path, "--as", "evaluator", "--connect", &listen, "--insecure", "--const", "N=4"]);
+    let sizes = run_pair(
+        [g, args(&["-i", "a=[3, 5, 7]"])].concat(),
+        [e, args(&["-i", "b=[11, 13, 17, 19]"])].concat(),
+    );
+    for (out, n) in [(&sizes.garbler, 3), (&sizes.evaluator, 4)] {
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("programs differ") && err.contains(&format!("(this side: --const N={n})")),
+            "{err}"
+        );
+    }
     // A constant the program does not declare is a usage error, before the network.
     let out = bin().args(["stats", path, "--const", "M=1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

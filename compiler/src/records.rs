@@ -221,6 +221,7 @@ fn match_header(elem: &Type, header: &csv::ByteRecord) -> Result<(Vec<Leaf>, Vec
     let mut enums = Vec::new();
     leaves(elem, "", 0, &mut all, &mut enums)?;
     let names: Vec<String> = header.iter().map(|h| String::from_utf8_lossy(h).trim().to_owned()).collect();
+    let name_shown = |name: &str| shown(name.as_bytes());
     if all.len() == 1 && all[0].path.is_empty() {
         if names.len() != 1 {
             return Err(RecordsError::Header(format!(
@@ -237,12 +238,13 @@ fn match_header(elem: &Type, header: &csv::ByteRecord) -> Result<(Vec<Leaf>, Vec
             let known: Vec<&str> = all.iter().take(12).map(|l| l.path.as_str()).collect();
             let more = if all.len() > 12 { ", …" } else { "" };
             return Err(RecordsError::Header(format!(
-                "`{name}` is not a field of {elem} (its columns are {}{more})",
+                "`{}` is not a field of {elem} (its columns are {}{more})",
+                name_shown(name),
                 known.join(", ")
             )));
         };
         if std::mem::replace(&mut seen[k], true) {
-            return Err(RecordsError::Header(format!("column `{name}` appears twice")));
+            return Err(RecordsError::Header(format!("column `{}` appears twice", name_shown(name))));
         }
         columns.push(all[k].clone());
     }
@@ -313,10 +315,33 @@ fn write_leaf(field: &[u8], leaf: &Leaf, enums: &[EnumCells], out: &mut [bool]) 
     write_scalar(field, leaf.kind, enums, &mut out[1..])
 }
 
+/// A cell or header as a message shows it: control characters escaped
+/// (a binary file's bytes), and at most [`SHOWN_CHARS`] characters of it
+/// with its length (a 50 MB cell must not become a 50 MB message).
+fn shown(text: &[u8]) -> String {
+    let all = String::from_utf8_lossy(text);
+    let mut out = String::new();
+    for (k, c) in all.chars().enumerate() {
+        if k == SHOWN_CHARS {
+            out.push_str(&format!("… ({} characters)", all.chars().count()));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Characters of a cell or a header name a message shows.
+const SHOWN_CHARS: usize = 48;
+
 /// Parses one field into `out[..width]`.
 fn write_scalar(field: &[u8], kind: Scalar, enums: &[EnumCells], out: &mut [bool]) -> Result<(), String> {
     let text = field.trim_ascii();
-    let shown = || String::from_utf8_lossy(text).into_owned();
+    let shown = || shown(text);
     match kind {
         Scalar::Bool => {
             // Any case: pandas writes `True`, spreadsheets `TRUE`.
@@ -534,6 +559,19 @@ mod tests {
             "row 2, column `age`: 300 does not fit in u8 (0..=255)"
         );
         assert_eq!(err(&format!("{head}1,2,x,true\n")), "row 1, column `features.1`: `x` is not an integer");
+        // A cell is shown escaped and cut short, whatever its size.
+        let long = "x".repeat(1 << 20);
+        assert_eq!(
+            err(&format!("{head}1,2,{long},true\n")),
+            format!(
+                "row 1, column `features.1`: `{}… (1048576 characters)` is not an integer",
+                "x".repeat(48)
+            )
+        );
+        assert_eq!(
+            err(&format!("{head}1,2,\u{1}\u{7f},true\n")),
+            "row 1, column `features.1`: `\\u{1}\\u{7f}` is not an integer"
+        );
         assert_eq!(
             err(&format!("{head}1,2,3,yes\n")),
             "row 1, column `label`: `yes` is not a bool (true, false, 1 or 0)"

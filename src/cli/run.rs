@@ -285,14 +285,15 @@ fn explain(e: anyhow::Error, phase: Option<Phase>, timeout: Duration) -> anyhow:
     anyhow::Error::new(Explained { message, kind: super::error_kind(&e), detail: super::one_line(&e) })
 }
 
-/// Programs that differ, when this side set constants: the message names
-/// them (the hello compares digests only; the peer's message names its
-/// own), so that the two can be compared.
+/// Programs that differ (by digest, or by an input's width, as a
+/// different `--const N` makes), when this side set constants: the message
+/// names them (the hello compares digests only; the peer's message names
+/// its own), so that the two can be compared.
 fn with_our_consts(e: anyhow::Error, program: &Loaded) -> anyhow::Error {
     let digests_differ = e.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<SessionError>(),
-            Some(SessionError::Mismatch(ProgramMismatch::Digest { .. }))
+            Some(SessionError::Mismatch(ProgramMismatch::Digest { .. } | ProgramMismatch::Input { .. }))
         )
     });
     let consts = program.program.as_ref().map(|p| p.consts.as_slice()).unwrap_or_default();
