@@ -21,6 +21,9 @@ use std::rc::Rc;
 /// [`Lowerer::add`] adds them up rather than join their lists.
 const SHARED_SUM_TERMS: usize = 8;
 
+/// How far [`Terms::share_a_tail`] looks.
+const SHARE_SEARCH_STEPS: usize = 1024;
+
 /// One term of a linear form.
 #[derive(Clone, Debug)]
 pub(super) enum Term {
@@ -100,6 +103,25 @@ impl Terms {
         }
         out.reverse();
         out
+    }
+
+    /// Whether two lists share a tail that is not empty, as far as
+    /// [`SHARE_SEARCH_STEPS`] steps down them tell (a sum of a long
+    /// accumulator and a sum of a few terms is not searched to its end at
+    /// every step of a loop).
+    pub(super) fn share_a_tail(a: &Terms, b: &Terms) -> bool {
+        let (mut x, mut y) = (a.clone(), b.clone());
+        for _ in 0..SHARE_SEARCH_STEPS {
+            if x.ptr_eq(&y) {
+                return x.len() > 0;
+            }
+            if x.len() >= y.len() {
+                x = x.next();
+            } else {
+                y = y.next();
+            }
+        }
+        false
     }
 
     /// The longest common tail of two lists, and the terms before it in each.
@@ -189,9 +211,7 @@ impl Lowerer<'_> {
         // at every step of a loop: past a few terms each, they are added up
         // first (each once: the bits are cached), so the list grows with the
         // program, not exponentially.
-        if a.terms.len().min(b.terms.len()) > SHARED_SUM_TERMS
-            && Terms::split_common(&a.terms, &b.terms).0.len() > 0
-        {
+        if a.terms.len().min(b.terms.len()) > SHARED_SUM_TERMS && Terms::share_a_tail(&a.terms, &b.terms) {
             self.bits(x);
             self.bits(y);
             a = self.as_lin(x, w);
