@@ -122,12 +122,19 @@ impl Type {
                     t.encode_into(item, out).map_err(|e| e.within(&format!(".{k}")))?;
                 }
             }
-            Type::Struct { fields, .. }
-                if self.is_tuple_struct() && fields.len() == 1 && !value.is_array() =>
-            {
-                // A newtype (`struct Score(I16F16)`) also as its field's
-                // value, as serde writes it.
-                fields[0].1.encode_into(value, out).map_err(|e| e.within(".0"))?;
+            Type::Struct { fields, .. } if self.is_tuple_struct() && fields.len() == 1 => {
+                // A newtype (`struct Score(I16F16)`): its array of one
+                // (`[0.5]`), or its field's value, as serde writes it
+                // (`0.5`; for `struct W([u8; 2])`, `[1, 2]`).
+                let start = out.len();
+                let as_array = match value {
+                    Value::Array(items) if items.len() == 1 => fields[0].1.encode_into(&items[0], out),
+                    _ => Err(ValueError::new(String::new())),
+                };
+                if as_array.is_err() {
+                    out.truncate(start);
+                    fields[0].1.encode_into(value, out).map_err(|e| e.within(".0"))?;
+                }
             }
             Type::Struct { name, fields } if self.is_tuple_struct() => {
                 if !value.is_array() {

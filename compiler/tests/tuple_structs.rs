@@ -65,6 +65,10 @@ fn a_newtype_is_read_from_its_value_as_serde_writes_it() {
         id.encode(&json!(-1)).unwrap_err().to_string(),
         "at .0: -1 does not fit in u32 (0..=4294967295)"
     );
+    // A newtype of an array: serde's form is the array itself.
+    let w = build("struct W([u8; 2]); struct V([u8; 1]); fn main(#[garbler] w: W, #[garbler] v: V) -> (W, V) { (w, v) }");
+    assert_eq!(run(&w, &[json!([1, 2]), json!([5])]), json!([[[1, 2]], [[5]]]));
+    assert_eq!(run(&w, &[json!([[1, 2]]), json!([[5]])]), json!([[[1, 2]], [[5]]]));
     let two = build("struct P(u8, u8); fn main(#[garbler] p: P) -> P { p }");
     assert!(two.params[0].ty.encode(&json!(3)).is_err());
 }
