@@ -810,22 +810,9 @@ impl Checker {
         Self::typed(ExprKind::Struct(name.clone(), fields), span, Ty::Struct(name))
     }
 
-    /// `recv.method(…)`: the function `T::method` of the receiver's type.
-    fn method_name(&mut self, method: &str, args: &[Expr<Ty>], span: Span) -> Option<String> {
-        let recv = self.find(&args.first()?.ty);
-        let ty = match &recv {
-            Ty::Struct(n) | Ty::Enum(n) => n.clone(),
-            Ty::Error => return None,
-            other => {
-                let d = Diagnostic::new(
-                    span,
-                    format!("method `{method}` is not supported on {}", self.show(other)),
-                )
-                .with_help(crate::builtins::METHODS_HELP);
-                self.err(d);
-                return None;
-            }
-        };
+    /// `recv.method(…)` on a receiver of the struct or enum `ty`: the
+    /// function `ty::method` of its `impl` block.
+    fn method_name(&mut self, ty: &str, method: &str, span: Span) -> Option<String> {
         let full = format!("{ty}::{method}");
         match self.fns.get(&full) {
             Some(sig) if !sig.params.is_empty() && sig.has_self => Some(full),
@@ -894,13 +881,13 @@ impl Checker {
         let method = name.starts_with('.');
         let name = match name.strip_prefix('.') {
             Some(method) => {
-                match args.first().map(|recv| self.find(&recv.ty)) {
-                    Some(Ty::Struct(_) | Ty::Enum(_)) => {}
+                let ty = match args.first().map(|recv| self.find(&recv.ty)) {
+                    Some(Ty::Struct(ty) | Ty::Enum(ty)) => ty,
                     // Reported where the receiver went wrong.
                     Some(Ty::Error) => return Self::typed(ExprKind::Call(name, args), span, Ty::Error),
                     _ => return self.builtin_method(method, args, span),
-                }
-                match self.method_name(method, &args, span) {
+                };
+                match self.method_name(&ty, method, span) {
                     Some(n) => n,
                     None => return Self::typed(ExprKind::Call(name, args), span, Ty::Error),
                 }

@@ -1277,7 +1277,7 @@ impl Parser {
             _ => self.error_help(
                 name_span,
                 format!("method `{name}` is not supported"),
-                "methods of the language: min, max, abs, len, count_ones, leading_zeros, trailing_zeros, rotate_left/right, swap, wrapping_/saturating_/checked_add/sub/mul, wrapping_/checked_div/rem, wrapping_neg/shl/shr, unwrap_or, is_some, is_none; in `for` loops iter, rev, step_by, enumerate",
+                crate::builtins::METHODS_HELP,
             ),
         }
     }

@@ -54,10 +54,10 @@ pub(super) fn install_interrupt_handler() {
             for audit in audits {
                 let _ = audit.finish("interrupted", None);
             }
-            // Not `eprintln!`, which panics when stderr is closed (a
-            // reader that went away): the handler's thread would die and
+            // `errln!`, not `eprintln!`, which panics when stderr is closed
+            // (a reader that went away): the handler's thread would die and
             // the process would not stop.
-            let _ = writeln!(std::io::stderr(), "\ninterrupted: the run was stopped before it finished");
+            errln!("\ninterrupted: the run was stopped before it finished");
             std::process::exit(130);
         };
         if let Err(e) = ctrlc::set_handler(handler) {
