@@ -102,6 +102,31 @@ pub fn narrowest(a: &[WireId]) -> (usize, Sign) {
     }
 }
 
+/// How many bits that are not constants [`Builder::push_product`] adds to
+/// a sum `width` bits wide for `a · b`: its partial products that land below
+/// the width, of operands read at their [`narrowest`] widths, less those
+/// with a constant factor (they fold to nothing or to the other factor's
+/// wire). Every one of them is a bit the sum's compression must take in, so
+/// a caller can refuse a sum too large to build before it pushes anything
+/// (the products of a long lazy sum, added up at once). Time is linear in
+/// the operands' widths.
+pub fn product_bits(a: &[WireId], b: &[WireId], width: usize) -> u64 {
+    let is_wire = |w: &WireId| *w != WireId::ZERO && *w != WireId::ONE;
+    let (wa, wb) = (narrowest(a).0.min(a.len()), narrowest(b).0.min(b.len()));
+    // wires_below[k]: the wires among b's first k bits.
+    let mut wires_below = Vec::with_capacity(wb + 1);
+    wires_below.push(0u64);
+    for bit in &b[..wb] {
+        wires_below.push(wires_below[wires_below.len() - 1] + u64::from(is_wire(bit)));
+    }
+    a[..wa]
+        .iter()
+        .enumerate()
+        .filter(|&(i, bit)| i < width && is_wire(bit))
+        .map(|(i, _)| wires_below[wb.min(width - i)])
+        .sum()
+}
+
 /// The non-adjacent form of the `width`-bit constant `c`: the signed powers
 /// of two `(shift, negative)` whose sum is `c` (mod 2^width), no two adjacent,
 /// lowest first. `x · c` is then a sum of `±(x << shift)`, with at most
@@ -231,6 +256,12 @@ impl Columns {
     /// The sum's width in bits.
     pub fn width(&self) -> usize {
         self.columns.len()
+    }
+
+    /// The bits waiting in the sum (wires and pending partial products;
+    /// constants are held apart and not counted).
+    pub fn bits(&self) -> usize {
+        self.columns.iter().map(Vec::len).sum()
     }
 
     /// Adds `bit · 2^col`: nothing past the width or for a constant zero; a
@@ -838,16 +869,31 @@ impl Builder {
     /// significant bits; when either is signed, Baugh–Wooley: the partial
     /// products that involve exactly one sign bit are subtracted (an
     /// unsigned operand gets a zero sign bit).
-    #[allow(clippy::needless_range_loop)] // indices are the bit weights
     pub fn push_product(&mut self, sum: &mut Columns, a: &[WireId], b: &[WireId], negate: bool) {
-        let n = sum.width();
+        self.push_product_shifted(sum, a, b, negate, 0);
+    }
+
+    /// [`Builder::push_product`] of `a · b · 2^shift`: each partial product
+    /// `shift` columns up (a term that appears `k` times in a sum is added
+    /// once per digit of `k`'s non-adjacent form, shifted).
+    #[allow(clippy::needless_range_loop)] // indices are the bit weights
+    pub fn push_product_shifted(
+        &mut self,
+        sum: &mut Columns,
+        a: &[WireId],
+        b: &[WireId],
+        negate: bool,
+        shift: usize,
+    ) {
+        let n = sum.width().saturating_sub(shift);
+        let col = |c: usize| c + shift;
         let ((wa, sign_a), (wb, sign_b)) = (narrowest(a), narrowest(b));
         if sign_a == Sign::Unsigned && sign_b == Sign::Unsigned {
             let r = sum.may_repeat(&a[..wa], &b[..wb]);
             for i in 0..wa {
                 for j in 0..wb {
                     if i + j < n {
-                        self.push_partial(sum, i + j, a[i], b[j], negate, r);
+                        self.push_partial(sum, col(i + j), a[i], b[j], negate, r);
                     }
                 }
             }
@@ -865,21 +911,21 @@ impl Builder {
         for i in 0..p - 1 {
             for j in 0..q - 1 {
                 if i + j < n {
-                    self.push_partial(sum, i + j, sa[i], sb[j], negate, r);
+                    self.push_partial(sum, col(i + j), sa[i], sb[j], negate, r);
                 }
             }
         }
         if p + q - 2 < n {
-            self.push_partial(sum, p + q - 2, sa[p - 1], sb[q - 1], negate, r);
+            self.push_partial(sum, col(p + q - 2), sa[p - 1], sb[q - 1], negate, r);
         }
         for j in 0..q - 1 {
             if p - 1 + j < n {
-                self.push_partial(sum, p - 1 + j, sa[p - 1], sb[j], !negate, r);
+                self.push_partial(sum, col(p - 1 + j), sa[p - 1], sb[j], !negate, r);
             }
         }
         for i in 0..p - 1 {
             if i + q - 1 < n {
-                self.push_partial(sum, i + q - 1, sa[i], sb[q - 1], !negate, r);
+                self.push_partial(sum, col(i + q - 1), sa[i], sb[q - 1], !negate, r);
             }
         }
     }

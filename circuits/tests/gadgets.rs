@@ -596,6 +596,42 @@ fn columns_add_products_terms_counts_and_constants() {
     });
 }
 
+/// `product_bits` counts exactly the bits `push_product` adds to a sum
+/// when the operands hold no constant one (wires, zero- or sign-extended,
+/// some bits forced to zero), whatever the widths, signs and the sum's
+/// width: it is how a compiler refuses a sum too large to build before
+/// pushing it. With constant ones among the bits it counts no more than
+/// `push_product` adds (a one folds to the other factor's wire).
+#[test]
+fn product_bits_counts_the_bits_a_product_adds_to_a_sum() {
+    use garblet_circuits::gadgets::product_bits;
+    use garblet_circuits::{Columns, WireId};
+    proptest!(ProptestConfig::with_cases(300), |(
+        wa in 1u32..20, wb in 1u32..20, ext_a in 0u32..12, ext_b in 0u32..12,
+        signed_a: bool, signed_b: bool, width in 1usize..48,
+        zeros_a in proptest::collection::vec(any::<bool>(), 20),
+        ones_b in proptest::collection::vec(any::<bool>(), 20),
+        with_ones: bool,
+    )| {
+        let mut b = Builder::new();
+        let x = b.input("x", Party::Garbler, wa).unwrap();
+        let y = b.input("y", Party::Evaluator, wb).unwrap();
+        let mut x: Vec<WireId> = x.iter().zip(&zeros_a).map(|(&w, &z)| if z { WireId::ZERO } else { w }).collect();
+        let mut y: Vec<WireId> =
+            y.iter().zip(&ones_b).map(|(&w, &o)| if o && with_ones { WireId::ONE } else { w }).collect();
+        x = if signed_a { b.sext(&x, wa + ext_a) } else { b.zext(&x, wa + ext_a) };
+        y = if signed_b { b.sext(&y, wb + ext_b) } else { b.zext(&y, wb + ext_b) };
+        let mut sum = Columns::new(width as u32, 0);
+        b.push_product(&mut sum, &x, &y, false);
+        let counted = product_bits(&x, &y, width) as usize;
+        if with_ones && ones_b.iter().take(wb as usize).any(|&o| o) {
+            prop_assert!(counted <= sum.bits(), "{counted} > {}", sum.bits());
+        } else {
+            prop_assert_eq!(counted, sum.bits());
+        }
+    });
+}
+
 /// `ge_const` and the cohort guard, exhaustively at 6 bits for every
 /// constant (and two that do not fit): the values, the sentinel (every bit
 /// set) below the constant, and the AND counts the module docs promise.

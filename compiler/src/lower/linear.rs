@@ -12,9 +12,12 @@
 
 use super::value::{const_value, mask, Val};
 use super::Lowerer;
-use garblet_circuits::gadgets::{narrowest, non_adjacent_form};
+use crate::diag::Diagnostic;
+use crate::limits::MAX_GATES;
+use garblet_circuits::gadgets::{narrowest, non_adjacent_form, product_bits};
 use garblet_circuits::{Bits, Columns, Shift, WireId};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// How many terms two sums that share terms may each have before
@@ -299,8 +302,61 @@ impl Lowerer<'_> {
         let old = self.line;
         self.set_line(l.line);
         let bits = self.materialize_here(l);
+        if self.exhausted_line.is_none() && self.b.gates_exhausted() {
+            self.exhausted_line = Some(l.line);
+        }
         self.set_line(old);
         bits
+    }
+
+    /// Whether adding up `terms` (a sum `n` bits wide) would take the
+    /// circuit past [`MAX_GATES`]: every bit the compression takes in costs
+    /// a gate at least, so the bits are counted before any is pushed. A
+    /// long lazy sum (a loop that cannot stream, `s += x * y` over 100,000
+    /// records) is refused at once, with its line, rather than built up to
+    /// the limit: 22.6 s and 5 GB for 100,000 records of `u64` before.
+    fn too_large(&mut self, l: &Lin, terms: &[Digits]) -> bool {
+        let wires = |x: &[WireId], n: usize| x.iter().take(n).filter(|w| !w.is_const()).count() as u64;
+        // The bits, and how many each line wrote (products are charged to
+        // the line that multiplied, the other terms to the sum's).
+        let mut per_line: HashMap<u32, u64> = HashMap::new();
+        for (t, digits) in terms {
+            for &(shift, _) in digits {
+                let n = l.width.saturating_sub(shift) as usize;
+                let (line, k) = match t {
+                    Term::Add(x) | Term::Sub(x) => (l.line, wires(x, n)),
+                    Term::Count(x, _) => (l.line, wires(x, x.len())),
+                    Term::Mul(a, b, _, line) => (*line, product_bits(a, b, n)),
+                };
+                let e = per_line.entry(line).or_default();
+                *e = e.saturating_add(k);
+            }
+        }
+        let bits = per_line.values().fold(0u64, |s, &k| s.saturating_add(k));
+        if (self.b.gate_count() as u64).saturating_add(bits) <= MAX_GATES as u64 {
+            return false;
+        }
+        // The error points at the line that wrote the most bits.
+        let line = per_line
+            .iter()
+            .max_by_key(|&(&line, &k)| (k, std::cmp::Reverse(line)))
+            .map_or(l.line, |(&line, _)| line);
+        self.sum_refused = Some(self.errors.errors.len());
+        self.errors.push(
+            Diagnostic::new(
+                self.line_span(line),
+                format!(
+                    "this sum would add up {bits} bits ({} terms) at once, more than the circuit's limit of {MAX_GATES} gates",
+                    terms.len()
+                ),
+            )
+            .with_help(
+                "a sum is added up where it is read, so one in a loop that cannot stream (and is unrolled) grows with \
+                 every iteration: reduce loop bounds or array sizes, or let the loop stream (docs/LANGUAGE.md, \
+                 \"Loops that stream\")",
+            ),
+        );
+        true
     }
 
     /// Adds up a linear form here: a constant, a single term and the
@@ -333,18 +389,26 @@ impl Lowerer<'_> {
             }
             _ => {}
         }
+        let terms = like_terms(terms, n);
+        if self.too_large(l, &terms) {
+            return vec![WireId::ZERO; n as usize];
+        }
         let mut sum = Columns::new(n, l.constant);
-        for t in &terms {
-            match t {
-                Term::Add(x) => self.b.push_term(&mut sum, x, false),
-                Term::Sub(x) => self.b.push_term(&mut sum, x, true),
-                Term::Count(x, negated) => self.b.push_count(&mut sum, x, *negated),
-                Term::Mul(a, b, negated, line) => {
-                    // The products' ANDs are built by the compression, and
-                    // charged to their line there.
-                    self.set_line(*line);
-                    sum.set_tag(*line);
-                    self.b.push_product(&mut sum, a, b, *negated);
+        for (t, digits) in &terms {
+            for &(shift, negative) in digits {
+                let shift = shift as usize;
+                match t {
+                    Term::Add(x) if shift == 0 => self.b.push_term(&mut sum, x, negative),
+                    Term::Add(x) => self.b.push_term(&mut sum, &shifted(x, shift, n), negative),
+                    Term::Sub(x) => self.b.push_term(&mut sum, x, !negative),
+                    Term::Count(x, negated) => self.b.push_count(&mut sum, x, *negated),
+                    Term::Mul(a, b, negated, line) => {
+                        // The products' ANDs are built by the compression, and
+                        // charged to their line there.
+                        self.set_line(*line);
+                        sum.set_tag(*line);
+                        self.b.push_product_shifted(&mut sum, a, b, *negated ^ negative, shift);
+                    }
                 }
             }
         }
@@ -354,4 +418,80 @@ impl Lowerer<'_> {
             super::lines::switch_line(segments, current, line, gate)
         })
     }
+}
+
+/// A term of a sum and the digits `(shift, negative)` it is pushed with
+/// (see [`like_terms`]).
+type Digits = (Term, Vec<(u32, bool)>);
+
+/// The terms of a sum, like terms together: a term that appears `k` times
+/// (`+x` and `−x` counting against each other, products by their operands
+/// in order) is kept once, with the digits `(shift, negative)` of `k`'s
+/// non-adjacent form, so that it is pushed once per digit, shifted, rather
+/// than `k` times (`s += x * y` in a loop of 100,000 steps: 6 shifted
+/// products, not 100,000; and `x - x` is nothing). Every other term keeps
+/// its place and the single digit `(0, false)`; a sum without repeats is
+/// pushed as it was written. Counts are never merged.
+fn like_terms(terms: Vec<Term>, width: u32) -> Vec<Digits> {
+    #[derive(Hash, PartialEq, Eq)]
+    enum Key {
+        Lin(Rc<Vec<WireId>>),
+        Mul(Rc<Vec<WireId>>, Rc<Vec<WireId>>),
+    }
+    let key = |t: &Term| match t {
+        Term::Add(x) | Term::Sub(x) => Some(Key::Lin(x.clone())),
+        Term::Mul(a, b, _, _) => Some(Key::Mul(a.clone(), b.clone())),
+        Term::Count(..) => None,
+    };
+    let mut seen: HashMap<Key, usize> = HashMap::new();
+    let mut repeats = false;
+    for t in &terms {
+        if let Some(k) = key(t) {
+            let count = seen.entry(k).or_default();
+            *count += 1;
+            repeats |= *count > 1;
+        }
+    }
+    if !repeats {
+        return terms.into_iter().map(|t| (t, vec![(0, false)])).collect();
+    }
+    // The multiplicity of each repeated term (mod 2^width), and where it
+    // first appears.
+    let mut total: HashMap<Key, (usize, u128)> = HashMap::new();
+    let mut out: Vec<Option<Digits>> = Vec::with_capacity(terms.len());
+    for t in terms {
+        let Some(k) = key(&t).filter(|k| seen[k] > 1) else {
+            out.push(Some((t, vec![(0, false)])));
+            continue;
+        };
+        let sign: u128 = match &t {
+            Term::Sub(_) | Term::Mul(_, _, true, _) => u128::MAX,
+            _ => 1,
+        };
+        match total.get_mut(&k) {
+            Some((_, m)) => *m = m.wrapping_add(sign),
+            None => {
+                let canonical = match t {
+                    Term::Sub(x) => Term::Add(x),
+                    Term::Mul(a, b, _, line) => Term::Mul(a, b, false, line),
+                    other => other,
+                };
+                total.insert(k, (out.len(), sign));
+                out.push(Some((canonical, Vec::new())));
+            }
+        }
+    }
+    for (at, m) in total.into_values() {
+        if let Some((_, digits)) = &mut out[at] {
+            *digits = non_adjacent_form(m & mask(width), width);
+        }
+    }
+    out.into_iter().flatten().filter(|(_, digits)| !digits.is_empty()).collect()
+}
+
+/// `x · 2^shift` as a sum's term `width` bits wide (free: a zero-extended
+/// value moved up, its top bits dropped).
+fn shifted(x: &[WireId], shift: usize, width: u32) -> Vec<WireId> {
+    let keep = (width as usize).saturating_sub(shift).min(x.len());
+    std::iter::repeat_n(WireId::ZERO, shift.min(width as usize)).chain(x[..keep].iter().copied()).collect()
 }

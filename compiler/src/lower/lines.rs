@@ -99,6 +99,18 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The span of source line `line` (1-based), without its indentation
+    /// and line break.
+    pub(super) fn line_span(&self, line: u32) -> Span {
+        let i = (line as usize).clamp(1, self.line_starts.len()) - 1;
+        let start = self.line_starts[i];
+        let end = self.line_starts.get(i + 1).map_or(self.source.len(), |&next| next - 1);
+        let text = &self.source[start..end];
+        let indent = text.len() - text.trim_start().len();
+        let width = text.trim().len();
+        Span::new(start + indent, start + indent + width)
+    }
+
     /// Attributes the gates emitted from now on to `span`'s line; returns
     /// the line to go back to.
     pub(super) fn enter_line(&mut self, span: Span) -> u32 {

@@ -78,9 +78,9 @@ pub(crate) struct Lowered {
 
 /// Lowers a checked program into a circuit with one input per parameter of
 /// `main` and one output `"result"`.
-pub(crate) fn lower(
-    checked: &Checked,
-    source: &str,
+pub(crate) fn lower<'a>(
+    checked: &'a Checked,
+    source: &'a str,
     stream_mode: StreamLoops,
 ) -> Result<Lowered, Diagnostics> {
     let program = &checked.program;
@@ -97,6 +97,9 @@ pub(crate) fn lower(
         frames: vec![Frame::default()],
         errors: Diagnostics::new(),
         line_starts: std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect(),
+        source,
+        sum_refused: None,
+        exhausted_line: None,
         segments: vec![(0, 0)],
         line: 0,
         steps: 0,
@@ -131,9 +134,14 @@ pub(crate) fn lower(
             return Err(l.errors);
         }
     };
+    if l.sum_refused.is_some() && !l.errors.is_empty() {
+        return Err(l.errors);
+    }
     if l.b.gates_exhausted() {
+        // Where the gates ran out: the sum being added up then, if any.
+        let span = l.exhausted_line.map_or(main.span, |line| l.line_span(line));
         return Err(Diagnostics::single(
-            Diagnostic::new(main.span, format!("the circuit grows past {MAX_GATES} gates")).with_help(
+            Diagnostic::new(span, format!("the circuit grows past {MAX_GATES} gates")).with_help(
                 "reduce loop bounds or array sizes (a loop that cannot stream is unrolled into the circuit)",
             ),
         ));
@@ -265,6 +273,14 @@ struct Lowerer<'a> {
     frames: Vec<Frame>,
     errors: Diagnostics,
     line_starts: Vec<usize>,
+    source: &'a str,
+    /// Set when a sum too large to build was refused (`linear.rs`): the
+    /// number of errors before its own, so that `tick` stops the lowering
+    /// while that error stands (a streamed loop's trial may drop it).
+    sum_refused: Option<usize>,
+    /// The line of the sum being added up when the builder ran out of
+    /// gates, if one was (the error's position).
+    exhausted_line: Option<u32>,
     /// `(first gate, line)`: gates from there on belong to that line.
     segments: Vec<(usize, u32)>,
     line: u32,
@@ -321,6 +337,12 @@ impl Lowerer<'_> {
     }
 
     fn tick(&mut self, span: Span) -> LResult<()> {
+        if let Some(before) = self.sum_refused {
+            if self.errors.errors.len() > before {
+                return Err(Fatal);
+            }
+            self.sum_refused = None;
+        }
         self.check_index_use(span)?;
         self.steps += 1;
         if self.steps > MAX_STEPS {
