@@ -297,3 +297,73 @@ fn the_facade_runs_a_streamed_program_as_garblet_run_does() {
         assert_eq!(g.outputs, e.outputs);
     }
 }
+
+/// The vendor's weights are garbler inputs that no gate writes, so every
+/// partial product `weight bit ∧ feature bit` is a generator half gate
+/// (one 16-byte ciphertext, ZRE15): under both schemes the garbler sends
+/// exactly the tables that count gives (half-gates: 32 bytes per other
+/// AND), about half the model's AND gates are such gates, and both
+/// parties get plain Rust's count.
+#[test]
+fn the_vendors_weights_make_generator_half_gates_under_both_schemes() {
+    use garblet::engine::circuits::GateKind;
+    use garblet::engine::session::SchemeChoice;
+    let n = 40;
+    let options = Options::new().with_const("RECORDS", n.to_string()).with_stream_loops(StreamLoops::Always);
+    let program = compile_with(MODEL, "model.gbl", &options, &|_| {}).expect("compiles");
+    let looped = program.looped.as_ref().expect("the loop streams");
+    // The garbler's input wires (the model: first in wire order, after the
+    // two constants) and the AND gates that read one.
+    let model_bits = looped.inputs()[0].width;
+    let reads_model = |g: &&garblet::engine::circuits::Gate| {
+        g.kind == GateKind::And && [g.a, g.b].iter().any(|w| (2..2 + model_bits).contains(&w.get()))
+    };
+    let l = &looped.loops()[0];
+    let half = l.iterations() * l.body().iter().filter(reads_model).count() as u64
+        + l.before().iter().filter(reads_model).count() as u64
+        + looped.epilogue().iter().filter(reads_model).count() as u64;
+    let ands = program.and_count();
+    assert!(half * 2 > ands * 9 / 10 && half < ands, "{half} of {ands}");
+
+    let mut rng = StdRng::seed_from_u64(41);
+    let weights: Vec<i64> = (0..8).map(|_| rng.gen_range(-30000..30000)).collect();
+    let bias: i64 = rng.gen_range(-2_000_000..2_000_000);
+    let records: Vec<(Vec<i64>, bool)> =
+        (0..n).map(|_| ((0..8).map(|_| rng.gen_range(-30000..30000)).collect(), rng.gen_bool(0.5))).collect();
+    let want = records
+        .iter()
+        .filter(|(f, label)| {
+            let score = (0..8)
+                .fold(bias as i32, |s, j| s.wrapping_add((weights[j] as i32).wrapping_mul(f[j] as i32)));
+            (score >= 0) == *label
+        })
+        .count();
+    let model = program.params[0].ty.encode(&json!({"weights": weights, "bias": bias})).unwrap();
+    let rows: Vec<Value> = records.iter().map(|(f, l)| json!({"features": f, "label": l})).collect();
+    let data = program.params[1].ty.encode(&Value::Array(rows)).unwrap();
+    let mut sent = Vec::new();
+    for scheme in [SchemeChoice::HalfGates, SchemeChoice::ThreeHalves] {
+        let config = SessionConfig::new().with_scheme(scheme);
+        let session = SessionProgram::looped(looped).unwrap();
+        let (g_end, e_end) = memory_pair();
+        let (g, e) = std::thread::scope(|s| {
+            let garbler = s.spawn(|| {
+                let inputs = PartyInputs::new([("model".to_string(), model.clone())]);
+                config.run(Party::Garbler, &mut Channel::new(g_end), &session, &inputs)
+            });
+            let inputs = PartyInputs::new([("records".to_string(), data.clone())]);
+            let e = config.run(Party::Evaluator, &mut Channel::new(e_end), &session, &inputs);
+            (garbler.join().unwrap().unwrap(), e.unwrap())
+        });
+        assert_eq!(program.result.decode(&e.outputs[0].1), json!(want), "{scheme:?}");
+        assert_eq!(g.outputs, e.outputs);
+        sent.push(g.bytes_sent);
+    }
+    // Half-gates: the tables are 32 + 16·half + 32·(ands − half) + 32
+    // bytes; the rest (the hello, the garbler's 160 input labels, the OT's
+    // and the outputs' messages) is a few kilobytes.
+    let tables = 64 + 16 * half + 32 * (ands - half);
+    assert!(sent[0] >= tables && sent[0] < tables + 16_000, "{} against {tables}", sent[0]);
+    // Three-halves: the other gates cost at most 25 bytes.
+    assert!(sent[1] < 64 + 16 * half + 25 * (ands - half) + 16_000, "{}", sent[1]);
+}

@@ -11,9 +11,10 @@ use rayon::prelude::*;
 use crate::block::{wipe, Block};
 
 use super::error::GarbledEvalError;
+use super::gen_half::{partition, KnownWires, Split, HALF_GATE_BYTES};
 use super::half_gates::HalfGates;
 use super::labels::ActiveLabel;
-use super::ops::Window;
+use super::ops::{Op, Window};
 use super::run::{par_piece, split_batch, Run, RunCache, PAR_MIN_ANDS, STREAM_PIECE};
 use super::schedule::Plan;
 use super::scheme::GarblingScheme;
@@ -27,12 +28,20 @@ pub struct Evaluator<G = HalfGates> {
     parallel: bool,
     first_and: u64,
     cache: RunCache,
+    /// Wires whose AND gates are generator half gates, if any.
+    known: Option<KnownWires>,
 }
 
 impl Evaluator<HalfGates> {
     /// A single-threaded half-gates evaluator.
     pub fn new() -> Evaluator<HalfGates> {
-        Evaluator { scheme: HalfGates::new(), parallel: false, first_and: 0, cache: RunCache::default() }
+        Evaluator {
+            scheme: HalfGates::new(),
+            parallel: false,
+            first_and: 0,
+            cache: RunCache::default(),
+            known: None,
+        }
     }
 }
 
@@ -129,7 +138,7 @@ impl TableReader for BorrowedTables<'_> {
 impl<G: GarblingScheme> Evaluator<G> {
     /// An evaluator for another scheme.
     pub fn with_scheme(scheme: G) -> Evaluator<G> {
-        Evaluator { scheme, parallel: false, first_and: 0, cache: RunCache::default() }
+        Evaluator { scheme, parallel: false, first_and: 0, cache: RunCache::default(), known: None }
     }
 
     /// The garbling scheme.
@@ -158,6 +167,14 @@ impl<G: GarblingScheme> Evaluator<G> {
         self
     }
 
+    /// Evaluates every AND gate with an input in `known` as a generator
+    /// half gate: the same set the garbler was given
+    /// ([`Garbler::generator_half_gates`](super::Garbler::generator_half_gates)).
+    pub fn generator_half_gates(mut self, known: KnownWires) -> Evaluator<G> {
+        self.known = (!known.is_empty()).then_some(known);
+        self
+    }
+
     /// Bytes of the next read of tables: from op `from` of the AND segment
     /// `si`, one unit of `unit` ANDs if the segment's rest is larger, else
     /// the rest and the following AND segments while they fit in `piece`
@@ -171,7 +188,11 @@ impl<G: GarblingScheme> Evaluator<G> {
             if j == si && (rest > piece || unit != piece) {
                 return self.scheme.material_len(rest.min(unit));
             }
-            if j > si && ((self.parallel && n >= PAR_MIN_ANDS) || gates + rest > piece) {
+            // With generator half gates a batch's bytes depend on its
+            // split: each batch is read alone.
+            if j > si
+                && (self.known.is_some() || (self.parallel && n >= PAR_MIN_ANDS) || gates + rest > piece)
+            {
                 break;
             }
             gates += rest;
@@ -299,6 +320,21 @@ impl<G: GarblingScheme> Evaluator<G> {
                     continue;
                 }
                 let ops = &w.ops[seg.start as usize..seg.end as usize];
+                let (mut half, mut rest) =
+                    (std::mem::take(&mut run.half_ops), std::mem::take(&mut run.rest_ops));
+                let split =
+                    self.known.as_ref().map_or(Split::None, |k| partition(k, ops, &mut half, &mut rest));
+                if split != Split::None {
+                    // Every earlier batch was read alone (`piece_bytes`).
+                    debug_assert_eq!(pos, loaded);
+                    let (h, r) = if split == Split::All { (ops, &[][..]) } else { (&half[..], &rest[..]) };
+                    let r = self.half_gate_batch(run, source, h, r, piece);
+                    (run.half_ops, run.rest_ops) = (half, rest);
+                    r?;
+                    (pos, loaded) = (0, 0);
+                    continue;
+                }
+                (run.half_ops, run.rest_ops) = (half, rest);
                 let n = ops.len();
                 let split = self.parallel && n >= PAR_MIN_ANDS;
                 if split {
@@ -357,6 +393,43 @@ impl<G: GarblingScheme> Evaluator<G> {
             return Err(GarbledEvalError::Corrupt);
         }
         Ok(plan.output_wires().iter().map(|w| ActiveLabel(run.labels[w.index()])).collect())
+    }
+}
+
+impl<G: GarblingScheme> Evaluator<G> {
+    /// Evaluates an AND batch split into generator half gates `half` and
+    /// the other gates `rest` (`gen_half::partition`): the half gates'
+    /// tables (16 bytes each, read first) into `run.c`, then the rest in
+    /// place, `piece` at a time, then the half gates' outputs stored (after
+    /// the rest has read its inputs, as the batch's order requires).
+    fn half_gate_batch<T: TableReader>(
+        &self,
+        run: &mut Run,
+        source: &mut T,
+        half: &[Op],
+        rest: &[Op],
+        piece: usize,
+    ) -> Result<(), GarbledEvalError> {
+        let h = half.len();
+        let len = HALF_GATE_BYTES * h;
+        source.load(len)?;
+        let mat = source.loaded().get(..len).ok_or(GarbledEvalError::Corrupt)?;
+        run.grow_c(h);
+        self.scheme.eval_half_gates(run.and_index, &run.labels, half, mat, &mut run.c[..h]);
+        run.checksum ^= rotate_to(xor_fold(mat), run.offset);
+        run.offset += len as u64;
+        run.and_index += h as u64;
+        for sub in rest.chunks(piece) {
+            let len = self.scheme.material_len(sub.len());
+            source.load(len)?;
+            let mat = source.loaded().get(..len).ok_or(GarbledEvalError::Corrupt)?;
+            let sum = self.scheme.eval_ands_in_place(run.and_index, &mut run.labels, sub, mat);
+            run.checksum ^= rotate_to(sum, run.offset);
+            run.offset += len as u64;
+            run.and_index += sub.len() as u64;
+        }
+        run.scatter(half);
+        Ok(())
     }
 }
 

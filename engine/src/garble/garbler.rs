@@ -10,9 +10,10 @@ use rayon::prelude::*;
 use crate::block::Block;
 
 use super::error::GarbleError;
+use super::gen_half::{partition, KnownWires, Split, HALF_GATE_BYTES};
 use super::half_gates::HalfGates;
 use super::labels::{Encoder, GarbledOutputs};
-use super::ops::Window;
+use super::ops::{Op, Window};
 use super::run::{par_piece, split_batch, Run, RunCache, PAR_MIN_ANDS, STREAM_PIECE};
 use super::schedule::Plan;
 use super::scheme::GarblingScheme;
@@ -25,19 +26,27 @@ pub struct Garbler<G = HalfGates> {
     parallel: bool,
     first_and: u64,
     cache: RunCache,
+    /// Wires garbled as generator half gates' known inputs, if any.
+    known: Option<KnownWires>,
 }
 
 impl Garbler<HalfGates> {
     /// A single-threaded half-gates garbler.
     pub fn new() -> Garbler<HalfGates> {
-        Garbler { scheme: HalfGates::new(), parallel: false, first_and: 0, cache: RunCache::default() }
+        Garbler {
+            scheme: HalfGates::new(),
+            parallel: false,
+            first_and: 0,
+            cache: RunCache::default(),
+            known: None,
+        }
     }
 }
 
 impl<G: GarblingScheme> Garbler<G> {
     /// A garbler for another scheme.
     pub fn with_scheme(scheme: G) -> Garbler<G> {
-        Garbler { scheme, parallel: false, first_and: 0, cache: RunCache::default() }
+        Garbler { scheme, parallel: false, first_and: 0, cache: RunCache::default(), known: None }
     }
 
     /// The garbling scheme.
@@ -66,6 +75,17 @@ impl<G: GarblingScheme> Garbler<G> {
     /// `BENCHMARKS.md`).
     pub fn parallel(mut self, on: bool) -> Garbler<G> {
         self.parallel = on;
+        self
+    }
+
+    /// Garbles every AND gate with an input in `known` as a generator half
+    /// gate (`gen_half.rs`: 16 bytes, two hashes), that input's bit taken
+    /// from the encoder ([`Encoder::with_known_values`]). `known` must hold
+    /// only input wires of the garbler's that no gate of the plan writes,
+    /// and the evaluator must be given the same set
+    /// ([`Evaluator::generator_half_gates`](super::Evaluator::generator_half_gates)).
+    pub fn generator_half_gates(mut self, known: KnownWires) -> Garbler<G> {
+        self.known = (!known.is_empty()).then_some(known);
         self
     }
 
@@ -169,15 +189,51 @@ impl<G: GarblingScheme> Garbler<G> {
                     run.free_segment(w, seg);
                     continue;
                 }
-                let ops = &w.ops[seg.start as usize..seg.end as usize];
+                let all = &w.ops[seg.start as usize..seg.end as usize];
+                // Generator half gates first (outputs to `run.c`, stored
+                // after the batch's other gates have read their inputs).
+                let (mut half, mut rest) =
+                    (std::mem::take(&mut run.half_ops), std::mem::take(&mut run.rest_ops));
+                let split =
+                    self.known.as_ref().map_or(Split::None, |k| partition(k, all, &mut half, &mut rest));
+                let mixed = split != Split::None;
+                let (half_ops, ops): (&[Op], &[Op]) = match split {
+                    Split::None => (&[], all),
+                    Split::All => (all, &[]),
+                    Split::Mixed => (&half, &rest),
+                };
+                if mixed {
+                    let h = half_ops.len();
+                    let len = HALF_GATE_BYTES * h;
+                    run.grow_material(pos + len + self.scheme.material_len(ops.len()));
+                    run.grow_c(h);
+                    let mat = &mut run.material[pos..pos + len];
+                    let (labels, c) = (&run.labels[..], &mut run.c[..h]);
+                    let values = &encoder.known_values;
+                    self.scheme.garble_half_gates(
+                        &encoder.delta,
+                        values,
+                        run.and_index,
+                        labels,
+                        half_ops,
+                        c,
+                        mat,
+                    );
+                    run.checksum ^= rotate_to(xor_fold(mat), run.offset + pos as u64);
+                    run.and_index += h as u64;
+                    pos += len;
+                }
                 let n = ops.len();
-                let split = self.parallel && n >= PAR_MIN_ANDS;
+                let split = !mixed && self.parallel && n >= PAR_MIN_ANDS;
                 if split {
                     run.grow_c(n);
                 }
                 let unit = if split { n } else { piece };
                 for sub in ops.chunks(unit) {
                     let len = self.scheme.material_len(sub.len());
+                    if self.known.is_some() {
+                        run.grow_material(pos + len);
+                    }
                     let mat = &mut run.material[pos..pos + len];
                     // Where this piece's bytes sit in the stream's blocks.
                     let at = run.offset + pos as u64;
@@ -202,9 +258,10 @@ impl<G: GarblingScheme> Garbler<G> {
                     run.and_index += sub.len() as u64;
                     pos += len;
                 }
-                if split {
-                    run.scatter(ops);
+                if split || mixed {
+                    run.scatter(if mixed { half_ops } else { ops });
                 }
+                (run.half_ops, run.rest_ops) = (half, rest);
             }
             sink.write_all(&run.material[..pos])?;
             run.offset += pos as u64;

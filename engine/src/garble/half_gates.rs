@@ -28,6 +28,7 @@ use crate::hash::{Tmmo, TweakableHash, FIXED_KEY};
 use crate::prg::Delta;
 use crate::simd::{FusedHalfGates, InPlace, ToBuffer};
 
+use super::gen_half::{self, KnownValues};
 use super::ops::Op;
 use super::scheme::{in_place_via_buffer, GarbleKey, GarblingScheme};
 use super::stream::xor_fold;
@@ -131,6 +132,30 @@ fn with_buffers<R>(len: usize, f: impl FnOnce(&mut [Block], &mut [Block], &mut [
 impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
     fn material_len(&self, ands: usize) -> usize {
         ands * TABLE_BYTES
+    }
+
+    fn garble_half_gates(
+        &self,
+        delta: &Delta,
+        values: &KnownValues,
+        first_and: u64,
+        labels: &[Block],
+        ands: &[Op],
+        c0: &mut [Block],
+        material: &mut [u8],
+    ) {
+        gen_half::garble(&self.hash, 2, delta.as_block(), values, first_and, labels, ands, c0, material);
+    }
+
+    fn eval_half_gates(
+        &self,
+        first_and: u64,
+        labels: &[Block],
+        ands: &[Op],
+        material: &[u8],
+        c: &mut [Block],
+    ) {
+        gen_half::eval(&self.hash, 2, first_and, labels, ands, material, c);
     }
 
     fn garble_ands(

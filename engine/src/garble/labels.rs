@@ -14,6 +14,7 @@ use crate::packed_bits;
 use crate::prg::{Delta, GateSeed, Prg};
 
 use super::error::{GarbleError, OutputDecodeError};
+use super::gen_half::KnownValues;
 use super::scheme::GarbleKey;
 
 /// A wire label the evaluator holds: the label of the wire's actual value.
@@ -44,6 +45,9 @@ pub struct Encoder {
     pub(super) gate_seed: GateSeed,
     pub(super) inputs: Vec<Block>,
     pub(super) constants: [Block; 2],
+    /// The garbler's bits of the wires a plan garbles as generator half
+    /// gates ([`Garbler::generator_half_gates`](super::Garbler::generator_half_gates)).
+    pub(super) known_values: KnownValues,
 }
 
 impl Encoder {
@@ -62,7 +66,24 @@ impl Encoder {
     pub fn new(delta: Delta, input_zero_labels: Vec<Block>, prg: &mut Prg) -> Encoder {
         let constants = [prg.random_block(), prg.random_block()];
         let gate_seed = GateSeed::random(prg);
-        Encoder { delta, gate_seed, inputs: input_zero_labels, constants }
+        Encoder {
+            delta,
+            gate_seed,
+            inputs: input_zero_labels,
+            constants,
+            known_values: KnownValues::default(),
+        }
+    }
+
+    /// This encoding with the garbler's plaintext bits of the wires its
+    /// garbler treats as known ([`Garbler::generator_half_gates`]): the
+    /// garbler's own input bits, by label index (input bit `i` is label
+    /// `2 + i`).
+    ///
+    /// [`Garbler::generator_half_gates`]: super::Garbler::generator_half_gates
+    pub fn with_known_values(mut self, values: KnownValues) -> Encoder {
+        self.known_values = values;
+        self
     }
 
     /// An encoding for `circuit` as the session protocol builds it: the

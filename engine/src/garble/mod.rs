@@ -130,6 +130,7 @@
 mod error;
 mod evaluator;
 mod garbler;
+pub(crate) mod gen_half;
 pub(crate) mod half_gates;
 mod labels;
 pub(crate) mod ops;
@@ -144,6 +145,7 @@ pub(crate) mod workloads;
 pub use error::{GarbleError, GarbledEvalError, OutputDecodeError, PlanError};
 pub use evaluator::{evaluate_many, Evaluator};
 pub use garbler::{garble_many, Garbler};
+pub use gen_half::{KnownValues, KnownWires};
 pub use half_gates::HalfGates;
 pub use labels::{ActiveLabel, Encoder, GarbledOutputs, OutputDecoder};
 pub use ops::Op;

@@ -46,6 +46,10 @@ pub(super) struct Run {
     /// Bytes of tables streamed so far (where the next piece's 16-byte
     /// blocks start, see [`xor_fold_at`](super::stream::xor_fold_at)).
     pub(super) offset: u64,
+    /// An AND batch split into generator half gates and the rest
+    /// (`gen_half::partition`; label indices only, nothing secret).
+    pub(super) half_ops: Vec<Op>,
+    pub(super) rest_ops: Vec<Op>,
 }
 
 /// Label buffers kept from one run to the next by a garbler or evaluator:
@@ -126,7 +130,17 @@ impl Run {
 
     /// A fresh run on the label file `labels`, of which it uses `used`.
     fn with_file(labels: Vec<Block>, used: usize) -> Run {
-        Run { labels, used, c: Vec::new(), material: Vec::new(), and_index: 0, checksum: 0, offset: 0 }
+        Run {
+            labels,
+            used,
+            c: Vec::new(),
+            material: Vec::new(),
+            and_index: 0,
+            checksum: 0,
+            offset: 0,
+            half_ops: Vec::new(),
+            rest_ops: Vec::new(),
+        }
     }
 
     /// A run whose label file is `inputs` (the labels of `plan`'s input

@@ -17,6 +17,7 @@
 use crate::block::{wipe, Block};
 use crate::prg::{Delta, GateSeed};
 
+use super::gen_half::KnownValues;
 use super::ops::Op;
 use super::stream::xor_fold;
 
@@ -109,6 +110,34 @@ pub trait GarblingScheme: Send + Sync {
         });
         xor_fold(&material[..used])
     }
+
+    /// Garbles generator half gates (`gen_half.rs`: the AND of a wire the
+    /// garbler knows, `ands[k].a` with its bit in `values`, and any wire
+    /// `ands[k].b`): zero output labels to `c0`, 16 bytes per gate to
+    /// `material`. Gate `k` takes AND index `first_and + k` and hashes
+    /// under the tweak the scheme gives that gate's second input.
+    #[allow(clippy::too_many_arguments)]
+    fn garble_half_gates(
+        &self,
+        delta: &Delta,
+        values: &KnownValues,
+        first_and: u64,
+        labels: &[Block],
+        ands: &[Op],
+        c0: &mut [Block],
+        material: &mut [u8],
+    );
+
+    /// Evaluates generator half gates (see
+    /// [`GarblingScheme::garble_half_gates`]): active output labels to `c`.
+    fn eval_half_gates(
+        &self,
+        first_and: u64,
+        labels: &[Block],
+        ands: &[Op],
+        material: &[u8],
+        c: &mut [Block],
+    );
 
     /// [`GarblingScheme::eval_ands`] with the output labels stored straight
     /// to `labels[ands[k].out]` (same conditions as

@@ -113,7 +113,7 @@ fn cheating_evaluator(
         Labels(own.into_iter().map(ActiveLabel::from_block).collect())
     };
     let labels = steps::receive_garbler_labels(ch, program, Party::Garbler, own)?;
-    let out = steps::receive_tables(ch, config.scheme, program, labels, None)?;
+    let out = steps::receive_tables(ch, config.scheme, program, Party::Garbler, labels, None)?;
     steps::receive_decoder(ch, &out, &program.visible_ranges(Party::Evaluator))?;
     steps::check_transcript(ch)?;
     // Message 6 as the honest evaluator would build it, then forged.

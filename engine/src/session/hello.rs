@@ -31,8 +31,9 @@ use std::io::{Read, Write};
 /// 8: below the extension threshold the evaluator's bits go through
 /// Masny–Rindal OTs, whose receiver (the evaluator) speaks first, in the
 /// flight of its hello — half a round trip fewer when the evaluator
-/// connects).
-pub const PROTOCOL_VERSION: u32 = 8;
+/// connects; 9: in looped programs, AND gates that read an unwritten input
+/// wire of the garbling party's are generator half gates, 16 bytes each).
+pub const PROTOCOL_VERSION: u32 = 9;
 /// The garbling scheme in the hello: 1 = half-gates (Zahur–Rosulek–Evans).
 pub const SCHEME_HALF_GATES: u8 = 1;
 /// The garbling scheme in the hello: 2 = three-halves (Rosulek–Roy).

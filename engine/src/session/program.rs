@@ -4,8 +4,8 @@
 
 use super::dualex::masking::{mask_private_outputs, mask_private_outputs_looped, Mask};
 use super::error::{InputError, SessionError};
-use crate::garble::{GateSource, Plan, Repeated};
-use garblet_circuits::{Circuit, GateFile, LoopedCircuit, Party, Visibility};
+use crate::garble::{GateSource, KnownValues, KnownWires, Plan, Repeated};
+use garblet_circuits::{Circuit, Gate, GateFile, GateKind, LoopedCircuit, Party, Visibility, WireId};
 
 /// An input as the hello describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +42,15 @@ pub struct SessionProgram<'p> {
     /// Dual execution: the outputs meant for one party, masked in the
     /// circuit by that party's random input.
     pub(crate) masks: Vec<Mask>,
+    /// The input wires no gate writes (a looped program's; empty for the
+    /// others), as a set of wire numbers: the AND gates that read one of
+    /// the garbling party's are generator half gates
+    /// ([`SessionProgram::half_gate_wires`]). A bit per input wire, not a
+    /// list: a client's 100,000 records are 12.9 M unwritten input wires.
+    unwritten_inputs: KnownWires,
+    /// The generator half gates of the whole program when the garbler
+    /// (index 0) or the evaluator (index 1) garbles (for progress reports).
+    half_ands: [u64; 2],
 }
 
 /// How the plan's gates cover the program.
@@ -91,6 +100,8 @@ impl SessionProgram<'static> {
             plan,
             shape: Shape::Single,
             masks: Vec::new(),
+            unwritten_inputs: KnownWires::default(),
+            half_ands: [0; 2],
         })
     }
 
@@ -138,6 +149,8 @@ impl SessionProgram<'static> {
             plan,
             shape: Shape::Single,
             masks: Vec::new(),
+            unwritten_inputs: KnownWires::default(),
+            half_ands: [0; 2],
         })
     }
 
@@ -174,6 +187,8 @@ impl SessionProgram<'static> {
                 ands: body.and_count(),
             },
             masks: Vec::new(),
+            unwritten_inputs: KnownWires::default(),
+            half_ands: [0; 2],
         })
     }
 }
@@ -226,6 +241,8 @@ impl<'p> SessionProgram<'p> {
             plan,
             shape: Shape::Single,
             masks: Vec::new(),
+            unwritten_inputs: KnownWires::default(),
+            half_ands: [0; 2],
         })
     }
 
@@ -246,6 +263,8 @@ impl<'p> SessionProgram<'p> {
             plan,
             shape: Shape::Single,
             masks: Vec::new(),
+            unwritten_inputs: KnownWires::default(),
+            half_ands: [0; 2],
         })
     }
 
@@ -272,6 +291,8 @@ impl<'p> SessionProgram<'p> {
             plan,
             shape: Shape::Single,
             masks: Vec::new(),
+            unwritten_inputs: KnownWires::default(),
+            half_ands: [0; 2],
         })
     }
 
@@ -306,6 +327,8 @@ impl<'p> SessionProgram<'p> {
             plan,
             shape: Shape::Single,
             masks: Vec::new(),
+            unwritten_inputs: KnownWires::default(),
+            half_ands: [0; 2],
         })
     }
 
@@ -335,7 +358,49 @@ impl<'p> SessionProgram<'p> {
             plan: Plan::looped(looped)?,
             shape: Shape::Single,
             masks: Vec::new(),
+            unwritten_inputs: unwritten_inputs(looped),
+            half_ands: [Party::Garbler, Party::Evaluator].map(|p| half_and_count(looped, p)),
         })
+    }
+
+    /// The generator half gates of the whole program when `gp` garbles
+    /// (see [`SessionProgram::half_gate_wires`]).
+    pub(crate) fn half_gate_count(&self, gp: Party) -> u64 {
+        self.half_ands[usize::from(gp == Party::Evaluator)]
+    }
+
+    /// The wires whose AND gates party `gp`, garbling, garbles as generator
+    /// half gates: its input wires that no gate writes (so their labels are
+    /// its input labels for the whole run, and their values its input
+    /// bits). Only looped programs have any: both parties plan them the
+    /// same way ([`Plan::looped`] reads input wires in place), and both
+    /// derive this set from the program and the input owners the hello
+    /// compared.
+    pub(crate) fn half_gate_wires(&self, gp: Party) -> KnownWires {
+        KnownWires::from_indices(self.owned_unwritten(gp).map(|(wire, _)| wire))
+    }
+
+    /// The garbler's bits of [`SessionProgram::half_gate_wires`]: `own_bits`
+    /// are party `gp`'s input bits, in input order.
+    pub(crate) fn half_gate_values(&self, gp: Party, own_bits: &[bool]) -> KnownValues {
+        KnownValues::from_bits(
+            self.owned_unwritten(gp).filter_map(|(wire, k)| Some((wire, *own_bits.get(k)?))),
+        )
+    }
+
+    /// `(wire, position among gp's input bits)` of gp's unwritten input wires.
+    fn owned_unwritten(&self, gp: Party) -> impl Iterator<Item = (u32, usize)> + '_ {
+        // Input bit i is wire 2 + i; gp's k-th bit is the k-th of its inputs' bits.
+        let mut owned = Vec::new();
+        let (mut wire, mut k) = (2u32, 0usize);
+        for i in &self.inputs {
+            if i.owner == gp && !self.unwritten_inputs.is_empty() {
+                owned.extend((0..i.width).map(|j| (wire + j, k + j as usize)));
+                k += i.width as usize;
+            }
+            wire += i.width;
+        }
+        owned.into_iter().filter(|&(w, _)| self.unwritten_inputs.contains(w))
     }
 
     /// AND gates.
@@ -443,4 +508,42 @@ impl<'p> SessionProgram<'p> {
     pub(crate) fn output_bits(&self) -> usize {
         self.outputs.iter().map(|o| o.width as usize).sum()
     }
+}
+
+/// The input wires of `looped` that no gate writes (before a loop, in its
+/// body or in the epilogue).
+fn unwritten_inputs(looped: &LoopedCircuit) -> KnownWires {
+    let end = 2 + looped.input_bits();
+    let mut written = vec![false; end as usize];
+    let gates =
+        looped.loops().iter().flat_map(|l| l.before().iter().chain(l.body())).chain(looped.epilogue());
+    for g in gates {
+        if let Some(w) = written.get_mut(g.out.index()) {
+            *w = true;
+        }
+    }
+    KnownWires::from_indices((2..end as u32).filter(|&w| !written[w as usize]))
+}
+
+/// The AND gates of `looped`, run as the plan runs them, that read an
+/// input wire of `party`'s that no gate writes.
+fn half_and_count(looped: &LoopedCircuit, party: Party) -> u64 {
+    let unwritten = unwritten_inputs(looped);
+    let mut owned = vec![false; 2 + looped.input_bits() as usize];
+    let mut wire = 2usize;
+    for i in looped.inputs() {
+        let w = i.width as usize;
+        if i.party == party {
+            owned[wire..wire + w].fill(true);
+        }
+        wire += w;
+    }
+    let known = |w: WireId| owned.get(w.index()).copied().unwrap_or(false) && unwritten.contains(w.get());
+    let count = |gates: &[Gate]| {
+        gates.iter().filter(|g| g.kind == GateKind::And && (known(g.a) || known(g.b))).count() as u64
+    };
+    let loops = looped.loops().iter().fold(0u64, |n, l| {
+        n.saturating_add(count(l.before())).saturating_add(count(l.body()).saturating_mul(l.iterations()))
+    });
+    loops.saturating_add(count(looped.epilogue()))
 }

@@ -17,7 +17,7 @@ use super::wire::{
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::garble::{
-    ActiveLabel, Encoder, Evaluator, GarbledOutputs, Garbler, GarblingScheme, OutputDecodeError,
+    ActiveLabel, Encoder, Evaluator, GarbledOutputs, Garbler, GarblingScheme, KnownValues, OutputDecodeError,
     OutputDecoder, ThreeHalves,
 };
 use crate::ot::{
@@ -395,21 +395,39 @@ pub(crate) fn receive_garbler_labels<T: Read + Write>(
 
 /// G → E: the garbled tables of every run of the plan, streamed, under
 /// `scheme`. Returns what the garbler keeps of the outputs.
+///
+/// The AND gates that read one of `gp`'s input wires that no gate writes
+/// are generator half gates ([`SessionProgram::half_gate_wires`]), garbled
+/// with `gp`'s bits `own_bits`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn send_tables<T: Read + Write>(
     ch: &mut Channel<T>,
     scheme: SchemeChoice,
     program: &SessionProgram<'_>,
+    (gp, own_bits): (Party, &[bool]),
     zero: Zeroizing<Vec<Block>>,
     delta: &Delta,
     prg: &mut Prg,
     progress: Option<Progress<'_>>,
 ) -> Result<Vec<GarbledOutputs>, SessionError> {
+    let known = program.half_gate_wires(gp);
+    let values = program.half_gate_values(gp, own_bits);
     match scheme {
-        SchemeChoice::HalfGates => send_tables_with(Garbler::new(), ch, program, zero, delta, prg, progress),
-        SchemeChoice::ThreeHalves => send_tables_with(
-            Garbler::with_scheme(ThreeHalves::new()),
+        SchemeChoice::HalfGates => send_tables_with(
+            Garbler::new().generator_half_gates(known),
             ch,
             program,
+            (gp, values),
+            zero,
+            delta,
+            prg,
+            progress,
+        ),
+        SchemeChoice::ThreeHalves => send_tables_with(
+            Garbler::with_scheme(ThreeHalves::new()).generator_half_gates(known),
+            ch,
+            program,
+            (gp, values),
             zero,
             delta,
             prg,
@@ -419,10 +437,12 @@ pub(crate) fn send_tables<T: Read + Write>(
 }
 
 /// [`send_tables`] with a given garbler.
+#[allow(clippy::too_many_arguments)]
 fn send_tables_with<T: Read + Write, G: GarblingScheme>(
     mut garbler: Garbler<G>,
     ch: &mut Channel<T>,
     program: &SessionProgram<'_>,
+    (gp, values): (Party, KnownValues),
     mut zero: Zeroizing<Vec<Block>>,
     delta: &Delta,
     prg: &mut Prg,
@@ -431,34 +451,58 @@ fn send_tables_with<T: Read + Write, G: GarblingScheme>(
     ch.send_bytes(&[TAG_TABLES])?;
     ch.pause_transcript(true);
     let mut garbled = Vec::new();
-    let per_8_ands = garbler.scheme().material_len(8) as u64;
-    let mut sink = TableSink { ch: &mut *ch, written: 0, progress, per_8_ands };
+    let rate = table_rate(program, gp, garbler.scheme());
+    let mut sink = TableSink { ch: &mut *ch, written: 0, progress, rate };
     // One garbler for every run: its label buffers are reused.
     for k in 0..program.instances() {
         garbler = garbler.first_and_index(program.first_and(k));
         // A single run's label file may be the labels themselves (wiped
         // with the run); otherwise the run copies them.
-        let encoder = Encoder::new(copy_delta(delta), program.instance_labels(k, &mut zero), prg);
+        let encoder = Encoder::new(copy_delta(delta), program.instance_labels(k, &mut zero), prg)
+            .with_known_values(values.clone());
         garbled.push(garbler.garble_taking(&program.plan, encoder, &mut sink)?);
     }
     ch.pause_transcript(false);
     Ok(garbled)
 }
 
+/// `(AND gates, bytes of tables)` of the whole program under `scheme`,
+/// with `gp`'s generator half gates at 16 bytes (for progress reports).
+fn table_rate<G: GarblingScheme>(program: &SessionProgram<'_>, gp: Party, scheme: &G) -> (u64, u64) {
+    let ands = program.and_count();
+    let half = program.half_gate_count(gp).min(ands);
+    let other = u128::from(ands - half) * scheme.material_len(8) as u128 / 8;
+    (ands, (u128::from(16 * half) + other).min(u128::from(u64::MAX)) as u64)
+}
+
 /// E: evaluates the streamed tables of every run under `scheme`; returns
 /// the active labels of all outputs, concatenated.
+/// `gp` is the party that garbles (whose unwritten input wires make
+/// generator half gates, as in [`send_tables`]).
 pub(crate) fn receive_tables<T: Read + Write>(
     ch: &mut Channel<T>,
     scheme: SchemeChoice,
     program: &SessionProgram<'_>,
+    gp: Party,
     inputs: Labels,
     progress: Option<Progress<'_>>,
 ) -> Result<Labels, SessionError> {
+    let known = program.half_gate_wires(gp);
     match scheme {
-        SchemeChoice::HalfGates => receive_tables_with(Evaluator::new(), ch, program, inputs, progress),
-        SchemeChoice::ThreeHalves => {
-            receive_tables_with(Evaluator::with_scheme(ThreeHalves::new()), ch, program, inputs, progress)
-        }
+        SchemeChoice::HalfGates => receive_tables_with(
+            Evaluator::new().generator_half_gates(known),
+            ch,
+            (program, gp),
+            inputs,
+            progress,
+        ),
+        SchemeChoice::ThreeHalves => receive_tables_with(
+            Evaluator::with_scheme(ThreeHalves::new()).generator_half_gates(known),
+            ch,
+            (program, gp),
+            inputs,
+            progress,
+        ),
     }
 }
 
@@ -466,15 +510,15 @@ pub(crate) fn receive_tables<T: Read + Write>(
 fn receive_tables_with<T: Read + Write, G: GarblingScheme>(
     mut evaluator: Evaluator<G>,
     ch: &mut Channel<T>,
-    program: &SessionProgram<'_>,
+    (program, gp): (&SessionProgram<'_>, Party),
     mut inputs: Labels,
     progress: Option<Progress<'_>>,
 ) -> Result<Labels, SessionError> {
     expect_tag(ch, TAG_TABLES, "the garbled circuit")?;
     ch.pause_transcript(true);
     let mut out = Labels(Vec::with_capacity(program.output_bits()));
-    let per_8_ands = evaluator.scheme().material_len(8) as u64;
-    let mut source = TableSource { ch: &mut *ch, read: 0, progress, per_8_ands };
+    let rate = table_rate(program, gp, evaluator.scheme());
+    let mut source = TableSource { ch: &mut *ch, read: 0, progress, rate };
     for k in 0..program.instances() {
         evaluator = evaluator.first_and_index(program.first_and(k));
         // As for the garbler; the labels are wiped either way.
@@ -647,7 +691,7 @@ pub(crate) fn garble_direction<T: Read + Write>(
     config.enter(Phase::GarblerInputs, ch);
     send_garbler_labels(ch, program, gp, &zero, &delta, own_bits)?;
     config.enter(Phase::Tables, ch);
-    let garbled = send_tables(ch, config.scheme, program, zero, &delta, prg, progress)?;
+    let garbled = send_tables(ch, config.scheme, program, (gp, own_bits), zero, &delta, prg, progress)?;
     drop((delta, ot_state));
     config.enter(Phase::Decoding, ch);
     config.before_release(Phase::Decoding, ch)?;
@@ -672,7 +716,7 @@ pub(crate) fn evaluate_direction<T: Read + Write>(
     config.enter(Phase::GarblerInputs, ch);
     let labels = receive_garbler_labels(ch, program, gp, own_labels)?;
     config.enter(Phase::Tables, ch);
-    receive_tables(ch, config.scheme, program, labels, progress)
+    receive_tables(ch, config.scheme, program, gp, labels, progress)
 }
 
 #[cfg(test)]

@@ -48,8 +48,10 @@ pub(crate) struct TableSink<'c, 'p, T: Read + Write> {
     pub(crate) ch: &'c mut Channel<T>,
     pub(crate) written: u64,
     pub(crate) progress: Option<Progress<'p>>,
-    /// Bytes of material per 8 AND gates: progress is `8 × bytes / this`.
-    pub(crate) per_8_ands: u64,
+    /// `(AND gates, bytes of tables)` of the whole program: progress is
+    /// `bytes · ands / tables` (generator half gates make bytes per AND
+    /// uneven, so the average is taken).
+    pub(crate) rate: (u64, u64),
 }
 
 impl<T: Read + Write> Write for TableSink<'_, '_, T> {
@@ -57,7 +59,7 @@ impl<T: Read + Write> Write for TableSink<'_, '_, T> {
         self.ch.send_bytes(buf).map_err(io::Error::other)?;
         self.written += buf.len() as u64;
         if let Some(p) = self.progress.as_mut() {
-            p(8 * self.written / self.per_8_ands);
+            p(ands_done(self.written, self.rate));
         }
         Ok(buf.len())
     }
@@ -71,8 +73,8 @@ pub(crate) struct TableSource<'c, 'p, T: Read + Write> {
     pub(crate) ch: &'c mut Channel<T>,
     pub(crate) read: u64,
     pub(crate) progress: Option<Progress<'p>>,
-    /// Bytes of material per 8 AND gates (see [`TableSink`]).
-    pub(crate) per_8_ands: u64,
+    /// `(AND gates, bytes of tables)` (see [`TableSink`]).
+    pub(crate) rate: (u64, u64),
 }
 
 impl<T: Read + Write> Read for TableSource<'_, '_, T> {
@@ -83,8 +85,13 @@ impl<T: Read + Write> Read for TableSource<'_, '_, T> {
         })?;
         self.read += buf.len() as u64;
         if let Some(p) = self.progress.as_mut() {
-            p(8 * self.read / self.per_8_ands);
+            p(ands_done(self.read, self.rate));
         }
         Ok(buf.len())
     }
+}
+
+/// The AND gates `bytes` of tables stand for, at `rate` = `(ands, bytes)`.
+fn ands_done(bytes: u64, (ands, total): (u64, u64)) -> u64 {
+    (u128::from(bytes) * u128::from(ands) / u128::from(total.max(1))) as u64
 }
