@@ -416,7 +416,7 @@ impl Lowerer<'_> {
             }
         };
         let old_frame = &before.frames[before.frames.len() - 1];
-        let assigned: Vec<usize> =
+        let mut assigned: Vec<usize> =
             (0..nslots).filter(|&s| !self.frame().vals[s].same(&old_frame.vals[s])).collect();
         let returns = (self.frame().returned, self.frame().dead) != was_returned;
         let per_record = (self.b.gate_count() - before.gates) as u64;
@@ -427,7 +427,8 @@ impl Lowerer<'_> {
         let per_run = records_per_run(count, per_record);
         let runs = count / per_run;
         // Steps 2 and 3 run again, with the flag, if the body breaks only
-        // once its state is unknown: the first record's known state can
+        // once its state is unknown (and with more state, if a variable
+        // changes only then, below): the first record's known state can
         // decide a `break`'s condition (`if x > 10 && seen == 2` with
         // `seen` still 0 lowers no `break`), and without the flag a later
         // run would not know that an earlier one broke.
@@ -474,6 +475,20 @@ impl Lowerer<'_> {
             if !breaks && r.as_ref().is_ok_and(|&(b, _)| b) {
                 self.rollback(&before);
                 breaks = true;
+                continue;
+            }
+            // A variable the first record left as it was can change once the
+            // state is unknown (`argmax = i` writes 0 over 0 at the first
+            // record, `if r > best { argmax = i }`): it is state too, and
+            // steps 2 and 3 run again with it (each time with one more, so
+            // at most once per variable).
+            let unnoticed: Vec<usize> = (0..nslots)
+                .filter(|&s| !assigned.contains(&s) && !self.frame().vals[s].same(&with_state[s]))
+                .collect();
+            if !unnoticed.is_empty() && (self.frame().returned, self.frame().dead) == was_returned {
+                self.rollback(&before);
+                assigned.extend(unnoticed);
+                assigned.sort_unstable();
                 continue;
             }
             break (items, broke, state, with_state, body_start, r);
