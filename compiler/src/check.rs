@@ -457,11 +457,24 @@ impl Checker {
                 match self.array_len(len) {
                     Some(n) => {
                         let t = Ty::Array(Box::new(elem), n);
-                        if self.to_type(&t).width_u64() > MAX_TYPE_BITS {
-                            self.err(Diagnostic::new(
-                                *span,
-                                format!("this array type is wider than {MAX_TYPE_BITS} bits"),
-                            ));
+                        let width = self.to_type(&t).width_u64();
+                        if width > MAX_TYPE_BITS {
+                            // Say how many elements fit: a record array is
+                            // sized by `--const RECORDS=…`.
+                            let each = (width / u64::from(n).max(1)).max(1);
+                            self.err(
+                                Diagnostic::new(
+                                    *span,
+                                    format!(
+                                        "this array type is wider than {MAX_TYPE_BITS} bits ({n} elements of {each} bits)"
+                                    ),
+                                )
+                                .with_help(format!(
+                                    "a value holds at most {MAX_TYPE_BITS} bits, so at most {} elements of {each} bits: \
+                                     split the records into several runs (one file, one run each) and add their results",
+                                    MAX_TYPE_BITS / each
+                                )),
+                            );
                             return Ty::Error;
                         }
                         t

@@ -183,9 +183,27 @@ impl Checker {
         if !self.enum_defs.contains_key(&ty) {
             let number = fixed_type_by_name(&ty).is_some() || int_type_by_name(&ty).is_some();
             let d = if number {
-                // `I16F16::from_num(x)`, `u32::from(x)`, `i64::try_from(x)`.
-                Diagnostic::new(span, format!("`{ty}::{member}` is not supported"))
-                    .with_help(format!("convert with `as`: `x as {ty}`"))
+                // `I16F16::from_num(x)`, `u32::from(x)`, `i64::try_from(x)`;
+                // `i32::max(a, b)`, Rust's associated-function form of a
+                // method.
+                let method = ["min", "max", "abs", "pow", "signum", "count_ones", "count_zeros"]
+                    .contains(&member.as_str())
+                    || ["leading_", "trailing_", "rotate_", "wrapping_", "saturating_", "checked_"]
+                        .iter()
+                        .any(|p| member.starts_with(p));
+                let help = if method {
+                    format!(
+                        "call it as a method: `a.{member}(…)`{}",
+                        if member == "min" || member == "max" {
+                            format!(", or `{member}(a, b)`")
+                        } else {
+                            String::new()
+                        }
+                    )
+                } else {
+                    format!("convert with `as`: `x as {ty}`")
+                };
+                Diagnostic::new(span, format!("`{ty}::{member}` is not supported")).with_help(help)
             } else {
                 Diagnostic::new(span, format!("unknown enum `{ty}`"))
             };

@@ -1757,6 +1757,15 @@ impl Parser {
         if self.is_punct("::") {
             self.bump();
             let (member, mspan) = self.expect_ident("a name after `::`")?;
+            if self.is_punct("::") {
+                // `std::cmp::max(a, b)`, `core::i32::MAX`.
+                let at = self.span();
+                return self.error_help(
+                    span.to(at),
+                    format!("paths such as `{name}::{member}::…` are not supported: the language has no modules"),
+                    "call built-ins by their name (`max(a, b)`, `a.max(b)`, `x.count_ones()`), and write constants and enum variants as `Type::NAME`",
+                );
+            }
             if self.eat_punct("(") {
                 // `Enum::Variant(a, …)`.
                 let mut args = Vec::new();
