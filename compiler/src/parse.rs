@@ -1191,7 +1191,20 @@ impl Parser {
                             e = Expr { kind: ExprKind::Field(Box::new(e), name), span, ty: () };
                         }
                     }
-                    _ => return self.unexpected("a field name or tuple index"),
+                    _ => {
+                        if let ExprKind::Int { value, .. } = &e.kind {
+                            // `a + 5.`: Rust's float literal with no digit after the point.
+                            let span = e.span;
+                            return self.error_help(
+                                span,
+                                format!(
+                                    "`{value}.` is not a number: a number's point needs a digit after it"
+                                ),
+                                format!("write `{value}.0`"),
+                            );
+                        }
+                        return self.unexpected("a field name or tuple index");
+                    }
                 }
             } else if self.is_punct("?") {
                 let s = self.span();
@@ -1380,6 +1393,15 @@ impl Parser {
             let pat = self.match_pattern()?;
             self.expect_punct("=")?;
             let scrutinee = self.expr_no_struct()?;
+            if let ExprKind::Binary(BinOp::And, ..) = scrutinee.kind {
+                // `if let Some(x) = a && x > 2`: a let chain (Rust 2024).
+                // Reported, and the rest parsed as it stands (the error
+                // stops the compile before any type is checked).
+                self.errors.push(
+                    Diagnostic::new(scrutinee.span, "`if let … = … && …` (a let chain) is not supported")
+                        .with_help("nest the condition: `if let Some(x) = a { if x > 2 { … } }`"),
+                );
+            }
             let then = self.block()?;
             let then_span = then.span;
             let mut end = then.span;
