@@ -28,7 +28,6 @@ use crate::hash::{Tmmo, TweakableHash, FIXED_KEY};
 use crate::prg::Delta;
 use crate::simd::{FusedHalfGates, InPlace, ToBuffer};
 
-use super::gen_half::{self, KnownValues};
 use super::ops::Op;
 use super::scheme::{in_place_via_buffer, GarbleKey, GarblingScheme};
 use super::stream::xor_fold;
@@ -134,28 +133,12 @@ impl<H: TweakableHash> GarblingScheme for HalfGates<H> {
         ands * TABLE_BYTES
     }
 
-    fn garble_half_gates(
-        &self,
-        delta: &Delta,
-        values: &KnownValues,
-        first_and: u64,
-        labels: &[Block],
-        ands: &[Op],
-        c0: &mut [Block],
-        material: &mut [u8],
-    ) {
-        gen_half::garble(&self.hash, 2, delta.as_block(), values, first_and, labels, ands, c0, material);
-    }
+    const TWEAKS_PER_AND: u64 = 2;
 
-    fn eval_half_gates(
-        &self,
-        first_and: u64,
-        labels: &[Block],
-        ands: &[Op],
-        material: &[u8],
-        c: &mut [Block],
-    ) {
-        gen_half::eval(&self.hash, 2, first_and, labels, ands, material, c);
+    type Hash = H;
+
+    fn hash(&self) -> &H {
+        &self.hash
     }
 
     fn garble_ands(

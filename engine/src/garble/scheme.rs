@@ -17,9 +17,10 @@
 use crate::block::{wipe, Block};
 use crate::prg::{Delta, GateSeed};
 
-use super::gen_half::KnownValues;
+use super::gen_half::{self, KnownValues};
 use super::ops::Op;
 use super::stream::xor_fold;
+use crate::hash::TweakableHash;
 
 /// What a batch is garbled under: the garbler's offset Δ and the seed of the
 /// scheme's per-gate randomness ([`GateSeed`]), both secrets of one
@@ -111,11 +112,21 @@ pub trait GarblingScheme: Send + Sync {
         xor_fold(&material[..used])
     }
 
+    /// The tweaks the scheme gives each AND gate (`g·TWEAKS_PER_AND + j`):
+    /// a generator half gate `g` hashes under `g·TWEAKS_PER_AND + 1`, the
+    /// tweak of its second input, so tweaks stay unique.
+    const TWEAKS_PER_AND: u64;
+
+    /// The scheme's hash.
+    type Hash: TweakableHash;
+
+    /// The hash the scheme garbles under (generator half gates use it too).
+    fn hash(&self) -> &Self::Hash;
+
     /// Garbles generator half gates (`gen_half.rs`: the AND of a wire the
     /// garbler knows, `ands[k].a` with its bit in `values`, and any wire
     /// `ands[k].b`): zero output labels to `c0`, 16 bytes per gate to
-    /// `material`. Gate `k` takes AND index `first_and + k` and hashes
-    /// under the tweak the scheme gives that gate's second input.
+    /// `material`. Gate `k` takes AND index `first_and + k`.
     #[allow(clippy::too_many_arguments)]
     fn garble_half_gates(
         &self,
@@ -126,7 +137,10 @@ pub trait GarblingScheme: Send + Sync {
         ands: &[Op],
         c0: &mut [Block],
         material: &mut [u8],
-    );
+    ) {
+        let d = delta.as_block();
+        gen_half::garble(self.hash(), Self::TWEAKS_PER_AND, d, values, first_and, labels, ands, c0, material);
+    }
 
     /// Evaluates generator half gates (see
     /// [`GarblingScheme::garble_half_gates`]): active output labels to `c`.
@@ -137,7 +151,9 @@ pub trait GarblingScheme: Send + Sync {
         ands: &[Op],
         material: &[u8],
         c: &mut [Block],
-    );
+    ) {
+        gen_half::eval(self.hash(), Self::TWEAKS_PER_AND, first_and, labels, ands, material, c);
+    }
 
     /// [`GarblingScheme::eval_ands`] with the output labels stored straight
     /// to `labels[ands[k].out]` (same conditions as

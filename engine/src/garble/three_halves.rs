@@ -140,7 +140,6 @@ use crate::hash::{Tmmo, TweakableHash, FIXED_KEY};
 use crate::prg::Delta;
 use crate::simd::{prefetch, FusedThreeHalves, InPlace, LabelStore, ToBuffer};
 
-use super::gen_half::{self, KnownValues};
 use super::ops::Op;
 use super::scheme::{in_place_via_buffer, GarbleKey, GarblingScheme};
 use super::stream::{rotate_to, xor_fold};
@@ -519,28 +518,12 @@ impl<H: TweakableHash> GarblingScheme for ThreeHalves<H> {
         material_bytes(ands)
     }
 
-    fn garble_half_gates(
-        &self,
-        delta: &Delta,
-        values: &KnownValues,
-        first_and: u64,
-        labels: &[Block],
-        ands: &[Op],
-        c0: &mut [Block],
-        material: &mut [u8],
-    ) {
-        gen_half::garble(&self.hash, 3, delta.as_block(), values, first_and, labels, ands, c0, material);
-    }
+    const TWEAKS_PER_AND: u64 = 3;
 
-    fn eval_half_gates(
-        &self,
-        first_and: u64,
-        labels: &[Block],
-        ands: &[Op],
-        material: &[u8],
-        c: &mut [Block],
-    ) {
-        gen_half::eval(&self.hash, 3, first_and, labels, ands, material, c);
+    type Hash = H;
+
+    fn hash(&self) -> &H {
+        &self.hash
     }
 
     fn garble_ands(
