@@ -276,9 +276,21 @@ impl Checker {
         let msg = format!("mismatched types: expected {}, found {}", self.show(expected), self.show(found));
         let mut d = Diagnostic::new(span, msg).with_label(format!("expected {}", self.show(expected)));
         if let Some(help) = self.conversion_help(expected, found) {
-            d = d.with_help(help);
+            d = d.with_help(format!("{help}{}", self.size_alias_note(expected, found)));
         }
         self.err(d);
+    }
+
+    /// `usize` and `isize` are `u64` and `i64` here, and messages show
+    /// them so: said where one of two mismatched number types is 64 bits
+    /// wide, so that a program that declared `usize` is not puzzled.
+    pub(crate) fn size_alias_note(&self, a: &Ty, b: &Ty) -> &'static str {
+        let wide = |t: &Ty| matches!(self.find(t), Ty::Int { bits: 64, .. });
+        if wide(a) || wide(b) {
+            " (`usize` is `u64` here, and `isize` is `i64`)"
+        } else {
+            ""
+        }
     }
 
     /// What to write when a value of type `found` is given where `expected`
@@ -742,7 +754,10 @@ impl Checker {
                     } else if matches!(fa, Ty::Var(_)) && self.is_fixed_like(&fb) {
                         d = d.with_help(self.conversion_help(&fb, &fa).unwrap_or_default());
                     } else if self.is_number_like(a) && self.is_number_like(b) {
-                        d = d.with_help("both operands must have the same type; convert one with `as`");
+                        d = d.with_help(format!(
+                            "both operands must have the same type; convert one with `as`{}",
+                            self.size_alias_note(a, b)
+                        ));
                     }
                     self.err(d);
                     return if op.is_comparison() { Ty::Bool } else { Ty::Error };
