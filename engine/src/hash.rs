@@ -98,6 +98,14 @@ pub trait TweakableHash: Send + Sync {
     /// of the caller, never a consequence of peer data.
     fn hash_in_place(&self, xs: &mut [Block], scratch: &mut [Block], tweak: impl Fn(usize) -> Block);
 
+    /// The AES-128 key of `π` if this hash is TMMO over fixed-key AES and
+    /// the engine's fused kernels may compute it in its place (they compute
+    /// exactly [`Tmmo`]'s hash, tested against the `aes` crate); `None`
+    /// keeps every batch in this hash's own code.
+    fn fused_key(&self) -> Option<Block> {
+        None
+    }
+
     /// `H(xs[k], tweak(k))` with `xs` left as it is and the last step left
     /// to the caller: afterwards `H(xs[k], tweak(k)) = out[k] ⊕ scratch[k]`,
     /// so a caller that reads the hashes once, next to their inputs, saves
@@ -180,6 +188,8 @@ impl std::fmt::Debug for FixedKeyAes {
 pub struct Tmmo {
     pi: FixedKeyAes,
     fused: Option<Vaes256Tmmo>,
+    /// [`Tmmo::portable`]: no fused kernel computes this hash.
+    portable: bool,
 }
 
 impl Default for Tmmo {
@@ -197,13 +207,13 @@ impl Tmmo {
     /// TMMO over a given permutation.
     pub fn with_permutation(pi: FixedKeyAes) -> Tmmo {
         let fused = Vaes256Tmmo::detect(pi.key);
-        Tmmo { pi, fused }
+        Tmmo { pi, fused, portable: false }
     }
 
     /// TMMO over `π` = AES-128 under [`FIXED_KEY`], batches always through
     /// the `aes` crate: for comparison and tests.
     pub fn portable() -> Tmmo {
-        Tmmo { pi: FixedKeyAes::new(), fused: None }
+        Tmmo { pi: FixedKeyAes::new(), fused: None, portable: true }
     }
 
     /// Whether batches run through the fused VAES-256 kernel.
@@ -224,6 +234,10 @@ impl Tmmo {
 }
 
 impl TweakableHash for Tmmo {
+    fn fused_key(&self) -> Option<Block> {
+        (!self.portable).then_some(self.pi.key)
+    }
+
     #[inline]
     fn hash_in_place(&self, xs: &mut [Block], scratch: &mut [Block], tweak: impl Fn(usize) -> Block) {
         if let Some(fused) = &self.fused {

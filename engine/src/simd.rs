@@ -220,6 +220,67 @@ impl FusedThreeHalves {
     }
 }
 
+/// The fused generator half-gate kernels this CPU runs (VAES on 512-bit
+/// registers, with AVX-512F; see `simd/x86/gen_half.rs`). Same tweaks,
+/// same bytes as the portable code in `garble/gen_half.rs`. Empty elsewhere.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FusedGenHalf {
+    #[cfg(target_arch = "x86_64")]
+    Vaes512(x86::VaesGenHalf),
+}
+
+impl FusedGenHalf {
+    /// The kernels for TMMO under AES-128 with `key`, if this CPU has them.
+    pub(crate) fn detect(key: Block) -> Option<FusedGenHalf> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(k) = x86::VaesGenHalf::detect(key) {
+                return Some(FusedGenHalf::Vaes512(k));
+            }
+        }
+        let _ = key;
+        None
+    }
+
+    /// Garbles generator half gates `ops` (`a` known, its bit in
+    /// `values`): gate `k` is AND gate `first_and + k` under tweak
+    /// `stride·(first_and + k) + 1`; zero output labels to `c0`, one
+    /// ciphertext per gate to `tables`.
+    #[allow(clippy::too_many_arguments)] // one call site, in `gen_half.rs`
+    pub(crate) fn garble(
+        &self,
+        stride: u64,
+        delta: Block,
+        values: &crate::garble::gen_half::KnownValues,
+        first_and: u64,
+        labels: &[Block],
+        ops: &[Op],
+        c0: &mut [Block],
+        tables: &mut [Block],
+    ) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            FusedGenHalf::Vaes512(k) => k.garble(stride, delta, values, first_and, labels, ops, c0, tables),
+        }
+    }
+
+    /// Evaluates generator half gates `ops`: active output labels to `c`.
+    pub(crate) fn eval(
+        &self,
+        stride: u64,
+        first_and: u64,
+        labels: &[Block],
+        ops: &[Op],
+        tables: &[Block],
+        c: &mut [Block],
+    ) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            FusedGenHalf::Vaes512(k) => k.eval(stride, first_and, labels, ops, tables, c),
+        }
+    }
+}
+
 /// `Σ_j a_j ⊗ b_j` over GF(2)\[x\], unreduced: the low and high 128 bits of
 /// the 256-bit sum, as `[low, high]`.
 pub(crate) type Unreduced = [u128; 2];

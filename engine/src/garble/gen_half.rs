@@ -43,11 +43,14 @@
 //! generator half gates they cost 16 bytes, 2 hashes for the garbler and 1
 //! for the evaluator, against three-halves' 24.6 bytes, 6 and 3.
 
+use std::sync::OnceLock;
+
 use zeroize::Zeroizing;
 
 use super::ops::Op;
 use crate::block::{wipe, Block};
-use crate::hash::TweakableHash;
+use crate::hash::{TweakableHash, FIXED_KEY};
+use crate::simd::FusedGenHalf;
 
 /// Bytes of material per generator half gate: the one ciphertext `G`.
 pub(crate) const HALF_GATE_BYTES: usize = 16;
@@ -115,8 +118,9 @@ impl KnownValues {
         KnownValues { bits: words }
     }
 
+    /// The garbler's bit of label index `i` (false past the set).
     #[inline]
-    fn get(&self, i: u32) -> bool {
+    pub(crate) fn get(&self, i: u32) -> bool {
         self.bits.get((i / 64) as usize).is_some_and(|w| w >> (i % 64) & 1 == 1)
     }
 }
@@ -182,6 +186,17 @@ pub(crate) fn partition(known: &KnownWires, ops: &[Op], half: &mut Vec<Op>, rest
     Split::Mixed
 }
 
+/// The fused kernels (`simd/x86/gen_half.rs`) for `hash`, if it lets them
+/// compute it ([`TweakableHash::fused_key`]) under the engine's fixed key
+/// and this CPU has them; detected once.
+fn fused<H: TweakableHash>(hash: &H) -> Option<&'static FusedGenHalf> {
+    static FIXED: OnceLock<Option<FusedGenHalf>> = OnceLock::new();
+    if hash.fused_key()? != FIXED_KEY {
+        return None;
+    }
+    FIXED.get_or_init(|| FusedGenHalf::detect(FIXED_KEY)).as_ref()
+}
+
 /// The tweak of half gate `g` (see the module docs).
 #[inline]
 fn tweak(stride: u64, g: u64) -> Block {
@@ -204,10 +219,13 @@ pub(crate) fn garble<H: TweakableHash>(
     c0: &mut [Block],
     material: &mut [u8],
 ) {
+    let tables: &mut [Block] = bytemuck::cast_slice_mut(&mut material[..HALF_GATE_BYTES * ops.len()]);
+    if let Some(kernel) = fused(hash) {
+        return kernel.garble(stride, delta, values, first_and, labels, ops, c0, tables);
+    }
     let mut input = [Block::ZERO; 2 * PIECE];
     let mut hashed = [Block::ZERO; 2 * PIECE];
     let mut scratch = [Block::ZERO; 2 * PIECE];
-    let tables: &mut [Block] = bytemuck::cast_slice_mut(&mut material[..HALF_GATE_BYTES * ops.len()]);
     for (p, ((ops, c0), tables)) in
         ops.chunks(PIECE).zip(c0.chunks_mut(PIECE)).zip(tables.chunks_mut(PIECE)).enumerate()
     {
@@ -246,10 +264,13 @@ pub(crate) fn eval<H: TweakableHash>(
     material: &[u8],
     c: &mut [Block],
 ) {
+    let tables: &[Block] = bytemuck::cast_slice(&material[..HALF_GATE_BYTES * ops.len()]);
+    if let Some(kernel) = fused(hash) {
+        return kernel.eval(stride, first_and, labels, ops, tables, c);
+    }
     let mut input = [Block::ZERO; PIECE];
     let mut hashed = [Block::ZERO; PIECE];
     let mut scratch = [Block::ZERO; PIECE];
-    let tables: &[Block] = bytemuck::cast_slice(&material[..HALF_GATE_BYTES * ops.len()]);
     for (p, ((ops, c), tables)) in
         ops.chunks(PIECE).zip(c.chunks_mut(PIECE)).zip(tables.chunks(PIECE)).enumerate()
     {
@@ -317,6 +338,62 @@ mod tests {
                 }
             }
             labels.clear();
+        }
+    }
+
+    /// The fused VAES-512 kernels (`simd/x86/gen_half.rs`) against the
+    /// portable code, byte for byte: every length across the kernels'
+    /// groups (16 gates garbling, 32 evaluating) and their padded tails,
+    /// both strides, AND indices past 2^32, labels read in any order.
+    #[test]
+    fn fused_kernels_match_the_portable_code_on_every_length() {
+        let (fast, slow) = (Tmmo::new(), Tmmo::portable());
+        assert!(fused(&slow).is_none(), "the portable hash must stay portable");
+        if fused(&fast).is_none() {
+            eprintln!("no AVX-512F and VAES here: the fused kernels are not run");
+            return;
+        }
+        let delta = block(99).set_lsb();
+        let labels: Vec<Block> = (0..500u64).map(|i| block(i + 3)).collect();
+        let values = KnownValues::from_bits((0..500u32).map(|i| (i, i % 5 < 2)));
+        let mut rng = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for n in (0..=80).chain([255, 300, 513]) {
+            for stride in [2u64, 3] {
+                let ops: Vec<Op> = (0..n)
+                    .map(|_| Op { a: (next() % 500) as u32, b: (next() % 500) as u32, out: 0 })
+                    .collect();
+                let first = (1u64 << 33) + next() % 1000;
+                let garbled = |h: &Tmmo| {
+                    let (mut c0, mut mat) = (vec![Block::ZERO; n], vec![0u8; HALF_GATE_BYTES * n]);
+                    garble(h, stride, delta, &values, first, &labels, &ops, &mut c0, &mut mat);
+                    (c0, mat)
+                };
+                let (c0, mat) = garbled(&fast);
+                assert_eq!(
+                    (&c0, &mat),
+                    (&garbled(&slow).0, &garbled(&slow).1),
+                    "garbling {n} gates, stride {stride}"
+                );
+                // The evaluator's labels: the zero labels with some Δ added.
+                let active: Vec<Block> = labels.iter().map(|&l| l ^ delta.select(next() & 1 == 1)).collect();
+                let evaluated = |h: &Tmmo| {
+                    let mut c = vec![Block::ZERO; n];
+                    eval(h, stride, first, &active, &ops, &mat, &mut c);
+                    c
+                };
+                let c = evaluated(&fast);
+                assert_eq!(c, evaluated(&slow), "evaluating {n} gates, stride {stride}");
+                for (k, op) in ops.iter().enumerate() {
+                    let (v, b) = (op.a % 5 < 2, active[op.b as usize] != labels[op.b as usize]);
+                    assert_eq!(c[k], c0[k] ^ delta.select(v && b), "gate {k} of {n}");
+                }
+            }
         }
     }
 

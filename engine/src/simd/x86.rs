@@ -115,7 +115,9 @@ fn fold(v: __m512i) -> Block {
     a ^ b ^ c ^ d
 }
 
-// After `tmmo!`, which the half-gates and three-halves kernels expand.
+// After `tmmo!`, which the half-gates, three-halves and generator
+// half-gate kernels expand.
+mod gen_half;
 mod half_gates;
 mod three_halves;
 
@@ -123,5 +125,6 @@ mod clmul;
 
 pub(crate) use clmul::AesCtrDot;
 pub(super) use clmul::{dot_pclmul128, dot_vpclmul256, has_pclmul128, has_vpclmul256};
+pub(crate) use gen_half::VaesGenHalf;
 pub(crate) use half_gates::VaesHalfGates;
 pub(crate) use three_halves::VaesThreeHalves;
