@@ -55,6 +55,8 @@
 //!
 //! This file holds [`Plan`] and the driving of the window compiler over a
 //! source. `window.rs` compiles one window, `fuse.rs` folds XOR chains,
+//! `compact.rs` moves the values a window uses up to a small pool of
+//! labels reused in the run's order,
 //! `liveness.rs` computes what escapes a window, and `levels.rs` the
 //! per-gate facts the compiler and the folding share. `rename.rs` renames
 //! a source's wires to its live values after a backward pass over it;
@@ -71,6 +73,7 @@ use crate::garble::error::PlanError;
 use crate::garble::ops::{Op, Segment, Window};
 use crate::garble::source::{GateSource, Repeated, BLANK_GATE};
 
+mod compact;
 mod fuse;
 mod levels;
 mod liveness;
@@ -883,6 +886,45 @@ mod tests {
     /// the plan's own).
     fn source(num_wires: u32, gates: Vec<Gate>, outputs: Vec<u32>) -> Repeated {
         Repeated::from_gates(num_wires, 4, outputs.into_iter().map(WireId::new).collect(), gates, 1).unwrap()
+    }
+
+    /// A value used up inside its window gives its label back (`compact.rs`):
+    /// a chain of 3,000 gates, each reading the one before, writes two
+    /// labels of the pool in turn, not 3,000; the output, needed after the
+    /// window, is still written to its wire; and a value nobody reads takes
+    /// a label only for its own op.
+    #[test]
+    fn a_window_reuses_the_labels_of_values_it_has_used_up() {
+        let n = 3000u32;
+        let gates: Vec<Gate> = (0..n)
+            .map(|i| {
+                let prev = if i == 0 { w(2) } else { w(6 + i - 1) };
+                if i % 2 == 0 {
+                    Gate::and(prev, w(3 + i % 3), w(6 + i))
+                } else {
+                    Gate::xor(prev, w(3 + i % 3), w(6 + i))
+                }
+            })
+            .collect();
+        let last = 6 + n - 1;
+        let src = source(6 + n, gates, vec![last]);
+        let windows = compile_all(&src, 4096, &[last]).unwrap();
+        let win = &windows[0];
+        let mut written: Vec<u32> = win.ops.iter().map(|o| o.out).collect();
+        written.extend(win.free.iter().map(|o| o.out >> 4));
+        written.extend(win.ops4.iter().map(|o| o.out >> 4));
+        assert!(written.contains(&last), "the output is written to its wire");
+        written.sort_unstable();
+        written.dedup();
+        assert!(written.len() <= 3, "labels written: {}", written.len());
+        // Without liveness nothing moves: every gate writes its own wire.
+        let mut plain = Window::default();
+        WindowCompiler::new(6 + n, 4096).compile(0, src.body(), None, &mut plain).unwrap();
+        let mut own: Vec<u32> =
+            plain.ops.iter().map(|o| o.out).chain(plain.free.iter().map(|o| o.out >> 4)).collect();
+        own.sort_unstable();
+        own.dedup();
+        assert_eq!(own.len(), n as usize);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::garble::error::PlanError;
 use crate::garble::ops::{Op, Op4, Segment, Window};
 use crate::garble::source::{check_gate, check_gates};
 
+use super::compact::{compact, CompactBuffers, CompactInput};
 use super::fuse::{fuse, FuseBuffers, FuseInput};
 use super::levels::{Info, AND_DEPTH, NONE};
 use super::liveness::Escapes;
@@ -58,6 +59,9 @@ pub(super) struct WindowCompiler {
     /// Per window gate: its sort key (AND of level L: 2L - 1; free of
     /// level L: 2L).
     keys: Vec<u32>,
+    /// The labels whose values are needed after the window (`compact`).
+    keep: Vec<u32>,
+    compact: CompactBuffers,
     /// `compile_renamed`'s ANDs and free ops in execution order, sorted
     /// here (warm memory, reused) and then copied to the window's fresh
     /// vectors once, rather than those zeroed and then scattered into.
@@ -88,6 +92,8 @@ impl WindowCompiler {
             absorbed: Vec::new(),
             wire_level: Vec::new(),
             keys: Vec::new(),
+            keep: Vec::new(),
+            compact: CompactBuffers::default(),
             sorted: Vec::new(),
         }
     }
@@ -315,6 +321,8 @@ impl WindowCompiler {
             gate_at,
             inputs,
             absorbed,
+            keep,
+            compact: compact_buffers,
             ..
         } = self;
         let depth_of = |i: &Info| if i.depth == AND_DEPTH { 0 } else { i.depth as usize };
@@ -417,6 +425,24 @@ impl WindowCompiler {
             if !direct[g] && !absorbed[g] && needed && producer[gate.out.index()] == g as u32 {
                 w.writeback.push((gate.out.get(), nw + 1 + pos[g]));
             }
+        }
+        if let Some(esc) = escapes {
+            // The values needed after the window stay where they are: wires
+            // written in place, and the slots copied back to their wires.
+            keep.clear();
+            for (g, gate) in gates.iter().enumerate() {
+                if direct[g] && !absorbed[g] && esc.get(first_index + g as u64) {
+                    keep.push(gate.out.get());
+                }
+            }
+            keep.extend(w.writeback.iter().map(|&(_, slot)| slot));
+            let input = CompactInput {
+                num_wires: nw,
+                window_gates: zero_index - nw - 1,
+                keep: keep.as_slice(),
+                wire_state: last_old_read.as_mut_slice(),
+            };
+            compact(input, compact_buffers, w);
         }
         split_free_ops(w);
     }
