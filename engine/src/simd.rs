@@ -1,7 +1,8 @@
 //! The engine's only `unsafe` code: fused half-gates kernels on VAES-512
 //! (`simd/x86/half_gates.rs`) and on VAES-256 (with batched TMMO, in
 //! [`vaes256`] for CPUs without AVX-512), fused three-halves kernels on
-//! VAES-512 (`simd/x86/three_halves.rs`), and carry-less inner products on
+//! VAES-512 (`simd/x86/three_halves.rs`), fused generator half gates on
+//! VAES-512 (`simd/x86/gen_half.rs`), and carry-less inner products on
 //! PCLMULQDQ / VPCLMULQDQ for the OT consistency check
 //! (`simd/x86/clmul.rs`). This file holds the choice among them that the
 //! rest of the engine calls, and the tests of the carry-less products.
@@ -58,6 +59,8 @@
 //! A `VaesHalfGates` exists only if the CPU reported AVX-512F and VAES at
 //! run time (`VaesHalfGates::detect`); a `VaesThreeHalves` only if it
 //! reported AVX-512F, VAES, AES-NI and BMI2 (`VaesThreeHalves::detect`);
+//! a `VaesGenHalf` only if it reported AVX-512F, VAES and AES-NI
+//! (`VaesGenHalf::detect`);
 //! a `Vaes256Tmmo` (and the
 //! `Vaes256HalfGates` that wraps one) only if it reported AES-NI, AVX2 and
 //! VAES; a [`ClmulDot`] holds a private
