@@ -322,8 +322,10 @@ impl<G: GarblingScheme> Evaluator<G> {
                 let ops = &w.ops[seg.start as usize..seg.end as usize];
                 let (mut half, mut rest) =
                     (std::mem::take(&mut run.half_ops), std::mem::take(&mut run.rest_ops));
-                let split =
-                    self.known.as_ref().map_or(Split::None, |k| partition(k, ops, &mut half, &mut rest));
+                let split = self
+                    .known
+                    .as_ref()
+                    .map_or(Split::None, |k| partition(k, ops, seg.low, &mut half, &mut rest));
                 if split != Split::None {
                     // Every earlier batch was read alone (`piece_bytes`).
                     debug_assert_eq!(pos, loaded);

@@ -194,8 +194,10 @@ impl<G: GarblingScheme> Garbler<G> {
                 // after the batch's other gates have read their inputs).
                 let (mut half, mut rest) =
                     (std::mem::take(&mut run.half_ops), std::mem::take(&mut run.rest_ops));
-                let split =
-                    self.known.as_ref().map_or(Split::None, |k| partition(k, all, &mut half, &mut rest));
+                let split = self
+                    .known
+                    .as_ref()
+                    .map_or(Split::None, |k| partition(k, all, seg.low, &mut half, &mut rest));
                 let mixed = split != Split::None;
                 let (half_ops, ops): (&[Op], &[Op]) = match split {
                     Split::None => (&[], all),

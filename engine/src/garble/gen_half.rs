@@ -87,6 +87,11 @@ impl KnownWires {
         word < self.bits.len() && self.bits[word] >> (i % 64) & 1 == 1
     }
 
+    /// One past the largest label index the set may hold.
+    fn end(&self) -> u64 {
+        64 * self.bits.len() as u64
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.bits.iter().all(|&w| w == 0)
@@ -147,9 +152,21 @@ pub(crate) enum Split {
 /// input in `known`, written with that input as `a`) and the rest, each in
 /// batch order ([`Split::Mixed`]; the lists are filled only then). Both
 /// parties call it on the same batch and get the same split.
-pub(crate) fn partition(known: &KnownWires, ops: &[Op], half: &mut Vec<Op>, rest: &mut Vec<Op>) -> Split {
+pub(crate) fn partition(
+    known: &KnownWires,
+    ops: &[Op],
+    low: u32,
+    half: &mut Vec<Op>,
+    rest: &mut Vec<Op>,
+) -> Split {
     half.clear();
     rest.clear();
+    // No gate of the batch reads a label as low as the set's (most
+    // batches: the set is the garbler's inputs, the lowest labels after
+    // the constants), known from the plan without a look at the gates.
+    if u64::from(low) >= known.end() {
+        return Split::None;
+    }
     // Most batches have none (a product's partial products are one batch;
     // the adders after it read no input), and a product's are all half
     // gates: a read-only count first.
@@ -410,13 +427,17 @@ mod tests {
             Op { a: 6, b: 7, out: 13 },
         ];
         let (mut half, mut rest) = (Vec::new(), Vec::new());
-        assert_eq!(partition(&known, &ops, &mut half, &mut rest), Split::Mixed);
+        assert_eq!(partition(&known, &ops, 0, &mut half, &mut rest), Split::Mixed);
         assert_eq!(half, vec![Op { a: 3, b: 5, out: 11 }, Op { a: 70, b: 4, out: 12 }]);
         assert_eq!(rest, vec![ops[0], ops[3]]);
-        assert_eq!(partition(&KnownWires::default(), &ops, &mut half, &mut rest), Split::None);
-        assert_eq!(partition(&known, &ops[2..3], &mut half, &mut rest), Split::All);
+        assert_eq!(partition(&KnownWires::default(), &ops, 0, &mut half, &mut rest), Split::None);
+        // A batch whose lowest read is past the set's words is not looked
+        // at; one below them is.
+        assert_eq!(partition(&known, &ops, 128, &mut half, &mut rest), Split::None);
+        assert_eq!(partition(&known, &ops, 1, &mut half, &mut rest), Split::Mixed);
+        assert_eq!(partition(&known, &ops[2..3], 0, &mut half, &mut rest), Split::All);
         // A known `b` alone is swapped into place, so it is copied.
-        assert_eq!(partition(&known, &ops[1..2], &mut half, &mut rest), Split::Mixed);
+        assert_eq!(partition(&known, &ops[1..2], 0, &mut half, &mut rest), Split::Mixed);
         assert_eq!((half.as_slice(), rest.as_slice()), (&[Op { a: 3, b: 5, out: 11 }][..], &[][..]));
         assert!(known.contains(70) && !known.contains(71) && !known.contains(100_000));
     }

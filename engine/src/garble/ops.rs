@@ -44,6 +44,11 @@ pub(crate) struct Segment {
     pub(crate) and: bool,
     /// Free gates with up to four inputs: the range is in `Window::ops4`.
     pub(crate) wide: bool,
+    /// AND batches: the lowest label index an op of the batch reads
+    /// ([`Window::mark_lowest_reads`]), so that a run sees at once that no
+    /// gate reads a garbler input it could garble as a generator half gate
+    /// (`gen_half::partition`); 0 where not computed.
+    pub(crate) low: u32,
 }
 
 /// A compiled window.
@@ -61,4 +66,14 @@ pub(crate) struct Window {
     /// whose last writer in the window wrote a private slot.
     pub(crate) writeback: Vec<(u32, u32)>,
     pub(crate) ands: usize,
+}
+
+impl Window {
+    /// Sets each AND batch's [`Segment::low`].
+    pub(crate) fn mark_lowest_reads(&mut self) {
+        for seg in self.segments.iter_mut().filter(|s| s.and) {
+            let ops = &self.ops[seg.start as usize..seg.end as usize];
+            seg.low = ops.iter().map(|op| op.a.min(op.b)).min().unwrap_or(0);
+        }
+    }
 }

@@ -113,7 +113,7 @@ pub(super) fn fuse(input: FuseInput<'_>, esc: &Escapes, buf: FuseBuffers<'_>, w:
         if seg.and {
             let start = w.ops.len() as u32;
             w.ops.extend_from_slice(&old_ops[range]);
-            w.segments.push(Segment { start, end: w.ops.len() as u32, and: true, wide: false });
+            w.segments.push(Segment { start, end: w.ops.len() as u32, and: true, wide: false, low: 0 });
             continue;
         }
         let mut p = range.start;
@@ -150,7 +150,7 @@ pub(super) fn fuse(input: FuseInput<'_>, esc: &Escapes, buf: FuseBuffers<'_>, w:
                         // Extends the last segment if it is the same kind and
                         // ends just before: the order is unchanged.
                         Some(s) if !s.and && s.wide == wide && s.end == at - 1 => s.end = at,
-                        _ => w.segments.push(Segment { start: at - 1, end: at, and: false, wide }),
+                        _ => w.segments.push(Segment { start: at - 1, end: at, and: false, wide, low: 0 }),
                     }
                 }
             }

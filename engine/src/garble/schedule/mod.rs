@@ -702,7 +702,7 @@ impl<'s> Plan<'s> {
                     l.before.iter().try_for_each(&mut f)?;
                     let n: u32 = l.copy.iter().map(|c| c.stride).sum();
                     copies.segments.clear();
-                    copies.segments.push(Segment { start: 0, end: n, and: false, wide: false });
+                    copies.segments.push(Segment { start: 0, end: n, and: false, wide: false, low: 0 });
                     for run in 0..l.iterations {
                         copies.free.clear();
                         for c in &l.copy {

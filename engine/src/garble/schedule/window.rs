@@ -165,7 +165,7 @@ impl WindowCompiler {
                 let and = k % 2 == 1;
                 let start = if and { ands } else { frees };
                 if len > 0 {
-                    w.segments.push(Segment { start, end: start + len, and, wide: false });
+                    w.segments.push(Segment { start, end: start + len, and, wide: false, low: 0 });
                 }
                 counts[k + 1] = start;
                 if and {
@@ -200,6 +200,7 @@ impl WindowCompiler {
             w.ops4.clear();
             w.writeback.clear();
             w.ands = ands as usize;
+            w.mark_lowest_reads();
         } else {
             for gate in gates {
                 wire_level[gate.out.index()] = 0;
@@ -365,7 +366,7 @@ impl WindowCompiler {
         for k in 0..keys {
             let (start, len) = (counts[k], counts[k + 1]);
             if len > 0 {
-                w.segments.push(Segment { start, end: start + len, and: k % 2 == 1, wide: false });
+                w.segments.push(Segment { start, end: start + len, and: k % 2 == 1, wide: false, low: 0 });
             }
             counts[k + 1] += start;
         }
@@ -445,6 +446,7 @@ impl WindowCompiler {
             compact(input, compact_buffers, w);
         }
         split_free_ops(w);
+        w.mark_lowest_reads();
     }
 }
 
@@ -511,7 +513,8 @@ mod tests {
         comp.compile(0, &gates, None, &mut win).unwrap();
         // Both ANDs are independent: one batch of two. Every wire is written
         // twice, so every gate writes a private slot (from index 8 + 1).
-        assert_eq!(win.segments[0], Segment { start: 0, end: 2, and: true, wide: false });
+        // (The lowest label the batch reads is x2.)
+        assert_eq!(win.segments[0], Segment { start: 0, end: 2, and: true, wide: false, low: 2 });
         // The first XOR reads the first AND's slot (exec position 0).
         let ops = exec_ops(&win);
         assert_eq!(ops[2], Op { a: 9, b: 4, out: 9 + 2 });

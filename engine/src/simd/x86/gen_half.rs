@@ -202,21 +202,26 @@ fn garble_group(
     c0: &mut [Block; GATES],
     tables: &mut [Block; GATES],
 ) {
-    let zero = _mm512_setzero_si512();
-    // x[j] = B₀ of gates 4j .. 4j + 4, x[REGS + j] the same ⊕ Δ.
-    let (mut x, mut tweak) = ([zero; 2 * REGS], [zero; 2 * REGS]);
-    let (mut colour, mut known) = ([0u8; REGS], [0u8; REGS]);
-    for j in 0..REGS {
-        let o = &ops[4 * j..4 * j + 4];
-        let b0 = gather_b(labels, o);
-        x[j] = b0;
-        x[REGS + j] = _mm512_xor_si512(b0, d);
-        tweak[j] = tweaks4(stride, g + 4 * j as u64);
-        tweak[REGS + j] = tweak[j];
-        colour[j] = both(_mm512_test_epi64_mask(b0, low_bit()));
-        let v = |k: usize| u8::from(values.get(o[k].a)) << (2 * k);
-        known[j] = both(v(0) | v(1) | v(2) | v(3));
-    }
+    // Arrays built whole (not filled in a loop), so that they stay in
+    // registers: x[j] = B₀ of gates 4j .. 4j + 4, x[REGS + j] the same ⊕ Δ.
+    let b0: [__m512i; REGS] = core::array::from_fn(|j| gather_b(labels, &ops[4 * j..4 * j + 4]));
+    let t: [__m512i; REGS] = core::array::from_fn(|j| tweaks4(stride, g + 4 * j as u64));
+    let mut x = [
+        b0[0],
+        b0[1],
+        b0[2],
+        b0[3],
+        _mm512_xor_si512(b0[0], d),
+        _mm512_xor_si512(b0[1], d),
+        _mm512_xor_si512(b0[2], d),
+        _mm512_xor_si512(b0[3], d),
+    ];
+    let tweak = [t[0], t[1], t[2], t[3], t[0], t[1], t[2], t[3]];
+    let colour: [u8; REGS] = core::array::from_fn(|j| both(_mm512_test_epi64_mask(b0[j], low_bit())));
+    let known: [u8; REGS] = core::array::from_fn(|j| {
+        let v = |k: usize| u8::from(values.get(ops[4 * j + k].a)) << (2 * k);
+        both(v(0) | v(1) | v(2) | v(3))
+    });
     tmmo!(rk, &mut x, &tweak);
     for j in 0..REGS {
         let (h0, h1) = (x[j], x[REGS + j]);
@@ -271,15 +276,10 @@ fn eval_group(
     c: &mut [Block; EVAL_GATES],
 ) {
     const N: usize = EVAL_GATES / 4;
-    let zero = _mm512_setzero_si512();
-    let (mut x, mut tweak) = ([zero; N], [zero; N]);
-    let mut colour = [0u8; N];
-    for j in 0..N {
-        let b = gather_b(labels, &ops[4 * j..4 * j + 4]);
-        x[j] = b;
-        tweak[j] = tweaks4(stride, g + 4 * j as u64);
-        colour[j] = both(_mm512_test_epi64_mask(b, low_bit()));
-    }
+    // Built whole, so that they stay in registers (see `garble_group`).
+    let mut x: [__m512i; N] = core::array::from_fn(|j| gather_b(labels, &ops[4 * j..4 * j + 4]));
+    let tweak: [__m512i; N] = core::array::from_fn(|j| tweaks4(stride, g + 4 * j as u64));
+    let colour: [u8; N] = core::array::from_fn(|j| both(_mm512_test_epi64_mask(x[j], low_bit())));
     tmmo!(rk, &mut x, &tweak);
     for j in 0..N {
         let gt = to_m512(*tables[4 * j..].first_chunk::<4>().expect("4 ciphertexts"));
