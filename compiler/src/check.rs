@@ -166,6 +166,8 @@ pub(crate) fn check(program: Untyped) -> Result<Checked, Diagnostics> {
             c.err(d);
         }
     }
+    // Arithmetic on constants that overflows, as Rust refuses it.
+    crate::overflow::check(&mut c);
     // One "type not known" per group of literals that share a type.
     let mut untyped = HashSet::new();
     for (span, negative, text, ty) in std::mem::take(&mut c.decimals) {
@@ -286,6 +288,9 @@ pub(crate) struct Checker {
     pub(crate) must_be_signed: Vec<(Span, Ty, &'static str)>,
     /// Counts (`cohort`): unsigned once types are known.
     pub(crate) must_be_unsigned: Vec<(Span, Ty, &'static str)>,
+    /// Integer operations on constants, checked for overflow once types
+    /// are known (`overflow.rs`).
+    pub(crate) const_ops: Vec<Expr<Ty>>,
 }
 
 impl Checker {
@@ -310,6 +315,7 @@ impl Checker {
             decimals: Vec::new(),
             must_be_signed: Vec::new(),
             must_be_unsigned: Vec::new(),
+            const_ops: Vec::new(),
         }
     }
 

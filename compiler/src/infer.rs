@@ -363,7 +363,13 @@ impl Checker {
                 let a = self.expr(*a);
                 let b = self.expr(*b);
                 let ty = self.binary_type(op, &a.ty, &b.ty, a.span, b.span, span);
-                Self::typed(ExprKind::Binary(op, Box::new(a), Box::new(b)), span, ty)
+                let constant =
+                    crate::overflow::is_integer_op(op) && self.is_constant(&a) && self.is_constant(&b);
+                let e = Self::typed(ExprKind::Binary(op, Box::new(a), Box::new(b)), span, ty);
+                if constant {
+                    self.const_ops.push(e.clone());
+                }
+                e
             }
             ExprKind::Cast(a, te) => self.cast(*a, te, span),
             ExprKind::If(c, then, els) => self.if_expr(*c, then, els, span),
@@ -454,7 +460,12 @@ impl Checker {
             self.err(Diagnostic::new(span, msg));
         }
         let ty = a.ty.clone();
-        Self::typed(ExprKind::Unary(op, Box::new(a)), span, ty)
+        let constant = op == UnOp::Neg && self.is_constant(&a);
+        let e = Self::typed(ExprKind::Unary(op, Box::new(a)), span, ty);
+        if constant {
+            self.const_ops.push(e.clone());
+        }
+        e
     }
 
     /// `a as T`: between integer types, fixed-point types and `bool`

@@ -40,6 +40,7 @@ mod fixed;
 mod infer;
 mod lower;
 mod matching;
+mod overflow;
 mod parse;
 mod records;
 mod scan;

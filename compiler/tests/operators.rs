@@ -240,16 +240,19 @@ fn main(#[garbler] xs: [u16; 8], #[evaluator] t: u16) -> (u16, u16, u16) {
 
 macro_rules! const_tests {
     ($name:ident, $t:ty, $ty:expr) => {
-        /// The same operators on compile-time constants (computed by the
-        /// compiler, not by gates) agree with Rust and with the circuits.
+        /// The same operators on values known at compile time (computed by
+        /// the compiler, not by gates) agree with Rust's wrapping operations
+        /// and with the circuits. (Locals holding the constants: an
+        /// operation on the `const`s themselves that overflows is refused,
+        /// as Rust refuses it; `tests/consts.rs`.)
         #[test]
         fn $name() {
             let edges: Vec<$t> = vec![0, 1, 3, <$t>::MAX, <$t>::MIN, (0 as $t).wrapping_sub(1), 100 as $t];
             for &a in &edges {
                 for &b in &edges {
-                    let exprs: Vec<String> = OPS.iter().map(|op| format!("A {op} B")).collect();
+                    let exprs: Vec<String> = OPS.iter().map(|op| format!("a {op} b")).collect();
                     let src = format!(
-                        "const A: {0} = {1}; const B: {0} = {2};\nfn main(#[garbler] z: bool) -> ({0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, bool, bool, bool, bool, bool, bool) {{ ({3}) }}",
+                        "const A: {0} = {1}; const B: {0} = {2};\nfn main(#[garbler] z: bool) -> ({0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, bool, bool, bool, bool, bool, bool) {{ let (a, b) = (A, B); ({3}) }}",
                         $ty,
                         if a.to_string().starts_with('-') { format!("-{}", a.to_string().trim_start_matches('-')) } else { a.to_string() },
                         b,
