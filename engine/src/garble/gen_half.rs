@@ -79,6 +79,49 @@ impl KnownWires {
         KnownWires { bits }
     }
 
+    /// The same set over `words` words (for comparing sets built two ways).
+    #[cfg(test)]
+    fn with_len(mut self, words: usize) -> KnownWires {
+        self.bits.resize(words, 0);
+        self
+    }
+
+    /// The set of every index in `start..end`.
+    pub(crate) fn range(start: u32, end: u32) -> KnownWires {
+        let mut bits = vec![0u64; (end as usize).div_ceil(64)];
+        for (w, word) in bits.iter_mut().enumerate() {
+            let lo = (w as u64 * 64).max(u64::from(start));
+            let hi = ((w as u64 + 1) * 64).min(u64::from(end));
+            if lo < hi {
+                let ones = if hi - lo == 64 { u64::MAX } else { ((1u64 << (hi - lo)) - 1) << (lo % 64) };
+                *word |= ones;
+            }
+        }
+        KnownWires { bits }
+    }
+
+    /// Takes index `i` out of the set.
+    pub(crate) fn remove(&mut self, i: u32) {
+        if let Some(word) = self.bits.get_mut((i / 64) as usize) {
+            *word &= !(1 << (i % 64));
+        }
+    }
+
+    /// The indices in either set.
+    pub(crate) fn union(&self, other: &KnownWires) -> KnownWires {
+        let (long, short) = if self.bits.len() >= other.bits.len() { (self, other) } else { (other, self) };
+        let mut bits = long.bits.clone();
+        for (a, b) in bits.iter_mut().zip(&short.bits) {
+            *a |= b;
+        }
+        KnownWires { bits }
+    }
+
+    /// The indices in both sets.
+    pub(crate) fn intersection(&self, other: &KnownWires) -> KnownWires {
+        KnownWires { bits: self.bits.iter().zip(&other.bits).map(|(a, b)| a & b).collect() }
+    }
+
     /// Whether label index `i` is in the set.
     #[inline]
     pub fn contains(&self, i: u32) -> bool {
@@ -411,6 +454,31 @@ mod tests {
                     assert_eq!(c[k], c0[k] ^ delta.select(v && b), "gate {k} of {n}");
                 }
             }
+        }
+    }
+
+    /// The word-level set operations against a set of indices built one
+    /// by one: ranges on and off word boundaries, removal, union and
+    /// intersection.
+    #[test]
+    fn set_operations_match_sets_built_index_by_index() {
+        for (start, end) in [(0u32, 0u32), (2, 3), (2, 64), (0, 64), (63, 65), (2, 130), (64, 128), (5, 1000)]
+        {
+            let r = KnownWires::range(start, end);
+            assert_eq!(r, KnownWires::from_indices(start..end).with_len(r.bits.len()), "{start}..{end}");
+            for i in 0..1100 {
+                assert_eq!(r.contains(i), (start..end).contains(&i), "{start}..{end} at {i}");
+            }
+        }
+        let mut a = KnownWires::range(2, 300);
+        for i in (0..300).step_by(7) {
+            a.remove(i);
+        }
+        let b = KnownWires::range(100, 700);
+        let (u, n) = (a.union(&b), a.intersection(&b));
+        for i in 0..800 {
+            let (x, y) = ((2..300).contains(&i) && i % 7 != 0, (100..700).contains(&i));
+            assert_eq!((u.contains(i), n.contains(i)), (x || y, x && y), "{i}");
         }
     }
 

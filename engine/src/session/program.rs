@@ -5,7 +5,7 @@
 use super::dualex::masking::{mask_private_outputs, mask_private_outputs_looped, Mask};
 use super::error::{InputError, SessionError};
 use crate::garble::{GateSource, KnownValues, KnownWires, Plan, Repeated};
-use garblet_circuits::{Circuit, Gate, GateFile, GateKind, LoopedCircuit, Party, Visibility, WireId};
+use garblet_circuits::{Circuit, Gate, GateFile, GateKind, LoopedCircuit, Party, Visibility};
 
 /// An input as the hello describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -350,6 +350,7 @@ impl<'p> SessionProgram<'p> {
                 .map(|o| OutputDesc { name: o.name.clone(), to: o.visibility, width: o.width() })
                 .collect(),
         );
+        let unwritten = unwritten_inputs(looped);
         Ok(SessionProgram {
             inputs,
             outputs,
@@ -358,8 +359,8 @@ impl<'p> SessionProgram<'p> {
             plan: Plan::looped(looped)?,
             shape: Shape::Single,
             masks: Vec::new(),
-            unwritten_inputs: unwritten_inputs(looped),
-            half_ands: [Party::Garbler, Party::Evaluator].map(|p| half_and_count(looped, p)),
+            half_ands: [Party::Garbler, Party::Evaluator].map(|p| half_and_count(looped, &unwritten, p)),
+            unwritten_inputs: unwritten,
         })
     }
 
@@ -511,36 +512,36 @@ impl<'p> SessionProgram<'p> {
 }
 
 /// The input wires of `looped` that no gate writes (before a loop, in its
-/// body or in the epilogue).
+/// body or in the epilogue): a word per 64 inputs, not a pass per input.
 fn unwritten_inputs(looped: &LoopedCircuit) -> KnownWires {
-    let end = 2 + looped.input_bits();
-    let mut written = vec![false; end as usize];
+    // Input wires are wire ids: below 2^32 (checked by the circuit).
+    let end = u32::try_from(2 + looped.input_bits()).unwrap_or(u32::MAX);
+    let mut unwritten = KnownWires::range(2, end);
     let gates =
         looped.loops().iter().flat_map(|l| l.before().iter().chain(l.body())).chain(looped.epilogue());
     for g in gates {
-        if let Some(w) = written.get_mut(g.out.index()) {
-            *w = true;
-        }
+        unwritten.remove(g.out.get());
     }
-    KnownWires::from_indices((2..end as u32).filter(|&w| !written[w as usize]))
+    unwritten
 }
 
 /// The AND gates of `looped`, run as the plan runs them, that read an
-/// input wire of `party`'s that no gate writes.
-fn half_and_count(looped: &LoopedCircuit, party: Party) -> u64 {
-    let unwritten = unwritten_inputs(looped);
-    let mut owned = vec![false; 2 + looped.input_bits() as usize];
-    let mut wire = 2usize;
+/// input wire of `party`'s that no gate writes (`unwritten`).
+fn half_and_count(looped: &LoopedCircuit, unwritten: &KnownWires, party: Party) -> u64 {
+    let mut wire = 2u32;
+    let mut owned = KnownWires::default();
     for i in looped.inputs() {
-        let w = i.width as usize;
         if i.party == party {
-            owned[wire..wire + w].fill(true);
+            owned = owned.union(&KnownWires::range(wire, wire + i.width));
         }
-        wire += w;
+        wire += i.width;
     }
-    let known = |w: WireId| owned.get(w.index()).copied().unwrap_or(false) && unwritten.contains(w.get());
+    let known = owned.intersection(unwritten);
     let count = |gates: &[Gate]| {
-        gates.iter().filter(|g| g.kind == GateKind::And && (known(g.a) || known(g.b))).count() as u64
+        gates
+            .iter()
+            .filter(|g| g.kind == GateKind::And && (known.contains(g.a.get()) || known.contains(g.b.get())))
+            .count() as u64
     };
     let loops = looped.loops().iter().fold(0u64, |n, l| {
         n.saturating_add(count(l.before())).saturating_add(count(l.body()).saturating_mul(l.iterations()))

@@ -27,7 +27,7 @@ pub(super) struct WindowCompiler {
     /// Label index of the zero label (both parties): `num_wires + 1 +
     /// window_gates`, after the private slots.
     zero_index: u32,
-    /// Per wire: window gate that last wrote it, or NONE.
+    /// Per wire: 1 + the window gate that last wrote it, or 0.
     producer: Vec<u32>,
     /// Per wire: `WRITTEN` etc. in this window.
     flags: Vec<u8>,
@@ -229,7 +229,10 @@ impl WindowCompiler {
     ) -> Result<(), PlanError> {
         let num_wires = self.num_wires;
         if self.producer.len() != num_wires as usize {
-            self.producer = vec![NONE; num_wires as usize];
+            // Zero (no producer) is the allocator's zeroed memory: the
+            // pages of wires no window writes are never touched (a looped
+            // plan's wire space holds every input bit).
+            self.producer = vec![0; num_wires as usize];
             self.flags = vec![0; num_wires as usize];
             self.last_old_read = vec![0; num_wires as usize];
         }
@@ -247,7 +250,8 @@ impl WindowCompiler {
             }
             seen = g + 1;
             let (a, b, out) = (gate.a.index(), gate.b.index(), gate.out.index());
-            let (pa, pb) = (producer[a], producer[b]);
+            // Stored as `g + 1`: 0 (no producer in the window) becomes NONE.
+            let (pa, pb) = (producer[a].wrapping_sub(1), producer[b].wrapping_sub(1));
             let ia = if pa == NONE {
                 old_reads.push((g as u32, a as u32));
                 Info { level: 0, depth: AND_DEPTH, ref_a: NONE, ref_b: NONE }
@@ -278,7 +282,7 @@ impl WindowCompiler {
             info.push(Info { level, depth, ref_a: pa, ref_b: pb });
             flags[out] |= if flags[out] & WRITTEN != 0 { WRITTEN_TWICE } else { WRITTEN };
             // g < window length, and nw + 1 + window < u32::MAX (checked by the plan).
-            producer[out] = g as u32;
+            producer[out] = g as u32 + 1;
         }
         if result.is_ok() {
             self.finish(first_index, gates, escapes, max_level, max_depth, w);
@@ -286,7 +290,7 @@ impl WindowCompiler {
         // Reset the per-wire state for the next window, even on error.
         let WindowCompiler { producer, flags, .. } = self;
         for gate in &gates[..seen] {
-            producer[gate.out.index()] = NONE;
+            producer[gate.out.index()] = 0;
             flags[gate.out.index()] = 0;
         }
         result
@@ -423,7 +427,7 @@ impl WindowCompiler {
         for (g, gate) in gates.iter().enumerate() {
             // A value not needed after the window is not copied to its wire.
             let needed = escapes.is_none_or(|e| e.get(first_index + g as u64));
-            if !direct[g] && !absorbed[g] && needed && producer[gate.out.index()] == g as u32 {
+            if !direct[g] && !absorbed[g] && needed && producer[gate.out.index()] == g as u32 + 1 {
                 w.writeback.push((gate.out.get(), nw + 1 + pos[g]));
             }
         }
@@ -522,7 +526,7 @@ mod tests {
         assert_eq!(ops[3], Op { a: 9 + 2, b: 9 + 1, out: 9 + 3 });
         // Last writers are copied back.
         assert_eq!(win.writeback, vec![(6, 9 + 1), (7, 9 + 3)]);
-        assert!(comp.producer.iter().all(|&p| p == NONE));
+        assert!(comp.producer.iter().all(|&p| p == 0));
         assert!(comp.flags.iter().all(|&f| f == 0));
         assert!(comp.last_old_read.iter().all(|&l| l == 0));
     }
@@ -594,6 +598,6 @@ mod tests {
             comp.compile(0, &[Gate::and(w(2), w(2), w(1))], None, &mut win),
             Err(PlanError::WritesConstant { .. })
         ));
-        assert!(comp.producer.iter().all(|&p| p == NONE));
+        assert!(comp.producer.iter().all(|&p| p == 0));
     }
 }
