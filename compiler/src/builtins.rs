@@ -325,6 +325,16 @@ impl Checker {
                     "clone" | "to_owned" | "iter" | "into_iter" | "copied" | "cloned" => {
                         Diagnostic::new(span, format!("`{name}` takes no arguments"))
                     }
+                    "floor" | "ceil" | "round" | "trunc" | "to_num" | "frac" | "int"
+                        if matches!(self.find(&args[0].ty), Ty::Fixed { .. }) =>
+                    {
+                        let shown = self.show(&args[0].ty);
+                        Diagnostic::new(span, format!("method `{name}` is not supported on {shown}")).with_help(
+                            format!(
+                                "a cast to an integer rounds toward −∞: `x as i32` is the floor, and `(x as i32) as {shown}` the floor kept in {shown}; fixed-point numbers have the methods min, max, abs, saturating_add/sub and checked_add/sub"
+                            ),
+                        )
+                    }
                     _ => {
                         let shown = self.show(&args[0].ty);
                         Diagnostic::new(span, format!("method `{name}` is not supported on {shown}"))

@@ -981,6 +981,16 @@ impl Parser {
         if self.eat_word("_") {
             return Ok(Pattern::Wild);
         }
+        if self.is_punct("&") {
+            // `for &x in a.iter()`: Rust's reference pattern; values are
+            // copied here, so the variable is the element itself.
+            let span = self.span();
+            return self.error_help(
+                span,
+                "a `&` pattern is not needed: there are no references, values are copied",
+                "write the variable alone: `for x in a` (or `a.iter()`) binds each element, `let x = y` the value",
+            );
+        }
         let mutable = self.eat_word("mut");
         let (name, _) = self.expect_ident("a variable name")?;
         if !mutable && self.eat_punct("(") {
