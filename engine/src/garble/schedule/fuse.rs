@@ -41,7 +41,8 @@ pub(super) struct FuseBuffers<'a> {
 /// written once (a private slot, or a wire with a single writer written in
 /// place); the only labels that change are wires whose value from before
 /// the window is read and that the window writes. A gate reading such a
-/// value is never folded.
+/// value is never folded. (`compact.rs` reuses labels within a window,
+/// but only after folding, on the ops in their final order.)
 pub(super) fn fuse(input: FuseInput<'_>, esc: &Escapes, buf: FuseBuffers<'_>, w: &mut Window) {
     let FuseInput { first_index, gates, info, pos, flags, zero_index } = input;
     let FuseBuffers { readers, gate_at, inputs, absorbed } = buf;
