@@ -219,15 +219,7 @@ pub(super) fn compact(input: CompactInput<'_>, buf: &mut CompactBuffers, w: &mut
                 }
                 for op in &mut ops[a..b] {
                     let mut w = Writer { st: &mut st, reads, home, pool, fresh: &mut fresh, slots_end };
-                    match w.take(&mut next_value, op.out) {
-                        Some((label, dead)) => {
-                            op.out = label;
-                            if dead {
-                                deferred.push(label);
-                            }
-                        }
-                        None => overflow = true,
-                    }
+                    overflow |= !w.write(&mut next_value, &mut op.out, Some(&mut *deferred));
                 }
                 pool.append(deferred);
             }
@@ -236,15 +228,7 @@ pub(super) fn compact(input: CompactInput<'_>, buf: &mut CompactBuffers, w: &mut
                     op.a = read(&mut st, reads, home, pool, op.a);
                     op.b = read(&mut st, reads, home, pool, op.b);
                     let mut w = Writer { st: &mut st, reads, home, pool, fresh: &mut fresh, slots_end };
-                    match w.take(&mut next_value, op.out) {
-                        Some((label, dead)) => {
-                            op.out = label;
-                            if dead {
-                                pool.push(label);
-                            }
-                        }
-                        None => overflow = true,
-                    }
+                    overflow |= !w.write(&mut next_value, &mut op.out, None);
                 }
             }
             Part::Wide(a, b) => {
@@ -253,15 +237,7 @@ pub(super) fn compact(input: CompactInput<'_>, buf: &mut CompactBuffers, w: &mut
                         *l = read(&mut st, reads, home, pool, *l);
                     }
                     let mut w = Writer { st: &mut st, reads, home, pool, fresh: &mut fresh, slots_end };
-                    match w.take(&mut next_value, op.out) {
-                        Some((label, dead)) => {
-                            op.out = label;
-                            if dead {
-                                pool.push(label);
-                            }
-                        }
-                        None => overflow = true,
-                    }
+                    overflow |= !w.write(&mut next_value, &mut op.out, None);
                 }
             }
         }
@@ -294,6 +270,21 @@ struct Writer<'a, 'b> {
 }
 
 impl Writer<'_, '_> {
+    /// [`Writer::take`] for the op writing `*out`, which it renames; a
+    /// label nobody reads goes back to `deferred` (an AND batch: after the
+    /// batch) or else to the pool at once. False if the slots ran out.
+    fn write(&mut self, next_value: &mut u32, out: &mut u32, deferred: Option<&mut Vec<u32>>) -> bool {
+        let Some((label, dead)) = self.take(next_value, *out) else { return false };
+        *out = label;
+        if dead {
+            match deferred {
+                Some(d) => d.push(label),
+                None => self.pool.push(label),
+            }
+        }
+        true
+    }
+
     /// The write of the next value (`*next_value`) to label `out`: where it
     /// goes (`out` itself if kept, else a pool label: the last freed, or the
     /// next fresh slot not kept), and whether nobody reads it (then the
