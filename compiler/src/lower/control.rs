@@ -33,7 +33,7 @@
 //! only what the statements after it actually assign.
 
 use super::linear::{Lin, Term, Terms};
-use super::value::{is_min_const, Val};
+use super::value::{is_min_const, slice, Parts, Val};
 use super::{LResult, Lowerer};
 use crate::ast::{Block, Expr};
 use crate::types::Type;
@@ -128,6 +128,9 @@ impl Lowerer<'_> {
         if c == WireId::ZERO {
             return e.clone();
         }
+        if let Some(v) = self.merge_parts(c, t, e, guarded) {
+            return v;
+        }
         let (t, e) = match (t, e) {
             (Val::Lin(x), Val::Bits(b)) => (t.clone(), Val::Lin(self.lin_like(b, x))),
             (Val::Bits(b), Val::Lin(y)) => (Val::Lin(self.lin_like(b, y)), e.clone()),
@@ -172,6 +175,53 @@ impl Lowerer<'_> {
             }
         }
         Val::bits(self.mux_bits(c, &tb, &eb, guarded))
+    }
+
+    /// Two versions of an aggregate that differ only in parts kept as
+    /// values of their own ([`Parts`]; the same wires elsewhere): merged
+    /// part by part, so that `if x == k { c[k] += 1 }` costs what it costs
+    /// on a scalar. `None` when the wires differ elsewhere, or the parts
+    /// overlap differently (then the whole value is multiplexed).
+    fn merge_parts(&mut self, c: WireId, t: &Val, e: &Val, guarded: bool) -> Option<Val> {
+        let (tb, tl, eb, el) = match (t, e) {
+            (Val::Parts(a), Val::Parts(b)) => (&a.base, &a.lazy[..], &b.base, &b.lazy[..]),
+            (Val::Parts(a), Val::Bits(b)) => (&a.base, &a.lazy[..], b, &[][..]),
+            (Val::Bits(a), Val::Parts(b)) => (a, &[][..], &b.base, &b.lazy[..]),
+            _ => return None,
+        };
+        if !(Rc::ptr_eq(tb, eb) || tb == eb) {
+            return None;
+        }
+        // Both lists are sorted by offset: one pass over the two.
+        let base = tb.clone();
+        let part = |o: u32, w: u32| Val::bits(slice(&base, o, w));
+        let (mut i, mut j) = (0, 0);
+        let mut lazy = Vec::with_capacity(tl.len().max(el.len()));
+        while i < tl.len() || j < el.len() {
+            let (tv, ev, o, w) = match (tl.get(i), el.get(j)) {
+                (Some((to, tw, tv)), Some((eo, ew, ev))) if (to, tw) == (eo, ew) => {
+                    (i, j) = (i + 1, j + 1);
+                    (tv.clone(), ev.clone(), *to, *tw)
+                }
+                (Some((to, tw, tv)), next) if next.is_none_or(|(eo, _, _)| to < eo) => {
+                    i += 1;
+                    (tv.clone(), part(*to, *tw), *to, *tw)
+                }
+                (_, Some((eo, ew, ev))) => {
+                    j += 1;
+                    (part(*eo, *ew), ev.clone(), *eo, *ew)
+                }
+                _ => return None,
+            };
+            // Parts that overlap differently on the two sides: no merge
+            // by parts.
+            if lazy.last().is_some_and(|(lo, lw, _): &(u32, u32, Val)| o < lo.saturating_add(*lw)) {
+                return None;
+            }
+            let m = if tv.same(&ev) { tv } else { self.merge_with(c, &tv, &ev, guarded) };
+            lazy.push((o, w, m));
+        }
+        Some(Val::Parts(Rc::new(Parts::new(base, lazy))))
     }
 
     /// `c ? t : e` bit by bit (n ANDs for n differing bits). Inside a

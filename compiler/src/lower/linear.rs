@@ -176,6 +176,10 @@ impl Lowerer<'_> {
                 l.clone()
             }
             Val::Bits(b) => Rc::new(self.lin_of_bits(b.clone(), width)),
+            Val::Parts(_) => {
+                let b = self.bits(v);
+                Rc::new(self.lin_of_bits(b, width))
+            }
         }
     }
 
@@ -290,6 +294,22 @@ impl Lowerer<'_> {
                 }
                 let b = Rc::new(self.materialize(l));
                 *l.cache.borrow_mut() = Some(b.clone());
+                b
+            }
+            Val::Parts(p) => {
+                if let Some(b) = p.cache.borrow().clone() {
+                    return b;
+                }
+                let mut out: Vec<WireId> = (*p.base).clone();
+                for (o, w, part) in &p.lazy {
+                    let bits = self.bits(part);
+                    let (o, w) = (*o as usize, *w as usize);
+                    if let (Some(dst), Some(src)) = (out.get_mut(o..o + w), bits.get(..w)) {
+                        dst.copy_from_slice(src);
+                    }
+                }
+                let b = Rc::new(out);
+                *p.cache.borrow_mut() = Some(b.clone());
                 b
             }
         }

@@ -13,7 +13,7 @@
 
 use super::place::Proj;
 use super::stream::Records;
-use super::value::{const_value_signed, slice, Val};
+use super::value::{const_value_signed, slice, Parts, Val};
 use super::{LResult, Lowerer};
 use crate::ast::*;
 use crate::diag::{Diagnostic, Span};
@@ -353,26 +353,71 @@ impl Lowerer<'_> {
         projs: &[Proj],
         v: Val,
     ) -> LResult<()> {
+        // A place of constant projections (`c[2]`, `s.n`): its part of
+        // the aggregate may keep a value of its own (`Parts`).
+        let fixed = constant_place(projs);
         let new = match op {
             None => v,
             Some(op) => {
                 let current = self.frame().vals[slot].clone();
-                let old = if projs.is_empty() {
-                    current
-                } else {
-                    let bits = self.bits(&current);
-                    Val::bits(self.read_projs(&bits, projs))
+                let old = match (fixed, &current) {
+                    _ if projs.is_empty() => current,
+                    (Some((o, w)), Val::Parts(p)) if p.part(o, w).is_some() => {
+                        p.part(o, w).cloned().unwrap_or_else(|| Val::bits(Vec::new()))
+                    }
+                    _ => {
+                        let bits = self.bits(&current);
+                        Val::bits(self.read_projs(&bits, projs))
+                    }
                 };
                 self.binary(op, &place.ty, old, v)?
             }
         };
         if projs.is_empty() {
             self.frame().vals[slot] = new;
+        } else if let Some((o, w)) =
+            fixed.filter(|_| matches!(new, Val::Lin(_)) || matches!(self.frame().vals[slot], Val::Parts(_)))
+        {
+            self.store_part(slot, o, w, new);
         } else {
             let new_bits = self.bits(&new);
             self.write_slot(slot, projs, &new_bits);
         }
         Ok(())
+    }
+
+    /// Writes `new` to bits `o .. o + w` of variable `slot`, keeping it as
+    /// the part's own value if it is a sum not yet added up (so that `c[k]
+    /// += 1` stays lazy, as for a scalar). A kept part that overlaps the
+    /// place without being it is first written into the wires.
+    fn store_part(&mut self, slot: usize, o: u32, w: u32, new: Val) {
+        let current = std::mem::replace(&mut self.frame().vals[slot], Val::bits(Vec::new()));
+        let (mut base, lazy) = match &current {
+            Val::Parts(p) => (p.base.clone(), p.lazy.clone()),
+            other => (self.bits(other), Vec::new()),
+        };
+        drop(current);
+        let mut kept = Vec::with_capacity(lazy.len() + 1);
+        for (eo, ew, ev) in lazy {
+            if eo == o && ew == w {
+                continue;
+            }
+            if eo < o + w && o < eo + ew {
+                let bits = self.bits(&ev);
+                write_range(Rc::<Vec<WireId>>::make_mut(&mut base), eo, ew, &bits);
+                continue;
+            }
+            kept.push((eo, ew, ev));
+        }
+        if matches!(new, Val::Lin(_)) {
+            let at = kept.partition_point(|(eo, _, _)| *eo < o);
+            kept.insert(at, (o, w, new));
+        } else {
+            let bits = self.bits(&new);
+            write_range(Rc::<Vec<WireId>>::make_mut(&mut base), o, w, &bits);
+        }
+        self.frame().vals[slot] =
+            if kept.is_empty() { Val::Bits(base) } else { Val::Parts(Rc::new(Parts::new(base, kept))) };
     }
 
     /// Writes `new` into the part of variable `slot` that `projs` selects
@@ -425,5 +470,26 @@ pub(super) fn iter_span(iter: &ForIter<Type>) -> Span {
     match &iter.source {
         ForSource::Range(a, b, _) => a.span.to(b.span),
         ForSource::Array(a) => a.span,
+    }
+}
+
+/// The bit range of a place made of constant projections only (`None` if
+/// a projection is a secret index, or there is none).
+fn constant_place(projs: &[Proj]) -> Option<(u32, u32)> {
+    let mut at: Option<(u32, u32)> = None;
+    for p in projs {
+        let Proj::Const { offset, width } = p else { return None };
+        let lo = at.map_or(0, |(o, _)| o).saturating_add(*offset);
+        at = Some((lo, *width));
+    }
+    at
+}
+
+/// `bits[..w]` written over `container[o .. o + w]` (what fits).
+fn write_range(container: &mut [WireId], o: u32, w: u32, bits: &[WireId]) {
+    let (o, w) = (o as usize, w as usize);
+    if let Some(dst) = container.get_mut(o..o + w) {
+        let n = w.min(bits.len());
+        dst[..n].copy_from_slice(&bits[..n]);
     }
 }

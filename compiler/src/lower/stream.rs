@@ -161,6 +161,9 @@ struct Snapshot {
     /// Lazy sums not yet added up: the body may add them up (caching its
     /// own wires), which a rollback must forget.
     lazy: Vec<Rc<super::linear::Lin>>,
+    /// Aggregates with lazy parts not yet flattened (the same, for their
+    /// flattened wires).
+    parts: Vec<Rc<super::value::Parts>>,
 }
 
 impl Lowerer<'_> {
@@ -169,8 +172,21 @@ impl Lowerer<'_> {
             .frames
             .iter()
             .flat_map(|f| f.vals.iter())
+            .flat_map(|v| match v {
+                Val::Parts(p) => p.lazy.iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
+                v => vec![v],
+            })
             .filter_map(|v| match v {
                 Val::Lin(l) if l.cache.borrow().is_none() => Some(l.clone()),
+                _ => None,
+            })
+            .collect();
+        let parts = self
+            .frames
+            .iter()
+            .flat_map(|f| f.vals.iter())
+            .filter_map(|v| match v {
+                Val::Parts(p) if p.cache.borrow().is_none() => Some(p.clone()),
                 _ => None,
             })
             .collect();
@@ -180,6 +196,7 @@ impl Lowerer<'_> {
             line: self.line,
             frames: self.frames.clone(),
             lazy,
+            parts,
         }
     }
 
@@ -191,6 +208,9 @@ impl Lowerer<'_> {
         self.muxes.clear();
         for l in &s.lazy {
             *l.cache.borrow_mut() = None;
+        }
+        for p in &s.parts {
+            *p.cache.borrow_mut() = None;
         }
     }
 

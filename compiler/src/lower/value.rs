@@ -1,7 +1,10 @@
 //! Values during lowering, and arithmetic on compile-time constants.
 //!
-//! A value is either plain wires or a sum not yet added up ([`Val::Lin`],
-//! see [`super::linear`]). Kept apart from the walk over the syntax because
+//! A value is plain wires, a sum not yet added up ([`Val::Lin`], see
+//! [`super::linear`]), or an aggregate whose parts at constant places keep
+//! such sums ([`Val::Parts`]: a counter in an array costs what a scalar
+//! one does, and a secret `if` that touches one element merges that
+//! element alone). Kept apart from the walk over the syntax because
 //! every other lowering file reads values, and the constant evaluation here
 //! (`const_binary`) must agree bit for bit with the gadgets it stands in for.
 
@@ -17,6 +20,34 @@ pub(super) enum Val {
     Bits(Rc<Vec<WireId>>),
     /// An integer not yet added up.
     Lin(Rc<Lin>),
+    /// An aggregate some of whose parts at constant places are values of
+    /// their own (sums not yet added up): see [`Parts`].
+    Parts(Rc<Parts>),
+}
+
+/// An array, struct or tuple whose parts written at constant places
+/// (`c[2] += 1`, `s.n += x`) keep their own values, so that a counter in
+/// an array is a lazy sum as a scalar one is, and a secret `if` that
+/// touches one element merges that element alone.
+#[derive(Debug)]
+pub(super) struct Parts {
+    /// The aggregate's wires, except where `lazy` overrides them.
+    pub(super) base: Rc<Vec<WireId>>,
+    /// `(offset, width, value)`, sorted by offset, not overlapping.
+    pub(super) lazy: Vec<(u32, u32, Val)>,
+    /// The flattened wires, once asked for.
+    pub(super) cache: std::cell::RefCell<Option<Rc<Vec<WireId>>>>,
+}
+
+impl Parts {
+    pub(super) fn new(base: Rc<Vec<WireId>>, lazy: Vec<(u32, u32, Val)>) -> Parts {
+        Parts { base, lazy, cache: std::cell::RefCell::new(None) }
+    }
+
+    /// The value kept for exactly `offset..offset + width`, if any.
+    pub(super) fn part(&self, offset: u32, width: u32) -> Option<&Val> {
+        self.lazy.iter().find(|(o, w, _)| *o == offset && *w == width).map(|(_, _, v)| v)
+    }
 }
 
 impl Val {
@@ -28,6 +59,7 @@ impl Val {
         match (self, other) {
             (Val::Bits(a), Val::Bits(b)) => Rc::ptr_eq(a, b) || a == b,
             (Val::Lin(a), Val::Lin(b)) => Rc::ptr_eq(a, b),
+            (Val::Parts(a), Val::Parts(b)) => Rc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -79,6 +111,7 @@ pub(super) fn const_of(v: &Val) -> Option<u128> {
         Val::Bits(b) => const_value(b),
         Val::Lin(l) if l.terms.len() == 0 => Some(l.constant),
         Val::Lin(l) => l.cache.borrow().as_ref().and_then(|b| const_value(b)),
+        Val::Parts(p) => p.cache.borrow().as_ref().and_then(|b| const_value(b)),
     }
 }
 
