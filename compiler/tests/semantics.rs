@@ -590,4 +590,32 @@ fn main(#[garbler] xs: [u8; 40], #[evaluator] ys: [i16; 40]) -> ([u32; 4], Tally
     let array = counters("if x == 0 { c[0] += 1; } if x == 1 { c[1] += 1; }");
     let scalar = counters("if x == 0 { c0 += 1; } if x == 1 { c1 += 1; }");
     assert!(array <= scalar + 64, "array counters {array} ANDs, scalar {scalar}");
+    // Prefix sums stay one adder per element: a part kept lazy must not
+    // share its sum's tail with another part or a variable (each would
+    // add it up again: n² ANDs).
+    let src = "
+fn main(#[garbler] x: [u32; 64]) -> ([u32; 64], [u32; 64], [u32; 64]) {
+    let (mut a, mut b, mut c) = ([0u32; 64], [0u32; 64], [0u32; 64]);
+    let mut s = 0u32;
+    a[0] = x[0];
+    b[0] = x[0];
+    for i in 1..64 { a[i] = a[i - 1] + x[i]; b[i] += b[i - 1] + x[i]; }
+    for i in 0..64 { s += x[i]; c[i] = s; }
+    (a, b, c)
+}";
+    let p = build(src);
+    assert!(
+        p.circuit.stats().and <= 3 * 63 * 31,
+        "{} ANDs for three prefix sums of 64",
+        p.circuit.stats().and
+    );
+    let x: Vec<u32> = (0..64u32).map(|i| i.wrapping_mul(0x9e37_79b9)).collect();
+    let sums: Vec<u32> = x
+        .iter()
+        .scan(0u32, |s, &v| {
+            *s = s.wrapping_add(v);
+            Some(*s)
+        })
+        .collect();
+    assert_eq!(run(&p, &[json!(x)]), json!([sums, sums, sums]));
 }

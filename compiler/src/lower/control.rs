@@ -38,6 +38,7 @@ use super::{LResult, Lowerer};
 use crate::ast::{Block, Expr};
 use crate::types::Type;
 use garblet_circuits::{Sign, WireId};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The exits of one loop being lowered, on the current path: wires, each
@@ -183,45 +184,50 @@ impl Lowerer<'_> {
     /// on a scalar. `None` when the wires differ elsewhere, or the parts
     /// overlap differently (then the whole value is multiplexed).
     fn merge_parts(&mut self, c: WireId, t: &Val, e: &Val, guarded: bool) -> Option<Val> {
+        let none = BTreeMap::new();
         let (tb, tl, eb, el) = match (t, e) {
-            (Val::Parts(a), Val::Parts(b)) => (&a.base, &a.lazy[..], &b.base, &b.lazy[..]),
-            (Val::Parts(a), Val::Bits(b)) => (&a.base, &a.lazy[..], b, &[][..]),
-            (Val::Bits(a), Val::Parts(b)) => (a, &[][..], &b.base, &b.lazy[..]),
+            (Val::Parts(a), Val::Parts(b)) => (&a.base, &a.lazy, &b.base, &b.lazy),
+            (Val::Parts(a), Val::Bits(b)) => (&a.base, &a.lazy, b, &none),
+            (Val::Bits(a), Val::Parts(b)) => (a, &none, &b.base, &b.lazy),
             _ => return None,
         };
         if !(Rc::ptr_eq(tb, eb) || tb == eb) {
             return None;
         }
-        // Both lists are sorted by offset: one pass over the two.
+        // Both maps are ordered by offset: one pass over the two.
         let base = tb.clone();
         let part = |o: u32, w: u32| Val::bits(slice(&base, o, w));
-        let (mut i, mut j) = (0, 0);
+        let (mut ti, mut ei) = (tl.iter().peekable(), el.iter().peekable());
+        // Built in offset order, then bulk-loaded into the map.
         let mut lazy = Vec::with_capacity(tl.len().max(el.len()));
-        while i < tl.len() || j < el.len() {
-            let (tv, ev, o, w) = match (tl.get(i), el.get(j)) {
-                (Some((to, tw, tv)), Some((eo, ew, ev))) if (to, tw) == (eo, ew) => {
-                    (i, j) = (i + 1, j + 1);
-                    (tv.clone(), ev.clone(), *to, *tw)
+        let mut reached = 0u32;
+        loop {
+            let (o, w, tv, ev) = match (ti.peek().copied(), ei.peek().copied()) {
+                (Some((&to, (tw, tv))), Some((&eo, (ew, ev)))) if (to, *tw) == (eo, *ew) => {
+                    ti.next();
+                    ei.next();
+                    (to, *tw, tv.clone(), ev.clone())
                 }
-                (Some((to, tw, tv)), next) if next.is_none_or(|(eo, _, _)| to < eo) => {
-                    i += 1;
-                    (tv.clone(), part(*to, *tw), *to, *tw)
+                (Some((&to, (tw, tv))), next) if next.is_none_or(|(&eo, _)| to < eo) => {
+                    ti.next();
+                    (to, *tw, tv.clone(), part(to, *tw))
                 }
-                (_, Some((eo, ew, ev))) => {
-                    j += 1;
-                    (part(*eo, *ew), ev.clone(), *eo, *ew)
+                (_, Some((&eo, (ew, ev)))) => {
+                    ei.next();
+                    (eo, *ew, part(eo, *ew), ev.clone())
                 }
-                _ => return None,
+                _ => break,
             };
             // Parts that overlap differently on the two sides: no merge
             // by parts.
-            if lazy.last().is_some_and(|(lo, lw, _): &(u32, u32, Val)| o < lo.saturating_add(*lw)) {
+            if o < reached {
                 return None;
             }
+            reached = o.saturating_add(w);
             let m = if tv.same(&ev) { tv } else { self.merge_with(c, &tv, &ev, guarded) };
-            lazy.push((o, w, m));
+            lazy.push((o, (w, m)));
         }
-        Some(Val::Parts(Rc::new(Parts::new(base, lazy))))
+        Some(Val::Parts(Rc::new(Parts::new(base, lazy.into_iter().collect()))))
     }
 
     /// `c ? t : e` bit by bit (n ANDs for n differing bits). Inside a

@@ -112,12 +112,11 @@ impl Lowerer<'_> {
             ExprKind::Index(a, i) => self.index(a, i),
             ExprKind::Field(a, name) => {
                 let v = self.expr(a)?;
-                let bits = self.bits(&v);
                 if let Type::Struct { fields, .. } = &a.ty {
                     let mut off = 0u32;
                     for (f, t) in fields {
                         if f == name {
-                            return Ok(Val::bits(slice(&bits, off, t.width())));
+                            return Ok(self.part_of(&v, off, t.width()));
                         }
                         off = off.saturating_add(t.width());
                     }
@@ -126,9 +125,8 @@ impl Lowerer<'_> {
             }
             ExprKind::TupleField(a, k) => {
                 let v = self.expr(a)?;
-                let bits = self.bits(&v);
                 match a.ty.parts().get(*k as usize) {
-                    Some((off, t)) => Ok(Val::bits(slice(&bits, *off, t.width()))),
+                    Some((off, t)) => Ok(self.part_of(&v, *off, t.width())),
                     None => Ok(Val::bits(Vec::new())),
                 }
             }
@@ -198,10 +196,19 @@ impl Lowerer<'_> {
     fn index(&mut self, a: &Expr<Type>, i: &Expr<Type>) -> LResult<Val> {
         let Some(v) = self.operands(&[a, i])? else { return Ok(Val::bits(Vec::new())) };
         let (av, iv) = (&v[0], &v[1]);
-        let bits = self.bits(av);
         let ibits = self.bits(iv);
         let Type::Array(elem, n) = &a.ty else { return Ok(Val::bits(Vec::new())) };
         let w = elem.width();
+        // A constant index into an aggregate with kept parts: that part,
+        // without flattening the whole array.
+        if let (Val::Parts(_), Some(k)) = (av, const_value(&ibits)) {
+            if k < u128::from(*n) {
+                if let Some(part) = av.read_part((k as u32).saturating_mul(w), w) {
+                    return Ok(part);
+                }
+            }
+        }
+        let bits = self.bits(av);
         if let Some(record) = self.streamed_element(&bits, &ibits, w, u64::from(*n), i.span)? {
             return Ok(Val::bits(record));
         }
@@ -209,6 +216,18 @@ impl Lowerer<'_> {
             Some(k) if k < u128::from(*n) => Ok(Val::bits(slice(&bits, (k as u32).saturating_mul(w), w))),
             Some(k) => self.fatal(out_of_bounds(i.span, k, *n)),
             None => Ok(Val::bits(self.b.select(&bits, &ibits, w, *n))),
+        }
+    }
+
+    /// Bits `off .. off + w` of `v`, as a kept part's own value where it
+    /// is one (see [`Val::read_part`]).
+    fn part_of(&mut self, v: &Val, off: u32, w: u32) -> Val {
+        match v.read_part(off, w) {
+            Some(part) => part,
+            None => {
+                let bits = self.bits(v);
+                Val::bits(slice(&bits, off, w))
+            }
         }
     }
 

@@ -301,7 +301,7 @@ impl Lowerer<'_> {
                     return b;
                 }
                 let mut out: Vec<WireId> = (*p.base).clone();
-                for (o, w, part) in &p.lazy {
+                for (o, (w, part)) in &p.lazy {
                     let bits = self.bits(part);
                     let (o, w) = (*o as usize, *w as usize);
                     if let (Some(dst), Some(src)) = (out.get_mut(o..o + w), bits.get(..w)) {

@@ -20,6 +20,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::limits::{MAX_GATES, MAX_STEPS};
 use crate::types::Type;
 use garblet_circuits::{Bits, WireId};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 impl Lowerer<'_> {
@@ -360,24 +361,40 @@ impl Lowerer<'_> {
             None => v,
             Some(op) => {
                 let current = self.frame().vals[slot].clone();
-                let old = match (fixed, &current) {
+                let kept = match (fixed, &current) {
+                    (Some((o, w)), Val::Parts(p)) => p.read(o, w),
+                    _ => None,
+                };
+                let old = match kept {
                     _ if projs.is_empty() => current,
-                    (Some((o, w)), Val::Parts(p)) if p.part(o, w).is_some() => {
-                        p.part(o, w).cloned().unwrap_or_else(|| Val::bits(Vec::new()))
-                    }
-                    _ => {
+                    Some(v) => v,
+                    None => {
                         let bits = self.bits(&current);
                         Val::bits(self.read_projs(&bits, projs))
                     }
                 };
+                // A part's sum grows from its own terms only: a sum read
+                // from elsewhere is added up first, so that no two kept
+                // parts (or a part and a variable) share a tail that each
+                // would add up again (`c[i] += c[i - 1]` over an array
+                // would cost n² otherwise).
+                let v = match (&fixed, &v) {
+                    (Some(_), Val::Lin(_)) => Val::Bits(self.bits(&v)),
+                    _ => v,
+                };
                 self.binary(op, &place.ty, old, v)?
             }
         };
+        // Only `place op= v` keeps a part lazy; `place = v` stores wires, as
+        // for any value copied into an aggregate (`out[i] = out[i - 1] + x`
+        // and `out[i] = s` must not leave sums sharing a tail).
+        let lazy = op.is_some() && matches!(new, Val::Lin(_));
         if projs.is_empty() {
             self.frame().vals[slot] = new;
         } else if let Some((o, w)) =
-            fixed.filter(|_| matches!(new, Val::Lin(_)) || matches!(self.frame().vals[slot], Val::Parts(_)))
+            fixed.filter(|_| lazy || matches!(self.frame().vals[slot], Val::Parts(_)))
         {
+            let new = if lazy { new } else { Val::Bits(self.bits(&new)) };
             self.store_part(slot, o, w, new);
         } else {
             let new_bits = self.bits(&new);
@@ -392,32 +409,39 @@ impl Lowerer<'_> {
     /// place without being it is first written into the wires.
     fn store_part(&mut self, slot: usize, o: u32, w: u32, new: Val) {
         let current = std::mem::replace(&mut self.frame().vals[slot], Val::bits(Vec::new()));
-        let (mut base, lazy) = match &current {
-            Val::Parts(p) => (p.base.clone(), p.lazy.clone()),
-            other => (self.bits(other), Vec::new()),
+        // Taken over when no saved branch state shares it (no copy).
+        let (mut base, mut lazy) = match current {
+            Val::Parts(p) => match Rc::try_unwrap(p) {
+                Ok(p) => (p.base, p.lazy),
+                Err(p) => (p.base.clone(), p.lazy.clone()),
+            },
+            other => (self.bits(&other), BTreeMap::new()),
         };
-        drop(current);
-        let mut kept = Vec::with_capacity(lazy.len() + 1);
-        for (eo, ew, ev) in lazy {
-            if eo == o && ew == w {
-                continue;
+        // The kept parts that overlap `o .. o + w`: one that starts before
+        // and reaches into it, and those that start inside it.
+        let end = o.saturating_add(w);
+        let mut hit: Vec<u32> = Vec::new();
+        if let Some((&k, &(kw, _))) = lazy.range(..o).next_back() {
+            if k.saturating_add(kw) > o {
+                hit.push(k);
             }
-            if eo < o + w && o < eo + ew {
-                let bits = self.bits(&ev);
-                write_range(Rc::<Vec<WireId>>::make_mut(&mut base), eo, ew, &bits);
-                continue;
+        }
+        hit.extend(lazy.range(o..end).map(|(&k, _)| k));
+        for k in hit {
+            let Some((kw, v)) = lazy.remove(&k) else { continue };
+            if (k, kw) != (o, w) {
+                let bits = self.bits(&v);
+                write_range(Rc::<Vec<WireId>>::make_mut(&mut base), k, kw, &bits);
             }
-            kept.push((eo, ew, ev));
         }
         if matches!(new, Val::Lin(_)) {
-            let at = kept.partition_point(|(eo, _, _)| *eo < o);
-            kept.insert(at, (o, w, new));
+            lazy.insert(o, (w, new));
         } else {
             let bits = self.bits(&new);
             write_range(Rc::<Vec<WireId>>::make_mut(&mut base), o, w, &bits);
         }
         self.frame().vals[slot] =
-            if kept.is_empty() { Val::Bits(base) } else { Val::Parts(Rc::new(Parts::new(base, kept))) };
+            if lazy.is_empty() { Val::Bits(base) } else { Val::Parts(Rc::new(Parts::new(base, lazy))) };
     }
 
     /// Writes `new` into the part of variable `slot` that `projs` selects

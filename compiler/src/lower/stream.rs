@@ -173,7 +173,7 @@ impl Lowerer<'_> {
             .iter()
             .flat_map(|f| f.vals.iter())
             .flat_map(|v| match v {
-                Val::Parts(p) => p.lazy.iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
+                Val::Parts(p) => p.lazy.values().map(|(_, v)| v).collect::<Vec<_>>(),
                 v => vec![v],
             })
             .filter_map(|v| match v {

@@ -11,6 +11,7 @@
 use super::linear::Lin;
 use crate::ast::BinOp;
 use garblet_circuits::{Bits, Sign, WireId};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// A value during lowering.
@@ -33,20 +34,49 @@ pub(super) enum Val {
 pub(super) struct Parts {
     /// The aggregate's wires, except where `lazy` overrides them.
     pub(super) base: Rc<Vec<WireId>>,
-    /// `(offset, width, value)`, sorted by offset, not overlapping.
-    pub(super) lazy: Vec<(u32, u32, Val)>,
+    /// Offset → (width, value), not overlapping. A map, so that writing
+    /// the parts of a large array one by one stays O(log n) each.
+    pub(super) lazy: BTreeMap<u32, (u32, Val)>,
     /// The flattened wires, once asked for.
     pub(super) cache: std::cell::RefCell<Option<Rc<Vec<WireId>>>>,
 }
 
 impl Parts {
-    pub(super) fn new(base: Rc<Vec<WireId>>, lazy: Vec<(u32, u32, Val)>) -> Parts {
+    pub(super) fn new(base: Rc<Vec<WireId>>, lazy: BTreeMap<u32, (u32, Val)>) -> Parts {
         Parts { base, lazy, cache: std::cell::RefCell::new(None) }
     }
 
     /// The value kept for exactly `offset..offset + width`, if any.
     pub(super) fn part(&self, offset: u32, width: u32) -> Option<&Val> {
-        self.lazy.iter().find(|(o, w, _)| *o == offset && *w == width).map(|(_, _, v)| v)
+        self.lazy.get(&offset).filter(|(w, _)| *w == width).map(|(_, v)| v)
+    }
+
+    /// The value at `offset..offset + width` without flattening: the part
+    /// kept there, or the base's wires where no kept part overlaps; `None`
+    /// where kept parts cover it partly (then the caller flattens).
+    pub(super) fn read(&self, offset: u32, width: u32) -> Option<Val> {
+        if let Some(v) = self.part(offset, width) {
+            return Some(v.clone());
+        }
+        let end = offset.saturating_add(width);
+        let before =
+            self.lazy.range(..offset).next_back().is_some_and(|(&k, &(w, _))| k.saturating_add(w) > offset);
+        if before || self.lazy.range(offset..end).next().is_some() {
+            return None;
+        }
+        Some(Val::bits(slice(&self.base, offset, width)))
+    }
+}
+
+impl Val {
+    /// The part `offset..offset + width` of an aggregate value, read
+    /// without flattening a [`Parts`] when it can be.
+    pub(super) fn read_part(&self, offset: u32, width: u32) -> Option<Val> {
+        match self {
+            Val::Parts(p) => p.read(offset, width),
+            Val::Bits(b) => Some(Val::bits(slice(b, offset, width))),
+            Val::Lin(_) => None,
+        }
     }
 }
 
