@@ -26,10 +26,12 @@ pub(super) enum Val {
     Parts(Rc<Parts>),
 }
 
-/// An array, struct or tuple whose parts written at constant places
-/// (`c[2] += 1`, `s.n += x`) keep their own values, so that a counter in
-/// an array is a lazy sum as a scalar one is, and a secret `if` that
-/// touches one element merges that element alone.
+/// An array, struct or tuple whose parts updated at constant places by
+/// `op=` (`c[2] += 1`, `s.n += x`) keep their own values, so that a
+/// counter in an array is a lazy sum as a scalar one is, and a secret `if`
+/// that touches one element merges that element alone. (A part assigned
+/// with `=` is stored as wires, and a lazy right operand of `op=` is added
+/// up first: no two sums share a tail that each would add up again.)
 #[derive(Debug)]
 pub(super) struct Parts {
     /// The aggregate's wires, except where `lazy` overrides them.
