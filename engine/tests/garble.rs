@@ -83,6 +83,14 @@ proptest! {
         let pipelined = Plan::pipelined_with_window(&c, window).unwrap();
         prop_assert_eq!(pipelined.and_count(), Some(c.and_count()));
         prop_assert_eq!(&run(&pipelined, &inputs, 3, false).0, &expected);
+        // Repeated twice (a replayed plan: its windows' labels are
+        // compacted, `schedule/compact.rs`), against the plaintext run twice.
+        let twice = Repeated::new(&c, 2);
+        let expected_twice = eval_plain(&twice, &inputs).unwrap();
+        let replayed = Plan::repeated_with_window(&twice, window.max(2)).unwrap();
+        prop_assert_eq!(&run(&replayed, &inputs, 3, false).0, &expected_twice);
+        let replayed = Plan::repeated(&twice).unwrap();
+        prop_assert_eq!(&run(&replayed, &inputs, 1, false).0, &expected_twice);
         // Size on the wire: header, 32 bytes per AND, trailer.
         prop_assert_eq!(stream.len() as u64, 32 + 32 * c.and_count() + 32);
         // The portable code (the `aes` crate, one layer at a time) and the

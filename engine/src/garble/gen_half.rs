@@ -119,7 +119,13 @@ impl KnownWires {
 
     /// The indices in both sets.
     pub(crate) fn intersection(&self, other: &KnownWires) -> KnownWires {
-        KnownWires { bits: self.bits.iter().zip(&other.bits).map(|(a, b)| a & b).collect() }
+        let mut bits: Vec<u64> = self.bits.iter().zip(&other.bits).map(|(a, b)| a & b).collect();
+        // No empty words at the end, so that the set's end (the bound
+        // `partition` compares a batch's lowest read with) stays low.
+        while bits.last() == Some(&0) {
+            bits.pop();
+        }
+        KnownWires { bits }
     }
 
     /// Whether label index `i` is in the set.

@@ -378,7 +378,7 @@ impl<'p> SessionProgram<'p> {
     /// derive this set from the program and the input owners the hello
     /// compared.
     pub(crate) fn half_gate_wires(&self, gp: Party) -> KnownWires {
-        KnownWires::from_indices(self.owned_unwritten(gp).map(|(wire, _)| wire))
+        owned_unwritten_wires(self.inputs.iter().map(|i| (i.owner, i.width)), &self.unwritten_inputs, gp)
     }
 
     /// The garbler's bits of [`SessionProgram::half_gate_wires`]: `own_bits`
@@ -528,15 +528,7 @@ fn unwritten_inputs(looped: &LoopedCircuit) -> KnownWires {
 /// The AND gates of `looped`, run as the plan runs them, that read an
 /// input wire of `party`'s that no gate writes (`unwritten`).
 fn half_and_count(looped: &LoopedCircuit, unwritten: &KnownWires, party: Party) -> u64 {
-    let mut wire = 2u32;
-    let mut owned = KnownWires::default();
-    for i in looped.inputs() {
-        if i.party == party {
-            owned = owned.union(&KnownWires::range(wire, wire + i.width));
-        }
-        wire += i.width;
-    }
-    let known = owned.intersection(unwritten);
+    let known = owned_unwritten_wires(looped.inputs().iter().map(|i| (i.party, i.width)), unwritten, party);
     let count = |gates: &[Gate]| {
         gates
             .iter()
@@ -547,4 +539,22 @@ fn half_and_count(looped: &LoopedCircuit, unwritten: &KnownWires, party: Party) 
         n.saturating_add(count(l.before())).saturating_add(count(l.body()).saturating_mul(l.iterations()))
     });
     loops.saturating_add(count(looped.epilogue()))
+}
+
+/// The input wires of `party` (inputs given in order as `(owner, width)`,
+/// input bit `i` being wire `2 + i`) that `unwritten` holds: a word per 64
+/// wires.
+fn owned_unwritten_wires(
+    owners: impl Iterator<Item = (Party, u32)>,
+    unwritten: &KnownWires,
+    party: Party,
+) -> KnownWires {
+    let (mut wire, mut owned) = (2u32, KnownWires::default());
+    for (owner, width) in owners {
+        if owner == party {
+            owned = owned.union(&KnownWires::range(wire, wire.saturating_add(width)));
+        }
+        wire = wire.saturating_add(width);
+    }
+    owned.intersection(unwritten)
 }

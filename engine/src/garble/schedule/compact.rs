@@ -14,9 +14,15 @@
 //! freed first, the labels a gate reads were mostly written a short while
 //! before.
 //!
+//! Where: plans that replay their windows (repeated and looped plans),
+//! where the smaller working set pays at every run of a window. A plan
+//! compiled once and run once (`Plan::compile` of a large circuit) would
+//! pay the two passes for little: they slowed `Plan::compile` of 16 chained
+//! AES-128 by 30 % (criterion `schedule/compile_gates`).
+//!
 //! What moves: a value written in the window (in place or to a slot) that
-//! is not needed after it ([`Escapes`](super::liveness::Escapes) says so
-//! for whole-circuit plans; without it nothing moves). What stays: values
+//! is not needed after it ([`Escapes`](super::liveness::Escapes) says so;
+//! without it nothing moves). What stays: values
 //! needed after the window (written in place, or to the slots the window
 //! copies back to their wires), the values from before the window, Δ and
 //! the zero label.

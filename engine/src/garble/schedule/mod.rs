@@ -226,9 +226,13 @@ fn compile_all(
     source: &dyn GateSource,
     window_gates: usize,
     live_after: &[u32],
+    replayed: bool,
 ) -> Result<Vec<Window>, PlanError> {
     let escapes = Escapes::compute(source, window_gates, live_after);
     let mut compiler = WindowCompiler::new(source.num_wires(), window_gates);
+    if replayed {
+        compiler = compiler.compacting();
+    }
     let mut buf = vec![BLANK_GATE; window_gates];
     let mut windows = Vec::new();
     let mut pos = 0u64;
@@ -264,7 +268,7 @@ impl<'s> Plan<'s> {
         let window_gates = window_gates.min(usize::try_from(source.num_gates()).unwrap_or(usize::MAX).max(1));
         check_shape(source, window_gates)?;
         let outputs: Vec<u32> = source.output_wires().iter().map(|w| w.get()).collect();
-        let windows = compile_all(source, window_gates, &outputs)?;
+        let windows = compile_all(source, window_gates, &outputs, false)?;
         let and_count = windows.iter().map(|w| w.ands as u64).sum();
         Ok(Plan {
             num_wires: source.num_wires(),
@@ -553,7 +557,7 @@ impl<'s> Plan<'s> {
             if part.body().is_empty() {
                 return Ok(Vec::new());
             }
-            compile_all(part, window_gates, live_after)
+            compile_all(part, window_gates, live_after, true)
         };
         // Needed after a part: the outputs, and what a later part reads
         // before writing it (a body's state and invariants, what a later
@@ -615,7 +619,7 @@ impl<'s> Plan<'s> {
                 source.body().to_vec(),
                 times,
             )?;
-            compile_all(&r, window_gates, &live_after)
+            compile_all(&r, window_gates, &live_after, true)
         };
         let windows = chunk(per)?;
         let reps = source.times() / per;
@@ -908,7 +912,7 @@ mod tests {
             .collect();
         let last = 6 + n - 1;
         let src = source(6 + n, gates, vec![last]);
-        let windows = compile_all(&src, 4096, &[last]).unwrap();
+        let windows = compile_all(&src, 4096, &[last], true).unwrap();
         let win = &windows[0];
         let mut written: Vec<u32> = win.ops.iter().map(|o| o.out).collect();
         written.extend(win.free.iter().map(|o| o.out >> 4));
@@ -933,7 +937,7 @@ mod tests {
         // nobody else: one op of four inputs, x2 ^ x3 ^ Δ ^ x4.
         let gates = vec![Gate::xor(w(2), w(3), w(7)), Gate::inv(w(7), w(8)), Gate::xor(w(8), w(4), w(9))];
         let src = source(10, gates, vec![9]);
-        let windows = compile_all(&src, 64, &[9]).unwrap();
+        let windows = compile_all(&src, 64, &[9], false).unwrap();
         let win = &windows[0];
         // (Byte offsets: label index × 16.)
         assert_eq!(win.ops4, vec![Op4 { ins: [2 << 4, 3 << 4, 10 << 4, 4 << 4], out: 9 << 4 }]);
@@ -958,7 +962,7 @@ mod tests {
             Gate::xor(w(8), w(2), w(11)),
         ];
         let src = source(12, gates, vec![8, 9, 10, 11]);
-        let windows = compile_all(&src, 64, &[8, 9, 10, 11]).unwrap();
+        let windows = compile_all(&src, 64, &[8, 9, 10, 11], false).unwrap();
         assert!(windows[0].ops4.is_empty());
         assert_eq!(windows[0].free.len(), 5);
     }
@@ -970,7 +974,7 @@ mod tests {
         let gates =
             vec![Gate::xor(w(2), w(3), w(6)), Gate::xor(w(4), w(5), w(2)), Gate::xor(w(6), w(4), w(7))];
         let src = source(8, gates, vec![2, 7]);
-        let windows = compile_all(&src, 64, &[2, 7]).unwrap();
+        let windows = compile_all(&src, 64, &[2, 7], false).unwrap();
         assert!(windows[0].ops4.is_empty(), "{:?}", windows[0].ops4);
     }
 

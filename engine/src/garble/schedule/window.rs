@@ -59,6 +59,11 @@ pub(super) struct WindowCompiler {
     /// Per window gate: its sort key (AND of level L: 2L - 1; free of
     /// level L: 2L).
     keys: Vec<u32>,
+    /// Whether windows are compacted (`compact.rs`): for plans whose
+    /// windows are replayed (repeated and looped plans), where a smaller
+    /// working set pays at every run of the window; a window run once
+    /// would pay the two passes for little.
+    compacting: bool,
     /// The labels whose values are needed after the window (`compact`).
     keep: Vec<u32>,
     compact: CompactBuffers,
@@ -92,10 +97,18 @@ impl WindowCompiler {
             absorbed: Vec::new(),
             wire_level: Vec::new(),
             keys: Vec::new(),
+            compacting: false,
             keep: Vec::new(),
             compact: CompactBuffers::default(),
             sorted: Vec::new(),
         }
+    }
+
+    /// The same compiler, compacting each window's labels (for plans that
+    /// replay their windows; see `compact.rs`).
+    pub(super) fn compacting(mut self) -> WindowCompiler {
+        self.compacting = true;
+        self
     }
 
     /// Compiles a window of renamed gates (`rename.rs`): no wire is
@@ -328,6 +341,7 @@ impl WindowCompiler {
             absorbed,
             keep,
             compact: compact_buffers,
+            compacting,
             ..
         } = self;
         let depth_of = |i: &Info| if i.depth == AND_DEPTH { 0 } else { i.depth as usize };
@@ -431,7 +445,7 @@ impl WindowCompiler {
                 w.writeback.push((gate.out.get(), nw + 1 + pos[g]));
             }
         }
-        if let Some(esc) = escapes {
+        if let Some(esc) = escapes.filter(|_| *compacting) {
             // The values needed after the window stay where they are: wires
             // written in place, and the slots copied back to their wires.
             keep.clear();
