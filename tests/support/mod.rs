@@ -16,9 +16,37 @@ pub(crate) fn shared(name: &str) -> String {
     garblet_testkit::bristol(name).display().to_string()
 }
 
-/// A port nothing listens on (right now).
+/// A port nothing listens on (right now), for a child process to listen on.
+///
+/// Not one the kernel hands out for `bind(0)`: those come from the
+/// ephemeral range, which outgoing connections (the proxies' and the
+/// parties' own) also take their local ports from, so a port picked that
+/// way could be a live connection's by the time the child binds it (seen
+/// in CI as "the port is already in use"). Ports below the ephemeral range
+/// are taken only by listeners; each one is handed out once per process,
+/// starting from an offset that differs between test binaries.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    const LOW: u32 = 10_000;
+    let high = ephemeral_low().clamp(LOW + 1_000, 65_535);
+    let span = high - LOW;
+    let _ = NEXT.compare_exchange(u32::MAX, std::process::id() % span, Ordering::Relaxed, Ordering::Relaxed);
+    for _ in 0..span {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::Relaxed) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {LOW}..{high}")
+}
+
+/// The first port of the kernel's ephemeral range.
+fn ephemeral_low() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 /// A directory under the system temp dir, removed when dropped.
