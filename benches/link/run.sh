@@ -50,7 +50,11 @@ cleanup() {
   [ -n "$WORK" ] && rm -rf "$WORK"
   return 0
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# Interrupted: stop here (the EXIT trap cleans up), rather than go on to
+# the next run after the handler returns.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 cleanup 2>/dev/null || true   # a previous run killed before its trap
 WORK=$(mktemp -d /tmp/garblet-link.XXXXXX)
 

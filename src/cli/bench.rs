@@ -262,8 +262,13 @@ fn dot_product(
 /// The checked OTs' binding without a session: any value both sides share.
 const BENCH_BINDING: CheckBinding = CheckBinding::new([0xb7; 32]);
 
-/// Correlated OTs per second over the in-memory channel, `n` per call.
-fn cot_per_s<Snd: CorrelatedOtSender, Rcv: CorrelatedOtReceiver>(n: usize, prg: &mut Prg) -> Result<f64> {
+/// Correlated OTs per second over the in-memory channel, `n` per call,
+/// and the call's bytes both ways per OT, counted on the receiver's
+/// channel (the base OTs, once per session, excluded).
+fn cot_per_s<Snd: CorrelatedOtSender, Rcv: CorrelatedOtReceiver>(
+    n: usize,
+    prg: &mut Prg,
+) -> Result<(f64, f64)> {
     let (a, b) = memory_pair();
     let sender = std::thread::spawn(move || -> Result<f64> {
         let mut ch = Channel::new(a);
@@ -281,11 +286,13 @@ fn cot_per_s<Snd: CorrelatedOtSender, Rcv: CorrelatedOtReceiver>(n: usize, prg: 
     ot.bind_check(BENCH_BINDING);
     let choices = random_bits(n, prg);
     let mut out = vec![Block::ZERO; n];
+    let before = ch.bytes_sent() + ch.bytes_received();
     let t = Instant::now();
     ot.receive_correlated(&mut ch, &choices, &mut out)?;
     let recv_s = t.elapsed().as_secs_f64();
+    let bytes = ch.bytes_sent() + ch.bytes_received() - before;
     let send_s = sender.join().map_err(|_| anyhow!("OT thread panicked"))??;
-    Ok((n as f64 / recv_s.max(send_s)).round())
+    Ok(((n as f64 / recv_s.max(send_s)).round(), bytes as f64 / n as f64))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -430,25 +437,21 @@ pub(super) fn bench(as_json: bool, full: bool, scheme: SchemeChoice) -> Result<(
     // SoftSpokenOT (the session's default).
     say("2^22 correlated OTs, unchecked and checked");
     let n = 1usize << 22;
-    report.insert(
-        "cot_per_s".into(),
-        json!(cot_per_s::<OtExtSender<SemiHonest>, OtExtReceiver<SemiHonest>>(n, &mut prg)?),
-    );
-    report.insert(
-        "cot_checked_per_s".into(),
-        json!(cot_per_s::<OtExtSender<MaliciousReceiver>, OtExtReceiver<MaliciousReceiver>>(n, &mut prg)?),
-    );
+    let per_bit = |bytes: f64| (bytes * 1000.0).round() / 1000.0;
+    let (rate, _) = cot_per_s::<OtExtSender<SemiHonest>, OtExtReceiver<SemiHonest>>(n, &mut prg)?;
+    report.insert("cot_per_s".into(), json!(rate));
+    let (rate, bytes) =
+        cot_per_s::<OtExtSender<MaliciousReceiver>, OtExtReceiver<MaliciousReceiver>>(n, &mut prg)?;
+    report.insert("cot_checked_per_s".into(), json!(rate));
+    report.insert("ot_bytes_per_bit_iknp".into(), json!(per_bit(bytes)));
     say("2^22 correlated OTs with SoftSpokenOT (K = 4), unchecked and checked");
-    report.insert(
-        "softspoken_cot_per_s".into(),
-        json!(cot_per_s::<SoftSpokenSender<SemiHonest>, SoftSpokenReceiver<SemiHonest>>(n, &mut prg)?),
-    );
-    report.insert(
-        "softspoken_cot_checked_per_s".into(),
-        json!(cot_per_s::<SoftSpokenSender<MaliciousReceiver>, SoftSpokenReceiver<MaliciousReceiver>>(
-            n, &mut prg
-        )?),
-    );
+    let (rate, _) = cot_per_s::<SoftSpokenSender<SemiHonest>, SoftSpokenReceiver<SemiHonest>>(n, &mut prg)?;
+    report.insert("softspoken_cot_per_s".into(), json!(rate));
+    let (rate, bytes) =
+        cot_per_s::<SoftSpokenSender<MaliciousReceiver>, SoftSpokenReceiver<MaliciousReceiver>>(n, &mut prg)?;
+    report.insert("softspoken_cot_checked_per_s".into(), json!(rate));
+    // The session's default extension, check included.
+    report.insert("ot_bytes_per_bit".into(), json!(per_bit(bytes)));
     report.insert("peak_rss_mib".into(), json!(peak_rss_mib().map(|m| m.round())));
 
     // 7. Real shapes, not the best case: a deep circuit and a compiled
