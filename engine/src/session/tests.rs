@@ -920,3 +920,57 @@ fn round_trips_are_counted_by_what_waits_on_what() {
     assert_eq!(flights(&millionaires(Visibility::Both), 64), 3);
     assert_eq!(flights(&wide_evaluator(256), 256), 5);
 }
+
+/// Issue 14's budget: a three-halves session sends at most 25 bytes per
+/// AND gate, counting every byte either side sends (hellos, OT, labels,
+/// tables, outputs), on a run large enough for the fixed part not to
+/// count: 2^20 ANDs (`garblet bench`'s wide body, 4,096 wide, 256 times),
+/// 4,096 evaluator input bits. Half-gates, for contrast, sends over 32.
+#[test]
+fn a_three_halves_session_sends_at_most_25_bytes_per_and() {
+    let width = 4096u32;
+    let body = crate::garble::workloads::wide_layer(width).unwrap();
+    let reps = 256;
+    let mut prg = crate::prg::Prg::from_seed(Block::new(25));
+    let a: Vec<bool> = (0..width).map(|_| prg.random_bool()).collect();
+    let b: Vec<bool> = (0..width).map(|_| prg.random_bool()).collect();
+    // The plaintext run of the same repetitions (inputs: a, then b).
+    let source = crate::garble::Repeated::new(&body, reps);
+    let want = crate::garble::eval_plain(&source, &[a.clone(), b.clone()].concat()).unwrap();
+    for (scheme, limit) in [(SchemeChoice::ThreeHalves, 25.0), (SchemeChoice::HalfGates, 33.0)] {
+        let config = SessionConfig::new().with_scheme(scheme);
+        let (ga, eb) = memory_pair();
+        let (g, e) = std::thread::scope(|s| {
+            let g = s.spawn(|| {
+                let program = SessionProgram::repeated(&body, reps).unwrap();
+                config.run(
+                    Party::Garbler,
+                    &mut Channel::new(ga),
+                    &program,
+                    &PartyInputs::new([("a".to_owned(), a.clone())]),
+                )
+            });
+            let program = SessionProgram::repeated(&body, reps).unwrap();
+            let e = config.run(
+                Party::Evaluator,
+                &mut Channel::new(eb),
+                &program,
+                &PartyInputs::new([("b".to_owned(), b.clone())]),
+            );
+            (g.join().unwrap().unwrap(), e.unwrap())
+        });
+        for o in [&g, &e] {
+            assert_eq!(o.outputs[0], ("a".to_owned(), want.clone()), "{scheme}");
+        }
+        let ands = u64::from(width) * reps;
+        let per_and = (g.bytes_sent + g.bytes_received) as f64 / ands as f64;
+        eprintln!(
+            "{scheme}: {} + {} bytes for {ands} ANDs = {per_and:.3} bytes per AND",
+            g.bytes_sent, g.bytes_received
+        );
+        match scheme {
+            SchemeChoice::ThreeHalves => assert!(per_and <= limit, "{scheme}: {per_and}"),
+            SchemeChoice::HalfGates => assert!(per_and > 32.0 && per_and <= limit, "{scheme}: {per_and}"),
+        }
+    }
+}
