@@ -88,16 +88,26 @@ impl KnownWires {
 
     /// The set of every index in `start..end`.
     pub(crate) fn range(start: u32, end: u32) -> KnownWires {
-        let mut bits = vec![0u64; (end as usize).div_ceil(64)];
-        for (w, word) in bits.iter_mut().enumerate() {
+        let mut set = KnownWires::default();
+        set.insert_range(start, end);
+        set
+    }
+
+    /// Adds every index in `start..end`, a word at a time, in place.
+    pub(crate) fn insert_range(&mut self, start: u32, end: u32) {
+        if start >= end {
+            return;
+        }
+        let words = (end as usize).div_ceil(64);
+        if self.bits.len() < words {
+            self.bits.resize(words, 0);
+        }
+        for (w, word) in self.bits.iter_mut().enumerate().take(words).skip((start / 64) as usize) {
             let lo = (w as u64 * 64).max(u64::from(start));
             let hi = ((w as u64 + 1) * 64).min(u64::from(end));
-            if lo < hi {
-                let ones = if hi - lo == 64 { u64::MAX } else { ((1u64 << (hi - lo)) - 1) << (lo % 64) };
-                *word |= ones;
-            }
+            let ones = if hi - lo == 64 { u64::MAX } else { ((1u64 << (hi - lo)) - 1) << (lo % 64) };
+            *word |= ones;
         }
-        KnownWires { bits }
     }
 
     /// Takes index `i` out of the set.
@@ -105,16 +115,6 @@ impl KnownWires {
         if let Some(word) = self.bits.get_mut((i / 64) as usize) {
             *word &= !(1 << (i % 64));
         }
-    }
-
-    /// The indices in either set.
-    pub(crate) fn union(&self, other: &KnownWires) -> KnownWires {
-        let (long, short) = if self.bits.len() >= other.bits.len() { (self, other) } else { (other, self) };
-        let mut bits = long.bits.clone();
-        for (a, b) in bits.iter_mut().zip(&short.bits) {
-            *a |= b;
-        }
-        KnownWires { bits }
     }
 
     /// The indices in both sets.
@@ -464,8 +464,8 @@ mod tests {
     }
 
     /// The word-level set operations against a set of indices built one
-    /// by one: ranges on and off word boundaries, removal, union and
-    /// intersection.
+    /// by one: ranges on and off word boundaries, removal, a range added to
+    /// a set (the union) and intersection.
     #[test]
     fn set_operations_match_sets_built_index_by_index() {
         for (start, end) in [(0u32, 0u32), (2, 3), (2, 64), (0, 64), (63, 65), (2, 130), (64, 128), (5, 1000)]
@@ -481,7 +481,9 @@ mod tests {
             a.remove(i);
         }
         let b = KnownWires::range(100, 700);
-        let (u, n) = (a.union(&b), a.intersection(&b));
+        let mut u = a.clone();
+        u.insert_range(100, 700);
+        let n = a.intersection(&b);
         for i in 0..800 {
             let (x, y) = ((2..300).contains(&i) && i % 7 != 0, (100..700).contains(&i));
             assert_eq!((u.contains(i), n.contains(i)), (x || y, x && y), "{i}");

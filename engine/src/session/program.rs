@@ -552,7 +552,7 @@ fn owned_unwritten_wires(
     let (mut wire, mut owned) = (2u32, KnownWires::default());
     for (owner, width) in owners {
         if owner == party {
-            owned = owned.union(&KnownWires::range(wire, wire.saturating_add(width)));
+            owned.insert_range(wire, wire.saturating_add(width));
         }
         wire = wire.saturating_add(width);
     }
