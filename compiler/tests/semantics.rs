@@ -2,6 +2,8 @@
 
 mod common;
 use common::*;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 use serde_json::json;
 
 #[test]
@@ -522,13 +524,8 @@ fn main(#[garbler] xs: [u8; 40], #[evaluator] ys: [i16; 40]) -> ([u32; 4], Tally
     (c, t, h, peak)
 }";
     let p = build(src);
-    let mut seed = 0x5eed_1234_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = StdRng::seed_from_u64(0x5eed_1234);
+    let mut next = move || rng.next_u64();
     for _ in 0..20 {
         let xs: Vec<u8> = (0..40)
             .map(|_| match next() % 7 {
