@@ -172,6 +172,24 @@ impl Service {
         Service { child, addr, stderr }
     }
 
+    /// Whether the service writes a stderr line containing `text` within
+    /// `wait` (its lines reach the test through a reader thread).
+    fn said_within(&self, text: &str, wait: Duration) -> bool {
+        let start = Instant::now();
+        loop {
+            let lines = self.stderr.lock().unwrap();
+            if lines.iter().any(|l| l.contains(text)) {
+                return true;
+            }
+            if start.elapsed() > wait {
+                eprintln!("the service said: {lines:?}");
+                return false;
+            }
+            drop(lines);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// SIGTERM, then the exit status.
     fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
@@ -770,8 +788,14 @@ fn connections_past_max_sessions_plus_32_are_closed_unread() {
     std::thread::sleep(Duration::from_millis(500));
     let turned_away = done(w.run("model_eval.gbl", "vendor0", &service.addr));
     assert_eq!(turned_away.status.code(), Some(1), "{}", stderr(&turned_away));
-    let said = || service.stderr.lock().unwrap().join("\n");
-    assert!(said().contains("too many connections under way"), "{}", said());
+    // The service writes its line before it closes the connection, but the
+    // thread that reads its stderr may not have taken it in yet when the
+    // client has exited.
+    assert!(
+        service.said_within("too many connections under way", Duration::from_secs(10)),
+        "the service did not say so; the client said: {}",
+        stderr(&turned_away)
+    );
     drop(idle);
     std::thread::sleep(Duration::from_millis(500));
     assert_ok(&done(w.run("model_eval.gbl", "vendor0", &service.addr)));
