@@ -709,6 +709,8 @@ fn a_run_aborted_after_its_reservation_keeps_its_budget_slot() {
     wait_for_reservations(&w, 1);
     cut.store(true, Ordering::SeqCst);
     assert!(!vendor.join().unwrap(), "the aborted run ended well");
+    // The service writes the aborted run's line when it notices the drop.
+    wait_for_log_lines(&w, 1);
     assert_refused(
         &done(w.run("model_eval.gbl", "vendor0", &service.addr)),
         "budget of 1 run per 24h for program `accuracy` is used up",
@@ -829,7 +831,10 @@ fn a_connection_past_max_sessions_waits_then_is_refused_by_capacity() {
     let second = done(w.run("model_eval.gbl", "vendor0", &service.addr));
     let waited = asked.elapsed();
     assert_refused(&second, "the service is running its maximum of 1 sessions; try again shortly");
-    assert!(waited >= Duration::from_secs(4) && waited < Duration::from_secs(9), "waited {waited:?}");
+    assert!(waited >= Duration::from_secs(4) && waited < Duration::from_secs(15), "waited {waited:?}");
+    // The refusal's line is written once the refused client has closed;
+    // the aborted run's only after the cut. Ordered, not raced.
+    wait_for_log_lines(&w, 1);
     cut.store(true, Ordering::SeqCst);
     assert!(!first.join().unwrap(), "the aborted run ended well");
     assert_ok(&done(w.run("model_eval.gbl", "vendor0", &service.addr)));
@@ -837,6 +842,21 @@ fn a_connection_past_max_sessions_waits_then_is_refused_by_capacity() {
     let log = w.log();
     let lines: Vec<(&str, &str)> = field(&log, "status").into_iter().zip(field(&log, "rule")).collect();
     assert_eq!(lines, [("refused", "capacity"), ("error", "-"), ("ok", "-")], "{log:?}");
+}
+
+/// Waits until the service's audit log holds `n` lines (a line is written
+/// when the service has seen its run end, which may be after the client's
+/// process has exited).
+fn wait_for_log_lines(w: &World, n: usize) {
+    let start = Instant::now();
+    while w.log().len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the service wrote {} of {n} lines",
+            w.log().len()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Waits until the service's ledger holds `n` reservations (a run has
