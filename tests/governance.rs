@@ -848,24 +848,22 @@ fn a_connection_past_max_sessions_waits_then_is_refused_by_capacity() {
 /// when the service has seen its run end, which may be after the client's
 /// process has exited).
 fn wait_for_log_lines(w: &World, n: usize) {
-    let start = Instant::now();
-    while w.log().len() < n {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the service wrote {} of {n} lines",
-            w.log().len()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_lines(&w.s.path("audit.jsonl"), n, "audit lines");
 }
 
 /// Waits until the service's ledger holds `n` reservations (a run has
 /// started once its reservation is on disk).
 fn wait_for_reservations(w: &World, n: usize) {
-    let ledger = w.s.path("audit.jsonl.budget");
+    wait_for_lines(&w.s.path("audit.jsonl.budget"), n, "reservations");
+}
+
+/// Waits up to 10 s until `path` holds `n` whole lines (a line still being
+/// written, without its newline, does not count).
+fn wait_for_lines(path: &Path, n: usize, what: &str) {
+    let whole = || std::fs::read_to_string(path).unwrap_or_default().matches('\n').count();
     let start = Instant::now();
-    while std::fs::read_to_string(&ledger).unwrap_or_default().lines().count() < n {
-        assert!(start.elapsed() < Duration::from_secs(10), "the session did not start");
+    while whole() < n {
+        assert!(start.elapsed() < Duration::from_secs(10), "{} of {n} {what} after 10 s", whole());
         std::thread::sleep(Duration::from_millis(10));
     }
 }
